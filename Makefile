@@ -1,0 +1,39 @@
+# Two commands for a fresh clone: `make run` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench lint format clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## Plan the bundled demo home for the next 48 h, print a summary and write the plan as CSV.
+run: $(STAMP)
+	$(BIN)/cem plan --out out/plan.csv
+
+## Run the test suite (offline).
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## Run the benchmarks (JSON results under benchmarks/results/).
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_optimiser
+
+## Lint, format check, strict typing and the import rules.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) out benchmarks/results .pytest_cache .mypy_cache .ruff_cache

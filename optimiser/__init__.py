@@ -1,0 +1,65 @@
+"""The home energy optimiser: a :class:`Problem` in, a :class:`Plan` out (Pyomo + HiGHS).
+
+Quick start::
+
+    from optimiser import Problem, TimeGrid, Battery, optimise
+    plan = optimise(Problem(grid=TimeGrid(...), import_price_gbp_per_kwh=[...], batteries=(...)))
+    plan.schedule        # per-slot DataFrame (UTC index)
+    plan.totals          # cost, carbon, shortfalls
+    plan.violations      # wishes not met, with reasons
+    plan.solver.status   # optimal / time_limit / fallback
+
+This package knows nothing of storage, HTTP or devices: it imports only numpy, pandas, Pyomo
+and highspy. Sign convention: positive power flows into the home's devices or from the grid.
+"""
+
+from optimiser.components.appliance import DeferrableAppliance
+from optimiser.components.battery import Battery
+from optimiser.components.cop import CopCurve, HplibCop
+from optimiser.components.ev import ElectricVehicle, PlugInSession
+from optimiser.components.heat_pump import Building, HeatPump, HotWaterTank
+from optimiser.components.pv import PvArray
+from optimiser.context import ModelContext, ModelExtension
+from optimiser.dsr import DsrKind, DsrRequest
+from optimiser.errors import ProblemError
+from optimiser.extensions import FlexibilityProfile, Timing
+from optimiser.highs_backend import SolverOptions
+from optimiser.model import build_model
+from optimiser.plan import Plan, PlanStatus, SolverReport, Totals
+from optimiser.planner import optimise
+from optimiser.problem import Penalties, Problem, carbon_weight_from_preference
+from optimiser.results import Violation, Wish
+from optimiser.timegrid import TimeGrid
+
+__all__ = [
+    "Battery",
+    "Building",
+    "CopCurve",
+    "DeferrableAppliance",
+    "DsrKind",
+    "DsrRequest",
+    "ElectricVehicle",
+    "FlexibilityProfile",
+    "HeatPump",
+    "HotWaterTank",
+    "HplibCop",
+    "ModelContext",
+    "ModelExtension",
+    "Penalties",
+    "Plan",
+    "PlanStatus",
+    "PlugInSession",
+    "Problem",
+    "ProblemError",
+    "PvArray",
+    "SolverOptions",
+    "SolverReport",
+    "TimeGrid",
+    "Timing",
+    "Totals",
+    "Violation",
+    "Wish",
+    "build_model",
+    "carbon_weight_from_preference",
+    "optimise",
+]

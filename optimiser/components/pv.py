@@ -1,0 +1,80 @@
+"""PV array: forecast generation that the plan may curtail.
+
+Maths (per slot t, step Δ [h]):
+
+=========  ==========================================  ========
+symbol     meaning                                      unit
+=========  ==========================================  ========
+g_t        generation used (decision)                   kW
+G_t        forecast generation (input)                  kW
+=========  ==========================================  ========
+
+``0 <= g_t <= G_t``; the array's draw on the home's bus is ``-g_t`` (generation is negative in
+the project's sign convention). Curtailment ``G_t - g_t`` is free: it is what the plan does at a
+negative export price or when the export limit binds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+
+from optimiser.checks import FloatArray, SeriesLike, series
+from optimiser.context import ModelContext
+from optimiser.results import AssetResult
+from optimiser.timegrid import TimeGrid
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PvArray:
+    """A PV array with its generation forecast.
+
+    Attributes:
+        name: unique asset name.
+        forecast_kw: forecast AC generation per slot [kW], >= 0 (scalar broadcast).
+    """
+
+    name: str = "PV"
+    forecast_kw: SeriesLike
+
+    def checked(self, grid: TimeGrid, where: str) -> PvArray:
+        return PvArray(
+            name=self.name,
+            forecast_kw=series(f"{where}.forecast_kw", self.forecast_kw, grid.n_steps, minimum=0),
+        )
+
+    @property
+    def forecast(self) -> FloatArray:
+        return np.asarray(self.forecast_kw, dtype=np.float64)
+
+
+def add_pv_block(ctx: ModelContext, pv: PvArray, block_name: str) -> pyo.Block:
+    """Generation variables bounded by the forecast; registers ``-g_t`` as the draw."""
+    forecast = pv.forecast
+    b = pyo.Block()
+    ctx.model.add_component(block_name, b)
+    b.gen_kw = pyo.Var(range(ctx.n_steps), bounds=lambda _b, t: (0.0, float(forecast[t])))
+    for t in range(ctx.n_steps):
+        ctx.add_draw(t, -b.gen_kw[t])
+        ctx.generation_terms_kw[t].append(b.gen_kw[t])
+    return b
+
+
+def read_pv_dispatch(block: pyo.Block, n_steps: int) -> FloatArray:
+    """Generation used per slot [kW] from a solved block."""
+    return np.array([pyo.value(block.gen_kw[t]) for t in range(n_steps)], dtype=np.float64)
+
+
+def simulate_pv(pv: PvArray, generation_kw: FloatArray) -> AssetResult:
+    """Columns and draw for a PV dispatch (generation used per slot [kW])."""
+    gen = np.clip(generation_kw, 0.0, pv.forecast)
+    return AssetResult(
+        draw_kw=-gen,
+        columns={
+            f"{pv.name}.power_kw": -gen,
+            f"{pv.name}.available_kw": pv.forecast,
+            f"{pv.name}.curtailed_kw": pv.forecast - gen,
+        },
+    )

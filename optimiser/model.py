@@ -1,0 +1,115 @@
+"""Build the Pyomo model of a :class:`Problem`: one block per asset, the site, the objective.
+
+``build_model`` never solves. Site maths (slot t, step Δ [h]):
+
+* balance: ``i_t - x_t = L_t + Σ_assets draw_t`` (import, export, base load [kW]);
+* limits: ``0 <= i_t <= Ī``, ``0 <= x_t <= X̄``; in the planner's binary slots
+  ``i_t <= Ī y_t``, ``x_t <= X̄ (1 - y_t)`` (no simultaneous import and export);
+* if an asset may not export: ``x_t <= Σ PV_t + Σ exportable discharge_t``;
+* objective [GBP]: ``Σ_t Δ (π^i_t i_t - π^x_t x_t + w·c_t/1000·i_t)`` + asset terms + penalties
+  + extension terms, where ``w`` is the carbon weight [GBP/kg] and ``c_t`` the intensity [g/kWh].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pyomo.environ as pyo
+
+from optimiser.components.appliance import add_appliance_block
+from optimiser.components.battery import add_battery_block
+from optimiser.components.ev import add_ev_block
+from optimiser.components.heat_pump import add_heat_pump_block
+from optimiser.components.pv import add_pv_block
+from optimiser.context import BinarySlots, ModelContext, ModelExtension
+from optimiser.dsr import add_dsr_constraints
+from optimiser.problem import Problem
+
+GRID_BINARY_KEY = "grid"
+
+
+@dataclass(slots=True)
+class BuiltModel:
+    """A built model and where each asset's block lives."""
+
+    model: pyo.ConcreteModel
+    context: ModelContext
+    blocks: dict[str, pyo.Block] = field(default_factory=dict)
+
+
+def build_model(
+    problem: Problem,
+    binary_slots: BinarySlots | None = None,
+    extensions: Sequence[ModelExtension] = (),
+) -> BuiltModel:
+    """Build (not solve) the model. ``binary_slots`` chooses where no-simultaneity and
+    minimum-power binaries exist; ``extensions`` run after the assets, before the objective."""
+    model = pyo.ConcreteModel(name="home")
+    ctx = ModelContext.empty(model, problem, binary_slots or BinarySlots())
+    built = BuiltModel(model=model, context=ctx)
+    pen = problem.penalties
+    for i, pv in enumerate(problem.pv):
+        built.blocks[pv.name] = add_pv_block(ctx, pv, f"pv_{i}")
+    for i, bat in enumerate(problem.batteries):
+        built.blocks[bat.name] = add_battery_block(
+            ctx, bat, f"battery_{i}", pen.battery_target_gbp_per_kwh
+        )
+    for i, ev in enumerate(problem.evs):
+        built.blocks[ev.name] = add_ev_block(ctx, ev, f"ev_{i}", pen.ev_shortfall_gbp_per_kwh)
+    for i, hp in enumerate(problem.heat_pumps):
+        built.blocks[hp.name] = add_heat_pump_block(
+            ctx, hp, f"heat_pump_{i}", pen.comfort_gbp_per_kelvin_hour
+        )
+    for i, app in enumerate(problem.appliances):
+        built.blocks[app.name] = add_appliance_block(
+            ctx, app, f"appliance_{i}", pen.appliance_skip_gbp
+        )
+    _add_site(ctx)
+    for extension in extensions:
+        extension(ctx)
+    model.objective = pyo.Objective(expr=sum(ctx.cost_terms), sense=pyo.minimize)
+    return built
+
+
+def _add_site(ctx: ModelContext) -> None:
+    m, p = ctx.model, ctx.problem
+    n, dt = ctx.n_steps, ctx.step_h
+    slots = range(n)
+    m.import_kw = pyo.Var(slots, bounds=(0.0, p.import_limit_kw), doc="grid import [kW]")
+    m.export_kw = pyo.Var(slots, bounds=(0.0, p.export_limit_kw), doc="grid export [kW]")
+    load = p.base_load
+    m.balance = pyo.Constraint(
+        slots,
+        rule=lambda _m, t: (
+            m.import_kw[t] - m.export_kw[t] - sum(ctx.draw_terms_kw[t]) == float(load[t])
+        ),
+        doc="site power balance [kW]",
+    )
+    binary = sorted(ctx.binary_slots.get(GRID_BINARY_KEY))
+    if binary:
+        m.importing = pyo.Var(binary, domain=pyo.Binary)
+        m.import_mode = pyo.Constraint(
+            binary, rule=lambda _m, t: m.import_kw[t] <= p.import_limit_kw * m.importing[t]
+        )
+        m.export_mode = pyo.Constraint(
+            binary, rule=lambda _m, t: m.export_kw[t] <= p.export_limit_kw * (1 - m.importing[t])
+        )
+    if ctx.export_restricted:
+        m.export_sources = pyo.Constraint(
+            slots,
+            rule=lambda _m, t: (
+                m.export_kw[t]
+                <= sum(ctx.generation_terms_kw[t]) + sum(ctx.export_source_terms_kw[t])
+            ),
+            doc="only PV and exporting assets feed export",
+        )
+    price_in = p.effective_import_price
+    price_out = p.export_price
+    ctx.cost_terms.append(
+        sum(
+            dt * (float(price_in[t]) * m.import_kw[t] - float(price_out[t]) * m.export_kw[t])
+            for t in slots
+        )
+    )
+    ctx.cost_terms.extend(add_dsr_constraints(m, p.dsr_requests, p.grid, m.import_kw, m.export_kw))

@@ -1,0 +1,255 @@
+"""The optimiser's output: a per-slot schedule, totals, violations and the solver's report.
+
+A plan is always *assembled* the same way, whether its dispatch came from HiGHS or from the
+rule-based fallback: each asset's decisions (powers, a start slot) are replayed through the
+asset's own model (state of charge, temperatures), the site's grid power follows from the
+balance, and costs and wishes are counted from that. So the schedule is physically consistent
+by construction, and the fallback is judged by exactly the same yardstick as the optimum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+import pandas as pd
+
+from optimiser.checks import FloatArray
+from optimiser.components.appliance import simulate_appliance
+from optimiser.components.battery import BatteryDispatch, simulate_battery
+from optimiser.components.ev import EvDispatch, simulate_ev
+from optimiser.components.heat_pump import HeatPumpDispatch, simulate_heat_pump
+from optimiser.components.pv import simulate_pv
+from optimiser.dsr import dsr_violations
+from optimiser.problem import Problem
+from optimiser.results import AssetResult, Violation, Wish, runs, slot_violation
+
+
+class PlanStatus(StrEnum):
+    OPTIMAL = "optimal"  # solved to the configured gap
+    TIME_LIMIT = "time_limit"  # best solution found when the time limit hit
+    FALLBACK = "fallback"  # no solution: the rule-based plan
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SolverReport:
+    """How the plan was obtained. Times in seconds; objective and bound in GBP."""
+
+    status: PlanStatus
+    message: str
+    objective_gbp: float
+    bound_gbp: float
+    gap: float
+    build_s: float
+    solve_s: float
+    extract_s: float
+    rounds: int
+    n_binaries: int
+    n_columns: int
+    n_rows: int
+    settings: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def total_s(self) -> float:
+        return self.build_s + self.solve_s + self.extract_s
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Totals:
+    """Totals over the horizon (energies [kWh], money [GBP], carbon [kg])."""
+
+    import_kwh: float
+    export_kwh: float
+    import_cost_gbp: float
+    export_revenue_gbp: float
+    net_energy_cost_gbp: float
+    carbon_kg: float
+    carbon_cost_gbp: float
+    degradation_gbp: float
+    battery_end_value_gbp: float
+    penalty_gbp: float
+    comfort_violation_kelvin_hours: float
+    ev_shortfall_kwh: float
+    dsr_deviation_kwh: float
+    pv_curtailed_kwh: float
+    objective_gbp: float
+    by_asset: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Dispatch:
+    """The decisions of a plan, per asset name."""
+
+    pv_kw: dict[str, FloatArray] = field(default_factory=dict)
+    batteries: dict[str, BatteryDispatch] = field(default_factory=dict)
+    evs: dict[str, EvDispatch] = field(default_factory=dict)
+    heat_pumps: dict[str, HeatPumpDispatch] = field(default_factory=dict)
+    appliances: dict[str, int | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A plan for one home.
+
+    Attributes:
+        schedule: DataFrame indexed by slot start (UTC): prices, base load, each asset's
+            ``<name>.power_kw`` (positive = consumption) and states (``soc_pct``,
+            ``indoor_c``, ``tank_c``), ``grid_import_kw``, ``grid_export_kw``, ``grid_kw``,
+            ``cost_gbp`` and ``carbon_kg`` per slot.
+        totals: see :class:`Totals`.
+        violations: wishes the plan misses, with reasons.
+        solver: see :class:`SolverReport`.
+        dispatch: the decisions the schedule was assembled from.
+    """
+
+    schedule: pd.DataFrame
+    totals: Totals
+    violations: tuple[Violation, ...]
+    solver: SolverReport
+    dispatch: Dispatch
+
+    @property
+    def status(self) -> PlanStatus:
+        return self.solver.status
+
+
+def simulate_assets(problem: Problem, dispatch: Dispatch) -> list[AssetResult]:
+    """Replay a dispatch through each asset's model."""
+    grid, pen = problem.grid, problem.penalties
+    n = grid.n_steps
+    out: list[AssetResult] = []
+    for pv in problem.pv:
+        out.append(simulate_pv(pv, dispatch.pv_kw.get(pv.name, pv.forecast)))
+    for bat in problem.batteries:
+        d = dispatch.batteries.get(bat.name, BatteryDispatch(np.zeros(n), np.zeros(n)))
+        out.append(simulate_battery(bat, grid, d, pen.battery_target_gbp_per_kwh))
+    for ev in problem.evs:
+        e = dispatch.evs.get(ev.name, EvDispatch(np.zeros(n), np.zeros(n)))
+        out.append(simulate_ev(ev, grid, e, pen.ev_shortfall_gbp_per_kwh))
+    for hp in problem.heat_pumps:
+        h = dispatch.heat_pumps.get(hp.name, HeatPumpDispatch(np.zeros(n), np.zeros(n)))
+        out.append(
+            simulate_heat_pump(
+                hp, grid, problem.outdoor_temperature, h, pen.comfort_gbp_per_kelvin_hour
+            )
+        )
+    for app in problem.appliances:
+        out.append(
+            simulate_appliance(app, grid, dispatch.appliances.get(app.name), pen.appliance_skip_gbp)
+        )
+    return out
+
+
+def assemble_plan(problem: Problem, dispatch: Dispatch, solver: SolverReport) -> Plan:
+    """Turn a dispatch into a :class:`Plan` (schedule, totals, violations)."""
+    grid = problem.grid
+    dt = grid.step_hours
+    assets = simulate_assets(problem, dispatch)
+    net = problem.base_load + sum((a.draw_kw for a in assets), np.zeros(grid.n_steps))
+    net = np.where(np.abs(net) < 1e-7, 0.0, net)
+    imp = np.clip(net, 0.0, None)
+    exp = np.clip(-net, 0.0, None)
+    price_in, price_out = problem.import_price, problem.export_price
+    carbon_kg = dt * problem.carbon_intensity * imp / 1000.0
+    cost = dt * (price_in * imp - price_out * exp)
+
+    columns: dict[str, FloatArray] = {
+        "import_price_gbp_per_kwh": price_in,
+        "export_price_gbp_per_kwh": price_out,
+        "carbon_intensity_g_per_kwh": problem.carbon_intensity,
+        "base_load_kw": problem.base_load,
+    }
+    for a in assets:
+        columns.update(a.columns)
+    columns.update(
+        {
+            "grid_import_kw": imp,
+            "grid_export_kw": exp,
+            "grid_kw": net,
+            "cost_gbp": cost,
+            "carbon_kg": carbon_kg,
+        }
+    )
+    schedule = pd.DataFrame(columns, index=grid.index)
+
+    violations: list[Violation] = [v for a in assets for v in a.violations]
+    dsr, dsr_kwh, dsr_penalty = dsr_violations(
+        problem.dsr_requests, grid, imp, exp, problem.base_load
+    )
+    violations.extend(dsr)
+    violations.extend(_limit_violations(problem, imp))
+
+    by_asset: dict[str, float] = {}
+    for a in assets:
+        by_asset.update(a.totals)
+    degradation = sum(a.cost_gbp.get("degradation", 0.0) for a in assets)
+    end_value = sum(
+        bat.end_value_gbp_per_kwh
+        * bat.capacity_kwh
+        * float(schedule[f"{bat.name}.soc_pct"].iloc[-1])
+        / 100
+        for bat in problem.batteries
+    )
+    penalty = sum(a.penalty_gbp for a in assets) + dsr_penalty
+    carbon_cost = problem.carbon_weight_gbp_per_kg * float(carbon_kg.sum())
+    import_cost = float(dt * (price_in * imp).sum())
+    export_revenue = float(dt * (price_out * exp).sum())
+    totals = Totals(
+        import_kwh=float(dt * imp.sum()),
+        export_kwh=float(dt * exp.sum()),
+        import_cost_gbp=import_cost,
+        export_revenue_gbp=export_revenue,
+        net_energy_cost_gbp=import_cost - export_revenue,
+        carbon_kg=float(carbon_kg.sum()),
+        carbon_cost_gbp=carbon_cost,
+        degradation_gbp=degradation,
+        battery_end_value_gbp=end_value,
+        penalty_gbp=penalty,
+        comfort_violation_kelvin_hours=sum(
+            v.amount for v in violations if v.wish in (Wish.COMFORT, Wish.HOT_WATER)
+        ),
+        ev_shortfall_kwh=sum(v.amount for v in violations if v.wish is Wish.EV_TARGET),
+        dsr_deviation_kwh=dsr_kwh,
+        pv_curtailed_kwh=float(
+            dt * sum(float(schedule[f"{pv.name}.curtailed_kw"].sum()) for pv in problem.pv)
+        ),
+        objective_gbp=import_cost
+        - export_revenue
+        + carbon_cost
+        + degradation
+        + penalty
+        - end_value,
+        by_asset=by_asset,
+    )
+    return Plan(
+        schedule=schedule,
+        totals=totals,
+        violations=tuple(violations),
+        solver=solver,
+        dispatch=dispatch,
+    )
+
+
+def _limit_violations(problem: Problem, import_kw: FloatArray) -> list[Violation]:
+    grid = problem.grid
+    over = import_kw > problem.import_limit_kw + 1e-6
+    out: list[Violation] = []
+    for first, last in runs(over):
+        out.append(
+            slot_violation(
+                wish=Wish.IMPORT_LIMIT,
+                asset="site",
+                grid=grid,
+                first=first,
+                last=last,
+                amount=float(
+                    grid.step_hours * (import_kw[first : last + 1] - problem.import_limit_kw).sum()
+                ),
+                unit="kWh",
+                what=f"Import reaches {import_kw[first : last + 1].max():.1f} kW, above the "
+                f"{problem.import_limit_kw:g} kW limit",
+                why="the rule-based plan does not manage the limit",
+            )
+        )
+    return out

@@ -1,0 +1,267 @@
+"""Plan a home: build the model, solve it with HiGHS, check it, and never fail.
+
+Binaries only where they matter
+-------------------------------
+A home model needs binaries for three things: no simultaneous import and export, no
+simultaneous charge and discharge of a battery (or V2G car), and devices that cannot run below a
+minimum power (EV chargers, some heat pumps, on/off units). Most of them never bind, and they
+cost most of the solve time (``docs/performance.md``). The planner therefore:
+
+1. starts with binaries only in the slots where prices can make them bind: import/export where
+   export pays at least the (carbon-weighted) import price, charge/discharge where importing is
+   free or paid, and both wherever a DSR request asks for export or a setpoint;
+2. solves, then checks the solution for each condition the missing binaries would have
+   enforced (simultaneous flows, a power between 0 and a device's minimum);
+3. if a check fails, adds binaries in the failing slots (and, on a second failure of the same
+   device, in all its slots) and solves again; after ``MAX_ROUNDS`` it adds them everywhere.
+
+Because the problem with fewer binaries is a relaxation of the full problem, an optimal
+solution of it that passes every check is optimal for the full problem too.
+
+Failure modes
+-------------
+* the time limit with a solution: the best solution, status ``TIME_LIMIT``;
+* no solution (limit, numerical trouble, a solver error): the rule-based plan
+  (:mod:`optimiser.fallback`), status ``FALLBACK``, with the reason in ``solver.message``.
+Bad input raises :class:`ProblemError` when the :class:`Problem` is built, before any solve.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+
+import numpy as np
+import pyomo.environ as pyo
+
+from optimiser.components.appliance import read_appliance_start
+from optimiser.components.battery import read_battery_dispatch
+from optimiser.components.ev import read_ev_dispatch, session_windows
+from optimiser.components.heat_pump import off_power_slots, read_heat_pump_dispatch
+from optimiser.components.pv import read_pv_dispatch
+from optimiser.context import BinarySlots, ModelExtension
+from optimiser.dsr import DsrKind
+from optimiser.fallback import rule_based_dispatch
+from optimiser.highs_backend import SolveOutcome, SolverOptions, SolveStatus, solve_with_highs
+from optimiser.model import GRID_BINARY_KEY, BuiltModel, build_model
+from optimiser.plan import Dispatch, Plan, PlanStatus, SolverReport, assemble_plan
+from optimiser.problem import Problem
+
+log = logging.getLogger(__name__)
+
+MAX_ROUNDS = 4
+FLOW_TOL_KW = 1e-4
+
+
+def initial_binary_slots(problem: Problem) -> BinarySlots:
+    """Slots where prices or DSR requests can make a no-simultaneity binary bind."""
+    grid = problem.grid
+    price_in = problem.effective_import_price
+    export_pays = set(np.flatnonzero(problem.export_price >= price_in - 1e-12).tolist())
+    burn_pays = set(np.flatnonzero(price_in <= 1e-12).tolist())
+    dsr_slots: set[int] = set()
+    for req in problem.dsr_requests:
+        if req.kind in (DsrKind.EXPORT_FLOOR, DsrKind.SETPOINT):
+            dsr_slots.update(req.slots(grid))
+    slots = BinarySlots()
+    if problem.export_limit_kw > 0:
+        slots = slots.with_added(GRID_BINARY_KEY, export_pays | dsr_slots)
+    storage = burn_pays | dsr_slots
+    for bat in problem.batteries:
+        slots = slots.with_added(bat.binary_key, storage)
+    for ev in problem.evs:
+        if ev.has_v2g:
+            slots = slots.with_added(ev.binary_key, storage)
+    return slots
+
+
+def read_dispatch(problem: Problem, built: BuiltModel) -> Dispatch:
+    """The decisions of a solved model."""
+    n = problem.grid.n_steps
+    blocks = built.blocks
+    d = Dispatch()
+    for pv in problem.pv:
+        d.pv_kw[pv.name] = read_pv_dispatch(blocks[pv.name], n)
+    for bat in problem.batteries:
+        d.batteries[bat.name] = read_battery_dispatch(blocks[bat.name], n)
+    for ev in problem.evs:
+        d.evs[ev.name] = read_ev_dispatch(blocks[ev.name], n)
+    for hp in problem.heat_pumps:
+        d.heat_pumps[hp.name] = read_heat_pump_dispatch(blocks[hp.name], n)
+    for app in problem.appliances:
+        d.appliances[app.name] = read_appliance_start(blocks[app.name])
+    return d
+
+
+def failed_checks(problem: Problem, built: BuiltModel, dispatch: Dispatch) -> dict[str, set[int]]:
+    """Slots, per binary key, where the solution does what a missing binary would forbid."""
+    out: dict[str, set[int]] = {}
+    m = built.model
+    n = problem.grid.n_steps
+    imp = np.array([m.import_kw[t].value or 0.0 for t in range(n)])
+    exp = np.array([m.export_kw[t].value or 0.0 for t in range(n)])
+    both = set(np.flatnonzero((imp > FLOW_TOL_KW) & (exp > FLOW_TOL_KW)).tolist())
+    if both - built.context.binary_slots.get(GRID_BINARY_KEY):
+        out[GRID_BINARY_KEY] = both
+    for bat in problem.batteries:
+        b = dispatch.batteries[bat.name]
+        bad = set(
+            np.flatnonzero((b.charge_kw > FLOW_TOL_KW) & (b.discharge_kw > FLOW_TOL_KW)).tolist()
+        )
+        if bad:
+            out[bat.binary_key] = bad
+    for ev in problem.evs:
+        e = dispatch.evs[ev.name]
+        bad = set(
+            np.flatnonzero((e.charge_kw > FLOW_TOL_KW) & (e.discharge_kw > FLOW_TOL_KW)).tolist()
+        )
+        if bad:
+            out[ev.binary_key] = bad
+        if ev.min_charge_kw > 0:
+            low = _below_minimum(problem, ev.name, e.charge_kw, ev.min_charge_kw)
+            if low:
+                out[ev.min_power_key] = low
+    for hp in problem.heat_pumps:
+        if hp.needs_binaries:
+            bad = off_power_slots(hp, dispatch.heat_pumps[hp.name])
+            if bad:
+                out[hp.binary_key] = bad
+    return out
+
+
+def _below_minimum(
+    problem: Problem, ev_name: str, charge_kw: np.ndarray, min_kw: float
+) -> set[int]:
+    ev = next(e for e in problem.evs if e.name == ev_name)
+    bad: set[int] = set()
+    for w in session_windows(ev, problem.grid):
+        for t, f in zip(w.slots, w.fractions, strict=True):
+            if FLOW_TOL_KW < charge_kw[t] < min_kw * f - FLOW_TOL_KW:
+                bad.add(t)
+    return bad
+
+
+def all_candidate_slots(problem: Problem, key: str) -> set[int]:
+    """Every slot where ``key``'s binary could exist (the escalation step)."""
+    n = problem.grid.n_steps
+    for ev in problem.evs:
+        if key in (ev.min_power_key, ev.binary_key):
+            return {t for w in session_windows(ev, problem.grid) for t in w.slots}
+    return set(range(n))
+
+
+def optimise(
+    problem: Problem,
+    options: SolverOptions | None = None,
+    extensions: Sequence[ModelExtension] = (),
+) -> Plan:
+    """Plan ``problem``. Never raises for an unmet wish, a solver limit or a solver error."""
+    options = options or SolverOptions()
+    started = time.perf_counter()
+    binaries = initial_binary_slots(problem)
+    build_s = solve_s = 0.0
+    failed_before: set[str] = set()
+    outcome: SolveOutcome | None = None
+    dispatch: Dispatch | None = None
+    rounds = 0
+    try:
+        for rounds in range(1, MAX_ROUNDS + 2):
+            t0 = time.perf_counter()
+            built = build_model(problem, binaries, extensions)
+            t1 = time.perf_counter()
+            remaining = options.time_limit_s - (t1 - started)
+            outcome = solve_with_highs(built.model, options, remaining)
+            build_s += (t1 - t0) + outcome.translate_s
+            solve_s += outcome.solve_s
+            if outcome.status is SolveStatus.NO_SOLUTION:
+                dispatch = None
+                break
+            _fill_unused_variables(built.model)
+            dispatch = read_dispatch(problem, built)
+            failed = failed_checks(problem, built, dispatch)
+            if not failed or outcome.status is SolveStatus.TIME_LIMIT:
+                break
+            for key, slots in failed.items():
+                if rounds >= MAX_ROUNDS or key in failed_before:
+                    slots = all_candidate_slots(problem, key)
+                binaries = binaries.with_added(key, slots)
+            failed_before |= set(failed)
+    except Exception as exc:  # a solver or translation error must not stop the service loop
+        log.exception("optimiser failed; using the rule-based plan")
+        return _fallback(
+            problem, options, f"solver error: {exc!r}", build_s, solve_s, rounds, started
+        )
+    if dispatch is None or outcome is None:
+        why = outcome.highs_status if outcome else "no solve"
+        return _fallback(
+            problem, options, f"no solution ({why})", build_s, solve_s, rounds, started
+        )
+    t_extract = time.perf_counter()
+    status = PlanStatus.OPTIMAL if outcome.status is SolveStatus.OPTIMAL else PlanStatus.TIME_LIMIT
+    report = SolverReport(
+        status=status,
+        message=outcome.highs_status,
+        objective_gbp=outcome.objective,
+        bound_gbp=outcome.bound,
+        gap=outcome.gap,
+        build_s=build_s,
+        solve_s=solve_s,
+        extract_s=0.0,
+        rounds=rounds,
+        n_binaries=outcome.n_integer,
+        n_columns=outcome.n_columns,
+        n_rows=outcome.n_rows,
+        settings=asdict(options),
+    )
+    plan = assemble_plan(problem, dispatch, report)
+    extract_s = time.perf_counter() - t_extract
+    object.__setattr__(plan.solver, "extract_s", extract_s)
+    return plan
+
+
+def _fill_unused_variables(model: pyo.ConcreteModel) -> None:
+    """Variables the translator eliminated (in no constraint) have no value: take their bound
+    nearest zero."""
+    for var in model.component_data_objects(pyo.Var, active=True, descend_into=True):
+        if var.value is None:
+            lb = var.lb if var.lb is not None else 0.0
+            var.set_value(
+                max(lb, 0.0) if var.ub is None else min(max(lb, 0.0), var.ub), skip_validation=True
+            )
+
+
+def _fallback(
+    problem: Problem,
+    options: SolverOptions,
+    why: str,
+    build_s: float,
+    solve_s: float,
+    rounds: int,
+    started: float,
+) -> Plan:
+    t0 = time.perf_counter()
+    dispatch = rule_based_dispatch(problem)
+    report = SolverReport(
+        status=PlanStatus.FALLBACK,
+        message=f"rule-based plan: {why}",
+        objective_gbp=float("nan"),
+        bound_gbp=float("nan"),
+        gap=float("nan"),
+        build_s=build_s,
+        solve_s=solve_s,
+        extract_s=0.0,
+        rounds=rounds,
+        n_binaries=0,
+        n_columns=0,
+        n_rows=0,
+        settings=asdict(options),
+    )
+    plan = assemble_plan(problem, dispatch, report)
+    object.__setattr__(plan.solver, "extract_s", time.perf_counter() - t0)
+    log.warning(
+        "plan for %s is the rule-based fallback: %s", problem.grid.start_utc.isoformat(), why
+    )
+    _ = started
+    return plan

@@ -1,0 +1,204 @@
+"""The optimiser's input: one home over one time grid.
+
+Sign convention (the whole project): **positive power flows into the home's devices or is
+imported from the grid**. A device's draw is positive when it consumes (EV charging, battery
+charging, heat pump) and negative when it supplies the home (PV, battery discharge, V2G). Grid
+import and export are both reported as non-negative magnitudes; ``grid_kw = import - export``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optimiser.checks import FloatArray, SeriesLike, fraction, number, series
+from optimiser.components.appliance import DeferrableAppliance
+from optimiser.components.battery import Battery
+from optimiser.components.ev import ElectricVehicle
+from optimiser.components.heat_pump import HeatPump
+from optimiser.components.pv import PvArray
+from optimiser.dsr import DsrRequest
+from optimiser.errors import ProblemError
+from optimiser.timegrid import TimeGrid
+
+MAX_CARBON_WEIGHT_GBP_PER_KG = 0.5
+"""Carbon weight at a "cost vs carbon" preference of 1 [GBP/kgCO2]."""
+
+
+def carbon_weight_from_preference(preference: float) -> float:
+    """Map the consumer's 0-1 "cost vs carbon" slider to a carbon weight [GBP/kgCO2].
+
+    Linear: 0 = cost only (0 GBP/kg); 0.5 = 0.25 GBP/kg, close to the UK government's central
+    carbon value for appraisal (about GBP 250-280/tCO2 in the mid 2020s); 1 = 0.5 GBP/kg, where
+    at 200 gCO2/kWh carbon weighs 0.10 GBP/kWh, as much as a typical Agile day-night spread.
+    """
+    return fraction("carbon_preference", preference) * MAX_CARBON_WEIGHT_GBP_PER_KG
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Penalties:
+    """Prices of missed wishes in the objective. They are well above energy prices so that a
+    wish is only missed when physics (or a costlier wish) forbids it.
+
+    Attributes:
+        ev_shortfall_gbp_per_kwh: per kWh below an EV's departure target.
+        comfort_gbp_per_kelvin_hour: per K·h outside the comfort band or below the tank minimum.
+        battery_target_gbp_per_kwh: per kWh below a battery's terminal target.
+        appliance_skip_gbp: for an appliance cycle that does not run.
+    """
+
+    ev_shortfall_gbp_per_kwh: float = 5.0
+    comfort_gbp_per_kelvin_hour: float = 1.0
+    battery_target_gbp_per_kwh: float = 2.0
+    appliance_skip_gbp: float = 20.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """A home's planning problem. Construction validates every field (:class:`ProblemError`
+    names the field); arrays are stored read-only at the grid's length.
+
+    Attributes:
+        grid: the time grid.
+        import_price_gbp_per_kwh, export_price_gbp_per_kwh: per slot [GBP/kWh], may be negative.
+        carbon_intensity_g_per_kwh: grid carbon intensity per slot [gCO2/kWh].
+        carbon_weight_gbp_per_kg: consumer's carbon weight [GBP/kgCO2] (see
+            :func:`carbon_weight_from_preference`); applied to imported energy.
+        base_load_kw: forecast uncontrolled load per slot [kW].
+        import_limit_kw, export_limit_kw: site connection limits [kW] (export default: G98's
+            16 A per phase, 3.68 kW).
+        outdoor_temperature_c: per slot [°C]; needed when there is a heat pump.
+        pv, batteries, evs, heat_pumps, appliances: assets, any subset, several of a kind.
+        dsr_requests: DSR requests in force.
+        penalties: prices of missed wishes.
+    """
+
+    grid: TimeGrid
+    import_price_gbp_per_kwh: SeriesLike
+    export_price_gbp_per_kwh: SeriesLike = 0.0
+    carbon_intensity_g_per_kwh: SeriesLike = 0.0
+    carbon_weight_gbp_per_kg: float = 0.0
+    base_load_kw: SeriesLike = 0.0
+    import_limit_kw: float = 23.0
+    export_limit_kw: float = 3.68
+    outdoor_temperature_c: SeriesLike | None = None
+    pv: tuple[PvArray, ...] = ()
+    batteries: tuple[Battery, ...] = ()
+    evs: tuple[ElectricVehicle, ...] = ()
+    heat_pumps: tuple[HeatPump, ...] = ()
+    appliances: tuple[DeferrableAppliance, ...] = ()
+    dsr_requests: tuple[DsrRequest, ...] = ()
+    penalties: Penalties = field(default_factory=Penalties)
+
+    def __post_init__(self) -> None:
+        n = self.grid.n_steps
+        s = object.__setattr__
+        s(
+            self,
+            "import_price_gbp_per_kwh",
+            series("import_price_gbp_per_kwh", self.import_price_gbp_per_kwh, n),
+        )
+        s(
+            self,
+            "export_price_gbp_per_kwh",
+            series("export_price_gbp_per_kwh", self.export_price_gbp_per_kwh, n),
+        )
+        s(
+            self,
+            "carbon_intensity_g_per_kwh",
+            series("carbon_intensity_g_per_kwh", self.carbon_intensity_g_per_kwh, n, minimum=0),
+        )
+        number("carbon_weight_gbp_per_kg", self.carbon_weight_gbp_per_kg, minimum=0)
+        s(self, "base_load_kw", series("base_load_kw", self.base_load_kw, n, minimum=0))
+        number("import_limit_kw", self.import_limit_kw, minimum=0)
+        number("export_limit_kw", self.export_limit_kw, minimum=0)
+        if self.outdoor_temperature_c is not None:
+            s(
+                self,
+                "outdoor_temperature_c",
+                series(
+                    "outdoor_temperature_c", self.outdoor_temperature_c, n, minimum=-50, maximum=50
+                ),
+            )
+        elif self.heat_pumps:
+            raise ProblemError("outdoor_temperature_c", "is needed when the home has a heat pump")
+        s(self, "pv", tuple(a.checked(self.grid, f"pv[{i}]") for i, a in enumerate(self.pv)))
+        s(
+            self,
+            "batteries",
+            tuple(a.checked(self.grid, f"batteries[{i}]") for i, a in enumerate(self.batteries)),
+        )
+        s(self, "evs", tuple(a.checked(self.grid, f"evs[{i}]") for i, a in enumerate(self.evs)))
+        s(
+            self,
+            "heat_pumps",
+            tuple(a.checked(self.grid, f"heat_pumps[{i}]") for i, a in enumerate(self.heat_pumps)),
+        )
+        s(
+            self,
+            "appliances",
+            tuple(a.checked(self.grid, f"appliances[{i}]") for i, a in enumerate(self.appliances)),
+        )
+        s(
+            self,
+            "dsr_requests",
+            tuple(
+                r.checked(self.grid, f"dsr_requests[{i}]") for i, r in enumerate(self.dsr_requests)
+            ),
+        )
+        names = [a.name for a in self.assets]
+        dupes = sorted({x for x in names if names.count(x) > 1})
+        if dupes:
+            raise ProblemError(
+                "assets", f"asset names must be unique, repeated: {', '.join(dupes)}"
+            )
+        for field_name in (
+            "ev_shortfall_gbp_per_kwh",
+            "comfort_gbp_per_kelvin_hour",
+            "battery_target_gbp_per_kwh",
+            "appliance_skip_gbp",
+        ):
+            number(f"penalties.{field_name}", getattr(self.penalties, field_name), minimum=0)
+        pv_total = sum((p.forecast for p in self.pv), np.zeros(n))
+        over = self.base_load - pv_total > self.import_limit_kw + 1e-9
+        if over.any():
+            t = int(np.argmax(over))
+            raise ProblemError(
+                "base_load_kw",
+                f"{self.base_load[t]:g} kW at slot {t} exceeds the import limit of "
+                f"{self.import_limit_kw:g} kW even with all PV: the forecast is impossible",
+            )
+
+    @property
+    def assets(
+        self,
+    ) -> tuple[PvArray | Battery | ElectricVehicle | HeatPump | DeferrableAppliance, ...]:
+        return (*self.pv, *self.batteries, *self.evs, *self.heat_pumps, *self.appliances)
+
+    @property
+    def import_price(self) -> FloatArray:
+        return np.asarray(self.import_price_gbp_per_kwh, dtype=np.float64)
+
+    @property
+    def export_price(self) -> FloatArray:
+        return np.asarray(self.export_price_gbp_per_kwh, dtype=np.float64)
+
+    @property
+    def carbon_intensity(self) -> FloatArray:
+        return np.asarray(self.carbon_intensity_g_per_kwh, dtype=np.float64)
+
+    @property
+    def base_load(self) -> FloatArray:
+        return np.asarray(self.base_load_kw, dtype=np.float64)
+
+    @property
+    def outdoor_temperature(self) -> FloatArray:
+        if self.outdoor_temperature_c is None:
+            return np.full(self.grid.n_steps, 10.0)
+        return np.asarray(self.outdoor_temperature_c, dtype=np.float64)
+
+    @property
+    def effective_import_price(self) -> FloatArray:
+        """Import price plus the carbon weight on imported energy [GBP/kWh]."""
+        return self.import_price + self.carbon_weight_gbp_per_kg * self.carbon_intensity / 1000.0
