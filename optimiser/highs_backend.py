@@ -30,6 +30,8 @@ class SolverOptions:
         threads: HiGHS threads (1 = one core per home; fleets parallelise across homes).
         random_seed: HiGHS's seed (solve times vary with it; results do not beyond the gap).
         presolve: ``"choose"``, ``"on"`` or ``"off"``.
+        highs_options: further HiGHS options as ``(name, value)`` pairs, for analysts'
+            experiments (e.g. ``(("mip_heuristic_run_rins", False),)``).
     """
 
     time_limit_s: float = 10.0
@@ -37,6 +39,7 @@ class SolverOptions:
     threads: int = 1
     random_seed: int = 0
     presolve: str = "choose"
+    highs_options: tuple[tuple[str, bool | int | float | str], ...] = ()
 
 
 class SolveStatus(StrEnum):
@@ -108,6 +111,8 @@ def solve_with_highs(
     h.setOptionValue("mip_rel_gap", options.mip_rel_gap)
     h.setOptionValue("presolve", options.presolve)
     h.setOptionValue("time_limit", max(0.01, time_limit_s))
+    for name, value in options.highs_options:
+        h.setOptionValue(name, value)
     h.passModel(lp)
     t1 = time.perf_counter()
     h.run()

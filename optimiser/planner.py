@@ -181,10 +181,12 @@ def optimise(
             _fill_unused_variables(built.model)
             dispatch = read_dispatch(problem, built)
             failed = failed_checks(problem, built, dispatch)
-            if not failed or outcome.status is SolveStatus.TIME_LIMIT:
+            if not failed:
                 break
+            dispatch = None  # a solution that fails a check is never returned
+            stopped = outcome.status is SolveStatus.TIME_LIMIT
             for key, slots in failed.items():
-                if rounds >= MAX_ROUNDS or key in failed_before:
+                if stopped or rounds >= MAX_ROUNDS or key in failed_before:
                     slots = all_candidate_slots(problem, key)
                 binaries = binaries.with_added(key, slots)
             failed_before |= set(failed)
