@@ -32,7 +32,7 @@ from .conftest import START
 
 
 def _battery(**kw) -> Battery:
-    args = dict(capacity_kwh=10.0, initial_soc=0.5, max_charge_kw=5.0, max_discharge_kw=5.0)
+    args = {"capacity_kwh": 10.0, "initial_soc": 0.5, "max_charge_kw": 5.0, "max_discharge_kw": 5.0}
     args.update(kw)
     return Battery(**args)
 
@@ -100,12 +100,19 @@ def test_comfort_that_the_heat_pump_cannot_hold_is_explained(hourly_grid):
         max_power_kw=1.0,
         cop=CopCurve(outdoor_temperature_c=(-10.0, 10.0), cop=(2.0, 2.0)),
         building=Building(
-            heat_loss_kw_per_k=0.3, thermal_capacity_kwh_per_k=3.0, initial_indoor_temperature_c=20.0
+            heat_loss_kw_per_k=0.3,
+            thermal_capacity_kwh_per_k=3.0,
+            initial_indoor_temperature_c=20.0,
         ),
         comfort_min_c=20.0,
     )
     plan = optimise(
-        Problem(grid=hourly_grid, import_price_gbp_per_kwh=0.2, outdoor_temperature_c=-5.0, heat_pumps=(hp,))
+        Problem(
+            grid=hourly_grid,
+            import_price_gbp_per_kwh=0.2,
+            outdoor_temperature_c=-5.0,
+            heat_pumps=(hp,),
+        )
     )
     [v] = plan.violations
     assert v.wish is Wish.COMFORT
@@ -166,7 +173,9 @@ def test_a_solver_error_gives_the_rule_based_plan_not_an_exception(hourly_grid, 
         max_power_kw=3.0,
         cop=CopCurve(outdoor_temperature_c=(0.0,), cop=(3.0,)),
         building=Building(
-            heat_loss_kw_per_k=0.15, thermal_capacity_kwh_per_k=6.0, initial_indoor_temperature_c=20.0
+            heat_loss_kw_per_k=0.15,
+            thermal_capacity_kwh_per_k=6.0,
+            initial_indoor_temperature_c=20.0,
         ),
         comfort_min_c=20.0,
     )
@@ -181,8 +190,12 @@ def test_a_solver_error_gives_the_rule_based_plan_not_an_exception(hourly_grid, 
     plan = optimise(problem)
     assert plan.status is PlanStatus.FALLBACK
     assert "HiGHS crashed" in plan.solver.message
-    np.testing.assert_allclose(plan.schedule["EV.power_kw"].to_numpy()[:4], [0, 7.4, 7.4, 1.4], atol=1e-9)
-    np.testing.assert_allclose(plan.schedule["Heat pump.indoor_c"], 20.0, atol=1e-9)  # holds the minimum
+    np.testing.assert_allclose(
+        plan.schedule["EV.power_kw"].to_numpy()[:4], [0, 7.4, 7.4, 1.4], atol=1e-9
+    )
+    np.testing.assert_allclose(
+        plan.schedule["Heat pump.indoor_c"], 20.0, atol=1e-9
+    )  # holds the minimum
     np.testing.assert_allclose(plan.schedule["Battery.power_kw"], 0.0)
 
 
@@ -207,7 +220,9 @@ def test_stopping_early_returns_the_best_solution_found_flagged():
         modulating=False,  # on/off: binaries in every slot
         cop=CopCurve(outdoor_temperature_c=(0.0,), cop=(3.0,)),
         building=Building(
-            heat_loss_kw_per_k=0.2, thermal_capacity_kwh_per_k=5.0, initial_indoor_temperature_c=20.0
+            heat_loss_kw_per_k=0.2,
+            thermal_capacity_kwh_per_k=5.0,
+            initial_indoor_temperature_c=20.0,
         ),
         comfort_min_c=19.5,
         comfort_max_c=21.0,
@@ -245,8 +260,12 @@ def test_flexibility_profiles_move_the_ev_earliest_or_latest_within_its_wishes(h
     problem = Problem(grid=hourly_grid, import_price_gbp_per_kwh=0.2, evs=(ev,))
     early = optimise(problem, extensions=[FlexibilityProfile(Timing.EARLIEST)])
     late = optimise(problem, extensions=[FlexibilityProfile(Timing.LATEST)])
-    np.testing.assert_allclose(early.schedule["EV.power_kw"].to_numpy()[2:5], [7.4, 2.6, 0], atol=1e-6)
-    np.testing.assert_allclose(late.schedule["EV.power_kw"].to_numpy()[5:8], [0, 2.6, 7.4], atol=1e-6)
+    np.testing.assert_allclose(
+        early.schedule["EV.power_kw"].to_numpy()[2:5], [7.4, 2.6, 0], atol=1e-6
+    )
+    np.testing.assert_allclose(
+        late.schedule["EV.power_kw"].to_numpy()[5:8], [0, 2.6, 7.4], atol=1e-6
+    )
     assert not early.violations
     assert not late.violations
 
@@ -283,5 +302,7 @@ def test_charge_now_overrides_prices(hourly_grid):
         ),
     )
     plan = optimise(Problem(grid=hourly_grid, import_price_gbp_per_kwh=prices, evs=(ev,)))
-    np.testing.assert_allclose(plan.schedule["EV.power_kw"].to_numpy()[:3], [7.4, 2.6, 0], atol=1e-6)
+    np.testing.assert_allclose(
+        plan.schedule["EV.power_kw"].to_numpy()[:3], [7.4, 2.6, 0], atol=1e-6
+    )
     assert not plan.violations

@@ -20,7 +20,7 @@ from .conftest import START
 
 
 def _battery(**kw) -> Battery:
-    args = dict(capacity_kwh=10.0, initial_soc=0.5, max_charge_kw=5.0, max_discharge_kw=5.0)
+    args = {"capacity_kwh": 10.0, "initial_soc": 0.5, "max_charge_kw": 5.0, "max_discharge_kw": 5.0}
     args.update(kw)
     return Battery(**args)
 
@@ -69,7 +69,9 @@ def test_a_heat_pump_needs_an_outdoor_temperature(hourly_grid):
     hp = HeatPump(
         max_power_kw=3,
         cop=CopCurve(outdoor_temperature_c=(0.0,), cop=(3.0,)),
-        building=Building(heat_loss_kw_per_k=0.2, thermal_capacity_kwh_per_k=5, initial_indoor_temperature_c=20),
+        building=Building(
+            heat_loss_kw_per_k=0.2, thermal_capacity_kwh_per_k=5, initial_indoor_temperature_c=20
+        ),
     )
     with pytest.raises(ProblemError) as err:
         Problem(grid=hourly_grid, import_price_gbp_per_kwh=0.2, heat_pumps=(hp,))

@@ -54,7 +54,9 @@ def test_battery_buys_in_the_two_cheapest_slots_and_sells_in_the_dearest(hourly_
     assert plan.solver.objective_gbp == pytest.approx(-0.89, abs=1e-6)
     assert plan.totals.degradation_gbp == pytest.approx(0.02, abs=1e-9)
     np.testing.assert_allclose(
-        plan.schedule["Battery.soc_pct"].to_numpy(), [0, 0, 50, 50, 100, 100, 100, 0, 0, 0], atol=1e-4
+        plan.schedule["Battery.soc_pct"].to_numpy(),
+        [0, 0, 50, 50, 100, 100, 100, 0, 0, 0],
+        atol=1e-4,
     )
 
 
@@ -92,7 +94,9 @@ def test_heat_pump_preheats_before_a_price_peak_within_the_comfort_band():
         max_power_kw=3.0,
         cop=CopCurve(outdoor_temperature_c=(0.0, 10.0), cop=(3.0, 3.0)),
         building=Building(
-            heat_loss_kw_per_k=0.15, thermal_capacity_kwh_per_k=6.0, initial_indoor_temperature_c=20.0
+            heat_loss_kw_per_k=0.15,
+            thermal_capacity_kwh_per_k=6.0,
+            initial_indoor_temperature_c=20.0,
         ),
         comfort_min_c=20.0,
         comfort_max_c=22.0,
@@ -111,7 +115,12 @@ def test_heat_pump_preheats_before_a_price_peak_within_the_comfort_band():
     assert indoor[5] > 21.0  # stored heat before the peak
     # Holding 20 °C costs 0.15 kW/K * 15 K / 3 = 0.75 kW; pre-heating buys the peak's heat at 10p.
     flat = optimise(
-        Problem(grid=grid, import_price_gbp_per_kwh=[0.10] * 10, outdoor_temperature_c=5.0, heat_pumps=(hp,))
+        Problem(
+            grid=grid,
+            import_price_gbp_per_kwh=[0.10] * 10,
+            outdoor_temperature_c=5.0,
+            heat_pumps=(hp,),
+        )
     )
     assert flat.schedule["Heat pump.power_kw"].to_numpy()[:9] == pytest.approx([0.75] * 9, abs=1e-6)
 
@@ -157,7 +166,10 @@ def test_a_dsr_import_cap_moves_ev_charging_out_of_the_capped_slots(hourly_grid:
         charge_efficiency=1.0,
         sessions=(
             PlugInSession(
-                arrival_utc=START, departure_utc=START + timedelta(hours=10), arrival_soc=0.2, target_soc=0.4
+                arrival_utc=START,
+                departure_utc=START + timedelta(hours=10),
+                arrival_soc=0.2,
+                target_soc=0.4,
             ),
         ),
     )
@@ -174,7 +186,13 @@ def test_a_dsr_import_cap_moves_ev_charging_out_of_the_capped_slots(hourly_grid:
     np.testing.assert_allclose(free[2:4], [7.0, 5.0], atol=1e-6)  # 12 kWh in the two cheapest slots
 
     capped = optimise(
-        Problem(grid=hourly_grid, import_price_gbp_per_kwh=prices, base_load_kw=0.5, evs=(ev,), dsr_requests=(cap,))
+        Problem(
+            grid=hourly_grid,
+            import_price_gbp_per_kwh=prices,
+            base_load_kw=0.5,
+            evs=(ev,),
+            dsr_requests=(cap,),
+        )
     )
     power = capped.schedule["EV.power_kw"].to_numpy()
     # 1.5 kW fits under the cap next to the 0.5 kW base load; the rest moves to the 20p slot.

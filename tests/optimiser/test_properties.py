@@ -38,7 +38,9 @@ def homes(draw) -> Problem:
     load = draw(st.lists(st.floats(0.0, 2.0), min_size=N, max_size=N))
     kw = {}
     if draw(st.booleans()):
-        kw["pv"] = (PvArray(forecast_kw=draw(st.lists(st.floats(0.0, 5.0), min_size=N, max_size=N))),)
+        kw["pv"] = (
+            PvArray(forecast_kw=draw(st.lists(st.floats(0.0, 5.0), min_size=N, max_size=N))),
+        )
     if draw(st.booleans()):
         lo = draw(st.floats(0.0, 0.3))
         kw["batteries"] = (
@@ -67,7 +69,8 @@ def homes(draw) -> Problem:
                 sessions=(
                     PlugInSession(
                         arrival_utc=START + timedelta(minutes=step * a),
-                        departure_utc=START + timedelta(minutes=step * d - draw(st.sampled_from([0, 10]))),
+                        departure_utc=START
+                        + timedelta(minutes=step * d - draw(st.sampled_from([0, 10]))),
                         arrival_soc=draw(st.floats(0.1, 0.6)),
                         target_soc=draw(st.floats(0.5, 1.0)),
                     ),
@@ -126,7 +129,9 @@ def test_random_homes_obey_physics_and_report_truthfully(problem: Problem):
         d = plan.dispatch.batteries[bat.name]
         assert ((d.charge_kw > 1e-5) & (d.discharge_kw > 1e-5)).sum() == 0
         if not bat.allow_export:  # export only from PV and V2G
-            sources = sum((-s[f"{a.name}.power_kw"]).clip(lower=0) for a in (*problem.pv, *problem.evs))
+            sources = sum(
+                (-s[f"{a.name}.power_kw"]).clip(lower=0) for a in (*problem.pv, *problem.evs)
+            )
             assert (s["grid_export_kw"] <= sources + 1e-5).all()
 
     for ev in problem.evs:

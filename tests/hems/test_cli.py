@@ -1,0 +1,38 @@
+"""`cem plan` (what `make run` calls) plans the demo home and writes the plan."""
+
+from __future__ import annotations
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from hems.cli import app
+from hems.demo import demo_problem
+from optimiser import PlanStatus, optimise
+
+
+def test_the_demo_home_plans_optimally_and_meets_every_wish():
+    plan = optimise(demo_problem())
+    assert plan.status is PlanStatus.OPTIMAL
+    assert plan.violations == ()
+    assert len(plan.schedule) == 96
+    # both overnight sessions end at 80 %
+    soc = plan.schedule["EV.soc_pct"].dropna()
+    assert soc.max() >= 80.0 - 1e-3
+
+
+def test_cem_plan_prints_a_summary_and_writes_the_csv(tmp_path):
+    out = tmp_path / "plan.csv"
+    result = CliRunner().invoke(app, ["plan", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Totals" in result.output
+    assert "Solver: optimal" in result.output
+    frame = pd.read_csv(out, index_col=0)
+    assert len(frame) == 96
+    assert {"grid_import_kw", "EV.power_kw", "Heat pump.indoor_c", "cost_gbp"} <= set(frame.columns)
+
+
+def test_cem_plan_rejects_an_out_of_range_preference(tmp_path):
+    result = CliRunner().invoke(
+        app, ["plan", "--out", str(tmp_path / "p.csv"), "--carbon-preference", "2"]
+    )
+    assert result.exit_code != 0
