@@ -107,9 +107,8 @@ def main() -> None:
         label = f"T={case['n_steps']}"
         for part in ("build_s", "solve_s", "extract_s", "total_s"):
             s = case[part]
-            print(
-                f"{label:<12}{part[:-2]:<10}{1000 * s['median']:>11.1f}{1000 * s['min']:>9.1f}{1000 * s['max']:>9.1f}"
-            )
+            ms = [1000 * s[k] for k in ("median", "min", "max")]
+            print(f"{label:<12}{part[:-2]:<10}{ms[0]:>11.1f}{ms[1]:>9.1f}{ms[2]:>9.1f}")
         g = case["gap_vs_exact"]
         print(
             f"{label:<12}homes/s/core {case['homes_per_s_per_core']:.2f}; gap vs exact median "
