@@ -68,7 +68,7 @@ def build_model(
     _add_site(ctx)
     for extension in extensions:
         extension(ctx)
-    model.objective = pyo.Objective(expr=sum(ctx.cost_terms), sense=pyo.minimize)
+    model.objective = pyo.Objective(expr=pyo.quicksum(ctx.cost_terms), sense=pyo.minimize)
     return built
 
 
@@ -107,9 +107,7 @@ def _add_site(ctx: ModelContext) -> None:
     price_in = p.effective_import_price
     price_out = p.export_price
     ctx.cost_terms.append(
-        sum(
-            dt * (float(price_in[t]) * m.import_kw[t] - float(price_out[t]) * m.export_kw[t])
-            for t in slots
-        )
+        pyo.quicksum((dt * float(price_in[t]) * m.import_kw[t] for t in slots))
+        - pyo.quicksum((dt * float(price_out[t]) * m.export_kw[t] for t in slots))
     )
     ctx.cost_terms.extend(add_dsr_constraints(m, p.dsr_requests, p.grid, m.import_kw, m.export_kw))

@@ -12,8 +12,9 @@ cost most of the solve time (``docs/performance.md``). The planner therefore:
    free or paid, and both wherever a DSR request asks for export or a setpoint;
 2. solves, then checks the solution for each condition the missing binaries would have
    enforced (simultaneous flows, a power between 0 and a device's minimum);
-3. if a check fails, adds binaries in the failing slots (and, on a second failure of the same
-   device, in all its slots) and solves again; after ``MAX_ROUNDS`` it adds them everywhere.
+3. if a check fails, adds binaries in the failing slots (in all the device's slots for a
+   minimum-power failure, or on a second failure of the same device) and solves again; after
+   ``MAX_ROUNDS`` it adds them everywhere.
 
 Because the problem with fewer binaries is a relaxation of the full problem, an optimal
 solution of it that passes every check is optimal for the full problem too.
@@ -52,6 +53,7 @@ from optimiser.problem import Problem
 log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 4
+MINIMUM_POWER_PREFIXES = ("ev-min:", "hp:")
 FLOW_TOL_KW = 1e-4
 
 
@@ -186,7 +188,10 @@ def optimise(
             dispatch = None  # a solution that fails a check is never returned
             stopped = outcome.status is SolveStatus.TIME_LIMIT
             for key, slots in failed.items():
-                if stopped or rounds >= MAX_ROUNDS or key in failed_before:
+                # A charger's or heat pump's sub-minimum remainder moves to the next slot when
+                # one slot gets a binary, so those devices get binaries in all their slots at once.
+                whole = key.startswith(MINIMUM_POWER_PREFIXES)
+                if whole or stopped or rounds >= MAX_ROUNDS or key in failed_before:
                     slots = all_candidate_slots(problem, key)
                 binaries = binaries.with_added(key, slots)
             failed_before |= set(failed)
