@@ -107,7 +107,7 @@ def _add_site(ctx: ModelContext) -> None:
     price_in = p.effective_import_price
     price_out = p.export_price
     ctx.cost_terms.append(
-        pyo.quicksum((dt * float(price_in[t]) * m.import_kw[t] for t in slots))
-        - pyo.quicksum((dt * float(price_out[t]) * m.export_kw[t] for t in slots))
+        pyo.quicksum(dt * float(price_in[t]) * m.import_kw[t] for t in slots)
+        - pyo.quicksum(dt * float(price_out[t]) * m.export_kw[t] for t in slots)
     )
     ctx.cost_terms.extend(add_dsr_constraints(m, p.dsr_requests, p.grid, m.import_kw, m.export_kw))

@@ -9,7 +9,6 @@ import pytest
 
 import optimiser.planner as planner
 from optimiser import (
-    Battery,
     Building,
     CopCurve,
     DeferrableAppliance,
@@ -29,12 +28,7 @@ from optimiser import (
 )
 
 from .conftest import START
-
-
-def _battery(**kw) -> Battery:
-    args = {"capacity_kwh": 10.0, "initial_soc": 0.5, "max_charge_kw": 5.0, "max_discharge_kw": 5.0}
-    args.update(kw)
-    return Battery(**args)
+from .conftest import battery as _battery
 
 
 def test_negative_prices_do_not_make_the_battery_charge_and_discharge_at_once(hourly_grid):

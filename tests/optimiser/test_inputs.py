@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from optimiser import (
-    Battery,
     ElectricVehicle,
     PlugInSession,
     Problem,
@@ -17,12 +16,7 @@ from optimiser import (
 )
 
 from .conftest import START
-
-
-def _battery(**kw) -> Battery:
-    args = {"capacity_kwh": 10.0, "initial_soc": 0.5, "max_charge_kw": 5.0, "max_discharge_kw": 5.0}
-    args.update(kw)
-    return Battery(**args)
+from .conftest import battery as _battery
 
 
 @pytest.mark.parametrize(
