@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import pyomo.environ as pyo
@@ -197,14 +197,10 @@ def optimise(
             failed_before |= set(failed)
     except Exception as exc:  # a solver or translation error must not stop the service loop
         log.exception("optimiser failed; using the rule-based plan")
-        return _fallback(
-            problem, options, f"solver error: {exc!r}", build_s, solve_s, rounds, started
-        )
+        return _fallback(problem, options, f"solver error: {exc!r}", build_s, solve_s, rounds)
     if dispatch is None or outcome is None:
         why = outcome.highs_status if outcome else "no solve"
-        return _fallback(
-            problem, options, f"no solution ({why})", build_s, solve_s, rounds, started
-        )
+        return _fallback(problem, options, f"no solution ({why})", build_s, solve_s, rounds)
     t_extract = time.perf_counter()
     status = PlanStatus.OPTIMAL if outcome.status is SolveStatus.OPTIMAL else PlanStatus.TIME_LIMIT
     report = SolverReport(
@@ -224,8 +220,7 @@ def optimise(
     )
     plan = assemble_plan(problem, dispatch, report)
     extract_s = time.perf_counter() - t_extract
-    object.__setattr__(plan.solver, "extract_s", extract_s)
-    return plan
+    return replace(plan, solver=replace(plan.solver, extract_s=extract_s))
 
 
 def _fill_unused_variables(model: pyo.ConcreteModel) -> None:
@@ -246,7 +241,6 @@ def _fallback(
     build_s: float,
     solve_s: float,
     rounds: int,
-    started: float,
 ) -> Plan:
     t0 = time.perf_counter()
     dispatch = rule_based_dispatch(problem)
@@ -266,9 +260,8 @@ def _fallback(
         settings=asdict(options),
     )
     plan = assemble_plan(problem, dispatch, report)
-    object.__setattr__(plan.solver, "extract_s", time.perf_counter() - t0)
+    plan = replace(plan, solver=replace(plan.solver, extract_s=time.perf_counter() - t0))
     log.warning(
         "plan for %s is the rule-based fallback: %s", problem.grid.start_utc.isoformat(), why
     )
-    _ = started
     return plan
