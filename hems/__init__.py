@@ -1,1 +1,4 @@
-"""The application: demo home and the ``cem`` CLI today; storage, planning loop, dispatch and API later (issue 5)."""
+"""The application: the demo home and the ``cem`` CLI today.
+
+Storage, the planning loop, dispatch and the API come with issue 5.
+"""
