@@ -74,8 +74,9 @@ def solve_with_highs(
     n_col = len(columns)
     a = sf.A.tocsc()
     inf = highspy.kHighsInf
-    lower = np.array([-inf if v.lb is None else v.lb for v in columns], dtype=np.float64)
-    upper = np.array([inf if v.ub is None else v.ub for v in columns], dtype=np.float64)
+    bounds = [v.bounds for v in columns]
+    lower = np.array([-inf if lb is None else lb for lb, _ in bounds], dtype=np.float64)
+    upper = np.array([inf if ub is None else ub for _, ub in bounds], dtype=np.float64)
     integer = np.array([v.is_integer() for v in columns], dtype=bool)
     rhs = np.asarray(sf.rhs, dtype=np.float64)
     kinds = np.array([r.bound_type for r in sf.rows], dtype=np.int64)

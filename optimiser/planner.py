@@ -39,7 +39,7 @@ import pyomo.environ as pyo
 
 from optimiser.components.appliance import read_appliance_start
 from optimiser.components.battery import read_battery_dispatch
-from optimiser.components.ev import read_ev_dispatch, session_windows
+from optimiser.components.ev import ElectricVehicle, read_ev_dispatch, session_windows
 from optimiser.components.heat_pump import off_power_slots, read_heat_pump_dispatch
 from optimiser.components.pv import read_pv_dispatch
 from optimiser.context import BinarySlots, ModelExtension
@@ -53,7 +53,6 @@ from optimiser.problem import Problem
 log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 4
-MINIMUM_POWER_PREFIXES = ("ev-min:", "hp:")
 FLOW_TOL_KW = 1e-4
 
 
@@ -122,7 +121,7 @@ def failed_checks(problem: Problem, built: BuiltModel, dispatch: Dispatch) -> di
         if bad:
             out[ev.binary_key] = bad
         if ev.min_charge_kw > 0:
-            low = _below_minimum(problem, ev.name, e.charge_kw, ev.min_charge_kw)
+            low = _below_minimum(problem, ev, e.charge_kw)
             if low:
                 out[ev.min_power_key] = low
     for hp in problem.heat_pumps:
@@ -133,10 +132,9 @@ def failed_checks(problem: Problem, built: BuiltModel, dispatch: Dispatch) -> di
     return out
 
 
-def _below_minimum(
-    problem: Problem, ev_name: str, charge_kw: np.ndarray, min_kw: float
-) -> set[int]:
-    ev = next(e for e in problem.evs if e.name == ev_name)
+def _below_minimum(problem: Problem, ev: ElectricVehicle, charge_kw: np.ndarray) -> set[int]:
+    """Slots where the charger runs between 0 and its minimum (scaled by the plugged fraction)."""
+    min_kw = ev.min_charge_kw
     bad: set[int] = set()
     for w in session_windows(ev, problem.grid):
         for t, f in zip(w.slots, w.fractions, strict=True):
@@ -165,6 +163,9 @@ def optimise(
     binaries = initial_binary_slots(problem)
     build_s = solve_s = 0.0
     failed_before: set[str] = set()
+    minimum_power_keys = {ev.min_power_key for ev in problem.evs} | {
+        hp.binary_key for hp in problem.heat_pumps
+    }
     outcome: SolveOutcome | None = None
     dispatch: Dispatch | None = None
     rounds = 0
@@ -190,8 +191,12 @@ def optimise(
             for key, slots in failed.items():
                 # A charger's or heat pump's sub-minimum remainder moves to the next slot when
                 # one slot gets a binary, so those devices get binaries in all their slots at once.
-                whole = key.startswith(MINIMUM_POWER_PREFIXES)
-                if whole or stopped or rounds >= MAX_ROUNDS or key in failed_before:
+                if (
+                    key in minimum_power_keys
+                    or stopped
+                    or rounds >= MAX_ROUNDS
+                    or key in failed_before
+                ):
                     slots = all_candidate_slots(problem, key)
                 binaries = binaries.with_added(key, slots)
             failed_before |= set(failed)

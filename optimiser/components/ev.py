@@ -320,11 +320,7 @@ def simulate_ev(
                 ev.charge_efficiency * charge[t] - discharge[t] / ev.discharge_efficiency
             )
             soc_pct[t] = 100.0 * energy / cap
-        at_target = w.session.arrival_soc * cap + dt * sum(
-            ev.charge_efficiency * charge[t] - discharge[t] / ev.discharge_efficiency
-            for t in w.slots
-            if t <= w.target_slot
-        )
+        at_target = energy  # the target is checked at the end of the session's last slot
         short = w.required_kwh - at_target
         if short > 0.01:
             result.penalty_gbp += penalty_gbp_per_kwh * short
