@@ -2,10 +2,9 @@
 
 Pyomo's ``LinearStandardFormCompiler`` turns the model into sparse matrices; this module passes
 them to ``highspy.Highs.passModel`` and writes the column values back into the Pyomo variables.
-It replaces Pyomo's own HiGHS interfaces for two reasons, both measured
-(``docs/performance.md``): the standard-form compiler translates a home model in about half
-the time of the ``appsi``/``contrib`` persistent interfaces, and going through highspy directly
-gives us HiGHS's own status, dual bound, gap and time limit without re-interpretation.
+It replaces Pyomo's own HiGHS interfaces: on a T=96 test model the standard-form compile took
+34 ms where ``appsi``'s translate-and-solve took 152 ms (``docs/architecture.md``), and going
+through highspy directly gives HiGHS's own status, dual bound, gap and time limit.
 """
 
 from __future__ import annotations

@@ -12,12 +12,10 @@ from optimiser import (
     Building,
     CopCurve,
     DeferrableAppliance,
-    ElectricVehicle,
     FlexibilityProfile,
     HeatPump,
     ModelContext,
     PlanStatus,
-    PlugInSession,
     Problem,
     PvArray,
     SolverOptions,
@@ -27,7 +25,7 @@ from optimiser import (
     optimise,
 )
 
-from .conftest import START
+from .conftest import START, plugged_ev
 from .conftest import battery as _battery
 
 
@@ -65,17 +63,13 @@ def test_import_and_export_never_happen_in_the_same_slot_when_export_pays_more(h
 
 def test_ev_target_that_cannot_be_met_is_explained_in_consumer_words():
     grid = TimeGrid(start_utc=START, step_minutes=30, n_steps=24)
-    ev = ElectricVehicle(
-        battery_capacity_kwh=83.25,
+    ev = plugged_ev(
+        arrive_h=4.5,
+        leave_h=7.5,
+        arrival_soc=0.4,
+        target_soc=0.8,
+        capacity_kwh=83.25,
         charge_efficiency=0.9,
-        sessions=(
-            PlugInSession(
-                arrival_utc=START + timedelta(hours=4, minutes=30),
-                departure_utc=START + timedelta(hours=7, minutes=30),
-                arrival_soc=0.4,
-                target_soc=0.8,
-            ),
-        ),
     )
     plan = optimise(Problem(grid=grid, import_price_gbp_per_kwh=0.2, evs=(ev,)))
     assert plan.status is PlanStatus.OPTIMAL
@@ -151,18 +145,8 @@ def test_a_solver_error_gives_the_rule_based_plan_not_an_exception(hourly_grid, 
         raise RuntimeError("HiGHS crashed")
 
     monkeypatch.setattr(planner, "solve_with_highs", broken)
-    ev = ElectricVehicle(
-        battery_capacity_kwh=50.0,
-        charge_efficiency=1.0,
-        sessions=(
-            PlugInSession(
-                arrival_utc=START + timedelta(hours=1),
-                departure_utc=START + timedelta(hours=9),
-                arrival_soc=0.5,
-                target_soc=0.8,  # 15 kWh: 7.4 + 7.4 + 0.2 -> the last 0.2 at the 1.4 kW minimum
-            ),
-        ),
-    )
+    # 15 kWh: 7.4 + 7.4 + 0.2 -> the last 0.2 at the 1.4 kW minimum
+    ev = plugged_ev(arrive_h=1, leave_h=9, arrival_soc=0.5, target_soc=0.8, capacity_kwh=50.0)
     hp = HeatPump(
         max_power_kw=3.0,
         cop=CopCurve(outdoor_temperature_c=(0.0,), cop=(3.0,)),
@@ -238,18 +222,8 @@ def test_stopping_early_returns_the_best_solution_found_flagged():
 
 
 def test_flexibility_profiles_move_the_ev_earliest_or_latest_within_its_wishes(hourly_grid):
-    ev = ElectricVehicle(
-        battery_capacity_kwh=50.0,
-        min_charge_kw=0.0,
-        charge_efficiency=1.0,
-        sessions=(
-            PlugInSession(
-                arrival_utc=START + timedelta(hours=2),
-                departure_utc=START + timedelta(hours=8),
-                arrival_soc=0.5,
-                target_soc=0.7,
-            ),
-        ),
+    ev = plugged_ev(
+        arrive_h=2, leave_h=8, arrival_soc=0.5, target_soc=0.7, capacity_kwh=50.0, min_charge_kw=0.0
     )
     problem = Problem(grid=hourly_grid, import_price_gbp_per_kwh=0.2, evs=(ev,))
     early = optimise(problem, extensions=[FlexibilityProfile(Timing.EARLIEST)])
@@ -282,18 +256,8 @@ def test_an_analyst_extension_adds_a_constraint(hourly_grid):
 
 def test_charge_now_overrides_prices(hourly_grid):
     prices = [0.50, 0.50, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05]
-    ev = ElectricVehicle(
-        battery_capacity_kwh=50.0,
-        charge_efficiency=1.0,
-        sessions=(
-            PlugInSession(
-                arrival_utc=START,
-                departure_utc=START + timedelta(hours=10),
-                arrival_soc=0.5,
-                target_soc=0.7,
-                charge_now=True,
-            ),
-        ),
+    ev = plugged_ev(
+        arrive_h=0, leave_h=10, arrival_soc=0.5, target_soc=0.7, capacity_kwh=50.0, charge_now=True
     )
     plan = optimise(Problem(grid=hourly_grid, import_price_gbp_per_kwh=prices, evs=(ev,)))
     np.testing.assert_allclose(

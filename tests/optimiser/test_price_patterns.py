@@ -13,17 +13,15 @@ from optimiser import (
     CopCurve,
     DsrKind,
     DsrRequest,
-    ElectricVehicle,
     HeatPump,
     PlanStatus,
-    PlugInSession,
     Problem,
     PvArray,
     TimeGrid,
     optimise,
 )
 
-from .conftest import START
+from .conftest import START, plugged_ev
 
 
 def test_battery_buys_in_the_two_cheapest_slots_and_sells_in_the_dearest(hourly_grid: TimeGrid):
@@ -64,19 +62,14 @@ def test_ev_charges_in_cheapest_slots_and_respects_the_charger_minimum(hourly_gr
     # Needs 8 kWh. Without a minimum the cheapest plan is 7.4 kWh at 5p and 0.6 kWh at 10p;
     # with a 1.4 kW minimum the best is 6.6 kWh at 5p and 1.4 kWh at 10p (47p, not 43p).
     prices = [0.30, 0.10, 0.25, 0.05, 0.20, 0.15, 0.40, 0.35, 0.30, 0.30]
-    ev = ElectricVehicle(
-        battery_capacity_kwh=80.0,
+    ev = plugged_ev(
+        arrive_h=0,
+        leave_h=8,
+        arrival_soc=0.5,
+        target_soc=0.6,
+        capacity_kwh=80.0,
         min_charge_kw=1.4,
         max_charge_kw=7.4,
-        charge_efficiency=1.0,
-        sessions=(
-            PlugInSession(
-                arrival_utc=START,
-                departure_utc=START + timedelta(hours=8),
-                arrival_soc=0.5,
-                target_soc=0.6,
-            ),
-        ),
     )
     plan = optimise(Problem(grid=hourly_grid, import_price_gbp_per_kwh=prices, evs=(ev,)))
     power = plan.schedule["EV.power_kw"].to_numpy()
@@ -159,19 +152,14 @@ def test_pv_is_curtailed_to_the_export_limit(hourly_grid: TimeGrid):
 
 def test_a_dsr_import_cap_moves_ev_charging_out_of_the_capped_slots(hourly_grid: TimeGrid):
     prices = [0.30, 0.30, 0.04, 0.05, 0.20, 0.30, 0.30, 0.30, 0.30, 0.30]
-    ev = ElectricVehicle(
-        battery_capacity_kwh=60.0,
+    ev = plugged_ev(
+        arrive_h=0,
+        leave_h=10,
+        arrival_soc=0.2,
+        target_soc=0.4,
+        capacity_kwh=60.0,
         min_charge_kw=0.0,
         max_charge_kw=7.0,
-        charge_efficiency=1.0,
-        sessions=(
-            PlugInSession(
-                arrival_utc=START,
-                departure_utc=START + timedelta(hours=10),
-                arrival_soc=0.2,
-                target_soc=0.4,
-            ),
-        ),
     )
     cap = DsrRequest(
         kind=DsrKind.IMPORT_CAP,
