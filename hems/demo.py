@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from hems.domain.devices import BatterySpec, EvChargerSpec, HeatPumpSpec, PvSpec
+from hems.domain.home import HomeSpec
 from optimiser import (
     Battery,
     Building,
@@ -120,3 +122,33 @@ def _hot_water_draw(grid: TimeGrid) -> list[float]:
     local = grid.local_index()
     hhmm = [(t.hour, t.minute) for t in local]
     return [3.0 if h in ((7, 0), (7, 30)) else 2.0 if h == (19, 0) else 0.05 for h in hhmm]
+
+
+def demo_home_spec(serial: str = "DEMO-0001") -> HomeSpec:
+    """The demo home as the service knows it: same devices as :func:`demo_problem`, without the
+    hot-water tank (the simulated heat pump heats the building only)."""
+    return HomeSpec(
+        name="Demo home",
+        cem_manufacturer="Open CEM",
+        cem_serial=serial,
+        latitude=51.75,
+        longitude=-1.26,
+        region="H",
+        devices=[
+            PvSpec(name="PV", peak_kw=PV_KWP),
+            BatterySpec(
+                name="Battery",
+                capacity_kwh=10.0,
+                max_charge_kw=5.0,
+                max_discharge_kw=5.0,
+                min_soc=0.1,
+            ),
+            EvChargerSpec(name="EV", vehicle_capacity_kwh=60.0),
+            HeatPumpSpec(
+                name="Heat pump",
+                max_power_kw=3.0,
+                heat_loss_kw_per_k=0.18,
+                thermal_capacity_kwh_per_k=9.0,
+            ),
+        ],
+    )

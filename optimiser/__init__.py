@@ -23,6 +23,7 @@ from optimiser.context import ModelContext, ModelExtension
 from optimiser.dsr import DsrKind, DsrRequest
 from optimiser.errors import ProblemError
 from optimiser.extensions import FlexibilityProfile, Timing
+from optimiser.fallback import rule_based_plan
 from optimiser.highs_backend import SolverOptions
 from optimiser.model import build_model
 from optimiser.plan import Plan, PlanStatus, SolverReport, Totals
@@ -62,4 +63,5 @@ __all__ = [
     "build_model",
     "carbon_weight_from_preference",
     "optimise",
+    "rule_based_plan",
 ]

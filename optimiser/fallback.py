@@ -12,7 +12,7 @@ import numpy as np
 from optimiser.components.battery import BatteryDispatch
 from optimiser.components.ev import EvDispatch, asap_charge_kw, session_windows
 from optimiser.components.heat_pump import rule_based_heat_pump
-from optimiser.plan import Dispatch
+from optimiser.plan import Dispatch, Plan, PlanStatus, SolverReport, assemble_plan
 from optimiser.problem import Problem
 
 
@@ -45,3 +45,23 @@ def rule_based_dispatch(problem: Problem) -> Dispatch:
         d.pv_kw[pv.name] = used
         room -= used
     return d
+
+
+def rule_based_plan(problem: Problem, why: str = "rule-based baseline") -> Plan:
+    """The rule-based plan, assembled and costed like any plan. The service also uses it as
+    the naive baseline that savings are measured against."""
+    report = SolverReport(
+        status=PlanStatus.FALLBACK,
+        message=why,
+        objective_gbp=float("nan"),
+        bound_gbp=float("nan"),
+        gap=float("nan"),
+        build_s=0.0,
+        solve_s=0.0,
+        extract_s=0.0,
+        rounds=0,
+        n_binaries=0,
+        n_columns=0,
+        n_rows=0,
+    )
+    return assemble_plan(problem, rule_based_dispatch(problem), report)

@@ -1,0 +1,255 @@
+"""One home's control loop: read devices, plan, dispatch, apply setpoints.
+
+:class:`HomeController` holds the home's drivers and an asyncio lock, so two plans of one home
+never run at once; the solver runs in a worker thread so the event loop (API, other homes)
+keeps going. Everything it decides is written to the store before it acts, so a restart picks
+up where it stopped: a setpoint already applied is not sent again, one not yet applied is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from adapters.devices.driver import DeviceDriver, DeviceState, DeviceUnavailableError, Setpoint
+from hems.clock import Clock
+from hems.dispatch import DispatchRules, decide, planned_powers
+from hems.domain.preferences import OverrideKind
+from hems.dsr_events import active_requests, is_active_response
+from hems.market import MarketSource
+from hems.problem_builder import PlanInputs, build_problem
+from hems.settings import Settings
+from hems.storage.store import Store, StoredPlan
+from hems.storage.tables import TelemetryRow
+from optimiser import SolverOptions, TimeGrid, optimise, rule_based_plan
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DeviceHealth:
+    """What the service knows of a device's communications."""
+
+    online: bool = True
+    failures: int = 0
+    last_error: str = ""
+    last_seen_utc: datetime | None = None
+
+
+@dataclass
+class HomeController:
+    home_id: int
+    store: Store
+    drivers: Mapping[str, DeviceDriver]
+    market: MarketSource
+    clock: Clock
+    settings: Settings
+    rng: random.Random = field(default_factory=random.Random)
+    states: dict[str, DeviceState] = field(default_factory=dict)
+    health: dict[str, DeviceHealth] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    replan_reasons: list[str] = field(default_factory=list)
+    last_plan_slot: datetime | None = None
+
+    # -- reading devices ---------------------------------------------------------------------
+    async def read_states(self) -> None:
+        """Read every device (each bounded by the device timeout); record telemetry; flag a
+        re-plan when an EV is plugged in or out or a device drifts off plan."""
+        now = self.clock.now()
+        rows = []
+        for name, driver in self.drivers.items():
+            health = self.health.setdefault(name, DeviceHealth())
+            try:
+                state = await asyncio.wait_for(
+                    driver.read_state(), timeout=self.settings.device_timeout_s
+                )
+            except (DeviceUnavailableError, TimeoutError) as exc:
+                health.online = False
+                health.last_error = str(exc) or "timeout"
+                rows.append(TelemetryRow(device_name=name, at=now, online=False))
+                continue
+            before = self.states.get(name)
+            if before is not None and before.plugged_in != state.plugged_in:
+                self.request_replan(f"{name} {'plugged in' if state.plugged_in else 'unplugged'}")
+            if not health.online:
+                self.request_replan(f"{name} back online")
+            health.online, health.last_seen_utc, health.last_error = True, now, ""
+            self.states[name] = state
+            rows.append(
+                TelemetryRow(
+                    device_name=name,
+                    at=now,
+                    online=True,
+                    power_kw=state.power_kw,
+                    soc=state.soc,
+                    temperature_c=state.temperature_c,
+                )
+            )
+        self.store.add_telemetry(self.home_id, rows)
+        self._check_drift()
+
+    def _check_drift(self) -> None:
+        """A battery, EV or heat pump holding a power far from its applied setpoint (a PV
+        setpoint is a cap, not a target, so PV never drifts)."""
+        home = self.store.home(self.home_id)
+        steerable = {d.name for d in home.devices if d.kind != "pv"}
+        for name, state in self.states.items():
+            last = self.store.last_setpoint(self.home_id, name)
+            if last is None or last.applied_at is None or name not in steerable:
+                continue
+            if abs(state.power_kw - last.power_kw) > self.settings.drift_threshold_kw:
+                self.request_replan(f"{name} drifted {state.power_kw - last.power_kw:+.1f} kW")
+
+    def request_replan(self, reason: str) -> None:
+        if reason not in self.replan_reasons:
+            self.replan_reasons.append(reason)
+
+    # -- planning ----------------------------------------------------------------------------
+    async def replan(self, trigger: str) -> int:
+        """Plan the home now; returns the stored plan's id. Never raises for a solver
+        problem (the optimiser falls back to its rule-based plan)."""
+        async with self.lock:
+            now = self.clock.now()
+            inputs = self._inputs(now)
+            problem, extensions = build_problem(inputs)
+            options = SolverOptions(time_limit_s=self.settings.solver_time_limit_s)
+            plan = await asyncio.to_thread(optimise, problem, options, extensions)
+            baseline = rule_based_plan(problem)
+            plan_id = self.store.save_plan(self.home_id, plan, baseline, trigger, now)
+            self.last_plan_slot = inputs.grid.start_utc
+            self.replan_reasons.clear()
+            log.info(
+                "home %s planned (%s): %s, %.2f GBP over %d slots",
+                self.home_id,
+                trigger,
+                plan.solver.status.value,
+                plan.totals.net_energy_cost_gbp,
+                inputs.grid.n_steps,
+            )
+            return plan_id
+
+    def _inputs(self, now: datetime) -> PlanInputs:
+        s = self.settings
+        grid = TimeGrid.starting_at(now, step_minutes=s.slot_minutes, horizon_hours=s.horizon_hours)
+        home = self.store.home(self.home_id)
+        prefs = self.store.preferences(self.home_id)
+        overrides = self.store.active_overrides(self.home_id, now)
+        boost = {o.target for o in overrides if o.kind is OverrideKind.EV_BOOST}
+        ev_names = {d.name for d in home.devices if d.kind == "ev_charger"}
+        boosted = ev_names if "" in boost else ev_names & boost
+        paused = {o.target: o.expires_at for o in overrides if o.kind is OverrideKind.PAUSE_DEVICE}
+        market = self.market.series(grid)
+        previous = self.store.latest_plan(self.home_id)
+        baseline_kw = _baseline_kw(previous, grid, market["base_load_kw"].to_numpy())
+        return PlanInputs(
+            home=home,
+            preferences=prefs,
+            states=dict(self.states),
+            market=market,
+            grid=grid,
+            now_utc=now,
+            ev_boost=frozenset(boosted),
+            paused_until=paused,
+            dsr_requests=active_requests(self.store.events(self.home_id), grid, baseline_kw),
+        )
+
+    # -- dispatch ----------------------------------------------------------------------------
+    async def dispatch(self) -> None:
+        """Decide setpoints from the latest plan and apply those that are due."""
+        now = self.clock.now()
+        plan = self.store.latest_plan(self.home_id)
+        if plan is not None:
+            self._decide(plan, now)
+        await self.apply_due()
+
+    def _decide(self, plan: StoredPlan, now: datetime) -> None:
+        home = self.store.home(self.home_id)
+        overrides = self.store.active_overrides(self.home_id, now)
+        ev_names = frozenset(d.name for d in home.devices if d.kind == "ev_charger")
+        boost_targets = {o.target for o in overrides if o.kind is OverrideKind.EV_BOOST}
+        boosted = ev_names if "" in boost_targets else ev_names & boost_targets
+        paused = frozenset(o.target for o in overrides if o.kind is OverrideKind.PAUSE_DEVICE)
+        last = {}
+        for d in home.devices:
+            row = self.store.last_setpoint(self.home_id, d.name)
+            if row is not None:
+                last[d.name] = row.power_kw
+        decisions = decide(
+            home=home,
+            planned_kw=planned_powers(plan.schedule, home, now),
+            states=self.states,
+            last_kw=last,
+            boosted=frozenset(boosted),
+            paused=paused,
+            dsr_active=is_active_response(self.store.events(self.home_id), now),
+            now=now,
+            rules=DispatchRules(max_delay_s=self.settings.ev_random_delay_max_s),
+            rng=self.rng,
+        )
+        for d in decisions:
+            self.store.add_setpoint(
+                self.home_id, d.device, d.power_kw, d.reason, plan.id, now, d.effective_at
+            )
+
+    async def apply_due(self) -> None:
+        """Send every setpoint whose time has come; a device that does not answer is retried
+        with exponential backoff (10 s, 20 s, 40 s ...) and reported offline."""
+        now = self.clock.now()
+        for sp in self.store.due_setpoints(self.home_id, now):
+            driver = self.drivers.get(sp.device_name)
+            if driver is None:
+                self.store.mark_setpoint(sp.id, applied_at=None, error="superseded")
+                continue
+            health = self.health.setdefault(sp.device_name, DeviceHealth())
+            try:
+                await asyncio.wait_for(
+                    driver.apply(Setpoint(power_kw=sp.power_kw)),
+                    timeout=self.settings.device_timeout_s,
+                )
+            except (DeviceUnavailableError, TimeoutError) as exc:
+                health.failures += 1
+                health.last_error = str(exc) or "timeout"
+                if health.failures >= self.settings.device_retry_max:
+                    health.online = False
+                retry = now + timedelta(seconds=10 * 2 ** min(sp.attempts, 6))
+                self.store.mark_setpoint(
+                    sp.id, applied_at=None, error=health.last_error, retry_at=retry
+                )
+                log.warning("setpoint for %s not applied: %s", sp.device_name, health.last_error)
+                continue
+            health.failures = 0
+            self.store.mark_setpoint(sp.id, applied_at=now)
+
+    # -- the cycle ---------------------------------------------------------------------------
+    async def cycle(self) -> None:
+        """One pass: read devices, re-plan when a slot starts or something changed, dispatch."""
+        await self.read_states()
+        now = self.clock.now()
+        slot = TimeGrid.starting_at(
+            now, step_minutes=self.settings.slot_minutes, horizon_hours=1
+        ).start_utc
+        if self.last_plan_slot != slot:
+            self.request_replan("new slot")
+        if self.replan_reasons:
+            await self.replan(", ".join(self.replan_reasons))
+        await self.dispatch()
+
+
+def _baseline_kw(
+    previous: StoredPlan | None, grid: TimeGrid, fallback_kw: np.ndarray
+) -> np.ndarray:
+    """The home's intended grid power per slot [kW]: the previous plan where it covers the
+    grid, the base-load forecast elsewhere (the baseline of a REDUCTION request)."""
+    out = fallback_kw.astype(float).copy()
+    if previous is None or "grid_kw" not in previous.schedule.columns:
+        return out
+    known = previous.schedule["grid_kw"].reindex(grid.index)
+    mask = known.notna().to_numpy()
+    out[mask] = known.to_numpy()[mask]
+    return out

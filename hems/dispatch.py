@@ -1,0 +1,122 @@
+"""From the plan, overrides and DSR events to one setpoint per device, with the safeguards.
+
+Safeguards (PAS 1879 and the Electric Vehicles (Smart Charge Points) Regulations 2021):
+
+* **Randomised delay.** An EV charge start or rate change takes effect after a random delay,
+  uniform in [0, ``max_delay_s``] (default 600 s, at most 1,800 s), so that homes following the
+  same price signal do not switch together. No delay during a DSR event the home responds to,
+  nor for a consumer override, nor to stop charging.
+* **Consumer overrides win.** "Boost" charges the EV at full power now; "pause" holds a device
+  at zero; both apply whatever the plan or the DSRSP says, and are reported to the DSRSP
+  (manual override in TELEMETRY_STATUS).
+* **Ramp limits.** A battery or heat pump setpoint moves at most ``ramp_kw_per_min`` per minute
+  from the power the device reports, so a re-plan never steps a device across its range at once.
+* The default off-peak EV hours are applied by the planner (``hems.problem_builder``).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from adapters.devices.driver import DeviceState
+from hems.domain.devices import (
+    BatterySpec,
+    DeviceKind,
+    EvChargerSpec,
+    HeatPumpSpec,
+)
+from hems.domain.home import HomeSpec
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    """A setpoint decided for a device and when it takes effect (UTC)."""
+
+    device: str
+    power_kw: float
+    reason: str
+    effective_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DispatchRules:
+    """Safeguard settings: EV randomised delay bound [s] and ramp limit [kW/min]."""
+
+    max_delay_s: int = 600
+    ramp_kw_per_min: float = 10.0
+
+
+def planned_powers(schedule: pd.DataFrame, home: HomeSpec, now: datetime) -> dict[str, float]:
+    """Each device's planned power in the slot holding ``now`` [kW], signed as in the driver
+    interface (PV as negative generation). Devices absent from the plan get 0 (e.g. an
+    unplugged EV)."""
+    if schedule.empty:
+        return {}
+    pos = schedule.index.searchsorted(pd.Timestamp(now), side="right") - 1
+    row = schedule.iloc[max(0, min(pos, len(schedule) - 1))]
+    out: dict[str, float] = {}
+    for d in home.devices:
+        column = f"{d.name}.power_kw"
+        value = float(row[column]) if column in row.index else 0.0
+        if d.kind is DeviceKind.PV:
+            # A PV setpoint is a generation cap (negative); 0 = no cap, unless curtailed.
+            curtailed = float(row.get(f"{d.name}.curtailed_kw", 0.0))
+            value = -value if curtailed > 0.01 else 0.0
+        out[d.name] = value
+    return out
+
+
+def decide(
+    *,
+    home: HomeSpec,
+    planned_kw: Mapping[str, float],
+    states: Mapping[str, DeviceState],
+    last_kw: Mapping[str, float],
+    boosted: frozenset[str],
+    paused: frozenset[str],
+    dsr_active: bool,
+    now: datetime,
+    rules: DispatchRules,
+    rng: random.Random,
+    elapsed_min: float = 30.0,
+) -> list[Decision]:
+    """Setpoints that differ from what each device was last told (``last_kw``)."""
+    decisions: list[Decision] = []
+    for d in home.devices:
+        target = planned_kw.get(d.name, 0.0)
+        reason = "plan"
+        if d.name in paused:
+            target, reason = 0.0, "override:pause"
+        elif isinstance(d, EvChargerSpec) and d.name in boosted:
+            target, reason = d.max_charge_kw, "override:boost"
+        state = states.get(d.name)
+        if isinstance(d, BatterySpec | HeatPumpSpec) and state is not None and reason == "plan":
+            step = rules.ramp_kw_per_min * elapsed_min
+            target = min(max(target, state.power_kw - step), state.power_kw + step)
+        target = round(target, 3)
+        previous = last_kw.get(d.name)
+        if previous is not None and abs(previous - target) < 0.05:
+            continue
+        delay_s = 0.0
+        starts_or_changes = target > 0 and previous != target
+        if (
+            isinstance(d, EvChargerSpec)
+            and starts_or_changes
+            and reason == "plan"
+            and not dsr_active
+        ):
+            delay_s = rng.uniform(0, rules.max_delay_s)
+        decisions.append(
+            Decision(
+                device=d.name,
+                power_kw=target,
+                reason=reason if delay_s == 0 else f"{reason}+delay {delay_s:.0f}s",
+                effective_at=now + timedelta(seconds=delay_s),
+            )
+        )
+    return decisions

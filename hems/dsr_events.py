@@ -1,0 +1,87 @@
+"""DSR events in the service: the VEN's decision hook (opt in or out) and the mapping from an
+event to the optimiser's soft constraints.
+
+An event the home opted into becomes a :class:`~optimiser.DsrRequest` over its active period.
+The kinds (how an OpenADR signal arrives here) are the optimiser's :class:`~optimiser.DsrKind`:
+LOAD_DISPATCH setpoint -> ``setpoint``; LOAD_DISPATCH delta -> ``reduction`` from the home's
+intended plan; an import limit -> ``import_cap``; SIMPLE levels map to import caps
+(:data:`SIMPLE_LEVEL_IMPORT_CAP_KW`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from hems.domain.preferences import OverrideKind, Preferences
+from hems.storage.store import ActiveOverride, StoredEvent
+from optimiser import DsrKind, DsrRequest, TimeGrid
+
+UK = ZoneInfo("Europe/London")
+OPT_IN = "optIn"
+OPT_OUT = "optOut"
+
+SIMPLE_LEVEL_IMPORT_CAP_KW = {1: 7.0, 2: 3.5, 3: 1.0}
+"""SIMPLE signal level -> import cap [kW] (level 0 = normal operation, no cap). Documented
+choice: PAS 1878 does not fix the meaning of the levels."""
+
+
+def participation(
+    event: StoredEvent, prefs: Preferences, overrides: Sequence[ActiveOverride]
+) -> tuple[str, str]:
+    """optIn or optOut, and why, from the consumer's consent, opt-out windows and overrides."""
+    if not prefs.dsr_consent:
+        return OPT_OUT, "the consumer has not consented to DSR"
+    for o in overrides:
+        if o.kind is OverrideKind.OPT_OUT_EVENT and o.target == event.event_id:
+            return OPT_OUT, "the consumer opted out of this event"
+    for window in prefs.dsr_opt_out_windows:
+        if _overlaps_daily_window(event.start, event.end, window.start, window.end):
+            return OPT_OUT, f"inside the consumer's opt-out window {window.start}-{window.end}"
+    return OPT_IN, "consent given"
+
+
+def _overlaps_daily_window(start: datetime, end: datetime, w_start: time, w_end: time) -> bool:
+    step = 15 * 60
+    t = start.timestamp()
+    while t < end.timestamp():
+        local = datetime.fromtimestamp(t, UK).time()
+        inside = w_start <= local < w_end if w_start < w_end else local >= w_start or local < w_end
+        if inside:
+            return True
+        t += step
+    return False
+
+
+def active_requests(
+    events: Sequence[StoredEvent], grid: TimeGrid, baseline_kw: np.ndarray
+) -> list[DsrRequest]:
+    """DSR requests for the events the home opted into that overlap ``grid``."""
+    out = []
+    for e in events:
+        if e.response != OPT_IN or e.status == "cancelled":
+            continue
+        if e.end <= grid.start_utc or e.start >= grid.end_utc:
+            continue
+        kind = DsrKind(e.kind)
+        out.append(
+            DsrRequest(
+                kind=kind,
+                start_utc=e.start,
+                end_utc=e.end,
+                value_kw=e.value_kw,
+                baseline_kw=baseline_kw if kind is DsrKind.REDUCTION else None,
+                event_id=e.event_id,
+            )
+        )
+    return out
+
+
+def is_active_response(events: Sequence[StoredEvent], now: datetime) -> bool:
+    """True while an event the home opted into is running (no randomised delay then)."""
+    return any(
+        e.response == OPT_IN and e.status != "cancelled" and e.start <= now < e.end for e in events
+    )

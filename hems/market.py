@@ -1,0 +1,57 @@
+"""Inputs the planner needs per slot that come from outside the home: prices, carbon intensity,
+weather and the base-load forecast.
+
+:class:`ReplayedMarket` replays the bundled sample (``hems/demo_data``) onto any dates, slot by
+slot at the same UTC time of day, so the demo runs today on real-shaped data without a network.
+The live sources (Octopus, Carbon Intensity, Open-Meteo) arrive through ``adapters`` and
+``forecasts`` with the same :class:`MarketSource` shape.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from hems.demo import read_demo_series
+from optimiser import TimeGrid
+
+COLUMNS = (
+    "import_price_gbp_per_kwh",
+    "export_price_gbp_per_kwh",
+    "carbon_intensity_g_per_kwh",
+    "base_load_kw",
+    "outdoor_temperature_c",
+    "pv_kw_per_kwp",
+)
+
+
+class MarketSource(Protocol):
+    def series(self, grid: TimeGrid) -> pd.DataFrame:
+        """The :data:`COLUMNS` on ``grid`` (index: slot starts, UTC)."""
+        ...
+
+
+class ReplayedMarket:
+    """The bundled sample replayed cyclically: slot ``t`` takes the sample row at the same UTC
+    time of day (and the same position in the sample's day cycle)."""
+
+    def __init__(self, sample: pd.DataFrame | None = None) -> None:
+        self._sample = read_demo_series() if sample is None else sample
+        idx = pd.DatetimeIndex(self._sample.index)
+        self._step = idx[1] - idx[0]
+        self._start = idx[0]
+        self._n = len(idx)
+
+    def series(self, grid: TimeGrid) -> pd.DataFrame:
+        index = grid.index
+        # Each target slot's offset from the sample's start, in sample steps, wrapped.
+        offset = ((index - self._start) // self._step).to_numpy().astype(np.int64) % self._n
+        values = self._sample[list(COLUMNS)].to_numpy()[offset]
+        return pd.DataFrame(values, index=index, columns=list(COLUMNS))
+
+    def at(self, when: pd.Timestamp) -> pd.Series:
+        """The sample row in force at one instant."""
+        offset = int((when - self._start) // self._step) % self._n
+        return self._sample[list(COLUMNS)].iloc[offset]

@@ -1,0 +1,217 @@
+"""Simulated EV charger, battery, heat pump with its building, and PV inverter.
+
+Each device holds its last accepted setpoint and integrates its physics when the simulated home
+advances time (:meth:`advance`, piecewise constant power). ``online = False`` makes a device stop
+answering (:class:`~adapters.devices.driver.DeviceUnavailableError`), as a real one might.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from adapters.devices.driver import DeviceState, DeviceUnavailableError, Setpoint
+from optimiser import HplibCop
+from optimiser.components.thermal import FirstOrderStep
+
+
+class _Simulated:
+    name: str
+    online: bool
+    setpoint_kw: float
+    now_utc: datetime
+
+    def _check_online(self) -> None:
+        if not self.online:
+            raise DeviceUnavailableError(f"{self.name} does not answer")
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    """One stay of the simulated car at home: plugged in from ``arrive`` to ``leave`` (UTC)."""
+
+    arrive_utc: datetime
+    leave_utc: datetime
+    arrival_soc: float
+
+
+@dataclass
+class SimulatedEvCharger(_Simulated):
+    """A charger with a car that comes and goes by :class:`Stay`.
+
+    Power is 0 or within [min, max] while plugged in; SoC saturates at 1. Each departure's SoC
+    is recorded in ``departures`` (leave time, SoC) for the checks of a simulated run.
+    """
+
+    name: str
+    capacity_kwh: float
+    min_kw: float
+    max_kw: float
+    efficiency: float
+    stays: list[Stay]
+    now_utc: datetime
+    soc: float = 0.5
+    setpoint_kw: float = 0.0
+    online: bool = True
+    departures: list[tuple[datetime, float]] = field(default_factory=list)
+
+    def _stay(self, at: datetime) -> Stay | None:
+        return next((s for s in self.stays if s.arrive_utc <= at < s.leave_utc), None)
+
+    def power_kw(self) -> float:
+        if self._stay(self.now_utc) is None or self.soc >= 1.0:
+            return 0.0
+        p = min(self.setpoint_kw, self.max_kw)
+        return p if p >= self.min_kw - 1e-9 else 0.0
+
+    async def read_state(self) -> DeviceState:
+        self._check_online()
+        stay = self._stay(self.now_utc)
+        return DeviceState(
+            at_utc=self.now_utc,
+            power_kw=self.power_kw(),
+            soc=self.soc if stay is not None else None,
+            plugged_in=stay is not None,
+        )
+
+    async def apply(self, setpoint: Setpoint) -> None:
+        self._check_online()
+        self.setpoint_kw = max(0.0, setpoint.power_kw)
+
+    def advance(self, to_utc: datetime, _env: Environment) -> None:
+        stay_before = self._stay(self.now_utc)
+        hours = (to_utc - self.now_utc).total_seconds() / 3600
+        if stay_before is not None:
+            added = self.power_kw() * hours * self.efficiency / self.capacity_kwh
+            self.soc = min(1.0, self.soc + added)
+            if to_utc >= stay_before.leave_utc:
+                self.departures.append((stay_before.leave_utc, self.soc))
+        self.now_utc = to_utc
+        arrived = self._stay(to_utc)
+        if arrived is not None and arrived is not stay_before:
+            self.soc = arrived.arrival_soc
+            self.setpoint_kw = 0.0
+
+
+@dataclass
+class SimulatedBattery(_Simulated):
+    """A battery: positive setpoint charges, negative discharges, within power and SoC limits."""
+
+    name: str
+    capacity_kwh: float
+    max_charge_kw: float
+    max_discharge_kw: float
+    charge_efficiency: float
+    discharge_efficiency: float
+    min_soc: float
+    now_utc: datetime
+    soc: float = 0.5
+    setpoint_kw: float = 0.0
+    online: bool = True
+
+    def power_kw(self) -> float:
+        p = float(np.clip(self.setpoint_kw, -self.max_discharge_kw, self.max_charge_kw))
+        if (p > 0 and self.soc >= 1.0) or (p < 0 and self.soc <= self.min_soc):
+            return 0.0
+        return p
+
+    async def read_state(self) -> DeviceState:
+        self._check_online()
+        return DeviceState(at_utc=self.now_utc, power_kw=self.power_kw(), soc=self.soc)
+
+    async def apply(self, setpoint: Setpoint) -> None:
+        self._check_online()
+        self.setpoint_kw = setpoint.power_kw
+
+    def advance(self, to_utc: datetime, _env: Environment) -> None:
+        hours = (to_utc - self.now_utc).total_seconds() / 3600
+        p = self.power_kw()
+        energy = p * self.charge_efficiency if p > 0 else p / self.discharge_efficiency
+        self.soc = float(np.clip(self.soc + energy * hours / self.capacity_kwh, self.min_soc, 1.0))
+        self.now_utc = to_utc
+
+
+@dataclass
+class SimulatedHeatPump(_Simulated):
+    """A modulating heat pump heating a 1R1C building (the optimiser's exact step)."""
+
+    name: str
+    max_power_kw: float
+    cop: HplibCop
+    heat_loss_kw_per_k: float
+    thermal_capacity_kwh_per_k: float
+    internal_gain_kw: float
+    now_utc: datetime
+    indoor_c: float = 20.0
+    setpoint_kw: float = 0.0
+    online: bool = True
+
+    def power_kw(self) -> float:
+        return float(np.clip(self.setpoint_kw, 0.0, self.max_power_kw))
+
+    async def read_state(self) -> DeviceState:
+        self._check_online()
+        return DeviceState(
+            at_utc=self.now_utc, power_kw=self.power_kw(), temperature_c=self.indoor_c
+        )
+
+    async def apply(self, setpoint: Setpoint) -> None:
+        self._check_online()
+        self.setpoint_kw = setpoint.power_kw
+
+    def advance(self, to_utc: datetime, env: Environment) -> None:
+        hours = (to_utc - self.now_utc).total_seconds() / 3600
+        if hours > 0:
+            outdoor = env.outdoor_temperature_c
+            cop = float(self.cop.cop_at(np.array([outdoor]))[0])
+            heat = cop * self.power_kw() + self.internal_gain_kw
+            step = FirstOrderStep.of(
+                self.heat_loss_kw_per_k, self.thermal_capacity_kwh_per_k, hours
+            )
+            self.indoor_c = (
+                step.a * self.indoor_c + (1 - step.a) * outdoor + step.b_hours_per_kwh_k * heat
+            )
+        self.now_utc = to_utc
+
+
+@dataclass
+class SimulatedPv(_Simulated):
+    """A PV inverter: generates what the sky gives (negative power), capped by a setpoint
+    (curtailment: a setpoint of -2 kW caps generation at 2 kW; 0 or above = no cap)."""
+
+    name: str
+    peak_kw: float
+    now_utc: datetime
+    available_kw: float = 0.0
+    setpoint_kw: float = 0.0
+    online: bool = True
+
+    def power_kw(self) -> float:
+        cap = -self.setpoint_kw if self.setpoint_kw < 0 else self.peak_kw
+        return -min(self.available_kw, cap)
+
+    async def read_state(self) -> DeviceState:
+        self._check_online()
+        return DeviceState(at_utc=self.now_utc, power_kw=self.power_kw())
+
+    async def apply(self, setpoint: Setpoint) -> None:
+        self._check_online()
+        self.setpoint_kw = setpoint.power_kw
+
+    def advance(self, to_utc: datetime, env: Environment) -> None:
+        self.available_kw = self.peak_kw * env.pv_kw_per_kwp
+        self.now_utc = to_utc
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """What the weather and the household do during one simulation step (actuals)."""
+
+    outdoor_temperature_c: float
+    pv_kw_per_kwp: float
+    base_load_kw: float
+    import_price_gbp_per_kwh: float
+    export_price_gbp_per_kwh: float
+    carbon_intensity_g_per_kwh: float

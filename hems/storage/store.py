@@ -1,0 +1,628 @@
+"""Reading and writing the service's records. Every method is one short transaction, so a
+process killed at any moment leaves either the whole record or none of it."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hems.domain.home import HomeSpec
+from hems.domain.preferences import OverrideKind, Preferences
+from hems.storage.engine import session_factory
+from hems.storage.tables import (
+    ApiTokenRow,
+    AuditRow,
+    DeviceRow,
+    DsrEventRow,
+    HomeRow,
+    OverrideRow,
+    PlanRow,
+    PreferencesRow,
+    ReportRow,
+    SetpointRow,
+    TelemetryRow,
+)
+from optimiser import Plan
+
+TOKEN_PREFIX = "hems_"
+
+
+class NotFoundError(LookupError):
+    """No such record (or not visible to the caller)."""
+
+
+class ConflictError(ValueError):
+    """The record clashes with an existing one (e.g. a CEM serial already registered)."""
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of a token. Tokens are 256-bit random strings, so a fast hash is enough (no
+    dictionary to guard against); only the hash is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a token belongs to: the admin (``home_id`` None) or one home."""
+
+    token_id: int
+    role: str
+    home_id: int | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveOverride:
+    id: int
+    kind: OverrideKind
+    target: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPlan:
+    id: int
+    home_id: int
+    created_at: datetime
+    trigger: str
+    status: str
+    schedule: pd.DataFrame
+    totals: dict[str, Any]
+    violations: list[dict[str, Any]]
+    solver: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    event_id: str
+    modification_number: int
+    kind: str
+    value_kw: float
+    start: datetime
+    end: datetime
+    status: str
+    response: str
+    response_reason: str
+
+
+class Store:
+    """The service's records over one SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._session = session_factory(engine)
+
+    def session(self) -> Session:
+        return self._session()
+
+    # -- homes and devices -------------------------------------------------------------------
+    def create_home(self, spec: HomeSpec, now: datetime, actor: str) -> int:
+        with self.session() as s, s.begin():
+            row = HomeRow(
+                name=spec.name,
+                cem_manufacturer=spec.cem_manufacturer,
+                cem_serial=spec.cem_serial,
+                spec=spec.model_dump(mode="json", exclude={"devices"}),
+                created_at=now,
+            )
+            s.add(row)
+            try:
+                s.flush()
+            except IntegrityError:
+                raise ConflictError(f"CEM serial {spec.cem_serial} is already registered") from None
+            for d in spec.devices:
+                s.add(
+                    DeviceRow(
+                        home_id=row.id,
+                        name=d.name,
+                        kind=d.kind.value,
+                        spec=d.model_dump(mode="json"),
+                    )
+                )
+            s.add(
+                PreferencesRow(
+                    home_id=row.id, data=Preferences().model_dump(mode="json"), updated_at=now
+                )
+            )
+            s.add(_audit(row.id, now, actor, "home.create", {"serial": spec.cem_serial}))
+            return row.id
+
+    def home_ids(self) -> list[int]:
+        with self.session() as s:
+            return list(s.scalars(select(HomeRow.id).order_by(HomeRow.id)))
+
+    def home(self, home_id: int) -> HomeSpec:
+        with self.session() as s:
+            row = s.get(HomeRow, home_id)
+            if row is None:
+                raise NotFoundError(f"home {home_id}")
+            devices = s.scalars(
+                select(DeviceRow).where(DeviceRow.home_id == home_id).order_by(DeviceRow.id)
+            )
+            return HomeSpec.model_validate({**row.spec, "devices": [d.spec for d in devices]})
+
+    def delete_home_data(self, home_id: int, now: datetime, actor: str) -> None:
+        """Erase a home and everything recorded about it (the consumer's right to deletion)."""
+        with self.session() as s, s.begin():
+            if s.get(HomeRow, home_id) is None:
+                raise NotFoundError(f"home {home_id}")
+            for table in (
+                ApiTokenRow,
+                AuditRow,
+                DeviceRow,
+                DsrEventRow,
+                OverrideRow,
+                PlanRow,
+                PreferencesRow,
+                ReportRow,
+                SetpointRow,
+                TelemetryRow,
+            ):
+                s.execute(delete(table).where(table.home_id == home_id))
+            s.execute(delete(HomeRow).where(HomeRow.id == home_id))
+            s.add(_audit(None, now, actor, "home.delete", {"home_id": home_id}))
+
+    # -- tokens ------------------------------------------------------------------------------
+    def create_token(self, role: str, home_id: int | None, now: datetime, label: str = "") -> str:
+        """A new token, returned once; only its hash is stored."""
+        if role not in ("admin", "home") or (role == "home") != (home_id is not None):
+            raise ValueError("a home token needs a home; an admin token has none")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self.session() as s, s.begin():
+            if home_id is not None and s.get(HomeRow, home_id) is None:
+                raise NotFoundError(f"home {home_id}")
+            s.add(
+                ApiTokenRow(
+                    home_id=home_id,
+                    role=role,
+                    token_hash=hash_token(token),
+                    label=label,
+                    created_at=now,
+                )
+            )
+            s.add(_audit(home_id, now, "system", "token.create", {"role": role, "label": label}))
+        return token
+
+    def has_admin_token(self) -> bool:
+        with self.session() as s:
+            found = s.scalars(
+                select(ApiTokenRow.id).where(
+                    ApiTokenRow.role == "admin", ApiTokenRow.revoked_at.is_(None)
+                )
+            ).first()
+            return found is not None
+
+    def principal(self, token: str) -> Principal | None:
+        with self.session() as s:
+            row = s.scalars(
+                select(ApiTokenRow).where(
+                    ApiTokenRow.token_hash == hash_token(token), ApiTokenRow.revoked_at.is_(None)
+                )
+            ).first()
+            return None if row is None else Principal(row.id, row.role, row.home_id)
+
+    # -- preferences and overrides -----------------------------------------------------------
+    def preferences(self, home_id: int) -> Preferences:
+        with self.session() as s:
+            row = s.get(PreferencesRow, home_id)
+            if row is None:
+                raise NotFoundError(f"home {home_id}")
+            return Preferences.model_validate(row.data)
+
+    def set_preferences(self, home_id: int, prefs: Preferences, now: datetime, actor: str) -> None:
+        with self.session() as s, s.begin():
+            row = s.get(PreferencesRow, home_id)
+            if row is None:
+                raise NotFoundError(f"home {home_id}")
+            before = Preferences.model_validate(row.data)
+            row.data = prefs.model_dump(mode="json")
+            row.version += 1
+            row.updated_at = now
+            detail: dict[str, Any] = {"version": row.version}
+            if before.dsr_consent != prefs.dsr_consent:
+                detail["dsr_consent"] = prefs.dsr_consent
+            s.add(_audit(home_id, now, actor, "preferences.update", detail))
+
+    def add_override(
+        self,
+        home_id: int,
+        kind: OverrideKind,
+        target: str,
+        now: datetime,
+        expires: datetime,
+        actor: str,
+    ) -> int:
+        with self.session() as s, s.begin():
+            row = OverrideRow(
+                home_id=home_id, kind=kind.value, target=target, created_at=now, expires_at=expires
+            )
+            s.add(row)
+            s.flush()
+            s.add(
+                _audit(
+                    home_id, now, actor, "override.create", {"kind": kind.value, "target": target}
+                )
+            )
+            return row.id
+
+    def cancel_override(self, home_id: int, override_id: int, now: datetime, actor: str) -> None:
+        with self.session() as s, s.begin():
+            row = s.get(OverrideRow, override_id)
+            if row is None or row.home_id != home_id:
+                raise NotFoundError(f"override {override_id}")
+            row.cancelled_at = now
+            s.add(_audit(home_id, now, actor, "override.cancel", {"id": override_id}))
+
+    def active_overrides(self, home_id: int, now: datetime) -> list[ActiveOverride]:
+        with self.session() as s:
+            rows = s.scalars(
+                select(OverrideRow).where(
+                    OverrideRow.home_id == home_id,
+                    OverrideRow.cancelled_at.is_(None),
+                    OverrideRow.expires_at > now,
+                    OverrideRow.created_at <= now,
+                )
+            )
+            return [
+                ActiveOverride(r.id, OverrideKind(r.kind), r.target, r.created_at, r.expires_at)
+                for r in rows
+            ]
+
+    # -- plans -------------------------------------------------------------------------------
+    def save_plan(
+        self, home_id: int, plan: Plan, baseline: Plan, trigger: str, now: datetime
+    ) -> int:
+        schedule = plan.schedule
+        totals = {k: v for k, v in vars_of(plan.totals).items() if k != "by_asset"}
+        totals["by_asset"] = dict(plan.totals.by_asset)
+        totals["baseline_cost_gbp_by_slot"] = baseline.schedule["cost_gbp"].round(6).tolist()
+        totals["baseline_carbon_kg_by_slot"] = baseline.schedule["carbon_kg"].round(6).tolist()
+        with self.session() as s, s.begin():
+            row = PlanRow(
+                home_id=home_id,
+                created_at=now,
+                trigger=trigger,
+                status=plan.solver.status.value,
+                grid_start=schedule.index[0].to_pydatetime(),
+                step_minutes=int((schedule.index[1] - schedule.index[0]).total_seconds() // 60)
+                if len(schedule) > 1
+                else 30,
+                objective_gbp=_finite(plan.totals.objective_gbp),
+                schedule=_frame_to_json(schedule),
+                totals={k: _finite(v) if isinstance(v, float) else v for k, v in totals.items()},
+                violations=[
+                    {
+                        "wish": v.wish.value,
+                        "asset": v.asset,
+                        "amount": v.amount,
+                        "unit": v.unit,
+                        "message": v.message,
+                    }
+                    for v in plan.violations
+                ],
+                solver={
+                    "status": plan.solver.status.value,
+                    "message": plan.solver.message,
+                    "gap": _finite(plan.solver.gap),
+                    "build_s": plan.solver.build_s,
+                    "solve_s": plan.solver.solve_s,
+                    "rounds": plan.solver.rounds,
+                },
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def latest_plan(self, home_id: int) -> StoredPlan | None:
+        with self.session() as s:
+            row = s.scalars(
+                select(PlanRow)
+                .where(PlanRow.home_id == home_id)
+                .order_by(PlanRow.id.desc())
+                .limit(1)
+            ).first()
+            return None if row is None else _stored_plan(row)
+
+    def plans_between(self, home_id: int, start: datetime, end: datetime) -> list[StoredPlan]:
+        with self.session() as s:
+            rows = s.scalars(
+                select(PlanRow)
+                .where(
+                    PlanRow.home_id == home_id,
+                    PlanRow.created_at >= start,
+                    PlanRow.created_at < end,
+                )
+                .order_by(PlanRow.id)
+            )
+            return [_stored_plan(r) for r in rows]
+
+    # -- setpoints ---------------------------------------------------------------------------
+    def last_setpoint(self, home_id: int, device: str) -> SetpointRow | None:
+        with self.session() as s:
+            return s.scalars(
+                select(SetpointRow)
+                .where(SetpointRow.home_id == home_id, SetpointRow.device_name == device)
+                .order_by(SetpointRow.id.desc())
+                .limit(1)
+            ).first()
+
+    def add_setpoint(
+        self,
+        home_id: int,
+        device: str,
+        power_kw: float,
+        reason: str,
+        plan_id: int | None,
+        now: datetime,
+        effective_at: datetime,
+    ) -> int:
+        with self.session() as s, s.begin():
+            # A newer decision replaces one still waiting for its randomised delay.
+            for pending in s.scalars(
+                select(SetpointRow).where(
+                    SetpointRow.home_id == home_id,
+                    SetpointRow.device_name == device,
+                    SetpointRow.applied_at.is_(None),
+                    SetpointRow.last_error != "superseded",
+                )
+            ):
+                pending.last_error = "superseded"
+            row = SetpointRow(
+                home_id=home_id,
+                device_name=device,
+                power_kw=power_kw,
+                reason=reason,
+                plan_id=plan_id,
+                created_at=now,
+                effective_at=effective_at,
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def due_setpoints(self, home_id: int, now: datetime) -> list[SetpointRow]:
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(SetpointRow)
+                    .where(
+                        SetpointRow.home_id == home_id,
+                        SetpointRow.applied_at.is_(None),
+                        SetpointRow.effective_at <= now,
+                        SetpointRow.last_error != "superseded",
+                    )
+                    .order_by(SetpointRow.id)
+                )
+            )
+
+    def mark_setpoint(
+        self,
+        setpoint_id: int,
+        *,
+        applied_at: datetime | None,
+        error: str = "",
+        retry_at: datetime | None = None,
+    ) -> None:
+        with self.session() as s, s.begin():
+            row = s.get(SetpointRow, setpoint_id)
+            if row is None:
+                return
+            row.attempts += 1
+            row.applied_at = applied_at
+            row.last_error = error[:200]
+            if retry_at is not None:
+                row.effective_at = retry_at
+
+    def setpoints(self, home_id: int, since: datetime) -> list[SetpointRow]:
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(SetpointRow)
+                    .where(SetpointRow.home_id == home_id, SetpointRow.created_at >= since)
+                    .order_by(SetpointRow.id)
+                )
+            )
+
+    # -- telemetry, events, audit ------------------------------------------------------------
+    def add_telemetry(self, home_id: int, rows: list[TelemetryRow]) -> None:
+        with self.session() as s, s.begin():
+            for r in rows:
+                r.home_id = home_id
+                s.add(r)
+
+    def upsert_event(self, home_id: int, event: StoredEvent, now: datetime) -> bool:
+        """Store a DSR event; True when it is new or its modification number went up."""
+        with self.session() as s, s.begin():
+            row = s.scalars(
+                select(DsrEventRow).where(
+                    DsrEventRow.home_id == home_id, DsrEventRow.event_id == event.event_id
+                )
+            ).first()
+            if row is not None and row.modification_number >= event.modification_number:
+                return False
+            if row is None:
+                row = DsrEventRow(home_id=home_id, event_id=event.event_id, received_at=now)
+                s.add(row)
+            row.modification_number = event.modification_number
+            row.kind = event.kind
+            row.value_kw = event.value_kw
+            row.start = event.start
+            row.end = event.end
+            row.status = event.status
+            row.response = event.response
+            row.response_reason = event.response_reason
+            s.add(
+                _audit(
+                    home_id,
+                    now,
+                    "dsrsp",
+                    "event.receive",
+                    {"event_id": event.event_id, "modification": event.modification_number},
+                )
+            )
+            return True
+
+    def set_event_response(
+        self, home_id: int, event_id: str, response: str, reason: str, now: datetime, actor: str
+    ) -> None:
+        with self.session() as s, s.begin():
+            row = s.scalars(
+                select(DsrEventRow).where(
+                    DsrEventRow.home_id == home_id, DsrEventRow.event_id == event_id
+                )
+            ).first()
+            if row is None:
+                raise NotFoundError(f"event {event_id}")
+            row.response = response
+            row.response_reason = reason
+            s.add(
+                _audit(
+                    home_id,
+                    now,
+                    actor,
+                    f"event.{response}",
+                    {"event_id": event_id, "reason": reason},
+                )
+            )
+
+    def events(self, home_id: int) -> list[StoredEvent]:
+        with self.session() as s:
+            rows = s.scalars(
+                select(DsrEventRow)
+                .where(DsrEventRow.home_id == home_id)
+                .order_by(DsrEventRow.start)
+            )
+            return [
+                StoredEvent(
+                    r.event_id,
+                    r.modification_number,
+                    r.kind,
+                    r.value_kw,
+                    r.start,
+                    r.end,
+                    r.status,
+                    r.response,
+                    r.response_reason,
+                )
+                for r in rows
+            ]
+
+    def audit(self, home_id: int) -> list[dict[str, Any]]:
+        with self.session() as s:
+            rows = s.scalars(
+                select(AuditRow).where(AuditRow.home_id == home_id).order_by(AuditRow.id)
+            )
+            return [
+                {"at": r.at.isoformat(), "actor": r.actor, "action": r.action, "detail": r.detail}
+                for r in rows
+            ]
+
+    def export_home(self, home_id: int) -> dict[str, Any]:
+        """Everything held about one home, as JSON-ready data (the consumer's data export)."""
+        spec = self.home(home_id)
+        with self.session() as s:
+            telemetry = [
+                {
+                    "device": r.device_name,
+                    "at": r.at.isoformat(),
+                    "online": r.online,
+                    "power_kw": r.power_kw,
+                    "soc": r.soc,
+                    "temperature_c": r.temperature_c,
+                }
+                for r in s.scalars(select(TelemetryRow).where(TelemetryRow.home_id == home_id))
+            ]
+            plans = [
+                {
+                    "created_at": r.created_at.isoformat(),
+                    "trigger": r.trigger,
+                    "status": r.status,
+                    "objective_gbp": r.objective_gbp,
+                    "totals": r.totals,
+                    "violations": r.violations,
+                }
+                for r in s.scalars(select(PlanRow).where(PlanRow.home_id == home_id))
+            ]
+            setpoints = [
+                {
+                    "device": r.device_name,
+                    "power_kw": r.power_kw,
+                    "reason": r.reason,
+                    "effective_at": r.effective_at.isoformat(),
+                    "applied_at": r.applied_at.isoformat() if r.applied_at else None,
+                }
+                for r in s.scalars(select(SetpointRow).where(SetpointRow.home_id == home_id))
+            ]
+        return {
+            "home": spec.model_dump(mode="json"),
+            "preferences": self.preferences(home_id).model_dump(mode="json"),
+            "events": [vars_of(e) for e in self.events(home_id)],
+            "plans": plans,
+            "setpoints": setpoints,
+            "telemetry": telemetry,
+            "audit": self.audit(home_id),
+        }
+
+    def record_audit(
+        self, home_id: int | None, now: datetime, actor: str, action: str, detail: dict[str, Any]
+    ) -> None:
+        with self.session() as s, s.begin():
+            s.add(_audit(home_id, now, actor, action, detail))
+
+
+def _audit(
+    home_id: int | None, now: datetime, actor: str, action: str, detail: dict[str, Any]
+) -> AuditRow:
+    return AuditRow(home_id=home_id, at=now, actor=actor, action=action, detail=detail)
+
+
+def vars_of(obj: Any) -> dict[str, Any]:
+    """A dataclass's fields as a JSON-ready dict (datetimes as ISO strings)."""
+    out: dict[str, Any] = {}
+    for name in obj.__slots__ if hasattr(obj, "__slots__") else vars(obj):
+        value = getattr(obj, name)
+        out[name] = value.isoformat() if isinstance(value, datetime) else value
+    return out
+
+
+def _finite(x: float) -> float | None:
+    return None if x != x or x in (float("inf"), float("-inf")) else float(x)
+
+
+def _frame_to_json(frame: pd.DataFrame) -> dict[str, Any]:
+    return {
+        "index": [t.isoformat() for t in frame.index],
+        "columns": list(frame.columns),
+        "data": frame.round(6).to_numpy().tolist(),
+    }
+
+
+def _frame_from_json(data: dict[str, Any]) -> pd.DataFrame:
+    index = pd.DatetimeIndex(pd.to_datetime(data["index"], utc=True), name="slot_start")
+    return pd.DataFrame(data["data"], index=index, columns=data["columns"])
+
+
+def _stored_plan(row: PlanRow) -> StoredPlan:
+    return StoredPlan(
+        id=row.id,
+        home_id=row.home_id,
+        created_at=row.created_at,
+        trigger=row.trigger,
+        status=row.status,
+        schedule=_frame_from_json(row.schedule),
+        totals=row.totals,
+        violations=row.violations,
+        solver=row.solver,
+    )

@@ -1,0 +1,193 @@
+"""The database tables. Times are stored as UTC and read back timezone-aware."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as naive UTC and returned timezone-aware; naive input is refused."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime,
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+def _fk_home() -> Any:
+    return ForeignKey("homes.id", ondelete="CASCADE")
+
+
+class HomeRow(Base):
+    __tablename__ = "homes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    cem_manufacturer: Mapped[str] = mapped_column(String(64))
+    cem_serial: Mapped[str] = mapped_column(String(64), unique=True)
+    spec: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class DeviceRow(Base):
+    __tablename__ = "devices"
+    __table_args__ = (UniqueConstraint("home_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    home_id: Mapped[int] = mapped_column(_fk_home(), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    spec: Mapped[dict[str, Any]]
+
+
+class PreferencesRow(Base):
+    __tablename__ = "preferences"
+
+    home_id: Mapped[int] = mapped_column(_fk_home(), primary_key=True)
+    data: Mapped[dict[str, Any]]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime]
+
+
+class OverrideRow(Base):
+    __tablename__ = "overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    home_id: Mapped[int] = mapped_column(_fk_home(), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+
+
+class ApiTokenRow(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    home_id: Mapped[int | None] = mapped_column(_fk_home(), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class PlanRow(Base):
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    home_id: Mapped[int] = mapped_column(_fk_home(), index=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    trigger: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    grid_start: Mapped[datetime]
+    step_minutes: Mapped[int]
+    objective_gbp: Mapped[float] = mapped_column(Float)
+    schedule: Mapped[dict[str, Any]]
+    totals: Mapped[dict[str, Any]]
+    violations: Mapped[list[Any]]
+    solver: Mapped[dict[str, Any]]
+
+
+class SetpointRow(Base):
+    """A setpoint decided for a device. ``applied_at`` is set once the device accepted it."""
+
+    __tablename__ = "setpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    home_id: Mapped[int] = mapped_column(_fk_home(), index=True)
+    device_name: Mapped[str] = mapped_column(String(64))
+    power_kw: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(String(64))
+    plan_id: Mapped[int | None]
+    created_at: Mapped[datetime]
+    effective_at: Mapped[datetime]
+    applied_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(200), default="")
+
+
+class TelemetryRow(Base):
+    __tablename__ = "telemetry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    home_id: Mapped[int] = mapped_column(_fk_home(), index=True)
+    device_name: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(index=True)
+    online: Mapped[bool]
+    power_kw: Mapped[float | None]
+    soc: Mapped[float | None]
+    temperature_c: Mapped[float | None]
+
+
+class DsrEventRow(Base):
+    __tablename__ = "dsr_events"
+    __table_args__ = (UniqueConstraint("home_id", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    home_id: Mapped[int] = mapped_column(_fk_home(), index=True)
+    event_id: Mapped[str] = mapped_column(String(128))
+    modification_number: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(32))
+    value_kw: Mapped[float] = mapped_column(Float)
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    response: Mapped[str] = mapped_column(String(16), default="")
+    response_reason: Mapped[str] = mapped_column(String(200), default="")
+    received_at: Mapped[datetime]
+
+
+class ReportRow(Base):
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    home_id: Mapped[int] = mapped_column(_fk_home(), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]]
+    sent_at: Mapped[datetime | None]
+
+
+class AuditRow(Base):
+    """Consents, overrides, preference changes and data actions: who, what, when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    home_id: Mapped[int | None] = mapped_column(_fk_home(), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]]
