@@ -12,9 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## Plan the bundled demo home for the next 48 h, print a summary and write the plan as CSV.
+## Run the service on the demo home (simulated devices, bundled data, SQLite under var/).
+## It prints the API address and, on first start, the tokens to use.
 run: $(STAMP)
-	$(BIN)/cem plan --out out/plan.csv
+	$(BIN)/hems run --demo
 
 ## Run the test suite (offline).
 test: $(STAMP)

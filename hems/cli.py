@@ -1,7 +1,13 @@
-"""The ``cem`` command line. ``cem plan`` plans the demo home (the service comes later)."""
+"""The ``hems`` command line (also installed as ``cem``).
+
+``hems run`` runs the service (``--demo``: a simulated home), ``hems plan`` plans the demo home
+once, ``hems db upgrade`` migrates the database, ``hems token create`` makes an API token.
+"""
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -11,15 +17,105 @@ from rich.console import Console
 from rich.table import Table
 
 from hems.demo import demo_problem, read_demo_series
+from hems.settings import Settings, SettingsError, load_settings
+from hems.storage.engine import make_engine, upgrade_schema
+from hems.storage.store import NotFoundError, Store
 from optimiser import Plan, SolverOptions, optimise
 
 app = typer.Typer(help="Customer Energy Manager", no_args_is_help=True, add_completion=False)
 console = Console(width=None if Console().is_terminal else 132)
 
 
+db_app = typer.Typer(help="Database schema", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(token_app, name="token")
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="settings file (TOML); HEMS_* variables override")
+]
+
+
 @app.callback()
 def main() -> None:
     """Customer Energy Manager: plans a home's EV, heat pump, battery and PV."""
+
+
+def _settings(config: Path | None, **overrides: object) -> Settings:
+    try:
+        return load_settings(config, **overrides)
+    except SettingsError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def run(
+    demo: Annotated[bool, typer.Option(help="run the demo home with simulated devices")] = False,
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="API address (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="API port (default 8000)")] = None,
+) -> None:
+    """Run the service: the planning loop, dispatch and the HTTP API."""
+    import uvicorn
+
+    from hems.api.app import create_app
+    from hems.runtime import build_runtime
+
+    overrides: dict[str, object] = {"demo": True} if demo else {}
+    if host is not None:
+        overrides["api_host"] = host
+    if port is not None:
+        overrides["api_port"] = port
+    settings = _settings(config, **overrides)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    runtime = build_runtime(settings)
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    console.rule("Customer Energy Manager")
+    console.print(f"database   {settings.resolved_database_url}")
+    console.print(f"API        {base}  (OpenAPI: {base}/docs)")
+    for who, token in runtime.new_tokens.items():
+        console.print(f"[bold]{who} token[/bold] (shown once, keep it safe): {token}")
+    if not runtime.new_tokens:
+        console.print("tokens     existing (make another: hems token create)")
+    for home_id in runtime.simulations:
+        console.print(f"demo home  {base}/homes/{home_id}/plan  (Authorization: Bearer <token>)")
+    uvicorn.run(
+        create_app(settings, runtime),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="info",
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Bring the database schema up to date."""
+    settings = _settings(config)
+    upgrade_schema(make_engine(settings.resolved_database_url))
+    console.print(f"database at the latest schema: {settings.resolved_database_url}")
+
+
+@token_app.command("create")
+def token_create(
+    home: Annotated[int | None, typer.Option(help="home id (omit for an admin token)")] = None,
+    label: Annotated[str, typer.Option(help="a note on what the token is for")] = "cli",
+    config: ConfigOption = None,
+) -> None:
+    """Create an API token and print it once (only its hash is stored)."""
+    settings = _settings(config)
+    engine = make_engine(settings.resolved_database_url)
+    upgrade_schema(engine)
+    store = Store(engine)
+    try:
+        token = store.create_token(
+            "admin" if home is None else "home", home, datetime.now(UTC), label=label
+        )
+    except NotFoundError:
+        console.print(f"[red]no home {home}[/red]")
+        raise typer.Exit(1) from None
+    console.print(token)
 
 
 @app.command()

@@ -1,0 +1,64 @@
+"""The FastAPI application, built by :func:`create_app` (no import-time singletons)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, HTTPException, status
+from sqlalchemy import text
+
+from hems.api import consumer, events, homes, plans
+from hems.api.auth import Service
+from hems.runtime import Runtime, build_runtime, start_scheduler, stop_scheduler
+from hems.settings import Settings
+
+
+def create_app(
+    settings: Settings, runtime: Runtime | None = None, *, run_scheduler: bool = True
+) -> FastAPI:
+    """The API over ``runtime`` (built from ``settings`` when not given). With
+    ``run_scheduler`` the planning loop runs in the app's event loop while it serves."""
+    rt = runtime or build_runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if run_scheduler:
+            start_scheduler(rt)
+        try:
+            yield
+        finally:
+            stop_scheduler(rt)
+            await rt.service.settle()
+
+    app = FastAPI(
+        title="Customer Energy Manager",
+        version="0.1.0",
+        description="Plans and drives a home's EV, heat pump, battery and PV; takes part in DSR.",
+        lifespan=lifespan,
+    )
+    app.state.service = rt.service
+    app.state.runtime = rt
+    for module in (homes, consumer, plans, events):
+        app.include_router(module.router)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        """The process answers."""
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["health"])
+    def ready(service: Service) -> dict[str, str]:
+        """The database answers and, when it should, the planning loop runs."""
+        try:
+            with service.store.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE, "database unavailable"
+            ) from None
+        if run_scheduler and (rt.scheduler is None or not rt.scheduler.running):
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "scheduler not running")
+        return {"status": "ready"}
+
+    return app

@@ -1,0 +1,72 @@
+"""Bearer-token authentication and per-home access.
+
+Tokens are random (256 bits) and stored hashed. An admin token sees every home; a home token
+sees only its own home: any other home answers 404, as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from hems.service import CemService
+from hems.storage.store import Principal
+
+_bearer = HTTPBearer(auto_error=False, description="A home or admin token: `Bearer hems_...`")
+
+
+def get_service(request: Request) -> CemService:
+    service: CemService = request.app.state.service
+    return service
+
+
+Service = Annotated[CemService, Depends(get_service)]
+
+
+def get_principal(
+    service: Service,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    principal = service.store.principal(credentials.credentials)
+    if principal is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "unknown or revoked token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_admin(principal: CurrentPrincipal) -> Principal:
+    if not principal.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "admin token required")
+    return principal
+
+
+Admin = Annotated[Principal, Depends(require_admin)]
+
+
+def home_access(home_id: int, principal: CurrentPrincipal) -> int:
+    """The path's home, if the token may see it (404 otherwise)."""
+    if not principal.is_admin and principal.home_id != home_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"home {home_id} not found")
+    return home_id
+
+
+HomeId = Annotated[int, Depends(home_access)]
+
+
+def actor(principal: Principal) -> str:
+    """How the audit log names the caller (never the token itself)."""
+    return "admin" if principal.is_admin else f"home-token-{principal.token_id}"

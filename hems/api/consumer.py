@@ -1,0 +1,100 @@
+"""The consumer's preferences and overrides. Each change is audited and re-plans the home."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, HTTPException, status
+
+from hems.api.auth import CurrentPrincipal, HomeId, Service, actor
+from hems.api.schemas import OverridePublic
+from hems.domain.preferences import OverrideKind, OverrideRequest, Preferences
+from hems.storage.store import NotFoundError
+
+router = APIRouter(tags=["consumer"])
+
+
+@router.get("/homes/{home_id}/preferences", response_model=Preferences)
+def get_preferences(home_id: HomeId, service: Service) -> Preferences:
+    try:
+        return service.store.preferences(home_id)
+    except NotFoundError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"home {home_id} not found") from None
+
+
+@router.put("/homes/{home_id}/preferences", response_model=Preferences)
+async def put_preferences(
+    home_id: HomeId, prefs: Preferences, service: Service, principal: CurrentPrincipal
+) -> Preferences:
+    """Replace the preferences (validated; 422 names the field). The home re-plans at once."""
+    try:
+        service.store.set_preferences(home_id, prefs, service.clock.now(), actor(principal))
+    except NotFoundError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"home {home_id} not found") from None
+    service.replan_soon(home_id, "preferences changed")
+    return prefs
+
+
+@router.get("/homes/{home_id}/overrides", response_model=list[OverridePublic])
+def list_overrides(home_id: HomeId, service: Service) -> list[OverridePublic]:
+    return [
+        OverridePublic(
+            id=o.id,
+            kind=o.kind.value,
+            target=o.target,
+            created_at=o.created_at,
+            expires_at=o.expires_at,
+        )
+        for o in service.store.active_overrides(home_id, service.clock.now())
+    ]
+
+
+@router.post(
+    "/homes/{home_id}/overrides",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OverridePublic,
+)
+async def add_override(
+    home_id: HomeId, body: OverrideRequest, service: Service, principal: CurrentPrincipal
+) -> OverridePublic:
+    """Boost the EV, pause a device or opt out of an event, until the override expires. It
+    wins over the plan and the DSRSP and takes effect at once (no randomised delay)."""
+    spec = service.store.home(home_id)
+    names = {d.name for d in spec.devices}
+    if body.kind is OverrideKind.PAUSE_DEVICE and body.target not in names:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"target: no device named {body.target!r}"
+        )
+    if body.kind is OverrideKind.EV_BOOST and body.target and body.target not in names:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"target: no device named {body.target!r}"
+        )
+    if body.kind is OverrideKind.OPT_OUT_EVENT and body.target not in {
+        e.event_id for e in service.store.events(home_id)
+    }:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"event {body.target} not found")
+    now = service.clock.now()
+    expires = now + timedelta(minutes=body.duration_minutes)
+    oid = service.store.add_override(
+        home_id, body.kind, body.target, now, expires, actor(principal)
+    )
+    if body.kind is OverrideKind.OPT_OUT_EVENT:
+        await service.opt_out(home_id, body.target, actor(principal))
+    else:
+        await service.replan_and_dispatch(home_id, f"override {body.kind.value}")
+    return OverridePublic(
+        id=oid, kind=body.kind.value, target=body.target, created_at=now, expires_at=expires
+    )
+
+
+@router.delete("/homes/{home_id}/overrides/{override_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def cancel_override(
+    home_id: HomeId, override_id: int, service: Service, principal: CurrentPrincipal
+) -> None:
+    try:
+        service.store.cancel_override(home_id, override_id, service.clock.now(), actor(principal))
+    except NotFoundError:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"override {override_id} not found"
+        ) from None
+    service.replan_soon(home_id, "override cancelled")

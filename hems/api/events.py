@@ -1,0 +1,71 @@
+"""DSR events: what the DSRSP asked, what the home answered, and the consumer's opt-out.
+
+``POST /homes/{id}/events`` (admin) takes an event as the DSRSP sends it: until the OpenADR VEN
+(adapters/openadr) lands it is how a DSRSP, the demo and the tests deliver events; the VEN will
+call the same :meth:`hems.service.CemService.receive_event`.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+
+from hems.api.auth import Admin, CurrentPrincipal, HomeId, Service, actor
+from hems.api.schemas import EventIn, EventPublic
+from hems.storage.store import NotFoundError, StoredEvent
+
+router = APIRouter(tags=["dsr"])
+
+
+def _public(e: StoredEvent) -> EventPublic:
+    return EventPublic(
+        event_id=e.event_id,
+        modification_number=e.modification_number,
+        kind=e.kind,
+        value_kw=e.value_kw,
+        start=e.start,
+        end=e.end,
+        status=e.status,
+        response=e.response,
+        response_reason=e.response_reason,
+    )
+
+
+@router.get("/homes/{home_id}/events", response_model=list[EventPublic])
+def list_events(home_id: HomeId, service: Service) -> list[EventPublic]:
+    return [_public(e) for e in service.store.events(home_id)]
+
+
+@router.post("/homes/{home_id}/events", response_model=EventPublic)
+async def receive_event(
+    home_id: int, body: EventIn, service: Service, _principal: Admin
+) -> EventPublic:
+    """Deliver a DSR event; the answer carries the home's optIn/optOut and why. The home
+    re-plans before this returns, so the new setpoints are already decided."""
+    try:
+        service.store.home(home_id)
+    except NotFoundError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"home {home_id} not found") from None
+    event = StoredEvent(
+        event_id=body.event_id,
+        modification_number=body.modification_number,
+        kind=body.kind.value,
+        value_kw=body.value_kw,
+        start=body.start,
+        end=body.end,
+        status=body.status,
+        response="",
+        response_reason="",
+    )
+    return _public(await service.receive_event(home_id, event))
+
+
+@router.post("/homes/{home_id}/events/{event_id}/opt-out", response_model=EventPublic)
+async def opt_out(
+    home_id: HomeId, event_id: str, service: Service, principal: CurrentPrincipal
+) -> EventPublic:
+    """The consumer's right to opt out of an event; the home re-plans without it."""
+    try:
+        await service.opt_out(home_id, event_id, actor(principal))
+    except NotFoundError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"event {event_id} not found") from None
+    return next(_public(e) for e in service.store.events(home_id) if e.event_id == event_id)

@@ -1,0 +1,130 @@
+"""The current plan with its explanation, history, and savings against the baseline."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from hems.api.auth import HomeId, Service
+from hems.api.schemas import (
+    History,
+    PlanPublic,
+    PlanSummary,
+    SavingsDay,
+    SetpointPublic,
+    ViolationPublic,
+)
+from hems.storage.store import StoredPlan
+
+router = APIRouter(tags=["plans"])
+UK = ZoneInfo("Europe/London")
+
+
+@router.get("/homes/{home_id}/plan", response_model=PlanPublic)
+def current_plan(home_id: HomeId, service: Service) -> PlanPublic:
+    """The latest plan. ``violations`` explains each wish it cannot meet, in words."""
+    plan = service.store.latest_plan(home_id)
+    if plan is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no plan yet")
+    frame = plan.schedule.reset_index()
+    frame["slot_start"] = frame["slot_start"].map(lambda t: t.isoformat())
+    slots = [
+        {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
+        for r in frame.to_dict(orient="records")
+    ]
+    return PlanPublic(
+        id=plan.id,
+        created_at=plan.created_at,
+        trigger=plan.trigger,
+        status=plan.status,
+        slots=slots,
+        totals={k: v for k, v in plan.totals.items() if not k.startswith("baseline_")},
+        violations=[ViolationPublic(**v) for v in plan.violations],
+        solver=plan.solver,
+    )
+
+
+@router.get("/homes/{home_id}/history", response_model=History)
+def history(
+    home_id: HomeId,
+    service: Service,
+    hours: int = Query(default=24, ge=1, le=24 * 31),
+) -> History:
+    """Plans made and setpoints sent in the last ``hours``."""
+    now = service.clock.now()
+    since = now - timedelta(hours=hours)
+    plans = service.store.plans_between(home_id, since, now + timedelta(seconds=1))
+    return History(
+        plans=[
+            PlanSummary(
+                id=p.id,
+                created_at=p.created_at,
+                trigger=p.trigger,
+                status=p.status,
+                planned_cost_gbp=p.totals.get("net_energy_cost_gbp"),
+            )
+            for p in plans
+        ],
+        setpoints=[
+            SetpointPublic(
+                device=s.device_name,
+                power_kw=s.power_kw,
+                reason=s.reason,
+                effective_at=s.effective_at,
+                applied_at=s.applied_at,
+                attempts=s.attempts,
+                last_error=s.last_error,
+            )
+            for s in service.store.setpoints(home_id, since)
+        ],
+    )
+
+
+@router.get("/homes/{home_id}/savings", response_model=list[SavingsDay])
+def savings(
+    home_id: HomeId, service: Service, days: int = Query(default=7, ge=1, le=366)
+) -> list[SavingsDay]:
+    """Per local day: the cost and carbon of the slots each plan ran (from the plan's start to
+    the next plan), against the rule-based baseline for the same slots."""
+    now = service.clock.now()
+    plans = service.store.plans_between(home_id, now - timedelta(days=days), now + timedelta(1))
+    return executed_savings(plans, now)
+
+
+def executed_savings(plans: list[StoredPlan], now: datetime) -> list[SavingsDay]:
+    sums: dict[date, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    for i, plan in enumerate(plans):
+        until = plans[i + 1].created_at if i + 1 < len(plans) else now
+        sched = plan.schedule
+        base_cost = plan.totals.get("baseline_cost_gbp_by_slot", [])
+        base_carbon = plan.totals.get("baseline_carbon_kg_by_slot", [])
+        step = sched.index[1] - sched.index[0] if len(sched) > 1 else timedelta(minutes=30)
+        for t, start in enumerate(sched.index):
+            # The part of this slot that ran under this plan.
+            lo = max(start.to_pydatetime(), plan.created_at)
+            hi = min((start + step).to_pydatetime(), until)
+            if hi <= lo:
+                if start.to_pydatetime() >= until:
+                    break
+                continue
+            share = (hi - lo) / step
+            acc = sums[start.tz_convert(UK).date()]
+            acc[0] += share * float(sched["cost_gbp"].iloc[t])
+            acc[1] += share * float(base_cost[t]) if t < len(base_cost) else 0.0
+            acc[2] += share * float(sched["carbon_kg"].iloc[t])
+            acc[3] += share * float(base_carbon[t]) if t < len(base_carbon) else 0.0
+    return [
+        SavingsDay(
+            day=day,
+            cost_gbp=round(v[0], 4),
+            baseline_cost_gbp=round(v[1], 4),
+            savings_gbp=round(v[1] - v[0], 4),
+            carbon_kg=round(v[2], 4),
+            baseline_carbon_kg=round(v[3], 4),
+        )
+        for day, v in sorted(sums.items())
+    ]

@@ -1,0 +1,103 @@
+"""Assemble the running service from settings: database, stores, homes, drivers, scheduler.
+
+In demo mode the bundled demo home is created on first start with simulated devices, and the
+simulation's physics follow the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from adapters.devices.driver import DeviceDriver
+from hems.clock import Clock, SystemClock
+from hems.demo import demo_home_spec
+from hems.market import ReplayedMarket
+from hems.scheduler import build_scheduler
+from hems.service import CemService
+from hems.settings import Settings
+from hems.simulation.home import SimulatedHome, simulate_home
+from hems.storage.engine import make_engine, upgrade_schema
+from hems.storage.store import Store
+
+log = logging.getLogger(__name__)
+UK = ZoneInfo("Europe/London")
+DEMO_SERIAL = "DEMO-0001"
+
+
+@dataclass
+class Runtime:
+    """Everything the running service holds. ``new_tokens`` are tokens created at this start
+    (shown once by the CLI, never logged)."""
+
+    settings: Settings
+    store: Store
+    service: CemService
+    simulations: dict[int, SimulatedHome] = field(default_factory=dict)
+    new_tokens: dict[str, str] = field(default_factory=dict)
+    scheduler: AsyncIOScheduler | None = None
+
+    async def simulate(self) -> None:
+        """Advance every simulated home to now."""
+        now = self.service.clock.now()
+        for sim in self.simulations.values():
+            sim.advance(now)
+
+
+def build_runtime(
+    settings: Settings, clock: Clock | None = None, *, seed: int | None = None
+) -> Runtime:
+    clock = clock or SystemClock()
+    engine = make_engine(settings.resolved_database_url)
+    upgrade_schema(engine)
+    store = Store(engine)
+    simulations: dict[int, SimulatedHome] = {}
+
+    def drivers_for(home_id: int) -> Mapping[str, DeviceDriver]:
+        sim = simulations.get(home_id)
+        return sim.drivers if sim is not None else {}
+
+    service = CemService(
+        settings=settings,
+        store=store,
+        clock=clock,
+        market=ReplayedMarket(),
+        drivers_for=drivers_for,
+        seed=seed,
+    )
+    runtime = Runtime(settings=settings, store=store, service=service, simulations=simulations)
+    now = clock.now()
+    if not store.has_admin_token():
+        runtime.new_tokens["admin"] = store.create_token("admin", None, now, label="first start")
+    if settings.demo:
+        home_id = next(
+            (h for h in store.home_ids() if store.home(h).cem_serial == DEMO_SERIAL), None
+        )
+        if home_id is None:
+            home_id = store.create_home(demo_home_spec(DEMO_SERIAL), now, "system")
+            runtime.new_tokens["demo home"] = store.create_token("home", home_id, now, label="demo")
+        prefs = store.preferences(home_id)
+        simulations[home_id] = simulate_home(
+            store.home(home_id),
+            now,
+            days=30,
+            seed=seed or 0,
+            comfort_min_c=lambda t: prefs.comfort_min_at(t.astimezone(UK)),
+        )
+    return runtime
+
+
+def start_scheduler(runtime: Runtime) -> None:
+    """Start the timetable in the running event loop."""
+    simulate = runtime.simulate if runtime.simulations else None
+    runtime.scheduler = build_scheduler(runtime.service, simulate)
+    runtime.scheduler.start()
+
+
+def stop_scheduler(runtime: Runtime) -> None:
+    if runtime.scheduler is not None and runtime.scheduler.running:
+        runtime.scheduler.shutdown(wait=False)

@@ -1,0 +1,47 @@
+"""The service's timetable (APScheduler 3, in the service's asyncio loop).
+
+* ``cycle`` at every slot boundary (and once at start-up): read devices, re-plan, dispatch;
+* ``apply`` every 15 s: setpoints whose randomised delay has passed, and retries;
+* ``telemetry`` every 60 s: read devices; re-plan a home whose EV was plugged in or out or
+  whose device drifted off its setpoint;
+* ``simulate`` every 5 s in demo mode: the simulated home's physics.
+
+Every job coalesces missed runs into one (a late job runs once), never overlaps itself
+(``max_instances=1``), and the controller's per-home lock keeps two plans of one home apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from hems.service import CemService
+
+
+def build_scheduler(
+    service: CemService, simulate: Callable[[], Awaitable[None]] | None = None
+) -> AsyncIOScheduler:
+    minutes = service.settings.slot_minutes
+    scheduler = AsyncIOScheduler(
+        timezone=UTC,
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": minutes * 30,  # half a slot [s]
+        },
+    )
+    scheduler.add_job(
+        service.cycle_all,
+        CronTrigger(minute=f"*/{minutes}" if minutes < 60 else "0", timezone=UTC),
+        id="cycle",
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(service.apply_due_all, IntervalTrigger(seconds=15), id="apply")
+    scheduler.add_job(service.read_all, IntervalTrigger(seconds=60), id="telemetry")
+    if simulate is not None:
+        scheduler.add_job(simulate, IntervalTrigger(seconds=5), id="simulate")
+    return scheduler

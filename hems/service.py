@@ -1,0 +1,129 @@
+"""The CEM service: every home's controller, and what happens when something changes.
+
+Changes that need a new plan (a DSR event, new preferences, an override) re-plan the home at
+once and dispatch the result; the scheduler (:mod:`hems.scheduler`) runs the regular cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+from adapters.devices.driver import DeviceDriver
+from hems.clock import Clock
+from hems.controller import HomeController
+from hems.dsr_events import participation
+from hems.market import MarketSource
+from hems.settings import Settings
+from hems.storage.store import Store, StoredEvent
+
+log = logging.getLogger(__name__)
+
+DriverFactory = Callable[[int], Mapping[str, DeviceDriver]]
+
+
+@dataclass
+class CemService:
+    settings: Settings
+    store: Store
+    clock: Clock
+    market: MarketSource
+    drivers_for: DriverFactory
+    seed: int | None = None
+    controllers: dict[int, HomeController] = field(default_factory=dict)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def controller(self, home_id: int) -> HomeController:
+        """The home's controller, created on first use (raises NotFoundError for no home)."""
+        if home_id not in self.controllers:
+            self.store.home(home_id)
+            self.controllers[home_id] = HomeController(
+                home_id=home_id,
+                store=self.store,
+                drivers=self.drivers_for(home_id),
+                market=self.market,
+                clock=self.clock,
+                settings=self.settings,
+                rng=random.Random(None if self.seed is None else self.seed + home_id),
+            )
+        return self.controllers[home_id]
+
+    def forget(self, home_id: int) -> None:
+        self.controllers.pop(home_id, None)
+
+    async def cycle_all(self) -> None:
+        """The regular cycle of every home (one at a time per home, homes side by side)."""
+        for home_id in self.store.home_ids():
+            self.controller(home_id)
+        await asyncio.gather(
+            *(self._guarded(c.cycle(), c.home_id) for c in self.controllers.values())
+        )
+
+    async def apply_due_all(self) -> None:
+        await asyncio.gather(
+            *(self._guarded(c.apply_due(), c.home_id) for c in self.controllers.values())
+        )
+
+    async def read_all(self) -> None:
+        """Read every home's devices; re-plan the homes where something changed (an EV
+        plugged in or out, a device drifting off its setpoint, a device back online)."""
+
+        async def one(ctl: HomeController) -> None:
+            await ctl.read_states()
+            if ctl.replan_reasons:
+                await ctl.replan(", ".join(ctl.replan_reasons))
+                await ctl.dispatch()
+
+        await asyncio.gather(*(self._guarded(one(c), c.home_id) for c in self.controllers.values()))
+
+    async def replan_and_dispatch(self, home_id: int, reason: str) -> int:
+        """Re-plan one home now and dispatch the new plan; returns the plan's id."""
+        ctl = self.controller(home_id)
+        if not ctl.states:
+            await ctl.read_states()
+        plan_id = await ctl.replan(reason)
+        await ctl.dispatch()
+        return plan_id
+
+    def replan_soon(self, home_id: int, reason: str) -> None:
+        """Re-plan in the background (an API call returns at once)."""
+        task = asyncio.get_running_loop().create_task(
+            self._guarded(self.replan_and_dispatch(home_id, reason), home_id)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def settle(self) -> None:
+        """Wait for background re-plans (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks))
+
+    async def receive_event(self, home_id: int, event: StoredEvent) -> StoredEvent:
+        """A DSR event from the DSRSP: store it, decide optIn/optOut, re-plan when it changes
+        the plan. Returns the event as stored, with the response."""
+        now = self.clock.now()
+        prefs = self.store.preferences(home_id)
+        overrides = self.store.active_overrides(home_id, now)
+        response, reason = participation(event, prefs, overrides)
+        decided = replace(event, response=response, response_reason=reason)
+        if self.store.upsert_event(home_id, decided, now):
+            self.store.set_event_response(home_id, event.event_id, response, reason, now, "cem")
+            await self.replan_and_dispatch(home_id, f"DSR event {event.event_id}")
+        return next(e for e in self.store.events(home_id) if e.event_id == event.event_id)
+
+    async def opt_out(self, home_id: int, event_id: str, actor: str) -> None:
+        now = self.clock.now()
+        self.store.set_event_response(
+            home_id, event_id, "optOut", "the consumer opted out", now, actor
+        )
+        await self.replan_and_dispatch(home_id, f"opt-out of {event_id}")
+
+    async def _guarded(self, work: object, home_id: int) -> None:
+        """Run one home's work; a failure is logged and never stops the other homes."""
+        try:
+            await work  # type: ignore[misc]
+        except Exception:
+            log.exception("home %s: cycle failed; it will run again at the next tick", home_id)

@@ -1,0 +1,49 @@
+"""The naive home the CEM must beat: the EV charges at full power as soon as it is plugged in
+(up to the departure target), a thermostat keeps the comfort minimum, the battery stays idle
+and PV runs uncapped. Driven through the same simulated devices as the CEM."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from adapters.devices.driver import Setpoint
+from hems.simulation.devices import SimulatedEvCharger, SimulatedHeatPump
+from hems.simulation.home import SimulatedHome
+from optimiser.components.thermal import FirstOrderStep, heat_needed_kw
+
+THERMOSTAT_MARGIN_K = 0.3
+"""The thermostat aims this far above the comfort minimum [K]."""
+
+
+async def run_naive(
+    sim: SimulatedHome,
+    until_utc: datetime,
+    *,
+    tick: timedelta,
+    ev_target_soc: float,
+    comfort_min_c: Callable[[datetime], float],
+) -> None:
+    """Drive ``sim`` with the naive rules until ``until_utc``, one decision per ``tick``."""
+    hours = tick.total_seconds() / 3600
+    while sim.now_utc < until_utc:
+        env = sim.environment(sim.now_utc)
+        for device in sim.devices.values():
+            if isinstance(device, SimulatedEvCharger):
+                state = await device.read_state()
+                want = state.plugged_in and (state.soc or 0.0) < ev_target_soc
+                await device.apply(Setpoint(power_kw=device.max_kw if want else 0.0))
+            elif isinstance(device, SimulatedHeatPump):
+                step = FirstOrderStep.of(
+                    device.heat_loss_kw_per_k, device.thermal_capacity_kwh_per_k, hours
+                )
+                goal = comfort_min_c(sim.now_utc + tick) + THERMOSTAT_MARGIN_K
+                heat = heat_needed_kw(step, device.indoor_c, env.outdoor_temperature_c, goal)
+                cop = float(device.cop.cop_at(np.array([env.outdoor_temperature_c]))[0])
+                electric = (heat - device.internal_gain_kw) / cop
+                await device.apply(
+                    Setpoint(power_kw=float(np.clip(electric, 0, device.max_power_kw)))
+                )
+        sim.advance(min(until_utc, sim.now_utc + tick))

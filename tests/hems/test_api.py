@@ -1,0 +1,215 @@
+"""The HTTP API: tokens and per-home access, validation errors that name the field,
+preferences, overrides, events, plan, savings, data export and deletion."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hems.demo import demo_home_spec
+
+
+def settle(client, demo) -> None:
+    """Wait for the background re-plan a preference change starts."""
+    client.portal.call(demo.runtime.service.settle)
+
+
+def _other_home(client, demo) -> tuple[int, str]:
+    spec = demo_home_spec("OTHER-42").model_dump(mode="json")
+    r = client.post("/homes", json=spec, headers=demo.auth(demo.admin_token))
+    assert r.status_code == 201, r.text
+    return r.json()["id"], r.json()["token"]
+
+
+def test_every_home_endpoint_needs_a_valid_token(client, demo):
+    assert client.get(f"/homes/{demo.home_id}/preferences").status_code == 401
+    bad = {"Authorization": "Bearer hems_not-a-real-token"}
+    assert client.get(f"/homes/{demo.home_id}/preferences", headers=bad).status_code == 401
+    assert client.get(f"/homes/{demo.home_id}/preferences", headers=demo.auth()).status_code == 200
+
+
+def test_a_home_token_sees_only_its_own_home(client, demo):
+    other_id, other_token = _other_home(client, demo)
+    for path in ("preferences", "plan", "events", "export", "devices", "overrides"):
+        r = client.get(f"/homes/{other_id}/{path}", headers=demo.auth())
+        assert r.status_code == 404, (path, r.status_code)
+    r = client.put(f"/homes/{other_id}/preferences", json={}, headers=demo.auth())
+    assert r.status_code == 404
+    assert client.delete(f"/homes/{other_id}", headers=demo.auth()).status_code == 404
+    # ...and the other home's token works for its own home only
+    assert client.get(f"/homes/{other_id}", headers=demo.auth(other_token)).status_code == 200
+    assert client.get(f"/homes/{demo.home_id}", headers=demo.auth(other_token)).status_code == 404
+
+
+def test_admin_endpoints_refuse_a_home_token(client, demo):
+    assert client.get("/homes", headers=demo.auth()).status_code == 403
+    spec = demo_home_spec("X-1").model_dump(mode="json")
+    assert client.post("/homes", json=spec, headers=demo.auth()).status_code == 403
+    assert client.get("/homes", headers=demo.auth(demo.admin_token)).status_code == 200
+
+
+def test_a_duplicate_cem_serial_is_a_conflict(client, demo):
+    spec = demo_home_spec("DEMO-0001").model_dump(mode="json")
+    r = client.post("/homes", json=spec, headers=demo.auth(demo.admin_token))
+    assert r.status_code == 409
+    assert "DEMO-0001" in r.json()["detail"]
+
+
+def test_an_out_of_range_preference_is_refused_naming_the_field_and_nothing_changes(client, demo):
+    before = client.get(f"/homes/{demo.home_id}/preferences", headers=demo.auth()).json()
+    r = client.put(
+        f"/homes/{demo.home_id}/preferences",
+        json={**before, "battery_reserve_soc": 1.5},
+        headers=demo.auth(),
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "battery_reserve_soc"]
+    after = client.get(f"/homes/{demo.home_id}/preferences", headers=demo.auth()).json()
+    assert after == before
+
+
+def test_a_comfort_minimum_above_the_maximum_is_refused(client, demo):
+    prefs = client.get(f"/homes/{demo.home_id}/preferences", headers=demo.auth()).json()
+    prefs["comfort_max_c"] = 18.0
+    r = client.put(f"/homes/{demo.home_id}/preferences", json=prefs, headers=demo.auth())
+    assert r.status_code == 422
+    assert "comfort_max_c" in r.text
+
+
+def test_new_preferences_re_plan_the_home_and_are_audited(client, demo):
+    prefs = client.get(f"/homes/{demo.home_id}/preferences", headers=demo.auth()).json()
+    prefs["ev_departures"]["mon"] = {"leave_at": "06:00:00", "target_soc": 0.9}
+    prefs["dsr_consent"] = True
+    r = client.put(f"/homes/{demo.home_id}/preferences", json=prefs, headers=demo.auth())
+    assert r.status_code == 200
+    settle(client, demo)
+    plan = client.get(f"/homes/{demo.home_id}/plan", headers=demo.auth())
+    assert plan.status_code == 200
+    assert plan.json()["trigger"] == "preferences changed"
+    audit = client.get(f"/homes/{demo.home_id}/export", headers=demo.auth()).json()["audit"]
+    change = [a for a in audit if a["action"] == "preferences.update"][-1]
+    assert change["detail"]["dsr_consent"] is True
+    assert "hems_" not in str(audit)  # tokens never reach the audit log
+
+
+def test_the_plan_explains_a_wish_it_cannot_meet(client, demo):
+    # The car arrives at 18:00 with 30-50 %; asking 100 % by 19:00 cannot be met.
+    demo.clock.advance(timedelta(hours=1, minutes=5))
+    demo.runtime.simulations[demo.home_id].advance(demo.clock.now())
+    prefs = client.get(f"/homes/{demo.home_id}/preferences", headers=demo.auth()).json()
+    prefs["ev_next_trip"] = {"leave_at": "2026-11-30T19:00:00Z", "target_soc": 1.0}
+    client.put(f"/homes/{demo.home_id}/preferences", json=prefs, headers=demo.auth())
+    settle(client, demo)
+    plan = client.get(f"/homes/{demo.home_id}/plan", headers=demo.auth()).json()
+    messages = [v["message"] for v in plan["violations"] if v["asset"] == "EV"]
+    assert messages and "100 %" in messages[0], plan["violations"]
+
+
+def test_boost_charges_the_car_at_full_power_at_once(client, demo):
+    demo.clock.advance(timedelta(hours=1, minutes=5))  # the car is home
+    demo.runtime.simulations[demo.home_id].advance(demo.clock.now())
+    r = client.post(
+        f"/homes/{demo.home_id}/overrides", json={"kind": "ev_boost"}, headers=demo.auth()
+    )
+    assert r.status_code == 201, r.text
+    ev = demo.runtime.simulations[demo.home_id].devices["EV"]
+    assert ev.power_kw() == 7.4  # applied now: no randomised delay after an override
+    history = client.get(f"/homes/{demo.home_id}/history", headers=demo.auth()).json()
+    boost = [s for s in history["setpoints"] if s["device"] == "EV"][-1]
+    assert boost["reason"] == "override:boost" and boost["applied_at"] is not None
+
+
+def test_pausing_an_unknown_device_names_the_problem(client, demo):
+    r = client.post(
+        f"/homes/{demo.home_id}/overrides",
+        json={"kind": "pause_device", "target": "Sauna"},
+        headers=demo.auth(),
+    )
+    assert r.status_code == 422
+    assert "Sauna" in r.text
+
+
+def _event(event_id: str, start: str, end: str, **extra) -> dict:
+    return {
+        "event_id": event_id,
+        "kind": "import_cap",
+        "value_kw": 1.0,
+        "start": start,
+        "end": end,
+        **extra,
+    }
+
+
+def test_an_event_without_consent_is_opted_out(client, demo):
+    r = client.post(
+        f"/homes/{demo.home_id}/events",
+        json=_event("ev-1", "2026-11-30T19:00:00Z", "2026-11-30T20:00:00Z"),
+        headers=demo.auth(demo.admin_token),
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["response"] == "optOut"
+    assert "consent" in r.json()["response_reason"]
+
+
+def test_an_event_with_consent_moves_load_and_the_consumer_can_opt_out(client, demo):
+    prefs = client.get(f"/homes/{demo.home_id}/preferences", headers=demo.auth()).json()
+    client.put(
+        f"/homes/{demo.home_id}/preferences",
+        json={**prefs, "dsr_consent": True},
+        headers=demo.auth(),
+    )
+    settle(client, demo)
+    admin = demo.auth(demo.admin_token)
+    r = client.post(
+        f"/homes/{demo.home_id}/events",
+        json=_event("cap-1", "2026-11-30T17:00:00Z", "2026-11-30T18:00:00Z", value_kw=0.5),
+        headers=admin,
+    )
+    assert r.json()["response"] == "optIn"
+    plan = client.get(f"/homes/{demo.home_id}/plan", headers=demo.auth()).json()
+    assert plan["trigger"] == "DSR event cap-1"
+    in_event = [s for s in plan["slots"] if s["slot_start"] < "2026-11-30T18:00"]
+    assert all(s["grid_import_kw"] <= 0.5 + 1e-6 for s in in_event), in_event
+    # the same event again (same modification number) changes nothing
+    again = client.post(
+        f"/homes/{demo.home_id}/events",
+        json=_event("cap-1", "2026-11-30T17:00:00Z", "2026-11-30T18:00:00Z", value_kw=0.5),
+        headers=admin,
+    )
+    assert again.json()["response"] == "optIn"
+    r = client.post(f"/homes/{demo.home_id}/events/cap-1/opt-out", headers=demo.auth())
+    assert r.status_code == 200 and r.json()["response"] == "optOut"
+    plan = client.get(f"/homes/{demo.home_id}/plan", headers=demo.auth()).json()
+    assert plan["trigger"] == "opt-out of cap-1"
+
+
+def test_an_event_ending_before_it_starts_is_refused(client, demo):
+    r = client.post(
+        f"/homes/{demo.home_id}/events",
+        json=_event("bad", "2026-11-30T19:00:00Z", "2026-11-30T18:00:00Z"),
+        headers=demo.auth(demo.admin_token),
+    )
+    assert r.status_code == 422
+    assert "end must be after start" in r.text
+
+
+def test_export_then_delete_erases_the_home_and_its_token(client, demo):
+    client.put(
+        f"/homes/{demo.home_id}/preferences",
+        json=client.get(f"/homes/{demo.home_id}/preferences", headers=demo.auth()).json(),
+        headers=demo.auth(),
+    )
+    settle(client, demo)
+    data = client.get(f"/homes/{demo.home_id}/export", headers=demo.auth()).json()
+    assert data["home"]["cem_serial"] == "DEMO-0001"
+    assert data["plans"] and data["telemetry"]
+    assert client.delete(f"/homes/{demo.home_id}", headers=demo.auth()).status_code == 204
+    assert client.get(f"/homes/{demo.home_id}", headers=demo.auth()).status_code == 401
+    homes = client.get("/homes", headers=demo.auth(demo.admin_token)).json()
+    assert all(h["id"] != demo.home_id for h in homes)
+
+
+def test_health_and_openapi(client):
+    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/ready").json() == {"status": "ready"}
+    schema = client.get("/openapi.json").json()
+    assert "/homes/{home_id}/preferences" in schema["paths"]
