@@ -101,7 +101,8 @@ def test_the_plan_explains_a_wish_it_cannot_meet(client, demo):
     settle(client, demo)
     plan = client.get(f"/homes/{demo.home_id}/plan", headers=demo.auth()).json()
     messages = [v["message"] for v in plan["violations"] if v["asset"] == "EV"]
-    assert messages and "100 %" in messages[0], plan["violations"]
+    assert messages, plan["violations"]
+    assert "100 %" in messages[0]
 
 
 def test_boost_charges_the_car_at_full_power_at_once(client, demo):
@@ -115,7 +116,8 @@ def test_boost_charges_the_car_at_full_power_at_once(client, demo):
     assert ev.power_kw() == 7.4  # applied now: no randomised delay after an override
     history = client.get(f"/homes/{demo.home_id}/history", headers=demo.auth()).json()
     boost = [s for s in history["setpoints"] if s["device"] == "EV"][-1]
-    assert boost["reason"] == "override:boost" and boost["applied_at"] is not None
+    assert boost["reason"] == "override:boost"
+    assert boost["applied_at"] is not None
 
 
 def test_pausing_an_unknown_device_names_the_problem(client, demo):
@@ -177,7 +179,8 @@ def test_an_event_with_consent_moves_load_and_the_consumer_can_opt_out(client, d
     )
     assert again.json()["response"] == "optIn"
     r = client.post(f"/homes/{demo.home_id}/events/cap-1/opt-out", headers=demo.auth())
-    assert r.status_code == 200 and r.json()["response"] == "optOut"
+    assert r.status_code == 200
+    assert r.json()["response"] == "optOut"
     plan = client.get(f"/homes/{demo.home_id}/plan", headers=demo.auth()).json()
     assert plan["trigger"] == "opt-out of cap-1"
 
@@ -201,7 +204,8 @@ def test_export_then_delete_erases_the_home_and_its_token(client, demo):
     settle(client, demo)
     data = client.get(f"/homes/{demo.home_id}/export", headers=demo.auth()).json()
     assert data["home"]["cem_serial"] == "DEMO-0001"
-    assert data["plans"] and data["telemetry"]
+    assert data["plans"]
+    assert data["telemetry"]
     assert client.delete(f"/homes/{demo.home_id}", headers=demo.auth()).status_code == 204
     assert client.get(f"/homes/{demo.home_id}", headers=demo.auth()).status_code == 401
     homes = client.get("/homes", headers=demo.auth(demo.admin_token)).json()
