@@ -183,7 +183,6 @@ class HomeController:
         decisions = decide(
             home=home,
             planned_kw=planned_powers(plan.schedule, home, now),
-            states=self.states,
             last_kw=last,
             boosted=frozenset(boosted),
             paused=paused,

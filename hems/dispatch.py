@@ -9,8 +9,6 @@ Safeguards (PAS 1879 and the Electric Vehicles (Smart Charge Points) Regulations
 * **Consumer overrides win.** "Boost" charges the EV at full power now; "pause" holds a device
   at zero; both apply whatever the plan or the DSRSP says, and are reported to the DSRSP
   (manual override in TELEMETRY_STATUS).
-* **Ramp limits.** A battery or heat pump setpoint moves at most ``ramp_kw_per_min`` per minute
-  from the power the device reports, so a re-plan never steps a device across its range at once.
 * The default off-peak EV hours are applied by the planner (``hems.problem_builder``).
 """
 
@@ -23,13 +21,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from adapters.devices.driver import DeviceState
-from hems.domain.devices import (
-    BatterySpec,
-    DeviceKind,
-    EvChargerSpec,
-    HeatPumpSpec,
-)
+from hems.domain.devices import DeviceKind, EvChargerSpec
 from hems.domain.home import HomeSpec
 
 
@@ -45,10 +37,9 @@ class Decision:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DispatchRules:
-    """Safeguard settings: EV randomised delay bound [s] and ramp limit [kW/min]."""
+    """Safeguard settings: the EV randomised delay's upper bound [s]."""
 
     max_delay_s: int = 600
-    ramp_kw_per_min: float = 10.0
 
 
 def planned_powers(schedule: pd.DataFrame, home: HomeSpec, now: datetime) -> dict[str, float]:
@@ -75,7 +66,6 @@ def decide(
     *,
     home: HomeSpec,
     planned_kw: Mapping[str, float],
-    states: Mapping[str, DeviceState],
     last_kw: Mapping[str, float],
     boosted: frozenset[str],
     paused: frozenset[str],
@@ -83,7 +73,6 @@ def decide(
     now: datetime,
     rules: DispatchRules,
     rng: random.Random,
-    elapsed_min: float = 30.0,
 ) -> list[Decision]:
     """Setpoints that differ from what each device was last told (``last_kw``)."""
     decisions: list[Decision] = []
@@ -94,10 +83,6 @@ def decide(
             target, reason = 0.0, "override:pause"
         elif isinstance(d, EvChargerSpec) and d.name in boosted:
             target, reason = d.max_charge_kw, "override:boost"
-        state = states.get(d.name)
-        if isinstance(d, BatterySpec | HeatPumpSpec) and state is not None and reason == "plan":
-            step = rules.ramp_kw_per_min * elapsed_min
-            target = min(max(target, state.power_kw - step), state.power_kw + step)
         target = round(target, 3)
         previous = last_kw.get(d.name)
         if previous is not None and abs(previous - target) < 0.05:

@@ -1,0 +1,79 @@
+"""Dispatch safeguards: the EV's randomised delay, when it does not apply, and consumer
+overrides that win over the plan."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+
+from hems.demo import demo_home_spec
+from hems.dispatch import DispatchRules, decide
+
+from .conftest import MONDAY_5PM
+
+HOME = demo_home_spec()
+
+
+def _decide(
+    planned, *, last=None, states=None, boosted=(), paused=(), dsr=False, seed=0, max_delay_s=600
+):
+    return {
+        d.device: d
+        for d in decide(
+            home=HOME,
+            planned_kw=planned,
+            last_kw=last or {},
+            boosted=frozenset(boosted),
+            paused=frozenset(paused),
+            dsr_active=dsr,
+            now=MONDAY_5PM,
+            rules=DispatchRules(max_delay_s=max_delay_s),
+            rng=random.Random(seed),
+        )
+    }
+
+
+def test_ev_charge_starts_are_spread_over_the_configured_delay():
+    delays = [
+        (_decide({"EV": 7.4}, last={"EV": 0.0}, seed=s)["EV"].effective_at - MONDAY_5PM)
+        for s in range(200)
+    ]
+    assert all(timedelta(0) <= d <= timedelta(seconds=600) for d in delays)
+    assert max(delays) > timedelta(seconds=500)  # spread over the whole window
+    assert min(delays) < timedelta(seconds=100)
+
+
+def test_the_delay_bound_follows_the_setting():
+    d = [_decide({"EV": 7.4}, seed=s, max_delay_s=1800)["EV"].effective_at for s in range(100)]
+    assert max(d) - MONDAY_5PM > timedelta(seconds=1200)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "reason"),
+    [
+        ({"dsr": True}, "plan"),
+        ({"boosted": ["EV"]}, "override:boost"),
+    ],
+)
+def test_no_delay_during_a_dsr_response_or_after_an_override(kwargs, reason):
+    ev = _decide({"EV": 7.4}, last={"EV": 0.0}, **kwargs)["EV"]
+    assert ev.effective_at == MONDAY_5PM
+    assert ev.reason == reason
+
+
+def test_stopping_a_charge_is_never_delayed():
+    ev = _decide({"EV": 0.0}, last={"EV": 7.4})["EV"]
+    assert ev.power_kw == 0.0
+    assert ev.effective_at == MONDAY_5PM
+
+
+def test_an_unchanged_setpoint_is_not_sent_again():
+    assert "Battery" not in _decide({"Battery": 2.0}, last={"Battery": 2.0})
+
+
+def test_a_paused_device_is_held_at_zero_whatever_the_plan():
+    d = _decide({"Heat pump": 2.5}, last={"Heat pump": 2.5}, paused=["Heat pump"])
+    assert d["Heat pump"].power_kw == 0.0
+    assert d["Heat pump"].reason == "override:pause"

@@ -1,0 +1,108 @@
+"""From home, preferences and device states to the optimiser's problem."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+import pandas as pd
+import pytest
+
+from adapters.devices.driver import DeviceState
+from hems.demo import demo_home_spec
+from hems.domain.preferences import Departure, NextTrip, Preferences, Weekday
+from hems.market import ReplayedMarket
+from hems.problem_builder import (
+    PauseRule,
+    PeakHoursRule,
+    PlanInputs,
+    build_problem,
+    next_departure,
+    peak_slots,
+)
+from optimiser import TimeGrid, optimise
+
+from .conftest import MONDAY_5PM
+
+
+def _inputs(now=MONDAY_5PM, prefs=None, states=None, **extra) -> PlanInputs:
+    grid = TimeGrid.starting_at(now, step_minutes=30, horizon_hours=48)
+    return PlanInputs(
+        home=demo_home_spec(),
+        preferences=prefs or Preferences(),
+        states=states or {},
+        market=ReplayedMarket().series(grid),
+        grid=grid,
+        now_utc=now,
+        **extra,
+    )
+
+
+def test_the_next_departure_is_the_one_off_trip_then_the_weekly_one():
+    prefs = Preferences(
+        ev_departures={Weekday.TUE: Departure(leave_at=time(7, 30), target_soc=0.7)},
+        ev_next_trip=NextTrip(leave_at=datetime(2026, 12, 1, 5, 0, tzinfo=UTC), target_soc=0.9),
+    )
+    assert next_departure(prefs, MONDAY_5PM) == (datetime(2026, 12, 1, 5, 0, tzinfo=UTC), 0.9)
+    after_trip = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+    assert next_departure(prefs, after_trip) == (datetime(2026, 12, 1, 7, 30, tzinfo=UTC), 0.7)
+    after_tuesday = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    assert next_departure(prefs, after_tuesday) == (datetime(2026, 12, 8, 7, 30, tzinfo=UTC), 0.7)
+
+
+def test_a_departure_in_summer_time_is_local_wall_clock_time():
+    prefs = Preferences()  # 07:30 every day
+    leave, _ = next_departure(prefs, datetime(2026, 3, 28, 12, 0, tzinfo=UTC))
+    assert leave == datetime(2026, 3, 29, 6, 30, tzinfo=UTC)  # clocks went forward at 01:00
+
+
+def test_an_unplugged_car_is_not_planned_and_a_plugged_one_is():
+    problem, _ = build_problem(_inputs())
+    assert problem.evs == ()
+    plugged = {"EV": DeviceState(at_utc=MONDAY_5PM, power_kw=0.0, soc=0.4, plugged_in=True)}
+    problem, extensions = build_problem(_inputs(states=plugged))
+    (ev,) = problem.evs
+    assert ev.sessions[0].arrival_soc == 0.4
+    assert ev.sessions[0].target_soc == 0.8
+    assert any(isinstance(e, PeakHoursRule) for e in extensions)
+
+
+def test_the_battery_keeps_the_consumers_reserve():
+    prefs = Preferences(battery_reserve_soc=0.4)
+    state = {"Battery": DeviceState(at_utc=MONDAY_5PM, power_kw=0.0, soc=0.6)}
+    problem, _ = build_problem(_inputs(prefs=prefs, states=state))
+    assert problem.batteries[0].min_soc == 0.4
+    plan = optimise(problem)
+    assert plan.schedule["Battery.soc_pct"].min() >= 40.0 - 1e-6
+
+
+def test_default_peak_hours_are_weekday_08_11_and_16_22_local():
+    grid = TimeGrid.starting_at(datetime(2026, 12, 4, 0, 0, tzinfo=UTC), horizon_hours=48)  # Fri
+    local = grid.local_index()
+    hours = {(local[t].weekday(), local[t].hour) for t in peak_slots(grid)}
+    assert (4, 8) in hours
+    assert (4, 21) in hours
+    assert (4, 11) not in hours
+    assert not any(day == 5 for day, _ in hours)  # Saturday is off-peak all day
+
+
+def test_the_car_avoids_default_peak_hours_unless_the_consumer_allows_them():
+    arrive = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # Monday noon; leaves 07:30 Tuesday
+    plugged = {"EV": DeviceState(at_utc=arrive, power_kw=0.0, soc=0.3, plugged_in=True)}
+    problem, ext = build_problem(_inputs(now=arrive, states=plugged))
+    plan = optimise(problem, extensions=ext)
+    ev = plan.schedule["EV.power_kw"]
+    in_peak = ev.iloc[list(peak_slots(problem.grid))]
+    assert in_peak.sum() == pytest.approx(0.0, abs=1e-6)
+    assert plan.violations == ()
+    prefs = Preferences(ev_allow_peak_charging=True)
+    _, ext = build_problem(_inputs(now=arrive, states=plugged, prefs=prefs))
+    assert not any(isinstance(e, PeakHoursRule) for e in ext)
+
+
+def test_a_paused_heat_pump_is_planned_off_until_the_pause_ends():
+    until = pd.Timestamp(MONDAY_5PM) + pd.Timedelta(hours=2)
+    problem, ext = build_problem(_inputs(paused_until={"Heat pump": until.to_pydatetime()}))
+    assert any(isinstance(e, PauseRule) for e in ext)
+    plan = optimise(problem, extensions=ext)
+    assert plan.schedule["Heat pump.power_kw"].iloc[:4].sum() == pytest.approx(0.0, abs=1e-6)
+    assert plan.schedule["Heat pump.power_kw"].iloc[4:].sum() > 0.0

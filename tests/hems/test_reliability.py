@@ -1,0 +1,140 @@
+"""What happens when things go wrong: a device that stops answering, a solver that runs out of
+time, and a process killed with SIGKILL in the middle of its work."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from contextlib import closing
+from datetime import timedelta
+
+from hems.clock import ManualClock
+from hems.runtime import build_runtime
+from hems.settings import Settings
+
+from .conftest import MONDAY_5PM
+
+
+def test_a_device_that_stops_answering_is_retried_with_backoff_and_reported(client, demo):
+    service = demo.runtime.service
+    sim = demo.runtime.simulations[demo.home_id]
+    battery = sim.devices["Battery"]
+    battery.online = False
+    asyncio.run(service.cycle_all())  # the plan goes on without it
+    assert service.store.latest_plan(demo.home_id) is not None
+    pending = [
+        s for s in service.store.setpoints(demo.home_id, MONDAY_5PM) if s.device_name == "Battery"
+    ]
+    assert pending, "the plan still decides the battery's setpoint"
+    assert pending[-1].applied_at is None
+    assert pending[-1].attempts == 1
+    assert pending[-1].effective_at == demo.clock.now() + timedelta(seconds=10)  # backoff
+    for _ in range(3):  # retried until the retry limit: then reported offline
+        demo.clock.advance(timedelta(minutes=2))
+        asyncio.run(service.apply_due_all())
+    status = client.get(f"/homes/{demo.home_id}/devices", headers=demo.auth()).json()
+    row = next(d for d in status if d["name"] == "Battery")
+    assert row["online"] is False
+    assert "does not answer" in row["last_error"]
+    # it comes back: the waiting setpoint is applied and the device is online again
+    battery.online = True
+    demo.clock.advance(timedelta(minutes=10))
+    asyncio.run(service.read_all())
+    asyncio.run(service.apply_due_all())
+    last = service.store.last_setpoint(demo.home_id, "Battery")
+    assert last.applied_at is not None
+    assert battery.setpoint_kw == last.power_kw
+    assert service.controller(demo.home_id).health["Battery"].online
+
+
+def test_a_solver_out_of_time_gives_the_flagged_fallback_plan_and_the_home_still_runs(tmp_path):
+    clock = ManualClock(MONDAY_5PM + timedelta(hours=1, minutes=5))  # the car is home
+    settings = Settings(data_dir=tmp_path, demo=True, solver_time_limit_s=1e-4)
+    runtime = build_runtime(settings, clock, seed=1)
+    home_id = next(iter(runtime.simulations))
+    asyncio.run(runtime.service.cycle_all())
+    plan = runtime.store.latest_plan(home_id)
+    assert plan.status == "fallback"
+    assert "rule-based" in plan.solver["message"]
+    # the safe plan charges the car at once (after the randomised delay)
+    ev = runtime.store.last_setpoint(home_id, "EV")
+    assert ev.power_kw == 7.4
+
+
+KILLED_SERVICE = textwrap.dedent(
+    """
+    import asyncio, sys
+    from datetime import datetime, timedelta
+    from hems.clock import ManualClock
+    from hems.runtime import build_runtime
+    from hems.settings import Settings
+
+    clock = ManualClock(datetime.fromisoformat(sys.argv[2]))
+    runtime = build_runtime(Settings(data_dir=sys.argv[1], demo=True), clock, seed=3)
+    sim = next(iter(runtime.simulations.values()))
+
+    async def main():
+        n = 0
+        while True:
+            await runtime.service.cycle_all()
+            sim.advance(clock.advance(timedelta(minutes=15)))
+            n += 1
+            print(f"cycle {n}", flush=True)
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_sigkill_loses_no_committed_data_and_the_loop_resumes_without_duplicates(tmp_path):
+    script = tmp_path / "service.py"
+    script.write_text(KILLED_SERVICE)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path), MONDAY_5PM.isoformat()],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    assert proc.stdout is not None
+    try:
+        for line in proc.stdout:  # let it run a few cycles, then kill it mid-work
+            if line.startswith("cycle ") and int(line.split()[1]) >= 6:
+                break
+        time.sleep(0.15)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+
+    db = tmp_path / "hems.sqlite3"
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        plans_before = conn.execute("SELECT COUNT(*) FROM plans").fetchone()[0]
+        last_plan_at = conn.execute("SELECT MAX(created_at) FROM plans").fetchone()[0]
+    assert plans_before >= 3  # one plan per 30-minute slot
+
+    # Restart on the same database, a little after the last plan.
+    from datetime import UTC, datetime
+
+    restart_at = datetime.fromisoformat(last_plan_at).replace(tzinfo=UTC) + timedelta(minutes=16)
+    runtime = build_runtime(Settings(data_dir=tmp_path, demo=True), ManualClock(restart_at), seed=3)
+    assert runtime.new_tokens == {}  # the tokens of the first start survive; none shown again
+    home_id = runtime.store.home_ids()[0]
+    asyncio.run(runtime.service.cycle_all())
+    plans = runtime.store.plans_between(home_id, MONDAY_5PM, restart_at + timedelta(hours=1))
+    assert len(plans) == plans_before + 1
+    # no device was told the same thing twice in a row, across the kill and the restart
+    for device in ("EV", "Battery", "Heat pump", "PV"):
+        powers = [
+            s.power_kw
+            for s in runtime.store.setpoints(home_id, MONDAY_5PM)
+            if s.device_name == device and s.last_error != "superseded"
+        ]
+        assert all(abs(a - b) >= 0.05 for a, b in itertools.pairwise(powers)), (device, powers)
