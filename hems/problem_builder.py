@@ -204,12 +204,14 @@ def _pv_forecast(d: PvSpec, m: pd.DataFrame) -> np.ndarray:
 def _battery(
     d: BatterySpec, state: DeviceState | None, prefs: Preferences, median_price: float
 ) -> Battery:
-    min_soc = max(d.min_soc, prefs.battery_reserve_soc)
-    soc = state.soc if state is not None and state.soc is not None else min_soc
+    soc = state.soc if state is not None and state.soc is not None else d.min_soc
+    soc = float(np.clip(soc, d.min_soc, 1.0))
+    # Below the reserve (e.g. just after the consumer raised it) the battery keeps what it has.
+    min_soc = max(d.min_soc, min(prefs.battery_reserve_soc, soc))
     return Battery(
         name=d.name,
         capacity_kwh=d.capacity_kwh,
-        initial_soc=float(np.clip(soc, min_soc, 1.0)),
+        initial_soc=soc,
         min_soc=min_soc,
         max_charge_kw=d.max_charge_kw,
         max_discharge_kw=d.max_discharge_kw,

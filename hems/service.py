@@ -35,6 +35,7 @@ class CemService:
     seed: int | None = None
     controllers: dict[int, HomeController] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _pending: dict[int, list[str]] = field(default_factory=dict)
 
     def controller(self, home_id: int) -> HomeController:
         """The home's controller, created on first use (raises NotFoundError for no home)."""
@@ -89,10 +90,26 @@ class CemService:
         return plan_id
 
     def replan_soon(self, home_id: int, reason: str) -> None:
-        """Re-plan in the background (an API call returns at once)."""
-        task = asyncio.get_running_loop().create_task(
-            self._guarded(self.replan_and_dispatch(home_id, reason), home_id)
-        )
+        """Re-plan in the background (an API call returns at once). Requests that arrive while
+        a re-plan of the home is queued or running are merged into one more re-plan."""
+        if home_id in self._pending:
+            self._pending[home_id].append(reason)
+            return
+        self._pending[home_id] = [reason]
+
+        async def run() -> None:
+            try:
+                while self._pending.get(home_id):
+                    reasons = self._pending[home_id]
+                    self._pending[home_id] = []
+                    await self._guarded(
+                        self.replan_and_dispatch(home_id, ", ".join(dict.fromkeys(reasons))),
+                        home_id,
+                    )
+            finally:
+                self._pending.pop(home_id, None)
+
+        task = asyncio.get_running_loop().create_task(run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

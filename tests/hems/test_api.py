@@ -217,3 +217,22 @@ def test_health_and_openapi(client):
     assert client.get("/ready").json() == {"status": "ready"}
     schema = client.get("/openapi.json").json()
     assert "/homes/{home_id}/preferences" in schema["paths"]
+
+
+def test_a_burst_of_preference_changes_is_planned_once_or_twice_not_each_time(client, demo):
+    prefs = client.get(f"/homes/{demo.home_id}/preferences", headers=demo.auth()).json()
+    for reserve in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6):
+        r = client.put(
+            f"/homes/{demo.home_id}/preferences",
+            json={**prefs, "battery_reserve_soc": reserve},
+            headers=demo.auth(),
+        )
+        assert r.status_code == 200
+    settle(client, demo)
+    history = client.get(f"/homes/{demo.home_id}/history", headers=demo.auth()).json()
+    replans = [p for p in history["plans"] if p["trigger"] == "preferences changed"]
+    assert 1 <= len(replans) <= 2
+    # the last plan used the last preferences: a reserve above the battery's 30 % now means
+    # the battery never discharges (with the first reserve, 10 %, it would at the evening peak)
+    plan = client.get(f"/homes/{demo.home_id}/plan", headers=demo.auth()).json()
+    assert min(s["Battery.soc_pct"] for s in plan["slots"]) >= 30.0 - 1e-6
