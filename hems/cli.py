@@ -55,6 +55,7 @@ def run(
     config: ConfigOption = None,
     host: Annotated[str | None, typer.Option(help="API address (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="API port (default 8000)")] = None,
+    access_log: Annotated[bool, typer.Option(help="log every HTTP request")] = False,
 ) -> None:
     """Run the service: the planning loop, dispatch and the HTTP API."""
     import uvicorn
@@ -86,6 +87,7 @@ def run(
         host=settings.api_host,
         port=settings.api_port,
         log_level="info",
+        access_log=access_log,
     )
 
 

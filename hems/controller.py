@@ -12,6 +12,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -56,6 +57,7 @@ class HomeController:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     replan_reasons: list[str] = field(default_factory=list)
     last_plan_slot: datetime | None = None
+    executor: Executor | None = None
 
     # -- reading devices ---------------------------------------------------------------------
     async def read_states(self) -> None:
@@ -119,7 +121,13 @@ class HomeController:
             inputs = self._inputs(now)
             problem, extensions = build_problem(inputs)
             options = SolverOptions(time_limit_s=self.settings.solver_time_limit_s)
-            plan = await asyncio.to_thread(optimise, problem, options, extensions)
+            if self.executor is None:
+                plan = await asyncio.to_thread(optimise, problem, options, extensions)
+            else:
+                loop = asyncio.get_running_loop()
+                plan = await loop.run_in_executor(
+                    self.executor, optimise, problem, options, extensions
+                )
             baseline = rule_based_plan(problem)
             plan_id = self.store.save_plan(self.home_id, plan, baseline, trigger, now)
             self.last_plan_slot = inputs.grid.start_utc

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import random
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from adapters.devices.driver import DeviceDriver
@@ -36,6 +38,9 @@ class CemService:
     controllers: dict[int, HomeController] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _pending: dict[int, list[str]] = field(default_factory=dict)
+    _pool: ProcessPoolExecutor | None = None
+    plan_json: dict[int, tuple[int, bytes]] = field(default_factory=dict)
+    """The latest plan of each home as the API serves it (plan id, JSON), built once per plan."""
 
     def controller(self, home_id: int) -> HomeController:
         """The home's controller, created on first use (raises NotFoundError for no home)."""
@@ -49,11 +54,30 @@ class CemService:
                 clock=self.clock,
                 settings=self.settings,
                 rng=random.Random(None if self.seed is None else self.seed + home_id),
+                executor=self._planner_pool(),
             )
         return self.controllers[home_id]
 
+    def _planner_pool(self) -> Executor | None:
+        """The optimiser's worker processes (spawned, so no thread state is forked)."""
+        if self.settings.planner_processes == 0:
+            return None
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.settings.planner_processes,
+                mp_context=multiprocessing.get_context("spawn"),
+            )
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the planner's worker processes."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
     def forget(self, home_id: int) -> None:
         self.controllers.pop(home_id, None)
+        self.plan_json.pop(home_id, None)
 
     async def cycle_all(self) -> None:
         """The regular cycle of every home (one at a time per home, homes side by side)."""

@@ -30,6 +30,7 @@ def create_app(
         finally:
             stop_scheduler(rt)
             await rt.service.settle()
+            rt.service.close()
 
     app = FastAPI(
         title="Customer Energy Manager",

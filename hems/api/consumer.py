@@ -15,7 +15,7 @@ router = APIRouter(tags=["consumer"])
 
 
 @router.get("/homes/{home_id}/preferences", response_model=Preferences)
-def get_preferences(home_id: HomeId, service: Service) -> Preferences:
+async def get_preferences(home_id: HomeId, service: Service) -> Preferences:
     try:
         return service.store.preferences(home_id)
     except NotFoundError:
@@ -36,7 +36,7 @@ async def put_preferences(
 
 
 @router.get("/homes/{home_id}/overrides", response_model=list[OverridePublic])
-def list_overrides(home_id: HomeId, service: Service) -> list[OverridePublic]:
+async def list_overrides(home_id: HomeId, service: Service) -> list[OverridePublic]:
     return [
         OverridePublic(
             id=o.id,

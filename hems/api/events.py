@@ -31,7 +31,7 @@ def _public(e: StoredEvent) -> EventPublic:
 
 
 @router.get("/homes/{home_id}/events", response_model=list[EventPublic])
-def list_events(home_id: HomeId, service: Service) -> list[EventPublic]:
+async def list_events(home_id: HomeId, service: Service) -> list[EventPublic]:
     return [_public(e) for e in service.store.events(home_id)]
 
 

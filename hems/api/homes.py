@@ -28,7 +28,7 @@ def create_home(spec: HomeSpec, service: Service, principal: Admin) -> HomeCreat
 
 
 @router.get("/homes", response_model=list[HomeSummary])
-def list_homes(service: Service, _principal: Admin) -> list[HomeSummary]:
+async def list_homes(service: Service, _principal: Admin) -> list[HomeSummary]:
     out = []
     for home_id in service.store.home_ids():
         spec = service.store.home(home_id)
@@ -44,7 +44,7 @@ def list_homes(service: Service, _principal: Admin) -> list[HomeSummary]:
 
 
 @router.get("/homes/{home_id}", response_model=HomeSpec)
-def get_home(home_id: HomeId, service: Service) -> HomeSpec:
+async def get_home(home_id: HomeId, service: Service) -> HomeSpec:
     return _home(service, home_id)
 
 
@@ -60,7 +60,7 @@ def create_home_token(home_id: int, service: Service, _principal: Admin) -> Toke
 
 
 @router.get("/homes/{home_id}/devices", response_model=list[DeviceStatus])
-def device_status(home_id: HomeId, service: Service) -> list[DeviceStatus]:
+async def device_status(home_id: HomeId, service: Service) -> list[DeviceStatus]:
     """Each device's last known state and whether it answers."""
     spec = _home(service, home_id)
     ctl = service.controllers.get(home_id)

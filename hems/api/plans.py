@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from hems.api.auth import HomeId, Service
 from hems.api.schemas import (
@@ -25,11 +25,21 @@ UK = ZoneInfo("Europe/London")
 
 
 @router.get("/homes/{home_id}/plan", response_model=PlanPublic)
-def current_plan(home_id: HomeId, service: Service) -> PlanPublic:
+async def current_plan(home_id: HomeId, service: Service) -> Response:
     """The latest plan. ``violations`` explains each wish it cannot meet, in words."""
-    plan = service.store.latest_plan(home_id)
-    if plan is None:
+    latest = service.store.latest_plan_id(home_id)
+    if latest is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no plan yet")
+    cached = service.plan_json.get(home_id)
+    if cached is None or cached[0] != latest:
+        plan = service.store.latest_plan(home_id)
+        assert plan is not None
+        cached = (plan.id, public_plan(plan).model_dump_json().encode())
+        service.plan_json[home_id] = cached
+    return Response(content=cached[1], media_type="application/json")
+
+
+def public_plan(plan: StoredPlan) -> PlanPublic:
     frame = plan.schedule.reset_index()
     frame["slot_start"] = frame["slot_start"].map(lambda t: t.isoformat())
     slots = [

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -334,6 +334,10 @@ class Store:
                 .limit(1)
             ).first()
             return None if row is None else _stored_plan(row)
+
+    def latest_plan_id(self, home_id: int) -> int | None:
+        with self.session() as s:
+            return s.scalar(select(func.max(PlanRow.id)).where(PlanRow.home_id == home_id))
 
     def plans_between(self, home_id: int, start: datetime, end: datetime) -> list[StoredPlan]:
         with self.session() as s:

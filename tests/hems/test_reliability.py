@@ -56,7 +56,7 @@ def test_a_device_that_stops_answering_is_retried_with_backoff_and_reported(clie
 
 def test_a_solver_out_of_time_gives_the_flagged_fallback_plan_and_the_home_still_runs(tmp_path):
     clock = ManualClock(MONDAY_5PM + timedelta(hours=1, minutes=5))  # the car is home
-    settings = Settings(data_dir=tmp_path, demo=True, solver_time_limit_s=1e-4)
+    settings = Settings(data_dir=tmp_path, demo=True, solver_time_limit_s=1e-4, planner_processes=0)
     runtime = build_runtime(settings, clock, seed=1)
     home_id = next(iter(runtime.simulations))
     asyncio.run(runtime.service.cycle_all())
@@ -76,11 +76,11 @@ KILLED_SERVICE = textwrap.dedent(
     from hems.runtime import build_runtime
     from hems.settings import Settings
 
-    clock = ManualClock(datetime.fromisoformat(sys.argv[2]))
-    runtime = build_runtime(Settings(data_dir=sys.argv[1], demo=True), clock, seed=3)
-    sim = next(iter(runtime.simulations.values()))
-
     async def main():
+        # the default settings: plans run in a spawned worker process
+        clock = ManualClock(datetime.fromisoformat(sys.argv[2]))
+        runtime = build_runtime(Settings(data_dir=sys.argv[1], demo=True), clock, seed=3)
+        sim = next(iter(runtime.simulations.values()))
         n = 0
         while True:
             await runtime.service.cycle_all()
@@ -88,7 +88,8 @@ KILLED_SERVICE = textwrap.dedent(
             n += 1
             print(f"cycle {n}", flush=True)
 
-    asyncio.run(main())
+    if __name__ == "__main__":
+        asyncio.run(main())
     """
 )
 
@@ -124,7 +125,8 @@ def test_sigkill_loses_no_committed_data_and_the_loop_resumes_without_duplicates
     from datetime import UTC, datetime
 
     restart_at = datetime.fromisoformat(last_plan_at).replace(tzinfo=UTC) + timedelta(minutes=16)
-    runtime = build_runtime(Settings(data_dir=tmp_path, demo=True), ManualClock(restart_at), seed=3)
+    settings = Settings(data_dir=tmp_path, demo=True, planner_processes=0)
+    runtime = build_runtime(settings, ManualClock(restart_at), seed=3)
     assert runtime.new_tokens == {}  # the tokens of the first start survive; none shown again
     home_id = runtime.store.home_ids()[0]
     asyncio.run(runtime.service.cycle_all())
