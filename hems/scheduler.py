@@ -4,6 +4,7 @@
 * ``apply`` every 15 s: setpoints whose randomised delay has passed, and retries;
 * ``telemetry`` every 60 s: read devices; re-plan a home whose EV was plugged in or out or
   whose device drifted off its setpoint;
+* ``prune`` daily at 03:17 UTC: telemetry past its retention period;
 * ``simulate`` every 5 s in demo mode: the simulated home's physics.
 
 Every job coalesces missed runs into one (a late job runs once), never overlaps itself
@@ -42,6 +43,7 @@ def build_scheduler(
     )
     scheduler.add_job(service.apply_due_all, IntervalTrigger(seconds=15), id="apply")
     scheduler.add_job(service.read_all, IntervalTrigger(seconds=60), id="telemetry")
+    scheduler.add_job(service.prune, CronTrigger(hour=3, minute=17, timezone=UTC), id="prune")
     if simulate is not None:
         scheduler.add_job(simulate, IntervalTrigger(seconds=5), id="simulate")
     return scheduler

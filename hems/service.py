@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from adapters.devices.driver import DeviceDriver
 from hems.clock import Clock
@@ -103,6 +104,13 @@ class CemService:
                 await ctl.dispatch()
 
         await asyncio.gather(*(self._guarded(one(c), c.home_id) for c in self.controllers.values()))
+
+    async def prune(self) -> None:
+        """Apply the telemetry retention period."""
+        before = self.clock.now() - timedelta(days=self.settings.telemetry_retention_days)
+        removed = self.store.prune_telemetry(before)
+        if removed:
+            log.info("deleted %d telemetry rows older than %s", removed, before.date())
 
     async def replan_and_dispatch(self, home_id: int, reason: str) -> int:
         """Re-plan one home now and dispatch the new plan; returns the plan's id."""

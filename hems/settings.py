@@ -39,6 +39,8 @@ class Settings(BaseSettings):
         device_timeout_s: how long a device may take to answer a read or a setpoint [s].
         device_retry_max: setpoint attempts before a device is reported offline.
         drift_threshold_kw: a device this far off its planned power triggers a re-plan [kW].
+        telemetry_retention_days: device telemetry older than this is deleted daily [days]
+            (plans, setpoints, events and the audit log are kept until the home is deleted).
         planner_processes: worker processes for the optimiser, so a plan never holds the API's
             interpreter (0 = plan in a thread of the service process, as the tests do).
         demo: run the bundled demo home with simulated devices.
@@ -57,6 +59,7 @@ class Settings(BaseSettings):
     device_timeout_s: float = Field(default=5.0, gt=0, le=120)
     device_retry_max: int = Field(default=3, ge=1, le=20)
     drift_threshold_kw: float = Field(default=1.0, gt=0)
+    telemetry_retention_days: int = Field(default=90, ge=1, le=3660)
     planner_processes: int = Field(default=1, ge=0, le=64)
     demo: bool = False
 

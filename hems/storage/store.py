@@ -446,6 +446,12 @@ class Store:
                 r.home_id = home_id
                 s.add(r)
 
+    def prune_telemetry(self, before: datetime) -> int:
+        """Delete telemetry older than ``before``; returns how many rows went."""
+        with self.session() as s, s.begin():
+            result = s.execute(delete(TelemetryRow).where(TelemetryRow.at < before))
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     def upsert_event(self, home_id: int, event: StoredEvent, now: datetime) -> bool:
         """Store a DSR event; True when it is new or its modification number went up."""
         with self.session() as s, s.begin():

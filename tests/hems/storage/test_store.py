@@ -67,3 +67,16 @@ def test_a_cem_serial_registers_once(store):
     with pytest.raises(ConflictError, match="A-1"):
         store.create_home(demo_home_spec("A-1"), MONDAY_5PM, "test")
     assert len(store.home_ids()) == 1  # nothing half-written
+
+
+def test_telemetry_past_its_retention_is_pruned_and_the_rest_kept(store):
+    from hems.storage.tables import TelemetryRow
+
+    home = store.create_home(demo_home_spec(), MONDAY_5PM, "test")
+    rows = [
+        TelemetryRow(device_name="EV", at=MONDAY_5PM - timedelta(days=d), online=True, power_kw=1.0)
+        for d in (0, 10, 100)
+    ]
+    store.add_telemetry(home, rows)
+    assert store.prune_telemetry(MONDAY_5PM - timedelta(days=90)) == 1
+    assert len(store.export_home(home)["telemetry"]) == 2

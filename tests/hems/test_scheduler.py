@@ -1,0 +1,30 @@
+"""The timetable: a cycle at every slot boundary, and no job that overlaps itself or runs a
+backlog of missed runs."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from hems.scheduler import build_scheduler
+
+
+def test_the_cycle_runs_at_slot_boundaries_and_late_jobs_run_once(demo):
+    async def started_jobs() -> dict:
+        scheduler = build_scheduler(demo.runtime.service, demo.runtime.simulate)
+        scheduler.start(paused=True)  # job defaults apply once the scheduler starts
+        try:
+            return {job.id: job for job in scheduler.get_jobs()}
+        finally:
+            scheduler.shutdown(wait=False)
+
+    jobs = asyncio.run(started_jobs())
+    assert set(jobs) == {"cycle", "apply", "telemetry", "prune", "simulate"}
+    at = datetime(2026, 11, 30, 17, 7, tzinfo=UTC)
+    assert jobs["cycle"].trigger.get_next_fire_time(None, at) == datetime(
+        2026, 11, 30, 17, 30, tzinfo=UTC
+    )
+    for job in jobs.values():
+        assert job.coalesce is True  # a late job runs once, not once per missed run
+        assert job.max_instances == 1  # never two of the same job at once
+        assert job.misfire_grace_time == 15 * 60  # half a slot
