@@ -23,12 +23,20 @@ from hems.clock import Clock
 from hems.dispatch import DispatchRules, decide, planned_powers
 from hems.domain.preferences import OverrideKind
 from hems.dsr_events import active_requests, is_active_response
+from hems.flexibility import FlexibilityProfiles, profile_columns, timing_extensions
 from hems.market import MarketSource
 from hems.problem_builder import PlanInputs, build_problem
 from hems.settings import Settings
 from hems.storage.store import Store, StoredPlan
 from hems.storage.tables import TelemetryRow
-from optimiser import SolverOptions, TimeGrid, optimise, rule_based_plan
+from optimiser import (
+    ModelExtension,
+    Problem,
+    SolverOptions,
+    TimeGrid,
+    optimise,
+    rule_based_plan,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +66,8 @@ class HomeController:
     replan_reasons: list[str] = field(default_factory=list)
     last_plan_slot: datetime | None = None
     executor: Executor | None = None
+    last_problem: tuple[int, Problem, list[ModelExtension]] | None = None
+    flexibility_cache: FlexibilityProfiles | None = None
 
     # -- reading devices ---------------------------------------------------------------------
     async def read_states(self) -> None:
@@ -130,6 +140,7 @@ class HomeController:
                 )
             baseline = rule_based_plan(problem)
             plan_id = self.store.save_plan(self.home_id, plan, baseline, trigger, now)
+            self.last_problem = (plan_id, problem, list(extensions))
             self.last_plan_slot = inputs.grid.start_utc
             self.replan_reasons.clear()
             log.info(
@@ -166,6 +177,33 @@ class HomeController:
             paused_until=paused,
             dsr_requests=active_requests(self.store.events(self.home_id), grid, baseline_kw),
         )
+
+    async def flexibility(self) -> FlexibilityProfiles | None:
+        """IO, LD and MD profiles of the latest plan (two extra solves, once per plan)."""
+        if self.last_problem is None:
+            return None
+        plan_id, problem, extensions = self.last_problem
+        if self.flexibility_cache is not None and self.flexibility_cache.plan_id == plan_id:
+            return self.flexibility_cache
+        stored = self.store.latest_plan(self.home_id)
+        if stored is None:
+            return None
+        devices = [d.name for d in self.store.home(self.home_id).devices]
+        profiles = {}
+        options = SolverOptions(time_limit_s=self.settings.solver_time_limit_s)
+        loop = asyncio.get_running_loop()
+        for name, timing in timing_extensions().items():
+            plan = await loop.run_in_executor(
+                self.executor, optimise, problem, options, [*extensions, timing]
+            )
+            profiles[name] = profile_columns(plan, devices)
+        self.flexibility_cache = FlexibilityProfiles(
+            plan_id=plan_id,
+            intended=profile_columns(stored.schedule, devices),
+            least_delayed=profiles["least_delayed"],
+            most_delayed=profiles["most_delayed"],
+        )
+        return self.flexibility_cache
 
     # -- dispatch ----------------------------------------------------------------------------
     async def dispatch(self) -> None:

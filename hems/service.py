@@ -18,7 +18,7 @@ from datetime import timedelta
 from adapters.devices.driver import DeviceDriver
 from hems.clock import Clock
 from hems.controller import HomeController
-from hems.dsr_events import participation
+from hems.dsr_events import OPT_IN, participation
 from hems.market import MarketSource
 from hems.settings import Settings
 from hems.storage.store import Store, StoredEvent
@@ -161,6 +161,18 @@ class CemService:
         if self.store.upsert_event(home_id, decided, now):
             self.store.set_event_response(home_id, event.event_id, response, reason, now, "cem")
             await self.replan_and_dispatch(home_id, f"DSR event {event.event_id}")
+            if response == OPT_IN:
+                # Say whether the new plan meets the request, and if not, by how much and why.
+                plan = self.store.latest_plan(home_id)
+                missed = [
+                    v["message"]
+                    for v in (plan.violations if plan else [])
+                    if v["wish"] == "dsr" and v["asset"] == event.event_id
+                ]
+                if missed:
+                    self.store.set_event_response(
+                        home_id, event.event_id, response, f"{reason}; {missed[0]}", now, "cem"
+                    )
         return next(e for e in self.store.events(home_id) if e.event_id == event.event_id)
 
     async def opt_out(self, home_id: int, event_id: str, actor: str) -> None:

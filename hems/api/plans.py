@@ -138,3 +138,20 @@ def executed_savings(plans: list[StoredPlan], now: datetime) -> list[SavingsDay]
         )
         for day, v in sorted(sums.items())
     ]
+
+
+@router.get("/homes/{home_id}/flexibility")
+async def flexibility(home_id: HomeId, service: Service) -> dict[str, object]:
+    """PAS 1878 power profiles of the current plan: intended operation (IO), least delayed (LD)
+    and most delayed (MD), per slot: the grid power and each device's power [kW]."""
+    profiles = await service.controller(home_id).flexibility()
+    if profiles is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no plan yet")
+    out: dict[str, object] = {"plan_id": profiles.plan_id}
+    for name in ("intended", "least_delayed", "most_delayed"):
+        frame = getattr(profiles, name).round(3)
+        out[name] = {
+            "slot_start": [t.isoformat() for t in frame.index],
+            **{c: frame[c].tolist() for c in frame.columns},
+        }
+    return out

@@ -252,3 +252,42 @@ def test_re_plan_requests_that_arrive_together_make_one_plan(demo):
         demo.home_id, demo.clock.now(), demo.clock.now() + timedelta(seconds=1)
     )
     assert [p.trigger for p in plans] == ["change 0, change 1"]
+
+
+def test_flexibility_profiles_bracket_the_intended_plan(client, demo):
+    demo.clock.advance(timedelta(hours=1, minutes=5))  # the car is home
+    demo.runtime.simulations[demo.home_id].advance(demo.clock.now())
+    asyncio.run(demo.runtime.service.cycle_all())
+    r = client.get(f"/homes/{demo.home_id}/flexibility", headers=demo.auth())
+    assert r.status_code == 200, r.text
+    body = r.json()
+    ev = {name: body[name]["EV.power_kw"] for name in ("intended", "least_delayed", "most_delayed")}
+    # the same energy reaches the car in every profile (the wish holds in all three) ...
+    totals = {name: sum(p) for name, p in ev.items()}
+    assert totals["least_delayed"] > 0
+    assert abs(totals["least_delayed"] - totals["most_delayed"]) < 0.1
+    # ... and the least delayed profile has charged at least as much as the others at every slot
+    run_ld = run_io = run_md = 0.0
+    for ld, io, md in zip(ev["least_delayed"], ev["intended"], ev["most_delayed"], strict=True):
+        run_ld, run_io, run_md = run_ld + ld, run_io + io, run_md + md
+        assert run_ld >= run_io - 1e-3
+        assert run_io >= run_md - 1e-3
+
+
+def test_an_event_the_home_cannot_fully_meet_says_by_how_much_and_why(client, demo):
+    prefs = client.get(f"/homes/{demo.home_id}/preferences", headers=demo.auth()).json()
+    client.put(
+        f"/homes/{demo.home_id}/preferences",
+        json={**prefs, "dsr_consent": True},
+        headers=demo.auth(),
+    )
+    settle(client, demo)
+    r = client.post(
+        f"/homes/{demo.home_id}/events",
+        json=_event("cap-0", "2026-11-30T17:00:00Z", "2026-12-01T05:00:00Z", value_kw=0.0),
+        headers=demo.auth(demo.admin_token),
+    )
+    body = r.json()
+    assert body["response"] == "optIn"
+    assert "missed by up to" in body["response_reason"]
+    assert "other load alone" in body["response_reason"]
