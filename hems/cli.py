@@ -164,7 +164,7 @@ def print_plan(result: Plan) -> None:
     ):
         table.add_column(name, justify="right")
     for ts, row in hourly.iterrows():
-        local = pd.Timestamp(ts).tz_convert("Europe/London")
+        local = pd.Timestamp(str(ts)).tz_convert("Europe/London")
         table.add_row(
             local.strftime("%a %H:%M"),
             f"{100 * row['import_price_gbp_per_kwh']:.1f}",

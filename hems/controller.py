@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 import numpy as np
 
@@ -136,7 +137,7 @@ class HomeController:
             else:
                 loop = asyncio.get_running_loop()
                 plan = await loop.run_in_executor(
-                    self.executor, optimise, problem, options, extensions
+                    self.executor, partial(optimise, problem, options, extensions)
                 )
             baseline = rule_based_plan(problem)
             plan_id = self.store.save_plan(self.home_id, plan, baseline, trigger, now)
@@ -194,7 +195,7 @@ class HomeController:
         loop = asyncio.get_running_loop()
         for name, timing in timing_extensions().items():
             plan = await loop.run_in_executor(
-                self.executor, optimise, problem, options, [*extensions, timing]
+                self.executor, partial(optimise, problem, options, [*extensions, timing])
             )
             profiles[name] = profile_columns(plan, devices)
         self.flexibility_cache = FlexibilityProfiles(
@@ -237,9 +238,15 @@ class HomeController:
             rules=DispatchRules(max_delay_s=self.settings.ev_random_delay_max_s),
             rng=self.rng,
         )
-        for d in decisions:
+        for decision in decisions:
             self.store.add_setpoint(
-                self.home_id, d.device, d.power_kw, d.reason, plan.id, now, d.effective_at
+                self.home_id,
+                decision.device,
+                decision.power_kw,
+                decision.reason,
+                plan.id,
+                now,
+                decision.effective_at,
             )
 
     async def apply_due(self) -> None:

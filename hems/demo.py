@@ -3,7 +3,7 @@ devices (4 kWp PV, 10 kWh battery, 60 kWh EV on a 7.4 kW charger, 3 kW heat pump
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -48,10 +48,10 @@ def read_demo_series(path: Path | None = None) -> pd.DataFrame:
 def demo_problem(series: pd.DataFrame | None = None, *, carbon_preference: float = 0.2) -> Problem:
     """The demo home's 48 h planning problem over the bundled series."""
     s = read_demo_series() if series is None else series
-    start = s.index[0].to_pydatetime()
+    start: datetime = pd.Timestamp(s.index[0]).to_pydatetime()
     grid = TimeGrid(start_utc=start, step_minutes=30, n_steps=len(s))
 
-    def at(hours: float) -> object:
+    def at(hours: float) -> datetime:
         return start + timedelta(hours=hours)
 
     ev = ElectricVehicle(

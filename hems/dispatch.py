@@ -48,7 +48,7 @@ def planned_powers(schedule: pd.DataFrame, home: HomeSpec, now: datetime) -> dic
     unplugged EV)."""
     if schedule.empty:
         return {}
-    pos = schedule.index.searchsorted(pd.Timestamp(now), side="right") - 1
+    pos = int(schedule.index.searchsorted(pd.Timestamp(now), side="right")) - 1
     row = schedule.iloc[max(0, min(pos, len(schedule) - 1))]
     out: dict[str, float] = {}
     for d in home.devices:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
@@ -42,8 +43,11 @@ async def current_plan(home_id: HomeId, service: Service) -> Response:
 def public_plan(plan: StoredPlan) -> PlanPublic:
     frame = plan.schedule.reset_index()
     frame["slot_start"] = frame["slot_start"].map(lambda t: t.isoformat())
-    slots = [
-        {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
+    slots: list[dict[str, Any]] = [
+        {
+            str(k): (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in r.items()
+        }
         for r in frame.to_dict(orient="records")
     ]
     return PlanPublic(
