@@ -6,7 +6,9 @@ by UK *local* time of day (people's habits follow the clock, also across clock c
 * *recent day*: the same slot on the most recent day whose value is already known (yesterday
   for the next hours, the day before for slots beyond 24 h);
 * *last week*: the same slot on the same weekday one (else two) weeks back;
-* *trailing profile*: the mean of the same slot over the last ``trailing_days`` days.
+* *trailing profile*: the median of the same slot over the last ``trailing_days`` days (the
+  median because domestic load is skewed by short spikes: it cut the MAE by 7 % against the
+  mean on the tuning period).
 
 P50 is their weighted mean (weights renormalised over the estimates that exist). With fewer than
 ``min_trailing_days`` days of history the trailing profile is replaced by a domestic profile
@@ -17,7 +19,9 @@ a typical home when there is no history at all.
 trailing window: ``p50 - (q50 - q10)`` and ``p50 + (q90 - q50)``, widened by ``band_scale``,
 clipped at zero. Without enough samples the band is the domestic-profile default (0.6x-1.7x).
 
-The defaults were tuned on a real home's smart-meter series (docs/forecasts.md).
+The defaults were tuned on a real home's smart-meter series, September-December 2021, and
+evaluated on 2022 (docs/forecasts.md): the trailing median carries most of the weight; yesterday
+and last week add a little.
 """
 
 from __future__ import annotations
@@ -51,18 +55,20 @@ class BaseLoadSettings:
         weight_last_week: weight of the same slot one week earlier.
         weight_trailing: weight of the trailing same-slot mean.
         trailing_days: days in the trailing window [d].
+        trailing_median: the trailing profile is the median (else the mean) of its days.
         min_trailing_days: fewer known days than this and the domestic profile stands in [d].
         band_scale: widening of the empirical P10-P90 band (1 = as observed).
         default_annual_kwh: consumption of a home with no history [kWh/yr].
         history_step_minutes: slot length of the metered history [min].
     """
 
-    weight_recent_day: float = 0.2
-    weight_last_week: float = 0.1
-    weight_trailing: float = 0.7
-    trailing_days: int = 14
+    weight_recent_day: float = 0.1
+    weight_last_week: float = 0.05
+    weight_trailing: float = 0.85
+    trailing_days: int = 28
     min_trailing_days: int = 3
-    band_scale: float = 1.0
+    band_scale: float = 1.25
+    trailing_median: bool = True
     default_annual_kwh: float = TYPICAL_ANNUAL_KWH
     history_step_minutes: int = 30
 
@@ -111,10 +117,13 @@ def forecast_base_load(
     )
     centre = np.vstack([table.lookup(day - lag, minute) for lag in range(1, s.trailing_days + 1)])
     days_known = np.sum(~np.isnan(centre), axis=0)
-    centre_sum = np.sum(np.where(np.isnan(centre), 0.0, centre), axis=0)
-    trailing = np.where(
-        days_known >= s.min_trailing_days, centre_sum / np.maximum(days_known, 1), np.nan
-    )
+    if s.trailing_median:
+        centre_stat = column_quantiles(centre, (0.5,))[0]
+    else:
+        centre_stat = np.sum(np.where(np.isnan(centre), 0.0, centre), axis=0) / np.maximum(
+            days_known, 1
+        )
+    trailing = np.where(days_known >= s.min_trailing_days, centre_stat, np.nan)
 
     known_days = known_kw.index.normalize().nunique() if len(known_kw) else 0
     mean_kw = float(known_kw.mean()) if known_days >= 1 else s.default_annual_kwh / 8760.0
