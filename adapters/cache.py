@@ -62,13 +62,23 @@ class CachedSeries:
 
 
 class SeriesCache:
-    """Time series by key in one SQLite file (``":memory:"`` for tests)."""
+    """Time series by key in one SQLite file (``":memory:"`` for tests).
+
+    Reads are remembered in the process (per key and ``since_utc``) until the key is stored or
+    pruned again, so a planner that re-plans every few minutes reads SQLite once per fetch;
+    the file is what survives a restart.
+    """
 
     def __init__(self, path: Path | str) -> None:
         if isinstance(path, Path):
             path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path))
         self._db.executescript(_SCHEMA)
+        self._memo: dict[tuple[str, int], CachedSeries] = {}
+
+    def _forget(self, key: str) -> None:
+        for memo_key in [k for k in self._memo if k[0] == key]:
+            del self._memo[memo_key]
 
     def close(self) -> None:
         """Close the database file."""
@@ -83,6 +93,7 @@ class SeriesCache:
             raise ValueError("fetched_at_utc must be timezone-aware")
         index = pd.DatetimeIndex(series.index).tz_convert("UTC").as_unit("ns")
         values = series.to_numpy(dtype=np.float64)
+        self._forget(key)
         rows = [(key, int(t), float(v)) for t, v in zip(index.asi8, values, strict=True) if v == v]
         with self._db:
             self._db.executemany(
@@ -97,27 +108,35 @@ class SeriesCache:
                 (key, pd.Timestamp(fetched_at_utc).value, str(series.name or key)),
             )
 
-    def load(self, key: str) -> CachedSeries:
-        """Everything cached under ``key``.
+    def load(self, key: str, *, since_utc: datetime | None = None) -> CachedSeries:
+        """Everything cached under ``key`` (from ``since_utc`` on, when given: a forecaster
+        needs weeks, not the whole history).
 
         Raises:
             DataMissingError: nothing was ever stored under ``key``.
         """
+        since_ns = np.iinfo(np.int64).min if since_utc is None else pd.Timestamp(since_utc).value
+        remembered = self._memo.get((key, since_ns))
+        if remembered is not None:
+            return remembered
         fetch = self._db.execute(
             "SELECT fetched_at_ns, name FROM series_fetch WHERE key = ?", (key,)
         ).fetchone()
         if fetch is None:
             raise DataMissingError(key)
         rows = self._db.execute(
-            "SELECT slot_start_ns, value FROM series_value WHERE key = ? ORDER BY slot_start_ns",
-            (key,),
+            "SELECT slot_start_ns, value FROM series_value WHERE key = ? AND slot_start_ns >= ? "
+            "ORDER BY slot_start_ns",
+            (key, since_ns),
         ).fetchall()
-        times = pd.DatetimeIndex(
-            pd.to_datetime([r[0] for r in rows], unit="ns", utc=True), name="slot_start_utc"
-        )
-        series = pd.Series([r[1] for r in rows], index=times, name=fetch[1], dtype=np.float64)
+        table = np.array(rows, dtype=np.float64).reshape(-1, 2)
+        stamps = np.array([r[0] for r in rows], dtype=np.int64)
+        times = pd.DatetimeIndex(pd.to_datetime(stamps, unit="ns", utc=True), name="slot_start_utc")
+        series = pd.Series(table[:, 1], index=times, name=fetch[1], dtype=np.float64)
         fetched = pd.Timestamp(fetch[0], unit="ns", tz=UTC).to_pydatetime()
-        return CachedSeries(key=key, series=series, fetched_at_utc=fetched)
+        cached = CachedSeries(key=key, series=series, fetched_at_utc=fetched)
+        self._memo[(key, since_ns)] = cached
+        return cached
 
     def load_fresh(self, key: str, *, now_utc: datetime, max_age: timedelta) -> CachedSeries:
         """Like :meth:`load`, but refuse data whose newest fetch is older than ``max_age``.
@@ -134,6 +153,7 @@ class SeriesCache:
 
     def prune(self, key: str, *, before_utc: datetime) -> int:
         """Drop values of ``key`` whose slot starts before ``before_utc``; returns how many."""
+        self._forget(key)
         with self._db:
             cursor = self._db.execute(
                 "DELETE FROM series_value WHERE key = ? AND slot_start_ns < ?",

@@ -108,14 +108,12 @@ def forecast_base_load(
     table = SlotTable(known_kw, step_minutes=s.history_step_minutes)
     recent_day = _first_known(table, day, minute, range(1, 8))
     last_week = _first_known(table, day, minute, range(7, 15, 7))
-    samples = np.vstack(
-        [
-            table.lookup(day - lag, minute + shift)
-            for lag in range(1, s.trailing_days + 1)
-            for shift in (-s.history_step_minutes, 0, s.history_step_minutes)
-        ]
-    )
-    centre = np.vstack([table.lookup(day - lag, minute) for lag in range(1, s.trailing_days + 1)])
+    lags = np.arange(1, s.trailing_days + 1)[:, None, None]
+    shifts = np.array([-1, 0, 1])[None, :, None] * s.history_step_minutes
+    # (lag, shift, slot): the same slot and its two neighbours on each trailing day
+    cube = table.lookup(day[None, None, :] - lags, minute[None, None, :] + shifts)
+    samples = cube.reshape(-1, len(index))
+    centre = cube[:, 1, :]
     days_known = np.sum(~np.isnan(centre), axis=0)
     if s.trailing_median:
         centre_stat = column_quantiles(centre, (0.5,))[0]

@@ -68,11 +68,9 @@ def recent(history: pd.Series, issued_at_utc: datetime, *, days: float) -> pd.Se
 
 def local_day_and_minute(index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     """UK local calendar day (days since 1970-01-01) and minute of the local day of each time."""
-    local = index.tz_convert(UK_TIMEZONE)
-    minute = np.asarray(local.hour * 60 + local.minute, dtype=np.int64)
-    naive_days = local.tz_localize(None).normalize()
-    day = np.asarray((naive_days - pd.Timestamp("1970-01-01")).days, dtype=np.int64)
-    return day, minute
+    wall_ns = index.tz_convert(UK_TIMEZONE).tz_localize(None).as_unit("ns").asi8
+    day_ns = 86_400 * 10**9
+    return wall_ns // day_ns, (wall_ns % day_ns) // (60 * 10**9)
 
 
 class SlotTable:
@@ -101,12 +99,13 @@ class SlotTable:
             self._grid = np.where(count > 0, total / np.maximum(count, 1.0), np.nan)
 
     def lookup(self, day: np.ndarray, minute: np.ndarray) -> np.ndarray:
-        """Values at the given (local day, minute) pairs; minutes outside 0-1439 roll over into
-        the neighbouring day; NaN where unknown."""
+        """Values at the given (local day, minute) pairs, arrays of any one shape; minutes
+        outside 0-1439 roll over into the neighbouring day; NaN where unknown."""
+        day, minute = np.broadcast_arrays(day, minute)
         day = day + np.floor_divide(minute, 1440)
         col = np.mod(minute, 1440) // self._step
         row = day - self._first_day
         ok = (row >= 0) & (row < self._grid.shape[0])
-        out = np.full(len(day), np.nan)
+        out = np.full(day.shape, np.nan)
         out[ok] = self._grid[row[ok], col[ok]]
         return out

@@ -53,7 +53,8 @@ def same_slot_values(
     )
     day, minute = local_day_and_minute(grid_index(grid))
     minute = (minute // step_minutes) * step_minutes
-    return np.vstack([table.lookup(day - lag, minute) for lag in lags_days])
+    lags = np.asarray(list(lags_days))[:, None]
+    return table.lookup(day[None, :] - lags, minute[None, :])
 
 
 def same_slot_median(

@@ -120,3 +120,16 @@ def test_cached_or_pattern_refuses_stale_data_unless_allowed():
     out = cached_or_pattern(cache, KEY, DAY2, now_utc=now, max_age=timedelta(hours=24))
     assert out.from_pattern.all()
     assert out.age == timedelta(days=3)
+
+
+def test_remembered_reads_are_forgotten_on_store_and_prune():
+    cache = SeriesCache(":memory:")
+    cache.store(KEY, day_prices(DAY1), FETCHED)
+    first = cache.load(KEY)
+    assert cache.load(KEY) is first  # remembered
+    cache.store(KEY, day_prices(DAY1, offset=1.0), FETCHED + timedelta(hours=1))
+    assert cache.load(KEY).series.iloc[0] == pytest.approx(1.10)
+    since = cache.load(KEY, since_utc=DAY1.slot_start(40))
+    assert len(since.series) == 8
+    cache.prune(KEY, before_utc=DAY1.slot_start(44))
+    assert len(cache.load(KEY, since_utc=DAY1.slot_start(40)).series) == 4
