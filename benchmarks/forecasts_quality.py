@@ -33,9 +33,9 @@ from adapters.carbon.files import read_carbon_intensity_csv
 from adapters.meter.files import read_smart_meter_csv
 from adapters.tariffs.files import read_agile_csv
 from forecasts.base_load import BaseLoadSettings, forecast_base_load
+from forecasts.carbon import forecast_carbon_intensity
 from forecasts.pattern import same_slot_values
-from forecasts.prices import forecast_prices
-from forecasts.quantiles import column_quantiles
+from forecasts.prices import agile_published_until, forecast_prices
 from optimiser import TimeGrid
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -93,7 +93,7 @@ def evaluate_prices(data: Path, start: date, n_days: int) -> dict[str, float]:
             continue
         forecast = forecast_prices(prices, grid, issued)
         assert forecast.is_forecast.all()
-        cutoff = forecast_prices_cutoff(issued)
+        cutoff = pd.Timestamp(agile_published_until(issued))
         past = same_slot_values(prices[prices.index < cutoff], grid, cutoff, lags_days=range(1, 8))
         first_known = past[np.argmax(~np.isnan(past), axis=0), np.arange(past.shape[1])]
         errors["pattern"].append(np.abs(forecast.series.to_numpy() - truth))
@@ -110,12 +110,6 @@ def evaluate_prices(data: Path, start: date, n_days: int) -> dict[str, float]:
     }
 
 
-def forecast_prices_cutoff(issued: datetime) -> pd.Timestamp:
-    from forecasts.prices import agile_published_until
-
-    return pd.Timestamp(agile_published_until(issued))
-
-
 def evaluate_carbon(data: Path, start: date, n_days: int) -> dict[str, float]:
     frame, _ = read_carbon_intensity_csv(data / "carbon/3yp_carbon_intensity_national_2020.csv")
     actual = frame["carbon_intensity_actual_g_per_kwh"]
@@ -126,10 +120,9 @@ def evaluate_carbon(data: Path, start: date, n_days: int) -> dict[str, float]:
         truth = actual.reindex(grid.index).to_numpy()
         if np.isnan(truth).any():
             continue
-        past = same_slot_values(actual, grid, issued, lags_days=range(1, 10))
-        known = past[:, :]
-        first_known = known[np.argmax(~np.isnan(known), axis=0), np.arange(known.shape[1])]
-        pattern = column_quantiles(known[:9], (0.5,))[0]
+        pattern = forecast_carbon_intensity(None, actual, grid, issued).series.to_numpy()
+        past = same_slot_values(actual, grid, issued, lags_days=range(1, 8))
+        first_known = past[np.argmax(~np.isnan(past), axis=0), np.arange(past.shape[1])]
         pattern_err.append(np.abs(pattern - truth))
         naive_err.append(np.abs(first_known - truth))
     mae = float(np.mean(np.concatenate(pattern_err)))
