@@ -58,7 +58,9 @@ class CachedSeries:
 
     def on_grid(self, grid: SlotGrid) -> pd.Series:
         """The cached values at the slot starts of ``grid`` (NaN where none is cached)."""
-        return self.series.reindex(grid_index(grid)).rename(self.series.name)
+        out = self.series.reindex(grid_index(grid))
+        out.name = self.series.name
+        return out
 
 
 class SeriesCache:

@@ -72,7 +72,8 @@ def last_known_pattern(
         raise DataMissingError(str(history.name))
     index = grid_index(grid)
     period = 1440 * period_days
-    latest = pd.Series(known.to_numpy(), index=_slot_keys(known.index, period_days, timezone))
+    known_index = pd.DatetimeIndex(known.index)
+    latest = pd.Series(known.to_numpy(), index=_slot_keys(known_index, period_days, timezone))
     latest = latest.groupby(level=0).last()
     keys = _slot_keys(index, period_days, timezone)
     values = latest.reindex(keys).to_numpy(dtype=np.float64, copy=True)
@@ -118,8 +119,9 @@ def cached_or_pattern(
         history = cached.series[cached.series.index < pd.Timestamp(now_utc)]
         pattern = last_known_pattern(history, grid, period_days=period_days)
         on_grid = on_grid.where(~use_pattern, pattern)
+    on_grid.name = cached.series.name
     return SeriesOnGrid(
-        series=on_grid.rename(cached.series.name),
+        series=on_grid,
         from_pattern=use_pattern.rename("from_pattern"),
         fetched_at_utc=cached.fetched_at_utc,
         age=age,

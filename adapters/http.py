@@ -37,7 +37,7 @@ class RetryPolicy:
 
     def wait_before(self, attempt: int) -> float:
         """Seconds [s] to wait before attempt number ``attempt`` (2, 3, ...)."""
-        return min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 2))
+        return float(min(self.max_backoff_s, self.backoff_s * 2.0 ** (attempt - 2)))
 
 
 DEFAULT_POLICY = RetryPolicy()

@@ -17,7 +17,7 @@ Slots the source does not cover are NaN; the caller decides (cache, fallback, fo
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -46,10 +46,10 @@ def grid_index(grid: SlotGrid) -> pd.DatetimeIndex:
     ).as_unit("ns")
 
 
-def as_utc_index(values: object) -> pd.DatetimeIndex:
-    """Parse ISO timestamps (with an offset or ``Z``) into a tz-aware UTC index."""
-    index = pd.DatetimeIndex(pd.to_datetime(values, utc=True))  # type: ignore[arg-type]
-    return index.as_unit("ns")
+def as_utc_index(values: list[Any]) -> pd.DatetimeIndex:
+    """Parse ISO timestamps (with an offset or ``Z``; None becomes NaT) into a tz-aware UTC
+    index."""
+    return pd.DatetimeIndex(pd.to_datetime(values, utc=True)).as_unit("ns")
 
 
 def intervals_on_grid(

@@ -123,7 +123,7 @@ def forecast_base_load(
         )
     trailing = np.where(days_known >= s.min_trailing_days, centre_stat, np.nan)
 
-    known_days = known_kw.index.normalize().nunique() if len(known_kw) else 0
+    known_days = pd.DatetimeIndex(known_kw.index).normalize().nunique() if len(known_kw) else 0
     mean_kw = float(known_kw.mean()) if known_days >= 1 else s.default_annual_kwh / 8760.0
     profile = domestic_profile_kw(index, mean_kw=mean_kw)
     trailing = np.where(np.isnan(trailing), profile, trailing)

@@ -39,7 +39,7 @@ def relative_profile(index: pd.DatetimeIndex) -> np.ndarray:
     local = index.tz_convert(UK_TIMEZONE)
     weekend = (np.asarray(local.day_of_week) >= 5).astype(np.int64)
     slot = np.asarray(local.hour * 2 + local.minute // 30)
-    return _table()[np.asarray(local.month) - 1, weekend, slot]
+    return np.asarray(_table()[np.asarray(local.month) - 1, weekend, slot], dtype=np.float64)
 
 
 def domestic_profile_kw(index: pd.DatetimeIndex, *, mean_kw: float) -> np.ndarray:

@@ -69,7 +69,7 @@ def same_slot_median(
     values = same_slot_values(
         history, grid, issued_at_utc, lags_days=range(1, days + 1), step_minutes=step_minutes
     )
-    return column_quantiles(values, (0.5,))[0]
+    return np.asarray(column_quantiles(values, (0.5,))[0], dtype=np.float64)
 
 
 def known_then_pattern(

@@ -103,13 +103,14 @@ def _column(weather: pd.DataFrame, name: str, index: pd.DatetimeIndex) -> np.nda
 
 
 def _cloud_ghi(ghi_clear: np.ndarray, cloud: np.ndarray) -> np.ndarray:
-    return ghi_clear * (1.0 - 0.75 * np.clip(cloud, 0.0, 1.0) ** 3.4)
+    """Kasten & Czeplak (1980): GHI under cloud cover ``cloud`` (0-1) [W/m²]."""
+    return np.asarray(ghi_clear * (1.0 - 0.75 * np.clip(cloud, 0.0, 1.0) ** 3.4), dtype=np.float64)
 
 
 def _cloud_from_ghi(ghi: np.ndarray, ghi_clear: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         kt = np.where(ghi_clear > 1.0, ghi / ghi_clear, 1.0)
-    return (np.clip(1.0 - kt, 0.0, 0.75) / 0.75) ** (1.0 / 3.4)
+    return np.asarray((np.clip(1.0 - kt, 0.0, 0.75) / 0.75) ** (1.0 / 3.4), dtype=np.float64)
 
 
 def _ac_kw(

@@ -14,7 +14,7 @@ not modelled here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import time
 from typing import Any, Literal
@@ -185,7 +185,7 @@ def flux(
     )
 
 
-PRESETS = {
+PRESETS: dict[str, Callable[..., TimeOfUseTariff]] = {
     "flat": flat,
     "economy_7": economy_7,
     "octopus_go": octopus_go,
@@ -215,7 +215,7 @@ def tariff_from_config(config: Mapping[str, Any]) -> TimeOfUseTariff:
     if preset is not None:
         if preset not in PRESETS:
             raise ValueError(f"unknown tariff preset {preset!r}; known: {sorted(PRESETS)}")
-        return PRESETS[preset](**options)  # type: ignore[operator]
+        return PRESETS[preset](**options)
     try:
         windows = tuple(
             _window(str(w["start"]), str(w["end"]), float(w["rate_gbp_per_kwh"]))
