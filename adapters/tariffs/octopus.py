@@ -5,6 +5,8 @@ Endpoints (https://developer.octopus.energy/docs/api/), all paginated Django-RES
 (``{"count", "next", "previous", "results"}``, ``next`` an absolute URL or null):
 
 * ``/v1/products/`` : products (``code``, ``direction`` IMPORT/EXPORT, ``full_name``, ...);
+* ``/v1/products/{product}/``: the product with ``single_register_electricity_tariffs``
+  (``{"_C": {"direct_debit_monthly": {"code", "standing_charge_inc_vat", ...}}}``);
 * ``/v1/products/{product}/electricity-tariffs/{tariff}/standard-unit-rates/`` with
   ``period_from`` / ``period_to``: ``results`` of ``value_exc_vat``, ``value_inc_vat`` [p/kWh],
   ``valid_from``, ``valid_to`` (ISO UTC; ``valid_to`` null when open-ended), newest first;
@@ -73,6 +75,25 @@ class StandingCharge:
     valid_from_utc: datetime
     valid_to_utc: datetime | None
     gbp_per_day: float
+
+
+@dataclass(frozen=True, slots=True)
+class RegionalTariff:
+    """One electricity tariff of a product in one region, from the product's detail.
+
+    Attributes:
+        region: GSP group letter.
+        payment: e.g. ``direct_debit_monthly`` or ``prepay``.
+        code: tariff code for the unit-rate and standing-charge endpoints.
+        standing_charge_gbp_per_day: current standing charge [GBP/day], if listed.
+        unit_rate_gbp_per_kwh: current flat unit rate [GBP/kWh] (None for Agile: it varies).
+    """
+
+    region: str
+    payment: str
+    code: str
+    standing_charge_gbp_per_day: float | None
+    unit_rate_gbp_per_kwh: float | None
 
 
 def tariff_code(product_code: str, region: str) -> str:
@@ -149,6 +170,20 @@ def fetch_products(
     return parse_products(fetch_pages(f"{BASE_URL}/products/", policy=policy, client=client))
 
 
+def fetch_product_tariffs(
+    product_code: str,
+    *,
+    include_vat: bool = True,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    client: httpx.Client | None = None,
+) -> list[RegionalTariff]:
+    """The electricity tariffs of one product in every region (``/v1/products/{code}/``)."""
+    payload = get_json(
+        f"{BASE_URL}/products/{product_code}/", source=SOURCE, policy=policy, client=client
+    )
+    return parse_product_tariffs(payload, include_vat=include_vat)
+
+
 def fetch_unit_rates(
     product_code: str,
     region: str,
@@ -219,6 +254,12 @@ def read_unit_rates(
 def read_products(path: Path) -> list[Product]:
     """Products from a saved ``/v1/products/`` response."""
     return parse_products(_load_pages(path))
+
+
+def read_product_tariffs(path: Path, *, include_vat: bool = True) -> list[RegionalTariff]:
+    """Regional tariffs from a saved ``/v1/products/{code}/`` response."""
+    pages = _load_pages(path)
+    return parse_product_tariffs(pages[0], include_vat=include_vat)
 
 
 def read_standing_charges(path: Path, *, include_vat: bool = True) -> list[StandingCharge]:
@@ -351,6 +392,43 @@ def parse_products(pages: list[dict[str, Any]] | dict[str, Any]) -> list[Product
         except KeyError as exc:
             raise ParseError(SOURCE, f"product without {exc}") from exc
     return products
+
+
+def parse_product_tariffs(payload: Any, *, include_vat: bool = True) -> list[RegionalTariff]:
+    """Single-register electricity tariffs from a product's detail (pure): one per region and
+    payment method, sorted by region.
+
+    Raises:
+        ParseError: no ``single_register_electricity_tariffs`` object, or a tariff without code.
+    """
+    if not isinstance(payload, dict) or not isinstance(
+        payload.get("single_register_electricity_tariffs"), dict
+    ):
+        raise ParseError(SOURCE, "product has no 'single_register_electricity_tariffs' object")
+    suffix = "inc_vat" if include_vat else "exc_vat"
+
+    def pounds(value: object) -> float | None:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value) / 100.0
+        return None
+
+    out = []
+    for region, by_payment in payload["single_register_electricity_tariffs"].items():
+        if not isinstance(by_payment, dict):
+            raise ParseError(SOURCE, f"region {region!r} is not an object")
+        for payment, tariff in by_payment.items():
+            if not isinstance(tariff, dict) or not isinstance(tariff.get("code"), str):
+                raise ParseError(SOURCE, f"tariff {region}/{payment} has no code")
+            out.append(
+                RegionalTariff(
+                    region=str(region).lstrip("_"),
+                    payment=str(payment),
+                    code=tariff["code"],
+                    standing_charge_gbp_per_day=pounds(tariff.get(f"standing_charge_{suffix}")),
+                    unit_rate_gbp_per_kwh=pounds(tariff.get(f"standard_unit_rate_{suffix}")),
+                )
+            )
+    return sorted(out, key=lambda t: (t.region, t.payment))
 
 
 def agile_products(products: list[Product], *, direction: str = "IMPORT") -> list[Product]:

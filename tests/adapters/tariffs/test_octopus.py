@@ -130,3 +130,23 @@ def test_a_runaway_pagination_is_stopped(grid):
     respx.get(url__startswith=RATES_URL).mock(return_value=httpx.Response(200, json=looping))
     with pytest.raises(FetchError, match="more than 3 pages"):
         octopus.fetch_pages(RATES_URL, policy=FAST, max_pages=3)
+
+
+@respx.mock
+def test_product_detail_lists_each_regions_tariff_code_and_standing_charge():
+    url = f"{octopus.BASE_URL}/products/{PRODUCT}/"
+    respx.get(url).mock(
+        return_value=httpx.Response(200, json=fixture_json("octopus/product_AGILE-24-10-01.json"))
+    )
+    tariffs = octopus.fetch_product_tariffs(PRODUCT, policy=FAST)
+    london = [t for t in tariffs if t.region == "C"]
+    assert [t.payment for t in london] == ["direct_debit_monthly", "prepay"]
+    assert london[0].code == octopus.tariff_code(PRODUCT, "C")
+    assert london[0].standing_charge_gbp_per_day == pytest.approx(0.47838)
+    assert london[0].unit_rate_gbp_per_kwh is None  # Agile: no flat rate
+    saved = octopus.read_product_tariffs(
+        FIXTURES / "octopus/product_AGILE-24-10-01.json", include_vat=False
+    )
+    assert saved[0].standing_charge_gbp_per_day == pytest.approx(0.4512)
+    with pytest.raises(ParseError):
+        octopus.parse_product_tariffs({"detail": "No EnergyProduct matches the given query."})
