@@ -46,18 +46,25 @@ def forecast_outdoor_temperature(
     day, minute = local_day_and_minute(index)
     minute = (minute // grid.step_minutes) * grid.step_minutes
     values = np.full(len(index), np.nan)
-    if weather_forecast_c is not None and len(weather_forecast_c):
-        forecast = weather_forecast_c.dropna()
-        values = forecast.reindex(index).to_numpy(dtype=np.float64, copy=True)
+    from_forecast_itself = np.zeros(len(index), dtype=bool)
+    if weather_forecast_c is not None and len(weather_forecast_c.dropna()):
+        forecast = weather_forecast_c.dropna().sort_index()
+        # onto the grid's step over the forecast's whole span (an hourly forecast on a
+        # half-hourly grid), interpolating in time inside the span only
+        step = f"{grid.step_minutes}min"
+        span = pd.date_range(forecast.index[0].ceil(step), forecast.index[-1], freq=step)
+        fine = (
+            forecast.reindex(forecast.index.union(span))
+            .interpolate(method="time", limit_area="inside")
+            .reindex(span)
+        )
+        values = fine.reindex(index).to_numpy(dtype=np.float64, copy=True)
+        from_forecast_itself = ~np.isnan(values)
+        forecast = fine
         table = SlotTable(forecast, step_minutes=grid.step_minutes)
         for lag in (1, 2):
             gap = np.isnan(values)
             values[gap] = table.lookup(day[gap] - lag, minute[gap])
-    from_forecast_itself = (
-        np.zeros(len(index), dtype=bool)
-        if weather_forecast_c is None
-        else ~np.isnan(weather_forecast_c.reindex(index).to_numpy(dtype=np.float64))
-    )
     if observed_c is not None and len(observed_c) and np.isnan(values).any():
         seen = known_at(observed_c, issued_at_utc, step_minutes=observed_step_minutes)
         hourly = (minute // observed_step_minutes) * observed_step_minutes

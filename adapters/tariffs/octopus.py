@@ -1,8 +1,8 @@
 """Octopus Energy's public REST API (no key needed): products, Agile import and Agile Outgoing
 unit rates per region, standing charges.
 
-Endpoints (https://developer.octopus.energy/docs/api/), all paginated Django-REST style
-(``{"count", "next", "previous", "results"}``, ``next`` an absolute URL or null):
+Endpoints (https://developer.octopus.energy/docs/api/); the listings are paginated Django-REST
+style (``{"count", "next", "previous", "results"}``, ``next`` an absolute URL or null):
 
 * ``/v1/products/`` : products (``code``, ``direction`` IMPORT/EXPORT, ``full_name``, ...);
 * ``/v1/products/{product}/``: the product with ``single_register_electricity_tariffs``

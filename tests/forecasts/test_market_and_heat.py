@@ -130,3 +130,14 @@ def test_spring_clock_change_grids_get_values_everywhere():
     peak = forecast.series.index.tz_convert(UK).hour.isin([16, 17, 18])
     assert (forecast.series[peak] > 0.3).all()
     assert issued + timedelta(days=1) > grid.start_utc
+
+
+def test_an_hourly_temperature_forecast_is_interpolated_onto_half_hours():
+    grid = TimeGrid(start_utc=datetime(2026, 1, 16, tzinfo=UTC), n_steps=8)
+    hourly = pd.Series(
+        [0.0, 2.0, 4.0, 6.0], index=pd.date_range("2026-01-16", periods=4, freq="h", tz="UTC")
+    )
+    result = forecast_outdoor_temperature(hourly, None, grid, datetime(2026, 1, 15, tzinfo=UTC))
+    np.testing.assert_allclose(result.series.iloc[:7], [0, 1, 2, 3, 4, 5, 6])
+    assert not result.is_forecast.iloc[:7].any()
+    assert result.is_forecast.iloc[7]  # 03:30 is past the forecast's end
