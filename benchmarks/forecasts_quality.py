@@ -10,7 +10,9 @@ benchmark says so and exits with status 2 (the test suite never needs it).
   next local day (none of it published); baselines: persistence (same slot of the latest
   published day) and the same-slot mean over the last 7 days;
 * carbon: national intensity 2020, actuals; issued 16:00 UTC for the day after next (beyond the
-  API's forecast), pattern vs persistence.
+  API's forecast), pattern vs persistence;
+* PV without a weather forecast (clear sky x assumed cloud) against PVGIS's simulated output,
+  July-December 2016; baseline: the same slot yesterday.
 
 Prints MAE and skill = 1 - MAE / MAE(baseline), and the P10-P90 coverage of the load bands;
 writes ``benchmarks/results/forecasts_quality.json``.
@@ -36,6 +38,7 @@ from forecasts.base_load import BaseLoadSettings, forecast_base_load
 from forecasts.carbon import forecast_carbon_intensity
 from forecasts.pattern import same_slot_values
 from forecasts.prices import agile_published_until, forecast_prices
+from forecasts.pv import PvSystem, forecast_pv
 from optimiser import TimeGrid
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -135,6 +138,46 @@ def evaluate_carbon(data: Path, start: date, n_days: int) -> dict[str, float]:
     }
 
 
+def evaluate_pv_without_weather(data: Path) -> dict[str, float]:
+    """The PV forecaster's no-weather fallback (clear sky x assumed cloud) against PVGIS's
+    simulated hourly output of ~1 kWp in Oxfordshire, July-December 2016 (the first half tuned
+    the fallback); baseline: the same slot the day before."""
+    raw = pd.read_csv(data / "pv/3yp_oxon_pvgis_hourly_2016.csv", nrows=8784)
+    stamps = pd.to_datetime(raw["Date"], format="%Y%m%d:%H%M").dt.floor("h")
+    hourly_kw = pd.Series(
+        pd.to_numeric(raw["EPV"]).to_numpy() / 1000.0, index=stamps.dt.tz_localize("UTC")
+    )
+    half_hours = pd.date_range(
+        hourly_kw.index[0], hourly_kw.index[-1] + pd.Timedelta(minutes=30), freq="30min"
+    )
+    actual_kw = hourly_kw.reindex(half_hours).ffill()
+    system = PvSystem(latitude_deg=51.75, longitude_deg=-1.26, kwp=1.0)
+    errors, base_errors, inside = [], [], []
+    for day in _days(date(2016, 7, 1), 182):
+        issued = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=16)
+        grid = TimeGrid(start_utc=issued + timedelta(hours=8), n_steps=48)
+        truth = actual_kw.reindex(grid.index).to_numpy()
+        if np.isnan(truth).any():
+            continue
+        forecast = forecast_pv(system, grid, pd.DataFrame(index=grid.index), issued)
+        yesterday = actual_kw.reindex(grid.index - pd.Timedelta(days=1)).to_numpy()
+        errors.append(np.abs(forecast.p50.to_numpy() - truth))
+        base_errors.append(np.abs(yesterday - truth))
+        daylight = truth > 0
+        inside.append(
+            ((forecast.p10.to_numpy() <= truth) & (truth <= forecast.p90.to_numpy()))[daylight]
+        )
+    mae = float(np.mean(np.concatenate(errors)))
+    mae_naive = float(np.mean(np.concatenate(base_errors)))
+    return {
+        "origins": len(errors),
+        "mae_kw_per_kwp": mae,
+        "mae_persistence_kw_per_kwp": mae_naive,
+        "skill_vs_persistence": 1 - mae / mae_naive,
+        "p10_p90_coverage_daylight": float(np.mean(np.concatenate(inside))),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -152,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         "base_load": evaluate_base_load(args.data, args.start, args.days),
         "prices_agile_2020": evaluate_prices(args.data, date(2020, 1, 8), min(args.days, 350)),
         "carbon_national_2020": evaluate_carbon(args.data, date(2020, 1, 10), min(args.days, 350)),
+        "pv_no_weather_pvgis_2016": evaluate_pv_without_weather(args.data),
     }
     for name, figures in results.items():
         print(name)

@@ -6,7 +6,8 @@
 2. irradiance: the weather forecast's GHI/DNI/DHI when given (GHI alone is split with the Erbs
    model), else clear-sky irradiance (Ineichen, Linke turbidity ``linke_turbidity``) scaled by
    cloud cover with Kasten & Czeplak (1980): ``GHI = GHI_clear * (1 - 0.75 * C**3.4)``, then
-   split with Erbs. With neither, a cloud cover of ``default_cloud_cover`` is assumed;
+   split with Erbs. With neither, a cloud cover of ``default_cloud_cover`` is assumed (0.8:
+   the value that minimised the error against PVGIS's 2016 Oxfordshire series);
 3. plane-of-array irradiance, Hay-Davies transposition;
 4. cell temperature, Faiman model, from POA and air temperature (10 °C when unknown);
 5. DC power, PVWatts with the temperature coefficient, times ``1 - losses_fraction``;
@@ -14,9 +15,12 @@
 
 **Bands.** Cloud is the dominant uncertainty, so P10 / P90 re-run the chain with the slot's
 cloud cover raised / lowered by ``cloud_band`` (where only irradiance is given, the cloud cover
-is inferred from the clearness index by inverting Kasten & Czeplak). The band is a heuristic, not
-calibrated on measured PV (the bundled data have none); :func:`history_correction` scales P50 by
-the home's own PV history when there is some.
+is inferred from the clearness index by inverting Kasten & Czeplak). Where the weather gives
+nothing, the cover is assumed (0.8), P90 lowers it by ``unknown_cloud_band`` and P10 takes
+``unknown_p10_fraction`` of clear-sky GHI. Those three were tuned on PVGIS's simulated output
+for Oxfordshire, January-June 2016, and checked on July-December (docs/forecasts.md); the band
+with a weather forecast is a heuristic, not calibrated on measured PV (none is available).
+:func:`history_correction` scales P50 by the home's own PV history when there is some.
 """
 
 from __future__ import annotations
@@ -83,12 +87,17 @@ class PvSettings:
     Attributes:
         cloud_band: cloud-cover shift for P10 (+) and P90 (-), fraction 0-1.
         default_cloud_cover: assumed cloud cover when the weather gives nothing (0-1).
+        unknown_cloud_band: P90's cloud-cover shift where the cover was assumed.
+        unknown_p10_fraction: P10's GHI as a fraction of clear sky where the cover was assumed
+            (Kasten & Czeplak bottoms out at 0.25; a dull UK day is darker).
         linke_turbidity: clear-sky turbidity (about 3 for the UK).
         correction: multiplier from the home's history (:func:`history_correction`).
     """
 
     cloud_band: float = 0.25
-    default_cloud_cover: float = 0.7
+    default_cloud_cover: float = 0.8
+    unknown_cloud_band: float = 0.5
+    unknown_p10_fraction: float = 0.05
     linke_turbidity: float = 3.0
     correction: float = 1.0
 
@@ -192,7 +201,9 @@ def forecast_pv(
     cloud = _column(weather, CLOUD, index)
     temperature = np.nan_to_num(_column(weather, TEMPERATURE, index), nan=10.0)
     has_ghi = ~np.isnan(ghi_fc)
+    assumed = np.isnan(cloud) & ~has_ghi
     cloud = np.where(np.isnan(cloud), settings.default_cloud_cover, cloud)
+    band = np.where(assumed, settings.unknown_cloud_band, settings.cloud_band)
     # cloud cover for the bands: inferred from the clearness index where irradiance is given
     cloud_mid = np.where(has_ghi, _cloud_from_ghi(np.nan_to_num(ghi_fc), ghi_clear), cloud)
 
@@ -201,9 +212,13 @@ def forecast_pv(
     ghi_all = np.maximum(
         np.concatenate(
             [
-                _cloud_ghi(ghi_clear, cloud_mid + settings.cloud_band),
+                np.where(
+                    assumed,
+                    settings.unknown_p10_fraction * ghi_clear,
+                    _cloud_ghi(ghi_clear, cloud_mid + band),
+                ),
                 ghi_p50,
-                _cloud_ghi(ghi_clear, cloud_mid - settings.cloud_band),
+                _cloud_ghi(ghi_clear, cloud_mid - band),
             ]
         ),
         0.0,
