@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint format clean
+.PHONY: run test bench bench-forecasts lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_optimiser
 	$(BIN)/python -m benchmarks.bench_service
+
+## Forecast speed (self-contained) and quality on the real series in $(DATA) (see docs/forecasts.md).
+DATA ?= ../shared/data
+bench-forecasts: $(STAMP)
+	$(BIN)/python -m benchmarks.forecasts_speed
+	$(BIN)/python -m benchmarks.forecasts_quality --data $(DATA)
 
 ## Lint, format check, strict typing and the import rules.
 lint: $(STAMP)

@@ -1,0 +1,88 @@
+"""One GET-JSON helper shared by every fetch_* function: timeouts, bounded retries with
+exponential backoff, and typed errors.
+
+Retried: timeouts, transport errors (connection refused, reset), HTTP 5xx and 429. Not retried:
+other 4xx (a wrong product code stays wrong) and bodies that are not JSON.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from adapters.errors import FetchError, ParseError
+
+USER_AGENT = "cem-home-energy-manager/0.1"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPolicy:
+    """How hard a fetch tries.
+
+    Attributes:
+        timeout_s: connect and read timeout per attempt [s].
+        attempts: total attempts (1 = no retry).
+        backoff_s: wait before the second attempt [s]; doubles after each failure.
+        max_backoff_s: cap on a single wait [s].
+    """
+
+    timeout_s: float = 10.0
+    attempts: int = 3
+    backoff_s: float = 1.0
+    max_backoff_s: float = 30.0
+
+    def wait_before(self, attempt: int) -> float:
+        """Seconds [s] to wait before attempt number ``attempt`` (2, 3, ...)."""
+        return float(min(self.max_backoff_s, self.backoff_s * 2.0 ** (attempt - 2)))
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+
+def get_json(
+    url: str,
+    *,
+    source: str,
+    params: Mapping[str, str | int | float] | None = None,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    client: httpx.Client | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Any:
+    """GET ``url`` and decode its JSON body, retrying transient failures per ``policy``.
+
+    Raises:
+        FetchError: the source kept failing, or answered a non-retryable 4xx.
+        ParseError: the body is not JSON.
+    """
+    owned = client is None
+    http = client or httpx.Client(headers={"User-Agent": USER_AGENT})
+    last_reason = "no attempt made"
+    try:
+        for attempt in range(1, policy.attempts + 1):
+            if attempt > 1:
+                sleep(policy.wait_before(attempt))
+            try:
+                response = http.get(url, params=params, timeout=policy.timeout_s)
+            except httpx.TimeoutException as exc:
+                last_reason = f"timed out ({type(exc).__name__})"
+                continue
+            except httpx.TransportError as exc:
+                last_reason = f"transport error ({type(exc).__name__}: {exc})"
+                continue
+            if response.status_code >= 500 or response.status_code == 429:
+                last_reason = f"HTTP {response.status_code}"
+                continue
+            if response.status_code >= 400:
+                raise FetchError(source, f"HTTP {response.status_code}", attempts=attempt)
+            try:
+                return response.json()
+            except ValueError as exc:
+                raise ParseError(source, f"body is not JSON: {exc}") from exc
+        raise FetchError(source, last_reason, attempts=policy.attempts)
+    finally:
+        if owned:
+            http.close()

@@ -1,0 +1,1 @@
+"""Weather forecasts for PV and heating: Open-Meteo (:mod:`.open_meteo`)."""

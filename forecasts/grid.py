@@ -1,0 +1,111 @@
+"""The slot grid as the forecasters see it, and the one rule they all keep: no look-ahead.
+
+``forecasts`` may not import the optimiser or the adapters (docs/architecture.md), so it accepts
+anything shaped like ``optimiser.TimeGrid`` (``start_utc``, ``step_minutes``, ``n_steps``).
+
+:func:`known_at` is how every forecaster cuts its history: a slot's measured value (energy over
+the slot, an actual intensity) is known once the slot has *ended*, so only slots ending at or
+before the issue time are kept.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+UK_TIMEZONE = "Europe/London"
+
+
+class SlotGrid(Protocol):
+    """Anything shaped like ``optimiser.TimeGrid``."""
+
+    @property
+    def start_utc(self) -> datetime: ...
+
+    @property
+    def step_minutes(self) -> int: ...
+
+    @property
+    def n_steps(self) -> int: ...
+
+
+def grid_index(grid: SlotGrid) -> pd.DatetimeIndex:
+    """Slot start times of ``grid``, tz-aware UTC, named ``slot_start_utc``."""
+    return pd.date_range(
+        pd.Timestamp(grid.start_utc).tz_convert("UTC"),
+        periods=grid.n_steps,
+        freq=f"{grid.step_minutes}min",
+        name="slot_start_utc",
+    ).as_unit("ns")
+
+
+def known_at(history: pd.Series, issued_at_utc: datetime, *, step_minutes: int = 30) -> pd.Series:
+    """The part of ``history`` (indexed by slot start) known at ``issued_at_utc``: slots that
+    ended at or before it, sorted, without NaN."""
+    if issued_at_utc.tzinfo is None:
+        raise ValueError("issued_at_utc must be timezone-aware")
+    index = pd.DatetimeIndex(history.index)
+    if index.tz is None:
+        raise ValueError("history must have a tz-aware index")
+    if not index.is_monotonic_increasing:
+        history = history.sort_index()
+        index = pd.DatetimeIndex(history.index)
+    last_start = pd.Timestamp(issued_at_utc) - pd.Timedelta(minutes=step_minutes)
+    end = int(index.searchsorted(last_start, side="right"))
+    return history.iloc[:end].dropna()
+
+
+def recent(history: pd.Series, issued_at_utc: datetime, *, days: float) -> pd.Series:
+    """The slots of a sorted ``history`` that start within ``days`` before ``issued_at_utc``
+    (a cheap cut before :func:`known_at`)."""
+    index = pd.DatetimeIndex(history.index)
+    first = int(index.searchsorted(pd.Timestamp(issued_at_utc) - pd.Timedelta(days=days)))
+    return history.iloc[first:]
+
+
+def local_day_and_minute(index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """UK local calendar day (days since 1970-01-01) and minute of the local day of each time."""
+    wall_ns = index.tz_convert(UK_TIMEZONE).tz_localize(None).as_unit("ns").asi8
+    day_ns = 86_400 * 10**9
+    return wall_ns // day_ns, (wall_ns % day_ns) // (60 * 10**9)
+
+
+class SlotTable:
+    """Values looked up by (local day, local minute of day): "the same slot k days earlier"
+    in wall-clock terms, right across clock changes (a slot that does not exist on one day is
+    simply missing). A dense day x slot array, so lookups are plain indexing."""
+
+    def __init__(self, series: pd.Series, *, step_minutes: int = 30) -> None:
+        self._step = step_minutes
+        self._slots = 1440 // step_minutes
+        values = series.to_numpy(dtype=np.float64)
+        if len(values) == 0:
+            self._first_day = 0
+            self._grid = np.full((0, self._slots), np.nan)
+            return
+        day, minute = local_day_and_minute(pd.DatetimeIndex(series.index))
+        self._first_day = int(day.min())
+        rows = day - self._first_day
+        cols = minute // step_minutes
+        total = np.zeros((int(rows.max()) + 1, self._slots))
+        count = np.zeros_like(total)
+        # autumn's repeated local hour: the two passes are averaged
+        np.add.at(total, (rows, cols), values)
+        np.add.at(count, (rows, cols), 1.0)
+        with np.errstate(invalid="ignore"):
+            self._grid = np.where(count > 0, total / np.maximum(count, 1.0), np.nan)
+
+    def lookup(self, day: np.ndarray, minute: np.ndarray) -> np.ndarray:
+        """Values at the given (local day, minute) pairs, arrays of any one shape; minutes
+        outside 0-1439 roll over into the neighbouring day; NaN where unknown."""
+        day, minute = np.broadcast_arrays(day, minute)
+        day = day + np.floor_divide(minute, 1440)
+        col = np.mod(minute, 1440) // self._step
+        row = day - self._first_day
+        ok = (row >= 0) & (row < self._grid.shape[0])
+        out = np.full(day.shape, np.nan)
+        out[ok] = self._grid[row[ok], col[ok]]
+        return out
