@@ -18,6 +18,7 @@ transaction.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -77,7 +78,10 @@ class SeriesCache:
     def __init__(self, path: Path | str) -> None:
         if isinstance(path, Path):
             path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path))
+        # One connection shared by the threads that refresh and read (a service fetches in a
+        # worker thread and plans in another); the lock serialises its use.
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._lock = threading.RLock()
         self._db.executescript(_SCHEMA)
         self._memo: dict[tuple[str, int], CachedSeries] = {}
 
@@ -128,8 +132,8 @@ class SeriesCache:
         index = pd.DatetimeIndex(series.index).tz_convert("UTC").as_unit("ns")
         new = pd.Series(series.to_numpy(dtype=np.float64), index=index.asi8).dropna()
         new = new[~new.index.duplicated(keep="last")]
-        self._forget(key)
-        with self._db:
+        with self._lock, self._db:
+            self._forget(key)
             old = self._read(key)
             if old is not None:
                 kept = pd.Series(old[3], index=old[2])
@@ -151,10 +155,11 @@ class SeriesCache:
             DataMissingError: nothing was ever stored under ``key``.
         """
         since_ns = np.iinfo(np.int64).min if since_utc is None else pd.Timestamp(since_utc).value
-        remembered = self._memo.get((key, since_ns))
-        if remembered is not None:
-            return remembered
-        row = self._read(key)
+        with self._lock:
+            remembered = self._memo.get((key, since_ns))
+            if remembered is not None:
+                return remembered
+            row = self._read(key)
         if row is None:
             raise DataMissingError(key)
         name, fetched_ns, times, values = row
@@ -165,7 +170,8 @@ class SeriesCache:
         series = pd.Series(values[first:].copy(), index=index, name=name)
         fetched = pd.Timestamp(fetched_ns, unit="ns", tz=UTC).to_pydatetime()
         cached = CachedSeries(key=key, series=series, fetched_at_utc=fetched)
-        self._memo[(key, since_ns)] = cached
+        with self._lock:
+            self._memo[(key, since_ns)] = cached
         return cached
 
     def load_fresh(self, key: str, *, now_utc: datetime, max_age: timedelta) -> CachedSeries:
@@ -183,8 +189,8 @@ class SeriesCache:
 
     def prune(self, key: str, *, before_utc: datetime) -> int:
         """Drop values of ``key`` whose slot starts before ``before_utc``; returns how many."""
-        self._forget(key)
-        with self._db:
+        with self._lock, self._db:
+            self._forget(key)
             row = self._read(key)
             if row is None:
                 return 0

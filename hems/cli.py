@@ -52,6 +52,9 @@ def _settings(config: Path | None, **overrides: object) -> Settings:
 @app.command()
 def run(
     demo: Annotated[bool, typer.Option(help="run the demo home with simulated devices")] = False,
+    live: Annotated[
+        bool, typer.Option(help="fetch live prices, carbon and weather (needs the network)")
+    ] = False,
     config: ConfigOption = None,
     host: Annotated[str | None, typer.Option(help="API address (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="API port (default 8000)")] = None,
@@ -64,6 +67,8 @@ def run(
     from hems.runtime import build_runtime
 
     overrides: dict[str, object] = {"demo": True} if demo else {}
+    if live:
+        overrides["live_market"] = True
     if host is not None:
         overrides["api_host"] = host
     if port is not None:

@@ -164,7 +164,7 @@ class HomeController:
         ev_names = {d.name for d in home.devices if d.kind == "ev_charger"}
         boosted = ev_names if "" in boost else ev_names & boost
         paused = {o.target: o.expires_at for o in overrides if o.kind is OverrideKind.PAUSE_DEVICE}
-        market = self.market.series(grid)
+        market = self.market.series(grid, home)
         previous = self.store.latest_plan(self.home_id)
         baseline_kw = _baseline_kw(previous, grid, market["base_load_kw"].to_numpy())
         return PlanInputs(

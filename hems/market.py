@@ -4,7 +4,7 @@ weather and the base-load forecast.
 :class:`ReplayedMarket` replays the bundled sample (``hems/demo_data``) onto any dates, slot by
 slot at the same UTC time of day, so the demo runs today on real-shaped data without a network.
 The live sources (Octopus, Carbon Intensity, Open-Meteo) arrive through ``adapters`` and
-``forecasts`` with the same :class:`MarketSource` shape.
+``forecasts`` in :class:`hems.live_market.LiveMarket`, with the same :class:`MarketSource` shape.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from hems.demo import read_demo_series
+from hems.domain.home import HomeSpec
 from optimiser import TimeGrid
 
 COLUMNS = (
@@ -28,8 +29,8 @@ COLUMNS = (
 
 
 class MarketSource(Protocol):
-    def series(self, grid: TimeGrid) -> pd.DataFrame:
-        """The :data:`COLUMNS` on ``grid`` (index: slot starts, UTC)."""
+    def series(self, grid: TimeGrid, home: HomeSpec) -> pd.DataFrame:
+        """The :data:`COLUMNS` on ``grid`` (index: slot starts, UTC) for ``home``."""
         ...
 
 
@@ -44,7 +45,8 @@ class ReplayedMarket:
         self._start = idx[0]
         self._n = len(idx)
 
-    def series(self, grid: TimeGrid) -> pd.DataFrame:
+    def series(self, grid: TimeGrid, home: HomeSpec | None = None) -> pd.DataFrame:
+        """The sample on ``grid``; the same for every home."""
         index = grid.index
         # Each target slot's offset from the sample's start, in sample steps, wrapped.
         offset = ((index - self._start) // self._step).to_numpy().astype(np.int64) % self._n

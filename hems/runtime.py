@@ -13,10 +13,12 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from adapters.cache import SeriesCache
 from adapters.devices.driver import DeviceDriver
 from hems.clock import Clock, SystemClock
 from hems.demo import demo_home_spec
-from hems.market import ReplayedMarket
+from hems.live_market import LiveMarket
+from hems.market import MarketSource, ReplayedMarket
 from hems.scheduler import build_scheduler
 from hems.service import CemService
 from hems.settings import Settings
@@ -61,11 +63,19 @@ def build_runtime(
         sim = simulations.get(home_id)
         return sim.drivers if sim is not None else {}
 
+    market: MarketSource = ReplayedMarket()
+    if settings.live_market:
+        market = LiveMarket(
+            cache=SeriesCache(settings.data_dir / "market_cache.sqlite3"),
+            clock=clock,
+            import_product=settings.agile_import_product,
+            export_product=settings.agile_export_product,
+        )
     service = CemService(
         settings=settings,
         store=store,
         clock=clock,
-        market=ReplayedMarket(),
+        market=market,
         drivers_for=drivers_for,
         seed=seed,
     )

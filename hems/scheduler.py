@@ -4,6 +4,9 @@
 * ``apply`` every 15 s: setpoints whose randomised delay has passed, and retries;
 * ``telemetry`` every 60 s: read devices; re-plan a home whose EV was plugged in or out or
   whose device drifted off its setpoint;
+* ``market`` every 30 min (and at start-up) with ``live_market``: prices, carbon and weather
+  into the cache (Agile's day-ahead prices appear around 16:00 UK time, so the next day is in
+  the plan within half an hour of their release);
 * ``prune`` daily at 03:17 UTC: telemetry past its retention period;
 * ``simulate`` every 5 s in demo mode: the simulated home's physics.
 
@@ -43,6 +46,12 @@ def build_scheduler(
     )
     scheduler.add_job(service.apply_due_all, IntervalTrigger(seconds=15), id="apply")
     scheduler.add_job(service.read_all, IntervalTrigger(seconds=60), id="telemetry")
+    scheduler.add_job(
+        service.refresh_market,
+        IntervalTrigger(minutes=30),
+        id="market",
+        next_run_time=datetime.now(UTC),
+    )
     scheduler.add_job(service.prune, CronTrigger(hour=3, minute=17, timezone=UTC), id="prune")
     if simulate is not None:
         scheduler.add_job(simulate, IntervalTrigger(seconds=5), id="simulate")

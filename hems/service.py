@@ -105,6 +105,18 @@ class CemService:
 
         await asyncio.gather(*(self._guarded(one(c), c.home_id) for c in self.controllers.values()))
 
+    async def refresh_market(self) -> None:
+        """Fetch live market data for every home (in a worker thread: the fetches block)."""
+        refresh = getattr(self.market, "refresh", None)
+        if refresh is None:
+            return
+        homes = [self.store.home(h) for h in self.store.home_ids()]
+        if homes:
+            status = await asyncio.to_thread(refresh, homes)
+            failed = {k: v for k, v in status.items() if v != "ok"}
+            if failed:
+                log.warning("market refresh: %d of %d sources failed", len(failed), len(status))
+
     async def prune(self) -> None:
         """Apply the telemetry retention period."""
         before = self.clock.now() - timedelta(days=self.settings.telemetry_retention_days)

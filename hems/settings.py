@@ -43,6 +43,9 @@ class Settings(BaseSettings):
             (plans, setpoints, events and the audit log are kept until the home is deleted).
         planner_processes: worker processes for the optimiser, so a plan never holds the API's
             interpreter (0 = plan in a thread of the service process, as the tests do).
+        live_market: fetch prices (Octopus Agile), carbon intensity (NESO) and weather
+            (Open-Meteo) for each home; otherwise the bundled sample is replayed onto today.
+        agile_import_product, agile_export_product: Octopus product codes for live prices.
         demo: run the bundled demo home with simulated devices.
     """
 
@@ -61,6 +64,9 @@ class Settings(BaseSettings):
     drift_threshold_kw: float = Field(default=1.0, gt=0)
     telemetry_retention_days: int = Field(default=90, ge=1, le=3660)
     planner_processes: int = Field(default=1, ge=0, le=64)
+    live_market: bool = False
+    agile_import_product: str = Field(default="AGILE-24-10-01", pattern=r"^[A-Z0-9\-]+$")
+    agile_export_product: str = Field(default="AGILE-OUTGOING-19-05-13", pattern=r"^[A-Z0-9\-]+$")
     demo: bool = False
 
     @field_validator("database_url")
