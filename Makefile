@@ -24,6 +24,7 @@ test: $(STAMP)
 ## Run the benchmarks (JSON results under benchmarks/results/).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_optimiser
+	$(BIN)/python -m benchmarks.bench_openadr
 
 ## Lint, format check, strict typing and the import rules.
 lint: $(STAMP)
