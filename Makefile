@@ -25,6 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_optimiser
 	$(BIN)/python -m benchmarks.bench_service
+	$(BIN)/python -m benchmarks.bench_openadr
 
 ## Forecast speed (self-contained) and quality on the real series in $(DATA) (see docs/forecasts.md).
 DATA ?= ../shared/data

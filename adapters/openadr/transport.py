@@ -1,0 +1,115 @@
+"""Simple HTTP transport (OpenADR 2.0b): POST an oadrPayload to ``<vtn_url>/<service>``.
+
+Outbound messages are rendered (and signed) by the codec; answers are parsed (and verified)
+by it. Network failures and HTTP errors become :class:`TransportError` so that the VEN can back
+off; a parsed answer is returned as a typed message (None for an empty 200 body).
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from typing import Protocol
+
+import httpx
+
+from adapters.openadr import codec
+from adapters.openadr.messages import (
+    CanceledPartyRegistration,
+    CanceledReport,
+    CancelOpt,
+    CancelPartyRegistration,
+    CreatedEvent,
+    CreatedReport,
+    CreateOpt,
+    CreatePartyRegistration,
+    Message,
+    Poll,
+    QueryRegistration,
+    RegisteredReport,
+    RegisterReport,
+    RequestEvent,
+    Response,
+    UpdateReport,
+)
+from adapters.openadr.schema import CodecError
+
+log = logging.getLogger(__name__)
+
+SERVICE_OF: dict[type, str] = {
+    QueryRegistration: "EiRegisterParty",
+    CreatePartyRegistration: "EiRegisterParty",
+    CancelPartyRegistration: "EiRegisterParty",
+    CanceledPartyRegistration: "EiRegisterParty",
+    Response: "EiRegisterParty",
+    RequestEvent: "EiEvent",
+    CreatedEvent: "EiEvent",
+    CreateOpt: "EiOpt",
+    CancelOpt: "EiOpt",
+    RegisterReport: "EiReport",
+    RegisteredReport: "EiReport",
+    CreatedReport: "EiReport",
+    UpdateReport: "EiReport",
+    CanceledReport: "EiReport",
+    Poll: "OadrPoll",
+}
+"""The VTN service endpoint each VEN-sent message goes to."""
+
+
+class TransportError(Exception):
+    """The VTN could not be reached or answered with an HTTP error (retry later)."""
+
+
+class Transport(Protocol):
+    async def send(self, message: Message) -> Message | None: ...
+
+
+class HttpTransport:
+    """httpx-based transport; one pooled client per VEN.
+
+    Args:
+        vtn_url: base URL, e.g. ``https://vtn.example/OpenADR2/Simple/2.0b``.
+        ssl_context: client TLS context (mutual TLS and VTN pinning: see ``tls``); None for
+            plain HTTP (tests only).
+        signer / verifier: XML signatures (see ``signatures``); None when not used.
+        timeout_s: per-request timeout [s].
+    """
+
+    def __init__(
+        self,
+        vtn_url: str,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        signer: codec.Signer | None = None,
+        verifier: codec.Verifier | None = None,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.vtn_url = vtn_url.rstrip("/")
+        self.signer = signer
+        self.verifier = verifier
+        verify: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
+        self._client = httpx.AsyncClient(timeout=timeout_s, verify=verify)
+
+    async def send(self, message: Message) -> Message | None:
+        service = SERVICE_OF[type(message)]
+        body = codec.render(message, signer=self.signer)
+        try:
+            reply = await self._client.post(
+                f"{self.vtn_url}/{service}",
+                content=body,
+                headers={"Content-Type": "application/xml"},
+            )
+        except httpx.HTTPError as exc:
+            raise TransportError(f"{service}: {type(exc).__name__}: {exc}") from exc
+        if reply.status_code != 200:
+            raise TransportError(f"{service}: HTTP {reply.status_code}: {reply.text[:200]}")
+        if not reply.content.strip():
+            return None
+        try:
+            return codec.parse(reply.content, verifier=self.verifier)
+        except CodecError as exc:
+            log.warning("openadr: refused the VTN's answer on %s: %s", service, exc)
+            raise TransportError(f"{service}: unusable answer ({exc})") from exc
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,354 @@
+"""The VEN: registration, events and opts, reports, in pull or push mode.
+
+:class:`Ven` is transport-agnostic: it sends through a :class:`~adapters.openadr.transport.
+Transport` and answers VTN-initiated messages in :meth:`Ven.handle` (the reply goes back in the
+HTTP response in push mode, or to the VTN's service endpoint after an oadrPoll in pull mode).
+:meth:`Ven.run` is the loop: register (bounded backoff while the VTN is unreachable), request
+events, poll at the VTN's frequency, sample and send reports; after an outage it re-requests
+events (state resync) and flushes the report outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from adapters.openadr import messages as m
+from adapters.openadr.events import Target
+from adapters.openadr.hooks import (
+    CancelListener,
+    Decide,
+    EventNotice,
+    FlexibilityProvider,
+    OptDecision,
+    Resource,
+    TelemetryProvider,
+)
+from adapters.openadr.inbound import InboundHandler
+from adapters.openadr.lifecycle import EventBook
+from adapters.openadr.reporting import Catalogue, Outbox
+from adapters.openadr.scheduling import ReportSchedule
+from adapters.openadr.transport import Transport, TransportError
+from adapters.openadr.vocab import OptReason, OptType
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VenSettings:
+    """Who the VEN is and how it talks.
+
+    Attributes:
+        manufacturer, serial_number: the CEM's identity; registered as oadrVenName
+            ``<manufacturer>:<serial_number>`` (what the DSRSP's asset screen asks for).
+        resources: the devices, each registered as a report resource.
+        pull: oadrHttpPullModel; False means push to ``push_url``.
+        xml_signature: announce (and use) XML signatures.
+        poll_freq_s: poll period until the VTN states its own [s].
+        backoff_initial_s, backoff_max_s: retry delays while the VTN is unreachable [s].
+        outbox_capacity: reports kept while the VTN is unreachable.
+    """
+
+    manufacturer: str
+    serial_number: str
+    resources: tuple[Resource, ...] = ()
+    pull: bool = True
+    push_url: str | None = None
+    xml_signature: bool = False
+    expected_vtn_id: str | None = None
+    market_context: str | None = None
+    poll_freq_s: float = 10.0
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 60.0
+    outbox_capacity: int = 1000
+    report_min_period_s: float = 2.0
+
+    @property
+    def ven_name(self) -> str:
+        return f"{self.manufacturer}:{self.serial_number}"
+
+
+@dataclass(slots=True)
+class Registration:
+    ven_id: str | None = None
+    registration_id: str | None = None
+    vtn_id: str | None = None
+    poll_freq_s: float | None = None
+    reports_registered: bool = False
+
+
+@dataclass(slots=True)
+class Hooks:
+    decide: Decide
+    telemetry: TelemetryProvider
+    flexibility: FlexibilityProvider | None = None
+    cancelled: CancelListener | None = None
+    notices: list[EventNotice] = field(default_factory=list)
+
+
+class Ven:
+    def __init__(
+        self,
+        settings: VenSettings,
+        transport: Transport,
+        *,
+        decide: Decide,
+        telemetry: TelemetryProvider,
+        flexibility: FlexibilityProvider | None = None,
+        cancelled: CancelListener | None = None,
+        rng: random.Random | None = None,
+        clock: Any = None,
+    ) -> None:
+        self.settings = settings
+        self.transport = transport
+        self.hooks = Hooks(decide, telemetry, flexibility, cancelled)
+        self.registration = Registration()
+        self.events = EventBook(rng)
+        self.outbox = Outbox(settings.outbox_capacity)
+        self.reports = ReportSchedule(self.outbox)
+        self.catalogue = Catalogue(reports=())
+        self._now = clock or (lambda: datetime.now(UTC))
+        self._ids = itertools.count(1)
+        self._rng = rng or random.SystemRandom()
+        self.inbound = InboundHandler(self)
+        self.opts: dict[str, m.CreateOpt] = {}
+        self.connected = False
+
+    # --- small helpers -------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return cast(datetime, self._now())
+
+    def new_id(self, prefix: str = "req") -> str:
+        return f"{prefix}-{self.settings.serial_number}-{next(self._ids)}"
+
+    @property
+    def ven_id(self) -> str | None:
+        return self.registration.ven_id
+
+    @property
+    def resource_ids(self) -> frozenset[str]:
+        return frozenset(r.resource_id for r in self.settings.resources)
+
+    async def send(self, message: m.Message) -> m.Message | None:
+        reply = await self.transport.send(message)
+        self.connected = True
+        if isinstance(reply, m.RequestReregistration):
+            log.info("openadr: the VTN asked to re-register")
+            self.registration = Registration()
+        return reply
+
+    # --- registration ----------------------------------------------------------------------
+
+    async def register(self) -> None:
+        """Query, create the party registration, register reports and request events."""
+        query = await self.send(m.QueryRegistration(request_id=self.new_id()))
+        if isinstance(query, m.CreatedPartyRegistration) and query.poll_freq_s:
+            self.registration.poll_freq_s = query.poll_freq_s
+        created = await self.send(
+            m.CreatePartyRegistration(
+                request_id=self.new_id(),
+                ven_name=self.settings.ven_name,
+                http_pull_model=self.settings.pull,
+                xml_signature=self.settings.xml_signature,
+                transport_address=None if self.settings.pull else self.settings.push_url,
+                registration_id=self.registration.registration_id,
+                ven_id=self.registration.ven_id,
+            )
+        )
+        if not isinstance(created, m.CreatedPartyRegistration) or not created.response.ok:
+            raise RegistrationError(f"registration refused: {created!r}")
+        if created.ven_id is None or created.registration_id is None:
+            raise RegistrationError("the VTN registered no venID / registrationID")
+        expected = self.settings.expected_vtn_id
+        if expected is not None and created.vtn_id != expected:
+            raise RegistrationError(f"vtnID {created.vtn_id!r}, expected {expected!r}")
+        self.registration = Registration(
+            ven_id=created.ven_id,
+            registration_id=created.registration_id,
+            vtn_id=created.vtn_id,
+            poll_freq_s=created.poll_freq_s or self.registration.poll_freq_s,
+        )
+        self.reports.ven_id = created.ven_id
+        log.info("openadr: registered as %s with %s", created.ven_id, created.vtn_id)
+        await self.register_reports()
+        await self.request_events()
+
+    async def register_reports(self) -> None:
+        self.catalogue = Catalogue.build(
+            self.settings.resources,
+            self.now(),
+            min_period_s=self.settings.report_min_period_s,
+            market_context=self.settings.market_context,
+        )
+        reply = await self.send(
+            m.RegisterReport(
+                request_id=self.new_id(), reports=self.catalogue.reports, ven_id=self.ven_id
+            )
+        )
+        self.registration.reports_registered = True
+        if isinstance(reply, m.RegisteredReport):
+            created = await self.inbound.create_reports(reply.requests, reply.response.request_id)
+            await self.send(created)
+
+    async def request_events(self) -> None:
+        assert self.ven_id is not None
+        reply = await self.send(m.RequestEvent(request_id=self.new_id(), ven_id=self.ven_id))
+        await self.follow_up(reply)
+
+    async def deregister(self) -> None:
+        if self.registration.registration_id is None:
+            return
+        await self.send(
+            m.CancelPartyRegistration(
+                request_id=self.new_id(),
+                registration_id=self.registration.registration_id,
+                ven_id=self.ven_id,
+            )
+        )
+        self.registration = Registration()
+        self.reports.cancel_all()
+
+    # --- VTN-initiated messages ------------------------------------------------------------
+
+    async def handle(self, message: m.Message) -> m.Message | None:
+        """Answer a message from the VTN (push body, or a poll's answer)."""
+        return await self.inbound.handle(message)
+
+    async def follow_up(self, message: m.Message | None) -> None:
+        """Pull mode: handle a VTN message and send the answer to its service endpoint."""
+        if message is None:
+            return
+        answer = await self.handle(message)
+        if answer is not None:
+            await self.send(answer)
+        if self.registration.ven_id is None and isinstance(message, m.RequestReregistration):
+            await self.register()
+
+    async def poll(self) -> None:
+        assert self.ven_id is not None
+        await self.follow_up(await self.send(m.Poll(ven_id=self.ven_id)))
+
+    # --- opt -------------------------------------------------------------------------------
+
+    async def opt_out(self, event_id: str, reason: str = OptReason.OVERRIDE_STATUS) -> None:
+        """The consumer opted out of an event: tell the VTN with oadrCreatedEvent (always
+        understood) and oadrCreateOpt (EiOpt; a VTN without EiOpt is logged, not fatal)."""
+        tracked = self.events.get(event_id)
+        if tracked is None or self.ven_id is None:
+            raise KeyError(event_id)
+        decision = OptDecision(opt=OptType.OPT_OUT, reason=reason)
+        await self.send(self.inbound.created_event_for(tracked.event, decision, self.new_id()))
+        opt = m.CreateOpt(
+            request_id=self.new_id(),
+            opt_id=self.new_id("opt"),
+            opt_type=OptType.OPT_OUT,
+            opt_reason=reason,
+            ven_id=self.ven_id,
+            created_utc=self.now(),
+            target=Target(ven_ids=(self.ven_id,)),
+            event_id=event_id,
+            modification_number=tracked.event.modification_number,
+        )
+        await self._send_opt(opt)
+
+    async def opt_schedule(
+        self,
+        windows: tuple[m.AvailabilityWindow, ...],
+        opt_type: OptType = OptType.OPT_OUT,
+        reason: str = OptReason.NOT_PARTICIPATING,
+        resource_ids: tuple[str, ...] = (),
+    ) -> str:
+        """Send the consumer's opt-out (or opt-in) windows as an oadrCreateOpt schedule."""
+        assert self.ven_id is not None
+        opt = m.CreateOpt(
+            request_id=self.new_id(),
+            opt_id=self.new_id("opt"),
+            opt_type=opt_type,
+            opt_reason=reason,
+            ven_id=self.ven_id,
+            created_utc=self.now(),
+            market_context=self.settings.market_context,
+            availability=windows,
+            target=Target(resource_ids=resource_ids)
+            if resource_ids
+            else Target(ven_ids=(self.ven_id,)),
+        )
+        await self._send_opt(opt)
+        return opt.opt_id
+
+    async def cancel_opt(self, opt_id: str) -> None:
+        assert self.ven_id is not None
+        await self._send_opt(
+            m.CancelOpt(request_id=self.new_id(), opt_id=opt_id, ven_id=self.ven_id)
+        )
+        self.opts.pop(opt_id, None)
+
+    async def _send_opt(self, opt: m.CreateOpt | m.CancelOpt) -> None:
+        try:
+            reply = await self.send(opt)
+        except TransportError as exc:
+            log.warning("openadr: EiOpt not delivered (%s); the VTN keeps the event answer", exc)
+            return
+        if isinstance(opt, m.CreateOpt):
+            self.opts[opt.opt_id] = opt
+        if isinstance(reply, m.CreatedOpt | m.CanceledOpt) and not reply.response.ok:
+            log.warning("openadr: the VTN refused opt %s: %s", opt.opt_id, reply.response)
+
+    # --- reports ---------------------------------------------------------------------------
+
+    async def report_tick(self) -> None:
+        """Sample and queue due reports, then send what the outbox holds."""
+        await self.reports.tick(self.now(), self.hooks, self.catalogue)
+        await self.flush_outbox()
+
+    async def flush_outbox(self) -> None:
+        self.outbox.expire(self.now())
+        while (message := self.outbox.peek()) is not None:
+            try:
+                reply = await self.send(message)
+            except TransportError:
+                self.outbox.failed()
+                raise
+            self.outbox.pop()
+            if isinstance(reply, m.UpdatedReport) and reply.cancel is not None:
+                await self.handle(reply.cancel)
+
+    # --- the loop --------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event, tick_s: float = 1.0) -> None:
+        """Register, then poll and report until ``stop`` is set; back off while unreachable."""
+        delay = self.settings.backoff_initial_s
+        next_poll = 0.0
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            try:
+                if self.ven_id is None:
+                    await self.register()
+                elif not self.connected:
+                    await self.request_events()  # resync after an outage
+                if self.settings.pull and loop.time() >= next_poll:
+                    await self.poll()
+                    next_poll = loop.time() + (
+                        self.registration.poll_freq_s or self.settings.poll_freq_s
+                    )
+                await self.report_tick()
+                delay = self.settings.backoff_initial_s
+                wait = tick_s
+            except (TransportError, RegistrationError) as exc:
+                self.connected = False
+                wait = delay * (0.5 + self._rng.random() / 2)
+                log.warning("openadr: %s; retrying in %.1f s", exc, wait)
+                delay = min(delay * 2, self.settings.backoff_max_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=wait)
+
+
+class RegistrationError(Exception):
+    """The VTN refused or garbled the registration."""

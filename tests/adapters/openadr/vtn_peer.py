@@ -1,0 +1,113 @@
+"""openleadr's OpenADRServer as the VTN (the independent peer), on 127.0.0.1 in the test's loop."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from openleadr import OpenADRServer
+from openleadr import objects as ol
+
+VTN_ID = "vtn-peer"
+VEN_ID = "ven-under-test"
+REGISTRATION_ID = "reg-1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class PeerLog:
+    registrations: list[dict[str, Any]] = field(default_factory=list)
+    offered: list[tuple[str | None, str, str | None]] = field(default_factory=list)
+    values: dict[str, list[tuple[datetime, float]]] = field(default_factory=dict)
+    opts: list[tuple[str, str]] = field(default_factory=list)
+    cancelled_registrations: list[dict[str, Any]] = field(default_factory=list)
+
+
+def make_vtn(port: int, **kwargs: Any) -> tuple[OpenADRServer, PeerLog]:
+    peer = PeerLog()
+    server = OpenADRServer(
+        vtn_id=VTN_ID,
+        http_host="127.0.0.1",
+        http_port=port,
+        requested_poll_freq=timedelta(seconds=1),
+        **kwargs,
+    )
+
+    async def on_create_party_registration(info: dict[str, Any]) -> tuple[str, str]:
+        peer.registrations.append(info)
+        return VEN_ID, REGISTRATION_ID
+
+    async def on_register_report(
+        ven_id, resource_id, measurement, unit, scale, min_sampling_interval, max_sampling_interval
+    ):
+        peer.offered.append((resource_id, measurement, unit))
+        if measurement != "RealPower":
+            return None
+
+        def collect(values: list[tuple[datetime, float]], key: str = str(resource_id)) -> None:
+            peer.values.setdefault(key, []).extend(values)
+
+        return collect, timedelta(seconds=2), timedelta(seconds=2)
+
+    async def on_cancel_party_registration(payload: dict[str, Any]):
+        peer.cancelled_registrations.append(payload)
+        return "oadrCanceledPartyRegistration", {
+            "registration_id": payload.get("registration_id"),
+            "ven_id": payload.get("ven_id"),
+        }
+
+    server.add_handler("on_create_party_registration", on_create_party_registration)
+    server.add_handler("on_register_report", on_register_report)
+    server.add_handler("on_cancel_party_registration", on_cancel_party_registration)
+    return server, peer
+
+
+def dispatch_event(
+    peer: PeerLog, event_id: str, start: datetime, values_kw: tuple[float, ...], signal_type: str
+) -> ol.Event:
+    """A LOAD_DISPATCH event in kW (real power), 30-minute intervals."""
+    intervals = [
+        ol.Interval(
+            dtstart=start + timedelta(minutes=30 * i),
+            duration=timedelta(minutes=30),
+            signal_payload=v,
+            uid=i,
+        )
+        for i, v in enumerate(values_kw)
+    ]
+    return ol.Event(
+        event_descriptor=ol.EventDescriptor(
+            event_id=event_id,
+            modification_number=0,
+            market_context="http://dsrsp.example/programme",
+            event_status="far",
+            created_date_time=start,
+        ),
+        active_period=ol.ActivePeriod(
+            dtstart=start, duration=timedelta(minutes=30 * len(values_kw))
+        ),
+        event_signals=[
+            ol.EventSignal(
+                intervals=intervals,
+                signal_name="LOAD_DISPATCH",
+                signal_type=signal_type,
+                signal_id=f"{event_id}-sig",
+                measurement=ol.Measurement(
+                    name="powerReal",
+                    description="RealPower",
+                    unit="W",
+                    scale="k",
+                    power_attributes=ol.PowerAttributes(),
+                ),
+            )
+        ],
+        targets=[ol.Target(ven_id=VEN_ID)],
+        response_required="always",
+    )
