@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -25,6 +26,7 @@ from hems.settings import Settings
 from hems.simulation.home import SimulatedHome, simulate_home
 from hems.storage.engine import make_engine, upgrade_schema
 from hems.storage.store import Store
+from hems.vens import VenFleet
 
 log = logging.getLogger(__name__)
 UK = ZoneInfo("Europe/London")
@@ -42,6 +44,7 @@ class Runtime:
     simulations: dict[int, SimulatedHome] = field(default_factory=dict)
     new_tokens: dict[str, str] = field(default_factory=dict)
     scheduler: AsyncIOScheduler | None = None
+    vens: VenFleet | None = None
 
     async def simulate(self) -> None:
         """Advance every simulated home to now."""
@@ -98,16 +101,31 @@ def build_runtime(
             seed=seed or 0,
             comfort_min_c=lambda t: prefs.comfort_min_at(t.astimezone(UK)),
         )
+    if settings.vtn_url:
+        runtime.vens = VenFleet(service, settings)
+        runtime.vens.build()
+        if simulations:
+            for home_id, sim in simulations.items():
+                runtime.vens.bridges[home_id].site_power_kw = partial(_site_power, sim)
     return runtime
 
 
+def _site_power(sim: SimulatedHome) -> float | None:
+    """The simulated meter's site power [kW]."""
+    return sim.site_power_kw
+
+
 def start_scheduler(runtime: Runtime) -> None:
-    """Start the timetable in the running event loop."""
+    """Start the timetable (and the VENs) in the running event loop."""
     simulate = runtime.simulate if runtime.simulations else None
     runtime.scheduler = build_scheduler(runtime.service, simulate)
     runtime.scheduler.start()
+    if runtime.vens is not None:
+        runtime.vens.start()
 
 
-def stop_scheduler(runtime: Runtime) -> None:
+async def stop_scheduler(runtime: Runtime) -> None:
     if runtime.scheduler is not None and runtime.scheduler.running:
         runtime.scheduler.shutdown(wait=False)
+    if runtime.vens is not None:
+        await runtime.vens.stop()

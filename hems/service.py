@@ -10,7 +10,7 @@ import asyncio
 import logging
 import multiprocessing
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -40,6 +40,8 @@ class CemService:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _pending: dict[int, list[str]] = field(default_factory=dict)
     _pool: ProcessPoolExecutor | None = None
+    opt_out_listeners: list[Callable[[int, str], Awaitable[None]]] = field(default_factory=list)
+    """Told of a consumer's opt-out (home id, event id): the VEN tells the DSRSP."""
     plan_json: dict[int, tuple[int, bytes]] = field(default_factory=dict)
     """The latest plan of each home as the API serves it (plan id, JSON), built once per plan."""
 
@@ -193,6 +195,11 @@ class CemService:
             home_id, event_id, "optOut", "the consumer opted out", now, actor
         )
         await self.replan_and_dispatch(home_id, f"opt-out of {event_id}")
+        for listener in self.opt_out_listeners:
+            try:
+                await listener(home_id, event_id)
+            except Exception:
+                log.exception("home %s: could not pass the opt-out of %s on", home_id, event_id)
 
     async def _guarded(self, work: object, home_id: int) -> None:
         """Run one home's work; a failure is logged and never stops the other homes."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         live_market: fetch prices (Octopus Agile), carbon intensity (NESO) and weather
             (Open-Meteo) for each home; otherwise the bundled sample is replayed onto today.
         agile_import_product, agile_export_product: Octopus product codes for live prices.
+        vtn_url: the DSRSP's OpenADR 2.0b VTN (``.../OpenADR2/Simple/2.0b``); empty = no VEN.
+        ven_cert_file, ven_key_file: the CEM's client certificate and key (PEM) for mutual TLS.
+        vtn_ca_file: CA bundle the VTN's certificate must chain to.
+        vtn_fingerprint: the VTN's pinned OpenADR fingerprint (needs ``vtn_ca_file`` too: the
+            pin alone is not yet checked on each connection).
         demo: run the bundled demo home with simulated devices.
     """
 
@@ -67,6 +72,11 @@ class Settings(BaseSettings):
     live_market: bool = False
     agile_import_product: str = Field(default="AGILE-24-10-01", pattern=r"^[A-Z0-9\-]+$")
     agile_export_product: str = Field(default="AGILE-OUTGOING-19-05-13", pattern=r"^[A-Z0-9\-]+$")
+    vtn_url: str = ""
+    ven_cert_file: Path | None = None
+    ven_key_file: Path | None = None
+    vtn_ca_file: Path | None = None
+    vtn_fingerprint: str = ""
     demo: bool = False
 
     @field_validator("database_url")
@@ -75,6 +85,14 @@ class Settings(BaseSettings):
         if url and not url.startswith(("sqlite", "postgresql")):
             raise ValueError("must be a sqlite:// or postgresql:// URL")
         return url
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> Settings:
+        if self.vtn_url.startswith("https") and not (self.ven_cert_file and self.ven_key_file):
+            raise ValueError("an https vtn_url needs ven_cert_file and ven_key_file (mutual TLS)")
+        if self.vtn_fingerprint and not self.vtn_ca_file:
+            raise ValueError("vtn_fingerprint needs vtn_ca_file (the pin alone is not enforced)")
+        return self
 
     @property
     def resolved_database_url(self) -> str:

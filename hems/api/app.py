@@ -28,7 +28,7 @@ def create_app(
         try:
             yield
         finally:
-            stop_scheduler(rt)
+            await stop_scheduler(rt)
             await rt.service.settle()
             rt.service.close()
 

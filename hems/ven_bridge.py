@@ -1,0 +1,227 @@
+"""The OpenADR VEN of each home, wired to the service (Interface A).
+
+:class:`VenBridge` gives the VEN (``adapters.openadr``) its hooks:
+
+* ``decide``: each event's power requests become DSR events of the home
+  (:meth:`hems.service.CemService.receive_event`: consent, overrides and opt-out windows decide;
+  the home re-plans before answering); an event with several intervals is stored as
+  ``<event id>/<interval>``, and it is opted out whole if any part is. A ``SIMPLE`` event
+  becomes an import cap by level (:data:`hems.dsr_events.SIMPLE_LEVEL_IMPORT_CAP_KW`).
+* ``telemetry``: the site and each device: power, online, manual override (a consumer boost or
+  pause in force), state of charge, the setpoint in force;
+* ``flexibility``: the IO, LD and MD profiles of each device (:mod:`hems.flexibility`);
+* ``cancelled``: the event's parts are cancelled and the home re-plans without them.
+
+A consumer's opt-out through the API is sent on to the VTN (oadrCreatedEvent and EiOpt).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from adapters.openadr.events import Event
+from adapters.openadr.hooks import (
+    DispatchRequest,
+    EventNotice,
+    FlexibilityOffer,
+    OptDecision,
+    PowerProfile,
+    Reading,
+    RequestKind,
+    Resource,
+)
+from adapters.openadr.vocab import OptReason, OptType
+from hems.domain.home import HomeSpec
+from hems.domain.preferences import OverrideKind
+from hems.dsr_events import OPT_IN, SIMPLE_LEVEL_IMPORT_CAP_KW
+from hems.service import CemService
+from hems.storage.store import StoredEvent
+
+log = logging.getLogger(__name__)
+SITE = "site"
+
+
+def resource_id(device_name: str) -> str:
+    """The report resource id of a device: its name in lower case, spaces as hyphens."""
+    return device_name.strip().lower().replace(" ", "-")
+
+
+def resources(home: HomeSpec) -> tuple[Resource, ...]:
+    """The site and every device, as the VEN registers them."""
+    devices = [
+        Resource(resource_id=resource_id(d.name), has_soc=d.kind in ("battery", "ev_charger"))
+        for d in home.devices
+    ]
+    return (Resource(resource_id=SITE, flexible=False), *devices)
+
+
+def part_id(event_id: str, index: int, count: int) -> str:
+    """How one interval of an event is stored (the event id itself when it has one part)."""
+    return event_id if count == 1 else f"{event_id}/{index}"
+
+
+def simple_requests(event: Event) -> tuple[DispatchRequest, ...]:
+    """SIMPLE levels 1-3 as import caps over their intervals (level 0: no request)."""
+    out = []
+    for signal in event.signals:
+        if signal.name != "SIMPLE":
+            continue
+        for interval in signal.intervals:
+            cap = SIMPLE_LEVEL_IMPORT_CAP_KW.get(int(interval.value))
+            if cap is not None:
+                out.append(
+                    DispatchRequest(
+                        kind=RequestKind.IMPORT_CAP,
+                        value_kw=cap,
+                        start_utc=interval.start_utc,
+                        end_utc=interval.start_utc
+                        + timedelta(seconds=interval.duration_s or event.duration_s),
+                    )
+                )
+    return tuple(out)
+
+
+@dataclass
+class VenBridge:
+    """The hooks of one home's VEN.
+
+    Attributes:
+        service: the CEM service.
+        home_id: the home.
+        site_power_kw: the site meter's reading, if the home has one (else the sum of devices).
+    """
+
+    service: CemService
+    home_id: int
+    site_power_kw: Callable[[], float | None] = lambda: None
+
+    async def decide(self, notice: EventNotice) -> OptDecision:
+        event = notice.event
+        requests = notice.requests or simple_requests(event)
+        if not requests:
+            return OptDecision(
+                opt=OptType.OPT_IN,
+                reason=OptReason.PARTICIPATING,
+                explanation="no power request in this event; nothing to change",
+            )
+        answers = []
+        for i, request in enumerate(requests):
+            stored = StoredEvent(
+                event_id=part_id(event.event_id, i, len(requests)),
+                modification_number=event.modification_number,
+                kind=str(request.kind),
+                value_kw=request.value_kw,
+                start=request.start_utc,
+                end=request.end_utc,
+                status=str(notice.status),
+                response="",
+                response_reason="",
+            )
+            answers.append(await self.service.receive_event(self.home_id, stored))
+        refused = [a for a in answers if a.response != OPT_IN]
+        if refused:
+            now = self.service.clock.now()
+            for a in answers:
+                if a.response == OPT_IN:  # opted out whole: no part stays in the plan
+                    self.service.store.set_event_response(
+                        self.home_id, a.event_id, "optOut", refused[0].response_reason, now, "cem"
+                    )
+            if len(refused) < len(answers):
+                await self.service.replan_and_dispatch(self.home_id, f"opt-out of {event.event_id}")
+            return OptDecision(
+                opt=OptType.OPT_OUT,
+                reason=OptReason.OVERRIDE_STATUS,
+                explanation=refused[0].response_reason,
+            )
+        return OptDecision(
+            opt=OptType.OPT_IN,
+            reason=OptReason.PARTICIPATING,
+            explanation="; ".join(dict.fromkeys(a.response_reason for a in answers)),
+        )
+
+    async def telemetry(self) -> Sequence[Reading]:
+        service = self.service
+        ctl = service.controller(self.home_id)
+        home = service.store.home(self.home_id)
+        now = service.clock.now()
+        overridden = {
+            o.target
+            for o in service.store.active_overrides(self.home_id, now)
+            if o.kind in (OverrideKind.EV_BOOST, OverrideKind.PAUSE_DEVICE)
+        }
+        boost_all = "" in overridden
+        readings = []
+        total = 0.0
+        for d in home.devices:
+            state = ctl.states.get(d.name)
+            health = ctl.health.get(d.name)
+            last = service.store.last_setpoint(self.home_id, d.name)
+            power = state.power_kw if state is not None else 0.0
+            total += power
+            readings.append(
+                Reading(
+                    resource_id=resource_id(d.name),
+                    power_kw=power,
+                    online=bool(health and health.online),
+                    manual_override=d.name in overridden
+                    or (boost_all and d.kind == "ev_charger")
+                    or bool(state and state.manual_override),
+                    soc_pct=None if state is None or state.soc is None else 100 * state.soc,
+                    setpoint_kw=None if last is None else last.power_kw,
+                )
+            )
+        site = self.site_power_kw()
+        return [Reading(resource_id=SITE, power_kw=total if site is None else site), *readings]
+
+    async def flexibility(self) -> Sequence[FlexibilityOffer]:
+        profiles = await self.service.controller(self.home_id).flexibility()
+        if profiles is None:
+            return []
+        index = profiles.intended.index
+        step_s = (index[1] - index[0]).total_seconds() if len(index) > 1 else 1800.0
+        start = index[0].to_pydatetime()
+        offers = []
+        for column in profiles.intended.columns:
+            if not column.endswith(".power_kw"):
+                continue
+            name = column.removesuffix(".power_kw")
+
+            def profile(frame: object, c: str = column) -> PowerProfile:
+                values = tuple(round(float(v), 3) for v in frame[c])  # type: ignore[index]
+                return PowerProfile(start_utc=start, step_s=step_s, power_kw=values)
+
+            offers.append(
+                FlexibilityOffer(
+                    resource_id=resource_id(name),
+                    intended=profile(profiles.intended),
+                    least_delayed=profile(profiles.least_delayed),
+                    most_delayed=profile(profiles.most_delayed),
+                )
+            )
+        return offers
+
+    async def cancelled(self, event: Event) -> None:
+        """The VTN cancelled the event (explicitly or by leaving it out)."""
+        store = self.service.store
+        parts = [
+            e
+            for e in store.events(self.home_id)
+            if e.event_id == event.event_id or e.event_id.startswith(f"{event.event_id}/")
+        ]
+        for part in parts:
+            cancelled = replace(
+                part, status="cancelled", modification_number=part.modification_number + 1
+            )
+            store.upsert_event(self.home_id, cancelled, self.service.clock.now())
+        if parts:
+            await self.service.replan_and_dispatch(
+                self.home_id, f"DSR event {event.event_id} cancelled"
+            )
+
+
+def base_event_id(stored_event_id: str) -> str:
+    """The VTN's event id of a stored part (``X/1`` -> ``X``)."""
+    return stored_event_id.split("/", 1)[0]

@@ -1,0 +1,102 @@
+"""The service behind its OpenADR VEN, against openleadr's VTN on 127.0.0.1 (the independent
+peer): a LOAD_DISPATCH event reaches the planner and the consumer's consent answers it;
+telemetry of the site and each device reaches the DSRSP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from hems.clock import ManualClock
+from hems.runtime import build_runtime
+from hems.settings import Settings
+from hems.ven_bridge import part_id, resource_id
+from tests.adapters.openadr.vtn_peer import VEN_ID, dispatch_event, free_port, make_vtn
+
+pytestmark = [
+    pytest.mark.interop,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:.*NotAppKeyWarning.*"),
+    pytest.mark.filterwarnings("ignore::UserWarning"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _quiet_openleadr(caplog):
+    caplog.set_level(logging.CRITICAL, logger="openleadr")
+
+
+async def _until(condition, timeout_s: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out waiting for the VTN")
+        await asyncio.sleep(0.1)
+
+
+def test_units():
+    assert resource_id("Heat pump") == "heat-pump"
+    assert part_id("e1", 0, 1) == "e1"
+    assert part_id("e1", 1, 3) == "e1/1"
+
+
+@pytest.mark.parametrize("consent", [True, False])
+def test_a_dispatch_event_is_planned_and_answered_from_consent(tmp_path, consent):
+    asyncio.run(_flow(tmp_path, consent))
+
+
+async def _flow(tmp_path, consent: bool) -> None:
+    port = free_port()
+    server, peer = make_vtn(port)
+    await server.run()
+    now = datetime.now(UTC)
+    settings = Settings(
+        data_dir=tmp_path,
+        demo=True,
+        planner_processes=0,
+        vtn_url=f"http://127.0.0.1:{port}/OpenADR2/Simple/2.0b",
+    )
+    runtime = build_runtime(settings, ManualClock(now), seed=2)
+    service = runtime.service
+    home_id = next(iter(runtime.simulations))
+    prefs = service.store.preferences(home_id)
+    service.store.set_preferences(
+        home_id, prefs.model_copy(update={"dsr_consent": consent}), now, "test"
+    )
+    await service.cycle_all()  # device states for telemetry, a first plan
+    opts: dict[str, str] = {}
+
+    def on_opt(ven_id: str, event_id: str, opt_type: str) -> None:
+        opts[event_id] = opt_type
+
+    assert runtime.vens is not None
+    try:
+        runtime.vens.start(tick_s=0.2)
+        await _until(lambda: runtime.vens.vens[home_id].ven_id == VEN_ID)
+        assert peer.registrations[0]["ven_name"] == "Open CEM:DEMO-0001"
+        start = now + timedelta(minutes=2)
+        event = dispatch_event(peer, "dsr-1", start, (1.0, 2.0), "setpoint")
+        server.add_raw_event(VEN_ID, event, callback=on_opt)
+        await _until(lambda: "dsr-1" in opts)
+        stored = {e.event_id: e for e in service.store.events(home_id)}
+        assert set(stored) == {"dsr-1/0", "dsr-1/1"}
+        if consent:
+            assert opts["dsr-1"] == "optIn"
+            assert {e.response for e in stored.values()} == {"optIn"}
+            assert stored["dsr-1/1"].value_kw == 2.0
+            assert stored["dsr-1/1"].kind == "setpoint"
+            plan = service.store.latest_plan(home_id)
+            assert plan.trigger.startswith("DSR event dsr-1")
+        else:
+            assert opts["dsr-1"] == "optOut"
+            assert {e.response for e in stored.values()} == {"optOut"}
+        # telemetry of the site and of each device reaches the VTN
+        await _until(lambda: "ev" in peer.values and "site" in peer.values)
+        ev_power = service.controller(home_id).states["EV"].power_kw
+        assert {v for _, v in peer.values["ev"]} == {ev_power}
+    finally:
+        await runtime.vens.stop()
+        await server.stop()
