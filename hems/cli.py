@@ -6,6 +6,7 @@ once, ``hems db upgrade`` migrates the database, ``hems token create`` makes an 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +60,10 @@ def run(
     host: Annotated[str | None, typer.Option(help="API address (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="API port (default 8000)")] = None,
     access_log: Annotated[bool, typer.Option(help="log every HTTP request")] = False,
+    dsrsp: Annotated[
+        bool, typer.Option(help="with --demo and no VTN configured: run the demo DSRSP too")
+    ] = True,
+    dsrsp_port: Annotated[int, typer.Option(help="the demo DSRSP's port")] = 8081,
 ) -> None:
     """Run the service: the planning loop, dispatch and the HTTP API."""
     import uvicorn
@@ -74,9 +79,17 @@ def run(
     if port is not None:
         overrides["api_port"] = port
     settings = _settings(config, **overrides)
+    demo_dsrsp = None
+    if settings.demo and dsrsp and not settings.vtn_url:
+        from hems.dsrsp_sim import DemoDsrsp
+
+        demo_dsrsp = DemoDsrsp(port=dsrsp_port)
+        settings = settings.model_copy(update={"vtn_url": demo_dsrsp.url})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    for noisy in ("apscheduler", "openleadr", "httpx", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     runtime = build_runtime(settings)
+    runtime.dsrsp = demo_dsrsp
     base = f"http://{settings.api_host}:{settings.api_port}"
     console.rule("Customer Energy Manager")
     console.print(f"database   {settings.resolved_database_url}")
@@ -85,6 +98,11 @@ def run(
         console.print(f"[bold]{who} token[/bold] (shown once, keep it safe): {token}")
     if not runtime.new_tokens:
         console.print("tokens     existing (make another: hems token create)")
+    if settings.vtn_url:
+        console.print(
+            f"DSRSP      {settings.vtn_url}"
+            + ("  (demo VTN, sends an event in 3 min)" if demo_dsrsp else "")
+        )
     for home_id in runtime.simulations:
         console.print(f"demo home  {base}/homes/{home_id}/plan  (Authorization: Bearer <token>)")
     uvicorn.run(
@@ -94,6 +112,50 @@ def run(
         log_level="info",
         access_log=access_log,
     )
+
+
+@app.command("dsrsp-sim")
+def dsrsp_sim(
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 8081,
+    event_after_s: Annotated[
+        float, typer.Option(help="delay from registration to event [s]")
+    ] = 180,
+    event_kw: Annotated[float, typer.Option(help="the event's site setpoint [kW]")] = 1.5,
+) -> None:
+    """Run a demo DSRSP (openleadr's VTN) that registers CEMs and sends them an event."""
+    import asyncio
+
+    from hems.dsrsp_sim import DemoDsrsp
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("openleadr").setLevel(logging.WARNING)
+    sim = DemoDsrsp(port=port, event_after_s=event_after_s, event_kw=event_kw)
+
+    async def serve() -> None:
+        await sim.start()
+        console.print(f"demo DSRSP at {sim.url}; point a CEM at it: HEMS_VTN_URL={sim.url}")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await sim.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+
+
+@app.command("openadr-fingerprint")
+def openadr_fingerprint(
+    certificate: Annotated[Path, typer.Argument(help="a PEM or DER certificate file")],
+) -> None:
+    """Print a certificate's OpenADR fingerprint (last 10 bytes of its SHA-256), as a DSRSP
+    asks for it."""
+    from adapters.openadr.tls import fingerprint_file
+
+    try:
+        console.print(fingerprint_file(certificate))
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]cannot read {certificate}: {exc}[/red]")
+        raise typer.Exit(1) from None
 
 
 @db_app.command("upgrade")

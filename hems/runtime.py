@@ -18,6 +18,7 @@ from adapters.cache import SeriesCache
 from adapters.devices.driver import DeviceDriver
 from hems.clock import Clock, SystemClock
 from hems.demo import demo_home_spec
+from hems.dsrsp_sim import DemoDsrsp
 from hems.live_market import LiveMarket
 from hems.market import MarketSource, ReplayedMarket
 from hems.scheduler import build_scheduler
@@ -45,6 +46,8 @@ class Runtime:
     new_tokens: dict[str, str] = field(default_factory=dict)
     scheduler: AsyncIOScheduler | None = None
     vens: VenFleet | None = None
+    dsrsp: DemoDsrsp | None = None
+    """The demo DSRSP, run inside the service by ``hems run --demo``."""
 
     async def simulate(self) -> None:
         """Advance every simulated home to now."""
@@ -92,6 +95,9 @@ def build_runtime(
         )
         if home_id is None:
             home_id = store.create_home(demo_home_spec(DEMO_SERIAL), now, "system")
+            # The demo consumer has agreed to DSR, so the demo DSRSP's event is taken part in.
+            consent = store.preferences(home_id).model_copy(update={"dsr_consent": True})
+            store.set_preferences(home_id, consent, now, "demo set-up")
             runtime.new_tokens["demo home"] = store.create_token("home", home_id, now, label="demo")
         prefs = store.preferences(home_id)
         simulations[home_id] = simulate_home(

@@ -23,12 +23,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if rt.dsrsp is not None:
+            await rt.dsrsp.start()
         if run_scheduler:
             start_scheduler(rt)
         try:
             yield
         finally:
             await stop_scheduler(rt)
+            if rt.dsrsp is not None:
+                await rt.dsrsp.stop()
             await rt.service.settle()
             rt.service.close()
 

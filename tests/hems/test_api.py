@@ -79,7 +79,8 @@ def test_a_comfort_minimum_above_the_maximum_is_refused(client, demo):
 def test_new_preferences_re_plan_the_home_and_are_audited(client, demo):
     prefs = client.get(f"/homes/{demo.home_id}/preferences", headers=demo.auth()).json()
     prefs["ev_departures"]["mon"] = {"leave_at": "06:00:00", "target_soc": 0.9}
-    prefs["dsr_consent"] = True
+    assert prefs["dsr_consent"] is True  # the demo consumer consented at set-up
+    prefs["dsr_consent"] = False  # ... and withdraws it
     r = client.put(f"/homes/{demo.home_id}/preferences", json=prefs, headers=demo.auth())
     assert r.status_code == 200
     settle(client, demo)
@@ -88,7 +89,7 @@ def test_new_preferences_re_plan_the_home_and_are_audited(client, demo):
     assert plan.json()["trigger"] == "preferences changed"
     audit = client.get(f"/homes/{demo.home_id}/export", headers=demo.auth()).json()["audit"]
     change = [a for a in audit if a["action"] == "preferences.update"][-1]
-    assert change["detail"]["dsr_consent"] is True
+    assert change["detail"]["dsr_consent"] is False
     assert "hems_" not in str(audit)  # tokens never reach the audit log
 
 
@@ -143,6 +144,13 @@ def _event(event_id: str, start: str, end: str, **extra) -> dict:
 
 
 def test_an_event_without_consent_is_opted_out(client, demo):
+    prefs = client.get(f"/homes/{demo.home_id}/preferences", headers=demo.auth()).json()
+    client.put(
+        f"/homes/{demo.home_id}/preferences",
+        json={**prefs, "dsr_consent": False},
+        headers=demo.auth(),
+    )
+    settle(client, demo)
     r = client.post(
         f"/homes/{demo.home_id}/events",
         json=_event("ev-1", "2026-11-30T19:00:00Z", "2026-11-30T20:00:00Z"),

@@ -100,3 +100,26 @@ async def _flow(tmp_path, consent: bool) -> None:
     finally:
         await runtime.vens.stop()
         await server.stop()
+
+
+def test_the_demo_dsrsp_registers_the_demo_home_and_its_event_is_taken_part_in(tmp_path):
+    from hems.dsrsp_sim import DemoDsrsp
+
+    async def flow() -> None:
+        dsrsp = DemoDsrsp(port=free_port(), event_after_s=60, event_kw=2.0)
+        await dsrsp.start()
+        settings = Settings(data_dir=tmp_path, demo=True, planner_processes=0, vtn_url=dsrsp.url)
+        runtime = build_runtime(settings, ManualClock(datetime.now(UTC)), seed=4)
+        await runtime.service.cycle_all()
+        assert runtime.vens is not None
+        try:
+            runtime.vens.start(tick_s=0.2)
+            await _until(lambda: len(dsrsp.answers) == 1)
+            assert list(dsrsp.registered) == ["Open CEM:DEMO-0001"]
+            assert list(dsrsp.answers.values()) == ["optIn"]  # the demo consumer consented
+            await _until(lambda: any(k.endswith("/site") for k in dsrsp.readings))
+        finally:
+            await runtime.vens.stop()
+            await dsrsp.stop()
+
+    asyncio.run(flow())
