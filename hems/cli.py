@@ -21,7 +21,7 @@ from hems.demo import demo_problem, read_demo_series
 from hems.settings import Settings, SettingsError, load_settings
 from hems.storage.engine import make_engine, upgrade_schema
 from hems.storage.store import NotFoundError, Store
-from optimiser import Plan, SolverOptions, optimise
+from optimiser import ModelExtension, Plan, Problem, SolverOptions, TimeGrid, optimise
 
 app = typer.Typer(help="Customer Energy Manager", no_args_is_help=True, add_completion=False)
 console = Console(width=None if Console().is_terminal else 132)
@@ -199,14 +199,72 @@ def plan(
         float, typer.Option(min=0.0, max=1.0, help="0 = cost only, 1 = carbon")
     ] = 0.2,
     time_limit_s: Annotated[float, typer.Option(min=0.1, help="solver time limit [s]")] = 10.0,
+    home: Annotated[
+        Path | None,
+        typer.Option(help="a home file (JSON, as POST /homes takes) to plan from now instead"),
+    ] = None,
+    preferences: Annotated[
+        Path | None, typer.Option(help="with --home: the consumer's preferences (JSON)")
+    ] = None,
+    ev_soc: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="with --home: the car is plugged in at this SoC"),
+    ] = None,
+    battery_soc: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="with --home: the batteries' SoC now")
+    ] = 0.5,
 ) -> None:
-    """Plan the demo home for the next 48 h, print a summary and write the plan as CSV."""
-    problem = demo_problem(read_demo_series(data), carbon_preference=carbon_preference)
-    result = optimise(problem, SolverOptions(time_limit_s=time_limit_s))
+    """Plan the demo home's bundled 48 h once (or, with --home, a home of yours from now on the
+    bundled prices replayed onto today), print a summary and write the plan as CSV."""
+    if home is None:
+        problem = demo_problem(read_demo_series(data), carbon_preference=carbon_preference)
+        extensions: list[ModelExtension] = []
+    else:
+        problem, extensions = _home_problem(home, preferences, ev_soc, battery_soc)
+    result = optimise(problem, SolverOptions(time_limit_s=time_limit_s), extensions)
     out.parent.mkdir(parents=True, exist_ok=True)
     result.schedule.to_csv(out, date_format="%Y-%m-%dT%H:%M:%SZ", float_format="%.4f")
     print_plan(result)
     console.print(f"\nFull plan ({len(result.schedule)} slots, UTC): [bold]{out}[/bold]")
+
+
+def _home_problem(
+    home_file: Path, prefs_file: Path | None, ev_soc: float | None, battery_soc: float
+) -> tuple[Problem, list[ModelExtension]]:
+    """The problem of a home file planned now (UTC), with states given on the command line."""
+    from pydantic import ValidationError
+
+    from adapters.devices.driver import DeviceState
+    from hems.domain.home import HomeSpec
+    from hems.domain.preferences import Preferences
+    from hems.market import ReplayedMarket
+    from hems.problem_builder import PlanInputs, build_problem
+
+    try:
+        spec = HomeSpec.model_validate_json(home_file.read_text())
+        prefs = (
+            Preferences.model_validate_json(prefs_file.read_text()) if prefs_file else Preferences()
+        )
+    except (OSError, ValidationError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    now = datetime.now(UTC)
+    grid = TimeGrid.starting_at(now, step_minutes=30, horizon_hours=48)
+    states = {}
+    for d in spec.devices:
+        if d.kind == "battery":
+            states[d.name] = DeviceState(at_utc=now, power_kw=0.0, soc=battery_soc)
+        elif d.kind == "ev_charger" and ev_soc is not None:
+            states[d.name] = DeviceState(at_utc=now, power_kw=0.0, soc=ev_soc, plugged_in=True)
+    inputs = PlanInputs(
+        home=spec,
+        preferences=prefs,
+        states=states,
+        market=ReplayedMarket().series(grid, spec),
+        grid=grid,
+        now_utc=now,
+    )
+    return build_problem(inputs)
 
 
 def print_plan(result: Plan) -> None:
@@ -214,39 +272,29 @@ def print_plan(result: Plan) -> None:
     s = result.schedule
     hourly = s.resample("1h").mean()
     table = Table(title="Plan, hourly averages (UK local time; kW, + = consumption / import)")
-    for name in (
-        "time",
-        "price p/kWh",
-        "CO2 g/kWh",
-        "load",
-        "PV",
-        "battery",
-        "batt %",
-        "EV",
-        "EV %",
-        "heat pump",
-        "indoor °C",
-        "tank °C",
-        "grid",
-    ):
-        table.add_column(name, justify="right")
+    suffixes = {".power_kw": "", ".soc_pct": " %", ".indoor_c": " °C", ".tank_c": " tank °C"}
+    device_columns = [
+        c for c in s.columns if any(c.endswith(x) for x in suffixes) and c != "grid_kw"
+    ]
+    columns = [
+        ("price p/kWh", "import_price_gbp_per_kwh", 100.0, ".1f"),
+        ("CO2 g/kWh", "carbon_intensity_g_per_kwh", 1.0, ".0f"),
+        ("load", "base_load_kw", 1.0, ".2f"),
+    ]
+    for c in device_columns:
+        name, suffix = next((c[: -len(x)], u) for x, u in suffixes.items() if c.endswith(x))
+        fmt = "+.2f" if suffix == "" else ".0f" if suffix == " %" else ".1f"
+        columns.append((f"{name}{suffix}", c, 1.0, fmt))
+    columns.append(("grid", "grid_kw", 1.0, "+.2f"))
+    table.add_column("time", justify="right")
+    for header, *_ in columns:
+        table.add_column(header, justify="right")
     for ts, row in hourly.iterrows():
         local = pd.Timestamp(str(ts)).tz_convert("Europe/London")
-        table.add_row(
-            local.strftime("%a %H:%M"),
-            f"{100 * row['import_price_gbp_per_kwh']:.1f}",
-            f"{row['carbon_intensity_g_per_kwh']:.0f}",
-            f"{row['base_load_kw']:.2f}",
-            f"{row['PV.power_kw']:.2f}",
-            f"{row['Battery.power_kw']:+.2f}",
-            f"{row['Battery.soc_pct']:.0f}",
-            f"{row['EV.power_kw']:.2f}",
-            "" if pd.isna(row["EV.soc_pct"]) else f"{row['EV.soc_pct']:.0f}",
-            f"{row['Heat pump.power_kw']:.2f}",
-            f"{row['Heat pump.indoor_c']:.1f}",
-            f"{row['Heat pump.tank_c']:.1f}",
-            f"{row['grid_kw']:+.2f}",
-        )
+        cells = [
+            "" if pd.isna(row[c]) else format(scale * row[c], fmt) for _, c, scale, fmt in columns
+        ]
+        table.add_row(local.strftime("%a %H:%M"), *cells)
     console.print(table)
     t = result.totals
     console.print(
