@@ -100,6 +100,17 @@ async def load(
     async def one(kind: str) -> None:
         nonlocal errors
         t0 = time.perf_counter()
+        try:
+            r = await request(kind)
+        except httpx.HTTPError:  # a timeout counts as an error at its full wait
+            errors += 1
+            latencies[kind].append(time.perf_counter() - t0)
+            return
+        latencies[kind].append(time.perf_counter() - t0)
+        if r.status_code != 200:
+            errors += 1
+
+    async def request(kind: str) -> httpx.Response:
         if kind == "plan":
             r = await client.get("/homes/1/plan", headers=home)
         elif kind == "prefs_read":
@@ -109,9 +120,7 @@ async def load(
             r = await client.put("/homes/1/preferences", json=body, headers=home)
         else:
             r = await client.get("/homes/1/events", headers=home)
-        latencies[kind].append(time.perf_counter() - t0)
-        if r.status_code != 200:
-            errors += 1
+        return r
 
     tasks = []
     start = time.perf_counter()
@@ -149,6 +158,19 @@ async def load(
             summary[f"{kind}_p50_ms"] = 1000 * percentile(values, 0.5)
             summary[f"{kind}_p99_ms"] = 1000 * percentile(values, 0.99)
     return summary
+
+
+async def one_client(client: httpx.AsyncClient, home: dict[str, str]) -> dict[str, float]:
+    """Latency with one client and nothing else asking: what one request costs [ms]."""
+    out = {}
+    for path in ("/health", "/homes/1/preferences", "/homes/1/plan"):
+        times = []
+        for _ in range(100):
+            t0 = time.perf_counter()
+            await client.get(path, headers=home)
+            times.append(time.perf_counter() - t0)
+        out[f"{path}_median_ms"] = 1000 * statistics.median(times)
+    return out
 
 
 async def dsr_events(
@@ -193,17 +215,18 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
             admin = {"Authorization": f"Bearer {tokens['admin']}"}
             limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
             async with httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30
+                base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=10
             ) as client:
                 await wait_ready(client, home)
                 prefs = (await client.get("/homes/1/preferences", headers=home)).json()
+                single = await one_client(client, home)
                 api = await load(client, home, args.rate, args.seconds, prefs)
                 await asyncio.sleep(2)
                 dsr = await dsr_events(client, home, admin, args.events)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    return {"api": api, "dsr": dsr}
+    return {"single_client": single, "api": api, "dsr": dsr}
 
 
 def main() -> None:
@@ -213,7 +236,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10)
     args = parser.parse_args()
     result = asyncio.run(main_async(args))
-    api, dsr = result["api"], result["dsr"]
+    api, dsr, single = result["api"], result["dsr"], result["single_client"]
+    assert isinstance(single, dict)
+    print("one client: " + ", ".join(f"{k} {v:.1f}" for k, v in single.items()))
     assert isinstance(api, dict)
     assert isinstance(dsr, dict)
     print(

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import multiprocessing
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -21,7 +22,7 @@ from hems.controller import HomeController
 from hems.dsr_events import OPT_IN, participation
 from hems.market import MarketSource
 from hems.settings import Settings
-from hems.storage.store import Store, StoredEvent
+from hems.storage.store import Principal, Store, StoredEvent, hash_token
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,15 @@ class CemService:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _pending: dict[int, list[str]] = field(default_factory=dict)
     _pool: ProcessPoolExecutor | None = None
+    principals: PrincipalCache = field(init=False)
+    """Token look-ups, remembered for a few seconds (one indexed read saved per request)."""
     opt_out_listeners: list[Callable[[int, str], Awaitable[None]]] = field(default_factory=list)
     """Told of a consumer's opt-out (home id, event id): the VEN tells the DSRSP."""
     plan_json: dict[int, tuple[int, bytes]] = field(default_factory=dict)
     """The latest plan of each home as the API serves it (plan id, JSON), built once per plan."""
+
+    def __post_init__(self) -> None:
+        self.principals = PrincipalCache(self.store)
 
     def controller(self, home_id: int) -> HomeController:
         """The home's controller, created on first use (raises NotFoundError for no home)."""
@@ -80,6 +86,7 @@ class CemService:
 
     def forget(self, home_id: int) -> None:
         self.controllers.pop(home_id, None)
+        self.principals.clear()
         self.plan_json.pop(home_id, None)
 
     async def cycle_all(self) -> None:
@@ -207,3 +214,31 @@ class CemService:
             await work  # type: ignore[misc]
         except Exception:
             log.exception("home %s: cycle failed; it will run again at the next tick", home_id)
+
+
+class PrincipalCache:
+    """Who a token belongs to, remembered for ``ttl_s`` seconds. A deleted home's tokens stop
+    working at once (:meth:`CemService.forget` clears the cache); an unknown token is never
+    remembered, so a new token works at once too."""
+
+    def __init__(self, store: Store, ttl_s: float = 10.0, max_entries: int = 10_000) -> None:
+        self._store = store
+        self._ttl_s = ttl_s
+        self._max = max_entries
+        self._known: dict[str, tuple[Principal, float]] = {}
+
+    def get(self, token: str) -> Principal | None:
+        now = time.monotonic()
+        key = hash_token(token)  # only hashes are kept, in memory as on disk
+        hit = self._known.get(key)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        principal = self._store.principal(token)
+        if principal is not None:
+            if len(self._known) >= self._max:
+                self._known.clear()
+            self._known[key] = (principal, now + self._ttl_s)
+        return principal
+
+    def clear(self) -> None:
+        self._known.clear()

@@ -38,7 +38,7 @@ async def get_principal(
             "missing bearer token",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    principal = service.store.principal(credentials.credentials)
+    principal = service.principals.get(credentials.credentials)
     if principal is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
