@@ -104,8 +104,8 @@ class HomeController:
                     temperature_c=state.temperature_c,
                 )
             )
-        self.store.add_telemetry(self.home_id, rows)
-        self._check_drift()
+        await asyncio.to_thread(self.store.add_telemetry, self.home_id, rows)
+        await asyncio.to_thread(self._check_drift)
 
     def _check_drift(self) -> None:
         """A battery, EV or heat pump holding a power far from its applied setpoint (a PV
@@ -129,8 +129,10 @@ class HomeController:
         problem (the optimiser falls back to its rule-based plan)."""
         async with self.lock:
             now = self.clock.now()
-            inputs = self._inputs(now)
-            problem, extensions = build_problem(inputs)
+            # Reading the store and building the problem block: off the event loop, like the
+            # solve and the save below, so the API answers while a home plans.
+            inputs = await asyncio.to_thread(self._inputs, now)
+            problem, extensions = await asyncio.to_thread(build_problem, inputs)
             options = SolverOptions(time_limit_s=self.settings.solver_time_limit_s)
             if self.executor is None:
                 plan = await asyncio.to_thread(optimise, problem, options, extensions)
@@ -139,8 +141,10 @@ class HomeController:
                 plan = await loop.run_in_executor(
                     self.executor, partial(optimise, problem, options, extensions)
                 )
-            baseline = rule_based_plan(problem)
-            plan_id = self.store.save_plan(self.home_id, plan, baseline, trigger, now)
+            baseline = await asyncio.to_thread(rule_based_plan, problem)
+            plan_id = await asyncio.to_thread(
+                self.store.save_plan, self.home_id, plan, baseline, trigger, now
+            )
             self.last_problem = (plan_id, problem, list(extensions))
             self.last_plan_slot = inputs.grid.start_utc
             self.replan_reasons.clear()
@@ -210,9 +214,9 @@ class HomeController:
     async def dispatch(self) -> None:
         """Decide setpoints from the latest plan and apply those that are due."""
         now = self.clock.now()
-        plan = self.store.latest_plan(self.home_id)
+        plan = await asyncio.to_thread(self.store.latest_plan, self.home_id)
         if plan is not None:
-            self._decide(plan, now)
+            await asyncio.to_thread(self._decide, plan, now)
         await self.apply_due()
 
     def _decide(self, plan: StoredPlan, now: datetime) -> None:
