@@ -153,6 +153,9 @@ class CemService:
         async def run() -> None:
             try:
                 while self._pending.get(home_id):
+                    # gather the requests of the next moment into this plan: a consumer
+                    # dragging a slider makes one plan a second, not one per request
+                    await asyncio.sleep(self.settings.replan_delay_s)
                     reasons = self._pending[home_id]
                     self._pending[home_id] = []
                     await self._guarded(

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
         drift_threshold_kw: a device this far off its planned power triggers a re-plan [kW].
         telemetry_retention_days: device telemetry older than this is deleted daily [days]
             (plans, setpoints, events and the audit log are kept until the home is deleted).
+        replan_delay_s: how long a change (new preferences, an override cancelled) waits for
+            others before the home re-plans [s]; DSR events and overrides re-plan at once.
         planner_processes: worker processes for the optimiser, so a plan never holds the API's
             interpreter (0 = plan in a thread of the service process, as the tests do).
         live_market: fetch prices (Octopus Agile), carbon intensity (NESO) and weather
@@ -68,6 +70,7 @@ class Settings(BaseSettings):
     device_retry_max: int = Field(default=3, ge=1, le=20)
     drift_threshold_kw: float = Field(default=1.0, gt=0)
     telemetry_retention_days: int = Field(default=90, ge=1, le=3660)
+    replan_delay_s: float = Field(default=1.0, ge=0, le=60)
     planner_processes: int = Field(default=1, ge=0, le=64)
     live_market: bool = False
     agile_import_product: str = Field(default="AGILE-24-10-01", pattern=r"^[A-Z0-9\-]+$")
