@@ -76,6 +76,7 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServi
         demo=True,
         solver_time_limit_s=20.0,
         planner_processes=0,
+        slot_minutes=60,  # hourly slots: each re-plan builds half the model (the suite's time)
     )
     runtime = build_runtime(settings, clock, seed=7)
     home_id = next(iter(runtime.simulations))
@@ -134,14 +135,24 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
-@pytest.fixture
-def page(browser: Any, live_service: LiveService, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh browser context (no cookies) per test; CSP violations fail the test."""
+@pytest.fixture(scope="module")
+def browser_context(browser: Any, live_service: LiveService) -> Iterator[Any]:
+    """One context for the module so plotly.js is fetched once (its cache lasts a day)."""
     context = browser.new_context(
         base_url=live_service.url, viewport={"width": 1280, "height": 900}
     )
     context.set_default_timeout(20_000)
-    pg = context.new_page()
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser_context: Any) -> Iterator[Any]:
+    """A fresh page with no cookies (signed out) per test; CSP violations fail the test."""
+    browser_context.clear_cookies()
+    pg = browser_context.new_page()
     violations: list[str] = []
     pg.on("console", lambda m: violations.append(m.text) if "Content Security" in m.text else None)
     pg.on("dialog", lambda d: d.accept())
@@ -150,5 +161,5 @@ def page(browser: Any, live_service: LiveService, request: pytest.FixtureRequest
     try:
         yield pg
     finally:
-        context.close()
+        pg.close()
     assert not violations, violations

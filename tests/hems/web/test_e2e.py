@@ -37,7 +37,7 @@ def test_sign_in_read_the_plan_chart_and_sign_out(page, live_service):
         assert name in legend, legend
     assert "Battery charge (%)" in legend
     assert "Indoor (°C)" in legend
-    assert page.locator("#plan-table tbody tr").count() == 96  # 48 h of half hours
+    assert page.locator("#plan-table tbody tr").count() == 48  # 48 h of hourly slots
     assert re.search(r"EV: charges \d+\.\d kWh", page.locator("#plan-summary").inner_text())
     assert page.locator("#devices tbody tr").count() == 4
     page.shot("01-today")
