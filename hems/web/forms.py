@@ -16,8 +16,9 @@ from pydantic import ValidationError
 from hems.domain.preferences import WEEKDAYS, Preferences
 
 UK = ZoneInfo("Europe/London")
-COMFORT_ROWS = 4
+COMFORT_ROWS = 4  # rows shown at least (one more than the periods stored, if more)
 OPT_OUT_ROWS = 2
+MAX_ROWS = 48
 DAY_NAMES = {
     "mon": "Monday",
     "tue": "Tuesday",
@@ -53,10 +54,20 @@ def _label(field: str) -> tuple[str, float, str]:
     }.get(field, (field, 1.0, ""))
 
 
-def values_from(prefs: Preferences) -> dict[str, str]:
-    """The form's fields for the stored preferences."""
+def rows(values: Mapping[str, str], prefix: str, at_least: int) -> range:
+    """The rows a repeated group needs: every filled row and one empty, at least ``at_least``."""
+    used = [
+        i
+        for i in range(MAX_ROWS)
+        if any(k.startswith(f"{prefix}_{i}_") and v for k, v in values.items())
+    ]
+    return range(max(at_least, (max(used) + 2) if used else 0))
+
+
+def values_from(prefs: Preferences, now: datetime) -> dict[str, str]:
+    """The form's fields for the stored preferences (a next trip already past is left out)."""
     v: dict[str, str] = {}
-    if prefs.ev_next_trip is not None:
+    if prefs.ev_next_trip is not None and prefs.ev_next_trip.leave_at > now:
         v["next_trip_at"] = prefs.ev_next_trip.leave_at.astimezone(UK).strftime("%Y-%m-%dT%H:%M")
         v["next_trip_target"] = f"{prefs.ev_next_trip.target_soc * 100:g}"
     for day in WEEKDAYS:
@@ -67,7 +78,7 @@ def values_from(prefs: Preferences) -> dict[str, str]:
             v[f"dep_{day.value}_target"] = f"{dep.target_soc * 100:g}"
     if prefs.ev_allow_peak_charging:
         v["allow_peak"] = "on"
-    for i, period in enumerate(sorted(prefs.comfort, key=lambda p: p.start)[:COMFORT_ROWS]):
+    for i, period in enumerate(sorted(prefs.comfort, key=lambda p: p.start)):
         v[f"comfort_{i}_start"] = period.start.strftime("%H:%M")
         v[f"comfort_{i}_min"] = f"{period.min_c:g}"
     v["comfort_max"] = f"{prefs.comfort_max_c:g}"
@@ -75,7 +86,7 @@ def values_from(prefs: Preferences) -> dict[str, str]:
     v["carbon"] = f"{prefs.carbon_preference * 100:g}"
     if prefs.dsr_consent:
         v["dsr_consent"] = "on"
-    for i, w in enumerate(prefs.dsr_opt_out_windows[:OPT_OUT_ROWS]):
+    for i, w in enumerate(prefs.dsr_opt_out_windows):
         v[f"optout_{i}_start"] = w.start.strftime("%H:%M")
         v[f"optout_{i}_end"] = w.end.strftime("%H:%M")
     return v
@@ -125,7 +136,7 @@ def parse(form: Mapping[str, str], now: datetime) -> tuple[Preferences | None, d
     raw["ev_allow_peak_charging"] = bool(form.get("allow_peak"))
     comfort_rows: list[int] = []
     comfort: list[dict[str, Any]] = []
-    for i in range(COMFORT_ROWS):
+    for i in range(MAX_ROWS):
         if text(f"comfort_{i}_start") or text(f"comfort_{i}_min"):
             comfort_rows.append(i)
             comfort.append(
@@ -137,7 +148,7 @@ def parse(form: Mapping[str, str], now: datetime) -> tuple[Preferences | None, d
     raw["carbon_preference"] = number("carbon", 100.0)
     raw["dsr_consent"] = bool(form.get("dsr_consent"))
     windows = []
-    for i in range(OPT_OUT_ROWS):
+    for i in range(MAX_ROWS):
         start, end = text(f"optout_{i}_start"), text(f"optout_{i}_end")
         if start or end:
             if not (start and end):

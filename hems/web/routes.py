@@ -36,6 +36,9 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["plotly_url"] = PLOTLY_URL
 
+HISTORY_DAYS = 92
+"""The history page's reach: savings are recomputed from every plan in the period (a year of
+plans is ~17,000 plans), so the page shows three months."""
 LOGIN_NOTES = {
     "expired": "Your session has ended. Sign in again.",
     "signed-out": "You have signed out.",
@@ -343,7 +346,7 @@ async def cancel_override(
 @router.get("/homes/{home_id}/preferences", response_class=HTMLResponse)
 async def preferences_form(request: Request, user: User, service: Service) -> Response:
     prefs = await consumer.get_preferences(user.home_id, service)
-    return _prefs_page(request, user, forms.values_from(prefs), {})
+    return _prefs_page(request, user, forms.values_from(prefs, service.clock.now()), {})
 
 
 def _prefs_page(
@@ -357,8 +360,8 @@ def _prefs_page(
         v=values,
         errors=errors,
         days=forms.DAY_NAMES,
-        comfort_rows=range(forms.COMFORT_ROWS),
-        opt_out_rows=range(forms.OPT_OUT_ROWS),
+        comfort_rows=forms.rows(values, "comfort", forms.COMFORT_ROWS),
+        opt_out_rows=forms.rows(values, "optout", forms.OPT_OUT_ROWS),
     )
 
 
@@ -419,7 +422,7 @@ async def opt_out(user: User, _form: Form, event_id: str, service: Service) -> R
 # -- history ---------------------------------------------------------------------------------
 @router.get("/homes/{home_id}/history", response_class=HTMLResponse)
 async def history_page(request: Request, user: User, service: Service) -> Response:
-    days = plans.savings(user.home_id, service, days=366)
+    days = plans.savings(user.home_id, service, days=HISTORY_DAYS)
     recent = plans.history(user.home_id, service, hours=24)
     return page(
         request,

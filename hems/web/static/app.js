@@ -160,12 +160,17 @@
   }
 
   /* -- live updates ----------------------------------------------------------------------- */
+  let timer = null;
   let seen = { events: body.dataset.events, overrides: body.dataset.overrides };
   function poll() {
     fetch("/app/homes/" + home + "/live.json", { credentials: "same-origin" })
       .then(function (r) {
-        if (r.redirected || !r.ok) return null;
-        return r.json();
+        if (r.redirected) {
+          announce("Your session has ended.", "Sign in again", "/app/login");
+          window.clearInterval(timer);
+          return null;
+        }
+        return r.ok ? r.json() : null;
       })
       .then(function (live) {
         if (!live) return;
@@ -185,6 +190,6 @@
 
   if (home) {
     drawPlan(false);
-    window.setInterval(poll, pollMs);
+    timer = window.setInterval(poll, pollMs);
   }
 })();

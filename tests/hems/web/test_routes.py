@@ -253,3 +253,20 @@ def _form_fields(html: str) -> dict[str, str]:
         else:
             fields[name.group(1)] = value.group(1) if value else ""
     return fields
+
+
+def test_more_comfort_periods_than_the_form_shows_by_default_survive_a_save(client, demo):
+    prefs = client.get(f"/homes/{demo.home_id}/preferences", headers=demo.auth()).json()
+    prefs["comfort"] = [
+        {"start": f"{h:02d}:00:00", "min_c": 16.0 + i} for i, h in enumerate((5, 8, 12, 17, 22))
+    ]
+    r = client.put(f"/homes/{demo.home_id}/preferences", json=prefs, headers=demo.auth())
+    assert r.status_code == 200
+    sign_in(client, demo.home_token)
+    form_page = client.get(f"/app/homes/{demo.home_id}/preferences").text
+    assert 'name="comfort_5_start"' in form_page  # five periods and one empty row
+    data = {**_form_fields(form_page), "csrf": csrf_of(form_page)}
+    assert client.post(f"/app/homes/{demo.home_id}/preferences", data=data).status_code == 200
+    saved = client.get(f"/homes/{demo.home_id}/preferences", headers=demo.auth()).json()
+    assert saved["comfort"] == prefs["comfort"]
+    client.portal.call(demo.runtime.service.settle)
