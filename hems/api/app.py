@@ -12,6 +12,7 @@ from hems.api import consumer, events, homes, plans
 from hems.api.auth import Service
 from hems.runtime import Runtime, build_runtime, start_scheduler, stop_scheduler
 from hems.settings import Settings
+from hems.web import mount_web
 
 
 def create_app(
@@ -46,6 +47,7 @@ def create_app(
     app.state.runtime = rt
     for module in (homes, consumer, plans, events):
         app.include_router(module.router)
+    mount_web(app)  # the consumer web app under /app (docs/webapp.md)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

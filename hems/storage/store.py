@@ -213,6 +213,12 @@ class Store:
             ).first()
             return None if row is None else Principal(row.id, row.role, row.home_id)
 
+    def token_in_force(self, token_id: int) -> bool:
+        """Whether a token still works (not revoked, its home not deleted)."""
+        with self.session() as s:
+            row = s.get(ApiTokenRow, token_id)
+            return row is not None and row.revoked_at is None
+
     # -- preferences and overrides -----------------------------------------------------------
     def preferences(self, home_id: int) -> Preferences:
         with self.session() as s:

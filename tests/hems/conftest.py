@@ -36,7 +36,13 @@ class Demo:
 @pytest.fixture
 def demo(tmp_path) -> Demo:
     clock = ManualClock(MONDAY_5PM)
-    settings = Settings(data_dir=tmp_path, demo=True, solver_time_limit_s=20.0, planner_processes=0)
+    settings = Settings(
+        data_dir=tmp_path,
+        demo=True,
+        solver_time_limit_s=20.0,
+        planner_processes=0,
+        replan_delay_s=0.0,
+    )
     runtime = build_runtime(settings, clock, seed=7)
     runtime.service.controllers.clear()
     home_id = next(iter(runtime.simulations))

@@ -1,0 +1,238 @@
+"""What the pages show, shaped from the API's own answers (no planning logic here): the plan as
+chart series in UK local time, a sentence per device, events sorted into upcoming / active /
+past with what the home planned during each, and savings summed by month."""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hems.api.schemas import EventPublic, PlanPublic, SavingsDay
+from hems.domain.devices import DeviceKind
+from hems.domain.home import HomeSpec
+from hems.domain.preferences import Preferences
+from hems.storage.store import StoredPlan
+
+UK = ZoneInfo("Europe/London")
+
+
+def local(t: datetime) -> datetime:
+    return t.astimezone(UK)
+
+
+def fmt_time(t: datetime) -> str:
+    """'Mon 30 Nov 17:30' in UK local time."""
+    return local(t).strftime("%a %d %b %H:%M")
+
+
+def _col(slots: list[dict[str, Any]], name: str, scale: float = 1.0) -> list[float | None]:
+    out: list[float | None] = []
+    for s in slots:
+        v = s.get(name)
+        out.append(None if v is None else round(float(v) * scale, 3))
+    return out
+
+
+def _devices_of(spec: HomeSpec, kind: DeviceKind) -> list[str]:
+    return [d.name for d in spec.devices if d.kind is kind]
+
+
+def chart_data(
+    plan: PlanPublic, spec: HomeSpec, prefs: Preferences, now: datetime
+) -> dict[str, Any]:
+    """The series the chart draws: prices and carbon, each device's planned power, states of
+    charge, indoor temperature and the comfort band. Times are UK local wall-clock strings."""
+    slots = plan.slots
+    starts = [datetime.fromisoformat(s["slot_start"]) for s in slots]
+    x = [local(t).strftime("%Y-%m-%d %H:%M") for t in starts]
+    power: dict[str, list[float | None]] = {}
+    for name in _devices_of(spec, DeviceKind.EV_CHARGER):
+        if f"{name}.power_kw" in slots[0]:
+            power[f"{name} charging"] = _col(slots, f"{name}.power_kw")
+    for name in _devices_of(spec, DeviceKind.HEAT_PUMP):
+        power[name] = _col(slots, f"{name}.power_kw")
+    for name in _devices_of(spec, DeviceKind.BATTERY):
+        p = _col(slots, f"{name}.power_kw")
+        power[f"{name} charge"] = [None if v is None else max(v, 0.0) for v in p]
+        power[f"{name} discharge"] = [None if v is None else min(v, 0.0) for v in p]
+    for name in _devices_of(spec, DeviceKind.PV):
+        power[f"{name} generation"] = _col(slots, f"{name}.power_kw")
+    soc: dict[str, list[float | None]] = {}
+    for kind in (DeviceKind.EV_CHARGER, DeviceKind.BATTERY):
+        for name in _devices_of(spec, kind):
+            if f"{name}.soc_pct" in slots[0]:
+                soc[name] = _col(slots, f"{name}.soc_pct")
+    indoor: dict[str, list[float | None]] = {}
+    for name in _devices_of(spec, DeviceKind.HEAT_PUMP):
+        if f"{name}.indoor_c" in slots[0]:
+            indoor[name] = _col(slots, f"{name}.indoor_c")
+    return {
+        "plan_id": plan.id,
+        "now": local(now).strftime("%Y-%m-%d %H:%M"),
+        "x": x,
+        "import_price_p": _col(slots, "import_price_gbp_per_kwh", 100.0),
+        "export_price_p": _col(slots, "export_price_gbp_per_kwh", 100.0),
+        "carbon_g": _col(slots, "carbon_intensity_g_per_kwh"),
+        "power": power,
+        "grid_import": _col(slots, "grid_import_kw"),
+        "grid_export": _col(slots, "grid_export_kw", -1.0),
+        "soc": soc,
+        "indoor": indoor,
+        "comfort_min": [prefs.comfort_min_at(local(t)) for t in starts] if indoor else [],
+        "comfort_max": [prefs.comfort_max_c for _ in starts] if indoor else [],
+        "summary": plan_summary(plan, spec),
+        "violations": [v.message for v in plan.violations],
+        "made": f"{fmt_time(plan.created_at)} ({plan.trigger})",
+        "status": plan.status,
+    }
+
+
+def plan_summary(plan: PlanPublic, spec: HomeSpec) -> list[str]:
+    """One plain sentence per device and for the grid, over the whole plan."""
+    slots = plan.slots
+    if not slots:
+        return []
+    step_h = 0.5
+    if len(slots) > 1:
+        t0 = datetime.fromisoformat(slots[0]["slot_start"])
+        t1 = datetime.fromisoformat(slots[1]["slot_start"])
+        step_h = (t1 - t0).total_seconds() / 3600
+    out = []
+    for d in spec.devices:
+        col = f"{d.name}.power_kw"
+        if col not in slots[0]:
+            if d.kind is DeviceKind.EV_CHARGER:
+                out.append(f"{d.name}: not plugged in, so not in the plan.")
+            continue
+        values = [float(s[col] or 0.0) for s in slots]
+        pos = sum(v for v in values if v > 0) * step_h
+        neg = -sum(v for v in values if v < 0) * step_h
+        first = next(
+            (s["slot_start"] for s, v in zip(slots, values, strict=True) if v > 0.05), None
+        )
+        when = f", first at {fmt_time(datetime.fromisoformat(first))}" if first else ""
+        if d.kind is DeviceKind.EV_CHARGER:
+            out.append(f"{d.name}: charges {pos:.1f} kWh{when}.")
+        elif d.kind is DeviceKind.HEAT_PUMP:
+            out.append(f"{d.name}: uses {pos:.1f} kWh.")
+        elif d.kind is DeviceKind.BATTERY:
+            out.append(f"{d.name}: charges {pos:.1f} kWh, discharges {neg:.1f} kWh.")
+        elif d.kind is DeviceKind.PV:
+            out.append(f"{d.name}: generates {neg:.1f} kWh.")
+    imp = sum(float(s.get("grid_import_kw") or 0.0) for s in slots) * step_h
+    exp = sum(float(s.get("grid_export_kw") or 0.0) for s in slots) * step_h
+    out.append(f"Grid: imports {imp:.1f} kWh, exports {exp:.1f} kWh.")
+    cost = plan.totals.get("net_energy_cost_gbp")
+    carbon = plan.totals.get("carbon_kg")
+    if cost is not None and carbon is not None:
+        hours = len(slots) * step_h
+        out.append(f"Planned cost £{cost:.2f} and {carbon:.1f} kg CO2 over the next {hours:.0f} h.")
+    return out
+
+
+@dataclass(frozen=True)
+class EventView:
+    event: EventPublic
+    phase: str  # upcoming / active / past
+    start: str
+    end: str
+    can_opt_out: bool
+    did: str
+
+
+def event_views(
+    events: Sequence[EventPublic],
+    plans_for: Callable[[EventPublic], Sequence[StoredPlan]],
+    now: datetime,
+) -> dict[str, list[EventView]]:
+    """Events by phase, each with what the home planned while it ran (or will run);
+    ``plans_for(event)`` gives the plans that may cover the event."""
+    out: dict[str, list[EventView]] = {"active": [], "upcoming": [], "past": []}
+    for e in events:
+        if e.status == "cancelled" or e.end <= now:
+            phase = "past"
+        elif e.start <= now:
+            phase = "active"
+        else:
+            phase = "upcoming"
+        out[phase].append(
+            EventView(
+                event=e,
+                phase=phase,
+                start=fmt_time(e.start),
+                end=fmt_time(e.end),
+                can_opt_out=phase != "past" and e.response == "optIn",
+                did=what_the_home_did(e, plans_for(e)),
+            )
+        )
+    out["past"].reverse()
+    return out
+
+
+def what_the_home_did(e: EventPublic, plans: Sequence[StoredPlan]) -> str:
+    """The grid import of each slot of the event in the plan in force for that slot: the last
+    plan made before the slot ended (for future slots, the latest plan)."""
+    ordered = sorted(plans, key=lambda p: p.created_at)
+    created = [p.created_at for p in ordered]
+    imports: list[float] = []
+    for plan in ordered:
+        sched = plan.schedule
+        if "grid_import_kw" not in sched.columns or len(sched) < 2:
+            continue
+        step = (sched.index[1] - sched.index[0]).to_pytimedelta()
+        for t, start in enumerate(sched.index):
+            s = start.to_pydatetime()
+            if not (e.start <= s < e.end):
+                continue
+            i = bisect.bisect_left(created, s + step) - 1
+            if ordered[max(i, 0)] is plan:
+                imports.append(float(sched["grid_import_kw"].iloc[t]))
+    verb = "Took part" if e.response == "optIn" else "Took no part"
+    if not imports:
+        return f"{verb}; no plan covers the event yet."
+    return (
+        f"{verb}: grid import planned at up to {max(imports):.1f} kW "
+        f"(average {sum(imports) / len(imports):.1f} kW) during the event."
+    )
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    month: str
+    cost_gbp: float
+    baseline_cost_gbp: float
+    savings_gbp: float
+    carbon_kg: float
+    baseline_carbon_kg: float
+
+
+def by_month(days: Sequence[SavingsDay]) -> list[MonthRow]:
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0] * 4)
+    for d in days:
+        acc = sums[d.day.strftime("%Y-%m")]
+        acc[0] += d.cost_gbp
+        acc[1] += d.baseline_cost_gbp
+        acc[2] += d.carbon_kg
+        acc[3] += d.baseline_carbon_kg
+    return [
+        MonthRow(
+            month=datetime.strptime(m, "%Y-%m").strftime("%B %Y"),
+            cost_gbp=v[0],
+            baseline_cost_gbp=v[1],
+            savings_gbp=v[1] - v[0],
+            carbon_kg=v[2],
+            baseline_carbon_kg=v[3],
+        )
+        for m, v in sorted(sums.items(), reverse=True)
+    ]
+
+
+def expiry_minutes(until: datetime, now: datetime, cap_minutes: int = 24 * 60) -> int:
+    """Minutes from now until ``until`` (at least 1, at most the override's cap)."""
+    minutes = int((until - now) / timedelta(minutes=1)) + 1
+    return max(1, min(cap_minutes, minutes))
