@@ -23,6 +23,9 @@ from optimiser import DsrKind, DsrRequest, TimeGrid
 UK = ZoneInfo("Europe/London")
 OPT_IN = "optIn"
 OPT_OUT = "optOut"
+CONSUMER_OPT_OUT = "the consumer opted out"
+"""The reason recorded when the consumer opts out of an event: it holds for later
+modifications of the event too."""
 
 SIMPLE_LEVEL_IMPORT_CAP_KW = {1: 7.0, 2: 3.5, 3: 1.0}
 """SIMPLE signal level -> import cap [kW] (level 0 = normal operation, no cap). Documented

@@ -19,7 +19,7 @@ from datetime import timedelta
 from adapters.devices.driver import DeviceDriver
 from hems.clock import Clock
 from hems.controller import HomeController
-from hems.dsr_events import OPT_IN, participation
+from hems.dsr_events import CONSUMER_OPT_OUT, OPT_IN, OPT_OUT, participation
 from hems.market import MarketSource
 from hems.settings import Settings
 from hems.storage.store import Principal, Store, StoredEvent, hash_token
@@ -181,6 +181,9 @@ class CemService:
         prefs = self.store.preferences(home_id)
         overrides = self.store.active_overrides(home_id, now)
         response, reason = participation(event, prefs, overrides)
+        before = next((e for e in self.store.events(home_id) if e.event_id == event.event_id), None)
+        if before is not None and before.response_reason == CONSUMER_OPT_OUT:
+            response, reason = OPT_OUT, CONSUMER_OPT_OUT  # a modified event stays opted out
         decided = replace(event, response=response, response_reason=reason)
         if self.store.upsert_event(home_id, decided, now):
             self.store.set_event_response(home_id, event.event_id, response, reason, now, "cem")
@@ -201,9 +204,7 @@ class CemService:
 
     async def opt_out(self, home_id: int, event_id: str, actor: str) -> None:
         now = self.clock.now()
-        self.store.set_event_response(
-            home_id, event_id, "optOut", "the consumer opted out", now, actor
-        )
+        self.store.set_event_response(home_id, event_id, OPT_OUT, CONSUMER_OPT_OUT, now, actor)
         await self.replan_and_dispatch(home_id, f"opt-out of {event_id}")
         for listener in self.opt_out_listeners:
             try:

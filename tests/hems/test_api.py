@@ -192,6 +192,20 @@ def test_an_event_with_consent_moves_load_and_the_consumer_can_opt_out(client, d
     assert r.json()["response"] == "optOut"
     plan = client.get(f"/homes/{demo.home_id}/plan", headers=demo.auth()).json()
     assert plan["trigger"] == "opt-out of cap-1"
+    # the DSRSP modifies the event: the consumer's opt-out still holds
+    modified = client.post(
+        f"/homes/{demo.home_id}/events",
+        json=_event(
+            "cap-1",
+            "2026-11-30T17:00:00Z",
+            "2026-11-30T18:30:00Z",
+            value_kw=0.5,
+            modification_number=1,
+        ),
+        headers=admin,
+    )
+    assert modified.json()["response"] == "optOut"
+    assert modified.json()["modification_number"] == 1
 
 
 def test_an_event_ending_before_it_starts_is_refused(client, demo):
