@@ -141,7 +141,12 @@ class LinearReader:
             const = self._add_terms(body, 1.0, terms, con)
             lower = -_INF if lo is None else lo - const
             upper = _INF if hi is None else hi - const
-        entries = [(self._column(v, part), c) for v, c in terms.items() if c != 0.0]
+        column_of = self.column_of
+        entries = [
+            (column_of[v] if v in column_of else self._column(v, part), c)
+            for v, c in terms.items()
+            if c != 0.0
+        ]
         if not entries:
             if lower > 1e-9 or upper < -1e-9:
                 raise ValueError(f"constraint {con.name} is infeasible: no variables left")
