@@ -15,11 +15,16 @@ components fill in before the site balance and the objective are written:
 
 Extensions (``Callable[[ModelContext], None]``) run after the components and before the
 objective; they may add constraints to ``ctx.model`` and terms to ``ctx.cost_terms``.
+
+Binaries a component may need (no simultaneous flows, a minimum power) are added through a
+function the component registers per binary key (:meth:`ModelContext.register_binaries`): the
+build adds them in the planner's initial slots, and the planner's later rounds add more to the
+same, already solved model (:meth:`ModelContext.add_binaries`) instead of rebuilding it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +63,20 @@ class BinarySlots:
         return sum(len(s) for s in self.by_key.values())
 
 
+def start_value(on: Any, off: Any | None = None) -> float | None:
+    """A new mode binary's start value from the solved powers it switches: 1 when ``on``'s
+    power is above ``off``'s (or above zero), 0 otherwise; None before any solve."""
+    if on.value is None:
+        return None
+    other = 0.0 if off is None or off.value is None else off.value
+    return 1.0 if on.value > max(other, 1e-9) else 0.0
+
+
+BinaryAdder = Callable[[list[int]], None]
+"""Adds a component's binaries (and their linking constraints) in the given slots. A new binary
+takes a start value from the current solution of the powers it switches, when there is one."""
+
+
 @dataclass(slots=True)
 class ModelContext:
     """Shared state while building one model (see the module docstring)."""
@@ -71,6 +90,7 @@ class ModelContext:
     export_restricted: bool = False
     cost_terms: list[Any] = field(default_factory=list)
     flexible_loads: list[FlexibleLoad] = field(default_factory=list)
+    binary_adders: dict[str, BinaryAdder] = field(default_factory=dict)
 
     @classmethod
     def empty(
@@ -98,6 +118,24 @@ class ModelContext:
     def add_draw(self, t: int, term: Any) -> None:
         """Add a device's electrical draw in slot ``t`` [kW] to the site balance."""
         self.draw_terms_kw[t].append(term)
+
+    def register_binaries(self, key: str, add: BinaryAdder) -> None:
+        """Declare how ``key``'s binaries are added, and add them in the initial slots."""
+        self.binary_adders[key] = add
+        initial = sorted(self.binary_slots.get(key))
+        if initial:
+            add(initial)
+
+    def add_binaries(self, key: str, slots: Iterable[int]) -> list[int]:
+        """Add ``key``'s binaries in ``slots`` (those it does not have yet) to the built model;
+        returns the slots added."""
+        new = sorted(set(slots) - self.binary_slots.get(key))
+        if new:
+            self.binary_slots = self.binary_slots.with_added(key, set(new))
+            add = self.binary_adders.get(key)
+            if add is not None:
+                add(new)
+        return new
 
     def add_flexible_load(self, asset_name: str, power_kw: Any, slots: tuple[int, ...]) -> None:
         """Declare a shiftable load's per-slot power variables [kW] for extensions."""

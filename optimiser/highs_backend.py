@@ -1,10 +1,12 @@
 """Hand a Pyomo model to HiGHS (highspy) and load the solution back.
 
-Pyomo's ``LinearStandardFormCompiler`` turns the model into sparse matrices; this module passes
-them to ``highspy.Highs.passModel`` and writes the column values back into the Pyomo variables.
-It replaces Pyomo's own HiGHS interfaces: on a T=96 test model the standard-form compile took
-34 ms where ``appsi``'s translate-and-solve took 152 ms (``docs/architecture.md``), and going
-through highspy directly gives HiGHS's own status, dual bound, gap and time limit.
+:mod:`optimiser.translate` reads the model's linear constraints and objective into column and
+row arrays, which go to ``highspy.Highs`` with ``addCols`` / ``addRows``; the solution is
+written back into the Pyomo variables. This replaced Pyomo's ``LinearStandardFormCompiler``
+(~25 ms of a T=96 home, the reader ~15 ms; ``docs/performance.md``), which had replaced
+Pyomo's own HiGHS interfaces (``appsi`` took 152 ms to translate and solve the same model).
+Going through highspy directly gives HiGHS's own status, dual bound, gap and time limit, and
+lets a :class:`HighsModel` take later additions (binaries and their rows) without re-reading.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import highspy
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from optimiser.translate import LinearReader, column_arrays
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,8 +33,8 @@ class SolverOptions:
         threads: HiGHS threads (1 = one core per home; fleets parallelise across homes).
         random_seed: HiGHS's seed (solve times vary with it; results do not beyond the gap).
         presolve: ``"choose"``, ``"on"`` or ``"off"``.
-        highs_options: further HiGHS options as ``(name, value)`` pairs, for analysts'
-            experiments (e.g. ``(("mip_heuristic_run_rins", False),)``).
+        highs_options: further HiGHS options as ``(name, value)`` pairs (default: the root
+            sub-MIP heuristics off, see below); pass ``()`` for HiGHS's own defaults.
     """
 
     time_limit_s: float = 10.0
@@ -38,7 +42,16 @@ class SolverOptions:
     threads: int = 1
     random_seed: int = 0
     presolve: str = "choose"
-    highs_options: tuple[tuple[str, bool | int | float | str], ...] = ()
+    # Off: HiGHS's root sub-MIP heuristics (RINS, RENS, root reduced-cost). A later lazy round
+    # starts from the last solution's modes, which is usually already optimal, so these
+    # searches for a better incumbent mostly repeat work. Measured on the reference home's
+    # second rounds (9 homes, T=96, CPU time, min of 3): mean 164 -> 128 ms, median 117 ->
+    # 122 ms, same objectives (docs/performance.md).
+    highs_options: tuple[tuple[str, bool | int | float | str], ...] = (
+        ("mip_heuristic_run_rins", False),
+        ("mip_heuristic_run_rens", False),
+        ("mip_heuristic_run_root_reduced_cost", False),
+    )
 
 
 class SolveStatus(StrEnum):
@@ -67,90 +80,129 @@ def solve_with_highs(
     model: pyo.ConcreteModel, options: SolverOptions, time_limit_s: float
 ) -> SolveOutcome:
     """Translate, solve and load values into ``model``'s variables (when a solution exists)."""
-    t0 = time.perf_counter()
-    sf = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
-    columns = sf.columns
-    n_col = len(columns)
-    a = sf.A.tocsc()
-    inf = highspy.kHighsInf
-    bounds = [v.bounds for v in columns]
-    lower = np.array([-inf if lb is None else lb for lb, _ in bounds], dtype=np.float64)
-    upper = np.array([inf if ub is None else ub for _, ub in bounds], dtype=np.float64)
-    integer = np.array([v.is_integer() for v in columns], dtype=bool)
-    rhs = np.asarray(sf.rhs, dtype=np.float64)
-    kinds = np.array([r.bound_type for r in sf.rows], dtype=np.int64)
-    row_lower = np.where(kinds >= 0, np.where(kinds == 0, rhs, -inf), rhs)
-    row_upper = np.where(kinds <= 0, np.where(kinds == 0, rhs, inf), rhs)
-    cost = np.zeros(n_col)
-    if sf.c.shape[0]:
-        cost = np.asarray(sf.c.toarray()).ravel()
-    offset = float(np.asarray(sf.c_offset).ravel()[0]) if np.size(sf.c_offset) else 0.0
+    return HighsModel(model, options).solve(time_limit_s)
 
-    lp = highspy.HighsLp()
-    lp.num_col_ = n_col
-    lp.num_row_ = a.shape[0]
-    lp.col_cost_ = cost
-    lp.col_lower_ = lower
-    lp.col_upper_ = upper
-    lp.row_lower_ = row_lower
-    lp.row_upper_ = row_upper
-    lp.offset_ = offset
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = a.indices.astype(np.int32)
-    lp.a_matrix_.value_ = a.data.astype(np.float64)
-    if integer.any():
-        lp.integrality_ = [
-            highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
-            for flag in integer
-        ]
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", options.threads)
-    h.setOptionValue("random_seed", options.random_seed)
-    h.setOptionValue("mip_rel_gap", options.mip_rel_gap)
-    h.setOptionValue("presolve", options.presolve)
-    h.setOptionValue("time_limit", max(0.01, time_limit_s))
-    for name, value in options.highs_options:
-        h.setOptionValue(name, value)
-    h.passModel(lp)
-    t1 = time.perf_counter()
-    h.run()
-    t2 = time.perf_counter()
 
-    model_status = h.getModelStatus()
-    info = h.getInfo()
-    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    if model_status == highspy.HighsModelStatus.kOptimal and has_solution:
-        status = SolveStatus.OPTIMAL
-    elif has_solution and model_status in (
-        highspy.HighsModelStatus.kTimeLimit,
-        highspy.HighsModelStatus.kInterrupt,
-        highspy.HighsModelStatus.kIterationLimit,
-        highspy.HighsModelStatus.kSolutionLimit,
-    ):
-        status = SolveStatus.TIME_LIMIT
-    else:
-        status = SolveStatus.NO_SOLUTION
-    objective = float(info.objective_function_value) if has_solution else float("nan")
-    if integer.any():
-        bound = float(info.mip_dual_bound)
-        gap = float(info.mip_gap) if has_solution else float("inf")
-    else:
-        bound, gap = objective, 0.0
-    if has_solution:
-        values = h.getSolution().col_value
-        for var, x in zip(columns, values, strict=True):
-            var.set_value(round(x) if var.is_integer() else x, skip_validation=True)
-    return SolveOutcome(
-        status=status,
-        highs_status=h.modelStatusToString(model_status),
-        objective=objective,
-        bound=bound,
-        gap=gap,
-        translate_s=t1 - t0,
-        solve_s=t2 - t1,
-        n_columns=n_col,
-        n_rows=int(a.shape[0]),
-        n_integer=int(integer.sum()),
-    )
+class HighsModel:
+    """A Pyomo model held in HiGHS, kept in step as constraints are added to the Pyomo model.
+
+    The first :meth:`update` (run by the constructor) reads the whole model; later ones append
+    only the columns and rows added since (e.g. binaries and their linking rows), so a second
+    solver round neither rebuilds nor re-reads the model, and HiGHS keeps its model in memory.
+    """
+
+    def __init__(self, model: pyo.ConcreteModel, options: SolverOptions) -> None:
+        self.model = model
+        self.options = options
+        self.reader = LinearReader()
+        self.highs = highspy.Highs()  # type: ignore[no-untyped-call]
+        h = self.highs
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", options.threads)
+        h.setOptionValue("random_seed", options.random_seed)
+        h.setOptionValue("mip_rel_gap", options.mip_rel_gap)
+        h.setOptionValue("presolve", options.presolve)
+        for name, value in options.highs_options:
+            h.setOptionValue(name, value)
+        self.translate_s = 0.0
+        self._objective_read = False
+        self.update()
+
+    @property
+    def columns(self) -> list[Any]:
+        return self.reader.columns
+
+    def update(self) -> None:
+        """Append the model's columns and rows that HiGHS does not hold yet."""
+        t0 = time.perf_counter()
+        h = self.highs
+        part = self.reader.read_new(self.model)
+        cost: dict[int, float] = {}
+        if not self._objective_read:
+            cost, offset, maximise = self.reader.read_objective(self.model, part)
+            h.changeObjectiveOffset(offset)
+            if maximise:
+                h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+            self._objective_read = True
+        n_old = h.getNumCol()
+        n_new = len(part.columns)
+        if n_new:
+            lower, upper, integer = column_arrays(part)
+            col_cost = np.zeros(n_new)
+            for col, c in cost.items():
+                col_cost[col - n_old] = c
+            h.addCols(n_new, col_cost, lower, upper, 0, _NO_INT, _NO_INT, _NO_FLOAT)
+            if integer.any():
+                idx = np.flatnonzero(integer).astype(np.int32) + n_old
+                h.changeColsIntegrality(len(idx), idx, np.full(len(idx), _INTEGER, dtype=np.uint8))
+        if part.n_rows:
+            h.addRows(
+                part.n_rows,
+                np.asarray(part.row_lower, dtype=np.float64),
+                np.asarray(part.row_upper, dtype=np.float64),
+                len(part.row_index),
+                np.asarray(part.row_start[:-1], dtype=np.int32),
+                np.asarray(part.row_index, dtype=np.int32),
+                np.asarray(part.row_value, dtype=np.float64),
+            )
+        self.translate_s += time.perf_counter() - t0
+
+    def set_start(self, values: dict[int, float]) -> None:
+        """Offer HiGHS a (partial) starting solution: column index -> value."""
+        if not values:
+            return
+        idx = np.fromiter(values.keys(), dtype=np.int32, count=len(values))
+        val = np.fromiter(values.values(), dtype=np.float64, count=len(values))
+        self.highs.setSolution(len(idx), idx, val)
+
+    def solve(self, time_limit_s: float) -> SolveOutcome:
+        """Run HiGHS and load the solution (if any) into the Pyomo variables."""
+        h = self.highs
+        h.setOptionValue("time_limit", max(0.01, time_limit_s))
+        translate_s, self.translate_s = self.translate_s, 0.0
+        t1 = time.perf_counter()
+        h.run()
+        t2 = time.perf_counter()
+        columns = self.reader.columns
+        n_int = sum(1 for v in columns if v.is_integer())
+        model_status = h.getModelStatus()
+        info = h.getInfo()
+        has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        if model_status == highspy.HighsModelStatus.kOptimal and has_solution:
+            status = SolveStatus.OPTIMAL
+        elif has_solution and model_status in (
+            highspy.HighsModelStatus.kTimeLimit,
+            highspy.HighsModelStatus.kInterrupt,
+            highspy.HighsModelStatus.kIterationLimit,
+            highspy.HighsModelStatus.kSolutionLimit,
+        ):
+            status = SolveStatus.TIME_LIMIT
+        else:
+            status = SolveStatus.NO_SOLUTION
+        objective = float(info.objective_function_value) if has_solution else float("nan")
+        if n_int:
+            bound = float(info.mip_dual_bound)
+            gap = float(info.mip_gap) if has_solution else float("inf")
+        else:
+            bound, gap = objective, 0.0
+        if has_solution:
+            values = h.getSolution().col_value
+            for var, x in zip(columns, values, strict=True):
+                var.set_value(round(x) if var.is_integer() else x, skip_validation=True)
+        return SolveOutcome(
+            status=status,
+            highs_status=h.modelStatusToString(model_status),
+            objective=objective,
+            bound=bound,
+            gap=gap,
+            translate_s=translate_s,
+            solve_s=t2 - t1,
+            n_columns=len(columns),
+            n_rows=int(h.getNumRow()),
+            n_integer=n_int,
+        )
+
+
+_NO_INT = np.zeros(0, dtype=np.int32)
+_NO_FLOAT = np.zeros(0, dtype=np.float64)
+_INTEGER = 1  # HighsVarType.kInteger

@@ -22,7 +22,7 @@ from optimiser.components.battery import add_battery_block
 from optimiser.components.ev import add_ev_block
 from optimiser.components.heat_pump import add_heat_pump_block
 from optimiser.components.pv import add_pv_block
-from optimiser.context import BinarySlots, ModelContext, ModelExtension
+from optimiser.context import BinarySlots, ModelContext, ModelExtension, start_value
 from optimiser.dsr import add_dsr_constraints
 from optimiser.problem import Problem
 
@@ -86,15 +86,18 @@ def _add_site(ctx: ModelContext) -> None:
         ),
         doc="site power balance [kW]",
     )
-    binary = sorted(ctx.binary_slots.get(GRID_BINARY_KEY))
-    if binary:
-        m.importing = pyo.Var(binary, domain=pyo.Binary)
-        m.import_mode = pyo.Constraint(
-            binary, rule=lambda _m, t: m.import_kw[t] <= p.import_limit_kw * m.importing[t]
-        )
-        m.export_mode = pyo.Constraint(
-            binary, rule=lambda _m, t: m.export_kw[t] <= p.export_limit_kw * (1 - m.importing[t])
-        )
+    m.importing = pyo.Var(slots, domain=pyo.Binary, dense=False, doc="1 = may import")
+    m.import_mode = pyo.Constraint(slots)
+    m.export_mode = pyo.Constraint(slots)
+
+    def add_grid_binaries(new: list[int]) -> None:
+        for t in new:
+            y = m.importing[t]
+            y.set_value(start_value(m.import_kw[t], m.export_kw[t]), skip_validation=True)
+            m.import_mode[t] = m.import_kw[t] <= p.import_limit_kw * y
+            m.export_mode[t] = m.export_kw[t] <= p.export_limit_kw * (1 - y)
+
+    ctx.register_binaries(GRID_BINARY_KEY, add_grid_binaries)
     if ctx.export_restricted:
         m.export_sources = pyo.Constraint(
             slots,

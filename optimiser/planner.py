@@ -14,7 +14,10 @@ cost most of the solve time (``docs/performance.md``). The planner therefore:
    enforced (simultaneous flows, a power between 0 and a device's minimum);
 3. if a check fails, adds binaries in the failing slots (in all the device's slots for a
    minimum-power failure, or on a second failure of the same device) and solves again; after
-   ``MAX_ROUNDS`` it adds them everywhere.
+   ``MAX_ROUNDS`` it adds them everywhere. The binaries and their rows are added to the solved
+   Pyomo model and appended to the HiGHS model in memory (no rebuild, no re-reading), and each
+   new binary starts from the mode the last solution used, so HiGHS starts the next round
+   from a feasible solution whenever fixing those modes leaves one.
 
 Because the problem with fewer binaries is a relaxation of the full problem, an optimal
 solution of it that passes every check is optimal for the full problem too.
@@ -45,7 +48,7 @@ from optimiser.components.pv import read_pv_dispatch
 from optimiser.context import BinarySlots, ModelExtension
 from optimiser.dsr import DsrKind
 from optimiser.fallback import rule_based_dispatch
-from optimiser.highs_backend import SolveOutcome, SolverOptions, SolveStatus, solve_with_highs
+from optimiser.highs_backend import HighsModel, SolveOutcome, SolverOptions, SolveStatus
 from optimiser.model import GRID_BINARY_KEY, BuiltModel, build_model
 from optimiser.plan import Dispatch, Plan, PlanStatus, SolverReport, assemble_plan
 from optimiser.problem import Problem
@@ -152,6 +155,22 @@ def all_candidate_slots(problem: Problem, key: str) -> set[int]:
     return set(range(n))
 
 
+def solve_round(highs: HighsModel, time_limit_s: float) -> SolveOutcome:
+    """One solver round (a seam for tests that simulate solver failures)."""
+    return highs.solve(time_limit_s)
+
+
+def integer_start(highs: HighsModel) -> dict[int, float]:
+    """A partial start for the next round: every binary with a value (the last round's, or a
+    new binary's start from the powers it switches). HiGHS completes it by solving the LP with
+    these binaries fixed and, when that is feasible, starts the search from it."""
+    return {
+        col: float(var.value)
+        for col, var in enumerate(highs.columns)
+        if var.is_integer() and var.value is not None
+    }
+
+
 def optimise(
     problem: Problem,
     options: SolverOptions | None = None,
@@ -170,13 +189,17 @@ def optimise(
     dispatch: Dispatch | None = None
     rounds = 0
     try:
+        t0 = time.perf_counter()
+        built = build_model(problem, binaries, extensions)
+        build_s += time.perf_counter() - t0
+        highs = HighsModel(built.model, options)
         for rounds in range(1, MAX_ROUNDS + 2):
-            t0 = time.perf_counter()
-            built = build_model(problem, binaries, extensions)
-            t1 = time.perf_counter()
-            remaining = options.time_limit_s - (t1 - started)
-            outcome = solve_with_highs(built.model, options, remaining)
-            build_s += (t1 - t0) + outcome.translate_s
+            if rounds > 1:
+                highs.update()  # only the binaries and rows added since the last round
+                highs.set_start(integer_start(highs))
+            remaining = options.time_limit_s - (time.perf_counter() - started)
+            outcome = solve_round(highs, remaining)
+            build_s += outcome.translate_s
             solve_s += outcome.solve_s
             if outcome.status is SolveStatus.NO_SOLUTION:
                 dispatch = None
@@ -188,6 +211,7 @@ def optimise(
                 break
             dispatch = None  # a solution that fails a check is never returned
             stopped = outcome.status is SolveStatus.TIME_LIMIT
+            t0 = time.perf_counter()
             for key, slots in failed.items():
                 # A charger's or heat pump's sub-minimum remainder moves to the next slot when
                 # one slot gets a binary, so those devices get binaries in all their slots at once.
@@ -198,7 +222,9 @@ def optimise(
                     or key in failed_before
                 ):
                     slots = all_candidate_slots(problem, key)
-                binaries = binaries.with_added(key, slots)
+                # added to the solved model, each new binary starting from the solution's mode
+                built.context.add_binaries(key, slots)
+            build_s += time.perf_counter() - t0
             failed_before |= set(failed)
     except Exception as exc:  # a solver or translation error must not stop the service loop
         log.exception("optimiser failed; using the rule-based plan")

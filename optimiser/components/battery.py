@@ -30,7 +30,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimiser.checks import FloatArray, efficiency, fraction, number
-from optimiser.context import ModelContext
+from optimiser.context import ModelContext, start_value
 from optimiser.errors import ProblemError
 from optimiser.results import AssetResult, Violation, Wish, local_day_hhmm
 from optimiser.timegrid import TimeGrid
@@ -126,15 +126,18 @@ def add_battery_block(
 
     b.soc_balance = pyo.Constraint(slots, rule=soc_rule, doc="stored energy balance [kWh]")
 
-    binary = sorted(ctx.binary_slots.get(bat.binary_key))
-    if binary:
-        b.mode = pyo.Var(binary, domain=pyo.Binary, doc="1 = charging allowed")
-        b.charge_mode = pyo.Constraint(
-            binary, rule=lambda _b, t: b.charge_kw[t] <= bat.max_charge_kw * b.mode[t]
-        )
-        b.discharge_mode = pyo.Constraint(
-            binary, rule=lambda _b, t: b.discharge_kw[t] <= bat.max_discharge_kw * (1 - b.mode[t])
-        )
+    b.mode = pyo.Var(slots, domain=pyo.Binary, dense=False, doc="1 = charging allowed")
+    b.charge_mode = pyo.Constraint(slots)
+    b.discharge_mode = pyo.Constraint(slots)
+
+    def add_mode_binaries(new: list[int]) -> None:
+        for t in new:
+            z = b.mode[t]
+            z.set_value(start_value(b.charge_kw[t], b.discharge_kw[t]), skip_validation=True)
+            b.charge_mode[t] = b.charge_kw[t] <= bat.max_charge_kw * z
+            b.discharge_mode[t] = b.discharge_kw[t] <= bat.max_discharge_kw * (1 - z)
+
+    ctx.register_binaries(bat.binary_key, add_mode_binaries)
     if not bat.allow_grid_charging:
         b.solar_only = pyo.Constraint(
             slots,

@@ -34,7 +34,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimiser.checks import FloatArray, efficiency, fraction, number
-from optimiser.context import ModelContext
+from optimiser.context import ModelContext, start_value
 from optimiser.errors import ProblemError
 from optimiser.results import AssetResult, Violation, Wish, local_day_hhmm
 from optimiser.timegrid import TimeGrid
@@ -218,15 +218,21 @@ def add_ev_block(
     v2g = ev.has_v2g
     if v2g:
         b.discharge_kw = pyo.Var(slots, bounds=lambda _b, t: (0.0, ev.v2g_max_discharge_kw * fr[t]))
-    on_slots = sorted(ctx.binary_slots.get(ev.min_power_key) & set(slots))
-    if ev.min_charge_kw > 0 and on_slots:
-        b.on = pyo.Var(on_slots, domain=pyo.Binary, doc="1 = charging")
-        b.min_power = pyo.Constraint(
-            on_slots, rule=lambda _b, t: b.charge_kw[t] >= ev.min_charge_kw * fr[t] * b.on[t]
-        )
-        b.max_power = pyo.Constraint(
-            on_slots, rule=lambda _b, t: b.charge_kw[t] <= ev.max_charge_kw * fr[t] * b.on[t]
-        )
+    if ev.min_charge_kw > 0:
+        b.on = pyo.Var(slots, domain=pyo.Binary, dense=False, doc="1 = charging")
+        b.min_power = pyo.Constraint(slots)
+        b.max_power = pyo.Constraint(slots)
+
+        def add_on_binaries(new: list[int]) -> None:
+            for t in new:
+                if t not in fr:
+                    continue
+                u = b.on[t]
+                u.set_value(start_value(b.charge_kw[t]), skip_validation=True)
+                b.min_power[t] = b.charge_kw[t] >= ev.min_charge_kw * fr[t] * u
+                b.max_power[t] = b.charge_kw[t] <= ev.max_charge_kw * fr[t] * u
+
+        ctx.register_binaries(ev.min_power_key, add_on_binaries)
     first_slot = {w.slots[0]: w for w in windows}
     prev_slot: dict[int, int] = {}
     for w in windows:
@@ -251,18 +257,20 @@ def add_ev_block(
             t: min(ev.v2g_min_soc, w.session.arrival_soc) * cap for w in windows for t in w.slots
         }
         b.v2g_floor = pyo.Constraint(slots, rule=lambda _b, t: b.energy_kwh[t] >= floor[t])
-        binary = sorted(ctx.binary_slots.get(ev.binary_key) & set(slots))
-        if binary:
-            b.mode = pyo.Var(binary, domain=pyo.Binary)
-            b.charge_mode = pyo.Constraint(
-                binary, rule=lambda _b, t: b.charge_kw[t] <= ev.max_charge_kw * fr[t] * b.mode[t]
-            )
-            b.discharge_mode = pyo.Constraint(
-                binary,
-                rule=lambda _b, t: (
-                    b.discharge_kw[t] <= ev.v2g_max_discharge_kw * fr[t] * (1 - b.mode[t])
-                ),
-            )
+        b.mode = pyo.Var(slots, domain=pyo.Binary, dense=False, doc="1 = may charge")
+        b.charge_mode = pyo.Constraint(slots)
+        b.discharge_mode = pyo.Constraint(slots)
+
+        def add_mode_binaries(new: list[int]) -> None:
+            for t in new:
+                if t not in fr:
+                    continue
+                z = b.mode[t]
+                z.set_value(start_value(b.charge_kw[t], b.discharge_kw[t]), skip_validation=True)
+                b.charge_mode[t] = b.charge_kw[t] <= ev.max_charge_kw * fr[t] * z
+                b.discharge_mode[t] = b.discharge_kw[t] <= ev.v2g_max_discharge_kw * fr[t] * (1 - z)
+
+        ctx.register_binaries(ev.binary_key, add_mode_binaries)
 
     b.shortfall_kwh = pyo.Var(range(len(windows)), bounds=(0.0, None))
     b.target = pyo.ConstraintList(doc="soft departure targets")

@@ -322,20 +322,26 @@ def add_heat_pump_block(
         total = {t: b.space_kw[t] + b.tank_kw[t] for t in slots}
         b.shared_power = pyo.Constraint(slots, rule=lambda _b, t: total[t] <= hp.max_power_kw)
 
-    on_slots = sorted(ctx.binary_slots.get(hp.binary_key)) if hp.needs_binaries else []
-    if on_slots:
-        b.on = pyo.Var(on_slots, domain=pyo.Binary, doc="1 = running")
+    if hp.needs_binaries:
+        b.on = pyo.Var(slots, domain=pyo.Binary, dense=False, doc="1 = running")
         if hp.modulating:
-            b.min_power = pyo.Constraint(
-                on_slots, rule=lambda _b, t: total[t] >= hp.min_power_kw * b.on[t]
-            )
-            b.max_power = pyo.Constraint(
-                on_slots, rule=lambda _b, t: total[t] <= hp.max_power_kw * b.on[t]
-            )
+            b.min_power = pyo.Constraint(slots)
+            b.max_power = pyo.Constraint(slots)
         else:
-            b.on_off = pyo.Constraint(
-                on_slots, rule=lambda _b, t: total[t] == hp.max_power_kw * b.on[t]
-            )
+            b.on_off = pyo.Constraint(slots)
+
+        def add_on_binaries(new: list[int]) -> None:
+            for t in new:
+                u = b.on[t]
+                power = pyo.value(total[t], exception=False)  # None before any solve
+                u.set_value(None if power is None else float(power > 1e-9), skip_validation=True)
+                if hp.modulating:
+                    b.min_power[t] = total[t] >= hp.min_power_kw * u
+                    b.max_power[t] = total[t] <= hp.max_power_kw * u
+                else:
+                    b.on_off[t] = total[t] == hp.max_power_kw * u
+
+        ctx.register_binaries(hp.binary_key, add_on_binaries)
     for t in slots:
         ctx.add_draw(t, total[t])
     ctx.add_flexible_load(hp.name, b.space_kw, tuple(slots))

@@ -144,7 +144,7 @@ def test_a_solver_error_gives_the_rule_based_plan_not_an_exception(hourly_grid, 
     def broken(*_args, **_kwargs):
         raise RuntimeError("HiGHS crashed")
 
-    monkeypatch.setattr(planner, "solve_with_highs", broken)
+    monkeypatch.setattr(planner, "solve_round", broken)
     # 15 kWh: 7.4 + 7.4 + 0.2 -> the last 0.2 at the 1.4 kW minimum
     ev = plugged_ev(arrive_h=1, leave_h=9, arrival_soc=0.5, target_soc=0.8, capacity_kwh=50.0)
     hp = HeatPump(
@@ -178,12 +178,12 @@ def test_a_solver_error_gives_the_rule_based_plan_not_an_exception(hourly_grid, 
 
 
 def test_no_solution_from_the_solver_gives_the_fallback(hourly_grid, monkeypatch):
-    real = planner.solve_with_highs
+    real = planner.solve_round
 
-    def no_time(model, options, _limit):
-        return real(model, options, 0.0)
+    def no_time(highs, _limit):
+        return real(highs, 0.0)
 
-    monkeypatch.setattr(planner, "solve_with_highs", no_time)
+    monkeypatch.setattr(planner, "solve_round", no_time)
     problem = Problem(grid=hourly_grid, import_price_gbp_per_kwh=0.2, batteries=(_battery(),))
     plan = optimise(problem, SolverOptions(highs_options=(("simplex_iteration_limit", 0),)))
     assert plan.status is PlanStatus.FALLBACK

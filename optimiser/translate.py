@@ -1,0 +1,264 @@
+"""Read a linear Pyomo model into HiGHS's column-wise arrays, fast, and incrementally.
+
+The model is built with Pyomo (components and analysts' extensions write ordinary Pyomo
+expressions); this module only reads it. Pyomo's ``LinearStandardFormCompiler`` walks every
+expression with its general visitor and took ~25 ms of a T=96 home's ~60 ms build + translate
+(``docs/performance.md``). The expressions a linear model is made of are a handful of node
+types (variables, monomials, linear sums, sums, negations, products and divisions by
+constants), so :func:`_linear_terms` reads those directly and hands anything else to Pyomo's
+``LinearRepnVisitor`` (so any linear Pyomo expression still works, and a nonlinear one is an
+error, as before).
+
+:class:`LinearReader` remembers which constraints and variables it has read: after the planner
+adds binaries and linking constraints to a solved model, :meth:`LinearReader.read_new` returns
+only the new columns and rows, which the backend appends to the HiGHS model already in memory
+instead of re-reading everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.core.base.var import VarData
+from pyomo.core.expr.numeric_expr import (
+    DivisionExpression,
+    LinearExpression,
+    MonomialTermExpression,
+    NegationExpression,
+    ProductExpression,
+    SumExpression,
+)
+from pyomo.core.expr.relational_expr import (
+    EqualityExpression,
+    InequalityExpression,
+    RangedExpression,
+)
+from pyomo.repn.linear import LinearRepnVisitor
+
+_NATIVE = (int, float)
+_INF = float("inf")
+
+# Active components a linear model may hold; anything else (SOS constraints, disjunctions, ...)
+# is refused rather than silently dropped.
+_KNOWN = (
+    pyo.Block,
+    pyo.Var,
+    pyo.Constraint,
+    pyo.Objective,
+    pyo.Param,
+    pyo.Expression,
+    pyo.Set,
+    pyo.RangeSet,
+    pyo.Suffix,
+)
+
+
+class NonlinearError(ValueError):
+    """A constraint or objective the reader cannot write as a linear row."""
+
+
+@dataclass(slots=True)
+class LinearPart:
+    """New columns and rows read from a model, in HiGHS's terms.
+
+    ``rows`` hold column indices into the reader's whole column list (old and new columns)."""
+
+    columns: list[VarData] = field(default_factory=list)
+    col_lower: list[float] = field(default_factory=list)
+    col_upper: list[float] = field(default_factory=list)
+    col_integer: list[bool] = field(default_factory=list)
+    row_lower: list[float] = field(default_factory=list)
+    row_upper: list[float] = field(default_factory=list)
+    row_start: list[int] = field(default_factory=lambda: [0])
+    row_index: list[int] = field(default_factory=list)
+    row_value: list[float] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.row_lower)
+
+
+class LinearReader:
+    """Reads a Pyomo model's active constraints and objective into column and row arrays."""
+
+    def __init__(self) -> None:
+        self.columns: list[VarData] = []
+        self.column_of: dict[int, int] = {}  # id(var) -> column
+        self.read_rows: set[int] = set()  # id(ConstraintData) already written
+        self._visitor: LinearRepnVisitor | None = None
+        self._pending: dict[int, VarData] = {}  # id(var) -> var, for variables seen in terms
+
+    # -- public -------------------------------------------------------------------------
+    def read_objective(
+        self, model: pyo.ConcreteModel, part: LinearPart
+    ) -> tuple[dict[int, float], float, bool]:
+        """The objective's coefficients per column, its constant and whether it maximises."""
+        objectives = list(model.component_data_objects(pyo.Objective, active=True))
+        if len(objectives) != 1:
+            raise ValueError(f"the model has {len(objectives)} active objectives, not one")
+        obj = objectives[0]
+        terms: dict[int, float] = {}
+        const = self._add_terms(obj.expr, 1.0, terms, obj)
+        cost = {self._column(var_id, part): c for var_id, c in terms.items()}
+        return cost, const, obj.sense == pyo.maximize
+
+    def read_new(self, model: pyo.ConcreteModel) -> LinearPart:
+        """Columns and rows not read before (all of them on the first call)."""
+        part = LinearPart()
+        self._check_components(model)
+        for con in model.component_data_objects(pyo.Constraint, active=True, descend_into=True):
+            key = id(con)
+            if key in self.read_rows:
+                continue
+            self.read_rows.add(key)
+            self._read_row(con, part)
+        return part
+
+    # -- rows ---------------------------------------------------------------------------
+    def _read_row(self, con: Any, part: LinearPart) -> None:
+        expr = con.expr
+        terms: dict[int, float] = {}
+        cls = expr.__class__
+        if cls is EqualityExpression or cls is InequalityExpression:
+            lhs, rhs = expr.args
+            const = self._add_terms(lhs, 1.0, terms, con)
+            const += self._add_terms(rhs, -1.0, terms, con)
+            # lhs - rhs (=, <=) 0  ->  terms (=, <=) -const
+            upper = -const
+            lower = upper if cls is EqualityExpression else -_INF
+            if cls is InequalityExpression and expr.strict:
+                raise ValueError(f"constraint {con.name} is a strict inequality")
+        elif cls is RangedExpression:
+            lo, body, hi = expr.args
+            const = self._add_terms(body, 1.0, terms, con)
+            lower = -_INF if lo is None else pyo.value(lo) - const
+            upper = _INF if hi is None else pyo.value(hi) - const
+        else:  # anything else Pyomo can put in bounded form
+            lo, body, hi = con.to_bounded_expression(evaluate_bounds=True)
+            const = self._add_terms(body, 1.0, terms, con)
+            lower = -_INF if lo is None else lo - const
+            upper = _INF if hi is None else hi - const
+        column_of = self.column_of
+        entries = [
+            (column_of[v] if v in column_of else self._column(v, part), c)
+            for v, c in terms.items()
+            if c != 0.0
+        ]
+        if not entries:
+            if lower > 1e-9 or upper < -1e-9:
+                raise ValueError(f"constraint {con.name} is infeasible: no variables left")
+            return
+        part.row_lower.append(lower)
+        part.row_upper.append(upper)
+        for col, c in entries:
+            part.row_index.append(col)
+            part.row_value.append(c)
+        part.row_start.append(len(part.row_index))
+
+    def _column(self, var_id: int, part: LinearPart) -> int:
+        col = self.column_of.get(var_id)
+        if col is None:
+            var = self._pending[var_id]
+            col = len(self.columns)
+            self.column_of[var_id] = col
+            self.columns.append(var)
+            lb, ub = var.bounds
+            part.columns.append(var)
+            part.col_lower.append(-_INF if lb is None else float(lb))
+            part.col_upper.append(_INF if ub is None else float(ub))
+            part.col_integer.append(var.is_integer())
+        return col
+
+    # -- expressions --------------------------------------------------------------------
+    def _add_terms(self, expr: Any, mult: float, terms: dict[int, float], where: Any) -> float:
+        """Add ``mult * expr``'s linear terms to ``terms``; return its constant part."""
+        return _linear_terms(expr, mult, terms, self._pending, self, where)
+
+    def fallback(self, expr: Any, mult: float, terms: dict[int, float], where: Any) -> float:
+        """Pyomo's general linear visitor, for node types the fast path does not know."""
+        if self._visitor is None:
+            self._visitor = LinearRepnVisitor({})
+        repn = self._visitor.walk_expression(expr)
+        if repn.nonlinear is not None:
+            raise NonlinearError(f"{where.name} is not linear")
+        var_map = self._visitor.var_map
+        for var_id, c in repn.linear.items():
+            self._pending[var_id] = var_map[var_id]
+            terms[var_id] = terms.get(var_id, 0.0) + mult * float(c)
+        return mult * float(pyo.value(repn.constant))
+
+    def _check_components(self, model: pyo.ConcreteModel) -> None:
+        for comp in model.component_objects(active=True, descend_into=True):
+            if not isinstance(comp, _KNOWN):
+                raise ValueError(
+                    f"the model holds {comp.name} ({type(comp).__name__}), which a linear "
+                    "model cannot"
+                )
+
+
+def _linear_terms(
+    expr: Any,
+    mult: float,
+    terms: dict[int, float],
+    pending: dict[int, VarData],
+    reader: LinearReader,
+    where: Any,
+) -> float:
+    cls = expr.__class__
+    if cls in _NATIVE:
+        return mult * float(expr)
+    if cls is MonomialTermExpression:
+        coef, var = expr.args
+        c = coef if coef.__class__ in _NATIVE else pyo.value(coef)
+        return _add_var(var, mult * c, terms, pending)
+    if cls is LinearExpression or cls is SumExpression:
+        const = 0.0
+        for arg in expr.args:
+            acls = arg.__class__
+            if acls in _NATIVE:
+                const += mult * arg
+            elif acls is MonomialTermExpression:
+                coef, var = arg.args
+                c = coef if coef.__class__ in _NATIVE else pyo.value(coef)
+                const += _add_var(var, mult * c, terms, pending)
+            else:
+                const += _linear_terms(arg, mult, terms, pending, reader, where)
+        return const
+    if isinstance(expr, VarData):
+        return _add_var(expr, mult, terms, pending)
+    if cls is NegationExpression:
+        return _linear_terms(expr.args[0], -mult, terms, pending, reader, where)
+    if cls is ProductExpression:
+        a, b = expr.args
+        if a.__class__ in _NATIVE or not a.is_potentially_variable():
+            return _linear_terms(b, mult * pyo.value(a), terms, pending, reader, where)
+        if b.__class__ in _NATIVE or not b.is_potentially_variable():
+            return _linear_terms(a, mult * pyo.value(b), terms, pending, reader, where)
+    elif cls is DivisionExpression:
+        a, b = expr.args
+        if b.__class__ in _NATIVE or not b.is_potentially_variable():
+            return _linear_terms(a, mult / pyo.value(b), terms, pending, reader, where)
+    elif not expr.is_potentially_variable():  # parameters, fixed-value expressions
+        return mult * float(pyo.value(expr))
+    return reader.fallback(expr, mult, terms, where)
+
+
+def _add_var(var: Any, coef: float, terms: dict[int, float], pending: dict[int, VarData]) -> float:
+    if var.fixed:
+        return coef * float(var.value)
+    key = id(var)
+    pending[key] = var
+    terms[key] = terms.get(key, 0.0) + coef
+    return 0.0
+
+
+def column_arrays(part: LinearPart) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lower and upper bounds and the integer flags of ``part``'s new columns."""
+    return (
+        np.asarray(part.col_lower, dtype=np.float64),
+        np.asarray(part.col_upper, dtype=np.float64),
+        np.asarray(part.col_integer, dtype=bool),
+    )
