@@ -1,7 +1,8 @@
 """The ``hems`` command line (also installed as ``cem``).
 
 ``hems run`` runs the service (``--demo``: a simulated home), ``hems plan`` plans the demo home
-once, ``hems db upgrade`` migrates the database, ``hems token create`` makes an API token.
+once, ``hems backtest`` compares strategies over a simulated period, ``hems db upgrade``
+migrates the database, ``hems token create`` makes an API token.
 """
 
 from __future__ import annotations
@@ -227,6 +228,89 @@ def plan(
     result.schedule.to_csv(out, date_format="%Y-%m-%dT%H:%M:%SZ", float_format="%.4f")
     print_plan(result)
     console.print(f"\nFull plan ({len(result.schedule)} slots, UTC): [bold]{out}[/bold]")
+
+
+@app.command()
+def backtest(
+    days: Annotated[int, typer.Option(min=1, help="length of the period [d]")] = 2,
+    strategies: Annotated[
+        str,
+        typer.Option(help="comma-separated: planner, perfect_foresight, naive, ev_cheap_window"),
+    ] = "planner,naive",
+    out: Annotated[Path, typer.Option(help="CSV of the KPIs, one row per strategy")] = Path(
+        "out/backtest.csv"
+    ),
+    start: Annotated[
+        str, typer.Option(help="start of the period (ISO date or time, UTC)")
+    ] = "2026-01-12",
+    slot_minutes: Annotated[int, typer.Option(help="slot length [min]: 5, 15, 30 or 60")] = 30,
+    cadence: Annotated[
+        str, typer.Option(help="the planner's re-plan cadence: slot, hourly or daily")
+    ] = "hourly",
+    horizon_hours: Annotated[int, typer.Option(min=1, help="planning horizon [h]")] = 48,
+    noise: Annotated[
+        float, typer.Option(min=0.0, help="how far actual load, PV and weather stray")
+    ] = 0.1,
+    seed: Annotated[int, typer.Option(help="seed of the actuals and the car's arrivals")] = 0,
+) -> None:
+    """Backtest strategies on the demo home over the bundled market data replayed onto a period;
+    writes the KPIs per strategy to --out and per day next to it (``*_daily.csv``)."""
+    from rich.progress import Progress
+
+    from hems.backtest import STRATEGY_NAMES, BacktestConfig, Cadence, run_backtest
+
+    names = [s.strip() for s in strategies.split(",") if s.strip()]
+    unknown = [n for n in names if n not in STRATEGY_NAMES]
+    if unknown or not names or cadence not in ("slot", "hourly", "daily"):
+        console.print(
+            f"[red]strategies must be among {', '.join(STRATEGY_NAMES)} and cadence one of "
+            f"slot, hourly, daily (got {strategies!r}, {cadence!r})[/red]"
+        )
+        raise typer.Exit(2)
+    try:
+        begin = datetime.fromisoformat(start)
+        begin = begin if begin.tzinfo else begin.replace(tzinfo=UTC)
+        config = BacktestConfig(
+            start_utc=begin,
+            days=days,
+            slot_minutes=slot_minutes,
+            horizon_hours=horizon_hours,
+            noise=noise,
+            seed=seed,
+        )
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    slots = days * 24 * 60 // slot_minutes
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task(f"{len(names)} strategies, {days} d", total=slots * len(names))
+        results = run_backtest(
+            config, names, cadence=Cadence(cadence), progress=lambda: bar.advance(task)
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    results.summary.to_csv(out, float_format="%.4f")
+    daily_out = out.with_name(f"{out.stem}_daily{out.suffix or '.csv'}")
+    results.daily.to_csv(daily_out, index=False, float_format="%.4f")
+    table = Table(title=f"Backtest, {days} d from {begin:%Y-%m-%d %H:%M} UTC")
+    shown = {
+        "bill_gbp": ("bill £", ".2f"),
+        "import_kwh": ("import kWh", ".1f"),
+        "export_kwh": ("export kWh", ".1f"),
+        "carbon_kg": ("CO2 kg", ".1f"),
+        "comfort_deficit_kelvin_hours": ("comfort K·h", ".2f"),
+        "ev_short_kwh": ("EV short kWh", ".1f"),
+        "battery_throughput_kwh": ("battery kWh", ".1f"),
+        "peak_import_kw": ("peak kW", ".1f"),
+        "plans": ("plans", ".0f"),
+        "plans_per_s": ("plans/s", ".1f"),
+    }
+    table.add_column("strategy")
+    for header, _ in shown.values():
+        table.add_column(header, justify="right")
+    for name, row in results.summary.iterrows():
+        table.add_row(str(name), *(format(float(row[c]), f) for c, (_, f) in shown.items()))
+    console.print(table)
+    console.print(f"KPIs: [bold]{out}[/bold], per day: [bold]{daily_out}[/bold]")
 
 
 def _home_problem(

@@ -110,6 +110,8 @@ class SimulatedBattery(_Simulated):
     soc: float = 0.5
     setpoint_kw: float = 0.0
     online: bool = True
+    throughput_kwh: float = 0.0
+    """Energy charged plus energy discharged so far, at the terminals [kWh]."""
 
     def power_kw(self) -> float:
         p = float(np.clip(self.setpoint_kw, -self.max_discharge_kw, self.max_charge_kw))
@@ -129,6 +131,7 @@ class SimulatedBattery(_Simulated):
         hours = (to_utc - self.now_utc).total_seconds() / 3600
         p = self.power_kw()
         energy = p * self.charge_efficiency if p > 0 else p / self.discharge_efficiency
+        self.throughput_kwh += abs(p) * hours
         self.soc = float(np.clip(self.soc + energy * hours / self.capacity_kwh, self.min_soc, 1.0))
         self.now_utc = to_utc
 

@@ -1,0 +1,76 @@
+"""What a backtest replays: the home, the consumer's wishes, the period and the market."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from hems.demo import demo_home_spec
+from hems.domain.home import HomeSpec
+from hems.domain.preferences import Preferences
+from hems.market import MarketSource, ReplayedMarket
+from optimiser import SolverOptions
+
+
+class Cadence(StrEnum):
+    """How often the planner re-plans (it also re-plans when a car plugs in or leaves)."""
+
+    SLOT = "slot"
+    HOURLY = "hourly"
+    DAILY = "daily"
+    ONCE = "once"  # one plan over the whole period (the perfect-foresight bound)
+
+
+def _default_market() -> MarketSource:
+    return ReplayedMarket()
+
+
+@dataclass(frozen=True, kw_only=True)
+class BacktestConfig:
+    """One home over one period.
+
+    Attributes:
+        home: the home (default: the demo home).
+        preferences: the consumer's wishes (default: car leaves 07:30 with 80 %, 20 °C by day).
+        start_utc: start of the period; a UK local midnight keeps the per-day rows whole days.
+        days: length of the period [d].
+        slot_minutes: dispatch and planning slot [min] (5, 15, 30 or 60).
+        horizon_hours: the rolling planner's horizon [h].
+        market: where the planner's forecasts come from (any :class:`hems.market.MarketSource`).
+        noise: how far the actuals stray from ``market``: relative on base load and PV, five
+            times this in kelvin on the outdoor temperature (0 = the forecast is the truth).
+        seed: seed of the actuals' noise and of the car's arrivals.
+        solver: HiGHS settings for every plan.
+        ev_window_local: the ``ev_cheap_window`` strategy's charging window (local "HH:MM").
+    """
+
+    home: HomeSpec = field(default_factory=demo_home_spec)
+    preferences: Preferences = field(default_factory=Preferences)
+    start_utc: datetime = datetime(2026, 1, 12, tzinfo=UTC)
+    days: int = 2
+    slot_minutes: int = 30
+    horizon_hours: int = 48
+    market: MarketSource = field(default_factory=_default_market)
+    noise: float = 0.1
+    seed: int = 0
+    solver: SolverOptions = field(default_factory=lambda: SolverOptions(time_limit_s=10.0))
+    ev_window_local: tuple[str, str] = ("00:30", "04:30")
+
+    def __post_init__(self) -> None:
+        if self.start_utc.tzinfo is None:
+            raise ValueError("start_utc must be timezone-aware")
+        if self.days < 1:
+            raise ValueError(f"days must be at least 1, got {self.days}")
+        if self.slot_minutes not in (5, 15, 30, 60):
+            raise ValueError(f"slot_minutes must be 5, 15, 30 or 60, got {self.slot_minutes}")
+        if self.horizon_hours < 1:
+            raise ValueError(f"horizon_hours must be at least 1, got {self.horizon_hours}")
+
+    @property
+    def end_utc(self) -> datetime:
+        return self.start_utc + timedelta(days=self.days)
+
+    @property
+    def slot(self) -> timedelta:
+        return timedelta(minutes=self.slot_minutes)

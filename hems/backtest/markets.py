@@ -1,0 +1,41 @@
+"""The actuals of a backtest: the forecast market plus seeded noise, fixed before the run.
+
+The noise is drawn once per slot, so every strategy of a run meets the same weather and load,
+and the perfect-foresight planner can be shown exactly what will happen.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+
+from hems.backtest.config import BacktestConfig
+from hems.market import COLUMNS, ReplayedMarket
+from optimiser import TimeGrid
+
+
+def actual_market(config: BacktestConfig, *, tail_hours: float | None = None) -> ReplayedMarket:
+    """What actually happens, slot by slot, over the period and a planning horizon beyond it.
+
+    Prices and carbon intensity are the forecast market's values (taken as known in this
+    increment); base load and PV are scaled by ``1 + noise * N(0, 1)`` (clipped at zero; base
+    load at 0.05 kW) and the outdoor temperature shifted by ``5 * noise * N(0, 1)`` K.
+    """
+    tail = config.horizon_hours if tail_hours is None else tail_hours
+    n_steps = round((config.days * 24 + tail) * 60 / config.slot_minutes)
+    grid = TimeGrid(start_utc=config.start_utc, step_minutes=config.slot_minutes, n_steps=n_steps)
+    frame = config.market.series(grid, config.home)[list(COLUMNS)].astype(float).copy()
+    rng = np.random.default_rng(config.seed)
+    noise = config.noise
+    jitter = 1.0 + noise * rng.standard_normal(n_steps)
+    frame["base_load_kw"] = np.maximum(0.05, frame["base_load_kw"].to_numpy() * jitter)
+    jitter_pv = 1.0 + noise * rng.standard_normal(n_steps)
+    frame["pv_kw_per_kwp"] = np.maximum(0.0, frame["pv_kw_per_kwp"].to_numpy() * jitter_pv)
+    frame["outdoor_temperature_c"] = frame["outdoor_temperature_c"].to_numpy() + (
+        5 * noise * rng.standard_normal(n_steps)
+    )
+    frame.index.name = "slot_start_utc"
+    # A sample covering the period and beyond: ReplayedMarket's cyclic wrap never triggers.
+    assert grid.index[-1] - grid.index[0] >= timedelta(days=config.days)
+    return ReplayedMarket(frame)
