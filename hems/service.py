@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import random
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -75,6 +77,8 @@ class CemService:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.settings.planner_processes,
                 mp_context=multiprocessing.get_context("spawn"),
+                initializer=exit_with_parent,
+                initargs=(os.getpid(),),
             )
         return self._pool
 
@@ -246,3 +250,16 @@ class PrincipalCache:
 
     def clear(self) -> None:
         self._known.clear()
+
+
+def exit_with_parent(parent_pid: int, check_every_s: float = 1.0) -> None:
+    """Planner worker start-up: end this worker when the service process is gone (killed, even
+    with SIGKILL), instead of lingering with its memory."""
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(0)
+            time.sleep(check_every_s)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()

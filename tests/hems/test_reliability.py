@@ -14,6 +14,7 @@ import textwrap
 import time
 from contextlib import closing
 from datetime import timedelta
+from pathlib import Path
 
 from hems.clock import ManualClock
 from hems.runtime import build_runtime
@@ -86,6 +87,9 @@ KILLED_SERVICE = textwrap.dedent(
             await runtime.service.cycle_all()
             sim.advance(clock.advance(timedelta(minutes=15)))
             n += 1
+            if n == 1:
+                pool = runtime.service._pool
+                print("workers", *pool._processes, flush=True)
             print(f"cycle {n}", flush=True)
 
     if __name__ == "__main__":
@@ -104,8 +108,11 @@ def test_sigkill_loses_no_committed_data_and_the_loop_resumes_without_duplicates
         env={**os.environ, "PYTHONPATH": os.getcwd()},
     )
     assert proc.stdout is not None
+    workers: list[int] = []
     try:
         for line in proc.stdout:  # let it run a few cycles, then kill it mid-work
+            if line.startswith("workers"):
+                workers = [int(pid) for pid in line.split()[1:]]
             if line.startswith("cycle ") and int(line.split()[1]) >= 6:
                 break
         time.sleep(0.15)
@@ -113,6 +120,13 @@ def test_sigkill_loses_no_committed_data_and_the_loop_resumes_without_duplicates
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         proc.stdout.close()
+
+    # the planner's worker process does not outlive the killed service
+    assert workers
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers)
 
     db = tmp_path / "hems.sqlite3"
     with closing(sqlite3.connect(db)) as conn:
@@ -140,3 +154,12 @@ def test_sigkill_loses_no_committed_data_and_the_loop_resumes_without_duplicates
             if s.device_name == device and s.last_error != "superseded"
         ]
         assert all(abs(a - b) >= 0.05 for a, b in itertools.pairwise(powers)), (device, powers)
+
+
+def _alive(pid: int) -> bool:
+    """The process runs (a zombie waiting for its reaper counts as ended)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
