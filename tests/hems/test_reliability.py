@@ -16,9 +16,13 @@ from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from hems.clock import ManualClock
 from hems.runtime import build_runtime
 from hems.settings import Settings
+from optimiser import planner
+from optimiser.highs_backend import SolveOutcome, SolveStatus
 
 from .conftest import MONDAY_5PM
 
@@ -55,9 +59,34 @@ def test_a_device_that_stops_answering_is_retried_with_backoff_and_reported(clie
     assert service.controller(demo.home_id).health["Battery"].online
 
 
-def test_a_solver_out_of_time_gives_the_flagged_fallback_plan_and_the_home_still_runs(tmp_path):
+def _out_of_time(*_args, **_kwargs) -> SolveOutcome:
+    """HiGHS stopped at its time limit without a feasible solution."""
+    nan = float("nan")
+    return SolveOutcome(
+        status=SolveStatus.NO_SOLUTION,
+        highs_status="Time limit reached",
+        objective=nan,
+        bound=nan,
+        gap=nan,
+        translate_s=0.0,
+        solve_s=10.0,
+        n_columns=0,
+        n_rows=0,
+        n_integer=0,
+    )
+
+
+def _crashed(*_args, **_kwargs) -> SolveOutcome:
+    raise RuntimeError("HiGHS crashed")
+
+
+@pytest.mark.parametrize("solver", [_out_of_time, _crashed])
+def test_a_solver_out_of_time_or_failing_gives_the_flagged_fallback_plan(
+    tmp_path, monkeypatch, solver
+):
+    monkeypatch.setattr(planner, "solve_round", solver)  # plans run in-thread here
     clock = ManualClock(MONDAY_5PM + timedelta(hours=1, minutes=5))  # the car is home
-    settings = Settings(data_dir=tmp_path, demo=True, solver_time_limit_s=1e-4, planner_processes=0)
+    settings = Settings(data_dir=tmp_path, demo=True, planner_processes=0)
     runtime = build_runtime(settings, clock, seed=1)
     home_id = next(iter(runtime.simulations))
     asyncio.run(runtime.service.cycle_all())
