@@ -21,8 +21,7 @@ import numpy as np
 
 from adapters.devices.driver import DeviceDriver, DeviceState, DeviceUnavailableError, Setpoint
 from hems.clock import Clock
-from hems.dispatch import DispatchRules, decide, planned_powers
-from hems.domain.preferences import OverrideKind
+from hems.dispatch import DispatchRules, OverridesInForce, decide, planned_powers
 from hems.dsr_events import active_requests, is_active_response
 from hems.flexibility import FlexibilityProfiles, profile_columns, timing_extensions
 from hems.market import MarketSource
@@ -163,11 +162,7 @@ class HomeController:
         grid = TimeGrid.starting_at(now, step_minutes=s.slot_minutes, horizon_hours=s.horizon_hours)
         home = self.store.home(self.home_id)
         prefs = self.store.preferences(self.home_id)
-        overrides = self.store.active_overrides(self.home_id, now)
-        boost = {o.target for o in overrides if o.kind is OverrideKind.EV_BOOST}
-        ev_names = {d.name for d in home.devices if d.kind == "ev_charger"}
-        boosted = ev_names if "" in boost else ev_names & boost
-        paused = {o.target: o.expires_at for o in overrides if o.kind is OverrideKind.PAUSE_DEVICE}
+        overrides = OverridesInForce.of(home, self.store.active_overrides(self.home_id, now))
         market = self.market.series(grid, home)
         previous = self.store.latest_plan(self.home_id)
         baseline_kw = _baseline_kw(previous, grid, market["base_load_kw"].to_numpy())
@@ -178,8 +173,8 @@ class HomeController:
             market=market,
             grid=grid,
             now_utc=now,
-            ev_boost=frozenset(boosted),
-            paused_until=paused,
+            ev_boost=overrides.boosted,
+            paused_until=overrides.paused_until,
             dsr_requests=active_requests(self.store.events(self.home_id), grid, baseline_kw),
         )
 
@@ -221,11 +216,7 @@ class HomeController:
 
     def _decide(self, plan: StoredPlan, now: datetime) -> None:
         home = self.store.home(self.home_id)
-        overrides = self.store.active_overrides(self.home_id, now)
-        ev_names = frozenset(d.name for d in home.devices if d.kind == "ev_charger")
-        boost_targets = {o.target for o in overrides if o.kind is OverrideKind.EV_BOOST}
-        boosted = ev_names if "" in boost_targets else ev_names & boost_targets
-        paused = frozenset(o.target for o in overrides if o.kind is OverrideKind.PAUSE_DEVICE)
+        overrides = OverridesInForce.of(home, self.store.active_overrides(self.home_id, now))
         last = {}
         for d in home.devices:
             row = self.store.last_setpoint(self.home_id, d.name)
@@ -235,8 +226,8 @@ class HomeController:
             home=home,
             planned_kw=planned_powers(plan.schedule, home, now),
             last_kw=last,
-            boosted=frozenset(boosted),
-            paused=paused,
+            boosted=overrides.boosted,
+            paused=frozenset(overrides.paused_until),
             dsr_active=is_active_response(self.store.events(self.home_id), now),
             now=now,
             rules=DispatchRules(max_delay_s=self.settings.ev_random_delay_max_s),

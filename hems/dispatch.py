@@ -15,7 +15,7 @@ Safeguards (PAS 1879 and the Electric Vehicles (Smart Charge Points) Regulations
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +23,8 @@ import pandas as pd
 
 from hems.domain.devices import DeviceKind, EvChargerSpec
 from hems.domain.home import HomeSpec
+from hems.domain.preferences import OverrideKind
+from hems.storage.store import ActiveOverride
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,6 +35,29 @@ class Decision:
     power_kw: float
     reason: str
     effective_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OverridesInForce:
+    """The consumer's device overrides in force: boosted EVs, and paused devices with the end
+    of their pause (UTC)."""
+
+    boosted: frozenset[str]
+    paused_until: Mapping[str, datetime]
+
+    @classmethod
+    def of(cls, home: HomeSpec, overrides: Iterable[ActiveOverride]) -> OverridesInForce:
+        """From the active overrides; a boost with no target boosts every EV of the home."""
+        overrides = list(overrides)
+        targets = {o.target for o in overrides if o.kind is OverrideKind.EV_BOOST}
+        evs = frozenset(d.name for d in home.devices if isinstance(d, EvChargerSpec))
+        paused = {o.target: o.expires_at for o in overrides if o.kind is OverrideKind.PAUSE_DEVICE}
+        return cls(boosted=evs if "" in targets else evs & targets, paused_until=paused)
+
+    @property
+    def devices(self) -> frozenset[str]:
+        """Every device the consumer overrides (reported as manual override to the DSRSP)."""
+        return self.boosted | frozenset(self.paused_until)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -40,6 +40,7 @@ from forecasts.heat import forecast_outdoor_temperature
 from forecasts.prices import forecast_prices
 from forecasts.pv import PvSystem, forecast_pv
 from hems.clock import Clock
+from hems.domain.devices import PvSpec
 from hems.domain.home import HomeSpec
 from hems.market import COLUMNS, ReplayedMarket
 from optimiser import TimeGrid
@@ -222,8 +223,6 @@ def _weather_key(latitude: float, longitude: float) -> str:
 
 def _unit_system(home: HomeSpec) -> PvSystem:
     """A 1 kWp array with the home's first PV orientation (the planner scales by kWp)."""
-    from hems.domain.devices import PvSpec
-
     pv = next((d for d in home.devices if isinstance(d, PvSpec)), None)
     return PvSystem(
         latitude_deg=home.latitude,

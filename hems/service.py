@@ -189,8 +189,7 @@ class CemService:
         if before is not None and before.response_reason == CONSUMER_OPT_OUT:
             response, reason = OPT_OUT, CONSUMER_OPT_OUT  # a modified event stays opted out
         decided = replace(event, response=response, response_reason=reason)
-        if self.store.upsert_event(home_id, decided, now):
-            self.store.set_event_response(home_id, event.event_id, response, reason, now, "cem")
+        if self.store.upsert_event(home_id, decided, now):  # stores and audits the answer
             await self.replan_and_dispatch(home_id, f"DSR event {event.event_id}")
             if response == OPT_IN:
                 # Say whether the new plan meets the request, and if not, by how much and why.

@@ -34,8 +34,8 @@ from adapters.openadr.hooks import (
     Resource,
 )
 from adapters.openadr.vocab import OptReason, OptType
+from hems.dispatch import OverridesInForce
 from hems.domain.home import HomeSpec
-from hems.domain.preferences import OverrideKind
 from hems.dsr_events import OPT_IN, SIMPLE_LEVEL_IMPORT_CAP_KW
 from hems.service import CemService
 from hems.storage.store import StoredEvent
@@ -147,12 +147,9 @@ class VenBridge:
         ctl = service.controller(self.home_id)
         home = service.store.home(self.home_id)
         now = service.clock.now()
-        overridden = {
-            o.target
-            for o in service.store.active_overrides(self.home_id, now)
-            if o.kind in (OverrideKind.EV_BOOST, OverrideKind.PAUSE_DEVICE)
-        }
-        boost_all = "" in overridden
+        overridden = OverridesInForce.of(
+            home, service.store.active_overrides(self.home_id, now)
+        ).devices
         readings = []
         total = 0.0
         for d in home.devices:
@@ -166,9 +163,7 @@ class VenBridge:
                     resource_id=resource_id(d.name),
                     power_kw=power,
                     online=bool(health and health.online),
-                    manual_override=d.name in overridden
-                    or (boost_all and d.kind == "ev_charger")
-                    or bool(state and state.manual_override),
+                    manual_override=d.name in overridden or bool(state and state.manual_override),
                     soc_pct=None if state is None or state.soc is None else 100 * state.soc,
                     setpoint_kw=None if last is None else last.power_kw,
                 )

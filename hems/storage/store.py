@@ -485,7 +485,12 @@ class Store:
                     now,
                     "dsrsp",
                     "event.receive",
-                    {"event_id": event.event_id, "modification": event.modification_number},
+                    {
+                        "event_id": event.event_id,
+                        "modification": event.modification_number,
+                        "response": event.response,
+                        "reason": event.response_reason,
+                    },
                 )
             )
             return True
