@@ -46,7 +46,7 @@ def kernel_path(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "name",
-    ["quick_start.ipynb", "tuning_a_strategy.ipynb", "a_year_on_agile.ipynb"],
+    ["quick_start.ipynb", "tuning_a_strategy.ipynb", "a_year_on_agile.ipynb", "dsr_event.ipynb"],
 )
 def test_the_notebook_runs_and_is_committed_without_outputs(name, kernel_path):
     from jupyter_client.kernelspec import KernelSpecManager
