@@ -265,7 +265,8 @@ def abatement_costs(
     cheapest (most carbon) to the greenest; for each row after the first,
     ``gbp_per_kg_avoided`` = extra cost [GBP] / carbon avoided [kg] against the previous row
     (``pence_per_g_avoided`` the same in pence per gram: x 100 / 1000). Rows with the same carbon
-    as their predecessor are dropped (nothing is avoided there).
+    as their predecessor are dropped (nothing is avoided there). Give it one strategy's rows of
+    a sweep (a front across strategies mixes different ways of running the home).
     """
     front = frame[pareto_efficient(frame, (cost, carbon))].sort_values([cost, carbon])
     front = front.drop_duplicates(subset=[carbon])
