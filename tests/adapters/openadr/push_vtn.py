@@ -1,6 +1,7 @@
 """A small VTN that pushes (openleadr cannot): it answers the VEN's own requests with this
-package's codec and POSTs oadrDistributeEvent / oadrCreateReport / oadrCancelReport /
-oadrRequestReregistration to the transport address the VEN registered. Test harness only."""
+package's codec (EiOpt included, which openleadr lacks) and POSTs oadrDistributeEvent,
+oadrCreateReport, oadrCancelReport and oadrRequestReregistration to the transport address the
+VEN registered. Test harness only."""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ class PushingVtn:
         self.registrations: list[m.CreatePartyRegistration] = []
         self.metadata: tuple[ReportMetadata, ...] = ()
         self.updates: list[m.UpdateReport] = []
+        self.opts: list[m.CreateOpt] = []
+        self.opts_cancelled: list[str] = []
         self.client = httpx.AsyncClient(timeout=10)
 
     def app(self) -> Starlette:
@@ -83,6 +86,12 @@ class PushingVtn:
                 registration_id=msg.registration_id,
                 ven_id=VEN_ID,
             )
+        if isinstance(msg, m.CreateOpt):
+            self.opts.append(msg)
+            return m.CreatedOpt(response=m.ok_response(msg.request_id), opt_id=msg.opt_id)
+        if isinstance(msg, m.CancelOpt):
+            self.opts_cancelled.append(msg.opt_id)
+            return m.CanceledOpt(response=m.ok_response(msg.request_id), opt_id=msg.opt_id)
         if isinstance(msg, m.Response):
             return None
         request_id = getattr(msg, "request_id", "") or ""

@@ -1,6 +1,6 @@
-"""Push mode end to end: the VEN registers with oadrHttpPullModel false and its own endpoint as
-transport address; a pushing VTN (tests/adapters/openadr/push_vtn.py, since openleadr cannot
-push) POSTs oadrDistributeEvent, oadrCreateReport, oadrCancelReport and
+"""Push mode end to end, and EiOpt over HTTP: the VEN registers with oadrHttpPullModel false
+and its own endpoint as transport address; a pushing VTN (tests/adapters/openadr/push_vtn.py,
+since openleadr cannot push) POSTs oadrDistributeEvent, oadrCreateReport, oadrCancelReport and
 oadrRequestReregistration to that endpoint over HTTP on 127.0.0.1, signed both ways; bad pushes
 get the right OpenADR response code and the endpoint keeps serving."""
 
@@ -143,6 +143,18 @@ def test_push_mode_end_to_end(pki):
         assert answer.response.request_id == "d-1"
         (response,) = answer.event_responses
         assert (response.event_id, response.opt_type) == ("ev-1", OptType.OPT_IN)
+
+        # EiOpt over HTTP (openleadr has none): the consumer's override, then opt-out windows.
+        await ven.opt_out("ev-1")
+        created_events = [msg for msg in vtn.received if isinstance(msg, m.CreatedEvent)]
+        assert created_events[-1].event_responses[0].opt_type == OptType.OPT_OUT
+        (opt,) = vtn.opts
+        assert (opt.opt_type, opt.event_id, opt.ven_id) == (OptType.OPT_OUT, "ev-1", VEN_ID)
+        window = m.AvailabilityWindow(start_utc=datetime.now(UTC), duration_s=3600)
+        opt_id = await ven.opt_schedule((window,))
+        assert vtn.opts[1].availability[0].duration_s == 3600
+        await ven.cancel_opt(opt_id)
+        assert vtn.opts_cancelled == [opt_id]
 
         # A pushed oadrCreateReport: answered, then telemetry flows to the VTN.
         usage = next(r for r in vtn.metadata if r.report_specifier_id == "TELEMETRY_USAGE")
