@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -31,7 +32,10 @@ PROFILES = (m.Profile(name="2.0b", transports=("simpleHttp",)),)
 
 class PushingVtn:
     def __init__(
-        self, signer: codec.Signer | None = None, verifier: codec.Verifier | None = None
+        self,
+        signer: codec.Signer | None = None,
+        verifier: codec.Verifier | None = None,
+        client_ssl: ssl.SSLContext | None = None,
     ) -> None:
         self.signer = signer
         self.verifier = verifier
@@ -41,7 +45,7 @@ class PushingVtn:
         self.updates: list[m.UpdateReport] = []
         self.opts: list[m.CreateOpt] = []
         self.opts_cancelled: list[str] = []
-        self.client = httpx.AsyncClient(timeout=10)
+        self.client = httpx.AsyncClient(timeout=10, verify=client_ssl or True)
 
     def app(self) -> Starlette:
         return Starlette(routes=[Route(f"/{s}", self._serve, methods=["POST"]) for s in SERVICES])
@@ -119,11 +123,20 @@ class PushingVtn:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Any, port: int) -> AsyncIterator[None]:
-    """Serve an ASGI app on 127.0.0.1:port (uvicorn) in the running loop."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+async def serving(
+    app: Any, port: int, ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[None]:
+    """Serve an ASGI app on 127.0.0.1:port (uvicorn) in the running loop, over TLS with
+    ``ssl_context`` when given."""
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        ssl_context_factory=(lambda _config, _default: ssl_context) if ssl_context else None,
     )
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
@@ -23,7 +25,7 @@ from adapters.openadr.hooks import OptDecision, Reading, Resource
 from adapters.openadr.push import push_routes
 from adapters.openadr.reports import ReportRequest, SpecifierPayload
 from adapters.openadr.signatures import XmlSigner, XmlVerifier
-from adapters.openadr.tls import fingerprint_pem
+from adapters.openadr.tls import TlsSettings, client_context, fingerprint_pem, server_context
 from adapters.openadr.transport import HttpTransport
 from adapters.openadr.ven import Ven, VenSettings
 from adapters.openadr.vocab import OptReason, OptType, ResponseCode
@@ -64,18 +66,38 @@ def _event(event_id: str):
 Scenario = Callable[[PushingVtn, Ven, list[str]], Awaitable[None]]
 
 
-def _run(pki, scenario: Scenario) -> None:
-    _, vtn_party, ven_party = pki
+def _run(pki, scenario: Scenario, *, mutual_tls: bool = False) -> None:
+    """Both sides signing; with ``mutual_tls`` both servers serve HTTPS and require client
+    certificates (``tls.server_context``), the VEN pins the VTN and the VTN pushes with its
+    certificate."""
+    ca_file, vtn_party, ven_party = pki
+    scheme = "https" if mutual_tls else "http"
+    vtn_server_ssl = ven_server_ssl = vtn_client_ssl = ven_client_ssl = None
+    if mutual_tls:
+        vtn_server_ssl = server_context(vtn_party.cert_file, vtn_party.key_file, ca_file)
+        ven_server_ssl = server_context(ven_party.cert_file, ven_party.key_file, ca_file)
+        vtn_client_ssl = ssl.create_default_context(cafile=str(ca_file))
+        vtn_client_ssl.load_cert_chain(vtn_party.cert_file, vtn_party.key_file)
+        ven_client_ssl = client_context(
+            TlsSettings(
+                cert_file=ven_party.cert_file,
+                key_file=ven_party.key_file,
+                ca_file=ca_file,
+                vtn_fingerprint=fingerprint_pem(vtn_party.cert_pem),
+            )
+        )
 
     async def flow() -> None:
         vtn = PushingVtn(
             signer=XmlSigner(vtn_party.cert_pem, vtn_party.key_pem),
             verifier=XmlVerifier(fingerprint=fingerprint_pem(ven_party.cert_pem)),
+            client_ssl=vtn_client_ssl,
         )
         vtn_port, ven_port = free_port(), free_port()
         from_vtn = XmlVerifier(fingerprint=fingerprint_pem(vtn_party.cert_pem), required=True)
         transport = HttpTransport(
-            f"http://127.0.0.1:{vtn_port}",
+            f"{scheme}://127.0.0.1:{vtn_port}",
+            ssl_context=ven_client_ssl,
             signer=XmlSigner(ven_party.cert_pem, ven_party.key_pem),
             verifier=from_vtn,
         )
@@ -99,7 +121,7 @@ def _run(pki, scenario: Scenario) -> None:
                 serial_number="SN-PUSH",
                 resources=(Resource(resource_id="ev-charger"),),
                 pull=False,
-                push_url=f"http://127.0.0.1:{ven_port}/oadr",
+                push_url=f"{scheme}://127.0.0.1:{ven_port}/oadr",
                 xml_signature=True,
                 report_min_period_s=1.0,
             ),
@@ -111,7 +133,10 @@ def _run(pki, scenario: Scenario) -> None:
             routes=[Mount("/oadr", routes=push_routes(ven, from_vtn, max_bytes=PUSH_LIMIT_BYTES))]
         )
         stop = asyncio.Event()
-        async with serving(vtn.app(), vtn_port), serving(ven_app, ven_port):
+        async with (
+            serving(vtn.app(), vtn_port, vtn_server_ssl),
+            serving(ven_app, ven_port, ven_server_ssl),
+        ):
             runner = asyncio.create_task(ven.run(stop, tick_s=0.1))
             try:
                 await _until(lambda: bool(vtn.registrations) and bool(vtn.metadata))
@@ -125,7 +150,8 @@ def _run(pki, scenario: Scenario) -> None:
     asyncio.run(flow())
 
 
-def test_push_mode_end_to_end(pki):
+@pytest.mark.parametrize("mutual_tls", [False, True], ids=["http", "mutual-tls"])
+def test_push_mode_end_to_end(pki, mutual_tls):
     async def scenario(vtn: PushingVtn, ven: Ven, decided: list[str]) -> None:
         registration = vtn.registrations[0]
         assert registration.http_pull_model is False
@@ -203,7 +229,13 @@ def test_push_mode_end_to_end(pki):
         assert again.registration_id == REGISTRATION_ID
         assert not any(isinstance(msg, m.Poll) for msg in vtn.received)  # push: no polling
 
-    _run(pki, scenario)
+        if mutual_tls:  # the VEN's endpoint requires a client certificate
+            ca_only = ssl.create_default_context(cafile=str(pki[0]))
+            async with httpx.AsyncClient(verify=ca_only) as anonymous:
+                with pytest.raises(httpx.HTTPError):
+                    await anonymous.post(f"{vtn.ven_url}/EiEvent", content=b"<a/>")
+
+    _run(pki, scenario, mutual_tls=mutual_tls)
 
 
 def test_bad_pushes_get_openadr_error_codes_and_the_endpoint_keeps_serving(pki, caplog):
