@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from adapters.openadr import codec
 from adapters.openadr import messages as m
+from adapters.openadr.events import Event
 from adapters.openadr.push import SERVICES
 from adapters.openadr.reports import ReportMetadata
 
@@ -44,6 +45,7 @@ class PushingVtn:
         self.metadata: tuple[ReportMetadata, ...] = ()
         self.updates: list[m.UpdateReport] = []
         self.opts: list[m.CreateOpt] = []
+        self.events: tuple[Event, ...] = ()  # as last distributed
         self.opts_cancelled: list[str] = []
         self.client = httpx.AsyncClient(timeout=10, verify=client_ssl or True)
 
@@ -74,11 +76,11 @@ class PushingVtn:
         if isinstance(msg, m.RegisterReport):
             self.metadata = msg.reports
             return m.RegisteredReport(response=m.ok_response(msg.request_id), ven_id=VEN_ID)
-        if isinstance(msg, m.RequestEvent):
+        if isinstance(msg, m.RequestEvent):  # the full list: a missing event is cancelled
             return m.DistributeEvent(
                 request_id=msg.request_id,
                 vtn_id=VTN_ID,
-                events=(),
+                events=self.events,
                 response=m.ok_response(msg.request_id),
             )
         if isinstance(msg, m.UpdateReport):
@@ -101,6 +103,9 @@ class PushingVtn:
         request_id = getattr(msg, "request_id", "") or ""
         return m.Response(response=m.ok_response(request_id), ven_id=VEN_ID)
 
+    def of(self, kind: type) -> list[m.Message]:
+        return [msg for msg in self.received if isinstance(msg, kind)]
+
     @property
     def ven_url(self) -> str:
         address = self.registrations[-1].transport_address
@@ -109,6 +114,8 @@ class PushingVtn:
 
     async def push(self, service: str, message: m.Message) -> m.Message | None:
         """POST a message to the VEN's endpoint; its answer, parsed (and verified)."""
+        if isinstance(message, m.DistributeEvent):
+            self.events = message.events
         return await self.push_raw(service, codec.render(message, signer=self.signer))
 
     async def push_raw(self, service: str, body: bytes) -> m.Message | None:

@@ -93,6 +93,7 @@ def _run(pki, scenario: Scenario, *, mutual_tls: bool = False) -> None:
             verifier=XmlVerifier(fingerprint=fingerprint_pem(ven_party.cert_pem)),
             client_ssl=vtn_client_ssl,
         )
+        vtn.events = (_event("ev-0"),)
         vtn_port, ven_port = free_port(), free_port()
         from_vtn = XmlVerifier(fingerprint=fingerprint_pem(vtn_party.cert_pem), required=True)
         transport = HttpTransport(
@@ -139,7 +140,10 @@ def _run(pki, scenario: Scenario, *, mutual_tls: bool = False) -> None:
         ):
             runner = asyncio.create_task(ven.run(stop, tick_s=0.1))
             try:
-                await _until(lambda: bool(vtn.registrations) and bool(vtn.metadata))
+                # Registered, and the answer to the start-up oadrRequestEvent (the VTN's current
+                # event list) has been read: pushes from now on cannot be overtaken by it.
+                await _until(lambda: ven.events.get("ev-0") is not None)
+                decided.clear()
                 await scenario(vtn, ven, decided)
             finally:
                 stop.set()
