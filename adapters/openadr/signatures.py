@@ -18,17 +18,25 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import logging
 import uuid
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+from cryptography.utils import CryptographyDeprecationWarning
+from lxml import etree
 from signxml.exceptions import SignXMLException
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
@@ -155,6 +163,31 @@ class XmlSigner:
         return base64.b64encode(raw).decode()
 
 
+_SIGNATURE_CHILDREN = [q("ds:SignedInfo"), q("ds:SignatureValue"), q("ds:KeyInfo"), q("ds:Object")]
+_SIGNED_INFO_CHILDREN = [
+    q("ds:CanonicalizationMethod"),
+    q("ds:SignatureMethod"),
+    q("ds:Reference"),
+    q("ds:Reference"),
+]
+_REFERENCE_CHILDREN = [q("ds:Transforms"), q("ds:DigestMethod"), q("ds:DigestValue")]
+_ID_NAMES = frozenset({"Id", "ID", "id"})
+
+
+def _elements_by_id(root: Element) -> dict[str, list[Element]]:
+    """Every element of the document under each value of an ID-like attribute (``Id``, ``ID``,
+    ``id`` in any namespace, ``xml:id``): a reference must resolve to exactly one."""
+    found: dict[str, list[Element]] = {}
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for name, value in el.attrib.items():
+            local = name.rsplit("}", 1)[-1]
+            if local in _ID_NAMES:
+                found.setdefault(value, []).append(el)
+    return found
+
+
 def _digest(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
@@ -199,7 +232,11 @@ class XmlVerifier:
                 raise self._refuse("unsigned message where a signature is required")
             return signed
         cert = self._signing_cert(signature)
-        try:
+        if self.ca_pem_file is None:  # pinned certificate: our strict verifier (fast)
+            signed_object, replay = self._check_profile_signature(payload, signature, cert)
+            self._check_replay(replay)
+            return signed_object
+        try:  # chain to a CA: signxml (it checks the chain too)
             results = XMLVerifier().verify(
                 payload,
                 x509_cert=cert if self.ca_pem_file is None else None,
@@ -223,18 +260,129 @@ class XmlVerifier:
         self._check_replay(replay)
         return signed_object
 
+    def _check_profile_signature(
+        self, payload: Element, signature: Element, cert: x509.Certificate
+    ) -> tuple[Element, Element]:
+        """Verify a signature of the OpenADR profile's exact shape; return the oadrSignedObject
+        and the ReplayProtect it covers, or raise SecurityError.
+
+        Only this shape is accepted (what our signer, signxml and openleadr produce): children
+        SignedInfo, SignatureValue, KeyInfo, Object; SignedInfo with C14N 1.0, ECDSA-SHA256 or
+        RSA-SHA256 (matching the key) and exactly two References, each with exactly one C14N 1.0
+        Transform and a SHA-256 digest. One must point at the oadrPayload's own
+        oadrSignedObject child and the other at a ds:Object child of this Signature holding
+        SignatureProperties/SignatureProperty/ReplayProtect; each URI must match exactly one
+        element in the document (so a second element carrying the same Id, the usual
+        signature-wrapping move, is refused). Digests are of the canonical form of exactly the
+        elements returned, so what is read afterwards is what was signed.
+        """
+        children = [c for c in signature if isinstance(c.tag, str)]
+        if [c.tag for c in children] != _SIGNATURE_CHILDREN:
+            raise self._refuse("unexpected ds:Signature structure")
+        signed_info, signature_value, _, _ = children
+        info = [c for c in signed_info if isinstance(c.tag, str)]
+        if [c.tag for c in info] != _SIGNED_INFO_CHILDREN:
+            raise self._refuse("SignedInfo must hold C14N, SignatureMethod and two References")
+        c14n_method, method, *references = info
+        key = cert.public_key()
+        expected_method = (
+            _ECDSA_SHA256 if isinstance(key, ec.EllipticCurvePublicKey) else _RSA_SHA256
+        )
+        if not isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+            raise self._refuse("signing key is neither EC nor RSA")
+        if (
+            c14n_method.get("Algorithm") != C14N_1_0
+            or len(c14n_method)
+            or method.get("Algorithm") != expected_method
+            or len(method)
+        ):
+            raise self._refuse("unsupported canonicalisation or signature method")
+        ids = _elements_by_id(payload)
+        signed_object = payload.find("oadr:oadrSignedObject", NS)
+        targets: dict[int, Element] = {}
+        for reference in references:
+            target = self._reference_target(reference, ids)
+            if id(target) in targets:
+                raise self._refuse("two References to the same element")
+            targets[id(target)] = target
+            expected = reference.findtext("ds:DigestValue", namespaces=NS) or ""
+            actual = base64.b64encode(hashlib.sha256(self._c14n(target)).digest()).decode()
+            if not hmac.compare_digest(actual, "".join(expected.split())):
+                raise self._refuse("digest mismatch: the signed content was altered")
+        objects = [c for c in children[3:] if c.tag == q("ds:Object")]
+        if signed_object is None or id(signed_object) not in targets:
+            raise self._refuse("signature must cover the oadrSignedObject (514)")
+        covered = [o for o in objects if id(o) in targets]
+        replay = (
+            covered[0].find("ds:SignatureProperties/ds:SignatureProperty/dsp:ReplayProtect", NS)
+            if covered
+            else None
+        )
+        if replay is None:
+            raise self._refuse("signature must cover the ReplayProtect (514)")
+        try:
+            raw = _b64(signature_value.text or "")
+            data = self._c14n(signed_info)
+            if isinstance(key, ec.EllipticCurvePublicKey):
+                size = (key.curve.key_size + 7) // 8
+                if len(raw) != 2 * size:
+                    raise InvalidSignature
+                der = encode_dss_signature(
+                    int.from_bytes(raw[:size], "big"), int.from_bytes(raw[size:], "big")
+                )
+                key.verify(der, data, ec.ECDSA(hashes.SHA256()))
+            else:
+                key.verify(raw, data, padding.PKCS1v15(), hashes.SHA256())
+        except (InvalidSignature, ValueError):
+            raise self._refuse("bad signature value") from None
+        return signed_object, replay
+
+    def _c14n(self, element: Element) -> bytes:
+        try:
+            return bytes(etree.tostring(element, method="c14n"))
+        except etree.Error:  # e.g. a relative namespace URI, which C14N 1.0 refuses
+            raise self._refuse("the signed content cannot be canonicalised") from None
+
+    def _reference_target(self, reference: Element, ids: dict[str, list[Element]]) -> Element:
+        parts = [c for c in reference if isinstance(c.tag, str)]
+        if [c.tag for c in parts] != _REFERENCE_CHILDREN:
+            raise self._refuse("unexpected Reference structure")
+        transforms, digest_method, _ = parts
+        steps = [c for c in transforms if isinstance(c.tag, str)]
+        if (
+            len(steps) != 1
+            or steps[0].tag != q("ds:Transform")
+            or steps[0].get("Algorithm") != C14N_1_0
+            or len(steps[0])
+            or digest_method.get("Algorithm") != _SHA256
+            or len(digest_method)
+        ):
+            raise self._refuse("unsupported transform or digest method")
+        uri = reference.get("URI") or ""
+        matches = ids.get(uri[1:], []) if uri.startswith("#") else []
+        if len(matches) != 1:
+            raise self._refuse(f"reference {uri!r} must name exactly one element")
+        return matches[0]
+
     def _signing_cert(self, signature: Element) -> x509.Certificate:
         text = signature.findtext("ds:KeyInfo/ds:X509Data/ds:X509Certificate", namespaces=NS)
         if not text:
             raise self._refuse("no signing certificate in KeyInfo")
         try:
             der = _b64(text)
-            cert = x509.load_der_x509_certificate(der)
         except ValueError:
             raise self._refuse("unreadable signing certificate") from None
+        # The pin is checked on the bytes first: a certificate other than the pinned one is
+        # never parsed.
         if self.fingerprint is not None and fingerprint_der(der) != self.fingerprint:
             raise self._refuse(f"signed by {fingerprint_der(der)}, expected {self.fingerprint}")
-        return cert
+        try:
+            with warnings.catch_warnings():
+                # e.g. a non-positive serial number: not RFC 5280, refused like a parse error
+                warnings.simplefilter("error", CryptographyDeprecationWarning)
+                return x509.load_der_x509_certificate(der)
+        except (ValueError, CryptographyDeprecationWarning):
+            raise self._refuse("unreadable signing certificate") from None
 
     def _check_replay(self, replay: Element) -> None:
         stamp_text = replay.findtext("dsp:timestamp", namespaces=NS)
