@@ -1,14 +1,15 @@
-"""XML signatures for the OpenADR high-security profile (signxml).
+"""XML signatures for the OpenADR high-security profile.
 
 Rule 514: the ds:Signature references both the ``oadrSignedObject`` and a ds:Object holding the
 ``dsp:ReplayProtect`` element (timestamp and nonce). :class:`XmlSigner` produces exactly that
-(detached, inclusive C14N 1.0, SHA-256, the signing certificate in KeyInfo).
-:class:`XmlVerifier` accepts a message only when
+(detached, inclusive C14N 1.0, SHA-256, the signing certificate in KeyInfo), written from a
+template with hashlib and ``cryptography``. :class:`XmlVerifier` accepts a message only when
 
 - it is signed (when signatures are required), by a certificate whose OpenADR fingerprint is
   the pinned one (and/or that chains to the CA file),
-- the signature covers the oadrSignedObject and the ReplayProtect (two references; only the
-  verified bytes are parsed afterwards: "see what is signed"),
+- the signature covers the oadrSignedObject and the ReplayProtect (two references; only what
+  was verified is read afterwards: "see what is signed"); with a pinned certificate our own
+  strict verifier checks it, with a CA file signxml does (it checks the chain too),
 - the timestamp lies within the replay window and the (timestamp, nonce) pair is new.
 
 Every refusal is logged and raised as a :class:`SecurityError` (463).
