@@ -20,16 +20,23 @@ from adapters.openadr import wire_events as ev
 from adapters.openadr import wire_registration as reg
 from adapters.openadr import wire_reports as rep
 from adapters.openadr.messages import ELEMENT_NAME, Message
-from adapters.openadr.schema import MAX_MESSAGE_BYTES, CodecError, parse_untrusted, validate
+from adapters.openadr.schema import (
+    MAX_MESSAGE_BYTES,
+    CodecError,
+    parse_untrusted,
+    trusted_parser,
+    validate,
+)
 from adapters.openadr.vocab import NS, ResponseCode
-from adapters.openadr.xmlnodes import Element, q
+from adapters.openadr.xmlnodes import CanonicalWriter, Element, Node, q, sub
 
 log = logging.getLogger(__name__)
 
 SIGNED_OBJECT_ID = "oadrSignedObject"
 _OBJECT_NSMAP = {k: v for k, v in NS.items() if k not in {"ds", "dsp"}}
+_TRUSTED_PARSER = trusted_parser()
 
-_RENDER: dict[str, Callable[[Element, Any], None]] = {
+_RENDER: dict[str, Callable[[Node, Any], None]] = {
     "oadrQueryRegistration": reg.render_query_registration,
     "oadrCreatePartyRegistration": reg.render_create_party_registration,
     "oadrCreatedPartyRegistration": reg.render_created_party_registration,
@@ -83,9 +90,11 @@ _PARSE: dict[str, Callable[[Element], Message]] = {
 
 
 class Signer(Protocol):
-    """Signs an oadrSignedObject (a root element) and returns the ds:Signature element."""
+    """Signs an oadrSignedObject given in canonical form (C14N 1.0, as :func:`render` writes
+    it) and returns the serialised ds:Signature element, written as the first child of an
+    oadrPayload that declares only the ``oadr`` namespace (:data:`PAYLOAD_START`)."""
 
-    def sign(self, signed_object: Element) -> Element: ...
+    def sign(self, signed_object_c14n: bytes) -> bytes: ...
 
 
 class Verifier(Protocol):
@@ -97,36 +106,48 @@ class Verifier(Protocol):
     def verify(self, payload: Element) -> Element: ...
 
 
+PAYLOAD_START = (
+    f"<?xml version='1.0' encoding='UTF-8'?>\n<oadr:oadrPayload xmlns:oadr=\"{NS['oadr']}\">"
+).encode()
+PAYLOAD_END = b"</oadr:oadrPayload>"
+
+
 def message_name(message: Message) -> str:
     return ELEMENT_NAME[type(message)]
 
 
-def build_signed_object(message: Message) -> Element:
-    """The oadrSignedObject element (a root of its own, so that it canonicalises the same
-    inside and outside the envelope)."""
+def signed_object_c14n(message: Message) -> bytes:
+    """The oadrSignedObject in Canonical XML 1.0 form, every namespace declared on it.
+
+    These bytes go into the envelope as they are: inside the oadrPayload (which declares only
+    ``oadr``, with the same URI) the element canonicalises to the same bytes, so a signature's
+    digest of them holds in the sent message.
+    """
     name = message_name(message)
-    signed = etree.Element(q("oadr:oadrSignedObject"), nsmap=_OBJECT_NSMAP)
-    signed.set(q("oadr:Id"), SIGNED_OBJECT_ID)
-    body = etree.SubElement(signed, q(f"oadr:{name}"))
-    body.set(q("ei:schemaVersion"), "2.0b")
+    writer = CanonicalWriter("oadr:oadrSignedObject", _OBJECT_NSMAP)
+    writer.root.set("oadr:Id", SIGNED_OBJECT_ID)
+    body = sub(writer.root, f"oadr:{name}")
+    body.set("ei:schemaVersion", "2.0b")
     _RENDER[name](body, message)
-    return signed
+    return writer.finish()
 
 
 def render(message: Message, *, signer: Signer | None = None, check: bool = True) -> bytes:
     """The message as oadrPayload XML bytes, signed when ``signer`` is given.
 
     Raises CodecError (454) when the result does not validate (a bug, or a value the schema
-    forbids such as an empty id) and when a value cannot be sent (NaN).
+    forbids such as an empty id) and when a value cannot be sent (NaN, a control character).
     """
-    signed_object = build_signed_object(message)
-    payload = etree.Element(q("oadr:oadrPayload"), nsmap={"oadr": NS["oadr"]})
-    if signer is not None:
-        payload.append(signer.sign(signed_object))
-    payload.append(signed_object)
+    signed_object = signed_object_c14n(message)
+    signature = signer.sign(signed_object) if signer is not None else b""
+    data = b"".join((PAYLOAD_START, signature, signed_object, PAYLOAD_END))
     if check:
-        validate(payload)
-    return bytes(etree.tostring(payload, xml_declaration=True, encoding="UTF-8"))
+        try:
+            root = etree.fromstring(data, _TRUSTED_PARSER)
+        except etree.XMLSyntaxError as exc:  # a bug: what we write is well-formed
+            raise CodecError(ResponseCode.INVALID_DATA, f"rendered XML: {exc}") from None
+        validate(root)
+    return data
 
 
 def parse(

@@ -1,9 +1,17 @@
 """Push mode: the VEN's own endpoint, where the VTN POSTs oadrPayload messages.
 
-:func:`push_routes` returns Starlette routes the service mounts (``/OpenADR2/Simple/2.0b/<svc>``
-or any prefix); each request body goes through the codec (size limit, no DTD, schema,
-signature when required) and :meth:`Ven.handle`; the answer is the HTTP response body. A
-message that fails the codec is answered with an oadrResponse carrying the response code.
+Chosen at registration (``VenSettings(pull=False, push_url=...)``: oadrHttpPullModel false and
+the endpoint as oadrTransportAddress). :func:`push_routes` returns Starlette routes the service
+mounts under its push URL (``<push_url>/EiEvent``, ``/EiReport``, ``/EiRegisterParty``...).
+Each request body is read up to the size limit (a longer one is refused without being read
+further), goes through the codec (no DTD, schema, signature and replay checks when a verifier
+is given) and :meth:`Ven.handle`; the answer (oadrCreatedEvent, oadrCreatedReport,
+oadrCanceledReport, oadrResponse...) is the HTTP response body, signed when the VEN signs.
+
+A message that fails the codec is answered with an oadrResponse carrying its response code
+(454 malformed or invalid, 453 not an OpenADR payload, 463 unsigned/wrongly signed/stale/
+replayed); a failure while handling a valid message is logged and answered with 469. Every
+answer is HTTP 200 with an OpenADR body, as 2.0b transports errors; the endpoint never raises.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from starlette.routing import Route
 from adapters.openadr import codec
 from adapters.openadr import messages as m
 from adapters.openadr.schema import MAX_MESSAGE_BYTES, CodecError
+from adapters.openadr.vocab import ResponseCode
 
 if TYPE_CHECKING:
     from adapters.openadr.ven import Ven
@@ -28,19 +37,48 @@ SERVICES = ("EiEvent", "EiReport", "EiRegisterParty", "EiOpt", "OadrPoll")
 XML = "application/xml"
 
 
-def push_routes(ven: Ven, verifier: codec.Verifier | None = None) -> list[Route]:
+async def read_limited(request: Request, max_bytes: int) -> bytes | None:
+    """The request body, or None as soon as it exceeds ``max_bytes``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def push_routes(
+    ven: Ven, verifier: codec.Verifier | None = None, *, max_bytes: int = MAX_MESSAGE_BYTES
+) -> list[Route]:
+    """Routes for the VTN's pushes, one per 2.0b service (same handling for each)."""
+
+    def error(code: ResponseCode, description: str) -> m.Message:
+        response = m.EiResponse(code=code, request_id="", description=description)
+        return m.Response(response=response, ven_id=ven.ven_id)
+
     async def endpoint(request: Request) -> Response:
-        body = await request.body()
-        try:
-            message = codec.parse(body[: MAX_MESSAGE_BYTES + 1], verifier=verifier)
-        except CodecError as exc:
-            log.warning("openadr push: refused a message: %s", exc)
-            answer: m.Message | None = m.Response(
-                response=m.EiResponse(code=exc.code, request_id="", description=exc.description),
-                ven_id=ven.ven_id,
-            )
+        answer: m.Message | None
+        body = await read_limited(request, max_bytes)
+        if body is None:
+            log.warning("openadr push: refused a message larger than %d bytes", max_bytes)
+            answer = error(ResponseCode.INVALID_DATA, f"message larger than {max_bytes} bytes")
         else:
-            answer = await ven.handle(message)
+            try:
+                message = codec.parse(body, verifier=verifier, max_bytes=max_bytes)
+            except CodecError as exc:
+                log.warning("openadr push: refused a message: %s", exc)
+                answer = error(exc.code, exc.description)
+            else:
+                try:
+                    answer = await ven.handle(message)
+                except Exception:  # a trust boundary: log it, answer, keep serving
+                    log.exception("openadr push: handling %s failed", type(message).__name__)
+                    answer = error(ResponseCode.DEPLOYMENT_ERROR_OR_OTHER, "internal error")
         if answer is None:
             answer = m.Response(response=m.ok_response(""), ven_id=ven.ven_id)
         signer = getattr(ven.transport, "signer", None)

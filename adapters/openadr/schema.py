@@ -58,6 +58,11 @@ def _parser() -> etree.XMLParser:
 _PARSER = _parser()
 
 
+def trusted_parser() -> etree.XMLParser:
+    """A parser for XML this package wrote itself (still no DTD, entities or network)."""
+    return _parser()
+
+
 @functools.cache
 def schema() -> etree.XMLSchema:
     """The 2.0b schema, loaded once (about 0.3 s)."""

@@ -3,20 +3,26 @@
 OpenADR identifies a party by the fingerprint of its certificate: the last 10 bytes of the
 SHA-256 of the DER certificate, as colon-separated upper-case hex (``AB:CD:...``, 29 chars).
 The VEN's client context presents the CEM's certificate and key (files named in settings) and
-checks the VTN against a CA file and/or a pinned fingerprint; pinning is enforced by
-:func:`check_pinned` on the peer certificate of each connection (see :class:`PinnedTransport`).
+checks the VTN against a CA file and/or a pinned fingerprint. The pin is part of the context
+itself: its SSL objects and sockets run :func:`check_pinned` at the end of every TLS handshake,
+so every new connection (not only the first; httpx opens new ones when the VTN closes a
+keep-alive connection) is checked before a single byte of HTTP is sent on it, whatever client
+library uses the context.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+
+log = logging.getLogger(__name__)
 
 
 def fingerprint_der(der: bytes) -> str:
@@ -58,6 +64,29 @@ def check_pinned(peer_der: bytes | None, pinned: str | None) -> None:
         raise FingerprintMismatchError(f"VTN fingerprint {actual}, pinned {normalise(pinned)}")
 
 
+def _pinned_classes(pinned: str) -> tuple[type[ssl.SSLObject], type[ssl.SSLSocket]]:
+    """SSLObject / SSLSocket classes that check the peer's fingerprint after each handshake."""
+
+    def check(peer_der: bytes | None) -> None:
+        try:
+            check_pinned(peer_der, pinned)
+        except FingerprintMismatchError as exc:
+            log.warning("openadr tls: refused the VTN's connection: %s", exc)
+            raise
+
+    class PinnedSSLObject(ssl.SSLObject):  # asyncio / anyio streams (httpx async)
+        def do_handshake(self) -> None:
+            super().do_handshake()
+            check(self.getpeercert(binary_form=True))
+
+    class PinnedSSLSocket(ssl.SSLSocket):  # blocking sockets (httpx sync, urllib)
+        def do_handshake(self, block: bool = False) -> None:
+            super().do_handshake(block)
+            check(self.getpeercert(binary_form=True))
+
+    return PinnedSSLObject, PinnedSSLSocket
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TlsSettings:
     """Files for mutual TLS.
@@ -84,7 +113,9 @@ class TlsSettings:
 
 
 def client_context(settings: TlsSettings) -> ssl.SSLContext:
-    """A TLS 1.2+ client context presenting the CEM's certificate."""
+    """A TLS 1.2+ client context presenting the CEM's certificate; with a pinned fingerprint,
+    every handshake it makes fails with :class:`FingerprintMismatchError` (logged) when the
+    VTN's certificate is not the pinned one."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(settings.cert_file, settings.key_file, settings.key_password)
@@ -97,6 +128,8 @@ def client_context(settings: TlsSettings) -> ssl.SSLContext:
         # any message is sent.
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
+    if settings.vtn_fingerprint is not None:
+        ctx.sslobject_class, ctx.sslsocket_class = _pinned_classes(settings.vtn_fingerprint)
     return ctx
 
 

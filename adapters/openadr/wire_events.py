@@ -15,6 +15,7 @@ from adapters.openadr.schema import CodecError
 from adapters.openadr.vocab import EventStatus, OptType, ResponseCode, ResponseRequired
 from adapters.openadr.xmlnodes import (
     Element,
+    Node,
     add_dtstart,
     add_duration,
     add_item,
@@ -25,6 +26,7 @@ from adapters.openadr.xmlnodes import (
     find,
     findall,
     fmt_float,
+    leaf,
     number,
     read_item,
     read_response,
@@ -39,34 +41,34 @@ from adapters.openadr.xmltime import format_datetime, format_duration, parse_dur
 # --- render ----------------------------------------------------------------------------------
 
 
-def render_distribute_event(parent: Element, msg: DistributeEvent) -> None:
+def render_distribute_event(parent: Node, msg: DistributeEvent) -> None:
     if msg.response is not None:
         add_response(parent, msg.response)
-    sub(parent, "pyld:requestID", msg.request_id)
-    sub(parent, "ei:vtnID", msg.vtn_id)
+    leaf(parent, "pyld:requestID", msg.request_id)
+    leaf(parent, "ei:vtnID", msg.vtn_id)
     for event in msg.events:
         oadr_event = sub(parent, "oadr:oadrEvent")
         _render_event(sub(oadr_event, "ei:eiEvent"), event)
-        sub(oadr_event, "oadr:oadrResponseRequired", event.response_required.value)
+        leaf(oadr_event, "oadr:oadrResponseRequired", event.response_required.value)
 
 
-def _render_event(el: Element, event: Event) -> None:
+def _render_event(el: Node, event: Event) -> None:
     desc = sub(el, "ei:eventDescriptor")
-    sub(desc, "ei:eventID", event.event_id)
-    sub(desc, "ei:modificationNumber", str(event.modification_number))
+    leaf(desc, "ei:eventID", event.event_id)
+    leaf(desc, "ei:modificationNumber", str(event.modification_number))
     if event.modification_utc is not None:
-        sub(desc, "ei:modificationDateTime", format_datetime(event.modification_utc))
+        leaf(desc, "ei:modificationDateTime", format_datetime(event.modification_utc))
     if event.modification_reason is not None:
-        sub(desc, "ei:modificationReason", event.modification_reason)
+        leaf(desc, "ei:modificationReason", event.modification_reason)
     if event.priority is not None:
-        sub(desc, "ei:priority", str(event.priority))
-    sub(sub(desc, "ei:eiMarketContext"), "emix:marketContext", event.market_context)
-    sub(desc, "ei:createdDateTime", format_datetime(event.created_utc))
-    sub(desc, "ei:eventStatus", event.status.value)
+        leaf(desc, "ei:priority", str(event.priority))
+    leaf(sub(desc, "ei:eiMarketContext"), "emix:marketContext", event.market_context)
+    leaf(desc, "ei:createdDateTime", format_datetime(event.created_utc))
+    leaf(desc, "ei:eventStatus", event.status.value)
     if event.test_event_raw is not None or event.test_event:
-        sub(desc, "ei:testEvent", event.test_event_raw or "true")
+        leaf(desc, "ei:testEvent", event.test_event_raw or "true")
     if event.vtn_comment is not None:
-        sub(desc, "ei:vtnComment", event.vtn_comment)
+        leaf(desc, "ei:vtnComment", event.vtn_comment)
 
     period = sub(el, "ei:eiActivePeriod")
     props = sub(period, "xcal:properties")
@@ -74,7 +76,7 @@ def _render_event(el: Element, event: Event) -> None:
     add_duration(props, "xcal:duration", event.duration_s)
     if event.start_after_s is not None:
         tolerate = sub(sub(props, "xcal:tolerance"), "xcal:tolerate")
-        sub(tolerate, "xcal:startafter", format_duration(event.start_after_s))
+        leaf(tolerate, "xcal:startafter", format_duration(event.start_after_s))
     for tag, value in (
         ("ei:x-eiNotification", event.notification_s),
         ("ei:x-eiRampUp", event.ramp_up_s),
@@ -82,7 +84,7 @@ def _render_event(el: Element, event: Event) -> None:
     ):
         if value is not None:
             add_duration(props, tag, value)
-    sub(period, "xcal:components")
+    leaf(period, "xcal:components")
 
     signals = sub(el, "ei:eiEventSignals")
     for signal in event.signals:
@@ -90,50 +92,50 @@ def _render_event(el: Element, event: Event) -> None:
     add_target(el, event.target)
 
 
-def _render_signal(el: Element, signal: EventSignal) -> None:
+def _render_signal(el: Node, signal: EventSignal) -> None:
     intervals = sub(el, "strm:intervals")
     for interval in signal.intervals:
         iv = sub(intervals, "ei:interval")
         add_duration(iv, "xcal:duration", interval.duration_s)
-        sub(sub(iv, "xcal:uid"), "xcal:text", str(interval.uid))
+        leaf(sub(iv, "xcal:uid"), "xcal:text", str(interval.uid))
         payload = sub(sub(iv, "ei:signalPayload"), "ei:payloadFloat")
-        sub(payload, "ei:value", fmt_float(interval.value))
+        leaf(payload, "ei:value", fmt_float(interval.value))
     if signal.target is not None:
         add_target(el, signal.target)
-    sub(el, "ei:signalName", signal.name)
-    sub(el, "ei:signalType", signal.type)
-    sub(el, "ei:signalID", signal.signal_id)
+    leaf(el, "ei:signalName", signal.name)
+    leaf(el, "ei:signalType", signal.type)
+    leaf(el, "ei:signalID", signal.signal_id)
     if signal.unit is not None:
         add_item(el, signal.unit)
     if signal.current_value is not None:
         current = sub(sub(el, "ei:currentValue"), "ei:payloadFloat")
-        sub(current, "ei:value", fmt_float(signal.current_value))
+        leaf(current, "ei:value", fmt_float(signal.current_value))
 
 
-def render_request_event(parent: Element, msg: RequestEvent) -> None:
+def render_request_event(parent: Node, msg: RequestEvent) -> None:
     req = sub(parent, "pyld:eiRequestEvent")
-    sub(req, "pyld:requestID", msg.request_id)
-    sub(req, "ei:venID", msg.ven_id)
+    leaf(req, "pyld:requestID", msg.request_id)
+    leaf(req, "ei:venID", msg.ven_id)
     if msg.reply_limit is not None:
-        sub(req, "pyld:replyLimit", str(msg.reply_limit))
+        leaf(req, "pyld:replyLimit", str(msg.reply_limit))
 
 
-def render_created_event(parent: Element, msg: CreatedEvent) -> None:
+def render_created_event(parent: Node, msg: CreatedEvent) -> None:
     created = sub(parent, "pyld:eiCreatedEvent")
     add_response(created, msg.response)
     if msg.event_responses:
         responses = sub(created, "ei:eventResponses")
         for r in msg.event_responses:
             er = sub(responses, "ei:eventResponse")
-            sub(er, "ei:responseCode", f"{int(r.code):03d}")
+            leaf(er, "ei:responseCode", f"{int(r.code):03d}")
             if r.description is not None:
-                sub(er, "ei:responseDescription", r.description)
-            sub(er, "pyld:requestID", r.request_id)
+                leaf(er, "ei:responseDescription", r.description)
+            leaf(er, "pyld:requestID", r.request_id)
             qualified = sub(er, "ei:qualifiedEventID")
-            sub(qualified, "ei:eventID", r.event_id)
-            sub(qualified, "ei:modificationNumber", str(r.modification_number))
-            sub(er, "ei:optType", r.opt_type.value)
-    sub(created, "ei:venID", msg.ven_id)
+            leaf(qualified, "ei:eventID", r.event_id)
+            leaf(qualified, "ei:modificationNumber", str(r.modification_number))
+            leaf(er, "ei:optType", r.opt_type.value)
+    leaf(created, "ei:venID", msg.ven_id)
 
 
 # --- parse -----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from adapters.openadr.schema import CodecError
 from adapters.openadr.vocab import OptType, ResponseCode
 from adapters.openadr.xmlnodes import (
     Element,
+    Node,
     add_dtstart,
     add_duration,
     add_response,
@@ -32,6 +33,7 @@ from adapters.openadr.xmlnodes import (
     find,
     findall,
     fmt_bool,
+    leaf,
     number,
     read_response,
     read_target,
@@ -45,29 +47,29 @@ from adapters.openadr.xmltime import format_datetime
 # --- EiRegisterParty -------------------------------------------------------------------------
 
 
-def render_query_registration(parent: Element, msg: QueryRegistration) -> None:
-    sub(parent, "pyld:requestID", msg.request_id)
+def render_query_registration(parent: Node, msg: QueryRegistration) -> None:
+    leaf(parent, "pyld:requestID", msg.request_id)
 
 
 def parse_query_registration(el: Element) -> QueryRegistration:
     return QueryRegistration(request_id=required(el, "pyld:requestID"))
 
 
-def render_create_party_registration(parent: Element, msg: CreatePartyRegistration) -> None:
-    sub(parent, "pyld:requestID", msg.request_id)
+def render_create_party_registration(parent: Node, msg: CreatePartyRegistration) -> None:
+    leaf(parent, "pyld:requestID", msg.request_id)
     if msg.registration_id is not None:
-        sub(parent, "ei:registrationID", msg.registration_id)
+        leaf(parent, "ei:registrationID", msg.registration_id)
     if msg.ven_id is not None:
-        sub(parent, "ei:venID", msg.ven_id)
-    sub(parent, "oadr:oadrProfileName", msg.profile_name)
-    sub(parent, "oadr:oadrTransportName", msg.transport_name)
+        leaf(parent, "ei:venID", msg.ven_id)
+    leaf(parent, "oadr:oadrProfileName", msg.profile_name)
+    leaf(parent, "oadr:oadrTransportName", msg.transport_name)
     if msg.transport_address is not None:
-        sub(parent, "oadr:oadrTransportAddress", msg.transport_address)
-    sub(parent, "oadr:oadrReportOnly", fmt_bool(msg.report_only))
-    sub(parent, "oadr:oadrXmlSignature", fmt_bool(msg.xml_signature))
+        leaf(parent, "oadr:oadrTransportAddress", msg.transport_address)
+    leaf(parent, "oadr:oadrReportOnly", fmt_bool(msg.report_only))
+    leaf(parent, "oadr:oadrXmlSignature", fmt_bool(msg.xml_signature))
     if msg.ven_name is not None:
-        sub(parent, "oadr:oadrVenName", msg.ven_name)
-    sub(parent, "oadr:oadrHttpPullModel", fmt_bool(msg.http_pull_model))
+        leaf(parent, "oadr:oadrVenName", msg.ven_name)
+    leaf(parent, "oadr:oadrHttpPullModel", fmt_bool(msg.http_pull_model))
 
 
 def parse_create_party_registration(el: Element) -> CreatePartyRegistration:
@@ -86,20 +88,20 @@ def parse_create_party_registration(el: Element) -> CreatePartyRegistration:
     )
 
 
-def render_created_party_registration(parent: Element, msg: CreatedPartyRegistration) -> None:
+def render_created_party_registration(parent: Node, msg: CreatedPartyRegistration) -> None:
     add_response(parent, msg.response)
     if msg.registration_id is not None:
-        sub(parent, "ei:registrationID", msg.registration_id)
+        leaf(parent, "ei:registrationID", msg.registration_id)
     if msg.ven_id is not None:
-        sub(parent, "ei:venID", msg.ven_id)
-    sub(parent, "ei:vtnID", msg.vtn_id)
+        leaf(parent, "ei:venID", msg.ven_id)
+    leaf(parent, "ei:vtnID", msg.vtn_id)
     profiles = sub(parent, "oadr:oadrProfiles")
     for profile in msg.profiles:
         p = sub(profiles, "oadr:oadrProfile")
-        sub(p, "oadr:oadrProfileName", profile.name)
+        leaf(p, "oadr:oadrProfileName", profile.name)
         transports = sub(p, "oadr:oadrTransports")
         for name in profile.transports:
-            sub(sub(transports, "oadr:oadrTransport"), "oadr:oadrTransportName", name)
+            leaf(sub(transports, "oadr:oadrTransport"), "oadr:oadrTransportName", name)
     if msg.poll_freq_s is not None:
         add_duration(parent, "oadr:oadrRequestedOadrPollFreq", msg.poll_freq_s)
 
@@ -128,11 +130,11 @@ def parse_created_party_registration(el: Element) -> CreatedPartyRegistration:
     )
 
 
-def render_cancel_party_registration(parent: Element, msg: CancelPartyRegistration) -> None:
-    sub(parent, "pyld:requestID", msg.request_id)
-    sub(parent, "ei:registrationID", msg.registration_id)
+def render_cancel_party_registration(parent: Node, msg: CancelPartyRegistration) -> None:
+    leaf(parent, "pyld:requestID", msg.request_id)
+    leaf(parent, "ei:registrationID", msg.registration_id)
     if msg.ven_id is not None:
-        sub(parent, "ei:venID", msg.ven_id)
+        leaf(parent, "ei:venID", msg.ven_id)
 
 
 def parse_cancel_party_registration(el: Element) -> CancelPartyRegistration:
@@ -143,12 +145,12 @@ def parse_cancel_party_registration(el: Element) -> CancelPartyRegistration:
     )
 
 
-def render_canceled_party_registration(parent: Element, msg: CanceledPartyRegistration) -> None:
+def render_canceled_party_registration(parent: Node, msg: CanceledPartyRegistration) -> None:
     add_response(parent, msg.response)
     if msg.registration_id is not None:
-        sub(parent, "ei:registrationID", msg.registration_id)
+        leaf(parent, "ei:registrationID", msg.registration_id)
     if msg.ven_id is not None:
-        sub(parent, "ei:venID", msg.ven_id)
+        leaf(parent, "ei:venID", msg.ven_id)
 
 
 def parse_canceled_party_registration(el: Element) -> CanceledPartyRegistration:
@@ -159,8 +161,8 @@ def parse_canceled_party_registration(el: Element) -> CanceledPartyRegistration:
     )
 
 
-def render_request_reregistration(parent: Element, msg: RequestReregistration) -> None:
-    sub(parent, "ei:venID", msg.ven_id)
+def render_request_reregistration(parent: Node, msg: RequestReregistration) -> None:
+    leaf(parent, "ei:venID", msg.ven_id)
 
 
 def parse_request_reregistration(el: Element) -> RequestReregistration:
@@ -170,25 +172,25 @@ def parse_request_reregistration(el: Element) -> RequestReregistration:
 # --- EiOpt -----------------------------------------------------------------------------------
 
 
-def render_create_opt(parent: Element, msg: CreateOpt) -> None:
-    sub(parent, "ei:optID", msg.opt_id)
-    sub(parent, "ei:optType", msg.opt_type.value)
-    sub(parent, "ei:optReason", msg.opt_reason)
+def render_create_opt(parent: Node, msg: CreateOpt) -> None:
+    leaf(parent, "ei:optID", msg.opt_id)
+    leaf(parent, "ei:optType", msg.opt_type.value)
+    leaf(parent, "ei:optReason", msg.opt_reason)
     if msg.market_context is not None:
-        sub(parent, "emix:marketContext", msg.market_context)
-    sub(parent, "ei:venID", msg.ven_id)
+        leaf(parent, "emix:marketContext", msg.market_context)
+    leaf(parent, "ei:venID", msg.ven_id)
     if msg.availability:
         components = sub(sub(parent, "xcal:vavailability"), "xcal:components")
         for window in msg.availability:
             props = sub(sub(components, "xcal:available"), "xcal:properties")
             add_dtstart(props, window.start_utc)
             add_duration(props, "xcal:duration", window.duration_s)
-    sub(parent, "ei:createdDateTime", format_datetime(msg.created_utc))
-    sub(parent, "pyld:requestID", msg.request_id)
+    leaf(parent, "ei:createdDateTime", format_datetime(msg.created_utc))
+    leaf(parent, "pyld:requestID", msg.request_id)
     if msg.event_id is not None:
         qualified = sub(parent, "ei:qualifiedEventID")
-        sub(qualified, "ei:eventID", msg.event_id)
-        sub(qualified, "ei:modificationNumber", str(msg.modification_number or 0))
+        leaf(qualified, "ei:eventID", msg.event_id)
+        leaf(qualified, "ei:modificationNumber", str(msg.modification_number or 0))
     add_target(parent, msg.target)
 
 
@@ -224,19 +226,19 @@ def parse_create_opt(el: Element) -> CreateOpt:
     )
 
 
-def render_created_opt(parent: Element, msg: CreatedOpt) -> None:
+def render_created_opt(parent: Node, msg: CreatedOpt) -> None:
     add_response(parent, msg.response)
-    sub(parent, "ei:optID", msg.opt_id)
+    leaf(parent, "ei:optID", msg.opt_id)
 
 
 def parse_created_opt(el: Element) -> CreatedOpt:
     return CreatedOpt(response=_response(el), opt_id=required(el, "ei:optID"))
 
 
-def render_cancel_opt(parent: Element, msg: CancelOpt) -> None:
-    sub(parent, "pyld:requestID", msg.request_id)
-    sub(parent, "ei:optID", msg.opt_id)
-    sub(parent, "ei:venID", msg.ven_id)
+def render_cancel_opt(parent: Node, msg: CancelOpt) -> None:
+    leaf(parent, "pyld:requestID", msg.request_id)
+    leaf(parent, "ei:optID", msg.opt_id)
+    leaf(parent, "ei:venID", msg.ven_id)
 
 
 def parse_cancel_opt(el: Element) -> CancelOpt:
@@ -247,10 +249,10 @@ def parse_cancel_opt(el: Element) -> CancelOpt:
     )
 
 
-def render_canceled_opt(parent: Element, msg: CanceledOpt) -> None:
+def render_canceled_opt(parent: Node, msg: CanceledOpt) -> None:
     add_response(parent, msg.response)
     if msg.opt_id is not None:
-        sub(parent, "ei:optID", msg.opt_id)
+        leaf(parent, "ei:optID", msg.opt_id)
 
 
 def parse_canceled_opt(el: Element) -> CanceledOpt:
@@ -260,18 +262,18 @@ def parse_canceled_opt(el: Element) -> CanceledOpt:
 # --- OadrPoll and oadrResponse ---------------------------------------------------------------
 
 
-def render_poll(parent: Element, msg: Poll) -> None:
-    sub(parent, "ei:venID", msg.ven_id)
+def render_poll(parent: Node, msg: Poll) -> None:
+    leaf(parent, "ei:venID", msg.ven_id)
 
 
 def parse_poll(el: Element) -> Poll:
     return Poll(ven_id=required(el, "ei:venID"))
 
 
-def render_response(parent: Element, msg: Response) -> None:
+def render_response(parent: Node, msg: Response) -> None:
     add_response(parent, msg.response)
     if msg.ven_id is not None:
-        sub(parent, "ei:venID", msg.ven_id)
+        leaf(parent, "ei:venID", msg.ven_id)
 
 
 def parse_response(el: Element) -> Response:

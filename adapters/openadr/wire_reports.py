@@ -29,6 +29,7 @@ from adapters.openadr.schema import CodecError
 from adapters.openadr.vocab import ResponseCode
 from adapters.openadr.xmlnodes import (
     Element,
+    Node,
     add_dtstart,
     add_duration,
     add_item,
@@ -36,12 +37,15 @@ from adapters.openadr.xmlnodes import (
     boolean,
     datetime_at,
     duration_at,
+    escape_text,
     find,
     findall,
     fmt_bool,
     fmt_float,
+    leaf,
     number,
     q,
+    raw,
     read_item,
     read_response,
     read_target,
@@ -62,22 +66,22 @@ _LOAD_CONTROL = (
 # --- metadata (oadrRegisterReport) ------------------------------------------------------------
 
 
-def _render_description(parent: Element, d: ReportDescription) -> None:
+def _render_description(parent: Node, d: ReportDescription) -> None:
     el = sub(parent, "oadr:oadrReportDescription")
-    sub(el, "ei:rID", d.r_id)
+    leaf(el, "ei:rID", d.r_id)
     if d.resource_id is not None:
-        sub(sub(el, "ei:reportDataSource"), "ei:resourceID", d.resource_id)
-    sub(el, "ei:reportType", d.report_type)
+        leaf(sub(el, "ei:reportDataSource"), "ei:resourceID", d.resource_id)
+    leaf(el, "ei:reportType", d.report_type)
     if d.unit is not None:
         add_item(el, d.unit)
-    sub(el, "ei:readingType", d.reading_type)
+    leaf(el, "ei:readingType", d.reading_type)
     if d.market_context is not None:
-        sub(el, "emix:marketContext", d.market_context)
+        leaf(el, "emix:marketContext", d.market_context)
     if d.min_period_s is not None and d.max_period_s is not None:
         rate = sub(el, "oadr:oadrSamplingRate")
-        sub(rate, "oadr:oadrMinPeriod", format_duration(d.min_period_s))
-        sub(rate, "oadr:oadrMaxPeriod", format_duration(d.max_period_s))
-        sub(rate, "oadr:oadrOnChange", fmt_bool(d.on_change))
+        leaf(rate, "oadr:oadrMinPeriod", format_duration(d.min_period_s))
+        leaf(rate, "oadr:oadrMaxPeriod", format_duration(d.max_period_s))
+        leaf(rate, "oadr:oadrOnChange", fmt_bool(d.on_change))
 
 
 def _parse_description(el: Element) -> ReportDescription:
@@ -103,16 +107,16 @@ def _parse_description(el: Element) -> ReportDescription:
     )
 
 
-def _render_metadata(parent: Element, r: ReportMetadata) -> None:
+def _render_metadata(parent: Node, r: ReportMetadata) -> None:
     el = sub(parent, "oadr:oadrReport")
     if r.duration_s is not None:
         add_duration(el, "xcal:duration", r.duration_s)
     for d in r.descriptions:
         _render_description(el, d)
-    sub(el, "ei:reportRequestID", r.report_request_id)
-    sub(el, "ei:reportSpecifierID", r.report_specifier_id)
-    sub(el, "ei:reportName", r.report_name)
-    sub(el, "ei:createdDateTime", format_datetime(r.created_utc))
+    leaf(el, "ei:reportRequestID", r.report_request_id)
+    leaf(el, "ei:reportSpecifierID", r.report_specifier_id)
+    leaf(el, "ei:reportName", r.report_name)
+    leaf(el, "ei:createdDateTime", format_datetime(r.created_utc))
 
 
 def _parse_metadata(el: Element) -> ReportMetadata:
@@ -128,14 +132,14 @@ def _parse_metadata(el: Element) -> ReportMetadata:
     )
 
 
-def render_register_report(parent: Element, msg: RegisterReport) -> None:
-    sub(parent, "pyld:requestID", msg.request_id)
+def render_register_report(parent: Node, msg: RegisterReport) -> None:
+    leaf(parent, "pyld:requestID", msg.request_id)
     for r in msg.reports:
         _render_metadata(parent, r)
     if msg.ven_id is not None:
-        sub(parent, "ei:venID", msg.ven_id)
+        leaf(parent, "ei:venID", msg.ven_id)
     if msg.report_request_id is not None:
-        sub(parent, "ei:reportRequestID", msg.report_request_id)
+        leaf(parent, "ei:reportRequestID", msg.report_request_id)
 
 
 def parse_register_report(el: Element) -> RegisterReport:
@@ -150,11 +154,11 @@ def parse_register_report(el: Element) -> RegisterReport:
 # --- requests (oadrRegisteredReport, oadrCreateReport) ----------------------------------------
 
 
-def _render_request(parent: Element, r: ReportRequest) -> None:
+def _render_request(parent: Node, r: ReportRequest) -> None:
     el = sub(parent, "oadr:oadrReportRequest")
-    sub(el, "ei:reportRequestID", r.report_request_id)
+    leaf(el, "ei:reportRequestID", r.report_request_id)
     spec = sub(el, "ei:reportSpecifier")
-    sub(spec, "ei:reportSpecifierID", r.report_specifier_id)
+    leaf(spec, "ei:reportSpecifierID", r.report_specifier_id)
     add_duration(spec, "xcal:granularity", r.granularity_s)
     add_duration(spec, "ei:reportBackDuration", r.report_back_duration_s)
     if r.start_utc is not None:
@@ -163,10 +167,10 @@ def _render_request(parent: Element, r: ReportRequest) -> None:
         add_duration(props, "xcal:duration", r.duration_s or 0.0)
     for s in r.specifiers:
         payload = sub(spec, "ei:specifierPayload")
-        sub(payload, "ei:rID", s.r_id)
+        leaf(payload, "ei:rID", s.r_id)
         if s.unit is not None:
             add_item(payload, s.unit)
-        sub(payload, "ei:readingType", s.reading_type)
+        leaf(payload, "ei:readingType", s.reading_type)
 
 
 def _parse_request(el: Element) -> ReportRequest:
@@ -192,12 +196,12 @@ def _parse_request(el: Element) -> ReportRequest:
     )
 
 
-def render_registered_report(parent: Element, msg: RegisteredReport) -> None:
+def render_registered_report(parent: Node, msg: RegisteredReport) -> None:
     add_response(parent, msg.response)
     for r in msg.requests:
         _render_request(parent, r)
     if msg.ven_id is not None:
-        sub(parent, "ei:venID", msg.ven_id)
+        leaf(parent, "ei:venID", msg.ven_id)
 
 
 def parse_registered_report(el: Element) -> RegisteredReport:
@@ -208,12 +212,12 @@ def parse_registered_report(el: Element) -> RegisteredReport:
     )
 
 
-def render_create_report(parent: Element, msg: CreateReport) -> None:
-    sub(parent, "pyld:requestID", msg.request_id)
+def render_create_report(parent: Node, msg: CreateReport) -> None:
+    leaf(parent, "pyld:requestID", msg.request_id)
     for r in msg.requests:
         _render_request(parent, r)
     if msg.ven_id is not None:
-        sub(parent, "ei:venID", msg.ven_id)
+        leaf(parent, "ei:venID", msg.ven_id)
 
 
 def parse_create_report(el: Element) -> CreateReport:
@@ -224,10 +228,10 @@ def parse_create_report(el: Element) -> CreateReport:
     )
 
 
-def _render_pending(parent: Element, pending: tuple[str, ...]) -> None:
+def _render_pending(parent: Node, pending: tuple[str, ...]) -> None:
     el = sub(parent, "oadr:oadrPendingReports")
     for request_id in pending:
-        sub(el, "ei:reportRequestID", request_id)
+        leaf(el, "ei:reportRequestID", request_id)
 
 
 def _parse_pending(el: Element) -> tuple[str, ...]:
@@ -236,11 +240,11 @@ def _parse_pending(el: Element) -> tuple[str, ...]:
     )
 
 
-def render_created_report(parent: Element, msg: CreatedReport) -> None:
+def render_created_report(parent: Node, msg: CreatedReport) -> None:
     add_response(parent, msg.response)
     _render_pending(parent, msg.pending)
     if msg.ven_id is not None:
-        sub(parent, "ei:venID", msg.ven_id)
+        leaf(parent, "ei:venID", msg.ven_id)
 
 
 def parse_created_report(el: Element) -> CreatedReport:
@@ -252,38 +256,63 @@ def parse_created_report(el: Element) -> CreatedReport:
 # --- data (oadrUpdateReport) -------------------------------------------------------------------
 
 
-def _render_point(parent: Element, p: ReportPoint) -> None:
-    el = sub(parent, "oadr:oadrReportPayload")
-    sub(el, "ei:rID", p.r_id)
+def _point_xml(p: ReportPoint) -> str:
+    """An oadrReportPayload in canonical form (the hot loop of telemetry: written as one
+    string instead of element by element)."""
+    parts = [f"<oadr:oadrReportPayload><ei:rID>{escape_text(p.r_id)}</ei:rID>"]
     if p.confidence is not None:
-        sub(el, "ei:confidence", str(p.confidence))
+        parts.append(f"<ei:confidence>{int(p.confidence)}</ei:confidence>")
     if p.accuracy is not None:
-        sub(el, "ei:accuracy", fmt_float(p.accuracy))
+        parts.append(f"<ei:accuracy>{fmt_float(p.accuracy)}</ei:accuracy>")
     if isinstance(p.value, ResourceStatus):
-        status = sub(el, "oadr:oadrPayloadResourceStatus")
-        sub(status, "oadr:oadrOnline", fmt_bool(p.value.online))
-        sub(status, "oadr:oadrManualOverride", fmt_bool(p.value.manual_override))
+        parts.append(
+            "<oadr:oadrPayloadResourceStatus>"
+            f"<oadr:oadrOnline>{fmt_bool(p.value.online)}</oadr:oadrOnline>"
+            f"<oadr:oadrManualOverride>{fmt_bool(p.value.manual_override)}"
+            "</oadr:oadrManualOverride>"
+        )
         values = [(tag, getattr(p.value, name)) for name, tag in _LOAD_CONTROL]
         if any(v is not None for _, v in values):
-            state = sub(status, "oadr:oadrLoadControlState")
-            for tag, v in values:
-                if v is not None:
-                    _render_load_control(state, tag, v)
+            parts.append("<oadr:oadrLoadControlState>")
+            parts.extend(_load_control_xml(tag, v) for tag, v in values if v is not None)
+            parts.append("</oadr:oadrLoadControlState>")
+        parts.append("</oadr:oadrPayloadResourceStatus>")
     else:
-        sub(sub(el, "ei:payloadFloat"), "ei:value", fmt_float(p.value))
+        parts.append(
+            f"<ei:payloadFloat><ei:value>{fmt_float(p.value)}</ei:value></ei:payloadFloat>"
+        )
     if p.data_quality is not None:
-        sub(el, "oadr:oadrDataQuality", p.data_quality)
+        parts.append(f"<oadr:oadrDataQuality>{escape_text(p.data_quality)}</oadr:oadrDataQuality>")
+    parts.append("</oadr:oadrReportPayload>")
+    return "".join(parts)
 
 
-def _render_load_control(parent: Element, tag: str, v: LoadControlValue) -> None:
-    el = sub(parent, tag)
+def _load_control_xml(tag: str, v: LoadControlValue) -> str:
+    parts = [f"<{tag}>"]
     if v.minimum is not None:
-        sub(el, "oadr:oadrMin", fmt_float(v.minimum))
+        parts.append(f"<oadr:oadrMin>{fmt_float(v.minimum)}</oadr:oadrMin>")
     if v.maximum is not None:
-        sub(el, "oadr:oadrMax", fmt_float(v.maximum))
-    sub(el, "oadr:oadrCurrent", fmt_float(v.current))
+        parts.append(f"<oadr:oadrMax>{fmt_float(v.maximum)}</oadr:oadrMax>")
+    parts.append(f"<oadr:oadrCurrent>{fmt_float(v.current)}</oadr:oadrCurrent>")
     if v.normal is not None:
-        sub(el, "oadr:oadrNormal", fmt_float(v.normal))
+        parts.append(f"<oadr:oadrNormal>{fmt_float(v.normal)}</oadr:oadrNormal>")
+    parts.append(f"</{tag}>")
+    return "".join(parts)
+
+
+def _interval_xml(i: ReportInterval) -> str:
+    duration = (
+        f"<xcal:duration><xcal:duration>{format_duration(i.duration_s)}</xcal:duration>"
+        "</xcal:duration>"
+        if i.duration_s is not None
+        else ""
+    )
+    return (
+        "<ei:interval><xcal:dtstart><xcal:date-time>"
+        f"{format_datetime(i.start_utc)}</xcal:date-time></xcal:dtstart>{duration}"
+        + "".join(_point_xml(p) for p in i.points)
+        + "</ei:interval>"
+    )
 
 
 def _parse_load_control(el: Element | None) -> LoadControlValue | None:
@@ -325,26 +354,19 @@ def _parse_point(el: Element) -> ReportPoint:
     )
 
 
-def _render_data(parent: Element, r: ReportData) -> None:
+def _render_data(parent: Node, r: ReportData) -> None:
     el = sub(parent, "oadr:oadrReport")
     if r.start_utc is not None:
         add_dtstart(el, r.start_utc)
     if r.duration_s is not None:
         add_duration(el, "xcal:duration", r.duration_s)
     if r.intervals:
-        intervals = sub(el, "strm:intervals")
-        for i in r.intervals:
-            iv = sub(intervals, "ei:interval")
-            add_dtstart(iv, i.start_utc)
-            if i.duration_s is not None:
-                add_duration(iv, "xcal:duration", i.duration_s)
-            for p in i.points:
-                _render_point(iv, p)
-    sub(el, "ei:eiReportID", r.report_id)
-    sub(el, "ei:reportRequestID", r.report_request_id)
-    sub(el, "ei:reportSpecifierID", r.report_specifier_id)
-    sub(el, "ei:reportName", r.report_name)
-    sub(el, "ei:createdDateTime", format_datetime(r.created_utc))
+        raw(sub(el, "strm:intervals"), "".join(_interval_xml(i) for i in r.intervals))
+    leaf(el, "ei:eiReportID", r.report_id)
+    leaf(el, "ei:reportRequestID", r.report_request_id)
+    leaf(el, "ei:reportSpecifierID", r.report_specifier_id)
+    leaf(el, "ei:reportName", r.report_name)
+    leaf(el, "ei:createdDateTime", format_datetime(r.created_utc))
 
 
 def _parse_data(el: Element) -> ReportData:
@@ -369,12 +391,12 @@ def _parse_data(el: Element) -> ReportData:
     )
 
 
-def render_update_report(parent: Element, msg: UpdateReport) -> None:
-    sub(parent, "pyld:requestID", msg.request_id)
+def render_update_report(parent: Node, msg: UpdateReport) -> None:
+    leaf(parent, "pyld:requestID", msg.request_id)
     for r in msg.reports:
         _render_data(parent, r)
     if msg.ven_id is not None:
-        sub(parent, "ei:venID", msg.ven_id)
+        leaf(parent, "ei:venID", msg.ven_id)
 
 
 def parse_update_report(el: Element) -> UpdateReport:
@@ -385,13 +407,13 @@ def parse_update_report(el: Element) -> UpdateReport:
     )
 
 
-def render_cancel_report(parent: Element, msg: CancelReport) -> None:
-    sub(parent, "pyld:requestID", msg.request_id)
+def render_cancel_report(parent: Node, msg: CancelReport) -> None:
+    leaf(parent, "pyld:requestID", msg.request_id)
     for request_id in msg.report_request_ids:
-        sub(parent, "ei:reportRequestID", request_id)
-    sub(parent, "pyld:reportToFollow", fmt_bool(msg.report_to_follow))
+        leaf(parent, "ei:reportRequestID", request_id)
+    leaf(parent, "pyld:reportToFollow", fmt_bool(msg.report_to_follow))
     if msg.ven_id is not None:
-        sub(parent, "ei:venID", msg.ven_id)
+        leaf(parent, "ei:venID", msg.ven_id)
 
 
 def parse_cancel_report(el: Element) -> CancelReport:
@@ -405,12 +427,12 @@ def parse_cancel_report(el: Element) -> CancelReport:
     )
 
 
-def render_updated_report(parent: Element, msg: UpdatedReport) -> None:
+def render_updated_report(parent: Node, msg: UpdatedReport) -> None:
     add_response(parent, msg.response)
     if msg.cancel is not None:
         render_cancel_report(sub(parent, "oadr:oadrCancelReport"), msg.cancel)
     if msg.ven_id is not None:
-        sub(parent, "ei:venID", msg.ven_id)
+        leaf(parent, "ei:venID", msg.ven_id)
 
 
 def parse_updated_report(el: Element) -> UpdatedReport:
@@ -422,11 +444,11 @@ def parse_updated_report(el: Element) -> UpdatedReport:
     )
 
 
-def render_canceled_report(parent: Element, msg: CanceledReport) -> None:
+def render_canceled_report(parent: Node, msg: CanceledReport) -> None:
     add_response(parent, msg.response)
     _render_pending(parent, msg.pending)
     if msg.ven_id is not None:
-        sub(parent, "ei:venID", msg.ven_id)
+        leaf(parent, "ei:venID", msg.ven_id)
 
 
 def parse_canceled_report(el: Element) -> CanceledReport:

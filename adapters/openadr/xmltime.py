@@ -29,10 +29,8 @@ def format_datetime(value: datetime) -> str:
     """UTC, second resolution or microseconds when present, with a trailing Z."""
     if value.tzinfo is None:
         raise ValueError("naive datetime: OpenADR times must be timezone-aware")
-    utc = value.astimezone(UTC)
-    if utc.microsecond:
-        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat (several times faster than strftime) writes the fraction only when non-zero.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
 def parse_datetime(text: str) -> datetime:
