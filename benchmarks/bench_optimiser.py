@@ -21,7 +21,7 @@ import highspy
 import pyomo
 
 from benchmarks.reference_home import reference_home
-from optimiser import SolverOptions, optimise
+from optimiser import SolverOptions, optimise, prepare_planner_process
 from optimiser.context import BinarySlots
 from optimiser.highs_backend import solve_with_highs
 from optimiser.model import build_model
@@ -49,6 +49,7 @@ def stats(values: list[float]) -> dict[str, float]:
 
 def run(n_steps: int, step_minutes: int, homes: int, options: SolverOptions) -> dict[str, object]:
     optimise(reference_home(10_000, n_steps, step_minutes), options)  # warm-up (imports, plugins)
+    prepare_planner_process()  # as the service's and backtests' planner processes do
     rows = []
     for seed in range(homes):
         problem = reference_home(seed, n_steps, step_minutes)  # each home from its own inputs
