@@ -155,7 +155,7 @@ class VenBridge:
         for d in home.devices:
             state = ctl.states.get(d.name)
             health = ctl.health.get(d.name)
-            last = service.store.last_setpoint(self.home_id, d.name)
+            last = service.store.last_applied_setpoint(self.home_id, d.name)
             power = state.power_kw if state is not None else 0.0
             total += power
             readings.append(

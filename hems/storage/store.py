@@ -33,6 +33,9 @@ from hems.storage.tables import (
 from optimiser import Plan
 
 TOKEN_PREFIX = "hems_"
+RAMP_STEP_PREFIX = "ramp:"
+"""A setpoint row whose reason starts with this is one step of a ramp towards a decision
+(:mod:`hems.dispatch`), not a decision of its own."""
 
 
 class NotFoundError(LookupError):
@@ -360,6 +363,7 @@ class Store:
 
     # -- setpoints ---------------------------------------------------------------------------
     def last_setpoint(self, home_id: int, device: str) -> SetpointRow | None:
+        """The device's latest stored row, decision or ramp step, applied or not."""
         with self.session() as s:
             return s.scalars(
                 select(SetpointRow)
@@ -367,6 +371,65 @@ class Store:
                 .order_by(SetpointRow.id.desc())
                 .limit(1)
             ).first()
+
+    def last_decided_setpoint(self, home_id: int, device: str) -> SetpointRow | None:
+        """The device's latest decision (ramp steps towards it left out), applied or not."""
+        with self.session() as s:
+            return s.scalars(
+                select(SetpointRow)
+                .where(
+                    SetpointRow.home_id == home_id,
+                    SetpointRow.device_name == device,
+                    SetpointRow.reason.not_like(f"{RAMP_STEP_PREFIX}%"),
+                )
+                .order_by(SetpointRow.id.desc())
+                .limit(1)
+            ).first()
+
+    def last_applied_setpoint(self, home_id: int, device: str) -> SetpointRow | None:
+        """The setpoint the device was last sent and accepted (the one in force)."""
+        with self.session() as s:
+            return s.scalars(
+                select(SetpointRow)
+                .where(
+                    SetpointRow.home_id == home_id,
+                    SetpointRow.device_name == device,
+                    SetpointRow.applied_at.is_not(None),
+                )
+                .order_by(SetpointRow.applied_at.desc(), SetpointRow.id.desc())
+                .limit(1)
+            ).first()
+
+    def add_ramp_step(self, target_id: int, power_kw: float, now: datetime) -> int:
+        """Store one step of a ramp towards the decided setpoint ``target_id`` [kW], due now
+        (written before it is sent, like every setpoint). A step left unsent by a crash is
+        superseded; the decision itself stays due until the ramp reaches it."""
+        with self.session() as s, s.begin():
+            target = s.get(SetpointRow, target_id)
+            if target is None:
+                raise NotFoundError(f"setpoint {target_id}")
+            for stale in s.scalars(
+                select(SetpointRow).where(
+                    SetpointRow.home_id == target.home_id,
+                    SetpointRow.device_name == target.device_name,
+                    SetpointRow.applied_at.is_(None),
+                    SetpointRow.reason.like(f"{RAMP_STEP_PREFIX}%"),
+                    SetpointRow.last_error != "superseded",
+                )
+            ):
+                stale.last_error = "superseded"
+            row = SetpointRow(
+                home_id=target.home_id,
+                device_name=target.device_name,
+                power_kw=power_kw,
+                reason=f"{RAMP_STEP_PREFIX}{target.reason}"[:64],
+                plan_id=target.plan_id,
+                created_at=now,
+                effective_at=now,
+            )
+            s.add(row)
+            s.flush()
+            return row.id
 
     def add_setpoint(
         self,
@@ -403,6 +466,7 @@ class Store:
             return row.id
 
     def due_setpoints(self, home_id: int, now: datetime) -> list[SetpointRow]:
+        """Decisions whose time has come and that were not yet applied (oldest first)."""
         with self.session() as s:
             return list(
                 s.scalars(
@@ -412,6 +476,7 @@ class Store:
                         SetpointRow.applied_at.is_(None),
                         SetpointRow.effective_at <= now,
                         SetpointRow.last_error != "superseded",
+                        SetpointRow.reason.not_like(f"{RAMP_STEP_PREFIX}%"),
                     )
                     .order_by(SetpointRow.id)
                 )
