@@ -22,7 +22,7 @@ import numpy as np
 from adapters.devices.driver import DeviceDriver, DeviceState, DeviceUnavailableError, Setpoint
 from hems.clock import Clock
 from hems.dispatch import DispatchRules, OverridesInForce, RampLimits, decide, planned_powers
-from hems.domain.devices import DeviceKind
+from hems.domain.devices import DeviceKind, EvChargerSpec
 from hems.dsr_events import active_requests, is_active_response
 from hems.flexibility import FlexibilityProfiles, profile_columns, timing_extensions
 from hems.market import MarketSource
@@ -269,12 +269,13 @@ class HomeController:
         if not due:
             self.ramping.clear()
             return
-        kinds = {d.name: d.kind for d in self.store.home(self.home_id).devices}
+        specs = {d.name: d for d in self.store.home(self.home_id).devices}
         ramps = self.ramp_limits()
         ramping = set()
         for sp in due:
             driver = self.drivers.get(sp.device_name)
-            if driver is None or sp.device_name not in kinds:
+            spec = specs.get(sp.device_name)
+            if driver is None or spec is None:
                 self.store.mark_setpoint(sp.id, applied_at=None, error="superseded")
                 continue
             sent = self.store.last_applied_setpoint(self.home_id, sp.device_name)
@@ -285,7 +286,13 @@ class HomeController:
                 elapsed_s: float | None = (now - sent.applied_at).total_seconds()
             else:  # never sent anything: ramp from what the device does now
                 previous_kw, elapsed_s = (state.power_kw if state else 0.0), None
-            step_kw = ramps.next_step(kinds[sp.device_name], previous_kw, sp.power_kw, elapsed_s)
+            step_kw = ramps.next_step(
+                spec.kind,
+                previous_kw,
+                sp.power_kw,
+                elapsed_s,
+                min_running_kw=spec.min_charge_kw if isinstance(spec, EvChargerSpec) else 0.0,
+            )
             if abs(step_kw - sp.power_kw) < 1e-9:
                 await self._send(sp.id, sp.device_name, sp.power_kw, sp.attempts, now)
                 continue

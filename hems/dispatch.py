@@ -13,7 +13,8 @@ Safeguards (PAS 1879 and the Electric Vehicles (Smart Charge Points) Regulations
   ``docs/architecture.md``: more consumption, or less supply from a battery) is walked towards
   its target at the apply job (:meth:`RampLimits.next_step`): each step at most the kind's rate
   [kW/min] times the time since the previous step, and never more than one apply interval's
-  worth, so 0 -> 7.4 kW on an EV at 2 kW/min takes 15 steps of 0.5 kW, 3.7 min. A setpoint
+  worth, so 0 -> 7.4 kW on an EV at 2 kW/min is 1.4 kW (the charger's minimum: it cannot run
+  lower) then 12 steps of 0.5 kW, 3 min. A setpoint
   that *lowers* the power applies at once: stopping or reducing a device is the safe direction,
   and a DSR turn-down or a consumer's pause must not wait. A consumer's boost is ramped like
   any increase (it reaches full power within ``max_kw / rate`` minutes plus one interval). PV
@@ -90,24 +91,34 @@ class RampLimits:
         return 0.0 if kind is DeviceKind.PV else float(self.kw_per_min.get(kind, 0.0))
 
     def next_step(
-        self, kind: DeviceKind, previous_kw: float, target_kw: float, elapsed_s: float | None
+        self,
+        kind: DeviceKind,
+        previous_kw: float,
+        target_kw: float,
+        elapsed_s: float | None,
+        min_running_kw: float = 0.0,
     ) -> float:
         """The setpoint to send now [kW], on the way from ``previous_kw`` (the last one sent)
         to ``target_kw``. A lowering applies whole; a rise by at most the rate times
         ``elapsed_s`` (the time since the previous setpoint was sent [s]; None = unknown),
-        capped at one apply interval, so no single step exceeds ``rate * interval``."""
+        capped at one apply interval, so no single step exceeds ``rate * interval``. A device
+        that cannot run below ``min_running_kw`` [kW] (an EV charger's 6 A minimum) starts at
+        that power: the step from off to it is unavoidable, the ramp goes on from there."""
         rate = self.limit_kw_per_min(kind)
         if rate == 0 or target_kw <= previous_kw:
             return target_kw
         window_s = self.apply_interval_s if elapsed_s is None else elapsed_s
         window_s = max(0.0, min(window_s, self.apply_interval_s))
-        step = rate * window_s / 60.0
-        return target_kw if previous_kw + step >= target_kw - 1e-9 else previous_kw + step
+        step = previous_kw + rate * window_s / 60.0
+        if min_running_kw > 0 and previous_kw < min_running_kw <= target_kw:
+            step = max(step, min_running_kw)
+        return target_kw if step >= target_kw - 1e-9 else step
 
     def time_to_reach_s(self, kind: DeviceKind, delta_kw: float) -> float:
-        """Longest time a rise of ``delta_kw`` takes to be delivered with the apply job
+        """Longest time a rise of ``delta_kw`` [kW] takes to be delivered with the apply job
         running every interval [s]: the ramp's duration rounded up to whole intervals, plus one
-        interval for the first tick to come round."""
+        interval for the first tick to come round (a start at a minimum running power only
+        shortens it)."""
         rate = self.limit_kw_per_min(kind)
         if rate == 0 or delta_kw <= 0:
             return self.apply_interval_s

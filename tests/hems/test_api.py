@@ -115,11 +115,18 @@ def test_boost_charges_the_car_at_full_power_at_once(client, demo):
     )
     assert r.status_code == 201, r.text
     ev = demo.runtime.simulations[demo.home_id].devices["EV"]
-    assert ev.power_kw() == 7.4  # applied now: no randomised delay after an override
+    # no randomised delay after an override: the first ramp step, the charger's 1.4 kW
+    # minimum, is applied now...
+    assert ev.power_kw() == 1.4
+    for _ in range(12):  # ...and the apply job walks it up to full power at 2 kW/min
+        demo.clock.advance(timedelta(seconds=15))
+        client.portal.call(demo.runtime.service.apply_due_all)
+    assert ev.power_kw() == 7.4
     history = client.get(f"/homes/{demo.home_id}/history", headers=demo.auth()).json()
-    boost = [s for s in history["setpoints"] if s["device"] == "EV"][-1]
-    assert boost["reason"] == "override:boost"
+    ev_rows = [s for s in history["setpoints"] if s["device"] == "EV"]
+    boost = next(s for s in ev_rows if s["reason"] == "override:boost")
     assert boost["applied_at"] is not None
+    assert [s["reason"] for s in ev_rows].count("ramp:override:boost") == 12
 
 
 def test_pausing_an_unknown_device_names_the_problem(client, demo):

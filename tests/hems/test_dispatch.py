@@ -94,6 +94,10 @@ def test_a_rise_is_limited_to_the_rate_over_the_elapsed_time_and_one_interval():
     assert RAMPS.next_step(ev, 0.0, 7.4, elapsed_s=3600.0) == pytest.approx(0.5)
     assert RAMPS.next_step(ev, 0.0, 7.4, elapsed_s=None) == pytest.approx(0.5)
     assert RAMPS.next_step(ev, 7.2, 7.4, elapsed_s=15.0) == 7.4  # the last step lands on it
+    # a charger that cannot run below 1.4 kW starts there, then ramps
+    assert RAMPS.next_step(ev, 0.0, 7.4, elapsed_s=15.0, min_running_kw=1.4) == 1.4
+    assert RAMPS.next_step(ev, 1.4, 7.4, elapsed_s=15.0, min_running_kw=1.4) == pytest.approx(1.9)
+    assert RAMPS.next_step(ev, 0.0, 1.0, elapsed_s=15.0, min_running_kw=1.4) == pytest.approx(0.5)
     # battery: from discharging to charging is a rise; the other way round is not
     assert RAMPS.next_step(DeviceKind.BATTERY, -3.0, 3.0, elapsed_s=15.0) == pytest.approx(-1.75)
     assert RAMPS.next_step(DeviceKind.BATTERY, 3.0, -3.0, elapsed_s=15.0) == -3.0
