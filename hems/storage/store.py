@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from hems.domain.home import HomeSpec
 from hems.domain.preferences import OverrideKind, Preferences
-from hems.storage.engine import session_factory
+from hems.storage.engine import WRITE_LOCK, session_factory
 from hems.storage.tables import (
     ApiTokenRow,
     AuditRow,
@@ -232,7 +232,9 @@ class Store:
 
     def set_preferences(self, home_id: int, prefs: Preferences, now: datetime, actor: str) -> None:
         with self.session() as s, s.begin():
-            row = s.get(PreferencesRow, home_id)
+            s.connection(execution_options=WRITE_LOCK)
+            # locked, so two writers each get their own version
+            row = s.get(PreferencesRow, home_id, with_for_update=True)
             if row is None:
                 raise NotFoundError(f"home {home_id}")
             before = Preferences.model_validate(row.data)
@@ -524,12 +526,21 @@ class Store:
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def upsert_event(self, home_id: int, event: StoredEvent, now: datetime) -> bool:
-        """Store a DSR event; True when it is new or its modification number went up."""
+        """Store a DSR event; True when it is new or its modification number went up. Safe
+        against a concurrent upsert of the same event (the row is locked on PostgreSQL; a
+        second insert of a new event loses the race, and is retried as an update)."""
+        try:
+            return self._upsert_event(home_id, event, now)
+        except IntegrityError:
+            return self._upsert_event(home_id, event, now)
+
+    def _upsert_event(self, home_id: int, event: StoredEvent, now: datetime) -> bool:
         with self.session() as s, s.begin():
+            s.connection(execution_options=WRITE_LOCK)
             row = s.scalars(
-                select(DsrEventRow).where(
-                    DsrEventRow.home_id == home_id, DsrEventRow.event_id == event.event_id
-                )
+                select(DsrEventRow)
+                .where(DsrEventRow.home_id == home_id, DsrEventRow.event_id == event.event_id)
+                .with_for_update()
             ).first()
             if row is not None and row.modification_number >= event.modification_number:
                 return False
