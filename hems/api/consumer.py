@@ -26,12 +26,13 @@ async def get_preferences(home_id: HomeId, service: Service) -> Preferences:
 async def put_preferences(
     home_id: HomeId, prefs: Preferences, service: Service, principal: CurrentPrincipal
 ) -> Preferences:
-    """Replace the preferences (validated; 422 names the field). The home re-plans at once."""
+    """Replace the preferences (validated; 422 names the field). The home re-plans at once;
+    a change of DSR consent or opt-out windows re-answers the events not yet over, and the
+    DSRSP is told."""
     try:
-        service.store.set_preferences(home_id, prefs, service.clock.now(), actor(principal))
+        await service.update_preferences(home_id, prefs, actor(principal))
     except NotFoundError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"home {home_id} not found") from None
-    service.replan_soon(home_id, "preferences changed")
     return prefs
 
 
