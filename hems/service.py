@@ -56,6 +56,9 @@ class CemService:
     DSRSP."""
     plan_json: dict[int, tuple[int, bytes]] = field(default_factory=dict)
     """The latest plan of each home as the API serves it (plan id, JSON), built once per plan."""
+    json_cache: dict[tuple[str, int], tuple[int, bytes]] = field(default_factory=dict)
+    """Other API answers by (record kind, home): the store's version they were built from
+    (:meth:`Store.version`) and their JSON."""
 
     def __post_init__(self) -> None:
         self.principals = PrincipalCache(self.store)
@@ -99,6 +102,8 @@ class CemService:
         self.controllers.pop(home_id, None)
         self.principals.clear()
         self.plan_json.pop(home_id, None)
+        for key in [k for k in self.json_cache if k[1] == home_id]:
+            del self.json_cache[key]
 
     async def cycle_all(self) -> None:
         """The regular cycle of every home (one at a time per home, homes side by side)."""
@@ -215,8 +220,12 @@ class CemService:
     async def update_preferences(self, home_id: int, prefs: Preferences, actor: str) -> None:
         """Store the consumer's new preferences (audited), re-answer the events they change
         (:meth:`reconsider_events`) and re-plan soon."""
-        self.store.set_preferences(home_id, prefs, self.clock.now(), actor)
-        await self.reconsider_events(home_id, actor)
+        before = self.store.set_preferences(home_id, prefs, self.clock.now(), actor)
+        if (before.dsr_consent, before.dsr_opt_out_windows) != (
+            prefs.dsr_consent,
+            prefs.dsr_opt_out_windows,
+        ):
+            await self.reconsider_events(home_id, actor)
         self.replan_soon(home_id, "preferences changed")
 
     async def reconsider_events(self, home_id: int, actor: str) -> list[tuple[str, str, str]]:
@@ -277,6 +286,19 @@ class CemService:
             await work  # type: ignore[misc]
         except Exception:
             log.exception("home %s: cycle failed; it will run again at the next tick", home_id)
+
+
+async def cached_json(
+    service: CemService, kind: str, home_id: int, build: Callable[[], Awaitable[bytes]]
+) -> bytes:
+    """The JSON of a home's ``kind`` of record, rebuilt only when the store changed it."""
+    version = service.store.version(kind, home_id)
+    hit = service.json_cache.get((kind, home_id))
+    if hit is not None and hit[0] == version:
+        return hit[1]
+    body = await build()
+    service.json_cache[(kind, home_id)] = (version, body)
+    return body
 
 
 class PrincipalCache:

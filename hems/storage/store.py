@@ -106,6 +106,19 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._session = session_factory(engine)
+        self._versions: dict[tuple[str, int], int] = {}
+        self._latest_plan: dict[int, int] = {}
+
+    def version(self, kind: str, home_id: int) -> int:
+        """How many times this store has changed a home's ``kind`` of record
+        (``preferences``, ``events``, ``plans``) since it was opened: a cache key for what the
+        API serves. Bumped after each commit, so a reader never keeps data older than the
+        version it read. Counts the writes of this process only: the service is the one
+        writer of these records in its database."""
+        return self._versions.get((kind, home_id), 0)
+
+    def _changed(self, kind: str, home_id: int) -> None:
+        self._versions[(kind, home_id)] = self._versions.get((kind, home_id), 0) + 1
 
     def session(self) -> Session:
         return self._session()
@@ -176,6 +189,9 @@ class Store:
                 s.execute(delete(table).where(table.home_id == home_id))
             s.execute(delete(HomeRow).where(HomeRow.id == home_id))
             s.add(_audit(None, now, actor, "home.delete", {"home_id": home_id}))
+        self._latest_plan.pop(home_id, None)
+        for kind in ("preferences", "events", "plans"):
+            self._changed(kind, home_id)
 
     # -- tokens ------------------------------------------------------------------------------
     def create_token(self, role: str, home_id: int | None, now: datetime, label: str = "") -> str:
@@ -230,7 +246,10 @@ class Store:
                 raise NotFoundError(f"home {home_id}")
             return Preferences.model_validate(row.data)
 
-    def set_preferences(self, home_id: int, prefs: Preferences, now: datetime, actor: str) -> None:
+    def set_preferences(
+        self, home_id: int, prefs: Preferences, now: datetime, actor: str
+    ) -> Preferences:
+        """Replace a home's preferences (audited); returns the ones they replace."""
         with self.session() as s, s.begin():
             s.connection(execution_options=WRITE_LOCK)
             # locked, so two writers each get their own version
@@ -245,6 +264,8 @@ class Store:
             if before.dsr_consent != prefs.dsr_consent:
                 detail["dsr_consent"] = prefs.dsr_consent
             s.add(_audit(home_id, now, actor, "preferences.update", detail))
+        self._changed("preferences", home_id)
+        return before
 
     def add_override(
         self,
@@ -334,7 +355,10 @@ class Store:
             )
             s.add(row)
             s.flush()
-            return row.id
+            plan_id = row.id
+        self._latest_plan[home_id] = plan_id
+        self._changed("plans", home_id)
+        return plan_id
 
     def latest_plan(self, home_id: int) -> StoredPlan | None:
         with self.session() as s:
@@ -347,6 +371,11 @@ class Store:
             return None if row is None else _stored_plan(row)
 
     def latest_plan_id(self, home_id: int) -> int | None:
+        """The id of the home's latest plan (remembered from the last save of this process,
+        else read)."""
+        known = self._latest_plan.get(home_id)
+        if known is not None:
+            return known
         with self.session() as s:
             return s.scalar(select(func.max(PlanRow.id)).where(PlanRow.home_id == home_id))
 
@@ -530,9 +559,12 @@ class Store:
         against a concurrent upsert of the same event (the row is locked on PostgreSQL; a
         second insert of a new event loses the race, and is retried as an update)."""
         try:
-            return self._upsert_event(home_id, event, now)
+            changed = self._upsert_event(home_id, event, now)
         except IntegrityError:
-            return self._upsert_event(home_id, event, now)
+            changed = self._upsert_event(home_id, event, now)
+        if changed:
+            self._changed("events", home_id)
+        return changed
 
     def _upsert_event(self, home_id: int, event: StoredEvent, now: datetime) -> bool:
         with self.session() as s, s.begin():
@@ -593,6 +625,7 @@ class Store:
                     {"event_id": event_id, "reason": reason},
                 )
             )
+        self._changed("events", home_id)
 
     def events(self, home_id: int) -> list[StoredEvent]:
         with self.session() as s:
