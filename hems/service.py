@@ -220,7 +220,12 @@ class CemService:
     async def update_preferences(self, home_id: int, prefs: Preferences, actor: str) -> None:
         """Store the consumer's new preferences (audited), re-answer the events they change
         (:meth:`reconsider_events`) and re-plan soon."""
-        before = self.store.set_preferences(home_id, prefs, self.clock.now(), actor)
+        # off the event loop: a durable commit waits for the disk
+        before = await asyncio.to_thread(
+            self.store.set_preferences, home_id, prefs, self.clock.now(), actor
+        )
+        version = self.store.version("preferences", home_id)
+        self.json_cache[("preferences", home_id)] = (version, prefs.model_dump_json().encode())
         if (before.dsr_consent, before.dsr_opt_out_windows) != (
             prefs.dsr_consent,
             prefs.dsr_opt_out_windows,
