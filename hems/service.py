@@ -334,9 +334,19 @@ class PrincipalCache:
         self._known.clear()
 
 
+PLANNER_NICENESS = 10
+"""How much lower the planner workers' CPU priority is than the service's: on a busy machine
+an API request preempts a solve (a plan takes longer; requests keep their latency)."""
+
+
 def exit_with_parent(parent_pid: int, check_every_s: float = 1.0) -> None:
-    """Planner worker start-up: end this worker when the service process is gone (killed, even
-    with SIGKILL), instead of lingering with its memory."""
+    """Planner worker start-up: run at a lower CPU priority (:data:`PLANNER_NICENESS`), and
+    end when the service process is gone (killed, even with SIGKILL), instead of lingering
+    with its memory."""
+    try:
+        os.nice(PLANNER_NICENESS)
+    except OSError:  # not permitted here: run at the service's priority
+        log.warning("could not lower the planner worker's priority")
 
     def watch() -> None:
         while True:
