@@ -263,22 +263,28 @@ class HomeController:
         """Send every setpoint whose time has come, a rise walked in ramp steps (one step per
         device per call, at least half an apply interval apart); a device that does not
         answer is retried with exponential backoff (10 s, 20 s, 40 s ...) and reported
-        offline."""
+        offline. The store is used from worker threads: a durable commit waits for the disk,
+        and the event loop serves the API meanwhile."""
         now = self.clock.now()
         due = await asyncio.to_thread(self.store.due_setpoints, self.home_id, now)
         if not due:
             self.ramping.clear()
             return
-        specs = {d.name: d for d in self.store.home(self.home_id).devices}
+        home = await asyncio.to_thread(self.store.home, self.home_id)
+        specs = {d.name: d for d in home.devices}
         ramps = self.ramp_limits()
         ramping = set()
         for sp in due:
             driver = self.drivers.get(sp.device_name)
             spec = specs.get(sp.device_name)
             if driver is None or spec is None:
-                self.store.mark_setpoint(sp.id, applied_at=None, error="superseded")
+                await asyncio.to_thread(
+                    self.store.mark_setpoint, sp.id, applied_at=None, error="superseded"
+                )
                 continue
-            sent = self.store.last_applied_setpoint(self.home_id, sp.device_name)
+            sent = await asyncio.to_thread(
+                self.store.last_applied_setpoint, self.home_id, sp.device_name
+            )
             state = self.states.get(sp.device_name)
             if sent is not None:
                 previous_kw = sent.power_kw
@@ -299,7 +305,9 @@ class HomeController:
             ramping.add(sp.device_name)
             if elapsed_s is not None and elapsed_s < ramps.apply_interval_s / 2:
                 continue  # a step was just sent; the next comes at the next apply
-            step_id = self.store.add_ramp_step(sp.id, round(step_kw, 3), now)
+            step_id = await asyncio.to_thread(
+                self.store.add_ramp_step, sp.id, round(step_kw, 3), now
+            )
             await self._send(step_id, sp.device_name, round(step_kw, 3), sp.attempts, now, sp.id)
         self.ramping = ramping
 
@@ -327,17 +335,22 @@ class HomeController:
                 health.online = False
             retry = now + timedelta(seconds=10 * 2 ** min(attempts, 6))
             if target_id is not None:  # the step is dropped; the decision waits its retry
-                self.store.mark_setpoint(row_id, applied_at=None, error="superseded")
-            self.store.mark_setpoint(
-                row_id if target_id is None else target_id,
-                applied_at=None,
-                error=health.last_error,
-                retry_at=retry,
+                await asyncio.to_thread(
+                    self.store.mark_setpoint, row_id, applied_at=None, error="superseded"
+                )
+            await asyncio.to_thread(
+                partial(
+                    self.store.mark_setpoint,
+                    row_id if target_id is None else target_id,
+                    applied_at=None,
+                    error=health.last_error,
+                    retry_at=retry,
+                )
             )
             log.warning("setpoint for %s not applied: %s", device, health.last_error)
             return False
         health.failures = 0
-        self.store.mark_setpoint(row_id, applied_at=now)
+        await asyncio.to_thread(self.store.mark_setpoint, row_id, applied_at=now)
         return True
 
     # -- the cycle ---------------------------------------------------------------------------
