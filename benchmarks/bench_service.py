@@ -15,7 +15,8 @@ Starts ``hems run --demo`` (the real server, scheduler running, SQLite in a temp
    once the home has re-planned and dispatched, so its latency is the time from event to new
    setpoints; prints the median.
 
-The load generator shares the machine's two cores with the server. Writes
+The load generator shares the machine's two cores with the server. ``HEMS_BENCH_LOG=path``
+keeps the server's log (stderr) in ``path``. Writes
 ``benchmarks/results/service.json``.
 """
 
