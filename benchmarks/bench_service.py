@@ -2,7 +2,8 @@
 
 Run: ``python -m benchmarks.bench_service [--rate 200] [--seconds 20]`` (part of ``make bench``).
 Starts ``hems run --demo`` (the real server, scheduler running, SQLite in a temporary folder) on
-127.0.0.1, then:
+127.0.0.1, its VEN talking to the demo DSRSP (``hems dsrsp-sim``) in a separate process
+(``--dsrsp inprocess``: inside the service, as ``hems run --demo`` alone does), then:
 
 1. offers an open-loop load of ``--rate`` requests per second for ``--seconds`` from
    ``--connections`` (64) keep-alive connections (``--client raw``, the default: pre-built
@@ -48,8 +49,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_service(data_dir: str, port: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def start_dsrsp(port: int) -> subprocess.Popen[str]:
+    """The demo DSRSP (openleadr's VTN) in its own process, as a real DSRSP is remote."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hems.cli", "dsrsp-sim", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    for _ in range(300):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the demo DSRSP did not start within 30 s")
+
+
+def start_service(
+    data_dir: str, port: int, vtn_url: str = ""
+) -> tuple[subprocess.Popen[str], dict[str, str]]:
     env = {**os.environ, "HEMS_DATA_DIR": data_dir, "COLUMNS": "200"}
+    if vtn_url:
+        env["HEMS_VTN_URL"] = vtn_url
     proc = subprocess.Popen(
         [sys.executable, "-m", "hems.cli", "run", "--demo", "--port", str(port)],
         stdout=subprocess.PIPE,
@@ -310,7 +332,13 @@ async def dsr_events(
 async def main_async(args: argparse.Namespace) -> dict[str, object]:
     port = free_port()
     with tempfile.TemporaryDirectory() as data_dir:
-        proc, tokens = start_service(data_dir, port)
+        dsrsp = None
+        vtn_url = ""
+        if args.dsrsp == "separate":
+            dsrsp_port = free_port()
+            dsrsp = start_dsrsp(dsrsp_port)
+            vtn_url = f"http://127.0.0.1:{dsrsp_port}/OpenADR2/Simple/2.0b"
+        proc, tokens = start_service(data_dir, port, vtn_url)
         try:
             home = {"Authorization": f"Bearer {tokens['demo home']}"}
             admin = {"Authorization": f"Bearer {tokens['admin']}"}
@@ -337,7 +365,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    return {"single_client": single, "api": api, "dsr": dsr}
+            if dsrsp is not None:
+                dsrsp.terminate()
+                dsrsp.wait(timeout=30)
+    return {"single_client": single, "api": api, "dsr": dsr, "dsrsp": args.dsrsp}
 
 
 def main() -> None:
@@ -346,6 +377,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--events", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--dsrsp",
+        choices=("separate", "inprocess"),
+        default="separate",
+        help="the demo DSRSP (VTN) in its own process, as a real one is remote (default), or "
+        "inside the service's process as `hems run --demo` starts it",
+    )
     parser.add_argument(
         "--client",
         choices=("raw", "httpx"),
