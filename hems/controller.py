@@ -21,7 +21,8 @@ import numpy as np
 
 from adapters.devices.driver import DeviceDriver, DeviceState, DeviceUnavailableError, Setpoint
 from hems.clock import Clock
-from hems.dispatch import DispatchRules, OverridesInForce, decide, planned_powers
+from hems.dispatch import DispatchRules, OverridesInForce, RampLimits, decide, planned_powers
+from hems.domain.devices import DeviceKind, EvChargerSpec
 from hems.dsr_events import active_requests, is_active_response
 from hems.flexibility import FlexibilityProfiles, profile_columns, timing_extensions
 from hems.market import MarketSource
@@ -68,6 +69,8 @@ class HomeController:
     executor: Executor | None = None
     last_problem: tuple[int, Problem, list[ModelExtension]] | None = None
     flexibility_cache: FlexibilityProfiles | None = None
+    ramping: set[str] = field(default_factory=set)
+    """Devices on their way to a decided setpoint (the last apply sent a ramp step)."""
 
     # -- reading devices ---------------------------------------------------------------------
     async def read_states(self) -> None:
@@ -112,8 +115,8 @@ class HomeController:
         home = self.store.home(self.home_id)
         steerable = {d.name for d in home.devices if d.kind != "pv"}
         for name, state in self.states.items():
-            last = self.store.last_setpoint(self.home_id, name)
-            if last is None or last.applied_at is None or name not in steerable:
+            last = self.store.last_applied_setpoint(self.home_id, name)
+            if last is None or name not in steerable:
                 continue
             if abs(state.power_kw - last.power_kw) > self.settings.drift_threshold_kw:
                 self.request_replan(f"{name} drifted {state.power_kw - last.power_kw:+.1f} kW")
@@ -219,7 +222,7 @@ class HomeController:
         overrides = OverridesInForce.of(home, self.store.active_overrides(self.home_id, now))
         last = {}
         for d in home.devices:
-            row = self.store.last_setpoint(self.home_id, d.name)
+            row = self.store.last_decided_setpoint(self.home_id, d.name)
             if row is not None:
                 last[d.name] = row.power_kw
         decisions = decide(
@@ -244,34 +247,111 @@ class HomeController:
                 decision.effective_at,
             )
 
+    def ramp_limits(self) -> RampLimits:
+        """The ramp-up limits in the settings."""
+        s = self.settings
+        return RampLimits(
+            kw_per_min={
+                DeviceKind.EV_CHARGER: s.ev_ramp_kw_per_min,
+                DeviceKind.BATTERY: s.battery_ramp_kw_per_min,
+                DeviceKind.HEAT_PUMP: s.heat_pump_ramp_kw_per_min,
+            },
+            apply_interval_s=s.apply_interval_s,
+        )
+
     async def apply_due(self) -> None:
-        """Send every setpoint whose time has come; a device that does not answer is retried
-        with exponential backoff (10 s, 20 s, 40 s ...) and reported offline."""
+        """Send every setpoint whose time has come, a rise walked in ramp steps (one step per
+        device per call, at least half an apply interval apart); a device that does not
+        answer is retried with exponential backoff (10 s, 20 s, 40 s ...) and reported
+        offline. The store is used from worker threads: a durable commit waits for the disk,
+        and the event loop serves the API meanwhile."""
         now = self.clock.now()
-        for sp in self.store.due_setpoints(self.home_id, now):
+        due = await asyncio.to_thread(self.store.due_setpoints, self.home_id, now)
+        if not due:
+            self.ramping.clear()
+            return
+        home = await asyncio.to_thread(self.store.home, self.home_id)
+        specs = {d.name: d for d in home.devices}
+        ramps = self.ramp_limits()
+        ramping = set()
+        for sp in due:
             driver = self.drivers.get(sp.device_name)
-            if driver is None:
-                self.store.mark_setpoint(sp.id, applied_at=None, error="superseded")
-                continue
-            health = self.health.setdefault(sp.device_name, DeviceHealth())
-            try:
-                await asyncio.wait_for(
-                    driver.apply(Setpoint(power_kw=sp.power_kw)),
-                    timeout=self.settings.device_timeout_s,
+            spec = specs.get(sp.device_name)
+            if driver is None or spec is None:
+                await asyncio.to_thread(
+                    self.store.mark_setpoint, sp.id, applied_at=None, error="superseded"
                 )
-            except (DeviceUnavailableError, TimeoutError) as exc:
-                health.failures += 1
-                health.last_error = str(exc) or "timeout"
-                if health.failures >= self.settings.device_retry_max:
-                    health.online = False
-                retry = now + timedelta(seconds=10 * 2 ** min(sp.attempts, 6))
-                self.store.mark_setpoint(
-                    sp.id, applied_at=None, error=health.last_error, retry_at=retry
-                )
-                log.warning("setpoint for %s not applied: %s", sp.device_name, health.last_error)
                 continue
-            health.failures = 0
-            self.store.mark_setpoint(sp.id, applied_at=now)
+            sent = await asyncio.to_thread(
+                self.store.last_applied_setpoint, self.home_id, sp.device_name
+            )
+            state = self.states.get(sp.device_name)
+            if sent is not None:
+                previous_kw = sent.power_kw
+                assert sent.applied_at is not None
+                elapsed_s: float | None = (now - sent.applied_at).total_seconds()
+            else:  # never sent anything: ramp from what the device does now
+                previous_kw, elapsed_s = (state.power_kw if state else 0.0), None
+            step_kw = ramps.next_step(
+                spec.kind,
+                previous_kw,
+                sp.power_kw,
+                elapsed_s,
+                min_running_kw=spec.min_charge_kw if isinstance(spec, EvChargerSpec) else 0.0,
+            )
+            if abs(step_kw - sp.power_kw) < 1e-9:
+                await self._send(sp.id, sp.device_name, sp.power_kw, sp.attempts, now)
+                continue
+            ramping.add(sp.device_name)
+            if elapsed_s is not None and elapsed_s < ramps.apply_interval_s / 2:
+                continue  # a step was just sent; the next comes at the next apply
+            step_id = await asyncio.to_thread(
+                self.store.add_ramp_step, sp.id, round(step_kw, 3), now
+            )
+            await self._send(step_id, sp.device_name, round(step_kw, 3), sp.attempts, now, sp.id)
+        self.ramping = ramping
+
+    async def _send(
+        self,
+        row_id: int,
+        device: str,
+        power_kw: float,
+        attempts: int,
+        now: datetime,
+        target_id: int | None = None,
+    ) -> bool:
+        """Send one stored setpoint (a decision, or a ramp step towards ``target_id``); True
+        when the device accepted it. A failure puts the decision on its backoff."""
+        health = self.health.setdefault(device, DeviceHealth())
+        try:
+            await asyncio.wait_for(
+                self.drivers[device].apply(Setpoint(power_kw=power_kw)),
+                timeout=self.settings.device_timeout_s,
+            )
+        except (DeviceUnavailableError, TimeoutError) as exc:
+            health.failures += 1
+            health.last_error = str(exc) or "timeout"
+            if health.failures >= self.settings.device_retry_max:
+                health.online = False
+            retry = now + timedelta(seconds=10 * 2 ** min(attempts, 6))
+            if target_id is not None:  # the step is dropped; the decision waits its retry
+                await asyncio.to_thread(
+                    self.store.mark_setpoint, row_id, applied_at=None, error="superseded"
+                )
+            await asyncio.to_thread(
+                partial(
+                    self.store.mark_setpoint,
+                    row_id if target_id is None else target_id,
+                    applied_at=None,
+                    error=health.last_error,
+                    retry_at=retry,
+                )
+            )
+            log.warning("setpoint for %s not applied: %s", device, health.last_error)
+            return False
+        health.failures = 0
+        await asyncio.to_thread(self.store.mark_setpoint, row_id, applied_at=now)
+        return True
 
     # -- the cycle ---------------------------------------------------------------------------
     async def cycle(self) -> None:

@@ -9,11 +9,22 @@ Safeguards (PAS 1879 and the Electric Vehicles (Smart Charge Points) Regulations
 * **Consumer overrides win.** "Boost" charges the EV at full power now; "pause" holds a device
   at zero; both apply whatever the plan or the DSRSP says, and are reported to the DSRSP
   (manual override in TELEMETRY_STATUS).
+* **Ramp limits.** A setpoint that *raises* a device's power (in the sign convention of
+  ``docs/architecture.md``: more consumption, or less supply from a battery) is walked towards
+  its target at the apply job (:meth:`RampLimits.next_step`): each step at most the kind's rate
+  [kW/min] times the time since the previous step, and never more than one apply interval's
+  worth, so 0 -> 7.4 kW on an EV at 2 kW/min is 1.4 kW (the charger's minimum: it cannot run
+  lower) then 12 steps of 0.5 kW, 3 min. A setpoint
+  that *lowers* the power applies at once: stopping or reducing a device is the safe direction,
+  and a DSR turn-down or a consumer's pause must not wait. A consumer's boost is ramped like
+  any increase (it reaches full power within ``max_kw / rate`` minutes plus one interval). PV
+  setpoints are generation caps, not demands, and are not ramped.
 * The default off-peak EV hours are applied by the planner (``hems.problem_builder``).
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -58,6 +69,62 @@ class OverridesInForce:
     def devices(self) -> frozenset[str]:
         """Every device the consumer overrides (reported as manual override to the DSRSP)."""
         return self.boosted | frozenset(self.paused_until)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RampLimits:
+    """Ramp-up limits: the fastest rise of a device's setpoint [kW/min] per device kind
+    (a kind absent, or 0, is not limited) and the apply job's period [s]."""
+
+    kw_per_min: Mapping[DeviceKind, float]
+    apply_interval_s: float = 15.0
+
+    def __post_init__(self) -> None:
+        if self.apply_interval_s <= 0:
+            raise ValueError(f"apply_interval_s must be > 0 s, got {self.apply_interval_s}")
+        for kind, rate in self.kw_per_min.items():
+            if rate < 0:
+                raise ValueError(f"ramp rate for {kind} must be >= 0 kW/min, got {rate}")
+
+    def limit_kw_per_min(self, kind: DeviceKind) -> float:
+        """The kind's ramp-up rate [kW/min]; 0 = no limit (PV is never ramped)."""
+        return 0.0 if kind is DeviceKind.PV else float(self.kw_per_min.get(kind, 0.0))
+
+    def next_step(
+        self,
+        kind: DeviceKind,
+        previous_kw: float,
+        target_kw: float,
+        elapsed_s: float | None,
+        min_running_kw: float = 0.0,
+    ) -> float:
+        """The setpoint to send now [kW], on the way from ``previous_kw`` (the last one sent)
+        to ``target_kw``. A lowering applies whole; a rise by at most the rate times
+        ``elapsed_s`` (the time since the previous setpoint was sent [s]; None = unknown),
+        capped at one apply interval, so no single step exceeds ``rate * interval``. A device
+        that cannot run below ``min_running_kw`` [kW] (an EV charger's 6 A minimum) starts at
+        that power: the step from off to it is unavoidable, the ramp goes on from there."""
+        rate = self.limit_kw_per_min(kind)
+        if rate == 0 or target_kw <= previous_kw:
+            return target_kw
+        window_s = self.apply_interval_s if elapsed_s is None else elapsed_s
+        window_s = max(0.0, min(window_s, self.apply_interval_s))
+        step = previous_kw + rate * window_s / 60.0
+        if min_running_kw > 0 and previous_kw < min_running_kw <= target_kw:
+            step = max(step, min_running_kw)
+        return target_kw if step >= target_kw - 1e-9 else step
+
+    def time_to_reach_s(self, kind: DeviceKind, delta_kw: float) -> float:
+        """Longest time a rise of ``delta_kw`` [kW] takes to be delivered with the apply job
+        running every interval [s]: the ramp's duration rounded up to whole intervals, plus one
+        interval for the first tick to come round (a start at a minimum running power only
+        shortens it)."""
+        rate = self.limit_kw_per_min(kind)
+        if rate == 0 or delta_kw <= 0:
+            return self.apply_interval_s
+        per_step = rate * self.apply_interval_s / 60.0
+        steps = math.ceil(delta_kw / per_step - 1e-9)
+        return (steps + 1) * self.apply_interval_s
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

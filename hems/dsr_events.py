@@ -47,6 +47,11 @@ def participation(
     return OPT_IN, "consent given"
 
 
+def base_event_id(stored_event_id: str) -> str:
+    """The VTN's event id of a stored event or event part (``X/1`` -> ``X``)."""
+    return stored_event_id.split("/", 1)[0]
+
+
 def _overlaps_daily_window(start: datetime, end: datetime, w_start: time, w_end: time) -> bool:
     step = 15 * 60
     t = start.timestamp()

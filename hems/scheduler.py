@@ -1,7 +1,8 @@
 """The service's timetable (APScheduler 3, in the service's asyncio loop).
 
 * ``cycle`` at every slot boundary (and once at start-up): read devices, re-plan, dispatch;
-* ``apply`` every 15 s: setpoints whose randomised delay has passed, and retries;
+* ``apply`` every ``apply_interval_s`` (15 s): setpoints whose randomised delay has passed,
+  the next step of each ramp, and retries;
 * ``telemetry`` every 60 s: read devices; re-plan a home whose EV was plugged in or out or
   whose device drifted off its setpoint;
 * ``market`` every 30 min (and at start-up) with ``live_market``: prices, carbon and weather
@@ -44,7 +45,11 @@ def build_scheduler(
         id="cycle",
         next_run_time=datetime.now(UTC),
     )
-    scheduler.add_job(service.apply_due_all, IntervalTrigger(seconds=15), id="apply")
+    scheduler.add_job(
+        service.apply_due_all,
+        IntervalTrigger(seconds=service.settings.apply_interval_s),
+        id="apply",
+    )
     scheduler.add_job(service.read_all, IntervalTrigger(seconds=60), id="telemetry")
     scheduler.add_job(
         service.refresh_market,

@@ -21,7 +21,8 @@ from datetime import timedelta
 from adapters.devices.driver import DeviceDriver
 from hems.clock import Clock
 from hems.controller import HomeController
-from hems.dsr_events import CONSUMER_OPT_OUT, OPT_IN, OPT_OUT, participation
+from hems.domain.preferences import Preferences
+from hems.dsr_events import CONSUMER_OPT_OUT, OPT_IN, OPT_OUT, base_event_id, participation
 from hems.market import MarketSource
 from hems.settings import Settings
 from hems.storage.store import Principal, Store, StoredEvent, hash_token
@@ -29,6 +30,9 @@ from hems.storage.store import Principal, Store, StoredEvent, hash_token
 log = logging.getLogger(__name__)
 
 DriverFactory = Callable[[int], Mapping[str, DeviceDriver]]
+AnswerListener = Callable[[int, str, str, str], Awaitable[None]]
+"""Told when the home's answer to an event changed on its own initiative: home id, the VTN's
+event id, the new response (optIn / optOut) and why."""
 
 
 @dataclass
@@ -47,8 +51,14 @@ class CemService:
     """Token look-ups, remembered for a few seconds (one indexed read saved per request)."""
     opt_out_listeners: list[Callable[[int, str], Awaitable[None]]] = field(default_factory=list)
     """Told of a consumer's opt-out (home id, event id): the VEN tells the DSRSP."""
+    answer_listeners: list[AnswerListener] = field(default_factory=list)
+    """Told when a consent or opt-out window change re-answers an event: the VEN tells the
+    DSRSP."""
     plan_json: dict[int, tuple[int, bytes]] = field(default_factory=dict)
     """The latest plan of each home as the API serves it (plan id, JSON), built once per plan."""
+    json_cache: dict[tuple[str, int], tuple[int, bytes]] = field(default_factory=dict)
+    """Other API answers by (record kind, home): the store's version they were built from
+    (:meth:`Store.version`) and their JSON."""
 
     def __post_init__(self) -> None:
         self.principals = PrincipalCache(self.store)
@@ -92,6 +102,8 @@ class CemService:
         self.controllers.pop(home_id, None)
         self.principals.clear()
         self.plan_json.pop(home_id, None)
+        for key in [k for k in self.json_cache if k[1] == home_id]:
+            del self.json_cache[key]
 
     async def cycle_all(self) -> None:
         """The regular cycle of every home (one at a time per home, homes side by side)."""
@@ -205,6 +217,64 @@ class CemService:
                     )
         return next(e for e in self.store.events(home_id) if e.event_id == event.event_id)
 
+    async def update_preferences(self, home_id: int, prefs: Preferences, actor: str) -> None:
+        """Store the consumer's new preferences (audited), re-answer the events they change
+        (:meth:`reconsider_events`) and re-plan soon."""
+        # off the event loop: a durable commit waits for the disk
+        before = await asyncio.to_thread(
+            self.store.set_preferences, home_id, prefs, self.clock.now(), actor
+        )
+        version = self.store.version("preferences", home_id)
+        self.json_cache[("preferences", home_id)] = (version, prefs.model_dump_json().encode())
+        if (before.dsr_consent, before.dsr_opt_out_windows) != (
+            prefs.dsr_consent,
+            prefs.dsr_opt_out_windows,
+        ):
+            await self.reconsider_events(home_id, actor)
+        self.replan_soon(home_id, "preferences changed")
+
+    async def reconsider_events(self, home_id: int, actor: str) -> list[tuple[str, str, str]]:
+        """Re-decide the answer to every event not yet over (pending or active, not
+        cancelled) from the consumer's consent, opt-out windows and overrides as they are
+        now. An event the consumer opted out of explicitly stays opted out; the parts of one
+        VTN event (``<event>/<n>``) share one answer (optOut if any part is out). Each
+        changed answer or reason is stored and audited (``event.optIn`` / ``event.optOut`` by
+        ``actor``); when an answer changed, the home re-plans and the answer listeners (the
+        VEN) tell the DSRSP.
+        Returns (VTN event id, response, reason) for each changed event."""
+        now = self.clock.now()
+        prefs = self.store.preferences(home_id)
+        overrides = self.store.active_overrides(home_id, now)
+        groups: dict[str, list[StoredEvent]] = {}
+        for e in self.store.events(home_id):
+            if e.status != "cancelled" and e.end > now:
+                groups.setdefault(base_event_id(e.event_id), []).append(e)
+        changed: list[tuple[str, str, str]] = []
+        for base, parts in groups.items():
+            if any(p.response_reason == CONSUMER_OPT_OUT for p in parts):
+                continue
+            decisions = [participation(p, prefs, overrides) for p in parts]
+            refused = [d for d in decisions if d[0] != OPT_IN]
+            response, reason = refused[0] if refused else decisions[0]
+            if all((p.response, p.response_reason) == (response, reason) for p in parts):
+                continue
+            for p in parts:  # stored and audited; a new reason alone is not sent on
+                self.store.set_event_response(home_id, p.event_id, response, reason, now, actor)
+            if any(p.response != response for p in parts):
+                changed.append((base, response, reason))
+        if not changed:
+            return changed
+        await self.replan_and_dispatch(
+            home_id, "DSR answer changed: " + ", ".join(f"{b} {r}" for b, r, _ in changed)
+        )
+        for base, response, reason in changed:
+            for listener in self.answer_listeners:
+                try:
+                    await listener(home_id, base, response, reason)
+                except Exception:
+                    log.exception("home %s: could not send the new answer to %s", home_id, base)
+        return changed
+
     async def opt_out(self, home_id: int, event_id: str, actor: str) -> None:
         now = self.clock.now()
         self.store.set_event_response(home_id, event_id, OPT_OUT, CONSUMER_OPT_OUT, now, actor)
@@ -221,6 +291,19 @@ class CemService:
             await work  # type: ignore[misc]
         except Exception:
             log.exception("home %s: cycle failed; it will run again at the next tick", home_id)
+
+
+async def cached_json(
+    service: CemService, kind: str, home_id: int, build: Callable[[], Awaitable[bytes]]
+) -> bytes:
+    """The JSON of a home's ``kind`` of record, rebuilt only when the store changed it."""
+    version = service.store.version(kind, home_id)
+    hit = service.json_cache.get((kind, home_id))
+    if hit is not None and hit[0] == version:
+        return hit[1]
+    body = await build()
+    service.json_cache[(kind, home_id)] = (version, body)
+    return body
 
 
 class PrincipalCache:
@@ -251,9 +334,19 @@ class PrincipalCache:
         self._known.clear()
 
 
+PLANNER_NICENESS = 10
+"""How much lower the planner workers' CPU priority is than the service's: on a busy machine
+an API request preempts a solve (a plan takes longer; requests keep their latency)."""
+
+
 def exit_with_parent(parent_pid: int, check_every_s: float = 1.0) -> None:
-    """Planner worker start-up: end this worker when the service process is gone (killed, even
-    with SIGKILL), instead of lingering with its memory."""
+    """Planner worker start-up: run at a lower CPU priority (:data:`PLANNER_NICENESS`), and
+    end when the service process is gone (killed, even with SIGKILL), instead of lingering
+    with its memory."""
+    try:
+        os.nice(PLANNER_NICENESS)
+    except OSError:  # not permitted here: run at the service's priority
+        log.warning("could not lower the planner worker's priority")
 
     def watch() -> None:
         while True:

@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         solver_time_limit_s: HiGHS time limit per plan [s].
         ev_random_delay_max_s: upper bound of the randomised delay on EV charge starts and rate
             changes [s] (Smart Charge Points Regulations: default 600, at most 1,800).
+        ev_ramp_kw_per_min, battery_ramp_kw_per_min, heat_pump_ramp_kw_per_min: how fast a
+            setpoint may *raise* the device's power [kW/min], walked at each apply job; a
+            lowering applies at once (see :mod:`hems.dispatch`). 0 = no limit; otherwise at
+            least 0.1 kW/min, so a device reaches a few kW within a slot.
+        apply_interval_s: period of the job that sends due setpoints and ramp steps [s].
         device_timeout_s: how long a device may take to answer a read or a setpoint [s].
         device_retry_max: setpoint attempts before a device is reported offline.
         drift_threshold_kw: a device this far off its planned power triggers a re-plan [kW].
@@ -66,6 +71,10 @@ class Settings(BaseSettings):
     horizon_hours: int = Field(default=48, ge=1, le=168)
     solver_time_limit_s: float = Field(default=10.0, gt=0, le=300)
     ev_random_delay_max_s: int = Field(default=600, ge=0, le=1800)
+    ev_ramp_kw_per_min: float = Field(default=2.0, ge=0, le=1000)
+    battery_ramp_kw_per_min: float = Field(default=5.0, ge=0, le=1000)
+    heat_pump_ramp_kw_per_min: float = Field(default=1.0, ge=0, le=1000)
+    apply_interval_s: float = Field(default=15.0, ge=1, le=60)
     device_timeout_s: float = Field(default=5.0, gt=0, le=120)
     device_retry_max: int = Field(default=3, ge=1, le=20)
     drift_threshold_kw: float = Field(default=1.0, gt=0)
@@ -88,6 +97,13 @@ class Settings(BaseSettings):
         if url and not url.startswith(("sqlite", "postgresql")):
             raise ValueError("must be a sqlite:// or postgresql:// URL")
         return url
+
+    @field_validator("ev_ramp_kw_per_min", "battery_ramp_kw_per_min", "heat_pump_ramp_kw_per_min")
+    @classmethod
+    def _usable_ramp(cls, kw_per_min: float) -> float:
+        if 0 < kw_per_min < 0.1:
+            raise ValueError("must be 0 (no limit) or at least 0.1 kW/min")
+        return kw_per_min
 
     @model_validator(mode="after")
     def _tls_complete(self) -> Settings:

@@ -12,7 +12,8 @@
 * ``flexibility``: the IO, LD and MD profiles of each device (:mod:`hems.flexibility`);
 * ``cancelled``: the event's parts are cancelled and the home re-plans without them.
 
-A consumer's opt-out through the API is sent on to the VTN (oadrCreatedEvent and EiOpt).
+A consumer's opt-out through the API is sent on to the VTN (oadrCreatedEvent and EiOpt), and so
+is an answer that a change of consent or opt-out windows turned (:func:`send_new_answer`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from adapters.openadr.hooks import (
     RequestKind,
     Resource,
 )
+from adapters.openadr.ven import Ven
 from adapters.openadr.vocab import OptReason, OptType
 from hems.dispatch import OverridesInForce
 from hems.domain.home import HomeSpec
@@ -155,7 +157,7 @@ class VenBridge:
         for d in home.devices:
             state = ctl.states.get(d.name)
             health = ctl.health.get(d.name)
-            last = service.store.last_setpoint(self.home_id, d.name)
+            last = service.store.last_applied_setpoint(self.home_id, d.name)
             power = state.power_kw if state is not None else 0.0
             total += power
             readings.append(
@@ -217,6 +219,22 @@ class VenBridge:
             )
 
 
-def base_event_id(stored_event_id: str) -> str:
-    """The VTN's event id of a stored part (``X/1`` -> ``X``)."""
-    return stored_event_id.split("/", 1)[0]
+async def send_new_answer(ven: Ven, event_id: str, response: str, reason: str) -> None:
+    """Tell the VTN that the home's answer to ``event_id`` changed (the consumer's consent or
+    opt-out windows changed after the event was answered).
+
+    optOut: the VEN's own opt-out (an unsolicited oadrCreatedEvent optOut and an EiOpt
+    oadrCreateOpt). optIn: an unsolicited oadrCreatedEvent optIn (``created_event_for``), and
+    any EiOpt opt-out this VEN sent for the event is cancelled (oadrCancelOpt). Raises
+    KeyError when the VEN does not know the event (or is not registered)."""
+    if response != OPT_IN:
+        await ven.opt_out(event_id, reason=OptReason.NOT_PARTICIPATING)
+        return
+    tracked = ven.events.get(event_id)
+    if tracked is None or ven.ven_id is None:
+        raise KeyError(event_id)
+    decision = OptDecision(opt=OptType.OPT_IN, reason=OptReason.PARTICIPATING, explanation=reason)
+    await ven.send(ven.inbound.created_event_for(tracked.event, decision, ven.new_id()))
+    for opt_id, opt in list(ven.opts.items()):
+        if opt.event_id == event_id and opt.opt_type == OptType.OPT_OUT:
+            await ven.cancel_opt(opt_id)

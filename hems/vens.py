@@ -16,9 +16,10 @@ from functools import partial
 from adapters.openadr.tls import TlsSettings, client_context
 from adapters.openadr.transport import HttpTransport
 from adapters.openadr.ven import Ven, VenSettings
+from hems.dsr_events import base_event_id
 from hems.service import CemService
 from hems.settings import Settings
-from hems.ven_bridge import VenBridge, base_event_id, resources
+from hems.ven_bridge import VenBridge, resources, send_new_answer
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +70,17 @@ class VenFleet:
                 cancelled=bridge.cancelled,
             )
         self.service.opt_out_listeners.append(self._opt_out)
+        self.service.answer_listeners.append(self._new_answer)
 
     async def _opt_out(self, home_id: int, event_id: str) -> None:
         ven = self.vens.get(home_id)
         if ven is not None:
             await ven.opt_out(base_event_id(event_id))
+
+    async def _new_answer(self, home_id: int, event_id: str, response: str, reason: str) -> None:
+        ven = self.vens.get(home_id)
+        if ven is not None:
+            await send_new_answer(ven, event_id, response, reason)
 
     def start(self, tick_s: float = 1.0) -> None:
         """Run every VEN as a task of the running loop."""

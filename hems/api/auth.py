@@ -1,7 +1,9 @@
 """Bearer-token authentication and per-home access.
 
-The dependencies are coroutines: each is one indexed SQLite read (well under a millisecond), so
-running them on the event loop costs less than a hop to the thread pool.
+The dependencies are coroutines (a token look-up is remembered a few seconds, see
+:class:`hems.service.PrincipalCache`), so running them on the event loop costs less than a hop
+to the thread pool; the chain is kept short (bearer -> principal -> home) because FastAPI
+resolves every dependency on every request.
 
 Tokens are random (256 bits) and stored hashed. An admin token sees every home; a home token
 sees only its own home: any other home answers 404, as if it did not exist.
@@ -29,9 +31,13 @@ Service = Annotated[CemService, Depends(get_service)]
 
 
 async def get_principal(
-    service: Service,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """The token's owner (401 for a missing, unknown or revoked token). The service is read
+    from the app directly rather than through a dependency: each dependency costs every
+    request its resolution."""
+    service: CemService = request.app.state.service
     if credentials is None or not credentials.credentials:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

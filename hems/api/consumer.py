@@ -4,34 +4,47 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Response, status
 
 from hems.api.auth import CurrentPrincipal, HomeId, Service, actor
 from hems.api.schemas import OverridePublic
 from hems.domain.preferences import OverrideKind, OverrideRequest, Preferences
+from hems.service import cached_json
 from hems.storage.store import NotFoundError
 
 router = APIRouter(tags=["consumer"])
 
 
-@router.get("/homes/{home_id}/preferences", response_model=Preferences)
 async def get_preferences(home_id: HomeId, service: Service) -> Preferences:
+    """The home's preferences (the web app's reader; 404 for no such home)."""
     try:
         return service.store.preferences(home_id)
     except NotFoundError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"home {home_id} not found") from None
 
 
+@router.get("/homes/{home_id}/preferences", response_model=Preferences)
+async def read_preferences(home_id: HomeId, service: Service) -> Response:
+    """The preferences (the JSON is built once per change)."""
+
+    async def build() -> bytes:
+        return (await get_preferences(home_id, service)).model_dump_json().encode()
+
+    body = await cached_json(service, "preferences", home_id, build)
+    return Response(content=body, media_type="application/json")
+
+
 @router.put("/homes/{home_id}/preferences", response_model=Preferences)
 async def put_preferences(
     home_id: HomeId, prefs: Preferences, service: Service, principal: CurrentPrincipal
 ) -> Preferences:
-    """Replace the preferences (validated; 422 names the field). The home re-plans at once."""
+    """Replace the preferences (validated; 422 names the field). The home re-plans at once;
+    a change of DSR consent or opt-out windows re-answers the events not yet over, and the
+    DSRSP is told."""
     try:
-        service.store.set_preferences(home_id, prefs, service.clock.now(), actor(principal))
+        await service.update_preferences(home_id, prefs, actor(principal))
     except NotFoundError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"home {home_id} not found") from None
-    service.replan_soon(home_id, "preferences changed")
     return prefs
 
 

@@ -7,10 +7,12 @@ call the same :meth:`hems.service.CemService.receive_event`.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Response, status
+from pydantic import TypeAdapter
 
 from hems.api.auth import Admin, CurrentPrincipal, HomeId, Service, actor
 from hems.api.schemas import EventIn, EventPublic
+from hems.service import cached_json
 from hems.storage.store import NotFoundError, StoredEvent
 
 router = APIRouter(tags=["dsr"])
@@ -30,9 +32,23 @@ def _public(e: StoredEvent) -> EventPublic:
     )
 
 
-@router.get("/homes/{home_id}/events", response_model=list[EventPublic])
+_EVENT_LIST = TypeAdapter(list[EventPublic])
+
+
 async def list_events(home_id: HomeId, service: Service) -> list[EventPublic]:
+    """The home's DSR events and its answers (the web app's reader)."""
     return [_public(e) for e in service.store.events(home_id)]
+
+
+@router.get("/homes/{home_id}/events", response_model=list[EventPublic])
+async def read_events(home_id: HomeId, service: Service) -> Response:
+    """The home's DSR events and its answers (the JSON is built once per change)."""
+
+    async def build() -> bytes:
+        return _EVENT_LIST.dump_json(await list_events(home_id, service))
+
+    body = await cached_json(service, "events", home_id, build)
+    return Response(content=body, media_type="application/json")
 
 
 @router.post("/homes/{home_id}/events", response_model=EventPublic)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import defaultdict
 from datetime import date, datetime, timedelta
@@ -19,6 +20,7 @@ from hems.api.schemas import (
     SetpointPublic,
     ViolationPublic,
 )
+from hems.service import CemService
 from hems.storage.store import StoredPlan
 
 router = APIRouter(tags=["plans"])
@@ -33,11 +35,18 @@ async def current_plan(home_id: HomeId, service: Service) -> Response:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no plan yet")
     cached = service.plan_json.get(home_id)
     if cached is None or cached[0] != latest:
-        plan = service.store.latest_plan(home_id)
-        assert plan is not None
-        cached = (plan.id, public_plan(plan).model_dump_json().encode())
+        # read and rendered in a worker thread: the event loop keeps serving meanwhile
+        cached = await asyncio.to_thread(_plan_json, service, home_id)
         service.plan_json[home_id] = cached
     return Response(content=cached[1], media_type="application/json")
+
+
+def _plan_json(service: CemService, home_id: int) -> tuple[int, bytes]:
+    """The latest plan's id and its JSON as the API serves it."""
+    plan = service.store.latest_plan(home_id)
+    if plan is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no plan yet")
+    return plan.id, public_plan(plan).model_dump_json().encode()
 
 
 def public_plan(plan: StoredPlan) -> PlanPublic:

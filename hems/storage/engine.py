@@ -24,10 +24,25 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
+WRITE_LOCK = {"sqlite_begin": "IMMEDIATE"}
+"""Execution options for a read-modify-write transaction: on SQLite it takes the write lock
+when it begins (``BEGIN IMMEDIATE``), so a concurrent writer waits instead of both reading
+the same row; PostgreSQL uses ``SELECT ... FOR UPDATE`` in the store instead."""
+
+
+def _sqlite_begin(connection: Any) -> None:
+    """Emit SQLite's BEGIN ourselves (the driver's own starts a transaction only at the first
+    write, after the reads of a read-modify-write)."""
+    mode = connection.get_execution_options().get("sqlite_begin", "")
+    connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # no implicit BEGIN: see _sqlite_begin
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")

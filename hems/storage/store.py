@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from hems.domain.home import HomeSpec
 from hems.domain.preferences import OverrideKind, Preferences
-from hems.storage.engine import session_factory
+from hems.storage.engine import WRITE_LOCK, session_factory
 from hems.storage.tables import (
     ApiTokenRow,
     AuditRow,
@@ -33,6 +33,9 @@ from hems.storage.tables import (
 from optimiser import Plan
 
 TOKEN_PREFIX = "hems_"
+RAMP_STEP_PREFIX = "ramp:"
+"""A setpoint row whose reason starts with this is one step of a ramp towards a decision
+(:mod:`hems.dispatch`), not a decision of its own."""
 
 
 class NotFoundError(LookupError):
@@ -103,6 +106,19 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._session = session_factory(engine)
+        self._versions: dict[tuple[str, int], int] = {}
+        self._latest_plan: dict[int, int] = {}
+
+    def version(self, kind: str, home_id: int) -> int:
+        """How many times this store has changed a home's ``kind`` of record
+        (``preferences``, ``events``, ``plans``) since it was opened: a cache key for what the
+        API serves. Bumped after each commit, so a reader never keeps data older than the
+        version it read. Counts the writes of this process only: the service is the one
+        writer of these records in its database."""
+        return self._versions.get((kind, home_id), 0)
+
+    def _changed(self, kind: str, home_id: int) -> None:
+        self._versions[(kind, home_id)] = self._versions.get((kind, home_id), 0) + 1
 
     def session(self) -> Session:
         return self._session()
@@ -173,6 +189,9 @@ class Store:
                 s.execute(delete(table).where(table.home_id == home_id))
             s.execute(delete(HomeRow).where(HomeRow.id == home_id))
             s.add(_audit(None, now, actor, "home.delete", {"home_id": home_id}))
+        self._latest_plan.pop(home_id, None)
+        for kind in ("preferences", "events", "plans"):
+            self._changed(kind, home_id)
 
     # -- tokens ------------------------------------------------------------------------------
     def create_token(self, role: str, home_id: int | None, now: datetime, label: str = "") -> str:
@@ -227,9 +246,14 @@ class Store:
                 raise NotFoundError(f"home {home_id}")
             return Preferences.model_validate(row.data)
 
-    def set_preferences(self, home_id: int, prefs: Preferences, now: datetime, actor: str) -> None:
+    def set_preferences(
+        self, home_id: int, prefs: Preferences, now: datetime, actor: str
+    ) -> Preferences:
+        """Replace a home's preferences (audited); returns the ones they replace."""
         with self.session() as s, s.begin():
-            row = s.get(PreferencesRow, home_id)
+            s.connection(execution_options=WRITE_LOCK)
+            # locked, so two writers each get their own version
+            row = s.get(PreferencesRow, home_id, with_for_update=True)
             if row is None:
                 raise NotFoundError(f"home {home_id}")
             before = Preferences.model_validate(row.data)
@@ -240,6 +264,8 @@ class Store:
             if before.dsr_consent != prefs.dsr_consent:
                 detail["dsr_consent"] = prefs.dsr_consent
             s.add(_audit(home_id, now, actor, "preferences.update", detail))
+        self._changed("preferences", home_id)
+        return before
 
     def add_override(
         self,
@@ -329,7 +355,10 @@ class Store:
             )
             s.add(row)
             s.flush()
-            return row.id
+            plan_id = row.id
+        self._latest_plan[home_id] = plan_id
+        self._changed("plans", home_id)
+        return plan_id
 
     def latest_plan(self, home_id: int) -> StoredPlan | None:
         with self.session() as s:
@@ -342,6 +371,11 @@ class Store:
             return None if row is None else _stored_plan(row)
 
     def latest_plan_id(self, home_id: int) -> int | None:
+        """The id of the home's latest plan (remembered from the last save of this process,
+        else read)."""
+        known = self._latest_plan.get(home_id)
+        if known is not None:
+            return known
         with self.session() as s:
             return s.scalar(select(func.max(PlanRow.id)).where(PlanRow.home_id == home_id))
 
@@ -360,6 +394,7 @@ class Store:
 
     # -- setpoints ---------------------------------------------------------------------------
     def last_setpoint(self, home_id: int, device: str) -> SetpointRow | None:
+        """The device's latest stored row, decision or ramp step, applied or not."""
         with self.session() as s:
             return s.scalars(
                 select(SetpointRow)
@@ -367,6 +402,65 @@ class Store:
                 .order_by(SetpointRow.id.desc())
                 .limit(1)
             ).first()
+
+    def last_decided_setpoint(self, home_id: int, device: str) -> SetpointRow | None:
+        """The device's latest decision (ramp steps towards it left out), applied or not."""
+        with self.session() as s:
+            return s.scalars(
+                select(SetpointRow)
+                .where(
+                    SetpointRow.home_id == home_id,
+                    SetpointRow.device_name == device,
+                    SetpointRow.reason.not_like(f"{RAMP_STEP_PREFIX}%"),
+                )
+                .order_by(SetpointRow.id.desc())
+                .limit(1)
+            ).first()
+
+    def last_applied_setpoint(self, home_id: int, device: str) -> SetpointRow | None:
+        """The setpoint the device was last sent and accepted (the one in force)."""
+        with self.session() as s:
+            return s.scalars(
+                select(SetpointRow)
+                .where(
+                    SetpointRow.home_id == home_id,
+                    SetpointRow.device_name == device,
+                    SetpointRow.applied_at.is_not(None),
+                )
+                .order_by(SetpointRow.applied_at.desc(), SetpointRow.id.desc())
+                .limit(1)
+            ).first()
+
+    def add_ramp_step(self, target_id: int, power_kw: float, now: datetime) -> int:
+        """Store one step of a ramp towards the decided setpoint ``target_id`` [kW], due now
+        (written before it is sent, like every setpoint). A step left unsent by a crash is
+        superseded; the decision itself stays due until the ramp reaches it."""
+        with self.session() as s, s.begin():
+            target = s.get(SetpointRow, target_id)
+            if target is None:
+                raise NotFoundError(f"setpoint {target_id}")
+            for stale in s.scalars(
+                select(SetpointRow).where(
+                    SetpointRow.home_id == target.home_id,
+                    SetpointRow.device_name == target.device_name,
+                    SetpointRow.applied_at.is_(None),
+                    SetpointRow.reason.like(f"{RAMP_STEP_PREFIX}%"),
+                    SetpointRow.last_error != "superseded",
+                )
+            ):
+                stale.last_error = "superseded"
+            row = SetpointRow(
+                home_id=target.home_id,
+                device_name=target.device_name,
+                power_kw=power_kw,
+                reason=f"{RAMP_STEP_PREFIX}{target.reason}"[:64],
+                plan_id=target.plan_id,
+                created_at=now,
+                effective_at=now,
+            )
+            s.add(row)
+            s.flush()
+            return row.id
 
     def add_setpoint(
         self,
@@ -403,6 +497,7 @@ class Store:
             return row.id
 
     def due_setpoints(self, home_id: int, now: datetime) -> list[SetpointRow]:
+        """Decisions whose time has come and that were not yet applied (oldest first)."""
         with self.session() as s:
             return list(
                 s.scalars(
@@ -412,6 +507,7 @@ class Store:
                         SetpointRow.applied_at.is_(None),
                         SetpointRow.effective_at <= now,
                         SetpointRow.last_error != "superseded",
+                        SetpointRow.reason.not_like(f"{RAMP_STEP_PREFIX}%"),
                     )
                     .order_by(SetpointRow.id)
                 )
@@ -459,12 +555,24 @@ class Store:
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def upsert_event(self, home_id: int, event: StoredEvent, now: datetime) -> bool:
-        """Store a DSR event; True when it is new or its modification number went up."""
+        """Store a DSR event; True when it is new or its modification number went up. Safe
+        against a concurrent upsert of the same event (the row is locked on PostgreSQL; a
+        second insert of a new event loses the race, and is retried as an update)."""
+        try:
+            changed = self._upsert_event(home_id, event, now)
+        except IntegrityError:
+            changed = self._upsert_event(home_id, event, now)
+        if changed:
+            self._changed("events", home_id)
+        return changed
+
+    def _upsert_event(self, home_id: int, event: StoredEvent, now: datetime) -> bool:
         with self.session() as s, s.begin():
+            s.connection(execution_options=WRITE_LOCK)
             row = s.scalars(
-                select(DsrEventRow).where(
-                    DsrEventRow.home_id == home_id, DsrEventRow.event_id == event.event_id
-                )
+                select(DsrEventRow)
+                .where(DsrEventRow.home_id == home_id, DsrEventRow.event_id == event.event_id)
+                .with_for_update()
             ).first()
             if row is not None and row.modification_number >= event.modification_number:
                 return False
@@ -517,6 +625,7 @@ class Store:
                     {"event_id": event_id, "reason": reason},
                 )
             )
+        self._changed("events", home_id)
 
     def events(self, home_id: int) -> list[StoredEvent]:
         with self.session() as s:

@@ -1,10 +1,13 @@
 """Service fixtures: a runtime on a temporary SQLite database with a manual clock, the demo
 home with simulated devices, and an API client (the scheduler is not started: tests move the
-clock and run the cycle themselves)."""
+clock and run the cycle themselves); a throwaway PostgreSQL cluster and a fresh database on it
+per test (skipped when PostgreSQL is not installed, unless ``HEMS_REQUIRE_POSTGRES=1``)."""
 
 from __future__ import annotations
 
+import os
 import random
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +19,8 @@ from hems.api.app import create_app
 from hems.clock import ManualClock
 from hems.runtime import Runtime, build_runtime
 from hems.settings import Settings
+
+from .pg_cluster import REQUIRE_ENV, PostgresUnavailableError, ThrowawayCluster
 
 # A winter Monday, 17:00 UTC: the demo car is away (home from 18:00), the heat pump is on.
 MONDAY_5PM = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
@@ -33,11 +38,13 @@ class Demo:
         return {"Authorization": f"Bearer {token or self.home_token}"}
 
 
-@pytest.fixture
-def demo(tmp_path) -> Demo:
+def make_demo(tmp_path, database_url: str = "") -> Demo:
+    """The demo home on a manual clock at :data:`MONDAY_5PM` (plans in-thread, no re-plan
+    delay), on SQLite under ``tmp_path`` or on ``database_url``."""
     clock = ManualClock(MONDAY_5PM)
     settings = Settings(
         data_dir=tmp_path,
+        database_url=database_url,
         demo=True,
         solver_time_limit_s=20.0,
         planner_processes=0,
@@ -55,6 +62,42 @@ def demo(tmp_path) -> Demo:
         home_token=runtime.new_tokens["demo home"],
         home_id=home_id,
     )
+
+
+@pytest.fixture
+def demo(tmp_path) -> Demo:
+    return make_demo(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[ThrowawayCluster]:
+    """A PostgreSQL server for the session (see :mod:`tests.hems.pg_cluster`)."""
+    cluster: ThrowawayCluster | None = None
+    try:
+        cluster = ThrowawayCluster.create()
+        cluster.start()
+    except PostgresUnavailableError as exc:
+        if cluster is not None:
+            cluster.stop()
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"{REQUIRE_ENV}=1 but PostgreSQL cannot run here: {exc}")
+        pytest.skip(f"PostgreSQL not available ({exc}); set {REQUIRE_ENV}=1 to make this fail")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: ThrowawayCluster) -> Iterator[str]:
+    """A new, empty database on the session's cluster; dropped after the test."""
+    import psycopg
+
+    name = f"hems_{uuid.uuid4().hex[:12]}"
+    admin = f"host=127.0.0.1 port={postgres_cluster.port} user={postgres_cluster.superuser}"
+    with psycopg.connect(f"{admin} dbname=postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield postgres_cluster.url(name)
+    with psycopg.connect(f"{admin} dbname=postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

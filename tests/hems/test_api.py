@@ -115,11 +115,18 @@ def test_boost_charges_the_car_at_full_power_at_once(client, demo):
     )
     assert r.status_code == 201, r.text
     ev = demo.runtime.simulations[demo.home_id].devices["EV"]
-    assert ev.power_kw() == 7.4  # applied now: no randomised delay after an override
+    # no randomised delay after an override: the first ramp step, the charger's 1.4 kW
+    # minimum, is applied now...
+    assert ev.power_kw() == 1.4
+    for _ in range(12):  # ...and the apply job walks it up to full power at 2 kW/min
+        demo.clock.advance(timedelta(seconds=15))
+        client.portal.call(demo.runtime.service.apply_due_all)
+    assert ev.power_kw() == 7.4
     history = client.get(f"/homes/{demo.home_id}/history", headers=demo.auth()).json()
-    boost = [s for s in history["setpoints"] if s["device"] == "EV"][-1]
-    assert boost["reason"] == "override:boost"
+    ev_rows = [s for s in history["setpoints"] if s["device"] == "EV"]
+    boost = next(s for s in ev_rows if s["reason"] == "override:boost")
     assert boost["applied_at"] is not None
+    assert [s["reason"] for s in ev_rows].count("ramp:override:boost") == 12
 
 
 def test_pausing_an_unknown_device_names_the_problem(client, demo):
@@ -313,3 +320,66 @@ def test_an_event_the_home_cannot_fully_meet_says_by_how_much_and_why(client, de
     assert body["response"] == "optIn"
     assert "missed by up to" in body["response_reason"]
     assert "other load alone" in body["response_reason"]
+
+
+DAY = timedelta(days=1)
+
+
+def test_consent_or_an_opt_out_window_changed_after_the_answer_re_answers_the_event(client, demo):
+    service = demo.runtime.service
+    told: list[tuple[int, str, str, str]] = []
+
+    async def listener(home_id: int, event_id: str, response: str, reason: str) -> None:
+        told.append((home_id, event_id, response, reason))
+
+    service.answer_listeners.append(listener)
+    home, me = f"/homes/{demo.home_id}", demo.auth()
+    prefs = client.get(f"{home}/preferences", headers=me).json()
+    client.put(f"{home}/preferences", json={**prefs, "dsr_consent": True}, headers=me)
+    settle(client, demo)
+    admin = demo.auth(demo.admin_token)
+    # one pending event (19:00-20:00 UTC), one already over, one the consumer opted out of
+    for eid, start, end in (
+        ("later", "2026-11-30T19:00:00Z", "2026-11-30T20:00:00Z"),
+        ("over", "2026-11-30T15:00:00Z", "2026-11-30T16:00:00Z"),
+        ("mine", "2026-11-30T19:00:00Z", "2026-11-30T20:00:00Z"),
+    ):
+        r = client.post(f"{home}/events", json=_event(eid, start, end), headers=admin)
+        assert r.json()["response"] == "optIn"
+    client.post(f"{home}/events/mine/opt-out", headers=me)
+
+    def answers() -> dict[str, tuple[str, str]]:
+        events = client.get(f"{home}/events", headers=me).json()
+        return {e["event_id"]: (e["response"], e["response_reason"]) for e in events}
+
+    # consent withdrawn: the pending event is re-answered, stored, audited, sent on
+    r = client.put(f"{home}/preferences", json={**prefs, "dsr_consent": False}, headers=me)
+    assert r.status_code == 200
+    assert answers()["later"] == ("optOut", "the consumer has not consented to DSR")
+    assert answers()["over"][0] == "optIn"  # over: left as answered
+    assert answers()["mine"] == ("optOut", "the consumer opted out")
+    assert told == [(demo.home_id, "later", "optOut", "the consumer has not consented to DSR")]
+    audit = client.get(f"{home}/export", headers=me).json()["audit"]
+    (entry,) = [
+        a for a in audit if a["action"] == "event.optOut" and a["detail"]["event_id"] == "later"
+    ]
+    assert entry["actor"].startswith("home-token")
+    plans = service.store.plans_between(demo.home_id, demo.clock.now(), demo.clock.now() + DAY)
+    assert any(p.trigger == "DSR answer changed: later optOut" for p in plans)
+
+    # consent back, with an opt-out window over the event (19:00-20:00 UTC = local in winter)
+    window = [{"start": "18:30:00", "end": "19:30:00"}]
+    client.put(
+        f"{home}/preferences",
+        json={**prefs, "dsr_consent": True, "dsr_opt_out_windows": window},
+        headers=me,
+    )
+    assert answers()["later"][0] == "optOut"
+    assert "opt-out window" in answers()["later"][1]
+    assert len(told) == 1  # still out: nothing new to tell the DSRSP
+    # the window removed: back in, and the DSRSP is told
+    client.put(f"{home}/preferences", json={**prefs, "dsr_consent": True}, headers=me)
+    settle(client, demo)
+    assert answers()["later"] == ("optIn", "consent given")
+    assert told[-1] == (demo.home_id, "later", "optIn", "consent given")
+    assert answers()["mine"][0] == "optOut"  # the explicit opt-out holds

@@ -1,5 +1,5 @@
-"""Dispatch safeguards: the EV's randomised delay, when it does not apply, and consumer
-overrides that win over the plan."""
+"""Dispatch safeguards: the EV's randomised delay, when it does not apply, consumer
+overrides that win over the plan, and the ramp-up limits."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from hems.demo import demo_home_spec
-from hems.dispatch import DispatchRules, decide
+from hems.dispatch import DispatchRules, RampLimits, decide
+from hems.domain.devices import DeviceKind
 
 from .conftest import MONDAY_5PM
 
@@ -77,3 +78,43 @@ def test_a_paused_device_is_held_at_zero_whatever_the_plan():
     d = _decide({"Heat pump": 2.5}, last={"Heat pump": 2.5}, paused=["Heat pump"])
     assert d["Heat pump"].power_kw == 0.0
     assert d["Heat pump"].reason == "override:pause"
+
+
+# -- ramp limits -----------------------------------------------------------------------------
+RAMPS = RampLimits(
+    kw_per_min={DeviceKind.EV_CHARGER: 2.0, DeviceKind.BATTERY: 5.0}, apply_interval_s=15.0
+)
+
+
+def test_a_rise_is_limited_to_the_rate_over_the_elapsed_time_and_one_interval():
+    ev = DeviceKind.EV_CHARGER
+    assert RAMPS.next_step(ev, 0.0, 7.4, elapsed_s=15.0) == pytest.approx(0.5)
+    assert RAMPS.next_step(ev, 0.0, 7.4, elapsed_s=6.0) == pytest.approx(0.2)
+    # a device steady for an hour still steps by one interval's worth, not by the hour's
+    assert RAMPS.next_step(ev, 0.0, 7.4, elapsed_s=3600.0) == pytest.approx(0.5)
+    assert RAMPS.next_step(ev, 0.0, 7.4, elapsed_s=None) == pytest.approx(0.5)
+    assert RAMPS.next_step(ev, 7.2, 7.4, elapsed_s=15.0) == 7.4  # the last step lands on it
+    # a charger that cannot run below 1.4 kW starts there, then ramps
+    assert RAMPS.next_step(ev, 0.0, 7.4, elapsed_s=15.0, min_running_kw=1.4) == 1.4
+    assert RAMPS.next_step(ev, 1.4, 7.4, elapsed_s=15.0, min_running_kw=1.4) == pytest.approx(1.9)
+    assert RAMPS.next_step(ev, 0.0, 1.0, elapsed_s=15.0, min_running_kw=1.4) == pytest.approx(0.5)
+    # battery: from discharging to charging is a rise; the other way round is not
+    assert RAMPS.next_step(DeviceKind.BATTERY, -3.0, 3.0, elapsed_s=15.0) == pytest.approx(-1.75)
+    assert RAMPS.next_step(DeviceKind.BATTERY, 3.0, -3.0, elapsed_s=15.0) == -3.0
+
+
+def test_a_lowering_applies_at_once_and_unlimited_kinds_are_not_ramped():
+    assert RAMPS.next_step(DeviceKind.EV_CHARGER, 7.4, 0.0, elapsed_s=1.0) == 0.0
+    assert RAMPS.next_step(DeviceKind.HEAT_PUMP, 0.0, 3.0, elapsed_s=1.0) == 3.0  # 0 = no limit
+    assert RAMPS.next_step(DeviceKind.PV, -4.0, 0.0, elapsed_s=1.0) == 0.0  # a cap, never ramped
+
+
+def test_the_time_to_reach_a_rise_counts_whole_intervals():
+    # 7.4 kW at 0.5 kW per 15 s step: 15 steps, plus one interval for the first tick
+    assert RAMPS.time_to_reach_s(DeviceKind.EV_CHARGER, 7.4) == 16 * 15.0
+    assert RAMPS.time_to_reach_s(DeviceKind.EV_CHARGER, 0.0) == 15.0
+
+
+def test_ramp_limits_refuse_negative_rates():
+    with pytest.raises(ValueError, match="ramp rate"):
+        RampLimits(kw_per_min={DeviceKind.BATTERY: -1.0})

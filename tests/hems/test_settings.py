@@ -39,3 +39,13 @@ def test_an_unknown_setting_or_database_is_refused(tmp_path):
         load_settings(database_url="mysql://x")
     with pytest.raises(SettingsError, match="does not exist"):
         load_settings(tmp_path / "missing.toml")
+
+
+def test_ramp_rates_are_validated_by_name(monkeypatch):
+    assert load_settings().ev_ramp_kw_per_min == 2.0
+    assert load_settings(heat_pump_ramp_kw_per_min=0).heat_pump_ramp_kw_per_min == 0.0  # no limit
+    with pytest.raises(SettingsError, match="battery_ramp_kw_per_min"):
+        load_settings(battery_ramp_kw_per_min=-1)
+    monkeypatch.setenv("HEMS_EV_RAMP_KW_PER_MIN", "0.01")
+    with pytest.raises(SettingsError, match=r"ev_ramp_kw_per_min.*0\.1 kW/min"):
+        load_settings()

@@ -12,6 +12,7 @@ import pytest
 
 from hems.simulation.baseline import run_naive
 from hems.simulation.home import simulate_home
+from hems.storage.store import RAMP_STEP_PREFIX
 
 UK = ZoneInfo("Europe/London")
 TICK = timedelta(minutes=15)
@@ -30,10 +31,19 @@ def test_two_days_of_the_cem_meet_every_wish_and_beat_the_naive_home(demo):
     start = demo.clock.now()
     end = start + timedelta(hours=HOURS)
 
+    ctl = service.controller(demo.home_id)
+    step = timedelta(seconds=demo.runtime.settings.apply_interval_s)
+
     async def run_cem() -> None:
         while demo.clock.now() < end:
             await service.cycle_all()
-            sim.advance(demo.clock.advance(TICK))
+            # the apply job every 15 s while a ramp is under way (as the scheduler does)
+            left = TICK
+            while ctl.ramping and left > step:
+                sim.advance(demo.clock.advance(step))
+                left -= step
+                await service.apply_due_all()
+            sim.advance(demo.clock.advance(left))
 
     asyncio.run(run_cem())
 
@@ -51,9 +61,19 @@ def test_two_days_of_the_cem_meet_every_wish_and_beat_the_naive_home(demo):
     assert sim.meter.bill_gbp < naive.meter.bill_gbp, (sim.meter, naive.meter)
     # every EV setpoint that started charging under the plan waited its randomised delay
     setpoints = service.store.setpoints(demo.home_id, start)
-    starts = [s for s in setpoints if s.device_name == "EV" and s.power_kw > 0]
+    starts = [
+        s
+        for s in setpoints
+        if s.device_name == "EV" and s.power_kw > 0 and not s.reason.startswith(RAMP_STEP_PREFIX)
+    ]
     assert starts
     assert all(
         timedelta(0) <= s.effective_at - s.created_at <= timedelta(seconds=600) for s in starts
     )
     assert any(s.effective_at > s.created_at for s in starts)
+    # ...and reached its power through ramp steps within the EV's rate
+    steps = [
+        s for s in setpoints if s.device_name == "EV" and s.reason.startswith(RAMP_STEP_PREFIX)
+    ]
+    assert steps
+    assert all(s.power_kw <= 7.4 for s in steps)

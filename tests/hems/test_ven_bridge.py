@@ -80,6 +80,7 @@ async def _flow(tmp_path, consent: bool) -> None:
         start = now + timedelta(minutes=2)
         event = dispatch_event(peer, "dsr-1", start, (1.0, 2.0), "setpoint")
         server.add_raw_event(VEN_ID, event, callback=on_opt)
+        callback = server.event_callbacks["dsr-1"]  # openleadr drops it after one answer
         await _until(lambda: "dsr-1" in opts)
         stored = {e.event_id: e for e in service.store.events(home_id)}
         assert set(stored) == {"dsr-1/0", "dsr-1/1"}
@@ -90,6 +91,18 @@ async def _flow(tmp_path, consent: bool) -> None:
             assert stored["dsr-1/1"].kind == "setpoint"
             plan = service.store.latest_plan(home_id)
             assert plan.trigger.startswith("DSR event dsr-1")
+            # consent withdrawn after the answer: the VTN is told optOut, then optIn again
+            # when it is given back (an unsolicited oadrCreatedEvent each time)
+            for given, expected in ((False, "optOut"), (True, "optIn")):
+                server.event_callbacks["dsr-1"] = callback
+                opts.pop("dsr-1")
+                await service.update_preferences(
+                    home_id, prefs.model_copy(update={"dsr_consent": given}), "test"
+                )
+                await _until(lambda: "dsr-1" in opts)
+                assert opts["dsr-1"] == expected
+                stored = service.store.events(home_id)
+                assert {e.response for e in stored} == {expected}
         else:
             assert opts["dsr-1"] == "optOut"
             assert {e.response for e in stored.values()} == {"optOut"}
