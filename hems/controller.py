@@ -32,6 +32,7 @@ from hems.storage.store import Store, StoredPlan
 from hems.storage.tables import TelemetryRow
 from optimiser import (
     ModelExtension,
+    Plan,
     Problem,
     SolverOptions,
     TimeGrid,
@@ -50,6 +51,25 @@ class DeviceHealth:
     failures: int = 0
     last_error: str = ""
     last_seen_utc: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedHome:
+    """What a planner worker sends back: the problem it built, its extensions, the plan and
+    the rule-based baseline the savings are measured against."""
+
+    problem: Problem
+    extensions: list[ModelExtension]
+    plan: Plan
+    baseline: Plan
+
+
+def plan_home(inputs: PlanInputs, options: SolverOptions) -> PlannedHome:
+    """Build the home's problem, plan it and plan its baseline (runs in a planner worker
+    process, so none of this CPU work shares the API's interpreter)."""
+    problem, extensions = build_problem(inputs)
+    plan = optimise(problem, options, extensions)
+    return PlannedHome(problem, list(extensions), plan, rule_based_plan(problem))
 
 
 @dataclass
@@ -134,20 +154,19 @@ class HomeController:
             # Reading the store and building the problem block: off the event loop, like the
             # solve and the save below, so the API answers while a home plans.
             inputs = await asyncio.to_thread(self._inputs, now)
-            problem, extensions = await asyncio.to_thread(build_problem, inputs)
             options = SolverOptions(time_limit_s=self.settings.solver_time_limit_s)
             if self.executor is None:
-                plan = await asyncio.to_thread(optimise, problem, options, extensions)
-            else:
+                planned = await asyncio.to_thread(plan_home, inputs, options)
+            else:  # building, solving and the baseline all in the worker: no GIL shared
                 loop = asyncio.get_running_loop()
-                plan = await loop.run_in_executor(
-                    self.executor, partial(optimise, problem, options, extensions)
+                planned = await loop.run_in_executor(
+                    self.executor, partial(plan_home, inputs, options)
                 )
-            baseline = await asyncio.to_thread(rule_based_plan, problem)
+            plan = planned.plan
             plan_id = await asyncio.to_thread(
-                self.store.save_plan, self.home_id, plan, baseline, trigger, now
+                self.store.save_plan, self.home_id, plan, planned.baseline, trigger, now
             )
-            self.last_problem = (plan_id, problem, list(extensions))
+            self.last_problem = (plan_id, planned.problem, planned.extensions)
             self.last_plan_slot = inputs.grid.start_utc
             self.replan_reasons.clear()
             log.info(

@@ -26,6 +26,7 @@ from hems.dsr_events import CONSUMER_OPT_OUT, OPT_IN, OPT_OUT, base_event_id, pa
 from hems.market import MarketSource
 from hems.settings import Settings
 from hems.storage.store import Principal, Store, StoredEvent, hash_token
+from optimiser import prepare_planner_process
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class CemService:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.settings.planner_processes,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=exit_with_parent,
+                initializer=start_planner_worker,
                 initargs=(os.getpid(),),
             )
         return self._pool
@@ -337,6 +338,15 @@ class PrincipalCache:
 PLANNER_NICENESS = 10
 """How much lower the planner workers' CPU priority is than the service's: on a busy machine
 an API request preempts a solve (a plan takes longer; requests keep their latency)."""
+
+
+def start_planner_worker(parent_pid: int) -> None:
+    """Planner worker start-up: lower priority and exit with the service
+    (:func:`exit_with_parent`), then warm the solver stack and freeze the start-up heap
+    (:func:`optimiser.prepare_planner_process`), so the first plan does not pay for Pyomo's
+    plugins and later plans' garbage collections skip the imported modules."""
+    exit_with_parent(parent_pid)
+    prepare_planner_process()
 
 
 def exit_with_parent(parent_pid: int, check_every_s: float = 1.0) -> None:
