@@ -1,0 +1,70 @@
+"""Battery baselines and a run on (synthetic) real-shaped data with given car stays."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+
+from hems.backtest import BacktestConfig, run_backtest
+from hems.backtest.forecast_market import HistoricalForecast
+from hems.market import ReplayedMarket
+from hems.simulation.devices import Stay
+from tests.hems.backtest.synthetic import START, home_data
+
+STAYS = (
+    Stay(START - timedelta(hours=6), START + timedelta(hours=7), 0.4),
+    Stay(START + timedelta(hours=18), START + timedelta(hours=31), 0.5),
+)
+
+
+@pytest.fixture(scope="module")
+def results():  # type: ignore[no-untyped-def]
+    data = home_data(days=1)
+    config = BacktestConfig(
+        start_utc=START,
+        days=1,
+        market=HistoricalForecast(data, temperature="persistence"),
+        actuals=ReplayedMarket(data.actuals),
+        ev_stays=STAYS,
+        noise=0.0,
+        data_report=data.report,
+    )
+    names = ["naive", "battery_self_consumption", "battery_timer"]
+    return run_backtest(config, names)
+
+
+def test_self_consumption_stores_surplus_instead_of_exporting(results) -> None:  # type: ignore[no-untyped-def]
+    s = results.summary
+    assert s.loc["naive", "export_kwh"] > 1.0  # the synthetic PV has a surplus
+    assert s.loc["battery_self_consumption", "export_kwh"] < 0.2 * s.loc["naive", "export_kwh"]
+    assert s.loc["battery_self_consumption", "import_kwh"] < s.loc["naive", "import_kwh"]
+    assert s.loc["battery_self_consumption", "battery_throughput_kwh"] > 1.0
+    assert s.loc["naive", "battery_throughput_kwh"] == 0.0
+
+
+def test_timer_charges_in_its_window_and_covers_the_peak(results) -> None:  # type: ignore[no-untyped-def]
+    runs = {r.strategy: r for r in results.runs}
+    naive, timer = runs["naive"].slots, runs["battery_timer"].slots
+    assert naive is not None
+    assert timer is not None
+    local = pd.DatetimeIndex(timer.index).tz_convert("Europe/London")
+    minutes = local.hour * 60 + local.minute
+    charge = (minutes >= 30) & (minutes < 270)
+    peak = (minutes >= 16 * 60) & (minutes < 19 * 60)
+    extra = (timer["import_kwh"] - naive["import_kwh"]).to_numpy()
+    assert extra[charge].sum() > 2.0  # grid charging at night
+    assert abs(extra[~charge & ~peak]).max() < 1e-9  # idle outside both windows
+    assert (extra[peak] <= 1e-9).all()
+    assert extra[peak].sum() < -0.5
+    assert (
+        timer["export_kwh"].to_numpy()[peak].sum()
+        <= naive["export_kwh"].to_numpy()[peak].sum() + 1e-9
+    )
+
+
+def test_given_stays_drive_the_car_and_the_report_is_kept(results) -> None:  # type: ignore[no-untyped-def]
+    assert (results.summary["ev_departures"] == 1.0).all()  # one stay ends inside the day
+    assert results.data_report is not None
+    assert len(results.data_report.series) == 5
