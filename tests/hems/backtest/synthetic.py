@@ -67,3 +67,53 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def write_data_folder(root: Path, start: datetime = START, days: int = 30) -> Path:
+    """A data folder in the ``../shared/data`` layout with generated values (no real data):
+    ``days`` days of every series ending a few days after ``start + 5 days``."""
+    from hems.backtest import data as d
+
+    s = series(start - timedelta(days=days - 5), days)
+    idx = s["price"].index
+    write(
+        root / d.AGILE_2020,
+        "timestamp,rate\n" + "\n".join(f"{t},{100 * v:.4f}" for t, v in s["price"].items()) + "\n",
+    )
+    write(
+        root / d.CARBON_2020,
+        "Datetime (UTC),Actual Carbon Intensity (gCO2/kWh),Forecast Carbon Intensity (gCO2/kWh),"
+        "Index\n"
+        + "\n".join(
+            f"{t:%Y-%m-%dT%H:%MZ},{v:.0f},{v + 5:.0f},moderate" for t, v in s["carbon"].items()
+        )
+        + "\n",
+    )
+    ends = [(t + timedelta(minutes=30), v) for t, v in s["load"].items()][::-1]
+    write(
+        root / d.HOUSEHOLD,
+        "halfhour ending at,usage\n" + "\n".join(f"{t},{v:.4f}" for t, v in ends) + "\n",
+    )
+    hours = pd.date_range("2016-01-01", "2017-01-01", freq="h", inclusive="left")
+    watts = np.clip(np.sin((hours.hour.to_numpy() - 6) / 12 * np.pi), 0, None) * 600
+    write(
+        root / d.PVGIS_2016,
+        "Date,EPV\n"
+        + "\n".join(f"{t:%Y%m%d}:{t:%H}56,{w:.1f}" for t, w in zip(hours, watts, strict=True))
+        + "\n,\nEPV: PV system power (W),\n",
+    )
+    hourly = s["temp"][idx.minute == 0]
+    write(
+        root / d.ERA5,
+        "time_utc,temp_2m\n" + "\n".join(f"{t},{v:.3f}" for t, v in hourly.items()) + "\n",
+    )
+    header = (
+        "Charging event,CP ID,Connector,Start Date,Start Time,End Date,End Time,Total kWh,Model"
+    )
+    rows = [
+        f"{i},1,1,01/06/2018,{17 + i}:15,02/06/2018,07:{10 * i:02d},{8 + i},APT 7kW Dual Outlet"
+        for i in range(4)
+    ]
+    for name in d.DUNDEE:
+        write(root / name, header + "\n" + "\n".join(rows) + "\n")
+    return root
