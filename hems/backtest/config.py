@@ -58,7 +58,8 @@ class BacktestConfig:
         battery_timer_local: the ``battery_timer`` strategy's charge window and discharge
             window (local "HH:MM": charge start, charge end, discharge start, discharge end).
         foresight_once_max_days: up to this many days ``perfect_foresight`` is one plan over
-            the period; longer periods roll (daily, on the actuals, horizon ``horizon_hours``).
+            the period; longer periods roll on the actuals at ``foresight_cadence`` (default
+            daily) with the horizon ``horizon_hours``.
         home_id: the home's name in the results.
     """
 
@@ -80,6 +81,7 @@ class BacktestConfig:
     data_report: DataReport | None = None
     battery_timer_local: tuple[str, str, str, str] = ("00:30", "04:30", "16:00", "19:00")
     foresight_once_max_days: int = 3
+    foresight_cadence: Cadence = Cadence.DAILY
     home_id: str = "home"
 
     def __post_init__(self) -> None:

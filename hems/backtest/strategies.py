@@ -296,7 +296,7 @@ def strategy_named(
     if name == "perfect_foresight":
         # one MILP over a long period is too large: beyond a few days it rolls daily on actuals
         once = config.days <= config.foresight_once_max_days
-        rolling = Cadence.ONCE if once else Cadence.DAILY
+        rolling = Cadence.ONCE if once else config.foresight_cadence
         return PlannerStrategy(cadence=rolling, perfect_foresight=True, name=name)
     if name == "naive":
         return NaiveStrategy()
