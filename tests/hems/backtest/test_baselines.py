@@ -68,3 +68,29 @@ def test_given_stays_drive_the_car_and_the_report_is_kept(results) -> None:  # t
     assert (results.summary["ev_departures"] == 1.0).all()  # one stay ends inside the day
     assert results.data_report is not None
     assert len(results.data_report.series) == 5
+
+
+def test_perfect_foresight_rolls_over_long_periods() -> None:
+    from hems.backtest import Cadence, PlannerStrategy, strategy_named
+
+    short = strategy_named("perfect_foresight", BacktestConfig(start_utc=START, days=3))
+    long = strategy_named(
+        "perfect_foresight",
+        BacktestConfig(start_utc=START, days=30, foresight_cadence=Cadence.HOURLY),
+    )
+    assert isinstance(short, PlannerStrategy)
+    assert isinstance(long, PlannerStrategy)
+    assert short.cadence is Cadence.ONCE
+    assert long.cadence is Cadence.HOURLY
+    assert long.perfect_foresight
+
+
+def test_reference_home_has_every_device() -> None:
+    from hems.backtest import reference_home
+    from hems.domain.devices import BatterySpec, EvChargerSpec, HeatPumpSpec, PvSpec
+
+    devices = {type(d): d for d in reference_home().devices}
+    assert devices[PvSpec].peak_kw == 4.0  # type: ignore[attr-defined]
+    assert devices[BatterySpec].capacity_kwh == 10.0  # type: ignore[attr-defined]
+    assert EvChargerSpec in devices
+    assert HeatPumpSpec in devices
