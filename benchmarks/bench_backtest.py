@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         "peak_import_kw",
         "plans",
         "planning_s",
+        "forecast_s",
         "wall_s",
     ]
     print(s[columns].round(3).to_string())

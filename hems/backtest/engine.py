@@ -42,6 +42,7 @@ class RunContext:
     actuals: ReplayedMarket
     plans: int = 0
     planning_s: float = 0.0
+    forecast_s: float = 0.0
 
     def comfort_min_c(self, at_utc: datetime) -> float:
         return self.config.preferences.comfort_min_at(at_utc.astimezone(UK))
@@ -65,6 +66,7 @@ class RunResult:
     plans: int = 0
     planning_s: float = 0.0
     wall_s: float = 0.0
+    forecast_s: float = 0.0
     slots: pd.DataFrame | None = None
     home: str = "home"
 
@@ -145,6 +147,7 @@ async def _run(config: BacktestConfig, strategy: Strategy, progress: Progress | 
         daily=daily,
         plans=ctx.plans,
         planning_s=ctx.planning_s,
+        forecast_s=ctx.forecast_s,
         wall_s=wallclock.perf_counter() - started,
         slots=pd.DataFrame(slot_rows, columns=list(SLOT_COLUMNS)).set_index("slot_start_utc"),
         home=config.home_id,

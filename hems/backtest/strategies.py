@@ -114,11 +114,14 @@ class PlannerStrategy:
             hours += (cfg.end_utc - now).total_seconds() / 3600
         grid = TimeGrid.starting_at(now, step_minutes=cfg.slot_minutes, horizon_hours=hours)
         source = ctx.actuals if self.perfect_foresight else cfg.market
+        started = wallclock.perf_counter()
+        market = source.series(grid, cfg.home)
+        ctx.forecast_s += wallclock.perf_counter() - started
         inputs = PlanInputs(
             home=cfg.home,
             preferences=cfg.preferences,
             states=states,
-            market=source.series(grid, cfg.home),
+            market=market,
             grid=grid,
             now_utc=now,
             dsr_requests=self._dsr_known(cfg, grid, now),
