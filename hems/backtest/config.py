@@ -61,6 +61,8 @@ class BacktestConfig:
             the period; longer periods roll on the actuals at ``foresight_cadence`` (default
             daily) with the horizon ``horizon_hours``.
         home_id: the home's name in the results.
+        departures_told: the consumer tells the planner, when the car plugs in, when this stay
+            ends (a one-off trip with the weekly target); False: the weekly departures only.
     """
 
     home: HomeSpec = field(default_factory=demo_home_spec)
@@ -82,6 +84,7 @@ class BacktestConfig:
     battery_timer_local: tuple[str, str, str, str] = ("00:30", "04:30", "16:00", "19:00")
     foresight_once_max_days: int = 3
     foresight_cadence: Cadence = Cadence.DAILY
+    departures_told: bool = False
     home_id: str = "home"
 
     def __post_init__(self) -> None:

@@ -101,10 +101,8 @@ def run_strategy(
 
 async def _run(config: BacktestConfig, strategy: Strategy, progress: Progress | None) -> RunResult:
     started = wallclock.perf_counter()
-    actuals = actual_market(config)
-    ctx = RunContext(config=config, sim=_simulated_home(config, actuals), actuals=actuals)
+    ctx = _run_context(config)
     sim = ctx.sim
-    sim.comfort_min_c = ctx.comfort_min_c
     daily: list[dict[str, object]] = []
     day_start = _snapshot(ctx)
     day = config.start_utc.astimezone(UK).date()
@@ -152,6 +150,14 @@ async def _run(config: BacktestConfig, strategy: Strategy, progress: Progress | 
         slots=pd.DataFrame(slot_rows, columns=list(SLOT_COLUMNS)).set_index("slot_start_utc"),
         home=config.home_id,
     )
+
+
+def _run_context(config: BacktestConfig) -> RunContext:
+    """A fresh simulated home on the actuals, at the period's start."""
+    actuals = actual_market(config)
+    ctx = RunContext(config=config, sim=_simulated_home(config, actuals), actuals=actuals)
+    ctx.sim.comfort_min_c = ctx.comfort_min_c
+    return ctx
 
 
 def _simulated_home(config: BacktestConfig, actuals: ReplayedMarket) -> SimulatedHome:

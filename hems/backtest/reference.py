@@ -57,7 +57,9 @@ def real_data_config(
 ) -> BacktestConfig:
     """A :class:`BacktestConfig` replaying the real series of ``folder`` (or
     ``$HEMS_DATA_DIR``) over ``days`` days from ``start_utc``; further keyword arguments go to
-    :class:`BacktestConfig` (``horizon_hours``, ``preferences``, ``dsr_events``, ...).
+    :class:`BacktestConfig` (``horizon_hours``, ``preferences``, ``dsr_events``, ...). The
+    consumer tells the planner each stay's end at plug-in (``departures_told``, default True
+    here: the drawn stays do not follow the weekly departure times).
     ``data`` skips loading (e.g. one :class:`HomeData` shared by many configs)."""
     chosen = home or reference_home()
     horizon = int(config.get("horizon_hours", 48))
@@ -87,6 +89,7 @@ def real_data_config(
         data_report=DataReport(series=reports),
         seed=seed,
         noise=0.0,
+        departures_told=config.pop("departures_told", True),
         **config,
     )
 

@@ -28,6 +28,7 @@ from hems.backtest.config import BacktestConfig, Cadence
 from hems.backtest.engine import RunContext, Strategy
 from hems.dispatch import planned_powers
 from hems.domain.devices import EvChargerSpec
+from hems.domain.preferences import NextTrip, Preferences
 from hems.problem_builder import (
     PeakHoursRule,
     PlanInputs,
@@ -119,7 +120,7 @@ class PlannerStrategy:
         ctx.forecast_s += wallclock.perf_counter() - started
         inputs = PlanInputs(
             home=cfg.home,
-            preferences=cfg.preferences,
+            preferences=self._preferences(ctx, now),
             states=states,
             market=market,
             grid=grid,
@@ -130,6 +131,22 @@ class PlannerStrategy:
         if self.perfect_foresight:
             problem, extensions = _with_known_stays(ctx, problem, extensions, now)
         return _Planned(optimise(problem, cfg.solver, extensions).schedule)
+
+    def _preferences(self, ctx: RunContext, now: datetime) -> Preferences:
+        """The consumer's wishes at ``now``: with ``departures_told``, the end of the car's
+        current stay as a one-off trip (what the consumer enters at plug-in)."""
+        prefs = ctx.config.preferences
+        if not ctx.config.departures_told or self.perfect_foresight:
+            return prefs
+        for device in ctx.sim.devices.values():
+            if isinstance(device, SimulatedEvCharger):
+                stay = next((s for s in device.stays if s.arrive_utc <= now < s.leave_utc), None)
+                if stay is not None:
+                    wish = next_departure(prefs, stay.leave_utc - timedelta(minutes=1))
+                    target = wish[1] if wish is not None else 0.8
+                    trip = NextTrip(leave_at=stay.leave_utc, target_soc=max(0.1, target))
+                    return prefs.model_copy(update={"ev_next_trip": trip})
+        return prefs
 
     def _dsr_known(self, cfg: BacktestConfig, grid: TimeGrid, now: datetime) -> list[DsrRequest]:
         """The DSR events the planner knows of at ``now`` that overlap the grid: announced

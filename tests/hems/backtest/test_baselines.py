@@ -94,3 +94,20 @@ def test_reference_home_has_every_device() -> None:
     assert devices[BatterySpec].capacity_kwh == 10.0  # type: ignore[attr-defined]
     assert EvChargerSpec in devices
     assert HeatPumpSpec in devices
+
+
+def test_a_departure_told_at_plug_in_reaches_the_plan() -> None:
+    from hems.backtest.engine import _run_context
+    from hems.backtest.strategies import PlannerStrategy
+    from hems.problem_builder import next_departure
+
+    early = (Stay(START - timedelta(hours=6), START + timedelta(hours=4), 0.3),)
+    for told in (False, True):
+        config = BacktestConfig(start_utc=START, days=1, ev_stays=early, departures_told=told)
+        prefs = PlannerStrategy()._preferences(_run_context(config), START + timedelta(hours=1))
+        leave, target = next_departure(prefs, START + timedelta(hours=1)) or (None, None)
+        if told:
+            assert leave == START + timedelta(hours=4)
+            assert target == 0.8
+        else:  # the weekly 07:30 local (GMT in March)
+            assert leave == START + timedelta(hours=7, minutes=30)
