@@ -34,7 +34,10 @@ class SolverOptions:
         random_seed: HiGHS's seed (solve times vary with it; results do not beyond the gap).
         presolve: ``"choose"``, ``"on"`` or ``"off"``.
         highs_options: further HiGHS options as ``(name, value)`` pairs (default: the root
-            sub-MIP heuristics off, see below); pass ``()`` for HiGHS's own defaults.
+            sub-MIP heuristics, feasibility jump and symmetry detection off, see below); pass
+            ``()`` for HiGHS's own defaults.
+        later_round_highs_options: options changed from the planner's second lazy round on
+            (default: no restarts).
     """
 
     time_limit_s: float = 10.0
@@ -47,10 +50,22 @@ class SolverOptions:
     # searches for a better incumbent mostly repeat work. Measured on the reference home's
     # second rounds (9 homes, T=96, CPU time, min of 3): mean 164 -> 128 ms, median 117 ->
     # 122 ms, same objectives (docs/performance.md).
+    # Also off: the feasibility-jump heuristic and symmetry detection, which run before the
+    # root LP on every MIP and find nothing on these models (a handful of mode binaries,
+    # no symmetric devices). Measured on the 20 reference homes (T=96, CPU time, min of 2,
+    # two interleaved runs): mean 170-182 -> 126-137 ms per plan, same objectives.
     highs_options: tuple[tuple[str, bool | int | float | str], ...] = (
         ("mip_heuristic_run_rins", False),
         ("mip_heuristic_run_rens", False),
         ("mip_heuristic_run_root_reduced_cost", False),
+        ("mip_heuristic_run_feasibility_jump", False),
+        ("mip_detect_symmetry", False),
+    )
+    # Applied from the second lazy round on (the model then holds a device's binaries in all
+    # its slots and a MIP start): HiGHS's restarts after reduced-cost fixing re-presolve the
+    # model several times there, whereas in a first round they usually fix every binary.
+    later_round_highs_options: tuple[tuple[str, bool | int | float | str], ...] = (
+        ("mip_allow_restart", False),
     )
 
 
@@ -146,6 +161,11 @@ class HighsModel:
                 np.asarray(part.row_value, dtype=np.float64),
             )
         self.translate_s += time.perf_counter() - t0
+
+    def set_options(self, options: tuple[tuple[str, bool | int | float | str], ...]) -> None:
+        """Change HiGHS options for the next solves (e.g. for a later lazy round)."""
+        for name, value in options:
+            self.highs.setOptionValue(name, value)
 
     def set_start(self, values: dict[int, float]) -> None:
         """Offer HiGHS a (partial) starting solution: column index -> value."""

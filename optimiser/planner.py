@@ -196,6 +196,8 @@ def optimise(
         for rounds in range(1, MAX_ROUNDS + 2):
             if rounds > 1:
                 highs.update()  # only the binaries and rows added since the last round
+                if rounds == 2:
+                    highs.set_options(options.later_round_highs_options)
                 highs.set_start(integer_start(highs))
             remaining = options.time_limit_s - (time.perf_counter() - started)
             outcome = solve_round(highs, remaining)
