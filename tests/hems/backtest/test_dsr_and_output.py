@@ -45,9 +45,9 @@ def test_dsr_delivery_against_the_naive_reference(results) -> None:  # type: ign
 
 
 def test_slot_rows_sum_to_the_totals(results) -> None:  # type: ignore[no-untyped-def]
-    planner = results.summary.loc["planner"]
-    assert 0 < planner["forecast_s"] < planner["planning_s"]
-    assert results.summary.loc["naive", "forecast_s"] == 0.0
+    runs = {r.strategy: r for r in results.runs}
+    assert 0 < runs["planner"].forecast_s < runs["planner"].planning_s
+    assert runs["naive"].forecast_s == 0.0
     sums = results.slots.groupby("strategy")[["import_kwh", "bill_gbp"]].sum()
     for name in ("naive", "planner"):
         assert sums.loc[name, "import_kwh"] == pytest.approx(
