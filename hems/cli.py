@@ -232,32 +232,65 @@ def plan(
 
 @app.command()
 def backtest(
-    days: Annotated[int, typer.Option(min=1, help="length of the period [d]")] = 2,
+    days: Annotated[int, typer.Option(min=1, help="length of the period [d] (or --end)")] = 2,
     strategies: Annotated[
         str,
-        typer.Option(help="comma-separated: planner, perfect_foresight, naive, ev_cheap_window"),
+        typer.Option(
+            help="comma-separated: planner, perfect_foresight, naive, ev_cheap_window, "
+            "battery_self_consumption, battery_timer"
+        ),
     ] = "planner,naive",
-    out: Annotated[Path, typer.Option(help="CSV of the KPIs, one row per strategy")] = Path(
-        "out/backtest.csv"
-    ),
+    out: Annotated[
+        Path, typer.Option(help="KPIs, one row per strategy (.csv and .parquet); others beside")
+    ] = Path("out/backtest.csv"),
     start: Annotated[
         str, typer.Option(help="start of the period (ISO date or time, UTC)")
     ] = "2026-01-12",
+    end: Annotated[
+        str | None, typer.Option(help="end of the period (ISO date, UTC; whole days)")
+    ] = None,
+    home: Annotated[
+        list[Path] | None,
+        typer.Option(help="home file (JSON HomeSpec); repeat for several homes"),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="real data folder (../shared/data layout); default $HEMS_DATA_DIR"),
+    ] = None,
+    allow_fill: Annotated[
+        bool, typer.Option(help="run even when the loaders filled slots of the period")
+    ] = False,
     slot_minutes: Annotated[int, typer.Option(help="slot length [min]: 5, 15, 30 or 60")] = 30,
     cadence: Annotated[
         str, typer.Option(help="the planner's re-plan cadence: slot, hourly or daily")
     ] = "hourly",
     horizon_hours: Annotated[int, typer.Option(min=1, help="planning horizon [h]")] = 48,
     noise: Annotated[
-        float, typer.Option(min=0.0, help="how far actual load, PV and weather stray")
+        float, typer.Option(min=0.0, help="demo data only: how far load, PV and weather stray")
     ] = 0.1,
     seed: Annotated[int, typer.Option(help="seed of the actuals and the car's arrivals")] = 0,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (default: a LocalCluster)")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="LocalCluster worker processes (default: cores)")
+    ] = None,
 ) -> None:
-    """Backtest strategies on the demo home over the bundled market data replayed onto a period;
-    writes the KPIs per strategy to --out and per day next to it (``*_daily.csv``)."""
+    """Backtest strategies for one or many homes over a period: on real data with --data (or
+    $HEMS_DATA_DIR), else the bundled market sample replayed onto the period. Writes the KPIs
+    per strategy to --out (CSV and parquet) and per day, per slot, per DSR event and the data
+    report beside it. Several homes, --scheduler or --workers run on Dask."""
+    import os
+    from dataclasses import replace
+
+    from pydantic import ValidationError
     from rich.progress import Progress
 
     from hems.backtest import STRATEGY_NAMES, BacktestConfig, Cadence, run_backtest
+    from hems.backtest.data import DATA_DIR_ENV, DataGapError, DataMissingError, load_home_data
+    from hems.backtest.parallel import run_many
+    from hems.backtest.reference import real_data_config, reference_home
+    from hems.domain.home import HomeSpec
 
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     unknown = [n for n in names if n not in STRATEGY_NAMES]
@@ -270,27 +303,70 @@ def backtest(
     try:
         begin = datetime.fromisoformat(start)
         begin = begin if begin.tzinfo else begin.replace(tzinfo=UTC)
-        config = BacktestConfig(
-            start_utc=begin,
-            days=days,
-            slot_minutes=slot_minutes,
-            horizon_hours=horizon_hours,
-            noise=noise,
-            seed=seed,
-        )
-    except ValueError as exc:
+        if end is not None:
+            finish = datetime.fromisoformat(end)
+            finish = finish if finish.tzinfo else finish.replace(tzinfo=UTC)
+            span = finish - begin
+            if span.total_seconds() <= 0 or span.total_seconds() % 86400:
+                raise ValueError(f"--end must be whole days after --start, got {span}")
+            days = span.days
+        homes = [HomeSpec.model_validate_json(p.read_text()) for p in home or []]
+        real = data is not None or bool(os.environ.get(DATA_DIR_ENV))
+        configs: list[BacktestConfig] = []
+        if real:
+            specs = homes or [reference_home()]
+            loaded = load_home_data(
+                data,
+                begin,
+                begin + pd.Timedelta(days=days),
+                horizon_hours=horizon_hours,
+                allow_fill=allow_fill,
+            )
+            for i, spec in enumerate(specs):
+                configs.append(
+                    real_data_config(
+                        data,
+                        begin,
+                        days,
+                        home=spec,
+                        seed=seed + i,
+                        data=loaded,
+                        slot_minutes=slot_minutes,
+                        horizon_hours=horizon_hours,
+                        home_id=f"{i}:{spec.cem_serial}",
+                    )
+                )
+        else:
+            for i, given in enumerate(homes or [None]):
+                config = BacktestConfig(
+                    start_utc=begin,
+                    days=days,
+                    slot_minutes=slot_minutes,
+                    horizon_hours=horizon_hours,
+                    noise=noise,
+                    seed=seed + i,
+                )
+                if given is not None:
+                    config = replace(config, home=given, home_id=f"{i}:{given.cem_serial}")
+                configs.append(config)
+    except (DataMissingError, DataGapError, OSError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    slots = days * 24 * 60 // slot_minutes
-    with Progress(console=console, transient=True) as bar:
-        task = bar.add_task(f"{len(names)} strategies, {days} d", total=slots * len(names))
-        results = run_backtest(
-            config, names, cadence=Cadence(cadence), progress=lambda: bar.advance(task)
+    except (ValueError, ValidationError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    if len(configs) > 1 or scheduler is not None or workers is not None:
+        results = run_many(
+            configs, names, cadence=cadence, scheduler=scheduler, workers=workers, progress=True
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    results.summary.to_csv(out, float_format="%.4f")
-    daily_out = out.with_name(f"{out.stem}_daily{out.suffix or '.csv'}")
-    results.daily.to_csv(daily_out, index=False, float_format="%.4f")
+    else:
+        slots = days * 24 * 60 // slot_minutes
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task(f"{len(names)} strategies, {days} d", total=slots * len(names))
+            results = run_backtest(
+                configs[0], names, cadence=Cadence(cadence), progress=lambda: bar.advance(task)
+            )
+    written = results.save(out)
     table = Table(title=f"Backtest, {days} d from {begin:%Y-%m-%d %H:%M} UTC")
     shown = {
         "bill_gbp": ("bill £", ".2f"),
@@ -304,13 +380,20 @@ def backtest(
         "plans": ("plans", ".0f"),
         "plans_per_s": ("plans/s", ".1f"),
     }
+    table.add_column("home")
     table.add_column("strategy")
     for header, _ in shown.values():
         table.add_column(header, justify="right")
     for name, row in results.summary.iterrows():
-        table.add_row(str(name), *(format(float(row[c]), f) for c, (_, f) in shown.items()))
+        table.add_row(
+            str(row["home"]),
+            str(name),
+            *(format(float(row[c]), f) for c, (_, f) in shown.items()),
+        )
     console.print(table)
-    console.print(f"KPIs: [bold]{out}[/bold], per day: [bold]{daily_out}[/bold]")
+    if results.data_report is not None:
+        console.print(f"Data: {results.data_report.summary()}")
+    console.print("Written: " + ", ".join(str(p) for p in written))
 
 
 def _home_problem(

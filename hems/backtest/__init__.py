@@ -9,12 +9,44 @@ Quick start::
 """
 
 from hems.backtest.config import BacktestConfig, Cadence
+from hems.backtest.data import (
+    DATA_DIR_ENV,
+    DataGapError,
+    DataMissingError,
+    DataReport,
+    EvSessions,
+    HomeData,
+    SeriesReport,
+    assemble_home_data,
+    data_dir,
+    draw_ev_stays,
+    load_agile_import,
+    load_carbon_intensity,
+    load_dundee_sessions,
+    load_era5_temperature,
+    load_home_data,
+    load_household_kwh,
+    load_pvgis_kw_per_kwp,
+)
 from hems.backtest.engine import RunResult, Strategy, run_strategy
-from hems.backtest.kpis import BacktestResults, daily_frame, summary_frame
+from hems.backtest.forecast_market import HistoricalForecast
+from hems.backtest.kpis import (
+    BacktestResults,
+    daily_frame,
+    dsr_frame,
+    results_of,
+    slots_frame,
+    summary_frame,
+)
 from hems.backtest.markets import actual_market
+from hems.backtest.parallel import run_many
+from hems.backtest.reference import real_data_config, reference_home
 from hems.backtest.runner import run_backtest
 from hems.backtest.strategies import (
+    BASELINE_NAMES,
     STRATEGY_NAMES,
+    BatterySelfConsumptionStrategy,
+    BatteryTimerStrategy,
     EvWindowStrategy,
     NaiveStrategy,
     PlannerStrategy,
@@ -22,19 +54,46 @@ from hems.backtest.strategies import (
 )
 
 __all__ = [
+    "BASELINE_NAMES",
+    "DATA_DIR_ENV",
     "STRATEGY_NAMES",
     "BacktestConfig",
     "BacktestResults",
+    "BatterySelfConsumptionStrategy",
+    "BatteryTimerStrategy",
     "Cadence",
+    "DataGapError",
+    "DataMissingError",
+    "DataReport",
+    "EvSessions",
     "EvWindowStrategy",
+    "HistoricalForecast",
+    "HomeData",
     "NaiveStrategy",
     "PlannerStrategy",
     "RunResult",
+    "SeriesReport",
     "Strategy",
     "actual_market",
+    "assemble_home_data",
     "daily_frame",
+    "data_dir",
+    "draw_ev_stays",
+    "dsr_frame",
+    "load_agile_import",
+    "load_carbon_intensity",
+    "load_dundee_sessions",
+    "load_era5_temperature",
+    "load_home_data",
+    "load_household_kwh",
+    "load_pvgis_kw_per_kwp",
+    "real_data_config",
+    "reference_home",
+    "results_of",
     "run_backtest",
+    "run_many",
     "run_strategy",
+    "slots_frame",
     "strategy_named",
     "summary_frame",
 ]

@@ -5,12 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from hems.demo import demo_home_spec
 from hems.domain.home import HomeSpec
 from hems.domain.preferences import Preferences
 from hems.market import MarketSource, ReplayedMarket
-from optimiser import SolverOptions
+from hems.simulation.devices import Stay
+from optimiser import DsrKind, DsrRequest, SolverOptions
+
+if TYPE_CHECKING:
+    from hems.backtest.data import DataReport
 
 
 class Cadence(StrEnum):
@@ -43,6 +48,21 @@ class BacktestConfig:
         seed: seed of the actuals' noise and of the car's arrivals.
         solver: HiGHS settings for every plan.
         ev_window_local: the ``ev_cheap_window`` strategy's charging window (local "HH:MM").
+        actuals: what actually happens (e.g. ``ReplayedMarket(load_home_data(...).actuals)``);
+            when given, ``noise`` is not used and ``market`` is only the planner's forecast.
+        ev_stays: the car's stays at home (default: a commuter, 18:00-07:30 local).
+        dsr_events: DSR requests (``DsrKind.IMPORT_CAP`` only) the planner is told about
+            ``dsr_notice_hours`` ahead; delivery is scored against them (docs/backtest.md).
+        dsr_notice_hours: how long before an event's start the planner knows of it [h].
+        data_report: what the data loaders filled (copied into the results).
+        battery_timer_local: the ``battery_timer`` strategy's charge window and discharge
+            window (local "HH:MM": charge start, charge end, discharge start, discharge end).
+        foresight_once_max_days: up to this many days ``perfect_foresight`` is one plan over
+            the period; longer periods roll on the actuals at ``foresight_cadence`` (default
+            daily) with the horizon ``horizon_hours``.
+        home_id: the home's name in the results.
+        departures_told: the consumer tells the planner, when the car plugs in, when this stay
+            ends (a one-off trip with the weekly target); False: the weekly departures only.
     """
 
     home: HomeSpec = field(default_factory=demo_home_spec)
@@ -56,6 +76,16 @@ class BacktestConfig:
     seed: int = 0
     solver: SolverOptions = field(default_factory=lambda: SolverOptions(time_limit_s=10.0))
     ev_window_local: tuple[str, str] = ("00:30", "04:30")
+    actuals: MarketSource | None = None
+    ev_stays: tuple[Stay, ...] | None = None
+    dsr_events: tuple[DsrRequest, ...] = ()
+    dsr_notice_hours: float = 24.0
+    data_report: DataReport | None = None
+    battery_timer_local: tuple[str, str, str, str] = ("00:30", "04:30", "16:00", "19:00")
+    foresight_once_max_days: int = 3
+    foresight_cadence: Cadence = Cadence.DAILY
+    departures_told: bool = False
+    home_id: str = "home"
 
     def __post_init__(self) -> None:
         if self.start_utc.tzinfo is None:
@@ -66,6 +96,20 @@ class BacktestConfig:
             raise ValueError(f"slot_minutes must be 5, 15, 30 or 60, got {self.slot_minutes}")
         if self.horizon_hours < 1:
             raise ValueError(f"horizon_hours must be at least 1, got {self.horizon_hours}")
+        for event in self.dsr_events:
+            if event.kind is not DsrKind.IMPORT_CAP:
+                raise ValueError(f"DSR event {event.event_id}: only import caps are scored")
+            if event.start_utc.tzinfo is None or event.end_utc <= event.start_utc:
+                raise ValueError(f"DSR event {event.event_id}: needs aware start < end")
+            whole = (event.end_utc - event.start_utc) % self.slot
+            if whole or (event.start_utc - self.start_utc) % self.slot:
+                raise ValueError(
+                    f"DSR event {event.event_id}: start and end must fall on slot boundaries"
+                )
+        if self.dsr_notice_hours < 0:
+            raise ValueError("dsr_notice_hours must be >= 0")
+        if self.foresight_once_max_days < 0:
+            raise ValueError("foresight_once_max_days must be >= 0")
 
     @property
     def end_utc(self) -> datetime:

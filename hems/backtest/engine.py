@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+import pandas as pd
+
 from hems.backtest.config import BacktestConfig
 from hems.backtest.markets import actual_market
 from hems.market import ReplayedMarket
@@ -40,6 +42,7 @@ class RunContext:
     actuals: ReplayedMarket
     plans: int = 0
     planning_s: float = 0.0
+    forecast_s: float = 0.0
 
     def comfort_min_c(self, at_utc: datetime) -> float:
         return self.config.preferences.comfort_min_at(at_utc.astimezone(UK))
@@ -63,7 +66,13 @@ class RunResult:
     plans: int = 0
     planning_s: float = 0.0
     wall_s: float = 0.0
+    forecast_s: float = 0.0
+    slots: pd.DataFrame | None = None
+    home: str = "home"
 
+
+SLOT_COLUMNS = ("slot_start_utc", "import_kwh", "export_kwh", "bill_gbp", "carbon_kg")
+"""Per-slot meter readings of a run (energies kWh, money GBP, carbon kg)."""
 
 ENERGY_KEYS = (
     "bill_gbp",
@@ -92,20 +101,30 @@ def run_strategy(
 
 async def _run(config: BacktestConfig, strategy: Strategy, progress: Progress | None) -> RunResult:
     started = wallclock.perf_counter()
-    actuals = actual_market(config)
-    ctx = RunContext(config=config, sim=_simulated_home(config, actuals), actuals=actuals)
+    ctx = _run_context(config)
     sim = ctx.sim
-    sim.comfort_min_c = ctx.comfort_min_c
     daily: list[dict[str, object]] = []
     day_start = _snapshot(ctx)
     day = config.start_utc.astimezone(UK).date()
     peak = 0.0
     now = config.start_utc
+    slot_rows: list[tuple[datetime, float, float, float, float]] = []
     while now < config.end_utc:
         end = min(now + config.slot, config.end_utc)
+        m = sim.meter
+        before = (m.import_kwh, m.export_kwh, m.bill_gbp, m.carbon_kg)
         await strategy.step(ctx, now, end)
         if sim.now_utc < end:
             sim.advance(end)
+        slot_rows.append(
+            (
+                now,
+                m.import_kwh - before[0],
+                m.export_kwh - before[1],
+                m.bill_gbp - before[2],
+                m.carbon_kg - before[3],
+            )
+        )
         now = end
         if progress is not None:
             progress()
@@ -126,14 +145,32 @@ async def _run(config: BacktestConfig, strategy: Strategy, progress: Progress | 
         daily=daily,
         plans=ctx.plans,
         planning_s=ctx.planning_s,
+        forecast_s=ctx.forecast_s,
         wall_s=wallclock.perf_counter() - started,
+        slots=pd.DataFrame(slot_rows, columns=list(SLOT_COLUMNS)).set_index("slot_start_utc"),
+        home=config.home_id,
     )
+
+
+def _run_context(config: BacktestConfig) -> RunContext:
+    """A fresh simulated home on the actuals, at the period's start."""
+    actuals = actual_market(config)
+    ctx = RunContext(config=config, sim=_simulated_home(config, actuals), actuals=actuals)
+    ctx.sim.comfort_min_c = ctx.comfort_min_c
+    return ctx
 
 
 def _simulated_home(config: BacktestConfig, actuals: ReplayedMarket) -> SimulatedHome:
     sim = simulate_home(
         config.home, config.start_utc, days=config.days, seed=config.seed, market=actuals
     )
+    if config.ev_stays is not None:
+        stays = sorted(config.ev_stays, key=lambda s: s.arrive_utc)
+        here = next((s for s in stays if s.arrive_utc <= config.start_utc < s.leave_utc), None)
+        for device in sim.devices.values():
+            if isinstance(device, SimulatedEvCharger):
+                device.stays = list(stays)
+                device.soc = here.arrival_soc if here else 0.5
     sim.noise = 0.0  # the actuals carry the noise already, drawn once per slot
     return sim
 

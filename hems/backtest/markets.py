@@ -18,6 +18,9 @@ from optimiser import TimeGrid
 def actual_market(config: BacktestConfig, *, tail_hours: float | None = None) -> ReplayedMarket:
     """What actually happens, slot by slot, over the period and a planning horizon beyond it.
 
+    With ``config.actuals`` (real data) that series as it is (an error if a slot has no
+    value); otherwise the forecast market with noise:
+
     Prices and carbon intensity are the forecast market's values (taken as known in this
     increment); base load and PV are scaled by ``1 + noise * N(0, 1)`` (clipped at zero; base
     load at 0.05 kW) and the outdoor temperature shifted by ``5 * noise * N(0, 1)`` K.
@@ -25,6 +28,16 @@ def actual_market(config: BacktestConfig, *, tail_hours: float | None = None) ->
     tail = config.horizon_hours if tail_hours is None else tail_hours
     n_steps = round((config.days * 24 + tail) * 60 / config.slot_minutes)
     grid = TimeGrid(start_utc=config.start_utc, step_minutes=config.slot_minutes, n_steps=n_steps)
+    if config.actuals is not None:
+        given = config.actuals.series(grid, config.home)[list(COLUMNS)].astype(float).copy()
+        missing = given.isna().sum()
+        if missing.any():
+            raise ValueError(
+                "the actuals have no value for some slots of the period and horizon: "
+                + ", ".join(f"{c} {n}" for c, n in missing.items() if n)
+            )
+        given.index.name = "slot_start_utc"
+        return ReplayedMarket(given)
     frame = config.market.series(grid, config.home)[list(COLUMNS)].astype(float).copy()
     rng = np.random.default_rng(config.seed)
     noise = config.noise

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from hems.backtest.config import BacktestConfig, Cadence
 from hems.backtest.engine import Progress, Strategy, run_strategy
-from hems.backtest.kpis import BacktestResults, daily_frame, summary_frame
+from hems.backtest.kpis import BacktestResults, results_of
 from hems.backtest.strategies import strategy_named
 
 
@@ -23,6 +23,10 @@ def run_backtest(
         strategy_named(s, config, Cadence(cadence)) if isinstance(s, str) else s for s in strategies
     ]
     runs = tuple(run_strategy(config, s, progress=progress) for s in chosen)
-    return BacktestResults(
-        runs=runs, summary=summary_frame(runs, config.home), daily=daily_frame(runs, config.home)
+    return results_of(
+        runs,
+        config.home,
+        dsr_events=config.dsr_events,
+        slot_minutes=config.slot_minutes,
+        data_report=config.data_report,
     )

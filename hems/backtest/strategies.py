@@ -8,6 +8,10 @@
 * ``naive``: :func:`hems.simulation.baseline.run_naive` (EV charges on plug-in, thermostat heat
   pump, battery idle).
 * ``ev_cheap_window``: as ``naive``, but the EV charges only in a fixed local window.
+* ``battery_self_consumption``: as ``naive``, and the battery charges from surplus and
+  discharges to cover the site's demand (no grid charging, no export), re-set every 5 minutes.
+* ``battery_timer``: as ``naive``, and the battery charges at full power in a local window
+  (default 00:30-04:30) and covers the site's demand in another (default 16:00-19:00).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from hems.backtest.config import BacktestConfig, Cadence
 from hems.backtest.engine import RunContext, Strategy
 from hems.dispatch import planned_powers
 from hems.domain.devices import EvChargerSpec
+from hems.domain.preferences import NextTrip, Preferences
 from hems.problem_builder import (
     PeakHoursRule,
     PlanInputs,
@@ -31,12 +36,30 @@ from hems.problem_builder import (
     next_departure,
     peak_slots,
 )
-from hems.simulation.baseline import run_naive
-from hems.simulation.devices import SimulatedEvCharger
-from optimiser import ElectricVehicle, ModelExtension, PlugInSession, Problem, TimeGrid, optimise
+from hems.simulation.baseline import apply_naive, run_naive
+from hems.simulation.devices import SimulatedBattery, SimulatedEvCharger, SimulatedPv
+from hems.simulation.home import MAX_STEP
+from optimiser import (
+    DsrRequest,
+    ElectricVehicle,
+    ModelExtension,
+    PlugInSession,
+    Problem,
+    TimeGrid,
+    optimise,
+)
 
 UK = ZoneInfo("Europe/London")
-STRATEGY_NAMES = ("planner", "perfect_foresight", "naive", "ev_cheap_window")
+STRATEGY_NAMES = (
+    "planner",
+    "perfect_foresight",
+    "naive",
+    "ev_cheap_window",
+    "battery_self_consumption",
+    "battery_timer",
+)
+BASELINE_NAMES = ("naive", "ev_cheap_window", "battery_self_consumption", "battery_timer")
+"""The rule-based strategies (no plans)."""
 _INTERVALS = {
     Cadence.HOURLY: timedelta(hours=1),
     Cadence.DAILY: timedelta(days=1),
@@ -63,7 +86,9 @@ class PlannerStrategy:
     async def step(self, ctx: RunContext, now_utc: datetime, end_utc: datetime) -> None:
         states = {name: await d.read_state() for name, d in ctx.sim.devices.items()}
         plugged = {n: bool(s.plugged_in) for n, s in states.items() if s.plugged_in is not None}
-        if self._due(now_utc) or (plugged != self._plugged and self.cadence is not Cadence.ONCE):
+        # the car's comings and goings are news only to a planner that does not foresee them
+        news = plugged != self._plugged and not self.perfect_foresight
+        if self._due(now_utc) or news:
             started = wallclock.perf_counter()
             self._schedule = self._plan(ctx, now_utc, states).schedule
             ctx.planning_s += wallclock.perf_counter() - started
@@ -90,18 +115,50 @@ class PlannerStrategy:
             hours += (cfg.end_utc - now).total_seconds() / 3600
         grid = TimeGrid.starting_at(now, step_minutes=cfg.slot_minutes, horizon_hours=hours)
         source = ctx.actuals if self.perfect_foresight else cfg.market
+        started = wallclock.perf_counter()
+        market = source.series(grid, cfg.home)
+        ctx.forecast_s += wallclock.perf_counter() - started
         inputs = PlanInputs(
             home=cfg.home,
-            preferences=cfg.preferences,
+            preferences=self._preferences(ctx, now),
             states=states,
-            market=source.series(grid, cfg.home),
+            market=market,
             grid=grid,
             now_utc=now,
+            dsr_requests=self._dsr_known(cfg, grid, now),
         )
         problem, extensions = build_problem(inputs)
         if self.perfect_foresight:
             problem, extensions = _with_known_stays(ctx, problem, extensions, now)
         return _Planned(optimise(problem, cfg.solver, extensions).schedule)
+
+    def _preferences(self, ctx: RunContext, now: datetime) -> Preferences:
+        """The consumer's wishes at ``now``: with ``departures_told``, the end of the car's
+        current stay as a one-off trip (what the consumer enters at plug-in)."""
+        prefs = ctx.config.preferences
+        if not ctx.config.departures_told or self.perfect_foresight:
+            return prefs
+        for device in ctx.sim.devices.values():
+            if isinstance(device, SimulatedEvCharger):
+                stay = next((s for s in device.stays if s.arrive_utc <= now < s.leave_utc), None)
+                if stay is not None:
+                    wish = next_departure(prefs, stay.leave_utc - timedelta(minutes=1))
+                    target = wish[1] if wish is not None else 0.8
+                    trip = NextTrip(leave_at=stay.leave_utc, target_soc=max(0.1, target))
+                    return prefs.model_copy(update={"ev_next_trip": trip})
+        return prefs
+
+    def _dsr_known(self, cfg: BacktestConfig, grid: TimeGrid, now: datetime) -> list[DsrRequest]:
+        """The DSR events the planner knows of at ``now`` that overlap the grid: announced
+        ``dsr_notice_hours`` before their start (all of them with perfect foresight)."""
+        notice = timedelta(hours=cfg.dsr_notice_hours)
+        return [
+            e
+            for e in cfg.dsr_events
+            if e.end_utc > now
+            and e.start_utc < grid.end_utc
+            and (self.perfect_foresight or e.start_utc - notice <= now)
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,13 +238,73 @@ class EvWindowStrategy(NaiveStrategy):
     name: str = "ev_cheap_window"
 
     def ev_target(self, ctx: RunContext, now_utc: datetime) -> float:
-        local = now_utc.astimezone(UK).time()
-        inside = (
-            self.start_local <= local < self.end_local
-            if self.start_local <= self.end_local
-            else local >= self.start_local or local < self.end_local
-        )
+        inside = _inside(now_utc.astimezone(UK).time(), self.start_local, self.end_local)
         return super().ev_target(ctx, now_utc) if inside else 0.0
+
+
+def _inside(local: time, start: time, end: time) -> bool:
+    """``local`` in ``[start, end)``, a window that may wrap midnight."""
+    return start <= local < end if start <= end else local >= start or local < end
+
+
+@dataclass
+class BatterySelfConsumptionStrategy(NaiveStrategy):
+    """As :class:`NaiveStrategy` for the EV and heat pump (set once per slot); every 5 minutes
+    the battery is set against the site's demand at that moment (base load, EV, heat pump
+    minus PV): charge from surplus, discharge to cover a deficit, never from or to the grid
+    on purpose (its power and SoC limits are the simulated battery's)."""
+
+    name: str = "battery_self_consumption"
+
+    async def step(self, ctx: RunContext, now_utc: datetime, end_utc: datetime) -> None:
+        sim = ctx.sim
+        await apply_naive(
+            sim,
+            tick=end_utc - now_utc,
+            ev_target_soc=self.ev_target(ctx, now_utc),
+            comfort_min_c=ctx.comfort_min_c,
+        )
+        while sim.now_utc < end_utc:
+            at = sim.now_utc
+            for device in sim.devices.values():
+                if isinstance(device, SimulatedBattery):
+                    await device.apply(Setpoint(power_kw=self.battery_kw(ctx, at, device)))
+            sim.advance(min(end_utc, at + MAX_STEP))
+
+    def battery_kw(self, ctx: RunContext, at: datetime, battery: SimulatedBattery) -> float:
+        """The battery's setpoint [kW] (+ charges): minus the rest of the site's demand."""
+        return -_demand_without_batteries_kw(ctx, at)
+
+
+@dataclass
+class BatteryTimerStrategy(BatterySelfConsumptionStrategy):
+    """As :class:`NaiveStrategy`, with a battery on a timer: full charging power in the local
+    charge window, covering the site's demand (no export) in the discharge window, idle else."""
+
+    charge_local: tuple[time, time] = (time(0, 30), time(4, 30))
+    discharge_local: tuple[time, time] = (time(16, 0), time(19, 0))
+    name: str = "battery_timer"
+
+    def battery_kw(self, ctx: RunContext, at: datetime, battery: SimulatedBattery) -> float:
+        local = at.astimezone(UK).time()
+        if _inside(local, *self.charge_local):
+            return battery.max_charge_kw
+        if _inside(local, *self.discharge_local):
+            return -max(0.0, _demand_without_batteries_kw(ctx, at))
+        return 0.0
+
+
+def _demand_without_batteries_kw(ctx: RunContext, at: datetime) -> float:
+    """The site's power without its batteries at ``at`` [kW] (+ imports): actual base load and
+    PV (from the actuals, as a meter would see them), EV and heat pump at their setpoints."""
+    env = ctx.sim.environment(at)
+    total = env.base_load_kw
+    for device in ctx.sim.devices.values():
+        if isinstance(device, SimulatedPv):
+            total -= device.peak_kw * env.pv_kw_per_kwp
+        elif not isinstance(device, SimulatedBattery):
+            total += device.power_kw()
+    return total
 
 
 def strategy_named(
@@ -197,10 +314,18 @@ def strategy_named(
     if name == "planner":
         return PlannerStrategy(cadence=cadence)
     if name == "perfect_foresight":
-        return PlannerStrategy(cadence=Cadence.ONCE, perfect_foresight=True, name=name)
+        # one MILP over a long period is too large: beyond a few days it rolls daily on actuals
+        once = config.days <= config.foresight_once_max_days
+        rolling = Cadence.ONCE if once else config.foresight_cadence
+        return PlannerStrategy(cadence=rolling, perfect_foresight=True, name=name)
     if name == "naive":
         return NaiveStrategy()
     if name == "ev_cheap_window":
         start, end = (time.fromisoformat(t) for t in config.ev_window_local)
         return EvWindowStrategy(start_local=start, end_local=end)
+    if name == "battery_self_consumption":
+        return BatterySelfConsumptionStrategy()
+    if name == "battery_timer":
+        c0, c1, d0, d1 = (time.fromisoformat(t) for t in config.battery_timer_local)
+        return BatteryTimerStrategy(charge_local=(c0, c1), discharge_local=(d0, d1))
     raise ValueError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGY_NAMES)}")

@@ -27,23 +27,32 @@ async def run_naive(
     comfort_min_c: Callable[[datetime], float],
 ) -> None:
     """Drive ``sim`` with the naive rules until ``until_utc``, one decision per ``tick``."""
-    hours = tick.total_seconds() / 3600
     while sim.now_utc < until_utc:
-        env = sim.environment(sim.now_utc)
-        for device in sim.devices.values():
-            if isinstance(device, SimulatedEvCharger):
-                state = await device.read_state()
-                want = state.plugged_in and (state.soc or 0.0) < ev_target_soc
-                await device.apply(Setpoint(power_kw=device.max_kw if want else 0.0))
-            elif isinstance(device, SimulatedHeatPump):
-                step = FirstOrderStep.of(
-                    device.heat_loss_kw_per_k, device.thermal_capacity_kwh_per_k, hours
-                )
-                goal = comfort_min_c(sim.now_utc + tick) + THERMOSTAT_MARGIN_K
-                heat = heat_needed_kw(step, device.indoor_c, env.outdoor_temperature_c, goal)
-                cop = float(device.cop.cop_at(np.array([env.outdoor_temperature_c]))[0])
-                electric = (heat - device.internal_gain_kw) / cop
-                await device.apply(
-                    Setpoint(power_kw=float(np.clip(electric, 0, device.max_power_kw)))
-                )
+        await apply_naive(sim, tick=tick, ev_target_soc=ev_target_soc, comfort_min_c=comfort_min_c)
         sim.advance(min(until_utc, sim.now_utc + tick))
+
+
+async def apply_naive(
+    sim: SimulatedHome,
+    *,
+    tick: timedelta,
+    ev_target_soc: float,
+    comfort_min_c: Callable[[datetime], float],
+) -> None:
+    """Set the EV and heat pump by the naive rules for the next ``tick`` (no time passes)."""
+    hours = tick.total_seconds() / 3600
+    env = sim.environment(sim.now_utc)
+    for device in sim.devices.values():
+        if isinstance(device, SimulatedEvCharger):
+            state = await device.read_state()
+            want = state.plugged_in and (state.soc or 0.0) < ev_target_soc
+            await device.apply(Setpoint(power_kw=device.max_kw if want else 0.0))
+        elif isinstance(device, SimulatedHeatPump):
+            step = FirstOrderStep.of(
+                device.heat_loss_kw_per_k, device.thermal_capacity_kwh_per_k, hours
+            )
+            goal = comfort_min_c(sim.now_utc + tick) + THERMOSTAT_MARGIN_K
+            heat = heat_needed_kw(step, device.indoor_c, env.outdoor_temperature_c, goal)
+            cop = float(device.cop.cop_at(np.array([env.outdoor_temperature_c]))[0])
+            electric = (heat - device.internal_gain_kw) / cop
+            await device.apply(Setpoint(power_kw=float(np.clip(electric, 0, device.max_power_kw))))

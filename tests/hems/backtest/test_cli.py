@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from hems.cli import app
@@ -39,3 +40,32 @@ def test_hems_backtest_refuses_an_unknown_strategy(tmp_path):
         app, ["backtest", "--strategies", "magic", "--out", str(tmp_path / "r.csv")]
     )
     assert result.exit_code == 2
+
+
+def test_hems_backtest_on_a_data_folder_writes_csv_and_parquet(tmp_path, monkeypatch):
+    from tests.hems.backtest.synthetic import write_data_folder
+
+    monkeypatch.delenv("HEMS_DATA_DIR", raising=False)
+    folder = write_data_folder(tmp_path / "data")
+    out = tmp_path / "o" / "r.csv"
+    args = ["backtest", "--data", str(folder), "--start", "2020-03-02", "--end", "2020-03-03"]
+    args += ["--strategies", "naive,battery_timer", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = pd.read_parquet(out.with_suffix(".parquet"))
+    assert list(summary["strategy"]) == ["naive", "battery_timer"]
+    assert pd.read_csv(out)["bill_gbp"].tolist() == pytest.approx(summary["bill_gbp"].tolist())
+    slots = pd.read_parquet(tmp_path / "o" / "r_slots.parquet")
+    assert len(slots) == 2 * 48
+    report = pd.read_csv(tmp_path / "o" / "r_data_report.csv")
+    assert "base_load_kwh" in set(report["name"])
+    assert "ev_sessions" in set(report["name"])
+
+
+def test_hems_backtest_says_when_the_data_folder_is_missing(tmp_path, monkeypatch):
+    monkeypatch.delenv("HEMS_DATA_DIR", raising=False)
+    result = CliRunner().invoke(
+        app, ["backtest", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "r.csv")]
+    )
+    assert result.exit_code == 2
+    assert "does not exist" in result.output

@@ -1,0 +1,133 @@
+"""Many homes and strategies in parallel with Dask distributed.
+
+One task per (home, strategy): :func:`run_many` starts a ``LocalCluster`` of processes with one
+thread each (``n_workers`` = the machine's cores unless given; HiGHS and the simulation are
+single-threaded and hold the GIL, so processes, not threads) or connects to a running
+scheduler (``scheduler="tcp://host:8786"``, the same code on a real cluster: the workers need
+this package installed). Each home's config is sent to the workers once (scattered); results
+come back as :class:`~hems.backtest.engine.RunResult` and are gathered into one
+:class:`~hems.backtest.kpis.BacktestResults` with a ``home`` column. A progress bar (rich)
+counts finished runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+
+from rich.progress import Progress, TaskID
+
+from hems.backtest.config import BacktestConfig, Cadence
+from hems.backtest.data import DataReport, SeriesReport
+from hems.backtest.engine import RunResult, run_strategy
+from hems.backtest.kpis import BacktestResults, results_of
+from hems.backtest.strategies import STRATEGY_NAMES, strategy_named
+
+Done = Callable[[RunResult], None]
+"""Called in the client as each run finishes (progress)."""
+
+
+def run_one(config: BacktestConfig, strategy: str, cadence: str) -> RunResult:
+    """One home, one strategy (the task a worker runs)."""
+    return run_strategy(config, strategy_named(strategy, config, Cadence(cadence)))
+
+
+def run_many(
+    configs: Sequence[BacktestConfig],
+    strategies: Sequence[str] = ("planner", "naive"),
+    *,
+    cadence: Cadence | str = Cadence.HOURLY,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+    on_done: Done | None = None,
+) -> BacktestResults:
+    """Run every strategy (by name, :data:`STRATEGY_NAMES`) for every config, in parallel.
+
+    Args:
+        configs: one per home; their ``home_id`` must differ.
+        scheduler: a Dask scheduler's address; None starts a LocalCluster here.
+        workers: the LocalCluster's worker processes (default: the machine's cores).
+        progress: show a progress bar of finished runs.
+        on_done: called with each finished run.
+
+    Raises:
+        ValueError: an unknown strategy, no config, or two configs with the same ``home_id``.
+    """
+    from distributed import Client, LocalCluster, as_completed
+
+    if not configs:
+        raise ValueError("no home to run")
+    ids = [c.home_id for c in configs]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"home_id must differ between configs, got {ids}")
+    unknown = [s for s in strategies if s not in STRATEGY_NAMES]
+    if unknown or not strategies:
+        raise ValueError(f"unknown strategies {unknown}; choose from {', '.join(STRATEGY_NAMES)}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    chosen = Cadence(cadence).value
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+        )
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        futures = []
+        for config in configs:
+            remote = client.scatter(config, broadcast=False)
+            futures += [
+                client.submit(run_one, remote, s, chosen, pure=False, key=f"{config.home_id}-{s}")
+                for s in strategies
+            ]
+        runs: list[RunResult] = []
+        bar = _bar(len(futures)) if progress else None
+        try:
+            for future in as_completed(futures):
+                run: RunResult = future.result()
+                runs.append(run)
+                if on_done is not None:
+                    on_done(run)
+                if bar is not None:
+                    bar[0].advance(bar[1])
+        finally:
+            if bar is not None:
+                bar[0].stop()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    order = {
+        (c.home_id, s): i for i, (c, s) in enumerate((c, s) for c in configs for s in strategies)
+    }
+    runs.sort(key=lambda r: order[(r.home, r.strategy)])
+    first = configs[0]
+    return results_of(
+        runs,
+        first.home,
+        dsr_events=first.dsr_events,
+        slot_minutes=first.slot_minutes,
+        data_report=_merged_reports(configs),
+    )
+
+
+def _bar(total: int) -> tuple[Progress, TaskID]:
+    bar = Progress(transient=True)
+    task = bar.add_task(f"{total} runs", total=total)
+    bar.start()
+    return bar, task
+
+
+def _merged_reports(configs: Sequence[BacktestConfig]) -> DataReport | None:
+    seen: dict[tuple[str, str], SeriesReport] = {}
+    for c in configs:
+        if c.data_report is not None:
+            for s in c.data_report.series:
+                seen.setdefault((s.name, s.source), s)
+    return DataReport(series=tuple(seen.values())) if seen else None

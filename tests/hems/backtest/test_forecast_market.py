@@ -1,0 +1,92 @@
+"""The planner's inputs at a re-plan use nothing after the re-plan time (no look-ahead)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasts.prices import agile_published_until
+from hems.backtest.data import HomeData
+from hems.backtest.forecast_market import HistoricalForecast
+from optimiser import TimeGrid
+from tests.hems.backtest.synthetic import START, home_data
+
+
+def _doctored(data: HomeData, after: datetime, *, prices_after: datetime) -> HomeData:
+    """Every value known only after ``after`` (prices: published after ``prices_after``) made
+    wildly different; the carbon forecast column beyond the API's 48 hours too."""
+
+    def scramble(s: pd.Series, cut: datetime) -> pd.Series:
+        out = s.copy()
+        late = out.index >= pd.Timestamp(cut)
+        out[late] = out[late] * 7.0 + 3.0
+        return out
+
+    carbon = data.carbon.copy()
+    carbon.iloc[:, 0] = scramble(carbon.iloc[:, 0], after)
+    carbon.iloc[:, 1] = scramble(carbon.iloc[:, 1], after + timedelta(hours=48))
+    return replace(
+        data,
+        import_price_gbp_per_kwh=scramble(data.import_price_gbp_per_kwh, prices_after),
+        carbon=carbon,
+        base_load_kwh=scramble(data.base_load_kwh, after),
+        pv_kw_per_kwp=scramble(data.pv_kw_per_kwp, after),
+        outdoor_temperature_c=scramble(data.outdoor_temperature_c, after),
+        actuals=data.actuals * 5.0,
+    )
+
+
+@pytest.mark.parametrize("hour", [10, 17])  # before and after Agile's 16:00 publication
+def test_nothing_after_the_replan_leaks_into_the_plan_inputs(hour: int) -> None:
+    data = home_data()
+    issued = START + timedelta(days=1, hours=hour)
+    grid = TimeGrid.starting_at(issued, step_minutes=30, horizon_hours=48)
+    published = agile_published_until(issued)
+    honest = HistoricalForecast(data, temperature="persistence").series(grid)
+    doctored = HistoricalForecast(
+        _doctored(data, issued, prices_after=published), temperature="persistence"
+    ).series(grid)
+    pd.testing.assert_frame_equal(honest, doctored)
+    # published prices are taken exactly; later ones are a forecast, not the truth
+    price = honest["import_price_gbp_per_kwh"]
+    truth = data.import_price_gbp_per_kwh.reindex(grid.index)
+    known = grid.index < pd.Timestamp(published)
+    assert np.allclose(price[known], truth[known])
+    assert not np.allclose(price[~known], truth[~known])
+    # carbon: the file's forecast column for the next 48 h
+    assert np.allclose(
+        honest["carbon_intensity_g_per_kwh"], data.carbon.iloc[:, 1].reindex(grid.index)
+    )
+
+
+def test_the_past_does_change_the_plan_inputs() -> None:
+    """The check above can fail: scrambling what *was* known changes the forecast."""
+    data = home_data()
+    issued = START + timedelta(days=1, hours=10)
+    grid = TimeGrid.starting_at(issued, step_minutes=30, horizon_hours=48)
+    honest = HistoricalForecast(data, temperature="persistence").series(grid)
+    early = issued - timedelta(days=10)
+    doctored = HistoricalForecast(
+        _doctored(data, early, prices_after=early), temperature="persistence"
+    ).series(grid)
+    for column in ("import_price_gbp_per_kwh", "base_load_kw", "outdoor_temperature_c"):
+        assert not np.allclose(honest[column], doctored[column]), column
+
+
+def test_weather_temperature_is_the_actual_plus_an_error_growing_with_lead() -> None:
+    data = home_data()
+    errors = []
+    for k in range(40):
+        issued = START + timedelta(hours=k)
+        grid = TimeGrid.starting_at(issued, step_minutes=30, horizon_hours=48)
+        forecast = HistoricalForecast(data, temperature="weather", seed=3).series(grid)
+        actual = data.outdoor_temperature_c.reindex(grid.index)
+        errors.append((forecast["outdoor_temperature_c"] - actual).to_numpy())
+    spread = np.std(np.array(errors), axis=0)
+    assert spread[:4].mean() < spread[-8:].mean()
+    assert 0.2 < spread[0] < 1.5
+    assert 1.5 < spread[-8:].mean() < 4.5

@@ -1,0 +1,54 @@
+"""Many homes on a LocalCluster of two processes: the same figures as one run at a time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from hems.backtest import run_backtest
+from hems.backtest.config import BacktestConfig
+from hems.backtest.parallel import run_many
+from hems.simulation.devices import Stay
+from tests.hems.backtest.synthetic import START
+
+
+def _config(home_id: str, seed: int) -> BacktestConfig:
+    stays = (Stay(START + timedelta(hours=17), START + timedelta(hours=30), 0.3 + seed / 10),)
+    return BacktestConfig(start_utc=START, days=1, seed=seed, ev_stays=stays, home_id=home_id)
+
+
+def test_two_homes_two_strategies_on_two_processes() -> None:
+    configs = [_config("a", 1), _config("b", 2)]
+    names = ["naive", "battery_self_consumption"]
+    done: list[str] = []
+    results = run_many(
+        configs, names, workers=2, progress=False, on_done=lambda r: done.append(r.home)
+    )
+    assert sorted(done) == ["a", "a", "b", "b"]
+    s = results.summary.reset_index()
+    assert list(zip(s["home"], s["strategy"], strict=True)) == [
+        ("a", "naive"),
+        ("a", "battery_self_consumption"),
+        ("b", "naive"),
+        ("b", "battery_self_consumption"),
+    ]
+    assert set(results.slots["home"]) == {"a", "b"}
+    # the same numbers as running home b in this process
+    alone = run_backtest(configs[1], names).summary
+    for name in names:
+        row = s[(s["home"] == "b") & (s["strategy"] == name)].iloc[0]
+        assert row["bill_gbp"] == pytest.approx(alone.loc[name, "bill_gbp"], rel=1e-9)
+    # the two homes differ (different cars)
+    a_bill = s[(s["home"] == "a") & (s["strategy"] == "naive")]["bill_gbp"].iloc[0]
+    b_bill = s[(s["home"] == "b") & (s["strategy"] == "naive")]["bill_gbp"].iloc[0]
+    assert a_bill != pytest.approx(b_bill)
+
+
+def test_bad_requests_are_refused_before_starting_a_cluster() -> None:
+    with pytest.raises(ValueError, match="differ"):
+        run_many([_config("a", 1), _config("a", 2)], ["naive"])
+    with pytest.raises(ValueError, match="unknown"):
+        run_many([_config("a", 1)], ["magic"])
+    with pytest.raises(ValueError, match="no home"):
+        run_many([], ["naive"])
