@@ -42,22 +42,39 @@ async def current_plan(home_id: HomeId, service: Service) -> Response:
 
 
 def _plan_json(service: CemService, home_id: int) -> tuple[int, bytes]:
-    """The latest plan's id and its JSON as the API serves it."""
-    plan = service.store.latest_plan(home_id)
-    if plan is None:
+    """The latest plan's id and its JSON as the API serves it (:func:`public_plan`'s JSON),
+    built from the stored columns without a DataFrame: this runs once per new plan, in a
+    thread of the API's interpreter, where pandas' round trip held the GIL for ~100 ms."""
+    doc = service.store.latest_plan_document(home_id)
+    if doc is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no plan yet")
-    return plan.id, public_plan(plan).model_dump_json().encode()
+    columns = [str(c) for c in doc.schedule["columns"]]
+    slots = [
+        {"slot_start": start, **{c: _json_value(v) for c, v in zip(columns, row, strict=True)}}
+        for start, row in zip(doc.schedule["index"], doc.schedule["data"], strict=True)
+    ]
+    public = PlanPublic.model_construct(  # our own stored data: already the right types
+        id=doc.id,
+        created_at=doc.created_at,
+        trigger=doc.trigger,
+        status=doc.status,
+        slots=slots,
+        totals={k: v for k, v in doc.totals.items() if not k.startswith("baseline_")},
+        violations=[ViolationPublic(**v) for v in doc.violations],
+        solver=doc.solver,
+    )
+    return doc.id, public.model_dump_json().encode()
+
+
+def _json_value(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def public_plan(plan: StoredPlan) -> PlanPublic:
     frame = plan.schedule.reset_index()
     frame["slot_start"] = frame["slot_start"].map(lambda t: t.isoformat())
     slots: list[dict[str, Any]] = [
-        {
-            str(k): (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for k, v in r.items()
-        }
-        for r in frame.to_dict(orient="records")
+        {str(k): _json_value(v) for k, v in r.items()} for r in frame.to_dict(orient="records")
     ]
     return PlanPublic(
         id=plan.id,

@@ -88,6 +88,22 @@ class StoredPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanDocument:
+    """A stored plan as its JSON columns hold it, without building the schedule's DataFrame
+    (what the API serves): ``schedule`` is ``{"index": [ISO times], "columns": [...],
+    "data": [[...], ...]}``."""
+
+    id: int
+    created_at: datetime
+    trigger: str
+    status: str
+    schedule: dict[str, Any]
+    totals: dict[str, Any]
+    violations: list[dict[str, Any]]
+    solver: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class StoredEvent:
     event_id: str
     modification_number: int
@@ -369,6 +385,28 @@ class Store:
                 .limit(1)
             ).first()
             return None if row is None else _stored_plan(row)
+
+    def latest_plan_document(self, home_id: int) -> PlanDocument | None:
+        """The home's latest plan as stored (:class:`PlanDocument`), or None."""
+        with self.session() as s:
+            row = s.scalars(
+                select(PlanRow)
+                .where(PlanRow.home_id == home_id)
+                .order_by(PlanRow.id.desc())
+                .limit(1)
+            ).first()
+            if row is None:
+                return None
+            return PlanDocument(
+                id=row.id,
+                created_at=row.created_at,
+                trigger=row.trigger,
+                status=row.status,
+                schedule=row.schedule,
+                totals=row.totals,
+                violations=row.violations,
+                solver=row.solver,
+            )
 
     def latest_plan_id(self, home_id: int) -> int | None:
         """The id of the home's latest plan (remembered from the last save of this process,

@@ -4,8 +4,10 @@ preferences, overrides, events, plan, savings, data export and deletion."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
+from hems.api import plans
 from hems.demo import demo_home_spec
 
 
@@ -105,6 +107,19 @@ def test_the_plan_explains_a_wish_it_cannot_meet(client, demo):
     messages = [v["message"] for v in plan["violations"] if v["asset"] == "EV"]
     assert messages, plan["violations"]
     assert "100 %" in messages[0]
+
+
+def test_the_served_plan_is_the_stored_plan_as_the_web_app_reads_it(client, demo):
+    # The API builds the plan's JSON from the stored columns (no DataFrame); it must say
+    # exactly what the DataFrame path (public_plan, used by the web app's chart) says.
+    client.portal.call(demo.runtime.service.controller(demo.home_id).replan, "test")
+    served = client.get(f"/homes/{demo.home_id}/plan", headers=demo.auth()).json()
+    stored = demo.runtime.service.store.latest_plan(demo.home_id)
+    assert stored is not None
+    expected = json.loads(plans.public_plan(stored).model_dump_json())
+    assert served == expected
+    assert len(served["slots"]) == len(stored.schedule)
+    assert served["slots"][0]["slot_start"] == stored.schedule.index[0].isoformat()
 
 
 def test_boost_charges_the_car_at_full_power_at_once(client, demo):
