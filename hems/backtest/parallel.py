@@ -22,13 +22,22 @@ from hems.backtest.data import DataReport, SeriesReport
 from hems.backtest.engine import RunResult, run_strategy
 from hems.backtest.kpis import BacktestResults, results_of
 from hems.backtest.strategies import STRATEGY_NAMES, strategy_named
+from optimiser import prepare_planner_process
 
 Done = Callable[[RunResult], None]
 """Called in the client as each run finishes (progress)."""
 
 
+_PREPARED_PIDS: set[int] = set()
+
+
 def run_one(config: BacktestConfig, strategy: str, cadence: str) -> RunResult:
-    """One home, one strategy (the task a worker runs)."""
+    """One home, one strategy (the task a worker runs). The first task in a worker process
+    prepares it for planning (:func:`optimiser.prepare_planner_process`: warm-up, frozen
+    start-up heap)."""
+    if os.getpid() not in _PREPARED_PIDS:
+        prepare_planner_process()
+        _PREPARED_PIDS.add(os.getpid())
     return run_strategy(config, strategy_named(strategy, config, Cadence(cadence)))
 
 
