@@ -38,7 +38,7 @@ from forecasts.carbon import forecast_carbon_intensity
 from forecasts.heat import forecast_outdoor_temperature
 from forecasts.prices import forecast_prices
 from forecasts.pv import PvSystem, forecast_pv, history_correction
-from hems.backtest.data import DEFAULT_EXPORT_PRICE_GBP_PER_KWH, HomeData
+from hems.backtest.data import DEFAULT_EXPORT_PRICE_GBP_PER_KWH, DataGapError, HomeData
 from hems.domain.home import HomeSpec
 from hems.market import COLUMNS
 from optimiser import TimeGrid
@@ -90,7 +90,17 @@ class HistoricalForecast:
         ).p50.to_numpy()
         out["outdoor_temperature_c"] = self._temperature(grid)
         out["pv_kw_per_kwp"] = self._pv(grid)
-        return out[list(COLUMNS)]
+        out = out[list(COLUMNS)]
+        missing = out.isna()
+        if missing.to_numpy().any():
+            column = str(missing.any().idxmax())
+            slot = pd.Timestamp(missing.index[int(np.argmax(missing[column].to_numpy()))])
+            raise DataGapError(
+                f"cannot forecast {column} for {slot.isoformat()} as of {issued.isoformat()}: "
+                "no history known then to forecast it from (start the backtest a few days "
+                "after the data's first day)"
+            )
+        return out
 
     def _temperature(self, grid: TimeGrid) -> np.ndarray:
         issued = grid.start_utc

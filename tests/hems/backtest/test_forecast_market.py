@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from forecasts.prices import agile_published_until
-from hems.backtest.data import HomeData
+from hems.backtest.data import DataGapError, HomeData
 from hems.backtest.forecast_market import HistoricalForecast
 from optimiser import TimeGrid
 from tests.hems.backtest.synthetic import START, home_data
@@ -90,3 +90,12 @@ def test_weather_temperature_is_the_actual_plus_an_error_growing_with_lead() -> 
     assert spread[:4].mean() < spread[-8:].mean()
     assert 0.2 < spread[0] < 1.5
     assert 1.5 < spread[-8:].mean() < 4.5
+
+
+def test_a_forecast_without_history_is_a_clear_error_not_a_gap_in_the_plan() -> None:
+    # At the data's very first slot nothing is known to forecast the prices past Agile's
+    # publication from: say so, instead of handing the planner a missing price.
+    data = home_data(history_days=0)
+    grid = TimeGrid.starting_at(START, step_minutes=30, horizon_hours=24)  # to 23:30: unknown
+    with pytest.raises(DataGapError, match=r"import_price_gbp_per_kwh.*no history"):
+        HistoricalForecast(data, temperature="persistence").series(grid)
