@@ -21,7 +21,14 @@ import numpy as np
 
 from adapters.devices.driver import DeviceDriver, DeviceState, DeviceUnavailableError, Setpoint
 from hems.clock import Clock
-from hems.dispatch import DispatchRules, OverridesInForce, RampLimits, decide, planned_powers
+from hems.dispatch import (
+    DispatchRules,
+    OverridesInForce,
+    RampLimits,
+    decide,
+    planned_powers,
+    site_following_batteries,
+)
 from hems.domain.devices import DeviceKind, EvChargerSpec
 from hems.dsr_events import active_requests, is_active_response
 from hems.flexibility import FlexibilityProfiles, profile_columns, timing_extensions
@@ -90,6 +97,9 @@ class HomeController:
     last_problem: tuple[int, Problem, list[ModelExtension]] | None = None
     flexibility_cache: FlexibilityProfiles | None = None
     ramping: set[str] = field(default_factory=set)
+    follow_site: frozenset[str] = frozenset()
+    """Batteries whose setpoint in the current slot is a cap that follows the site
+    (:func:`hems.dispatch.site_following_batteries`), from the last dispatch."""
     """Devices on their way to a decided setpoint (the last apply sent a ramp step)."""
 
     # -- reading devices ---------------------------------------------------------------------
@@ -136,8 +146,8 @@ class HomeController:
         steerable = {d.name for d in home.devices if d.kind != "pv"}
         for name, state in self.states.items():
             last = self.store.last_applied_setpoint(self.home_id, name)
-            if last is None or name not in steerable:
-                continue
+            if last is None or name not in steerable or name in self.follow_site:
+                continue  # a battery following the site holds less than its cap by design
             if abs(state.power_kw - last.power_kw) > self.settings.drift_threshold_kw:
                 self.request_replan(f"{name} drifted {state.power_kw - last.power_kw:+.1f} kW")
 
@@ -244,6 +254,9 @@ class HomeController:
             row = self.store.last_decided_setpoint(self.home_id, d.name)
             if row is not None:
                 last[d.name] = row.power_kw
+        self.follow_site = site_following_batteries(plan.schedule, home, now) - frozenset(
+            overrides.paused_until
+        )
         decisions = decide(
             home=home,
             planned_kw=planned_powers(plan.schedule, home, now),
@@ -344,7 +357,9 @@ class HomeController:
         health = self.health.setdefault(device, DeviceHealth())
         try:
             await asyncio.wait_for(
-                self.drivers[device].apply(Setpoint(power_kw=power_kw)),
+                self.drivers[device].apply(
+                    Setpoint(power_kw=power_kw, follow_site=device in self.follow_site)
+                ),
                 timeout=self.settings.device_timeout_s,
             )
         except (DeviceUnavailableError, TimeoutError) as exc:

@@ -41,9 +41,19 @@ class DeviceState:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Setpoint:
-    """A power to hold [kW] (signed as in the module docstring) until the next setpoint."""
+    """A power to hold [kW] (signed as in the module docstring) until the next setpoint.
+
+    Attributes:
+        power_kw: the power to hold [kW].
+        follow_site: for a battery, ``power_kw`` is then a limit rather than a power to hold:
+            the battery discharges to cover the rest of the home's net load (``power_kw`` < 0)
+            or charges from the home's net surplus (``power_kw`` > 0), up to ``|power_kw|``, so
+            it neither exports nor imports on its own (a battery inverter's self-consumption
+            mode with a power cap). Other devices ignore it.
+    """
 
     power_kw: float
+    follow_site: bool = False
 
 
 @runtime_checkable

@@ -26,7 +26,7 @@ import pandas as pd
 from adapters.devices.driver import DeviceState, Setpoint
 from hems.backtest.config import BacktestConfig, Cadence
 from hems.backtest.engine import RunContext, Strategy
-from hems.dispatch import planned_powers
+from hems.dispatch import planned_powers, site_following_batteries
 from hems.domain.devices import EvChargerSpec
 from hems.domain.preferences import NextTrip, Preferences
 from hems.problem_builder import (
@@ -96,10 +96,12 @@ class PlannerStrategy:
             self._planned_at = now_utc
         self._plugged = plugged
         assert self._schedule is not None
-        for name, kw in planned_powers(self._schedule, ctx.config.home, now_utc).items():
+        home = ctx.config.home
+        following = site_following_batteries(self._schedule, home, now_utc)
+        for name, kw in planned_powers(self._schedule, home, now_utc).items():
             device = ctx.sim.devices.get(name)
             if device is not None:
-                await device.apply(Setpoint(power_kw=kw))
+                await device.apply(Setpoint(power_kw=kw, follow_site=name in following))
 
     def _due(self, now: datetime) -> bool:
         if self._planned_at is None or self.cadence is Cadence.SLOT:

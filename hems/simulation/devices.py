@@ -112,9 +112,19 @@ class SimulatedBattery(_Simulated):
     online: bool = True
     throughput_kwh: float = 0.0
     """Energy charged plus energy discharged so far, at the terminals [kWh]."""
+    follow_site: bool = False
+    """The setpoint is a cap in self-consumption mode (:class:`Setpoint`'s ``follow_site``)."""
+    site_rest_kw: float = 0.0
+    """The home's net power without this battery [kW] (import positive), kept up to date by
+    the simulated home's meter; what a following battery covers or takes."""
 
     def power_kw(self) -> float:
         p = float(np.clip(self.setpoint_kw, -self.max_discharge_kw, self.max_charge_kw))
+        if self.follow_site:
+            if p < 0:  # cover the home's net load, never export
+                p = -min(-p, max(0.0, self.site_rest_kw))
+            elif p > 0:  # take the home's net surplus, never import
+                p = min(p, max(0.0, -self.site_rest_kw))
         if (p > 0 and self.soc >= 1.0) or (p < 0 and self.soc <= self.min_soc):
             return 0.0
         return p
@@ -126,6 +136,7 @@ class SimulatedBattery(_Simulated):
     async def apply(self, setpoint: Setpoint) -> None:
         self._check_online()
         self.setpoint_kw = setpoint.power_kw
+        self.follow_site = setpoint.follow_site
 
     def advance(self, to_utc: datetime, _env: Environment) -> None:
         hours = (to_utc - self.now_utc).total_seconds() / 3600

@@ -92,11 +92,25 @@ class SimulatedHome:
             for device in self.devices.values():
                 if isinstance(device, SimulatedPv):
                     device.advance(self.now_utc, env)  # generation for this step
-            site = env.base_load_kw + sum(d.power_kw() for d in self.devices.values())
+            site = self._site_kw(env.base_load_kw)
             self._meter(site, hours, env)
             for device in self.devices.values():
                 device.advance(step_end, env)
             self.now_utc = step_end
+
+    def _site_kw(self, base_load_kw: float) -> float:
+        """The site's net power [kW]: the base load and every device; batteries that follow
+        the site see the rest of the home first (each in turn)."""
+        following = [
+            d for d in self.devices.values() if isinstance(d, SimulatedBattery) and d.follow_site
+        ]
+        site = base_load_kw + sum(
+            d.power_kw() for d in self.devices.values() if not any(d is f for f in following)
+        )
+        for battery in following:
+            battery.site_rest_kw = site
+            site += battery.power_kw()
+        return site
 
     def _meter(self, site_kw: float, hours: float, env: Environment) -> None:
         self.site_power_kw = site_kw

@@ -1,0 +1,125 @@
+"""A battery that follows the site: its planned discharge covers the home's load without
+exporting, its planned charge takes the PV surplus without importing."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from adapters.devices.driver import Setpoint
+from hems.demo import demo_home_spec
+from hems.dispatch import site_following_batteries
+from hems.market import COLUMNS, ReplayedMarket
+from hems.simulation.devices import SimulatedBattery, SimulatedPv
+from hems.simulation.home import SimulatedHome
+
+START = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+
+
+def _home(base_load_kw: float, pv_kw_per_kwp: float, battery: Setpoint) -> SimulatedHome:
+    """A home with a 4 kWp array and a 10 kWh battery at 50 %, flat weather and load, no
+    noise, the battery told ``battery``."""
+    index = pd.date_range(START, periods=4, freq="30min")
+    sample = pd.DataFrame(
+        {
+            "import_price_gbp_per_kwh": 0.25,
+            "export_price_gbp_per_kwh": 0.05,
+            "carbon_intensity_g_per_kwh": 200.0,
+            "base_load_kw": base_load_kw,
+            "outdoor_temperature_c": 8.0,
+            "pv_kw_per_kwp": pv_kw_per_kwp,
+        },
+        index=index,
+    )[list(COLUMNS)]
+    bat = SimulatedBattery(
+        name="Battery",
+        capacity_kwh=10.0,
+        max_charge_kw=5.0,
+        max_discharge_kw=5.0,
+        charge_efficiency=0.95,
+        discharge_efficiency=0.95,
+        min_soc=0.1,
+        now_utc=START,
+        soc=0.5,
+    )
+    home = SimulatedHome(
+        devices={"Battery": bat, "PV": SimulatedPv(name="PV", peak_kw=4.0, now_utc=START)},
+        market=ReplayedMarket(sample),
+        now_utc=START,
+        noise=0.0,
+    )
+    asyncio.run(bat.apply(battery))
+    return home
+
+
+def test_a_following_discharge_covers_the_load_and_exports_nothing() -> None:
+    home = _home(base_load_kw=1.0, pv_kw_per_kwp=0.0, battery=Setpoint(power_kw=-5.0))
+    home.advance(START + timedelta(minutes=30))
+    assert home.meter.export_kwh == pytest.approx(2.0)  # a fixed 5 kW: 4 kW to the grid
+
+    home = _home(
+        base_load_kw=1.0, pv_kw_per_kwp=0.0, battery=Setpoint(power_kw=-5.0, follow_site=True)
+    )
+    home.advance(START + timedelta(minutes=30))
+    battery = home.devices["Battery"]
+    assert home.meter.export_kwh == pytest.approx(0.0)
+    assert home.meter.import_kwh == pytest.approx(0.0)
+    assert battery.power_kw() == pytest.approx(-1.0)  # just the load
+
+
+def test_a_following_discharge_is_still_capped_at_the_plan() -> None:
+    home = _home(
+        base_load_kw=3.0, pv_kw_per_kwp=0.0, battery=Setpoint(power_kw=-1.0, follow_site=True)
+    )
+    home.advance(START + timedelta(minutes=30))
+    assert home.devices["Battery"].power_kw() == pytest.approx(-1.0)
+    assert home.meter.import_kwh == pytest.approx(1.0)  # the plan's import, as planned
+
+
+def test_a_following_charge_takes_only_the_surplus() -> None:
+    # 4 kWp at 0.75 kW/kWp = 3 kW of PV against 1 kW of load: 2 kW of surplus.
+    home = _home(base_load_kw=1.0, pv_kw_per_kwp=0.75, battery=Setpoint(power_kw=5.0))
+    home.advance(START + timedelta(minutes=30))
+    assert home.meter.import_kwh == pytest.approx(1.5)  # a fixed 5 kW imports the rest
+
+    home = _home(
+        base_load_kw=1.0, pv_kw_per_kwp=0.75, battery=Setpoint(power_kw=5.0, follow_site=True)
+    )
+    home.advance(START + timedelta(minutes=30))
+    assert home.devices["Battery"].power_kw() == pytest.approx(2.0)
+    assert home.meter.import_kwh == pytest.approx(0.0)
+    assert home.meter.export_kwh == pytest.approx(0.0)
+
+
+def _schedule(battery_kw: float, import_kw: float, export_kw: float) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Battery.power_kw": [battery_kw],
+            "grid_import_kw": [import_kw],
+            "grid_export_kw": [export_kw],
+        },
+        index=pd.DatetimeIndex([START], name="slot_start"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("battery_kw", "import_kw", "export_kw", "follows"),
+    [
+        (-3.0, 0.5, 0.0, True),  # discharging for the home's load
+        (-3.0, 0.0, 2.0, False),  # discharging to export on purpose: hold the power
+        (2.0, 0.0, 0.0, True),  # storing the PV surplus
+        (2.0, 2.5, 0.0, False),  # charging from the grid on purpose: hold the power
+        (0.0, 1.0, 0.0, False),  # idle
+    ],
+)
+def test_which_planned_battery_powers_follow_the_site(
+    battery_kw: float, import_kw: float, export_kw: float, follows: bool
+) -> None:
+    spec = demo_home_spec()
+    chosen = site_following_batteries(
+        _schedule(battery_kw, import_kw, export_kw), spec, START + timedelta(minutes=10)
+    )
+    assert ("Battery" in chosen) is follows
