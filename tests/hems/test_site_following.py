@@ -123,3 +123,29 @@ def test_which_planned_battery_powers_follow_the_site(
         _schedule(battery_kw, import_kw, export_kw), spec, START + timedelta(minutes=10)
     )
     assert ("Battery" in chosen) is follows
+
+
+def test_the_service_sends_the_battery_the_follow_flag_its_plan_calls_for(client, demo) -> None:
+    # Monday 17:00, the evening peak, with a full battery: the plan discharges it for the
+    # home's load (no export at 5.5 p against the peak import price).
+    ctl = demo.runtime.service.controller(demo.home_id)
+    battery = demo.runtime.simulations[demo.home_id].devices["Battery"]
+    assert isinstance(battery, SimulatedBattery)
+    battery.soc = 0.95
+    client.portal.call(ctl.read_states)
+    client.portal.call(ctl.replan, "test")
+    client.portal.call(ctl.dispatch)
+    for _ in range(4):  # the ramp's steps reach the planned power
+        demo.clock.advance(timedelta(seconds=15))
+        client.portal.call(demo.runtime.service.apply_due_all)
+    plan = demo.runtime.service.store.latest_plan(demo.home_id)
+    assert plan is not None
+    now = demo.clock.now()
+    expected = "Battery" in site_following_batteries(plan.schedule, demo_spec(demo), now)
+    assert battery.follow_site is expected
+    assert battery.follow_site, "the peak-time plan was expected to discharge for the load"
+    assert battery.setpoint_kw < 0
+
+
+def demo_spec(demo):  # the demo home as stored
+    return demo.runtime.service.store.home(demo.home_id)
