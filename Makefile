@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-forecasts lint format clean
+.PHONY: run test bench bench-forecasts bench-backtest lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ DATA ?= ../shared/data
 bench-forecasts: $(STAMP)
 	$(BIN)/python -m benchmarks.forecasts_speed
 	$(BIN)/python -m benchmarks.forecasts_quality --data $(DATA)
+
+## The 30-day backtest on the real 2020 series in $(DATA): capture ratio and plans/s (docs/backtest.md).
+bench-backtest: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_backtest --data $(DATA) --days 30
 
 ## Lint, format check, strict typing and the import rules.
 lint: $(STAMP)
