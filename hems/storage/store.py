@@ -378,23 +378,13 @@ class Store:
 
     def latest_plan(self, home_id: int) -> StoredPlan | None:
         with self.session() as s:
-            row = s.scalars(
-                select(PlanRow)
-                .where(PlanRow.home_id == home_id)
-                .order_by(PlanRow.id.desc())
-                .limit(1)
-            ).first()
+            row = _latest_plan_row(s, home_id)
             return None if row is None else _stored_plan(row)
 
     def latest_plan_document(self, home_id: int) -> PlanDocument | None:
         """The home's latest plan as stored (:class:`PlanDocument`), or None."""
         with self.session() as s:
-            row = s.scalars(
-                select(PlanRow)
-                .where(PlanRow.home_id == home_id)
-                .order_by(PlanRow.id.desc())
-                .limit(1)
-            ).first()
+            row = _latest_plan_row(s, home_id)
             if row is None:
                 return None
             return PlanDocument(
@@ -780,6 +770,12 @@ def _frame_to_json(frame: pd.DataFrame) -> dict[str, Any]:
 def _frame_from_json(data: dict[str, Any]) -> pd.DataFrame:
     index = pd.DatetimeIndex(pd.to_datetime(data["index"], utc=True), name="slot_start")
     return pd.DataFrame(data["data"], index=index, columns=data["columns"])
+
+
+def _latest_plan_row(s: Session, home_id: int) -> PlanRow | None:
+    return s.scalars(
+        select(PlanRow).where(PlanRow.home_id == home_id).order_by(PlanRow.id.desc()).limit(1)
+    ).first()
 
 
 def _stored_plan(row: PlanRow) -> StoredPlan:
