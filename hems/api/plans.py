@@ -21,7 +21,7 @@ from hems.api.schemas import (
     ViolationPublic,
 )
 from hems.service import CemService
-from hems.storage.store import StoredPlan
+from hems.storage.store import PlanDocument, StoredPlan
 
 router = APIRouter(tags=["plans"])
 UK = ZoneInfo("Europe/London")
@@ -42,18 +42,23 @@ async def current_plan(home_id: HomeId, service: Service) -> Response:
 
 
 def _plan_json(service: CemService, home_id: int) -> tuple[int, bytes]:
-    """The latest plan's id and its JSON as the API serves it (:func:`public_plan`'s JSON),
-    built from the stored columns without a DataFrame: this runs once per new plan, in a
-    thread of the API's interpreter, where pandas' round trip held the GIL for ~100 ms."""
+    """The latest plan's id and its JSON as the API serves it (runs once per new plan, in a
+    thread of the API's interpreter)."""
     doc = service.store.latest_plan_document(home_id)
     if doc is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no plan yet")
+    return doc.id, public_plan(doc).model_dump_json().encode()
+
+
+def public_plan(doc: PlanDocument) -> PlanPublic:
+    """The plan as the API and the web app show it, built from the stored JSON columns: no
+    DataFrame round trip, which held the API interpreter's GIL for ~100 ms per new plan."""
     columns = [str(c) for c in doc.schedule["columns"]]
     slots = [
         {"slot_start": start, **{c: _json_value(v) for c, v in zip(columns, row, strict=True)}}
         for start, row in zip(doc.schedule["index"], doc.schedule["data"], strict=True)
     ]
-    public = PlanPublic.model_construct(  # our own stored data: already the right types
+    return PlanPublic.model_construct(  # our own stored data: already the right types
         id=doc.id,
         created_at=doc.created_at,
         trigger=doc.trigger,
@@ -63,29 +68,10 @@ def _plan_json(service: CemService, home_id: int) -> tuple[int, bytes]:
         violations=[ViolationPublic(**v) for v in doc.violations],
         solver=doc.solver,
     )
-    return doc.id, public.model_dump_json().encode()
 
 
 def _json_value(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
-def public_plan(plan: StoredPlan) -> PlanPublic:
-    frame = plan.schedule.reset_index()
-    frame["slot_start"] = frame["slot_start"].map(lambda t: t.isoformat())
-    slots: list[dict[str, Any]] = [
-        {str(k): _json_value(v) for k, v in r.items()} for r in frame.to_dict(orient="records")
-    ]
-    return PlanPublic(
-        id=plan.id,
-        created_at=plan.created_at,
-        trigger=plan.trigger,
-        status=plan.status,
-        slots=slots,
-        totals={k: v for k, v in plan.totals.items() if not k.startswith("baseline_")},
-        violations=[ViolationPublic(**v) for v in plan.violations],
-        solver=plan.solver,
-    )
 
 
 @router.get("/homes/{home_id}/history", response_model=History)

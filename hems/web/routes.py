@@ -251,7 +251,7 @@ async def today(request: Request, user: User, service: Service) -> Response:
 
 
 def _chart(service: CemService, home_id: int) -> dict[str, Any] | None:
-    plan = service.store.latest_plan(home_id)
+    plan = service.store.latest_plan_document(home_id)
     if plan is None:
         return None
     return views.chart_data(

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from datetime import timedelta
 
-from hems.api import plans
+from hems.api.schemas import PlanPublic
 from hems.demo import demo_home_spec
 
 
@@ -111,12 +112,30 @@ def test_the_plan_explains_a_wish_it_cannot_meet(client, demo):
 
 def test_the_served_plan_is_the_stored_plan_as_the_web_app_reads_it(client, demo):
     # The API builds the plan's JSON from the stored columns (no DataFrame); it must say
-    # exactly what the DataFrame path (public_plan, used by the web app's chart) says.
+    # exactly what the stored plan's schedule, read back as a DataFrame, says.
     client.portal.call(demo.runtime.service.controller(demo.home_id).replan, "test")
     served = client.get(f"/homes/{demo.home_id}/plan", headers=demo.auth()).json()
     stored = demo.runtime.service.store.latest_plan(demo.home_id)
     assert stored is not None
-    expected = json.loads(plans.public_plan(stored).model_dump_json())
+    frame = stored.schedule.reset_index()
+    frame["slot_start"] = frame["slot_start"].map(lambda t: t.isoformat())
+    expected = {
+        "id": stored.id,
+        "created_at": stored.created_at,
+        "trigger": stored.trigger,
+        "status": stored.status,
+        "slots": [
+            {
+                k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in r.items()
+            }
+            for r in frame.to_dict(orient="records")
+        ],
+        "totals": {k: v for k, v in stored.totals.items() if not k.startswith("baseline_")},
+        "violations": stored.violations,
+        "solver": stored.solver,
+    }
+    expected = json.loads(PlanPublic.model_validate(expected).model_dump_json())
     assert served == expected
     assert len(served["slots"]) == len(stored.schedule)
     assert served["slots"][0]["slot_start"] == stored.schedule.index[0].isoformat()
