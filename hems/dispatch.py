@@ -134,14 +134,19 @@ class DispatchRules:
     max_delay_s: int = 600
 
 
+def slot_row(schedule: pd.DataFrame, now: datetime) -> pd.Series:
+    """The plan's row for the slot holding ``now`` (the first or last row outside the plan)."""
+    pos = int(schedule.index.searchsorted(pd.Timestamp(now), side="right")) - 1
+    return schedule.iloc[max(0, min(pos, len(schedule) - 1))]
+
+
 def planned_powers(schedule: pd.DataFrame, home: HomeSpec, now: datetime) -> dict[str, float]:
     """Each device's planned power in the slot holding ``now`` [kW], signed as in the driver
     interface (PV as negative generation). Devices absent from the plan get 0 (e.g. an
     unplugged EV)."""
     if schedule.empty:
         return {}
-    pos = int(schedule.index.searchsorted(pd.Timestamp(now), side="right")) - 1
-    row = schedule.iloc[max(0, min(pos, len(schedule) - 1))]
+    row = slot_row(schedule, now)
     out: dict[str, float] = {}
     for d in home.devices:
         column = f"{d.name}.power_kw"
@@ -172,8 +177,7 @@ def site_following_batteries(
     charging from the grid or exporting on purpose keeps a fixed power."""
     if schedule.empty:
         return frozenset()
-    pos = int(schedule.index.searchsorted(pd.Timestamp(now), side="right")) - 1
-    row = schedule.iloc[max(0, min(pos, len(schedule) - 1))]
+    row = slot_row(schedule, now)
     imports = float(row.get("grid_import_kw", 0.0))
     exports = float(row.get("grid_export_kw", 0.0))
     out = set()

@@ -104,9 +104,9 @@ class SimulatedHome:
         following = [
             d for d in self.devices.values() if isinstance(d, SimulatedBattery) and d.follow_site
         ]
-        site = base_load_kw + sum(
-            d.power_kw() for d in self.devices.values() if not any(d is f for f in following)
-        )
+        following_ids = {id(f) for f in following}
+        others = [d for d in self.devices.values() if id(d) not in following_ids]
+        site = base_load_kw + sum(d.power_kw() for d in others)
         for battery in following:
             battery.site_rest_kw = site
             site += battery.power_kw()
