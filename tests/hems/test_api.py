@@ -17,6 +17,17 @@ def settle(client, demo) -> None:
     client.portal.call(demo.runtime.service.settle)
 
 
+def _set_consent(client, demo, consent: bool) -> None:
+    """The consumer gives or withdraws DSR consent, and the home re-plans."""
+    prefs = client.get(f"/homes/{demo.home_id}/preferences", headers=demo.auth()).json()
+    client.put(
+        f"/homes/{demo.home_id}/preferences",
+        json={**prefs, "dsr_consent": consent},
+        headers=demo.auth(),
+    )
+    settle(client, demo)
+
+
 def _other_home(client, demo) -> tuple[int, str]:
     spec = demo_home_spec("OTHER-42").model_dump(mode="json")
     r = client.post("/homes", json=spec, headers=demo.auth(demo.admin_token))
@@ -185,13 +196,7 @@ def _event(event_id: str, start: str, end: str, **extra) -> dict:
 
 
 def test_an_event_without_consent_is_opted_out(client, demo):
-    prefs = client.get(f"/homes/{demo.home_id}/preferences", headers=demo.auth()).json()
-    client.put(
-        f"/homes/{demo.home_id}/preferences",
-        json={**prefs, "dsr_consent": False},
-        headers=demo.auth(),
-    )
-    settle(client, demo)
+    _set_consent(client, demo, False)
     r = client.post(
         f"/homes/{demo.home_id}/events",
         json=_event("ev-1", "2026-11-30T19:00:00Z", "2026-11-30T20:00:00Z"),
@@ -203,13 +208,7 @@ def test_an_event_without_consent_is_opted_out(client, demo):
 
 
 def test_an_event_with_consent_moves_load_and_the_consumer_can_opt_out(client, demo):
-    prefs = client.get(f"/homes/{demo.home_id}/preferences", headers=demo.auth()).json()
-    client.put(
-        f"/homes/{demo.home_id}/preferences",
-        json={**prefs, "dsr_consent": True},
-        headers=demo.auth(),
-    )
-    settle(client, demo)
+    _set_consent(client, demo, True)
     admin = demo.auth(demo.admin_token)
     r = client.post(
         f"/homes/{demo.home_id}/events",
@@ -338,13 +337,7 @@ def test_flexibility_profiles_bracket_the_intended_plan(client, demo):
 
 
 def test_an_event_the_home_cannot_fully_meet_says_by_how_much_and_why(client, demo):
-    prefs = client.get(f"/homes/{demo.home_id}/preferences", headers=demo.auth()).json()
-    client.put(
-        f"/homes/{demo.home_id}/preferences",
-        json={**prefs, "dsr_consent": True},
-        headers=demo.auth(),
-    )
-    settle(client, demo)
+    _set_consent(client, demo, True)
     r = client.post(
         f"/homes/{demo.home_id}/events",
         json=_event("cap-0", "2026-11-30T17:00:00Z", "2026-12-01T05:00:00Z", value_kw=0.0),
