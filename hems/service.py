@@ -259,10 +259,8 @@ class CemService:
             response, reason = refused[0] if refused else decisions[0]
             if all((p.response, p.response_reason) == (response, reason) for p in parts):
                 continue
-            for p in parts:  # stored and audited (a durable commit: off the event loop)
-                await asyncio.to_thread(
-                    self.store.set_event_response, home_id, p.event_id, response, reason, now, actor
-                )  # a new reason alone is not sent on
+            for p in parts:  # stored and audited; a new reason alone is not sent on
+                self.store.set_event_response(home_id, p.event_id, response, reason, now, actor)
             if any(p.response != response for p in parts):
                 changed.append((base, response, reason))
         if not changed:
@@ -280,9 +278,7 @@ class CemService:
 
     async def opt_out(self, home_id: int, event_id: str, actor: str) -> None:
         now = self.clock.now()
-        await asyncio.to_thread(
-            self.store.set_event_response, home_id, event_id, OPT_OUT, CONSUMER_OPT_OUT, now, actor
-        )
+        self.store.set_event_response(home_id, event_id, OPT_OUT, CONSUMER_OPT_OUT, now, actor)
         await self.replan_and_dispatch(home_id, f"opt-out of {event_id}")
         for listener in self.opt_out_listeners:
             try:
