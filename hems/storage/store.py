@@ -635,6 +635,9 @@ class Store:
         self, home_id: int, event_id: str, response: str, reason: str, now: datetime, actor: str
     ) -> None:
         with self.session() as s, s.begin():
+            # read-modify-write: take the write lock first, or a deferred SQLite transaction
+            # whose snapshot another writer has moved on fails with "database is locked"
+            s.connection(execution_options=WRITE_LOCK)
             row = s.scalars(
                 select(DsrEventRow).where(
                     DsrEventRow.home_id == home_id, DsrEventRow.event_id == event_id
