@@ -127,6 +127,11 @@ class HighsModel:
     def columns(self) -> list[Any]:
         return self.reader.columns
 
+    @property
+    def integer_columns(self) -> list[int]:
+        """Indices of the integer (binary) columns."""
+        return self.reader.integer_columns
+
     def update(self) -> None:
         """Append the model's columns and rows that HiGHS does not hold yet."""
         t0 = time.perf_counter()
@@ -184,7 +189,8 @@ class HighsModel:
         h.run()
         t2 = time.perf_counter()
         columns = self.reader.columns
-        n_int = sum(1 for v in columns if v.is_integer())
+        integer_columns = self.reader.integer_columns
+        n_int = len(integer_columns)
         model_status = h.getModelStatus()
         info = h.getInfo()
         has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
@@ -208,7 +214,9 @@ class HighsModel:
         if has_solution:
             values = h.getSolution().col_value
             for var, x in zip(columns, values, strict=True):
-                var.set_value(round(x) if var.is_integer() else x, skip_validation=True)
+                var.set_value(x, skip_validation=True)
+            for col in integer_columns:
+                columns[col].set_value(round(values[col]), skip_validation=True)
         return SolveOutcome(
             status=status,
             highs_status=h.modelStatusToString(model_status),

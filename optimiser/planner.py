@@ -164,10 +164,11 @@ def integer_start(highs: HighsModel) -> dict[int, float]:
     """A partial start for the next round: every binary with a value (the last round's, or a
     new binary's start from the powers it switches). HiGHS completes it by solving the LP with
     these binaries fixed and, when that is feasible, starts the search from it."""
+    columns = highs.columns
     return {
-        col: float(var.value)
-        for col, var in enumerate(highs.columns)
-        if var.is_integer() and var.value is not None
+        col: float(columns[col].value)
+        for col in highs.integer_columns
+        if columns[col].value is not None
     }
 
 
@@ -206,7 +207,8 @@ def optimise(
             if outcome.status is SolveStatus.NO_SOLUTION:
                 dispatch = None
                 break
-            _fill_unused_variables(built.model)
+            if rounds == 1:  # later rounds only add binaries, each in its own rows
+                _fill_unused_variables(built.model)
             dispatch = read_dispatch(problem, built)
             failed = failed_checks(problem, built, dispatch)
             if not failed:
