@@ -91,13 +91,18 @@ class ModelContext:
     cost_terms: list[Any] = field(default_factory=list)
     flexible_loads: list[FlexibleLoad] = field(default_factory=list)
     binary_adders: dict[str, BinaryAdder] = field(default_factory=dict)
+    time_set: Any = None  # the model's slot set ``model.time_slots`` (0 .. n_steps-1)
 
     @classmethod
     def empty(
         cls, model: pyo.ConcreteModel, problem: Problem, binary_slots: BinarySlots
     ) -> ModelContext:
         n = problem.grid.n_steps
+        # One slot set shared by every per-slot component: given a Python range, Pyomo builds
+        # a set of its own for each component (a few percent of a T=96 build).
+        model.time_slots = pyo.Set(initialize=range(n), ordered=True, doc="slot index")
         return cls(
+            time_set=model.time_slots,
             model=model,
             problem=problem,
             binary_slots=binary_slots,

@@ -76,19 +76,19 @@ def _add_site(ctx: ModelContext) -> None:
     m, p = ctx.model, ctx.problem
     n, dt = ctx.n_steps, ctx.step_h
     slots = range(n)
-    m.import_kw = pyo.Var(slots, bounds=(0.0, p.import_limit_kw), doc="grid import [kW]")
-    m.export_kw = pyo.Var(slots, bounds=(0.0, p.export_limit_kw), doc="grid export [kW]")
+    m.import_kw = pyo.Var(ctx.time_set, bounds=(0.0, p.import_limit_kw), doc="grid import [kW]")
+    m.export_kw = pyo.Var(ctx.time_set, bounds=(0.0, p.export_limit_kw), doc="grid export [kW]")
     load = p.base_load
     m.balance = pyo.Constraint(
-        slots,
+        ctx.time_set,
         rule=lambda _m, t: (
             m.import_kw[t] - m.export_kw[t] - sum(ctx.draw_terms_kw[t]) == float(load[t])
         ),
         doc="site power balance [kW]",
     )
-    m.importing = pyo.Var(slots, domain=pyo.Binary, dense=False, doc="1 = may import")
-    m.import_mode = pyo.Constraint(slots)
-    m.export_mode = pyo.Constraint(slots)
+    m.importing = pyo.Var(ctx.time_set, domain=pyo.Binary, dense=False, doc="1 = may import")
+    m.import_mode = pyo.Constraint(ctx.time_set)
+    m.export_mode = pyo.Constraint(ctx.time_set)
 
     def add_grid_binaries(new: list[int]) -> None:
         for t in new:
@@ -100,7 +100,7 @@ def _add_site(ctx: ModelContext) -> None:
     ctx.register_binaries(GRID_BINARY_KEY, add_grid_binaries)
     if ctx.export_restricted:
         m.export_sources = pyo.Constraint(
-            slots,
+            ctx.time_set,
             rule=lambda _m, t: (
                 m.export_kw[t]
                 <= sum(ctx.generation_terms_kw[t]) + sum(ctx.export_source_terms_kw[t])

@@ -112,9 +112,9 @@ def add_battery_block(
     b = pyo.Block()
     ctx.model.add_component(block_name, b)
     slots = range(n)
-    b.charge_kw = pyo.Var(slots, bounds=(0.0, bat.max_charge_kw))
-    b.discharge_kw = pyo.Var(slots, bounds=(0.0, bat.max_discharge_kw))
-    b.energy_kwh = pyo.Var(slots, bounds=(bat.min_soc * cap, bat.max_soc * cap))
+    b.charge_kw = pyo.Var(ctx.time_set, bounds=(0.0, bat.max_charge_kw))
+    b.discharge_kw = pyo.Var(ctx.time_set, bounds=(0.0, bat.max_discharge_kw))
+    b.energy_kwh = pyo.Var(ctx.time_set, bounds=(bat.min_soc * cap, bat.max_soc * cap))
     e0 = bat.initial_soc * cap
     eta_c, eta_d = bat.charge_efficiency, bat.discharge_efficiency
 
@@ -124,11 +124,11 @@ def add_battery_block(
             b.energy_kwh[t] == prev + dt * eta_c * b.charge_kw[t] - dt / eta_d * b.discharge_kw[t]
         )
 
-    b.soc_balance = pyo.Constraint(slots, rule=soc_rule, doc="stored energy balance [kWh]")
+    b.soc_balance = pyo.Constraint(ctx.time_set, rule=soc_rule, doc="stored energy balance [kWh]")
 
-    b.mode = pyo.Var(slots, domain=pyo.Binary, dense=False, doc="1 = charging allowed")
-    b.charge_mode = pyo.Constraint(slots)
-    b.discharge_mode = pyo.Constraint(slots)
+    b.mode = pyo.Var(ctx.time_set, domain=pyo.Binary, dense=False, doc="1 = charging allowed")
+    b.charge_mode = pyo.Constraint(ctx.time_set)
+    b.discharge_mode = pyo.Constraint(ctx.time_set)
 
     def add_mode_binaries(new: list[int]) -> None:
         for t in new:
@@ -140,7 +140,7 @@ def add_battery_block(
     ctx.register_binaries(bat.binary_key, add_mode_binaries)
     if not bat.allow_grid_charging:
         b.solar_only = pyo.Constraint(
-            slots,
+            ctx.time_set,
             rule=lambda _b, t: (
                 b.charge_kw[t] <= sum(ctx.generation_terms_kw[t])
                 if ctx.generation_terms_kw[t]

@@ -15,7 +15,7 @@ u_t         1 = running (on/off units, or a minimum power)        -
 ==========  ===================================================  ========
 
 * building: ``θ_t = a θ_{t-1} + (1-a) T_out,t + b (COP_t P_t + gains_t)``;
-* comfort band (soft): ``θ_t + l_t >= θmin_t``, ``θ_t - h_t <= θmax_t``, cost
+* comfort band (soft): ``θmin_t <= θ_t + l_t - h_t <= θmax_t`` (one ranged row), cost
   ``π_comfort Δ (l_t + h_t)`` [GBP per K·h];
 * tank: ``τ_t = a_w τ_{t-1} + (1-a_w) T_room + b_w (COP^w_t W_t - draw_t)``, ``τ_t <= τmax``
   (hard), ``τ_t + w_t >= τmin`` (soft);
@@ -271,10 +271,10 @@ def add_heat_pump_block(
     b = pyo.Block()
     ctx.model.add_component(block_name, b)
     slots = range(n)
-    b.space_kw = pyo.Var(slots, bounds=(0.0, hp.max_power_kw))
-    b.indoor_c = pyo.Var(slots)
-    b.below_k = pyo.Var(slots, bounds=(0.0, None))
-    b.above_k = pyo.Var(slots, bounds=(0.0, None))
+    b.space_kw = pyo.Var(ctx.time_set, bounds=(0.0, hp.max_power_kw))
+    b.indoor_c = pyo.Var(ctx.time_set)
+    b.below_k = pyo.Var(ctx.time_set, bounds=(0.0, None))
+    b.above_k = pyo.Var(ctx.time_set, bounds=(0.0, None))
     theta0 = hp.building.initial_indoor_temperature_c
 
     def building_rule(_b: pyo.Block, t: int) -> object:
@@ -285,12 +285,17 @@ def add_heat_pump_block(
             == bs.a * prev + free + bs.b_hours_per_kwh_k * float(inp.cop[t]) * b.space_kw[t]
         )
 
-    b.building = pyo.Constraint(slots, rule=building_rule, doc="1R1C building [°C]")
-    b.comfort_low = pyo.Constraint(
-        slots, rule=lambda _b, t: b.indoor_c[t] + b.below_k[t] >= float(lo_c[t])
-    )
-    b.comfort_high = pyo.Constraint(
-        slots, rule=lambda _b, t: b.indoor_c[t] - b.above_k[t] <= float(hi_c[t])
+    b.building = pyo.Constraint(ctx.time_set, rule=building_rule, doc="1R1C building [°C]")
+    # one ranged row per slot: lo <= T + below - above <= hi. Both slacks cost, so at the
+    # optimum at most one is positive and each equals the band's violation (as two rows would)
+    b.comfort = pyo.Constraint(
+        ctx.time_set,
+        rule=lambda _b, t: (
+            float(lo_c[t]),
+            b.indoor_c[t] + b.below_k[t] - b.above_k[t],
+            float(hi_c[t]),
+        ),
+        doc="comfort band with its soft slacks [°C]",
     )
     ctx.cost_terms.append(
         comfort_penalty_gbp_per_kelvin_hour * dt * sum(b.below_k[t] + b.above_k[t] for t in slots)
@@ -300,9 +305,9 @@ def add_heat_pump_block(
     if tank is not None and inp.tank_step is not None:
         ts = inp.tank_step
         draw = np.asarray(tank.draw_kw)
-        b.tank_kw = pyo.Var(slots, bounds=(0.0, hp.max_power_kw))
-        b.tank_c = pyo.Var(slots, bounds=(None, tank.max_temperature_c))
-        b.tank_below_k = pyo.Var(slots, bounds=(0.0, None))
+        b.tank_kw = pyo.Var(ctx.time_set, bounds=(0.0, hp.max_power_kw))
+        b.tank_c = pyo.Var(ctx.time_set, bounds=(None, tank.max_temperature_c))
+        b.tank_below_k = pyo.Var(ctx.time_set, bounds=(0.0, None))
 
         def tank_rule(_b: pyo.Block, t: int) -> object:
             prev = tank.initial_temperature_c if t == 0 else b.tank_c[t - 1]
@@ -312,23 +317,26 @@ def add_heat_pump_block(
                 == ts.a * prev + free + ts.b_hours_per_kwh_k * float(inp.tank_cop[t]) * b.tank_kw[t]
             )
 
-        b.tank = pyo.Constraint(slots, rule=tank_rule, doc="hot-water tank [°C]")
+        b.tank = pyo.Constraint(ctx.time_set, rule=tank_rule, doc="hot-water tank [°C]")
         b.tank_low = pyo.Constraint(
-            slots, rule=lambda _b, t: b.tank_c[t] + b.tank_below_k[t] >= tank.min_temperature_c
+            ctx.time_set,
+            rule=lambda _b, t: b.tank_c[t] + b.tank_below_k[t] >= tank.min_temperature_c,
         )
         ctx.cost_terms.append(
             comfort_penalty_gbp_per_kelvin_hour * dt * sum(b.tank_below_k[t] for t in slots)
         )
         total = {t: b.space_kw[t] + b.tank_kw[t] for t in slots}
-        b.shared_power = pyo.Constraint(slots, rule=lambda _b, t: total[t] <= hp.max_power_kw)
+        b.shared_power = pyo.Constraint(
+            ctx.time_set, rule=lambda _b, t: total[t] <= hp.max_power_kw
+        )
 
     if hp.needs_binaries:
-        b.on = pyo.Var(slots, domain=pyo.Binary, dense=False, doc="1 = running")
+        b.on = pyo.Var(ctx.time_set, domain=pyo.Binary, dense=False, doc="1 = running")
         if hp.modulating:
-            b.min_power = pyo.Constraint(slots)
-            b.max_power = pyo.Constraint(slots)
+            b.min_power = pyo.Constraint(ctx.time_set)
+            b.max_power = pyo.Constraint(ctx.time_set)
         else:
-            b.on_off = pyo.Constraint(slots)
+            b.on_off = pyo.Constraint(ctx.time_set)
 
         def add_on_binaries(new: list[int]) -> None:
             for t in new:

@@ -55,7 +55,7 @@ def add_pv_block(ctx: ModelContext, pv: PvArray, block_name: str) -> pyo.Block:
     forecast = pv.forecast
     b = pyo.Block()
     ctx.model.add_component(block_name, b)
-    b.gen_kw = pyo.Var(range(ctx.n_steps), bounds=lambda _b, t: (0.0, float(forecast[t])))
+    b.gen_kw = pyo.Var(ctx.time_set, bounds=lambda _b, t: (0.0, float(forecast[t])))
     for t in range(ctx.n_steps):
         ctx.add_draw(t, -b.gen_kw[t])
         ctx.generation_terms_kw[t].append(b.gen_kw[t])
