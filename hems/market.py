@@ -44,16 +44,18 @@ class ReplayedMarket:
         self._step = idx[1] - idx[0]
         self._start = idx[0]
         self._n = len(idx)
+        # the columns as one array, read once: selecting them from the frame copied the whole
+        # sample on every call (a year of actuals per simulation step in backtests)
+        self._values = self._sample[list(COLUMNS)].to_numpy(dtype=np.float64)
 
     def series(self, grid: TimeGrid, home: HomeSpec | None = None) -> pd.DataFrame:
         """The sample on ``grid``; the same for every home."""
         index = grid.index
         # Each target slot's offset from the sample's start, in sample steps, wrapped.
         offset = ((index - self._start) // self._step).to_numpy().astype(np.int64) % self._n
-        values = self._sample[list(COLUMNS)].to_numpy()[offset]
-        return pd.DataFrame(values, index=index, columns=list(COLUMNS))
+        return pd.DataFrame(self._values[offset], index=index, columns=list(COLUMNS))
 
-    def at(self, when: pd.Timestamp) -> pd.Series:
-        """The sample row in force at one instant."""
+    def at(self, when: pd.Timestamp) -> dict[str, float]:
+        """The sample row in force at one instant, by column."""
         offset = int((when - self._start) // self._step) % self._n
-        return self._sample[list(COLUMNS)].iloc[offset]
+        return dict(zip(COLUMNS, self._values[offset].tolist(), strict=True))

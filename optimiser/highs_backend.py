@@ -29,7 +29,9 @@ class SolverOptions:
 
     Attributes:
         time_limit_s: wall-clock limit for one plan [s], across all solver rounds.
-        mip_rel_gap: relative MIP gap at which HiGHS stops (1e-4 = 0.01 %).
+        mip_rel_gap: relative MIP gap at which HiGHS stops (5e-4 = 0.05 %: half the 0.1 % a
+            plan may be off the exact optimum; 1e-4 made the planner's second rounds ~25 %
+            slower for 0.002 % on the reference homes' objectives, docs/performance.md).
         threads: HiGHS threads (1 = one core per home; fleets parallelise across homes).
         random_seed: HiGHS's seed (solve times vary with it; results do not beyond the gap).
         presolve: ``"choose"``, ``"on"`` or ``"off"``.
@@ -41,7 +43,7 @@ class SolverOptions:
     """
 
     time_limit_s: float = 10.0
-    mip_rel_gap: float = 1e-4
+    mip_rel_gap: float = 5e-4
     threads: int = 1
     random_seed: int = 0
     presolve: str = "choose"

@@ -50,9 +50,15 @@ class PvArray:
         return np.asarray(self.forecast_kw, dtype=np.float64)
 
 
+MIN_GENERATION_KW = 1e-6
+"""Forecast generation below this is taken as none [kW]."""
+
+
 def add_pv_block(ctx: ModelContext, pv: PvArray, block_name: str) -> pyo.Block:
     """Generation variables bounded by the forecast; registers ``-g_t`` as the draw."""
-    forecast = pv.forecast
+    # below a milliwatt is no generation: such bounds (1e-16 kW at sunrise) are noise that
+    # HiGHS warns about as excessively small
+    forecast = np.where(pv.forecast < MIN_GENERATION_KW, 0.0, pv.forecast)
     b = pyo.Block()
     ctx.model.add_component(block_name, b)
     b.gen_kw = pyo.Var(ctx.time_set, bounds=lambda _b, t: (0.0, float(forecast[t])))
