@@ -58,6 +58,31 @@ def known_at(history: pd.Series, issued_at_utc: datetime, *, step_minutes: int =
     return history.iloc[:end].dropna()
 
 
+def values_on(series: pd.Series, index: pd.DatetimeIndex) -> np.ndarray:
+    """``series``'s values at exactly the times of ``index`` (NaN where it has none), as
+    ``series.reindex(index)`` but by binary search on a sorted, tz-aware index: forecasters
+    call this every plan on histories a year long, where ``reindex`` built a hash table of
+    the whole index each time."""
+    source = pd.DatetimeIndex(series.index)
+    if len(source) == 0:
+        return np.full(len(index), np.nan)
+    if not source.is_monotonic_increasing or source.tz is None or index.tz is None:
+        return series.reindex(index).to_numpy(dtype=np.float64)
+    source_ns = source.as_unit("ns").asi8
+    wanted_ns = index.as_unit("ns").asi8
+    pos = np.searchsorted(source_ns, wanted_ns)
+    clipped = np.minimum(pos, len(source_ns) - 1)
+    out = series.to_numpy(dtype=np.float64)[clipped]
+    out[source_ns[clipped] != wanted_ns] = np.nan
+    return out
+
+
+def before(history: pd.Series, until_utc: datetime) -> pd.Series:
+    """The slots of a sorted ``history`` that start before ``until_utc``."""
+    index = pd.DatetimeIndex(history.index)
+    return history.iloc[: int(index.searchsorted(pd.Timestamp(until_utc)))]
+
+
 def recent(history: pd.Series, issued_at_utc: datetime, *, days: float) -> pd.Series:
     """The slots of a sorted ``history`` that start within ``days`` before ``issued_at_utc``
     (a cheap cut before :func:`known_at`)."""

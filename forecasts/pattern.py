@@ -13,7 +13,15 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from forecasts.grid import SlotGrid, SlotTable, grid_index, known_at, local_day_and_minute, recent
+from forecasts.grid import (
+    SlotGrid,
+    SlotTable,
+    grid_index,
+    known_at,
+    local_day_and_minute,
+    recent,
+    values_on,
+)
 from forecasts.quantiles import column_quantiles
 
 
@@ -90,11 +98,7 @@ def known_then_pattern(
     time); a later cut-off is for values published ahead of time, such as Agile prices.
     """
     index = grid_index(grid)
-    given = (
-        np.full(len(index), np.nan)
-        if known is None
-        else known.reindex(index).to_numpy(dtype=np.float64)
-    )
+    given = np.full(len(index), np.nan) if known is None else values_on(known, index)
     cutoff = issued_at_utc if data_cutoff_utc is None else data_cutoff_utc
     pattern = same_slot_median(history, grid, cutoff, days=days, step_minutes=step_minutes)
     if np.isnan(pattern).any() and not np.isnan(pattern).all():

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from forecasts.grid import UK_TIMEZONE, SlotGrid
+from forecasts.grid import UK_TIMEZONE, SlotGrid, before
 from forecasts.pattern import MarketForecast, known_then_pattern
 
 IMPORT_PRICE = "import_price_gbp_per_kwh"
@@ -53,7 +53,9 @@ def forecast_prices(
             forecast from the same-slot pattern of the published prices.
     """
     cutoff = published_until_utc or agile_published_until(issued_at_utc)
-    published = history[history.index < pd.Timestamp(cutoff)]
+    if not history.index.is_monotonic_increasing:
+        history = history.sort_index()
+    published = before(history, cutoff)
     return known_then_pattern(
         published,
         published,

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import pvlib
 
-from forecasts.grid import SlotGrid, grid_index, known_at
+from forecasts.grid import SlotGrid, grid_index, known_at, recent, values_on
 from forecasts.quantiles import QuantileForecast, named_quantiles
 
 NAME = "pv_kw"
@@ -271,12 +271,15 @@ def history_correction(
     (the model run on the weather that was observed), over the ``days`` before the issue time;
     clipped to ``limits``, 1.0 without daylight data. Pass it as :attr:`PvSettings.correction`.
     """
-    measured = known_at(measured_kw, issued_at_utc, step_minutes=step_minutes)
-    measured = measured[measured.index >= pd.Timestamp(issued_at_utc) - pd.Timedelta(days=days)]
-    modelled = modelled_kw.reindex(measured.index)
+    if not measured_kw.index.is_monotonic_increasing:
+        measured_kw = measured_kw.sort_index()
+    measured = known_at(
+        recent(measured_kw, issued_at_utc, days=days), issued_at_utc, step_minutes=step_minutes
+    )
+    modelled = values_on(modelled_kw, pd.DatetimeIndex(measured.index))
     daylight = modelled > 0.05
     total_model = float(modelled[daylight].sum())
     if total_model <= 0.0:
         return 1.0
-    ratio = float(measured[daylight].sum()) / total_model
+    ratio = float(measured.to_numpy(dtype=np.float64)[daylight].sum()) / total_model
     return float(np.clip(ratio, *limits))

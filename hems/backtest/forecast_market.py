@@ -35,6 +35,7 @@ import pandas as pd
 
 from forecasts.base_load import forecast_base_load
 from forecasts.carbon import forecast_carbon_intensity
+from forecasts.grid import values_on
 from forecasts.heat import forecast_outdoor_temperature
 from forecasts.prices import forecast_prices
 from forecasts.pv import PvSystem, forecast_pv, history_correction
@@ -74,23 +75,26 @@ class HistoricalForecast:
         """The :data:`hems.market.COLUMNS` on ``grid`` as forecast at ``grid.start_utc``."""
         issued = grid.start_utc
         index = grid.index
-        out = pd.DataFrame(index=index)
-        out["import_price_gbp_per_kwh"] = forecast_prices(
+        columns: dict[str, np.ndarray] = {}
+        columns["import_price_gbp_per_kwh"] = forecast_prices(
             self.data.import_price_gbp_per_kwh, grid, issued
         ).series.to_numpy()
-        out["export_price_gbp_per_kwh"] = self.export_price_gbp_per_kwh
+        columns["export_price_gbp_per_kwh"] = np.full(len(index), self.export_price_gbp_per_kwh)
         carbon = self.data.carbon
         api = carbon.iloc[:, 1]
-        api = api[(api.index >= pd.Timestamp(issued)) & (api.index < issued + CARBON_API_HORIZON)]
-        out["carbon_intensity_g_per_kwh"] = forecast_carbon_intensity(
-            api, carbon.iloc[:, 0], grid, issued
+        api_index = pd.DatetimeIndex(api.index)
+        first, last = api_index.searchsorted(
+            [pd.Timestamp(issued), pd.Timestamp(issued + CARBON_API_HORIZON)]
+        )
+        columns["carbon_intensity_g_per_kwh"] = forecast_carbon_intensity(
+            api.iloc[first:last], carbon.iloc[:, 0], grid, issued
         ).series.to_numpy()
-        out["base_load_kw"] = forecast_base_load(
+        columns["base_load_kw"] = forecast_base_load(
             self.data.base_load_kwh, grid, issued
         ).p50.to_numpy()
-        out["outdoor_temperature_c"] = self._temperature(grid)
-        out["pv_kw_per_kwp"] = self._pv(grid)
-        out = out[list(COLUMNS)]
+        columns["outdoor_temperature_c"] = self._temperature(grid)
+        columns["pv_kw_per_kwp"] = self._pv(grid)
+        out = pd.DataFrame({c: columns[c] for c in COLUMNS}, index=index)
         missing = out.isna()
         if missing.to_numpy().any():
             column = str(missing.any().idxmax())
@@ -110,7 +114,9 @@ class HistoricalForecast:
             return forecast_outdoor_temperature(
                 None, known, grid, issued, observed_step_minutes=30
             ).series.to_numpy()
-        actual = observed.reindex(grid.index).interpolate(limit_direction="both").to_numpy()
+        actual = values_on(observed, grid.index)
+        if np.isnan(actual).any():
+            actual = pd.Series(actual).interpolate(limit_direction="both").to_numpy()
         lead_days = np.arange(grid.n_steps) * grid.step_minutes / (60 * 24)
         sd0, growth = self.temperature_error_k
         key = int(pd.Timestamp(issued).timestamp()) // 60
@@ -139,7 +145,13 @@ class HistoricalForecast:
     def _modelled(self, grid: TimeGrid) -> pd.Series:
         """The no-weather PV model [kW/kWp] on ``grid``: a function of time alone (sun position
         and an assumed cloud cover, no data), so it is computed once per 30 days and reused."""
-        if self._pv_model is None or not grid.index.isin(self._pv_model.index).all():
+        model = self._pv_model
+        if (
+            model is None
+            or model.index[1] - model.index[0] != pd.Timedelta(minutes=grid.step_minutes)
+            or grid.start_utc < model.index[0]
+            or grid.end_utc > model.index[-1] + pd.Timedelta(minutes=grid.step_minutes)
+        ):
             block = TimeGrid(
                 start_utc=grid.start_utc - timedelta(days=15),
                 step_minutes=grid.step_minutes,
@@ -148,4 +160,5 @@ class HistoricalForecast:
             self._pv_model = forecast_pv(
                 self.pv_system, block, pd.DataFrame(index=block.index), block.start_utc
             ).p50
-        return self._pv_model.reindex(grid.index)
+        assert self._pv_model is not None
+        return pd.Series(values_on(self._pv_model, grid.index), index=grid.index)
