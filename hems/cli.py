@@ -237,7 +237,7 @@ def backtest(
         str,
         typer.Option(
             help="comma-separated: planner, perfect_foresight, naive, ev_cheap_window, "
-            "battery_self_consumption, battery_timer"
+            "battery_self_consumption, battery_timer, ev_window_battery_timer"
         ),
     ] = "planner,naive",
     out: Annotated[
@@ -275,6 +275,14 @@ def backtest(
     workers: Annotated[
         int | None, typer.Option(min=1, help="LocalCluster worker processes (default: cores)")
     ] = None,
+    chunk_days: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="one home: split the period into chunks of this many days run in parallel, "
+            "each after the first starting a warm-up day early (0: one run)",
+        ),
+    ] = 0,
 ) -> None:
     """Backtest strategies for one or many homes over a period: on real data with --data (or
     $HEMS_DATA_DIR), else the bundled market sample replayed onto the period. Writes the KPIs
@@ -287,6 +295,7 @@ def backtest(
     from rich.progress import Progress
 
     from hems.backtest import STRATEGY_NAMES, BacktestConfig, Cadence, run_backtest
+    from hems.backtest.chunks import run_chunked
     from hems.backtest.data import DATA_DIR_ENV, DataGapError, DataMissingError, load_home_data
     from hems.backtest.parallel import run_many
     from hems.backtest.reference import real_data_config, reference_home
@@ -355,7 +364,19 @@ def backtest(
     except (ValueError, ValidationError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    if len(configs) > 1 or scheduler is not None or workers is not None:
+    if chunk_days:
+        if len(configs) > 1:
+            console.print("[red]--chunk-days splits one home's period; give one --home[/red]")
+            raise typer.Exit(2)
+        results = run_chunked(
+            configs[0],
+            names,
+            chunk_days=chunk_days,
+            cadence=cadence,
+            scheduler=scheduler,
+            workers=workers,
+        )
+    elif len(configs) > 1 or scheduler is not None or workers is not None:
         results = run_many(
             configs, names, cadence=cadence, scheduler=scheduler, workers=workers, progress=True
         )

@@ -82,7 +82,8 @@ def run_many(
             n_workers=workers or os.cpu_count() or 1,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: None still took 8787, and a second
+            # cluster on the machine (another run, a notebook) then failed to start
         )
         client = Client(cluster)
     else:

@@ -57,8 +57,15 @@ STRATEGY_NAMES = (
     "ev_cheap_window",
     "battery_self_consumption",
     "battery_timer",
+    "ev_window_battery_timer",
 )
-BASELINE_NAMES = ("naive", "ev_cheap_window", "battery_self_consumption", "battery_timer")
+BASELINE_NAMES = (
+    "naive",
+    "ev_cheap_window",
+    "battery_self_consumption",
+    "battery_timer",
+    "ev_window_battery_timer",
+)
 """The rule-based strategies (no plans)."""
 _INTERVALS = {
     Cadence.HOURLY: timedelta(hours=1),
@@ -296,6 +303,15 @@ class BatteryTimerStrategy(BatterySelfConsumptionStrategy):
         return 0.0
 
 
+@dataclass
+class EvWindowBatteryTimerStrategy(BatteryTimerStrategy, EvWindowStrategy):
+    """The timers a well-set-up Agile home runs: the car charges in the cheap night window
+    (:class:`EvWindowStrategy`) and the battery charges in its window and covers the evening
+    peak (:class:`BatteryTimerStrategy`); thermostat heat pump."""
+
+    name: str = "ev_window_battery_timer"
+
+
 def _demand_without_batteries_kw(ctx: RunContext, at: datetime) -> float:
     """The site's power without its batteries at ``at`` [kW] (+ imports): actual base load and
     PV (from the actuals, as a meter would see them), EV and heat pump at their setpoints."""
@@ -330,4 +346,10 @@ def strategy_named(
     if name == "battery_timer":
         c0, c1, d0, d1 = (time.fromisoformat(t) for t in config.battery_timer_local)
         return BatteryTimerStrategy(charge_local=(c0, c1), discharge_local=(d0, d1))
+    if name == "ev_window_battery_timer":
+        start, end = (time.fromisoformat(t) for t in config.ev_window_local)
+        c0, c1, d0, d1 = (time.fromisoformat(t) for t in config.battery_timer_local)
+        return EvWindowBatteryTimerStrategy(
+            start_local=start, end_local=end, charge_local=(c0, c1), discharge_local=(d0, d1)
+        )
     raise ValueError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGY_NAMES)}")

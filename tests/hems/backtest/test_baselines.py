@@ -31,7 +31,13 @@ def results():  # type: ignore[no-untyped-def]
         noise=0.0,
         data_report=data.report,
     )
-    names = ["naive", "battery_self_consumption", "battery_timer"]
+    names = [
+        "naive",
+        "battery_self_consumption",
+        "battery_timer",
+        "ev_cheap_window",
+        "ev_window_battery_timer",
+    ]
     return run_backtest(config, names)
 
 
@@ -62,6 +68,30 @@ def test_timer_charges_in_its_window_and_covers_the_peak(results) -> None:  # ty
         timer["export_kwh"].to_numpy()[peak].sum()
         <= naive["export_kwh"].to_numpy()[peak].sum() + 1e-9
     )
+
+
+def test_combined_timers_are_the_ev_window_plus_the_battery_timer(results) -> None:  # type: ignore[no-untyped-def]
+    runs = {r.strategy: r.slots for r in results.runs}
+    naive, ev_window, timer, both = (
+        runs[n] for n in ("naive", "ev_cheap_window", "battery_timer", "ev_window_battery_timer")
+    )
+    local = pd.DatetimeIndex(both.index).tz_convert("Europe/London")
+    minutes = local.hour * 60 + local.minute
+    charge = (minutes >= 30) & (minutes < 270)
+    peak = (minutes >= 16 * 60) & (minutes < 19 * 60)
+    # outside the night window and the peak the car and the battery are idle in both: the
+    # combined home imports what the car-window home imports
+    quiet = ~charge & ~peak
+    assert abs((both["import_kwh"] - ev_window["import_kwh"]).to_numpy()[quiet]).max() < 1e-9
+    # in the night window it adds the battery's charging to the car's
+    extra = (both["import_kwh"] - ev_window["import_kwh"]).to_numpy()
+    timer_extra = (timer["import_kwh"] - naive["import_kwh"]).to_numpy()
+    assert extra[charge].sum() == pytest.approx(timer_extra[charge].sum(), rel=0.05)
+    # and the car's charging moves out of the peak, as in the car-window home
+    assert (
+        both["import_kwh"].to_numpy()[peak] <= timer["import_kwh"].to_numpy()[peak] + 1e-9
+    ).all()
+    assert both["import_kwh"].to_numpy()[peak].sum() < timer["import_kwh"].to_numpy()[peak].sum()
 
 
 def test_given_stays_drive_the_car_and_the_report_is_kept(results) -> None:  # type: ignore[no-untyped-def]

@@ -69,3 +69,31 @@ def test_hems_backtest_says_when_the_data_folder_is_missing(tmp_path, monkeypatc
     )
     assert result.exit_code == 2
     assert "does not exist" in result.output
+
+
+def test_hems_backtest_in_chunks_counts_every_day_once(tmp_path, monkeypatch):
+    from tests.hems.backtest.synthetic import write_data_folder
+
+    monkeypatch.delenv("HEMS_DATA_DIR", raising=False)
+    folder = write_data_folder(tmp_path / "data")
+    out = tmp_path / "o" / "r.csv"
+    args = ["backtest", "--data", str(folder), "--start", "2020-03-02", "--end", "2020-03-05"]
+    args += ["--strategies", "naive,ev_window_battery_timer", "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--chunk-days", "2", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    summary = pd.read_csv(out, index_col="strategy")
+    assert list(summary.index) == ["naive", "ev_window_battery_timer"]
+    daily = pd.read_csv(tmp_path / "o" / "r_daily.csv")
+    assert sorted(set(daily["day"])) == ["2020-03-02", "2020-03-03", "2020-03-04"]
+    assert len(daily) == 2 * 3
+    slots = pd.read_csv(tmp_path / "o" / "r_slots.csv")
+    assert len(slots) == 2 * 3 * 48
+    # two homes cannot share one split
+    home = tmp_path / "home.json"
+    from hems.backtest import reference_home
+
+    home.write_text(reference_home().model_dump_json())
+    two = [*args, "--home", str(home), "--home", str(home), "--chunk-days", "2"]
+    refused = CliRunner().invoke(app, two)
+    assert refused.exit_code == 2
+    assert "one --home" in refused.output
