@@ -28,6 +28,7 @@ from hems.dispatch import (
     decide,
     planned_powers,
     site_following_batteries,
+    with_following_caps,
 )
 from hems.domain.devices import DeviceKind, EvChargerSpec
 from hems.dsr_events import active_requests, is_active_response
@@ -259,7 +260,9 @@ class HomeController:
         )
         decisions = decide(
             home=home,
-            planned_kw=planned_powers(plan.schedule, home, now),
+            planned_kw=with_following_caps(
+                planned_powers(plan.schedule, home, now), self.follow_site, home
+            ),
             last_kw=last,
             boosted=overrides.boosted,
             paused=frozenset(overrides.paused_until),

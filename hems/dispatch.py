@@ -193,6 +193,32 @@ def site_following_batteries(
     return frozenset(out)
 
 
+def with_following_caps(
+    planned_kw: Mapping[str, float], following: frozenset[str], home: HomeSpec
+) -> dict[str, float]:
+    """``planned_kw`` with each site-following battery's setpoint raised to its full power in
+    the planned direction: the cap within which it follows the site.
+
+    Capped at the planned power, a battery covering the evening load left every kW the load
+    came above its forecast to the grid at the peak price, though the plan had set energy
+    aside for that slot. At full power it runs as an inverter's self-consumption mode does
+    while the plan has it discharge for the home's load (or store the PV surplus), and the
+    next re-plan (every slot) sets the rest of the day's discharge against what is left.
+    Measured on the real-data backtest of the reference home (planner, re-planning every
+    slot): 6-13 January 2020 bill 14.00 -> 12.87 GBP, 1-8 June -0.10 -> -0.21 GBP
+    (docs/backtest.md)."""
+    out = dict(planned_kw)
+    for d in home.devices:
+        if d.kind is not DeviceKind.BATTERY or d.name not in following:
+            continue
+        kw = out.get(d.name, 0.0)
+        if kw < 0:
+            out[d.name] = -float(d.max_discharge_kw)
+        elif kw > 0:
+            out[d.name] = float(d.max_charge_kw)
+    return out
+
+
 def decide(
     *,
     home: HomeSpec,

@@ -11,7 +11,7 @@ import pytest
 
 from adapters.devices.driver import Setpoint
 from hems.demo import demo_home_spec
-from hems.dispatch import site_following_batteries
+from hems.dispatch import site_following_batteries, with_following_caps
 from hems.market import COLUMNS, ReplayedMarket
 from hems.simulation.devices import SimulatedBattery, SimulatedPv
 from hems.simulation.home import SimulatedHome
@@ -149,3 +149,31 @@ def test_the_service_sends_the_battery_the_follow_flag_its_plan_calls_for(client
 
 def demo_spec(demo):  # the demo home as stored
     return demo.runtime.service.store.home(demo.home_id)
+
+
+def test_a_following_battery_is_sent_its_full_power_in_the_planned_direction() -> None:
+    spec = demo_home_spec()
+    battery = next(d for d in spec.devices if d.name == "Battery")
+    planned = {"Battery": -1.2, "EV charger": 7.4}
+    capped = with_following_caps(planned, frozenset({"Battery"}), spec)
+    assert capped["Battery"] == -battery.max_discharge_kw  # type: ignore[attr-defined]
+    assert capped["EV charger"] == 7.4  # only batteries follow the site
+    assert with_following_caps({"Battery": 0.8}, frozenset({"Battery"}), spec)["Battery"] == (
+        battery.max_charge_kw  # type: ignore[attr-defined]
+    )
+    # a battery not following (charging from the grid, exporting on purpose) keeps its power
+    assert with_following_caps(planned, frozenset(), spec) == planned
+    assert with_following_caps({"Battery": 0.0}, frozenset({"Battery"}), spec) == {"Battery": 0.0}
+
+
+def test_load_above_its_forecast_is_covered_by_the_following_battery_not_the_grid() -> None:
+    # the plan discharges 1 kW for a 1 kW forecast load; the load turns out 3 kW
+    spec = demo_home_spec()
+    cap = with_following_caps({"Battery": -1.0}, frozenset({"Battery"}), spec)["Battery"]
+    home = _home(
+        base_load_kw=3.0, pv_kw_per_kwp=0.0, battery=Setpoint(power_kw=cap, follow_site=True)
+    )
+    home.advance(START + timedelta(hours=1))
+    assert home.devices["Battery"].power_kw() == pytest.approx(-3.0)
+    assert home.meter.import_kwh == pytest.approx(0.0)
+    assert home.meter.export_kwh == pytest.approx(0.0)
