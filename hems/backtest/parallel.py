@@ -31,6 +31,10 @@ Done = Callable[[RunResult], None]
 _PREPARED_PIDS: set[int] = set()
 
 
+PLANNING_NAMES = frozenset({"planner", "perfect_foresight"})
+"""Strategies that plan (and so run longest)."""
+
+
 def run_one(config: BacktestConfig, strategy: str, cadence: str) -> RunResult:
     """One home, one strategy (the task a worker runs). The first task in a worker process
     prepares it for planning (:func:`optimiser.prepare_planner_process`: warm-up, frozen
@@ -93,7 +97,17 @@ def run_many(
         for config in configs:
             remote = client.scatter(config, broadcast=False)
             futures += [
-                client.submit(run_one, remote, s, chosen, pure=False, key=f"{config.home_id}-{s}")
+                client.submit(
+                    run_one,
+                    remote,
+                    s,
+                    chosen,
+                    pure=False,
+                    key=f"{config.home_id}-{s}",
+                    # the planning strategies take minutes where a baseline takes seconds:
+                    # started first, they do not leave one worker busy at the end
+                    priority=1 if s in PLANNING_NAMES else 0,
+                )
                 for s in strategies
             ]
         runs: list[RunResult] = []
