@@ -423,39 +423,32 @@ class Store:
     # -- setpoints ---------------------------------------------------------------------------
     def last_setpoint(self, home_id: int, device: str) -> SetpointRow | None:
         """The device's latest stored row, decision or ramp step, applied or not."""
-        with self.session() as s:
-            return s.scalars(
-                select(SetpointRow)
-                .where(SetpointRow.home_id == home_id, SetpointRow.device_name == device)
-                .order_by(SetpointRow.id.desc())
-                .limit(1)
-            ).first()
+        return self._last_setpoint(home_id, device)
 
     def last_decided_setpoint(self, home_id: int, device: str) -> SetpointRow | None:
         """The device's latest decision (ramp steps towards it left out), applied or not."""
-        with self.session() as s:
-            return s.scalars(
-                select(SetpointRow)
-                .where(
-                    SetpointRow.home_id == home_id,
-                    SetpointRow.device_name == device,
-                    SetpointRow.reason.not_like(f"{RAMP_STEP_PREFIX}%"),
-                )
-                .order_by(SetpointRow.id.desc())
-                .limit(1)
-            ).first()
+        return self._last_setpoint(
+            home_id, device, SetpointRow.reason.not_like(f"{RAMP_STEP_PREFIX}%")
+        )
 
     def last_applied_setpoint(self, home_id: int, device: str) -> SetpointRow | None:
         """The setpoint the device was last sent and accepted (the one in force)."""
+        return self._last_setpoint(
+            home_id,
+            device,
+            SetpointRow.applied_at.is_not(None),
+            latest_first=(SetpointRow.applied_at.desc(),),
+        )
+
+    def _last_setpoint(
+        self, home_id: int, device: str, *where: Any, latest_first: tuple[Any, ...] = ()
+    ) -> SetpointRow | None:
+        """The device's newest row meeting ``where``, newest by ``latest_first`` then id."""
         with self.session() as s:
             return s.scalars(
                 select(SetpointRow)
-                .where(
-                    SetpointRow.home_id == home_id,
-                    SetpointRow.device_name == device,
-                    SetpointRow.applied_at.is_not(None),
-                )
-                .order_by(SetpointRow.applied_at.desc(), SetpointRow.id.desc())
+                .where(SetpointRow.home_id == home_id, SetpointRow.device_name == device, *where)
+                .order_by(*latest_first, SetpointRow.id.desc())
                 .limit(1)
             ).first()
 
