@@ -24,6 +24,7 @@ from tests.adapters.openadr.vtn_peer import (
     free_port,
     make_vtn,
 )
+from tests.adapters.openadr.waiting import until
 
 pytestmark = [
     pytest.mark.interop,
@@ -46,15 +47,6 @@ def _settings() -> VenSettings:
             Resource(resource_id="battery"),
         ),
     )
-
-
-async def _until(condition, timeout_s: float = 8.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 def test_full_flow_against_openleadr_vtn():
@@ -113,13 +105,13 @@ async def _full_flow() -> None:
 
         stop = asyncio.Event()
         runner = asyncio.create_task(ven.run(stop, tick_s=0.2))
-        await _until(lambda: len(opts) == 2)
+        await until(lambda: len(opts) == 2)
         assert opts == {"ev-in": "optIn", "ev-out": "optOut"}
         notice = ven.hooks.notices[0]
         assert notice.requests[0].value_kw == 3.0
         assert notice.requests[0].kind == "setpoint"
 
-        await _until(lambda: len(peer.values.get("ev-charger", [])) >= 2)
+        await until(lambda: len(peer.values.get("ev-charger", [])) >= 2)
         assert {v for _, v in peer.values["site"]} == {2.5}
         assert {v for _, v in peer.values["ev-charger"]} == {7.2}
         assert {v for _, v in peer.values["battery"]} == {-1.5}
@@ -129,12 +121,12 @@ async def _full_flow() -> None:
         event.event_signals[0].intervals[0].signal_payload = 4.0
         ol_utils.increment_event_modification_number(event)
         server.events_updated[VEN_ID] = True
-        await _until(lambda: "ev-in#1" in decisions)
+        await until(lambda: "ev-in#1" in decisions)
         assert ven.events.get("ev-in").event.signals[0].intervals[0].value == 4.0
 
         # Cancellation.
         server.cancel_event(VEN_ID, "ev-out")
-        await _until(lambda: ven.events.get("ev-out") is None or ven.events.get("ev-out").cancelled)
+        await until(lambda: ven.events.get("ev-out") is None or ven.events.get("ev-out").cancelled)
 
         stop.set()
         await runner

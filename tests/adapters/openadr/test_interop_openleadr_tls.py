@@ -25,7 +25,7 @@ from adapters.openadr.tls import TlsSettings, client_context, fingerprint_pem
 from adapters.openadr.transport import HttpTransport
 from adapters.openadr.ven import Ven, VenSettings
 from adapters.openadr.vocab import OptReason, OptType
-from tests.adapters.openadr.certs import Party, make_pki
+from tests.adapters.openadr.certs import Party
 from tests.adapters.openadr.vtn_peer import (
     REGISTRATION_ID,
     VEN_ID,
@@ -34,16 +34,12 @@ from tests.adapters.openadr.vtn_peer import (
     free_port,
     make_vtn,
 )
+from tests.adapters.openadr.waiting import until
 
 pytestmark = [
     pytest.mark.interop,
     pytest.mark.filterwarnings("ignore::aiohttp.web_exceptions.NotAppKeyWarning"),
 ]
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(autouse=True)
@@ -65,15 +61,6 @@ def _settings() -> VenSettings:
         serial_number="SN0001",
         resources=(Resource(resource_id="ev-charger", has_soc=True),),
     )
-
-
-async def _until(condition, timeout_s: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 def _secure_vtn(port: int, ca_file, vtn: Party, ven: Party):
@@ -166,11 +153,11 @@ async def _secure_flow(ca_file, vtn: Party, ven: Party) -> None:
         )
         stop = asyncio.Event()
         runner = asyncio.create_task(ven_under_test.run(stop, tick_s=0.2))
-        await _until(lambda: opts == {"ev-tls": "optIn"})
+        await until(lambda: opts == {"ev-tls": "optIn"})
         notice = ven_under_test.hooks.notices[0]
         assert (notice.requests[0].kind, notice.requests[0].value_kw) == ("setpoint", 2.5)
 
-        await _until(lambda: len(peer.values.get("ev-charger", [])) >= 2)
+        await until(lambda: len(peer.values.get("ev-charger", [])) >= 2)
         assert {v for _, v in peer.values["site"]} == {3.25}
         assert {v for _, v in peer.values["ev-charger"]} == {7.4}
 
@@ -209,7 +196,7 @@ async def _wrong_pin(ca_file, vtn: Party, ven: Party, caplog) -> None:
     try:
         with caplog.at_level(logging.WARNING, logger="adapters.openadr"):
             runner = asyncio.create_task(ven_under_test.run(stop, tick_s=0.1))
-            await _until(lambda: caplog.text.count("refused the VTN's connection") >= 2)
+            await until(lambda: caplog.text.count("refused the VTN's connection") >= 2)
             # Local operation continues: the loop is alive, backing off, not registered.
             assert not runner.done()
             assert ven_under_test.ven_id is None

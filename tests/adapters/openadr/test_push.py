@@ -29,7 +29,6 @@ from adapters.openadr.tls import TlsSettings, client_context, fingerprint_pem, s
 from adapters.openadr.transport import HttpTransport
 from adapters.openadr.ven import Ven, VenSettings
 from adapters.openadr.vocab import OptReason, OptType, ResponseCode
-from tests.adapters.openadr.certs import make_pki
 from tests.adapters.openadr.push_vtn import (
     REGISTRATION_ID,
     VEN_ID,
@@ -39,22 +38,9 @@ from tests.adapters.openadr.push_vtn import (
 )
 from tests.adapters.openadr.samples import dispatch_event
 from tests.adapters.openadr.vtn_peer import free_port
+from tests.adapters.openadr.waiting import until
 
 PUSH_LIMIT_BYTES = 64 * 1024
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-async def _until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 def _event(event_id: str):
@@ -142,7 +128,7 @@ def _run(pki, scenario: Scenario, *, mutual_tls: bool = False) -> None:
             try:
                 # Registered, and the answer to the start-up oadrRequestEvent (the VTN's current
                 # event list) has been read: pushes from now on cannot be overtaken by it.
-                await _until(lambda: ven.events.get("ev-0") is not None)
+                await until(lambda: ven.events.get("ev-0") is not None)
                 decided.clear()
                 await scenario(vtn, ven, decided)
             finally:
@@ -201,7 +187,7 @@ def test_push_mode_end_to_end(pki, mutual_tls):
         assert created.response.ok
         assert created.response.request_id == "cr-1"
         assert created.pending == ("rr-push",)
-        await _until(lambda: bool(vtn.updates))
+        await until(lambda: bool(vtn.updates))
         (data,) = vtn.updates[0].reports
         assert data.report_request_id == "rr-push"
         values = {p.value for i in data.intervals for p in i.points if p.r_id == site.r_id}
@@ -226,7 +212,7 @@ def test_push_mode_end_to_end(pki, mutual_tls):
         ack = await vtn.push("EiRegisterParty", m.RequestReregistration(ven_id=VEN_ID))
         assert isinstance(ack, m.Response)
         assert ack.response.ok
-        await _until(lambda: len(vtn.registrations) == 2)
+        await until(lambda: len(vtn.registrations) == 2)
         again = vtn.registrations[1]
         assert again.http_pull_model is False
         assert again.transport_address == registration.transport_address

@@ -24,15 +24,9 @@ from adapters.openadr.tls import (
     fingerprint_pem,
 )
 from adapters.openadr.vocab import ResponseCode
-from tests.adapters.openadr.certs import make_pki
 from tests.adapters.openadr.samples import dispatch_event
 
 MESSAGE = m.DistributeEvent(request_id="r", vtn_id="v", events=(dispatch_event(),))
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 def _verifier(party, **kwargs):

@@ -13,12 +13,6 @@ import pytest
 from adapters.openadr import messages as m
 from adapters.openadr.tls import TlsSettings, client_context, fingerprint_pem, server_context
 from adapters.openadr.transport import HttpTransport, TransportError
-from tests.adapters.openadr.certs import make_pki
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 class OneShotServer:

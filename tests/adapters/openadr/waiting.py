@@ -1,0 +1,16 @@
+"""Waiting in async tests for what a peer does on its own time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+
+async def until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    """Return once ``condition()`` holds; AssertionError after ``timeout_s`` [s]."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
