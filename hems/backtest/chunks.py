@@ -25,7 +25,7 @@ import pandas as pd
 
 from hems.backtest.config import BacktestConfig, Cadence
 from hems.backtest.engine import ENERGY_KEYS, UK, RunResult
-from hems.backtest.kpis import BacktestResults, results_of
+from hems.backtest.kpis import BacktestResults, results_for
 from hems.backtest.parallel import run_many
 
 
@@ -111,13 +111,7 @@ def run_chunked(
         )
         for name in strategies
     ]
-    return results_of(
-        merged,
-        config.home,
-        dsr_events=config.dsr_events,
-        slot_minutes=config.slot_minutes,
-        data_report=results.data_report,
-    )
+    return results_for(merged, config, results.data_report)
 
 
 def merge_chunk_runs(

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from hems.backtest.config import BacktestConfig
 from hems.backtest.data import DataReport
 from hems.backtest.engine import RunResult
 from hems.domain.devices import BatterySpec
@@ -86,6 +87,19 @@ def results_of(
         daily=daily_frame(runs, home),
         slots=slots_frame(runs),
         dsr=dsr_frame(runs, dsr_events, slot_minutes=slot_minutes),
+        data_report=data_report,
+    )
+
+
+def results_for(
+    runs: Sequence[RunResult], config: BacktestConfig, data_report: DataReport | None
+) -> BacktestResults:
+    """:func:`results_of` for runs of ``config``'s home (its DSR events and slot length)."""
+    return results_of(
+        runs,
+        config.home,
+        dsr_events=config.dsr_events,
+        slot_minutes=config.slot_minutes,
         data_report=data_report,
     )
 

@@ -20,7 +20,7 @@ from rich.progress import Progress, TaskID
 from hems.backtest.config import BacktestConfig, Cadence
 from hems.backtest.data import DataReport, SeriesReport
 from hems.backtest.engine import RunResult, run_strategy
-from hems.backtest.kpis import BacktestResults, results_of
+from hems.backtest.kpis import BacktestResults, results_for
 from hems.backtest.strategies import STRATEGY_NAMES, strategy_named
 from optimiser import prepare_planner_process
 
@@ -133,14 +133,7 @@ def run_many(
         (c.home_id, s): i for i, (c, s) in enumerate((c, s) for c in configs for s in strategies)
     }
     runs.sort(key=lambda r: order[(r.home, r.strategy)])
-    first = configs[0]
-    return results_of(
-        runs,
-        first.home,
-        dsr_events=first.dsr_events,
-        slot_minutes=first.slot_minutes,
-        data_report=_merged_reports(configs),
-    )
+    return results_for(runs, configs[0], _merged_reports(configs))
 
 
 def _bar(total: int) -> tuple[Progress, TaskID]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from hems.backtest.config import BacktestConfig, Cadence
 from hems.backtest.engine import Progress, Strategy, run_strategy
-from hems.backtest.kpis import BacktestResults, results_of
+from hems.backtest.kpis import BacktestResults, results_for
 from hems.backtest.strategies import strategy_named
 
 
@@ -23,10 +23,4 @@ def run_backtest(
         strategy_named(s, config, Cadence(cadence)) if isinstance(s, str) else s for s in strategies
     ]
     runs = tuple(run_strategy(config, s, progress=progress) for s in chosen)
-    return results_of(
-        runs,
-        config.home,
-        dsr_events=config.dsr_events,
-        slot_minutes=config.slot_minutes,
-        data_report=config.data_report,
-    )
+    return results_for(runs, config, config.data_report)
