@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pandas as pd
 
@@ -170,10 +170,7 @@ def _counts(chunk: Chunk, following: Chunk | None, day: date) -> bool:
     if day > chunk.end_day:
         return False
     next_start_local = following.config.start_utc.astimezone(UK)
-    return next_start_local.date() == day and (next_start_local.hour, next_start_local.minute) != (
-        0,
-        0,
-    )
+    return next_start_local.date() == day and next_start_local.time() != time(0)
 
 
 def _number(value: object) -> float:
