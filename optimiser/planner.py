@@ -24,7 +24,10 @@ solution of it that passes every check is optimal for the full problem too.
 
 Failure modes
 -------------
-* the time limit with a solution: the best solution, status ``TIME_LIMIT``;
+* the time limit with a solution: the best solution, status ``TIME_LIMIT``; a round that may
+  be followed by another gets at most ``ROUND_TIME_SHARE`` of the time left, so a round stopped
+  with a solution that fails a check is repaired by the next one (starting from its modes)
+  instead of leaving no time and ending in the rule-based plan;
 * no solution (limit, numerical trouble, a solver error): the rule-based plan
   (:mod:`optimiser.fallback`), status ``FALLBACK``, with the reason in ``solver.message``.
 Bad input raises :class:`ProblemError` when the :class:`Problem` is built, before any solve.
@@ -57,6 +60,11 @@ log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 4
 FLOW_TOL_KW = 1e-4
+ROUND_TIME_SHARE = 0.7
+"""A round that may be followed by another gets at most this share of the time left, so a
+round stopped at its limit with a solution that fails a check leaves the next round time to
+repair it from that solution's modes (rounds usually take milliseconds; this matters on hard
+models, e.g. two days of negative prices, where a first round can use the whole limit)."""
 
 
 def initial_binary_slots(problem: Problem) -> BinarySlots:
@@ -201,7 +209,8 @@ def optimise(
                     highs.set_options(options.later_round_highs_options)
                 highs.set_start(integer_start(highs))
             remaining = options.time_limit_s - (time.perf_counter() - started)
-            outcome = solve_round(highs, remaining)
+            last = rounds == MAX_ROUNDS + 1
+            outcome = solve_round(highs, remaining if last else remaining * ROUND_TIME_SHARE)
             build_s += outcome.translate_s
             solve_s += outcome.solve_s
             if outcome.status is SolveStatus.NO_SOLUTION:

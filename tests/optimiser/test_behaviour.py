@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -24,6 +26,7 @@ from optimiser import (
     Wish,
     optimise,
 )
+from optimiser.highs_backend import SolveStatus
 
 from .conftest import START, plugged_ev
 from .conftest import battery as _battery
@@ -264,3 +267,32 @@ def test_charge_now_overrides_prices(hourly_grid):
         plan.schedule["EV.power_kw"].to_numpy()[:3], [7.4, 2.6, 0], atol=1e-6
     )
     assert not plan.violations
+
+
+def test_a_round_stopped_at_its_limit_leaves_the_next_round_time_to_repair_it(
+    hourly_grid, monkeypatch
+):
+    # the first round's solution leaves the charger below its 1.4 kW minimum (a failed check)
+    # and, as on a hard model, uses up every second it is given; the second round must still get
+    # time to repair it from that solution's modes instead of ending in the rule-based plan
+    real = planner.solve_round
+    limits: list[float] = []
+
+    def slow_first_round(highs, limit):
+        limits.append(limit)
+        outcome = real(highs, limit)
+        if len(limits) == 1:
+            time.sleep(limit)
+            return replace(outcome, status=SolveStatus.TIME_LIMIT)
+        return outcome
+
+    monkeypatch.setattr(planner, "solve_round", slow_first_round)
+    ev = plugged_ev(arrive_h=1, leave_h=9, arrival_soc=0.5, target_soc=0.8, capacity_kwh=50.0)
+    problem = Problem(grid=hourly_grid, import_price_gbp_per_kwh=0.2, evs=(ev,))
+    plan = optimise(problem, SolverOptions(time_limit_s=1.0))
+    assert len(limits) == 2
+    assert limits[0] <= planner.ROUND_TIME_SHARE * 1.0 + 1e-9
+    assert plan.status is not PlanStatus.FALLBACK
+    charging = plan.schedule["EV.power_kw"].to_numpy()
+    assert ((charging < 1e-6) | (charging >= 1.4 - 1e-6)).all()
+    assert not plan.violations  # the car still reaches its target
