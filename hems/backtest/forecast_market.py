@@ -10,7 +10,8 @@ forecasters (``forecasts/``), from the histories of a :class:`~hems.backtest.dat
 * carbon intensity: the file's forecast column for the next 48 hours (the Carbon Intensity
   API's forecast), beyond it the same-slot median of the actuals known then
   (:func:`forecasts.carbon.forecast_carbon_intensity`);
-* base load: :func:`forecasts.base_load.forecast_base_load` (P50) on the metered history;
+* base load: :func:`forecasts.base_load.expected_base_load` (the expected value: the plan's
+  cost is linear in it) on the metered history;
 * PV per kWp: :func:`forecasts.pv.forecast_pv` without a weather forecast (clear sky times an
   assumed cloud cover) for 1 kWp, scaled by the ratio of measured to modelled output over the
   last 14 days (:func:`forecasts.pv.history_correction`);
@@ -33,7 +34,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from forecasts.base_load import forecast_base_load
+from forecasts.base_load import expected_base_load
 from forecasts.carbon import forecast_carbon_intensity
 from forecasts.grid import values_on
 from forecasts.heat import forecast_outdoor_temperature
@@ -89,9 +90,9 @@ class HistoricalForecast:
         columns["carbon_intensity_g_per_kwh"] = forecast_carbon_intensity(
             api.iloc[first:last], carbon.iloc[:, 0], grid, issued
         ).series.to_numpy()
-        columns["base_load_kw"] = forecast_base_load(
+        columns["base_load_kw"] = expected_base_load(
             self.data.base_load_kwh, grid, issued
-        ).p50.to_numpy()
+        ).to_numpy()
         columns["outdoor_temperature_c"] = self._temperature(grid)
         columns["pv_kw_per_kwp"] = self._pv(grid)
         out = pd.DataFrame({c: columns[c] for c in COLUMNS}, index=index)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasts.base_load import BaseLoadSettings, forecast_base_load
+from forecasts.base_load import BaseLoadSettings, expected_base_load, forecast_base_load
 from forecasts.domestic_profile import TYPICAL_ANNUAL_KWH
 from optimiser import TimeGrid
 from tests.forecasts.conftest import local_pattern_kwh
@@ -84,3 +84,22 @@ def test_habits_follow_the_local_clock_across_the_spring_change():
     evening = forecast.p50[forecast.p50 > 0.5].index
     assert evening[0] == pd.Timestamp("2026-03-29 16:00", tz="UTC")  # 17:00 BST
     assert len(evening) == 8
+
+
+def test_the_planners_load_is_the_expected_energy_not_the_typical_half_hour():
+    # every fourth day the 18:00 half hour has a 3 kW oven on top of the 1 kW evening: the
+    # median day never has it, the expected energy includes a quarter of it
+    history = local_pattern_kwh("2026-01-01", 20)
+    local = history.index.tz_convert("Europe/London")
+    oven = (local.hour == 18) & (local.minute == 0) & (local.day % 4 == 0)
+    history = history + np.where(oven, 1.5, 0.0)  # 3 kW for half an hour
+    typical = forecast_base_load(history, NEXT_DAY, ISSUED).p50
+    expected = expected_base_load(history, NEXT_DAY, ISSUED)
+    assert expected.name == "base_load_kw_expected"
+    at_six = expected.index.tz_convert("Europe/London").hour == 18
+    at_six &= expected.index.tz_convert("Europe/London").minute == 0
+    assert typical[at_six].iloc[0] == pytest.approx(1.0)  # the median day
+    # the trailing mean (weight 0.85) sees 4 ovens in the 19 known days; yesterday and last
+    # week (0.1 and 0.05) had none: 0.85 * (1 + 3 * 4 / 19) + 0.15 * 1
+    assert expected[at_six].iloc[0] == pytest.approx(0.85 * (1 + 3 * 4 / 19) + 0.15)
+    np.testing.assert_allclose(expected[~at_six].to_numpy(), typical[~at_six].to_numpy())
