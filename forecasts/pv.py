@@ -283,3 +283,40 @@ def history_correction(
         return 1.0
     ratio = float(measured.to_numpy(dtype=np.float64)[daylight].sum()) / total_model
     return float(np.clip(ratio, *limits))
+
+
+def nowcast_correction(
+    measured_kw: pd.Series,
+    modelled_kw: pd.Series,
+    grid: SlotGrid,
+    issued_at_utc: datetime,
+    baseline: float,
+    *,
+    window_hours: float = 1.5,
+    decay_hours: float = 2.0,
+    step_minutes: int = 30,
+    min_modelled_energy: float = 0.05,
+    limits: tuple[float, float] = (0.0, 2.0),
+) -> np.ndarray:
+    """Per-slot correction of the modelled output on ``grid``: the ratio of measured to modelled
+    output over the last ``window_hours`` (how cloudy it is now), relaxing towards ``baseline``
+    (e.g. :func:`history_correction`) with e-folding time ``decay_hours`` of lead time.
+
+    This is "smart persistence", the usual intraday PV reference: clouds persist for an hour or
+    two, so the ratio seen now beats climatology for the next hours, and says nothing about
+    tomorrow. Without enough modelled output in the window (night, dawn) the baseline is used.
+    """
+    index = grid_index(grid)
+    measured = known_at(
+        recent(measured_kw, issued_at_utc, days=window_hours / 24),
+        issued_at_utc,
+        step_minutes=step_minutes,
+    )
+    modelled = values_on(modelled_kw, pd.DatetimeIndex(measured.index))
+    total_model = float(np.nansum(modelled))
+    if total_model * step_minutes / 60 < min_modelled_energy:
+        return np.full(len(index), baseline)
+    now = float(np.clip(float(measured.to_numpy(dtype=np.float64).sum()) / total_model, *limits))
+    lead_h = (index - pd.Timestamp(issued_at_utc)).total_seconds().to_numpy() / 3600.0
+    weight = np.exp(-np.maximum(lead_h, 0.0) / decay_hours)
+    return np.asarray(baseline + (now - baseline) * weight, dtype=np.float64)

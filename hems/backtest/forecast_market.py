@@ -14,7 +14,9 @@ forecasters (``forecasts/``), from the histories of a :class:`~hems.backtest.dat
   cost is linear in it) on the metered history;
 * PV per kWp: :func:`forecasts.pv.forecast_pv` without a weather forecast (clear sky times an
   assumed cloud cover) for 1 kWp, scaled by the ratio of measured to modelled output over the
-  last 14 days (:func:`forecasts.pv.history_correction`);
+  last 14 days (:func:`forecasts.pv.history_correction`), and for the next hours by the
+  ratio seen over the last 1.5 h, relaxing to the 14-day ratio with an e-folding time of 2 h
+  of lead (:func:`forecasts.pv.nowcast_correction`, "smart persistence");
 * outdoor temperature: ``"weather"``: the actual temperature plus a seeded error whose
   standard deviation grows with lead time (``0.5 + 1.0 * lead_days`` K: a stand-in for a
   weather forecast, which the data folder does not have); ``"persistence"``: the same slot the
@@ -39,7 +41,7 @@ from forecasts.carbon import forecast_carbon_intensity
 from forecasts.grid import values_on
 from forecasts.heat import forecast_outdoor_temperature
 from forecasts.prices import forecast_prices
-from forecasts.pv import PvSystem, forecast_pv, history_correction
+from forecasts.pv import PvSystem, forecast_pv, history_correction, nowcast_correction
 from hems.backtest.data import DEFAULT_EXPORT_PRICE_GBP_PER_KWH, DataGapError, HomeData
 from hems.domain.home import HomeSpec
 from hems.market import COLUMNS
@@ -141,7 +143,10 @@ class HistoricalForecast:
         ratio = history_correction(
             self.data.pv_kw_per_kwp, past, issued, step_minutes=grid.step_minutes
         )
-        return np.asarray(model.to_numpy() * ratio, dtype=np.float64)
+        now = nowcast_correction(
+            self.data.pv_kw_per_kwp, past, grid, issued, ratio, step_minutes=grid.step_minutes
+        )
+        return np.asarray(model.to_numpy() * now, dtype=np.float64)
 
     def _modelled(self, grid: TimeGrid) -> pd.Series:
         """The no-weather PV model [kW/kWp] on ``grid``: a function of time alone (sun position

@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 
 from adapters.weather.open_meteo import read_weather
-from forecasts.pv import PvSettings, PvSystem, forecast_pv, history_correction
+from forecasts.pv import (
+    PvSettings,
+    PvSystem,
+    forecast_pv,
+    history_correction,
+    nowcast_correction,
+)
 from optimiser import TimeGrid
 from tests.adapters.conftest import FIXTURES
 
@@ -106,3 +112,24 @@ def test_system_description_is_checked(bad):
     args = {"latitude_deg": 51.75, "longitude_deg": -1.25, "kwp": 4.0, **bad}
     with pytest.raises(ValueError, match="must be"):
         PvSystem(**args)
+
+
+def test_the_nowcast_starts_from_how_cloudy_it_is_now_and_relaxes_to_the_baseline():
+    index = pd.date_range("2026-06-20", periods=48 * 2, freq="30min", tz="UTC")
+    modelled = pd.Series(np.where(index.hour.isin(range(5, 20)), 2.0, 0.0), index=index)
+    measured = modelled * 0.3  # a dull day so far
+    issued = datetime(2026, 6, 20, 11, tzinfo=UTC)
+    grid = TimeGrid(start_utc=issued, n_steps=48)
+    ratio = nowcast_correction(measured, modelled, grid, issued, baseline=0.9)
+    assert ratio[0] == pytest.approx(0.3)  # lead 0: the last hour and a half's 0.3
+    lead_h = np.arange(48) * 0.5
+    np.testing.assert_allclose(ratio, 0.9 + (0.3 - 0.9) * np.exp(-lead_h / 2.0))
+    assert ratio[-1] == pytest.approx(0.9, abs=1e-4)  # tomorrow: the baseline
+    # what is measured after the issue time changes nothing
+    doctored = measured.copy()
+    doctored[doctored.index >= pd.Timestamp(issued)] = 99.0
+    np.testing.assert_allclose(nowcast_correction(doctored, modelled, grid, issued, 0.9), ratio)
+    # before dawn there is nothing to persist
+    night = datetime(2026, 6, 20, 3, tzinfo=UTC)
+    dark = nowcast_correction(measured, modelled, TimeGrid(start_utc=night, n_steps=8), night, 0.9)
+    np.testing.assert_allclose(dark, 0.9)
