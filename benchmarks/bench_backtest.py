@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         "battery_cycles",
         "peak_import_kw",
         "plans",
+        "plans_time_limited",
+        "plans_fallback",
         "planning_s",
         "wall_s",
     ]

@@ -8,6 +8,7 @@ Quick start::
     runs.daily     # one row per strategy and local day
 """
 
+from hems.backtest.chunks import run_chunked
 from hems.backtest.config import BacktestConfig, Cadence
 from hems.backtest.data import (
     DATA_DIR_ENV,
@@ -91,6 +92,7 @@ __all__ = [
     "reference_home",
     "results_of",
     "run_backtest",
+    "run_chunked",
     "run_many",
     "run_strategy",
     "slots_frame",

@@ -152,6 +152,8 @@ def merge_chunk_runs(
         totals=totals,
         daily=daily,
         plans=sum(r.plans for r in ordered),
+        plans_time_limited=sum(r.plans_time_limited for r in ordered),
+        plans_fallback=sum(r.plans_fallback for r in ordered),
         planning_s=sum(r.planning_s for r in ordered),
         wall_s=max(r.wall_s for r in ordered),
         forecast_s=sum(r.forecast_s for r in ordered),

@@ -25,6 +25,7 @@ from hems.market import ReplayedMarket
 from hems.problem_builder import next_departure
 from hems.simulation.devices import SimulatedBattery, SimulatedEvCharger
 from hems.simulation.home import SimulatedHome, simulate_home
+from optimiser import PlanStatus
 
 UK = ZoneInfo("Europe/London")
 
@@ -41,8 +42,20 @@ class RunContext:
     sim: SimulatedHome
     actuals: ReplayedMarket
     plans: int = 0
+    plans_time_limited: int = 0
+    plans_fallback: int = 0
     planning_s: float = 0.0
     forecast_s: float = 0.0
+
+    def count_plan(self, status: PlanStatus) -> None:
+        """Count a plan, and whether the solver stopped at its time limit (a solution, maybe
+        not optimal: for the perfect-foresight run, a looser bound) or gave none (the
+        rule-based plan)."""
+        self.plans += 1
+        if status is PlanStatus.TIME_LIMIT:
+            self.plans_time_limited += 1
+        elif status is PlanStatus.FALLBACK:
+            self.plans_fallback += 1
 
     def comfort_min_c(self, at_utc: datetime) -> float:
         return self.config.preferences.comfort_min_at(at_utc.astimezone(UK))
@@ -68,6 +81,8 @@ class RunResult:
     wall_s: float = 0.0
     forecast_s: float = 0.0
     slots: pd.DataFrame | None = None
+    plans_time_limited: int = 0
+    plans_fallback: int = 0
     home: str = "home"
 
 
@@ -144,6 +159,8 @@ async def _run(config: BacktestConfig, strategy: Strategy, progress: Progress | 
         totals=totals,
         daily=daily,
         plans=ctx.plans,
+        plans_time_limited=ctx.plans_time_limited,
+        plans_fallback=ctx.plans_fallback,
         planning_s=ctx.planning_s,
         forecast_s=ctx.forecast_s,
         wall_s=wallclock.perf_counter() - started,

@@ -6,8 +6,10 @@ grid's intensity), ``comfort_deficit_kelvin_hours`` (time below the comfort mini
 ``ev_short_kwh`` (energy missing at departures against the consumer's target),
 ``ev_departures``, ``battery_throughput_kwh`` (charged plus discharged), ``battery_cycles``
 (throughput over twice the capacity), ``peak_import_kw`` (5-minute mean), and for the
-summary ``plans``, ``planning_s`` (forecasts, problem building and solving), ``plans_per_s``
-(plans / planning_s) and ``wall_s``; :attr:`RunResult.forecast_s` is the forecasts' share.
+summary ``plans``, ``plans_time_limited`` and ``plans_fallback`` (solver stopped at its limit,
+or no solution: the rule-based plan), ``planning_s`` (forecasts, problem building and solving),
+``plans_per_s`` (plans / planning_s) and ``wall_s``; :attr:`RunResult.forecast_s` is the
+forecasts' share.
 
 DSR delivery (:func:`dsr_frame`, one row per home, strategy and event; import caps over slot
 windows): ``import_kwh`` in the window, ``excess_kwh`` (slot energy above the cap),
@@ -174,6 +176,8 @@ def summary_frame(runs: Sequence[RunResult], home: HomeSpec) -> pd.DataFrame:
         row: dict[str, object] = {"strategy": r.strategy, "home": r.home, **r.totals}
         row["battery_cycles"] = r.totals["battery_throughput_kwh"] / (2 * cap) if cap else 0.0
         row["plans"] = r.plans
+        row["plans_time_limited"] = r.plans_time_limited
+        row["plans_fallback"] = r.plans_fallback
         row["planning_s"] = r.planning_s
         row["plans_per_s"] = r.plans / r.planning_s if r.planning_s > 0 else float("nan")
         row["wall_s"] = r.wall_s

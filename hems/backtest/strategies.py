@@ -43,6 +43,7 @@ from optimiser import (
     DsrRequest,
     ElectricVehicle,
     ModelExtension,
+    Plan,
     PlugInSession,
     Problem,
     TimeGrid,
@@ -97,9 +98,10 @@ class PlannerStrategy:
         news = plugged != self._plugged and not self.perfect_foresight
         if self._due(now_utc) or news:
             started = wallclock.perf_counter()
-            self._schedule = self._plan(ctx, now_utc, states).schedule
+            plan = self._plan(ctx, now_utc, states).plan
+            self._schedule = plan.schedule
             ctx.planning_s += wallclock.perf_counter() - started
-            ctx.plans += 1
+            ctx.count_plan(plan.status)
             self._planned_at = now_utc
         self._plugged = plugged
         assert self._schedule is not None
@@ -140,7 +142,7 @@ class PlannerStrategy:
         problem, extensions = build_problem(inputs)
         if self.perfect_foresight:
             problem, extensions = _with_known_stays(ctx, problem, extensions, now)
-        return _Planned(optimise(problem, cfg.solver, extensions).schedule)
+        return _Planned(optimise(problem, cfg.solver, extensions))
 
     def _preferences(self, ctx: RunContext, now: datetime) -> Preferences:
         """The consumer's wishes at ``now``: with ``departures_told``, the end of the car's
@@ -173,7 +175,7 @@ class PlannerStrategy:
 
 @dataclass(frozen=True, slots=True)
 class _Planned:
-    schedule: pd.DataFrame
+    plan: Plan
 
 
 def _with_known_stays(

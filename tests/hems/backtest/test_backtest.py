@@ -3,10 +3,14 @@ the perfect-foresight bound, and the KPIs' arithmetic."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
+import optimiser.planner as planner
 from hems.backtest import BacktestConfig, Cadence, run_backtest
+from optimiser.highs_backend import SolveStatus
 
 TOLERANCE_GBP = 0.05
 
@@ -62,3 +66,28 @@ def test_the_kpis_add_up(results):
     assert (s.loc["planner", "plans_per_s"]) > 0
     # bill = import cost - export revenue; positive import and export energies
     assert (s[["import_kwh", "export_kwh", "carbon_kg"]] >= 0).all().all()
+
+
+def test_the_summary_counts_plans_stopped_at_the_time_limit_and_fallbacks(monkeypatch):
+    # an analyst must see when the bound is looser than it looks (its solver stopped early) or
+    # the planner ran on the rule-based plan; here every solve stops early, then every one fails
+    real = planner.solve_round
+    config = BacktestConfig(days=1, slot_minutes=60, horizon_hours=12)
+
+    def stopped(highs, limit):
+        return replace(real(highs, limit), status=SolveStatus.TIME_LIMIT)
+
+    monkeypatch.setattr(planner, "solve_round", stopped)
+    s = run_backtest(config, ["planner"], cadence=Cadence.HOURLY).summary
+    assert s.loc["planner", "plans"] >= 24
+    assert s.loc["planner", "plans_time_limited"] == s.loc["planner", "plans"]
+    assert s.loc["planner", "plans_fallback"] == 0
+
+    def broken(highs, limit):
+        raise RuntimeError("solver crashed")
+
+    monkeypatch.setattr(planner, "solve_round", broken)
+    s = run_backtest(config, ["planner", "naive"], cadence=Cadence.HOURLY).summary
+    assert s.loc["planner", "plans_fallback"] == s.loc["planner", "plans"] >= 24
+    assert s.loc["planner", "plans_time_limited"] == 0
+    assert s.loc["naive", "plans"] == s.loc["naive", "plans_fallback"] == 0
