@@ -305,6 +305,17 @@ def nowcast_correction(
     This is "smart persistence", the usual intraday PV reference: clouds persist for an hour or
     two, so the ratio seen now beats climatology for the next hours, and says nothing about
     tomorrow. Without enough modelled output in the window (night, dawn) the baseline is used.
+
+    Args:
+        measured_kw, modelled_kw: measured and modelled output [kW] by slot start (the model
+            covering at least the window before ``issued_at_utc``).
+        baseline: the ratio far from now (e.g. :func:`history_correction`) [-].
+        window_hours: how far back "now" reaches [h]; decay_hours: e-folding lead time [h].
+        min_modelled_energy: modelled energy in the window below which it is too dark to tell
+            [kWh, in ``modelled_kw``'s scale]; limits: clip of the ratio now.
+
+    Returns:
+        the ratio per slot of ``grid`` [-], to multiply the modelled output by.
     """
     index = grid_index(grid)
     measured = known_at(
