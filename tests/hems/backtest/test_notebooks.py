@@ -1,6 +1,7 @@
 """The notebooks run from top to bottom (committed without outputs) in this interpreter, on
 short data: their parameter cells read ``HEMS_NOTEBOOK_DAYS``, ``HEMS_NOTEBOOK_SLOT_MINUTES`` and
-``HEMS_NOTEBOOK_HORIZON_HOURS``, set small here."""
+``HEMS_NOTEBOOK_HORIZON_HOURS``, set small here; ``HEMS_NOTEBOOK_CHUNK_DAYS`` at 1 runs the year
+notebook's two days as parallel chunks, the path a full year takes."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ SHORT_RUN = {
     "HEMS_NOTEBOOK_DAYS": "2",
     "HEMS_NOTEBOOK_SLOT_MINUTES": "60",
     "HEMS_NOTEBOOK_HORIZON_HOURS": "24",
+    "HEMS_NOTEBOOK_CHUNK_DAYS": "1",
 }
 
 
