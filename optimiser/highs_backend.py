@@ -185,8 +185,8 @@ class HighsModel:
     def solve(self, time_limit_s: float) -> SolveOutcome:
         """Run HiGHS and load the solution (if any) into the Pyomo variables."""
         h = self.highs
-        # HiGHS compares its limit with the run time summed over every run() of this instance,
-        # so a later round's limit is counted from the time already spent
+        # HiGHS measures a run (at least its MIP-start completion) against the run time summed
+        # over every run() of this instance, so a later round's limit counts from the time spent
         h.setOptionValue("time_limit", h.getRunTime() + max(0.01, time_limit_s))
         translate_s, self.translate_s = self.translate_s, 0.0
         t1 = time.perf_counter()

@@ -98,7 +98,7 @@ class PlannerStrategy:
         news = plugged != self._plugged and not self.perfect_foresight
         if self._due(now_utc) or news:
             started = wallclock.perf_counter()
-            plan = self._plan(ctx, now_utc, states).plan
+            plan = self._plan(ctx, now_utc, states)
             self._schedule = plan.schedule
             ctx.planning_s += wallclock.perf_counter() - started
             ctx.count_plan(plan.status)
@@ -120,7 +120,7 @@ class PlannerStrategy:
             return False
         return now - self._planned_at >= _INTERVALS[self.cadence]
 
-    def _plan(self, ctx: RunContext, now: datetime, states: dict[str, DeviceState]) -> _Planned:
+    def _plan(self, ctx: RunContext, now: datetime, states: dict[str, DeviceState]) -> Plan:
         cfg = ctx.config
         hours = float(cfg.horizon_hours)
         if self.cadence is Cadence.ONCE:
@@ -142,7 +142,7 @@ class PlannerStrategy:
         problem, extensions = build_problem(inputs)
         if self.perfect_foresight:
             problem, extensions = _with_known_stays(ctx, problem, extensions, now)
-        return _Planned(optimise(problem, cfg.solver, extensions))
+        return optimise(problem, cfg.solver, extensions)
 
     def _preferences(self, ctx: RunContext, now: datetime) -> Preferences:
         """The consumer's wishes at ``now``: with ``departures_told``, the end of the car's
@@ -171,11 +171,6 @@ class PlannerStrategy:
             and e.start_utc < grid.end_utc
             and (self.perfect_foresight or e.start_utc - notice <= now)
         ]
-
-
-@dataclass(frozen=True, slots=True)
-class _Planned:
-    plan: Plan
 
 
 def _with_known_stays(
