@@ -34,7 +34,7 @@ from adapters.errors import AdapterError, DataMissingError
 from adapters.http import DEFAULT_POLICY, RetryPolicy
 from adapters.tariffs.octopus import fetch_agile_import, fetch_agile_outgoing
 from adapters.weather.open_meteo import CLOUD, DHI, DNI, GHI, TEMPERATURE, fetch_weather
-from forecasts.base_load import forecast_base_load
+from forecasts.base_load import expected_base_load
 from forecasts.carbon import forecast_carbon_intensity
 from forecasts.heat import forecast_outdoor_temperature
 from forecasts.prices import forecast_prices
@@ -204,10 +204,11 @@ class LiveMarket:
             out["pv_kw_per_kwp"] = forecast_pv(system, grid, weather, now).p50.to_numpy()
             sources["outdoor_temperature_c"] = sources["pv_kw_per_kwp"] = "Open-Meteo"
 
+        # the expected load, as the backtests plan on; with no meter history here it is the
+        # Elexon class 1 profile of a typical home
         empty_meter = pd.Series(dtype=float, index=pd.DatetimeIndex([], tz="UTC"))
-        load = forecast_base_load(empty_meter, grid, now)
-        out["base_load_kw"] = load.p50.to_numpy()
-        sources["base_load_kw"] = load.method
+        out["base_load_kw"] = expected_base_load(empty_meter, grid, now).to_numpy()
+        sources["base_load_kw"] = "expected load: domestic profile of a typical home (no meter)"
         for column in COLUMNS:  # a slot no source nor pattern covers: the bundled sample
             gaps = out[column].isna()
             if gaps.any():
