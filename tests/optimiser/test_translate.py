@@ -10,7 +10,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from benchmarks.reference_home import reference_home
 from optimiser import SolverOptions
-from optimiser.highs_backend import HighsModel, SolveStatus
+from optimiser.highs_backend import HighsModel
 from optimiser.model import build_model
 from optimiser.planner import initial_binary_slots
 from optimiser.translate import LinearReader, NonlinearError
@@ -114,34 +114,3 @@ def test_a_lazy_round_on_the_solved_model_matches_a_rebuild_with_the_binaries(ho
     power = plan.schedule["EV.power_kw"].to_numpy()
     assert sorted(np.round(power[power > 1e-6], 6)) == [1.4, 6.2, 7.4]
     assert power[3] == pytest.approx(1.4)
-
-
-def _market_split(rows: int, items: int) -> pyo.ConcreteModel:
-    """A market-split feasibility MIP (Cornuéjols-Dawande): HiGHS cannot finish it quickly."""
-    rng = np.random.default_rng(0)
-    a = rng.integers(0, 100, size=(rows, items))
-    m = pyo.ConcreteModel()
-    m.x = pyo.Var(range(items), domain=pyo.Binary)
-    m.slack = pyo.Var(range(rows), bounds=(0, None))
-    m.split = pyo.Constraint(
-        range(rows),
-        rule=lambda _m, i: (
-            sum(int(a[i, j]) * m.x[j] for j in range(items)) + m.slack[i] == int(a[i].sum()) // 2
-        ),
-    )
-    m.objective = pyo.Objective(expr=sum(m.slack[i] for i in range(rows)))
-    return m
-
-
-def test_a_later_solve_gets_its_own_time_limit_and_keeps_its_start():
-    # HiGHS measures some limits against the run time summed over every run of one instance: a
-    # second round given 0.3 s after a first that ran 0.5 s must still complete its MIP start
-    # (the first round's solution) rather than drop it for want of time
-    highs = HighsModel(_market_split(rows=4, items=40), SolverOptions())
-    first = highs.solve(0.5)
-    assert first.solve_s >= 0.4  # it really stopped at its limit
-    assert first.status is SolveStatus.TIME_LIMIT
-    highs.set_start({col: float(highs.columns[col].value) for col in highs.integer_columns})
-    second = highs.solve(0.3)
-    assert second.status is not SolveStatus.NO_SOLUTION
-    assert second.objective <= first.objective + 1e-9
