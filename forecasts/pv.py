@@ -324,10 +324,12 @@ def nowcast_correction(
         step_minutes=step_minutes,
     )
     modelled = values_on(modelled_kw, pd.DatetimeIndex(measured.index))
-    total_model = float(np.nansum(modelled))
+    both = ~np.isnan(modelled)  # slots with a measurement and a model value
+    total_model = float(modelled[both].sum())
     if total_model * step_minutes / 60 < min_modelled_energy:
         return np.full(len(index), baseline)
-    now = float(np.clip(float(measured.to_numpy(dtype=np.float64).sum()) / total_model, *limits))
+    total_measured = float(measured.to_numpy(dtype=np.float64)[both].sum())
+    now = float(np.clip(total_measured / total_model, *limits))
     lead_h = (index - pd.Timestamp(issued_at_utc)).total_seconds().to_numpy() / 3600.0
     weight = np.exp(-np.maximum(lead_h, 0.0) / decay_hours)
     return np.asarray(baseline + (now - baseline) * weight, dtype=np.float64)
