@@ -3,9 +3,11 @@
 A :class:`ModelContext` carries the Pyomo model, the problem, and three collections the
 components fill in before the site balance and the objective are written:
 
-* ``draw_terms_kw[t]``: linear terms of each device's electrical draw in slot ``t`` [kW],
-  positive = power taken from the home's bus (consumption), negative = power given to it
-  (generation, discharge). This is the project's single sign convention.
+* ``consumption_terms_kw[t]`` and ``supply_terms_kw[t]``: linear terms, each >= 0, of the
+  power devices take from the home's bus in slot ``t`` (charging, heating, appliances) and
+  give to it (generation, discharge) [kW]. A device's draw is consumption minus supply
+  (positive = taken from the bus: the project's single sign convention). Kept apart so the
+  site can bound import by what the home consumes and export by what it supplies.
 * ``cost_terms``: objective terms [GBP] (energy, penalties, extension terms).
 * ``generation_terms_kw[t]``: PV generation used [kW] (for "charge only from solar");
 * ``export_source_terms_kw[t]``: power of assets allowed to export [kW]; when any asset may not
@@ -19,7 +21,10 @@ objective; they may add constraints to ``ctx.model`` and terms to ``ctx.cost_ter
 Binaries a component may need (no simultaneous flows, a minimum power) are added through a
 function the component registers per binary key (:meth:`ModelContext.register_binaries`): the
 build adds them in the planner's initial slots, and the planner's later rounds add more to the
-same, already solved model (:meth:`ModelContext.add_binaries`) instead of rebuilding it.
+same, already solved model (:meth:`ModelContext.add_binaries`) instead of rebuilding it. Each
+such binary is a *mode* (import or export, charge or discharge, on or off) recorded with the
+powers it switches (:meth:`ModelContext.add_mode_binary`), so the planner can read the mode a
+solution implies from its powers (:meth:`ModelContext.modes_from_powers`).
 """
 
 from __future__ import annotations
@@ -63,13 +68,33 @@ class BinarySlots:
         return sum(len(s) for s in self.by_key.values())
 
 
+MODE_TOL_KW = 1e-6
+"""A power at or below this is taken as zero when a mode is read from powers [kW]."""
+
+
 def start_value(on: Any, off: Any | None = None) -> float | None:
-    """A new mode binary's start value from the solved powers it switches: 1 when ``on``'s
-    power is above ``off``'s (or above zero), 0 otherwise; None before any solve."""
-    if on.value is None:
+    """A mode binary's value implied by the solved powers it switches (variables or linear
+    expressions [kW]): 1 when ``on`` is above ``off`` (or above zero), 0 otherwise; None
+    before any solve."""
+    on_kw = pyo.value(on, exception=False)
+    if on_kw is None:
         return None
-    other = 0.0 if off is None or off.value is None else off.value
-    return 1.0 if on.value > max(other, 1e-9) else 0.0
+    off_kw = None if off is None else pyo.value(off, exception=False)
+    other = 0.0 if off_kw is None else off_kw
+    return 1.0 if on_kw > max(other, MODE_TOL_KW) else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ModeBinary:
+    """A binary choosing a mode, and the powers [kW] it switches: 1 allows ``on_kw`` (import,
+    charge, run), 0 allows ``off_kw`` (export, discharge) or only zero power when None."""
+
+    var: Any  # a Pyomo VarData
+    on_kw: Any
+    off_kw: Any | None = None
+
+    def mode_from_powers(self) -> float | None:
+        return start_value(self.on_kw, self.off_kw)
 
 
 BinaryAdder = Callable[[list[int]], None]
@@ -84,13 +109,15 @@ class ModelContext:
     model: pyo.ConcreteModel
     problem: Problem
     binary_slots: BinarySlots
-    draw_terms_kw: list[list[Any]]
+    consumption_terms_kw: list[list[Any]]
+    supply_terms_kw: list[list[Any]]
     generation_terms_kw: list[list[Any]]
     export_source_terms_kw: list[list[Any]]
     export_restricted: bool = False
     cost_terms: list[Any] = field(default_factory=list)
     flexible_loads: list[FlexibleLoad] = field(default_factory=list)
     binary_adders: dict[str, BinaryAdder] = field(default_factory=dict)
+    mode_binaries: list[ModeBinary] = field(default_factory=list)
     time_set: Any = None  # the model's slot set ``model.time_slots`` (0 .. n_steps-1)
 
     @classmethod
@@ -106,7 +133,8 @@ class ModelContext:
             model=model,
             problem=problem,
             binary_slots=binary_slots,
-            draw_terms_kw=[[] for _ in range(n)],
+            consumption_terms_kw=[[] for _ in range(n)],
+            supply_terms_kw=[[] for _ in range(n)],
             generation_terms_kw=[[] for _ in range(n)],
             export_source_terms_kw=[[] for _ in range(n)],
         )
@@ -120,9 +148,28 @@ class ModelContext:
     def n_steps(self) -> int:
         return self.problem.grid.n_steps
 
-    def add_draw(self, t: int, term: Any) -> None:
-        """Add a device's electrical draw in slot ``t`` [kW] to the site balance."""
-        self.draw_terms_kw[t].append(term)
+    def add_consumption(self, t: int, term: Any) -> None:
+        """Add power a device takes from the home's bus in slot ``t`` [kW, >= 0]."""
+        self.consumption_terms_kw[t].append(term)
+
+    def add_supply(self, t: int, term: Any) -> None:
+        """Add power a device gives to the home's bus in slot ``t`` [kW, >= 0]."""
+        self.supply_terms_kw[t].append(term)
+
+    def add_mode_binary(self, var: Any, on_kw: Any, off_kw: Any | None = None) -> None:
+        """Record a mode binary with the powers it switches (see :class:`ModeBinary`) and give
+        it the start value the current solution's powers imply (none before any solve)."""
+        mode = ModeBinary(var, on_kw, off_kw)
+        var.set_value(mode.mode_from_powers(), skip_validation=True)
+        self.mode_binaries.append(mode)
+
+    def modes_from_powers(self) -> list[tuple[Any, float]]:
+        """Every mode binary with the value the current solution's powers imply."""
+        out = []
+        for mode in self.mode_binaries:
+            value = mode.mode_from_powers()
+            out.append((mode.var, 0.0 if value is None else value))
+        return out
 
     def register_binaries(self, key: str, add: BinaryAdder) -> None:
         """Declare how ``key``'s binaries are added, and add them in the initial slots."""

@@ -12,6 +12,8 @@ lets a :class:`HighsModel` take later additions (binaries and their rows) withou
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -32,6 +34,13 @@ class SolverOptions:
         mip_rel_gap: relative MIP gap at which HiGHS stops (5e-4 = 0.05 %: half the 0.1 % a
             plan may be off the exact optimum; 1e-4 made the planner's second rounds ~25 %
             slower for 0.002 % on the reference homes' objectives, docs/performance.md).
+        mip_abs_gap: absolute MIP gap at which a plan stops [objective units: GBP], whichever
+            of the two gaps it reaches first. A plan's objective has an arbitrary offset (the
+            value of energy left at the end), so near zero the relative gap alone asks for
+            nothing a consumer could see: 0.05 % of a summer plan's -0.85 GBP is 0.04 p.
+            0.05 p keeps any plan of 0.5 GBP or more within 0.1 % of its optimum (the issue's
+            measure); 0.1 p was ~20 % faster on summer plans but put a 0.86 GBP reference
+            plan 0.11 % off (docs/performance.md).
         threads: HiGHS threads (1 = one core per home; fleets parallelise across homes).
         random_seed: HiGHS's seed (solve times vary with it; results do not beyond the gap).
         presolve: ``"choose"``, ``"on"`` or ``"off"``.
@@ -44,6 +53,7 @@ class SolverOptions:
 
     time_limit_s: float = 10.0
     mip_rel_gap: float = 5e-4
+    mip_abs_gap: float = 5e-4
     threads: int = 1
     random_seed: int = 0
     presolve: str = "choose"
@@ -118,11 +128,14 @@ class HighsModel:
         h.setOptionValue("threads", options.threads)
         h.setOptionValue("random_seed", options.random_seed)
         h.setOptionValue("mip_rel_gap", options.mip_rel_gap)
+        h.setOptionValue("mip_abs_gap", options.mip_abs_gap)
         h.setOptionValue("presolve", options.presolve)
         for name, value in options.highs_options:
             h.setOptionValue(name, value)
         self.translate_s = 0.0
         self._objective_read = False
+        self._relaxed = False
+        self.minimises = True
         self.update()
 
     @property
@@ -145,6 +158,7 @@ class HighsModel:
             h.changeObjectiveOffset(offset)
             if maximise:
                 h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+            self.minimises = not maximise
             self._objective_read = True
         n_old = h.getNumCol()
         n_new = len(part.columns)
@@ -182,6 +196,56 @@ class HighsModel:
         val = np.fromiter(values.values(), dtype=np.float64, count=len(values))
         self.highs.setSolution(len(idx), idx, val)
 
+    def offer_current_values(self) -> None:
+        """Offer HiGHS every column's current value as a complete starting solution (e.g. a
+        feasible one from :meth:`solve_with_integers_fixed`, which then needs no completion)."""
+        values = np.fromiter(
+            (0.0 if v.value is None else v.value for v in self.reader.columns),
+            dtype=np.float64,
+            count=len(self.reader.columns),
+        )
+        sol = self.highs.getSolution()
+        sol.col_value = values.tolist()
+        sol.value_valid = True
+        self.highs.setSolution(sol)
+
+    def solve_relaxation(self, time_limit_s: float) -> SolveOutcome:
+        """Solve the LP relaxation (integrality dropped for this solve only) and load its
+        values; its objective is a lower bound on the MIP's optimum (minimisation)."""
+        with self._integrality_relaxed():
+            return self.solve(time_limit_s)
+
+    def solve_with_integers_fixed(
+        self, values: dict[int, float], time_limit_s: float
+    ) -> SolveOutcome:
+        """Solve the LP with the integer columns in ``values`` fixed (column -> value), load its
+        values when feasible, and restore the columns' bounds. Run right after
+        :meth:`solve_relaxation`, HiGHS starts from that LP's basis."""
+        h = self.highs
+        idx = np.fromiter(values.keys(), dtype=np.int32, count=len(values))
+        val = np.fromiter(values.values(), dtype=np.float64, count=len(values))
+        lp = h.getLp()
+        lower = np.asarray(lp.col_lower_)[idx]
+        upper = np.asarray(lp.col_upper_)[idx]
+        h.changeColsBounds(len(idx), idx, val, val)
+        try:
+            with self._integrality_relaxed():
+                return self.solve(time_limit_s)
+        finally:
+            h.changeColsBounds(len(idx), idx, lower, upper)
+
+    @contextmanager
+    def _integrality_relaxed(self) -> Iterator[None]:
+        h = self.highs
+        idx = np.asarray(self.reader.integer_columns, dtype=np.int32)
+        self._relaxed = True
+        h.changeColsIntegrality(len(idx), idx, np.zeros(len(idx), dtype=np.uint8))
+        try:
+            yield
+        finally:
+            h.changeColsIntegrality(len(idx), idx, np.full(len(idx), _INTEGER, dtype=np.uint8))
+            self._relaxed = False
+
     def solve(self, time_limit_s: float) -> SolveOutcome:
         """Run HiGHS and load the solution (if any) into the Pyomo variables."""
         h = self.highs
@@ -194,7 +258,7 @@ class HighsModel:
         t2 = time.perf_counter()
         columns = self.reader.columns
         integer_columns = self.reader.integer_columns
-        n_int = len(integer_columns)
+        n_int = 0 if self._relaxed else len(integer_columns)
         model_status = h.getModelStatus()
         info = h.getInfo()
         has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
@@ -219,8 +283,9 @@ class HighsModel:
             values = h.getSolution().col_value
             for var, x in zip(columns, values, strict=True):
                 var.set_value(x, skip_validation=True)
-            for col in integer_columns:
-                columns[col].set_value(round(values[col]), skip_validation=True)
+            if not self._relaxed:
+                for col in integer_columns:
+                    columns[col].set_value(round(values[col]), skip_validation=True)
         return SolveOutcome(
             status=status,
             highs_status=h.modelStatusToString(model_status),

@@ -16,8 +16,13 @@ cost most of the solve time (``docs/performance.md``). The planner therefore:
    minimum-power failure, or on a second failure of the same device) and solves again; after
    ``MAX_ROUNDS`` it adds them everywhere. The binaries and their rows are added to the solved
    Pyomo model and appended to the HiGHS model in memory (no rebuild, no re-reading), and each
-   new binary starts from the mode the last solution used, so HiGHS starts the next round
-   from a feasible solution whenever fixing those modes leaves one.
+   new binary starts from the mode the last solution used.
+
+Each round is solved by :class:`optimiser.round_solver.RoundSolver`: the LP relaxation gives a
+lower bound, the modes its powers imply are fixed and the LP solved again, and HiGHS's branch
+and bound runs only when that solution is not provably within the gap of the bound (it then
+starts from it). A later round fixes the last solution's modes and compares against the best
+bound so far, so a second round that only repairs a charger's minimum usually costs one LP.
 
 Because the problem with fewer binaries is a relaxation of the full problem, an optimal
 solution of it that passes every check is optimal for the full problem too.
@@ -55,6 +60,7 @@ from optimiser.highs_backend import HighsModel, SolveOutcome, SolverOptions, Sol
 from optimiser.model import GRID_BINARY_KEY, BuiltModel, build_model
 from optimiser.plan import Dispatch, Plan, PlanStatus, SolverReport, assemble_plan
 from optimiser.problem import Problem
+from optimiser.round_solver import RoundSolver
 
 log = logging.getLogger(__name__)
 
@@ -163,21 +169,9 @@ def all_candidate_slots(problem: Problem, key: str) -> set[int]:
     return set(range(n))
 
 
-def solve_round(highs: HighsModel, time_limit_s: float) -> SolveOutcome:
+def solve_round(solver: RoundSolver, time_limit_s: float) -> SolveOutcome:
     """One solver round (a seam for tests that simulate solver failures)."""
-    return highs.solve(time_limit_s)
-
-
-def integer_start(highs: HighsModel) -> dict[int, float]:
-    """A partial start for the next round: every binary with a value (the last round's, or a
-    new binary's start from the powers it switches). HiGHS completes it by solving the LP with
-    these binaries fixed and, when that is feasible, starts the search from it."""
-    columns = highs.columns
-    return {
-        col: float(columns[col].value)
-        for col in highs.integer_columns
-        if columns[col].value is not None
-    }
+    return solver.solve(time_limit_s)
 
 
 def optimise(
@@ -202,15 +196,15 @@ def optimise(
         built = build_model(problem, binaries, extensions)
         build_s += time.perf_counter() - t0
         highs = HighsModel(built.model, options)
+        solver = RoundSolver(highs, built.context)
         for rounds in range(1, MAX_ROUNDS + 2):
             if rounds > 1:
                 highs.update()  # only the binaries and rows added since the last round
                 if rounds == 2:
                     highs.set_options(options.later_round_highs_options)
-                highs.set_start(integer_start(highs))
             remaining = options.time_limit_s - (time.perf_counter() - started)
             last = rounds == MAX_ROUNDS + 1
-            outcome = solve_round(highs, remaining if last else remaining * ROUND_TIME_SHARE)
+            outcome = solve_round(solver, remaining if last else remaining * ROUND_TIME_SHARE)
             build_s += outcome.translate_s
             solve_s += outcome.solve_s
             if outcome.status is SolveStatus.NO_SOLUTION:

@@ -99,7 +99,7 @@ def add_appliance_block(
     ctx.cost_terms.append(skip_penalty_gbp * b.skip)
     for k in starts:
         for j, p in enumerate(profile):
-            ctx.add_draw(k + j, float(p) * b.start[k])
+            ctx.add_consumption(k + j, float(p) * b.start[k])
     return b
 
 

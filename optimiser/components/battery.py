@@ -30,7 +30,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimiser.checks import FloatArray, efficiency, fraction, number
-from optimiser.context import ModelContext, start_value
+from optimiser.context import ModelContext
 from optimiser.errors import ProblemError
 from optimiser.results import AssetResult, Violation, Wish, local_day_hhmm
 from optimiser.timegrid import TimeGrid
@@ -133,7 +133,7 @@ def add_battery_block(
     def add_mode_binaries(new: list[int]) -> None:
         for t in new:
             z = b.mode[t]
-            z.set_value(start_value(b.charge_kw[t], b.discharge_kw[t]), skip_validation=True)
+            ctx.add_mode_binary(z, b.charge_kw[t], b.discharge_kw[t])
             b.charge_mode[t] = b.charge_kw[t] <= bat.max_charge_kw * z
             b.discharge_mode[t] = b.discharge_kw[t] <= bat.max_discharge_kw * (1 - z)
 
@@ -149,7 +149,8 @@ def add_battery_block(
             doc="charge only from PV",
         )
     for t in slots:
-        ctx.add_draw(t, b.charge_kw[t] - b.discharge_kw[t])
+        ctx.add_consumption(t, b.charge_kw[t])
+        ctx.add_supply(t, b.discharge_kw[t])
         if bat.allow_export:
             ctx.export_source_terms_kw[t].append(b.discharge_kw[t])
     if not bat.allow_export:

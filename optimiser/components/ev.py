@@ -34,7 +34,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimiser.checks import FloatArray, efficiency, fraction, number
-from optimiser.context import ModelContext, start_value
+from optimiser.context import ModelContext
 from optimiser.errors import ProblemError
 from optimiser.results import AssetResult, Violation, Wish, local_day_hhmm
 from optimiser.timegrid import TimeGrid
@@ -228,7 +228,7 @@ def add_ev_block(
                 if t not in fr:
                     continue
                 u = b.on[t]
-                u.set_value(start_value(b.charge_kw[t]), skip_validation=True)
+                ctx.add_mode_binary(u, b.charge_kw[t])
                 b.min_power[t] = b.charge_kw[t] >= ev.min_charge_kw * fr[t] * u
                 b.max_power[t] = b.charge_kw[t] <= ev.max_charge_kw * fr[t] * u
 
@@ -266,7 +266,7 @@ def add_ev_block(
                 if t not in fr:
                     continue
                 z = b.mode[t]
-                z.set_value(start_value(b.charge_kw[t], b.discharge_kw[t]), skip_validation=True)
+                ctx.add_mode_binary(z, b.charge_kw[t], b.discharge_kw[t])
                 b.charge_mode[t] = b.charge_kw[t] <= ev.max_charge_kw * fr[t] * z
                 b.discharge_mode[t] = b.discharge_kw[t] <= ev.v2g_max_discharge_kw * fr[t] * (1 - z)
 
@@ -294,8 +294,9 @@ def add_ev_block(
         )
 
     for t in slots:
-        ctx.add_draw(t, b.charge_kw[t] - b.discharge_kw[t] if v2g else b.charge_kw[t])
+        ctx.add_consumption(t, b.charge_kw[t])
         if v2g:
+            ctx.add_supply(t, b.discharge_kw[t])
             ctx.export_source_terms_kw[t].append(b.discharge_kw[t])
     ctx.add_flexible_load(ev.name, b.charge_kw, tuple(slots))
     return b

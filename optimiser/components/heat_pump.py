@@ -341,8 +341,7 @@ def add_heat_pump_block(
         def add_on_binaries(new: list[int]) -> None:
             for t in new:
                 u = b.on[t]
-                power = pyo.value(total[t], exception=False)  # None before any solve
-                u.set_value(None if power is None else float(power > 1e-9), skip_validation=True)
+                ctx.add_mode_binary(u, total[t])
                 if hp.modulating:
                     b.min_power[t] = total[t] >= hp.min_power_kw * u
                     b.max_power[t] = total[t] <= hp.max_power_kw * u
@@ -351,7 +350,7 @@ def add_heat_pump_block(
 
         ctx.register_binaries(hp.binary_key, add_on_binaries)
     for t in slots:
-        ctx.add_draw(t, total[t])
+        ctx.add_consumption(t, total[t])
     ctx.add_flexible_load(hp.name, b.space_kw, tuple(slots))
     return b
 

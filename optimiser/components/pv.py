@@ -55,7 +55,7 @@ MIN_GENERATION_KW = 1e-6
 
 
 def add_pv_block(ctx: ModelContext, pv: PvArray, block_name: str) -> pyo.Block:
-    """Generation variables bounded by the forecast; registers ``-g_t`` as the draw."""
+    """Generation variables bounded by the forecast; registers ``g_t`` as supply to the bus."""
     # below a milliwatt is no generation: such bounds (1e-16 kW at sunrise) are noise that
     # HiGHS warns about as excessively small
     forecast = np.where(pv.forecast < MIN_GENERATION_KW, 0.0, pv.forecast)
@@ -63,7 +63,7 @@ def add_pv_block(ctx: ModelContext, pv: PvArray, block_name: str) -> pyo.Block:
     ctx.model.add_component(block_name, b)
     b.gen_kw = pyo.Var(ctx.time_set, bounds=lambda _b, t: (0.0, float(forecast[t])))
     for t in range(ctx.n_steps):
-        ctx.add_draw(t, -b.gen_kw[t])
+        ctx.add_supply(t, b.gen_kw[t])
         ctx.generation_terms_kw[t].append(b.gen_kw[t])
     return b
 
