@@ -48,7 +48,9 @@ class RoundSolver:
         hm = self.highs
         modes = self._modes()
         if modes is None or not hm.minimises:
-            return hm.solve(time_limit_s)
+            outcome = hm.solve(time_limit_s)
+            self._keep_bound(outcome)  # e.g. a first round without binaries: an LP optimum
+            return outcome
         started = time.perf_counter()
         spent_translate = spent_solve = 0.0
         if self.rounds == 1:
@@ -92,13 +94,21 @@ class RoundSolver:
         else:
             hm.set_start(modes)
         outcome = hm.solve(self._left(time_limit_s, started))
-        if outcome.status is not SolveStatus.NO_SOLUTION and math.isfinite(outcome.bound):
-            self.lower_bound = max(self.lower_bound, outcome.bound)
+        self._keep_bound(outcome)
         return replace(
             outcome,
             translate_s=outcome.translate_s + spent_translate,
             solve_s=outcome.solve_s + spent_solve,
         )
+
+    def _keep_bound(self, outcome: SolveOutcome) -> None:
+        """Raise the lower bound with a solve's: an optimum's, or a MIP's dual bound when it
+        stopped at its limit (an LP stopped early bounds nothing)."""
+        if not self.highs.minimises or not math.isfinite(outcome.bound):
+            return
+        mip_stopped = outcome.status is SolveStatus.TIME_LIMIT and outcome.n_integer > 0
+        if outcome.status is SolveStatus.OPTIMAL or mip_stopped:
+            self.lower_bound = max(self.lower_bound, outcome.bound)
 
     def _modes(self) -> dict[int, float] | None:
         """Column -> mode for every integer column, or None if one is not a mode binary."""

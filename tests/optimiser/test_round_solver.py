@@ -188,3 +188,35 @@ def test_the_relaxation_and_the_fixed_lp_leave_the_mip_as_it_was():
     assert mip.objective >= relaxed.objective - 1e-9
     values = [highs.columns[c].value for c in ints]
     assert all(v in (0, 1) for v in values)
+
+
+def test_a_second_round_that_only_lifts_a_charger_to_its_minimum_costs_one_lp():
+    # the first round is a pure LP (no mode binaries): its optimum leaves 0.2 kWh for a
+    # 1.4 kW charger. Its objective bounds the full problem, and moving 1.2 kWh into a slot
+    # dearer by 0.01 p is within the gap, so the second round needs no branch and bound
+    grid = TimeGrid(start_utc=JUNE, step_minutes=60, n_steps=10)
+    ev = ElectricVehicle(
+        name="EV",
+        battery_capacity_kwh=50.0,
+        charge_efficiency=1.0,
+        min_charge_kw=1.4,
+        max_charge_kw=7.4,
+        sessions=(
+            PlugInSession(
+                arrival_utc=JUNE + timedelta(hours=1),
+                departure_utc=JUNE + timedelta(hours=9),
+                arrival_soc=0.5,
+                target_soc=0.8,
+            ),
+        ),
+    )
+    prices = [0.2, 0.1001, 0.1, 0.1, 0.12, 0.15, 0.11, 0.13, 0.2, 0.2]
+    problem = Problem(grid=grid, import_price_gbp_per_kwh=prices, evs=(ev,))
+    plan = optimise(problem)
+    assert plan.solver.rounds == 2
+    assert "fixed modes" in plan.solver.message
+    charging = plan.schedule["EV.power_kw"].to_numpy()
+    assert ((charging < 1e-6) | (charging >= 1.4 - 1e-6)).all()
+    assert charging.sum() == pytest.approx(15.0)
+    exact = exact_objective(problem)
+    assert exact - 1e-7 <= plan.solver.objective_gbp <= exact + SolverOptions().mip_abs_gap
