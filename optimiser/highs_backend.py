@@ -136,6 +136,8 @@ class HighsModel:
         self._objective_read = False
         self._relaxed = False
         self.minimises = True
+        self._col_lower: list[float] = []  # each column's bounds as read (HiGHS's may be fixed
+        self._col_upper: list[float] = []  # for a moment by solve_with_integers_fixed)
         self.update()
 
     @property
@@ -164,6 +166,8 @@ class HighsModel:
         n_new = len(part.columns)
         if n_new:
             lower, upper, integer = column_arrays(part)
+            self._col_lower.extend(lower.tolist())
+            self._col_upper.extend(upper.tolist())
             col_cost = np.zeros(n_new)
             for col, c in cost.items():
                 col_cost[col - n_old] = c
@@ -218,33 +222,48 @@ class HighsModel:
     def solve_with_integers_fixed(
         self, values: dict[int, float], time_limit_s: float
     ) -> SolveOutcome:
-        """Solve the LP with the integer columns in ``values`` fixed (column -> value), load its
-        values when feasible, and restore the columns' bounds. Run right after
-        :meth:`solve_relaxation`, HiGHS starts from that LP's basis."""
+        """Solve the LP with the integer columns in ``values`` fixed (column -> value, clipped
+        to each column's own bounds, e.g. an extension's), load its values when feasible, and
+        restore the columns' bounds. Run right after :meth:`solve_relaxation`, HiGHS starts
+        from that LP's basis."""
         h = self.highs
         idx = np.fromiter(values.keys(), dtype=np.int32, count=len(values))
         val = np.fromiter(values.values(), dtype=np.float64, count=len(values))
-        lp = h.getLp()
-        lower = np.asarray(lp.col_lower_)[idx]
-        upper = np.asarray(lp.col_upper_)[idx]
-        h.changeColsBounds(len(idx), idx, val, val)
+        lower = np.fromiter((self._col_lower[c] for c in idx), dtype=np.float64, count=len(idx))
+        upper = np.fromiter((self._col_upper[c] for c in idx), dtype=np.float64, count=len(idx))
+        val = np.clip(val, lower, upper)
+        _check(h.changeColsBounds(len(idx), idx, val, val), "fix the integer columns")
         try:
             with self._integrality_relaxed():
                 return self.solve(time_limit_s)
         finally:
-            h.changeColsBounds(len(idx), idx, lower, upper)
+            _check(h.changeColsBounds(len(idx), idx, lower, upper), "restore their bounds")
 
     @contextmanager
     def _integrality_relaxed(self) -> Iterator[None]:
         h = self.highs
         idx = np.asarray(self.reader.integer_columns, dtype=np.int32)
-        self._relaxed = True
-        h.changeColsIntegrality(len(idx), idx, np.zeros(len(idx), dtype=np.uint8))
         try:
+            self._relaxed = True
+            _check(
+                h.changeColsIntegrality(len(idx), idx, np.zeros(len(idx), dtype=np.uint8)),
+                "relax integrality",
+            )
             yield
         finally:
-            h.changeColsIntegrality(len(idx), idx, np.full(len(idx), _INTEGER, dtype=np.uint8))
             self._relaxed = False
+            _check(
+                h.changeColsIntegrality(len(idx), idx, np.full(len(idx), _INTEGER, dtype=np.uint8)),
+                "restore integrality",
+            )
+
+    def gap_tolerances(self) -> tuple[float, float]:
+        """The relative and absolute MIP gaps HiGHS stops at (``highs_options`` may have
+        overridden :class:`SolverOptions`'s)."""
+        h = self.highs
+        _, rel_gap = h.getOptionValue("mip_rel_gap")
+        _, abs_gap = h.getOptionValue("mip_abs_gap")
+        return float(rel_gap), float(abs_gap)
 
     def solve(self, time_limit_s: float) -> SolveOutcome:
         """Run HiGHS and load the solution (if any) into the Pyomo variables."""
@@ -298,6 +317,11 @@ class HighsModel:
             n_rows=int(h.getNumRow()),
             n_integer=n_int,
         )
+
+
+def _check(status: Any, what: str) -> None:
+    if status == highspy.HighsStatus.kError:
+        raise RuntimeError(f"HiGHS could not {what}")
 
 
 _NO_INT = np.zeros(0, dtype=np.int32)

@@ -5,11 +5,13 @@
 * balance: ``i_t - x_t = L_t + Σ consumption_t - Σ supply_t`` (import, export, base load,
   devices' consumption and supply, each >= 0 [kW]);
 * limits: ``0 <= i_t <= Ī``, ``0 <= x_t <= X̄``; in the planner's binary slots
-  ``i_t <= Ī y_t``, ``x_t <= X̄ (1 - y_t)`` (no simultaneous import and export), with
-  ``i_t <= L_t + Σ consumption_t`` and ``x_t <= Σ supply_t``: valid for every plan without
-  simultaneous import and export (one of the two is zero, and ``L_t >= 0``), they cut off the
-  relaxation's buy-and-sell in the same slot, which made the LP bound of a summer plan (export
-  paying more than Agile) ~4 % loose; with them it is within ~0.05 % (docs/performance.md);
+  ``i_t <= Ī y_t``, ``x_t <= X̄ (1 - y_t)`` (no simultaneous import and export), with the
+  cover rows ``i_t <= L_t y_t + Σ consumption_t`` and ``x_t <= Σ supply_t - L_t (1 - y_t)``:
+  valid for every plan without simultaneous import and export (with ``y_t = 1``, ``x_t = 0``
+  and ``i_t = L_t + Σ consumption_t - Σ supply_t``; with ``y_t = 0`` the mirror image; all
+  terms and ``L_t`` >= 0), they cut off the relaxation's buy-and-sell in one slot, which made
+  the LP bound of a June night plan (export paying more than Agile) ~6 % loose; with them it
+  is within ~0.05 % (docs/performance.md);
 * if an asset may not export: ``x_t <= Σ PV_t + Σ exportable discharge_t``;
 * objective [GBP]: ``Σ_t Δ (π^i_t i_t - π^x_t x_t + w·c_t/1000·i_t)`` + asset terms + penalties
   + extension terms, where ``w`` is the carbon weight [GBP/kg] and ``c_t`` the intensity [g/kWh].

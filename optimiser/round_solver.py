@@ -15,8 +15,8 @@ its time proving a start that was already optimal. So a round first tries:
 3. if that solution is within the gap of the bound (``mip_rel_gap`` or ``mip_abs_gap``,
    whichever is looser, as HiGHS's own stopping rule), it is the round's optimum: no MIP.
 
-Otherwise HiGHS's MIP runs with that solution as a complete start (or the modes as a partial
-one when fixing them was infeasible). Models whose integer columns are not all mode binaries
+Otherwise HiGHS's MIP runs with that solution as a complete start (with none when fixing the
+modes was infeasible). Models whose integer columns are not all mode binaries
 (an appliance's start slot, an analyst's binaries) and maximising models go to the MIP
 directly. The bound is what makes this exact to the gap: the site's cover rows
 (``optimiser.model``) keep the LP relaxation within ~0.05 % of the optimum on those plans.
@@ -48,22 +48,22 @@ class RoundSolver:
         hm = self.highs
         modes = self._modes()
         if modes is None or not hm.minimises:
+            if self.rounds > 1:  # HiGHS drops its solution when columns are added
+                hm.set_start(self._integer_values())
             outcome = hm.solve(time_limit_s)
             self._keep_bound(outcome)  # e.g. a first round without binaries: an LP optimum
             return outcome
         started = time.perf_counter()
-        spent_translate = spent_solve = 0.0
+        translate_s = 0.0
         if self.rounds == 1:
             relaxed = hm.solve_relaxation(time_limit_s)
-            spent_translate += relaxed.translate_s
-            spent_solve += relaxed.solve_s
+            translate_s += relaxed.translate_s
             if relaxed.status is not SolveStatus.OPTIMAL:
-                return self._mip(modes, None, time_limit_s, started, spent_translate, spent_solve)
+                return self._mip(False, time_limit_s, started, translate_s)
             self.lower_bound = max(self.lower_bound, relaxed.objective)
             modes = self._modes() or modes
         fixed = hm.solve_with_integers_fixed(modes, self._left(time_limit_s, started))
-        spent_translate += fixed.translate_s
-        spent_solve += fixed.solve_s
+        translate_s += fixed.translate_s
         if fixed.status is SolveStatus.OPTIMAL and self._within_gap(fixed.objective):
             self.dives_closed += 1
             z = fixed.objective
@@ -72,34 +72,38 @@ class RoundSolver:
                 highs_status="Optimal (fixed modes within the gap of the LP bound)",
                 bound=self.lower_bound,
                 gap=(z - self.lower_bound) / max(abs(z), 1e-9),
-                translate_s=spent_translate,
-                solve_s=spent_solve,
+                translate_s=translate_s,
+                solve_s=time.perf_counter() - started - translate_s,
                 n_integer=len(hm.integer_columns),
             )
-        feasible = fixed if fixed.status is SolveStatus.OPTIMAL else None
-        return self._mip(modes, feasible, time_limit_s, started, spent_translate, spent_solve)
+        feasible = fixed.status is SolveStatus.OPTIMAL
+        return self._mip(feasible, time_limit_s, started, translate_s)
 
     def _mip(
-        self,
-        modes: dict[int, float],
-        feasible: SolveOutcome | None,
-        time_limit_s: float,
-        started: float,
-        spent_translate: float,
-        spent_solve: float,
+        self, start_from_fixed: bool, time_limit_s: float, started: float, translate_s: float
     ) -> SolveOutcome:
+        """HiGHS's branch and bound, from the fixed-mode LP's solution when it was feasible (a
+        complete start; an infeasible fixing is not offered: HiGHS would only repeat that LP)."""
         hm = self.highs
-        if feasible is not None:
-            hm.offer_current_values()  # the fixed-mode LP's solution: complete and feasible
-        else:
-            hm.set_start(modes)
+        if start_from_fixed:
+            hm.offer_current_values()
         outcome = hm.solve(self._left(time_limit_s, started))
         self._keep_bound(outcome)
+        translate_s += outcome.translate_s
         return replace(
             outcome,
-            translate_s=outcome.translate_s + spent_translate,
-            solve_s=outcome.solve_s + spent_solve,
+            translate_s=translate_s,
+            solve_s=time.perf_counter() - started - translate_s,
         )
+
+    def _integer_values(self) -> dict[int, float]:
+        """The integer columns' current values (the last round's, or a new binary's start)."""
+        columns = self.highs.columns
+        return {
+            col: float(columns[col].value)
+            for col in self.highs.integer_columns
+            if columns[col].value is not None
+        }
 
     def _keep_bound(self, outcome: SolveOutcome) -> None:
         """Raise the lower bound with a solve's: an optimum's, or a MIP's dual bound when it
@@ -121,12 +125,11 @@ class RoundSolver:
             col = column_of.get(id(var))
             if col is not None:
                 modes[col] = value
-        return modes if len(modes) == len(hm.integer_columns) else None
+        return modes if modes.keys() == set(hm.integer_columns) else None
 
     def _within_gap(self, objective: float) -> bool:
-        options = self.highs.options
-        allowed = max(options.mip_abs_gap, options.mip_rel_gap * abs(objective))
-        return objective - self.lower_bound <= allowed
+        rel_gap, abs_gap = self.highs.gap_tolerances()
+        return objective - self.lower_bound <= max(abs_gap, rel_gap * abs(objective))
 
     @staticmethod
     def _left(time_limit_s: float, started: float) -> float:
