@@ -34,6 +34,8 @@ from optimiser.dsr import add_dsr_constraints
 from optimiser.problem import Problem
 
 GRID_BINARY_KEY = "grid"
+COVER_MAX_PAID_SHARE = 0.1
+"""Largest share of slots paying to import for which the grid's cover rows are added."""
 
 
 @dataclass(slots=True)
@@ -87,6 +89,12 @@ def _add_site(ctx: ModelContext) -> None:
     m.export_kw = pyo.Var(ctx.time_set, bounds=(0.0, p.export_limit_kw), doc="grid export [kW]")
     load = p.base_load
     consumption, supply = ctx.consumption_terms_kw, ctx.supply_terms_kw
+    # No cover rows when over COVER_MAX_PAID_SHARE of the slots pay to import (days of negative
+    # prices): the batteries' binaries in those slots leave the relaxation loose anyway (it
+    # burns energy), the dive cannot close, and the rows made those ~90-binary MIPs ~40 %
+    # slower in HiGHS (docs/performance.md). A few negative slots keep them.
+    price_in = p.effective_import_price
+    cover = float((price_in <= 0).mean()) <= COVER_MAX_PAID_SHARE
     m.balance = pyo.Constraint(
         ctx.time_set,
         rule=lambda _m, t: (
@@ -106,8 +114,9 @@ def _add_site(ctx: ModelContext) -> None:
             ctx.add_mode_binary(y, m.import_kw[t], m.export_kw[t])
             m.import_mode[t] = m.import_kw[t] <= p.import_limit_kw * y
             m.export_mode[t] = m.export_kw[t] <= p.export_limit_kw * (1 - y)
-            m.import_cover[t] = m.import_kw[t] <= float(load[t]) * y + sum(consumption[t])
-            m.export_cover[t] = m.export_kw[t] <= sum(supply[t]) - float(load[t]) * (1 - y)
+            if cover:
+                m.import_cover[t] = m.import_kw[t] <= float(load[t]) * y + sum(consumption[t])
+                m.export_cover[t] = m.export_kw[t] <= sum(supply[t]) - float(load[t]) * (1 - y)
 
     ctx.register_binaries(GRID_BINARY_KEY, add_grid_binaries)
     if ctx.export_restricted:
@@ -119,7 +128,6 @@ def _add_site(ctx: ModelContext) -> None:
             ),
             doc="only PV and exporting assets feed export",
         )
-    price_in = p.effective_import_price
     price_out = p.export_price
     ctx.cost_terms.append(
         pyo.quicksum(dt * float(price_in[t]) * m.import_kw[t] for t in slots)
