@@ -30,6 +30,8 @@ from optimiser.plan import PlanStatus
 from optimiser.planner import all_candidate_slots, initial_binary_slots
 from optimiser.round_solver import RoundSolver
 
+from .conftest import START, plugged_ev
+
 JUNE = datetime(2026, 6, 15, 0, 0, tzinfo=UTC)
 
 
@@ -225,22 +227,8 @@ def test_a_second_round_that_only_lifts_a_charger_to_its_minimum_costs_one_lp():
     # the first round is a pure LP (no mode binaries): its optimum leaves 0.2 kWh for a
     # 1.4 kW charger. Its objective bounds the full problem, and moving 1.2 kWh into a slot
     # dearer by 0.01 p is within the gap, so the second round needs no branch and bound
-    grid = TimeGrid(start_utc=JUNE, step_minutes=60, n_steps=10)
-    ev = ElectricVehicle(
-        name="EV",
-        battery_capacity_kwh=50.0,
-        charge_efficiency=1.0,
-        min_charge_kw=1.4,
-        max_charge_kw=7.4,
-        sessions=(
-            PlugInSession(
-                arrival_utc=JUNE + timedelta(hours=1),
-                departure_utc=JUNE + timedelta(hours=9),
-                arrival_soc=0.5,
-                target_soc=0.8,
-            ),
-        ),
-    )
+    grid = TimeGrid(start_utc=START, step_minutes=60, n_steps=10)
+    ev = plugged_ev(arrive_h=1, leave_h=9, arrival_soc=0.5, target_soc=0.8, capacity_kwh=50.0)
     prices = [0.2, 0.1001, 0.1, 0.1, 0.12, 0.15, 0.11, 0.13, 0.2, 0.2]
     problem = Problem(grid=grid, import_price_gbp_per_kwh=prices, evs=(ev,))
     plan = optimise(problem)
