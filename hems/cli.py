@@ -264,7 +264,7 @@ def backtest(
     cadence: Annotated[
         str, typer.Option(help="the planner's re-plan cadence: slot, hourly or daily")
     ] = "hourly",
-    horizon_hours: Annotated[int, typer.Option(min=1, help="planning horizon [h]")] = 48,
+    horizon_hours: Annotated[int, typer.Option(min=1, help="planning horizon [h]")] = 36,
     noise: Annotated[
         float, typer.Option(min=0.0, help="demo data only: how far load, PV and weather stray")
     ] = 0.1,

@@ -25,6 +25,7 @@ from optimiser.errors import ProblemError
 from optimiser.extensions import FlexibilityProfile, Timing
 from optimiser.fallback import rule_based_plan
 from optimiser.highs_backend import SolverOptions
+from optimiser.mode_memory import ModeMemory
 from optimiser.model import build_model
 from optimiser.plan import Plan, PlanStatus, SolverReport, Totals
 from optimiser.planner import optimise
@@ -45,6 +46,7 @@ __all__ = [
     "HeatPump",
     "HotWaterTank",
     "HplibCop",
+    "ModeMemory",
     "ModelContext",
     "ModelExtension",
     "Penalties",

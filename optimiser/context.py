@@ -92,6 +92,8 @@ class ModeBinary:
     var: Any  # a Pyomo VarData
     on_kw: Any
     off_kw: Any | None = None
+    key: str = ""  # the binary key whose adder made it ("" for an analyst's own)
+    slot: int | None = None  # the slot it switches (its variable's index)
 
     def mode_from_powers(self) -> float | None:
         return start_value(self.on_kw, self.off_kw)
@@ -119,6 +121,7 @@ class ModelContext:
     binary_adders: dict[str, BinaryAdder] = field(default_factory=dict)
     mode_binaries: list[ModeBinary] = field(default_factory=list)
     time_set: Any = None  # the model's slot set ``model.time_slots`` (0 .. n_steps-1)
+    _adding_key: str = ""  # the key whose binaries are being added (for ModeBinary.key)
 
     @classmethod
     def empty(
@@ -158,8 +161,12 @@ class ModelContext:
 
     def add_mode_binary(self, var: Any, on_kw: Any, off_kw: Any | None = None) -> None:
         """Record a mode binary with the powers it switches (see :class:`ModeBinary`) and give
-        it the start value the current solution's powers imply (none before any solve)."""
-        mode = ModeBinary(var, on_kw, off_kw)
+        it the start value the current solution's powers imply (none before any solve). Called
+        from a binary adder, the binary is recorded with the adder's key and its variable's
+        index as its slot (what :class:`optimiser.mode_memory.ModeMemory` keys modes by)."""
+        index = var.index()
+        slot = index if isinstance(index, int) else None
+        mode = ModeBinary(var, on_kw, off_kw, key=self._adding_key, slot=slot)
         var.set_value(mode.mode_from_powers(), skip_validation=True)
         self.mode_binaries.append(mode)
 
@@ -176,7 +183,7 @@ class ModelContext:
         self.binary_adders[key] = add
         initial = sorted(self.binary_slots.get(key))
         if initial:
-            add(initial)
+            self._add_as(key, add, initial)
 
     def add_binaries(self, key: str, slots: Iterable[int]) -> list[int]:
         """Add ``key``'s binaries in ``slots`` (those it does not have yet) to the built model;
@@ -186,8 +193,15 @@ class ModelContext:
             self.binary_slots = self.binary_slots.with_added(key, set(new))
             add = self.binary_adders.get(key)
             if add is not None:
-                add(new)
+                self._add_as(key, add, new)
         return new
+
+    def _add_as(self, key: str, add: BinaryAdder, slots: list[int]) -> None:
+        self._adding_key = key
+        try:
+            add(slots)
+        finally:
+            self._adding_key = ""
 
     def add_flexible_load(self, asset_name: str, power_kw: Any, slots: tuple[int, ...]) -> None:
         """Declare a shiftable load's per-slot power variables [kW] for extensions."""

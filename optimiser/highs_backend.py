@@ -200,14 +200,17 @@ class HighsModel:
         val = np.fromiter(values.values(), dtype=np.float64, count=len(values))
         self.highs.setSolution(len(idx), idx, val)
 
-    def offer_current_values(self) -> None:
-        """Offer HiGHS every column's current value as a complete starting solution (e.g. a
-        feasible one from :meth:`solve_with_integers_fixed`, which then needs no completion)."""
-        values = np.fromiter(
+    def current_values(self) -> np.ndarray:
+        """Every column's value as last loaded (0 where none)."""
+        return np.fromiter(
             (0.0 if v.value is None else v.value for v in self.reader.columns),
             dtype=np.float64,
             count=len(self.reader.columns),
         )
+
+    def offer_values(self, values: np.ndarray) -> None:
+        """Offer HiGHS a complete starting solution, one value per column (e.g. a feasible
+        one from :meth:`solve_with_integers_fixed`, which then needs no completion)."""
         sol = self.highs.getSolution()
         sol.col_value = values.tolist()
         sol.value_valid = True

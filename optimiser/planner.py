@@ -57,6 +57,7 @@ from optimiser.context import BinarySlots, ModelExtension
 from optimiser.dsr import DsrKind
 from optimiser.fallback import rule_based_dispatch
 from optimiser.highs_backend import HighsModel, SolveOutcome, SolverOptions, SolveStatus
+from optimiser.mode_memory import ModeMemory
 from optimiser.model import GRID_BINARY_KEY, BuiltModel, build_model
 from optimiser.plan import Dispatch, Plan, PlanStatus, SolverReport, assemble_plan
 from optimiser.problem import Problem
@@ -178,8 +179,13 @@ def optimise(
     problem: Problem,
     options: SolverOptions | None = None,
     extensions: Sequence[ModelExtension] = (),
+    memory: ModeMemory | None = None,
 ) -> Plan:
-    """Plan ``problem``. Never raises for an unmet wish, a solver limit or a solver error."""
+    """Plan ``problem``. Never raises for an unmet wish, a solver limit or a solver error.
+
+    ``memory`` (one per home, :class:`~optimiser.mode_memory.ModeMemory`): the modes the home's
+    last plan chose are tried first, and the memory is rewritten from this plan's (cleared when
+    it falls back). It changes where the search starts, never what is optimal."""
     options = options or SolverOptions()
     started = time.perf_counter()
     binaries = initial_binary_slots(problem)
@@ -196,7 +202,8 @@ def optimise(
         built = build_model(problem, binaries, extensions)
         build_s += time.perf_counter() - t0
         highs = HighsModel(built.model, options)
-        solver = RoundSolver(highs, built.context)
+        hints = memory.hints(built.context) if memory is not None else []
+        solver = RoundSolver(highs, built.context, hints=hints)
         for rounds in range(1, MAX_ROUNDS + 2):
             if rounds > 1:
                 highs.update()  # only the binaries and rows added since the last round
@@ -235,10 +242,16 @@ def optimise(
             failed_before |= set(failed)
     except Exception as exc:  # a solver or translation error must not stop the service loop
         log.exception("optimiser failed; using the rule-based plan")
+        if memory is not None:
+            memory.clear()
         return _fallback(problem, options, f"solver error: {exc!r}", build_s, solve_s, rounds)
     if dispatch is None or outcome is None:
+        if memory is not None:
+            memory.clear()
         why = outcome.highs_status if outcome else "no solve"
         return _fallback(problem, options, f"no solution ({why})", build_s, solve_s, rounds)
+    if memory is not None:
+        memory.remember(built.context)
     t_extract = time.perf_counter()
     status = PlanStatus.OPTIMAL if outcome.status is SolveStatus.OPTIMAL else PlanStatus.TIME_LIMIT
     report = SolverReport(

@@ -15,8 +15,12 @@ its time proving a start that was already optimal. So a round first tries:
 3. if that solution is within the gap of the bound (``mip_rel_gap`` or ``mip_abs_gap``,
    whichever is looser, as HiGHS's own stopping rule), it is the round's optimum: no MIP.
 
-Otherwise HiGHS's MIP runs with that solution as a complete start (with none when fixing the
-modes was infeasible). Models whose integer columns are not all mode binaries
+With ``hints`` (the modes a home's last plan chose, :mod:`optimiser.mode_memory`), step 2
+first fixes the hinted modes (the relaxation's for binaries without a hint) and then, if that
+does not close, the relaxation's own.
+
+Otherwise HiGHS's MIP runs with the better feasible fixing as a complete start (with none when
+every fixing was infeasible). Models whose integer columns are not all mode binaries
 (an appliance's start slot, an analyst's binaries) and maximising models go to the MIP
 directly. The bound is what makes this exact to the gap: the site's cover rows
 (``optimiser.model``) keep the LP relaxation within ~0.05 % of the optimum on those plans.
@@ -26,7 +30,10 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
 
 from optimiser.context import ModelContext
 from optimiser.highs_backend import HighsModel, SolveOutcome, SolveStatus
@@ -38,9 +45,12 @@ class RoundSolver:
 
     highs: HighsModel
     context: ModelContext
+    hints: list[tuple[Any, float]] = field(default_factory=list)
+    """Mode binaries (Pyomo variables) and the mode to try first (a home's last plan's)."""
     lower_bound: float = -math.inf
     rounds: int = 0
     dives_closed: int = 0
+    hinted_dives_closed: int = 0
 
     def solve(self, time_limit_s: float) -> SolveOutcome:
         """Solve the model as it stands (see the module docstring); loads the solution."""
@@ -59,34 +69,55 @@ class RoundSolver:
             relaxed = hm.solve_relaxation(time_limit_s)
             translate_s += relaxed.translate_s
             if relaxed.status is not SolveStatus.OPTIMAL:
-                return self._mip(False, time_limit_s, started, translate_s)
+                return self._mip(None, time_limit_s, started, translate_s)
             self.lower_bound = max(self.lower_bound, relaxed.objective)
             modes = self._modes() or modes
-        fixed = hm.solve_with_integers_fixed(modes, self._left(time_limit_s, started))
-        translate_s += fixed.translate_s
-        if fixed.status is SolveStatus.OPTIMAL and self._within_gap(fixed.objective):
-            self.dives_closed += 1
-            z = fixed.objective
-            return replace(
-                fixed,
-                highs_status="Optimal (fixed modes within the gap of the LP bound)",
-                bound=self.lower_bound,
-                gap=(z - self.lower_bound) / max(abs(z), 1e-9),
-                translate_s=translate_s,
-                solve_s=time.perf_counter() - started - translate_s,
-                n_integer=len(hm.integer_columns),
-            )
-        feasible = fixed.status is SolveStatus.OPTIMAL
-        return self._mip(feasible, time_limit_s, started, translate_s)
+        fixings = [modes]
+        hinted = self._hinted(modes) if self.rounds == 1 else None
+        if hinted is not None:
+            fixings.insert(0, hinted)
+        best: tuple[float, np.ndarray] | None = None
+        for fixing in fixings:
+            fixed = hm.solve_with_integers_fixed(fixing, self._left(time_limit_s, started))
+            translate_s += fixed.translate_s
+            if fixed.status is not SolveStatus.OPTIMAL:
+                continue
+            if self._within_gap(fixed.objective):
+                self.dives_closed += 1
+                self.hinted_dives_closed += fixing is hinted
+                z = fixed.objective
+                return replace(
+                    fixed,
+                    highs_status="Optimal (fixed modes within the gap of the LP bound)",
+                    bound=self.lower_bound,
+                    gap=(z - self.lower_bound) / max(abs(z), 1e-9),
+                    translate_s=translate_s,
+                    solve_s=time.perf_counter() - started - translate_s,
+                    n_integer=len(hm.integer_columns),
+                )
+            if best is None or fixed.objective < best[0]:
+                best = (fixed.objective, hm.current_values())
+        return self._mip(None if best is None else best[1], time_limit_s, started, translate_s)
+
+    def _hinted(self, modes: dict[int, float]) -> dict[int, float] | None:
+        """``modes`` with the hinted ones in their place; None when no hint changes one."""
+        column_of = self.highs.reader.column_of
+        hinted = dict(modes)
+        for var, value in self.hints:
+            col = column_of.get(id(var))
+            if col is not None and col in hinted:
+                hinted[col] = value
+        return hinted if hinted != modes else None
 
     def _mip(
-        self, start_from_fixed: bool, time_limit_s: float, started: float, translate_s: float
+        self, start: np.ndarray | None, time_limit_s: float, started: float, translate_s: float
     ) -> SolveOutcome:
-        """HiGHS's branch and bound, from the fixed-mode LP's solution when it was feasible (a
-        complete start; an infeasible fixing is not offered: HiGHS would only repeat that LP)."""
+        """HiGHS's branch and bound, from ``start`` (a feasible fixed-mode LP's solution: a
+        complete start) when there is one; an infeasible fixing is not offered (HiGHS would
+        only repeat that LP)."""
         hm = self.highs
-        if start_from_fixed:
-            hm.offer_current_values()
+        if start is not None:
+            hm.offer_values(start)
         outcome = hm.solve(self._left(time_limit_s, started))
         self._keep_bound(outcome)
         translate_s += outcome.translate_s

@@ -25,7 +25,7 @@ def actual_market(config: BacktestConfig, *, tail_hours: float | None = None) ->
     increment); base load and PV are scaled by ``1 + noise * N(0, 1)`` (clipped at zero; base
     load at 0.05 kW) and the outdoor temperature shifted by ``5 * noise * N(0, 1)`` K.
     """
-    tail = config.horizon_hours if tail_hours is None else tail_hours
+    tail = config.data_horizon_hours if tail_hours is None else tail_hours
     n_steps = round((config.days * 24 + tail) * 60 / config.slot_minutes)
     grid = TimeGrid(start_utc=config.start_utc, step_minutes=config.slot_minutes, n_steps=n_steps)
     if config.actuals is not None:

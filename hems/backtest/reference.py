@@ -62,7 +62,9 @@ def real_data_config(
     here: the drawn stays do not follow the weekly departure times).
     ``data`` skips loading (e.g. one :class:`HomeData` shared by many configs)."""
     chosen = home or reference_home()
-    horizon = int(config.get("horizon_hours", 48))
+    horizon = max(
+        int(config.get("horizon_hours", 36)), int(config.get("foresight_horizon_hours", 48))
+    )
     end = start_utc + timedelta(days=days)
     root = data_dir(folder)
     loaded = data or load_home_data(

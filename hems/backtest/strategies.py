@@ -43,6 +43,7 @@ from optimiser import (
     DsrRequest,
     ElectricVehicle,
     ModelExtension,
+    ModeMemory,
     Plan,
     PlugInSession,
     Problem,
@@ -90,6 +91,7 @@ class PlannerStrategy:
     _schedule: pd.DataFrame | None = field(default=None, init=False, repr=False)
     _planned_at: datetime | None = field(default=None, init=False, repr=False)
     _plugged: dict[str, bool] = field(default_factory=dict, init=False, repr=False)
+    _memory: ModeMemory = field(default_factory=ModeMemory, init=False, repr=False)
 
     async def step(self, ctx: RunContext, now_utc: datetime, end_utc: datetime) -> None:
         states = {name: await d.read_state() for name, d in ctx.sim.devices.items()}
@@ -123,8 +125,10 @@ class PlannerStrategy:
     def _plan(self, ctx: RunContext, now: datetime, states: dict[str, DeviceState]) -> Plan:
         cfg = ctx.config
         hours = float(cfg.horizon_hours)
-        if self.cadence is Cadence.ONCE:
+        if self.cadence is Cadence.ONCE:  # the period, and the planner's tail after it
             hours += (cfg.end_utc - now).total_seconds() / 3600
+        elif self.perfect_foresight:  # rolling on the actuals
+            hours = float(cfg.foresight_horizon_hours)
         grid = TimeGrid.starting_at(now, step_minutes=cfg.slot_minutes, horizon_hours=hours)
         source = ctx.actuals if self.perfect_foresight else cfg.market
         started = wallclock.perf_counter()
@@ -142,7 +146,7 @@ class PlannerStrategy:
         problem, extensions = build_problem(inputs)
         if self.perfect_foresight:
             problem, extensions = _with_known_stays(ctx, problem, extensions, now)
-        return optimise(problem, cfg.solver, extensions)
+        return optimise(problem, cfg.solver, extensions, self._memory)
 
     def _preferences(self, ctx: RunContext, now: datetime) -> Preferences:
         """The consumer's wishes at ``now``: with ``departures_told``, the end of the car's
