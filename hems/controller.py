@@ -40,6 +40,7 @@ from hems.storage.store import Store, StoredPlan
 from hems.storage.tables import TelemetryRow
 from optimiser import (
     ModelExtension,
+    ModeMemory,
     Plan,
     Problem,
     SolverOptions,
@@ -70,14 +71,20 @@ class PlannedHome:
     extensions: list[ModelExtension]
     plan: Plan
     baseline: Plan
+    memory: ModeMemory
 
 
-def plan_home(inputs: PlanInputs, options: SolverOptions) -> PlannedHome:
+def plan_home(
+    inputs: PlanInputs, options: SolverOptions, memory: ModeMemory | None = None
+) -> PlannedHome:
     """Build the home's problem, plan it and plan its baseline (runs in a planner worker
-    process, so none of this CPU work shares the API's interpreter)."""
+    process, so none of this CPU work shares the API's interpreter). ``memory``: the modes of
+    the home's last plan, tried first (:class:`optimiser.ModeMemory`); the updated memory
+    comes back with the plan (a worker process works on its own copy)."""
     problem, extensions = build_problem(inputs)
-    plan = optimise(problem, options, extensions)
-    return PlannedHome(problem, list(extensions), plan, rule_based_plan(problem))
+    memory = memory if memory is not None else ModeMemory()
+    plan = optimise(problem, options, extensions, memory)
+    return PlannedHome(problem, list(extensions), plan, rule_based_plan(problem), memory)
 
 
 @dataclass
@@ -96,6 +103,8 @@ class HomeController:
     last_plan_slot: datetime | None = None
     executor: Executor | None = None
     last_problem: tuple[int, Problem, list[ModelExtension]] | None = None
+    mode_memory: ModeMemory = field(default_factory=ModeMemory)
+    """The modes of the home's last plan, which its next plan tries first."""
     flexibility_cache: FlexibilityProfiles | None = None
     ramping: set[str] = field(default_factory=set)
     follow_site: frozenset[str] = frozenset()
@@ -166,13 +175,15 @@ class HomeController:
             # solve and the save below, so the API answers while a home plans.
             inputs = await asyncio.to_thread(self._inputs, now)
             options = SolverOptions(time_limit_s=self.settings.solver_time_limit_s)
+            memory = self.mode_memory
             if self.executor is None:
-                planned = await asyncio.to_thread(plan_home, inputs, options)
+                planned = await asyncio.to_thread(plan_home, inputs, options, memory)
             else:  # building, solving and the baseline all in the worker: no GIL shared
                 loop = asyncio.get_running_loop()
                 planned = await loop.run_in_executor(
-                    self.executor, partial(plan_home, inputs, options)
+                    self.executor, partial(plan_home, inputs, options, memory)
                 )
+            self.mode_memory = planned.memory
             plan = planned.plan
             plan_id = await asyncio.to_thread(
                 self.store.save_plan, self.home_id, plan, planned.baseline, trigger, now
