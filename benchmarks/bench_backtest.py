@@ -1,7 +1,8 @@
 """Backtest benchmark on the real 2020 series: quality (capture ratio) and speed (plans/s).
 
 Run: ``python -m benchmarks.bench_backtest --data ../shared/data --days 30 [--start 2020-01-06]
-[--workers 2] [--cadence slot] [--foresight-cadence daily] [--chunk-days 30]``. The data folder
+[--workers 2] [--cadence slot] [--foresight-cadence daily] [--chunk-days 30]
+[--pv-forecast weather|history]``. The data folder
 may also be given as ``HEMS_DATA_DIR``; without it the benchmark says so and exits with status 2.
 
 The reference home (:func:`hems.backtest.reference_home`: the fawkesley household's load, 4 kWp
@@ -9,7 +10,9 @@ PV from PVGIS, a 10 kWh battery, a 60 kWh EV whose stays are drawn from the Dund
 sessions, a 3 kW heat pump in a semi-detached 1R1C house driven by ERA5 temperatures) on Agile
 2020 import prices (export at a flat 5.5 p/kWh) and 2020 national carbon intensity. Every
 strategy runs on a Dask LocalCluster (one process per strategy at a time); the planner
-re-plans every slot (30 min) on forecasts issued then; perfect foresight rolls on the actuals
+re-plans every slot (30 min) on forecasts issued then (PV from a simulated weather forecast
+unless ``--pv-forecast history``: :class:`hems.backtest.forecast_market.HistoricalForecast`);
+perfect foresight rolls on the actuals
 (docs/backtest.md). ``--chunk-days N`` splits the period into chunks of N days, each
 strategy's chunks running in parallel and each chunk after the first starting a warm-up day
 early (:mod:`hems.backtest.chunks`). Prints each strategy's bill, carbon and comfort, the
@@ -75,6 +78,12 @@ def main(argv: list[str] | None = None) -> int:
         help="split the period into chunks of this many days run in parallel (0: one run)",
     )
     parser.add_argument("--warmup-days", type=int, default=1, help="warm-up before each chunk")
+    parser.add_argument(
+        "--pv-forecast",
+        default="weather",
+        choices=["weather", "history"],
+        help="the planner's PV forecast: a simulated weather forecast, or none (history only)",
+    )
     args = parser.parse_args(argv)
     names = [s for s in args.strategies.split(",") if s]
     start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
@@ -85,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             start,
             args.days,
             allow_fill=True,
+            pv=args.pv_forecast,
             foresight_cadence=Cadence(args.foresight_cadence),
         )
     except DataMissingError as exc:
@@ -134,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         "foresight_cadence": args.foresight_cadence,
         "workers": args.workers,
         "chunk_days": args.chunk_days,
+        "pv_forecast": args.pv_forecast,
         "warmup_days": args.warmup_days if args.chunk_days else 0,
         "data_load_s": loaded_s,
         "all_strategies_wall_s": run_s,

@@ -21,7 +21,7 @@ from hems.backtest.data import (
     load_dundee_sessions,
     load_home_data,
 )
-from hems.backtest.forecast_market import HistoricalForecast, TemperatureForecast
+from hems.backtest.forecast_market import HistoricalForecast, PvForecast, TemperatureForecast
 from hems.demo import demo_home_spec
 from hems.domain.devices import EvChargerSpec, PvSpec
 from hems.domain.home import HomeSpec
@@ -51,6 +51,7 @@ def real_data_config(
     home: HomeSpec | None = None,
     allow_fill: bool = False,
     temperature: TemperatureForecast = "weather",
+    pv: PvForecast = "weather",
     seed: int = 0,
     data: HomeData | None = None,
     **config: Any,
@@ -59,7 +60,9 @@ def real_data_config(
     ``$HEMS_DATA_DIR``) over ``days`` days from ``start_utc``; further keyword arguments go to
     :class:`BacktestConfig` (``horizon_hours``, ``preferences``, ``dsr_events``, ...). The
     consumer tells the planner each stay's end at plug-in (``departures_told``, default True
-    here: the drawn stays do not follow the weekly departure times).
+    here: the drawn stays do not follow the weekly departure times). ``temperature`` and
+    ``pv`` choose the planner's weather (:class:`HistoricalForecast`: ``"weather"``, the default
+    for both, simulates a weather forecast; ``"history"`` uses none).
     ``data`` skips loading (e.g. one :class:`HomeData` shared by many configs)."""
     chosen = home or reference_home()
     horizon = max(
@@ -85,7 +88,7 @@ def real_data_config(
         home=chosen,
         start_utc=start_utc,
         days=days,
-        market=HistoricalForecast(loaded, temperature=temperature, seed=seed),
+        market=HistoricalForecast(loaded, temperature=temperature, pv=pv, seed=seed),
         actuals=ReplayedMarket(loaded.actuals),
         ev_stays=stays,
         data_report=DataReport(series=reports),

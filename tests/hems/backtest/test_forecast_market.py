@@ -92,6 +92,40 @@ def test_weather_temperature_is_the_actual_plus_an_error_growing_with_lead() -> 
     assert 1.5 < spread[-8:].mean() < 4.5
 
 
+def _pv_weather(data: HomeData, issued: datetime, **kwargs) -> tuple[np.ndarray, np.ndarray]:
+    grid = TimeGrid.starting_at(issued, step_minutes=30, horizon_hours=36)
+    forecast = HistoricalForecast(data, pv="weather", seed=3, **kwargs).series(grid)
+    actual = data.pv_kw_per_kwp.reindex(grid.index).to_numpy()
+    return forecast["pv_kw_per_kwp"].to_numpy(), actual
+
+
+def test_weather_pv_without_error_is_the_actual_output() -> None:
+    data = home_data()
+    forecast, actual = _pv_weather(data, START + timedelta(days=2, hours=5), pv_error=(0.0, 0.0))
+    np.testing.assert_allclose(forecast, actual, atol=1e-9)
+
+
+def test_weather_pv_errors_grow_with_lead_and_belong_to_the_weather_run() -> None:
+    data = home_data()
+    day = START + timedelta(days=2)
+    # 10:00 and 11:30 UTC both use the 06:00 run (runs every 6 h, usable 4 h later): the
+    # slots they share are forecast alike; 16:00 uses the 12:00 run, which differs
+    at_10, _ = _pv_weather(data, day + timedelta(hours=10))
+    at_11, _ = _pv_weather(data, day + timedelta(hours=11, minutes=30))
+    at_16, _ = _pv_weather(data, day + timedelta(hours=16))
+    np.testing.assert_allclose(at_10[3:], at_11[:-3])
+    shared = slice(12, 24)  # 16:00-22:00 from 10:00's grid, 16:00's first 12 slots
+    assert not np.allclose(at_10[shared], at_16[:12])
+    errors = []
+    for k in range(60):
+        forecast, actual = _pv_weather(data, day + timedelta(hours=k))
+        errors.append(forecast - actual)
+    spread = np.std(np.array(errors), axis=0)
+    daylight = np.array(errors).any(axis=0)
+    assert daylight.any()
+    assert spread[:12].mean() < spread[-24:].mean()
+
+
 def test_a_forecast_without_history_is_a_clear_error_not_a_gap_in_the_plan() -> None:
     # At the data's very first slot nothing is known to forecast the prices past Agile's
     # publication from: say so, instead of handing the planner a missing price.
