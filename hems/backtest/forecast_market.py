@@ -65,6 +65,9 @@ PvForecast = Literal["history", "weather"]
 CARBON_API_HORIZON = timedelta(hours=48)
 PV_RUN_EVERY = timedelta(hours=6)
 PV_RUN_LATENCY = timedelta(hours=4)
+DEFAULT_PV_ERROR = (0.2, 0.1)
+"""The weather PV forecast's clear-sky-index error: standard deviation at lead 0 from its run
+[-] and growth per day of lead [1/d]."""
 PV_ERROR_CORRELATION = 0.9
 """Lag-one correlation of the simulated clear-sky-index error between half-hour slots."""
 
@@ -94,7 +97,7 @@ class HistoricalForecast:
     temperature: TemperatureForecast = "weather"
     temperature_error_k: tuple[float, float] = (0.5, 1.0)
     pv: PvForecast = "history"
-    pv_error: tuple[float, float] = (0.2, 0.1)
+    pv_error: tuple[float, float] = DEFAULT_PV_ERROR
     export_price_gbp_per_kwh: float = DEFAULT_EXPORT_PRICE_GBP_PER_KWH
     seed: int = 0
     _pv_model: pd.Series | None = field(default=None, init=False, repr=False)

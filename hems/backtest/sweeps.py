@@ -12,7 +12,11 @@ parameter point and returns one tidy row per point and strategy, with the KPIs o
   above the highest comfort minimum of the consumer's schedule (a wider band lets the heat pump
   pre-heat further);
 * ``noise`` [relative, 0-1]: forecast quality, :attr:`BacktestConfig.noise` (how far the actuals
-  stray from the planner's forecast; 0 = a perfect forecast).
+  stray from the planner's forecast; 0 = a perfect forecast), on the demo data;
+* ``pv_forecast_error`` [relative, 0-3]: PV forecast quality on real data: the factor on the
+  simulated weather PV forecast's error (:attr:`HistoricalForecast.pv_error`; 0 = the actual
+  output, 1 = the default error, 2 = twice it). Needs ``market`` to be a
+  :class:`~hems.backtest.forecast_market.HistoricalForecast` with ``pv="weather"``.
 
 Quick start::
 
@@ -38,10 +42,17 @@ import numpy as np
 import pandas as pd
 
 from hems.backtest.config import BacktestConfig, Cadence
+from hems.backtest.forecast_market import DEFAULT_PV_ERROR, HistoricalForecast
 from hems.backtest.runner import run_backtest
 from optimiser import carbon_weight_from_preference
 
-SWEEP_PARAMETERS = ("carbon_preference", "battery_reserve_soc", "comfort_band_k", "noise")
+SWEEP_PARAMETERS = (
+    "carbon_preference",
+    "battery_reserve_soc",
+    "comfort_band_k",
+    "noise",
+    "pv_forecast_error",
+)
 """The parameters a sweep can vary (see the module docstring for their units)."""
 
 MAX_COMFORT_C = 30.0
@@ -100,12 +111,13 @@ _RANGES = {
     "battery_reserve_soc": (0.0, 0.9),
     "comfort_band_k": (0.0, 20.0),
     "noise": (0.0, 1.0),
+    "pv_forecast_error": (0.0, 3.0),
 }
 
 
 def configure(config: BacktestConfig, point: Point) -> BacktestConfig:
     """``config`` with the point's parameters applied to the consumer's preferences (carbon,
-    reserve, comfort band) and to the backtest (``noise``)."""
+    reserve, comfort band) and to the backtest (``noise``, ``pv_forecast_error``)."""
     checked = check_point(point)
     prefs = config.preferences
     updates: dict[str, float] = {}
@@ -125,9 +137,20 @@ def configure(config: BacktestConfig, point: Point) -> BacktestConfig:
         updates["comfort_max_c"] = comfort_max_c
     # model_validate (not model_copy) so the preferences' own checks run on the new values.
     new_prefs = type(prefs).model_validate({**prefs.model_dump(), **updates})
+    out = replace(config, preferences=new_prefs)
     if "noise" in checked:
-        return replace(config, preferences=new_prefs, noise=checked["noise"])
-    return replace(config, preferences=new_prefs)
+        out = replace(out, noise=checked["noise"])
+    if "pv_forecast_error" in checked:
+        market = config.market
+        if not isinstance(market, HistoricalForecast) or market.pv != "weather":
+            raise ValueError(
+                "pv_forecast_error needs the planner's market to be a HistoricalForecast with "
+                "pv='weather' (real data: hems.backtest.real_data_config)"
+            )
+        factor = checked["pv_forecast_error"]
+        sd0, growth = DEFAULT_PV_ERROR
+        out = replace(out, market=replace(market, pv_error=(factor * sd0, factor * growth)))
+    return out
 
 
 def run_point(

@@ -4,12 +4,14 @@ sweeps on the demo home (hourly slots, a 24 h horizon) whose direction is known.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from hems.backtest import BacktestConfig
+from hems.backtest.forecast_market import DEFAULT_PV_ERROR, HistoricalForecast
 from hems.backtest.sweeps import (
     abatement_costs,
     check_point,
@@ -19,6 +21,7 @@ from hems.backtest.sweeps import (
     run_point,
     run_sweep,
 )
+from tests.hems.backtest.synthetic import home_data
 
 SHORT = BacktestConfig(days=1, slot_minutes=60, horizon_hours=24)
 TIMING = ["planning_s", "plans_per_s", "wall_s"]
@@ -129,6 +132,22 @@ def test_a_point_sets_the_preferences_and_the_noise_without_touching_the_base_co
     assert chosen.days == SHORT.days
     assert SHORT.preferences.carbon_preference == 0.2
     assert SHORT.noise == 0.1
+
+
+def test_the_pv_forecast_error_scales_the_weather_forecasts_error_on_real_data():
+    real = replace(SHORT, market=HistoricalForecast(home_data(), pv="weather"))
+    doubled = configure(real, {"pv_forecast_error": 2.0}).market
+    assert isinstance(doubled, HistoricalForecast)
+    assert doubled.pv_error == pytest.approx(tuple(2 * e for e in DEFAULT_PV_ERROR))
+    perfect = configure(real, {"pv_forecast_error": 0.0}).market
+    assert isinstance(perfect, HistoricalForecast)
+    assert perfect.pv_error == (0.0, 0.0)
+    # the demo market has no weather PV forecast to degrade: said, not ignored
+    with pytest.raises(ValueError, match="pv='weather'"):
+        configure(SHORT, {"pv_forecast_error": 1.0})
+    history = replace(SHORT, market=HistoricalForecast(home_data(), pv="history"))
+    with pytest.raises(ValueError, match="pv='weather'"):
+        configure(history, {"pv_forecast_error": 1.0})
 
 
 # -- short sweeps on the demo home ----------------------------------------------------------
