@@ -37,8 +37,8 @@ from forecasts.grid import (
     SlotGrid,
     SlotTable,
     grid_index,
+    grid_local_day_and_minute,
     known_at,
-    local_day_and_minute,
     recent,
 )
 from forecasts.quantiles import QuantileForecast, column_quantiles, named_quantiles
@@ -86,6 +86,15 @@ def _first_known(table: SlotTable, day: np.ndarray, minute: np.ndarray, lags: ra
     return out
 
 
+def _days_covered(index: pd.DatetimeIndex) -> int:
+    """How many calendar days (in the index's own time zone) ``index`` touches."""
+    if len(index) == 0:
+        return 0
+    if str(index.tz) == "UTC":  # the usual case, without pandas' slow tz-aware normalize
+        return int(np.unique(index.as_unit("ns").asi8 // (86_400 * 10**9)).size)
+    return int(index.normalize().nunique())
+
+
 def forecast_base_load(
     history_kwh: pd.Series,
     grid: SlotGrid,
@@ -102,7 +111,7 @@ def forecast_base_load(
     window = recent(history_kwh, issued_at_utc, days=window_days)
     known_kw = known_at(window, issued_at_utc, step_minutes=s.history_step_minutes) / step_h
     index = grid_index(grid)
-    day, minute = local_day_and_minute(index)
+    day, minute = grid_local_day_and_minute(grid)
     minute = (minute // s.history_step_minutes) * s.history_step_minutes
 
     table = SlotTable(known_kw, step_minutes=s.history_step_minutes)
@@ -123,10 +132,12 @@ def forecast_base_load(
         )
     trailing = np.where(days_known >= s.min_trailing_days, centre_stat, np.nan)
 
-    known_days = pd.DatetimeIndex(known_kw.index).normalize().nunique() if len(known_kw) else 0
+    known_days = _days_covered(pd.DatetimeIndex(known_kw.index))
     mean_kw = float(known_kw.mean()) if known_days >= 1 else s.default_annual_kwh / 8760.0
-    profile = domestic_profile_kw(index, mean_kw=mean_kw)
-    trailing = np.where(np.isnan(trailing), profile, trailing)
+    if np.isnan(trailing).any():  # the profile's local-time lookups cost ~2 ms a forecast
+        trailing = np.where(
+            np.isnan(trailing), domestic_profile_kw(index, mean_kw=mean_kw), trailing
+        )
 
     estimates = np.vstack([recent_day, last_week, trailing])
     weights = np.array([s.weight_recent_day, s.weight_last_week, s.weight_trailing])[:, None]

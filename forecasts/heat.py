@@ -18,7 +18,13 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from forecasts.grid import SlotGrid, SlotTable, grid_index, known_at, local_day_and_minute
+from forecasts.grid import (
+    SlotGrid,
+    SlotTable,
+    grid_index,
+    grid_local_day_and_minute,
+    known_at,
+)
 from forecasts.pattern import MarketForecast
 
 TEMPERATURE = "outdoor_temperature_c"
@@ -43,7 +49,7 @@ def forecast_outdoor_temperature(
             are used.
     """
     index = grid_index(grid)
-    day, minute = local_day_and_minute(index)
+    day, minute = grid_local_day_and_minute(grid)
     minute = (minute // grid.step_minutes) * grid.step_minutes
     values = np.full(len(index), np.nan)
     from_forecast_itself = np.zeros(len(index), dtype=bool)

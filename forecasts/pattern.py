@@ -17,8 +17,8 @@ from forecasts.grid import (
     SlotGrid,
     SlotTable,
     grid_index,
+    grid_local_day_and_minute,
     known_at,
-    local_day_and_minute,
     recent,
     values_on,
 )
@@ -59,7 +59,7 @@ def same_slot_values(
     table = SlotTable(
         known_at(window, issued_at_utc, step_minutes=step_minutes), step_minutes=step_minutes
     )
-    day, minute = local_day_and_minute(grid_index(grid))
+    day, minute = grid_local_day_and_minute(grid)
     minute = (minute // step_minutes) * step_minutes
     lags = np.asarray(list(lags_days))[:, None]
     return table.lookup(day[None, :] - lags, minute[None, :])
