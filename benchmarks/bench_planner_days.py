@@ -1,0 +1,69 @@
+"""The planner strategy alone over a few days of 2020: its bill and CPU time per plan.
+
+Run: ``python -m benchmarks.bench_planner_days --data ../shared/data --start 2020-05-22
+--days 2 [--horizon-hours 36] [--pv-forecast weather|history] [--no-memory]``. The A/B tool
+behind the horizon, mode-memory and PV-forecast figures in ``docs/performance.md``: the
+reference home (:func:`hems.backtest.real_data_config`), re-planning every slot, in this
+process (no Dask), after a one-day warm-up run and :func:`optimiser.prepare_planner_process`.
+Prints the bill [GBP], process CPU time per plan [ms] and the plans at the solver's limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import hems.backtest.strategies as strategies
+from hems.backtest import Cadence, real_data_config
+from hems.backtest.data import DataMissingError
+from hems.backtest.engine import run_strategy
+from optimiser import prepare_planner_process
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=None, help="data folder (or $HEMS_DATA_DIR)")
+    parser.add_argument("--start", default="2020-05-22", help="UTC date")
+    parser.add_argument("--days", type=int, default=2)
+    parser.add_argument("--horizon-hours", type=int, default=36)
+    parser.add_argument("--pv-forecast", default="weather", choices=["weather", "history"])
+    parser.add_argument(
+        "--no-memory", action="store_true", help="each plan without the last plan's modes"
+    )
+    args = parser.parse_args(argv)
+    start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
+    try:
+        config = real_data_config(
+            args.data,
+            start,
+            args.days,
+            allow_fill=True,
+            pv=args.pv_forecast,
+            horizon_hours=args.horizon_hours,
+        )
+    except DataMissingError as exc:
+        print(f"bench_planner_days: {exc}")
+        return 2
+    if args.no_memory:
+        real = strategies.optimise
+        strategies.optimise = lambda p, o, e, _memory=None: real(p, o, e)  # type: ignore[assignment]
+    warm = replace(config, days=1)
+    run_strategy(warm, strategies.strategy_named("planner", warm, Cadence.SLOT))
+    prepare_planner_process()
+    began = time.process_time()
+    run = run_strategy(config, strategies.strategy_named("planner", config, Cadence.SLOT))
+    cpu_s = time.process_time() - began
+    bill = sum(day["bill_gbp"] for day in run.daily)
+    print(
+        f"{args.start} +{args.days} d, {args.horizon_hours} h, PV {args.pv_forecast}, memory "
+        f"{'off' if args.no_memory else 'on'}: bill {bill:.4f} GBP, {run.plans} plans, CPU "
+        f"{cpu_s:.1f} s ({1000 * cpu_s / run.plans:.0f} ms a plan), {run.plans_time_limited} "
+        "at the solver's limit"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
