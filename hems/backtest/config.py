@@ -41,10 +41,10 @@ class BacktestConfig:
         start_utc: start of the period; a UK local midnight keeps the per-day rows whole days.
         days: length of the period [d].
         slot_minutes: dispatch and planning slot [min] (5, 15, 30 or 60).
-        horizon_hours: the rolling planner's horizon [h]. 36 h: on ten sample weeks of 2020
-            it planned bills as good as 48 h (0.14 GBP lower over 34 days) for 15-27 % less
-            CPU (docs/performance.md); beyond ~31 h not even Agile's published prices are
-            known, and the forecast prices there misled the 48 h plans a little.
+        horizon_hours: the rolling planner's horizon [h]. 36 h: on eight runs of 4-5 days
+            across 2020 it planned bills as good as 48 h (0.14 GBP lower over the 34 days) for
+            15-27 % less CPU (docs/performance.md); beyond ~31 h not even Agile's published
+            prices are known.
         foresight_horizon_hours: ``perfect_foresight``'s horizon when it rolls [h] (the bound
             plans on the actuals, so a longer horizon can only help it).
         market: where the planner's forecasts come from (any :class:`hems.market.MarketSource`).
