@@ -296,6 +296,7 @@ def backtest(
 
     from hems.backtest import STRATEGY_NAMES, BacktestConfig, Cadence, run_backtest
     from hems.backtest.chunks import run_chunked
+    from hems.backtest.config import data_horizon_hours
     from hems.backtest.data import DATA_DIR_ENV, DataGapError, DataMissingError, load_home_data
     from hems.backtest.parallel import run_many
     from hems.backtest.reference import real_data_config, reference_home
@@ -328,7 +329,7 @@ def backtest(
                 data,
                 begin,
                 begin + pd.Timedelta(days=days),
-                horizon_hours=horizon_hours,
+                horizon_hours=data_horizon_hours(horizon_hours),
                 allow_fill=allow_fill,
             )
             for i, spec in enumerate(specs):

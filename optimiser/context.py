@@ -197,11 +197,11 @@ class ModelContext:
         return new
 
     def _add_as(self, key: str, add: BinaryAdder, slots: list[int]) -> None:
-        self._adding_key = key
+        outer, self._adding_key = self._adding_key, key
         try:
             add(slots)
         finally:
-            self._adding_key = ""
+            self._adding_key = outer
 
     def add_flexible_load(self, asset_name: str, power_kw: Any, slots: tuple[int, ...]) -> None:
         """Declare a shiftable load's per-slot power variables [kW] for extensions."""

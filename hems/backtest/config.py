@@ -31,6 +31,19 @@ def _default_market() -> MarketSource:
     return ReplayedMarket()
 
 
+DEFAULT_HORIZON_HOURS = 36
+DEFAULT_FORESIGHT_HORIZON_HOURS = 48
+
+
+def data_horizon_hours(
+    horizon_hours: int = DEFAULT_HORIZON_HOURS,
+    foresight_horizon_hours: int = DEFAULT_FORESIGHT_HORIZON_HOURS,
+) -> int:
+    """How far past the period a backtest's data must reach [h]: the longer of the planner's
+    and perfect foresight's horizons."""
+    return max(horizon_hours, foresight_horizon_hours)
+
+
 @dataclass(frozen=True, kw_only=True)
 class BacktestConfig:
     """One home over one period.
@@ -75,8 +88,8 @@ class BacktestConfig:
     start_utc: datetime = datetime(2026, 1, 12, tzinfo=UTC)
     days: int = 2
     slot_minutes: int = 30
-    horizon_hours: int = 36
-    foresight_horizon_hours: int = 48
+    horizon_hours: int = DEFAULT_HORIZON_HOURS
+    foresight_horizon_hours: int = DEFAULT_FORESIGHT_HORIZON_HOURS
     market: MarketSource = field(default_factory=_default_market)
     noise: float = 0.1
     seed: int = 0
@@ -127,7 +140,7 @@ class BacktestConfig:
     @property
     def data_horizon_hours(self) -> int:
         """How far past the period the data must reach [h] (the longer horizon)."""
-        return max(self.horizon_hours, self.foresight_horizon_hours)
+        return data_horizon_hours(self.horizon_hours, self.foresight_horizon_hours)
 
     @property
     def slot(self) -> timedelta:

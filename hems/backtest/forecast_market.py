@@ -68,6 +68,7 @@ PV_RUN_LATENCY = timedelta(hours=4)
 DEFAULT_PV_ERROR = (0.2, 0.1)
 """The weather PV forecast's clear-sky-index error: standard deviation at lead 0 from its run
 [-] and growth per day of lead [1/d]."""
+PV_DATA_STEP = "30min"
 PV_ERROR_CORRELATION = 0.9
 """Lag-one correlation of the simulated clear-sky-index error between half-hour slots."""
 
@@ -185,11 +186,13 @@ class HistoricalForecast:
         every = pd.Timedelta(PV_RUN_EVERY)
         run = (issued - pd.Timedelta(PV_RUN_LATENCY)).floor(every)
         clear = self._clear_sky(grid).to_numpy()
-        actual = np.nan_to_num(values_on(self.data.pv_kw_per_kwp, grid.index))
+        # the data are half-hour means: a 5- or 15-minute slot takes its half hour's (as the
+        # replayed actuals do); a slot without data stays NaN and series() says so
+        actual = values_on(self.data.pv_kw_per_kwp, grid.index.floor(PV_DATA_STEP))
         step = pd.Timedelta(minutes=grid.step_minutes)
         first = int((issued - run) / step)  # the grid's first slot, in steps from the run
         lead_steps = first + np.arange(grid.n_steps)
-        error = self._run_error(run, int(lead_steps[-1]) + 1)[lead_steps]
+        error = self._run_error(run, int(lead_steps[-1]) + 1, grid.step_minutes)[lead_steps]
         sd0, growth = self.pv_error
         lead_days = lead_steps * grid.step_minutes / (60 * 24)
         # the error is in clear-sky-index units (a share of the clear-sky output), so none at
@@ -197,12 +200,12 @@ class HistoricalForecast:
         forecast = actual + clear * (sd0 + growth * lead_days) * error
         return np.asarray(np.clip(forecast, 0.0, np.maximum(1.2 * clear, actual)), dtype=np.float64)
 
-    def _run_error(self, run: pd.Timestamp, n_steps: int) -> np.ndarray:
+    def _run_error(self, run: pd.Timestamp, n_steps: int, step_minutes: int) -> np.ndarray:
         """A standard-normal AR(1) series over a run's lead steps, the same for every issue
         time that uses the run."""
         rng = np.random.default_rng([self.seed, int(run.timestamp()) // 60, 7])
         shocks = rng.standard_normal(n_steps)
-        rho = PV_ERROR_CORRELATION
+        rho = PV_ERROR_CORRELATION ** (step_minutes / 30.0)  # the correlation is per half hour
         out = np.empty(n_steps)
         out[0] = shocks[0]
         innovation = np.sqrt(1.0 - rho * rho)

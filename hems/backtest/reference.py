@@ -12,7 +12,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hems.backtest.config import BacktestConfig
+import pandas as pd
+
+from hems.backtest.config import (
+    DEFAULT_FORESIGHT_HORIZON_HOURS,
+    DEFAULT_HORIZON_HOURS,
+    BacktestConfig,
+    data_horizon_hours,
+)
 from hems.backtest.data import (
     DataReport,
     HomeData,
@@ -65,14 +72,22 @@ def real_data_config(
     for both, simulates a weather forecast; ``"history"`` uses none).
     ``data`` skips loading (e.g. one :class:`HomeData` shared by many configs)."""
     chosen = home or reference_home()
-    horizon = max(
-        int(config.get("horizon_hours", 36)), int(config.get("foresight_horizon_hours", 48))
+    horizon = data_horizon_hours(
+        int(config.get("horizon_hours", DEFAULT_HORIZON_HOURS)),
+        int(config.get("foresight_horizon_hours", DEFAULT_FORESIGHT_HORIZON_HOURS)),
     )
     end = start_utc + timedelta(days=days)
     root = data_dir(folder)
     loaded = data or load_home_data(
         root, start_utc, end, horizon_hours=horizon, allow_fill=allow_fill
     )
+    reach = pd.Timestamp(end + timedelta(hours=horizon))
+    last = pd.Timestamp(loaded.actuals.index[-1]) if len(loaded.actuals) else None
+    if last is None or last + pd.Timedelta(minutes=30) < reach:
+        raise ValueError(
+            f"the data given end at {last}, short of the period plus the {horizon} h horizon "
+            f"({reach}): load them with horizon_hours={horizon}"
+        )
     ev = next((d for d in chosen.devices if isinstance(d, EvChargerSpec)), None)
     stays = None
     reports = loaded.report.series

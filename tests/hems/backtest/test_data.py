@@ -217,3 +217,23 @@ def test_misaligned_start_refused() -> None:
             pv_kw_per_kwp=(s["pv"], rep),
             outdoor_temperature_c=(s["temp"], rep),
         )
+
+
+def test_data_given_to_a_config_must_reach_past_both_horizons(tmp_path, monkeypatch):
+    # perfect foresight rolls on 48 h while the planner looks 36 h ahead: data loaded for the
+    # shorter one would leave the bound reading past its end (the replay wraps round)
+    from datetime import UTC, datetime, timedelta
+
+    from hems.backtest import real_data_config
+    from hems.backtest.data import load_home_data
+    from tests.hems.backtest.synthetic import write_data_folder
+
+    monkeypatch.delenv("HEMS_DATA_DIR", raising=False)
+    folder = write_data_folder(tmp_path / "data")
+    start = datetime(2020, 3, 2, tzinfo=UTC)
+    short = load_home_data(folder, start, start + timedelta(days=1), horizon_hours=36)
+    with pytest.raises(ValueError, match="48 h horizon"):
+        real_data_config(folder, start, 1, data=short)
+    enough = load_home_data(folder, start, start + timedelta(days=1), horizon_hours=48)
+    config = real_data_config(folder, start, 1, data=enough)
+    assert config.data_horizon_hours == 48

@@ -101,8 +101,14 @@ def _pv_weather(data: HomeData, issued: datetime, **kwargs) -> tuple[np.ndarray,
 
 def test_weather_pv_without_error_is_the_actual_output() -> None:
     data = home_data()
-    forecast, actual = _pv_weather(data, START + timedelta(days=2, hours=5), pv_error=(0.0, 0.0))
+    issued = START + timedelta(days=2, hours=5)
+    forecast, actual = _pv_weather(data, issued, pv_error=(0.0, 0.0))
     np.testing.assert_allclose(forecast, actual, atol=1e-9)
+    # a 15-minute grid takes each half hour's mean in both its slots, as the replay does
+    grid = TimeGrid.starting_at(issued, step_minutes=15, horizon_hours=36)
+    quarter = HistoricalForecast(data, pv="weather", pv_error=(0.0, 0.0)).series(grid)
+    halves = data.pv_kw_per_kwp.reindex(grid.index.floor("30min")).to_numpy()
+    np.testing.assert_allclose(quarter["pv_kw_per_kwp"].to_numpy(), halves, atol=1e-9)
 
 
 def test_weather_pv_errors_grow_with_lead_and_belong_to_the_weather_run() -> None:
