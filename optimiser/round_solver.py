@@ -50,7 +50,6 @@ class RoundSolver:
     lower_bound: float = -math.inf
     rounds: int = 0
     dives_closed: int = 0
-    hinted_dives_closed: int = 0
 
     def solve(self, time_limit_s: float) -> SolveOutcome:
         """Solve the model as it stands (see the module docstring); loads the solution."""
@@ -84,7 +83,6 @@ class RoundSolver:
                 continue
             if self._within_gap(fixed.objective):
                 self.dives_closed += 1
-                self.hinted_dives_closed += fixing is hinted
                 z = fixed.objective
                 return replace(
                     fixed,
