@@ -188,7 +188,11 @@ class HistoricalForecast:
         clear = self._clear_sky(grid).to_numpy()
         # the data are half-hour means: a 5- or 15-minute slot takes its half hour's (as the
         # replayed actuals do); a slot without data stays NaN and series() says so
-        actual = values_on(self.data.pv_kw_per_kwp, grid.index.floor(PV_DATA_STEP))
+        # (from the aligned actuals, filled to the end of the period's horizon like the replay)
+        halves = grid.index.floor(PV_DATA_STEP)
+        actual = values_on(self.data.pv_kw_per_kwp, halves)
+        aligned = values_on(self.data.actuals["pv_kw_per_kwp"], halves)
+        actual = np.where(np.isnan(actual), aligned, actual)
         step = pd.Timedelta(minutes=grid.step_minutes)
         first = int((issued - run) / step)  # the grid's first slot, in steps from the run
         lead_steps = first + np.arange(grid.n_steps)
