@@ -2,7 +2,7 @@
 
 Run: ``python -m benchmarks.bench_backtest --data ../shared/data --days 30 [--start 2020-01-06]
 [--workers 2] [--cadence slot] [--foresight-cadence daily] [--chunk-days 30]
-[--pv-forecast weather|history]``. The data folder
+[--pv-forecast weather|history] [--planner-gap 0.02]``. The data folder
 may also be given as ``HEMS_DATA_DIR``; without it the benchmark says so and exits with status 2.
 
 The reference home (:func:`hems.backtest.reference_home`: the fawkesley household's load, 4 kWp
@@ -28,6 +28,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from hems.backtest import (
     run_many,
 )
 from hems.backtest.chunks import run_chunked
+from hems.backtest.config import PLANNER_MIP_REL_GAP
 from hems.backtest.data import DATA_DIR_ENV
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -84,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=["weather", "history"],
         help="the planner's PV forecast: a simulated weather forecast, or none (history only)",
     )
+    parser.add_argument(
+        "--planner-gap",
+        type=float,
+        default=PLANNER_MIP_REL_GAP,
+        help="the planner's relative MIP gap (the bound keeps the solver's 0.05 %%)",
+    )
     args = parser.parse_args(argv)
     names = [s for s in args.strategies.split(",") if s]
     start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
@@ -97,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             pv=args.pv_forecast,
             foresight_cadence=Cadence(args.foresight_cadence),
         )
-    except DataMissingError as exc:
+        config = replace(config, planner_mip_rel_gap=args.planner_gap)
+    except (DataMissingError, ValueError) as exc:
         print(f"bench_backtest: {exc}", file=sys.stderr)
         return 2
     loaded_s = time.perf_counter() - began
@@ -145,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         "workers": args.workers,
         "chunk_days": args.chunk_days,
         "pv_forecast": args.pv_forecast,
+        "planner_mip_rel_gap": args.planner_gap,
         "warmup_days": args.warmup_days if args.chunk_days else 0,
         "data_load_s": loaded_s,
         "all_strategies_wall_s": run_s,

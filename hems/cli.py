@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hems.backtest.config import PLANNER_MIP_REL_GAP
 from hems.demo import demo_problem, read_demo_series
 from hems.settings import Settings, SettingsError, load_settings
 from hems.storage.engine import make_engine, upgrade_schema
@@ -265,6 +266,14 @@ def backtest(
         str, typer.Option(help="the planner's re-plan cadence: slot, hourly or daily")
     ] = "hourly",
     horizon_hours: Annotated[int, typer.Option(min=1, help="planning horizon [h]")] = 36,
+    planner_gap: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=0.99,
+            help="the planner's relative MIP gap (perfect foresight keeps 0.05 %)",
+        ),
+    ] = PLANNER_MIP_REL_GAP,
     noise: Annotated[
         float, typer.Option(min=0.0, help="demo data only: how far load, PV and weather stray")
     ] = 0.1,
@@ -344,6 +353,7 @@ def backtest(
                         slot_minutes=slot_minutes,
                         horizon_hours=horizon_hours,
                         home_id=f"{i}:{spec.cem_serial}",
+                        planner_mip_rel_gap=planner_gap,
                     )
                 )
         else:
@@ -353,6 +363,7 @@ def backtest(
                     days=days,
                     slot_minutes=slot_minutes,
                     horizon_hours=horizon_hours,
+                    planner_mip_rel_gap=planner_gap,
                     noise=noise,
                     seed=seed + i,
                 )

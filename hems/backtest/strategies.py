@@ -47,6 +47,7 @@ from optimiser import (
     Plan,
     PlugInSession,
     Problem,
+    SolverOptions,
     TimeGrid,
     optimise,
 )
@@ -146,7 +147,13 @@ class PlannerStrategy:
         problem, extensions = build_problem(inputs)
         if self.perfect_foresight:
             problem, extensions = _with_known_stays(ctx, problem, extensions, now)
-        return optimise(problem, cfg.solver, extensions, self._memory)
+        return optimise(problem, self._solver(cfg), extensions, self._memory)
+
+    def _solver(self, cfg: BacktestConfig) -> SolverOptions:
+        """The bound solves to ``cfg.solver``'s gap; the planner with forecasts to its own."""
+        if self.perfect_foresight or cfg.planner_mip_rel_gap is None:
+            return cfg.solver
+        return replace(cfg.solver, mip_rel_gap=cfg.planner_mip_rel_gap)
 
     def _preferences(self, ctx: RunContext, now: datetime) -> Preferences:
         """The consumer's wishes at ``now``: with ``departures_told``, the end of the car's

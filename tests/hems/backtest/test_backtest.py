@@ -91,3 +91,35 @@ def test_the_summary_counts_plans_stopped_at_the_time_limit_and_fallbacks(monkey
     assert s.loc["planner", "plans_fallback"] == s.loc["planner", "plans"] >= 24
     assert s.loc["planner", "plans_time_limited"] == 0
     assert s.loc["naive", "plans"] == s.loc["naive", "plans_fallback"] == 0
+
+
+def test_the_planner_stops_at_its_own_gap_and_the_bound_at_the_solvers(monkeypatch):
+    # the bound must stay tight (a loose bound would flatter the planner's capture); the
+    # planner with forecasts may stop at planner_mip_rel_gap
+    import hems.backtest.strategies as strategies
+
+    real, gaps = strategies.optimise, []
+
+    def recording(problem, options, extensions=None, memory=None):
+        gaps.append(options.mip_rel_gap)
+        return real(problem, options, extensions, memory)
+
+    monkeypatch.setattr(strategies, "optimise", recording)
+    config = BacktestConfig(days=1, slot_minutes=60, horizon_hours=12, planner_mip_rel_gap=0.03)
+    run_backtest(config, ["planner"], cadence=Cadence.HOURLY)
+    assert len(gaps) >= 24
+    assert set(gaps) == {0.03}
+    gaps.clear()
+    run_backtest(config, ["perfect_foresight"])
+    assert gaps
+    assert set(gaps) == {config.solver.mip_rel_gap}
+    gaps.clear()
+    run_backtest(replace(config, planner_mip_rel_gap=None), ["planner"], cadence=Cadence.DAILY)
+    assert gaps
+    assert set(gaps) == {config.solver.mip_rel_gap}
+
+
+@pytest.mark.parametrize("gap", [-0.01, 1.0])
+def test_a_planner_gap_outside_0_to_1_is_refused(gap):
+    with pytest.raises(ValueError, match="planner_mip_rel_gap"):
+        BacktestConfig(planner_mip_rel_gap=gap)
