@@ -26,6 +26,7 @@ and last week add a little.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -35,10 +36,10 @@ import pandas as pd
 from forecasts.domestic_profile import TYPICAL_ANNUAL_KWH, domestic_profile_kw
 from forecasts.grid import (
     SlotGrid,
-    SlotTable,
     grid_index,
     grid_local_day_and_minute,
     known_at,
+    known_slot_table,
     recent,
 )
 from forecasts.quantiles import QuantileForecast, column_quantiles, named_quantiles
@@ -76,13 +77,18 @@ class BaseLoadSettings:
 DEFAULT_SETTINGS = BaseLoadSettings()
 
 
-def _first_known(table: SlotTable, day: np.ndarray, minute: np.ndarray, lags: range) -> np.ndarray:
+def _first_known(
+    lookup: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    day: np.ndarray,
+    minute: np.ndarray,
+    lags: range,
+) -> np.ndarray:
     out = np.full(len(day), np.nan)
     for lag in lags:
         missing = np.isnan(out)
         if not missing.any():
             break
-        out[missing] = table.lookup(day[missing] - lag, minute[missing])
+        out[missing] = lookup(day[missing] - lag, minute[missing])
     return out
 
 
@@ -114,13 +120,17 @@ def forecast_base_load(
     day, minute = grid_local_day_and_minute(grid)
     minute = (minute // s.history_step_minutes) * s.history_step_minutes
 
-    table = SlotTable(known_kw, step_minutes=s.history_step_minutes)
-    recent_day = _first_known(table, day, minute, range(1, 8))
-    last_week = _first_known(table, day, minute, range(7, 15, 7))
+    table = known_slot_table(history_kwh, step_minutes=s.history_step_minutes)
+
+    def known_kw_at(day: np.ndarray, minute: np.ndarray) -> np.ndarray:
+        return table.lookup(day, minute, issued_at_utc) / step_h
+
+    recent_day = _first_known(known_kw_at, day, minute, range(1, 8))
+    last_week = _first_known(known_kw_at, day, minute, range(7, 15, 7))
     lags = np.arange(1, s.trailing_days + 1)[:, None, None]
     shifts = np.array([-1, 0, 1])[None, :, None] * s.history_step_minutes
     # (lag, shift, slot): the same slot and its two neighbours on each trailing day
-    cube = table.lookup(day[None, None, :] - lags, minute[None, None, :] + shifts)
+    cube = known_kw_at(day[None, None, :] - lags, minute[None, None, :] + shifts)
     samples = cube.reshape(-1, len(index))
     centre = cube[:, 1, :]
     days_known = np.sum(~np.isnan(centre), axis=0)

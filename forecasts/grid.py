@@ -10,6 +10,7 @@ before the issue time are kept.
 
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
 from functools import lru_cache
 from typing import Protocol
@@ -70,15 +71,41 @@ def known_at(history: pd.Series, issued_at_utc: datetime, *, step_minutes: int =
     ended at or before it, sorted, without NaN."""
     if issued_at_utc.tzinfo is None:
         raise ValueError("issued_at_utc must be timezone-aware")
-    index = pd.DatetimeIndex(history.index)
+    index = _datetime_index(history.index)
     if index.tz is None:
         raise ValueError("history must have a tz-aware index")
     if not index.is_monotonic_increasing:
         history = history.sort_index()
-        index = pd.DatetimeIndex(history.index)
+        index = _datetime_index(history.index)
     last_start = pd.Timestamp(issued_at_utc) - pd.Timedelta(minutes=step_minutes)
     end = int(index.searchsorted(last_start, side="right"))
     return history.iloc[:end].dropna()
+
+
+def _datetime_index(index: pd.Index) -> pd.DatetimeIndex:
+    """``index`` itself when it is a DatetimeIndex: a copy would lose pandas' cached
+    monotonicity flag, which costs a scan of a year-long index to rebuild."""
+    return index if isinstance(index, pd.DatetimeIndex) else pd.DatetimeIndex(index)
+
+
+def _ns(index: pd.DatetimeIndex) -> np.ndarray:
+    """The index as int64 nanoseconds: itself when in ns, else converted once per index
+    object (the loaders' year-long histories are in other units)."""
+    if index.unit == "ns":
+        return index.asi8
+    key = id(index)
+    hit = _NS_CACHE.get(key)
+    if hit is not None and hit[0]() is index:
+        return hit[1]
+    out = index.as_unit("ns").asi8
+    if len(_NS_CACHE) >= _NS_CACHE_MAX:
+        _NS_CACHE.clear()
+    _NS_CACHE[key] = (weakref.ref(index), out)
+    return out
+
+
+_NS_CACHE: dict[int, tuple[weakref.ref[pd.DatetimeIndex], np.ndarray]] = {}
+_NS_CACHE_MAX = 64
 
 
 def values_on(series: pd.Series, index: pd.DatetimeIndex) -> np.ndarray:
@@ -86,13 +113,13 @@ def values_on(series: pd.Series, index: pd.DatetimeIndex) -> np.ndarray:
     ``series.reindex(index)`` but by binary search on a sorted, tz-aware index: forecasters
     call this every plan on histories a year long, where ``reindex`` built a hash table of
     the whole index each time."""
-    source = pd.DatetimeIndex(series.index)
+    source = _datetime_index(series.index)
     if len(source) == 0:
         return np.full(len(index), np.nan)
     if not source.is_monotonic_increasing or source.tz is None or index.tz is None:
         return series.reindex(index).to_numpy(dtype=np.float64)
-    source_ns = source.as_unit("ns").asi8
-    wanted_ns = index.as_unit("ns").asi8
+    source_ns = _ns(source)
+    wanted_ns = _ns(index)
     pos = np.searchsorted(source_ns, wanted_ns)
     clipped = np.minimum(pos, len(source_ns) - 1)
     out = series.to_numpy(dtype=np.float64)[clipped]
@@ -102,14 +129,14 @@ def values_on(series: pd.Series, index: pd.DatetimeIndex) -> np.ndarray:
 
 def before(history: pd.Series, until_utc: datetime) -> pd.Series:
     """The slots of a sorted ``history`` that start before ``until_utc``."""
-    index = pd.DatetimeIndex(history.index)
+    index = _datetime_index(history.index)
     return history.iloc[: int(index.searchsorted(pd.Timestamp(until_utc)))]
 
 
 def recent(history: pd.Series, issued_at_utc: datetime, *, days: float) -> pd.Series:
     """The slots of a sorted ``history`` that start within ``days`` before ``issued_at_utc``
     (a cheap cut before :func:`known_at`)."""
-    index = pd.DatetimeIndex(history.index)
+    index = _datetime_index(history.index)
     first = int(index.searchsorted(pd.Timestamp(issued_at_utc) - pd.Timedelta(days=days)))
     return history.iloc[first:]
 
@@ -157,3 +184,97 @@ class SlotTable:
         out = np.full(day.shape, np.nan)
         out[ok] = self._grid[row[ok], col[ok]]
         return out
+
+
+class KnownSlotTable:
+    """A whole history as a (local day x slot) table that also records when each value
+    became known (its slot's end), so one table serves every issue time: a lookup
+    ``known_by`` an instant returns what :func:`known_at` would have kept then, and NaN for
+    the rest.
+
+    The forecasters' per-issue cut (a recent window, :func:`known_at`, a :class:`SlotTable`
+    of it) cost ~5 ms a forecast in a backtest, which issues a forecast every half hour over
+    the same histories for a year; :func:`known_slot_table` builds this once per history.
+    A cell holding both passes of autumn's repeated hour is their mean once both have
+    ended and the first pass alone before, as the per-issue table was.
+    """
+
+    def __init__(self, series: pd.Series, *, step_minutes: int = 30) -> None:
+        if not series.index.is_monotonic_increasing:
+            series = series.sort_index()
+        series = series.dropna()
+        self._step = step_minutes
+        self._slots = 1440 // step_minutes
+        index = pd.DatetimeIndex(series.index)
+        if len(index) and index.tz is None:
+            raise ValueError("history must have a tz-aware index")
+        values = series.to_numpy(dtype=np.float64)
+        self._first_day = 0
+        shape = (0, self._slots)
+        cell = np.zeros(0, dtype=np.int64)
+        end_ns = np.zeros(0, dtype=np.int64)
+        if len(values):
+            day, minute = local_day_and_minute(index)
+            self._first_day = int(day.min())
+            shape = (int(day.max()) - self._first_day + 1, self._slots)
+            cell = (day - self._first_day) * self._slots + minute // step_minutes
+            end_ns = index.as_unit("ns").asi8 + step_minutes * 60 * 10**9
+        size = shape[0] * shape[1]
+        total = np.bincount(cell, weights=values, minlength=size)
+        count = np.bincount(cell, minlength=size).astype(np.float64)
+        self._mean = np.full(size, np.nan)
+        has = count > 0
+        self._mean[has] = total[has] / count[has]
+        never = np.iinfo(np.int64).max
+        self._all_known_ns = np.full(size, np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(self._all_known_ns, cell, end_ns)
+        self._all_known_ns[~has] = never
+        # the earliest pass of each cell (the series is sorted, so its first occurrence)
+        cells, first = np.unique(cell, return_index=True)
+        self._first = np.full(size, np.nan)
+        self._first[cells] = values[first]
+        self._first_known_ns = np.full(size, never, dtype=np.int64)
+        self._first_known_ns[cells] = end_ns[first]
+        self._shape = shape
+
+    def lookup(self, day: np.ndarray, minute: np.ndarray, known_by_utc: datetime) -> np.ndarray:
+        """Values at (local day, minute) pairs known by ``known_by_utc`` (arrays of any one
+        shape; minutes outside 0-1439 roll into the neighbouring day; NaN where unknown)."""
+        if known_by_utc.tzinfo is None:
+            raise ValueError("known_by_utc must be timezone-aware")
+        day, minute = np.broadcast_arrays(day, minute)
+        day = day + np.floor_divide(minute, 1440)
+        col = np.mod(minute, 1440) // self._step
+        row = day - self._first_day
+        ok = (row >= 0) & (row < self._shape[0])
+        flat = row[ok] * self._slots + col[ok]
+        cutoff = pd.Timestamp(known_by_utc).as_unit("ns").value
+        picked = np.where(
+            self._all_known_ns[flat] <= cutoff,
+            self._mean[flat],
+            np.where(self._first_known_ns[flat] <= cutoff, self._first[flat], np.nan),
+        )
+        out = np.full(day.shape, np.nan)
+        out[ok] = picked
+        return out
+
+
+_KNOWN_TABLES: dict[tuple[int, int], tuple[weakref.ref[pd.Series], int, KnownSlotTable]] = {}
+_KNOWN_TABLES_MAX = 32
+
+
+def known_slot_table(history: pd.Series, *, step_minutes: int = 30) -> KnownSlotTable:
+    """The :class:`KnownSlotTable` of ``history``, built once per series object and reused
+    while that object lives (histories are not changed in place: the service and the
+    backtests build a new series when data arrive)."""
+    key = (id(history), step_minutes)
+    hit = _KNOWN_TABLES.get(key)
+    if hit is not None and hit[0]() is history and hit[1] == len(history):
+        return hit[2]
+    table = KnownSlotTable(history, step_minutes=step_minutes)
+    if len(_KNOWN_TABLES) >= _KNOWN_TABLES_MAX:
+        dead = [k for k, (ref, _, _) in _KNOWN_TABLES.items() if ref() is None]
+        for k in dead or list(_KNOWN_TABLES)[: _KNOWN_TABLES_MAX // 2]:
+            del _KNOWN_TABLES[k]
+    _KNOWN_TABLES[key] = (weakref.ref(history), len(history), table)
+    return table

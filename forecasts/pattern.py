@@ -15,11 +15,9 @@ import pandas as pd
 
 from forecasts.grid import (
     SlotGrid,
-    SlotTable,
     grid_index,
     grid_local_day_and_minute,
-    known_at,
-    recent,
+    known_slot_table,
     values_on,
 )
 from forecasts.quantiles import column_quantiles
@@ -52,17 +50,12 @@ def same_slot_values(
     step_minutes: int = 30,
 ) -> np.ndarray:
     """Known values at the same local time of day ``lag`` days before each slot, one row per
-    lag (NaN where unknown at ``issued_at_utc``)."""
-    if not history.index.is_monotonic_increasing:
-        history = history.sort_index()
-    window = recent(history, issued_at_utc, days=max(lags_days) + 3)
-    table = SlotTable(
-        known_at(window, issued_at_utc, step_minutes=step_minutes), step_minutes=step_minutes
-    )
+    lag (NaN where unknown at ``issued_at_utc``: a slot's value is known once it has ended)."""
+    table = known_slot_table(history, step_minutes=step_minutes)
     day, minute = grid_local_day_and_minute(grid)
     minute = (minute // step_minutes) * step_minutes
     lags = np.asarray(list(lags_days))[:, None]
-    return table.lookup(day[None, :] - lags, minute[None, :])
+    return table.lookup(day[None, :] - lags, minute[None, :], issued_at_utc)
 
 
 def same_slot_median(

@@ -55,10 +55,11 @@ def forecast_prices(
     cutoff = published_until_utc or agile_published_until(issued_at_utc)
     if not history.index.is_monotonic_increasing:
         history = history.sort_index()
-    published = before(history, cutoff)
+    # the pattern reads the whole history up to the cut-off (its table is built once per
+    # history object, forecasts.grid.known_slot_table); the exact part only what is published
     return known_then_pattern(
-        published,
-        published,
+        before(history, cutoff),
+        history,
         grid,
         issued_at_utc,
         name=name,

@@ -103,6 +103,7 @@ class HistoricalForecast:
     seed: int = 0
     _pv_model: pd.Series | None = field(default=None, init=False, repr=False)
     _pv_clear: pd.Series | None = field(default=None, init=False, repr=False)
+    _carbon: tuple[pd.Series, pd.Series] | None = field(default=None, init=False, repr=False)
 
     def series(self, grid: TimeGrid, home: HomeSpec | None = None) -> pd.DataFrame:
         """The :data:`hems.market.COLUMNS` on ``grid`` as forecast at ``grid.start_utc``."""
@@ -113,14 +114,12 @@ class HistoricalForecast:
             self.data.import_price_gbp_per_kwh, grid, issued
         ).series.to_numpy()
         columns["export_price_gbp_per_kwh"] = np.full(len(index), self.export_price_gbp_per_kwh)
-        carbon = self.data.carbon
-        api = carbon.iloc[:, 1]
-        api_index = pd.DatetimeIndex(api.index)
-        first, last = api_index.searchsorted(
+        actual, api = self._carbon_columns()
+        first, last = pd.DatetimeIndex(api.index).searchsorted(
             [pd.Timestamp(issued), pd.Timestamp(issued + CARBON_API_HORIZON)]
         )
         columns["carbon_intensity_g_per_kwh"] = forecast_carbon_intensity(
-            api.iloc[first:last], carbon.iloc[:, 0], grid, issued
+            api.iloc[first:last], actual, grid, issued
         ).series.to_numpy()
         columns["base_load_kw"] = expected_base_load(
             self.data.base_load_kwh, grid, issued
@@ -138,6 +137,14 @@ class HistoricalForecast:
                 "after the data's first day)"
             )
         return out
+
+    def _carbon_columns(self) -> tuple[pd.Series, pd.Series]:
+        """The actual and the API-forecast intensity, the same series objects every plan (so
+        the same-slot pattern's table is built once, forecasts.grid.known_slot_table)."""
+        if self._carbon is None:
+            carbon = self.data.carbon
+            self._carbon = (carbon.iloc[:, 0], carbon.iloc[:, 1])
+        return self._carbon
 
     def _temperature(self, grid: TimeGrid) -> np.ndarray:
         issued = grid.start_utc

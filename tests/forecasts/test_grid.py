@@ -7,7 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasts.grid import before, values_on
+from forecasts.grid import (
+    SlotTable,
+    before,
+    known_at,
+    known_slot_table,
+    local_day_and_minute,
+    values_on,
+)
 
 IDX = pd.date_range("2020-03-28", periods=200, freq="30min", tz="UTC")
 
@@ -47,3 +54,45 @@ def test_before_cuts_at_the_first_slot_not_before() -> None:
     assert len(before(history, IDX[0].to_pydatetime())) == 0
     with pytest.raises(ValueError, match="tomorrow"):
         before(history, "tomorrow")  # type: ignore[arg-type]
+
+
+def _autumn_history() -> pd.Series:
+    # three weeks of half hours across the autumn clock change (25 Oct 2020: 01:00-02:00 UK
+    # local happens twice), with a gap and a NaN
+    index = pd.date_range("2020-10-12", "2020-11-02", freq="30min", tz="UTC", inclusive="left")
+    rng = np.random.default_rng(3)
+    history = pd.Series(rng.uniform(0.1, 2.0, len(index)), index=index.as_unit("s"))
+    history.iloc[400:410] = np.nan
+    return history.drop(history.index[500:520])
+
+
+@pytest.mark.parametrize(
+    "issued",
+    [
+        "2020-10-20T07:30Z",
+        "2020-10-25T00:30Z",  # the first of the repeated local hour's passes has ended
+        "2020-10-25T01:00Z",
+        "2020-10-25T02:00Z",  # both passes have ended
+        "2020-10-31T23:30Z",
+    ],
+)
+def test_the_whole_history_table_returns_only_what_was_known_at_the_issue_time(issued) -> None:
+    history = _autumn_history()
+    at = pd.Timestamp(issued).to_pydatetime()
+    per_issue = SlotTable(known_at(history, at))
+    whole = known_slot_table(history)
+    grid = pd.date_range("2020-10-10", "2020-11-03", freq="30min", tz="UTC")
+    day, minute = local_day_and_minute(grid)
+    np.testing.assert_array_equal(whole.lookup(day, minute, at), per_issue.lookup(day, minute))
+    assert not np.isnan(whole.lookup(day, minute, at)).all()
+
+
+def test_the_whole_history_table_is_built_once_per_series_object() -> None:
+    history = _autumn_history()
+    assert known_slot_table(history) is known_slot_table(history)
+    copy = history.copy()
+    assert known_slot_table(copy) is not known_slot_table(history)  # no identity, no reuse
+    with pytest.raises(ValueError, match="timezone-aware"):
+        known_slot_table(history).lookup(
+            np.array([18560]), np.array([0]), pd.Timestamp("2020-10-20").to_pydatetime()
+        )
