@@ -177,8 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         report["planner_plans_per_s_planning"] = plans / planning
         report["planner_plans_per_s_build_solve"] = plans / solving
         print(
-            f"planner: {plans:.0f} plans in {wall:.1f} s wall ({plans / wall:.1f} plans/s; nan: "
-            "chunks shared with other strategies); "
+            f"planner: {plans:.0f} plans in {wall:.1f} s wall ({plans / wall:.1f} plans/s"
+            f"{'' if wall == wall else ': its chunks shared the workers with others'}); "
             f"{plans / planning:.1f} plans/s counting forecasts + build + solve, "
             f"{plans / solving:.1f} plans/s counting build + solve only"
         )
