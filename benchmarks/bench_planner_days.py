@@ -1,10 +1,11 @@
 """The planner strategy alone over a few days of 2020: its bill and CPU time per plan.
 
 Run: ``python -m benchmarks.bench_planner_days --data ../shared/data --start 2020-05-22
---days 2 [--horizon-hours 36] [--pv-forecast weather|history] [--no-memory]``. The A/B tool
-behind the horizon, mode-memory and PV-forecast figures in ``docs/performance.md``: the
-reference home (:func:`hems.backtest.real_data_config`), re-planning every slot, in this
-process (no Dask), after a one-day warm-up run and :func:`optimiser.prepare_planner_process`.
+--days 2 [--horizon-hours 36] [--pv-forecast weather|history] [--no-memory]
+[--planner-gap 0.01]``. The A/B tool behind the horizon, mode-memory, PV-forecast and gap
+figures in ``docs/performance.md``: the reference home
+(:func:`hems.backtest.real_data_config`), re-planning every slot, in this process (no Dask),
+after a one-day warm-up run and :func:`optimiser.prepare_planner_process`.
 Prints the bill [GBP], process CPU time per plan [ms] and the plans at the solver's limit.
 """
 
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 
 import hems.backtest.strategies as strategies
 from hems.backtest import Cadence, real_data_config
+from hems.backtest.config import PLANNER_MIP_REL_GAP
 from hems.backtest.data import DataMissingError
 from hems.backtest.engine import run_strategy
 from optimiser import prepare_planner_process
@@ -32,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-memory", action="store_true", help="each plan without the last plan's modes"
     )
+    parser.add_argument(
+        "--planner-gap",
+        type=float,
+        default=PLANNER_MIP_REL_GAP,
+        help="the planner's relative MIP gap (0.0005: the service's)",
+    )
     args = parser.parse_args(argv)
     start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
     try:
@@ -42,8 +50,9 @@ def main(argv: list[str] | None = None) -> int:
             allow_fill=True,
             pv=args.pv_forecast,
             horizon_hours=args.horizon_hours,
+            planner_mip_rel_gap=args.planner_gap,
         )
-    except DataMissingError as exc:
+    except (DataMissingError, ValueError) as exc:
         print(f"bench_planner_days: {exc}")
         return 2
     if args.no_memory:
@@ -58,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     bill = sum(day["bill_gbp"] for day in run.daily)
     print(
         f"{args.start} +{args.days} d, {args.horizon_hours} h, PV {args.pv_forecast}, memory "
-        f"{'off' if args.no_memory else 'on'}: bill {bill:.4f} GBP, {run.plans} plans, CPU "
+        f"{'off' if args.no_memory else 'on'}, gap {args.planner_gap:g}: bill {bill:.4f} GBP, "
+        f"{run.plans} plans, CPU "
         f"{cpu_s:.1f} s ({1000 * cpu_s / run.plans:.0f} ms a plan), {run.plans_time_limited} "
         "at the solver's limit"
     )
