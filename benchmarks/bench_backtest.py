@@ -63,6 +63,14 @@ def capture_ratio(bills: dict[str, float]) -> tuple[float, str]:
     return (baselines[best] - bills["planner"]) / room, best
 
 
+def gap_argument(text: str) -> float:
+    """A relative MIP gap in [0, 1) (argparse type)."""
+    gap = float(text)
+    if not 0.0 <= gap < 1.0:
+        raise argparse.ArgumentTypeError(f"the gap must be in [0, 1), got {gap}")
+    return gap
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help=f"data folder (or ${DATA_DIR_ENV})")
@@ -88,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--planner-gap",
-        type=float,
+        type=gap_argument,
         default=PLANNER_MIP_REL_GAP,
         help="the planner's relative MIP gap (the bound keeps the solver's 0.05 %%)",
     )
@@ -106,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             foresight_cadence=Cadence(args.foresight_cadence),
         )
         config = replace(config, planner_mip_rel_gap=args.planner_gap)
-    except (DataMissingError, ValueError) as exc:
+    except DataMissingError as exc:
         print(f"bench_backtest: {exc}", file=sys.stderr)
         return 2
     loaded_s = time.perf_counter() - began
@@ -164,11 +172,16 @@ def main(argv: list[str] | None = None) -> int:
     if "planner" in s.index:
         plans = float(s.loc["planner", "plans"])
         # in chunks a strategy's wall_s is its longest chunk's; the run's wall is what counts
-        alone = bool(args.chunk_days) and names == ["planner"]
-        wall = run_s if alone else float(s.loc["planner", "wall_s"])
-        if args.chunk_days and not alone:
-            wall = float("nan")  # the planner's chunks share the workers with the others'
-        report["planner_plans_per_s_wall"] = plans / wall
+        # in chunks a strategy's wall_s is its longest chunk's: the planner's own wall time is
+        # the run's when it runs alone, and unknown when its chunks share the workers
+        wall: float | None
+        if not args.chunk_days:
+            wall = float(s.loc["planner", "wall_s"])
+        elif names == ["planner"]:
+            wall = run_s
+        else:
+            wall = None
+        report["planner_plans_per_s_wall"] = plans / wall if wall else None
         report["planner_plans_per_s_all_strategies_wall"] = plans / run_s
         planning = float(s.loc["planner", "planning_s"])
         forecasting = next(r.forecast_s for r in results.runs if r.strategy == "planner")
@@ -176,11 +189,14 @@ def main(argv: list[str] | None = None) -> int:
         report["planner_forecast_s"] = forecasting
         report["planner_plans_per_s_planning"] = plans / planning
         report["planner_plans_per_s_build_solve"] = plans / solving
+        walled = (
+            f"{plans:.0f} plans in {wall:.1f} s wall ({plans / wall:.1f} plans/s)"
+            if wall
+            else (f"{plans:.0f} plans (chunks shared the workers with other strategies)")
+        )
         print(
-            f"planner: {plans:.0f} plans in {wall:.1f} s wall ({plans / wall:.1f} plans/s"
-            f"{'' if wall == wall else ': its chunks shared the workers with others'}); "
-            f"{plans / planning:.1f} plans/s counting forecasts + build + solve, "
-            f"{plans / solving:.1f} plans/s counting build + solve only"
+            f"planner: {walled}; {plans / planning:.1f} plans/s counting forecasts + build + "
+            f"solve, {plans / solving:.1f} plans/s counting build + solve only"
         )
     if {"planner", "perfect_foresight"} <= set(s.index) and set(BASELINE_NAMES) & set(s.index):
         ratio, best = capture_ratio({n: float(s.loc[n, "bill_gbp"]) for n in s.index})

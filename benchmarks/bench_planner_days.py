@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import hems.backtest.strategies as strategies
+from benchmarks.bench_backtest import gap_argument
 from hems.backtest import Cadence, real_data_config
 from hems.backtest.config import PLANNER_MIP_REL_GAP
 from hems.backtest.data import DataMissingError
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--planner-gap",
-        type=float,
+        type=gap_argument,
         default=PLANNER_MIP_REL_GAP,
         help="the planner's relative MIP gap (0.0005: the service's)",
     )
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             horizon_hours=args.horizon_hours,
             planner_mip_rel_gap=args.planner_gap,
         )
-    except (DataMissingError, ValueError) as exc:
+    except DataMissingError as exc:
         print(f"bench_planner_days: {exc}")
         return 2
     if args.no_memory:

@@ -97,7 +97,7 @@ def evaluate_prices(data: Path, start: date, n_days: int) -> dict[str, float]:
         forecast = forecast_prices(prices, grid, issued)
         assert forecast.is_forecast.all()
         cutoff = pd.Timestamp(agile_published_until(issued))
-        past = same_slot_values(prices[prices.index < cutoff], grid, cutoff, lags_days=range(1, 8))
+        past = same_slot_values(prices, grid, cutoff, lags_days=range(1, 8))
         first_known = past[np.argmax(~np.isnan(past), axis=0), np.arange(past.shape[1])]
         errors["pattern"].append(np.abs(forecast.series.to_numpy() - truth))
         errors["persistence"].append(np.abs(first_known - truth))

@@ -5,11 +5,13 @@ anything shaped like ``optimiser.TimeGrid`` (``start_utc``, ``step_minutes``, ``
 
 :func:`known_at` is how every forecaster cuts its history: a slot's measured value (energy over
 the slot, an actual intensity) is known once the slot has *ended*, so only slots ending at or
-before the issue time are kept.
+before the issue time are kept. The same-slot patterns apply that rule through
+:class:`KnownSlotTable`, which masks a whole-history table at each issue time.
 """
 
 from __future__ import annotations
 
+import threading
 import weakref
 from datetime import datetime
 from functools import lru_cache
@@ -94,16 +96,19 @@ def _ns(index: pd.DatetimeIndex) -> np.ndarray:
     if index.unit == "ns":
         return index.asi8
     key = id(index)
-    hit = _NS_CACHE.get(key)
+    with _CACHE_LOCK:
+        hit = _NS_CACHE.get(key)
     if hit is not None and hit[0]() is index:
         return hit[1]
     out = index.as_unit("ns").asi8
-    if len(_NS_CACHE) >= _NS_CACHE_MAX:
-        _NS_CACHE.clear()
-    _NS_CACHE[key] = (weakref.ref(index), out)
+    with _CACHE_LOCK:
+        if len(_NS_CACHE) >= _NS_CACHE_MAX:
+            _NS_CACHE.clear()
+        _NS_CACHE[key] = (weakref.ref(index), out)
     return out
 
 
+_CACHE_LOCK = threading.Lock()
 _NS_CACHE: dict[int, tuple[weakref.ref[pd.DatetimeIndex], np.ndarray]] = {}
 _NS_CACHE_MAX = 64
 
@@ -148,6 +153,17 @@ def local_day_and_minute(index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarra
     return wall_ns // day_ns, (wall_ns % day_ns) // (60 * 10**9)
 
 
+def _cells(
+    day: np.ndarray, minute: np.ndarray, first_day: int, n_days: int, step_minutes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row, column and in-table flag of (local day, minute) pairs in a day x slot table
+    starting on ``first_day``; minutes outside 0-1439 roll into the neighbouring day."""
+    day, minute = np.broadcast_arrays(day, minute)
+    day = day + np.floor_divide(minute, 1440)
+    row = day - first_day
+    return row, np.mod(minute, 1440) // step_minutes, (row >= 0) & (row < n_days)
+
+
 class SlotTable:
     """Values looked up by (local day, local minute of day): "the same slot k days earlier"
     in wall-clock terms, right across clock changes (a slot that does not exist on one day is
@@ -176,12 +192,8 @@ class SlotTable:
     def lookup(self, day: np.ndarray, minute: np.ndarray) -> np.ndarray:
         """Values at the given (local day, minute) pairs, arrays of any one shape; minutes
         outside 0-1439 roll over into the neighbouring day; NaN where unknown."""
-        day, minute = np.broadcast_arrays(day, minute)
-        day = day + np.floor_divide(minute, 1440)
-        col = np.mod(minute, 1440) // self._step
-        row = day - self._first_day
-        ok = (row >= 0) & (row < self._grid.shape[0])
-        out = np.full(day.shape, np.nan)
+        row, col, ok = _cells(day, minute, self._first_day, self._grid.shape[0], self._step)
+        out = np.full(row.shape, np.nan)
         out[ok] = self._grid[row[ok], col[ok]]
         return out
 
@@ -196,7 +208,10 @@ class KnownSlotTable:
     of it) cost ~5 ms a forecast in a backtest, which issues a forecast every half hour over
     the same histories for a year; :func:`known_slot_table` builds this once per history.
     A cell holding both passes of autumn's repeated hour is their mean once both have
-    ended and the first pass alone before, as the per-issue table was.
+    ended and the first pass alone before, as the per-issue table was. That equality holds
+    for one value per slot and pass (what the loaders produce: duplicates dropped, one
+    series per step); a cell fed several values per pass (duplicated stamps, 15-minute data
+    read at 30 minutes) gives its first value until all of them are known.
     """
 
     def __init__(self, series: pd.Series, *, step_minutes: int = 30) -> None:
@@ -242,11 +257,7 @@ class KnownSlotTable:
         shape; minutes outside 0-1439 roll into the neighbouring day; NaN where unknown)."""
         if known_by_utc.tzinfo is None:
             raise ValueError("known_by_utc must be timezone-aware")
-        day, minute = np.broadcast_arrays(day, minute)
-        day = day + np.floor_divide(minute, 1440)
-        col = np.mod(minute, 1440) // self._step
-        row = day - self._first_day
-        ok = (row >= 0) & (row < self._shape[0])
+        row, col, ok = _cells(day, minute, self._first_day, self._shape[0], self._step)
         flat = row[ok] * self._slots + col[ok]
         cutoff = pd.Timestamp(known_by_utc).as_unit("ns").value
         picked = np.where(
@@ -254,7 +265,7 @@ class KnownSlotTable:
             self._mean[flat],
             np.where(self._first_known_ns[flat] <= cutoff, self._first[flat], np.nan),
         )
-        out = np.full(day.shape, np.nan)
+        out = np.full(row.shape, np.nan)
         out[ok] = picked
         return out
 
@@ -268,13 +279,15 @@ def known_slot_table(history: pd.Series, *, step_minutes: int = 30) -> KnownSlot
     while that object lives (histories are not changed in place: the service and the
     backtests build a new series when data arrive)."""
     key = (id(history), step_minutes)
-    hit = _KNOWN_TABLES.get(key)
+    with _CACHE_LOCK:  # the service forecasts for several homes in worker threads
+        hit = _KNOWN_TABLES.get(key)
     if hit is not None and hit[0]() is history and hit[1] == len(history):
         return hit[2]
     table = KnownSlotTable(history, step_minutes=step_minutes)
-    if len(_KNOWN_TABLES) >= _KNOWN_TABLES_MAX:
-        dead = [k for k, (ref, _, _) in _KNOWN_TABLES.items() if ref() is None]
-        for k in dead or list(_KNOWN_TABLES)[: _KNOWN_TABLES_MAX // 2]:
-            del _KNOWN_TABLES[k]
-    _KNOWN_TABLES[key] = (weakref.ref(history), len(history), table)
+    with _CACHE_LOCK:
+        if len(_KNOWN_TABLES) >= _KNOWN_TABLES_MAX:
+            dead = [k for k, (ref, _, _) in _KNOWN_TABLES.items() if ref() is None]
+            for k in dead or list(_KNOWN_TABLES)[: _KNOWN_TABLES_MAX // 2]:
+                _KNOWN_TABLES.pop(k, None)
+        _KNOWN_TABLES[key] = (weakref.ref(history), len(history), table)
     return table

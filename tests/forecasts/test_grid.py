@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,8 +15,10 @@ from forecasts.grid import (
     known_at,
     known_slot_table,
     local_day_and_minute,
+    recent,
     values_on,
 )
+from forecasts.pattern import same_slot_values
 
 IDX = pd.date_range("2020-03-28", periods=200, freq="30min", tz="UTC")
 
@@ -87,11 +91,44 @@ def test_the_whole_history_table_returns_only_what_was_known_at_the_issue_time(i
     assert not np.isnan(whole.lookup(day, minute, at)).all()
 
 
+@pytest.mark.parametrize("step_minutes", [30, 60])
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_same_slot_values_match_the_per_issue_window(step_minutes, shuffled) -> None:
+    # the old path: a recent window, known_at, a SlotTable of it, at every issue time
+    history = _autumn_history()
+    if step_minutes == 60:
+        history = history.resample("60min").mean()
+    if shuffled:
+        history = history.sample(frac=1.0, random_state=1)
+    lags = range(1, 8)
+    for issued in pd.date_range("2020-10-22T16:00Z", "2020-10-26T04:00Z", freq="7h"):
+        grid = SimpleNamespace(
+            start_utc=issued.to_pydatetime(),
+            step_minutes=step_minutes,
+            n_steps=36 * 60 // step_minutes,
+        )
+        ordered = history.sort_index()
+        window = recent(ordered, issued, days=max(lags) + 3)
+        table = SlotTable(
+            known_at(window, issued, step_minutes=step_minutes), step_minutes=step_minutes
+        )
+        day, minute = local_day_and_minute(
+            pd.date_range(issued, periods=grid.n_steps, freq=f"{step_minutes}min")
+        )
+        expected = table.lookup(day[None, :] - np.arange(1, 8)[:, None], minute[None, :])
+        got = same_slot_values(
+            history, grid, issued.to_pydatetime(), lags_days=lags, step_minutes=step_minutes
+        )
+        np.testing.assert_array_equal(got, expected)
+
+
 def test_the_whole_history_table_is_built_once_per_series_object() -> None:
     history = _autumn_history()
     assert known_slot_table(history) is known_slot_table(history)
-    copy = history.copy()
-    assert known_slot_table(copy) is not known_slot_table(history)  # no identity, no reuse
+    longer = pd.concat(
+        [history, pd.Series([1.0], index=[history.index[-1] + pd.Timedelta("30min")])]
+    )
+    assert known_slot_table(longer) is not known_slot_table(history)
     with pytest.raises(ValueError, match="timezone-aware"):
         known_slot_table(history).lookup(
             np.array([18560]), np.array([0]), pd.Timestamp("2020-10-20").to_pydatetime()
