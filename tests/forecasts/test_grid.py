@@ -125,10 +125,16 @@ def test_same_slot_values_match_the_per_issue_window(step_minutes, shuffled) -> 
 def test_the_whole_history_table_is_built_once_per_series_object() -> None:
     history = _autumn_history()
     assert known_slot_table(history) is known_slot_table(history)
-    longer = pd.concat(
-        [history, pd.Series([1.0], index=[history.index[-1] + pd.Timedelta("30min")])]
-    )
-    assert known_slot_table(longer) is not known_slot_table(history)
+    first = known_slot_table(history)
+    # grown in place (same object, one more slot): the table is rebuilt and holds the new value
+    new_slot = history.index[-1] + pd.Timedelta("30min")
+    history.loc[new_slot] = 123.0
+    grown = known_slot_table(history)
+    assert grown is not first
+    day, minute = local_day_and_minute(pd.DatetimeIndex([new_slot]))
+    after = (new_slot + pd.Timedelta("30min")).to_pydatetime()
+    assert grown.lookup(day, minute, after)[0] == 123.0
+    assert np.isnan(first.lookup(day, minute, after)[0])
     with pytest.raises(ValueError, match="timezone-aware"):
         known_slot_table(history).lookup(
             np.array([18560]), np.array([0]), pd.Timestamp("2020-10-20").to_pydatetime()
