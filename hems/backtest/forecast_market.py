@@ -28,7 +28,13 @@ forecasters (``forecasts/``), from the histories of a :class:`~hems.backtest.dat
   would. Over 2020 its day-ahead RMSE (12-36 h) is 0.089 kW/kWp, against 0.154 for
   persistence (the same slot a day earlier) and 0.121 for ``"history"``: a skill of 42 % over
   persistence, below the ~50 % Perez et al. (Solar Energy 94, 2013) found for the best
-  NWP-based irradiance forecasts;
+  NWP-based irradiance forecasts. With ``pv_nowcast`` (default) the run's forecast is then
+  corrected by the home's own meter, as a live forecaster blending a weather forecast with
+  measurements would: the ratio of the measured output to the same run's forecast over the
+  last 1.5 h, relaxing to 1 with an e-folding time of 2 h of lead
+  (:func:`forecasts.pv.nowcast_correction`, its defaults, as ``"history"`` uses them): a
+  run's error persists for hours, so what the meter saw it get wrong lately it is likely
+  to get wrong for the next hour or two;
 * outdoor temperature: ``"weather"``: the actual temperature plus a seeded error whose
   standard deviation grows with lead time (``0.5 + 1.0 * lead_days`` K: a stand-in for a
   weather forecast, which the data folder does not have); ``"persistence"``: the same slot the
@@ -42,6 +48,7 @@ doctoring the future.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
@@ -69,6 +76,10 @@ DEFAULT_PV_ERROR = (0.2, 0.1)
 """The weather PV forecast's clear-sky-index error: standard deviation at lead 0 from its run
 [-] and growth per day of lead [1/d]."""
 PV_DATA_STEP = "30min"
+PV_DATA_MINUTES = 30
+PV_NOWCAST_WINDOW_H = 1.5
+"""How far back the weather PV forecast's nowcast compares the meter with the run [h]
+(:func:`forecasts.pv.nowcast_correction`'s default)."""
 PV_ERROR_CORRELATION = 0.9
 """Lag-one correlation of the simulated clear-sky-index error between half-hour slots."""
 
@@ -87,6 +98,8 @@ class HistoricalForecast:
         pv_error: standard deviation of the ``"weather"`` PV forecast's clear-sky-index error
             at lead 0 from its run [-] and its growth per day of lead [1/d] (the forecast
             quality knob for sweeps on real data).
+        pv_nowcast: correct the ``"weather"`` PV forecast's next hours by the measured output
+            of the last 1.5 h (module docstring); off, the weather run's forecast as is.
         export_price_gbp_per_kwh: the flat export price [GBP/kWh].
         seed: seed of the temperature and PV errors (drawn per issue time, or per run).
     """
@@ -99,6 +112,7 @@ class HistoricalForecast:
     temperature_error_k: tuple[float, float] = (0.5, 1.0)
     pv: PvForecast = "history"
     pv_error: tuple[float, float] = DEFAULT_PV_ERROR
+    pv_nowcast: bool = True
     export_price_gbp_per_kwh: float = DEFAULT_EXPORT_PRICE_GBP_PER_KWH
     seed: int = 0
     _pv_model: pd.Series | None = field(default=None, init=False, repr=False)
@@ -188,28 +202,49 @@ class HistoricalForecast:
         return np.asarray(model.to_numpy() * now, dtype=np.float64)
 
     def _pv_weather(self, grid: TimeGrid) -> np.ndarray:
-        """The simulated weather-driven PV forecast [kW/kWp] (module docstring)."""
+        """The simulated weather-driven PV forecast [kW/kWp] (module docstring), corrected by
+        the last measurements when :attr:`pv_nowcast` is on."""
         issued = pd.Timestamp(grid.start_utc)
         every = pd.Timedelta(PV_RUN_EVERY)
         run = (issued - pd.Timedelta(PV_RUN_LATENCY)).floor(every)
-        clear = self._clear_sky(grid).to_numpy()
+        step = pd.Timedelta(minutes=grid.step_minutes)
+        # the nowcast compares the meter with the same run's forecast for the slots just past
+        back = math.ceil(PV_NOWCAST_WINDOW_H * 60 / grid.step_minutes) if self.pv_nowcast else 0
+        span = TimeGrid(
+            start_utc=grid.start_utc - back * step.to_pytimedelta(),
+            step_minutes=grid.step_minutes,
+            n_steps=grid.n_steps + back,
+        )
+        clear = self._clear_sky(span).to_numpy()
         # the data are half-hour means: a 5- or 15-minute slot takes its half hour's (as the
         # replayed actuals do); a slot without data stays NaN and series() says so
         # (from the aligned actuals, filled to the end of the period's horizon like the replay)
-        halves = grid.index.floor(PV_DATA_STEP)
+        halves = span.index.floor(PV_DATA_STEP)
         actual = values_on(self.data.pv_kw_per_kwp, halves)
         aligned = values_on(self.data.actuals["pv_kw_per_kwp"], halves)
         actual = np.where(np.isnan(actual), aligned, actual)
-        step = pd.Timedelta(minutes=grid.step_minutes)
-        first = int((issued - run) / step)  # the grid's first slot, in steps from the run
-        lead_steps = first + np.arange(grid.n_steps)
+        first = int((pd.Timestamp(span.start_utc) - run) / step)  # span's first slot from the run
+        lead_steps = first + np.arange(span.n_steps)
         error = self._run_error(run, int(lead_steps[-1]) + 1, grid.step_minutes)[lead_steps]
         sd0, growth = self.pv_error
         lead_days = lead_steps * grid.step_minutes / (60 * 24)
         # the error is in clear-sky-index units (a share of the clear-sky output), so none at
         # night and little at dawn, and no brighter than 1.2 clear skies
-        forecast = actual + clear * (sd0 + growth * lead_days) * error
-        return np.asarray(np.clip(forecast, 0.0, np.maximum(1.2 * clear, actual)), dtype=np.float64)
+        brightest = np.maximum(1.2 * clear, actual)
+        forecast = np.clip(actual + clear * (sd0 + growth * lead_days) * error, 0.0, brightest)
+        if not back:
+            return np.asarray(forecast, dtype=np.float64)
+        ratio = nowcast_correction(
+            self.data.pv_kw_per_kwp,
+            pd.Series(forecast, index=span.index),
+            grid,
+            grid.start_utc,
+            1.0,
+            window_hours=PV_NOWCAST_WINDOW_H,
+            step_minutes=PV_DATA_MINUTES,
+        )
+        ahead = forecast[back:]
+        return np.asarray(np.minimum(ahead * ratio, brightest[back:]), dtype=np.float64)
 
     def _run_error(self, run: pd.Timestamp, n_steps: int, step_minutes: int) -> np.ndarray:
         """A standard-normal AR(1) series over a run's lead steps, the same for every issue

@@ -115,10 +115,11 @@ def test_weather_pv_errors_grow_with_lead_and_belong_to_the_weather_run() -> Non
     data = home_data()
     day = START + timedelta(days=2)
     # 10:00 and 11:30 UTC both use the 06:00 run (runs every 6 h, usable 4 h later): the
-    # slots they share are forecast alike; 16:00 uses the 12:00 run, which differs
-    at_10, _ = _pv_weather(data, day + timedelta(hours=10))
-    at_11, _ = _pv_weather(data, day + timedelta(hours=11, minutes=30))
-    at_16, _ = _pv_weather(data, day + timedelta(hours=16))
+    # slots they share are forecast alike (before the meter's nowcast, which differs by issue
+    # time); 16:00 uses the 12:00 run, which differs
+    at_10, _ = _pv_weather(data, day + timedelta(hours=10), pv_nowcast=False)
+    at_11, _ = _pv_weather(data, day + timedelta(hours=11, minutes=30), pv_nowcast=False)
+    at_16, _ = _pv_weather(data, day + timedelta(hours=16), pv_nowcast=False)
     np.testing.assert_allclose(at_10[3:], at_11[:-3])
     shared = slice(12, 24)  # 16:00-22:00 from 10:00's grid, 16:00's first 12 slots
     assert not np.allclose(at_10[shared], at_16[:12])
@@ -130,6 +131,41 @@ def test_weather_pv_errors_grow_with_lead_and_belong_to_the_weather_run() -> Non
     daylight = np.array(errors).any(axis=0)
     assert daylight.any()
     assert spread[:12].mean() < spread[-24:].mean()
+
+
+def test_the_meters_nowcast_cuts_the_weather_pv_forecasts_error_in_the_next_hours() -> None:
+    """What the meter saw the weather run get wrong over the last 1.5 h corrects the next
+    hours (the run's error persists); a day ahead the run's forecast stands."""
+    data = home_data(days=4)
+    day = START + timedelta(days=1)
+    near_raw, near_now, far_gap = [], [], []
+    for k in range(72):
+        issued = day + timedelta(hours=k)
+        raw, actual = _pv_weather(data, issued, pv_nowcast=False)
+        now, _ = _pv_weather(data, issued)
+        near_raw.append(np.abs(raw[:4] - actual[:4]))  # the next two hours
+        near_now.append(np.abs(now[:4] - actual[:4]))
+        far_gap.append(np.abs(now[24:] - raw[24:]))  # 12 h ahead and beyond
+    assert np.sum(near_raw) > 0.0
+    assert np.sum(near_now) < 0.9 * np.sum(near_raw)
+    assert np.max(far_gap) < 0.01
+
+
+def test_the_pv_nowcast_reads_only_the_meter_before_the_replan() -> None:
+    """The run's forecast reads the actual output by design (it stands in for the weather);
+    the nowcast's correction must not: doctoring the meter from the re-plan on leaves the
+    correction, forecast over actual, unchanged."""
+    data = home_data()
+    issued = START + timedelta(days=2, hours=11)
+    doctored = _doctored(data, issued, prices_after=issued)
+    raws, nows = [], []
+    for d in (data, doctored):
+        nows.append(_pv_weather(d, issued)[0])
+        raws.append(_pv_weather(d, issued, pv_nowcast=False)[0])
+    lit = (raws[0] > 0.05) & (raws[1] > 0.05)
+    ratio, ratio_doctored = (now[lit] / raw[lit] for now, raw in zip(nows, raws, strict=True))
+    np.testing.assert_allclose(ratio, ratio_doctored)
+    assert not np.allclose(ratio, 1.0)
 
 
 def test_a_forecast_without_history_is_a_clear_error_not_a_gap_in_the_plan() -> None:
