@@ -34,14 +34,14 @@ bench-forecasts: $(STAMP)
 	$(BIN)/python -m benchmarks.forecasts_quality --data $(DATA)
 
 ## The 30-day backtest on the real 2020 series in $(DATA): capture ratio and plans/s (docs/backtest.md),
-## as three 10-day chunks on the two cores (hems.backtest.chunks).
+## as two 15-day chunks, one per core (hems.backtest.chunks): about 91 s when last measured.
 bench-backtest: $(STAMP)
-	$(BIN)/python -m benchmarks.bench_backtest --data $(DATA) --days 30 --chunk-days 10
+	$(BIN)/python -m benchmarks.bench_backtest --data $(DATA) --days 30 --chunk-days 15
 
-## The same over 2020 (6 Jan - 31 Dec) in 30-day chunks: about 33 min on two cores when last measured
-## (54ec582); the planner alone in 15-day chunks now takes 21.6 min (docs/performance.md).
+## The same over 2020 (6 Jan - 31 Dec) in 15-day chunks: about 23-25 min on two cores when last
+## measured (docs/performance.md).
 bench-backtest-year: $(STAMP)
-	$(BIN)/python -m benchmarks.bench_backtest --data $(DATA) --days 360 --chunk-days 30
+	$(BIN)/python -m benchmarks.bench_backtest --data $(DATA) --days 360 --chunk-days 15
 
 ## Lint, format check, strict typing and the import rules.
 lint: $(STAMP)
