@@ -79,7 +79,9 @@ PV_DATA_STEP = "30min"
 PV_DATA_MINUTES = 30
 PV_NOWCAST_WINDOW_H = 1.5
 """How far back the weather PV forecast's nowcast compares the meter with the run [h]
-(:func:`forecasts.pv.nowcast_correction`'s default)."""
+(:func:`forecasts.pv.nowcast_correction`'s default). Shorter than the run's latency, so the
+run in use covers the whole window."""
+assert timedelta(hours=PV_NOWCAST_WINDOW_H) < PV_RUN_LATENCY
 PV_ERROR_CORRELATION = 0.9
 """Lag-one correlation of the simulated clear-sky-index error between half-hour slots."""
 
@@ -193,11 +195,12 @@ class HistoricalForecast:
                 n_steps=14 * 24 * 60 // grid.step_minutes,
             )
         )
+        # the meter's slots are half hours whatever the grid's step: one is known once it ended
         ratio = history_correction(
-            self.data.pv_kw_per_kwp, past, issued, step_minutes=grid.step_minutes
+            self.data.pv_kw_per_kwp, past, issued, step_minutes=PV_DATA_MINUTES
         )
         now = nowcast_correction(
-            self.data.pv_kw_per_kwp, past, grid, issued, ratio, step_minutes=grid.step_minutes
+            self.data.pv_kw_per_kwp, past, grid, issued, ratio, step_minutes=PV_DATA_MINUTES
         )
         return np.asarray(model.to_numpy() * now, dtype=np.float64)
 

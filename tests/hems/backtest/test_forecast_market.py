@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 from forecasts.prices import agile_published_until
+from forecasts.pv import nowcast_correction
+from hems.backtest import forecast_market
 from hems.backtest.data import DataGapError, HomeData
 from hems.backtest.forecast_market import HistoricalForecast
 from optimiser import TimeGrid
@@ -151,21 +153,30 @@ def test_the_meters_nowcast_cuts_the_weather_pv_forecasts_error_in_the_next_hour
     assert np.max(far_gap) < 0.01
 
 
-def test_the_pv_nowcast_reads_only_the_meter_before_the_replan() -> None:
+@pytest.mark.parametrize(("step", "minute"), [(30, 0), (15, 15)])
+def test_the_pv_nowcast_reads_only_the_meter_before_the_replan(
+    step: int, minute: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The run's forecast reads the actual output by design (it stands in for the weather);
-    the nowcast's correction must not: doctoring the meter from the re-plan on leaves the
-    correction, forecast over actual, unchanged."""
+    the nowcast's correction must not: doctoring the meter from the first half hour not ended
+    at the re-plan on (10:30 at 11:15 on a 15-minute grid) leaves the correction unchanged."""
+    ratios: list[np.ndarray] = []
+
+    def recorded(*args: object, **kwargs: object) -> np.ndarray:
+        out = nowcast_correction(*args, **kwargs)  # type: ignore[arg-type]
+        ratios.append(out)
+        return out
+
+    monkeypatch.setattr(forecast_market, "nowcast_correction", recorded)
     data = home_data()
-    issued = START + timedelta(days=2, hours=11)
-    doctored = _doctored(data, issued, prices_after=issued)
-    raws, nows = [], []
+    issued = START + timedelta(days=2, hours=11, minutes=minute)
+    unfinished = issued - timedelta(minutes=minute % 30)  # that half hour's start
+    doctored = _doctored(data, unfinished, prices_after=issued)
+    grid = TimeGrid.starting_at(issued, step_minutes=step, horizon_hours=36)
     for d in (data, doctored):
-        nows.append(_pv_weather(d, issued)[0])
-        raws.append(_pv_weather(d, issued, pv_nowcast=False)[0])
-    lit = (raws[0] > 0.05) & (raws[1] > 0.05)
-    ratio, ratio_doctored = (now[lit] / raw[lit] for now, raw in zip(nows, raws, strict=True))
-    np.testing.assert_allclose(ratio, ratio_doctored)
-    assert not np.allclose(ratio, 1.0)
+        HistoricalForecast(d, pv="weather", seed=3).series(grid)
+    np.testing.assert_allclose(ratios[0], ratios[1])
+    assert not np.allclose(ratios[0], 1.0)
 
 
 def test_a_forecast_without_history_is_a_clear_error_not_a_gap_in_the_plan() -> None:
