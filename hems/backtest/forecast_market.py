@@ -75,8 +75,9 @@ PV_RUN_LATENCY = timedelta(hours=4)
 DEFAULT_PV_ERROR = (0.2, 0.1)
 """The weather PV forecast's clear-sky-index error: standard deviation at lead 0 from its run
 [-] and growth per day of lead [1/d]."""
-PV_DATA_STEP = "30min"
 PV_DATA_MINUTES = 30
+"""The PV data's (the meter's) slot length [min]."""
+PV_DATA_STEP = f"{PV_DATA_MINUTES}min"
 PV_NOWCAST_WINDOW_H = 1.5
 """How far back the weather PV forecast's nowcast compares the meter with the run [h]
 (:func:`forecasts.pv.nowcast_correction`'s default). Shorter than the run's latency, so the
