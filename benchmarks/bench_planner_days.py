@@ -2,11 +2,15 @@
 
 Run: ``python -m benchmarks.bench_planner_days --data ../shared/data --start 2020-05-22
 --days 2 [--horizon-hours 36] [--pv-forecast weather|history] [--no-memory]
-[--planner-gap 0.01]``. The A/B tool behind the horizon, mode-memory, PV-forecast and gap
-figures in ``docs/performance.md``: the reference home
+[--planner-gap 0.01] [--actual-inputs pv_kw_per_kwp,base_load_kw]``. The A/B tool behind
+the horizon, mode-memory, PV-forecast and gap figures in ``docs/performance.md``: the
+reference home
 (:func:`hems.backtest.real_data_config`), re-planning every slot, in this process (no Dask),
 after a one-day warm-up run and :func:`optimiser.prepare_planner_process`.
-Prints the bill [GBP], process CPU time per plan [ms] and the plans at the solver's limit.
+``--actual-inputs``: the planner sees what actually happened for those market columns
+(:func:`hems.backtest.with_actual_inputs`), e.g. to split the capture ratio's loss between
+inputs. Prints the bill [GBP], process CPU time per plan [ms] and the plans at the solver's
+limit.
 """
 
 from __future__ import annotations
@@ -18,11 +22,23 @@ from datetime import UTC, datetime
 
 import hems.backtest.strategies as strategies
 from benchmarks.bench_backtest import gap_argument
-from hems.backtest import Cadence, real_data_config
+from hems.backtest import Cadence, real_data_config, with_actual_inputs
 from hems.backtest.config import PLANNER_MIP_REL_GAP
 from hems.backtest.data import DataMissingError
 from hems.backtest.engine import run_strategy
+from hems.market import COLUMNS
 from optimiser import prepare_planner_process
+
+
+def columns_argument(text: str) -> tuple[str, ...]:
+    """Comma-separated market columns (``hems.market.COLUMNS``), for argparse."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in COLUMNS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown columns {unknown}; choose from {', '.join(COLUMNS)}"
+        )
+    return names
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         default=PLANNER_MIP_REL_GAP,
         help="the planner's relative MIP gap (0.0005: the service's)",
     )
+    parser.add_argument(
+        "--actual-inputs",
+        type=columns_argument,
+        default=(),
+        help="market columns the planner sees as they actually were (comma-separated)",
+    )
     args = parser.parse_args(argv)
     start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
     try:
@@ -56,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     except DataMissingError as exc:
         print(f"bench_planner_days: {exc}")
         return 2
+    config = with_actual_inputs(config, args.actual_inputs) if args.actual_inputs else config
     if args.no_memory:
         real = strategies.optimise
         strategies.optimise = lambda p, o, e, _memory=None: real(p, o, e)  # type: ignore[assignment]
@@ -67,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     cpu_s = time.process_time() - began
     bill = sum(day["bill_gbp"] for day in run.daily)
     print(
-        f"{args.start} +{args.days} d, {args.horizon_hours} h, PV {args.pv_forecast}, memory "
+        f"{args.start} +{args.days} d, {args.horizon_hours} h, PV {args.pv_forecast}, actual "
+        f"{','.join(args.actual_inputs) or 'none'}, memory "
         f"{'off' if args.no_memory else 'on'}, gap {args.planner_gap:g}: bill {bill:.4f} GBP, "
         f"{run.plans} plans, CPU "
         f"{cpu_s:.1f} s ({1000 * cpu_s / run.plans:.0f} ms a plan), {run.plans_time_limited} "

@@ -39,7 +39,7 @@ from hems.backtest.kpis import (
     slots_frame,
     summary_frame,
 )
-from hems.backtest.markets import actual_market
+from hems.backtest.markets import WithActualColumns, actual_market, with_actual_inputs
 from hems.backtest.parallel import run_many
 from hems.backtest.reference import real_data_config, reference_home
 from hems.backtest.runner import run_backtest
@@ -75,6 +75,7 @@ __all__ = [
     "RunResult",
     "SeriesReport",
     "Strategy",
+    "WithActualColumns",
     "actual_market",
     "assemble_home_data",
     "daily_frame",
@@ -98,4 +99,5 @@ __all__ = [
     "slots_frame",
     "strategy_named",
     "summary_frame",
+    "with_actual_inputs",
 ]

@@ -1,17 +1,26 @@
-"""The actuals of a backtest: the forecast market plus seeded noise, fixed before the run.
+"""The actuals of a backtest, and a planner's market with some inputs made perfect.
 
-The noise is drawn once per slot, so every strategy of a run meets the same weather and load,
-and the perfect-foresight planner can be shown exactly what will happen.
+:func:`actual_market`: the given actuals (real data), or the forecast market plus seeded noise
+fixed before the run. The noise is drawn once per slot, so every strategy of a run meets the
+same weather and load, and the perfect-foresight planner can be shown exactly what will happen.
+
+:func:`with_actual_inputs`: the planner sees the actuals for chosen columns and its forecasts
+for the rest: what a perfect forecast of one input is worth (how the capture ratio's loss was
+split between PV, base load, prices and temperature in docs/performance.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import numpy as np
+import pandas as pd
 
 from hems.backtest.config import BacktestConfig
-from hems.market import COLUMNS, ReplayedMarket
+from hems.domain.home import HomeSpec
+from hems.market import COLUMNS, MarketSource, ReplayedMarket
 from optimiser import TimeGrid
 
 
@@ -52,3 +61,40 @@ def actual_market(config: BacktestConfig, *, tail_hours: float | None = None) ->
     # A sample covering the period and beyond: ReplayedMarket's cyclic wrap never triggers.
     assert grid.index[-1] - grid.index[0] >= timedelta(days=config.days)
     return ReplayedMarket(frame)
+
+
+@dataclass(frozen=True, slots=True)
+class WithActualColumns:
+    """A :class:`~hems.market.MarketSource`: ``forecast``'s series with ``columns`` taken from
+    ``actual`` (the same grid: what happened in those slots)."""
+
+    forecast: MarketSource
+    actual: MarketSource
+    columns: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        unknown = [c for c in self.columns if c not in COLUMNS]
+        if unknown:
+            raise ValueError(f"unknown market columns {unknown}; choose from {', '.join(COLUMNS)}")
+
+    def series(self, grid: TimeGrid, home: HomeSpec) -> pd.DataFrame:
+        out = self.forecast.series(grid, home)
+        if self.columns:
+            actual = self.actual.series(grid, home)
+            for column in self.columns:
+                out[column] = actual[column].to_numpy()
+        return out
+
+
+def with_actual_inputs(config: BacktestConfig, columns: Sequence[str]) -> BacktestConfig:
+    """``config`` whose planner sees what actually happened for ``columns`` (names from
+    :data:`hems.market.COLUMNS`) and its forecasts for the rest.
+
+    Raises:
+        ValueError: an unknown column, or a config without given actuals (``config.actuals``,
+            as on real data): without them the actuals are the planner's market plus noise,
+            and a market made of its own actuals would be circular.
+    """
+    if config.actuals is None:
+        raise ValueError("with_actual_inputs needs a backtest with given actuals (real data)")
+    return replace(config, market=WithActualColumns(config.market, config.actuals, tuple(columns)))
