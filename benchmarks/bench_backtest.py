@@ -171,7 +171,6 @@ def main(argv: list[str] | None = None) -> int:
     }
     if "planner" in s.index:
         plans = float(s.loc["planner", "plans"])
-        # in chunks a strategy's wall_s is its longest chunk's; the run's wall is what counts
         # in chunks a strategy's wall_s is its longest chunk's: the planner's own wall time is
         # the run's when it runs alone, and unknown when its chunks share the workers
         wall: float | None

@@ -3,14 +3,12 @@
 Run: ``python -m benchmarks.bench_planner_days --data ../shared/data --start 2020-05-22
 --days 2 [--horizon-hours 36] [--pv-forecast weather|history] [--no-memory]
 [--planner-gap 0.01] [--actual-inputs pv_kw_per_kwp,base_load_kw]``. The A/B tool behind
-the horizon, mode-memory, PV-forecast and gap figures in ``docs/performance.md``: the
-reference home
-(:func:`hems.backtest.real_data_config`), re-planning every slot, in this process (no Dask),
-after a one-day warm-up run and :func:`optimiser.prepare_planner_process`.
-``--actual-inputs``: the planner sees what actually happened for those market columns
-(:func:`hems.backtest.with_actual_inputs`), e.g. to split the capture ratio's loss between
-inputs. Prints the bill [GBP], process CPU time per plan [ms] and the plans at the solver's
-limit.
+the horizon, mode-memory, PV-forecast, gap and capture-decomposition figures in
+``docs/performance.md``: the reference home (:func:`hems.backtest.real_data_config`),
+re-planning every slot, in this process (no Dask), after a one-day warm-up run and
+:func:`optimiser.prepare_planner_process`. ``--actual-inputs``: the planner sees what actually
+happened for those market columns (:func:`hems.backtest.with_actual_inputs`). Prints the bill
+[GBP], process CPU time per plan [ms] and the plans at the solver's limit.
 """
 
 from __future__ import annotations
@@ -26,19 +24,16 @@ from hems.backtest import Cadence, real_data_config, with_actual_inputs
 from hems.backtest.config import PLANNER_MIP_REL_GAP
 from hems.backtest.data import DataMissingError
 from hems.backtest.engine import run_strategy
-from hems.market import COLUMNS
+from hems.backtest.markets import market_columns
 from optimiser import prepare_planner_process
 
 
 def columns_argument(text: str) -> tuple[str, ...]:
     """Comma-separated market columns (``hems.market.COLUMNS``), for argparse."""
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
-    unknown = [name for name in names if name not in COLUMNS]
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown columns {unknown}; choose from {', '.join(COLUMNS)}"
-        )
-    return names
+    try:
+        return market_columns([name.strip() for name in text.split(",") if name.strip()])
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -63,6 +63,18 @@ def actual_market(config: BacktestConfig, *, tail_hours: float | None = None) ->
     return ReplayedMarket(frame)
 
 
+def market_columns(names: Sequence[str]) -> tuple[str, ...]:
+    """``names`` as a tuple, each checked against :data:`hems.market.COLUMNS`.
+
+    Raises:
+        ValueError: a name that is not a market column (the message lists the valid ones).
+    """
+    unknown = [name for name in names if name not in COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown market columns {unknown}; choose from {', '.join(COLUMNS)}")
+    return tuple(names)
+
+
 @dataclass(frozen=True, slots=True)
 class WithActualColumns:
     """A :class:`~hems.market.MarketSource`: ``forecast``'s series with ``columns`` taken from
@@ -73,9 +85,7 @@ class WithActualColumns:
     columns: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        unknown = [c for c in self.columns if c not in COLUMNS]
-        if unknown:
-            raise ValueError(f"unknown market columns {unknown}; choose from {', '.join(COLUMNS)}")
+        market_columns(self.columns)
 
     def series(self, grid: TimeGrid, home: HomeSpec) -> pd.DataFrame:
         out = self.forecast.series(grid, home)

@@ -54,4 +54,4 @@ def test_an_unknown_column_or_a_config_without_actuals_is_refused() -> None:
 def test_the_benchmark_refuses_an_unknown_column(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         bench_planner_days(["--actual-inputs", "pv_kw_per_kwp,sunshine"])
-    assert "unknown columns ['sunshine']" in capsys.readouterr().err
+    assert "unknown market columns ['sunshine']" in capsys.readouterr().err
