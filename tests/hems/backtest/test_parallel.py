@@ -52,3 +52,18 @@ def test_bad_requests_are_refused_before_starting_a_cluster() -> None:
         run_many([_config("a", 1)], ["magic"])
     with pytest.raises(ValueError, match="no home"):
         run_many([], ["naive"])
+
+
+def test_tasks_of_one_strategy_share_a_dask_task_group() -> None:
+    """Dask learns a task's duration, and queues tasks for free workers, per task group (the
+    key's prefix): every chunk or home run with one strategy must fall in the strategy's group,
+    and two calls' keys must differ (a shared cluster would take them for the same task)."""
+    from dask.utils import key_split
+
+    from hems.backtest.parallel import task_key
+
+    keys = [task_key("planner", home, "0f" * 16) for home in ("home#0", "home#13", "a-b")]
+    assert {key_split(k) for k in keys} == {"planner"}
+    assert key_split(task_key("perfect_foresight", "home#0", "0f" * 16)) == "perfect_foresight"
+    assert len(set(keys)) == 3
+    assert task_key("planner", "home#0", "1a" * 16) != keys[0]
