@@ -45,10 +45,10 @@ class SolverOptions:
         random_seed: HiGHS's seed (solve times vary with it; results do not beyond the gap).
         presolve: ``"choose"``, ``"on"`` or ``"off"``.
         highs_options: further HiGHS options as ``(name, value)`` pairs (default: the root
-            sub-MIP heuristics, feasibility jump and symmetry detection off, see below); pass
-            ``()`` for HiGHS's own defaults.
+            sub-MIP heuristics, feasibility jump, symmetry detection and restarts off, see
+            below); pass ``()`` for HiGHS's own defaults.
         later_round_highs_options: options changed from the planner's second lazy round on
-            (default: no restarts).
+            (default: none).
     """
 
     time_limit_s: float = 10.0
@@ -66,19 +66,22 @@ class SolverOptions:
     # root LP on every MIP and find nothing on these models (a handful of mode binaries,
     # no symmetric devices). Measured on the 20 reference homes (T=96, CPU time, min of 2,
     # two interleaved runs): mean 170-182 -> 126-137 ms per plan, same objectives.
+    # And no restarts: after reduced-cost fixing HiGHS re-presolved the model and rebuilt its
+    # cuts up to three times, while a plan mostly starts from the last plan's modes, already
+    # within the gap or nearly. On real 2020 spring plans (export dearer than import in ~40 %
+    # of the slots, ~40 mode binaries), 120 of an April backtest's plans: CPU 34.5 -> 25.2 s at
+    # the backtest's 1 % gap, 59.3 -> 42.5 s at the default gap, objectives within 1 p; a
+    # January and a September week and the 20 reference homes at T=96: within +-8 %
+    # (docs/performance.md). They were off from the second lazy round only until 2026-11-28.
     highs_options: tuple[tuple[str, bool | int | float | str], ...] = (
         ("mip_heuristic_run_rins", False),
         ("mip_heuristic_run_rens", False),
         ("mip_heuristic_run_root_reduced_cost", False),
         ("mip_heuristic_run_feasibility_jump", False),
         ("mip_detect_symmetry", False),
-    )
-    # Applied from the second lazy round on (the model then holds a device's binaries in all
-    # its slots and a MIP start): HiGHS's restarts after reduced-cost fixing re-presolve the
-    # model several times there, whereas in a first round they usually fix every binary.
-    later_round_highs_options: tuple[tuple[str, bool | int | float | str], ...] = (
         ("mip_allow_restart", False),
     )
+    later_round_highs_options: tuple[tuple[str, bool | int | float | str], ...] = ()
 
 
 class SolveStatus(StrEnum):
