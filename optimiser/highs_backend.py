@@ -71,7 +71,7 @@ class SolverOptions:
     # within the gap or nearly. On real 2020 spring plans (export dearer than import in ~40 %
     # of the slots, ~40 mode binaries), 120 of an April backtest's plans: CPU 34.5 -> 25.2 s at
     # the backtest's 1 % gap, 59.3 -> 42.5 s at the default gap, objectives within 1 p; a
-    # January and a September week and the 20 reference homes at T=96: within +-8 %
+    # January and a September week and the 20 reference homes at T=96: within +-9 %
     # (docs/performance.md). They were off from the second lazy round only until 2026-11-28.
     highs_options: tuple[tuple[str, bool | int | float | str], ...] = (
         ("mip_heuristic_run_rins", False),

@@ -142,11 +142,10 @@ def task_key(strategy: str, home_id: str, token: str) -> tuple[str, str]:
     """The Dask key of one (home, strategy) run: ``("<strategy>-<token>", home_id)``.
 
     Dask groups tasks by the key's prefix, which here is the strategy's name (the hex token is
-    dropped). Tasks of one group share what the scheduler learns of their duration and are
-    queued on the scheduler and handed to workers as threads free up. Keyed by home first
-    (``"home#3-planner"``), every task was a group of its own, of unknown duration (taken as
-    0.5 s): they were assigned to workers up front, and a year in 24 chunks left one of the
-    two workers idle for 274 s of its 1,462 s (docs/performance.md)."""
+    dropped), and learns a group's duration from its first finished task. Keyed by home first
+    (``"home#3-planner"``), every task was a group of its own, of a duration never learned, and
+    a year in chunks left a worker idle for long stretches (docs/performance.md). The token
+    keeps two calls' tasks apart on a shared cluster."""
     return (f"{strategy}-{token}", home_id)
 
 

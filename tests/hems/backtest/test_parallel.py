@@ -54,16 +54,41 @@ def test_bad_requests_are_refused_before_starting_a_cluster() -> None:
         run_many([], ["naive"])
 
 
-def test_tasks_of_one_strategy_share_a_dask_task_group() -> None:
-    """Dask learns a task's duration, and queues tasks for free workers, per task group (the
-    key's prefix): every chunk or home run with one strategy must fall in the strategy's group,
-    and two calls' keys must differ (a shared cluster would take them for the same task)."""
+def test_tasks_of_one_strategy_share_a_dask_task_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dask learns a task's duration per task group (the key's prefix): every home's run of one
+    strategy must fall in the strategy's group, each key must be unique, and two calls' keys
+    must differ (a shared cluster would take them for the same task)."""
+    import distributed
     from dask.utils import key_split
 
-    from hems.backtest.parallel import task_key
+    submitted: list[object] = []
 
-    keys = [task_key("planner", home, "0f" * 16) for home in ("home#0", "home#13", "a-b")]
-    assert {key_split(k) for k in keys} == {"planner"}
-    assert key_split(task_key("perfect_foresight", "home#0", "0f" * 16)) == "perfect_foresight"
-    assert len(set(keys)) == 3
-    assert task_key("planner", "home#0", "1a" * 16) != keys[0]
+    class StopError(Exception):
+        pass
+
+    class RecordingClient:
+        def __init__(self, address: str) -> None:
+            pass
+
+        def scatter(self, data: object, broadcast: bool = False) -> object:
+            return data
+
+        def submit(self, *args: object, key: object, **kwargs: object) -> None:
+            submitted.append(key)
+
+        def close(self) -> None:
+            pass
+
+    def stop(futures: object) -> None:
+        raise StopError
+
+    monkeypatch.setattr(distributed, "Client", RecordingClient)
+    monkeypatch.setattr(distributed, "as_completed", stop)
+    configs = [_config(home, 1) for home in ("home#0", "home#13", "a-b")]
+    for _ in range(2):
+        with pytest.raises(StopError):
+            run_many(configs, ["planner", "naive"], scheduler="tcp://recorded:8786", progress=False)
+    first, second = submitted[:6], submitted[6:]
+    assert sorted(key_split(k) for k in first) == ["naive"] * 3 + ["planner"] * 3
+    assert len(set(first)) == 6
+    assert not set(first) & set(second)
