@@ -66,7 +66,8 @@ def run_many(
         on_done: called with each finished run.
 
     Raises:
-        ValueError: an unknown strategy, no config, or two configs with the same ``home_id``.
+        ValueError: an unknown or repeated strategy, no config, or two configs with the same
+            ``home_id``.
     """
     from distributed import Client, LocalCluster, as_completed
 
@@ -78,6 +79,8 @@ def run_many(
     unknown = [s for s in strategies if s not in STRATEGY_NAMES]
     if unknown or not strategies:
         raise ValueError(f"unknown strategies {unknown}; choose from {', '.join(STRATEGY_NAMES)}")
+    if len(set(strategies)) != len(strategies):
+        raise ValueError(f"each strategy once, got {list(strategies)}")
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     chosen = Cadence(cadence).value

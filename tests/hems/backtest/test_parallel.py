@@ -52,6 +52,8 @@ def test_bad_requests_are_refused_before_starting_a_cluster() -> None:
         run_many([_config("a", 1)], ["magic"])
     with pytest.raises(ValueError, match="no home"):
         run_many([], ["naive"])
+    with pytest.raises(ValueError, match="each strategy once"):  # same task key twice
+        run_many([_config("a", 1)], ["naive", "naive"])
 
 
 def test_tasks_of_one_strategy_share_a_dask_task_group(monkeypatch: pytest.MonkeyPatch) -> None:
