@@ -89,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--warmup-days", type=int, default=1, help="warm-up before each chunk")
     parser.add_argument(
+        "--warmup-cadence",
+        default="daily",
+        choices=["slot", "hourly", "daily"],
+        help="how often a planner re-plans during a chunk's warm-up",
+    )
+    parser.add_argument(
         "--pv-forecast",
         default="weather",
         choices=["weather", "history"],
@@ -128,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             names,
             chunk_days=args.chunk_days,
             warmup_days=args.warmup_days,
+            warmup_cadence=args.warmup_cadence,
             cadence=args.cadence,
             workers=args.workers,
         )
@@ -164,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         "pv_forecast": args.pv_forecast,
         "planner_mip_rel_gap": args.planner_gap,
         "warmup_days": args.warmup_days if args.chunk_days else 0,
+        "warmup_cadence": args.warmup_cadence,
         "data_load_s": loaded_s,
         "all_strategies_wall_s": run_s,
         "load_average_after": load_after,

@@ -289,7 +289,8 @@ def backtest(
         typer.Option(
             min=0,
             help="one home: split the period into chunks of this many days run in parallel, "
-            "each after the first starting a warm-up day early (0: one run)",
+            "each after the first starting a warm-up day early, which a planner plans daily "
+            "(0: one run)",
         ),
     ] = 0,
 ) -> None:

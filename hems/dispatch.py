@@ -29,13 +29,17 @@ import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from hems.domain.devices import DeviceKind, EvChargerSpec
 from hems.domain.home import HomeSpec
 from hems.domain.preferences import OverrideKind
-from hems.storage.store import ActiveOverride
+
+if TYPE_CHECKING:  # the storage stack (SQLAlchemy, Alembic: ~0.6 s to import) is not needed to
+    # decide setpoints, and a backtest worker imports this module
+    from hems.storage.store import ActiveOverride
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,10 +6,11 @@ so on its own it keeps one core busy. :func:`run_chunked` cuts the period into c
 :func:`hems.backtest.run_many`. Each chunk after the first starts ``warmup_days`` early from
 the simulated home's default state (battery, car and indoor temperature as at a backtest's
 start); the warm-up days are run and then dropped, so every day of the period is counted once,
-by a chunk that has already run for at least ``warmup_days`` before it. What differs from a
-continuous run is only the state at each chunk's first counted day: by then the battery and
-the building have been through a day of the strategy's own operation (docs/backtest.md gives
-the measured difference).
+by a chunk that has already run for at least ``warmup_days`` before it. During the warm-up a
+planner re-plans at ``warmup_cadence`` (daily by default) instead of every slot. What differs
+from a continuous run is only the state at each chunk's first counted day: by then the battery
+and the building have been through a day of the strategy's own operation (docs/backtest.md
+gives the measured difference).
 
 Totals of a chunked run are the sums of its counted days (``peak_import_kw`` their maximum);
 ``plans`` and ``planning_s`` count all the work done, warm-up included.
@@ -54,9 +55,15 @@ class Chunk:
         return self.counted_until_utc.astimezone(UK).date()
 
 
-def split_period(config: BacktestConfig, chunk_days: int, warmup_days: int = 1) -> list[Chunk]:
+def split_period(
+    config: BacktestConfig,
+    chunk_days: int,
+    warmup_days: int = 1,
+    warmup_cadence: Cadence | str = Cadence.DAILY,
+) -> list[Chunk]:
     """Cut ``config``'s period into chunks of ``chunk_days`` (the last may be shorter), each
-    after the first starting ``warmup_days`` early.
+    after the first starting ``warmup_days`` early, during which a planner re-plans at
+    ``warmup_cadence`` (``BacktestConfig.warmup_cadence``).
 
     Raises:
         ValueError: ``chunk_days`` < 1 or ``warmup_days`` < 0.
@@ -75,6 +82,8 @@ def split_period(config: BacktestConfig, chunk_days: int, warmup_days: int = 1) 
             start_utc=counted_from - timedelta(days=warm),
             days=days + warm,
             home_id=f"{config.home_id}#{k}",
+            warmup_until_utc=counted_from if warm else None,
+            warmup_cadence=Cadence(warmup_cadence),
         )
         chunks.append(Chunk(chunk_config, counted_from, counted_from + timedelta(days=days)))
     return chunks
@@ -90,10 +99,11 @@ def run_chunked(
     scheduler: str | None = None,
     workers: int | None = None,
     progress: bool = True,
+    warmup_cadence: Cadence | str = Cadence.DAILY,
 ) -> BacktestResults:
     """Run ``strategies`` over ``config``'s period as parallel chunks (module docstring) and
     merge each strategy's chunks into one run of the whole period."""
-    chunks = split_period(config, chunk_days, warmup_days)
+    chunks = split_period(config, chunk_days, warmup_days, warmup_cadence)
     results = run_many(
         [c.config for c in chunks],
         strategies,

@@ -91,6 +91,13 @@ class BacktestConfig:
         home_id: the home's name in the results.
         departures_told: the consumer tells the planner, when the car plugs in, when this stay
             ends (a one-off trip with the weekly target); False: the weekly departures only.
+        warmup_until_utc: before this instant the run only warms the home up (a chunk's
+            warm-up, dropped from its results: :mod:`hems.backtest.chunks`); None: none.
+        warmup_cadence: how often a planner re-plans during the warm-up, when that is less
+            often than its own cadence (it also re-plans when a car comes or goes, and at
+            ``warmup_until_utc``). Daily: the warm-up only sets the battery, car and building
+            to a state of the planner's making, and re-planning it every slot was 6 % of a
+            year's plans (docs/performance.md).
     """
 
     home: HomeSpec = field(default_factory=demo_home_spec)
@@ -116,6 +123,8 @@ class BacktestConfig:
     foresight_cadence: Cadence = Cadence.DAILY
     departures_told: bool = False
     home_id: str = "home"
+    warmup_until_utc: datetime | None = None
+    warmup_cadence: Cadence = Cadence.DAILY
 
     def __post_init__(self) -> None:
         if self.start_utc.tzinfo is None:
@@ -139,6 +148,10 @@ class BacktestConfig:
                 raise ValueError(
                     f"DSR event {event.event_id}: start and end must fall on slot boundaries"
                 )
+        if self.warmup_until_utc is not None and self.warmup_until_utc.tzinfo is None:
+            raise ValueError("warmup_until_utc must be timezone-aware")
+        if self.warmup_cadence is Cadence.ONCE:
+            raise ValueError("warmup_cadence must be slot, hourly or daily, not once")
         if self.dsr_notice_hours < 0:
             raise ValueError("dsr_notice_hours must be >= 0")
         if self.foresight_once_max_days < 0:

@@ -76,6 +76,11 @@ _INTERVALS = {
 }
 
 
+def _interval(cadence: Cadence, cfg: BacktestConfig) -> timedelta:
+    """How long a plan at ``cadence`` stands (one slot at ``Cadence.SLOT``)."""
+    return cfg.slot if cadence is Cadence.SLOT else _INTERVALS[cadence]
+
+
 @dataclass
 class PlannerStrategy:
     """Plan with the service's code, dispatch the current slot.
@@ -99,7 +104,7 @@ class PlannerStrategy:
         plugged = {n: bool(s.plugged_in) for n, s in states.items() if s.plugged_in is not None}
         # the car's comings and goings are news only to a planner that does not foresee them
         news = plugged != self._plugged and not self.perfect_foresight
-        if self._due(now_utc) or news:
+        if self._due(now_utc, ctx.config) or news:
             started = wallclock.perf_counter()
             plan = self._plan(ctx, now_utc, states)
             self._schedule = plan.schedule
@@ -116,12 +121,17 @@ class PlannerStrategy:
             if device is not None:
                 await device.apply(Setpoint(power_kw=kw, follow_site=name in following))
 
-    def _due(self, now: datetime) -> bool:
-        if self._planned_at is None or self.cadence is Cadence.SLOT:
-            return True
-        if self.cadence is Cadence.ONCE:
-            return False
-        return now - self._planned_at >= _INTERVALS[self.cadence]
+    def _due(self, now: datetime, cfg: BacktestConfig) -> bool:
+        if self._planned_at is None or self.cadence is Cadence.ONCE:
+            return self._planned_at is None
+        interval = _interval(self.cadence, cfg)
+        warm_until = cfg.warmup_until_utc
+        if warm_until is not None:
+            if now < warm_until:  # warming up: at the slower of the two cadences
+                interval = max(interval, _interval(cfg.warmup_cadence, cfg))
+            elif self._planned_at < warm_until:
+                return True  # the first counted slot starts from a plan of its own
+        return now - self._planned_at >= interval
 
     def _plan(self, ctx: RunContext, now: datetime, states: dict[str, DeviceState]) -> Plan:
         cfg = ctx.config

@@ -4,6 +4,7 @@ the perfect-foresight bound, and the KPIs' arithmetic."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -123,3 +124,41 @@ def test_the_planner_stops_at_its_own_gap_and_the_bound_at_the_solvers(monkeypat
 def test_a_planner_gap_outside_0_to_1_is_refused(gap):
     with pytest.raises(ValueError, match="planner_mip_rel_gap"):
         BacktestConfig(planner_mip_rel_gap=gap)
+
+
+def test_a_warm_up_replans_daily_and_the_counted_part_at_the_planners_cadence(monkeypatch):
+    """A chunk's warm-up only sets the home's state: the planner plans it at the warm-up
+    cadence (and when the car comes or goes), then every slot of the counted part from a
+    plan of its own."""
+    import hems.backtest.strategies as strategies
+
+    planned_at = []
+    real = strategies.optimise
+
+    def recording(problem, *args, **kwargs):  # type: ignore[no-untyped-def]
+        planned_at.append(problem.grid.start_utc)
+        return real(problem, *args, **kwargs)
+
+    monkeypatch.setattr(strategies, "optimise", recording)
+    config = BacktestConfig(days=2, slot_minutes=60, horizon_hours=24)
+    counted_from = config.start_utc + timedelta(days=1)
+    warm = replace(config, warmup_until_utc=counted_from)
+    run = run_backtest(warm, ["planner"], cadence=Cadence.HOURLY).summary
+    before = [t for t in planned_at if t < counted_from]
+    after = [t for t in planned_at if t >= counted_from]
+    # the day's plan at the start, then only the car's departure and arrival
+    assert before[0] == config.start_utc
+    assert 1 < len(before) <= 3, before
+    assert after == [counted_from + timedelta(hours=h) for h in range(24)]
+    assert run.loc["planner", "plans"] == len(planned_at)
+
+    planned_at.clear()  # without a warm-up: every hour of both days
+    run_backtest(config, ["planner"], cadence=Cadence.HOURLY)
+    assert len(planned_at) == 48
+
+
+def test_a_warm_up_needs_an_aware_end_and_a_rolling_cadence():
+    with pytest.raises(ValueError, match="warmup_until_utc"):
+        BacktestConfig(warmup_until_utc=datetime(2026, 1, 13))
+    with pytest.raises(ValueError, match="warmup_cadence"):
+        BacktestConfig(warmup_cadence=Cadence.ONCE)

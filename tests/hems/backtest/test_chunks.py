@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from hems.backtest import BacktestConfig, run_backtest
+from hems.backtest import BacktestConfig, Cadence, run_backtest
 from hems.backtest.chunks import run_chunked, split_period
 from hems.backtest.forecast_market import HistoricalForecast
 from hems.market import ReplayedMarket
@@ -41,6 +41,11 @@ def test_split_period_warms_up_every_chunk_but_the_first() -> None:
     assert [c.counted_from_utc for c in chunks] == [START, START + timedelta(days=3)]
     assert chunks[-1].counted_until_utc == START + timedelta(days=DAYS)
     assert [c.config.home_id for c in chunks] == ["home#0", "home#1"]
+    # the warm-up ends where the chunk's counted days begin (the first chunk has none)
+    assert [c.config.warmup_until_utc for c in chunks] == [None, START + timedelta(days=3)]
+    assert all(c.config.warmup_cadence is Cadence.DAILY for c in chunks)
+    hourly = split_period(_config(), chunk_days=3, warmup_days=1, warmup_cadence="hourly")
+    assert hourly[1].config.warmup_cadence is Cadence.HOURLY
     with pytest.raises(ValueError, match="chunk_days"):
         split_period(_config(), chunk_days=0)
     with pytest.raises(ValueError, match="warmup_days"):
