@@ -24,6 +24,8 @@ import pyomo.environ as pyo
 
 from optimiser.translate import LinearReader, column_arrays
 
+_PRESOLVE_SETTINGS = ("choose", "on", "off")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SolverOptions:
@@ -43,7 +45,12 @@ class SolverOptions:
             plan 0.11 % off (docs/performance.md).
         threads: HiGHS threads (1 = one core per home; fleets parallelise across homes).
         random_seed: HiGHS's seed (solve times vary with it; results do not beyond the gap).
-        presolve: ``"choose"``, ``"on"`` or ``"off"``.
+        presolve: ``"choose"``, ``"on"`` or ``"off"`` (the MIP's and a plain LP's).
+        lp_presolve: the same for the LP solves of a planner round (the relaxation and the
+            fixed-mode dives, :mod:`optimiser.round_solver`). Off: on these LPs of ~500
+            columns HiGHS's presolve cost more than it saved; the planner's plans on three
+            2-day real-data backtests of 2020 (January, April, July; median of 3 interleaved
+            runs) took 197.8 -> 190.4 ms of CPU summed, the same bills (docs/performance.md).
         highs_options: further HiGHS options as ``(name, value)`` pairs (default: the root
             sub-MIP heuristics, feasibility jump, symmetry detection and restarts off, see
             below); pass ``()`` for HiGHS's own defaults.
@@ -57,6 +64,7 @@ class SolverOptions:
     threads: int = 1
     random_seed: int = 0
     presolve: str = "choose"
+    lp_presolve: str = "off"
     # Off: HiGHS's root sub-MIP heuristics (RINS, RENS, root reduced-cost). A later lazy round
     # starts from the last solution's modes, which is usually already optimal, so these
     # searches for a better incumbent mostly repeat work. Measured on the reference home's
@@ -82,6 +90,12 @@ class SolverOptions:
         ("mip_allow_restart", False),
     )
     later_round_highs_options: tuple[tuple[str, bool | int | float | str], ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("presolve", "lp_presolve"):
+            value = getattr(self, name)
+            if value not in _PRESOLVE_SETTINGS:
+                raise ValueError(f"{name} must be one of {_PRESOLVE_SETTINGS}, got {value!r}")
 
 
 class SolveStatus(StrEnum):
@@ -249,8 +263,10 @@ class HighsModel:
     def _integrality_relaxed(self) -> Iterator[None]:
         h = self.highs
         idx = np.asarray(self.reader.integer_columns, dtype=np.int32)
+        _, presolve = h.getOptionValue("presolve")
         try:
             self._relaxed = True
+            h.setOptionValue("presolve", self.options.lp_presolve)
             _check(
                 h.changeColsIntegrality(len(idx), idx, np.zeros(len(idx), dtype=np.uint8)),
                 "relax integrality",
@@ -258,6 +274,7 @@ class HighsModel:
             yield
         finally:
             self._relaxed = False
+            h.setOptionValue("presolve", presolve)
             _check(
                 h.changeColsIntegrality(len(idx), idx, np.full(len(idx), _INTEGER, dtype=np.uint8)),
                 "restore integrality",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyomo.environ as pyo
+import pytest
 
 from optimiser import SolverOptions
 from optimiser.highs_backend import HighsModel, SolveStatus
@@ -38,3 +39,28 @@ def test_a_later_solve_gets_its_own_time_limit_and_keeps_its_start():
     second = highs.solve(0.3)
     assert second.status is not SolveStatus.NO_SOLUTION
     assert second.objective <= first.objective + 1e-9
+
+
+def test_the_round_lps_use_their_own_presolve_and_the_mip_keeps_its_own():
+    highs = HighsModel(
+        _market_split(rows=2, items=8), SolverOptions(presolve="on", lp_presolve="off")
+    )
+    seen: list[str] = []
+    real_run = highs.highs.run
+
+    def run():  # type: ignore[no-untyped-def]
+        seen.append(highs.highs.getOptionValue("presolve")[1])
+        return real_run()
+
+    highs.highs.run = run  # type: ignore[method-assign]
+    assert highs.solve_relaxation(5.0).status is SolveStatus.OPTIMAL
+    fixed = dict.fromkeys(highs.integer_columns, 0.0)
+    highs.solve_with_integers_fixed(fixed, 5.0)
+    highs.solve(5.0)
+    assert seen == ["off", "off", "on"]
+
+
+def test_an_unknown_presolve_setting_is_refused():
+    for field in ("presolve", "lp_presolve"):
+        with pytest.raises(ValueError, match=field):
+            SolverOptions(**{field: "sometimes"})
