@@ -30,7 +30,7 @@ from optimiser.model import build_model
 from optimiser.plan import Plan, PlanStatus, SolverReport, Totals
 from optimiser.planner import optimise
 from optimiser.problem import Penalties, Problem, carbon_weight_from_preference
-from optimiser.process import prepare_planner_process
+from optimiser.process import collection_deferred, prepare_planner_process
 from optimiser.results import Violation, Wish
 from optimiser.timegrid import TimeGrid
 
@@ -65,6 +65,7 @@ __all__ = [
     "Wish",
     "build_model",
     "carbon_weight_from_preference",
+    "collection_deferred",
     "optimise",
     "prepare_planner_process",
     "rule_based_plan",

@@ -1,4 +1,5 @@
-"""Start-up of a long-running planner process (the service's planner workers, backtest workers).
+"""Start-up of a long-running planner process (the service's planner workers, backtest workers),
+and the garbage collector around its plans.
 
 :func:`prepare_planner_process` does two things once, so that no plan pays for them:
 
@@ -12,13 +13,23 @@
    real-data reference home (T = 96, CPU time per plan, three interleaved pairs on a loaded
    machine): 104 / 121 / 112 ms without, 98 / 108 / 103 ms with.
 
+:func:`collection_deferred` pauses the cyclic collector for one plan. The Pyomo objects a plan
+builds are alive until it ends, so every collection during a plan walked them and found
+nothing to free (a model is freed only by a collection, its components referring to each
+other): ~1,070 young, ~100 middle and 8 full collections over 192 plans. Paused, they are
+collected once, dead, by the first young pass after the plan. Measured on a 4-day real-data
+backtest of the reference home (April 2020, 192 plans, collection time from ``gc.callbacks``,
+three runs each): 6.0-7.7 ms of collection a plan -> 2.1-2.5 ms, the same peak memory (~290 MB).
+
 The optimiser itself never touches the garbage collector: only a process's owner knows that it
-is long-running, so only the owner calls this.
+is long-running or plans one problem at a time, so only the owner calls these.
 """
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from optimiser.components.battery import Battery
@@ -40,3 +51,16 @@ def prepare_planner_process() -> None:
     optimise(warm_up)
     gc.collect()
     gc.freeze()
+
+
+@contextmanager
+def collection_deferred() -> Iterator[None]:
+    """Run the block with the cyclic garbage collector paused (see the module docstring); it
+    resumes at the end if it was on. For one plan at a time: the pause is process-wide."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -49,6 +49,7 @@ from optimiser import (
     Problem,
     SolverOptions,
     TimeGrid,
+    collection_deferred,
     optimise,
 )
 
@@ -106,7 +107,8 @@ class PlannerStrategy:
         news = plugged != self._plugged and not self.perfect_foresight
         if self._due(now_utc, ctx.config) or news:
             started = wallclock.perf_counter()
-            plan = self._plan(ctx, now_utc, states)
+            with collection_deferred():  # one collection after the plan, not several during it
+                plan = self._plan(ctx, now_utc, states)
             self._schedule = plan.schedule
             ctx.planning_s += wallclock.perf_counter() - started
             ctx.count_plan(plan.status)

@@ -32,3 +32,23 @@ def test_prepare_planner_process_freezes_the_start_up_heap_and_plans_still_work(
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("ok")
     assert gc.get_freeze_count() == 0  # this process untouched
+
+
+def test_collection_deferred_pauses_the_collector_and_restores_its_state() -> None:
+    from optimiser import collection_deferred
+
+    assert gc.isenabled()
+    try:
+        with collection_deferred():
+            assert not gc.isenabled()
+            raise RuntimeError("a failing plan")
+    except RuntimeError:
+        pass
+    assert gc.isenabled()  # resumed, even after an error
+    gc.disable()  # an owner that runs without the collector keeps it off
+    try:
+        with collection_deferred():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -162,3 +162,22 @@ def test_a_warm_up_needs_an_aware_end_and_a_rolling_cadence():
         BacktestConfig(warmup_until_utc=datetime(2026, 1, 13))
     with pytest.raises(ValueError, match="warmup_cadence"):
         BacktestConfig(warmup_cadence=Cadence.ONCE)
+
+
+def test_the_planner_plans_with_the_collector_paused(monkeypatch):
+    import gc
+
+    import hems.backtest.strategies as strategies
+
+    enabled = []
+    real = strategies.optimise
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        enabled.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(strategies, "optimise", recording)
+    run_backtest(BacktestConfig(days=1, slot_minutes=60, horizon_hours=12), ["planner"])
+    assert enabled
+    assert not any(enabled)
+    assert gc.isenabled()
