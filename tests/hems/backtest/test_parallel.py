@@ -94,3 +94,26 @@ def test_tasks_of_one_strategy_share_a_dask_task_group(monkeypatch: pytest.Monke
     assert sorted(key_split(k) for k in first) == ["naive"] * 3 + ["planner"] * 3
     assert len(set(first)) == 6
     assert not set(first) & set(second)
+
+
+def test_the_local_cluster_spares_the_cpu_for_the_runs() -> None:
+    """No statistical profiler in the workers and slow health ticks: Dask's defaults took
+    ~7 % of a core per worker beside the task (docs/performance.md)."""
+    import dask
+
+    from hems.backtest.parallel import start_local_cluster
+
+    cluster, client = start_local_cluster(1)
+    try:
+        in_workers = client.run(
+            lambda dask_worker: (
+                "profile" in dask_worker.periodic_callbacks,
+                dask.config.get("distributed.admin.tick.interval"),
+            )
+        )
+        assert list(in_workers.values()) == [(False, "1s")]
+    finally:
+        client.close()
+        cluster.close()
+    # this process's own Dask settings are untouched
+    assert dask.config.get("distributed.worker.profile.enabled") is True
