@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         "pv_forecast": args.pv_forecast,
         "planner_mip_rel_gap": args.planner_gap,
         "warmup_days": args.warmup_days if args.chunk_days else 0,
-        "warmup_cadence": args.warmup_cadence,
+        "warmup_cadence": args.warmup_cadence if args.chunk_days else None,
         "data_load_s": loaded_s,
         "all_strategies_wall_s": run_s,
         "load_average_after": load_after,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
 
@@ -59,11 +59,14 @@ def split_period(
     config: BacktestConfig,
     chunk_days: int,
     warmup_days: int = 1,
-    warmup_cadence: Cadence | str = Cadence.DAILY,
+    warmup_cadence: Cadence | str | None = None,
 ) -> list[Chunk]:
     """Cut ``config``'s period into chunks of ``chunk_days`` (the last may be shorter), each
     after the first starting ``warmup_days`` early, during which a planner re-plans at
-    ``warmup_cadence`` (``BacktestConfig.warmup_cadence``).
+    ``warmup_cadence`` (default: ``config.warmup_cadence``, daily).
+
+    The warm-up ends at the chunk's first counted UK local day's midnight (an hour before the
+    chunk's UTC start in summer time): the slots of a counted day are planned as counted.
 
     Raises:
         ValueError: ``chunk_days`` < 1 or ``warmup_days`` < 0.
@@ -82,11 +85,18 @@ def split_period(
             start_utc=counted_from - timedelta(days=warm),
             days=days + warm,
             home_id=f"{config.home_id}#{k}",
-            warmup_until_utc=counted_from if warm else None,
-            warmup_cadence=Cadence(warmup_cadence),
+            warmup_until_utc=_counted_day_start(counted_from) if warm else None,
+            warmup_cadence=Cadence(warmup_cadence or config.warmup_cadence),
         )
         chunks.append(Chunk(chunk_config, counted_from, counted_from + timedelta(days=days)))
     return chunks
+
+
+def _counted_day_start(counted_from_utc: datetime) -> datetime:
+    """The earlier of ``counted_from_utc`` and the UK local midnight of its day [UTC]."""
+    local = counted_from_utc.astimezone(UK)
+    midnight = datetime.combine(local.date(), time(0), tzinfo=UK).astimezone(UTC)
+    return min(counted_from_utc, midnight)
 
 
 def run_chunked(
@@ -99,7 +109,7 @@ def run_chunked(
     scheduler: str | None = None,
     workers: int | None = None,
     progress: bool = True,
-    warmup_cadence: Cadence | str = Cadence.DAILY,
+    warmup_cadence: Cadence | str | None = None,
 ) -> BacktestResults:
     """Run ``strategies`` over ``config``'s period as parallel chunks (module docstring) and
     merge each strategy's chunks into one run of the whole period."""

@@ -93,11 +93,13 @@ class BacktestConfig:
             ends (a one-off trip with the weekly target); False: the weekly departures only.
         warmup_until_utc: before this instant the run only warms the home up (a chunk's
             warm-up, dropped from its results: :mod:`hems.backtest.chunks`); None: none.
-        warmup_cadence: how often a planner re-plans during the warm-up, when that is less
-            often than its own cadence (it also re-plans when a car comes or goes, and at
-            ``warmup_until_utc``). Daily: the warm-up only sets the battery, car and building
-            to a state of the planner's making, and re-planning it every slot was 6 % of a
-            year's plans (docs/performance.md).
+        warmup_cadence: how often a rolling planner re-plans during the warm-up, when that is
+            less often than its own cadence, and at least once per its horizon. The planner
+            with forecasts also re-plans when a car comes or goes, and every rolling planner at
+            ``warmup_until_utc``; a planner at ``Cadence.ONCE`` plans once regardless. Daily:
+            the warm-up only sets the battery, car and building to a state of the planner's
+            making, and re-planning it every slot was 6 % of a year's plans
+            (docs/performance.md).
     """
 
     home: HomeSpec = field(default_factory=demo_home_spec)
@@ -150,6 +152,7 @@ class BacktestConfig:
                 )
         if self.warmup_until_utc is not None and self.warmup_until_utc.tzinfo is None:
             raise ValueError("warmup_until_utc must be timezone-aware")
+        object.__setattr__(self, "warmup_cadence", Cadence(self.warmup_cadence))  # a str too
         if self.warmup_cadence is Cadence.ONCE:
             raise ValueError("warmup_cadence must be slot, hourly or daily, not once")
         if self.dsr_notice_hours < 0:

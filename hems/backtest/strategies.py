@@ -129,19 +129,25 @@ class PlannerStrategy:
         interval = _interval(self.cadence, cfg)
         warm_until = cfg.warmup_until_utc
         if warm_until is not None:
-            if now < warm_until:  # warming up: at the slower of the two cadences
-                interval = max(interval, _interval(cfg.warmup_cadence, cfg))
+            if now < warm_until:  # warming up: at the slower of the two cadences, but never
+                # past the plan's horizon (the last slot's setpoints would hold for hours)
+                horizon = timedelta(hours=self._horizon_hours(cfg))
+                interval = max(interval, min(_interval(cfg.warmup_cadence, cfg), horizon))
             elif self._planned_at < warm_until:
                 return True  # the first counted slot starts from a plan of its own
         return now - self._planned_at >= interval
+
+    def _horizon_hours(self, cfg: BacktestConfig) -> float:
+        """How far a rolling plan of this strategy reaches [h]."""
+        return float(cfg.foresight_horizon_hours if self.perfect_foresight else cfg.horizon_hours)
 
     def _plan(self, ctx: RunContext, now: datetime, states: dict[str, DeviceState]) -> Plan:
         cfg = ctx.config
         hours = float(cfg.horizon_hours)
         if self.cadence is Cadence.ONCE:  # the period, and the planner's tail after it
             hours += (cfg.end_utc - now).total_seconds() / 3600
-        elif self.perfect_foresight:  # rolling on the actuals
-            hours = float(cfg.foresight_horizon_hours)
+        else:  # rolling (perfect foresight on the actuals)
+            hours = self._horizon_hours(cfg)
         grid = TimeGrid.starting_at(now, step_minutes=cfg.slot_minutes, horizon_hours=hours)
         source = ctx.actuals if self.perfect_foresight else cfg.market
         started = wallclock.perf_counter()

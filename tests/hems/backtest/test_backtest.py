@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import pandas as pd
 import pytest
@@ -157,11 +158,33 @@ def test_a_warm_up_replans_daily_and_the_counted_part_at_the_planners_cadence(mo
     assert len(planned_at) == 48
 
 
+def test_a_warm_up_plan_is_never_followed_past_its_horizon(monkeypatch):
+    import hems.backtest.strategies as strategies
+
+    planned_at = []
+    real = strategies.optimise
+
+    def recording(problem, *args, **kwargs):  # type: ignore[no-untyped-def]
+        planned_at.append(problem.grid.start_utc)
+        return real(problem, *args, **kwargs)
+
+    monkeypatch.setattr(strategies, "optimise", recording)
+    config = BacktestConfig(days=1, slot_minutes=60, horizon_hours=6)
+    warm = replace(config, warmup_until_utc=config.start_utc + timedelta(hours=20))
+    run_backtest(warm, ["planner"], cadence=Cadence.HOURLY)
+    before = sorted(t for t in planned_at if t < warm.warmup_until_utc)
+    gaps = [b - a for a, b in pairwise(before)]
+    assert max(gaps) <= timedelta(hours=6), before
+
+
 def test_a_warm_up_needs_an_aware_end_and_a_rolling_cadence():
     with pytest.raises(ValueError, match="warmup_until_utc"):
         BacktestConfig(warmup_until_utc=datetime(2026, 1, 13))
     with pytest.raises(ValueError, match="warmup_cadence"):
         BacktestConfig(warmup_cadence=Cadence.ONCE)
+    with pytest.raises(ValueError, match="warmup_cadence"):
+        BacktestConfig(warmup_cadence="once")  # type: ignore[arg-type]
+    assert BacktestConfig(warmup_cadence="hourly").warmup_cadence is Cadence.HOURLY  # type: ignore[arg-type]
 
 
 def test_the_planner_plans_with_the_collector_paused(monkeypatch):

@@ -3,6 +3,7 @@ the same figures as a continuous run where no state carries over."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -46,6 +47,18 @@ def test_split_period_warms_up_every_chunk_but_the_first() -> None:
     assert all(c.config.warmup_cadence is Cadence.DAILY for c in chunks)
     hourly = split_period(_config(), chunk_days=3, warmup_days=1, warmup_cadence="hourly")
     assert hourly[1].config.warmup_cadence is Cadence.HOURLY
+    # without an argument, the config's own warm-up cadence
+    slot = replace(_config(), warmup_cadence=Cadence.SLOT)
+    assert split_period(slot, chunk_days=3)[1].config.warmup_cadence is Cadence.SLOT
+
+
+def test_a_summer_warm_up_ends_at_the_counted_days_local_midnight() -> None:
+    """In British Summer Time a chunk starting at 00:00 UTC counts its local day from 23:00
+    UTC: those slots are planned as counted ones, not by the warm-up's plan."""
+    summer = datetime(2020, 6, 1, tzinfo=UTC)
+    chunks = split_period(replace(_config(), start_utc=summer), chunk_days=2, warmup_days=1)
+    assert chunks[1].counted_from_utc == summer + timedelta(days=2)
+    assert chunks[1].config.warmup_until_utc == summer + timedelta(days=2, hours=-1)
     with pytest.raises(ValueError, match="chunk_days"):
         split_period(_config(), chunk_days=0)
     with pytest.raises(ValueError, match="warmup_days"):

@@ -103,6 +103,7 @@ def test_the_local_cluster_spares_the_cpu_for_the_runs() -> None:
 
     from hems.backtest.parallel import start_local_cluster
 
+    before = dask.config.get("distributed.worker.profile.enabled")
     cluster, client = start_local_cluster(1)
     try:
         in_workers = client.run(
@@ -116,4 +117,4 @@ def test_the_local_cluster_spares_the_cpu_for_the_runs() -> None:
         client.close()
         cluster.close()
     # this process's own Dask settings are untouched
-    assert dask.config.get("distributed.worker.profile.enabled") is True
+    assert dask.config.get("distributed.worker.profile.enabled") == before
