@@ -127,20 +127,26 @@ def test_a_planner_gap_outside_0_to_1_is_refused(gap):
         BacktestConfig(planner_mip_rel_gap=gap)
 
 
-def test_a_warm_up_replans_daily_and_the_counted_part_at_the_planners_cadence(monkeypatch):
-    """A chunk's warm-up only sets the home's state: the planner plans it at the warm-up
-    cadence (and when the car comes or goes), then every slot of the counted part from a
-    plan of its own."""
+@pytest.fixture
+def planned_at(monkeypatch):
+    """The start of every plan the backtest's planner makes, in order."""
     import hems.backtest.strategies as strategies
 
-    planned_at = []
+    starts = []
     real = strategies.optimise
 
     def recording(problem, *args, **kwargs):  # type: ignore[no-untyped-def]
-        planned_at.append(problem.grid.start_utc)
+        starts.append(problem.grid.start_utc)
         return real(problem, *args, **kwargs)
 
     monkeypatch.setattr(strategies, "optimise", recording)
+    return starts
+
+
+def test_a_warm_up_replans_daily_and_the_counted_part_at_the_planners_cadence(planned_at):
+    """A chunk's warm-up only sets the home's state: the planner plans it at the warm-up
+    cadence (and when the car comes or goes), then every slot of the counted part from a
+    plan of its own."""
     config = BacktestConfig(days=2, slot_minutes=60, horizon_hours=24)
     counted_from = config.start_utc + timedelta(days=1)
     warm = replace(config, warmup_until_utc=counted_from)
@@ -158,17 +164,7 @@ def test_a_warm_up_replans_daily_and_the_counted_part_at_the_planners_cadence(mo
     assert len(planned_at) == 48
 
 
-def test_a_warm_up_plan_is_never_followed_past_its_horizon(monkeypatch):
-    import hems.backtest.strategies as strategies
-
-    planned_at = []
-    real = strategies.optimise
-
-    def recording(problem, *args, **kwargs):  # type: ignore[no-untyped-def]
-        planned_at.append(problem.grid.start_utc)
-        return real(problem, *args, **kwargs)
-
-    monkeypatch.setattr(strategies, "optimise", recording)
+def test_a_warm_up_plan_is_never_followed_past_its_horizon(planned_at):
     config = BacktestConfig(days=1, slot_minutes=60, horizon_hours=6)
     warm = replace(config, warmup_until_utc=config.start_utc + timedelta(hours=20))
     run_backtest(warm, ["planner"], cadence=Cadence.HOURLY)
