@@ -289,10 +289,13 @@ def backtest(
         typer.Option(
             min=0,
             help="one home: split the period into chunks of this many days run in parallel, "
-            "each after the first starting a warm-up day early, which a planner plans daily "
-            "(0: one run)",
+            "each after the first starting a warm-up day early (0: one run)",
         ),
     ] = 0,
+    warmup_cadence: Annotated[
+        str,
+        typer.Option(help="with --chunk-days: a planner's cadence in the warm-up day"),
+    ] = "daily",
 ) -> None:
     """Backtest strategies for one or many homes over a period: on real data with --data (or
     $HEMS_DATA_DIR), else the bundled market sample replayed onto the period. Writes the KPIs
@@ -314,10 +317,12 @@ def backtest(
 
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     unknown = [n for n in names if n not in STRATEGY_NAMES]
-    if unknown or not names or cadence not in ("slot", "hourly", "daily"):
+    rolling = ("slot", "hourly", "daily")
+    if unknown or not names or cadence not in rolling or warmup_cadence not in rolling:
         console.print(
-            f"[red]strategies must be among {', '.join(STRATEGY_NAMES)} and cadence one of "
-            f"slot, hourly, daily (got {strategies!r}, {cadence!r})[/red]"
+            f"[red]strategies must be among {', '.join(STRATEGY_NAMES)} and cadence and "
+            f"warm-up cadence one of slot, hourly, daily (got {strategies!r}, {cadence!r}, "
+            f"{warmup_cadence!r})[/red]"
         )
         raise typer.Exit(2)
     try:
@@ -388,6 +393,7 @@ def backtest(
             cadence=cadence,
             scheduler=scheduler,
             workers=workers,
+            warmup_cadence=warmup_cadence,
         )
     elif len(configs) > 1 or scheduler is not None or workers is not None:
         results = run_many(

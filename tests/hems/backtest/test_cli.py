@@ -97,3 +97,26 @@ def test_hems_backtest_in_chunks_counts_every_day_once(tmp_path, monkeypatch):
     refused = CliRunner().invoke(app, two)
     assert refused.exit_code == 2
     assert "one --home" in refused.output
+
+
+def test_hems_backtest_passes_the_warm_up_cadence_to_the_chunks(tmp_path, monkeypatch):
+    import hems.backtest.chunks as chunks
+    from tests.hems.backtest.synthetic import write_data_folder
+
+    monkeypatch.delenv("HEMS_DATA_DIR", raising=False)
+    folder = write_data_folder(tmp_path / "data")
+    args = ["backtest", "--data", str(folder), "--start", "2020-03-02", "--end", "2020-03-05"]
+    args += ["--strategies", "naive", "--out", str(tmp_path / "r.csv"), "--chunk-days", "2"]
+    refused = CliRunner().invoke(app, [*args, "--warmup-cadence", "sometimes"])
+    assert refused.exit_code == 2
+    assert "warm-up cadence" in refused.output
+    seen = []
+
+    def recording(config, names, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(kwargs["warmup_cadence"])
+        raise SystemExit(0)  # the split is what this test is about, not the run
+
+    monkeypatch.setattr(chunks, "run_chunked", recording)
+    CliRunner().invoke(app, [*args, "--warmup-cadence", "slot"])
+    CliRunner().invoke(app, args)
+    assert seen == ["slot", "daily"]
