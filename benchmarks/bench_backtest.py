@@ -41,7 +41,7 @@ from hems.backtest import (
     run_many,
 )
 from hems.backtest.chunks import run_chunked
-from hems.backtest.config import PLANNER_MIP_REL_GAP
+from hems.backtest.config import PLANNER_MIP_REL_GAP, ROLLING_CADENCES
 from hems.backtest.data import DATA_DIR_ENV
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -77,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--start", default="2020-01-06", help="UTC date (a Monday by default)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--cadence", default="slot", choices=["slot", "hourly", "daily"])
-    parser.add_argument("--foresight-cadence", default="daily", choices=["slot", "hourly", "daily"])
+    parser.add_argument("--cadence", default="slot", choices=ROLLING_CADENCES)
+    parser.add_argument("--foresight-cadence", default="daily", choices=ROLLING_CADENCES)
     parser.add_argument("--strategies", default=",".join(STRATEGY_NAMES))
     parser.add_argument("--out", default="out/bench_backtest.csv")
     parser.add_argument(
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--warmup-cadence",
         default="daily",
-        choices=["slot", "hourly", "daily"],
+        choices=ROLLING_CADENCES,
         help="how often a planner re-plans during a chunk's warm-up",
     )
     parser.add_argument(

@@ -309,7 +309,7 @@ def backtest(
 
     from hems.backtest import STRATEGY_NAMES, BacktestConfig, Cadence, run_backtest
     from hems.backtest.chunks import run_chunked
-    from hems.backtest.config import data_horizon_hours
+    from hems.backtest.config import ROLLING_CADENCES, data_horizon_hours
     from hems.backtest.data import DATA_DIR_ENV, DataGapError, DataMissingError, load_home_data
     from hems.backtest.parallel import run_many
     from hems.backtest.reference import real_data_config, reference_home
@@ -317,8 +317,8 @@ def backtest(
 
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     unknown = [n for n in names if n not in STRATEGY_NAMES]
-    rolling = ("slot", "hourly", "daily")
-    if unknown or not names or cadence not in rolling or warmup_cadence not in rolling:
+    rolling = ROLLING_CADENCES
+    if unknown or not names or not {cadence, warmup_cadence} <= set(rolling):
         console.print(
             f"[red]strategies must be among {', '.join(STRATEGY_NAMES)} and cadence and "
             f"warm-up cadence one of slot, hourly, daily (got {strategies!r}, {cadence!r}, "

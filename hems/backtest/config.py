@@ -27,6 +27,10 @@ class Cadence(StrEnum):
     ONCE = "once"  # one plan over the whole period (the perfect-foresight bound)
 
 
+ROLLING_CADENCES = tuple(c.value for c in Cadence if c is not Cadence.ONCE)
+"""The cadences a rolling planner re-plans at (``"slot"``, ``"hourly"``, ``"daily"``)."""
+
+
 def _default_market() -> MarketSource:
     return ReplayedMarket()
 
