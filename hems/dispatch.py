@@ -170,15 +170,21 @@ SITE_FLOW_TOL_KW = 0.01
 def site_following_batteries(
     schedule: pd.DataFrame, home: HomeSpec, now: datetime
 ) -> frozenset[str]:
-    """Batteries whose setpoint in the slot holding ``now`` is sent as a cap to follow the
-    site (:class:`~adapters.devices.driver.Setpoint`'s ``follow_site``): a planned discharge in
-    a slot that plans no export (the battery is there to cover the home's load), and a planned
-    charge in a slot that plans no import (it is there to store the PV surplus).
+    """Batteries whose setpoint in the slot holding ``now`` is sent in self-consumption mode
+    (:class:`~adapters.devices.driver.Setpoint`'s ``follow_site``): a planned discharge in a
+    slot that plans no export (the battery is there to cover the home's load), and a planned
+    charge, or no planned power, in a slot that plans no import (the PV covers the home; the
+    battery stores the surplus, or is not needed).
 
     Holding such a power regardless of the actual load exports energy the plan meant to keep
     (when the load is below its forecast) or imports it (when the PV surplus is), which the
-    real-data backtest measured as most of the gap to the perfect-foresight bound. A battery
-    charging from the grid or exporting on purpose keeps a fixed power."""
+    real-data backtest measured as most of the gap to the perfect-foresight bound. In
+    self-consumption mode the battery also covers a deficit the plan did not foresee in a
+    slot it planned to charge from the PV (a cloud, a kettle) and stores a surplus it did not
+    foresee: either would otherwise cross the meter, bought at the slot's price or sold at the
+    export price, though the PV would refill the battery or the plan could use the energy
+    later. A battery charging from the grid, exporting on purpose or held idle while the home
+    imports (its energy kept for dearer slots) keeps a fixed power."""
     if schedule.empty:
         return frozenset()
     row = slot_row(schedule, now)
@@ -191,7 +197,7 @@ def site_following_batteries(
         column = f"{d.name}.power_kw"
         planned = float(row[column]) if column in row.index else 0.0
         if (planned < -SITE_FLOW_TOL_KW and exports <= SITE_FLOW_TOL_KW) or (
-            planned > SITE_FLOW_TOL_KW and imports <= SITE_FLOW_TOL_KW
+            planned >= -SITE_FLOW_TOL_KW and imports <= SITE_FLOW_TOL_KW
         ):
             out.add(d.name)
     return frozenset(out)

@@ -45,11 +45,12 @@ class Setpoint:
 
     Attributes:
         power_kw: the power to hold [kW].
-        follow_site: for a battery, ``power_kw`` is then a limit rather than a power to hold:
-            the battery discharges to cover the rest of the home's net load (``power_kw`` < 0)
-            or charges from the home's net surplus (``power_kw`` > 0), up to ``|power_kw|``, so
-            it neither exports nor imports on its own (a battery inverter's self-consumption
-            mode with a power cap). Other devices ignore it.
+        follow_site: for a battery, a battery inverter's self-consumption mode instead of a
+            power to hold: it discharges to cover the rest of the home's net load and charges
+            from the home's net surplus, so it neither exports nor imports on its own.
+            ``power_kw`` is then the cap in the plan's direction (``|power_kw|`` for a discharge
+            when < 0, for a charge when > 0); the other direction, and both when it is 0, are
+            capped by the battery's own power limits. Other devices ignore it.
     """
 
     power_kw: float

@@ -121,10 +121,11 @@ class SimulatedBattery(_Simulated):
     def power_kw(self) -> float:
         p = float(np.clip(self.setpoint_kw, -self.max_discharge_kw, self.max_charge_kw))
         if self.follow_site:
-            if p < 0:  # cover the home's net load, never export
-                p = -min(-p, max(0.0, self.site_rest_kw))
-            elif p > 0:  # take the home's net surplus, never import
-                p = min(p, max(0.0, -self.site_rest_kw))
+            # self-consumption: cover the home's net load or take its net surplus, never
+            # exporting or importing; the setpoint caps the planned direction only
+            discharge_cap = -p if p < 0 else self.max_discharge_kw
+            charge_cap = p if p > 0 else self.max_charge_kw
+            p = float(np.clip(-self.site_rest_kw, -discharge_cap, charge_cap))
         if (p > 0 and self.soc >= 1.0) or (p < 0 and self.soc <= self.min_soc):
             return 0.0
         return p

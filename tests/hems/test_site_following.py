@@ -1,5 +1,6 @@
-"""A battery that follows the site: its planned discharge covers the home's load without
-exporting, its planned charge takes the PV surplus without importing."""
+"""A battery that follows the site (self-consumption mode): its planned discharge covers the
+home's load without exporting, its planned charge takes the PV surplus without importing, and
+in either it covers a deficit and stores a surplus the plan did not foresee."""
 
 from __future__ import annotations
 
@@ -94,6 +95,52 @@ def test_a_following_charge_takes_only_the_surplus() -> None:
     assert home.meter.export_kwh == pytest.approx(0.0)
 
 
+def test_a_following_charge_covers_a_deficit_the_plan_did_not_foresee() -> None:
+    # the plan stores the PV surplus; a cloud leaves 0.5 kW of PV against 1 kW of load
+    home = _home(base_load_kw=1.0, pv_kw_per_kwp=0.125, battery=Setpoint(power_kw=5.0))
+    home.advance(START + timedelta(minutes=30))
+    assert home.meter.import_kwh == pytest.approx(2.75)  # a fixed 5 kW: charged from the grid
+
+    home = _home(
+        base_load_kw=1.0, pv_kw_per_kwp=0.125, battery=Setpoint(power_kw=5.0, follow_site=True)
+    )
+    home.advance(START + timedelta(minutes=30))
+    battery = home.devices["Battery"]
+    assert battery.power_kw() == pytest.approx(-0.5)  # the deficit, from the battery
+    assert home.meter.import_kwh == pytest.approx(0.0)
+    assert battery.soc < 0.5
+
+
+def test_a_following_discharge_stores_a_surplus_the_plan_did_not_foresee() -> None:
+    # the plan discharges for the load; the sun comes out: 3 kW of PV against 1 kW of load
+    home = _home(
+        base_load_kw=1.0, pv_kw_per_kwp=0.75, battery=Setpoint(power_kw=-5.0, follow_site=True)
+    )
+    home.advance(START + timedelta(minutes=30))
+    assert home.devices["Battery"].power_kw() == pytest.approx(2.0)
+    assert home.meter.export_kwh == pytest.approx(0.0)
+    assert home.meter.import_kwh == pytest.approx(0.0)
+
+
+def test_an_idle_following_battery_works_both_ways_up_to_its_own_limits() -> None:
+    # 6 kW of load and no PV: the battery's 5 kW limit, 1 kW from the grid
+    home = _home(
+        base_load_kw=6.0, pv_kw_per_kwp=0.0, battery=Setpoint(power_kw=0.0, follow_site=True)
+    )
+    home.advance(START + timedelta(minutes=30))
+    assert home.devices["Battery"].power_kw() == pytest.approx(-5.0)
+    assert home.meter.import_kwh == pytest.approx(0.5)
+    # 4 kW of PV and no load: all of it stored
+    home = _home(
+        base_load_kw=0.0, pv_kw_per_kwp=1.0, battery=Setpoint(power_kw=0.0, follow_site=True)
+    )
+    home.advance(START + timedelta(minutes=30))
+    battery = home.devices["Battery"]
+    assert battery.power_kw() == pytest.approx(-battery.site_rest_kw)  # the whole surplus
+    assert battery.power_kw() > 3.9
+    assert home.meter.export_kwh == pytest.approx(0.0)
+
+
 def _schedule(battery_kw: float, import_kw: float, export_kw: float) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -112,7 +159,9 @@ def _schedule(battery_kw: float, import_kw: float, export_kw: float) -> pd.DataF
         (-3.0, 0.0, 2.0, False),  # discharging to export on purpose: hold the power
         (2.0, 0.0, 0.0, True),  # storing the PV surplus
         (2.0, 2.5, 0.0, False),  # charging from the grid on purpose: hold the power
-        (0.0, 1.0, 0.0, False),  # idle
+        (0.0, 1.0, 0.0, False),  # idle while the home imports: energy kept for later
+        (0.0, 0.0, 1.5, True),  # idle while the PV covers the home and exports
+        (2.0, 0.0, 1.5, True),  # storing part of the surplus, exporting the rest
     ],
 )
 def test_which_planned_battery_powers_follow_the_site(
