@@ -45,12 +45,12 @@ class Setpoint:
 
     Attributes:
         power_kw: the power to hold [kW].
-        follow_site: for a battery, a battery inverter's self-consumption mode instead of a
-            power to hold: it discharges to cover the rest of the home's net load and charges
-            from the home's net surplus, so it neither exports nor imports on its own.
-            ``power_kw`` is then the cap in the plan's direction (``|power_kw|`` for a discharge
-            when < 0, for a charge when > 0); the other direction, and both when it is 0, are
-            capped by the battery's own power limits. Other devices ignore it.
+        follow_site: for a battery, ``power_kw`` is then a limit in the plan's direction
+            rather than a power to hold, and the battery neither exports nor imports on its
+            own: a discharge (``power_kw`` <= 0) covers the rest of the home's net load, up to
+            ``|power_kw|``; a charge (``power_kw`` > 0) stores the home's net surplus, up to
+            ``power_kw``, and covers a net deficit up to the battery's own limit (a battery
+            inverter's self-consumption mode). Other devices ignore it.
     """
 
     power_kw: float

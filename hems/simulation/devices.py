@@ -113,7 +113,8 @@ class SimulatedBattery(_Simulated):
     throughput_kwh: float = 0.0
     """Energy charged plus energy discharged so far, at the terminals [kWh]."""
     follow_site: bool = False
-    """The setpoint is a cap in self-consumption mode (:class:`Setpoint`'s ``follow_site``)."""
+    """The setpoint is a cap in the planned direction, following the site (:class:`Setpoint`'s
+    ``follow_site``)."""
     site_rest_kw: float = 0.0
     """The home's net power without this battery [kW] (import positive), kept up to date by
     the simulated home's meter; what a following battery covers or takes."""
@@ -121,10 +122,11 @@ class SimulatedBattery(_Simulated):
     def power_kw(self) -> float:
         p = float(np.clip(self.setpoint_kw, -self.max_discharge_kw, self.max_charge_kw))
         if self.follow_site:
-            # self-consumption: cover the home's net load or take its net surplus, never
-            # exporting or importing; the setpoint caps the planned direction only
-            discharge_cap = -p if p < 0 else self.max_discharge_kw
-            charge_cap = p if p > 0 else self.max_charge_kw
+            # never exporting or importing on its own: a discharge covers the home's net load
+            # (up to the setpoint); a charge stores the net surplus (up to the setpoint) and,
+            # as an inverter's self-consumption mode, covers a deficit (up to its own limit)
+            charge_cap = max(p, 0.0)
+            discharge_cap = -p if p <= 0 else self.max_discharge_kw
             p = float(np.clip(-self.site_rest_kw, -discharge_cap, charge_cap))
         if (p > 0 and self.soc >= 1.0) or (p < 0 and self.soc <= self.min_soc):
             return 0.0

@@ -1,6 +1,7 @@
-"""A battery that follows the site (self-consumption mode): its planned discharge covers the
-home's load without exporting, its planned charge takes the PV surplus without importing, and
-in either it covers a deficit and stores a surplus the plan did not foresee."""
+"""A battery that follows the site: its planned discharge covers the home's load without
+exporting, its planned charge takes the PV surplus without importing and covers a deficit the
+plan did not foresee (self-consumption mode), and idle where the PV covers the home it covers
+a deficit only."""
 
 from __future__ import annotations
 
@@ -111,34 +112,36 @@ def test_a_following_charge_covers_a_deficit_the_plan_did_not_foresee() -> None:
     assert battery.soc < 0.5
 
 
-def test_a_following_discharge_stores_a_surplus_the_plan_did_not_foresee() -> None:
-    # the plan discharges for the load; the sun comes out: 3 kW of PV against 1 kW of load
+def test_a_following_discharge_leaves_a_surplus_to_the_grid() -> None:
+    # the plan discharges for the load; the sun comes out: 3 kW of PV against 1 kW of load.
+    # The battery stops (it never exports), and does not store it either: only a planned
+    # charge runs both ways
     home = _home(
         base_load_kw=1.0, pv_kw_per_kwp=0.75, battery=Setpoint(power_kw=-5.0, follow_site=True)
     )
     home.advance(START + timedelta(minutes=30))
-    assert home.devices["Battery"].power_kw() == pytest.approx(2.0)
-    assert home.meter.export_kwh == pytest.approx(0.0)
-    assert home.meter.import_kwh == pytest.approx(0.0)
+    assert home.devices["Battery"].power_kw() == pytest.approx(0.0)
+    assert home.meter.export_kwh == pytest.approx(1.0)
 
 
-def test_an_idle_following_battery_works_both_ways_up_to_its_own_limits() -> None:
+def test_an_idle_battery_where_the_pv_covers_the_home_covers_a_deficit_only() -> None:
+    spec = demo_home_spec()
+    cap = with_following_caps({"Battery": 0.0}, frozenset({"Battery"}), spec)["Battery"]
+    assert cap < 0
     # 6 kW of load and no PV: the battery's 5 kW limit, 1 kW from the grid
     home = _home(
-        base_load_kw=6.0, pv_kw_per_kwp=0.0, battery=Setpoint(power_kw=0.0, follow_site=True)
+        base_load_kw=6.0, pv_kw_per_kwp=0.0, battery=Setpoint(power_kw=-5.0, follow_site=True)
     )
     home.advance(START + timedelta(minutes=30))
     assert home.devices["Battery"].power_kw() == pytest.approx(-5.0)
     assert home.meter.import_kwh == pytest.approx(0.5)
-    # 4 kW of PV and no load: all of it stored
+    # 3 kW of surplus: exported as the plan chose (it may keep room for cheaper energy)
     home = _home(
-        base_load_kw=0.0, pv_kw_per_kwp=1.0, battery=Setpoint(power_kw=0.0, follow_site=True)
+        base_load_kw=1.0, pv_kw_per_kwp=1.0, battery=Setpoint(power_kw=-5.0, follow_site=True)
     )
     home.advance(START + timedelta(minutes=30))
-    battery = home.devices["Battery"]
-    assert battery.power_kw() == pytest.approx(-battery.site_rest_kw)  # the whole surplus
-    assert battery.power_kw() > 3.9
-    assert home.meter.export_kwh == pytest.approx(0.0)
+    assert home.devices["Battery"].power_kw() == pytest.approx(0.0)
+    assert home.meter.export_kwh > 1.4
 
 
 def _schedule(battery_kw: float, import_kw: float, export_kw: float) -> pd.DataFrame:
@@ -212,7 +215,11 @@ def test_a_following_battery_is_sent_its_full_power_in_the_planned_direction() -
     )
     # a battery not following (charging from the grid, exporting on purpose) keeps its power
     assert with_following_caps(planned, frozenset(), spec) == planned
-    assert with_following_caps({"Battery": 0.0}, frozenset({"Battery"}), spec) == {"Battery": 0.0}
+    assert with_following_caps({"Battery": 0.0}, frozenset(), spec) == {"Battery": 0.0}
+    # idle where the PV covers the home: the discharge direction (a deficit only)
+    assert with_following_caps({"Battery": 0.0}, frozenset({"Battery"}), spec)["Battery"] == (
+        -battery.max_discharge_kw  # type: ignore[attr-defined]
+    )
 
 
 def test_load_above_its_forecast_is_covered_by_the_following_battery_not_the_grid() -> None:
