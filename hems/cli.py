@@ -317,12 +317,11 @@ def backtest(
 
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     unknown = [n for n in names if n not in STRATEGY_NAMES]
-    rolling = ROLLING_CADENCES
-    if unknown or not names or not {cadence, warmup_cadence} <= set(rolling):
+    if unknown or not names or not {cadence, warmup_cadence} <= set(ROLLING_CADENCES):
         console.print(
             f"[red]strategies must be among {', '.join(STRATEGY_NAMES)} and cadence and "
-            f"warm-up cadence one of slot, hourly, daily (got {strategies!r}, {cadence!r}, "
-            f"{warmup_cadence!r})[/red]"
+            f"warm-up cadence one of {', '.join(ROLLING_CADENCES)} (got {strategies!r}, "
+            f"{cadence!r}, {warmup_cadence!r})[/red]"
         )
         raise typer.Exit(2)
     try:

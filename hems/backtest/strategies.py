@@ -146,7 +146,7 @@ class PlannerStrategy:
         hours = float(cfg.horizon_hours)
         if self.cadence is Cadence.ONCE:  # the period, and the planner's tail after it
             hours += (cfg.end_utc - now).total_seconds() / 3600
-        else:  # rolling (perfect foresight on the actuals)
+        else:  # rolling, the planner's or the bound's own horizon
             hours = self._horizon_hours(cfg)
         grid = TimeGrid.starting_at(now, step_minutes=cfg.slot_minutes, horizon_hours=hours)
         source = ctx.actuals if self.perfect_foresight else cfg.market

@@ -127,17 +127,17 @@ def test_a_following_discharge_leaves_a_surplus_to_the_grid() -> None:
 def test_an_idle_battery_where_the_pv_covers_the_home_covers_a_deficit_only() -> None:
     spec = demo_home_spec()
     cap = with_following_caps({"Battery": 0.0}, frozenset({"Battery"}), spec)["Battery"]
-    assert cap < 0
+    assert cap == -5.0  # the idle battery is sent its full discharge as the cap
     # 6 kW of load and no PV: the battery's 5 kW limit, 1 kW from the grid
     home = _home(
-        base_load_kw=6.0, pv_kw_per_kwp=0.0, battery=Setpoint(power_kw=-5.0, follow_site=True)
+        base_load_kw=6.0, pv_kw_per_kwp=0.0, battery=Setpoint(power_kw=cap, follow_site=True)
     )
     home.advance(START + timedelta(minutes=30))
     assert home.devices["Battery"].power_kw() == pytest.approx(-5.0)
     assert home.meter.import_kwh == pytest.approx(0.5)
     # 3 kW of surplus: exported as the plan chose (it may keep room for cheaper energy)
     home = _home(
-        base_load_kw=1.0, pv_kw_per_kwp=1.0, battery=Setpoint(power_kw=-5.0, follow_site=True)
+        base_load_kw=1.0, pv_kw_per_kwp=1.0, battery=Setpoint(power_kw=cap, follow_site=True)
     )
     home.advance(START + timedelta(minutes=30))
     assert home.devices["Battery"].power_kw() == pytest.approx(0.0)
