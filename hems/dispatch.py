@@ -146,14 +146,19 @@ def slot_row(schedule: pd.DataFrame, now: datetime) -> pd.Series:
 
 def planned_powers(schedule: pd.DataFrame, home: HomeSpec, now: datetime) -> dict[str, float]:
     """Each device's planned power in the slot holding ``now`` [kW], signed as in the driver
-    interface (PV as negative generation). Devices absent from the plan get 0 (e.g. an
-    unplugged EV)."""
+    interface (PV as negative generation): its ``<name>.setpoint_kw`` where the plan has one
+    (an EV: the power while the car is plugged in), else ``<name>.power_kw`` (the slot's
+    average). Devices absent from the plan get 0 (e.g. an unplugged EV)."""
     if schedule.empty:
         return {}
     row = slot_row(schedule, now)
     out: dict[str, float] = {}
     for d in home.devices:
-        column = f"{d.name}.power_kw"
+        # a device that runs for part of the slot (a car that arrives or leaves in it) is told
+        # its power while it runs, so that the slot gets the energy the plan counts
+        column = f"{d.name}.setpoint_kw"
+        if column not in row.index or pd.isna(row[column]):
+            column = f"{d.name}.power_kw"
         value = float(row[column]) if column in row.index else 0.0
         if d.kind is DeviceKind.PV:
             # A PV setpoint is a generation cap (negative); 0 = no cap, unless curtailed.

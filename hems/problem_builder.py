@@ -234,9 +234,12 @@ def _ev(
         leave, target = grid.end_utc, soc
     else:
         leave, target = departure
-    leave = max(leave, grid.start_utc + timedelta(minutes=grid.step_minutes))
+    # the car is here from now (a plan made mid-slot has the rest of the slot), and a departure
+    # inside the first slot is kept: the slot's energy must fit in the minutes left
+    arrival = max(grid.start_utc, inputs.now_utc)
+    leave = max(leave, arrival + timedelta(minutes=1))
     session = PlugInSession(
-        arrival_utc=grid.start_utc,
+        arrival_utc=arrival,
         departure_utc=leave,
         arrival_soc=soc,
         target_soc=max(target, soc),

@@ -41,8 +41,10 @@ class Stay:
 class SimulatedEvCharger(_Simulated):
     """A charger with a car that comes and goes by :class:`Stay`.
 
-    Power is 0 or within [min, max] while plugged in; SoC saturates at 1. Each departure's SoC
-    is recorded in ``departures`` (leave time, SoC) for the checks of a simulated run.
+    Power is 0 or within [min, max] while plugged in; SoC saturates at 1. The charger keeps
+    its setpoint when a car arrives (a charging profile set before the car comes applies to
+    it). Each departure's SoC is recorded in ``departures`` (leave time, SoC) for the checks
+    of a simulated run.
     """
 
     name: str
@@ -92,7 +94,6 @@ class SimulatedEvCharger(_Simulated):
         arrived = self._stay(to_utc)
         if arrived is not None and arrived is not stay_before:
             self.soc = arrived.arrival_soc
-            self.setpoint_kw = 0.0
 
 
 @dataclass

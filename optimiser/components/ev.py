@@ -315,16 +315,21 @@ def read_ev_dispatch(block: pyo.Block, n_steps: int) -> EvDispatch:
 def simulate_ev(
     ev: ElectricVehicle, grid: TimeGrid, dispatch: EvDispatch, penalty_gbp_per_kwh: float
 ) -> AssetResult:
-    """Plan columns (power, SoC while plugged in) and target violations for an EV dispatch."""
+    """Plan columns and target violations for an EV dispatch: ``power_kw`` (the slot's average,
+    as the energy balance counts it), ``setpoint_kw`` (the power while the car is plugged in:
+    the average over the slot's plugged-in share, what the charger is told) and ``soc_pct``
+    (while plugged in)."""
     n, dt = grid.n_steps, grid.step_hours
     cap = ev.battery_capacity_kwh
     charge = np.clip(dispatch.charge_kw, 0.0, None)
     discharge = np.clip(dispatch.discharge_kw, 0.0, None)
     soc_pct = np.full(n, np.nan)
+    plugged = np.zeros(n)  # the share of each slot the car is plugged in
     result = AssetResult(draw_kw=charge - discharge)
     for w in session_windows(ev, grid):
         energy = w.session.arrival_soc * cap
-        for t in w.slots:
+        for t, f in zip(w.slots, w.fractions, strict=True):
+            plugged[t] += f
             energy += dt * (
                 ev.charge_efficiency * charge[t] - discharge[t] / ev.discharge_efficiency
             )
@@ -353,7 +358,14 @@ def simulate_ev(
                         end_utc=grid.slot_start(w.slots[-1] + 1),
                     )
                 )
-    result.columns = {f"{ev.name}.power_kw": charge - discharge, f"{ev.name}.soc_pct": soc_pct}
+    # the slot's energy is delivered while the car is plugged in: a car that leaves at 07:40
+    # gets the 07:30 slot's energy in 10 minutes, at three times the slot's average power
+    while_plugged_kw = np.divide(charge - discharge, plugged, out=np.zeros(n), where=plugged > 1e-9)
+    result.columns = {
+        f"{ev.name}.power_kw": charge - discharge,
+        f"{ev.name}.setpoint_kw": while_plugged_kw,
+        f"{ev.name}.soc_pct": soc_pct,
+    }
     result.totals = {f"{ev.name}.charged_kwh": float(dt * charge.sum())}
     return result
 

@@ -66,6 +66,22 @@ def test_an_unplugged_car_is_not_planned_and_a_plugged_one_is():
     assert any(isinstance(e, PeakHoursRule) for e in extensions)
 
 
+def test_a_car_leaving_in_the_current_slot_gets_its_energy_in_the_minutes_left():
+    # planned at 17:05 for a trip at 17:20: 15 of the 17:00 slot's 30 minutes are left
+    now = MONDAY_5PM + pd.Timedelta(minutes=5).to_pytimedelta()
+    leave = MONDAY_5PM + pd.Timedelta(minutes=20).to_pytimedelta()
+    prefs = Preferences(ev_next_trip=NextTrip(leave_at=leave, target_soc=0.5))
+    plugged = {"EV": DeviceState(at_utc=now, power_kw=0.0, soc=0.45, plugged_in=True)}
+    problem, extensions = build_problem(_inputs(now=now, prefs=prefs, states=plugged))
+    (session,) = problem.evs[0].sessions
+    assert (session.arrival_utc, session.departure_utc) == (now, leave)
+    plan = optimise(problem, extensions=extensions)
+    first = plan.schedule.iloc[0]
+    # the slot's average power over half the slot: the charger is told twice that, its maximum
+    assert first["EV.power_kw"] == pytest.approx(problem.evs[0].max_charge_kw / 2, rel=1e-6)
+    assert first["EV.setpoint_kw"] == pytest.approx(problem.evs[0].max_charge_kw, rel=1e-6)
+
+
 def test_the_battery_keeps_the_consumers_reserve():
     prefs = Preferences(battery_reserve_soc=0.4)
     state = {"Battery": DeviceState(at_utc=MONDAY_5PM, power_kw=0.0, soc=0.6)}

@@ -1,0 +1,95 @@
+"""A car that arrives or leaves inside a slot gets the energy the plan counts for that slot:
+the charger is told the slot's power while the car is plugged in, not its slot average."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from adapters.devices.driver import Setpoint
+from hems.demo import demo_home_spec
+from hems.dispatch import planned_powers
+from hems.domain.devices import EvChargerSpec
+from hems.simulation.devices import SimulatedEvCharger, Stay
+from optimiser import ElectricVehicle, PlugInSession, Problem, TimeGrid, optimise
+
+START = datetime(2026, 1, 15, 0, 0, tzinfo=UTC)
+ARRIVE = START + timedelta(minutes=20)  # plugged for 10 of the first slot's 30 minutes
+LEAVE = START + timedelta(hours=2, minutes=10)  # and 10 of the fifth's
+CAPACITY_KWH = 40.0
+MAX_KW = 7.4
+
+
+def _plan_needing_every_plugged_minute() -> tuple[TimeGrid, object]:
+    """A plan for a car that needs 12.8 kWh in its 1 h 50 min on a 7.4 kW charger (13.6 kWh
+    at most): it must charge in the slots it arrives and leaves in too."""
+    grid = TimeGrid(start_utc=START, step_minutes=30, n_steps=8)
+    ev = ElectricVehicle(
+        name="EV",
+        battery_capacity_kwh=CAPACITY_KWH,
+        max_charge_kw=MAX_KW,
+        charge_efficiency=1.0,
+        sessions=(
+            PlugInSession(
+                arrival_utc=ARRIVE, departure_utc=LEAVE, arrival_soc=0.5, target_soc=0.82
+            ),
+        ),
+    )
+    plan = optimise(Problem(grid=grid, import_price_gbp_per_kwh=0.2, evs=(ev,)))
+    return grid, plan
+
+
+def test_the_plan_tells_the_power_while_plugged_in_for_a_partial_slot() -> None:
+    _, plan = _plan_needing_every_plugged_minute()
+    s = plan.schedule
+    assert plan.totals.ev_shortfall_kwh == pytest.approx(0.0, abs=1e-6)
+    first, last = s.iloc[0], s.iloc[4]
+    # a third of each slot plugged: the slot's average is a third of the power while plugged
+    assert first["EV.power_kw"] > 0.5
+    assert last["EV.power_kw"] > 0.5
+    assert first["EV.setpoint_kw"] == pytest.approx(3 * first["EV.power_kw"])
+    assert last["EV.setpoint_kw"] == pytest.approx(3 * last["EV.power_kw"])
+    assert s["EV.setpoint_kw"].max() <= MAX_KW + 1e-6
+    # whole slots: the same; slots without the car: nothing
+    assert s["EV.setpoint_kw"].iloc[1:4].tolist() == pytest.approx(s["EV.power_kw"].iloc[1:4])
+    assert s["EV.setpoint_kw"].iloc[5:].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_the_simulated_car_leaves_with_the_energy_the_plan_counts() -> None:
+    grid, plan = _plan_needing_every_plugged_minute()
+    home = demo_home_spec().model_copy(
+        update={
+            "devices": [
+                EvChargerSpec(
+                    name="EV",
+                    vehicle_capacity_kwh=CAPACITY_KWH,
+                    max_charge_kw=MAX_KW,
+                    charge_efficiency=1.0,
+                )
+            ]
+        }
+    )
+    charger = SimulatedEvCharger(
+        name="EV",
+        capacity_kwh=CAPACITY_KWH,
+        min_kw=1.4,
+        max_kw=MAX_KW,
+        efficiency=1.0,
+        stays=[Stay(arrive_utc=ARRIVE, leave_utc=LEAVE, arrival_soc=0.5)],
+        now_utc=START,
+        soc=0.0,
+    )
+    for t in range(grid.n_steps):
+        slot = grid.slot_start(t)
+        # told once, at the slot's start, before the car comes in the first slot: the charger
+        # keeps its setpoint for the car that arrives
+        asyncio.run(
+            charger.apply(Setpoint(power_kw=planned_powers(plan.schedule, home, slot)["EV"]))
+        )
+        for minute in range(5, 35, 5):
+            charger.advance(slot + timedelta(minutes=minute), None)  # type: ignore[arg-type]
+    [(left_at, soc)] = charger.departures
+    assert left_at == LEAVE
+    assert soc == pytest.approx(0.82, abs=1e-6)
