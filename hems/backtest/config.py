@@ -37,8 +37,9 @@ def _default_market() -> MarketSource:
 
 DEFAULT_HORIZON_HOURS = 36
 DEFAULT_FORESIGHT_HORIZON_HOURS = 48
-PLANNER_MIP_REL_GAP = 0.01
-"""Relative MIP gap of the planner with forecasts in a backtest (see ``planner_mip_rel_gap``)."""
+PLANNER_MIP_REL_GAP = 5e-4
+"""Relative MIP gap of the planner with forecasts in a backtest (see ``planner_mip_rel_gap``):
+the service's own (``optimiser.SolverOptions``)."""
 
 
 def data_horizon_hours(
@@ -73,12 +74,12 @@ class BacktestConfig:
         solver: HiGHS settings for every plan (the planner with forecasts changes only its
             relative gap, ``planner_mip_rel_gap``).
         planner_mip_rel_gap: the relative MIP gap at which the planner with forecasts stops
-            (None = ``solver``'s own, 0.05 %). 1 %: on days of negative prices proving the last
-            per cent took most of the planner's year (22-23 May 2020: 80 s of CPU at 0.05 %,
-            49 s at 1 %, 34 s at 2 %), while its plans are re-made every half hour on
-            forecasts far less certain than that. Bills over 30 days of January 2020: 48.34
-            GBP at 0.05 %, 48.40 at 1 %, 48.48 at 2 % (docs/performance.md).
-            Perfect foresight, the bound, keeps ``solver``'s gap.
+            (None = ``solver``'s own). The default is the service's 0.05 %: the backtest plans
+            as the service does. 1 % (the default until 2026-11-29) is faster on days of
+            negative prices (22-23 May 2020: 80 s of CPU at 0.05 %, 49 s at 1 %, 34 s at 2 %)
+            but over the reference year cost 0.44 GBP (239.04 against 238.60) for 10 %
+            less wall time (docs/performance.md). Perfect foresight, the bound, keeps
+            ``solver``'s gap.
         ev_window_local: the ``ev_cheap_window`` strategy's charging window (local "HH:MM").
         actuals: what actually happens (e.g. ``ReplayedMarket(load_home_data(...).actuals)``);
             when given, ``noise`` is not used and ``market`` is only the planner's forecast.
