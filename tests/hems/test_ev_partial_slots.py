@@ -13,7 +13,7 @@ from hems.demo import demo_home_spec
 from hems.dispatch import planned_powers
 from hems.domain.devices import EvChargerSpec
 from hems.simulation.devices import SimulatedEvCharger, Stay
-from optimiser import ElectricVehicle, PlugInSession, Problem, TimeGrid, optimise
+from optimiser import ElectricVehicle, Plan, PlugInSession, Problem, TimeGrid, optimise
 
 START = datetime(2026, 1, 15, 0, 0, tzinfo=UTC)
 ARRIVE = START + timedelta(minutes=20)  # plugged for 10 of the first slot's 30 minutes
@@ -22,7 +22,7 @@ CAPACITY_KWH = 40.0
 MAX_KW = 7.4
 
 
-def _plan_needing_every_plugged_minute() -> tuple[TimeGrid, object]:
+def _plan_needing_every_plugged_minute() -> tuple[TimeGrid, Plan]:
     """A plan for a car that needs 12.8 kWh in its 1 h 50 min on a 7.4 kW charger (13.6 kWh
     at most): it must charge in the slots it arrives and leaves in too."""
     grid = TimeGrid(start_utc=START, step_minutes=30, n_steps=8)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pandas as pd
 import pytest
@@ -68,8 +68,8 @@ def test_an_unplugged_car_is_not_planned_and_a_plugged_one_is():
 
 def test_a_car_leaving_in_the_current_slot_gets_its_energy_in_the_minutes_left():
     # planned at 17:05 for a trip at 17:20: 15 of the 17:00 slot's 30 minutes are left
-    now = MONDAY_5PM + pd.Timedelta(minutes=5).to_pytimedelta()
-    leave = MONDAY_5PM + pd.Timedelta(minutes=20).to_pytimedelta()
+    now = MONDAY_5PM + timedelta(minutes=5)
+    leave = MONDAY_5PM + timedelta(minutes=20)
     prefs = Preferences(ev_next_trip=NextTrip(leave_at=leave, target_soc=0.5))
     plugged = {"EV": DeviceState(at_utc=now, power_kw=0.0, soc=0.45, plugged_in=True)}
     problem, extensions = build_problem(_inputs(now=now, prefs=prefs, states=plugged))
