@@ -157,7 +157,7 @@ def planned_powers(schedule: pd.DataFrame, home: HomeSpec, now: datetime) -> dic
         # a device that runs for part of the slot (a car that arrives or leaves in it) is told
         # its power while it runs, so that the slot gets the energy the plan counts
         column = f"{d.name}.setpoint_kw"
-        if column not in row.index or pd.isna(row[column]):
+        if column not in row.index:
             column = f"{d.name}.power_kw"
         value = float(row[column]) if column in row.index else 0.0
         if d.kind is DeviceKind.PV:
@@ -187,7 +187,7 @@ def site_following_batteries(
     charge from the PV also covers a deficit the plan did not foresee (a cloud, a kettle),
     and an idle battery where the PV covers the home covers one, rather than the grid at the
     slot's price: over the reference home's year the planner's bill fell 241.52 -> 236.60
-    GBP and the bound's 226.21 -> 223.85 (docs/performance.md). An idle battery does not
+    GBP and the bound's 226.21 -> 223.85 (docs/performance.md, ninth run). An idle battery does not
     store a surplus the plan chose to export: the plan may keep room for cheaper energy
     later (midday Agile below the export price; storing it cost the bound 6.4 GBP a year). A
     battery charging from the grid, exporting on purpose or held idle while the home imports
