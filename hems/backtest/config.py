@@ -105,6 +105,9 @@ class BacktestConfig:
             the warm-up only sets the battery, car and building to a state of the planner's
             making, and re-planning it every slot was 6 % of a year's plans
             (docs/performance.md).
+        plug_notice_minutes: how long after a car plugs in or leaves in the middle of a slot
+            the planner with forecasts re-plans [min] (the service notices within its 60 s
+            telemetry); None: at the next slot start (the behaviour until 2026-11-29).
     """
 
     home: HomeSpec = field(default_factory=demo_home_spec)
@@ -132,6 +135,7 @@ class BacktestConfig:
     home_id: str = "home"
     warmup_until_utc: datetime | None = None
     warmup_cadence: Cadence = Cadence.DAILY
+    plug_notice_minutes: float | None = 1.0
 
     def __post_init__(self) -> None:
         if self.start_utc.tzinfo is None:
@@ -164,6 +168,8 @@ class BacktestConfig:
             raise ValueError("dsr_notice_hours must be >= 0")
         if self.foresight_once_max_days < 0:
             raise ValueError("foresight_once_max_days must be >= 0")
+        if self.plug_notice_minutes is not None and not self.plug_notice_minutes >= 0:
+            raise ValueError("plug_notice_minutes must be >= 0 or None")
         gap = self.planner_mip_rel_gap
         if gap is not None and not 0.0 <= gap < 1.0:
             raise ValueError(f"planner_mip_rel_gap must be in [0, 1), got {gap}")

@@ -106,14 +106,35 @@ class PlannerStrategy:
         # the car's comings and goings are news only to a planner that does not foresee them
         news = plugged != self._plugged and not self.perfect_foresight
         if self._due(now_utc, ctx.config) or news:
-            started = wallclock.perf_counter()
-            with collection_deferred():  # one collection after the plan, not several during it
-                plan = self._plan(ctx, now_utc, states)
-            self._schedule = plan.schedule
-            ctx.planning_s += wallclock.perf_counter() - started
-            ctx.count_plan(plan.status)
+            self._replan(ctx, now_utc, states)
             self._planned_at = now_utc
         self._plugged = plugged
+        await self._dispatch(ctx, now_utc)
+        notice = ctx.config.plug_notice_minutes
+        if self.perfect_foresight or notice is None:
+            return
+        # the service re-plans within its telemetry's reach of a car coming or going
+        delay = timedelta(minutes=notice)
+        while (event := _next_plug_event(ctx, ctx.sim.now_utc, end_utc - delay)) is not None:
+            ctx.sim.advance(event + delay)
+            at = ctx.sim.now_utc
+            states = {name: await d.read_state() for name, d in ctx.sim.devices.items()}
+            self._replan(ctx, at, states)
+            self._plugged = {
+                n: bool(s.plugged_in) for n, s in states.items() if s.plugged_in is not None
+            }
+            await self._dispatch(ctx, at)
+
+    def _replan(self, ctx: RunContext, now_utc: datetime, states: dict[str, DeviceState]) -> None:
+        started = wallclock.perf_counter()
+        with collection_deferred():  # one collection after the plan, not several during it
+            plan = self._plan(ctx, now_utc, states)
+        self._schedule = plan.schedule
+        ctx.planning_s += wallclock.perf_counter() - started
+        ctx.count_plan(plan.status)
+
+    async def _dispatch(self, ctx: RunContext, now_utc: datetime) -> None:
+        """Send the plan's powers for the slot holding ``now_utc`` to the devices."""
         assert self._schedule is not None
         home = ctx.config.home
         following = site_following_batteries(self._schedule, home, now_utc)
@@ -200,6 +221,20 @@ class PlannerStrategy:
             and e.start_utc < grid.end_utc
             and (self.perfect_foresight or e.start_utc - notice <= now)
         ]
+
+
+def _next_plug_event(ctx: RunContext, after_utc: datetime, before_utc: datetime) -> datetime | None:
+    """The first moment in ``(after_utc, before_utc)`` a car plugs in or leaves, or None: what
+    the service's telemetry tells it within a minute (the simulated charger's stays)."""
+    moments = [
+        t
+        for device in ctx.sim.devices.values()
+        if isinstance(device, SimulatedEvCharger)
+        for stay in device.stays
+        for t in (stay.arrive_utc, stay.leave_utc)
+        if after_utc < t < before_utc
+    ]
+    return min(moments, default=None)
 
 
 def _with_known_stays(

@@ -1,0 +1,50 @@
+"""The planner re-plans a minute after a car plugs in or leaves mid-slot, as the service does
+within its 60 s telemetry, not at the next slot start."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from hems.backtest import BacktestConfig, Cadence, run_backtest
+from hems.simulation.devices import Stay
+from tests.hems.backtest.synthetic import START
+
+# 11:10-13:00 UTC (GMT in March): 10.8 kWh to store from 62 % to the 80 % target, 97 minutes
+# at the charger's 7.4 kW and 90 % efficiency; 110 minutes plugged in, 90 from 11:30
+SHORT_STAY = Stay(START + timedelta(hours=11, minutes=10), START + timedelta(hours=13), 0.62)
+
+
+def _run(notice_minutes: float | None, stay: Stay = SHORT_STAY):  # type: ignore[no-untyped-def]
+    config = BacktestConfig(
+        start_utc=START,
+        days=1,
+        ev_stays=(stay,),
+        departures_told=True,
+        plug_notice_minutes=notice_minutes,
+    )
+    return run_backtest(config, ["planner"], cadence=Cadence.SLOT).summary.loc["planner"]
+
+
+def test_a_car_arriving_mid_slot_charges_from_the_minute_after() -> None:
+    row = _run(1.0)
+    assert row["ev_departures"] == 1
+    assert row["ev_short_kwh"] < 0.05, row
+    assert row["plans"] == 48 + 1  # every slot, and 11:11 (the 13:00 departure starts a slot)
+
+
+def test_at_the_next_slot_start_the_car_leaves_short() -> None:
+    row = _run(None)
+    assert row["plans"] == 48
+    assert row["ev_short_kwh"] == pytest.approx(60 * (0.8 - 0.62 - 7.4 * 1.5 * 0.9 / 60), abs=0.1)
+
+
+def test_a_car_leaving_mid_slot_is_news_too() -> None:
+    leaves_at_1240 = Stay(SHORT_STAY.arrive_utc, START + timedelta(hours=12, minutes=40), 0.62)
+    assert _run(1.0, leaves_at_1240)["plans"] == 48 + 2  # 11:11 and 12:41
+
+
+def test_a_negative_notice_is_refused() -> None:
+    with pytest.raises(ValueError, match="plug_notice_minutes"):
+        BacktestConfig(plug_notice_minutes=-1.0)
