@@ -113,9 +113,11 @@ class PlannerStrategy:
         notice = ctx.config.plug_notice_minutes
         if self.perfect_foresight or notice is None:
             return
-        # the service re-plans within its telemetry's reach of a car coming or going
+        # a car plugging in is news the service acts on within its telemetry's minute; a
+        # departure was told (or is the weekly one), and a mid-slot plan counts the slot's
+        # elapsed minutes as still to come for the battery and heat pump: the next slot start
         delay = timedelta(minutes=notice)
-        while (event := _next_plug_event(ctx, ctx.sim.now_utc, end_utc - delay)) is not None:
+        while (event := _next_arrival(ctx, ctx.sim.now_utc, end_utc - delay)) is not None:
             ctx.sim.advance(event + delay)
             at = ctx.sim.now_utc
             states = {name: await d.read_state() for name, d in ctx.sim.devices.items()}
@@ -223,16 +225,15 @@ class PlannerStrategy:
         ]
 
 
-def _next_plug_event(ctx: RunContext, after_utc: datetime, before_utc: datetime) -> datetime | None:
-    """The first moment in ``(after_utc, before_utc)`` a car plugs in or leaves, or None: what
-    the service's telemetry tells it within a minute (the simulated charger's stays)."""
+def _next_arrival(ctx: RunContext, after_utc: datetime, before_utc: datetime) -> datetime | None:
+    """The first moment in ``(after_utc, before_utc)`` a car plugs in, or None: what the
+    service's telemetry tells it within a minute (the simulated charger's stays)."""
     moments = [
-        t
+        stay.arrive_utc
         for device in ctx.sim.devices.values()
         if isinstance(device, SimulatedEvCharger)
         for stay in device.stays
-        for t in (stay.arrive_utc, stay.leave_utc)
-        if after_utc < t < before_utc
+        if after_utc < stay.arrive_utc < before_utc
     ]
     return min(moments, default=None)
 

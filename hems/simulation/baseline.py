@@ -45,7 +45,9 @@ async def apply_naive(
     for device in sim.devices.values():
         if isinstance(device, SimulatedEvCharger):
             state = await device.read_state()
-            want = state.plugged_in and (state.soc or 0.0) < ev_target_soc
+            # a charger with no car waits at full power: a car that comes before the next
+            # decision charges from the minute it plugs in (the charger keeps its setpoint)
+            want = (state.soc or 0.0) < ev_target_soc if state.plugged_in else ev_target_soc > 0
             await device.apply(Setpoint(power_kw=device.max_kw if want else 0.0))
         elif isinstance(device, SimulatedHeatPump):
             step = FirstOrderStep.of(

@@ -1,5 +1,6 @@
-"""The planner re-plans a minute after a car plugs in or leaves mid-slot, as the service does
-within its 60 s telemetry, not at the next slot start."""
+"""A car that plugs in mid-slot: the planner re-plans a minute later, as the service does
+within its 60 s telemetry, not at the next slot start; the naive charger charges at once. A
+departure (told at plug-in) is noticed at the next slot start."""
 
 from __future__ import annotations
 
@@ -40,9 +41,18 @@ def test_at_the_next_slot_start_the_car_leaves_short() -> None:
     assert row["ev_short_kwh"] == pytest.approx(60 * (0.8 - 0.62 - 7.4 * 1.5 * 0.9 / 60), abs=0.1)
 
 
-def test_a_car_leaving_mid_slot_is_news_too() -> None:
+def test_a_car_leaving_mid_slot_is_noticed_at_the_next_slot_start() -> None:
+    # the departure was told at plug-in: the plan already ends the car's charging there
     leaves_at_1240 = Stay(SHORT_STAY.arrive_utc, START + timedelta(hours=12, minutes=40), 0.62)
-    assert _run(1.0, leaves_at_1240)["plans"] == 48 + 2  # 11:11 and 12:41
+    assert _run(1.0, leaves_at_1240)["plans"] == 48 + 1  # 11:11 only
+
+
+def test_the_naive_charger_charges_from_the_minute_the_car_plugs_in() -> None:
+    config = BacktestConfig(start_utc=START, days=1, ev_stays=(SHORT_STAY,))
+    s = run_backtest(config, ["naive", "ev_cheap_window"]).summary
+    assert s.loc["naive", "ev_short_kwh"] < 0.05, s
+    # the cheap window (00:30-04:30) never sees this car: it leaves as it came
+    assert s.loc["ev_cheap_window", "ev_short_kwh"] == pytest.approx(60 * (0.8 - 0.62))
 
 
 def test_a_negative_notice_is_refused() -> None:
