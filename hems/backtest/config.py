@@ -105,10 +105,9 @@ class BacktestConfig:
             the warm-up only sets the battery, car and building to a state of the planner's
             making, and re-planning it every slot was 6 % of a year's plans
             (docs/performance.md).
-        plug_notice_minutes: how long after a car plugs in in the middle of a slot the
-            planner with forecasts re-plans [min] (the service notices within its 60 s
-            telemetry); None: at the next slot start (the behaviour until 2026-11-29). A car
-            leaving is noticed at the next slot start.
+        plug_notice_minutes: how long after a car plugs in or leaves in the middle of a slot
+            the planner with forecasts re-plans [min] (the service notices within its 60 s
+            telemetry); None: at the next slot start (the behaviour until 2026-11-29).
     """
 
     home: HomeSpec = field(default_factory=demo_home_spec)

@@ -1,8 +1,9 @@
 """The strategies a backtest compares.
 
 * ``planner``: the service's planning code (:func:`hems.problem_builder.build_problem` and
-  :func:`optimiser.optimise`) on the forecast market, re-planning at a cadence and whenever the
-  car plugs in or leaves; each slot the plan's powers for that slot go to the devices.
+  :func:`optimiser.optimise`) on the forecast market, re-planning at a cadence and a minute
+  after a car plugs in or leaves; each slot the plan's powers for that
+  slot go to the devices.
 * ``perfect_foresight``: the same code shown the actuals and the car's future stays, one plan
   over the whole period (the bound); :class:`PlannerStrategy` can also roll with actuals.
 * ``naive``: :func:`hems.simulation.baseline.run_naive` (EV charges on plug-in, thermostat heat
@@ -113,11 +114,9 @@ class PlannerStrategy:
         notice = ctx.config.plug_notice_minutes
         if self.perfect_foresight or notice is None:
             return
-        # a car plugging in is news the service acts on within its telemetry's minute; a
-        # departure was told (or is the weekly one), and a mid-slot plan counts the slot's
-        # elapsed minutes as still to come for the battery and heat pump: the next slot start
+        # the service re-plans within its telemetry's minute of a car coming or going
         delay = timedelta(minutes=notice)
-        while (event := _next_arrival(ctx, ctx.sim.now_utc, end_utc - delay)) is not None:
+        while (event := _next_plug_event(ctx, ctx.sim.now_utc, end_utc - delay)) is not None:
             ctx.sim.advance(event + delay)
             at = ctx.sim.now_utc
             states = {name: await d.read_state() for name, d in ctx.sim.devices.items()}
@@ -225,15 +224,16 @@ class PlannerStrategy:
         ]
 
 
-def _next_arrival(ctx: RunContext, after_utc: datetime, before_utc: datetime) -> datetime | None:
-    """The first moment in ``(after_utc, before_utc)`` a car plugs in, or None: what the
-    service's telemetry tells it within a minute (the simulated charger's stays)."""
+def _next_plug_event(ctx: RunContext, after_utc: datetime, before_utc: datetime) -> datetime | None:
+    """The first moment in ``(after_utc, before_utc)`` a car plugs in or leaves, or None: what
+    the service's telemetry tells it within a minute (the simulated charger's stays)."""
     moments = [
-        stay.arrive_utc
+        t
         for device in ctx.sim.devices.values()
         if isinstance(device, SimulatedEvCharger)
         for stay in device.stays
-        if after_utc < stay.arrive_utc < before_utc
+        for t in (stay.arrive_utc, stay.leave_utc)
+        if after_utc < t < before_utc
     ]
     return min(moments, default=None)
 

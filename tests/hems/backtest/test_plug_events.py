@@ -1,6 +1,6 @@
-"""A car that plugs in mid-slot: the planner re-plans a minute later, as the service does
-within its 60 s telemetry, not at the next slot start; the naive charger charges at once. A
-departure (told at plug-in) is noticed at the next slot start."""
+"""A car that plugs in or leaves mid-slot: the planner re-plans a minute later, as the service
+does within its 60 s telemetry, not at the next slot start; the naive charger charges at
+once."""
 
 from __future__ import annotations
 
@@ -41,10 +41,9 @@ def test_at_the_next_slot_start_the_car_leaves_short() -> None:
     assert row["ev_short_kwh"] == pytest.approx(60 * (0.8 - 0.62 - 7.4 * 1.5 * 0.9 / 60), abs=0.1)
 
 
-def test_a_car_leaving_mid_slot_is_noticed_at_the_next_slot_start() -> None:
-    # the departure was told at plug-in: the plan already ends the car's charging there
+def test_a_car_leaving_mid_slot_is_news_too() -> None:
     leaves_at_1240 = Stay(SHORT_STAY.arrive_utc, START + timedelta(hours=12, minutes=40), 0.62)
-    assert _run(1.0, leaves_at_1240)["plans"] == 48 + 1  # 11:11 only
+    assert _run(1.0, leaves_at_1240)["plans"] == 48 + 2  # 11:11 and 12:41
 
 
 def test_the_naive_charger_charges_from_the_minute_the_car_plugs_in() -> None:
