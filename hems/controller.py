@@ -107,10 +107,10 @@ class HomeController:
     """The modes of the home's last plan, which its next plan tries first."""
     flexibility_cache: FlexibilityProfiles | None = None
     ramping: set[str] = field(default_factory=set)
+    """Devices on their way to a decided setpoint (the last apply sent a ramp step)."""
     follow_site: frozenset[str] = frozenset()
     """Batteries whose setpoint in the current slot is a cap that follows the site
     (:func:`hems.dispatch.site_following_batteries`), from the last dispatch."""
-    """Devices on their way to a decided setpoint (the last apply sent a ramp step)."""
 
     # -- reading devices ---------------------------------------------------------------------
     async def read_states(self) -> None:
@@ -266,15 +266,19 @@ class HomeController:
             row = self.store.last_decided_setpoint(self.home_id, d.name)
             if row is not None:
                 last[d.name] = row.power_kw
+        was_following = self.follow_site
         self.follow_site = site_following_batteries(plan.schedule, home, now) - frozenset(
             overrides.paused_until
         )
+        # a battery whose mode changes (following the site or holding a power) is told again
+        # even at the same power: +5 kW storing the PV surplus is not +5 kW from the grid
+        mode_changed = was_following ^ self.follow_site
         decisions = decide(
             home=home,
             planned_kw=with_following_caps(
                 planned_powers(plan.schedule, home, now), self.follow_site, home
             ),
-            last_kw=last,
+            last_kw={name: kw for name, kw in last.items() if name not in mode_changed},
             boosted=overrides.boosted,
             paused=frozenset(overrides.paused_until),
             dsr_active=is_active_response(self.store.events(self.home_id), now),

@@ -199,6 +199,39 @@ def test_the_service_sends_the_battery_the_follow_flag_its_plan_calls_for(client
     assert battery.setpoint_kw < 0
 
 
+def test_a_battery_is_told_when_its_mode_changes_at_the_same_power(
+    client, demo, monkeypatch
+) -> None:
+    # the peak-time plan has the battery follow the site at its full discharge (-5 kW cap);
+    # the next slot's plan discharges at the same -5 kW to export on purpose: the power is
+    # unchanged but the battery must now hold it, not follow the home's load
+    import hems.controller as controller
+
+    ctl = demo.runtime.service.controller(demo.home_id)
+    battery = demo.runtime.simulations[demo.home_id].devices["Battery"]
+    assert isinstance(battery, SimulatedBattery)
+    battery.soc = 0.95
+
+    def settle() -> None:
+        client.portal.call(ctl.dispatch)
+        for _ in range(4):  # the ramp's steps reach the decided power
+            demo.clock.advance(timedelta(seconds=15))
+            client.portal.call(demo.runtime.service.apply_due_all)
+
+    client.portal.call(ctl.read_states)
+    client.portal.call(ctl.replan, "test")
+    settle()
+    assert battery.follow_site
+    held = battery.setpoint_kw
+    monkeypatch.setattr(controller, "site_following_batteries", lambda *_: frozenset())
+    monkeypatch.setattr(
+        controller, "with_following_caps", lambda planned, *_: {**planned, "Battery": held}
+    )
+    settle()
+    assert battery.setpoint_kw == held
+    assert not battery.follow_site
+
+
 def demo_spec(demo):  # the demo home as stored
     return demo.runtime.service.store.home(demo.home_id)
 
