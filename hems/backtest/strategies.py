@@ -231,9 +231,8 @@ def _next_plug_event(ctx: RunContext, after_utc: datetime, before_utc: datetime)
         t
         for device in ctx.sim.devices.values()
         if isinstance(device, SimulatedEvCharger)
-        for stay in device.stays
-        for t in (stay.arrive_utc, stay.leave_utc)
-        if after_utc < t < before_utc
+        and (t := device.next_plug_event(after_utc)) is not None
+        and t < before_utc
     ]
     return min(moments, default=None)
 

@@ -7,6 +7,7 @@ answering (:class:`~adapters.devices.driver.DeviceUnavailableError`), as a real 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -58,6 +59,21 @@ class SimulatedEvCharger(_Simulated):
     setpoint_kw: float = 0.0
     online: bool = True
     departures: list[tuple[datetime, float]] = field(default_factory=list)
+    _plug_times: tuple[datetime, ...] = field(default=(), init=False, repr=False)
+    _plug_times_of: tuple[int, int] = field(default=(0, -1), init=False, repr=False)
+
+    def next_plug_event(self, after_utc: datetime) -> datetime | None:
+        """The first moment after ``after_utc`` a car plugs in or leaves, or None (the
+        simulated home ends its steps there: a car charges from the minute it comes and not
+        past the minute it leaves)."""
+        key = (id(self.stays), len(self.stays))
+        if key != self._plug_times_of:  # the stays were replaced or added to
+            self._plug_times = tuple(
+                sorted(t for s in self.stays for t in (s.arrive_utc, s.leave_utc))
+            )
+            self._plug_times_of = key
+        i = bisect_right(self._plug_times, after_utc)
+        return self._plug_times[i] if i < len(self._plug_times) else None
 
     def _stay(self, at: datetime) -> Stay | None:
         return next((s for s in self.stays if s.arrive_utc <= at < s.leave_utc), None)

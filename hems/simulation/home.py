@@ -1,8 +1,9 @@
 """A simulated home: its devices, the actual weather, load and prices, and a meter.
 
-:meth:`SimulatedHome.advance` moves time forward in steps of at most five minutes, holding each
-device's setpoint, and meters the site: imports, exports, the bill and carbon. The actuals are
-the market series with noise (seeded), so the planner's inputs are forecasts, not the truth.
+:meth:`SimulatedHome.advance` moves time forward in steps of at most five minutes (a step also
+ends where a car plugs in or leaves), holding each device's setpoint, and meters the site:
+imports, exports, the bill and carbon. The actuals are the market series with noise (seeded),
+so the planner's inputs are forecasts, not the truth.
 """
 
 from __future__ import annotations
@@ -87,6 +88,11 @@ class SimulatedHome:
         """Run the physics up to ``to_utc``."""
         while self.now_utc < to_utc:
             step_end = min(to_utc, self.now_utc + MAX_STEP)
+            for device in self.devices.values():  # a car comes or goes: a step ends there
+                if isinstance(device, SimulatedEvCharger):
+                    event = device.next_plug_event(self.now_utc)
+                    if event is not None and event < step_end:
+                        step_end = event
             hours = (step_end - self.now_utc).total_seconds() / 3600
             env = self.environment(self.now_utc)
             for device in self.devices.values():

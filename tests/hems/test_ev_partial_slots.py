@@ -93,3 +93,48 @@ def test_the_simulated_car_leaves_with_the_energy_the_plan_counts() -> None:
     [(left_at, soc)] = charger.departures
     assert left_at == LEAVE
     assert soc == pytest.approx(0.82, abs=1e-6)
+
+
+def test_the_simulated_home_charges_from_the_minute_a_car_comes_to_the_minute_it_leaves() -> None:
+    # 10:01-10:54 inside the home's 5-minute steps; the charger waits at 6 kW. Before the steps
+    # ended at the car's comings and goings it charged 10:05-10:55 (50 minutes), past the
+    # minute the car left.
+    import pandas as pd
+
+    from hems.market import COLUMNS, ReplayedMarket
+    from hems.simulation.home import SimulatedHome
+
+    at = START + timedelta(hours=10)
+    stay = Stay(
+        arrive_utc=at + timedelta(minutes=1), leave_utc=at + timedelta(minutes=54), arrival_soc=0.5
+    )
+    charger = SimulatedEvCharger(
+        name="EV",
+        capacity_kwh=CAPACITY_KWH,
+        min_kw=1.4,
+        max_kw=MAX_KW,
+        efficiency=1.0,
+        stays=[stay],
+        now_utc=at,
+        setpoint_kw=6.0,
+    )
+    flat = pd.DataFrame(
+        {
+            "import_price_gbp_per_kwh": 0.2,
+            "export_price_gbp_per_kwh": 0.05,
+            "carbon_intensity_g_per_kwh": 200.0,
+            "base_load_kw": 0.0,
+            "outdoor_temperature_c": 8.0,
+            "pv_kw_per_kwp": 0.0,
+        },
+        index=pd.date_range(at, periods=4, freq="30min"),
+    )[list(COLUMNS)]
+    home = SimulatedHome(
+        devices={"EV": charger}, market=ReplayedMarket(flat), now_utc=at, noise=0.0
+    )
+    home.advance(at + timedelta(hours=1))
+    [(left_at, soc)] = charger.departures
+    assert left_at == stay.leave_utc
+    base_kwh = home.environment(at).base_load_kw * 1.0  # the home's floor, for the hour
+    assert home.meter.import_kwh == pytest.approx(6.0 * 53 / 60 + base_kwh)
+    assert soc == pytest.approx(0.5 + 6.0 * 53 / 60 / CAPACITY_KWH)
