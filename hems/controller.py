@@ -28,6 +28,7 @@ from hems.dispatch import (
     decide,
     planned_powers,
     site_following_batteries,
+    surplus_storing_batteries,
     with_following_caps,
 )
 from hems.domain.devices import DeviceKind, EvChargerSpec
@@ -111,6 +112,9 @@ class HomeController:
     follow_site: frozenset[str] = frozenset()
     """Batteries whose setpoint in the current slot is a cap that follows the site
     (:func:`hems.dispatch.site_following_batteries`), from the last dispatch."""
+    store_surplus: frozenset[str] = frozenset()
+    """Batteries that follow the site and store a surplus the plan did not foresee
+    (:func:`hems.dispatch.surplus_storing_batteries`), from the last dispatch."""
 
     # -- reading devices ---------------------------------------------------------------------
     async def read_states(self) -> None:
@@ -156,7 +160,8 @@ class HomeController:
         steerable = {d.name for d in home.devices if d.kind != "pv"}
         for name, state in self.states.items():
             last = self.store.last_applied_setpoint(self.home_id, name)
-            if last is None or name not in steerable or name in self.follow_site:
+            following = name in self.follow_site or name in self.store_surplus
+            if last is None or name not in steerable or following:
                 continue  # a battery following the site holds less than its cap by design
             if abs(state.power_kw - last.power_kw) > self.settings.drift_threshold_kw:
                 self.request_replan(f"{name} drifted {state.power_kw - last.power_kw:+.1f} kW")
@@ -266,13 +271,13 @@ class HomeController:
             row = self.store.last_decided_setpoint(self.home_id, d.name)
             if row is not None:
                 last[d.name] = row.power_kw
-        was_following = self.follow_site
-        self.follow_site = site_following_batteries(plan.schedule, home, now) - frozenset(
-            overrides.paused_until
-        )
+        was_following, was_storing = self.follow_site, self.store_surplus
+        paused = frozenset(overrides.paused_until)
+        self.follow_site = site_following_batteries(plan.schedule, home, now) - paused
+        self.store_surplus = surplus_storing_batteries(plan.schedule, home, now) - paused
         # a battery whose mode changes (following the site or holding a power) is told again
         # even at the same power: +5 kW storing the PV surplus is not +5 kW from the grid
-        mode_changed = was_following ^ self.follow_site
+        mode_changed = (was_following ^ self.follow_site) | (was_storing ^ self.store_surplus)
         decisions = decide(
             home=home,
             planned_kw=with_following_caps(
@@ -280,7 +285,7 @@ class HomeController:
             ),
             last_kw={name: kw for name, kw in last.items() if name not in mode_changed},
             boosted=overrides.boosted,
-            paused=frozenset(overrides.paused_until),
+            paused=paused,
             dsr_active=is_active_response(self.store.events(self.home_id), now),
             now=now,
             rules=DispatchRules(max_delay_s=self.settings.ev_random_delay_max_s),
@@ -376,7 +381,11 @@ class HomeController:
         try:
             await asyncio.wait_for(
                 self.drivers[device].apply(
-                    Setpoint(power_kw=power_kw, follow_site=device in self.follow_site)
+                    Setpoint(
+                        power_kw=power_kw,
+                        follow_site=device in self.follow_site or device in self.store_surplus,
+                        store_surplus=device in self.store_surplus,
+                    )
                 ),
                 timeout=self.settings.device_timeout_s,
             )

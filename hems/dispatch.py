@@ -210,6 +210,36 @@ def site_following_batteries(
     return frozenset(out)
 
 
+def surplus_storing_batteries(
+    schedule: pd.DataFrame, home: HomeSpec, now: datetime
+) -> frozenset[str]:
+    """Batteries that, in the slot holding ``now``, follow the site and store a net surplus
+    the plan did not foresee (:class:`~adapters.devices.driver.Setpoint`'s ``store_surplus``):
+    a planned discharge for the home's load (no planned export), and a battery held idle
+    while the home imports (its energy kept for dearer slots; sent no power, following the
+    site, so it stores a surplus and covers nothing).
+
+    Either way the plan expected the home to import, so a surplus is PV it did not foresee,
+    and the grid pays only the export price for it. A battery idle while the PV covers the
+    home does not store one: the plan may keep room for cheaper energy later."""
+    if schedule.empty:
+        return frozenset()
+    row = slot_row(schedule, now)
+    imports = float(row.get("grid_import_kw", 0.0))
+    exports = float(row.get("grid_export_kw", 0.0))
+    out = set()
+    for d in home.devices:
+        if d.kind is not DeviceKind.BATTERY:
+            continue
+        column = f"{d.name}.power_kw"
+        planned = float(row[column]) if column in row.index else 0.0
+        discharging_for_home = planned < -SITE_FLOW_TOL_KW and exports <= SITE_FLOW_TOL_KW
+        held_while_importing = abs(planned) <= SITE_FLOW_TOL_KW and imports > SITE_FLOW_TOL_KW
+        if discharging_for_home or held_while_importing:
+            out.add(d.name)
+    return frozenset(out)
+
+
 def with_following_caps(
     planned_kw: Mapping[str, float], following: frozenset[str], home: HomeSpec
 ) -> dict[str, float]:

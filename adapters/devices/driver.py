@@ -51,10 +51,15 @@ class Setpoint:
             ``|power_kw|``; a charge (``power_kw`` > 0) stores the home's net surplus, up to
             ``power_kw``, and covers a net deficit up to the battery's own limit (a battery
             inverter's self-consumption mode). Other devices ignore it.
+        store_surplus: for a battery following the site with a discharge or no power
+            (``power_kw`` <= 0), a net surplus of the home is stored too, up to the battery's
+            own charge limit: PV the plan did not foresee, in a slot where it discharges for
+            the home's load or keeps the battery's energy for later, is kept, not exported.
     """
 
     power_kw: float
     follow_site: bool = False
+    store_surplus: bool = False
 
 
 @runtime_checkable

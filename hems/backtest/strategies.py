@@ -27,7 +27,12 @@ import pandas as pd
 from adapters.devices.driver import DeviceState, Setpoint
 from hems.backtest.config import BacktestConfig, Cadence
 from hems.backtest.engine import RunContext, Strategy
-from hems.dispatch import planned_powers, site_following_batteries, with_following_caps
+from hems.dispatch import (
+    planned_powers,
+    site_following_batteries,
+    surplus_storing_batteries,
+    with_following_caps,
+)
 from hems.domain.devices import EvChargerSpec
 from hems.domain.preferences import NextTrip, Preferences
 from hems.problem_builder import (
@@ -139,11 +144,17 @@ class PlannerStrategy:
         assert self._schedule is not None
         home = ctx.config.home
         following = site_following_batteries(self._schedule, home, now_utc)
+        storing = surplus_storing_batteries(self._schedule, home, now_utc)
         planned = planned_powers(self._schedule, home, now_utc)
         for name, kw in with_following_caps(planned, following, home).items():
             device = ctx.sim.devices.get(name)
             if device is not None:
-                await device.apply(Setpoint(power_kw=kw, follow_site=name in following))
+                setpoint = Setpoint(
+                    power_kw=kw,
+                    follow_site=name in following or name in storing,
+                    store_surplus=name in storing,
+                )
+                await device.apply(setpoint)
 
     def _due(self, now: datetime, cfg: BacktestConfig) -> bool:
         if self._planned_at is None or self.cadence is Cadence.ONCE:

@@ -135,14 +135,18 @@ class SimulatedBattery(_Simulated):
     site_rest_kw: float = 0.0
     """The home's net power without this battery [kW] (import positive), kept up to date by
     the simulated home's meter; what a following battery covers or takes."""
+    store_surplus: bool = False
+    """Following the site with a discharge or no power, it stores a net surplus too
+    (:class:`Setpoint`'s ``store_surplus``)."""
 
     def power_kw(self) -> float:
         p = float(np.clip(self.setpoint_kw, -self.max_discharge_kw, self.max_charge_kw))
         if self.follow_site:
             # never exporting or importing on its own: a discharge covers the home's net load
-            # (up to the setpoint); a charge stores the net surplus (up to the setpoint) and,
-            # as an inverter's self-consumption mode, covers a deficit (up to its own limit)
-            charge_cap = max(p, 0.0)
+            # (up to the setpoint), and stores a surplus only when told to; a charge stores
+            # the net surplus (up to the setpoint) and, as an inverter's self-consumption
+            # mode, covers a deficit (up to its own limit)
+            charge_cap = self.max_charge_kw if self.store_surplus and p <= 0 else max(p, 0.0)
             discharge_cap = -p if p <= 0 else self.max_discharge_kw
             p = float(np.clip(-self.site_rest_kw, -discharge_cap, charge_cap))
         if (p > 0 and self.soc >= 1.0) or (p < 0 and self.soc <= self.min_soc):
@@ -157,6 +161,7 @@ class SimulatedBattery(_Simulated):
         self._check_online()
         self.setpoint_kw = setpoint.power_kw
         self.follow_site = setpoint.follow_site
+        self.store_surplus = setpoint.store_surplus
 
     def advance(self, to_utc: datetime, _env: Environment) -> None:
         hours = (to_utc - self.now_utc).total_seconds() / 3600

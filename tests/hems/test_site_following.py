@@ -13,7 +13,11 @@ import pytest
 
 from adapters.devices.driver import Setpoint
 from hems.demo import demo_home_spec
-from hems.dispatch import site_following_batteries, with_following_caps
+from hems.dispatch import (
+    site_following_batteries,
+    surplus_storing_batteries,
+    with_following_caps,
+)
 from hems.market import COLUMNS, ReplayedMarket
 from hems.simulation.devices import SimulatedBattery, SimulatedPv
 from hems.simulation.home import SimulatedHome
@@ -124,6 +128,57 @@ def test_a_following_discharge_leaves_a_surplus_to_the_grid() -> None:
     assert home.meter.export_kwh == pytest.approx(1.0)
 
 
+def test_a_discharge_told_to_store_a_surplus_keeps_the_pv_the_plan_did_not_foresee() -> None:
+    # as above, but the plan's discharge for the load comes with store_surplus: the 2 kW of
+    # surplus go into the battery, not to the grid at the export price
+    told = Setpoint(power_kw=-5.0, follow_site=True, store_surplus=True)
+    home = _home(base_load_kw=1.0, pv_kw_per_kwp=0.75, battery=told)
+    home.advance(START + timedelta(minutes=30))
+    assert home.devices["Battery"].power_kw() == pytest.approx(2.0)
+    assert home.meter.export_kwh == pytest.approx(0.0)
+    # and it still covers the load when the sun goes
+    home = _home(base_load_kw=1.0, pv_kw_per_kwp=0.0, battery=told)
+    home.advance(START + timedelta(minutes=30))
+    assert home.devices["Battery"].power_kw() == pytest.approx(-1.0)
+    assert home.meter.import_kwh == pytest.approx(0.0)
+
+
+def test_a_held_battery_stores_a_surplus_and_covers_nothing() -> None:
+    # idle while the home imports (its energy kept for dearer slots): no power, following,
+    # storing a surplus
+    held = Setpoint(power_kw=0.0, follow_site=True, store_surplus=True)
+    home = _home(base_load_kw=1.0, pv_kw_per_kwp=0.0, battery=held)
+    home.advance(START + timedelta(minutes=30))
+    assert home.devices["Battery"].power_kw() == pytest.approx(0.0)
+    assert home.meter.import_kwh == pytest.approx(0.5)  # the load, from the grid as planned
+    home = _home(base_load_kw=1.0, pv_kw_per_kwp=0.75, battery=held)
+    home.advance(START + timedelta(minutes=30))
+    assert home.devices["Battery"].power_kw() == pytest.approx(2.0)
+    assert home.meter.export_kwh == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize(
+    ("battery_kw", "import_kw", "export_kw", "stores"),
+    [
+        (-3.0, 0.5, 0.0, True),  # discharging for the home's load
+        (-3.0, 0.0, 2.0, False),  # discharging to export on purpose
+        (0.0, 1.0, 0.0, True),  # held idle while the home imports
+        (0.0, 0.0, 1.5, False),  # idle while the PV covers the home: room kept on purpose
+        (2.0, 0.0, 0.0, False),  # a charge stores a surplus already (up to its cap)
+        (2.0, 2.5, 0.0, False),  # charging from the grid on purpose
+    ],
+)
+def test_which_planned_battery_powers_store_a_surplus(
+    battery_kw: float, import_kw: float, export_kw: float, stores: bool
+) -> None:
+    chosen = surplus_storing_batteries(
+        _schedule(battery_kw, import_kw, export_kw),
+        demo_home_spec(),
+        START + timedelta(minutes=10),
+    )
+    assert ("Battery" in chosen) is stores
+
+
 def test_an_idle_battery_where_the_pv_covers_the_home_covers_a_deficit_only() -> None:
     spec = demo_home_spec()
     cap = with_following_caps({"Battery": 0.0}, frozenset({"Battery"}), spec)["Battery"]
@@ -224,6 +279,7 @@ def test_a_battery_is_told_when_its_mode_changes_at_the_same_power(
     assert battery.follow_site
     held = battery.setpoint_kw
     monkeypatch.setattr(controller, "site_following_batteries", lambda *_: frozenset())
+    monkeypatch.setattr(controller, "surplus_storing_batteries", lambda *_: frozenset())
     monkeypatch.setattr(
         controller, "with_following_caps", lambda planned, *_: {**planned, "Battery": held}
     )
