@@ -25,7 +25,9 @@ from hems.dispatch import (
     DispatchRules,
     OverridesInForce,
     RampLimits,
+    battery_mode_tags,
     decide,
+    mode_tags_of,
     planned_powers,
     site_following_batteries,
     surplus_storing_batteries,
@@ -266,18 +268,24 @@ class HomeController:
     def _decide(self, plan: StoredPlan, now: datetime) -> None:
         home = self.store.home(self.home_id)
         overrides = OverridesInForce.of(home, self.store.active_overrides(self.home_id, now))
-        last = {}
+        last, last_modes = {}, {}
         for d in home.devices:
             row = self.store.last_decided_setpoint(self.home_id, d.name)
             if row is not None:
                 last[d.name] = row.power_kw
-        was_following, was_storing = self.follow_site, self.store_surplus
+                last_modes[d.name] = mode_tags_of(row.reason)
         paused = frozenset(overrides.paused_until)
         self.follow_site = site_following_batteries(plan.schedule, home, now) - paused
         self.store_surplus = surplus_storing_batteries(plan.schedule, home, now) - paused
+        modes = {
+            d.name: battery_mode_tags(d.name, self.follow_site, self.store_surplus)
+            for d in home.devices
+            if d.kind is DeviceKind.BATTERY
+        }
         # a battery whose mode changes (following the site or holding a power) is told again
-        # even at the same power: +5 kW storing the PV surplus is not +5 kW from the grid
-        mode_changed = (was_following ^ self.follow_site) | (was_storing ^ self.store_surplus)
+        # even at the same power: +5 kW storing the PV surplus is not +5 kW from the grid. The
+        # mode is stored in the setpoint's reason, so a restart does not tell it twice
+        mode_changed = {n for n, mode in modes.items() if n in last and last_modes[n] != mode}
         decisions = decide(
             home=home,
             planned_kw=with_following_caps(
@@ -296,7 +304,7 @@ class HomeController:
                 self.home_id,
                 decision.device,
                 decision.power_kw,
-                decision.reason,
+                decision.reason + modes.get(decision.device, ""),
                 plan.id,
                 now,
                 decision.effective_at,

@@ -190,8 +190,9 @@ def site_following_batteries(
     GBP and the bound's 226.21 -> 223.85 (docs/performance.md, ninth run). An idle battery does not
     store a surplus the plan chose to export: the plan may keep room for cheaper energy
     later (midday Agile below the export price; storing it cost the bound 6.4 GBP a year). A
-    battery charging from the grid, exporting on purpose or held idle while the home imports
-    (its energy kept for dearer slots) keeps a fixed power."""
+    battery charging from the grid or exporting on purpose keeps a fixed power; one held idle
+    while the home imports (its energy kept for dearer slots) is not in this set but follows
+    the site to store a surplus only (:func:`surplus_storing_batteries`)."""
     if schedule.empty:
         return frozenset()
     row = slot_row(schedule, now)
@@ -238,6 +239,24 @@ def surplus_storing_batteries(
         if discharging_for_home or held_while_importing:
             out.add(d.name)
     return frozenset(out)
+
+
+FOLLOW_TAG = "+follow"
+STORE_TAG = "+store"
+"""Suffixes of a battery setpoint's reason: the mode it was decided in (following the site,
+storing a surplus), stored with it so the service knows it after a restart."""
+
+
+def battery_mode_tags(name: str, following: frozenset[str], storing: frozenset[str]) -> str:
+    """The mode battery ``name`` is sent in, as a suffix of its setpoint's reason ("" for a
+    power held)."""
+    follow = FOLLOW_TAG if name in following or name in storing else ""
+    return follow + (STORE_TAG if name in storing else "")
+
+
+def mode_tags_of(reason: str) -> str:
+    """The mode tags of a stored setpoint's reason (:func:`battery_mode_tags`)."""
+    return (FOLLOW_TAG if FOLLOW_TAG in reason else "") + (STORE_TAG if STORE_TAG in reason else "")
 
 
 def with_following_caps(
