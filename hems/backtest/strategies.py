@@ -2,8 +2,7 @@
 
 * ``planner``: the service's planning code (:func:`hems.problem_builder.build_problem` and
   :func:`optimiser.optimise`) on the forecast market, re-planning at a cadence and a minute
-  after a car plugs in or leaves; each slot the plan's powers for that
-  slot go to the devices.
+  after a car plugs in or leaves; each slot the plan's powers for that slot go to the devices.
 * ``perfect_foresight``: the same code shown the actuals and the car's future stays, one plan
   over the whole period (the bound); :class:`PlannerStrategy` can also roll with actuals.
 * ``naive``: :func:`hems.simulation.baseline.run_naive` (EV charges on plug-in, thermostat heat
