@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -193,22 +193,12 @@ def site_following_batteries(
     battery charging from the grid or exporting on purpose keeps a fixed power; one held idle
     while the home imports (its energy kept for dearer slots) is not in this set but follows
     the site to store a surplus only (:func:`surplus_storing_batteries`)."""
-    if schedule.empty:
-        return frozenset()
-    row = slot_row(schedule, now)
-    imports = float(row.get("grid_import_kw", 0.0))
-    exports = float(row.get("grid_export_kw", 0.0))
-    out = set()
-    for d in home.devices:
-        if d.kind is not DeviceKind.BATTERY:
-            continue
-        column = f"{d.name}.power_kw"
-        planned = float(row[column]) if column in row.index else 0.0
-        if (planned < -SITE_FLOW_TOL_KW and exports <= SITE_FLOW_TOL_KW) or (
-            planned >= -SITE_FLOW_TOL_KW and imports <= SITE_FLOW_TOL_KW
-        ):
-            out.add(d.name)
-    return frozenset(out)
+    tol = SITE_FLOW_TOL_KW
+    return frozenset(
+        name
+        for name, planned, imports, exports in _planned_battery_flows(schedule, home, now)
+        if (planned < -tol and exports <= tol) or (planned >= -tol and imports <= tol)
+    )
 
 
 def surplus_storing_batteries(
@@ -223,22 +213,30 @@ def surplus_storing_batteries(
     Either way the plan expected the home to import, so a surplus is PV it did not foresee,
     and the grid pays only the export price for it. A battery idle while the PV covers the
     home does not store one: the plan may keep room for cheaper energy later."""
+    tol = SITE_FLOW_TOL_KW
+    return frozenset(
+        name
+        for name, planned, imports, exports in _planned_battery_flows(schedule, home, now)
+        if (planned < -tol and exports <= tol)  # discharging for the home's load
+        or (abs(planned) <= tol and imports > tol)  # held while the home imports
+    )
+
+
+def _planned_battery_flows(
+    schedule: pd.DataFrame, home: HomeSpec, now: datetime
+) -> Iterator[tuple[str, float, float, float]]:
+    """Each battery's name, planned power, and the planned grid import and export [kW] in the
+    slot holding ``now`` (nothing for an empty schedule)."""
     if schedule.empty:
-        return frozenset()
+        return
     row = slot_row(schedule, now)
     imports = float(row.get("grid_import_kw", 0.0))
     exports = float(row.get("grid_export_kw", 0.0))
-    out = set()
     for d in home.devices:
-        if d.kind is not DeviceKind.BATTERY:
-            continue
-        column = f"{d.name}.power_kw"
-        planned = float(row[column]) if column in row.index else 0.0
-        discharging_for_home = planned < -SITE_FLOW_TOL_KW and exports <= SITE_FLOW_TOL_KW
-        held_while_importing = abs(planned) <= SITE_FLOW_TOL_KW and imports > SITE_FLOW_TOL_KW
-        if discharging_for_home or held_while_importing:
-            out.add(d.name)
-    return frozenset(out)
+        if d.kind is DeviceKind.BATTERY:
+            column = f"{d.name}.power_kw"
+            planned = float(row[column]) if column in row.index else 0.0
+            yield d.name, planned, imports, exports
 
 
 FOLLOW_TAG = "+follow"

@@ -57,6 +57,19 @@ def test_the_plan_tells_the_power_while_plugged_in_for_a_partial_slot() -> None:
     assert s["EV.setpoint_kw"].iloc[5:].tolist() == [0.0, 0.0, 0.0]
 
 
+def _charger(stay: Stay, now_utc: datetime) -> SimulatedEvCharger:
+    """A 7.4 kW charger, losses aside, for one stay of the 40 kWh car."""
+    return SimulatedEvCharger(
+        name="EV",
+        capacity_kwh=CAPACITY_KWH,
+        min_kw=1.4,
+        max_kw=MAX_KW,
+        efficiency=1.0,
+        stays=[stay],
+        now_utc=now_utc,
+    )
+
+
 def test_the_simulated_car_leaves_with_the_energy_the_plan_counts() -> None:
     grid, plan = _plan_needing_every_plugged_minute()
     home = demo_home_spec().model_copy(
@@ -71,16 +84,7 @@ def test_the_simulated_car_leaves_with_the_energy_the_plan_counts() -> None:
             ]
         }
     )
-    charger = SimulatedEvCharger(
-        name="EV",
-        capacity_kwh=CAPACITY_KWH,
-        min_kw=1.4,
-        max_kw=MAX_KW,
-        efficiency=1.0,
-        stays=[Stay(arrive_utc=ARRIVE, leave_utc=LEAVE, arrival_soc=0.5)],
-        now_utc=START,
-        soc=0.0,
-    )
+    charger = _charger(Stay(arrive_utc=ARRIVE, leave_utc=LEAVE, arrival_soc=0.5), START)
     for t in range(grid.n_steps):
         slot = grid.slot_start(t)
         # told once, at the slot's start, before the car comes in the first slot: the charger
@@ -108,16 +112,8 @@ def test_the_simulated_home_charges_from_the_minute_a_car_comes_to_the_minute_it
     stay = Stay(
         arrive_utc=at + timedelta(minutes=1), leave_utc=at + timedelta(minutes=54), arrival_soc=0.5
     )
-    charger = SimulatedEvCharger(
-        name="EV",
-        capacity_kwh=CAPACITY_KWH,
-        min_kw=1.4,
-        max_kw=MAX_KW,
-        efficiency=1.0,
-        stays=[stay],
-        now_utc=at,
-        setpoint_kw=6.0,
-    )
+    charger = _charger(stay, at)
+    charger.setpoint_kw = 6.0
     flat = pd.DataFrame(
         {
             "import_price_gbp_per_kwh": 0.2,
