@@ -19,16 +19,17 @@ from functools import partial
 
 import numpy as np
 
-from adapters.devices.driver import DeviceDriver, DeviceState, DeviceUnavailableError, Setpoint
+from adapters.devices.driver import DeviceDriver, DeviceState, DeviceUnavailableError
 from hems.clock import Clock
 from hems.dispatch import (
     DispatchRules,
     OverridesInForce,
     RampLimits,
-    battery_mode_tags,
     decide,
+    mode_tags,
     mode_tags_of,
     planned_powers,
+    setpoint_for,
     site_following_batteries,
     surplus_storing_batteries,
     with_following_caps,
@@ -162,8 +163,9 @@ class HomeController:
         steerable = {d.name for d in home.devices if d.kind != "pv"}
         for name, state in self.states.items():
             last = self.store.last_applied_setpoint(self.home_id, name)
-            following = name in self.follow_site or name in self.store_surplus
-            if last is None or name not in steerable or following:
+            if last is None or name not in steerable:
+                continue
+            if setpoint_for(name, last.power_kw, self.follow_site, self.store_surplus).follow_site:
                 continue  # a battery following the site holds less than its cap by design
             if abs(state.power_kw - last.power_kw) > self.settings.drift_threshold_kw:
                 self.request_replan(f"{name} drifted {state.power_kw - last.power_kw:+.1f} kW")
@@ -278,7 +280,7 @@ class HomeController:
         self.follow_site = site_following_batteries(plan.schedule, home, now) - paused
         self.store_surplus = surplus_storing_batteries(plan.schedule, home, now) - paused
         modes = {
-            d.name: battery_mode_tags(d.name, self.follow_site, self.store_surplus)
+            d.name: mode_tags(setpoint_for(d.name, 0.0, self.follow_site, self.store_surplus))
             for d in home.devices
             if d.kind is DeviceKind.BATTERY
         }
@@ -389,11 +391,7 @@ class HomeController:
         try:
             await asyncio.wait_for(
                 self.drivers[device].apply(
-                    Setpoint(
-                        power_kw=power_kw,
-                        follow_site=device in self.follow_site or device in self.store_surplus,
-                        store_surplus=device in self.store_surplus,
-                    )
+                    setpoint_for(device, power_kw, self.follow_site, self.store_surplus)
                 ),
                 timeout=self.settings.device_timeout_s,
             )

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from adapters.devices.driver import Setpoint
 from hems.domain.devices import DeviceKind, EvChargerSpec
 from hems.domain.home import HomeSpec
 from hems.domain.preferences import OverrideKind
@@ -242,18 +243,32 @@ def _planned_battery_flows(
 FOLLOW_TAG = "+follow"
 STORE_TAG = "+store"
 """Suffixes of a battery setpoint's reason: the mode it was decided in (following the site,
-storing a surplus), stored with it so the service knows it after a restart."""
+storing a surplus: :func:`mode_tags`), stored with it so the service knows it after a
+restart."""
 
 
-def battery_mode_tags(name: str, following: frozenset[str], storing: frozenset[str]) -> str:
-    """The mode battery ``name`` is sent in, as a suffix of its setpoint's reason ("" for a
-    power held)."""
-    follow = FOLLOW_TAG if name in following or name in storing else ""
-    return follow + (STORE_TAG if name in storing else "")
+def setpoint_for(
+    name: str, power_kw: float, following: frozenset[str], storing: frozenset[str]
+) -> Setpoint:
+    """What device ``name`` is sent for ``power_kw`` [kW]: a battery in ``following``
+    (:func:`site_following_batteries`) or ``storing`` (:func:`surplus_storing_batteries`)
+    follows the site, one in ``storing`` also stores a surplus; any other device holds it."""
+    return Setpoint(
+        power_kw=power_kw,
+        follow_site=name in following or name in storing,
+        store_surplus=name in storing,
+    )
+
+
+def mode_tags(setpoint: Setpoint) -> str:
+    """The mode ``setpoint`` is sent in, as a suffix of its stored reason ("" for a power
+    held)."""
+    follow = FOLLOW_TAG if setpoint.follow_site else ""
+    return follow + (STORE_TAG if setpoint.store_surplus else "")
 
 
 def mode_tags_of(reason: str) -> str:
-    """The mode tags of a stored setpoint's reason (:func:`battery_mode_tags`)."""
+    """The mode tags of a stored setpoint's reason (:func:`mode_tags`)."""
     return (FOLLOW_TAG if FOLLOW_TAG in reason else "") + (STORE_TAG if STORE_TAG in reason else "")
 
 

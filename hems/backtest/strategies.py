@@ -28,6 +28,7 @@ from hems.backtest.config import BacktestConfig, Cadence
 from hems.backtest.engine import RunContext, Strategy
 from hems.dispatch import (
     planned_powers,
+    setpoint_for,
     site_following_batteries,
     surplus_storing_batteries,
     with_following_caps,
@@ -107,7 +108,7 @@ class PlannerStrategy:
 
     async def step(self, ctx: RunContext, now_utc: datetime, end_utc: datetime) -> None:
         states = {name: await d.read_state() for name, d in ctx.sim.devices.items()}
-        plugged = {n: bool(s.plugged_in) for n, s in states.items() if s.plugged_in is not None}
+        plugged = _plugged_in(states)
         # the car's comings and goings are news only to a planner that does not foresee them
         news = plugged != self._plugged and not self.perfect_foresight
         if self._due(now_utc, ctx.config) or news:
@@ -125,9 +126,7 @@ class PlannerStrategy:
             at = ctx.sim.now_utc
             states = {name: await d.read_state() for name, d in ctx.sim.devices.items()}
             self._replan(ctx, at, states)
-            self._plugged = {
-                n: bool(s.plugged_in) for n, s in states.items() if s.plugged_in is not None
-            }
+            self._plugged = _plugged_in(states)
             await self._dispatch(ctx, at)
 
     def _replan(self, ctx: RunContext, now_utc: datetime, states: dict[str, DeviceState]) -> None:
@@ -148,12 +147,7 @@ class PlannerStrategy:
         for name, kw in with_following_caps(planned, following, home).items():
             device = ctx.sim.devices.get(name)
             if device is not None:
-                setpoint = Setpoint(
-                    power_kw=kw,
-                    follow_site=name in following or name in storing,
-                    store_surplus=name in storing,
-                )
-                await device.apply(setpoint)
+                await device.apply(setpoint_for(name, kw, following, storing))
 
     def _due(self, now: datetime, cfg: BacktestConfig) -> bool:
         if self._planned_at is None or self.cadence is Cadence.ONCE:
@@ -232,6 +226,11 @@ class PlannerStrategy:
             and e.start_utc < grid.end_utc
             and (self.perfect_foresight or e.start_utc - notice <= now)
         ]
+
+
+def _plugged_in(states: dict[str, DeviceState]) -> dict[str, bool]:
+    """Whether each charger's car is plugged in (devices that do not say are left out)."""
+    return {n: bool(s.plugged_in) for n, s in states.items() if s.plugged_in is not None}
 
 
 def _next_plug_event(ctx: RunContext, after_utc: datetime, before_utc: datetime) -> datetime | None:
