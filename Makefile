@@ -1,15 +1,20 @@
-# Two commands for a fresh clone: `make run` and `make test`. Both create .venv on first use.
+# Two commands for a fresh clone: `make run` and `make test`. Both create .venv on first use and
+# install the exact versions in requirements/ (hashed, compiled from pyproject.toml by
+# `make lock`; docs/dependencies.md), so they install the same on any day.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCKS := requirements/build.txt requirements/dev.txt
+# uv's resolution for the locks: every platform, for the oldest Python the project supports.
+UV_COMPILE := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes
 
-.PHONY: run test bench bench-forecasts bench-backtest bench-backtest-year lint format clean
+.PHONY: run test test-latest lock audit bench bench-forecasts bench-backtest bench-backtest-year lint format clean
 
-$(STAMP): pyproject.toml
+$(STAMP): $(LOCKS) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/build.txt -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 ## Run the service on the demo home (simulated devices, bundled data, SQLite under var/).
@@ -20,6 +25,25 @@ run: $(STAMP)
 ## Run the test suite (offline).
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+## Refresh the locks in requirements/ from pyproject.toml (newest versions its ranges allow), then
+## reinstall. Commit the three files together; review the diff like code.
+lock: $(STAMP)
+	$(UV_COMPILE) pyproject.toml --extra dev -o requirements/dev.txt
+	$(UV_COMPILE) pyproject.toml --extra openadr -o requirements/main.txt
+	$(UV_COMPILE) requirements/build.in -o requirements/build.txt
+	rm -f $(STAMP)
+	$(MAKE) $(STAMP)
+
+## Early warning: the suite on the newest releases pyproject.toml allows, in a throwaway
+## environment (needs the package registry; the locked .venv is untouched).
+test-latest: $(STAMP)
+	$(BIN)/python -m tools.test_latest
+
+## The locked versions against PyPI's advisory data (needs the package registry). Exits non-zero,
+## saying "not audited", when the advisories cannot be read: never a false clean.
+audit: $(STAMP)
+	$(BIN)/python -m tools.audit
 
 ## Run the benchmarks (JSON results under benchmarks/results/).
 bench: $(STAMP)
