@@ -1,0 +1,35 @@
+"""The lock follows pyproject.toml: every declared requirement is pinned at a version it allows."""
+
+from __future__ import annotations
+
+import tomllib
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from tools.lockfile import LOCK_FILES, ROOT, read_pins
+
+
+def test_every_requirement_of_pyproject_is_pinned_in_the_dev_lock_at_an_allowed_version() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = [Requirement(r) for r in project["dependencies"]]
+    for extra in project["optional-dependencies"].values():
+        declared += [Requirement(r) for r in extra]
+    pinned = {pin.name: pin.version for pin in read_pins((ROOT / "requirements" / "dev.txt",))}
+    for req in declared:
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+            continue
+        name = canonicalize_name(req.name)
+        assert name in pinned, f"{req.name} is in pyproject.toml but not locked: run make lock"
+        assert req.specifier.contains(pinned[name], prereleases=True), (
+            f"{req.name}=={pinned[name]} in the lock is outside {req.specifier}: run make lock"
+        )
+
+
+def test_every_pin_in_the_locks_carries_a_hash() -> None:
+    for path in LOCK_FILES:
+        text = path.read_text(encoding="utf-8")
+        pins = [line for line in text.splitlines() if "==" in line and not line.startswith("#")]
+        assert pins, f"{path} pins nothing"
+        hashes = text.count("--hash=sha256:")
+        assert hashes >= len(pins), f"{path}: a pin without a hash cannot be installed"

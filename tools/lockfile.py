@@ -1,0 +1,38 @@
+"""The exact versions pinned in the project's hashed lock files (requirements/*.txt).
+
+The locks are written by `uv pip compile` (`make lock`); each pin is a line
+``name==version \\`` optionally followed by an environment marker. Only the pins are read
+here: hashes and comments are for pip.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCK_FILES = tuple(ROOT / "requirements" / name for name in ("dev.txt", "main.txt", "build.txt"))
+
+_PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==(?P<version>[^\s;\\]+)")
+
+
+@dataclass(frozen=True, order=True)
+class Pin:
+    """One locked distribution: its canonical name and exact version."""
+
+    name: str
+    version: str
+
+
+def read_pins(paths: tuple[Path, ...] = LOCK_FILES) -> list[Pin]:
+    """Every distinct pin in `paths`, sorted by name; a missing lock file is an error."""
+    pins: set[Pin] = set()
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            match = _PIN.match(line)
+            if match:
+                pins.add(Pin(canonicalize_name(match["name"]), match["version"]))
+    return sorted(pins)
