@@ -26,6 +26,7 @@ from hems.service import CemService
 from hems.settings import Settings
 from hems.simulation.home import SimulatedHome, simulate_home
 from hems.storage.engine import make_engine, upgrade_schema
+from hems.storage.file_modes import owner_only_dir
 from hems.storage.store import Store
 from hems.vens import VenFleet
 
@@ -60,6 +61,7 @@ def build_runtime(
     settings: Settings, clock: Clock | None = None, *, seed: int | None = None
 ) -> Runtime:
     clock = clock or SystemClock()
+    owner_only_dir(settings.data_dir)  # the state directory: 0700 (hems/storage/file_modes.py)
     engine = make_engine(settings.resolved_database_url)
     upgrade_schema(engine)
     store = Store(engine)
