@@ -95,7 +95,7 @@ def run(
     base = f"http://{settings.api_host}:{settings.api_port}"
     console.rule("Customer Energy Manager")
     console.print(f"database   {settings.resolved_database_url}")
-    console.print(f"API        {base}  (OpenAPI: {base}/docs)")
+    console.print(f"API        {base}  (OpenAPI schema: {base}/openapi.json)")
     console.print(f"web app    {base}/app  (sign in with a home's token)")
     for who, token in runtime.new_tokens.items():
         console.print(f"[bold]{who} token[/bold] (shown once, keep it safe): {token}")

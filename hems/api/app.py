@@ -10,9 +10,10 @@ from sqlalchemy import text
 
 from hems.api import consumer, events, homes, plans
 from hems.api.auth import Service
+from hems.api.security_headers import SecurityHeaders
 from hems.runtime import Runtime, build_runtime, start_scheduler, stop_scheduler
 from hems.settings import Settings
-from hems.web import mount_web
+from hems.web import WEB_SURFACE, mount_web
 
 
 def create_app(
@@ -42,12 +43,17 @@ def create_app(
         version="0.1.0",
         description="Plans and drives a home's EV, heat pump, battery and PV; takes part in DSR.",
         lifespan=lifespan,
+        # Swagger UI and ReDoc load their JavaScript from a CDN: not on an offline home
+        # machine, nor from a third party's supply chain. The schema stays at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = rt.service
     app.state.runtime = rt
     for module in (homes, consumer, plans, events):
         app.include_router(module.router)
     mount_web(app)  # the consumer web app under /app (docs/webapp.md)
+    app.add_middleware(SecurityHeaders, surfaces=[WEB_SURFACE])
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -4,11 +4,11 @@ app by :func:`mount_web`. See docs/webapp.md."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
+from hems.api.security_headers import Surface
 from hems.web.sessions import SESSION_COOKIE, SessionStore
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -24,39 +24,20 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
-SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
-    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"same-origin"),
-    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-]
-
-
-class WebSecurityHeaders:
-    """Adds the security headers to every response under ``/app`` (pages get ``no-store``
-    unless they say otherwise). A plain ASGI middleware: the API's responses pass untouched."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/app"):
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                names = {k.lower() for k, _ in headers}
-                headers.extend(h for h in SECURITY_HEADERS if h[0] not in names)
-                if b"cache-control" not in names:
-                    headers.append((b"cache-control", b"no-store"))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+WEB_SURFACE = Surface(
+    "/app",
+    (
+        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"same-origin"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+    ),
+    no_store=True,
+)
+"""The web app's headers, added by the service's one :class:`SecurityHeaders` middleware
+(pages get ``no-store`` unless they say otherwise)."""
 
 
 def mount_web(
@@ -66,14 +47,14 @@ def mount_web(
     session_absolute: timedelta = timedelta(hours=12),
     poll_seconds: float = 5.0,
 ) -> None:
-    """Serve the consumer web app from ``app``: pages, static files, sessions and headers."""
+    """Serve the consumer web app from ``app``: pages, static files and sessions (its headers:
+    :data:`WEB_SURFACE`, added by ``create_app``)."""
     from hems.web import routes, static
 
     app.state.web_sessions = SessionStore(idle=session_idle, absolute=session_absolute)
     app.state.web_poll_ms = int(poll_seconds * 1000)
     app.include_router(static.router)
     app.include_router(routes.router)
-    app.add_middleware(WebSecurityHeaders)
 
     async def login_required(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, routes.LoginRequiredError)

@@ -149,8 +149,8 @@ def test_pages_carry_security_headers_and_no_inline_script(client, demo):
     assert r.headers["cache-control"] == "no-store"
     assert "<script>" not in r.text
     assert "onclick" not in r.text
-    # the API's own responses are untouched
-    assert "content-security-policy" not in client.get("/health").headers
+    # the API's answers have their own, stricter policy (tests/hems/test_security_headers.py)
+    assert "default-src 'none'" in client.get("/health").headers["content-security-policy"]
 
 
 def test_plotly_is_served_from_the_python_package(client):
