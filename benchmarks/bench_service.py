@@ -67,9 +67,9 @@ def start_dsrsp(port: int) -> subprocess.Popen[str]:
 
 
 def start_service(
-    data_dir: str, port: int, vtn_url: str = ""
+    state_dir: str, port: int, vtn_url: str = ""
 ) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    env = {**os.environ, "HEMS_DATA_DIR": data_dir, "COLUMNS": "200"}
+    env = {**os.environ, "HEMS_STATE_DIR": state_dir, "COLUMNS": "200"}
     if vtn_url:
         env["HEMS_VTN_URL"] = vtn_url
     proc = subprocess.Popen(
@@ -331,14 +331,14 @@ async def dsr_events(
 
 async def main_async(args: argparse.Namespace) -> dict[str, object]:
     port = free_port()
-    with tempfile.TemporaryDirectory() as data_dir:
+    with tempfile.TemporaryDirectory() as state_dir:
         dsrsp = None
         vtn_url = ""
         if args.dsrsp == "separate":
             dsrsp_port = free_port()
             dsrsp = start_dsrsp(dsrsp_port)
             vtn_url = f"http://127.0.0.1:{dsrsp_port}/OpenADR2/Simple/2.0b"
-        proc, tokens = start_service(data_dir, port, vtn_url)
+        proc, tokens = start_service(state_dir, port, vtn_url)
         try:
             home = {"Authorization": f"Bearer {tokens['demo home']}"}
             admin = {"Authorization": f"Bearer {tokens['admin']}"}

@@ -61,7 +61,7 @@ def build_runtime(
     settings: Settings, clock: Clock | None = None, *, seed: int | None = None
 ) -> Runtime:
     clock = clock or SystemClock()
-    owner_only_dir(settings.data_dir)  # the state directory: 0700 (hems/storage/file_modes.py)
+    owner_only_dir(settings.state_dir)  # the state directory: 0700 (hems/storage/file_modes.py)
     engine = make_engine(settings.resolved_database_url)
     upgrade_schema(engine)
     store = Store(engine)
@@ -74,7 +74,7 @@ def build_runtime(
     market: MarketSource = ReplayedMarket()
     if settings.live_market:
         market = LiveMarket(
-            cache=SeriesCache(settings.data_dir / "market_cache.sqlite3"),
+            cache=SeriesCache(settings.state_dir / "market_cache.sqlite3"),
             clock=clock,
             import_product=settings.agile_import_product,
             export_product=settings.agile_export_product,

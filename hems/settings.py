@@ -7,16 +7,34 @@ database, and key files are referred to by path.
 
 from __future__ import annotations
 
+import logging
+import os
+import re
+import tomllib
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, FilePath, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+log = logging.getLogger(__name__)
+
+RENAMED = {"data_dir": "state_dir"}
+"""Settings that were renamed: old name -> new name (the old one is refused, naming the new)."""
+
+BACKTEST_DATA_ENV = "HEMS_DATA_DIR"
+"""The backtests' data folder (``hems.backtest.data``); the service never reads it."""
+
+FINGERPRINT = re.compile(r"([0-9A-Fa-f]{2}[:-]){9}[0-9A-Fa-f]{2}")
+"""An OpenADR fingerprint: the last 10 bytes of the certificate's SHA-256 as hex pairs."""
 
 
 class SettingsError(ValueError):
@@ -27,9 +45,12 @@ class Settings(BaseSettings):
     """Service settings.
 
     Attributes:
-        data_dir: where the SQLite database and the service's files live.
-        database_url: SQLAlchemy URL; empty = SQLite ``hems.sqlite3`` under ``data_dir``.
-            PostgreSQL: ``postgresql+psycopg://user@host/db``.
+        state_dir: where the SQLite database and the service's files live (env
+            ``HEMS_STATE_DIR``; created at start-up; was ``data_dir`` / ``HEMS_DATA_DIR``, a name
+            now left to the backtests' data folder).
+        database_url: SQLAlchemy URL; empty = SQLite ``hems.sqlite3`` under ``state_dir``.
+            PostgreSQL: ``postgresql+psycopg://user@host/db``. A SQLite file's folder must exist
+            (only ``state_dir`` is created by the service), so a typo makes no directories.
         api_host, api_port: where the HTTP API listens.
         slot_minutes: planning and dispatch slot [min].
         horizon_hours: planning horizon [h].
@@ -43,7 +64,8 @@ class Settings(BaseSettings):
         apply_interval_s: period of the job that sends due setpoints and ramp steps [s].
         device_timeout_s: how long a device may take to answer a read or a setpoint [s].
         device_retry_max: setpoint attempts before a device is reported offline.
-        drift_threshold_kw: a device this far off its planned power triggers a re-plan [kW].
+        drift_threshold_kw: a device this far off its planned power triggers a re-plan [kW]
+            (0-100; every float setting must be finite).
         telemetry_retention_days: device telemetry older than this is deleted daily [days]
             (plans, setpoints, events and the audit log are kept until the home is deleted).
         replan_delay_s: how long a change (new preferences, an override cancelled) waits for
@@ -53,17 +75,23 @@ class Settings(BaseSettings):
         live_market: fetch prices (Octopus Agile), carbon intensity (NESO) and weather
             (Open-Meteo) for each home; otherwise the bundled sample is replayed onto today.
         agile_import_product, agile_export_product: Octopus product codes for live prices.
-        vtn_url: the DSRSP's OpenADR 2.0b VTN (``.../OpenADR2/Simple/2.0b``); empty = no VEN.
-        ven_cert_file, ven_key_file: the CEM's client certificate and key (PEM) for mutual TLS.
+        vtn_url: the DSRSP's OpenADR 2.0b VTN (``http(s)://host/.../OpenADR2/Simple/2.0b``);
+            empty = no VEN. https needs ``ven_cert_file`` and ``ven_key_file``, and
+            ``vtn_ca_file``, ``vtn_fingerprint`` or both (what :class:`TlsSettings` trusts).
+        ven_cert_file, ven_key_file: the CEM's client certificate and key (PEM) for mutual TLS;
+            the files must exist.
         vtn_ca_file: CA bundle the VTN's certificate must chain to.
-        vtn_fingerprint: the VTN's pinned OpenADR fingerprint (needs ``vtn_ca_file`` too: the
-            pin alone is not yet checked on each connection).
+        vtn_fingerprint: the VTN's pinned OpenADR fingerprint (``AB:CD:...``, 10 bytes), checked
+            on every TLS handshake (``adapters/openadr/tls.py``); alone it trusts exactly that
+            certificate.
         demo: run the bundled demo home with simulated devices.
     """
 
-    model_config = SettingsConfigDict(env_prefix="HEMS_", extra="forbid", validate_default=True)
+    model_config = SettingsConfigDict(
+        env_prefix="HEMS_", extra="forbid", validate_default=True, allow_inf_nan=False
+    )
 
-    data_dir: Path = Path("var")
+    state_dir: Path = Path("var")
     database_url: str = ""
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
@@ -77,7 +105,7 @@ class Settings(BaseSettings):
     apply_interval_s: float = Field(default=15.0, ge=1, le=60)
     device_timeout_s: float = Field(default=5.0, gt=0, le=120)
     device_retry_max: int = Field(default=3, ge=1, le=20)
-    drift_threshold_kw: float = Field(default=1.0, gt=0)
+    drift_threshold_kw: float = Field(default=1.0, gt=0, le=100)
     telemetry_retention_days: int = Field(default=90, ge=1, le=3660)
     replan_delay_s: float = Field(default=1.0, ge=0, le=60)
     planner_processes: int = Field(default=1, ge=0, le=64)
@@ -85,17 +113,39 @@ class Settings(BaseSettings):
     agile_import_product: str = Field(default="AGILE-24-10-01", pattern=r"^[A-Z0-9\-]+$")
     agile_export_product: str = Field(default="AGILE-OUTGOING-19-05-13", pattern=r"^[A-Z0-9\-]+$")
     vtn_url: str = ""
-    ven_cert_file: Path | None = None
-    ven_key_file: Path | None = None
-    vtn_ca_file: Path | None = None
+    ven_cert_file: FilePath | None = None
+    ven_key_file: FilePath | None = None
+    vtn_ca_file: FilePath | None = None
     vtn_fingerprint: str = ""
     demo: bool = False
+
+    @field_validator("state_dir")
+    @classmethod
+    def _a_directory(cls, path: Path) -> Path:
+        if path.exists() and not path.is_dir():
+            raise ValueError(f"{path} exists and is not a directory")
+        return path
 
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, url: str) -> str:
-        if url and not url.startswith(("sqlite", "postgresql")):
+        if not url:
+            return url
+        try:
+            backend = make_url(url).get_backend_name()
+        except ArgumentError:
+            backend = ""
+        if backend not in ("sqlite", "postgresql"):
             raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return url
+
+    @field_validator("vtn_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if url:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("must be an http:// or https:// URL with a host")
         return url
 
     @field_validator("ev_ramp_kw_per_min", "battery_ramp_kw_per_min", "heat_pump_ramp_kw_per_min")
@@ -105,18 +155,49 @@ class Settings(BaseSettings):
             raise ValueError("must be 0 (no limit) or at least 0.1 kW/min")
         return kw_per_min
 
+    @field_validator("vtn_fingerprint")
+    @classmethod
+    def _fingerprint(cls, fingerprint: str) -> str:
+        if fingerprint and not FINGERPRINT.fullmatch(fingerprint.strip()):
+            raise ValueError("must be an OpenADR fingerprint: 10 hex pairs, AB:CD:...")
+        return fingerprint
+
+    @model_validator(mode="after")
+    def _sqlite_folder_exists(self) -> Settings:
+        """A SQLite URL names an existing folder (or ``state_dir``, which the service makes):
+        a typo in a path would otherwise create directories anywhere."""
+        if not self.database_url:
+            return self
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            folder = Path(url.database).parent
+            if not folder.is_dir() and folder.resolve() != self.state_dir.resolve():
+                raise ValueError(
+                    f"database_url: the folder {folder} does not exist (create it first; only "
+                    "state_dir is created by the service)"
+                )
+        return self
+
     @model_validator(mode="after")
     def _tls_complete(self) -> Settings:
-        if self.vtn_url.startswith("https") and not (self.ven_cert_file and self.ven_key_file):
-            raise ValueError("an https vtn_url needs ven_cert_file and ven_key_file (mutual TLS)")
-        if self.vtn_fingerprint and not self.vtn_ca_file:
-            raise ValueError("vtn_fingerprint needs vtn_ca_file (the pin alone is not enforced)")
+        """The checks :class:`adapters.openadr.tls.TlsSettings` makes when the VENs start,
+        made at start-up instead."""
+        if self.vtn_url.startswith("https"):
+            if not (self.ven_cert_file and self.ven_key_file):
+                raise ValueError(
+                    "an https vtn_url needs ven_cert_file and ven_key_file (mutual TLS)"
+                )
+            if not (self.vtn_ca_file or self.vtn_fingerprint):
+                raise ValueError(
+                    "an https vtn_url needs vtn_ca_file (the CA the VTN's certificate chains "
+                    "to), vtn_fingerprint (the VTN's pinned certificate) or both"
+                )
         return self
 
     @property
     def resolved_database_url(self) -> str:
-        """The database URL in use (SQLite under ``data_dir`` when none is given)."""
-        return self.database_url or f"sqlite:///{self.data_dir / 'hems.sqlite3'}"
+        """The database URL in use (SQLite under ``state_dir`` when none is given)."""
+        return self.database_url or f"sqlite:///{self.state_dir / 'hems.sqlite3'}"
 
     @property
     def horizon_steps(self) -> int:
@@ -149,8 +230,27 @@ def load_settings(config_file: Path | None = None, **overrides: object) -> Setti
     try:
         loaded = _FromFile(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        raise SettingsError(f"invalid settings: {_problems(exc)}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"settings file {config_file} is not valid TOML: {exc}") from None
+    settings = Settings.model_validate(loaded.model_dump())
+    if os.environ.get(BACKTEST_DATA_ENV) and "state_dir" not in loaded.model_fields_set:
+        log.warning(
+            "%s is set but names the backtests' data folder, not the service's state: the "
+            "database and files go to %s (set HEMS_STATE_DIR or state_dir to choose)",
+            BACKTEST_DATA_ENV,
+            settings.state_dir,
         )
-        raise SettingsError(f"invalid settings: {problems}") from None
-    return Settings.model_validate(loaded.model_dump())
+    return settings
+
+
+def _problems(exc: ValidationError) -> str:
+    """Each bad setting by name; a renamed one names its new name."""
+    problems = []
+    for e in exc.errors():
+        name = ".".join(str(p) for p in e["loc"])
+        message = e["msg"].removeprefix("Value error, ")
+        if name in RENAMED and e["type"] == "extra_forbidden":
+            message = f"renamed {RENAMED[name]}"
+        problems.append(f"{name}: {message}" if name else message)
+    return "; ".join(problems)

@@ -30,6 +30,7 @@ from hems.simulation.devices import Stay
 
 UK = ZoneInfo("Europe/London")
 DATA_DIR_ENV = "HEMS_DATA_DIR"
+"""The backtests' data folder; the service's state directory is ``HEMS_STATE_DIR``."""
 SLOT = pd.Timedelta(minutes=30)
 
 AGILE_2020 = "agile/barnybug_agile_2020.csv"

@@ -43,7 +43,7 @@ def make_demo(tmp_path, database_url: str = "") -> Demo:
     delay), on SQLite under ``tmp_path`` or on ``database_url``."""
     clock = ManualClock(MONDAY_5PM)
     settings = Settings(
-        data_dir=tmp_path,
+        state_dir=tmp_path,
         database_url=database_url,
         demo=True,
         solver_time_limit_s=20.0,

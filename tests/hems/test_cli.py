@@ -62,7 +62,7 @@ def test_a_bad_home_file_is_refused_with_the_field(tmp_path):
 
 
 def test_token_create_prints_a_token_once_and_stores_only_its_hash(tmp_path, monkeypatch):
-    monkeypatch.setenv("HEMS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HEMS_STATE_DIR", str(tmp_path))
     result = CliRunner().invoke(app, ["token", "create"])
     assert result.exit_code == 0, result.output
     token = result.output.strip().splitlines()[-1]

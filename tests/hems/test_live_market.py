@@ -105,7 +105,7 @@ def test_an_outage_after_a_fetch_keeps_the_cached_data_in_use(market):
 @respx.mock
 def test_the_service_plans_on_live_prices_with_live_market_on(tmp_path):
     _mock_sources()
-    settings = Settings(data_dir=tmp_path, demo=True, live_market=True, planner_processes=0)
+    settings = Settings(state_dir=tmp_path, demo=True, live_market=True, planner_processes=0)
     runtime = build_runtime(settings, ManualClock(NOON), seed=1)
     home_id = next(iter(runtime.simulations))
 

@@ -90,7 +90,7 @@ def test_a_solver_out_of_time_or_failing_gives_the_flagged_fallback_plan(
 ):
     monkeypatch.setattr(planner, "solve_round", solver)  # plans run in-thread here
     clock = ManualClock(MONDAY_5PM + timedelta(hours=1, minutes=5))  # the car is home
-    settings = Settings(data_dir=tmp_path, demo=True, planner_processes=0)
+    settings = Settings(state_dir=tmp_path, demo=True, planner_processes=0)
     runtime = build_runtime(settings, clock, seed=1)
     home_id = next(iter(runtime.simulations))
     asyncio.run(runtime.service.cycle_all())
@@ -113,7 +113,7 @@ KILLED_SERVICE = textwrap.dedent(
     async def main():
         # the default settings: plans run in a spawned worker process
         clock = ManualClock(datetime.fromisoformat(sys.argv[2]))
-        runtime = build_runtime(Settings(data_dir=sys.argv[1], demo=True), clock, seed=3)
+        runtime = build_runtime(Settings(state_dir=sys.argv[1], demo=True), clock, seed=3)
         sim = next(iter(runtime.simulations.values()))
         n = 0
         while True:
@@ -172,7 +172,7 @@ def test_sigkill_loses_no_committed_data_and_the_loop_resumes_without_duplicates
     from datetime import UTC, datetime
 
     restart_at = datetime.fromisoformat(last_plan_at).replace(tzinfo=UTC) + timedelta(minutes=16)
-    settings = Settings(data_dir=tmp_path, demo=True, planner_processes=0)
+    settings = Settings(state_dir=tmp_path, demo=True, planner_processes=0)
     runtime = build_runtime(settings, ManualClock(restart_at), seed=3)
     assert runtime.new_tokens == {}  # the tokens of the first start survive; none shown again
     home_id = runtime.store.home_ids()[0]

@@ -54,7 +54,7 @@ async def _flow(tmp_path, consent: bool) -> None:
     await server.run()
     now = datetime.now(UTC)
     settings = Settings(
-        data_dir=tmp_path,
+        state_dir=tmp_path,
         demo=True,
         planner_processes=0,
         vtn_url=f"http://127.0.0.1:{port}/OpenADR2/Simple/2.0b",
@@ -121,7 +121,7 @@ def test_the_demo_dsrsp_registers_the_demo_home_and_its_event_is_taken_part_in(t
     async def flow() -> None:
         dsrsp = DemoDsrsp(port=free_port(), event_after_s=60, event_kw=2.0)
         await dsrsp.start()
-        settings = Settings(data_dir=tmp_path, demo=True, planner_processes=0, vtn_url=dsrsp.url)
+        settings = Settings(state_dir=tmp_path, demo=True, planner_processes=0, vtn_url=dsrsp.url)
         runtime = build_runtime(settings, ManualClock(datetime.now(UTC)), seed=4)
         await runtime.service.cycle_all()
         assert runtime.vens is not None

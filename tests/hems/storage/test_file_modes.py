@@ -29,28 +29,28 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def _start_and_write(data_dir: Path) -> list[Path]:
-    runtime = build_runtime(Settings(data_dir=data_dir, planner_processes=0))
+def _start_and_write(state_dir: Path) -> list[Path]:
+    runtime = build_runtime(Settings(state_dir=state_dir, planner_processes=0))
     runtime.store.create_token("admin", None, datetime.now(UTC), label="a write")
-    database = data_dir / "hems.sqlite3"
+    database = state_dir / "hems.sqlite3"
     files = [database, Path(f"{database}-wal"), Path(f"{database}-shm")]
     assert all(f.exists() for f in files)  # WAL files exist while the engine is open
     return files
 
 
 def test_a_new_state_directory_and_database_are_owner_only(tmp_path, usual_umask):
-    data_dir = tmp_path / "var"
-    files = _start_and_write(data_dir)
-    assert _mode(data_dir) == 0o700
+    state_dir = tmp_path / "var"
+    files = _start_and_write(state_dir)
+    assert _mode(state_dir) == 0o700
     assert {f.name: _mode(f) for f in files} == {f.name: 0o600 for f in files}
 
 
 def test_a_readable_database_left_by_an_older_version_is_tightened_at_start(tmp_path, usual_umask):
-    data_dir = tmp_path / "var"
-    files = _start_and_write(data_dir)
-    data_dir.chmod(0o755)
+    state_dir = tmp_path / "var"
+    files = _start_and_write(state_dir)
+    state_dir.chmod(0o755)
     for f in files:
         f.chmod(0o644)
-    files = _start_and_write(data_dir)
-    assert _mode(data_dir) == 0o700
+    files = _start_and_write(state_dir)
+    assert _mode(state_dir) == 0o700
     assert {f.name: _mode(f) for f in files} == {f.name: 0o600 for f in files}

@@ -72,7 +72,7 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServi
     # 18:05 on a winter Monday: the demo car is home and plugged in, the heat pump is on.
     clock = ManualClock(MONDAY_5PM + timedelta(hours=1, minutes=5))
     settings = Settings(
-        data_dir=tmp_path_factory.mktemp("web-e2e"),
+        state_dir=tmp_path_factory.mktemp("web-e2e"),
         demo=True,
         solver_time_limit_s=20.0,
         planner_processes=0,
