@@ -11,6 +11,7 @@ from adapters.openadr import codec
 from adapters.openadr import messages as m
 from adapters.openadr.schema import CodecError
 from adapters.openadr.vocab import ResponseCode
+from tests.adapters.openadr.hostile_xml import HOSTILE_NAMES, hostile_bodies
 from tests.adapters.openadr.samples import dispatch_event
 
 VALID = codec.render(
@@ -56,6 +57,17 @@ def _code(data: bytes, **kwargs: int) -> ResponseCode:
 )
 def test_doctype_and_entities_are_refused(data):
     assert _code(data) == ResponseCode.INVALID_DATA
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_every_hostile_body_is_invalid_data_and_leaks_nothing(name, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("TOPSECRET")
+    body = hostile_bodies(secret, 200_000)[name]
+    with pytest.raises(CodecError) as info:
+        codec.parse(body, max_bytes=200_000)
+    assert info.value.code == ResponseCode.INVALID_DATA
+    assert "TOPSECRET" not in info.value.description
 
 
 def test_a_message_over_the_size_limit_is_refused_before_parsing():
