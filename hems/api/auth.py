@@ -16,6 +16,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from hems.api.params import HomeIdPath
+from hems.api.rate_limits import AuthGuard, TooManyRequestsError, client_address
 from hems.service import CemService
 from hems.storage.store import Principal
 
@@ -44,7 +46,22 @@ async def get_principal(
             "missing bearer token",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    principal = service.principals.get(credentials.credentials)
+    guard: AuthGuard = request.app.state.auth_guard
+    client = client_address(request.client)
+    try:  # throttled: docs/service.md, Security
+        guard.check(client, credentials.credentials)
+        principal = service.principals.get(credentials.credentials)
+        if principal is None:
+            guard.failed(client)
+        else:
+            guard.succeeded(client, credentials.credentials)
+            guard.take_request(principal.token_id)
+    except TooManyRequestsError as exc:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            exc.message,
+            headers={"Retry-After": str(exc.retry_after_s)},
+        ) from None
     if principal is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -66,7 +83,7 @@ async def require_admin(principal: CurrentPrincipal) -> Principal:
 Admin = Annotated[Principal, Depends(require_admin)]
 
 
-async def home_access(home_id: int, principal: CurrentPrincipal) -> int:
+async def home_access(home_id: HomeIdPath, principal: CurrentPrincipal) -> int:
     """The path's home, if the token may see it (404 otherwise)."""
     if not principal.is_admin and principal.home_id != home_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"home {home_id} not found")

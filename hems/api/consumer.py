@@ -7,6 +7,8 @@ from datetime import timedelta
 from fastapi import APIRouter, HTTPException, Response, status
 
 from hems.api.auth import CurrentPrincipal, HomeId, Service, actor
+from hems.api.errors import BODY, HOME, invalid, responses
+from hems.api.params import OverrideIdPath
 from hems.api.schemas import OverridePublic
 from hems.domain.preferences import OverrideKind, OverrideRequest, Preferences
 from hems.service import cached_json
@@ -23,7 +25,7 @@ async def get_preferences(home_id: HomeId, service: Service) -> Preferences:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"home {home_id} not found") from None
 
 
-@router.get("/homes/{home_id}/preferences", response_model=Preferences)
+@router.get("/homes/{home_id}/preferences", response_model=Preferences, responses=responses(HOME))
 async def read_preferences(home_id: HomeId, service: Service) -> Response:
     """The preferences (the JSON is built once per change)."""
 
@@ -34,7 +36,9 @@ async def read_preferences(home_id: HomeId, service: Service) -> Response:
     return Response(content=body, media_type="application/json")
 
 
-@router.put("/homes/{home_id}/preferences", response_model=Preferences)
+@router.put(
+    "/homes/{home_id}/preferences", response_model=Preferences, responses=responses(HOME, BODY)
+)
 async def put_preferences(
     home_id: HomeId, prefs: Preferences, service: Service, principal: CurrentPrincipal
 ) -> Preferences:
@@ -48,7 +52,9 @@ async def put_preferences(
     return prefs
 
 
-@router.get("/homes/{home_id}/overrides", response_model=list[OverridePublic])
+@router.get(
+    "/homes/{home_id}/overrides", response_model=list[OverridePublic], responses=responses(HOME)
+)
 async def list_overrides(home_id: HomeId, service: Service) -> list[OverridePublic]:
     return [
         OverridePublic(
@@ -66,6 +72,7 @@ async def list_overrides(home_id: HomeId, service: Service) -> list[OverridePubl
     "/homes/{home_id}/overrides",
     status_code=status.HTTP_201_CREATED,
     response_model=OverridePublic,
+    responses=responses(HOME, BODY),
 )
 async def add_override(
     home_id: HomeId, body: OverrideRequest, service: Service, principal: CurrentPrincipal
@@ -75,13 +82,9 @@ async def add_override(
     spec = service.store.home(home_id)
     names = {d.name for d in spec.devices}
     if body.kind is OverrideKind.PAUSE_DEVICE and body.target not in names:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"target: no device named {body.target!r}"
-        )
+        raise invalid(("body", "target"), f"no device named {body.target!r}", body.target)
     if body.kind is OverrideKind.EV_BOOST and body.target and body.target not in names:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"target: no device named {body.target!r}"
-        )
+        raise invalid(("body", "target"), f"no device named {body.target!r}", body.target)
     if body.kind is OverrideKind.OPT_OUT_EVENT and body.target not in {
         e.event_id for e in service.store.events(home_id)
     }:
@@ -100,9 +103,13 @@ async def add_override(
     )
 
 
-@router.delete("/homes/{home_id}/overrides/{override_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/homes/{home_id}/overrides/{override_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(HOME),
+)
 async def cancel_override(
-    home_id: HomeId, override_id: int, service: Service, principal: CurrentPrincipal
+    home_id: HomeId, override_id: OverrideIdPath, service: Service, principal: CurrentPrincipal
 ) -> None:
     try:
         service.store.cancel_override(home_id, override_id, service.clock.now(), actor(principal))

@@ -11,6 +11,8 @@ from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import TypeAdapter
 
 from hems.api.auth import Admin, CurrentPrincipal, HomeId, Service, actor
+from hems.api.errors import ADMIN, BODY, HOME, responses
+from hems.api.params import EventIdPath, HomeIdPath
 from hems.api.schemas import EventIn, EventPublic
 from hems.service import cached_json
 from hems.storage.store import NotFoundError, StoredEvent
@@ -40,7 +42,7 @@ async def list_events(home_id: HomeId, service: Service) -> list[EventPublic]:
     return [_public(e) for e in service.store.events(home_id)]
 
 
-@router.get("/homes/{home_id}/events", response_model=list[EventPublic])
+@router.get("/homes/{home_id}/events", response_model=list[EventPublic], responses=responses(HOME))
 async def read_events(home_id: HomeId, service: Service) -> Response:
     """The home's DSR events and its answers (the JSON is built once per change)."""
 
@@ -51,9 +53,11 @@ async def read_events(home_id: HomeId, service: Service) -> Response:
     return Response(content=body, media_type="application/json")
 
 
-@router.post("/homes/{home_id}/events", response_model=EventPublic)
+@router.post(
+    "/homes/{home_id}/events", response_model=EventPublic, responses=responses(ADMIN, 404, BODY)
+)
 async def receive_event(
-    home_id: int, body: EventIn, service: Service, _principal: Admin
+    home_id: HomeIdPath, body: EventIn, service: Service, _principal: Admin
 ) -> EventPublic:
     """Deliver a DSR event; the answer carries the home's optIn/optOut and why. The home
     re-plans before this returns, so the new setpoints are already decided."""
@@ -75,9 +79,13 @@ async def receive_event(
     return _public(await service.receive_event(home_id, event))
 
 
-@router.post("/homes/{home_id}/events/{event_id}/opt-out", response_model=EventPublic)
+@router.post(
+    "/homes/{home_id}/events/{event_id}/opt-out",
+    response_model=EventPublic,
+    responses=responses(HOME),
+)
 async def opt_out(
-    home_id: HomeId, event_id: str, service: Service, principal: CurrentPrincipal
+    home_id: HomeId, event_id: EventIdPath, service: Service, principal: CurrentPrincipal
 ) -> EventPublic:
     """The consumer's right to opt out of an event; the home re-plans without it."""
     try:

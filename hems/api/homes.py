@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 
 from hems.api.auth import Admin, CurrentPrincipal, HomeId, Service, actor
+from hems.api.errors import ADMIN, BODY, HOME, responses
+from hems.api.params import HomeIdPath
 from hems.api.schemas import DeviceStatus, HomeCreated, HomeSummary, TokenCreated
 from hems.domain.home import HomeSpec
 from hems.storage.store import ConflictError, NotFoundError
@@ -14,7 +16,12 @@ from hems.storage.store import ConflictError, NotFoundError
 router = APIRouter(tags=["homes"])
 
 
-@router.post("/homes", status_code=status.HTTP_201_CREATED, response_model=HomeCreated)
+@router.post(
+    "/homes",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HomeCreated,
+    responses=responses(ADMIN, 409, BODY),
+)
 def create_home(spec: HomeSpec, service: Service, principal: Admin) -> HomeCreated:
     """Register a home (the CEM's manufacturer and serial identify it) and its devices.
     Returns the home's token once."""
@@ -27,7 +34,7 @@ def create_home(spec: HomeSpec, service: Service, principal: Admin) -> HomeCreat
     return HomeCreated(id=home_id, token=token)
 
 
-@router.get("/homes", response_model=list[HomeSummary])
+@router.get("/homes", response_model=list[HomeSummary], responses=responses(ADMIN))
 async def list_homes(service: Service, _principal: Admin) -> list[HomeSummary]:
     out = []
     for home_id in service.store.home_ids():
@@ -43,15 +50,18 @@ async def list_homes(service: Service, _principal: Admin) -> list[HomeSummary]:
     return out
 
 
-@router.get("/homes/{home_id}", response_model=HomeSpec)
+@router.get("/homes/{home_id}", response_model=HomeSpec, responses=responses(HOME))
 async def get_home(home_id: HomeId, service: Service) -> HomeSpec:
     return _home(service, home_id)
 
 
 @router.post(
-    "/homes/{home_id}/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenCreated
+    "/homes/{home_id}/tokens",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TokenCreated,
+    responses=responses(ADMIN, 404),
 )
-def create_home_token(home_id: int, service: Service, _principal: Admin) -> TokenCreated:
+def create_home_token(home_id: HomeIdPath, service: Service, _principal: Admin) -> TokenCreated:
     try:
         token = service.store.create_token("home", home_id, service.clock.now(), label="api")
     except NotFoundError:
@@ -59,7 +69,9 @@ def create_home_token(home_id: int, service: Service, _principal: Admin) -> Toke
     return TokenCreated(token=token)
 
 
-@router.get("/homes/{home_id}/devices", response_model=list[DeviceStatus])
+@router.get(
+    "/homes/{home_id}/devices", response_model=list[DeviceStatus], responses=responses(HOME)
+)
 async def device_status(home_id: HomeId, service: Service) -> list[DeviceStatus]:
     """Each device's last known state and whether it answers."""
     spec = _home(service, home_id)
@@ -84,7 +96,7 @@ async def device_status(home_id: HomeId, service: Service) -> list[DeviceStatus]
     return out
 
 
-@router.get("/homes/{home_id}/export")
+@router.get("/homes/{home_id}/export", responses=responses(HOME))
 def export_data(home_id: HomeId, service: Service, principal: CurrentPrincipal) -> dict[str, Any]:
     """Everything the CEM holds about the home, as JSON."""
     _home(service, home_id)
@@ -92,7 +104,9 @@ def export_data(home_id: HomeId, service: Service, principal: CurrentPrincipal) 
     return service.store.export_home(home_id)
 
 
-@router.delete("/homes/{home_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/homes/{home_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(HOME)
+)
 def delete_data(home_id: HomeId, service: Service, principal: CurrentPrincipal) -> None:
     """Erase the home and all its data (its tokens stop working)."""
     try:

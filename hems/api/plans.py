@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from hems.api.auth import HomeId, Service
+from hems.api.errors import HOME, responses
 from hems.api.schemas import (
     History,
     PlanPublic,
@@ -27,7 +28,7 @@ router = APIRouter(tags=["plans"])
 UK = ZoneInfo("Europe/London")
 
 
-@router.get("/homes/{home_id}/plan", response_model=PlanPublic)
+@router.get("/homes/{home_id}/plan", response_model=PlanPublic, responses=responses(HOME))
 async def current_plan(home_id: HomeId, service: Service) -> Response:
     """The latest plan. ``violations`` explains each wish it cannot meet, in words."""
     latest = service.store.latest_plan_id(home_id)
@@ -74,7 +75,7 @@ def _json_value(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
-@router.get("/homes/{home_id}/history", response_model=History)
+@router.get("/homes/{home_id}/history", response_model=History, responses=responses(HOME))
 def history(
     home_id: HomeId,
     service: Service,
@@ -110,7 +111,7 @@ def history(
     )
 
 
-@router.get("/homes/{home_id}/savings", response_model=list[SavingsDay])
+@router.get("/homes/{home_id}/savings", response_model=list[SavingsDay], responses=responses(HOME))
 def savings(
     home_id: HomeId, service: Service, days: int = Query(default=7, ge=1, le=366)
 ) -> list[SavingsDay]:
@@ -156,7 +157,7 @@ def executed_savings(plans: list[StoredPlan], now: datetime) -> list[SavingsDay]
     ]
 
 
-@router.get("/homes/{home_id}/flexibility")
+@router.get("/homes/{home_id}/flexibility", responses=responses(HOME))
 async def flexibility(home_id: HomeId, service: Service) -> dict[str, object]:
     """PAS 1878 power profiles of the current plan: intended operation (IO), least delayed (LD)
     and most delayed (MD), per slot: the grid power and each device's power [kW]."""

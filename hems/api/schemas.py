@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
+from hems.domain.base import DomainModel, PlainText
 from optimiser import DsrKind
 
 
@@ -102,15 +103,13 @@ class SavingsDay(BaseModel):
     baseline_carbon_kg: float
 
 
-class EventIn(BaseModel):
+class EventIn(DomainModel):
     """A DSR event as the DSRSP sends it (the OpenADR VEN maps oadrDistributeEvent onto this).
 
     ``kind``: import_cap / export_floor / setpoint / reduction; ``value_kw`` as in the
     optimiser's DSR table."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    event_id: str = Field(min_length=1, max_length=128)
+    event_id: PlainText = Field(min_length=1, max_length=128)
     modification_number: int = Field(default=0, ge=0)
     kind: DsrKind
     value_kw: float = Field(ge=-100, le=100)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from hems.domain.base import DomainModel
 
 
 class DeviceKind(StrEnum):
@@ -16,9 +18,7 @@ class DeviceKind(StrEnum):
     HEAT_PUMP = "heat_pump"
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class _Spec(DomainModel):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9 _\-]+$")
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from hems.domain.base import DomainModel, PlainText
 from hems.domain.devices import DeviceSpec
 
 
@@ -14,7 +15,7 @@ class TariffKind(StrEnum):
     FLAT = "flat"
 
 
-class HomeSpec(BaseModel):
+class HomeSpec(DomainModel):
     """A home's description (the admin creates it; ``hems run --demo`` builds one).
 
     Attributes:
@@ -25,10 +26,8 @@ class HomeSpec(BaseModel):
         flat_import_gbp_per_kwh, flat_export_gbp_per_kwh: rates for a flat tariff [GBP/kWh].
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str = Field(min_length=1, max_length=100)
-    cem_manufacturer: str = Field(min_length=1, max_length=64)
+    name: PlainText = Field(min_length=1, max_length=100)
+    cem_manufacturer: PlainText = Field(min_length=1, max_length=64)
     cem_serial: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9\-_.]+$")
     latitude: float = Field(ge=49.8, le=60.9)
     longitude: float = Field(ge=-8.7, le=1.8)

@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime, time
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
+
+from hems.domain.base import DomainModel, LocalTime, PlainText
 
 
 class Weekday(StrEnum):
@@ -25,40 +27,32 @@ class Weekday(StrEnum):
 WEEKDAYS: tuple[Weekday, ...] = tuple(Weekday)
 
 
-class Departure(BaseModel):
+class Departure(DomainModel):
     """When the car leaves (local time) and the SoC wanted by then [0-1]."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    leave_at: time
+    leave_at: LocalTime
     target_soc: float = Field(ge=0.1, le=1.0)
 
 
-class NextTrip(BaseModel):
+class NextTrip(DomainModel):
     """A one-off departure that replaces the weekly one for the next trip."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     leave_at: AwareDatetime
     target_soc: float = Field(ge=0.1, le=1.0)
 
 
-class ComfortPeriod(BaseModel):
+class ComfortPeriod(DomainModel):
     """From ``start`` (local time) until the next period starts, keep at least ``min_c``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    start: time
+    start: LocalTime
     min_c: float = Field(ge=5.0, le=26.0)
 
 
-class OptOutWindow(BaseModel):
+class OptOutWindow(DomainModel):
     """A daily window (local time) in which the home takes part in no DSR event."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
 
 
 def _default_departures() -> dict[Weekday, Departure]:
@@ -72,7 +66,7 @@ def _default_comfort() -> list[ComfortPeriod]:
     ]
 
 
-class Preferences(BaseModel):
+class Preferences(DomainModel):
     """Everything the consumer chooses.
 
     Attributes:
@@ -87,8 +81,6 @@ class Preferences(BaseModel):
         dsr_consent: the consumer agrees to take part in DSR events.
         dsr_opt_out_windows: daily windows with no DSR participation.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     ev_departures: dict[Weekday, Departure] = Field(default_factory=_default_departures)
     ev_next_trip: NextTrip | None = None
@@ -125,13 +117,11 @@ class OverrideKind(StrEnum):
     OPT_OUT_EVENT = "opt_out_event"  # take no part in one DSR event
 
 
-class OverrideRequest(BaseModel):
+class OverrideRequest(DomainModel):
     """A consumer override; it always wins over the plan and the DSRSP until it expires."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     kind: OverrideKind
-    target: str = Field(default="", max_length=128, description="device name or DSR event id")
+    target: PlainText = Field(default="", max_length=128, description="device name or DSR event id")
     duration_minutes: int = Field(default=120, ge=1, le=24 * 60)
 
     @model_validator(mode="after")

@@ -6,6 +6,7 @@ validation, auditing and re-planning are exactly the API's."""
 from __future__ import annotations
 
 import json
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,11 +15,14 @@ from typing import Annotated, Any
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from hems.api import consumer, events, homes, plans
 from hems.api.auth import get_service
+from hems.api.params import EventIdPath, HomeIdPath, OverrideIdPath
+from hems.api.rate_limits import AuthGuard, TooManyRequestsError, client_address
 from hems.domain.preferences import OverrideKind, OverrideRequest
 from hems.service import CemService
 from hems.storage.store import NotFoundError, Principal
@@ -88,7 +92,7 @@ class SignedIn:
 
 
 async def signed_in(
-    request: Request, home_id: int, service: Service, sessions: Sessions
+    request: Request, home_id: HomeIdPath, service: Service, sessions: Sessions
 ) -> SignedIn:
     """The session for this home's pages: sign in first; another home's pages are 404."""
     session_id = request.cookies.get(SESSION_COOKIE, "")
@@ -196,7 +200,25 @@ async def login(request: Request, service: Service, sessions: Sessions) -> Respo
             request, error="The sign-in form had expired. Please try again.", status_code=403
         )
     token = str(form.get("token", "")).strip()
+    guard: AuthGuard = request.app.state.auth_guard
+    client = client_address(request.client)
+    try:  # throttled like the API's bearer tokens: docs/webapp.md, Security
+        guard.check(client, token)
+    except TooManyRequestsError as exc:
+        minutes = math.ceil(exc.retry_after_s / 60)
+        response = _login_page(
+            request,
+            error=f"Too many failed sign-ins. Try again in {minutes} minute"
+            + ("s." if minutes > 1 else "."),
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
     principal = service.store.principal(token) if token else None
+    if token and principal is None:
+        guard.failed(client)
+    elif token:
+        guard.succeeded(client, token)
     if principal is None or principal.home_id is None:
         return _login_page(
             request, error="That token was not recognised as a home's token.", status_code=401
@@ -314,6 +336,9 @@ async def add_override(user: User, form: Form, service: Service) -> RedirectResp
         return _back(user)
     try:
         done = await consumer.add_override(user.home_id, body, service, user.principal)
+    except RequestValidationError as exc:  # a check against the store (no such device)
+        user.flash("error", f"Not done: {_first_error(exc)}")
+        return _back(user)
     except HTTPException as exc:
         user.flash("error", f"Not done: {exc.detail}")
         return _back(user)
@@ -325,18 +350,18 @@ async def add_override(user: User, form: Form, service: Service) -> RedirectResp
     return _back(user)
 
 
-def _first_error(exc: ValueError) -> str:
+def _first_error(exc: Exception) -> str:
     errors = getattr(exc, "errors", None)
     if callable(errors):
         first = errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
+        loc = ".".join(str(p) for p in first["loc"] if p != "body")
         return f"{loc}: {first['msg']}" if loc else str(first["msg"])
     return str(exc)
 
 
 @router.post("/homes/{home_id}/overrides/{override_id}/cancel")
 async def cancel_override(
-    user: User, _form: Form, override_id: int, service: Service
+    user: User, _form: Form, override_id: OverrideIdPath, service: Service
 ) -> RedirectResponse:
     try:
         await consumer.cancel_override(user.home_id, override_id, service, user.principal)
@@ -403,7 +428,9 @@ async def events_page(request: Request, user: User, service: Service) -> Respons
 
 
 @router.post("/homes/{home_id}/events/{event_id}/opt-out")
-async def opt_out(user: User, _form: Form, event_id: str, service: Service) -> RedirectResponse:
+async def opt_out(
+    user: User, _form: Form, event_id: EventIdPath, service: Service
+) -> RedirectResponse:
     """Opt out through an override kept until the event ends, so a modified event delivered
     later is refused too (the API's override path; it records and re-plans)."""
     now = service.clock.now()
