@@ -114,6 +114,9 @@ def run(
         port=settings.api_port,
         log_level="info",
         access_log=access_log,
+        # Forwarded headers are believed only from settings.trusted_proxies (create_app);
+        # uvicorn's own default would believe any local process on 127.0.0.1.
+        proxy_headers=False,
     )
 
 

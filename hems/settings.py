@@ -7,6 +7,7 @@ database, and key files are referred to by path.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
@@ -52,6 +53,13 @@ class Settings(BaseSettings):
             PostgreSQL: ``postgresql+psycopg://user@host/db``. A SQLite file's folder must exist
             (only ``state_dir`` is created by the service), so a typo makes no directories.
         api_host, api_port: where the HTTP API listens.
+        trusted_proxies: addresses of reverse proxies whose ``X-Forwarded-For`` and
+            ``X-Forwarded-Proto`` are believed (empty: none; the socket's peer is the client).
+        auth_failures_per_client, auth_failures_overall, auth_failure_window_s: after this many
+            failed token checks from one address, or from all together, within the window [s],
+            sign-in and bearer authentication answer 429 (docs/service.md, Security).
+        api_requests_per_minute: each API token's request rate, with a minute's burst (0 = no
+            limit); beyond it 429 with ``Retry-After``.
         slot_minutes: planning and dispatch slot [min].
         horizon_hours: planning horizon [h].
         solver_time_limit_s: HiGHS time limit per plan [s].
@@ -95,6 +103,11 @@ class Settings(BaseSettings):
     database_url: str = ""
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    trusted_proxies: list[str] = Field(default_factory=list)
+    auth_failures_per_client: int = Field(default=10, ge=1, le=100_000)
+    auth_failures_overall: int = Field(default=200, ge=1, le=10_000_000)
+    auth_failure_window_s: float = Field(default=300.0, gt=0, le=86_400)
+    api_requests_per_minute: int = Field(default=1200, ge=0, le=10_000_000)
     slot_minutes: Literal[5, 15, 30, 60] = 30
     horizon_hours: int = Field(default=48, ge=1, le=168)
     solver_time_limit_s: float = Field(default=10.0, gt=0, le=300)
@@ -118,6 +131,14 @@ class Settings(BaseSettings):
     vtn_ca_file: FilePath | None = None
     vtn_fingerprint: str = ""
     demo: bool = False
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            if proxy != "*":
+                ipaddress.ip_network(proxy, strict=False)  # its ValueError names the value
+        return proxies
 
     @field_validator("state_dir")
     @classmethod

@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, status
 from sqlalchemy import text
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hems.api import consumer, errors, events, homes, plans
 from hems.api.auth import Service
+from hems.api.rate_limits import AuthGuard
 from hems.api.security_headers import SecurityHeaders
 from hems.runtime import Runtime, build_runtime, start_scheduler, stop_scheduler
 from hems.settings import Settings
@@ -51,10 +53,18 @@ def create_app(
     errors.install(app)
     app.state.service = rt.service
     app.state.runtime = rt
+    app.state.auth_guard = AuthGuard(  # docs/service.md, Security
+        per_client=settings.auth_failures_per_client,
+        overall=settings.auth_failures_overall,
+        window_s=settings.auth_failure_window_s,
+        requests_per_minute=settings.api_requests_per_minute,
+    )
     for module in (homes, consumer, plans, events):
         app.include_router(module.router)
     mount_web(app)  # the consumer web app under /app (docs/webapp.md)
     app.add_middleware(SecurityHeaders, surfaces=[WEB_SURFACE])
+    if settings.trusted_proxies:  # the client's address and scheme as these proxies say
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -17,6 +17,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hems.api.params import HomeIdPath
+from hems.api.rate_limits import AuthGuard, TooManyRequestsError, client_address
 from hems.service import CemService
 from hems.storage.store import Principal
 
@@ -45,7 +46,22 @@ async def get_principal(
             "missing bearer token",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    principal = service.principals.get(credentials.credentials)
+    guard: AuthGuard = request.app.state.auth_guard
+    client = client_address(request.client)
+    try:  # throttled: docs/service.md, Security
+        guard.check(client, credentials.credentials)
+        principal = service.principals.get(credentials.credentials)
+        if principal is None:
+            guard.failed(client)
+        else:
+            guard.succeeded(client, credentials.credentials)
+            guard.take_request(principal.token_id)
+    except TooManyRequestsError as exc:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            exc.message,
+            headers={"Retry-After": str(exc.retry_after_s)},
+        ) from None
     if principal is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

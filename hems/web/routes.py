@@ -6,6 +6,7 @@ validation, auditing and re-planning are exactly the API's."""
 from __future__ import annotations
 
 import json
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 from hems.api import consumer, events, homes, plans
 from hems.api.auth import get_service
 from hems.api.params import EventIdPath, HomeIdPath, OverrideIdPath
+from hems.api.rate_limits import AuthGuard, TooManyRequestsError, client_address
 from hems.domain.preferences import OverrideKind, OverrideRequest
 from hems.service import CemService
 from hems.storage.store import NotFoundError, Principal
@@ -198,7 +200,25 @@ async def login(request: Request, service: Service, sessions: Sessions) -> Respo
             request, error="The sign-in form had expired. Please try again.", status_code=403
         )
     token = str(form.get("token", "")).strip()
+    guard: AuthGuard = request.app.state.auth_guard
+    client = client_address(request.client)
+    try:  # throttled like the API's bearer tokens: docs/webapp.md, Security
+        guard.check(client, token)
+    except TooManyRequestsError as exc:
+        minutes = math.ceil(exc.retry_after_s / 60)
+        response = _login_page(
+            request,
+            error=f"Too many failed sign-ins. Try again in {minutes} minute"
+            + ("s." if minutes > 1 else "."),
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
     principal = service.store.principal(token) if token else None
+    if token and principal is None:
+        guard.failed(client)
+    elif token:
+        guard.succeeded(client, token)
     if principal is None or principal.home_id is None:
         return _login_page(
             request, error="That token was not recognised as a home's token.", status_code=401
