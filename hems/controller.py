@@ -103,6 +103,9 @@ class HomeController:
     states: dict[str, DeviceState] = field(default_factory=dict)
     health: dict[str, DeviceHealth] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    apply_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """One apply pass at a time: the scheduler's apply job and a re-plan's dispatch read the
+    same due setpoints, and each would send them."""
     replan_reasons: list[str] = field(default_factory=list)
     last_plan_slot: datetime | None = None
     executor: Executor | None = None
@@ -329,7 +332,11 @@ class HomeController:
         device per call, at least half an apply interval apart); a device that does not
         answer is retried with exponential backoff (10 s, 20 s, 40 s ...) and reported
         offline. The store is used from worker threads: a durable commit waits for the disk,
-        and the event loop serves the API meanwhile."""
+        and the event loop serves the API meanwhile. One pass at a time (:attr:`apply_lock`)."""
+        async with self.apply_lock:
+            await self._apply_due()
+
+    async def _apply_due(self) -> None:
         now = self.clock.now()
         due = await asyncio.to_thread(self.store.due_setpoints, self.home_id, now)
         if not due:
@@ -417,7 +424,8 @@ class HomeController:
             log.warning("setpoint for %s not applied: %s", device, health.last_error)
             return False
         health.failures = 0
-        await asyncio.to_thread(self.store.mark_setpoint, row_id, applied_at=now)
+        if not await asyncio.to_thread(self.store.mark_setpoint, row_id, applied_at=now):
+            log.warning("setpoint %s for %s was already marked sent", row_id, device)
         return True
 
     # -- the cycle ---------------------------------------------------------------------------

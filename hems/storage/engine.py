@@ -32,9 +32,10 @@ def make_engine(url: str) -> Engine:
 
 
 WRITE_LOCK = {"sqlite_begin": "IMMEDIATE"}
-"""Execution options for a read-modify-write transaction: on SQLite it takes the write lock
-when it begins (``BEGIN IMMEDIATE``), so a concurrent writer waits instead of both reading
-the same row; PostgreSQL uses ``SELECT ... FOR UPDATE`` in the store instead."""
+"""Execution options of every writing transaction (``Store.write_transaction``): on SQLite
+it takes the write lock when it begins (``BEGIN IMMEDIATE``), so a concurrent writer waits
+(up to the busy timeout) instead of both reading the same row; PostgreSQL ignores it and the
+store locks rows (``SELECT ... FOR UPDATE``) instead."""
 
 
 def _sqlite_begin(connection: Any) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -124,6 +127,10 @@ class Store:
         self._session = session_factory(engine)
         self._versions: dict[tuple[str, int], int] = {}
         self._latest_plan: dict[int, int] = {}
+        # SQLite has one writer at a time: this process's writers take turns here
+        self._writer: AbstractContextManager[Any] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
 
     def version(self, kind: str, home_id: int) -> int:
         """How many times this store has changed a home's ``kind`` of record
@@ -139,9 +146,38 @@ class Store:
     def session(self) -> Session:
         return self._session()
 
+    @contextmanager
+    def write_transaction(self, lock_home: int | None = None) -> Iterator[Session]:
+        """One transaction of a method that writes, holding the write lock from its first
+        statement, so what it reads is still true when it writes.
+
+        SQLite: ``BEGIN IMMEDIATE`` takes the database's write lock at once, waiting up to the
+        busy timeout for another writer (thread or process). A deferred ``BEGIN`` would read
+        first, and its upgrade to a writer fails at once with "database is locked" when another
+        write committed in between (the snapshot is stale; the busy timeout does not apply),
+        which failed ``mark_setpoint`` and ``cancel_override`` within milliseconds. The writers
+        of this process also queue on a lock of their own first: SQLite's busy handler polls
+        (sleeps of up to 100 ms), and a dozen threads polling for one lock starved some past
+        the busy timeout; queued here, only other processes' writers poll.
+
+        PostgreSQL (READ COMMITTED): each statement sees the latest commit, and writers of
+        different rows never wait for each other, so the lock is taken where the data needs it.
+        A method that reads a row and writes it back reads it ``with_for_update`` (a concurrent
+        writer of that row waits; its read then sees this commit). A method whose writes
+        depend on which rows exist (supersede a device's pending setpoints, then insert) passes
+        ``lock_home``: the home's row is locked ``FOR NO KEY UPDATE`` first, so such writers
+        of one home take turns; it does not block inserts that only reference the home (they
+        take ``FOR KEY SHARE``). A pure insert needs neither. On SQLite ``FOR UPDATE`` renders
+        nothing: the database lock already covers it."""
+        with self._writer, self.session() as s, s.begin():
+            s.connection(execution_options=WRITE_LOCK)
+            if lock_home is not None:
+                _lock_home(s, lock_home)
+            yield s
+
     # -- homes and devices -------------------------------------------------------------------
     def create_home(self, spec: HomeSpec, now: datetime, actor: str) -> int:
-        with self.session() as s, s.begin():
+        with self.write_transaction() as s:
             row = HomeRow(
                 name=spec.name,
                 cem_manufacturer=spec.cem_manufacturer,
@@ -187,8 +223,8 @@ class Store:
 
     def delete_home_data(self, home_id: int, now: datetime, actor: str) -> None:
         """Erase a home and everything recorded about it (the consumer's right to deletion)."""
-        with self.session() as s, s.begin():
-            if s.get(HomeRow, home_id) is None:
+        with self.write_transaction() as s:
+            if s.get(HomeRow, home_id, with_for_update=True) is None:
                 raise NotFoundError(f"home {home_id}")
             for table in (
                 ApiTokenRow,
@@ -215,7 +251,7 @@ class Store:
         if role not in ("admin", "home") or (role == "home") != (home_id is not None):
             raise ValueError("a home token needs a home; an admin token has none")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        with self.session() as s, s.begin():
+        with self.write_transaction() as s:
             if home_id is not None and s.get(HomeRow, home_id) is None:
                 raise NotFoundError(f"home {home_id}")
             s.add(
@@ -266,8 +302,7 @@ class Store:
         self, home_id: int, prefs: Preferences, now: datetime, actor: str
     ) -> Preferences:
         """Replace a home's preferences (audited); returns the ones they replace."""
-        with self.session() as s, s.begin():
-            s.connection(execution_options=WRITE_LOCK)
+        with self.write_transaction() as s:
             # locked, so two writers each get their own version
             row = s.get(PreferencesRow, home_id, with_for_update=True)
             if row is None:
@@ -292,7 +327,7 @@ class Store:
         expires: datetime,
         actor: str,
     ) -> int:
-        with self.session() as s, s.begin():
+        with self.write_transaction() as s:
             row = OverrideRow(
                 home_id=home_id, kind=kind.value, target=target, created_at=now, expires_at=expires
             )
@@ -306,8 +341,8 @@ class Store:
             return row.id
 
     def cancel_override(self, home_id: int, override_id: int, now: datetime, actor: str) -> None:
-        with self.session() as s, s.begin():
-            row = s.get(OverrideRow, override_id)
+        with self.write_transaction() as s:
+            row = s.get(OverrideRow, override_id, with_for_update=True)
             if row is None or row.home_id != home_id:
                 raise NotFoundError(f"override {override_id}")
             row.cancelled_at = now
@@ -337,7 +372,7 @@ class Store:
         totals["by_asset"] = dict(plan.totals.by_asset)
         totals["baseline_cost_gbp_by_slot"] = baseline.schedule["cost_gbp"].round(6).tolist()
         totals["baseline_carbon_kg_by_slot"] = baseline.schedule["carbon_kg"].round(6).tolist()
-        with self.session() as s, s.begin():
+        with self.write_transaction() as s:
             row = PlanRow(
                 home_id=home_id,
                 created_at=now,
@@ -456,10 +491,11 @@ class Store:
         """Store one step of a ramp towards the decided setpoint ``target_id`` [kW], due now
         (written before it is sent, like every setpoint). A step left unsent by a crash is
         superseded; the decision itself stays due until the ramp reaches it."""
-        with self.session() as s, s.begin():
-            target = s.get(SetpointRow, target_id)
+        with self.write_transaction() as s:
+            target = s.get(SetpointRow, target_id)  # its home, device and reason never change
             if target is None:
                 raise NotFoundError(f"setpoint {target_id}")
+            _lock_home(s, target.home_id)  # then the device's pending steps, as add_setpoint
             for stale in s.scalars(
                 select(SetpointRow).where(
                     SetpointRow.home_id == target.home_id,
@@ -493,7 +529,7 @@ class Store:
         now: datetime,
         effective_at: datetime,
     ) -> int:
-        with self.session() as s, s.begin():
+        with self.write_transaction(lock_home=home_id) as s:
             # A newer decision replaces one still waiting for its randomised delay.
             for pending in s.scalars(
                 select(SetpointRow).where(
@@ -541,16 +577,21 @@ class Store:
         applied_at: datetime | None,
         error: str = "",
         retry_at: datetime | None = None,
-    ) -> None:
-        with self.session() as s, s.begin():
-            row = s.get(SetpointRow, setpoint_id)
-            if row is None:
-                return
+    ) -> bool:
+        """Record an attempt to send a setpoint: sent (``applied_at``) or failed (``error``,
+        tried again at ``retry_at``). A setpoint already marked sent stays as it is, and False
+        says so (another apply loop sent it: the device was told twice); a failure reported
+        late can then not make a sent setpoint due again. True when this call changed it."""
+        with self.write_transaction() as s:
+            row = s.get(SetpointRow, setpoint_id, with_for_update=True)
+            if row is None or row.applied_at is not None:
+                return False
             row.attempts += 1
             row.applied_at = applied_at
             row.last_error = error[:200]
             if retry_at is not None:
                 row.effective_at = retry_at
+            return True
 
     def setpoints(self, home_id: int, since: datetime) -> list[SetpointRow]:
         with self.session() as s:
@@ -564,14 +605,14 @@ class Store:
 
     # -- telemetry, events, audit ------------------------------------------------------------
     def add_telemetry(self, home_id: int, rows: list[TelemetryRow]) -> None:
-        with self.session() as s, s.begin():
+        with self.write_transaction() as s:
             for r in rows:
                 r.home_id = home_id
                 s.add(r)
 
     def prune_telemetry(self, before: datetime) -> int:
         """Delete telemetry older than ``before``; returns how many rows went."""
-        with self.session() as s, s.begin():
+        with self.write_transaction() as s:
             result = s.execute(delete(TelemetryRow).where(TelemetryRow.at < before))
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -588,8 +629,7 @@ class Store:
         return changed
 
     def _upsert_event(self, home_id: int, event: StoredEvent, now: datetime) -> bool:
-        with self.session() as s, s.begin():
-            s.connection(execution_options=WRITE_LOCK)
+        with self.write_transaction() as s:
             row = s.scalars(
                 select(DsrEventRow)
                 .where(DsrEventRow.home_id == home_id, DsrEventRow.event_id == event.event_id)
@@ -627,14 +667,11 @@ class Store:
     def set_event_response(
         self, home_id: int, event_id: str, response: str, reason: str, now: datetime, actor: str
     ) -> None:
-        with self.session() as s, s.begin():
-            # read-modify-write: take the write lock first, or a deferred SQLite transaction
-            # whose snapshot another writer has moved on fails with "database is locked"
-            s.connection(execution_options=WRITE_LOCK)
+        with self.write_transaction() as s:
             row = s.scalars(
-                select(DsrEventRow).where(
-                    DsrEventRow.home_id == home_id, DsrEventRow.event_id == event_id
-                )
+                select(DsrEventRow)
+                .where(DsrEventRow.home_id == home_id, DsrEventRow.event_id == event_id)
+                .with_for_update()
             ).first()
             if row is None:
                 raise NotFoundError(f"event {event_id}")
@@ -732,8 +769,14 @@ class Store:
     def record_audit(
         self, home_id: int | None, now: datetime, actor: str, action: str, detail: dict[str, Any]
     ) -> None:
-        with self.session() as s, s.begin():
+        with self.write_transaction() as s:
             s.add(_audit(home_id, now, actor, action, detail))
+
+
+def _lock_home(s: Session, home_id: int) -> None:
+    """Take the home's row lock for a writer whose writes depend on which of the home's rows
+    exist (PostgreSQL; see :meth:`Store.write_transaction`)."""
+    s.execute(select(HomeRow.id).where(HomeRow.id == home_id).with_for_update(key_share=True))
 
 
 def _audit(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 import hems.controller as controller
 from optimiser import ModeMemory
 
@@ -34,3 +36,35 @@ def test_a_homes_next_plan_is_given_the_modes_its_last_plan_left(demo, monkeypat
     assert ("grid", first_start) in given[1]
     assert ctl.mode_memory is memories[1]  # the memory the second plan rewrote is kept
     assert ("grid", first_start + timedelta(minutes=30)) in ctl.mode_memory.modes
+
+
+def test_two_apply_passes_at_once_send_each_setpoint_once(demo):
+    """The scheduler's apply job and an API re-plan's dispatch can run at the same moment;
+    both read the same due setpoints, and each used to send them (in the demo a battery
+    setpoint reached the device three times)."""
+    ctl = demo.runtime.service.controller(demo.home_id)
+    asyncio.run(ctl.cycle())
+    demo.clock.advance(timedelta(minutes=20))  # past any randomised delay and ramp
+    for _ in range(40):
+        asyncio.run(ctl.apply_due())
+        demo.clock.advance(timedelta(seconds=15))
+    store = demo.runtime.store
+    battery = store.last_applied_setpoint(demo.home_id, "Battery")
+    now = demo.clock.now()
+    store.add_setpoint(demo.home_id, "Battery", battery.power_kw - 1.0, "plan", None, now, now)
+    sent: list[float] = []
+    driver = ctl.drivers["Battery"]
+    real = driver.apply
+
+    async def counting(setpoint):
+        sent.append(setpoint.power_kw)
+        await asyncio.sleep(0.05)  # a device on the network answers after a while
+        await real(setpoint)
+
+    driver.apply = counting  # type: ignore[method-assign]
+
+    async def both() -> None:
+        await asyncio.gather(ctl.apply_due(), ctl.apply_due())
+
+    asyncio.run(both())
+    assert sent == [pytest.approx(battery.power_kw - 1.0)]
