@@ -1,20 +1,120 @@
 """A demo DSRSP: openleadr's VTN on localhost that registers any CEM, asks for its telemetry,
 and a few minutes later sends each registered VEN a LOAD_DISPATCH event (an import limit).
 
-``hems dsrsp-sim`` runs it alone; ``hems run --demo`` starts it inside the service so that
-``make run`` shows the whole loop: registration, the event, the home's re-plan and its answer.
+``hems dsrsp-sim`` runs it alone; ``hems run --demo`` runs that command as a child process
+(:mod:`hems.dsrsp_process`) so that ``make run`` shows the whole loop (registration, the event,
+the home's re-plan and its answer) and a crash of the VTN cannot take the service with it.
+
+Every request is checked by :func:`xml_guard_middleware` before openleadr parses it: openleadr
+validates with lxml's default parser, which expands entities (a 634-byte billion-laughs body
+segfaulted libxml2 2.14.6 in it).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import signal
+import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from adapters.openadr.xml_guard import (
+    MAX_MESSAGE_BYTES,
+    HostileXmlError,
+    XmlTooLargeError,
+    check_untrusted_xml,
+)
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 VTN_ID = "demo-dsrsp"
+VTN_PATH = "/OpenADR2/Simple/2.0b"
+
+Handler = Callable[["web.Request"], Awaitable["web.StreamResponse"]]
+Middleware = Callable[["web.Request", Handler], Awaitable["web.StreamResponse"]]
+
+
+def vtn_url(port: int) -> str:
+    """The demo VTN's base URL on 127.0.0.1."""
+    return f"http://127.0.0.1:{port}{VTN_PATH}"
+
+
+def xml_guard_middleware(max_bytes: int = MAX_MESSAGE_BYTES) -> Middleware:
+    """An aiohttp middleware that reads each request body up to ``max_bytes`` and refuses it,
+    unparsed, with 413 (too large) or 400 (not UTF-8, DOCTYPE, ENTITY, processing instruction),
+    see :mod:`adapters.openadr.xml_guard`; the handler gets a request whose body is already
+    read (aiohttp caches it), so it cannot read past the limit either."""
+    from aiohttp import web
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.content_length is not None and request.content_length > max_bytes:
+            return _refused(request, 413, f"message larger than {max_bytes} bytes")
+        bounded = request.clone(client_max_size=max_bytes)
+        try:
+            body = await bounded.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _refused(request, 413, f"message larger than {max_bytes} bytes")
+        try:
+            check_untrusted_xml(body, max_bytes=max_bytes)
+        except XmlTooLargeError as exc:
+            return _refused(request, 413, str(exc))
+        except HostileXmlError as exc:
+            return _refused(request, 400, str(exc))
+        return await handler(bounded)
+
+    return guard
+
+
+def _refused(request: web.Request, status: int, reason: str) -> web.StreamResponse:
+    from aiohttp import web
+
+    log.warning("demo DSRSP: refused %s from %s: %s", request.path, request.remote, reason)
+    return web.Response(status=status, text=f"refused: {reason}\n")
+
+
+def serve_until_stopped(
+    sim: DemoDsrsp, *, on_ready: Callable[[], None], supervised: bool = False
+) -> None:
+    """Run ``sim`` until SIGTERM or SIGINT; ``supervised`` (a child of ``hems run``), until
+    SIGTERM or its stdin closes (the parent stopped, or died: the kernel closes the pipe), and
+    SIGINT is ignored (Ctrl-C reaches the whole process group; the parent decides)."""
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        if supervised:
+            loop.add_signal_handler(signal.SIGINT, lambda: None)
+            stdin = sys.stdin.fileno()
+
+            def on_stdin() -> None:
+                try:
+                    data = os.read(stdin, 4096)
+                except OSError:
+                    data = b""
+                if not data:
+                    loop.remove_reader(stdin)
+                    stop.set()
+
+            loop.add_reader(stdin, on_stdin)
+        else:
+            loop.add_signal_handler(signal.SIGINT, stop.set)
+        await sim.start()
+        on_ready()
+        try:
+            await stop.wait()
+        finally:
+            await sim.stop()
+
+    asyncio.run(serve())
 
 
 @dataclass
@@ -39,7 +139,7 @@ class DemoDsrsp:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/OpenADR2/Simple/2.0b"
+        return vtn_url(self.port)
 
     async def start(self) -> None:
         from openleadr import OpenADRServer  # the independent peer, from the dev/openadr extra
@@ -53,6 +153,7 @@ class DemoDsrsp:
             http_port=self.port,
             requested_poll_freq=timedelta(seconds=10),
         )
+        server.app.middlewares.append(xml_guard_middleware())  # before run() freezes the app
         server.add_handler("on_create_party_registration", self._on_register)
         server.add_handler("on_register_report", self._on_register_report)
         server.add_handler("on_cancel_party_registration", self._on_cancel)

@@ -18,7 +18,7 @@ from adapters.cache import SeriesCache
 from adapters.devices.driver import DeviceDriver
 from hems.clock import Clock, SystemClock
 from hems.demo import demo_home_spec
-from hems.dsrsp_sim import DemoDsrsp
+from hems.dsrsp_process import DemoDsrspProcess
 from hems.live_market import LiveMarket
 from hems.market import MarketSource, ReplayedMarket
 from hems.scheduler import build_scheduler
@@ -47,8 +47,8 @@ class Runtime:
     new_tokens: dict[str, str] = field(default_factory=dict)
     scheduler: AsyncIOScheduler | None = None
     vens: VenFleet | None = None
-    dsrsp: DemoDsrsp | None = None
-    """The demo DSRSP, run inside the service by ``hems run --demo``."""
+    dsrsp: DemoDsrspProcess | None = None
+    """The demo DSRSP, a child process started and stopped with the API by ``hems run --demo``."""
 
     async def simulate(self) -> None:
         """Advance every simulated home to now."""
