@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sys
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -20,13 +20,19 @@ from rich.console import Console
 from rich.table import Table
 
 from hems.backtest.config import PLANNER_MIP_REL_GAP
+from hems.cli_errors import DEBUG_ENV, ErrorBoundaryGroup, read_model, writable_file
 from hems.demo import demo_problem, read_demo_series
-from hems.settings import Settings, SettingsError, load_settings
+from hems.settings import Settings, load_settings
 from hems.storage.engine import make_engine, upgrade_schema
-from hems.storage.store import NotFoundError, Store
+from hems.storage.store import Store
 from optimiser import ModelExtension, Plan, Problem, SolverOptions, TimeGrid, optimise
 
-app = typer.Typer(help="Customer Energy Manager", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    cls=ErrorBoundaryGroup,  # failures -> one line on stderr (hems/cli_errors.py)
+    help="Customer Energy Manager",
+    no_args_is_help=True,
+    add_completion=False,
+)
 console = Console(width=None if Console().is_terminal else 132)
 
 
@@ -40,17 +46,21 @@ ConfigOption = Annotated[
 ]
 
 
+SQL_ID_MAX = 2**63 - 1
+"""The largest id a database row can have (SQLite INTEGER, PostgreSQL bigint)."""
+
+
 @app.callback()
-def main() -> None:
+def main(
+    debug: Annotated[
+        bool, typer.Option(envvar=DEBUG_ENV, help="show the traceback of an unexpected error")
+    ] = False,
+) -> None:
     """Customer Energy Manager: plans a home's EV, heat pump, battery and PV."""
 
 
 def _settings(config: Path | None, **overrides: object) -> Settings:
-    try:
-        return load_settings(config, **overrides)
-    except SettingsError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+    return load_settings(config, **overrides)  # SettingsError: exit 2 (ErrorBoundaryGroup)
 
 
 @app.command()
@@ -84,13 +94,14 @@ def run(
     settings = _settings(config, **overrides)
     demo_dsrsp = None
     if settings.demo and dsrsp and not settings.vtn_url:
-        from hems.dsrsp_process import DemoDsrspProcess
+        from hems.dsrsp_sim import DemoDsrsp
 
-        demo_dsrsp = DemoDsrspProcess(port=dsrsp_port)  # started and stopped with the API
+        demo_dsrsp = DemoDsrsp(port=dsrsp_port)
         settings = settings.model_copy(update={"vtn_url": demo_dsrsp.url})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for noisy in ("apscheduler", "openleadr", "httpx", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    _check_port_free(settings.api_host, settings.api_port)
     runtime = build_runtime(settings)
     runtime.dsrsp = demo_dsrsp
     base = f"http://{settings.api_host}:{settings.api_port}"
@@ -121,6 +132,16 @@ def run(
     )
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse an API address another process listens on before anything starts (uvicorn finds
+    out only after the database, the tokens and the demo DSRSP are up)."""
+    try:
+        socket.create_server((host, port)).close()
+    except OSError as exc:
+        reason = f"the API cannot listen on {host}:{port}: {exc.strerror}"
+        raise OSError(exc.errno, reason) from None
+
+
 @app.command("dsrsp-sim")
 def dsrsp_sim(
     port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 8081,
@@ -128,36 +149,26 @@ def dsrsp_sim(
         float, typer.Option(help="delay from registration to event [s]")
     ] = 180,
     event_kw: Annotated[float, typer.Option(help="the event's site setpoint [kW]")] = 1.5,
-    supervised: Annotated[
-        bool,
-        typer.Option(
-            hidden=True,
-            help="run as hems run's child: say 'ready' on stdout, stop when stdin closes",
-        ),
-    ] = False,
 ) -> None:
     """Run a demo DSRSP (openleadr's VTN) that registers CEMs and sends them an event."""
-    from hems.dsrsp_sim import DemoDsrsp, serve_until_stopped
+    import asyncio
+
+    from hems.dsrsp_sim import DemoDsrsp
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("openleadr").setLevel(logging.WARNING)
     sim = DemoDsrsp(port=port, event_after_s=event_after_s, event_kw=event_kw)
-    ready_out = sys.stdout
 
-    def say_ready() -> None:
-        if supervised:  # the parent waits for this line (hems/dsrsp_process.py)
-            ready_out.write("ready\n")
-            ready_out.flush()
-        else:
-            console.print(f"demo DSRSP at {sim.url}; point a CEM at it: HEMS_VTN_URL={sim.url}")
+    async def serve() -> None:
+        await sim.start()
+        console.print(f"demo DSRSP at {sim.url}; point a CEM at it: HEMS_VTN_URL={sim.url}")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await sim.stop()
 
-    try:
-        # supervised, stdout carries the ready line alone (openleadr prints a banner)
-        with contextlib.redirect_stdout(sys.stderr) if supervised else contextlib.nullcontext():
-            serve_until_stopped(sim, on_ready=say_ready, supervised=supervised)
-    except OSError as exc:
-        console.print(f"[red]demo DSRSP cannot listen on 127.0.0.1:{port}: {exc}[/red]")
-        raise typer.Exit(1) from None
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
 
 
 @app.command("openadr-fingerprint")
@@ -185,7 +196,9 @@ def db_upgrade(config: ConfigOption = None) -> None:
 
 @token_app.command("create")
 def token_create(
-    home: Annotated[int | None, typer.Option(help="home id (omit for an admin token)")] = None,
+    home: Annotated[
+        int | None, typer.Option(min=1, max=SQL_ID_MAX, help="home id (omit for an admin token)")
+    ] = None,
     label: Annotated[str, typer.Option(help="a note on what the token is for")] = "cli",
     config: ConfigOption = None,
 ) -> None:
@@ -194,23 +207,20 @@ def token_create(
     engine = make_engine(settings.resolved_database_url)
     upgrade_schema(engine)
     store = Store(engine)
-    try:
-        token = store.create_token(
-            "admin" if home is None else "home", home, datetime.now(UTC), label=label
-        )
-    except NotFoundError:
-        console.print(f"[red]no home {home}[/red]")
-        raise typer.Exit(1) from None
+    token = store.create_token(
+        "admin" if home is None else "home", home, datetime.now(UTC), label=label
+    )
     console.print(token)
 
 
 @app.command()
 def plan(
-    out: Annotated[Path, typer.Option(help="CSV file for the full per-slot plan")] = Path(
-        "out/plan.csv"
-    ),
+    out: Annotated[
+        Path, typer.Option(callback=writable_file, help="CSV file for the full per-slot plan")
+    ] = Path("out/plan.csv"),
     data: Annotated[
-        Path | None, typer.Option(help="input series CSV (default: the bundled demo)")
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="input series CSV (default: the demo)"),
     ] = None,
     carbon_preference: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="0 = cost only, 1 = carbon")
@@ -218,10 +228,17 @@ def plan(
     time_limit_s: Annotated[float, typer.Option(min=0.1, help="solver time limit [s]")] = 10.0,
     home: Annotated[
         Path | None,
-        typer.Option(help="a home file (JSON, as POST /homes takes) to plan from now instead"),
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="a home file (JSON, as POST /homes takes) to plan from now instead",
+        ),
     ] = None,
     preferences: Annotated[
-        Path | None, typer.Option(help="with --home: the consumer's preferences (JSON)")
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="with --home: the consumer's preferences (JSON)"
+        ),
     ] = None,
     ev_soc: Annotated[
         float | None,
@@ -239,7 +256,6 @@ def plan(
     else:
         problem, extensions = _home_problem(home, preferences, ev_soc, battery_soc)
     result = optimise(problem, SolverOptions(time_limit_s=time_limit_s), extensions)
-    out.parent.mkdir(parents=True, exist_ok=True)
     result.schedule.to_csv(out, date_format="%Y-%m-%dT%H:%M:%SZ", float_format="%.4f")
     print_plan(result)
     console.print(f"\nFull plan ({len(result.schedule)} slots, UTC): [bold]{out}[/bold]")
@@ -453,22 +469,14 @@ def _home_problem(
     home_file: Path, prefs_file: Path | None, ev_soc: float | None, battery_soc: float
 ) -> tuple[Problem, list[ModelExtension]]:
     """The problem of a home file planned now (UTC), with states given on the command line."""
-    from pydantic import ValidationError
-
     from adapters.devices.driver import DeviceState
     from hems.domain.home import HomeSpec
     from hems.domain.preferences import Preferences
     from hems.market import ReplayedMarket
     from hems.problem_builder import PlanInputs, build_problem
 
-    try:
-        spec = HomeSpec.model_validate_json(home_file.read_text())
-        prefs = (
-            Preferences.model_validate_json(prefs_file.read_text()) if prefs_file else Preferences()
-        )
-    except (OSError, ValidationError) as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+    spec = read_model(home_file, HomeSpec)
+    prefs = read_model(prefs_file, Preferences) if prefs_file else Preferences()
     now = datetime.now(UTC)
     grid = TimeGrid.starting_at(now, step_minutes=30, horizon_hours=48)
     states = {}

@@ -3,6 +3,7 @@ devices (4 kWp PV, 10 kWh battery, 60 kWh EV on a 7.4 kW charger, 3 kW heat pump
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -26,6 +27,21 @@ from optimiser import (
 )
 
 PV_KWP = 4.0
+DEMO_COLUMNS = (
+    "import_price_gbp_per_kwh",
+    "export_price_gbp_per_kwh",
+    "carbon_intensity_g_per_kwh",
+    "base_load_kw",
+    "pv_kw_per_kwp",
+    "outdoor_temperature_c",
+)
+DEMO_SLOTS = 96
+"""The demo problem's 48 h of 30-minute slots (its car sessions end 43.5 h in)."""
+
+
+class DemoDataError(ValueError):
+    """An input series file that is not the demo's layout; the message says what is wrong."""
+
 
 # hplib database row "Advantix i-SHWAK V4 06" (Heat Pump Keymark, CC BY 4.0): fitted COP
 # parameters for an air/water unit; COP 4.4 at 7 °C outside and 35 °C flow, 2.7 at -5 °C.
@@ -35,14 +51,42 @@ DEMO_COP = HplibCop(
 
 
 def read_demo_series(path: Path | None = None) -> pd.DataFrame:
-    """The demo home's input series, indexed by slot start (UTC)."""
+    """The demo home's input series, indexed by slot start (UTC). A file of the user's is
+    checked first (:class:`DemoDataError` says what is wrong), so the planner never sees text,
+    gaps or NaN."""
     if path is None:
         with resources.as_file(resources.files("hems") / "demo_data" / "demo_home.csv") as bundled:
             frame = pd.read_csv(bundled, index_col="slot_start_utc", parse_dates=["slot_start_utc"])
     else:
-        frame = pd.read_csv(path, index_col="slot_start_utc", parse_dates=["slot_start_utc"])
+        frame = _checked_series(path)
     frame.index = pd.DatetimeIndex(frame.index).tz_convert("UTC")
     return frame
+
+
+def _checked_series(path: Path) -> pd.DataFrame:
+    """The series in ``path`` with every column the demo needs, finite, on 30-minute slots."""
+    try:
+        frame = pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError) as exc:  # pandas' ParserError is a ValueError
+        raise DemoDataError(f"{path} is not a CSV file: {exc}") from None
+    missing = [c for c in ("slot_start_utc", *DEMO_COLUMNS) if c not in frame.columns]
+    if missing:
+        raise DemoDataError(f"{path} lacks the column(s) {', '.join(missing)}")
+    try:
+        index = pd.DatetimeIndex(pd.to_datetime(frame.pop("slot_start_utc"), utc=True))
+        values = frame[list(DEMO_COLUMNS)].astype(float)
+    except (ValueError, TypeError) as exc:
+        raise DemoDataError(f"{path}: a time or number cannot be read ({exc})") from None
+    if not values.map(math.isfinite).all().all():
+        raise DemoDataError(f"{path}: every value must be a finite number")
+    steps = index.to_series().diff().dropna()
+    if len(index) < DEMO_SLOTS or (steps != pd.Timedelta(minutes=30)).any():
+        raise DemoDataError(
+            f"{path}: needs at least {DEMO_SLOTS} consecutive 30-minute slots (48 h), "
+            f"got {len(index)} rows"
+        )
+    values.index = index.rename("slot_start_utc")
+    return values
 
 
 def demo_problem(series: pd.DataFrame | None = None, *, carbon_preference: float = 0.2) -> Problem:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from hems.cli import app
-from hems.demo import demo_problem
+from hems.demo import demo_problem, read_demo_series
 from optimiser import PlanStatus, optimise
 
 
@@ -71,4 +78,147 @@ def test_token_create_prints_a_token_once_and_stores_only_its_hash(tmp_path, mon
         assert token.encode() not in db_file.read_bytes()
     missing = CliRunner().invoke(app, ["token", "create", "--home", "99"])
     assert missing.exit_code == 1
-    assert "no home 99" in missing.output
+    assert "no home 99" in missing.stderr
+
+
+# --- failures are one line on stderr and an exit code, never a traceback (hems/cli_errors.py)
+
+
+def _fails_cleanly(result, code: int, *words: str) -> str:
+    """The command ended by its own exit (no exception escaped), with ``code`` and a message
+    on stderr that holds ``words``; returns that message (typer's usage errors fold long lines
+    in a box: the words are looked for in the unfolded text)."""
+    assert result.exit_code == code, (result.exit_code, result.output, result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    assert "Traceback" not in result.output
+    message = " ".join(result.stderr.replace("│", " ").split())  # typer boxes usage errors
+    for word in words:
+        assert word in message, result.stderr
+    return message
+
+
+@pytest.fixture
+def state(tmp_path, monkeypatch):
+    """A state directory for the commands that open the database."""
+    monkeypatch.setenv("HEMS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("HEMS_DATABASE_URL", raising=False)
+    return tmp_path / "state"
+
+
+def test_invalid_toml_in_config_is_a_message(tmp_path, state):
+    bad = tmp_path / "hems.toml"
+    bad.write_text("api_port = = 3\n")
+    result = CliRunner().invoke(app, ["token", "create", "--config", str(bad)])
+    _fails_cleanly(result, 2, str(bad), "not valid TOML")
+
+
+def test_a_binary_home_file_is_a_message(tmp_path):
+    home = tmp_path / "home.json"
+    home.write_bytes(bytes(range(256)))
+    result = CliRunner().invoke(app, ["plan", "--home", str(home), "--out", str(tmp_path / "p")])
+    _fails_cleanly(result, 2, str(home), "Invalid JSON")
+
+
+def test_an_unwritable_out_is_refused_before_planning(tmp_path, monkeypatch):
+    import hems.cli
+
+    monkeypatch.setattr(hems.cli, "optimise", lambda *a: pytest.fail("planned anyway"))
+    (tmp_path / "afile").write_text("")
+    result = CliRunner().invoke(app, ["plan", "--out", str(tmp_path / "afile" / "plan.csv")])
+    _fails_cleanly(result, 2, "--out", "cannot create")
+
+
+def test_a_missing_or_malformed_data_file_is_a_message(tmp_path):
+    out = str(tmp_path / "plan.csv")
+    missing = CliRunner().invoke(app, ["plan", "--data", str(tmp_path / "no.csv"), "--out", out])
+    _fails_cleanly(missing, 2, "--data", "does not exist")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    result = CliRunner().invoke(app, ["plan", "--data", str(bad), "--out", out])
+    _fails_cleanly(result, 2, str(bad), "lacks the column(s) slot_start_utc")
+    short = tmp_path / "short.csv"
+    read_demo_series().head(10).to_csv(short)
+    result = CliRunner().invoke(app, ["plan", "--data", str(short), "--out", out])
+    _fails_cleanly(result, 2, "at least 96 consecutive 30-minute slots")
+
+
+def test_a_state_dir_that_is_a_file_is_a_message(tmp_path, monkeypatch):
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setenv("HEMS_STATE_DIR", str(tmp_path / "afile"))
+    result = CliRunner().invoke(app, ["token", "create"])
+    _fails_cleanly(result, 2, "state_dir", "is not a directory")
+
+
+def test_an_unreachable_postgresql_is_a_message(state, monkeypatch):
+    with socket.socket() as s:  # a port on 127.0.0.1 that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("HEMS_DATABASE_URL", f"postgresql+psycopg://hems@127.0.0.1:{port}/hems")
+    result = CliRunner().invoke(app, ["token", "create"])
+    _fails_cleanly(result, 1, "database error", f"port {port} failed")
+
+
+def test_an_https_vtn_without_ca_or_pin_stops_run_at_once(tmp_path, state, monkeypatch):
+    for name in ("cem.pem", "cem.key"):
+        (tmp_path / name).write_text("")
+    monkeypatch.setenv("HEMS_VTN_URL", "https://127.0.0.1:9/OpenADR2/Simple/2.0b")
+    monkeypatch.setenv("HEMS_VEN_CERT_FILE", str(tmp_path / "cem.pem"))
+    monkeypatch.setenv("HEMS_VEN_KEY_FILE", str(tmp_path / "cem.key"))
+    result = CliRunner().invoke(app, ["run"])
+    _fails_cleanly(result, 2, "needs vtn_ca_file", "vtn_fingerprint")
+    assert not state.exists()  # nothing started
+
+
+def test_the_api_port_in_use_is_a_message_before_anything_starts(state):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        result = CliRunner().invoke(app, ["run", "--port", str(port)])
+    _fails_cleanly(result, 1, f"cannot listen on 127.0.0.1:{port}", "in use")
+    assert not state.exists()  # no database, no tokens printed
+
+
+def test_a_home_id_beyond_any_row_id_is_a_usage_error(state):
+    result = CliRunner().invoke(app, ["token", "create", "--home", "99999999999999999999"])
+    _fails_cleanly(result, 2, "--home")
+
+
+def test_a_bug_says_how_to_get_the_traceback(tmp_path, monkeypatch):
+    import hems.cli
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(hems.cli, "optimise", broken)
+    args = ["plan", "--out", str(tmp_path / "p.csv")]
+    result = CliRunner().invoke(app, args)
+    _fails_cleanly(result, 1, "unexpected RuntimeError: boom", "--debug", "HEMS_DEBUG=1")
+    debug = CliRunner().invoke(app, ["--debug", *args])
+    assert isinstance(debug.exception, RuntimeError)
+    monkeypatch.setenv("HEMS_DEBUG", "1")
+    assert isinstance(CliRunner().invoke(app, args).exception, RuntimeError)
+
+
+def test_the_installed_command_prints_no_traceback(tmp_path):
+    """The real entry point (the `hems` script), not only typer's test runner."""
+    bad = tmp_path / "hems.toml"
+    bad.write_text("[[[\n")
+    env = {**os.environ, "HEMS_STATE_DIR": str(tmp_path / "state"), "COLUMNS": "200"}
+    env.pop("HEMS_DEBUG", None)
+    hems = Path(sys.executable).with_name("hems")
+    done = subprocess.run(
+        [str(hems), "token", "create", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.strip().count("\n") == 0  # one line
+    assert "not valid TOML" in done.stderr
+    assert "Traceback" not in done.stderr
