@@ -191,3 +191,20 @@ class AuditRow(Base):
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]]
+
+
+class WebSessionRow(Base):
+    """A signed-in browser of the consumer web app (hems/web/sessions.py). Only the SHA-256 of
+    its session id is stored, as for API tokens: a copy of the database opens no session."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    home_id: Mapped[int] = mapped_column(_fk_home(), index=True)
+    token_id: Mapped[int] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True
+    )
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen: Mapped[datetime] = mapped_column(index=True)
+    flash: Mapped[list[Any]]

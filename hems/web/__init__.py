@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hems.api.security_headers import Surface
+from hems.storage.web_sessions import WebSessionRows
 from hems.web.sessions import SESSION_COOKIE, SessionStore
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -51,7 +52,8 @@ def mount_web(
     :data:`WEB_SURFACE`, added by ``create_app``)."""
     from hems.web import routes, static
 
-    app.state.web_sessions = SessionStore(idle=session_idle, absolute=session_absolute)
+    rows = WebSessionRows(app.state.service.store)
+    app.state.web_sessions = SessionStore(rows, idle=session_idle, absolute=session_absolute)
     app.state.web_poll_ms = int(poll_seconds * 1000)
     app.include_router(static.router)
     app.include_router(routes.router)

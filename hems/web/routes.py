@@ -78,6 +78,7 @@ Sessions = Annotated[SessionStore, Depends(sessions_of)]
 class SignedIn:
     session_id: str
     session: WebSession
+    sessions: SessionStore
 
     @property
     def home_id(self) -> int:
@@ -88,7 +89,10 @@ class SignedIn:
         return Principal(self.session.token_id, "home", self.session.home_id)
 
     def flash(self, kind: str, message: str) -> None:
+        """A message for the next page, kept with the session (the page may be served by
+        another process, or after a restart)."""
         self.session.flash.append((kind, message))
+        self.sessions.set_flash(self.session_id, self.session.flash)
 
 
 async def signed_in(
@@ -104,7 +108,7 @@ async def signed_in(
         raise LoginRequiredError("expired")
     if session.home_id != home_id:
         raise WebError(status.HTTP_404_NOT_FOUND, "There is no such page.")
-    return SignedIn(session_id, session)
+    return SignedIn(session_id, session, sessions)
 
 
 User = Annotated[SignedIn, Depends(signed_in)]
@@ -143,6 +147,8 @@ def page(
         context["home_id"] = user.home_id
         context["home_name"] = service.store.home(user.home_id).name
         context["flashes"], user.session.flash[:] = list(user.session.flash), []
+        if context["flashes"]:
+            user.sessions.set_flash(user.session_id, [])
         context["poll_ms"] = request.app.state.web_poll_ms
         context["live"] = live_state(service, user.home_id)
     response: Response = templates.TemplateResponse(request, name, context, status_code=status_code)
