@@ -42,7 +42,7 @@ from signxml.exceptions import SignXMLException
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from adapters.openadr.codec import SIGNED_OBJECT_ID
-from adapters.openadr.schema import CodecError
+from adapters.openadr.schema import CodecError, trusted_parser
 from adapters.openadr.tls import fingerprint_der, normalise
 from adapters.openadr.vocab import NS, ResponseCode
 from adapters.openadr.xmlnodes import Element, q
@@ -243,6 +243,9 @@ class XmlVerifier:
                 x509_cert=cert if self.ca_pem_file is None else None,
                 ca_pem_file=self.ca_pem_file,
                 expect_config=self._config,
+                # signxml re-parses what it checks: with our parser (no DTD, no entities, no
+                # network, no huge trees), whatever signxml's own default becomes
+                parser=trusted_parser(),
             )
         except (SignXMLException, ValueError) as exc:
             raise self._refuse(f"bad signature: {exc}") from None

@@ -2,7 +2,9 @@
 
 Outbound messages are rendered (and signed) by the codec; answers are parsed (and verified)
 by it. Network failures and HTTP errors become :class:`TransportError` so that the VEN can back
-off; a parsed answer is returned as a typed message (None for an empty 200 body).
+off; a parsed answer is returned as a typed message (None for an empty 200 body). An answer is
+read only up to the codec's size limit (decompressed): a VTN that sends more is hung up on, so a
+hostile or broken VTN cannot make the VEN buffer an endless body.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from adapters.openadr.messages import (
     Response,
     UpdateReport,
 )
-from adapters.openadr.schema import CodecError
+from adapters.openadr.schema import MAX_MESSAGE_BYTES, CodecError
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,7 @@ class HttpTransport:
             plain HTTP (tests only).
         signer / verifier: XML signatures (see ``signatures``); None when not used.
         timeout_s: per-request timeout [s].
+        max_bytes: the largest answer read [bytes]; a longer one is a :class:`TransportError`.
     """
 
     def __init__(
@@ -83,8 +86,10 @@ class HttpTransport:
         signer: codec.Signer | None = None,
         verifier: codec.Verifier | None = None,
         timeout_s: float = 10.0,
+        max_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         self.vtn_url = vtn_url.rstrip("/")
+        self.max_bytes = max_bytes
         self.signer = signer
         self.verifier = verifier
         verify: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
@@ -94,22 +99,45 @@ class HttpTransport:
         service = SERVICE_OF[type(message)]
         body = codec.render(message, signer=self.signer)
         try:
-            reply = await self._client.post(
+            async with self._client.stream(
+                "POST",
                 f"{self.vtn_url}/{service}",
                 content=body,
                 headers={"Content-Type": "application/xml"},
-            )
+            ) as reply:
+                content = await _read_at_most(reply, self.max_bytes)
         except httpx.HTTPError as exc:
             raise TransportError(f"{service}: {type(exc).__name__}: {exc}") from exc
+        if content is None:
+            log.warning(
+                "openadr: refused the VTN's answer on %s: over %d bytes", service, self.max_bytes
+            )
+            raise TransportError(f"{service}: answer larger than {self.max_bytes} bytes")
         if reply.status_code != 200:
-            raise TransportError(f"{service}: HTTP {reply.status_code}: {reply.text[:200]}")
-        if not reply.content.strip():
+            text = content[:200].decode("utf-8", "replace")
+            raise TransportError(f"{service}: HTTP {reply.status_code}: {text}")
+        if not content.strip():
             return None
         try:
-            return codec.parse(reply.content, verifier=self.verifier)
+            return codec.parse(content, verifier=self.verifier, max_bytes=self.max_bytes)
         except CodecError as exc:
             log.warning("openadr: refused the VTN's answer on %s: %s", service, exc)
             raise TransportError(f"{service}: unusable answer ({exc})") from exc
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+async def _read_at_most(reply: httpx.Response, max_bytes: int) -> bytes | None:
+    """The answer's (decoded) body, or None as soon as it is longer than ``max_bytes``."""
+    declared = reply.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in reply.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -29,6 +29,7 @@ from adapters.openadr.tls import TlsSettings, client_context, fingerprint_pem, s
 from adapters.openadr.transport import HttpTransport
 from adapters.openadr.ven import Ven, VenSettings
 from adapters.openadr.vocab import OptReason, OptType, ResponseCode
+from tests.adapters.openadr.hostile_xml import hostile_bodies
 from tests.adapters.openadr.push_vtn import (
     REGISTRATION_ID,
     VEN_ID,
@@ -228,7 +229,7 @@ def test_push_mode_end_to_end(pki, mutual_tls):
     _run(pki, scenario, mutual_tls=mutual_tls)
 
 
-def test_bad_pushes_get_openadr_error_codes_and_the_endpoint_keeps_serving(pki, caplog):
+def test_bad_pushes_get_openadr_error_codes_and_the_endpoint_keeps_serving(pki, caplog, tmp_path):
     async def scenario(vtn: PushingVtn, ven: Ven, decided: list[str]) -> None:
         async def code_of(body: bytes, service: str = "EiEvent") -> int:
             answer = await vtn.push_raw(service, body)
@@ -240,6 +241,8 @@ def test_bad_pushes_get_openadr_error_codes_and_the_endpoint_keeps_serving(pki, 
         assert await code_of(b"\xff\xfe\x00garbage") == ResponseCode.INVALID_DATA
         entity = b'<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>'
         assert await code_of(entity) == ResponseCode.INVALID_DATA
+        for name, body in hostile_bodies(tmp_path / "secret", PUSH_LIMIT_BYTES).items():
+            assert await code_of(body) == ResponseCode.INVALID_DATA, name
         assert await code_of(b"<a/>") == ResponseCode.NOT_RECOGNIZED
         assert await code_of(b"<a>" + b"x" * PUSH_LIMIT_BYTES + b"</a>") == (
             ResponseCode.INVALID_DATA
