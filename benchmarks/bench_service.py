@@ -3,7 +3,8 @@
 Run: ``python -m benchmarks.bench_service [--rate 200] [--seconds 20]`` (part of ``make bench``).
 Starts ``hems run --demo`` (the real server, scheduler running, SQLite in a temporary folder) on
 127.0.0.1, its VEN talking to the demo DSRSP (``hems dsrsp-sim``) in a separate process
-(``--dsrsp inprocess``: inside the service, as ``hems run --demo`` alone does), then:
+(``--dsrsp inprocess``: started by ``hems run --demo`` itself, which ran it inside the service
+until issue 23 and now runs it as its own child process), then:
 
 1. offers an open-loop load of ``--rate`` requests per second for ``--seconds`` from
    ``--connections`` (64) keep-alive connections (``--client raw``, the default: pre-built
@@ -382,7 +383,7 @@ def main() -> None:
         choices=("separate", "inprocess"),
         default="separate",
         help="the demo DSRSP (VTN) in its own process, as a real one is remote (default), or "
-        "inside the service's process as `hems run --demo` starts it",
+        "started by `hems run --demo` (its child process since issue 23; inside it before)",
     )
     parser.add_argument(
         "--client",
