@@ -20,7 +20,13 @@ from rich.console import Console
 from rich.table import Table
 
 from hems.backtest.config import PLANNER_MIP_REL_GAP
-from hems.cli_errors import DEBUG_ENV, ErrorBoundaryGroup, read_model, writable_file
+from hems.cli_errors import (
+    DEBUG_ENV,
+    ErrorBoundaryGroup,
+    InputError,
+    read_model,
+    writable_file,
+)
 from hems.demo import demo_problem, read_demo_series
 from hems.settings import Settings, load_settings
 from hems.storage.engine import make_engine, upgrade_schema
@@ -478,6 +484,8 @@ def _home_problem(
     spec = read_model(home_file, HomeSpec)
     prefs = read_model(prefs_file, Preferences) if prefs_file else Preferences()
     now = datetime.now(UTC)
+    if (refusal := prefs.next_trip_refusal(now)) is not None:
+        raise InputError(f"{prefs_file}: ev_next_trip.leave_at: {refusal}")
     grid = TimeGrid.starting_at(now, step_minutes=30, horizon_hours=48)
     states = {}
     for d in spec.devices:

@@ -44,7 +44,11 @@ async def put_preferences(
 ) -> Preferences:
     """Replace the preferences (validated; 422 names the field). The home re-plans at once;
     a change of DSR consent or opt-out windows re-answers the events not yet over, and the
-    DSRSP is told."""
+    DSRSP is told. A next trip in the past or over a year ahead is a 422 too."""
+    refusal = prefs.next_trip_refusal(service.clock.now())
+    if refusal is not None and prefs.ev_next_trip is not None:
+        leave_at = prefs.ev_next_trip.leave_at.isoformat()
+        raise invalid(("body", "ev_next_trip", "leave_at"), refusal, leave_at)
     try:
         await service.update_preferences(home_id, prefs, actor(principal))
     except NotFoundError:

@@ -6,7 +6,7 @@ on the planning grid, so "leave at 07:30" stays 07:30 across a clock change.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 
 from pydantic import AwareDatetime, Field, model_validator
@@ -25,6 +25,14 @@ class Weekday(StrEnum):
 
 
 WEEKDAYS: tuple[Weekday, ...] = tuple(Weekday)
+
+MAX_OPT_OUT_WINDOWS = 48
+"""At most this many daily opt-out windows (one per half-hour slot, as the web form's rows);
+each event is checked against every window, so the count is bounded."""
+MAX_COMFORT_PERIODS = 48
+"""At most this many comfort periods (one per half-hour slot)."""
+NEXT_TRIP_MAX_AHEAD = timedelta(days=366)
+"""A next trip is accepted up to a year ahead."""
 
 
 class Departure(DomainModel):
@@ -72,25 +80,32 @@ class Preferences(DomainModel):
     Attributes:
         ev_departures: per weekday, when the car leaves and the SoC wanted; a missing day means
             the car is not expected to leave that day.
-        ev_next_trip: a one-off for the next trip (cleared once it has passed).
+        ev_next_trip: a one-off for the next trip (ignored once it has passed); a new one must
+            leave in the future and within a year (:meth:`next_trip_refusal`).
         ev_allow_peak_charging: False keeps the Smart Charge Points default hours (no EV charging
             on weekdays 08:00-11:00 and 16:00-22:00 unless the target needs it).
-        comfort: the minimum indoor temperature through the day [°C]; ``comfort_max_c`` above.
+        comfort: the minimum indoor temperature through the day [°C], at most
+            :data:`MAX_COMFORT_PERIODS` periods; ``comfort_max_c`` above.
         battery_reserve_soc: SoC the battery keeps for outages [0-0.9].
         carbon_preference: 0 = cheapest, 1 = greenest (mapped to a carbon price; docs).
         dsr_consent: the consumer agrees to take part in DSR events.
-        dsr_opt_out_windows: daily windows with no DSR participation.
+        dsr_opt_out_windows: daily windows with no DSR participation (at most
+            :data:`MAX_OPT_OUT_WINDOWS`).
     """
 
     ev_departures: dict[Weekday, Departure] = Field(default_factory=_default_departures)
     ev_next_trip: NextTrip | None = None
     ev_allow_peak_charging: bool = False
-    comfort: list[ComfortPeriod] = Field(default_factory=_default_comfort, min_length=1)
+    comfort: list[ComfortPeriod] = Field(
+        default_factory=_default_comfort, min_length=1, max_length=MAX_COMFORT_PERIODS
+    )
     comfort_max_c: float = Field(default=23.0, ge=10.0, le=30.0)
     battery_reserve_soc: float = Field(default=0.1, ge=0.0, le=0.9)
     carbon_preference: float = Field(default=0.2, ge=0.0, le=1.0)
     dsr_consent: bool = False
-    dsr_opt_out_windows: list[OptOutWindow] = Field(default_factory=list)
+    dsr_opt_out_windows: list[OptOutWindow] = Field(
+        default_factory=list, max_length=MAX_OPT_OUT_WINDOWS
+    )
 
     @model_validator(mode="after")
     def _comfort_consistent(self) -> Preferences:
@@ -100,6 +115,20 @@ class Preferences(DomainModel):
         if max(p.min_c for p in self.comfort) > self.comfort_max_c:
             raise ValueError("a comfort minimum is above comfort_max_c")
         return self
+
+    def next_trip_refusal(self, now: datetime) -> str | None:
+        """Why ``ev_next_trip`` cannot be accepted at ``now`` (in the past, or over
+        :data:`NEXT_TRIP_MAX_AHEAD` ahead), or None. Checked where new preferences come in,
+        not by the model: stored preferences keep a trip that has since passed (the planner
+        ignores it)."""
+        trip = self.ev_next_trip
+        if trip is None:
+            return None
+        if trip.leave_at <= now:
+            return f"the next trip must leave in the future (it is now {now:%Y-%m-%d %H:%M} UTC)"
+        if trip.leave_at > now + NEXT_TRIP_MAX_AHEAD:
+            return f"the next trip must leave within {NEXT_TRIP_MAX_AHEAD.days} days"
+        return None
 
     def comfort_min_at(self, local: datetime) -> float:
         """The comfort minimum [°C] in force at a local wall-clock time."""

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from hems.domain.preferences import WEEKDAYS, Preferences
+from hems.domain.preferences import NEXT_TRIP_MAX_AHEAD, WEEKDAYS, Preferences
 
 UK = ZoneInfo("Europe/London")
 COMFORT_ROWS = 4  # rows shown at least (one more than the periods stored, if more)
@@ -120,6 +120,8 @@ def parse(form: Mapping[str, str], now: datetime) -> tuple[Preferences | None, d
         else:
             if leave <= now:
                 errors["next_trip_at"] = "The next trip's departure must be in the future."
+            elif leave > now + NEXT_TRIP_MAX_AHEAD:
+                errors["next_trip_at"] = "The next trip's departure must be within a year."
             raw["ev_next_trip"] = {
                 "leave_at": leave.isoformat(),
                 "target_soc": number("next_trip_target", 100.0),

@@ -82,6 +82,56 @@ def test_an_out_of_range_preference_is_refused_naming_the_field_and_nothing_chan
     assert after == before
 
 
+def test_opt_out_windows_and_comfort_periods_are_capped(client, demo):
+    """Windows beyond the bound in one update are refused (422 naming the field; 100,000 of
+    them are also over the body limit, 413), nothing changes; the bound itself is accepted."""
+    from hems.domain.preferences import MAX_COMFORT_PERIODS, MAX_OPT_OUT_WINDOWS
+
+    url = f"/homes/{demo.home_id}/preferences"
+    before = client.get(url, headers=demo.auth()).json()
+    window = {"start": "17:00", "end": "19:00"}
+    huge = client.put(
+        url, json={**before, "dsr_opt_out_windows": [window] * 100_000}, headers=demo.auth()
+    )
+    assert huge.status_code in (413, 422)
+    r = client.put(
+        url, json={**before, "dsr_opt_out_windows": [window] * 10_000}, headers=demo.auth()
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "dsr_opt_out_windows"]
+    assert f"at most {MAX_OPT_OUT_WINDOWS} items" in r.text
+    periods = [{"start": f"{m // 60:02d}:{m % 60:02d}", "min_c": 18.0} for m in range(0, 1440, 15)]
+    r = client.put(url, json={**before, "comfort": periods}, headers=demo.auth())
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "comfort"]
+    assert client.get(url, headers=demo.auth()).json() == before
+    most = {**before, "dsr_opt_out_windows": [window] * MAX_OPT_OUT_WINDOWS}
+    most["comfort"] = periods[:: 96 // MAX_COMFORT_PERIODS]
+    assert client.put(url, json=most, headers=demo.auth()).status_code == 200
+    settle(client, demo)
+
+
+def test_a_next_trip_in_the_past_or_years_ahead_is_refused(client, demo):
+    url = f"/homes/{demo.home_id}/preferences"
+    before = client.get(url, headers=demo.auth()).json()
+    now = demo.clock.now()
+    for leave_at, why in [
+        ("1970-01-01T07:30:00Z", "must leave in the future"),
+        ((now - timedelta(minutes=1)).isoformat(), "must leave in the future"),
+        ("2999-01-01T07:30:00Z", "within 366 days"),
+    ]:
+        trip = {"leave_at": leave_at, "target_soc": 0.8}
+        r = client.put(url, json={**before, "ev_next_trip": trip}, headers=demo.auth())
+        assert r.status_code == 422, leave_at
+        assert r.json()["detail"][0]["loc"] == ["body", "ev_next_trip", "leave_at"]
+        assert why in r.json()["detail"][0]["msg"]
+    assert client.get(url, headers=demo.auth()).json() == before
+    trip = {"leave_at": (now + timedelta(days=2)).isoformat(), "target_soc": 0.8}
+    r = client.put(url, json={**before, "ev_next_trip": trip}, headers=demo.auth())
+    assert r.status_code == 200
+    settle(client, demo)
+
+
 def test_a_comfort_minimum_above_the_maximum_is_refused(client, demo):
     prefs = client.get(f"/homes/{demo.home_id}/preferences", headers=demo.auth()).json()
     prefs["comfort_max_c"] = 18.0

@@ -222,3 +222,15 @@ def test_the_installed_command_prints_no_traceback(tmp_path):
     assert done.stderr.strip().count("\n") == 0  # one line
     assert "not valid TOML" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_next_trip_in_the_past_is_refused_naming_the_file(tmp_path):
+    from hems.demo import demo_home_spec
+
+    home = tmp_path / "home.json"
+    home.write_text(demo_home_spec().model_dump_json())
+    prefs = tmp_path / "prefs.json"
+    prefs.write_text('{"ev_next_trip": {"leave_at": "1970-01-01T07:30:00Z", "target_soc": 0.8}}')
+    args = ["plan", "--home", str(home), "--preferences", str(prefs)]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "p.csv")])
+    _fails_cleanly(result, 2, str(prefs), "ev_next_trip.leave_at", "must leave in the future")
