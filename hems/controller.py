@@ -12,7 +12,6 @@ import asyncio
 import logging
 import random
 from collections.abc import Mapping
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -38,6 +37,7 @@ from hems.domain.devices import DeviceKind, EvChargerSpec
 from hems.dsr_events import active_requests, is_active_response
 from hems.flexibility import FlexibilityProfiles, profile_columns, timing_extensions
 from hems.market import MarketSource
+from hems.planner_pool import PlanFailedError, PlannerPool
 from hems.problem_builder import PlanInputs, build_problem
 from hems.settings import Settings
 from hems.storage.store import Store, StoredPlan
@@ -108,7 +108,8 @@ class HomeController:
     same due setpoints, and each would send them."""
     replan_reasons: list[str] = field(default_factory=list)
     last_plan_slot: datetime | None = None
-    executor: Executor | None = None
+    planner: PlannerPool | None = None
+    """The planner's worker processes (None: plan in a thread of this process)."""
     last_problem: tuple[int, Problem, list[ModelExtension]] | None = None
     mode_memory: ModeMemory = field(default_factory=ModeMemory)
     """The modes of the home's last plan, which its next plan tries first."""
@@ -188,13 +189,22 @@ class HomeController:
             inputs = await asyncio.to_thread(self._inputs, now)
             options = SolverOptions(time_limit_s=self.settings.solver_time_limit_s)
             memory = self.mode_memory
-            if self.executor is None:
-                planned = await asyncio.to_thread(plan_home, inputs, options, memory)
-            else:  # building, solving and the baseline all in the worker: no GIL shared
-                loop = asyncio.get_running_loop()
-                planned = await loop.run_in_executor(
-                    self.executor, partial(plan_home, inputs, options, memory)
+            try:
+                if self.planner is None:
+                    planned = await asyncio.to_thread(plan_home, inputs, options, memory)
+                else:  # building, solving and the baseline all in the worker: no GIL shared
+                    planned = await self.planner.run(plan_home, inputs, options, memory)
+            except PlanFailedError as exc:  # the worker died at every try: keep the last plan
+                log.error("home %s: plan (%s) failed: %s", self.home_id, trigger, exc)
+                await asyncio.to_thread(
+                    self.store.record_audit,
+                    self.home_id,
+                    now,
+                    "cem",
+                    "plan.failed",
+                    {"trigger": trigger[:200], "reason": str(exc)},
                 )
+                raise
             self.mode_memory = planned.memory
             plan = planned.plan
             plan_id = await asyncio.to_thread(
@@ -247,10 +257,10 @@ class HomeController:
         devices = [d.name for d in self.store.home(self.home_id).devices]
         profiles = {}
         options = SolverOptions(time_limit_s=self.settings.solver_time_limit_s)
-        loop = asyncio.get_running_loop()
         for name, timing in timing_extensions().items():
-            plan = await loop.run_in_executor(
-                self.executor, partial(optimise, problem, options, [*extensions, timing])
+            solve = partial(optimise, problem, options, [*extensions, timing])
+            plan = await (
+                asyncio.to_thread(solve) if self.planner is None else self.planner.run(solve)
             )
             profiles[name] = profile_columns(plan, devices)
         self.flexibility_cache = FlexibilityProfiles(

@@ -9,7 +9,9 @@
   into the cache (Agile's day-ahead prices appear around 16:00 UK time, so the next day is in
   the plan within half an hour of their release);
 * ``prune`` daily at 03:17 UTC: telemetry past its retention period;
-* ``simulate`` every 5 s in demo mode: the simulated home's physics.
+* ``simulate`` every 5 s in demo mode: the simulated home's physics;
+* ``planner`` every 5 s: a planner worker process that died is replaced, and the homes whose
+  plans it lost are re-planned (:meth:`hems.service.CemService.heal_planner`).
 
 Every job coalesces missed runs into one (a late job runs once), never overlaps itself
 (``max_instances=1``), and the controller's per-home lock keeps two plans of one home apart.
@@ -58,6 +60,7 @@ def build_scheduler(
         next_run_time=datetime.now(UTC),
     )
     scheduler.add_job(service.prune, CronTrigger(hour=3, minute=17, timezone=UTC), id="prune")
+    scheduler.add_job(service.heal_planner, IntervalTrigger(seconds=5), id="planner")
     if simulate is not None:
         scheduler.add_job(simulate, IntervalTrigger(seconds=5), id="simulate")
     return scheduler

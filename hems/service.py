@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 import random
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
@@ -24,6 +22,7 @@ from hems.controller import HomeController
 from hems.domain.preferences import Preferences
 from hems.dsr_events import CONSUMER_OPT_OUT, OPT_IN, OPT_OUT, base_event_id, participation
 from hems.market import MarketSource
+from hems.planner_pool import PlanFailedError, PlannerPool, PlanningUnavailableError
 from hems.settings import Settings
 from hems.storage.store import Principal, Store, StoredEvent, hash_token
 from optimiser import prepare_planner_process
@@ -47,7 +46,12 @@ class CemService:
     controllers: dict[int, HomeController] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _pending: dict[int, list[str]] = field(default_factory=dict)
-    _pool: ProcessPoolExecutor | None = None
+    planner: PlannerPool | None = field(init=False, default=None)
+    """The planner's worker processes (:mod:`hems.planner_pool`; none with
+    ``planner_processes = 0``: plans run in a thread), restarted when a worker dies."""
+    _lost_plans: set[int] = field(default_factory=set)
+    """Homes whose plan could not be made because planning was down: re-planned when the
+    planner is back (:meth:`heal_planner`)."""
     principals: PrincipalCache = field(init=False)
     """Token look-ups, remembered for a few seconds (one indexed read saved per request)."""
     opt_out_listeners: list[Callable[[int, str], Awaitable[None]]] = field(default_factory=list)
@@ -63,6 +67,12 @@ class CemService:
 
     def __post_init__(self) -> None:
         self.principals = PrincipalCache(self.store)
+        if self.settings.planner_processes > 0:
+            self.planner = PlannerPool(
+                self.settings.planner_processes,
+                initializer=start_planner_worker,
+                initargs=(os.getpid(),),
+            )
 
     def controller(self, home_id: int) -> HomeController:
         """The home's controller, created on first use (raises NotFoundError for no home)."""
@@ -76,28 +86,39 @@ class CemService:
                 clock=self.clock,
                 settings=self.settings,
                 rng=random.Random(None if self.seed is None else self.seed + home_id),
-                executor=self._planner_pool(),
+                planner=self.planner,
             )
         return self.controllers[home_id]
 
-    def _planner_pool(self) -> Executor | None:
-        """The optimiser's worker processes (spawned, so no thread state is forked)."""
-        if self.settings.planner_processes == 0:
-            return None
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.settings.planner_processes,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=start_planner_worker,
-                initargs=(os.getpid(),),
-            )
-        return self._pool
-
     def close(self) -> None:
         """Stop the planner's worker processes."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        if self.planner is not None:
+            self.planner.close()
+
+    def planning_unavailable(self) -> str | None:
+        """Why no plan can be made now (the planner's worker died and is being replaced, or
+        cannot be started), or None: what ``/ready`` and the API's 503 answers say."""
+        return None if self.planner is None else self.planner.unavailable_reason()
+
+    def check_planning(self) -> None:
+        """Raise :class:`PlanningUnavailableError` when a plan would fail now (the planner's
+        worker cannot be started and waits to try again), so an API call that needs a plan
+        refuses before it changes anything. A worker being replaced is not refused: the plan
+        waits the few seconds the new one takes."""
+        reason = "" if self.planner is None else self.planner.down_reason
+        if reason:
+            raise PlanningUnavailableError(f"planning is unavailable: {reason}")
+
+    async def heal_planner(self) -> None:
+        """Replace a dead planner worker (the scheduler calls this every few seconds), then
+        re-plan the homes whose plans were lost meanwhile."""
+        if self.planner is None:
+            return
+        await self.planner.heal()
+        if self._lost_plans and self.planning_unavailable() is None:
+            lost, self._lost_plans = self._lost_plans, set()
+            for home_id in sorted(lost):
+                self.replan_soon(home_id, "planning back after its worker stopped")
 
     def forget(self, home_id: int) -> None:
         self.controllers.pop(home_id, None)
@@ -155,7 +176,11 @@ class CemService:
         ctl = self.controller(home_id)
         if not ctl.states:
             await ctl.read_states()
-        plan_id = await ctl.replan(reason)
+        try:
+            plan_id = await ctl.replan(reason)
+        except PlanningUnavailableError:
+            await ctl.dispatch()  # the last plan, with the overrides now in force
+            raise
         await ctl.dispatch()
         return plan_id
 
@@ -203,7 +228,12 @@ class CemService:
             response, reason = OPT_OUT, CONSUMER_OPT_OUT  # a modified event stays opted out
         decided = replace(event, response=response, response_reason=reason)
         if self.store.upsert_event(home_id, decided, now):  # stores and audits the answer
-            await self.replan_and_dispatch(home_id, f"DSR event {event.event_id}")
+            try:
+                await self.replan_and_dispatch(home_id, f"DSR event {event.event_id}")
+            except PlanningUnavailableError as exc:  # answered; planned when planning is back
+                log.warning("home %s: event %s not planned yet: %s", home_id, event.event_id, exc)
+                self._plan_lost(home_id, exc)
+                return next(e for e in self.store.events(home_id) if e.event_id == event.event_id)
             if response == OPT_IN:
                 # Say whether the new plan meets the request, and if not, by how much and why.
                 plan = self.store.latest_plan(home_id)
@@ -265,9 +295,13 @@ class CemService:
                 changed.append((base, response, reason))
         if not changed:
             return changed
-        await self.replan_and_dispatch(
-            home_id, "DSR answer changed: " + ", ".join(f"{b} {r}" for b, r, _ in changed)
-        )
+        try:
+            await self.replan_and_dispatch(
+                home_id, "DSR answer changed: " + ", ".join(f"{b} {r}" for b, r, _ in changed)
+            )
+        except PlanningUnavailableError as exc:  # the answers stand; planned when it is back
+            log.warning("home %s: new DSR answers not planned yet: %s", home_id, exc)
+            self._plan_lost(home_id, exc)
         for base, response, reason in changed:
             for listener in self.answer_listeners:
                 try:
@@ -279,17 +313,35 @@ class CemService:
     async def opt_out(self, home_id: int, event_id: str, actor: str) -> None:
         now = self.clock.now()
         self.store.set_event_response(home_id, event_id, OPT_OUT, CONSUMER_OPT_OUT, now, actor)
-        await self.replan_and_dispatch(home_id, f"opt-out of {event_id}")
+        unplanned: PlanningUnavailableError | None = None
+        try:
+            await self.replan_and_dispatch(home_id, f"opt-out of {event_id}")
+        except PlanningUnavailableError as exc:  # the opt-out stands: the DSRSP is told
+            unplanned = exc
+            self._plan_lost(home_id, exc)
         for listener in self.opt_out_listeners:
             try:
                 await listener(home_id, event_id)
             except Exception:
                 log.exception("home %s: could not pass the opt-out of %s on", home_id, event_id)
+        if unplanned is not None:
+            raise unplanned
+
+    def _plan_lost(self, home_id: int, exc: PlanningUnavailableError) -> None:
+        """Re-plan the home when planning is back; not a plan that kills its worker every
+        time (:class:`PlanFailedError`): that waits for the next cycle."""
+        if not isinstance(exc, PlanFailedError):
+            self._lost_plans.add(home_id)
 
     async def _guarded(self, work: object, home_id: int) -> None:
         """Run one home's work; a failure is logged and never stops the other homes."""
         try:
             await work  # type: ignore[misc]
+        except PlanFailedError:
+            pass  # logged and audited by the controller; tried again at the next cycle
+        except PlanningUnavailableError as exc:
+            log.warning("home %s: not planned: %s", home_id, exc)
+            self._plan_lost(home_id, exc)
         except Exception:
             log.exception("home %s: cycle failed; it will run again at the next tick", home_id)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException, status
+from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -13,6 +14,7 @@ from hems.api import consumer, errors, events, homes, plans
 from hems.api.auth import Service
 from hems.api.rate_limits import AuthGuard
 from hems.api.security_headers import SecurityHeaders
+from hems.planner_pool import PlanningUnavailableError
 from hems.runtime import Runtime, build_runtime, start_scheduler, stop_scheduler
 from hems.settings import Settings
 from hems.web import WEB_SURFACE, mount_web
@@ -83,6 +85,19 @@ def create_app(
             ) from None
         if run_scheduler and (rt.scheduler is None or not rt.scheduler.running):
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "scheduler not running")
+        planning = service.planning_unavailable()
+        if planning is not None:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"planning: {planning}")
         return {"status": "ready"}
+
+    @app.exception_handler(PlanningUnavailableError)
+    async def planning_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        """A call that needs a plan while the planner cannot make one: 503 saying why, never a
+        500 (the planner's worker is replaced within seconds: hems.planner_pool)."""
+        return JSONResponse(
+            {"detail": str(exc)},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
 
     return app

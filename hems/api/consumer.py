@@ -11,6 +11,7 @@ from hems.api.errors import BODY, HOME, invalid, responses
 from hems.api.params import OverrideIdPath
 from hems.api.schemas import OverridePublic
 from hems.domain.preferences import OverrideKind, OverrideRequest, Preferences
+from hems.planner_pool import PlanningUnavailableError
 from hems.service import cached_json
 from hems.storage.store import NotFoundError
 
@@ -76,7 +77,7 @@ async def list_overrides(home_id: HomeId, service: Service) -> list[OverridePubl
     "/homes/{home_id}/overrides",
     status_code=status.HTTP_201_CREATED,
     response_model=OverridePublic,
-    responses=responses(HOME, BODY),
+    responses=responses(HOME, BODY, 503),
 )
 async def add_override(
     home_id: HomeId, body: OverrideRequest, service: Service, principal: CurrentPrincipal
@@ -93,15 +94,28 @@ async def add_override(
         e.event_id for e in service.store.events(home_id)
     }:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"event {body.target} not found")
+    try:
+        service.check_planning()  # refused before anything is stored
+    except PlanningUnavailableError as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, f"{exc}; nothing was changed"
+        ) from None
     now = service.clock.now()
     expires = now + timedelta(minutes=body.duration_minutes)
     oid = service.store.add_override(
         home_id, body.kind, body.target, now, expires, actor(principal)
     )
-    if body.kind is OverrideKind.OPT_OUT_EVENT:
-        await service.opt_out(home_id, body.target, actor(principal))
-    else:
-        await service.replan_and_dispatch(home_id, f"override {body.kind.value}")
+    try:
+        if body.kind is OverrideKind.OPT_OUT_EVENT:
+            await service.opt_out(home_id, body.target, actor(principal))
+        else:
+            await service.replan_and_dispatch(home_id, f"override {body.kind.value}")
+    except PlanningUnavailableError as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"the override is recorded and in force on the last plan, but the home could not "
+            f"be re-planned: {exc}",
+        ) from None
     return OverridePublic(
         id=oid, kind=body.kind.value, target=body.target, created_at=now, expires_at=expires
     )

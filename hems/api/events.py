@@ -54,7 +54,9 @@ async def read_events(home_id: HomeId, service: Service) -> Response:
 
 
 @router.post(
-    "/homes/{home_id}/events", response_model=EventPublic, responses=responses(ADMIN, 404, BODY)
+    "/homes/{home_id}/events",
+    response_model=EventPublic,
+    responses=responses(ADMIN, 404, BODY, 503),
 )
 async def receive_event(
     home_id: HomeIdPath, body: EventIn, service: Service, _principal: Admin
@@ -65,6 +67,7 @@ async def receive_event(
         service.store.home(home_id)
     except NotFoundError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"home {home_id} not found") from None
+    service.check_planning()  # 503 before the event is stored: a retry is not a repeat
     event = StoredEvent(
         event_id=body.event_id,
         modification_number=body.modification_number,
@@ -82,12 +85,13 @@ async def receive_event(
 @router.post(
     "/homes/{home_id}/events/{event_id}/opt-out",
     response_model=EventPublic,
-    responses=responses(HOME),
+    responses=responses(HOME, 503),
 )
 async def opt_out(
     home_id: HomeId, event_id: EventIdPath, service: Service, principal: CurrentPrincipal
 ) -> EventPublic:
     """The consumer's right to opt out of an event; the home re-plans without it."""
+    service.check_planning()
     try:
         await service.opt_out(home_id, event_id, actor(principal))
     except NotFoundError:

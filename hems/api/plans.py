@@ -157,7 +157,7 @@ def executed_savings(plans: list[StoredPlan], now: datetime) -> list[SavingsDay]
     ]
 
 
-@router.get("/homes/{home_id}/flexibility", responses=responses(HOME))
+@router.get("/homes/{home_id}/flexibility", responses=responses(HOME, 503))
 async def flexibility(home_id: HomeId, service: Service) -> dict[str, object]:
     """PAS 1878 power profiles of the current plan: intended operation (IO), least delayed (LD)
     and most delayed (MD), per slot: the grid power and each device's power [kW]."""

@@ -121,8 +121,7 @@ KILLED_SERVICE = textwrap.dedent(
             sim.advance(clock.advance(timedelta(minutes=15)))
             n += 1
             if n == 1:
-                pool = runtime.service._pool
-                print("workers", *pool._processes, flush=True)
+                print("workers", *runtime.service.planner.pids(), flush=True)
             print(f"cycle {n}", flush=True)
 
     if __name__ == "__main__":
