@@ -29,7 +29,7 @@ class PvSpec(_Spec):
     peak_kw: float = Field(gt=0, le=100)
     tilt_deg: float = Field(default=35.0, ge=0, le=90)
     azimuth_deg: float = Field(default=180.0, ge=0, lt=360)
-    inverter_limit_kw: float | None = Field(default=None, gt=0)
+    inverter_limit_kw: float | None = Field(default=None, gt=0, le=100)
 
 
 class BatterySpec(_Spec):

@@ -132,6 +132,15 @@ def test_a_next_trip_in_the_past_or_years_ahead_is_refused(client, demo):
     settle(client, demo)
 
 
+def test_a_device_out_of_physical_range_is_refused_naming_the_field(client, demo):
+    spec = demo_home_spec("RANGE-1").model_dump(mode="json")
+    pv = next(d for d in spec["devices"] if d["kind"] == "pv")
+    pv["inverter_limit_kw"] = 1e9
+    r = client.post("/homes", json=spec, headers=demo.auth(demo.admin_token))
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"][-1] == "inverter_limit_kw"
+
+
 def test_a_comfort_minimum_above_the_maximum_is_refused(client, demo):
     prefs = client.get(f"/homes/{demo.home_id}/preferences", headers=demo.auth()).json()
     prefs["comfort_max_c"] = 18.0
