@@ -23,6 +23,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hems.storage.store import NotFoundError
+
 MAX_BODY_BYTES = 1024 * 1024
 """The largest request body [bytes]: a home with its devices or a year of preferences is a
 few kB; a bigger body is refused (413) before it is read."""
@@ -41,12 +43,13 @@ _MEANINGS = {
     status.HTTP_404_NOT_FOUND: "No such home (or not this token's home), or no such item",
     status.HTTP_409_CONFLICT: "Conflicts with what is stored",
     status.HTTP_413_CONTENT_TOO_LARGE: f"Body over {MAX_BODY_BYTES} bytes",
-    status.HTTP_503_SERVICE_UNAVAILABLE: "Not ready",
+    status.HTTP_429_TOO_MANY_REQUESTS: "Too many failed sign-ins or requests: see Retry-After",
+    status.HTTP_503_SERVICE_UNAVAILABLE: "Not ready, or planning unavailable: see Retry-After",
 }
 
-AUTH = (401,)
-HOME = (401, 404)
-ADMIN = (401, 403)
+AUTH = (401, 429)  # hems.api.rate_limits
+HOME = (*AUTH, 404)
+ADMIN = (*AUTH, 403)
 BODY = (400, 413)
 
 
@@ -101,7 +104,15 @@ class _BodyLimit:
         await self.app(scope, limited, send)
 
 
+async def _not_found(_request: Request, exc: Exception) -> Response:
+    """A record the route took for granted is gone (an admin names a home that does not
+    exist, or another request deleted it meanwhile): 404, as the route's own check says."""
+    return JSONResponse({"detail": f"{exc} not found"}, status.HTTP_404_NOT_FOUND)
+
+
 def install(app: FastAPI) -> None:
-    """Encodable 422 bodies and the body size limit, on every route of ``app``."""
+    """Encodable 422 bodies, 404 for a record not found, and the body size limit, on every
+    route of ``app``."""
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(NotFoundError, _not_found)
     app.add_middleware(_BodyLimit, max_bytes=MAX_BODY_BYTES)

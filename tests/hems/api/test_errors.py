@@ -168,3 +168,23 @@ def test_a_check_that_needs_the_store_answers_in_the_validation_shape(client, de
     error = r.json()["detail"][0]
     assert error["loc"] == ["body", "target"]
     assert "Sauna" in error["msg"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "flexibility", None),
+        ("POST", "overrides", {"kind": "ev_boost"}),
+        ("GET", "preferences", None),
+        ("PUT", "preferences", {}),
+        ("GET", "plan", None),
+        ("GET", "devices", None),
+        ("POST", "events/ev-1/opt-out", None),
+    ],
+)
+def test_an_admin_naming_a_home_that_does_not_exist_gets_a_404(client, demo, method, path, body):
+    r = client.request(
+        method, f"/homes/{2**63 - 2}/{path}", json=body, headers=demo.auth(demo.admin_token)
+    )
+    assert r.status_code == 404, r.text
+    assert isinstance(r.json()["detail"], str)
