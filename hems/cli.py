@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -100,9 +101,9 @@ def run(
     settings = _settings(config, **overrides)
     demo_dsrsp = None
     if settings.demo and dsrsp and not settings.vtn_url:
-        from hems.dsrsp_sim import DemoDsrsp
+        from hems.dsrsp_process import DemoDsrspProcess
 
-        demo_dsrsp = DemoDsrsp(port=dsrsp_port)
+        demo_dsrsp = DemoDsrspProcess(port=dsrsp_port)  # started and stopped with the API
         settings = settings.model_copy(update={"vtn_url": demo_dsrsp.url})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for noisy in ("apscheduler", "openleadr", "httpx", "aiohttp.access"):
@@ -155,26 +156,37 @@ def dsrsp_sim(
         float, typer.Option(help="delay from registration to event [s]")
     ] = 180,
     event_kw: Annotated[float, typer.Option(help="the event's site setpoint [kW]")] = 1.5,
+    supervised: Annotated[
+        bool,
+        typer.Option(
+            hidden=True,
+            help="run as hems run's child: say 'ready' on stdout, stop when stdin closes",
+        ),
+    ] = False,
 ) -> None:
     """Run a demo DSRSP (openleadr's VTN) that registers CEMs and sends them an event."""
-    import asyncio
-
-    from hems.dsrsp_sim import DemoDsrsp
+    from hems.dsrsp_sim import DemoDsrsp, serve_until_stopped
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("openleadr").setLevel(logging.WARNING)
     sim = DemoDsrsp(port=port, event_after_s=event_after_s, event_kw=event_kw)
+    ready_out = sys.stdout
 
-    async def serve() -> None:
-        await sim.start()
-        console.print(f"demo DSRSP at {sim.url}; point a CEM at it: HEMS_VTN_URL={sim.url}")
+    def say_ready() -> None:
+        if supervised:  # the parent waits for this line (hems/dsrsp_process.py)
+            ready_out.write("ready\n")
+            ready_out.flush()
+        else:
+            console.print(f"demo DSRSP at {sim.url}; point a CEM at it: HEMS_VTN_URL={sim.url}")
+
+    # supervised, stdout carries the ready line alone: the rest (openleadr's banner, an error)
+    # goes to stderr, the service's log
+    with contextlib.redirect_stdout(sys.stderr) if supervised else contextlib.nullcontext():
         try:
-            await asyncio.Event().wait()
-        finally:
-            await sim.stop()
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
+            serve_until_stopped(sim, on_ready=say_ready, supervised=supervised)
+        except OSError as exc:
+            console.print(f"[red]demo DSRSP cannot listen on 127.0.0.1:{port}: {exc}[/red]")
+            raise typer.Exit(1) from None
 
 
 @app.command("openadr-fingerprint")
