@@ -184,6 +184,18 @@ class CemService:
         await ctl.dispatch()
         return plan_id
 
+    async def replan_or_defer(self, home_id: int, reason: str) -> PlanningUnavailableError | None:
+        """Re-plan and dispatch now, or, while planning is unavailable, log it and re-plan the
+        home when planning is back (what was stored before this call stands). Returns the
+        reason it was deferred, or None once planned."""
+        try:
+            await self.replan_and_dispatch(home_id, reason)
+        except PlanningUnavailableError as exc:
+            log.warning("home %s: not planned yet (%s): %s", home_id, reason, exc)
+            self._plan_lost(home_id, exc)
+            return exc
+        return None
+
     def replan_soon(self, home_id: int, reason: str) -> None:
         """Re-plan in the background (an API call returns at once). Requests that arrive while
         a re-plan of the home is queued or running are merged into one more re-plan."""
@@ -228,11 +240,8 @@ class CemService:
             response, reason = OPT_OUT, CONSUMER_OPT_OUT  # a modified event stays opted out
         decided = replace(event, response=response, response_reason=reason)
         if self.store.upsert_event(home_id, decided, now):  # stores and audits the answer
-            try:
-                await self.replan_and_dispatch(home_id, f"DSR event {event.event_id}")
-            except PlanningUnavailableError as exc:  # answered; planned when planning is back
-                log.warning("home %s: event %s not planned yet: %s", home_id, event.event_id, exc)
-                self._plan_lost(home_id, exc)
+            if await self.replan_or_defer(home_id, f"DSR event {event.event_id}"):
+                # answered; planned when planning is back
                 return next(e for e in self.store.events(home_id) if e.event_id == event.event_id)
             if response == OPT_IN:
                 # Say whether the new plan meets the request, and if not, by how much and why.
@@ -295,13 +304,10 @@ class CemService:
                 changed.append((base, response, reason))
         if not changed:
             return changed
-        try:
-            await self.replan_and_dispatch(
-                home_id, "DSR answer changed: " + ", ".join(f"{b} {r}" for b, r, _ in changed)
-            )
-        except PlanningUnavailableError as exc:  # the answers stand; planned when it is back
-            log.warning("home %s: new DSR answers not planned yet: %s", home_id, exc)
-            self._plan_lost(home_id, exc)
+        # the answers stand either way; planned when planning is back
+        await self.replan_or_defer(
+            home_id, "DSR answer changed: " + ", ".join(f"{b} {r}" for b, r, _ in changed)
+        )
         for base, response, reason in changed:
             for listener in self.answer_listeners:
                 try:
@@ -313,12 +319,8 @@ class CemService:
     async def opt_out(self, home_id: int, event_id: str, actor: str) -> None:
         now = self.clock.now()
         self.store.set_event_response(home_id, event_id, OPT_OUT, CONSUMER_OPT_OUT, now, actor)
-        unplanned: PlanningUnavailableError | None = None
-        try:
-            await self.replan_and_dispatch(home_id, f"opt-out of {event_id}")
-        except PlanningUnavailableError as exc:  # the opt-out stands: the DSRSP is told
-            unplanned = exc
-            self._plan_lost(home_id, exc)
+        # the opt-out stands and the DSRSP is told even while planning is unavailable
+        unplanned = await self.replan_or_defer(home_id, f"opt-out of {event_id}")
         for listener in self.opt_out_listeners:
             try:
                 await listener(home_id, event_id)

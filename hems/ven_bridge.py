@@ -132,7 +132,7 @@ class VenBridge:
                         self.home_id, a.event_id, "optOut", refused[0].response_reason, now, "cem"
                     )
             if len(refused) < len(answers):
-                await self.service.replan_and_dispatch(self.home_id, f"opt-out of {event.event_id}")
+                await self.service.replan_or_defer(self.home_id, f"opt-out of {event.event_id}")
             return OptDecision(
                 opt=OptType.OPT_OUT,
                 reason=OptReason.OVERRIDE_STATUS,
@@ -214,7 +214,7 @@ class VenBridge:
             )
             store.upsert_event(self.home_id, cancelled, self.service.clock.now())
         if parts:
-            await self.service.replan_and_dispatch(
+            await self.service.replan_or_defer(
                 self.home_id, f"DSR event {event.event_id} cancelled"
             )
 

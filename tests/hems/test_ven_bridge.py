@@ -136,3 +136,33 @@ def test_the_demo_dsrsp_registers_the_demo_home_and_its_event_is_taken_part_in(t
             await dsrsp.stop()
 
     asyncio.run(flow())
+
+
+def test_a_cancel_while_planning_is_unavailable_is_stored_and_planned_later(tmp_path, monkeypatch):
+    """The VTN cancels an event while the planner worker cannot be started: the VEN's hook
+    does not fail (the VTN is answered), the cancel is stored, and the home is re-planned when
+    planning is back."""
+    from types import SimpleNamespace
+
+    from hems.planner_pool import PlanningUnavailableError
+    from hems.storage.store import StoredEvent
+    from hems.ven_bridge import VenBridge
+
+    now = datetime(2026, 1, 12, 17, tzinfo=UTC)
+    settings = Settings(state_dir=tmp_path, demo=True, planner_processes=0)
+    runtime = build_runtime(settings, ManualClock(now), seed=2)
+    service = runtime.service
+    home_id = next(iter(runtime.simulations))
+    asyncio.run(service.cycle_all())
+    part = StoredEvent(
+        "dsr-9", 0, "import_cap", 1.0, now, now + timedelta(hours=1), "far", "optIn", ""
+    )
+    service.store.upsert_event(home_id, part, now)
+
+    async def unavailable(reason: str) -> int:
+        raise PlanningUnavailableError("planning is unavailable: no worker")
+
+    monkeypatch.setattr(service.controller(home_id), "replan", unavailable)
+    asyncio.run(VenBridge(service, home_id).cancelled(SimpleNamespace(event_id="dsr-9")))
+    assert [e.status for e in service.store.events(home_id)] == ["cancelled"]
+    assert home_id in service._lost_plans
