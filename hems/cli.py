@@ -111,7 +111,7 @@ def run(
     _check_port_free(settings.api_host, settings.api_port)
     runtime = build_runtime(settings)
     runtime.dsrsp = demo_dsrsp
-    base = f"http://{settings.api_host}:{settings.api_port}"
+    base = f"{settings.api_scheme}://{settings.api_host}:{settings.api_port}"
     console.rule("Customer Energy Manager")
     console.print(f"database   {settings.resolved_database_url}")
     console.print(f"API        {base}  (OpenAPI schema: {base}/openapi.json)")
@@ -136,6 +136,8 @@ def run(
         # Forwarded headers are believed only from settings.trusted_proxies (create_app);
         # uvicorn's own default would believe any local process on 127.0.0.1.
         proxy_headers=False,
+        ssl_certfile=settings.api_tls_cert_file,
+        ssl_keyfile=settings.api_tls_key_file,
     )
 
 

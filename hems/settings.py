@@ -53,6 +53,11 @@ class Settings(BaseSettings):
             PostgreSQL: ``postgresql+psycopg://user@host/db``. A SQLite file's folder must exist
             (only ``state_dir`` is created by the service), so a typo makes no directories.
         api_host, api_port: where the HTTP API listens.
+        api_tls_cert_file, api_tls_key_file: the API's own server certificate and key (PEM),
+            both or neither: with them the API and the web app are served over https (with
+            HSTS); without them over http, which is allowed only on a loopback ``api_host`` or
+            behind ``trusted_proxies`` that terminate TLS (tokens must not cross a network in
+            clear).
         trusted_proxies: addresses of reverse proxies whose ``X-Forwarded-For`` and
             ``X-Forwarded-Proto`` are believed (empty: none; the socket's peer is the client).
         auth_failures_per_client, auth_failures_overall, auth_failure_window_s: after this many
@@ -103,6 +108,8 @@ class Settings(BaseSettings):
     database_url: str = ""
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    api_tls_cert_file: FilePath | None = None
+    api_tls_key_file: FilePath | None = None
     trusted_proxies: list[str] = Field(default_factory=list)
     auth_failures_per_client: int = Field(default=10, ge=1, le=100_000)
     auth_failures_overall: int = Field(default=200, ge=1, le=10_000_000)
@@ -198,6 +205,30 @@ class Settings(BaseSettings):
                     "state_dir is created by the service)"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _api_transport(self) -> Settings:
+        """The API's tokens never cross a network in clear: https of its own, a loopback
+        address, or a trusted proxy in front that terminates TLS."""
+        if (self.api_tls_cert_file is None) != (self.api_tls_key_file is None):
+            raise ValueError("api_tls_cert_file and api_tls_key_file go together (both or none)")
+        if self.api_tls_cert_file is None and not self.trusted_proxies:
+            try:
+                loopback = ipaddress.ip_address(self.api_host).is_loopback
+            except ValueError:
+                loopback = self.api_host == "localhost"
+            if not loopback:
+                raise ValueError(
+                    f"api_host {self.api_host} is reachable from the network: serve it over "
+                    "https (api_tls_cert_file, api_tls_key_file) or behind trusted_proxies "
+                    "that terminate TLS"
+                )
+        return self
+
+    @property
+    def api_scheme(self) -> str:
+        """``https`` when the API serves TLS itself, else ``http``."""
+        return "https" if self.api_tls_cert_file else "http"
 
     @model_validator(mode="after")
     def _tls_complete(self) -> Settings:

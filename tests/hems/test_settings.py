@@ -154,3 +154,22 @@ def test_data_dir_is_now_state_dir_and_hems_data_dir_is_the_backtests(
     with caplog.at_level("WARNING", logger="hems.settings"):
         assert load_settings().state_dir == tmp_path / "state"
     assert caplog.text == ""
+
+
+def test_the_api_serves_the_network_only_over_tls(tmp_path):
+    """Tokens never cross a network in clear: a non-loopback api_host needs the API's own TLS
+    or a trusted proxy that terminates it; the certificate and key go together."""
+    cert, key = tmp_path / "api.pem", tmp_path / "api.key"
+    cert.write_text("")
+    key.write_text("")
+    assert load_settings(api_host="127.0.0.1").api_scheme == "http"
+    assert load_settings(api_host="::1").api_scheme == "http"
+    with pytest.raises(SettingsError, match=r"api_host 0\.0\.0\.0 is reachable from the network"):
+        load_settings(api_host="0.0.0.0")
+    with pytest.raises(SettingsError, match=r"api_host 192\.168\.1\.20 is reachable"):
+        load_settings(api_host="192.168.1.20")
+    assert load_settings(api_host="0.0.0.0", trusted_proxies=["10.0.0.1"])
+    tls = load_settings(api_host="0.0.0.0", api_tls_cert_file=cert, api_tls_key_file=key)
+    assert tls.api_scheme == "https"
+    with pytest.raises(SettingsError, match="go together"):
+        load_settings(api_tls_cert_file=cert)
