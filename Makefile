@@ -26,12 +26,13 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-## Refresh the locks in requirements/ from pyproject.toml (newest versions its ranges allow), then
-## reinstall. Commit the three files together; review the diff like code.
+## Bring the locks in requirements/ in line with pyproject.toml (locked versions kept where they
+## still fit; new requirements at their newest), then reinstall. `make lock UPGRADE=1` moves every
+## package to the newest version its range allows. Commit the files together; review the diff.
 lock: $(STAMP)
-	$(UV_COMPILE) pyproject.toml --extra dev -o requirements/dev.txt
-	$(UV_COMPILE) pyproject.toml --extra openadr -o requirements/main.txt
-	$(UV_COMPILE) requirements/build.in -o requirements/build.txt
+	$(UV_COMPILE) $(if $(UPGRADE),--upgrade) pyproject.toml --extra dev -o requirements/dev.txt
+	$(UV_COMPILE) $(if $(UPGRADE),--upgrade) pyproject.toml --extra openadr -o requirements/main.txt
+	$(UV_COMPILE) $(if $(UPGRADE),--upgrade) requirements/build.in -o requirements/build.txt
 	rm -f $(STAMP)
 	$(MAKE) $(STAMP)
 
