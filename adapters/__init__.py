@@ -1,5 +1,5 @@
-"""The edges: market and weather data (issue 3), later OpenADR 2.0b (Interface A) and device
-protocols (Interface B, issues 4-5).
+"""The edges: market and weather data, OpenADR 2.0b (Interface A, :mod:`adapters.openadr`) and
+the device driver interface (Interface B, :mod:`adapters.devices`).
 
 * :mod:`adapters.tariffs`, :mod:`adapters.carbon`, :mod:`adapters.weather`: each source as a
   trio ``fetch_*`` (httpx with timeouts and bounded retries, :mod:`adapters.http`), ``read_*``

@@ -1,4 +1,5 @@
-"""The application: the demo home and the ``cem`` CLI today.
+"""The service: the domain, storage, the planning loop, dispatch, the OpenADR bridge, the HTTP
+API and web app, the ``hems`` CLI (also ``cem``), the demo simulation and the backtests.
 
-Storage, the planning loop, dispatch and the API come with issue 5.
+See docs/service.md.
 """
