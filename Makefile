@@ -59,7 +59,7 @@ bench-forecasts: $(STAMP)
 	$(BIN)/python -m benchmarks.forecasts_quality --data $(DATA)
 
 ## The 30-day backtest on the real 2020 series in $(DATA): capture ratio and plans/s (docs/backtest.md),
-## as two 15-day chunks, one per core (hems.backtest.chunks): about 54 s when last measured.
+## as two 15-day chunks, one per core (hems.backtest.chunks): about 40 s when last measured.
 bench-backtest: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_backtest --data $(DATA) --days 30 --chunk-days 15
 
