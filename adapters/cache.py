@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from adapters.errors import DataMissingError, StaleDataError
-from adapters.slots import SlotGrid, grid_index
+from kernel.timegrid import TimeGrid, grid_index
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cached_series (
@@ -60,7 +60,7 @@ class CachedSeries:
         """How old the newest fetch is at ``now_utc``."""
         return now_utc - self.fetched_at_utc
 
-    def on_grid(self, grid: SlotGrid) -> pd.Series:
+    def on_grid(self, grid: TimeGrid) -> pd.Series:
         """The cached values at the slot starts of ``grid`` (NaN where none is cached)."""
         out = self.series.reindex(grid_index(grid))
         out.name = self.series.name

@@ -21,7 +21,7 @@ import pandas as pd
 
 from adapters.cache import SeriesCache
 from adapters.errors import DataMissingError, StaleDataError
-from adapters.slots import SlotGrid, grid_index
+from kernel.timegrid import TimeGrid, grid_index
 
 UK_TIMEZONE = "Europe/London"
 
@@ -53,7 +53,7 @@ def _slot_keys(index: pd.DatetimeIndex, period_days: int, timezone: str) -> np.n
 
 def last_known_pattern(
     history: pd.Series,
-    grid: SlotGrid,
+    grid: TimeGrid,
     *,
     period_days: int = 1,
     timezone: str = UK_TIMEZONE,
@@ -91,7 +91,7 @@ def last_known_pattern(
 def cached_or_pattern(
     cache: SeriesCache,
     key: str,
-    grid: SlotGrid,
+    grid: TimeGrid,
     *,
     now_utc: datetime,
     max_age: timedelta,

@@ -1,7 +1,7 @@
 """Putting source data onto the planner's slot grid.
 
-The adapters may not import the optimiser (docs/architecture.md), so they accept anything shaped
-like ``optimiser.TimeGrid``: an object with ``start_utc``, ``step_minutes`` and ``n_steps``.
+The grid is :class:`kernel.TimeGrid`, the type the optimiser plans on; its slot starts are
+:func:`kernel.timegrid.grid_index`.
 
 Two kinds of source data:
 
@@ -16,34 +16,12 @@ Slots the source does not cover are NaN; the caller decides (cache, fallback, fo
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-
-class SlotGrid(Protocol):
-    """Anything shaped like ``optimiser.TimeGrid``."""
-
-    @property
-    def start_utc(self) -> datetime: ...
-
-    @property
-    def step_minutes(self) -> int: ...
-
-    @property
-    def n_steps(self) -> int: ...
-
-
-def grid_index(grid: SlotGrid) -> pd.DatetimeIndex:
-    """Slot start times of ``grid``, tz-aware UTC, named ``slot_start_utc``."""
-    return pd.date_range(
-        pd.Timestamp(grid.start_utc).tz_convert("UTC"),
-        periods=grid.n_steps,
-        freq=f"{grid.step_minutes}min",
-        name="slot_start_utc",
-    ).as_unit("ns")
+from kernel.timegrid import TimeGrid, grid_index
 
 
 def as_utc_index(values: list[Any]) -> pd.DatetimeIndex:
@@ -56,7 +34,7 @@ def intervals_on_grid(
     starts: pd.DatetimeIndex,
     ends: pd.DatetimeIndex,
     values: np.ndarray,
-    grid: SlotGrid,
+    grid: TimeGrid,
     *,
     name: str,
 ) -> pd.Series:
@@ -79,7 +57,7 @@ def intervals_on_grid(
 
 
 def instants_on_grid(
-    times: pd.DatetimeIndex, values: np.ndarray, grid: SlotGrid, *, name: str
+    times: pd.DatetimeIndex, values: np.ndarray, grid: TimeGrid, *, name: str
 ) -> pd.Series:
     """Values observed at instants, linearly interpolated to each slot's midpoint.
 

@@ -34,15 +34,9 @@ import numpy as np
 import pandas as pd
 
 from forecasts.domestic_profile import TYPICAL_ANNUAL_KWH, domestic_profile_kw
-from forecasts.grid import (
-    SlotGrid,
-    grid_index,
-    grid_local_day_and_minute,
-    known_at,
-    known_slot_table,
-    recent,
-)
+from forecasts.grid import grid_local_day_and_minute, known_at, known_slot_table, recent
 from forecasts.quantiles import QuantileForecast, column_quantiles, named_quantiles
+from kernel.timegrid import TimeGrid, grid_index
 
 NAME = "base_load_kw"
 
@@ -103,7 +97,7 @@ def _days_covered(index: pd.DatetimeIndex) -> int:
 
 def forecast_base_load(
     history_kwh: pd.Series,
-    grid: SlotGrid,
+    grid: TimeGrid,
     issued_at_utc: datetime,
     settings: BaseLoadSettings = DEFAULT_SETTINGS,
 ) -> QuantileForecast:
@@ -172,7 +166,7 @@ def forecast_base_load(
 
 def expected_base_load(
     history_kwh: pd.Series,
-    grid: SlotGrid,
+    grid: TimeGrid,
     issued_at_utc: datetime,
     settings: BaseLoadSettings = DEFAULT_SETTINGS,
 ) -> pd.Series:

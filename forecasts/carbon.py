@@ -10,8 +10,8 @@ from datetime import datetime
 
 import pandas as pd
 
-from forecasts.grid import SlotGrid
 from forecasts.pattern import MarketForecast, known_then_pattern
+from kernel.timegrid import TimeGrid
 
 NAME = "carbon_intensity_g_per_kwh"
 
@@ -19,7 +19,7 @@ NAME = "carbon_intensity_g_per_kwh"
 def forecast_carbon_intensity(
     api_forecast: pd.Series | None,
     history: pd.Series,
-    grid: SlotGrid,
+    grid: TimeGrid,
     issued_at_utc: datetime,
     *,
     days: int = 7,

@@ -14,7 +14,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from forecasts.grid import UK_TIMEZONE
+from kernel.timegrid import UK_TIMEZONE
 
 # Ofgem's typical domestic consumption value for electricity (medium, profile class 1) [kWh/yr]
 TYPICAL_ANNUAL_KWH = 2700.0

@@ -1,7 +1,7 @@
 """The slot grid as the forecasters see it, and the one rule they all keep: no look-ahead.
 
-``forecasts`` may not import the optimiser or the adapters (docs/architecture.md), so it accepts
-anything shaped like ``optimiser.TimeGrid`` (``start_utc``, ``step_minutes``, ``n_steps``).
+The grid is :class:`kernel.TimeGrid` (the optimiser plans on the same type); this module adds
+the forecasters' views of it: local days and minutes, same-slot tables.
 
 :func:`known_at` is how every forecaster cuts its history: a slot's measured value (energy over
 the slot, an actual intensity) is known once the slot has *ended*, so only slots ending at or
@@ -15,54 +15,24 @@ import threading
 import weakref
 from datetime import datetime
 from functools import lru_cache
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
-UK_TIMEZONE = "Europe/London"
+from kernel.timegrid import UK_TIMEZONE, TimeGrid, slot_starts_utc
 
 
-class SlotGrid(Protocol):
-    """Anything shaped like ``optimiser.TimeGrid``."""
-
-    @property
-    def start_utc(self) -> datetime: ...
-
-    @property
-    def step_minutes(self) -> int: ...
-
-    @property
-    def n_steps(self) -> int: ...
-
-
-def grid_index(grid: SlotGrid) -> pd.DatetimeIndex:
-    """Slot start times of ``grid``, tz-aware UTC, named ``slot_start_utc`` (a view of an index
-    cached per grid: a forecast asks for it half a dozen times, ~0.3 ms each to build)."""
-    return _grid_index(grid.start_utc, grid.step_minutes, grid.n_steps).view()
-
-
-def grid_local_day_and_minute(grid: SlotGrid) -> tuple[np.ndarray, np.ndarray]:
+def grid_local_day_and_minute(grid: TimeGrid) -> tuple[np.ndarray, np.ndarray]:
     """:func:`local_day_and_minute` of ``grid``'s slot starts (read-only arrays, cached per
-    grid like :func:`grid_index`)."""
+    grid like :func:`kernel.timegrid.grid_index`)."""
     return _grid_local(grid.start_utc, grid.step_minutes, grid.n_steps)
-
-
-@lru_cache(maxsize=64)
-def _grid_index(start_utc: datetime, step_minutes: int, n_steps: int) -> pd.DatetimeIndex:
-    return pd.date_range(
-        pd.Timestamp(start_utc).tz_convert("UTC"),
-        periods=n_steps,
-        freq=f"{step_minutes}min",
-        name="slot_start_utc",
-    ).as_unit("ns")
 
 
 @lru_cache(maxsize=64)
 def _grid_local(
     start_utc: datetime, step_minutes: int, n_steps: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    day, minute = local_day_and_minute(_grid_index(start_utc, step_minutes, n_steps))
+    day, minute = local_day_and_minute(slot_starts_utc(start_utc, step_minutes, n_steps))
     day.setflags(write=False)
     minute.setflags(write=False)
     return day, minute

@@ -18,14 +18,9 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from forecasts.grid import (
-    SlotGrid,
-    SlotTable,
-    grid_index,
-    grid_local_day_and_minute,
-    known_at,
-)
+from forecasts.grid import SlotTable, grid_local_day_and_minute, known_at
 from forecasts.pattern import MarketForecast
+from kernel.timegrid import TimeGrid, grid_index
 
 TEMPERATURE = "outdoor_temperature_c"
 SOLAR_GAIN = "solar_gain_kw"
@@ -34,7 +29,7 @@ SOLAR_GAIN = "solar_gain_kw"
 def forecast_outdoor_temperature(
     weather_forecast_c: pd.Series | None,
     observed_c: pd.Series | None,
-    grid: SlotGrid,
+    grid: TimeGrid,
     issued_at_utc: datetime,
     *,
     default_c: float = 10.0,

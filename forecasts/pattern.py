@@ -13,14 +13,9 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from forecasts.grid import (
-    SlotGrid,
-    grid_index,
-    grid_local_day_and_minute,
-    known_slot_table,
-    values_on,
-)
+from forecasts.grid import grid_local_day_and_minute, known_slot_table, values_on
 from forecasts.quantiles import column_quantiles
+from kernel.timegrid import TimeGrid, grid_index
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +38,7 @@ class MarketForecast:
 
 def same_slot_values(
     history: pd.Series,
-    grid: SlotGrid,
+    grid: TimeGrid,
     issued_at_utc: datetime,
     *,
     lags_days: range,
@@ -60,7 +55,7 @@ def same_slot_values(
 
 def same_slot_median(
     history: pd.Series,
-    grid: SlotGrid,
+    grid: TimeGrid,
     issued_at_utc: datetime,
     *,
     days: int = 7,
@@ -76,7 +71,7 @@ def same_slot_median(
 def known_then_pattern(
     known: pd.Series | None,
     history: pd.Series,
-    grid: SlotGrid,
+    grid: TimeGrid,
     issued_at_utc: datetime,
     *,
     name: str,

@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from forecasts.grid import UK_TIMEZONE, SlotGrid, before
+from forecasts.grid import before
 from forecasts.pattern import MarketForecast, known_then_pattern
+from kernel.timegrid import UK_TIMEZONE, TimeGrid
 
 IMPORT_PRICE = "import_price_gbp_per_kwh"
 EXPORT_PRICE = "export_price_gbp_per_kwh"
@@ -37,7 +38,7 @@ def agile_published_until(
 
 def forecast_prices(
     history: pd.Series,
-    grid: SlotGrid,
+    grid: TimeGrid,
     issued_at_utc: datetime,
     *,
     published_until_utc: datetime | None = None,

@@ -33,8 +33,9 @@ import numpy as np
 import pandas as pd
 import pvlib
 
-from forecasts.grid import SlotGrid, grid_index, known_at, recent, values_on
+from forecasts.grid import known_at, recent, values_on
 from forecasts.quantiles import QuantileForecast, named_quantiles
+from kernel.timegrid import TimeGrid, grid_index
 
 NAME = "pv_kw"
 GHI = "ghi_w_per_m2"
@@ -157,7 +158,7 @@ def _ac_kw(
 
 def forecast_pv(
     system: PvSystem,
-    grid: SlotGrid,
+    grid: TimeGrid,
     weather: pd.DataFrame,
     issued_at_utc: datetime,
     settings: PvSettings = DEFAULT_SETTINGS,
@@ -288,7 +289,7 @@ def history_correction(
 def nowcast_correction(
     measured_kw: pd.Series,
     modelled_kw: pd.Series,
-    grid: SlotGrid,
+    grid: TimeGrid,
     issued_at_utc: datetime,
     baseline: float,
     *,

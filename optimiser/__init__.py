@@ -9,10 +9,13 @@ Quick start::
     plan.violations      # wishes not met, with reasons
     plan.solver.status   # optimal / time_limit / fallback
 
-This package knows nothing of storage, HTTP or devices: it imports only numpy, pandas, Pyomo
-and highspy. Sign convention: positive power flows into the home's devices or from the grid.
+This package knows nothing of storage, HTTP or devices: it imports only numpy, pandas, Pyomo,
+highspy and ``kernel`` (the time grid and the errors it shares with the other packages).
+Sign convention: positive power flows into the home's devices or from the grid.
 """
 
+from kernel.errors import ProblemError
+from kernel.timegrid import TimeGrid
 from optimiser.components.appliance import DeferrableAppliance
 from optimiser.components.battery import Battery
 from optimiser.components.cop import CopCurve, HplibCop
@@ -21,7 +24,6 @@ from optimiser.components.heat_pump import Building, HeatPump, HotWaterTank
 from optimiser.components.pv import PvArray
 from optimiser.context import ModelContext, ModelExtension
 from optimiser.dsr import DsrKind, DsrRequest
-from optimiser.errors import ProblemError
 from optimiser.extensions import FlexibilityProfile, Timing
 from optimiser.fallback import rule_based_plan
 from optimiser.highs_backend import SolverOptions
@@ -32,7 +34,6 @@ from optimiser.planner import optimise
 from optimiser.problem import Penalties, Problem, carbon_weight_from_preference
 from optimiser.process import collection_deferred, prepare_planner_process
 from optimiser.results import Violation, Wish
-from optimiser.timegrid import TimeGrid
 
 __all__ = [
     "Battery",

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from optimiser.errors import ProblemError
+from kernel.errors import ProblemError
 
 FloatArray = npt.NDArray[np.float64]
 SeriesLike = Sequence[float] | FloatArray | float

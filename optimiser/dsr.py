@@ -24,10 +24,10 @@ from enum import StrEnum
 import numpy as np
 import pyomo.environ as pyo
 
+from kernel.errors import ProblemError
+from kernel.timegrid import TimeGrid
 from optimiser.checks import FloatArray, SeriesLike, number, series
-from optimiser.errors import ProblemError
 from optimiser.results import Violation, Wish, slot_violation
-from optimiser.timegrid import TimeGrid
 
 
 class DsrKind(StrEnum):

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kernel.errors import ProblemError
+from kernel.timegrid import TimeGrid
 from optimiser.checks import FloatArray, SeriesLike, fraction, number, series
 from optimiser.components.appliance import DeferrableAppliance
 from optimiser.components.battery import Battery
@@ -19,8 +21,6 @@ from optimiser.components.ev import ElectricVehicle
 from optimiser.components.heat_pump import HeatPump
 from optimiser.components.pv import PvArray
 from optimiser.dsr import DsrRequest
-from optimiser.errors import ProblemError
-from optimiser.timegrid import TimeGrid
 
 MAX_CARBON_WEIGHT_GBP_PER_KG = 0.5
 """Carbon weight at a "cost vs carbon" preference of 1 [GBP/kgCO2]."""

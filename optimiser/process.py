@@ -32,10 +32,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from kernel.timegrid import TimeGrid
 from optimiser.components.battery import Battery
 from optimiser.planner import optimise
 from optimiser.problem import Problem
-from optimiser.timegrid import TimeGrid
 
 
 def prepare_planner_process() -> None:

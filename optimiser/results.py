@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from kernel.timegrid import UK_TIMEZONE, TimeGrid
 from optimiser.checks import FloatArray
-from optimiser.timegrid import UK_TIMEZONE, TimeGrid
 
 
 class Wish(StrEnum):

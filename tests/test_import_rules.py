@@ -1,15 +1,18 @@
-"""The direction of imports (docs/architecture.md): optimiser, forecasts and adapters never
-import hems, nor each other."""
+"""The direction of imports (docs/architecture.md): kernel imports none of the four packages
+(only the standard library and pandas); optimiser, forecasts and adapters never import hems,
+nor each other."""
 
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LEAVES = ("optimiser", "forecasts", "adapters")
+KERNEL_MAY_IMPORT = {"kernel", "pandas", *sys.stdlib_module_names}
 
 
 def _imported_top_packages(path: Path) -> set[str]:
@@ -38,3 +41,12 @@ def test_the_optimiser_knows_nothing_of_storage_http_or_devices():
     banned = {"sqlalchemy", "fastapi", "httpx", "lxml", "apscheduler"}
     used = set().union(*(_imported_top_packages(p) for p in (ROOT / "optimiser").rglob("*.py")))
     assert used & banned == set()
+
+
+def test_the_kernel_imports_only_itself_the_standard_library_and_pandas():
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_imported_top_packages(path) - KERNEL_MAY_IMPORT)
+        for path in (ROOT / "kernel").rglob("*.py")
+        if _imported_top_packages(path) - KERNEL_MAY_IMPORT
+    }
+    assert offenders == {}

@@ -33,7 +33,8 @@ import pandas as pd
 
 from adapters.errors import ParseError
 from adapters.http import DEFAULT_POLICY, RetryPolicy, get_json
-from adapters.slots import SlotGrid, as_utc_index, grid_index, intervals_on_grid
+from adapters.slots import as_utc_index, intervals_on_grid
+from kernel.timegrid import TimeGrid, grid_index
 
 BASE_URL = "https://api.carbonintensity.org.uk"
 SOURCE = "carbon intensity"
@@ -49,7 +50,7 @@ def _stamp(t: pd.Timestamp) -> str:
     return t.strftime("%Y-%m-%dT%H:%MZ")
 
 
-def _window(grid: SlotGrid) -> str:
+def _window(grid: TimeGrid) -> str:
     index = grid_index(grid)
     start = index[0]
     end = index[-1] + pd.Timedelta(minutes=grid.step_minutes)
@@ -58,13 +59,13 @@ def _window(grid: SlotGrid) -> str:
     return f"{_stamp(start)}/{_stamp(end)}"
 
 
-def national_url(grid: SlotGrid) -> str:
+def national_url(grid: TimeGrid) -> str:
     """URL of the national intensity over ``grid``."""
     return f"{BASE_URL}/intensity/{_window(grid)}"
 
 
 def regional_url(
-    grid: SlotGrid, *, region_id: int | None = None, postcode: str | None = None
+    grid: TimeGrid, *, region_id: int | None = None, postcode: str | None = None
 ) -> str:
     """URL of one region's intensity over ``grid``, by region id (1-17) or outward postcode.
 
@@ -85,7 +86,7 @@ def regional_url(
 
 
 def fetch_national_intensity(
-    grid: SlotGrid, *, policy: RetryPolicy = DEFAULT_POLICY, client: httpx.Client | None = None
+    grid: TimeGrid, *, policy: RetryPolicy = DEFAULT_POLICY, client: httpx.Client | None = None
 ) -> pd.DataFrame:
     """National intensity on ``grid`` [gCO2/kWh]: actual for the past, forecast ahead."""
     payload = get_json(national_url(grid), source=SOURCE, policy=policy, client=client)
@@ -93,7 +94,7 @@ def fetch_national_intensity(
 
 
 def fetch_regional_intensity(
-    grid: SlotGrid,
+    grid: TimeGrid,
     *,
     region_id: int | None = None,
     postcode: str | None = None,
@@ -106,7 +107,7 @@ def fetch_regional_intensity(
     return parse_intensity(payload, grid)
 
 
-def read_intensity(path: Path, grid: SlotGrid) -> pd.DataFrame:
+def read_intensity(path: Path, grid: TimeGrid) -> pd.DataFrame:
     """Intensity on ``grid`` from a saved national or regional response."""
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
@@ -141,7 +142,7 @@ def _number(value: object) -> float:
     return float(value)
 
 
-def parse_intensity(payload: Any, grid: SlotGrid) -> pd.DataFrame:
+def parse_intensity(payload: Any, grid: TimeGrid) -> pd.DataFrame:
     """National or regional intensity on ``grid`` (pure). Slots the response does not cover are
     NaN; an empty period list is a :class:`ParseError` (the API always has a forecast ahead).
 

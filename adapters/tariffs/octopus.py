@@ -33,7 +33,8 @@ import pandas as pd
 
 from adapters.errors import FetchError, ParseError
 from adapters.http import DEFAULT_POLICY, RetryPolicy, get_json
-from adapters.slots import SlotGrid, as_utc_index, grid_index, intervals_on_grid
+from adapters.slots import as_utc_index, intervals_on_grid
+from kernel.timegrid import TimeGrid, grid_index
 
 BASE_URL = "https://api.octopus.energy/v1"
 SOURCE = "octopus"
@@ -153,7 +154,7 @@ def fetch_pages(
     return pages
 
 
-def _period_params(grid: SlotGrid) -> dict[str, str | int | float]:
+def _period_params(grid: TimeGrid) -> dict[str, str | int | float]:
     index = grid_index(grid)
     end = index[-1] + pd.Timedelta(minutes=grid.step_minutes)
     return {
@@ -187,7 +188,7 @@ def fetch_product_tariffs(
 def fetch_unit_rates(
     product_code: str,
     region: str,
-    grid: SlotGrid,
+    grid: TimeGrid,
     *,
     name: str = IMPORT_PRICE,
     include_vat: bool = True,
@@ -206,13 +207,13 @@ def fetch_unit_rates(
     return parse_unit_rates(pages, grid, name=name, include_vat=include_vat)
 
 
-def fetch_agile_import(product_code: str, region: str, grid: SlotGrid, **kwargs: Any) -> pd.Series:
+def fetch_agile_import(product_code: str, region: str, grid: TimeGrid, **kwargs: Any) -> pd.Series:
     """Agile import prices on ``grid``, named ``import_price_gbp_per_kwh`` [GBP/kWh]."""
     return fetch_unit_rates(product_code, region, grid, name=IMPORT_PRICE, **kwargs)
 
 
 def fetch_agile_outgoing(
-    product_code: str, region: str, grid: SlotGrid, **kwargs: Any
+    product_code: str, region: str, grid: TimeGrid, **kwargs: Any
 ) -> pd.Series:
     """Agile Outgoing export prices on ``grid``, named ``export_price_gbp_per_kwh`` [GBP/kWh].
     Export prices carry no VAT, so ``include_vat`` makes no difference."""
@@ -245,7 +246,7 @@ def _load_pages(path: Path) -> list[dict[str, Any]]:
 
 
 def read_unit_rates(
-    path: Path, grid: SlotGrid, *, name: str = IMPORT_PRICE, include_vat: bool = True
+    path: Path, grid: TimeGrid, *, name: str = IMPORT_PRICE, include_vat: bool = True
 ) -> pd.Series:
     """Unit rates from a saved API response (one page, or a JSON list of pages)."""
     return parse_unit_rates(_load_pages(path), grid, name=name, include_vat=include_vat)
@@ -312,7 +313,7 @@ def _intervals(
 
 def parse_unit_rates(
     pages: list[dict[str, Any]] | dict[str, Any],
-    grid: SlotGrid,
+    grid: TimeGrid,
     *,
     name: str = IMPORT_PRICE,
     include_vat: bool = True,

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from adapters.slots import SlotGrid, grid_index
+from kernel.timegrid import TimeGrid, grid_index
 
 UK_TIMEZONE = "Europe/London"
 Clock = Literal["local", "utc"]
@@ -78,7 +78,7 @@ class TimeOfUseTariff:
     clock: Clock = "local"
     standing_charge_gbp_per_day: float = 0.0
 
-    def rates_on_grid(self, grid: SlotGrid, *, name: str = "import_price_gbp_per_kwh") -> pd.Series:
+    def rates_on_grid(self, grid: TimeGrid, *, name: str = "import_price_gbp_per_kwh") -> pd.Series:
         """The rate of every slot of ``grid`` [GBP/kWh], by the slot's start."""
         index = grid_index(grid)
         wall = index if self.clock == "utc" else index.tz_convert(UK_TIMEZONE)

@@ -28,7 +28,8 @@ import pandas as pd
 
 from adapters.errors import ParseError
 from adapters.http import DEFAULT_POLICY, RetryPolicy, get_json
-from adapters.slots import SlotGrid, grid_index, instants_on_grid, intervals_on_grid
+from adapters.slots import instants_on_grid, intervals_on_grid
+from kernel.timegrid import TimeGrid, grid_index
 
 BASE_URL = "https://api.open-meteo.com/v1/forecast"
 SOURCE = "open-meteo"
@@ -48,7 +49,7 @@ VARIABLES: dict[str, tuple[str, float, bool]] = {
 
 
 def forecast_params(
-    latitude: float, longitude: float, grid: SlotGrid
+    latitude: float, longitude: float, grid: TimeGrid
 ) -> dict[str, str | int | float]:
     """Query parameters covering ``grid`` (whole UTC days, plus the hour after the grid so the
     last slots' preceding-hour radiation is included)."""
@@ -67,7 +68,7 @@ def forecast_params(
 def fetch_weather(
     latitude: float,
     longitude: float,
-    grid: SlotGrid,
+    grid: TimeGrid,
     *,
     policy: RetryPolicy = DEFAULT_POLICY,
     client: httpx.Client | None = None,
@@ -84,7 +85,7 @@ def fetch_weather(
     return parse_weather(payload, grid)
 
 
-def read_weather(path: Path, grid: SlotGrid) -> pd.DataFrame:
+def read_weather(path: Path, grid: TimeGrid) -> pd.DataFrame:
     """Weather on ``grid`` from a saved Open-Meteo response."""
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
@@ -103,7 +104,7 @@ def _values(hourly: dict[str, Any], variable: str, n: int) -> np.ndarray:
         raise ParseError(SOURCE, f"hourly {variable!r} holds a non-number: {exc}") from exc
 
 
-def parse_weather(payload: Any, grid: SlotGrid) -> pd.DataFrame:
+def parse_weather(payload: Any, grid: TimeGrid) -> pd.DataFrame:
     """Weather on ``grid`` from an Open-Meteo response (pure); slots outside the response are NaN.
 
     Raises:

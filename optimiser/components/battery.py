@@ -29,11 +29,11 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 
+from kernel.errors import ProblemError
+from kernel.timegrid import TimeGrid
 from optimiser.checks import FloatArray, efficiency, fraction, number
 from optimiser.context import ModelContext
-from optimiser.errors import ProblemError
 from optimiser.results import AssetResult, Violation, Wish, local_day_hhmm
-from optimiser.timegrid import TimeGrid
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

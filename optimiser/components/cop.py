@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kernel.errors import ProblemError
 from optimiser.checks import FloatArray, number
-from optimiser.errors import ProblemError
 
 MIN_COP = 1.0
 

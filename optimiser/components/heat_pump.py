@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
+from kernel.errors import ProblemError
+from kernel.timegrid import TimeGrid
 from optimiser.checks import FloatArray, SeriesLike, number, series
 from optimiser.components.cop import CopModel, HplibCop
 from optimiser.components.thermal import (
@@ -43,9 +45,7 @@ from optimiser.components.thermal import (
     simulate_first_order,
 )
 from optimiser.context import ModelContext
-from optimiser.errors import ProblemError
 from optimiser.results import AssetResult, Wish, runs, slot_violation
-from optimiser.timegrid import TimeGrid
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 
+from kernel.timegrid import TimeGrid
 from optimiser.checks import FloatArray, SeriesLike, series
 from optimiser.context import ModelContext
 from optimiser.results import AssetResult
-from optimiser.timegrid import TimeGrid
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,0 +1,18 @@
+"""The vocabulary the four packages share: the time grid, the errors they have in common.
+
+``optimiser``, ``forecasts``, ``adapters`` and ``hems`` all import this package; it imports
+none of them (an import-linter contract and ``tests/test_import_rules.py`` check it), only the
+standard library and pandas. A type lives here when more than one package needs it, so no
+package copies another's type or passes it across as a string.
+"""
+
+from kernel.errors import ProblemError
+from kernel.timegrid import ALLOWED_STEPS_MINUTES, UK_TIMEZONE, TimeGrid, grid_index
+
+__all__ = [
+    "ALLOWED_STEPS_MINUTES",
+    "UK_TIMEZONE",
+    "ProblemError",
+    "TimeGrid",
+    "grid_index",
+]
