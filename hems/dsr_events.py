@@ -2,7 +2,7 @@
 event to the optimiser's soft constraints.
 
 An event the home opted into becomes a :class:`~optimiser.DsrRequest` over its active period.
-The kinds (how an OpenADR signal arrives here) are the optimiser's :class:`~optimiser.DsrKind`:
+The kinds (how an OpenADR signal arrives here) are :class:`kernel.DsrKind`:
 LOAD_DISPATCH setpoint -> ``setpoint``; LOAD_DISPATCH delta -> ``reduction`` from the home's
 intended plan; an import limit -> ``import_cap``; SIMPLE levels map to import caps
 (:data:`SIMPLE_LEVEL_IMPORT_CAP_KW`).
@@ -18,11 +18,11 @@ import numpy as np
 
 from hems.domain.preferences import OverrideKind, Preferences
 from hems.storage.store import ActiveOverride, StoredEvent
-from optimiser import DsrKind, DsrRequest, TimeGrid
+from kernel.dsr import DsrKind, OptType
+from kernel.timegrid import TimeGrid
+from optimiser import DsrRequest
 
 UK = ZoneInfo("Europe/London")
-OPT_IN = "optIn"
-OPT_OUT = "optOut"
 CONSUMER_OPT_OUT = "the consumer opted out"
 """The reason recorded when the consumer opts out of an event: it holds for later
 modifications of the event too."""
@@ -34,17 +34,20 @@ choice: PAS 1878 does not fix the meaning of the levels."""
 
 def participation(
     event: StoredEvent, prefs: Preferences, overrides: Sequence[ActiveOverride]
-) -> tuple[str, str]:
+) -> tuple[OptType, str]:
     """optIn or optOut, and why, from the consumer's consent, opt-out windows and overrides."""
     if not prefs.dsr_consent:
-        return OPT_OUT, "the consumer has not consented to DSR"
+        return OptType.OPT_OUT, "the consumer has not consented to DSR"
     for o in overrides:
         if o.kind is OverrideKind.OPT_OUT_EVENT and o.target == event.event_id:
-            return OPT_OUT, "the consumer opted out of this event"
+            return OptType.OPT_OUT, "the consumer opted out of this event"
     for window in prefs.dsr_opt_out_windows:
         if _overlaps_daily_window(event.start, event.end, window.start, window.end):
-            return OPT_OUT, f"inside the consumer's opt-out window {window.start}-{window.end}"
-    return OPT_IN, "consent given"
+            return (
+                OptType.OPT_OUT,
+                f"inside the consumer's opt-out window {window.start}-{window.end}",
+            )
+    return OptType.OPT_IN, "consent given"
 
 
 def base_event_id(stored_event_id: str) -> str:
@@ -70,7 +73,7 @@ def active_requests(
     """DSR requests for the events the home opted into that overlap ``grid``."""
     out = []
     for e in events:
-        if e.response != OPT_IN or e.status == "cancelled":
+        if e.response != OptType.OPT_IN or e.status == "cancelled":
             continue
         if e.end <= grid.start_utc or e.start >= grid.end_utc:
             continue
@@ -91,5 +94,6 @@ def active_requests(
 def is_active_response(events: Sequence[StoredEvent], now: datetime) -> bool:
     """True while an event the home opted into is running (no randomised delay then)."""
     return any(
-        e.response == OPT_IN and e.status != "cancelled" and e.start <= now < e.end for e in events
+        e.response == OptType.OPT_IN and e.status != "cancelled" and e.start <= now < e.end
+        for e in events
     )

@@ -20,11 +20,12 @@ from adapters.devices.driver import DeviceDriver
 from hems.clock import Clock
 from hems.controller import HomeController
 from hems.domain.preferences import Preferences
-from hems.dsr_events import CONSUMER_OPT_OUT, OPT_IN, OPT_OUT, base_event_id, participation
+from hems.dsr_events import CONSUMER_OPT_OUT, base_event_id, participation
 from hems.market import MarketSource
 from hems.planner_pool import PlanFailedError, PlannerPool, PlanningUnavailableError
 from hems.settings import Settings
 from hems.storage.store import Principal, Store, StoredEvent, hash_token
+from kernel.dsr import OptType
 from optimiser import prepare_planner_process
 
 log = logging.getLogger(__name__)
@@ -237,13 +238,13 @@ class CemService:
         response, reason = participation(event, prefs, overrides)
         before = next((e for e in self.store.events(home_id) if e.event_id == event.event_id), None)
         if before is not None and before.response_reason == CONSUMER_OPT_OUT:
-            response, reason = OPT_OUT, CONSUMER_OPT_OUT  # a modified event stays opted out
+            response, reason = OptType.OPT_OUT, CONSUMER_OPT_OUT  # a modified event stays opted out
         decided = replace(event, response=response, response_reason=reason)
         if self.store.upsert_event(home_id, decided, now):  # stores and audits the answer
             if await self.replan_or_defer(home_id, f"DSR event {event.event_id}"):
                 # answered; planned when planning is back
                 return next(e for e in self.store.events(home_id) if e.event_id == event.event_id)
-            if response == OPT_IN:
+            if response == OptType.OPT_IN:
                 # Say whether the new plan meets the request, and if not, by how much and why.
                 plan = self.store.latest_plan(home_id)
                 missed = [
@@ -273,7 +274,7 @@ class CemService:
             await self.reconsider_events(home_id, actor)
         self.replan_soon(home_id, "preferences changed")
 
-    async def reconsider_events(self, home_id: int, actor: str) -> list[tuple[str, str, str]]:
+    async def reconsider_events(self, home_id: int, actor: str) -> list[tuple[str, OptType, str]]:
         """Re-decide the answer to every event not yet over (pending or active, not
         cancelled) from the consumer's consent, opt-out windows and overrides as they are
         now. An event the consumer opted out of explicitly stays opted out; the parts of one
@@ -289,12 +290,12 @@ class CemService:
         for e in self.store.events(home_id):
             if e.status != "cancelled" and e.end > now:
                 groups.setdefault(base_event_id(e.event_id), []).append(e)
-        changed: list[tuple[str, str, str]] = []
+        changed: list[tuple[str, OptType, str]] = []
         for base, parts in groups.items():
             if any(p.response_reason == CONSUMER_OPT_OUT for p in parts):
                 continue
             decisions = [participation(p, prefs, overrides) for p in parts]
-            refused = [d for d in decisions if d[0] != OPT_IN]
+            refused = [d for d in decisions if d[0] != OptType.OPT_IN]
             response, reason = refused[0] if refused else decisions[0]
             if all((p.response, p.response_reason) == (response, reason) for p in parts):
                 continue
@@ -318,7 +319,9 @@ class CemService:
 
     async def opt_out(self, home_id: int, event_id: str, actor: str) -> None:
         now = self.clock.now()
-        self.store.set_event_response(home_id, event_id, OPT_OUT, CONSUMER_OPT_OUT, now, actor)
+        self.store.set_event_response(
+            home_id, event_id, OptType.OPT_OUT, CONSUMER_OPT_OUT, now, actor
+        )
         # the opt-out stands and the DSRSP is told even while planning is unavailable
         unplanned = await self.replan_or_defer(home_id, f"opt-out of {event_id}")
         for listener in self.opt_out_listeners:

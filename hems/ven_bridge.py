@@ -31,19 +31,18 @@ from adapters.openadr.hooks import (
     OptDecision,
     PowerProfile,
     Reading,
-    RequestKind,
     Resource,
 )
 from adapters.openadr.ven import Ven
-from adapters.openadr.vocab import OptReason, OptType
+from adapters.openadr.vocab import OptReason
 from hems.dispatch import OverridesInForce
 from hems.domain.home import HomeSpec
-from hems.dsr_events import OPT_IN, SIMPLE_LEVEL_IMPORT_CAP_KW
+from hems.dsr_events import SIMPLE_LEVEL_IMPORT_CAP_KW
 from hems.service import CemService
 from hems.storage.store import StoredEvent
+from kernel.dsr import SITE, DsrKind, OptType
 
 log = logging.getLogger(__name__)
-SITE = "site"
 
 
 def resource_id(device_name: str) -> str:
@@ -76,7 +75,7 @@ def simple_requests(event: Event) -> tuple[DispatchRequest, ...]:
             if cap is not None:
                 out.append(
                     DispatchRequest(
-                        kind=RequestKind.IMPORT_CAP,
+                        kind=DsrKind.IMPORT_CAP,
                         value_kw=cap,
                         start_utc=interval.start_utc,
                         end_utc=interval.start_utc
@@ -114,7 +113,7 @@ class VenBridge:
             stored = StoredEvent(
                 event_id=part_id(event.event_id, i, len(requests)),
                 modification_number=event.modification_number,
-                kind=str(request.kind),
+                kind=request.kind,
                 value_kw=request.value_kw,
                 start=request.start_utc,
                 end=request.end_utc,
@@ -123,13 +122,18 @@ class VenBridge:
                 response_reason="",
             )
             answers.append(await self.service.receive_event(self.home_id, stored))
-        refused = [a for a in answers if a.response != OPT_IN]
+        refused = [a for a in answers if a.response != OptType.OPT_IN]
         if refused:
             now = self.service.clock.now()
             for a in answers:
-                if a.response == OPT_IN:  # opted out whole: no part stays in the plan
+                if a.response == OptType.OPT_IN:  # opted out whole: no part stays in the plan
                     self.service.store.set_event_response(
-                        self.home_id, a.event_id, "optOut", refused[0].response_reason, now, "cem"
+                        self.home_id,
+                        a.event_id,
+                        OptType.OPT_OUT,
+                        refused[0].response_reason,
+                        now,
+                        "cem",
                     )
             if len(refused) < len(answers):
                 await self.service.replan_or_defer(self.home_id, f"opt-out of {event.event_id}")
@@ -227,7 +231,7 @@ async def send_new_answer(ven: Ven, event_id: str, response: str, reason: str) -
     oadrCreateOpt). optIn: an unsolicited oadrCreatedEvent optIn (``created_event_for``), and
     any EiOpt opt-out this VEN sent for the event is cancelled (oadrCancelOpt). Raises
     KeyError when the VEN does not know the event (or is not registered)."""
-    if response != OPT_IN:
+    if response != OptType.OPT_IN:
         await ven.opt_out(event_id, reason=OptReason.NOT_PARTICIPATING)
         return
     tracked = ven.events.get(event_id)

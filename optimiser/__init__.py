@@ -14,6 +14,7 @@ highspy and ``kernel`` (the time grid and the errors it shares with the other pa
 Sign convention: positive power flows into the home's devices or from the grid.
 """
 
+from kernel.dsr import DsrKind
 from kernel.errors import ProblemError
 from kernel.timegrid import TimeGrid
 from optimiser.components.appliance import DeferrableAppliance
@@ -23,7 +24,7 @@ from optimiser.components.ev import ElectricVehicle, PlugInSession
 from optimiser.components.heat_pump import Building, HeatPump, HotWaterTank
 from optimiser.components.pv import PvArray
 from optimiser.context import ModelContext, ModelExtension
-from optimiser.dsr import DsrKind, DsrRequest
+from optimiser.dsr import DsrRequest
 from optimiser.extensions import FlexibilityProfile, Timing
 from optimiser.fallback import rule_based_plan
 from optimiser.highs_backend import SolverOptions

@@ -19,22 +19,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 import numpy as np
 import pyomo.environ as pyo
 
+from kernel.dsr import DsrKind
 from kernel.errors import ProblemError
 from kernel.timegrid import TimeGrid
 from optimiser.checks import FloatArray, SeriesLike, number, series
 from optimiser.results import Violation, Wish, slot_violation
-
-
-class DsrKind(StrEnum):
-    IMPORT_CAP = "import_cap"
-    EXPORT_FLOOR = "export_floor"
-    SETPOINT = "setpoint"
-    REDUCTION = "reduction"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -48,13 +48,13 @@ from dataclasses import asdict, replace
 import numpy as np
 import pyomo.environ as pyo
 
+from kernel.dsr import DsrKind
 from optimiser.components.appliance import read_appliance_start
 from optimiser.components.battery import read_battery_dispatch
 from optimiser.components.ev import ElectricVehicle, read_ev_dispatch, session_windows
 from optimiser.components.heat_pump import off_power_slots, read_heat_pump_dispatch
 from optimiser.components.pv import read_pv_dispatch
 from optimiser.context import BinarySlots, ModelExtension
-from optimiser.dsr import DsrKind
 from optimiser.fallback import rule_based_dispatch
 from optimiser.highs_backend import HighsModel, SolveOutcome, SolverOptions, SolveStatus
 from optimiser.mode_memory import ModeMemory

@@ -18,21 +18,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from adapters.openadr.events import Event
 from adapters.openadr.lifecycle import Change
 from adapters.openadr.vocab import (
     EventStatus,
     OptReason,
-    OptType,
     SignalName,
     SignalType,
     SiScale,
 )
-
-SITE = "site"
-"""The resource id of the grid connection point (the whole home)."""
+from kernel.dsr import DsrKind, OptType
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,20 +116,11 @@ FlexibilityProvider = Callable[[], Awaitable[Sequence[FlexibilityOffer]]]
 CancelListener = Callable[[Event], Awaitable[None]]
 
 
-class RequestKind(StrEnum):
-    """The service's event kinds (``hems.service.CemService.receive_event``)."""
-
-    IMPORT_CAP = "import_cap"
-    EXPORT_FLOOR = "export_floor"
-    SETPOINT = "setpoint"
-    REDUCTION = "reduction"
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DispatchRequest:
     """What an event asks of the home, in the service's terms (one per power interval)."""
 
-    kind: RequestKind
+    kind: DsrKind
     value_kw: float
     start_utc: datetime
     end_utc: datetime
@@ -146,10 +133,10 @@ def dispatch_requests(event: Event, start_offset_s: float = 0.0) -> tuple[Dispat
     value reduces consumption); LOAD_CONTROL ``x-loadControlCapacity`` -> IMPORT_CAP.
     Signals without a power unit, and SIMPLE / price signals, give no request.
     """
-    kinds: dict[tuple[str, str], RequestKind] = {
-        (SignalName.LOAD_DISPATCH, SignalType.SETPOINT): RequestKind.SETPOINT,
-        (SignalName.LOAD_DISPATCH, SignalType.DELTA): RequestKind.REDUCTION,
-        (SignalName.LOAD_CONTROL, SignalType.LOAD_CONTROL_CAPACITY): RequestKind.IMPORT_CAP,
+    kinds: dict[tuple[str, str], DsrKind] = {
+        (SignalName.LOAD_DISPATCH, SignalType.SETPOINT): DsrKind.SETPOINT,
+        (SignalName.LOAD_DISPATCH, SignalType.DELTA): DsrKind.REDUCTION,
+        (SignalName.LOAD_CONTROL, SignalType.LOAD_CONTROL_CAPACITY): DsrKind.IMPORT_CAP,
     }
     offset = timedelta(seconds=start_offset_s)
     out: list[DispatchRequest] = []

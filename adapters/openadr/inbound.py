@@ -19,7 +19,8 @@ from adapters.openadr.events import Event
 from adapters.openadr.hooks import EventNotice, OptDecision, dispatch_requests
 from adapters.openadr.lifecycle import Change, EventUpdate, check_event
 from adapters.openadr.reports import ReportRequest
-from adapters.openadr.vocab import OptReason, OptType, ResponseCode, ResponseRequired
+from adapters.openadr.vocab import OptReason, ResponseCode, ResponseRequired
+from kernel.dsr import OptType
 
 if TYPE_CHECKING:
     from adapters.openadr.ven import Ven

@@ -11,7 +11,8 @@ from datetime import datetime
 
 from adapters.openadr.events import Event, Target
 from adapters.openadr.reports import ReportData, ReportMetadata, ReportRequest
-from adapters.openadr.vocab import OptType, ResponseCode
+from adapters.openadr.vocab import ResponseCode
+from kernel.dsr import OptType
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

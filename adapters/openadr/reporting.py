@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from adapters.openadr.events import REAL_POWER_KW, ItemUnit
-from adapters.openadr.hooks import SITE, FlexibilityOffer, Reading, Resource
+from adapters.openadr.hooks import FlexibilityOffer, Reading, Resource
 from adapters.openadr.messages import UpdateReport
 from adapters.openadr.reports import (
     LoadControlValue,
@@ -33,6 +33,7 @@ from adapters.openadr.reports import (
     ResourceStatus,
 )
 from adapters.openadr.vocab import ItemKind, ReadingType, ReportName, ReportType
+from kernel.dsr import SITE
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,8 @@ from adapters.openadr.lifecycle import EventBook
 from adapters.openadr.reporting import Catalogue, Outbox
 from adapters.openadr.scheduling import ReportSchedule
 from adapters.openadr.transport import Transport, TransportError
-from adapters.openadr.vocab import OptReason, OptType
+from adapters.openadr.vocab import OptReason
+from kernel.dsr import OptType
 
 log = logging.getLogger(__name__)
 

@@ -78,11 +78,6 @@ class SignalType(StrEnum):
     LOAD_CONTROL_SETPOINT = "x-loadControlSetpoint"
 
 
-class OptType(StrEnum):
-    OPT_IN = "optIn"
-    OPT_OUT = "optOut"
-
-
 class OptReason(StrEnum):
     ECONOMIC = "economic"
     EMERGENCY = "emergency"

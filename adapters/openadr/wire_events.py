@@ -12,7 +12,7 @@ from adapters.openadr.messages import (
     RequestEvent,
 )
 from adapters.openadr.schema import CodecError
-from adapters.openadr.vocab import EventStatus, OptType, ResponseCode, ResponseRequired
+from adapters.openadr.vocab import EventStatus, ResponseCode, ResponseRequired
 from adapters.openadr.xmlnodes import (
     Element,
     Node,
@@ -37,6 +37,7 @@ from adapters.openadr.xmlnodes import (
     text,
 )
 from adapters.openadr.xmltime import format_datetime, format_duration, parse_duration
+from kernel.dsr import OptType
 
 # --- render ----------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from adapters.openadr.messages import (
     Response,
 )
 from adapters.openadr.schema import CodecError
-from adapters.openadr.vocab import OptType, ResponseCode
+from adapters.openadr.vocab import ResponseCode
 from adapters.openadr.xmlnodes import (
     Element,
     Node,
@@ -43,6 +43,7 @@ from adapters.openadr.xmlnodes import (
     text,
 )
 from adapters.openadr.xmltime import format_datetime
+from kernel.dsr import OptType
 
 # --- EiRegisterParty -------------------------------------------------------------------------
 

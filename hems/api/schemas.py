@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from hems.domain.base import DomainModel, PlainText
-from optimiser import DsrKind
+from kernel.dsr import DsrKind
 
 
 class HomeCreated(BaseModel):

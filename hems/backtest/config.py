@@ -12,7 +12,8 @@ from hems.domain.home import HomeSpec
 from hems.domain.preferences import Preferences
 from hems.market import MarketSource, ReplayedMarket
 from hems.simulation.devices import Stay
-from optimiser import DsrKind, DsrRequest, SolverOptions
+from kernel.dsr import DsrKind
+from optimiser import DsrRequest, SolverOptions
 
 if TYPE_CHECKING:
     from hems.backtest.data import DataReport

@@ -17,6 +17,7 @@ from hems.domain.devices import DeviceKind
 from hems.domain.home import HomeSpec
 from hems.domain.preferences import Preferences
 from hems.storage.store import StoredPlan
+from kernel.dsr import OptType
 
 UK = ZoneInfo("Europe/London")
 
@@ -166,7 +167,7 @@ def event_views(
                 phase=phase,
                 start=fmt_time(e.start),
                 end=fmt_time(e.end),
-                can_opt_out=phase != "past" and e.response == "optIn",
+                can_opt_out=phase != "past" and e.response == OptType.OPT_IN,
                 did=what_the_home_did(e, plans_for(e)),
             )
         )
@@ -192,7 +193,7 @@ def what_the_home_did(e: EventPublic, plans: Sequence[StoredPlan]) -> str:
             i = bisect.bisect_left(created, s + step) - 1
             if ordered[max(i, 0)] is plan:
                 imports.append(float(sched["grid_import_kw"].iloc[t]))
-    verb = "Took part" if e.response == "optIn" else "Took no part"
+    verb = "Took part" if e.response == OptType.OPT_IN else "Took no part"
     if not imports:
         return f"{verb}; no plan covers the event yet."
     return (

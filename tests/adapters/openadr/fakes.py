@@ -11,7 +11,7 @@ from adapters.openadr import codec
 from adapters.openadr import messages as m
 from adapters.openadr.hooks import OptDecision, Reading, Resource
 from adapters.openadr.ven import Ven, VenSettings
-from adapters.openadr.vocab import OptType
+from kernel.dsr import OptType
 from tests.adapters.openadr.samples import T0
 
 VTN = "vtn-1"

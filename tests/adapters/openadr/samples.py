@@ -27,12 +27,12 @@ from adapters.openadr.reports import (
 from adapters.openadr.vocab import (
     EventStatus,
     OptReason,
-    OptType,
     ReadingType,
     ReportName,
     ReportType,
     ResponseRequired,
 )
+from kernel.dsr import OptType
 
 T0 = datetime(2026, 1, 15, 17, 0, tzinfo=UTC)
 OK = m.ok_response("req-1")

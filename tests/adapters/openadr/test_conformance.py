@@ -10,7 +10,8 @@ from adapters.openadr import messages as m
 from adapters.openadr.events import Target
 from adapters.openadr.lifecycle import EventBook, TrackedEvent, current_value
 from adapters.openadr.reporting import USAGE, Catalogue
-from adapters.openadr.vocab import EventStatus, OptType, ResponseCode, ResponseRequired
+from adapters.openadr.vocab import EventStatus, ResponseCode, ResponseRequired
+from kernel.dsr import OptType
 from tests.adapters.openadr.fakes import VEN, VTN, registered_ven, run
 from tests.adapters.openadr.samples import T0, dispatch_event
 

@@ -17,7 +17,8 @@ from aiohttp import web
 from adapters.openadr.hooks import OptDecision, Resource
 from adapters.openadr.transport import HttpTransport
 from adapters.openadr.ven import Ven, VenSettings
-from adapters.openadr.vocab import OptReason, OptType
+from adapters.openadr.vocab import OptReason
+from kernel.dsr import OptType
 from tests.adapters.openadr.hostile_xml import HOSTILE_NAMES, hostile_bodies
 from tests.adapters.openadr.vtn_peer import VEN_ID, PeerLog, dispatch_event, free_port, make_vtn
 from tests.adapters.openadr.waiting import until

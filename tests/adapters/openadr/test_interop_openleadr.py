@@ -15,7 +15,8 @@ from openleadr import utils as ol_utils
 from adapters.openadr.hooks import OptDecision, Reading, Resource
 from adapters.openadr.transport import HttpTransport
 from adapters.openadr.ven import Ven, VenSettings
-from adapters.openadr.vocab import OptReason, OptType
+from adapters.openadr.vocab import OptReason
+from kernel.dsr import OptType
 from tests.adapters.openadr.vtn_peer import (
     REGISTRATION_ID,
     VEN_ID,

@@ -24,7 +24,8 @@ from adapters.openadr.signatures import XmlSigner, XmlVerifier
 from adapters.openadr.tls import TlsSettings, client_context, fingerprint_pem
 from adapters.openadr.transport import HttpTransport
 from adapters.openadr.ven import Ven, VenSettings
-from adapters.openadr.vocab import OptReason, OptType
+from adapters.openadr.vocab import OptReason
+from kernel.dsr import OptType
 from tests.adapters.openadr.certs import Party
 from tests.adapters.openadr.vtn_peer import (
     REGISTRATION_ID,

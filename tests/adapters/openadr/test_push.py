@@ -28,7 +28,8 @@ from adapters.openadr.signatures import XmlSigner, XmlVerifier
 from adapters.openadr.tls import TlsSettings, client_context, fingerprint_pem, server_context
 from adapters.openadr.transport import HttpTransport
 from adapters.openadr.ven import Ven, VenSettings
-from adapters.openadr.vocab import OptReason, OptType, ResponseCode
+from adapters.openadr.vocab import OptReason, ResponseCode
+from kernel.dsr import OptType
 from tests.adapters.openadr.hostile_xml import hostile_bodies
 from tests.adapters.openadr.push_vtn import (
     REGISTRATION_ID,
