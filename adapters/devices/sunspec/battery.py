@@ -28,6 +28,7 @@ inverter whose AC power includes PV is not told apart.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -153,7 +154,10 @@ class SunSpecBatteryDriver:
 
     async def apply(self, setpoint: Setpoint) -> None:
         """Write the window for ``setpoint`` with the revert timeout, then read it back;
-        raises :class:`DeviceUnavailableError` when the device did not take it."""
+        raises :class:`DeviceUnavailableError` when the device did not take it, and a
+        ValueError for a power that is not a finite number (nothing is written)."""
+        if not math.isfinite(setpoint.power_kw):
+            raise ValueError(f"{self.name}: {setpoint.power_kw} kW is not a finite power")
         _, storage, settings = await self._models()
         sto = await self.device.read_model(storage)
         limits = _limits(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from pymodbus.client import AsyncModbusTcpClient
@@ -19,6 +20,8 @@ from pymodbus.pdu import ExceptionResponse, ModbusPDU
 
 from adapters.devices.driver import DeviceUnavailableError
 from adapters.devices.sunspec.errors import ModbusExceptionError
+
+log = logging.getLogger(__name__)
 
 MAX_READ_REGISTERS = 125
 """Modbus's limit on one read request."""
@@ -42,6 +45,7 @@ class ModbusLink:
         self.timeout_s = timeout_s
         self._client: AsyncModbusTcpClient | None = None
         self._lock = asyncio.Lock()
+        self._failing = False
 
     @property
     def where(self) -> str:
@@ -120,6 +124,23 @@ class ModbusLink:
         return await client.write_registers(address, values, device_id=self.unit_id)
 
     async def _call(
+        self, what: str, request: Callable[[AsyncModbusTcpClient], Awaitable[ModbusPDU]]
+    ) -> ModbusPDU:
+        """One request; a warning is logged when the device stops answering (or starts
+        refusing) and a line when it answers again, not one per failed poll."""
+        try:
+            response = await self._request(what, request)
+        except DeviceUnavailableError as e:
+            if not self._failing:
+                log.warning("%s", e)
+                self._failing = True
+            raise
+        if self._failing:
+            log.info("%s: answering again", self.where)
+            self._failing = False
+        return response
+
+    async def _request(
         self, what: str, request: Callable[[AsyncModbusTcpClient], Awaitable[ModbusPDU]]
     ) -> ModbusPDU:
         client = await self._connected()

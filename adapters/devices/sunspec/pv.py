@@ -8,6 +8,7 @@ inverter the CEM stops talking to lifts it after that timeout and generates what
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 from adapters.devices.driver import DeviceState, DeviceUnavailableError, Setpoint
@@ -59,7 +60,9 @@ class SunSpecPvDriver:
 
     async def apply(self, setpoint: Setpoint) -> None:
         """Cap generation at ``-setpoint.power_kw`` when it is negative, else lift the cap;
-        the cap is read back."""
+        the cap is read back. A power that is not a finite number is a ValueError."""
+        if not math.isfinite(setpoint.power_kw):
+            raise ValueError(f"{self.name}: {setpoint.power_kw} kW is not a finite power")
         cap_kw = -setpoint.power_kw if setpoint.power_kw < 0 else None
         controls = await self.device.optional((CONTROLS,))
         if controls is None:

@@ -1,7 +1,7 @@
 """A SunSpec device for the tests: a pymodbus TCP server, run as its own process, serving a
 battery inverter (models 1, 103, 121, 124) or a PV inverter (1, 103, 121, 123), each with the
 site's meter (203), built with pysunspec2's own model classes (not the driver's layout code, so
-a layout mistake in the driver shows).
+a layout mistake in the driver shows). ``--inverter`` serves 101, 102 or 701 in place of 103.
 
 Physics: a home with a base load and PV behind one meter. The battery follows model 124 as an
 inverter in self-consumption mode does: its power is the home's net surplus (charging) or net
@@ -12,8 +12,8 @@ only with ``ChaGriSet`` = GRID, within SoC 0..1 and the reserve; the window is d
 generates what the sky gives, capped by ``WMaxLimPct`` while enabled (reverted the same way).
 Energy is integrated ``--speed`` times faster than wall time; timeouts run on wall time.
 
-    python sunspec_server.py --port N [--pv] [--no-storage] [--base 40000] [--marker 5375,6e54]
-        [--storage-length L] [--soc 0.5] [--load-w 1000] [--pv-w 0] [--speed 1]
+    python sunspec_server.py --port N [--pv] [--inverter 103] [--no-storage] [--base 40000]
+        [--marker 5375,6e54] [--storage-length L] [--soc 0.5] [--load-w 1000] [--pv-w 0] [--speed 1]
 
 Prints ``ready`` once listening. Commands on stdin, one a line:
 ``site LOAD_W PV_W``; ``soc FRACTION``; ``fault exception CODE`` (every request answered
@@ -200,7 +200,7 @@ class Site:
 
         p = self.battery_w()
         inverter_w = -p if self.has_storage else self.pv_gen_w()
-        put(103, "W", inverter_w / 10 ** SF["W_SF"])
+        put(self.args.inverter, "W", inverter_w / 10 ** SF["W_SF"])
         put(124, "ChaState", self.soc * 100 / 10 ** SF["ChaState_SF"])
         cha_st = 4 if p > 0 else 3 if p < 0 else 5 if self.soc >= 1 else 6
         put(124, "ChaSt", cha_st)
@@ -309,7 +309,7 @@ def build_map(args: argparse.Namespace) -> tuple[list[int], dict[int, Model]]:
             "DA": 1,
         },
     )
-    inverter = build_model(103, {"W_SF": SF["W_SF"], "St": 4, "W": 0})
+    inverter = build_model(args.inverter, {"W_SF": SF["W_SF"], "W": 0})
     settings = build_model(
         121, {"WMax": PV_WMAX_W if args.pv else WDISCHA_MAX_W, "WMax_SF": SF["WMax_SF"]}
     )
@@ -419,6 +419,7 @@ def main() -> None:
     parser.add_argument("--base", type=int, default=40000)
     parser.add_argument("--marker", default="5375,6e53")
     parser.add_argument("--pv", action="store_true")
+    parser.add_argument("--inverter", type=int, choices=(101, 102, 103, 701), default=103)
     parser.add_argument("--no-storage", action="store_true")
     parser.add_argument("--storage-length", type=int, default=None)
     parser.add_argument("--soc", type=float, default=0.5)

@@ -175,3 +175,30 @@ def test_the_inverter_reverts_to_its_own_mode_when_the_cem_stops_writing(
 def test_the_revert_timeout_is_checked() -> None:
     with pytest.raises(ValueError, match="revert_timeout_s"):
         SunSpecBatteryDriver("battery", "127.0.0.1", 1502, revert_timeout_s=0)
+
+
+@pytest.mark.parametrize("inverter", ["101", "102", "701"])
+def test_other_inverter_models_are_read(inverter: str) -> None:
+    async def run(peer: SunSpecPeer) -> None:
+        driver = _driver(peer)
+        assert (await driver.connect()).model_ids[1] == int(inverter)
+        assert (await driver.read_state()).power_kw == pytest.approx(-0.8)
+        await driver.apply(Setpoint(power_kw=1.2))
+        assert (await driver.read_state()).power_kw == pytest.approx(1.2)
+        await driver.close()
+
+    with running_peer("--inverter", inverter, "--load-w", "800") as peer:
+        asyncio.run(run(peer))
+
+
+def test_a_setpoint_that_is_not_a_number_is_refused_before_anything_is_written(
+    peer: SunSpecPeer,
+) -> None:
+    async def run() -> None:
+        driver = _driver(peer)
+        with pytest.raises(ValueError, match="not a finite power"):
+            await driver.apply(Setpoint(power_kw=float("nan")))
+        assert peer.state()["stor_ctl_mod"] == 0
+        await driver.close()
+
+    asyncio.run(run())

@@ -7,6 +7,7 @@ back."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import statistics
 import time
 
@@ -97,3 +98,50 @@ def test_apply_to_register_read_back_median_of_50() -> None:
         median_s = asyncio.run(run(peer))
     print(f"apply -> written and read back: median {median_s * 1000:.1f} ms of 50")
     assert median_s < 0.5
+
+
+def test_a_call_the_service_gives_up_on_leaves_no_late_answer_behind() -> None:
+    """The service bounds each call with its own timeout (asyncio.wait_for); the answer that
+    arrives after it gave up must not be taken for the next request's (pymodbus discards it
+    by its transaction id)."""
+
+    async def run(peer: SunSpecPeer) -> None:
+        driver = SunSpecBatteryDriver("battery", "127.0.0.1", peer.port, timeout_s=3.0)
+        limits = await driver.read_limits()
+        peer.send("fault hang 0.5")
+        peer.state()
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(driver.read_limits(), timeout=0.2)
+        peer.send("fault none")
+        peer.state()
+        await asyncio.sleep(0.5)  # the late answer arrives
+        assert await driver.read_limits() == limits
+        state = await driver.read_state()
+        assert state.soc == pytest.approx(0.5, abs=0.01)
+        await driver.close()
+
+    with running_peer() as peer:
+        asyncio.run(run(peer))
+
+
+def test_one_warning_when_the_device_goes_away_and_a_line_when_it_is_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def run(peer: SunSpecPeer) -> None:
+        driver = SunSpecBatteryDriver("battery", "127.0.0.1", peer.port, timeout_s=0.5)
+        await driver.read_state()
+        peer.stop()
+        for _ in range(3):
+            with pytest.raises(DeviceUnavailableError):
+                await driver.read_state()
+        peer.start()
+        await driver.read_state()
+        await driver.close()
+
+    caplog.set_level(logging.INFO, logger="adapters.devices.sunspec")
+    with running_peer() as peer:
+        asyncio.run(run(peer))
+    ours = [r for r in caplog.records if r.name.startswith("adapters.devices.sunspec")]
+    assert [r.levelno for r in ours] == [logging.WARNING, logging.INFO]
+    assert f"127.0.0.1:{peer.port}" in ours[0].getMessage()
+    assert ours[1].getMessage().endswith("answering again")
