@@ -35,6 +35,7 @@ from optimiser.planner import optimise
 from optimiser.problem import Penalties, Problem, carbon_weight_from_preference
 from optimiser.process import collection_deferred, prepare_planner_process
 from optimiser.results import Violation, Wish
+from optimiser.termination import SolveStatus
 
 __all__ = [
     "Battery",
@@ -58,6 +59,7 @@ __all__ = [
     "Problem",
     "ProblemError",
     "PvArray",
+    "SolveStatus",
     "SolverOptions",
     "SolverReport",
     "TimeGrid",

@@ -15,14 +15,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import highspy
 import numpy as np
 import pyomo.environ as pyo
 
+from optimiser.termination import SolveStatus
 from optimiser.translate import LinearReader, column_arrays
+
+__all__ = ["HighsModel", "SolveOutcome", "SolveStatus", "SolverOptions", "solve_with_highs"]
 
 _PRESOLVE_SETTINGS = ("choose", "on", "off")
 
@@ -96,12 +98,6 @@ class SolverOptions:
             value = getattr(self, name)
             if value not in _PRESOLVE_SETTINGS:
                 raise ValueError(f"{name} must be one of {_PRESOLVE_SETTINGS}, got {value!r}")
-
-
-class SolveStatus(StrEnum):
-    OPTIMAL = "optimal"
-    TIME_LIMIT = "time_limit"  # stopped at the limit with a feasible solution
-    NO_SOLUTION = "no_solution"  # stopped (limit, infeasible, error) without one
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -304,17 +300,7 @@ class HighsModel:
         model_status = h.getModelStatus()
         info = h.getInfo()
         has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        if model_status == highspy.HighsModelStatus.kOptimal and has_solution:
-            status = SolveStatus.OPTIMAL
-        elif has_solution and model_status in (
-            highspy.HighsModelStatus.kTimeLimit,
-            highspy.HighsModelStatus.kInterrupt,
-            highspy.HighsModelStatus.kIterationLimit,
-            highspy.HighsModelStatus.kSolutionLimit,
-        ):
-            status = SolveStatus.TIME_LIMIT
-        else:
-            status = SolveStatus.NO_SOLUTION
+        status = termination(model_status, has_solution=has_solution)
         objective = float(info.objective_function_value) if has_solution else float("nan")
         if n_int:
             bound = float(info.mip_dual_bound)
@@ -340,6 +326,32 @@ class HighsModel:
             n_rows=int(h.getNumRow()),
             n_integer=n_int,
         )
+
+
+_M = highspy.HighsModelStatus
+_LIMITS = frozenset({_M.kTimeLimit, _M.kInterrupt, _M.kIterationLimit, _M.kSolutionLimit})
+_NO_SOLUTION: dict[Any, SolveStatus] = {
+    _M.kInfeasible: SolveStatus.INFEASIBLE,
+    _M.kUnbounded: SolveStatus.UNBOUNDED,
+    _M.kUnboundedOrInfeasible: SolveStatus.INFEASIBLE_OR_UNBOUNDED,
+    _M.kLoadError: SolveStatus.ERROR,
+    _M.kModelError: SolveStatus.ERROR,
+    _M.kPresolveError: SolveStatus.ERROR,
+    _M.kSolveError: SolveStatus.ERROR,
+    _M.kPostsolveError: SolveStatus.ERROR,
+    _M.kMemoryLimit: SolveStatus.ERROR,
+}
+
+
+def termination(model_status: Any, *, has_solution: bool) -> SolveStatus:
+    """HiGHS's model status (and whether it holds a feasible solution) as a :class:`SolveStatus`.
+    Only an optimum, or a limit's stop with a solution, counts as a solution: a solution
+    left beside any other status (an objective bound, an unknown stop) is not used."""
+    if model_status == _M.kOptimal and has_solution:
+        return SolveStatus.OPTIMAL
+    if model_status in _LIMITS:
+        return SolveStatus.TIME_LIMIT if has_solution else SolveStatus.TIME_LIMIT_NO_SOLUTION
+    return _NO_SOLUTION.get(model_status, SolveStatus.NO_SOLUTION)
 
 
 def _check(status: Any, what: str) -> None:

@@ -24,6 +24,7 @@ from optimiser.components.pv import simulate_pv
 from optimiser.dsr import dsr_violations
 from optimiser.problem import Problem
 from optimiser.results import AssetResult, Violation, Wish, runs, slot_violation
+from optimiser.termination import SolveStatus
 
 
 class PlanStatus(StrEnum):
@@ -34,7 +35,10 @@ class PlanStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SolverReport:
-    """How the plan was obtained. Times in seconds; objective and bound in GBP."""
+    """How the plan was obtained. Times in seconds; objective and bound in GBP.
+
+    ``termination`` is how the solver's last round ended (``SolveStatus.ERROR`` when it
+    raised; None for a rule-based plan made without a solve); ``message`` says it in words."""
 
     status: PlanStatus
     message: str
@@ -49,6 +53,7 @@ class SolverReport:
     n_columns: int
     n_rows: int
     settings: dict[str, object] = field(default_factory=dict)
+    termination: SolveStatus | None = None
 
     @property
     def total_s(self) -> float:

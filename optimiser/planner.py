@@ -33,8 +33,10 @@ Failure modes
   be followed by another gets at most ``ROUND_TIME_SHARE`` of the time left, so a round stopped
   with a solution that fails a check is repaired by the next one (starting from its modes)
   instead of leaving no time and ending in the rule-based plan;
-* no solution (limit, numerical trouble, a solver error): the rule-based plan
-  (:mod:`optimiser.fallback`), status ``FALLBACK``, with the reason in ``solver.message``.
+* no solution (limit, infeasible, numerical trouble, a solver error): the rule-based plan
+  (:mod:`optimiser.fallback`), status ``FALLBACK``, with the solver's termination in
+  ``solver.termination`` (a :class:`~optimiser.termination.SolveStatus`) and in words in
+  ``solver.message``.
 Bad input raises :class:`ProblemError` when the :class:`Problem` is built, before any solve.
 """
 
@@ -214,7 +216,7 @@ def optimise(
             outcome = solve_round(solver, remaining if last else remaining * ROUND_TIME_SHARE)
             build_s += outcome.translate_s
             solve_s += outcome.solve_s
-            if outcome.status is SolveStatus.NO_SOLUTION:
+            if not outcome.status.has_solution:
                 dispatch = None
                 break
             if rounds == 1:  # later rounds only add binaries, each in its own rows
@@ -244,12 +246,17 @@ def optimise(
         log.exception("optimiser failed; using the rule-based plan")
         if memory is not None:
             memory.clear()
-        return _fallback(problem, options, f"solver error: {exc!r}", build_s, solve_s, rounds)
+        why = f"solver error: {exc!r}"
+        return _fallback(problem, options, why, SolveStatus.ERROR, build_s, solve_s, rounds)
     if dispatch is None or outcome is None:
         if memory is not None:
             memory.clear()
-        why = outcome.highs_status if outcome else "no solve"
-        return _fallback(problem, options, f"no solution ({why})", build_s, solve_s, rounds)
+        why = f"no solution ({outcome.highs_status if outcome else 'no solve'})"
+        # a last round whose solution failed a check ended with a solution the plan cannot use
+        ended = SolveStatus.NO_SOLUTION
+        if outcome is not None and not outcome.status.has_solution:
+            ended = outcome.status
+        return _fallback(problem, options, why, ended, build_s, solve_s, rounds)
     if memory is not None:
         memory.remember(built.context)
     t_extract = time.perf_counter()
@@ -268,6 +275,7 @@ def optimise(
         n_columns=outcome.n_columns,
         n_rows=outcome.n_rows,
         settings=asdict(options),
+        termination=outcome.status,
     )
     plan = assemble_plan(problem, dispatch, report)
     extract_s = time.perf_counter() - t_extract
@@ -289,6 +297,7 @@ def _fallback(
     problem: Problem,
     options: SolverOptions,
     why: str,
+    termination: SolveStatus,
     build_s: float,
     solve_s: float,
     rounds: int,
@@ -309,6 +318,7 @@ def _fallback(
         n_columns=0,
         n_rows=0,
         settings=asdict(options),
+        termination=termination,
     )
     plan = assemble_plan(problem, dispatch, report)
     plan = replace(plan, solver=replace(plan.solver, extract_s=time.perf_counter() - t0))

@@ -171,6 +171,7 @@ def test_a_solver_error_gives_the_rule_based_plan_not_an_exception(hourly_grid, 
     plan = optimise(problem)
     assert plan.status is PlanStatus.FALLBACK
     assert "HiGHS crashed" in plan.solver.message
+    assert plan.solver.termination is SolveStatus.ERROR
     np.testing.assert_allclose(
         plan.schedule["EV.power_kw"].to_numpy()[:4], [0, 7.4, 7.4, 1.4], atol=1e-9
     )
@@ -191,6 +192,27 @@ def test_no_solution_from_the_solver_gives_the_fallback(hourly_grid, monkeypatch
     plan = optimise(problem, SolverOptions(highs_options=(("simplex_iteration_limit", 0),)))
     assert plan.status is PlanStatus.FALLBACK
     assert "no solution" in plan.solver.message
+    assert plan.solver.termination is SolveStatus.TIME_LIMIT_NO_SOLUTION
+
+
+def test_an_infeasible_model_gives_the_fallback_with_its_termination(hourly_grid):
+    def no_grid(ctx):  # an analyst's extension that leaves the base load nowhere to come from
+        for t in ctx.time_set:
+            ctx.model.import_kw[t].setub(0.0)
+
+    problem = Problem(grid=hourly_grid, import_price_gbp_per_kwh=0.2, base_load_kw=1.0)
+    plan = optimise(problem, extensions=[no_grid])
+    assert plan.status is PlanStatus.FALLBACK
+    assert plan.solver.termination in (
+        SolveStatus.INFEASIBLE,
+        SolveStatus.INFEASIBLE_OR_UNBOUNDED,
+    )
+    assert not plan.solver.termination.has_solution
+
+
+def test_an_optimal_plan_reports_its_termination(hourly_grid):
+    plan = optimise(Problem(grid=hourly_grid, import_price_gbp_per_kwh=0.2, base_load_kw=1.0))
+    assert plan.solver.termination is SolveStatus.OPTIMAL
 
 
 def test_stopping_early_returns_the_best_solution_found_flagged():

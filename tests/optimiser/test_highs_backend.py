@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import highspy
 import numpy as np
 import pyomo.environ as pyo
 import pytest
 
 from optimiser import SolverOptions
-from optimiser.highs_backend import HighsModel, SolveStatus
+from optimiser.highs_backend import HighsModel, SolveStatus, termination
 
 
 def _market_split(rows: int, items: int) -> pyo.ConcreteModel:
@@ -64,3 +65,41 @@ def test_an_unknown_presolve_setting_is_refused():
     for field in ("presolve", "lp_presolve"):
         with pytest.raises(ValueError, match=field):
             SolverOptions(**{field: "sometimes"})
+
+
+def _lp(*, infeasible: bool) -> pyo.ConcreteModel:
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(bounds=(0, None))
+    m.y = pyo.Var(bounds=(0, 1))
+    m.row = pyo.Constraint(expr=m.x + m.y >= (5 if infeasible else 1))
+    if infeasible:
+        m.cap = pyo.Constraint(expr=m.x <= 1)
+    m.objective = pyo.Objective(expr=m.y - (0 if infeasible else m.x))
+    return m
+
+
+@pytest.mark.parametrize("presolve", ["on", "off"])
+def test_each_termination_without_a_solution_is_its_own_member(presolve):
+    options = SolverOptions(presolve=presolve)
+    infeasible = HighsModel(_lp(infeasible=True), options).solve(5.0)
+    assert infeasible.status in (SolveStatus.INFEASIBLE, SolveStatus.INFEASIBLE_OR_UNBOUNDED)
+    unbounded = HighsModel(_lp(infeasible=False), options).solve(5.0)
+    assert unbounded.status in (SolveStatus.UNBOUNDED, SolveStatus.INFEASIBLE_OR_UNBOUNDED)
+    assert not infeasible.status.has_solution
+    assert not unbounded.status.has_solution
+
+
+def test_the_highs_statuses_map_to_terminations():
+    status = highspy.HighsModelStatus
+    assert termination(status.kOptimal, has_solution=True) is SolveStatus.OPTIMAL
+    assert termination(status.kOptimal, has_solution=False) is SolveStatus.NO_SOLUTION
+    assert termination(status.kTimeLimit, has_solution=True) is SolveStatus.TIME_LIMIT
+    assert termination(status.kTimeLimit, has_solution=False) is SolveStatus.TIME_LIMIT_NO_SOLUTION
+    assert termination(status.kInfeasible, has_solution=False) is SolveStatus.INFEASIBLE
+    assert termination(status.kUnbounded, has_solution=False) is SolveStatus.UNBOUNDED
+    assert termination(status.kSolveError, has_solution=False) is SolveStatus.ERROR
+    assert termination(status.kUnknown, has_solution=True) is SolveStatus.NO_SOLUTION
+    assert [s for s in SolveStatus if s.has_solution] == [
+        SolveStatus.OPTIMAL,
+        SolveStatus.TIME_LIMIT,
+    ]
