@@ -244,21 +244,35 @@ def optimise(
             failed_before |= set(failed)
     except Exception as exc:  # a solver or translation error must not stop the service loop
         log.exception("optimiser failed; using the rule-based plan")
-        if memory is not None:
-            memory.clear()
-        why = f"solver error: {exc!r}"
-        return _fallback(problem, options, why, SolveStatus.ERROR, build_s, solve_s, rounds)
+        why, ended = f"solver error: {exc!r}", SolveStatus.ERROR
+        return _fallback(problem, options, memory, why, ended, build_s, solve_s, rounds)
     if dispatch is None or outcome is None:
-        if memory is not None:
-            memory.clear()
         why = f"no solution ({outcome.highs_status if outcome else 'no solve'})"
-        # a last round whose solution failed a check ended with a solution the plan cannot use
-        ended = SolveStatus.NO_SOLUTION
-        if outcome is not None and not outcome.status.has_solution:
-            ended = outcome.status
-        return _fallback(problem, options, why, ended, build_s, solve_s, rounds)
+        ended = _termination_without_plan(outcome)
+        return _fallback(problem, options, memory, why, ended, build_s, solve_s, rounds)
     if memory is not None:
         memory.remember(built.context)
+    return _solved_plan(problem, options, outcome, dispatch, (build_s, solve_s, rounds))
+
+
+def _termination_without_plan(outcome: SolveOutcome | None) -> SolveStatus:
+    """The termination reported for a plan that fell back: the last round's, or
+    ``NO_SOLUTION`` when that round had a solution that failed a check (unusable)."""
+    if outcome is not None and not outcome.status.has_solution:
+        return outcome.status
+    return SolveStatus.NO_SOLUTION
+
+
+def _solved_plan(
+    problem: Problem,
+    options: SolverOptions,
+    outcome: SolveOutcome,
+    dispatch: Dispatch,
+    effort: tuple[float, float, int],
+) -> Plan:
+    """The plan of a solution that passed every check; ``effort`` is (build_s, solve_s,
+    rounds)."""
+    build_s, solve_s, rounds = effort
     t_extract = time.perf_counter()
     status = PlanStatus.OPTIMAL if outcome.status is SolveStatus.OPTIMAL else PlanStatus.TIME_LIMIT
     report = SolverReport(
@@ -296,12 +310,16 @@ def _fill_unused_variables(model: pyo.ConcreteModel) -> None:
 def _fallback(
     problem: Problem,
     options: SolverOptions,
+    memory: ModeMemory | None,
     why: str,
     termination: SolveStatus,
     build_s: float,
     solve_s: float,
     rounds: int,
 ) -> Plan:
+    """The rule-based plan, reported with why the solve gave none; clears ``memory``."""
+    if memory is not None:
+        memory.clear()
     t0 = time.perf_counter()
     dispatch = rule_based_dispatch(problem)
     report = SolverReport(

@@ -63,7 +63,6 @@ LONG_FUNCTIONS = {
     "forecasts/pv.py::forecast_pv": 101,
     "optimiser/components/ev.py::add_ev_block": 99,
     "optimiser/components/heat_pump.py::add_heat_pump_block": 97,
-    "optimiser/planner.py::optimise": 97,
     "optimiser/plan.py::assemble_plan": 88,
     "hems/backtest/parallel.py::run_many": 86,
     "hems/api/app.py::create_app": 81,
