@@ -18,6 +18,8 @@ from typing import Any
 from sunspec2 import device as sunspec_device
 from sunspec2 import mdef
 
+from adapters.devices.driver import DeviceUnavailableError
+
 _SIGNED = frozenset({"int16", "int32", "int64", "sunssf"})
 _NOT_IMPLEMENTED: Mapping[str, int] = {
     "int16": 0x8000,
@@ -41,6 +43,10 @@ _NOT_IMPLEMENTED: Mapping[str, int] = {
 
 class UnknownModelError(LookupError):
     """pysunspec2 has no definition for a model id."""
+
+
+class GarbageValueError(DeviceUnavailableError):
+    """A register holds what its point cannot hold (a scale factor outside -10..10)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,13 +146,20 @@ class ModelBlock:
 
     def scale(self, name: str) -> int | None:
         """Point ``name``'s scale-factor exponent (0 for an unscaled point), None when its
-        scale-factor point is not implemented."""
+        scale-factor point is not implemented; a :class:`GarbageValueError` outside the
+        -10..10 SunSpec allows (garbage in the registers, not a reading to scale by)."""
         scale = self.definition.point(name).scale
         if scale is None:
             return 0
         if isinstance(scale, int):
             return scale
-        return self.integer(scale)
+        exponent = self.integer(scale)
+        if exponent is not None and not -10 <= exponent <= 10:
+            raise GarbageValueError(
+                f"SunSpec model {self.definition.model_id}: {scale} = {exponent} is outside "
+                "the -10..10 a scale factor may take"
+            )
+        return exponent
 
     def value(self, name: str) -> float | None:
         """Point ``name`` in its unit (raw x 10^scale factor), None when it or its scale

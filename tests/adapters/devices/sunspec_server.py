@@ -13,7 +13,8 @@ generates what the sky gives, capped by ``WMaxLimPct`` while enabled (reverted t
 Energy is integrated ``--speed`` times faster than wall time; timeouts run on wall time.
 
     python sunspec_server.py --port N [--pv] [--inverter 103] [--no-storage] [--base 40000]
-        [--marker 5375,6e54] [--storage-length L] [--soc 0.5] [--load-w 1000] [--pv-w 0] [--speed 1]
+        [--marker 5375,6e54] [--storage-length L] [--w-sf 1] [--soc 0.5] [--load-w 1000]
+        [--pv-w 0] [--speed 1]
 
 Prints ``ready`` once listening. Commands on stdin, one a line:
 ``site LOAD_W PV_W``; ``soc FRACTION``; ``fault exception CODE`` (every request answered
@@ -200,7 +201,8 @@ class Site:
 
         p = self.battery_w()
         inverter_w = -p if self.has_storage else self.pv_gen_w()
-        put(self.args.inverter, "W", inverter_w / 10 ** SF["W_SF"])
+        if -10 <= self.args.w_sf <= 10:
+            put(self.args.inverter, "W", inverter_w / 10**self.args.w_sf)
         put(124, "ChaState", self.soc * 100 / 10 ** SF["ChaState_SF"])
         cha_st = 4 if p > 0 else 3 if p < 0 else 5 if self.soc >= 1 else 6
         put(124, "ChaSt", cha_st)
@@ -309,7 +311,7 @@ def build_map(args: argparse.Namespace) -> tuple[list[int], dict[int, Model]]:
             "DA": 1,
         },
     )
-    inverter = build_model(args.inverter, {"W_SF": SF["W_SF"], "W": 0})
+    inverter = build_model(args.inverter, {"W_SF": args.w_sf, "W": 0})
     settings = build_model(
         121, {"WMax": PV_WMAX_W if args.pv else WDISCHA_MAX_W, "WMax_SF": SF["WMax_SF"]}
     )
@@ -419,6 +421,7 @@ def main() -> None:
     parser.add_argument("--base", type=int, default=40000)
     parser.add_argument("--marker", default="5375,6e53")
     parser.add_argument("--pv", action="store_true")
+    parser.add_argument("--w-sf", type=int, default=SF["W_SF"])
     parser.add_argument("--inverter", type=int, choices=(101, 102, 103, 701), default=103)
     parser.add_argument("--no-storage", action="store_true")
     parser.add_argument("--storage-length", type=int, default=None)

@@ -101,3 +101,14 @@ def test_a_model_length_past_the_end_of_the_registers_is_refused() -> None:
 def test_a_model_shorter_than_its_definition_is_refused() -> None:
     message = _refusal("--storage-length", "10")
     assert "model 124 at 40154 declares 10 registers, its definition has 24" in message
+
+
+def test_a_scale_factor_outside_the_sunspec_range_is_garbage_not_a_reading() -> None:
+    async def run(port: int) -> None:
+        driver = SunSpecBatteryDriver("battery", "127.0.0.1", port)
+        with pytest.raises(DeviceUnavailableError, match=r"model 103: W_SF = 100 is outside"):
+            await driver.read_state()
+        await driver.close()
+
+    with running_peer("--w-sf", "100") as peer:
+        asyncio.run(run(peer.port))

@@ -9,7 +9,13 @@ import pytest
 
 from adapters.devices.driver import Setpoint
 from adapters.devices.sunspec import storage_command
-from adapters.devices.sunspec.models import ModelBlock, UnknownModelError, encode, model_def
+from adapters.devices.sunspec.models import (
+    GarbageValueError,
+    ModelBlock,
+    UnknownModelError,
+    encode,
+    model_def,
+)
 
 
 def test_layouts_match_the_published_register_tables() -> None:
@@ -107,3 +113,9 @@ def test_each_setpoint_becomes_a_storage_window(
 ) -> None:
     cmd = storage_command(setpoint, max_charge_kw=5.0, max_discharge_kw=4.6)
     assert (cmd.in_pct, cmd.out_pct, cmd.grid_charging) == pytest.approx(window)
+
+
+def test_a_scale_factor_outside_minus_ten_to_ten_is_garbage() -> None:
+    with pytest.raises(GarbageValueError, match="W_SF = 11 is outside"):
+        _block(103, {"W": [100], "W_SF": [11]}).value("W")
+    assert _block(103, {"W": [1], "W_SF": [10]}).value("W") == 1e10
