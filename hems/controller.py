@@ -18,15 +18,13 @@ from functools import partial
 
 import numpy as np
 
-from adapters.devices.driver import DeviceDriver, DeviceState, DeviceUnavailableError
+from adapters.devices.driver import DeviceDriver, DeviceState, DeviceUnavailableError, Setpoint
 from hems.clock import Clock
 from hems.dispatch import (
     DispatchRules,
     OverridesInForce,
     RampLimits,
     decide,
-    mode_tags,
-    mode_tags_of,
     planned_powers,
     setpoint_for,
     site_following_batteries,
@@ -288,18 +286,17 @@ class HomeController:
             row = self.store.last_decided_setpoint(self.home_id, d.name)
             if row is not None:
                 last[d.name] = row.power_kw
-                last_modes[d.name] = mode_tags_of(row.reason)
+                last_modes[d.name] = (row.follow_site, row.store_surplus)
         paused = frozenset(overrides.paused_until)
         self.follow_site = site_following_batteries(plan.schedule, home, now) - paused
         self.store_surplus = surplus_storing_batteries(plan.schedule, home, now) - paused
         modes = {
-            d.name: mode_tags(setpoint_for(d.name, 0.0, self.follow_site, self.store_surplus))
+            d.name: _mode(setpoint_for(d.name, 0.0, self.follow_site, self.store_surplus))
             for d in home.devices
-            if d.kind is DeviceKind.BATTERY
         }
         # a battery whose mode changes (following the site or holding a power) is told again
         # even at the same power: +5 kW storing the PV surplus is not +5 kW from the grid. The
-        # mode is stored in the setpoint's reason, so a restart does not tell it twice
+        # mode is stored with the setpoint, so a restart does not tell it twice
         mode_changed = {n for n, mode in modes.items() if n in last and last_modes[n] != mode}
         decisions = decide(
             home=home,
@@ -319,10 +316,12 @@ class HomeController:
                 self.home_id,
                 decision.device,
                 decision.power_kw,
-                decision.reason + modes.get(decision.device, ""),
+                decision.reason,
                 plan.id,
                 now,
                 decision.effective_at,
+                follow_site=modes[decision.device][0],
+                store_surplus=modes[decision.device][1],
             )
 
     def ramp_limits(self) -> RampLimits:
@@ -360,9 +359,7 @@ class HomeController:
             driver = self.drivers.get(sp.device_name)
             spec = specs.get(sp.device_name)
             if driver is None or spec is None:
-                await asyncio.to_thread(
-                    self.store.mark_setpoint, sp.id, applied_at=None, error="superseded"
-                )
+                await asyncio.to_thread(self.store.supersede_setpoint, sp.id)
                 continue
             sent = await asyncio.to_thread(
                 self.store.last_applied_setpoint, self.home_id, sp.device_name
@@ -419,9 +416,7 @@ class HomeController:
                 health.online = False
             retry = now + timedelta(seconds=10 * 2 ** min(attempts, 6))
             if target_id is not None:  # the step is dropped; the decision waits its retry
-                await asyncio.to_thread(
-                    self.store.mark_setpoint, row_id, applied_at=None, error="superseded"
-                )
+                await asyncio.to_thread(self.store.supersede_setpoint, row_id)
             await asyncio.to_thread(
                 partial(
                     self.store.mark_setpoint,
@@ -451,6 +446,11 @@ class HomeController:
         if self.replan_reasons:
             await self.replan(", ".join(self.replan_reasons))
         await self.dispatch()
+
+
+def _mode(setpoint: Setpoint) -> tuple[bool, bool]:
+    """The mode a setpoint is sent in, as stored with it: (follow_site, store_surplus)."""
+    return setpoint.follow_site, setpoint.store_surplus
 
 
 def _baseline_kw(

@@ -240,13 +240,6 @@ def _planned_battery_flows(
             yield d.name, planned, imports, exports
 
 
-FOLLOW_TAG = "+follow"
-STORE_TAG = "+store"
-"""Suffixes of a battery setpoint's reason: the mode it was decided in (following the site,
-storing a surplus: :func:`mode_tags`), stored with it so the service knows it after a
-restart."""
-
-
 def setpoint_for(
     name: str, power_kw: float, following: frozenset[str], storing: frozenset[str]
 ) -> Setpoint:
@@ -258,18 +251,6 @@ def setpoint_for(
         follow_site=name in following or name in storing,
         store_surplus=name in storing,
     )
-
-
-def mode_tags(setpoint: Setpoint) -> str:
-    """The mode ``setpoint`` is sent in, as a suffix of its stored reason ("" for a power
-    held)."""
-    follow = FOLLOW_TAG if setpoint.follow_site else ""
-    return follow + (STORE_TAG if setpoint.store_surplus else "")
-
-
-def mode_tags_of(reason: str) -> str:
-    """The mode tags of a stored setpoint's reason (:func:`mode_tags`)."""
-    return (FOLLOW_TAG if FOLLOW_TAG in reason else "") + (STORE_TAG if STORE_TAG in reason else "")
 
 
 def with_following_caps(

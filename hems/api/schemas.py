@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from hems.domain.base import DomainModel, PlainText
+from hems.storage.tables import SetpointKind, SetpointStatus
 from kernel.dsr import DsrKind
 
 
@@ -80,6 +81,10 @@ class SetpointPublic(BaseModel):
     device: str
     power_kw: float
     reason: str
+    kind: SetpointKind
+    follow_site: bool
+    store_surplus: bool
+    status: SetpointStatus
     effective_at: datetime
     applied_at: datetime | None
     attempts: int

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,15 +30,16 @@ from hems.storage.tables import (
     PlanRow,
     PreferencesRow,
     ReportRow,
+    SetpointKind,
     SetpointRow,
+    SetpointStatus,
     TelemetryRow,
 )
 from optimiser import Plan
 
 TOKEN_PREFIX = "hems_"
-RAMP_STEP_PREFIX = "ramp:"
-"""A setpoint row whose reason starts with this is one step of a ramp towards a decision
-(:mod:`hems.dispatch`), not a decision of its own."""
+UNSENT = (SetpointStatus.PENDING, SetpointStatus.FAILED)
+"""The states of a setpoint still to be sent (a failed one at its retry time)."""
 
 
 class NotFoundError(LookupError):
@@ -462,9 +463,7 @@ class Store:
 
     def last_decided_setpoint(self, home_id: int, device: str) -> SetpointRow | None:
         """The device's latest decision (ramp steps towards it left out), applied or not."""
-        return self._last_setpoint(
-            home_id, device, SetpointRow.reason.not_like(f"{RAMP_STEP_PREFIX}%")
-        )
+        return self._last_setpoint(home_id, device, SetpointRow.kind == SetpointKind.DECISION)
 
     def last_applied_setpoint(self, home_id: int, device: str) -> SetpointRow | None:
         """The setpoint the device was last sent and accepted (the one in force)."""
@@ -492,25 +491,22 @@ class Store:
         (written before it is sent, like every setpoint). A step left unsent by a crash is
         superseded; the decision itself stays due until the ramp reaches it."""
         with self.write_transaction() as s:
-            target = s.get(SetpointRow, target_id)  # its home, device and reason never change
+            target = s.get(SetpointRow, target_id)  # its home, device, reason, mode never change
             if target is None:
                 raise NotFoundError(f"setpoint {target_id}")
             _lock_home(s, target.home_id)  # then the device's pending steps, as add_setpoint
-            for stale in s.scalars(
-                select(SetpointRow).where(
-                    SetpointRow.home_id == target.home_id,
-                    SetpointRow.device_name == target.device_name,
-                    SetpointRow.applied_at.is_(None),
-                    SetpointRow.reason.like(f"{RAMP_STEP_PREFIX}%"),
-                    SetpointRow.last_error != "superseded",
-                )
-            ):
-                stale.last_error = "superseded"
+            _supersede_unsent(
+                s, target.home_id, target.device_name, SetpointRow.kind == SetpointKind.RAMP_STEP
+            )
             row = SetpointRow(
                 home_id=target.home_id,
                 device_name=target.device_name,
                 power_kw=power_kw,
-                reason=f"{RAMP_STEP_PREFIX}{target.reason}"[:64],
+                reason=target.reason,
+                kind=SetpointKind.RAMP_STEP,
+                follow_site=target.follow_site,
+                store_surplus=target.store_surplus,
+                status=SetpointStatus.PENDING,
                 plan_id=target.plan_id,
                 created_at=now,
                 effective_at=now,
@@ -528,23 +524,26 @@ class Store:
         plan_id: int | None,
         now: datetime,
         effective_at: datetime,
+        *,
+        follow_site: bool = False,
+        store_surplus: bool = False,
     ) -> int:
+        """Store a decision (``reason``: why, e.g. ``plan``, ``override:boost``) to send to
+        ``device`` from ``effective_at``, in the mode ``follow_site`` / ``store_surplus``
+        (:class:`adapters.devices.driver.Setpoint`); it supersedes the device's decision still
+        waiting, if any."""
         with self.write_transaction(lock_home=home_id) as s:
             # A newer decision replaces one still waiting for its randomised delay.
-            for pending in s.scalars(
-                select(SetpointRow).where(
-                    SetpointRow.home_id == home_id,
-                    SetpointRow.device_name == device,
-                    SetpointRow.applied_at.is_(None),
-                    SetpointRow.last_error != "superseded",
-                )
-            ):
-                pending.last_error = "superseded"
+            _supersede_unsent(s, home_id, device)
             row = SetpointRow(
                 home_id=home_id,
                 device_name=device,
                 power_kw=power_kw,
                 reason=reason,
+                kind=SetpointKind.DECISION,
+                follow_site=follow_site,
+                store_surplus=store_surplus,
+                status=SetpointStatus.PENDING,
                 plan_id=plan_id,
                 created_at=now,
                 effective_at=effective_at,
@@ -561,10 +560,9 @@ class Store:
                     select(SetpointRow)
                     .where(
                         SetpointRow.home_id == home_id,
-                        SetpointRow.applied_at.is_(None),
+                        SetpointRow.status.in_(UNSENT),
                         SetpointRow.effective_at <= now,
-                        SetpointRow.last_error != "superseded",
-                        SetpointRow.reason.not_like(f"{RAMP_STEP_PREFIX}%"),
+                        SetpointRow.kind == SetpointKind.DECISION,
                     )
                     .order_by(SetpointRow.id)
                 )
@@ -581,16 +579,31 @@ class Store:
         """Record an attempt to send a setpoint: sent (``applied_at``) or failed (``error``,
         tried again at ``retry_at``). A setpoint already marked sent stays as it is, and False
         says so (another apply loop sent it: the device was told twice); a failure reported
-        late can then not make a sent setpoint due again. True when this call changed it."""
+        late can then not make a sent setpoint due again, nor a superseded one. True when this
+        call changed it."""
         with self.write_transaction() as s:
             row = s.get(SetpointRow, setpoint_id, with_for_update=True)
-            if row is None or row.applied_at is not None:
+            if row is None or row.status is SetpointStatus.SENT:
                 return False
             row.attempts += 1
             row.applied_at = applied_at
+            if applied_at is not None:
+                row.status = SetpointStatus.SENT
+            elif row.status is not SetpointStatus.SUPERSEDED:  # a late failure revives nothing
+                row.status = SetpointStatus.FAILED
             row.last_error = error[:200]
             if retry_at is not None:
                 row.effective_at = retry_at
+            return True
+
+    def supersede_setpoint(self, setpoint_id: int) -> bool:
+        """Drop a setpoint not yet sent (a ramp step whose send failed, a device gone): it is
+        never sent. False when it was already sent (it stays so) or does not exist."""
+        with self.write_transaction() as s:
+            row = s.get(SetpointRow, setpoint_id, with_for_update=True)
+            if row is None or row.status is SetpointStatus.SENT:
+                return False
+            row.status = SetpointStatus.SUPERSEDED
             return True
 
     def setpoints(self, home_id: int, since: datetime) -> list[SetpointRow]:
@@ -751,6 +764,10 @@ class Store:
                     "device": r.device_name,
                     "power_kw": r.power_kw,
                     "reason": r.reason,
+                    "kind": r.kind.value,
+                    "follow_site": r.follow_site,
+                    "store_surplus": r.store_surplus,
+                    "status": r.status.value,
                     "effective_at": r.effective_at.isoformat(),
                     "applied_at": r.applied_at.isoformat() if r.applied_at else None,
                 }
@@ -777,6 +794,24 @@ def _lock_home(s: Session, home_id: int) -> None:
     """Take the home's row lock for a writer whose writes depend on which of the home's rows
     exist (PostgreSQL; see :meth:`Store.write_transaction`)."""
     s.execute(select(HomeRow.id).where(HomeRow.id == home_id).with_for_update(key_share=True))
+
+
+def _supersede_unsent(s: Session, home_id: int, device: str, *where: Any) -> None:
+    """Mark the device's setpoints not yet sent (meeting ``where``) superseded, in one UPDATE
+    whose condition is checked again on a row another writer holds: on PostgreSQL a row marked
+    sent meanwhile (``mark_setpoint`` holds it ``FOR UPDATE``) is then left sent. Reading the
+    rows first and writing them back overwrote that mark (a setpoint then sent twice)."""
+    s.execute(
+        update(SetpointRow)
+        .where(
+            SetpointRow.home_id == home_id,
+            SetpointRow.device_name == device,
+            SetpointRow.status.in_(UNSENT),
+            *where,
+        )
+        .values(status=SetpointStatus.SUPERSEDED)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _audit(

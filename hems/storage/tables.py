@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
+    Enum,
     Float,
     ForeignKey,
     Integer,
     String,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -120,8 +124,45 @@ class PlanRow(Base):
     solver: Mapped[dict[str, Any]]
 
 
+class SetpointKind(StrEnum):
+    """What a stored setpoint is: a decision of the dispatch, or one step of a ramp towards a
+    decision (:mod:`hems.dispatch`; a step is sent, never due of its own)."""
+
+    DECISION = "decision"
+    RAMP_STEP = "ramp_step"
+
+
+class SetpointStatus(StrEnum):
+    """Where a stored setpoint is on its way to the device."""
+
+    PENDING = "pending"
+    """Written, not tried yet (due at ``effective_at``)."""
+    SENT = "sent"
+    """The device accepted it (``applied_at``)."""
+    FAILED = "failed"
+    """The last try failed (``last_error``); due again at ``effective_at`` (the backoff)."""
+    SUPERSEDED = "superseded"
+    """Replaced before it was sent (a newer decision, a newer ramp step, a device gone): never
+    sent."""
+
+
+def _string_enum(enum: type[StrEnum]) -> Enum:
+    """An enum stored as its values in a VARCHAR (no database enum type, no CHECK), so adding
+    a member needs no migration of the column."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
 class SetpointRow(Base):
-    """A setpoint decided for a device. ``applied_at`` is set once the device accepted it."""
+    """A setpoint decided for a device, or a ramp step towards one (``kind``); ``status`` says
+    whether it was sent (``applied_at`` is set once the device accepted it). ``follow_site``
+    and ``store_surplus`` are the mode it is sent in (:class:`adapters.devices.driver.Setpoint`),
+    stored so a restarted service knows the mode a battery was last told."""
 
     __tablename__ = "setpoints"
 
@@ -130,6 +171,14 @@ class SetpointRow(Base):
     device_name: Mapped[str] = mapped_column(String(64))
     power_kw: Mapped[float] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[SetpointKind] = mapped_column(
+        _string_enum(SetpointKind), server_default=SetpointKind.DECISION.value
+    )
+    follow_site: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    store_surplus: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    status: Mapped[SetpointStatus] = mapped_column(
+        _string_enum(SetpointStatus), server_default=SetpointStatus.PENDING.value
+    )
     plan_id: Mapped[int | None]
     created_at: Mapped[datetime]
     effective_at: Mapped[datetime]

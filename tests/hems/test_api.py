@@ -228,9 +228,12 @@ def test_boost_charges_the_car_at_full_power_at_once(client, demo):
     assert ev.power_kw() == 7.4
     history = client.get(f"/homes/{demo.home_id}/history", headers=demo.auth()).json()
     ev_rows = [s for s in history["setpoints"] if s["device"] == "EV"]
-    boost = next(s for s in ev_rows if s["reason"] == "override:boost")
+    decided = [s for s in ev_rows if s["kind"] == "decision"]
+    boost = next(s for s in decided if s["reason"] == "override:boost")
+    assert (boost["status"], boost["follow_site"]) == ("sent", False)
     assert boost["applied_at"] is not None
-    assert [s["reason"] for s in ev_rows].count("ramp:override:boost") == 12
+    steps = [s for s in ev_rows if s["kind"] == "ramp_step"]
+    assert [s["reason"] for s in steps].count("override:boost") == 12
 
 
 def test_pausing_an_unknown_device_names_the_problem(client, demo):

@@ -28,7 +28,7 @@ def test_alembic_upgrades_an_empty_postgres_database_to_the_declared_tables(post
         upgrade_schema(engine)
         upgrade_schema(engine)  # a second upgrade is a no-op
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
             assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
             kinds = dict(
                 conn.execute(

@@ -10,7 +10,8 @@ from datetime import timedelta
 
 from hems.domain.devices import DeviceKind
 from hems.domain.preferences import OverrideKind
-from hems.storage.store import RAMP_STEP_PREFIX, StoredEvent
+from hems.storage.store import StoredEvent
+from hems.storage.tables import SetpointKind
 
 EV_RATE_KW_PER_MIN = 2.0  # the default setting
 
@@ -73,9 +74,10 @@ def test_a_boost_is_walked_up_within_the_rate_and_reaches_full_power_in_time(dem
         deadline_s = limits.time_to_reach_s(DeviceKind.EV_CHARGER, 7.4 - start_kw)
         await _ticks(demo, int(deadline_s // 15))
         rows = [r for r in _applied(service, demo.home_id, "EV", boosted_at) if r.id >= decided.id]
-        assert all(r.reason.startswith(RAMP_STEP_PREFIX) for r in rows[:-1])
+        assert all(r.kind is SetpointKind.RAMP_STEP for r in rows[:-1])
+        assert all(r.reason == "override:boost" for r in rows)
         assert rows[-1].power_kw == 7.4
-        assert rows[-1].reason == "override:boost"
+        assert rows[-1].kind is SetpointKind.DECISION
         assert (rows[-1].applied_at - boosted_at).total_seconds() <= deadline_s
         assert len(rows) >= 10  # split into steps
         # a start at the charger's minimum (it cannot run lower), then within the rate

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from hems.clock import ManualClock
-from hems.dispatch import mode_tags_of
 from hems.runtime import build_runtime
 from hems.settings import Settings
 from optimiser import planner
@@ -189,7 +188,7 @@ def test_sigkill_loses_no_committed_data_and_the_loop_resumes_without_duplicates
             key=lambda s: (s.applied_at, s.id),
         )
         # the same power in another mode (following the site, storing a surplus) is news
-        told = [(s.power_kw, mode_tags_of(s.reason)) for s in sent]
+        told = [(s.power_kw, (s.follow_site, s.store_surplus)) for s in sent]
         assert all(abs(a[0] - b[0]) >= 0.05 or a[1] != b[1] for a, b in itertools.pairwise(told)), (
             device,
             told,

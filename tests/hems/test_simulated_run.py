@@ -12,7 +12,7 @@ import pytest
 
 from hems.simulation.baseline import run_naive
 from hems.simulation.home import simulate_home
-from hems.storage.store import RAMP_STEP_PREFIX
+from hems.storage.tables import SetpointKind
 
 UK = ZoneInfo("Europe/London")
 TICK = timedelta(minutes=15)
@@ -64,7 +64,7 @@ def test_two_days_of_the_cem_meet_every_wish_and_beat_the_naive_home(demo):
     starts = [
         s
         for s in setpoints
-        if s.device_name == "EV" and s.power_kw > 0 and not s.reason.startswith(RAMP_STEP_PREFIX)
+        if s.device_name == "EV" and s.power_kw > 0 and s.kind is SetpointKind.DECISION
     ]
     assert starts
     assert all(
@@ -72,8 +72,6 @@ def test_two_days_of_the_cem_meet_every_wish_and_beat_the_naive_home(demo):
     )
     assert any(s.effective_at > s.created_at for s in starts)
     # ...and reached its power through ramp steps within the EV's rate
-    steps = [
-        s for s in setpoints if s.device_name == "EV" and s.reason.startswith(RAMP_STEP_PREFIX)
-    ]
+    steps = [s for s in setpoints if s.device_name == "EV" and s.kind is SetpointKind.RAMP_STEP]
     assert steps
     assert all(s.power_kw <= 7.4 for s in steps)

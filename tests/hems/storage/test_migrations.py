@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from importlib import resources
 
-from sqlalchemy import inspect
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import inspect, text
 
+from hems.demo import demo_home_spec
 from hems.storage.engine import make_engine, upgrade_schema
 from hems.storage.store import Store
+
+from ..conftest import MONDAY_5PM
 
 
 def test_a_0001_database_gets_the_web_sessions_table_and_keeps_its_tokens(tmp_path):
@@ -18,3 +24,83 @@ def test_a_0001_database_gets_the_web_sessions_table_and_keeps_its_tokens(tmp_pa
     upgrade_schema(engine)
     assert "web_sessions" in inspect(engine).get_table_names()
     assert Store(engine).principal(token) is not None
+
+
+def _old_setpoint(conn, **values):
+    row = {
+        "home_id": 1,
+        "device_name": "Battery",
+        "power_kw": 3.0,
+        "plan_id": None,
+        "created_at": datetime(2026, 12, 1, 17),
+        "effective_at": datetime(2026, 12, 1, 17),
+        "applied_at": None,
+        "attempts": 0,
+        "last_error": "",
+        **values,
+    }
+    conn.execute(
+        text(
+            "INSERT INTO setpoints (id, home_id, device_name, power_kw, reason, plan_id, "
+            "created_at, effective_at, applied_at, attempts, last_error) VALUES (:id, :home_id, "
+            ":device_name, :power_kw, :reason, :plan_id, :created_at, :effective_at, "
+            ":applied_at, :attempts, :last_error)"
+        ),
+        row,
+    )
+
+
+def test_0003_moves_a_setpoints_encoded_kind_mode_and_status_into_columns(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'hems.sqlite3'}")
+    upgrade_schema(engine, "0002")
+    home = Store(engine).create_home(demo_home_spec(), MONDAY_5PM, "old release")
+    sent = datetime(2026, 12, 1, 17, 1)
+    with engine.begin() as conn:
+        _old_setpoint(conn, id=1, home_id=home, reason="plan+follow+store", applied_at=sent)
+        _old_setpoint(conn, id=2, home_id=home, reason="ramp:plan+follow", applied_at=sent)
+        _old_setpoint(conn, id=3, home_id=home, reason="ramp:plan+follow", last_error="superseded")
+        _old_setpoint(conn, id=4, home_id=home, reason="plan+follow", last_error="superseded")
+        _old_setpoint(conn, id=5, home_id=home, reason="plan", last_error="timeout", attempts=2)
+        _old_setpoint(conn, id=6, home_id=home, device_name="EV", reason="plan+delay 42s")
+        _old_setpoint(conn, id=7, home_id=home, device_name="EV", reason="ramp:override:boost")
+    upgrade_schema(engine)
+    rows = {s.id: s for s in Store(engine).setpoints(home, datetime(2026, 12, 1, tzinfo=UTC))}
+    got = {
+        i: (r.kind.value, r.reason, r.follow_site, r.store_surplus, r.status.value, r.last_error)
+        for i, r in rows.items()
+    }
+    assert got == {
+        1: ("decision", "plan", True, True, "sent", ""),
+        2: ("ramp_step", "plan", True, False, "sent", ""),
+        3: ("ramp_step", "plan", True, False, "superseded", ""),
+        4: ("decision", "plan", True, False, "superseded", ""),
+        5: ("decision", "plan", False, False, "failed", "timeout"),
+        6: ("decision", "plan+delay 42s", False, False, "pending", ""),
+        7: ("ramp_step", "override:boost", False, False, "pending", ""),
+    }
+    assert rows[1].applied_at == sent.replace(tzinfo=UTC)
+    # and back: the old encoding restored, the columns gone
+    _downgrade(engine, "0002")
+    assert "status" not in {c["name"] for c in inspect(engine).get_columns("setpoints")}
+    with engine.connect() as conn:
+        old = dict(conn.execute(text("SELECT id, reason FROM setpoints")).all())
+        errors = dict(conn.execute(text("SELECT id, last_error FROM setpoints")).all())
+    assert old == {
+        1: "plan+follow+store",
+        2: "ramp:plan+follow",
+        3: "ramp:plan+follow",
+        4: "plan+follow",
+        5: "plan",
+        6: "plan+delay 42s",
+        7: "ramp:override:boost",
+    }
+    assert (errors[3], errors[4], errors[5]) == ("superseded", "superseded", "timeout")
+
+
+def _downgrade(engine, revision: str) -> None:
+    with resources.as_file(resources.files("hems.storage") / "migrations") as folder:
+        config = Config()
+        config.set_main_option("script_location", str(folder))
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)

@@ -19,7 +19,7 @@ from hems.demo import demo_home_spec
 from hems.domain.preferences import OverrideKind
 from hems.storage.engine import make_engine, upgrade_schema
 from hems.storage.store import ConflictError, NotFoundError, Store, StoredEvent, hash_token
-from hems.storage.tables import Base
+from hems.storage.tables import Base, SetpointKind, SetpointStatus
 
 from ..conftest import MONDAY_5PM
 
@@ -150,7 +150,8 @@ def test_setpoints_decisions_ramp_steps_and_what_is_in_force(store):
     t3 = t2 + timedelta(seconds=15)
     store.mark_setpoint(store.add_ramp_step(first, 1.9, t3), applied_at=t3)
     rows = {s.id: s for s in store.setpoints(home, t0)}
-    assert rows[lost].last_error == "superseded"
+    assert rows[lost].status is SetpointStatus.SUPERSEDED
+    assert (rows[lost].kind, rows[lost].reason) == (SetpointKind.RAMP_STEP, "plan")
     store.mark_setpoint(first, applied_at=t3 + timedelta(seconds=15))
     assert store.last_applied_setpoint(home, "EV").id == first  # in force: the decision
     assert store.last_applied_setpoint(home, "EV").applied_at.utcoffset() == timedelta(0)
@@ -158,14 +159,45 @@ def test_setpoints_decisions_ramp_steps_and_what_is_in_force(store):
     later = store.add_setpoint(home, "EV", 0.0, "plan", None, t3, t3 + timedelta(minutes=5))
     newest = store.add_setpoint(home, "EV", 3.0, "plan", None, t3, t3)
     rows = {s.id: s for s in store.setpoints(home, t0)}
-    assert rows[later].last_error == "superseded"
+    assert rows[later].status is SetpointStatus.SUPERSEDED
     assert [s.id for s in store.due_setpoints(home, t3 + timedelta(hours=1))] == [newest]
     store.mark_setpoint(
         newest, applied_at=None, error="timeout", retry_at=t3 + timedelta(seconds=10)
     )
     assert store.due_setpoints(home, t3 + timedelta(seconds=5)) == []
     assert rows[newest].attempts == 0
-    assert {s.id: s for s in store.setpoints(home, t0)}[newest].attempts == 1
+    failed = {s.id: s for s in store.setpoints(home, t0)}[newest]
+    assert (failed.attempts, failed.status, failed.last_error) == (
+        1,
+        SetpointStatus.FAILED,
+        "timeout",
+    )
+
+
+def test_a_setpoints_mode_is_stored_and_copied_to_its_ramp_steps(store):
+    home = store.create_home(demo_home_spec(), MONDAY_5PM, "test")
+    t0 = MONDAY_5PM
+    decided = store.add_setpoint(
+        home, "Battery", 3.0, "plan", None, t0, t0, follow_site=True, store_surplus=True
+    )
+    step = store.add_ramp_step(decided, 1.0, t0)
+    rows = {s.id: s for s in store.setpoints(home, t0)}
+    for row in rows[decided], rows[step]:
+        assert (row.reason, row.follow_site, row.store_surplus) == ("plan", True, True)
+    assert store.last_decided_setpoint(home, "Battery").follow_site
+
+
+def test_a_failure_reported_late_does_not_revive_a_superseded_setpoint(store):
+    home = store.create_home(demo_home_spec(), MONDAY_5PM, "test")
+    t0 = MONDAY_5PM
+    old = store.add_setpoint(home, "EV", 7.4, "plan", None, t0, t0)
+    new = store.add_setpoint(home, "EV", 3.0, "plan", None, t0, t0)  # while `old` was sent
+    store.mark_setpoint(old, applied_at=None, error="timeout", retry_at=t0)
+    assert [s.id for s in store.due_setpoints(home, t0)] == [new]
+    assert store.supersede_setpoint(new)
+    store.mark_setpoint(new, applied_at=t0)  # a send that raced the supersede still counts
+    assert not store.supersede_setpoint(new)  # and a sent setpoint stays sent
+    assert {s.id: s for s in store.setpoints(home, t0)}[new].status is SetpointStatus.SENT
 
 
 def test_events_upsert_by_modification_and_answers_are_audited(store):
