@@ -489,11 +489,11 @@ def _home_problem(
     home_file: Path, prefs_file: Path | None, ev_soc: float | None, battery_soc: float
 ) -> tuple[Problem, list[ModelExtension]]:
     """The problem of a home file planned now (UTC), with states given on the command line."""
-    from adapters.devices.driver import DeviceState
     from hems.domain.home import HomeSpec
     from hems.domain.preferences import Preferences
     from hems.market import ReplayedMarket
     from hems.problem_builder import PlanInputs, build_problem
+    from kernel.devices import DeviceState
 
     spec = read_model(home_file, HomeSpec)
     prefs = read_model(prefs_file, Preferences) if prefs_file else Preferences()

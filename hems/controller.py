@@ -18,7 +18,7 @@ from functools import partial
 
 import numpy as np
 
-from adapters.devices.driver import DeviceDriver, DeviceState, DeviceUnavailableError, Setpoint
+from adapters.devices.driver import DeviceDriver
 from hems.clock import Clock
 from hems.dispatch import (
     DispatchRules,
@@ -40,6 +40,7 @@ from hems.problem_builder import PlanInputs, build_problem
 from hems.settings import Settings
 from hems.storage.store import Store, StoredPlan
 from hems.storage.tables import TelemetryRow
+from kernel.devices import DeviceState, DeviceUnavailableError, Setpoint
 from optimiser import (
     ModelExtension,
     ModeMemory,

@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from adapters.devices.driver import Setpoint
 from hems.domain.devices import DeviceKind, EvChargerSpec
 from hems.domain.home import HomeSpec
 from hems.domain.preferences import OverrideKind
+from kernel.devices import Setpoint
 
 if TYPE_CHECKING:  # the storage stack (SQLAlchemy, Alembic: ~0.6 s to import) is not needed to
     # decide setpoints, and a backtest worker imports this module
@@ -177,7 +177,7 @@ def site_following_batteries(
     schedule: pd.DataFrame, home: HomeSpec, now: datetime
 ) -> frozenset[str]:
     """Batteries whose setpoint in the slot holding ``now`` is sent to follow the site
-    (:class:`~adapters.devices.driver.Setpoint`'s ``follow_site``): a planned discharge in a
+    (:class:`~kernel.devices.Setpoint`'s ``follow_site``): a planned discharge in a
     slot that plans no export (the battery is there to cover the home's load), and a planned
     charge, or no planned power, in a slot that plans no import (the PV covers the home; the
     battery stores the surplus, or is not needed).
@@ -206,7 +206,7 @@ def surplus_storing_batteries(
     schedule: pd.DataFrame, home: HomeSpec, now: datetime
 ) -> frozenset[str]:
     """Batteries that, in the slot holding ``now``, follow the site and store a net surplus
-    the plan did not foresee (:class:`~adapters.devices.driver.Setpoint`'s ``store_surplus``):
+    the plan did not foresee (:class:`~kernel.devices.Setpoint`'s ``store_surplus``):
     a planned discharge for the home's load (no planned export), and a battery held idle
     while the home imports (its energy kept for dearer slots; sent no power, following the
     site, so it stores a surplus and covers nothing).

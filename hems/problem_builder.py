@@ -26,10 +26,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from adapters.devices.driver import DeviceState
 from hems.domain.devices import BatterySpec, EvChargerSpec, HeatPumpSpec, PvSpec
 from hems.domain.home import HomeSpec, TariffKind
 from hems.domain.preferences import WEEKDAYS, Preferences
+from kernel.devices import DeviceState
 from optimiser import (
     Battery,
     Building,

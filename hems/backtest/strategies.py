@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from adapters.devices.driver import DeviceState, Setpoint
 from hems.backtest.config import BacktestConfig, Cadence
 from hems.backtest.engine import RunContext, Strategy
 from hems.dispatch import (
@@ -45,6 +44,7 @@ from hems.problem_builder import (
 from hems.simulation.baseline import apply_naive, run_naive
 from hems.simulation.devices import SimulatedBattery, SimulatedEvCharger, SimulatedPv
 from hems.simulation.home import MAX_STEP
+from kernel.devices import DeviceState, Setpoint
 from optimiser import (
     DsrRequest,
     ElectricVehicle,

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from adapters.devices.driver import Setpoint
 from hems.simulation.devices import SimulatedEvCharger, SimulatedHeatPump
 from hems.simulation.home import SimulatedHome
+from kernel.devices import Setpoint
 from optimiser.components.thermal import FirstOrderStep, heat_needed_kw
 
 THERMOSTAT_MARGIN_K = 0.3

@@ -2,7 +2,7 @@
 
 Each device holds its last accepted setpoint and integrates its physics when the simulated home
 advances time (:meth:`advance`, piecewise constant power). ``online = False`` makes a device stop
-answering (:class:`~adapters.devices.driver.DeviceUnavailableError`), as a real one might.
+answering (:class:`~kernel.devices.DeviceUnavailableError`), as a real one might.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import datetime
 
 import numpy as np
 
-from adapters.devices.driver import DeviceState, DeviceUnavailableError, Setpoint
+from kernel.devices import DeviceState, DeviceUnavailableError, Setpoint
 from optimiser import HplibCop
 from optimiser.components.thermal import FirstOrderStep
 

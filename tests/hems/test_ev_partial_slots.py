@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.devices.driver import Setpoint
 from hems.demo import demo_home_spec
 from hems.dispatch import planned_powers
 from hems.domain.devices import EvChargerSpec
 from hems.simulation.devices import SimulatedEvCharger, Stay
+from kernel.devices import Setpoint
 from optimiser import ElectricVehicle, Plan, PlugInSession, Problem, TimeGrid, optimise
 
 START = datetime(2026, 1, 15, 0, 0, tzinfo=UTC)

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, time, timedelta
 import pandas as pd
 import pytest
 
-from adapters.devices.driver import DeviceState
 from hems.demo import demo_home_spec
 from hems.domain.preferences import Departure, NextTrip, Preferences, Weekday
 from hems.market import ReplayedMarket
@@ -19,6 +18,7 @@ from hems.problem_builder import (
     next_departure,
     peak_slots,
 )
+from kernel.devices import DeviceState
 from optimiser import TimeGrid, optimise
 
 from .conftest import MONDAY_5PM

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from adapters.devices.driver import Setpoint
 from hems.demo import demo_home_spec
 from hems.dispatch import (
     site_following_batteries,
@@ -21,6 +20,7 @@ from hems.dispatch import (
 from hems.market import COLUMNS, ReplayedMarket
 from hems.simulation.devices import SimulatedBattery, SimulatedPv
 from hems.simulation.home import SimulatedHome
+from kernel.devices import Setpoint
 
 START = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 

@@ -35,3 +35,17 @@ def test_grid_index_is_the_utc_slot_starts_in_nanoseconds():
     assert list(index.strftime("%H:%M")) == ["00:00", "00:30", "01:00", "01:30"]
     index.name = "renamed"  # a view: the cached index keeps its name
     assert grid_index(grid).name == "slot_start_utc"
+
+
+def test_drivers_and_the_house_share_the_device_types():
+    from adapters.devices import driver
+    from kernel import devices
+
+    for name in ("DeviceState", "Setpoint", "DeviceUnavailableError"):
+        assert getattr(driver, name) is getattr(devices, name), name
+    assert sorted(driver.__all__) == [
+        "DeviceDriver",
+        "DeviceState",
+        "DeviceUnavailableError",
+        "Setpoint",
+    ]
