@@ -1,0 +1,210 @@
+"""The CEM as the charging station management system (CSMS) of a home's chargers.
+
+A WebSocket server (``websockets``) takes each charger at ``ws[s]://host:port/<identity>``
+with subprotocol ``ocpp1.6`` or ``ocpp2.0.1``. The handshake is where a charger is refused:
+an unknown identity (404), wrong or missing basic-auth credentials (401), or, with security
+profile 3, a client certificate whose common name is not the identity (403). Refusing at the
+handshake means an unpaired charger never gets an OCPP session at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import http
+import logging
+import ssl
+from types import TracebackType
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed, InvalidHeader
+from websockets.headers import build_www_authenticate_basic, parse_authorization_basic
+from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
+
+from adapters.devices.ocpp.link import ChargerLink
+from adapters.devices.ocpp.settings import ChargerSettings, CsmsSettings, TlsServerSettings
+from adapters.devices.ocpp.state import ChargerLive
+from adapters.devices.ocpp.v16 import CsmsLinkV16
+from adapters.devices.ocpp.v201 import CsmsLinkV201
+
+log = logging.getLogger(__name__)
+
+SUBPROTOCOLS = (Subprotocol("ocpp2.0.1"), Subprotocol("ocpp1.6"))
+_REALM = "hems-csms"
+
+
+def server_ssl_context(tls: TlsServerSettings) -> ssl.SSLContext:
+    """TLS 1.2+ with the CSMS's certificate; with a client CA, a client certificate is required
+    (security profile 3)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(tls.cert_file, tls.key_file)
+    if tls.client_ca_file is not None:
+        context.load_verify_locations(cafile=tls.client_ca_file)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def identity_from_path(path: str) -> str:
+    """The charger identity: the URL path's last segment, percent-decoded."""
+    return unquote(urlsplit(path).path.rstrip("/").rsplit("/", 1)[-1])
+
+
+def _common_name(peer_cert: dict[str, Any] | None) -> str | None:
+    for rdn in (peer_cert or {}).get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return None
+
+
+class Csms:
+    """The CSMS: start it (``async with``), then drive chargers through
+    :class:`adapters.devices.ocpp.driver.OcppChargerDriver`."""
+
+    def __init__(self, settings: CsmsSettings) -> None:
+        self.settings = settings
+        self._chargers = {c.identity: c for c in settings.chargers}
+        self._live = {c.identity: ChargerLive() for c in settings.chargers}
+        self._links: dict[str, CsmsLinkV16 | CsmsLinkV201] = {}
+        self._server: Server | None = None
+
+    async def start(self) -> None:
+        """Listen; returns once the socket is bound."""
+        self._server = await serve(
+            self._serve_charger,
+            self.settings.host,
+            self.settings.port,
+            subprotocols=list(SUBPROTOCOLS),
+            process_request=self._check_request,
+            ssl=server_ssl_context(self.settings.tls) if self.settings.tls else None,
+            max_size=256 * 1024,
+        )
+        log.info("CSMS listening on %s:%d", self.settings.host, self.port)
+
+    async def stop(self) -> None:
+        """Close every charger's connection and stop listening."""
+        if self._server is None:
+            return
+        self._server.close()
+        await self._server.wait_closed()
+        self._server = None
+
+    async def __aenter__(self) -> Csms:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with ``port=0``)."""
+        if self._server is None:
+            raise RuntimeError("the CSMS is not running")
+        return int(next(iter(self._server.sockets)).getsockname()[1])
+
+    def charger(self, identity: str) -> ChargerSettings:
+        """A paired charger's settings; KeyError if not paired."""
+        return self._chargers[identity]
+
+    def live(self, identity: str) -> ChargerLive:
+        """A paired charger's last known state; KeyError if not paired."""
+        return self._live[identity]
+
+    def link(self, identity: str) -> ChargerLink | None:
+        """The charger's connection, None when it is not connected."""
+        return self._links.get(identity)
+
+    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Refuse an unknown identity, bad credentials or a certificate of another charger."""
+        identity = identity_from_path(request.path)
+        peer = connection.remote_address
+        charger = self._chargers.get(identity)
+        if charger is None:
+            log.warning("refused a charger with unknown identity %r from %s", identity, peer)
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "Unknown charger\n")
+        if charger.password is not None:
+            refusal = self._check_password(connection, request.headers, charger)
+            if refusal is not None:
+                return refusal
+        tls = self.settings.tls
+        if tls is not None and tls.client_ca_file is not None:
+            ssl_object = connection.transport.get_extra_info("ssl_object")
+            name = _common_name(ssl_object.getpeercert() if ssl_object else None)
+            if name != identity:
+                log.warning(
+                    "refused charger %s from %s: its certificate names %r", identity, peer, name
+                )
+                return connection.respond(http.HTTPStatus.FORBIDDEN, "Certificate mismatch\n")
+        return None
+
+    def _check_password(
+        self, connection: ServerConnection, headers: Headers, charger: ChargerSettings
+    ) -> Response | None:
+        assert charger.password is not None
+        try:
+            username, password = parse_authorization_basic(headers["Authorization"])
+        except (KeyError, InvalidHeader):
+            username, password = "", ""
+        good = hmac.compare_digest(username.encode(), charger.identity.encode()) & (
+            hmac.compare_digest(password.encode(), charger.password.encode())
+        )
+        if good:
+            return None
+        log.warning(
+            "refused charger %s from %s: missing or wrong basic-auth credentials",
+            charger.identity,
+            connection.remote_address,
+        )
+        response = connection.respond(http.HTTPStatus.UNAUTHORIZED, "Invalid credentials\n")
+        response.headers["WWW-Authenticate"] = build_www_authenticate_basic(_REALM)
+        return response
+
+    async def _serve_charger(self, connection: ServerConnection) -> None:
+        """One charger's session, from handshake to close; nothing it does ends the server."""
+        identity = identity_from_path(connection.request.path if connection.request else "")
+        version = connection.subprotocol
+        live = self._live[identity]
+        settings = self.settings
+        link: CsmsLinkV16 | CsmsLinkV201
+        link_type = CsmsLinkV16 if version == "ocpp1.6" else CsmsLinkV201
+        link = link_type(
+            identity,
+            connection,
+            live,
+            heartbeat_interval_s=settings.heartbeat_interval_s,
+            response_timeout_s=settings.response_timeout_s,
+        )
+        previous = self._links.get(identity)
+        if previous is not None:
+            log.warning("charger %s connected again: its older connection is closed", identity)
+            previous.closed.set()
+            await previous._connection.close()
+        self._links[identity] = link
+        live.connected = True
+        live.ocpp_version = version
+        live.seen()
+        log.info("charger %s connected (%s) from %s", identity, version, connection.remote_address)
+        try:
+            await link.start()
+        except ConnectionClosed as closed:
+            log.warning("charger %s disconnected: %s", identity, closed)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("charger %s: its session failed", identity)
+        finally:
+            link.closed.set()
+            if self._links.get(identity) is link:
+                del self._links[identity]
+                live.connected = False

@@ -1,0 +1,80 @@
+"""Bad input and faults from a simulated charge point (separate process, OCPP 1.6J and 2.0.1):
+a malformed frame, an unknown action and a refused profile each give one clear log line and a
+device reported refused, and the CSMS keeps serving."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.devices.driver import DeviceUnavailableError, Setpoint
+from adapters.devices.ocpp import Csms, OcppChargerDriver, PlanStep
+from tests.adapters.devices.ocpp_peer import (
+    IDENTITY,
+    VERSIONS,
+    charge_point,
+    csms_settings,
+    peer_args,
+    until,
+)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_malformed_frame_and_an_unknown_action_are_logged_and_survived(
+    version: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> None:
+        async with Csms(csms_settings()) as csms:
+            driver = OcppChargerDriver("ev", csms, IDENTITY)
+            async with charge_point(peer_args(csms, version), tmp_path / "cp.log") as peer:
+                await peer.wait_for("booted", since=0)
+                await until(lambda: csms.link(IDENTITY) is not None)
+                mark = peer.mark()
+                peer.send("garbage")
+                peer.send("unknown")
+                answer = await peer.wait_for("call_error", since=mark)
+                assert '"u-1","NotImplemented"' in answer["raw"]
+                # the session goes on: the charger is still driven and read
+                await driver.apply(Setpoint(power_kw=3.0))
+                assert (await driver.read_state()).plugged_in is False
+                assert csms.live(IDENTITY).connected
+
+    with caplog.at_level(logging.WARNING, logger="adapters.devices.ocpp"):
+        asyncio.run(scenario())
+    malformed = [r for r in caplog.records if "malformed OCPP frame" in r.getMessage()]
+    assert len(malformed) == 1
+    assert "Message is not valid JSON" in malformed[0].getMessage()
+    assert malformed[0].exc_info is None  # a clear line, not a traceback
+    assert "sent an action the CSMS does not handle: 'FrobnicateWidget'" in caplog.text
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_refused_profile_is_reported_with_its_reason(
+    version: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> None:
+        async with Csms(csms_settings()) as csms:
+            driver = OcppChargerDriver("ev", csms, IDENTITY)
+            args = peer_args(csms, version, "--reject-profiles")
+            async with charge_point(args, tmp_path / "cp.log") as peer:
+                await peer.wait_for("booted", since=0)
+                await until(lambda: csms.link(IDENTITY) is not None)
+                reason = "Rejected (UnsupportedLimit)" if version == "2.0.1" else "Rejected"
+                with pytest.raises(DeviceUnavailableError) as refused:
+                    await driver.apply(Setpoint(power_kw=3.0))
+                assert str(refused.value) == (
+                    f"charger {IDENTITY} refused the charging profile: {reason}"
+                )
+                now = datetime.now(UTC)
+                with pytest.raises(DeviceUnavailableError, match="refused the charging profile"):
+                    await driver.send_plan([PlanStep(now, 2.0)], now + timedelta(hours=1))
+                # a refused plan is not taken as sent: the next send_plan tries again
+                with pytest.raises(DeviceUnavailableError):
+                    await driver.send_plan([PlanStep(now, 2.0)], now + timedelta(hours=1))
+                assert csms.live(IDENTITY).connected
+
+    asyncio.run(scenario())
