@@ -21,9 +21,7 @@ import pandas as pd
 
 from adapters.cache import SeriesCache
 from adapters.errors import DataMissingError, StaleDataError
-from kernel.timegrid import TimeGrid, grid_index
-
-UK_TIMEZONE = "Europe/London"
+from kernel.timegrid import UK_TIMEZONE, TimeGrid, grid_index
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-UK_TIMEZONE = "Europe/London"
+from kernel.timegrid import UK_TIMEZONE
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from kernel.timegrid import TimeGrid, grid_index
+from kernel.timegrid import UK_TIMEZONE, TimeGrid, grid_index
 
-UK_TIMEZONE = "Europe/London"
 Clock = Literal["local", "utc"]
 
 
