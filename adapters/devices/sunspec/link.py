@@ -52,9 +52,9 @@ class ModbusLink:
         """The device's address for messages."""
         return f"{self.host}:{self.port} unit {self.unit_id}"
 
-    async def read(self, address: int, count: int) -> list[int]:
-        """``count`` holding registers from ``address`` (several requests when more than
-        :data:`MAX_READ_REGISTERS`)."""
+    async def read(self, address: int, count: int, *, input_registers: bool = False) -> list[int]:
+        """``count`` holding registers (function 3), or input registers (function 4), from
+        ``address`` (several requests when more than :data:`MAX_READ_REGISTERS`)."""
         if address < 0 or count < 1 or address + count > 0x10000:
             raise ModbusExceptionError(
                 f"{self.where}: registers {address}..{address + count - 1} are outside 0-65535",
@@ -66,7 +66,8 @@ class ModbusLink:
                 n = min(MAX_READ_REGISTERS, count - len(out))
                 start = address + len(out)
                 response = await self._call(
-                    f"read {n} registers at {start}", functools.partial(self._read, start, n)
+                    f"read {n} {'input ' if input_registers else ''}registers at {start}",
+                    functools.partial(self._read, start, n, input_registers),
                 )
                 registers = list(response.registers)
                 if len(registers) != n:
@@ -115,7 +116,11 @@ class ModbusLink:
         self._client = client
         return client
 
-    async def _read(self, address: int, count: int, client: AsyncModbusTcpClient) -> ModbusPDU:
+    async def _read(
+        self, address: int, count: int, input_registers: bool, client: AsyncModbusTcpClient
+    ) -> ModbusPDU:
+        if input_registers:
+            return await client.read_input_registers(address, count=count, device_id=self.unit_id)
         return await client.read_holding_registers(address, count=count, device_id=self.unit_id)
 
     async def _write(

@@ -1,7 +1,8 @@
 """A SunSpec device for the tests: a pymodbus TCP server, run as its own process, serving a
 battery inverter (models 1, 103, 121, 124) or a PV inverter (1, 103, 121, 123), each with the
 site's meter (203), built with pysunspec2's own model classes (not the driver's layout code, so
-a layout mistake in the driver shows). ``--inverter`` serves 101, 102 or 701 in place of 103.
+a layout mistake in the driver shows). ``--inverter`` serves 101, 102 or 701 in place of 103;
+``--eastron`` serves an Eastron energy meter's float32 input registers instead of SunSpec.
 
 Physics: a home with a base load and PV behind one meter. The battery follows model 124 as an
 inverter in self-consumption mode does: its power is the home's net surplus (charging) or net
@@ -14,7 +15,7 @@ Energy is integrated ``--speed`` times faster than wall time; timeouts run on wa
 
     python sunspec_server.py --port N [--pv] [--inverter 103] [--no-storage] [--base 40000]
         [--marker 5375,6e54] [--storage-length L] [--w-sf 1] [--soc 0.5] [--load-w 1000]
-        [--pv-w 0] [--speed 1]
+        [--pv-w 0] [--speed 1] [--eastron sdm630 [--garbage-float]]
 
 Prints ``ready`` once listening. Commands on stdin, one a line:
 ``site LOAD_W PV_W``; ``soc FRACTION``; ``fault exception CODE`` (every request answered
@@ -32,6 +33,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from pymodbus.client import ModbusTcpClient
 from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
@@ -42,6 +44,11 @@ WCHA_MAX_W = 5000.0
 WDISCHA_MAX_W = 4600.0  # model 121 WMax of the battery inverter
 PV_WMAX_W = 4000.0
 MIN_RESERVE_PCT = 10.0
+
+EASTRON_POWER = {"sdm120": 0x000C, "sdm630": 0x0034}
+"""Total active power's input register [W, float32] per Eastron model."""
+EASTRON_IMPORT = 0x0048
+"""Imported kWh (float32); exported kWh follows."""
 
 # scale factors, chosen so the driver has to apply each sign of them
 SF = {
@@ -190,6 +197,9 @@ class Site:
 
     def render(self, registers: list[int], start: int) -> None:
         """Write the measured points into the register block."""
+        if self.args.eastron:
+            self.render_eastron(registers)
+            return
 
         def put(model_id: int, name: str, raw: float) -> None:
             model = self.models.get(model_id)
@@ -211,6 +221,19 @@ class Site:
         put(203, "W", self.meter_w())
         put(203, "TotWhImp", max(self.import_wh, 1))
         put(203, "TotWhExp", max(self.export_wh, 1))
+
+    def render_eastron(self, registers: list[int]) -> None:
+        """An Eastron meter's float32 input registers: power, imported and exported kWh."""
+        power_register = EASTRON_POWER[self.args.eastron]
+        power = float("nan") if self.args.garbage_float else self.meter_w()
+        for register, value in (
+            (power_register, power),
+            (EASTRON_IMPORT, self.import_wh / 1000),
+            (EASTRON_IMPORT + 2, self.export_wh / 1000),
+        ):
+            registers[register : register + 2] = ModbusTcpClient.convert_to_registers(
+                value, ModbusTcpClient.DATATYPE.FLOAT32
+            )
 
     def take_writes(
         self, registers: list[int], start: int, address: int, values: list[int]
@@ -300,7 +323,10 @@ class Site:
 
 
 def build_map(args: argparse.Namespace) -> tuple[list[int], dict[int, Model]]:
-    """The registers from ``args.base`` and the models in them."""
+    """The registers from ``args.base`` and the models in them (an Eastron meter: 80 input
+    registers from 0, no models)."""
+    if args.eastron:
+        return [0] * 80, {}
     common = build_model(
         1,
         {
@@ -387,7 +413,9 @@ async def serve(args: argparse.Namespace) -> None:
     site = Site(args, models, load_w=args.load_w, pv_w=args.pv_w, soc=args.soc)
     device = SimDevice(
         id=1,
-        simdata=[SimData(args.base, values=registers, datatype=DataType.REGISTERS)],
+        simdata=[
+            SimData(0 if args.eastron else args.base, values=registers, datatype=DataType.REGISTERS)
+        ],
         action=site.action,
     )
     server = ModbusTcpServer(device, address=("127.0.0.1", args.port))
@@ -422,6 +450,8 @@ def main() -> None:
     parser.add_argument("--marker", default="5375,6e53")
     parser.add_argument("--pv", action="store_true")
     parser.add_argument("--w-sf", type=int, default=SF["W_SF"])
+    parser.add_argument("--eastron", choices=sorted(EASTRON_POWER), default=None)
+    parser.add_argument("--garbage-float", action="store_true")
     parser.add_argument("--inverter", type=int, choices=(101, 102, 103, 701), default=103)
     parser.add_argument("--no-storage", action="store_true")
     parser.add_argument("--storage-length", type=int, default=None)
