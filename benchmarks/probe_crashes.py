@@ -5,7 +5,8 @@ Run: ``python -m benchmarks.probe_crashes [--kills 10] [--seed 1]``. Starts the 
 state directory) on 127.0.0.1, then ``--kills`` times:
 
 1. while a client adds and cancels consumer overrides through the API (each answered write is
-   recorded as acknowledged), kills the service with SIGKILL after a random 1-6 s;
+   recorded as acknowledged), kills the service with SIGKILL at a random moment 0-3 s after
+   the round's third answered write (so every round has writes to lose);
 2. checks that none of its child processes (planner worker, demo DSRSP) outlives it;
 3. restarts it on the same state directory and checks, through the API, that every
    acknowledged override is there and every acknowledged cancel holds (lost writes), and the
@@ -157,6 +158,12 @@ def _writer(service: Service, stop: threading.Event, acked: dict[int, bool], rng
                 return  # the service was killed mid-request: that write was never answered
 
 
+def _answered(acked: dict[int, bool]) -> int:
+    """Writes answered so far: each override added, and each cancelled."""
+    states = list(acked.values())  # a copy: the writer thread adds to the dict meanwhile
+    return len(states) + states.count(False)
+
+
 def _duplicated_setpoints(db: Path) -> int:
     with closing(sqlite3.connect(db)) as conn:
         rows = conn.execute(
@@ -188,7 +195,12 @@ def main() -> None:
         stop = threading.Event()
         thread = threading.Thread(target=_writer, args=(service, stop, acked, rng), daemon=True)
         thread.start()
-        time.sleep(rng.uniform(1.0, 6.0))
+        # kill at a random moment once this round has had answered writes of its own
+        answered = _answered(acked)
+        deadline = time.monotonic() + 60
+        while _answered(acked) < answered + 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 3.0))
         left = service.kill()
         stop.set()
         thread.join(timeout=15)
@@ -205,8 +217,8 @@ def main() -> None:
                 f"{service.base}/homes/1/overrides", headers=service.headers, timeout=10
             ).json()
         }
-        missing = [i for i, live in acked.items() if live and i not in active]
-        revived = [i for i, live in acked.items() if not live and i in active]
+        missing = [i for i, live in list(acked.items()) if live and i not in active]
+        revived = [i for i, live in list(acked.items()) if not live and i in active]
         lost += len(missing) + len(revived)
         print(
             f"kill {kill}: {sum(acked.values())} overrides in force, {len(active)} active "
@@ -216,7 +228,7 @@ def main() -> None:
     service.kill()
     result = {
         "kills": args.kills,
-        "acknowledged_writes": len(acked) + sum(1 for live in acked.values() if not live),
+        "acknowledged_writes": _answered(acked),
         "lost_writes": lost,
         "duplicated_setpoints": _duplicated_setpoints(state_dir / "hems.sqlite3"),
         "orphan_processes": orphans,
