@@ -26,7 +26,7 @@ from hems.planner_pool import PlanFailedError, PlannerPool, PlanningUnavailableE
 from hems.settings import Settings
 from hems.storage.store import Principal, Store, StoredEvent, hash_token
 from kernel.dsr import OptType
-from optimiser import prepare_planner_process
+from optimiser import Wish, prepare_planner_process
 
 log = logging.getLogger(__name__)
 
@@ -248,9 +248,9 @@ class CemService:
                 # Say whether the new plan meets the request, and if not, by how much and why.
                 plan = self.store.latest_plan(home_id)
                 missed = [
-                    v["message"]
-                    for v in (plan.violations if plan else [])
-                    if v["wish"] == "dsr" and v["asset"] == event.event_id
+                    v.message
+                    for v in (plan.violations if plan else ())
+                    if v.wish is Wish.DSR and v.asset == event.event_id
                 ]
                 if missed:
                     self.store.set_event_response(

@@ -65,9 +65,9 @@ def public_plan(doc: PlanDocument) -> PlanPublic:
         trigger=doc.trigger,
         status=doc.status,
         slots=slots,
-        totals={k: v for k, v in doc.totals.items() if not k.startswith("baseline_")},
-        violations=[ViolationPublic(**v) for v in doc.violations],
-        solver=doc.solver,
+        totals=doc.totals.public(),
+        violations=[ViolationPublic(**v.as_json()) for v in doc.violations],
+        solver=doc.solver.as_json(),
     )
 
 
@@ -92,7 +92,7 @@ def history(
                 created_at=p.created_at,
                 trigger=p.trigger,
                 status=p.status,
-                planned_cost_gbp=p.totals.get("net_energy_cost_gbp"),
+                planned_cost_gbp=p.totals.net_energy_cost_gbp,
             )
             for p in plans
         ],
@@ -131,8 +131,8 @@ def executed_savings(plans: list[StoredPlan], now: datetime) -> list[SavingsDay]
     for i, plan in enumerate(plans):
         until = plans[i + 1].created_at if i + 1 < len(plans) else now
         sched = plan.schedule
-        base_cost = plan.totals.get("baseline_cost_gbp_by_slot", [])
-        base_carbon = plan.totals.get("baseline_carbon_kg_by_slot", [])
+        base_cost = plan.totals.baseline_cost_gbp_by_slot
+        base_carbon = plan.totals.baseline_carbon_kg_by_slot
         step = sched.index[1] - sched.index[0] if len(sched) > 1 else timedelta(minutes=30)
         for t, start in enumerate(sched.index):
             # The part of this slot that ran under this plan.

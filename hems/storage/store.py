@@ -20,6 +20,19 @@ from sqlalchemy.orm import Session
 from hems.domain.home import HomeSpec
 from hems.domain.preferences import OverrideKind, Preferences
 from hems.storage.engine import WRITE_LOCK, session_factory
+from hems.storage.plan_records import (  # PlanDocument, StoredPlan: re-exported for callers
+    PlanDocument as PlanDocument,
+)
+from hems.storage.plan_records import (
+    StoredPlan as StoredPlan,
+)
+from hems.storage.plan_records import (
+    finite,
+    records_of,
+    solver_from_json,
+    totals_from_json,
+    violations_from_json,
+)
 from hems.storage.tables import (
     ApiTokenRow,
     AuditRow,
@@ -76,35 +89,6 @@ class ActiveOverride:
     target: str
     created_at: datetime
     expires_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class StoredPlan:
-    id: int
-    home_id: int
-    created_at: datetime
-    trigger: str
-    status: str
-    schedule: pd.DataFrame
-    totals: dict[str, Any]
-    violations: list[dict[str, Any]]
-    solver: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class PlanDocument:
-    """A stored plan as its JSON columns hold it, without building the schedule's DataFrame
-    (what the API serves): ``schedule`` is ``{"index": [ISO times], "columns": [...],
-    "data": [[...], ...]}``."""
-
-    id: int
-    created_at: datetime
-    trigger: str
-    status: str
-    schedule: dict[str, Any]
-    totals: dict[str, Any]
-    violations: list[dict[str, Any]]
-    solver: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,10 +353,7 @@ class Store:
         self, home_id: int, plan: Plan, baseline: Plan, trigger: str, now: datetime
     ) -> int:
         schedule = plan.schedule
-        totals = {k: v for k, v in vars_of(plan.totals).items() if k != "by_asset"}
-        totals["by_asset"] = dict(plan.totals.by_asset)
-        totals["baseline_cost_gbp_by_slot"] = baseline.schedule["cost_gbp"].round(6).tolist()
-        totals["baseline_carbon_kg_by_slot"] = baseline.schedule["carbon_kg"].round(6).tolist()
+        totals, violations, solver = records_of(plan, baseline)
         with self.write_transaction() as s:
             row = PlanRow(
                 home_id=home_id,
@@ -383,27 +364,11 @@ class Store:
                 step_minutes=int((schedule.index[1] - schedule.index[0]).total_seconds() // 60)
                 if len(schedule) > 1
                 else 30,
-                objective_gbp=_finite(plan.totals.objective_gbp),
+                objective_gbp=finite(plan.totals.objective_gbp),
                 schedule=_frame_to_json(schedule),
-                totals={k: _finite(v) if isinstance(v, float) else v for k, v in totals.items()},
-                violations=[
-                    {
-                        "wish": v.wish.value,
-                        "asset": v.asset,
-                        "amount": v.amount,
-                        "unit": v.unit,
-                        "message": v.message,
-                    }
-                    for v in plan.violations
-                ],
-                solver={
-                    "status": plan.solver.status.value,
-                    "message": plan.solver.message,
-                    "gap": _finite(plan.solver.gap),
-                    "build_s": plan.solver.build_s,
-                    "solve_s": plan.solver.solve_s,
-                    "rounds": plan.solver.rounds,
-                },
+                totals=totals.as_json(),
+                violations=[v.as_json() for v in violations],
+                solver=solver.as_json(),
             )
             s.add(row)
             s.flush()
@@ -429,9 +394,9 @@ class Store:
                 trigger=row.trigger,
                 status=row.status,
                 schedule=row.schedule,
-                totals=row.totals,
-                violations=row.violations,
-                solver=row.solver,
+                totals=totals_from_json(row.totals),
+                violations=violations_from_json(row.violations),
+                solver=solver_from_json(row.solver),
             )
 
     def latest_plan_id(self, home_id: int) -> int | None:
@@ -829,10 +794,6 @@ def vars_of(obj: Any) -> dict[str, Any]:
     return out
 
 
-def _finite(x: float) -> float | None:
-    return None if x != x or x in (float("inf"), float("-inf")) else float(x)
-
-
 def _frame_to_json(frame: pd.DataFrame) -> dict[str, Any]:
     return {
         "index": [t.isoformat() for t in frame.index],
@@ -860,7 +821,7 @@ def _stored_plan(row: PlanRow) -> StoredPlan:
         trigger=row.trigger,
         status=row.status,
         schedule=_frame_from_json(row.schedule),
-        totals=row.totals,
-        violations=row.violations,
-        solver=row.solver,
+        totals=totals_from_json(row.totals),
+        violations=violations_from_json(row.violations),
+        solver=solver_from_json(row.solver),
     )

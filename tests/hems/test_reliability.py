@@ -95,7 +95,7 @@ def test_a_solver_out_of_time_or_failing_gives_the_flagged_fallback_plan(
     asyncio.run(runtime.service.cycle_all())
     plan = runtime.store.latest_plan(home_id)
     assert plan.status == "fallback"
-    assert "rule-based" in plan.solver["message"]
+    assert "rule-based" in plan.solver.message
     # the safe plan charges the car at once (after the randomised delay)
     ev = runtime.store.last_setpoint(home_id, "EV")
     assert ev.power_kw == 7.4

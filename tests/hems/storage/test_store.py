@@ -20,6 +20,7 @@ from hems.domain.preferences import OverrideKind
 from hems.storage.engine import make_engine, upgrade_schema
 from hems.storage.store import ConflictError, NotFoundError, Store, StoredEvent, hash_token
 from hems.storage.tables import Base, SetpointKind, SetpointStatus
+from optimiser import Violation, Wish
 
 from ..conftest import MONDAY_5PM
 
@@ -123,7 +124,23 @@ def test_a_plan_round_trips_with_its_schedule_and_utc_index(store):
     assert stored.schedule["grid_kw"].to_numpy() == pytest.approx(
         plan.schedule["grid_kw"].to_numpy(), abs=1e-6
     )
-    assert len(stored.totals["baseline_cost_gbp_by_slot"]) == grid.n_steps
+    assert len(stored.totals.baseline_cost_gbp_by_slot) == grid.n_steps
+    assert stored.totals.net_energy_cost_gbp == pytest.approx(plan.totals.net_energy_cost_gbp)
+    assert stored.solver.status is plan.solver.status
+    # what a plan misses comes back typed (the service matches a DSR event's by wish and id)
+    missed = Violation(
+        wish=Wish.DSR,
+        asset="e-1",
+        amount=1.5,
+        unit="kWh",
+        message="The home cannot reduce by 2 kW.",
+        start_utc=MONDAY_5PM,
+        end_utc=MONDAY_5PM + timedelta(hours=1),
+    )
+    store.save_plan(home, replace(plan, violations=(missed,)), plan, "test", MONDAY_5PM)
+    (violation,) = store.latest_plan(home).violations
+    assert (violation.wish, violation.asset, violation.amount) == (Wish.DSR, "e-1", 1.5)
+    assert store.latest_plan_document(home).violations == (violation,)
     assert store.plans_between(home, MONDAY_5PM, MONDAY_5PM + timedelta(seconds=1))[0].id == plan_id
     assert (
         store.plans_between(home, MONDAY_5PM + timedelta(seconds=1), MONDAY_5PM + timedelta(1))
