@@ -29,7 +29,7 @@ inverter whose AC power includes PV is not told apart.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from adapters.devices.driver import DeviceState, DeviceUnavailableError, Setpoint
@@ -38,6 +38,7 @@ from adapters.devices.sunspec.discovery import (
     INVERTERS,
     SETTINGS,
     STORAGE,
+    STORAGE_8XX,
     FoundModel,
     SunSpecMap,
 )
@@ -71,11 +72,14 @@ class BatteryLimits:
         max_charge_kw: ``WChaMax``.
         max_discharge_kw: ``WMax`` of model 121 when present, else ``WChaMax``.
         min_reserve_soc: ``MinRsvPct`` [0-1], None when not reported.
+        capacity_kwh: ``WHRtg`` of battery model 802 when the device has it (model 124
+            gives no energy capacity), else None.
     """
 
     max_charge_kw: float
     max_discharge_kw: float
     min_reserve_soc: float | None
+    capacity_kwh: float | None = None
 
 
 def storage_command(
@@ -144,13 +148,21 @@ class SunSpecBatteryDriver:
         return DeviceState(at_utc=datetime.now(UTC), power_kw=0.0 - w / 1000, soc=soc)
 
     async def read_limits(self) -> BatteryLimits:
-        """The charge and discharge limits and reserve the device reports."""
+        """The charge and discharge limits, reserve and capacity the device reports (the
+        capabilities the optimiser's battery spec can be checked against)."""
         _, storage, settings = await self._models()
-        return _limits(
+        limits = _limits(
             self.device.link.where,
             await self.device.read_model(storage),
             None if settings is None else await self.device.read_model(settings),
         )
+        battery = await self.device.optional((STORAGE_8XX,))
+        if battery is None:
+            return limits
+        capacity_wh = (await self.device.read_model(battery)).value("WHRtg")
+        if capacity_wh is None or capacity_wh <= 0:
+            return limits
+        return replace(limits, capacity_kwh=capacity_wh / 1000)
 
     async def apply(self, setpoint: Setpoint) -> None:
         """Write the window for ``setpoint`` with the revert timeout, then read it back;

@@ -1,7 +1,8 @@
 """A SunSpec device for the tests: a pymodbus TCP server, run as its own process, serving a
 battery inverter (models 1, 103, 121, 124) or a PV inverter (1, 103, 121, 123), each with the
 site's meter (203), built with pysunspec2's own model classes (not the driver's layout code, so
-a layout mistake in the driver shows). ``--inverter`` serves 101, 102 or 701 in place of 103;
+a layout mistake in the driver shows). ``--inverter`` serves 101, 102 or 701 in place of 103,
+``--battery-802`` adds battery model 802 (its capacity ``WHRtg``);
 ``--eastron`` serves an Eastron energy meter's float32 input registers instead of SunSpec.
 
 Physics: a home with a base load and PV behind one meter. The battery follows model 124 as an
@@ -15,7 +16,7 @@ Energy is integrated ``--speed`` times faster than wall time; timeouts run on wa
 
     python sunspec_server.py --port N [--pv] [--inverter 103] [--no-storage] [--base 40000]
         [--marker 5375,6e54] [--storage-length L] [--w-sf 1] [--soc 0.5] [--load-w 1000]
-        [--pv-w 0] [--speed 1] [--eastron sdm630 [--garbage-float]]
+        [--pv-w 0] [--speed 1] [--battery-802] [--eastron sdm630 [--garbage-float]]
 
 Prints ``ready`` once listening. Commands on stdin, one a line:
 ``site LOAD_W PV_W``; ``soc FRACTION``; ``fault exception CODE`` (every request answered
@@ -380,6 +381,8 @@ def build_map(args: argparse.Namespace) -> tuple[list[int], dict[int, Model]]:
                 length=args.storage_length,
             )
         )
+    if args.battery_802:
+        chain.append(build_model(802, {"WHRtg": round(CAPACITY_WH / 10), "WHRtg_SF": 1}))
     chain.append(
         build_model(
             203,
@@ -450,6 +453,7 @@ def main() -> None:
     parser.add_argument("--marker", default="5375,6e53")
     parser.add_argument("--pv", action="store_true")
     parser.add_argument("--w-sf", type=int, default=SF["W_SF"])
+    parser.add_argument("--battery-802", action="store_true")
     parser.add_argument("--eastron", choices=sorted(EASTRON_POWER), default=None)
     parser.add_argument("--garbage-float", action="store_true")
     parser.add_argument("--inverter", type=int, choices=(101, 102, 103, 701), default=103)

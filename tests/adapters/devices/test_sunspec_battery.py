@@ -44,6 +44,7 @@ def test_state_and_limits_are_read_with_their_scale_factors() -> None:
         limits = await driver.read_limits()
         assert (limits.max_charge_kw, limits.max_discharge_kw) == (5.0, 4.6)  # WChaMax_SF = 1
         assert limits.min_reserve_soc == pytest.approx(0.1)
+        assert limits.capacity_kwh is None  # model 124 has no energy capacity
         await driver.close()
 
     # wall-clock speed: the SoC stays at 0.5 while it is read
@@ -202,3 +203,16 @@ def test_a_setpoint_that_is_not_a_number_is_refused_before_anything_is_written(
         await driver.close()
 
     asyncio.run(run())
+
+
+def test_the_capacity_is_read_from_battery_model_802_when_present() -> None:
+    async def run(peer: SunSpecPeer) -> None:
+        driver = _driver(peer)
+        assert 802 in (await driver.connect()).model_ids
+        limits = await driver.read_limits()
+        assert limits.capacity_kwh == pytest.approx(10.0)  # WHRtg 1000 x 10^1 Wh
+        assert limits.max_charge_kw == 5.0
+        await driver.close()
+
+    with running_peer("--battery-802") as peer:
+        asyncio.run(run(peer))
