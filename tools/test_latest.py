@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             ],
             check=True,
         )
-        moved = newer_than_lock(read_pins((latest,)), read_pins())
+        moved = newer_than_lock(read_pins((latest,)), read_pins(this_python=True))
         print(f"{len(moved)} packages newer than the lock:")
         for name, old, new in moved:
             print(f"  {name}: {old} -> {new}")
