@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
@@ -34,6 +35,19 @@ def handles(action: str) -> Callable[[Handler], Handler]:
     """``ocpp.routing.on`` with a type: marks a method as the handler of ``action``."""
     decorator: Callable[[Handler], Handler] = on(action)
     return decorator
+
+
+class LibraryLog(logging.LoggerAdapter[logging.Logger]):
+    """The ``ocpp`` library's log for the CSMS: where it logs an exception (a payload that
+    fails the OCPP schema, a handler that raised), one warning line with the error instead of a
+    traceback; a charger's bad input is not the CEM's crash."""
+
+    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
+        error = sys.exc_info()[1]
+        self.warning(f"{msg}: %s", *args, error)
+
+
+LIBRARY_LOG = LibraryLog(logging.getLogger("ocpp"), {})
 
 
 class ChargerLink(Protocol):

@@ -14,7 +14,7 @@ from ocpp.v201 import ChargePoint, call, call_result
 from ocpp.v201.enums import Action
 
 from adapters.devices.driver import DeviceUnavailableError
-from adapters.devices.ocpp.link import call_until_closed, handles, route_guarded
+from adapters.devices.ocpp.link import LIBRARY_LOG, call_until_closed, handles, route_guarded
 from adapters.devices.ocpp.schedule import ChargingSchedule, ocpp_time
 from adapters.devices.ocpp.state import (
     ChargerInfo,
@@ -85,7 +85,9 @@ class CsmsLinkV201(ChargePoint):  # type: ignore[misc]  # ocpp ships no type hin
         heartbeat_interval_s: int,
         response_timeout_s: float,
     ) -> None:
-        super().__init__(identity, connection, response_timeout=response_timeout_s)
+        super().__init__(
+            identity, connection, response_timeout=response_timeout_s, logger=LIBRARY_LOG
+        )
         self.identity = identity
         self.live = live
         self.closed = asyncio.Event()

@@ -9,7 +9,8 @@ and its SoC rises with the energy it takes.
 
 Control: one command a line on stdin: ``plug``, ``unplug``, ``drop`` (close the connection
 and stay offline), ``online`` (connect again), ``garbage`` (send a malformed frame),
-``unknown`` (call an action no CSMS knows), ``quit``. Events: one JSON object a line on
+``unknown`` (call an action no CSMS knows), ``badpayload`` (a call that fails the OCPP
+schema), ``quit``. Events: one JSON object a line on
 stdout (``connected``, ``refused``, ``booted``, ``profile``, ``remote_start``, ``tick``,
 ``call_error``, ``disconnected``).
 
@@ -495,6 +496,9 @@ class Simulator:
             self.online.set()
         elif line == "garbage" and self.connection is not None:
             await self.connection.send('{"this is": not an OCPP frame')
+        elif line == "badpayload" and self.connection is not None:
+            frame = [2, "b-1", "StatusNotification", {"connectorId": "one"}]
+            await self.connection.send(json.dumps(frame))
         elif line == "unknown" and self.connection is not None:
             await self.connection.send(json.dumps([2, "u-1", "FrobnicateWidget", {}]))
 

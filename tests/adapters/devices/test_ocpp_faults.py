@@ -38,18 +38,29 @@ def test_a_malformed_frame_and_an_unknown_action_are_logged_and_survived(
                 peer.send("unknown")
                 answer = await peer.wait_for("call_error", since=mark)
                 assert '"u-1","NotImplemented"' in answer["raw"]
+                peer.send("badpayload")
+                answer = await peer.wait_for(
+                    "call_error", since=mark, condition=lambda e: '"b-1"' in e["raw"]
+                )
+                assert "Violation" in answer["raw"]
                 # the session goes on: the charger is still driven and read
                 await driver.apply(Setpoint(power_kw=3.0))
                 assert (await driver.read_state()).plugged_in is False
                 assert csms.live(IDENTITY).connected
 
-    with caplog.at_level(logging.WARNING, logger="adapters.devices.ocpp"):
+    with caplog.at_level(logging.WARNING):
         asyncio.run(scenario())
     malformed = [r for r in caplog.records if "malformed OCPP frame" in r.getMessage()]
     assert len(malformed) == 1
     assert "Message is not valid JSON" in malformed[0].getMessage()
     assert malformed[0].exc_info is None  # a clear line, not a traceback
     assert "sent an action the CSMS does not handle: 'FrobnicateWidget'" in caplog.text
+    bad_payload = [r for r in caplog.records if "b-1" in r.getMessage()]
+    assert len(bad_payload) == 1
+    assert "Error while handling request" in bad_payload[0].getMessage()
+    assert "connectorId" in bad_payload[0].getMessage()
+    # no traceback for a charger's bad input, from our code or the ocpp library's
+    assert not [r for r in caplog.records if r.exc_info]
 
 
 @pytest.mark.parametrize("version", VERSIONS)
