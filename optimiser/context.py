@@ -16,7 +16,8 @@ components fill in before the site balance and the objective are written:
   the "as early / as late as possible" flexibility profiles.
 
 Extensions (``Callable[[ModelContext], None]``) run after the components and before the
-objective; they may add constraints to ``ctx.model`` and terms to ``ctx.cost_terms``.
+objective; they may add constraints to ``ctx.model`` and terms to ``ctx.cost_terms``, and find
+an asset's block by its name (``ctx.block("EV")``; ``ctx.blocks`` maps every asset's name).
 
 Binaries a component may need (no simultaneous flows, a minimum power) are added through a
 function the component registers per binary key (:meth:`ModelContext.register_binaries`): the
@@ -120,6 +121,7 @@ class ModelContext:
     flexible_loads: list[FlexibleLoad] = field(default_factory=list)
     binary_adders: dict[str, BinaryAdder] = field(default_factory=dict)
     mode_binaries: list[ModeBinary] = field(default_factory=list)
+    blocks: dict[str, pyo.Block] = field(default_factory=dict)  # per asset name
     time_set: Any = None  # the model's slot set ``model.time_slots`` (0 .. n_steps-1)
     _adding_key: str = ""  # the key whose binaries are being added (for ModeBinary.key)
 
@@ -202,6 +204,17 @@ class ModelContext:
             add(slots)
         finally:
             self._adding_key = outer
+
+    def block(self, asset_name: str) -> pyo.Block:
+        """The Pyomo block of the asset named ``asset_name`` (what an extension uses to reach
+        an asset's variables, e.g. ``ctx.block("EV").charge_kw``)."""
+        try:
+            return self.blocks[asset_name]
+        except KeyError:
+            known = ", ".join(repr(name) for name in self.blocks) or "none"
+            raise KeyError(
+                f"no asset named {asset_name!r} in the model (assets: {known})"
+            ) from None
 
     def add_flexible_load(self, asset_name: str, power_kw: Any, slots: tuple[int, ...]) -> None:
         """Declare a shiftable load's per-slot power variables [kW] for extensions."""

@@ -5,7 +5,7 @@ the asset blocks and before the objective is written, and may add constraints to
 and terms [GBP] to ``ctx.cost_terms``. Analysts write their own the same way::
 
     def no_ev_before_midnight(ctx):
-        ev = ctx.model.ev_0
+        ev = ctx.block("EV")  # the asset's name, as in the Problem
         for t in ev.charge_kw:
             if t < 8:
                 ev.charge_kw[t].fix(0.0)

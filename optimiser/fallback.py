@@ -7,43 +7,20 @@ at their earliest allowed slot; PV runs unless the export limit forces curtailme
 
 from __future__ import annotations
 
-import numpy as np
-
-from optimiser.components.battery import BatteryDispatch
-from optimiser.components.ev import EvDispatch, asap_charge_kw, session_windows
-from optimiser.components.heat_pump import rule_based_heat_pump
 from optimiser.plan import Dispatch, Plan, PlanStatus, SolverReport, assemble_plan
 from optimiser.problem import Problem
+from optimiser.registry import ASSET_KINDS
 
 
 def rule_based_dispatch(problem: Problem) -> Dispatch:
-    """Decisions of the rule-based plan (see the module docstring)."""
-    grid = problem.grid
-    n = grid.n_steps
+    """Decisions of the rule-based plan (see the module docstring): each kind's rule, the
+    consuming kinds first, so that generation sees the load it may cover."""
     d = Dispatch()
-    load = problem.base_load.copy()
-    for bat in problem.batteries:
-        d.batteries[bat.name] = BatteryDispatch(np.zeros(n), np.zeros(n))
-    for ev in problem.evs:
-        charge = sum((asap_charge_kw(ev, grid, w) for w in session_windows(ev, grid)), np.zeros(n))
-        d.evs[ev.name] = EvDispatch(charge_kw=charge, discharge_kw=np.zeros(n))
-        load += charge
-    for hp in problem.heat_pumps:
-        hd = rule_based_heat_pump(hp, grid, problem.outdoor_temperature)
-        d.heat_pumps[hp.name] = hd
-        load += hd.space_kw + hd.tank_kw
-    for app in problem.appliances:
-        starts = app.allowed_starts(grid)
-        start = starts[0] if starts else None
-        d.appliances[app.name] = start
-        if start is not None:
-            profile = app.run_profile_kw(grid)
-            load[start : start + len(profile)] += profile
-    room = load + problem.export_limit_kw  # PV beyond this would break the export limit
-    for pv in problem.pv:
-        used = np.minimum(pv.forecast, np.clip(room, 0.0, None))
-        d.pv_kw[pv.name] = used
-        room -= used
+    load_kw = problem.base_load.copy()
+    for kind in sorted(ASSET_KINDS, key=lambda k: k.fallback_stage):
+        decisions = d.of(kind.field)
+        for asset in kind.assets(problem):
+            decisions[asset.name] = kind.rule_based(problem, asset, load_kw)
     return d
 
 

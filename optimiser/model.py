@@ -20,18 +20,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
-from optimiser.components.appliance import add_appliance_block
-from optimiser.components.battery import add_battery_block
-from optimiser.components.ev import add_ev_block
-from optimiser.components.heat_pump import add_heat_pump_block
-from optimiser.components.pv import add_pv_block
 from optimiser.context import BinarySlots, ModelContext, ModelExtension
 from optimiser.dsr import add_dsr_constraints
 from optimiser.problem import Problem
+from optimiser.registry import ASSET_KINDS
 
 GRID_BINARY_KEY = "grid"
 COVER_MAX_PAID_SHARE = 0.1
@@ -40,11 +36,15 @@ COVER_MAX_PAID_SHARE = 0.1
 
 @dataclass(slots=True)
 class BuiltModel:
-    """A built model and where each asset's block lives."""
+    """A built model and its build context."""
 
     model: pyo.ConcreteModel
     context: ModelContext
-    blocks: dict[str, pyo.Block] = field(default_factory=dict)
+
+    @property
+    def blocks(self) -> dict[str, pyo.Block]:
+        """Each asset's block by the asset's name."""
+        return self.context.blocks
 
 
 def build_model(
@@ -57,23 +57,9 @@ def build_model(
     model = pyo.ConcreteModel(name="home")
     ctx = ModelContext.empty(model, problem, binary_slots or BinarySlots())
     built = BuiltModel(model=model, context=ctx)
-    pen = problem.penalties
-    for i, pv in enumerate(problem.pv):
-        built.blocks[pv.name] = add_pv_block(ctx, pv, f"pv_{i}")
-    for i, bat in enumerate(problem.batteries):
-        built.blocks[bat.name] = add_battery_block(
-            ctx, bat, f"battery_{i}", pen.battery_target_gbp_per_kwh
-        )
-    for i, ev in enumerate(problem.evs):
-        built.blocks[ev.name] = add_ev_block(ctx, ev, f"ev_{i}", pen.ev_shortfall_gbp_per_kwh)
-    for i, hp in enumerate(problem.heat_pumps):
-        built.blocks[hp.name] = add_heat_pump_block(
-            ctx, hp, f"heat_pump_{i}", pen.comfort_gbp_per_kelvin_hour
-        )
-    for i, app in enumerate(problem.appliances):
-        built.blocks[app.name] = add_appliance_block(
-            ctx, app, f"appliance_{i}", pen.appliance_skip_gbp
-        )
+    for kind in ASSET_KINDS:
+        for i, asset in enumerate(kind.assets(problem)):
+            ctx.blocks[asset.name] = kind.build(ctx, asset, f"{kind.block_prefix}_{i}")
     _add_site(ctx)
     for extension in extensions:
         extension(ctx)

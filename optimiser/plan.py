@@ -11,18 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from optimiser.checks import FloatArray
-from optimiser.components.appliance import simulate_appliance
-from optimiser.components.battery import BatteryDispatch, simulate_battery
-from optimiser.components.ev import EvDispatch, simulate_ev
-from optimiser.components.heat_pump import HeatPumpDispatch, simulate_heat_pump
-from optimiser.components.pv import simulate_pv
+from optimiser.components.battery import BatteryDispatch
+from optimiser.components.ev import EvDispatch
+from optimiser.components.heat_pump import HeatPumpDispatch
 from optimiser.dsr import dsr_violations
 from optimiser.problem import Problem
+from optimiser.registry import ASSET_KINDS
 from optimiser.results import AssetResult, Violation, Wish, runs, slot_violation
 from optimiser.termination import SolveStatus
 
@@ -84,13 +84,34 @@ class Totals:
 
 @dataclass(slots=True)
 class Dispatch:
-    """The decisions of a plan, per asset name."""
+    """The decisions of a plan: per asset kind (its :class:`Problem` field, e.g.
+    ``"batteries"``), per asset name. The per-kind properties read (and fill) the same maps."""
 
-    pv_kw: dict[str, FloatArray] = field(default_factory=dict)
-    batteries: dict[str, BatteryDispatch] = field(default_factory=dict)
-    evs: dict[str, EvDispatch] = field(default_factory=dict)
-    heat_pumps: dict[str, HeatPumpDispatch] = field(default_factory=dict)
-    appliances: dict[str, int | None] = field(default_factory=dict)
+    by_kind: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def of(self, kind_field: str) -> dict[str, Any]:
+        """The decisions of one kind's assets by name (a live map, created when missing)."""
+        return self.by_kind.setdefault(kind_field, {})
+
+    @property
+    def pv_kw(self) -> dict[str, FloatArray]:
+        return self.of("pv")
+
+    @property
+    def batteries(self) -> dict[str, BatteryDispatch]:
+        return self.of("batteries")
+
+    @property
+    def evs(self) -> dict[str, EvDispatch]:
+        return self.of("evs")
+
+    @property
+    def heat_pumps(self) -> dict[str, HeatPumpDispatch]:
+        return self.of("heat_pumps")
+
+    @property
+    def appliances(self) -> dict[str, int | None]:
+        return self.of("appliances")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,29 +141,12 @@ class Plan:
 
 
 def simulate_assets(problem: Problem, dispatch: Dispatch) -> list[AssetResult]:
-    """Replay a dispatch through each asset's model."""
-    grid, pen = problem.grid, problem.penalties
-    n = grid.n_steps
+    """Replay a dispatch through each asset's model (an asset it lacks idles)."""
     out: list[AssetResult] = []
-    for pv in problem.pv:
-        out.append(simulate_pv(pv, dispatch.pv_kw.get(pv.name, pv.forecast)))
-    for bat in problem.batteries:
-        d = dispatch.batteries.get(bat.name, BatteryDispatch(np.zeros(n), np.zeros(n)))
-        out.append(simulate_battery(bat, grid, d, pen.battery_target_gbp_per_kwh))
-    for ev in problem.evs:
-        e = dispatch.evs.get(ev.name, EvDispatch(np.zeros(n), np.zeros(n)))
-        out.append(simulate_ev(ev, grid, e, pen.ev_shortfall_gbp_per_kwh))
-    for hp in problem.heat_pumps:
-        h = dispatch.heat_pumps.get(hp.name, HeatPumpDispatch(np.zeros(n), np.zeros(n)))
-        out.append(
-            simulate_heat_pump(
-                hp, grid, problem.outdoor_temperature, h, pen.comfort_gbp_per_kelvin_hour
-            )
-        )
-    for app in problem.appliances:
-        out.append(
-            simulate_appliance(app, grid, dispatch.appliances.get(app.name), pen.appliance_skip_gbp)
-        )
+    for kind in ASSET_KINDS:
+        decisions = dispatch.by_kind.get(kind.field, {})
+        for asset in kind.assets(problem):
+            out.append(kind.simulate(problem, asset, decisions.get(asset.name)))
     return out
 
 
@@ -189,13 +193,7 @@ def assemble_plan(problem: Problem, dispatch: Dispatch, solver: SolverReport) ->
     for a in assets:
         by_asset.update(a.totals)
     degradation = sum(a.cost_gbp.get("degradation", 0.0) for a in assets)
-    end_value = sum(
-        bat.end_value_gbp_per_kwh
-        * bat.capacity_kwh
-        * float(schedule[f"{bat.name}.soc_pct"].iloc[-1])
-        / 100
-        for bat in problem.batteries
-    )
+    end_value = sum(a.end_value_gbp for a in assets)
     penalty = sum(a.penalty_gbp for a in assets) + dsr_penalty
     carbon_cost = problem.carbon_weight_gbp_per_kg * float(carbon_kg.sum())
     import_cost = float(dt * (price_in * imp).sum())
@@ -216,9 +214,7 @@ def assemble_plan(problem: Problem, dispatch: Dispatch, solver: SolverReport) ->
         ),
         ev_shortfall_kwh=sum(v.amount for v in violations if v.wish is Wish.EV_TARGET),
         dsr_deviation_kwh=dsr_kwh,
-        pv_curtailed_kwh=float(
-            dt * sum(float(schedule[f"{pv.name}.curtailed_kw"].sum()) for pv in problem.pv)
-        ),
+        pv_curtailed_kwh=float(sum(a.curtailed_kwh for a in assets)),
         objective_gbp=import_cost
         - export_revenue
         + carbon_cost

@@ -51,11 +51,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from kernel.dsr import DsrKind
-from optimiser.components.appliance import read_appliance_start
-from optimiser.components.battery import read_battery_dispatch
-from optimiser.components.ev import ElectricVehicle, read_ev_dispatch, session_windows
-from optimiser.components.heat_pump import off_power_slots, read_heat_pump_dispatch
-from optimiser.components.pv import read_pv_dispatch
+from optimiser.asset_kind import FLOW_TOL_KW
 from optimiser.context import BinarySlots, ModelExtension
 from optimiser.fallback import rule_based_dispatch
 from optimiser.highs_backend import HighsModel, SolveOutcome, SolverOptions, SolveStatus
@@ -63,12 +59,12 @@ from optimiser.mode_memory import ModeMemory
 from optimiser.model import GRID_BINARY_KEY, BuiltModel, build_model
 from optimiser.plan import Dispatch, Plan, PlanStatus, SolverReport, assemble_plan
 from optimiser.problem import Problem
+from optimiser.registry import ASSET_KINDS
 from optimiser.round_solver import RoundSolver
 
 log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 4
-FLOW_TOL_KW = 1e-4
 ROUND_TIME_SHARE = 0.7
 """A round that may be followed by another gets at most this share of the time left, so a
 round stopped at its limit with a solution that fails a check leaves the next round time to
@@ -90,29 +86,21 @@ def initial_binary_slots(problem: Problem) -> BinarySlots:
     if problem.export_limit_kw > 0:
         slots = slots.with_added(GRID_BINARY_KEY, export_pays | dsr_slots)
     storage = burn_pays | dsr_slots
-    for bat in problem.batteries:
-        slots = slots.with_added(bat.binary_key, storage)
-    for ev in problem.evs:
-        if ev.has_v2g:
-            slots = slots.with_added(ev.binary_key, storage)
+    for kind in ASSET_KINDS:
+        for asset in kind.assets(problem):
+            for key, key_slots in kind.initial_binaries(problem, asset, storage).items():
+                slots = slots.with_added(key, key_slots)
     return slots
 
 
 def read_dispatch(problem: Problem, built: BuiltModel) -> Dispatch:
     """The decisions of a solved model."""
     n = problem.grid.n_steps
-    blocks = built.blocks
     d = Dispatch()
-    for pv in problem.pv:
-        d.pv_kw[pv.name] = read_pv_dispatch(blocks[pv.name], n)
-    for bat in problem.batteries:
-        d.batteries[bat.name] = read_battery_dispatch(blocks[bat.name], n)
-    for ev in problem.evs:
-        d.evs[ev.name] = read_ev_dispatch(blocks[ev.name], n)
-    for hp in problem.heat_pumps:
-        d.heat_pumps[hp.name] = read_heat_pump_dispatch(blocks[hp.name], n)
-    for app in problem.appliances:
-        d.appliances[app.name] = read_appliance_start(blocks[app.name])
+    for kind in ASSET_KINDS:
+        decisions = d.of(kind.field)
+        for asset in kind.assets(problem):
+            decisions[asset.name] = kind.read(built.blocks[asset.name], n)
     return d
 
 
@@ -126,50 +114,28 @@ def failed_checks(problem: Problem, built: BuiltModel, dispatch: Dispatch) -> di
     both = set(np.flatnonzero((imp > FLOW_TOL_KW) & (exp > FLOW_TOL_KW)).tolist())
     if both - built.context.binary_slots.get(GRID_BINARY_KEY):
         out[GRID_BINARY_KEY] = both
-    for bat in problem.batteries:
-        b = dispatch.batteries[bat.name]
-        bad = set(
-            np.flatnonzero((b.charge_kw > FLOW_TOL_KW) & (b.discharge_kw > FLOW_TOL_KW)).tolist()
-        )
-        if bad:
-            out[bat.binary_key] = bad
-    for ev in problem.evs:
-        e = dispatch.evs[ev.name]
-        bad = set(
-            np.flatnonzero((e.charge_kw > FLOW_TOL_KW) & (e.discharge_kw > FLOW_TOL_KW)).tolist()
-        )
-        if bad:
-            out[ev.binary_key] = bad
-        if ev.min_charge_kw > 0:
-            low = _below_minimum(problem, ev, e.charge_kw)
-            if low:
-                out[ev.min_power_key] = low
-    for hp in problem.heat_pumps:
-        if hp.needs_binaries:
-            bad = off_power_slots(hp, dispatch.heat_pumps[hp.name])
-            if bad:
-                out[hp.binary_key] = bad
+    for kind in ASSET_KINDS:
+        decisions = dispatch.of(kind.field)
+        for asset in kind.assets(problem):
+            out.update(kind.failed_checks(problem, asset, decisions[asset.name]))
     return out
-
-
-def _below_minimum(problem: Problem, ev: ElectricVehicle, charge_kw: np.ndarray) -> set[int]:
-    """Slots where the charger runs between 0 and its minimum (scaled by the plugged fraction)."""
-    min_kw = ev.min_charge_kw
-    bad: set[int] = set()
-    for w in session_windows(ev, problem.grid):
-        for t, f in zip(w.slots, w.fractions, strict=True):
-            if FLOW_TOL_KW < charge_kw[t] < min_kw * f - FLOW_TOL_KW:
-                bad.add(t)
-    return bad
 
 
 def all_candidate_slots(problem: Problem, key: str) -> set[int]:
     """Every slot where ``key``'s binary could exist (the escalation step)."""
-    n = problem.grid.n_steps
-    for ev in problem.evs:
-        if key in (ev.min_power_key, ev.binary_key):
-            return {t for w in session_windows(ev, problem.grid) for t in w.slots}
-    return set(range(n))
+    for kind in ASSET_KINDS:
+        for asset in kind.assets(problem):
+            slots = kind.candidate_slots(problem, asset, key)
+            if slots is not None:
+                return slots
+    return set(range(problem.grid.n_steps))
+
+
+def minimum_power_keys(problem: Problem) -> set[str]:
+    """Binary keys whose failures get binaries in all their candidate slots at once."""
+    return {
+        k for kind in ASSET_KINDS for a in kind.assets(problem) for k in kind.minimum_power_keys(a)
+    }
 
 
 def solve_round(solver: RoundSolver, time_limit_s: float) -> SolveOutcome:
@@ -193,9 +159,7 @@ def optimise(
     binaries = initial_binary_slots(problem)
     build_s = solve_s = 0.0
     failed_before: set[str] = set()
-    minimum_power_keys = {ev.min_power_key for ev in problem.evs} | {
-        hp.binary_key for hp in problem.heat_pumps
-    }
+    minimum_power = minimum_power_keys(problem)
     outcome: SolveOutcome | None = None
     dispatch: Dispatch | None = None
     rounds = 0
@@ -231,12 +195,7 @@ def optimise(
             for key, slots in failed.items():
                 # A charger's or heat pump's sub-minimum remainder moves to the next slot when
                 # one slot gets a binary, so those devices get binaries in all their slots at once.
-                if (
-                    key in minimum_power_keys
-                    or stopped
-                    or rounds >= MAX_ROUNDS
-                    or key in failed_before
-                ):
+                if key in minimum_power or stopped or rounds >= MAX_ROUNDS or key in failed_before:
                     slots = all_candidate_slots(problem, key)
                 # added to the solved model, each new binary starting from the solution's mode
                 built.context.add_binaries(key, slots)

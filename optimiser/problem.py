@@ -21,6 +21,7 @@ from optimiser.components.ev import ElectricVehicle
 from optimiser.components.heat_pump import HeatPump
 from optimiser.components.pv import PvArray
 from optimiser.dsr import DsrRequest
+from optimiser.registry import ASSET_KINDS
 
 MAX_CARBON_WEIGHT_GBP_PER_KG = 0.5
 """Carbon weight at a "cost vs carbon" preference of 1 [GBP/kgCO2]."""
@@ -123,23 +124,11 @@ class Problem:
             )
         elif self.heat_pumps:
             raise ProblemError("outdoor_temperature_c", "is needed when the home has a heat pump")
-        s(self, "pv", tuple(a.checked(self.grid, f"pv[{i}]") for i, a in enumerate(self.pv)))
-        s(
-            self,
-            "batteries",
-            tuple(a.checked(self.grid, f"batteries[{i}]") for i, a in enumerate(self.batteries)),
-        )
-        s(self, "evs", tuple(a.checked(self.grid, f"evs[{i}]") for i, a in enumerate(self.evs)))
-        s(
-            self,
-            "heat_pumps",
-            tuple(a.checked(self.grid, f"heat_pumps[{i}]") for i, a in enumerate(self.heat_pumps)),
-        )
-        s(
-            self,
-            "appliances",
-            tuple(a.checked(self.grid, f"appliances[{i}]") for i, a in enumerate(self.appliances)),
-        )
+        for kind in ASSET_KINDS:
+            checked = (
+                a.checked(self.grid, f"{kind.field}[{i}]") for i, a in enumerate(kind.assets(self))
+            )
+            s(self, kind.field, tuple(checked))
         s(
             self,
             "dsr_requests",
@@ -174,7 +163,7 @@ class Problem:
     def assets(
         self,
     ) -> tuple[PvArray | Battery | ElectricVehicle | HeatPump | DeferrableAppliance, ...]:
-        return (*self.pv, *self.batteries, *self.evs, *self.heat_pumps, *self.appliances)
+        return tuple(a for kind in ASSET_KINDS for a in kind.assets(self))
 
     @property
     def import_price(self) -> FloatArray:

@@ -79,7 +79,9 @@ class AssetResult:
 
     ``draw_kw`` is the asset's net electrical draw per slot [kW] (positive = consumption);
     ``columns`` are its per-slot plan columns; ``cost_gbp`` maps cost names (e.g.
-    ``"degradation"``) to GBP totals; ``penalty_gbp`` is the soft-wish penalty total.
+    ``"degradation"``) to GBP totals; ``penalty_gbp`` is the soft-wish penalty total;
+    ``end_value_gbp`` the value of energy left at the end (batteries); ``curtailed_kwh`` the
+    generation forecast but not used (PV).
     """
 
     draw_kw: FloatArray
@@ -88,6 +90,8 @@ class AssetResult:
     cost_gbp: dict[str, float] = field(default_factory=dict)
     penalty_gbp: float = 0.0
     totals: dict[str, float] = field(default_factory=dict)
+    end_value_gbp: float = 0.0
+    curtailed_kwh: float = 0.0
 
 
 def local_hhmm(moment: datetime) -> str:

@@ -11,15 +11,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyomo.environ as pyo
 
 from kernel.errors import ProblemError
 from kernel.timegrid import TimeGrid
+from optimiser.asset_kind import AssetKind
 from optimiser.checks import FloatArray, number
 from optimiser.context import ModelContext
 from optimiser.results import AssetResult, Violation, Wish, local_day_hhmm
+
+if TYPE_CHECKING:
+    from optimiser.problem import Problem
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,3 +148,39 @@ def simulate_appliance(
         )
     result.columns = {f"{app.name}.power_kw": draw}
     return result
+
+
+class ApplianceKind(AssetKind[DeferrableAppliance, "int | None"]):
+    """Deferrable appliances (:mod:`optimiser.asset_kind`); the decision is the start slot
+    (None: it does not run). The fallback starts each at its earliest allowed slot."""
+
+    field = "appliances"
+    block_prefix = "appliance"
+
+    def assets(self, problem: Problem) -> tuple[DeferrableAppliance, ...]:
+        return problem.appliances
+
+    def build(self, ctx: ModelContext, asset: DeferrableAppliance, block_name: str) -> pyo.Block:
+        return add_appliance_block(ctx, asset, block_name, ctx.problem.penalties.appliance_skip_gbp)
+
+    def read(self, block: pyo.Block, n_steps: int) -> int | None:
+        return read_appliance_start(block)
+
+    def simulate(
+        self, problem: Problem, asset: DeferrableAppliance, decision: int | None
+    ) -> AssetResult:
+        penalty = problem.penalties.appliance_skip_gbp
+        return simulate_appliance(asset, problem.grid, decision, penalty)
+
+    def rule_based(
+        self, problem: Problem, asset: DeferrableAppliance, load_kw: FloatArray
+    ) -> int | None:
+        starts = asset.allowed_starts(problem.grid)
+        start = starts[0] if starts else None
+        if start is not None:
+            profile = asset.run_profile_kw(problem.grid)
+            load_kw[start : start + len(profile)] += profile
+        return start
+
+
+APPLIANCES = ApplianceKind()

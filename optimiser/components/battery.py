@@ -25,15 +25,20 @@ s          shortfall against the terminal target             kWh
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyomo.environ as pyo
 
 from kernel.errors import ProblemError
 from kernel.timegrid import TimeGrid
+from optimiser.asset_kind import FLOW_TOL_KW, AssetKind
 from optimiser.checks import FloatArray, efficiency, fraction, number
 from optimiser.context import ModelContext
 from optimiser.results import AssetResult, Violation, Wish, local_day_hhmm
+
+if TYPE_CHECKING:
+    from optimiser.problem import Problem
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -210,6 +215,8 @@ def simulate_battery(
             f"{bat.name}.discharged_kwh": float(dt * discharge.sum()),
         },
     )
+    soc_end_pct = float(result.columns[f"{bat.name}.soc_pct"][-1])
+    result.end_value_gbp = bat.end_value_gbp_per_kwh * bat.capacity_kwh * soc_end_pct / 100
     if bat.target_soc_end is not None:
         short = bat.target_soc_end * bat.capacity_kwh - float(energy[-1])
         if short > 0.01:
@@ -246,3 +253,50 @@ def _target_violation(
         start_utc=grid.end_utc,
         end_utc=grid.end_utc,
     )
+
+
+class BatteryKind(AssetKind[Battery, BatteryDispatch]):
+    """Home batteries (:mod:`optimiser.asset_kind`); the fallback leaves them idle."""
+
+    field = "batteries"
+    block_prefix = "battery"
+
+    def assets(self, problem: Problem) -> tuple[Battery, ...]:
+        return problem.batteries
+
+    def build(self, ctx: ModelContext, asset: Battery, block_name: str) -> pyo.Block:
+        penalty = ctx.problem.penalties.battery_target_gbp_per_kwh
+        return add_battery_block(ctx, asset, block_name, penalty)
+
+    def read(self, block: pyo.Block, n_steps: int) -> BatteryDispatch:
+        return read_battery_dispatch(block, n_steps)
+
+    def simulate(
+        self, problem: Problem, asset: Battery, decision: BatteryDispatch | None
+    ) -> AssetResult:
+        d = self._idle(problem) if decision is None else decision
+        penalty = problem.penalties.battery_target_gbp_per_kwh
+        return simulate_battery(asset, problem.grid, d, penalty)
+
+    def rule_based(self, problem: Problem, asset: Battery, load_kw: FloatArray) -> BatteryDispatch:
+        return self._idle(problem)
+
+    def initial_binaries(
+        self, problem: Problem, asset: Battery, storage_slots: set[int]
+    ) -> dict[str, set[int]]:
+        return {asset.binary_key: storage_slots}
+
+    def failed_checks(
+        self, problem: Problem, asset: Battery, decision: BatteryDispatch
+    ) -> dict[str, set[int]]:
+        both = (decision.charge_kw > FLOW_TOL_KW) & (decision.discharge_kw > FLOW_TOL_KW)
+        bad = set(np.flatnonzero(both).tolist())
+        return {asset.binary_key: bad} if bad else {}
+
+    @staticmethod
+    def _idle(problem: Problem) -> BatteryDispatch:
+        n = problem.grid.n_steps
+        return BatteryDispatch(np.zeros(n), np.zeros(n))
+
+
+BATTERIES = BatteryKind()

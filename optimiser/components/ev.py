@@ -29,15 +29,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyomo.environ as pyo
 
 from kernel.errors import ProblemError
 from kernel.timegrid import TimeGrid
+from optimiser.asset_kind import FLOW_TOL_KW, AssetKind
 from optimiser.checks import FloatArray, efficiency, fraction, number
 from optimiser.context import ModelContext
 from optimiser.results import AssetResult, Violation, Wish, local_day_hhmm
+
+if TYPE_CHECKING:
+    from optimiser.problem import Problem
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -406,3 +411,81 @@ def _hours(h: float) -> str:
     whole = math.floor(h + 1e-9)
     minutes = round((h - whole) * 60)
     return f"{whole} h" if minutes == 0 else f"{whole} h {minutes:02d} min"
+
+
+class EvKind(AssetKind[ElectricVehicle, EvDispatch]):
+    """EVs with their chargers (:mod:`optimiser.asset_kind`); the fallback charges as soon as
+    a car is plugged in."""
+
+    field = "evs"
+    block_prefix = "ev"
+
+    def assets(self, problem: Problem) -> tuple[ElectricVehicle, ...]:
+        return problem.evs
+
+    def build(self, ctx: ModelContext, asset: ElectricVehicle, block_name: str) -> pyo.Block:
+        return add_ev_block(ctx, asset, block_name, ctx.problem.penalties.ev_shortfall_gbp_per_kwh)
+
+    def read(self, block: pyo.Block, n_steps: int) -> EvDispatch:
+        return read_ev_dispatch(block, n_steps)
+
+    def simulate(
+        self, problem: Problem, asset: ElectricVehicle, decision: EvDispatch | None
+    ) -> AssetResult:
+        n = problem.grid.n_steps
+        d = EvDispatch(np.zeros(n), np.zeros(n)) if decision is None else decision
+        penalty = problem.penalties.ev_shortfall_gbp_per_kwh
+        return simulate_ev(asset, problem.grid, d, penalty)
+
+    def rule_based(
+        self, problem: Problem, asset: ElectricVehicle, load_kw: FloatArray
+    ) -> EvDispatch:
+        grid = problem.grid
+        n = grid.n_steps
+        windows = session_windows(asset, grid)
+        charge = sum((asap_charge_kw(asset, grid, w) for w in windows), np.zeros(n))
+        load_kw += charge
+        return EvDispatch(charge_kw=charge, discharge_kw=np.zeros(n))
+
+    def initial_binaries(
+        self, problem: Problem, asset: ElectricVehicle, storage_slots: set[int]
+    ) -> dict[str, set[int]]:
+        return {asset.binary_key: storage_slots} if asset.has_v2g else {}
+
+    def failed_checks(
+        self, problem: Problem, asset: ElectricVehicle, decision: EvDispatch
+    ) -> dict[str, set[int]]:
+        out: dict[str, set[int]] = {}
+        both = (decision.charge_kw > FLOW_TOL_KW) & (decision.discharge_kw > FLOW_TOL_KW)
+        bad = set(np.flatnonzero(both).tolist())
+        if bad:
+            out[asset.binary_key] = bad
+        if asset.min_charge_kw > 0:
+            low = _below_minimum(asset, problem.grid, decision.charge_kw)
+            if low:
+                out[asset.min_power_key] = low
+        return out
+
+    def minimum_power_keys(self, asset: ElectricVehicle) -> set[str]:
+        return {asset.min_power_key}
+
+    def candidate_slots(
+        self, problem: Problem, asset: ElectricVehicle, key: str
+    ) -> set[int] | None:
+        if key not in (asset.min_power_key, asset.binary_key):
+            return None
+        return {t for w in session_windows(asset, problem.grid) for t in w.slots}
+
+
+def _below_minimum(ev: ElectricVehicle, grid: TimeGrid, charge_kw: FloatArray) -> set[int]:
+    """Slots where the charger runs between 0 and its minimum (scaled by the plugged fraction)."""
+    min_kw = ev.min_charge_kw
+    bad: set[int] = set()
+    for w in session_windows(ev, grid):
+        for t, f in zip(w.slots, w.fractions, strict=True):
+            if FLOW_TOL_KW < charge_kw[t] < min_kw * f - FLOW_TOL_KW:
+                bad.add(t)
+    return bad
+
+
+EVS = EvKind()

@@ -28,232 +28,39 @@ u_t         1 = running (on/off units, or a minimum power)        -
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyomo.environ as pyo
 
-from kernel.errors import ProblemError
 from kernel.timegrid import TimeGrid
-from optimiser.checks import FloatArray, SeriesLike, number, series
-from optimiser.components.cop import CopModel, HplibCop
-from optimiser.components.thermal import (
-    WATER_HEAT_CAPACITY_KWH_PER_LITRE_K,
-    FirstOrderStep,
-    heat_needed_kw,
-    simulate_first_order,
+from optimiser.asset_kind import AssetKind
+from optimiser.checks import FloatArray
+from optimiser.components.heat_pump_spec import (
+    Building,
+    HeatPump,
+    HeatPumpDispatch,
+    HeatPumpInputs,
+    HotWaterTank,
 )
+from optimiser.components.thermal import heat_needed_kw, simulate_first_order
 from optimiser.context import ModelContext
 from optimiser.results import AssetResult, Wish, runs, slot_violation
 
+if TYPE_CHECKING:
+    from optimiser.problem import Problem
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Building:
-    """A 1R1C building.
-
-    Attributes:
-        heat_loss_kw_per_k: conductance to outdoors [kW/K] (a 3-bed semi: ~0.15-0.25).
-        thermal_capacity_kwh_per_k: effective heat capacity [kWh/K] (~5-15).
-        initial_indoor_temperature_c: indoor temperature now [°C].
-        solar_gain_kw, internal_gain_kw: free heat per slot [kW], scalar or series.
-    """
-
-    heat_loss_kw_per_k: float
-    thermal_capacity_kwh_per_k: float
-    initial_indoor_temperature_c: float
-    solar_gain_kw: SeriesLike = 0.0
-    internal_gain_kw: SeriesLike = 0.0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HotWaterTank:
-    """A domestic hot-water cylinder heated by the heat pump.
-
-    Attributes:
-        volume_litres: water volume [L].
-        initial_temperature_c, min_temperature_c, max_temperature_c: [°C]; min is a soft wish,
-            max a hard limit.
-        draw_kw: hot water drawn as heat per slot [kW thermal], scalar or series.
-        standby_loss_kw_per_k: conductance to the room [kW/K] (~0.002 for a modern cylinder).
-        room_temperature_c: temperature around the tank [°C].
-        flow_temperature_c: flow temperature when heating the tank [°C] (sets an hplib COP).
-    """
-
-    volume_litres: float
-    initial_temperature_c: float
-    min_temperature_c: float = 45.0
-    max_temperature_c: float = 60.0
-    draw_kw: SeriesLike = 0.0
-    standby_loss_kw_per_k: float = 0.002
-    room_temperature_c: float = 18.0
-    flow_temperature_c: float = 55.0
-
-    @property
-    def capacity_kwh_per_k(self) -> float:
-        return self.volume_litres * WATER_HEAT_CAPACITY_KWH_PER_LITRE_K
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HeatPump:
-    """A heat pump with its building, comfort band and optional tank.
-
-    Attributes:
-        name: unique asset name.
-        max_power_kw: electrical power at full output [kW].
-        min_power_kw: lowest modulating power when running [kW] (0 = down to off).
-        modulating: False = on/off unit running at ``max_power_kw``.
-        cop: COP model for space heating (curve, or hplib at the space-heating flow temperature).
-        building: the building it heats.
-        comfort_min_c, comfort_max_c: comfort band per slot [°C] (soft), scalar or series.
-        tank: optional hot-water tank.
-        tank_cop: COP model for the tank; default: the hplib model at the tank's flow
-            temperature, or ``cop`` minus 1 for a curve.
-    """
-
-    name: str = "Heat pump"
-    max_power_kw: float
-    min_power_kw: float = 0.0
-    modulating: bool = True
-    cop: CopModel
-    building: Building
-    comfort_min_c: SeriesLike = 19.0
-    comfort_max_c: SeriesLike = 23.0
-    tank: HotWaterTank | None = None
-    tank_cop: CopModel | None = None
-
-    def checked(self, grid: TimeGrid, where: str) -> HeatPump:
-        n = grid.n_steps
-        number(f"{where}.max_power_kw", self.max_power_kw, minimum=0, strict_minimum=True)
-        number(f"{where}.min_power_kw", self.min_power_kw, minimum=0, maximum=self.max_power_kw)
-        self.cop.check(f"{where}.cop")
-        bld = self.building
-        number(
-            f"{where}.building.heat_loss_kw_per_k",
-            bld.heat_loss_kw_per_k,
-            minimum=0,
-            strict_minimum=True,
-        )
-        number(
-            f"{where}.building.thermal_capacity_kwh_per_k",
-            bld.thermal_capacity_kwh_per_k,
-            minimum=0,
-            strict_minimum=True,
-        )
-        number(
-            f"{where}.building.initial_indoor_temperature_c",
-            bld.initial_indoor_temperature_c,
-            minimum=-30,
-            maximum=50,
-        )
-        lo = series(f"{where}.comfort_min_c", self.comfort_min_c, n, minimum=0, maximum=35)
-        hi = series(f"{where}.comfort_max_c", self.comfort_max_c, n, minimum=0, maximum=35)
-        if (lo > hi).any():
-            t = int(np.argmax(lo > hi))
-            raise ProblemError(f"{where}.comfort_min_c", f"is above comfort_max_c at slot {t}")
-        building = Building(
-            heat_loss_kw_per_k=bld.heat_loss_kw_per_k,
-            thermal_capacity_kwh_per_k=bld.thermal_capacity_kwh_per_k,
-            initial_indoor_temperature_c=bld.initial_indoor_temperature_c,
-            solar_gain_kw=series(
-                f"{where}.building.solar_gain_kw", bld.solar_gain_kw, n, minimum=0
-            ),
-            internal_gain_kw=series(
-                f"{where}.building.internal_gain_kw", bld.internal_gain_kw, n, minimum=0
-            ),
-        )
-        tank = self.tank
-        if tank is not None:
-            w = f"{where}.tank"
-            number(f"{w}.volume_litres", tank.volume_litres, minimum=0, strict_minimum=True)
-            number(f"{w}.standby_loss_kw_per_k", tank.standby_loss_kw_per_k, minimum=0)
-            if tank.min_temperature_c > tank.max_temperature_c:
-                raise ProblemError(f"{w}.min_temperature_c", "is above max_temperature_c")
-            number(
-                f"{w}.initial_temperature_c",
-                tank.initial_temperature_c,
-                minimum=0,
-                maximum=tank.max_temperature_c,
-            )
-            tank = HotWaterTank(
-                volume_litres=tank.volume_litres,
-                initial_temperature_c=tank.initial_temperature_c,
-                min_temperature_c=tank.min_temperature_c,
-                max_temperature_c=tank.max_temperature_c,
-                draw_kw=series(f"{w}.draw_kw", tank.draw_kw, n, minimum=0),
-                standby_loss_kw_per_k=tank.standby_loss_kw_per_k,
-                room_temperature_c=tank.room_temperature_c,
-                flow_temperature_c=tank.flow_temperature_c,
-            )
-        if self.tank_cop is not None:
-            self.tank_cop.check(f"{where}.tank_cop")
-        return HeatPump(
-            name=self.name,
-            max_power_kw=self.max_power_kw,
-            min_power_kw=self.min_power_kw,
-            modulating=self.modulating,
-            cop=self.cop,
-            building=building,
-            comfort_min_c=lo,
-            comfort_max_c=hi,
-            tank=tank,
-            tank_cop=self.tank_cop,
-        )
-
-    @property
-    def binary_key(self) -> str:
-        return f"hp:{self.name}"
-
-    @property
-    def needs_binaries(self) -> bool:
-        return (not self.modulating) or self.min_power_kw > 0
-
-    def tank_cop_model(self) -> CopModel:
-        if self.tank_cop is not None:
-            return self.tank_cop
-        if isinstance(self.cop, HplibCop) and self.tank is not None:
-            return self.cop.with_flow_temperature(self.tank.flow_temperature_c)
-        return self.cop
-
-
-@dataclass(frozen=True, slots=True)
-class HeatPumpInputs:
-    """Per-slot arrays derived once from the spec and the weather."""
-
-    cop: FloatArray
-    tank_cop: FloatArray
-    gains_kw: FloatArray
-    building_step: FirstOrderStep
-    tank_step: FirstOrderStep | None
-
-    @classmethod
-    def of(cls, hp: HeatPump, grid: TimeGrid, outdoor_temperature_c: FloatArray) -> HeatPumpInputs:
-        bld = hp.building
-        cop = hp.cop.cop_at(outdoor_temperature_c)
-        tank_cop = hp.tank_cop_model().cop_at(outdoor_temperature_c)
-        if hp.tank_cop is None and not isinstance(hp.cop, HplibCop):
-            tank_cop = np.maximum(cop - 1.0, 1.0)
-        return cls(
-            cop=cop,
-            tank_cop=tank_cop,
-            gains_kw=np.asarray(bld.solar_gain_kw) + np.asarray(bld.internal_gain_kw),
-            building_step=FirstOrderStep.of(
-                bld.heat_loss_kw_per_k, bld.thermal_capacity_kwh_per_k, grid.step_hours
-            ),
-            tank_step=None
-            if hp.tank is None
-            else FirstOrderStep.of(
-                hp.tank.standby_loss_kw_per_k, hp.tank.capacity_kwh_per_k, grid.step_hours
-            ),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class HeatPumpDispatch:
-    """Electrical power per slot [kW] for space heating and for the tank."""
-
-    space_kw: FloatArray
-    tank_kw: FloatArray
+__all__ = [
+    "HEAT_PUMPS",
+    "Building",
+    "HeatPump",
+    "HeatPumpDispatch",
+    "HotWaterTank",
+    "add_heat_pump_block",
+    "read_heat_pump_dispatch",
+    "rule_based_heat_pump",
+    "simulate_heat_pump",
+]
 
 
 def add_heat_pump_block(
@@ -538,3 +345,47 @@ def _simulate_tank(
                 why="the draw exceeds what the heat pump can reheat in time",
             )
         )
+
+
+class HeatPumpKind(AssetKind[HeatPump, HeatPumpDispatch]):
+    """Heat pumps, each with its building and optional tank (:mod:`optimiser.asset_kind`)."""
+
+    field = "heat_pumps"
+    block_prefix = "heat_pump"
+
+    def assets(self, problem: Problem) -> tuple[HeatPump, ...]:
+        return problem.heat_pumps
+
+    def build(self, ctx: ModelContext, asset: HeatPump, block_name: str) -> pyo.Block:
+        penalty = ctx.problem.penalties.comfort_gbp_per_kelvin_hour
+        return add_heat_pump_block(ctx, asset, block_name, penalty)
+
+    def read(self, block: pyo.Block, n_steps: int) -> HeatPumpDispatch:
+        return read_heat_pump_dispatch(block, n_steps)
+
+    def simulate(
+        self, problem: Problem, asset: HeatPump, decision: HeatPumpDispatch | None
+    ) -> AssetResult:
+        n = problem.grid.n_steps
+        d = HeatPumpDispatch(np.zeros(n), np.zeros(n)) if decision is None else decision
+        penalty = problem.penalties.comfort_gbp_per_kelvin_hour
+        return simulate_heat_pump(asset, problem.grid, problem.outdoor_temperature, d, penalty)
+
+    def rule_based(
+        self, problem: Problem, asset: HeatPump, load_kw: FloatArray
+    ) -> HeatPumpDispatch:
+        d = rule_based_heat_pump(asset, problem.grid, problem.outdoor_temperature)
+        load_kw += d.space_kw + d.tank_kw
+        return d
+
+    def failed_checks(
+        self, problem: Problem, asset: HeatPump, decision: HeatPumpDispatch
+    ) -> dict[str, set[int]]:
+        bad = off_power_slots(asset, decision) if asset.needs_binaries else set()
+        return {asset.binary_key: bad} if bad else {}
+
+    def minimum_power_keys(self, asset: HeatPump) -> set[str]:
+        return {asset.binary_key}
+
+
+HEAT_PUMPS = HeatPumpKind()

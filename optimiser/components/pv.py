@@ -17,14 +17,19 @@ negative export price or when the export limit binds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyomo.environ as pyo
 
 from kernel.timegrid import TimeGrid
+from optimiser.asset_kind import AssetKind
 from optimiser.checks import FloatArray, SeriesLike, series
 from optimiser.context import ModelContext
 from optimiser.results import AssetResult
+
+if TYPE_CHECKING:
+    from optimiser.problem import Problem
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,3 +89,39 @@ def simulate_pv(pv: PvArray, generation_kw: FloatArray) -> AssetResult:
             f"{pv.name}.curtailed_kw": pv.forecast - gen,
         },
     )
+
+
+class PvKind(AssetKind[PvArray, FloatArray]):
+    """PV arrays (:mod:`optimiser.asset_kind`); the decision is the generation used [kW]. The
+    fallback uses all of it unless the export limit forces curtailment, so it runs after the
+    consuming kinds (stage 1)."""
+
+    field = "pv"
+    block_prefix = "pv"
+    fallback_stage = 1
+
+    def assets(self, problem: Problem) -> tuple[PvArray, ...]:
+        return problem.pv
+
+    def build(self, ctx: ModelContext, asset: PvArray, block_name: str) -> pyo.Block:
+        return add_pv_block(ctx, asset, block_name)
+
+    def read(self, block: pyo.Block, n_steps: int) -> FloatArray:
+        return read_pv_dispatch(block, n_steps)
+
+    def simulate(
+        self, problem: Problem, asset: PvArray, decision: FloatArray | None
+    ) -> AssetResult:
+        result = simulate_pv(asset, asset.forecast if decision is None else decision)
+        curtailed_kw = result.columns[f"{asset.name}.curtailed_kw"]
+        result.curtailed_kwh = problem.grid.step_hours * float(curtailed_kw.sum())
+        return result
+
+    def rule_based(self, problem: Problem, asset: PvArray, load_kw: FloatArray) -> FloatArray:
+        room_kw = load_kw + problem.export_limit_kw  # PV beyond this would break the limit
+        used = np.minimum(asset.forecast, np.clip(room_kw, 0.0, None))
+        load_kw -= used
+        return used
+
+
+PV_ARRAYS = PvKind()
