@@ -10,7 +10,8 @@ and its SoC rises with the energy it takes.
 Control: one command a line on stdin: ``plug``, ``unplug``, ``drop`` (close the connection
 and stay offline), ``online`` (connect again), ``garbage`` (send a malformed frame),
 ``unknown`` (call an action no CSMS knows), ``badpayload`` (a call that fails the OCPP
-schema), ``quit``. Events: one JSON object a line on
+schema), ``fault`` / ``recover`` (the connector reports a fault / its plug state again),
+``quit``. Events: one JSON object a line on
 stdout (``connected``, ``refused``, ``booted``, ``profile``, ``remote_start``, ``tick``,
 ``call_error``, ``disconnected``).
 
@@ -200,6 +201,11 @@ class Station16(ChargePoint16):
             call16.StatusNotification(connector_id=1, error_code="NoError", status=status)
         )
 
+    async def report_fault(self) -> None:
+        await self.call(
+            call16.StatusNotification(connector_id=1, error_code="GroundFailure", status="Faulted")
+        )
+
     async def start_transaction(self, id_tag: str) -> None:
         result = await self.call(
             call16.StartTransaction(
@@ -330,6 +336,13 @@ class Station201(ChargePoint201):
                 connector_status="Occupied" if self.car.plugged else "Available",
                 evse_id=1,
                 connector_id=1,
+            )
+        )
+
+    async def report_fault(self) -> None:
+        await self.call(
+            call201.StatusNotification(
+                timestamp=now_text(), connector_status="Faulted", evse_id=1, connector_id=1
             )
         )
 
@@ -496,6 +509,10 @@ class Simulator:
             self.online.set()
         elif line == "garbage" and self.connection is not None:
             await self.connection.send('{"this is": not an OCPP frame')
+        elif line == "fault" and station is not None:
+            await station.report_fault()
+        elif line == "recover" and station is not None:
+            await station.report_plug()
         elif line == "badpayload" and self.connection is not None:
             frame = [2, "b-1", "StatusNotification", {"connectorId": "one"}]
             await self.connection.send(json.dumps(frame))

@@ -89,3 +89,26 @@ def test_a_refused_profile_is_reported_with_its_reason(
                 assert csms.live(IDENTITY).connected
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_faulted_charger_is_reported_unavailable(
+    version: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> None:
+        async with Csms(csms_settings()) as csms:
+            driver = OcppChargerDriver("ev", csms, IDENTITY)
+            async with charge_point(peer_args(csms, version), tmp_path / "cp.log") as peer:
+                await peer.wait_for("booted", since=0)
+                await until(lambda: csms.live(IDENTITY).plugged_in is False)
+                peer.send("fault")
+                await until(lambda: csms.live(IDENTITY).faulted)
+                with pytest.raises(DeviceUnavailableError, match="reports a fault"):
+                    await driver.read_state()
+                peer.send("recover")
+                await until(lambda: not csms.live(IDENTITY).faulted)
+                assert (await driver.read_state()).plugged_in is False
+
+    with caplog.at_level(logging.WARNING, logger="adapters.devices.ocpp"):
+        asyncio.run(scenario())
+    assert f"charger {IDENTITY} reports a fault" in caplog.text
