@@ -14,6 +14,8 @@ import hmac
 import http
 import logging
 import ssl
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -35,6 +37,21 @@ log = logging.getLogger(__name__)
 
 SUBPROTOCOLS = (Subprotocol("ocpp2.0.1"), Subprotocol("ocpp1.6"))
 _REALM = "hems-csms"
+# unknown identities remembered for pairing; more (a scan) push the oldest out
+MAX_REFUSED = 32
+# how much of an unknown identity is kept and logged
+_IDENTITY_CHARS = 48
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedCharger:
+    """A charger with an identity not paired that tried to connect: shown to the consumer, who
+    may pair it."""
+
+    identity: str
+    address: str
+    last_attempt_utc: datetime
+    attempts: int
 
 
 def server_ssl_context(tls: TlsServerSettings) -> ssl.SSLContext:
@@ -71,6 +88,7 @@ class Csms:
         self._chargers = {c.identity: c for c in settings.chargers}
         self._live = {c.identity: ChargerLive() for c in settings.chargers}
         self._links: dict[str, CsmsLinkV16 | CsmsLinkV201] = {}
+        self._refused: dict[str, RefusedCharger] = {}
         self._server: Server | None = None
 
     async def start(self) -> None:
@@ -117,6 +135,28 @@ class Csms:
         """A paired charger's settings; KeyError if not paired."""
         return self._chargers[identity]
 
+    def pair(self, charger: ChargerSettings) -> None:
+        """Pair a charger, or change a paired one's settings (a new password counts from its
+        next connection). A charger refused until now gets in at its next attempt."""
+        self._chargers[charger.identity] = charger
+        self._live.setdefault(charger.identity, ChargerLive())
+        self._refused.pop(charger.identity, None)
+        log.info("charger %s paired", charger.identity)
+
+    async def unpair(self, identity: str) -> None:
+        """Forget a charger and its credentials, and end its session: it is refused from now
+        on. KeyError if not paired."""
+        del self._chargers[identity]
+        link = self._links.pop(identity, None)
+        self._live.pop(identity).connected = False
+        if link is not None:
+            await link.close()
+        log.info("charger %s unpaired", identity)
+
+    def refused_chargers(self) -> list[RefusedCharger]:
+        """Unknown identities that tried to connect, the latest last (at most MAX_REFUSED)."""
+        return sorted(self._refused.values(), key=lambda r: r.last_attempt_utc)
+
     def live(self, identity: str) -> ChargerLive:
         """A paired charger's last known state; KeyError if not paired."""
         return self._live[identity]
@@ -131,7 +171,7 @@ class Csms:
         peer = connection.remote_address
         charger = self._chargers.get(identity)
         if charger is None:
-            log.warning("refused a charger with unknown identity %r from %s", identity, peer)
+            self._note_refused(identity[:_IDENTITY_CHARS], str(peer))
             return connection.respond(http.HTTPStatus.NOT_FOUND, "Unknown charger\n")
         if charger.password is not None:
             refusal = self._check_password(connection, request.headers, charger)
@@ -147,6 +187,17 @@ class Csms:
                 )
                 return connection.respond(http.HTTPStatus.FORBIDDEN, "Certificate mismatch\n")
         return None
+
+    def _note_refused(self, identity: str, address: str) -> None:
+        """Remember an unknown identity for pairing; its first attempt is logged as a warning,
+        its retries (a charger retries for ever) at debug level."""
+        earlier = self._refused.pop(identity, None)
+        attempts = 1 if earlier is None else earlier.attempts + 1
+        level = logging.WARNING if earlier is None else logging.DEBUG
+        log.log(level, "refused a charger with unknown identity %r from %s", identity, address)
+        self._refused[identity] = RefusedCharger(identity, address, datetime.now(UTC), attempts)
+        while len(self._refused) > MAX_REFUSED:
+            del self._refused[next(iter(self._refused))]
 
     def _check_password(
         self, connection: ServerConnection, headers: Headers, charger: ChargerSettings
@@ -174,7 +225,10 @@ class Csms:
         """One charger's session, from handshake to close; nothing it does ends the server."""
         identity = identity_from_path(connection.request.path if connection.request else "")
         version = connection.subprotocol
-        live = self._live[identity]
+        live = self._live.get(identity)
+        if live is None:  # unpaired between its handshake and now
+            await connection.close(code=1008, reason="not paired")
+            return
         settings = self.settings
         link: CsmsLinkV16 | CsmsLinkV201
         link_type = CsmsLinkV16 if version == "ocpp1.6" else CsmsLinkV201
@@ -188,8 +242,7 @@ class Csms:
         previous = self._links.get(identity)
         if previous is not None:
             log.warning("charger %s connected again: its older connection is closed", identity)
-            previous.closed.set()
-            await previous._connection.close()
+            await previous.close()
         self._links[identity] = link
         live.connected = True
         live.ocpp_version = version

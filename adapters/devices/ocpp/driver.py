@@ -16,7 +16,8 @@ from adapters.devices.driver import DeviceState, DeviceUnavailableError, Setpoin
 from adapters.devices.ocpp.csms import Csms
 from adapters.devices.ocpp.link import ChargerLink
 from adapters.devices.ocpp.schedule import ChargingSchedule, PlanStep, schedule_for
-from adapters.devices.ocpp.state import ChargerInfo
+from adapters.devices.ocpp.settings import ChargerSettings
+from adapters.devices.ocpp.state import ChargerInfo, ChargerLive
 
 log = logging.getLogger(__name__)
 
@@ -28,17 +29,20 @@ class OcppChargerDriver:
         self.name = name
         self.identity = identity
         self._csms = csms
-        self._settings = csms.charger(identity)  # KeyError: not paired
+        csms.charger(identity)  # KeyError: not paired
         self._sent: tuple[ChargerLink, str | None, ChargingSchedule] | None = None
 
     def info(self) -> ChargerInfo | None:
         """Vendor, model, serial and firmware from the charger's last BootNotification."""
-        return self._csms.live(self.identity).info
+        try:
+            return self._csms.live(self.identity).info
+        except KeyError:
+            return None
 
     async def read_state(self) -> DeviceState:
         """The charger's last reported state; :class:`DeviceUnavailableError` when it is not
         connected, silent for longer than the CSMS's ``stale_after_s`` or faulted."""
-        live = self._csms.live(self.identity)
+        live = self._live()
         if not live.connected:
             raise DeviceUnavailableError(f"charger {self.identity} is not connected")
         silent_s = time.monotonic() - live.last_seen_monotonic_s
@@ -76,13 +80,14 @@ class OcppChargerDriver:
                 reason is in the message), did not answer, or disconnected.
             ValueError: the steps do not make a schedule.
         """
-        schedule = schedule_for(self._settings, steps, end_utc)
+        charger = self._charger()
+        schedule = schedule_for(charger, steps, end_utc)
         link = self._link()
-        transaction_id = self._csms.live(self.identity).transaction_id
+        transaction_id = self._live().transaction_id
         if not force and self._sent == (link, transaction_id, schedule):
             return False
         await link.set_profile(
-            schedule, transaction_id=transaction_id, connector_id=self._settings.connector_id
+            schedule, transaction_id=transaction_id, connector_id=charger.connector_id
         )
         self._sent = (link, transaction_id, schedule)
         log.info(
@@ -101,20 +106,32 @@ class OcppChargerDriver:
         Raises:
             DeviceUnavailableError: not connected, or the charger refused.
         """
-        full = [PlanStep(datetime.now(UTC), self._settings.max_power_kw)]
-        schedule = schedule_for(self._settings, full)
+        charger = self._charger()
+        schedule = schedule_for(charger, [PlanStep(datetime.now(UTC), charger.max_power_kw)])
         link = self._link()
-        transaction_id = self._csms.live(self.identity).transaction_id
+        transaction_id = self._live().transaction_id
         if transaction_id is not None:
             await link.set_profile(
-                schedule, transaction_id=transaction_id, connector_id=self._settings.connector_id
+                schedule, transaction_id=transaction_id, connector_id=charger.connector_id
             )
         else:
             await link.start_transaction(
-                schedule, connector_id=self._settings.connector_id, id_tag=self._settings.id_tag
+                schedule, connector_id=charger.connector_id, id_tag=charger.id_tag
             )
         self._sent = None
-        log.info("charger %s boosted to %.1f kW", self.identity, self._settings.max_power_kw)
+        log.info("charger %s boosted to %.1f kW", self.identity, charger.max_power_kw)
+
+    def _charger(self) -> ChargerSettings:
+        try:
+            return self._csms.charger(self.identity)
+        except KeyError:
+            raise DeviceUnavailableError(f"charger {self.identity} is not paired") from None
+
+    def _live(self) -> ChargerLive:
+        try:
+            return self._csms.live(self.identity)
+        except KeyError:
+            raise DeviceUnavailableError(f"charger {self.identity} is not paired") from None
 
     def _link(self) -> ChargerLink:
         link = self._csms.link(self.identity)

@@ -56,6 +56,10 @@ class ChargerLink(Protocol):
     identity: str
     closed: asyncio.Event
 
+    async def close(self) -> None:
+        """End the session."""
+        ...
+
     async def set_profile(
         self, schedule: ChargingSchedule, *, transaction_id: str | None, connector_id: int
     ) -> None:

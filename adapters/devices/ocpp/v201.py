@@ -93,6 +93,11 @@ class CsmsLinkV201(ChargePoint):  # type: ignore[misc]  # ocpp ships no type hin
         self.closed = asyncio.Event()
         self._heartbeat_interval_s = heartbeat_interval_s
 
+    async def close(self) -> None:
+        """End the session (the charger was unpaired or connected again)."""
+        self.closed.set()
+        await self._connection.close()
+
     async def route_message(self, raw_msg: str | bytes) -> None:
         """Every frame shows the charger alive; bad ones are logged, never fatal."""
         self.live.seen()

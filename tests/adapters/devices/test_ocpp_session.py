@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from adapters.devices.driver import DeviceDriver, DeviceUnavailableError, Setpoint
-from adapters.devices.ocpp import ChargerInfo, Csms, OcppChargerDriver
+from adapters.devices.ocpp import ChargerInfo, ChargerSettings, Csms, OcppChargerDriver
 from tests.adapters.devices.ocpp_peer import (
     IDENTITY,
     VERSIONS,
@@ -149,3 +149,43 @@ def test_a_silent_charger_is_stale(tmp_path: Path) -> None:
                     await driver.read_state()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_refused_charger_is_paired_then_unpaired(
+    version: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> None:
+        async with Csms(csms_settings()) as csms:
+            args = peer_args(csms, version, identity="CP-NEW")
+            async with charge_point(args, tmp_path / "cp.log") as peer:
+                await peer.wait_for("refused", since=0)
+                await peer.wait_for("refused")  # it retries, as a charger does
+                (refused,) = csms.refused_chargers()
+                assert refused.identity == "CP-NEW"
+                assert refused.attempts >= 2
+                assert refused.address.startswith("('127.0.0.1'")
+                # the consumer pairs it: its next attempt gets in
+                csms.pair(ChargerSettings(identity="CP-NEW"))
+                assert csms.refused_chargers() == []
+                await peer.wait_for("booted", since=0)
+                driver = OcppChargerDriver("ev", csms, "CP-NEW")
+                await until(lambda: driver.info() is not None)
+                await driver.apply(Setpoint(power_kw=3.0))
+                # deregistration: the session ends and the charger is refused again
+                mark = peer.mark()
+                await csms.unpair("CP-NEW")
+                await peer.wait_for("disconnected", since=mark)
+                await peer.wait_for("refused", since=mark)
+                with pytest.raises(DeviceUnavailableError, match="not paired"):
+                    await driver.read_state()
+                with pytest.raises(DeviceUnavailableError, match="not paired"):
+                    await driver.apply(Setpoint(power_kw=3.0))
+                assert driver.info() is None
+
+    with caplog.at_level(logging.DEBUG, logger="adapters.devices.ocpp"):
+        asyncio.run(scenario())
+    refusals = [r for r in caplog.records if "unknown identity 'CP-NEW'" in r.getMessage()]
+    # one warning for a charger that keeps retrying; the retries at debug level
+    assert [r.levelno for r in refusals].count(logging.WARNING) == 2  # before pairing, after
+    assert len(refusals) > 2
