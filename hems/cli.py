@@ -13,7 +13,7 @@ import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
@@ -33,6 +33,9 @@ from hems.settings import Settings, load_settings
 from hems.storage.engine import make_engine, upgrade_schema
 from hems.storage.store import Store
 from optimiser import ModelExtension, Plan, Problem, SolverOptions, TimeGrid, optimise
+
+if TYPE_CHECKING:
+    from hems.backtest.kpis import BacktestResults
 
 app = typer.Typer(
     cls=ErrorBoundaryGroup,  # failures -> one line on stderr (hems/cli_errors.py)
@@ -351,112 +354,56 @@ def backtest(
     $HEMS_DATA_DIR), else the bundled market sample replayed onto the period. Writes the KPIs
     per strategy to --out (CSV and parquet) and per day, per slot, per DSR event and the data
     report beside it. Several homes, --scheduler or --workers run on Dask."""
-    import os
-    from dataclasses import replace
-
-    from pydantic import ValidationError
     from rich.progress import Progress
 
-    from hems.backtest import STRATEGY_NAMES, BacktestConfig, Cadence, run_backtest
-    from hems.backtest.chunks import run_chunked
-    from hems.backtest.config import ROLLING_CADENCES, data_horizon_hours
-    from hems.backtest.data import DATA_DIR_ENV, DataGapError, DataMissingError, load_home_data
-    from hems.backtest.parallel import run_many
-    from hems.backtest.reference import real_data_config, reference_home
-    from hems.domain.home import HomeSpec
+    from hems.backtest.request import (
+        BacktestInputError,
+        backtest_configs,
+        backtest_request,
+        run_request,
+        runs_here,
+    )
 
-    names = [s.strip() for s in strategies.split(",") if s.strip()]
-    unknown = [n for n in names if n not in STRATEGY_NAMES]
-    if unknown or not names or not {cadence, warmup_cadence} <= set(ROLLING_CADENCES):
-        console.print(
-            f"[red]strategies must be among {', '.join(STRATEGY_NAMES)} and cadence and "
-            f"warm-up cadence one of {', '.join(ROLLING_CADENCES)} (got {strategies!r}, "
-            f"{cadence!r}, {warmup_cadence!r})[/red]"
-        )
-        raise typer.Exit(2)
     try:
-        begin = datetime.fromisoformat(start)
-        begin = begin if begin.tzinfo else begin.replace(tzinfo=UTC)
-        if end is not None:
-            finish = datetime.fromisoformat(end)
-            finish = finish if finish.tzinfo else finish.replace(tzinfo=UTC)
-            span = finish - begin
-            if span.total_seconds() <= 0 or span.total_seconds() % 86400:
-                raise ValueError(f"--end must be whole days after --start, got {span}")
-            days = span.days
-        homes = [HomeSpec.model_validate_json(p.read_text()) for p in home or []]
-        real = data is not None or bool(os.environ.get(DATA_DIR_ENV))
-        configs: list[BacktestConfig] = []
-        if real:
-            specs = homes or [reference_home()]
-            loaded = load_home_data(
-                data,
-                begin,
-                begin + pd.Timedelta(days=days),
-                horizon_hours=data_horizon_hours(horizon_hours),
-                allow_fill=allow_fill,
-            )
-            for i, spec in enumerate(specs):
-                configs.append(
-                    real_data_config(
-                        data,
-                        begin,
-                        days,
-                        home=spec,
-                        seed=seed + i,
-                        data=loaded,
-                        slot_minutes=slot_minutes,
-                        horizon_hours=horizon_hours,
-                        home_id=f"{i}:{spec.cem_serial}",
-                        planner_mip_rel_gap=planner_gap,
-                    )
-                )
-        else:
-            for i, given in enumerate(homes or [None]):
-                config = BacktestConfig(
-                    start_utc=begin,
-                    days=days,
-                    slot_minutes=slot_minutes,
-                    horizon_hours=horizon_hours,
-                    planner_mip_rel_gap=planner_gap,
-                    noise=noise,
-                    seed=seed + i,
-                )
-                if given is not None:
-                    config = replace(config, home=given, home_id=f"{i}:{given.cem_serial}")
-                configs.append(config)
-    except (DataMissingError, DataGapError, OSError) as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-    except (ValueError, ValidationError) as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-    if chunk_days:
-        if len(configs) > 1:
-            console.print("[red]--chunk-days splits one home's period; give one --home[/red]")
-            raise typer.Exit(2)
-        results = run_chunked(
-            configs[0],
-            names,
-            chunk_days=chunk_days,
+        request = backtest_request(
+            strategies=strategies,
+            start=start,
+            end=end,
+            days=days,
+            home_files=home or [],
+            data=data,
+            allow_fill=allow_fill,
+            slot_minutes=slot_minutes,
             cadence=cadence,
+            warmup_cadence=warmup_cadence,
+            horizon_hours=horizon_hours,
+            planner_gap=planner_gap,
+            noise=noise,
+            seed=seed,
             scheduler=scheduler,
             workers=workers,
-            warmup_cadence=warmup_cadence,
+            chunk_days=chunk_days,
         )
-    elif len(configs) > 1 or scheduler is not None or workers is not None:
-        results = run_many(
-            configs, names, cadence=cadence, scheduler=scheduler, workers=workers, progress=True
-        )
+        configs = backtest_configs(request)  # loads and checks the data first
+    except BacktestInputError as exc:
+        raise InputError(str(exc)) from None
+    if not runs_here(request, configs):
+        results = run_request(request, configs)  # Dask shows its own progress
     else:
-        slots = days * 24 * 60 // slot_minutes
+        slots = request.days * 24 * 60 // slot_minutes * len(request.strategies)
         with Progress(console=console, transient=True) as bar:
-            task = bar.add_task(f"{len(names)} strategies, {days} d", total=slots * len(names))
-            results = run_backtest(
-                configs[0], names, cadence=Cadence(cadence), progress=lambda: bar.advance(task)
-            )
+            label = f"{len(request.strategies)} strategies, {request.days} d"
+            task = bar.add_task(label, total=slots)
+            results = run_request(request, configs, progress=lambda: bar.advance(task))
     written = results.save(out)
-    table = Table(title=f"Backtest, {days} d from {begin:%Y-%m-%d %H:%M} UTC")
+    _print_backtest(results, request.days, request.start_utc, written)
+
+
+def _print_backtest(
+    results: BacktestResults, days: int, start_utc: datetime, written: list[Path]
+) -> None:
+    """The KPIs per home and strategy as a table, the data report and the files written."""
+    table = Table(title=f"Backtest, {days} d from {start_utc:%Y-%m-%d %H:%M} UTC")
     shown = {
         "bill_gbp": ("bill £", ".2f"),
         "import_kwh": ("import kWh", ".1f"),

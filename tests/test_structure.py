@@ -51,13 +51,13 @@ API_IMPORTS_WEB = {
 LONG_MODULES = {
     "hems/storage/store.py": 831,  # one Store class over nine record types: to split by record
     "hems/backtest/data.py": 616,  # the real-data loaders and the home's assembly
-    "hems/cli.py": 573,  # every command; backtest's body is to move to hems.backtest
+    "hems/cli.py": 520,  # every command and its options (backtest's work is in hems.backtest)
     "hems/web/routes.py": 513,  # every page's route; shrinks with the use-case layer
 }
 
 # Functions over MAX_FUNCTION_LINES today ("path::qualified name"), with their length now.
 LONG_FUNCTIONS = {
-    "hems/cli.py::backtest": 201,  # argument parsing and the run: to split (issue 24)
+    "hems/cli.py::backtest": 112,  # 17 typer options take 65 lines of its signature
     "hems/backtest/data.py::assemble_home_data": 118,
     "forecasts/pv.py::forecast_pv": 101,
     "optimiser/components/ev.py::add_ev_block": 99,

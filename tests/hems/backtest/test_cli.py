@@ -100,7 +100,7 @@ def test_hems_backtest_in_chunks_counts_every_day_once(tmp_path, monkeypatch):
 
 
 def test_hems_backtest_passes_the_warm_up_cadence_to_the_chunks(tmp_path, monkeypatch):
-    import hems.backtest.chunks as chunks
+    import hems.backtest.request as request
     from tests.hems.backtest.synthetic import write_data_folder
 
     monkeypatch.delenv("HEMS_DATA_DIR", raising=False)
@@ -116,7 +116,29 @@ def test_hems_backtest_passes_the_warm_up_cadence_to_the_chunks(tmp_path, monkey
         seen.append(kwargs["warmup_cadence"])
         raise SystemExit(0)  # the split is what this test is about, not the run
 
-    monkeypatch.setattr(chunks, "run_chunked", recording)
+    monkeypatch.setattr(request, "run_chunked", recording)
     CliRunner().invoke(app, [*args, "--warmup-cadence", "slot"])
     CliRunner().invoke(app, args)
     assert seen == ["slot", "daily"]
+
+
+def test_hems_backtest_input_errors_are_one_line_on_stderr(tmp_path, monkeypatch):
+    """Bad input to `hems backtest` is one line on stderr and exit 2, never stdout or a
+    traceback (the command used to print pydantic's multi-line text to stdout)."""
+    monkeypatch.delenv("HEMS_DATA_DIR", raising=False)
+    bad_home = tmp_path / "home.json"
+    bad_home.write_text('{"cem_serial": 5}')
+    runner = CliRunner()
+    for args in (
+        ["backtest", "--home", str(bad_home)],
+        ["backtest", "--home", str(tmp_path / "missing.json")],
+        ["backtest", "--start", "yesterday"],
+        ["backtest", "--strategies", "magic"],
+        ["backtest", "--data", str(tmp_path / "no-such-folder")],
+    ):
+        result = runner.invoke(app, [*args, "--out", str(tmp_path / "r.csv")])
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stdout == ""
+        assert result.stderr.startswith("Error: ")
+        assert result.stderr.count("\n") == 1
+        assert result.exception is None or isinstance(result.exception, SystemExit)
