@@ -1,0 +1,197 @@
+"""Setpoints (table ``setpoints``): each decision of the dispatch and each ramp step towards one,
+written before it is sent, with its mode and its status (:class:`SetpointStatus`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hems.storage.database import NotFoundError, StoreBase, lock_home_row
+from hems.storage.tables import SetpointKind, SetpointRow, SetpointStatus
+
+UNSENT = (SetpointStatus.PENDING, SetpointStatus.FAILED)
+"""The states of a setpoint still to be sent (a failed one at its retry time)."""
+
+
+class SetpointRecords(StoreBase):
+    """Decisions, ramp steps, what is due and what is in force."""
+
+    def last_setpoint(self, home_id: int, device: str) -> SetpointRow | None:
+        """The device's latest stored row, decision or ramp step, applied or not."""
+        return self._last_setpoint(home_id, device)
+
+    def last_decided_setpoint(self, home_id: int, device: str) -> SetpointRow | None:
+        """The device's latest decision (ramp steps towards it left out), applied or not."""
+        return self._last_setpoint(home_id, device, SetpointRow.kind == SetpointKind.DECISION)
+
+    def last_applied_setpoint(self, home_id: int, device: str) -> SetpointRow | None:
+        """The setpoint the device was last sent and accepted (the one in force)."""
+        return self._last_setpoint(
+            home_id,
+            device,
+            SetpointRow.applied_at.is_not(None),
+            latest_first=(SetpointRow.applied_at.desc(),),
+        )
+
+    def _last_setpoint(
+        self, home_id: int, device: str, *where: Any, latest_first: tuple[Any, ...] = ()
+    ) -> SetpointRow | None:
+        """The device's newest row meeting ``where``, newest by ``latest_first`` then id."""
+        with self.session() as s:
+            return s.scalars(
+                select(SetpointRow)
+                .where(SetpointRow.home_id == home_id, SetpointRow.device_name == device, *where)
+                .order_by(*latest_first, SetpointRow.id.desc())
+                .limit(1)
+            ).first()
+
+    def add_ramp_step(self, target_id: int, power_kw: float, now: datetime) -> int:
+        """Store one step of a ramp towards the decided setpoint ``target_id`` [kW], due now
+        (written before it is sent, like every setpoint). A step left unsent by a crash is
+        superseded; the decision itself stays due until the ramp reaches it."""
+        with self.write_transaction() as s:
+            target = s.get(SetpointRow, target_id)  # its home, device, reason, mode never change
+            if target is None:
+                raise NotFoundError(f"setpoint {target_id}")
+            lock_home_row(s, target.home_id)  # then the device's pending steps, as add_setpoint
+            _supersede_unsent(
+                s, target.home_id, target.device_name, SetpointRow.kind == SetpointKind.RAMP_STEP
+            )
+            row = SetpointRow(
+                home_id=target.home_id,
+                device_name=target.device_name,
+                power_kw=power_kw,
+                reason=target.reason,
+                kind=SetpointKind.RAMP_STEP,
+                follow_site=target.follow_site,
+                store_surplus=target.store_surplus,
+                status=SetpointStatus.PENDING,
+                plan_id=target.plan_id,
+                created_at=now,
+                effective_at=now,
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def add_setpoint(
+        self,
+        home_id: int,
+        device: str,
+        power_kw: float,
+        reason: str,
+        plan_id: int | None,
+        now: datetime,
+        effective_at: datetime,
+        *,
+        follow_site: bool = False,
+        store_surplus: bool = False,
+    ) -> int:
+        """Store a decision (``reason``: why, e.g. ``plan``, ``override:boost``) to send to
+        ``device`` from ``effective_at``, in the mode ``follow_site`` / ``store_surplus``
+        (:class:`adapters.devices.driver.Setpoint`); it supersedes the device's decision still
+        waiting, if any."""
+        with self.write_transaction(lock_home=home_id) as s:
+            # A newer decision replaces one still waiting for its randomised delay.
+            _supersede_unsent(s, home_id, device)
+            row = SetpointRow(
+                home_id=home_id,
+                device_name=device,
+                power_kw=power_kw,
+                reason=reason,
+                kind=SetpointKind.DECISION,
+                follow_site=follow_site,
+                store_surplus=store_surplus,
+                status=SetpointStatus.PENDING,
+                plan_id=plan_id,
+                created_at=now,
+                effective_at=effective_at,
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def due_setpoints(self, home_id: int, now: datetime) -> list[SetpointRow]:
+        """Decisions whose time has come and that were not yet applied (oldest first)."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(SetpointRow)
+                    .where(
+                        SetpointRow.home_id == home_id,
+                        SetpointRow.status.in_(UNSENT),
+                        SetpointRow.effective_at <= now,
+                        SetpointRow.kind == SetpointKind.DECISION,
+                    )
+                    .order_by(SetpointRow.id)
+                )
+            )
+
+    def mark_setpoint(
+        self,
+        setpoint_id: int,
+        *,
+        applied_at: datetime | None,
+        error: str = "",
+        retry_at: datetime | None = None,
+    ) -> bool:
+        """Record an attempt to send a setpoint: sent (``applied_at``) or failed (``error``,
+        tried again at ``retry_at``). A setpoint already marked sent stays as it is, and False
+        says so (another apply loop sent it: the device was told twice); a failure reported
+        late can then not make a sent setpoint due again, nor a superseded one. True when this
+        call changed it."""
+        with self.write_transaction() as s:
+            row = s.get(SetpointRow, setpoint_id, with_for_update=True)
+            if row is None or row.status is SetpointStatus.SENT:
+                return False
+            row.attempts += 1
+            row.applied_at = applied_at
+            if applied_at is not None:
+                row.status = SetpointStatus.SENT
+            elif row.status is not SetpointStatus.SUPERSEDED:  # a late failure revives nothing
+                row.status = SetpointStatus.FAILED
+            row.last_error = error[:200]
+            if retry_at is not None:
+                row.effective_at = retry_at
+            return True
+
+    def supersede_setpoint(self, setpoint_id: int) -> bool:
+        """Drop a setpoint not yet sent (a ramp step whose send failed, a device gone): it is
+        never sent. False when it was already sent (it stays so) or does not exist."""
+        with self.write_transaction() as s:
+            row = s.get(SetpointRow, setpoint_id, with_for_update=True)
+            if row is None or row.status is SetpointStatus.SENT:
+                return False
+            row.status = SetpointStatus.SUPERSEDED
+            return True
+
+    def setpoints(self, home_id: int, since: datetime) -> list[SetpointRow]:
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(SetpointRow)
+                    .where(SetpointRow.home_id == home_id, SetpointRow.created_at >= since)
+                    .order_by(SetpointRow.id)
+                )
+            )
+
+
+def _supersede_unsent(s: Session, home_id: int, device: str, *where: Any) -> None:
+    """Mark the device's setpoints not yet sent (meeting ``where``) superseded, in one UPDATE
+    whose condition is checked again on a row another writer holds: on PostgreSQL a row marked
+    sent meanwhile (``mark_setpoint`` holds it ``FOR UPDATE``) is then left sent. Reading the
+    rows first and writing them back overwrote that mark (a setpoint then sent twice)."""
+    s.execute(
+        update(SetpointRow)
+        .where(
+            SetpointRow.home_id == home_id,
+            SetpointRow.device_name == device,
+            SetpointRow.status.in_(UNSENT),
+            *where,
+        )
+        .values(status=SetpointStatus.SUPERSEDED)
+        .execution_options(synchronize_session=False)
+    )
