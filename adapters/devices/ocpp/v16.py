@@ -136,6 +136,13 @@ class CsmsLinkV16(ChargePoint):  # type: ignore[misc]  # ocpp ships no type hint
             self.live.plugged_in = plugged
             if not plugged:
                 self.live.power_kw = 0.0
+            if status == "Available" and self.live.transaction_id is not None:
+                # no car, no transaction (one that ended while the CSMS was away): a plan must
+                # go as a default profile, a TxProfile for it would be refused
+                log.info(
+                    "charger %s: transaction %s is over", self.identity, self.live.transaction_id
+                )
+                self.live.transaction_id = None
         if status == "Faulted":
             log.warning("charger %s reports a fault: %s", self.identity, error_code)
         return call_result.StatusNotification()

@@ -189,6 +189,13 @@ class CsmsLinkV201(ChargePoint):  # type: ignore[misc]  # ocpp ships no type hin
         self.live.plugged_in = plugged
         if not plugged:
             self.live.power_kw = 0.0
+            if self.live.transaction_id is not None:
+                # no car, no transaction to aim a TxProfile at (its end may come later, queued
+                # while the CSMS was away)
+                log.info(
+                    "charger %s: transaction %s is over", self.identity, self.live.transaction_id
+                )
+                self.live.transaction_id = None
 
     async def set_profile(
         self, schedule: ChargingSchedule, *, transaction_id: str | None, connector_id: int

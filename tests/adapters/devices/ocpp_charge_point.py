@@ -131,6 +131,10 @@ class Car:
                     return limit
         return float(self.args.rated_kw)
 
+    def runs(self, transaction_id: object) -> bool:
+        """Whether a profile for ``transaction_id`` (None: not for a transaction) applies."""
+        return transaction_id is None or str(transaction_id) == str(self.transaction_id)
+
     def step(self, dt_s: float) -> None:
         charging = self.plugged and self.transaction_id is not None and self.soc < 1.0
         self.power_kw = min(self.limit_kw(), self.args.car_max_kw) if charging else 0.0
@@ -152,7 +156,10 @@ class Station16(ChargePoint16):
 
     @on("SetChargingProfile")
     def on_set_profile(self, connector_id: int, cs_charging_profiles: dict[str, Any], **kw: Any):
-        accepted = not self.car.args.reject_profiles
+        # a TxProfile for a transaction this charger is not running is refused (1.6, 3.13.4)
+        accepted = not self.car.args.reject_profiles and self.car.runs(
+            cs_charging_profiles.get("transaction_id")
+        )
         if accepted:
             profile = profile_from(cs_charging_profiles, self.version)
             if profile.purpose == "TxProfile":
@@ -281,7 +288,10 @@ class Station201(ChargePoint201):
 
     @on("SetChargingProfile")
     def on_set_profile(self, evse_id: int, charging_profile: dict[str, Any], **kw: Any):
-        accepted = not self.car.args.reject_profiles
+        # a TxProfile for a transaction this station is not running is refused (2.0.1, K01)
+        accepted = not self.car.args.reject_profiles and self.car.runs(
+            charging_profile.get("transaction_id")
+        )
         if accepted:
             profile = profile_from(charging_profile, self.version)
             if profile.purpose == "TxProfile":

@@ -189,3 +189,33 @@ def test_a_refused_charger_is_paired_then_unpaired(
     # one warning for a charger that keeps retrying; the retries at debug level
     assert [r.levelno for r in refusals].count(logging.WARNING) == 2  # before pairing, after
     assert len(refusals) > 2
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_transaction_that_ended_while_offline_is_forgotten(version: str, tmp_path: Path) -> None:
+    """The car leaves while the charger is offline: back online the charger reports its
+    connector free, and the next plan goes as a default profile, not a TxProfile for a
+    transaction the charger no longer runs (which it would refuse)."""
+
+    async def scenario() -> None:
+        async with Csms(csms_settings()) as csms:
+            driver = OcppChargerDriver("ev", csms, IDENTITY)
+            live = csms.live(IDENTITY)
+            async with charge_point(peer_args(csms, version), tmp_path / "cp.log") as peer:
+                await peer.wait_for("booted", since=0)
+                peer.send("plug")
+                await until(lambda: live.transaction_id is not None)
+                peer.send("drop")
+                await until(lambda: csms.link(IDENTITY) is None)
+                peer.send("unplug")
+                mark = peer.mark()
+                peer.send("online")
+                await peer.wait_for("booted", since=mark)
+                await until(lambda: live.plugged_in is False)
+                assert live.transaction_id is None
+                await driver.apply(Setpoint(power_kw=3.0))
+                profile = await peer.wait_for("profile", since=mark)
+                assert profile["purpose"] == "TxDefaultProfile"
+                assert profile["accepted"]
+
+    asyncio.run(scenario())
