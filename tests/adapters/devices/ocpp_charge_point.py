@@ -30,7 +30,7 @@ import ssl
 import sys
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -119,7 +119,7 @@ class Car:
     default_profile: Profile | None = None
     tx_profile: Profile | None = None
     connected: bool = False
-    events: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    stay_offline: bool = False
 
     def limit_kw(self) -> float:
         """The effective limit: the transaction's profile, else the default, else rated."""
@@ -142,6 +142,19 @@ class Car:
         self.soc = min(1.0, self.soc + self.power_kw * dt_s / 3600.0 / self.args.capacity_kwh)
 
 
+async def profile_fault(station: Any, raw_msg: str) -> bool:
+    """With ``--on-profile ignore`` a SetChargingProfile is never answered; with ``drop`` the
+    connection is closed on receiving it (and the charger stays offline). True if so."""
+    mode = station.car.args.on_profile
+    if mode == "answer" or '"SetChargingProfile"' not in raw_msg:
+        return False
+    emit("profile_fault", mode=mode)
+    if mode == "drop":
+        station.car.stay_offline = True
+        await station._connection.close()
+    return True
+
+
 class Station16(ChargePoint16):
     version = "1.6"
 
@@ -152,6 +165,8 @@ class Station16(ChargePoint16):
     async def route_message(self, raw_msg: str) -> None:
         if raw_msg.startswith("[4"):
             emit("call_error", raw=raw_msg)
+        if await profile_fault(self, raw_msg):
+            return
         await super().route_message(raw_msg)
 
     @on("SetChargingProfile")
@@ -284,6 +299,8 @@ class Station201(ChargePoint201):
     async def route_message(self, raw_msg: str) -> None:
         if raw_msg.startswith("[4"):
             emit("call_error", raw=raw_msg)
+        if await profile_fault(self, raw_msg):
+            return
         await super().route_message(raw_msg)
 
     @on("SetChargingProfile")
@@ -556,6 +573,9 @@ class Simulator:
                 if self.car.connected:
                     self.car.connected = False
                     emit("disconnected")
+            if self.car.stay_offline:
+                self.car.stay_offline = False
+                self.online.clear()
             await asyncio.sleep(args.retry_s)
 
     async def session(self, connection: Any) -> None:
@@ -606,6 +626,7 @@ def main() -> None:
     parser.add_argument("--plugged", action="store_true")
     parser.add_argument("--no-auto-start", dest="auto_start", action="store_false")
     parser.add_argument("--reject-profiles", action="store_true")
+    parser.add_argument("--on-profile", choices=("answer", "ignore", "drop"), default="answer")
     parser.add_argument("--soc", type=float, default=0.5)
     parser.add_argument("--capacity-kwh", type=float, default=60.0)
     parser.add_argument("--car-max-kw", type=float, default=7.4)

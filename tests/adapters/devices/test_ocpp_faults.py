@@ -112,3 +112,34 @@ def test_a_faulted_charger_is_reported_unavailable(
     with caplog.at_level(logging.WARNING, logger="adapters.devices.ocpp"):
         asyncio.run(scenario())
     assert f"charger {IDENTITY} reports a fault" in caplog.text
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_charger_that_does_not_answer_or_drops_the_call(version: str, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with Csms(csms_settings(response_timeout_s=0.5)) as csms:
+            driver = OcppChargerDriver("ev", csms, IDENTITY)
+            args = peer_args(csms, version, "--on-profile", "ignore")
+            async with charge_point(args, tmp_path / "mute.log") as peer:
+                await peer.wait_for("booted", since=0)
+                await until(lambda: csms.link(IDENTITY) is not None)
+                with pytest.raises(
+                    DeviceUnavailableError, match="did not answer SetChargingProfile"
+                ):
+                    await driver.apply(Setpoint(power_kw=3.0))
+            await until(lambda: csms.link(IDENTITY) is None)
+        async with Csms(csms_settings(response_timeout_s=30)) as csms:
+            driver = OcppChargerDriver("ev", csms, IDENTITY)
+            args = peer_args(csms, version, "--on-profile", "drop")
+            async with charge_point(args, tmp_path / "drop.log") as peer:
+                await peer.wait_for("booted", since=0)
+                await until(lambda: csms.link(IDENTITY) is not None)
+                started = asyncio.get_running_loop().time()
+                with pytest.raises(DeviceUnavailableError, match="disconnected during"):
+                    await driver.apply(Setpoint(power_kw=3.0))
+                # at once, not after the 30 s response timeout
+                assert asyncio.get_running_loop().time() - started < 5
+                with pytest.raises(DeviceUnavailableError, match="not connected"):
+                    await driver.read_state()
+
+    asyncio.run(scenario())
