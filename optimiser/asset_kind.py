@@ -50,11 +50,15 @@ class AssetKind(ABC, Generic[AssetT, DecisionT]):
             find a block by the asset's name, :meth:`ModelContext.block`).
         fallback_stage: the rule-based plan decides lower stages first (generation, stage 1,
             sees the consumption of every stage-0 asset).
+        needs_outdoor_temperature: a :class:`Problem` with such an asset must give the
+            outdoor temperature; ``describe_one`` names one in that error ("a heat pump").
     """
 
     field: str
     block_prefix: str
     fallback_stage: int = 0
+    needs_outdoor_temperature: bool = False
+    describe_one: str = "an asset"
 
     @abstractmethod
     def assets(self, problem: Problem) -> tuple[AssetT, ...]:
@@ -76,6 +80,11 @@ class AssetKind(ABC, Generic[AssetT, DecisionT]):
     @abstractmethod
     def rule_based(self, problem: Problem, asset: AssetT, load_kw: FloatArray) -> DecisionT:
         """The fallback's decision; adds the asset's draw to ``load_kw`` [kW] in place."""
+
+    def generation_kw(self, asset: AssetT) -> FloatArray | None:
+        """The most the asset can supply per slot [kW] (forecast generation), or None: the
+        problem rejects a base load that the import limit and all generation cannot cover."""
+        return None
 
     def initial_binaries(
         self, problem: Problem, asset: AssetT, storage_slots: set[int]

@@ -122,8 +122,13 @@ class Problem:
                     "outdoor_temperature_c", self.outdoor_temperature_c, n, minimum=-50, maximum=50
                 ),
             )
-        elif self.heat_pumps:
-            raise ProblemError("outdoor_temperature_c", "is needed when the home has a heat pump")
+        else:
+            for kind in ASSET_KINDS:
+                if kind.needs_outdoor_temperature and kind.assets(self):
+                    what = kind.describe_one
+                    raise ProblemError(
+                        "outdoor_temperature_c", f"is needed when the home has {what}"
+                    )
         for kind in ASSET_KINDS:
             checked = (
                 a.checked(self.grid, f"{kind.field}[{i}]") for i, a in enumerate(kind.assets(self))
@@ -149,8 +154,9 @@ class Problem:
             "appliance_skip_gbp",
         ):
             number(f"penalties.{field_name}", getattr(self.penalties, field_name), minimum=0)
-        pv_total = sum((p.forecast for p in self.pv), np.zeros(n))
-        over = self.base_load - pv_total > self.import_limit_kw + 1e-9
+        generation = (k.generation_kw(a) for k in ASSET_KINDS for a in k.assets(self))
+        most_generated_kw = sum((g for g in generation if g is not None), np.zeros(n))
+        over = self.base_load - most_generated_kw > self.import_limit_kw + 1e-9
         if over.any():
             t = int(np.argmax(over))
             raise ProblemError(

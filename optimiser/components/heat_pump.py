@@ -352,6 +352,8 @@ class HeatPumpKind(AssetKind[HeatPump, HeatPumpDispatch]):
 
     field = "heat_pumps"
     block_prefix = "heat_pump"
+    needs_outdoor_temperature = True
+    describe_one = "a heat pump"
 
     def assets(self, problem: Problem) -> tuple[HeatPump, ...]:
         return problem.heat_pumps

@@ -117,6 +117,9 @@ class PvKind(AssetKind[PvArray, FloatArray]):
         result.curtailed_kwh = problem.grid.step_hours * float(curtailed_kw.sum())
         return result
 
+    def generation_kw(self, asset: PvArray) -> FloatArray:
+        return asset.forecast
+
     def rule_based(self, problem: Problem, asset: PvArray, load_kw: FloatArray) -> FloatArray:
         room_kw = load_kw + problem.export_limit_kw  # PV beyond this would break the limit
         used = np.minimum(asset.forecast, np.clip(room_kw, 0.0, None))

@@ -10,6 +10,7 @@ import pytest
 from optimiser import (
     ModelContext,
     Problem,
+    ProblemError,
     PvArray,
     TimeGrid,
     build_model,
@@ -73,3 +74,21 @@ def test_the_fallback_decides_consumption_before_generation(hourly_grid: TimeGri
     used = -plan.schedule["PV.power_kw"]
     np.testing.assert_allclose(used, np.minimum(6.0, charging + problem.base_load), atol=1e-9)
     assert plan.schedule["grid_export_kw"].max() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_generation_counts_against_a_base_load_above_the_import_limit(hourly_grid: TimeGrid):
+    # 25 kW of base load passes a 23 kW import limit unless PV can cover the 2 kW more
+    Problem(
+        grid=hourly_grid,
+        import_price_gbp_per_kwh=0.2,
+        base_load_kw=25.0,
+        pv=(PvArray(forecast_kw=2.0),),
+    )
+    with pytest.raises(ProblemError, match="even with all PV") as err:
+        Problem(
+            grid=hourly_grid,
+            import_price_gbp_per_kwh=0.2,
+            base_load_kw=25.0,
+            pv=(PvArray(forecast_kw=1.5),),
+        )
+    assert err.value.field == "base_load_kw"
