@@ -91,7 +91,7 @@ def run(
     """Run the service: the planning loop, dispatch and the HTTP API."""
     import uvicorn
 
-    from hems.api.app import create_app
+    from hems.app import create_app
     from hems.runtime import build_runtime
 
     overrides: dict[str, object] = {"demo": True} if demo else {}

@@ -60,11 +60,9 @@ class CemService:
     answer_listeners: list[AnswerListener] = field(default_factory=list)
     """Told when a consent or opt-out window change re-answers an event: the VEN tells the
     DSRSP."""
-    plan_json: dict[int, tuple[int, bytes]] = field(default_factory=dict)
-    """The latest plan of each home as the API serves it (plan id, JSON), built once per plan."""
-    json_cache: dict[tuple[str, int], tuple[int, bytes]] = field(default_factory=dict)
-    """Other API answers by (record kind, home): the store's version they were built from
-    (:meth:`Store.version`) and their JSON."""
+    forget_listeners: list[Callable[[int], None]] = field(default_factory=list)
+    """Told when the service forgets a home (its data deleted): the API drops the JSON it
+    built from it."""
 
     def __post_init__(self) -> None:
         self.principals = PrincipalCache(self.store)
@@ -124,9 +122,13 @@ class CemService:
     def forget(self, home_id: int) -> None:
         self.controllers.pop(home_id, None)
         self.principals.clear()
-        self.plan_json.pop(home_id, None)
-        for key in [k for k in self.json_cache if k[1] == home_id]:
-            del self.json_cache[key]
+        for listener in self.forget_listeners:
+            listener(home_id)
+
+    def version(self, kind: str, home_id: int) -> int:
+        """How many times a home's ``kind`` of record changed (:meth:`Store.version`): the key
+        of what is built from it."""
+        return self.store.version(kind, home_id)
 
     async def cycle_all(self) -> None:
         """The regular cycle of every home (one at a time per home, homes side by side)."""
@@ -265,8 +267,6 @@ class CemService:
         before = await asyncio.to_thread(
             self.store.set_preferences, home_id, prefs, self.clock.now(), actor
         )
-        version = self.store.version("preferences", home_id)
-        self.json_cache[("preferences", home_id)] = (version, prefs.model_dump_json().encode())
         if (before.dsr_consent, before.dsr_opt_out_windows) != (
             prefs.dsr_consent,
             prefs.dsr_opt_out_windows,
@@ -349,19 +349,6 @@ class CemService:
             self._plan_lost(home_id, exc)
         except Exception:
             log.exception("home %s: cycle failed; it will run again at the next tick", home_id)
-
-
-async def cached_json(
-    service: CemService, kind: str, home_id: int, build: Callable[[], Awaitable[bytes]]
-) -> bytes:
-    """The JSON of a home's ``kind`` of record, rebuilt only when the store changed it."""
-    version = service.store.version(kind, home_id)
-    hit = service.json_cache.get((kind, home_id))
-    if hit is not None and hit[0] == version:
-        return hit[1]
-    body = await build()
-    service.json_cache[(kind, home_id)] = (version, body)
-    return body
 
 
 class PrincipalCache:

@@ -1,1 +1,2 @@
-"""The HTTP API (FastAPI): built by :func:`hems.api.app.create_app`."""
+"""The HTTP API (FastAPI): JSON over the service's operations (:mod:`hems.usecases`), installed
+on the service's app by :func:`hems.api.routes.install_api` (the app: :mod:`hems.app`)."""

@@ -16,20 +16,16 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from hems.api.params import HomeIdPath
-from hems.api.rate_limits import AuthGuard, TooManyRequestsError, client_address
 from hems.service import CemService
+from hems.serving.dependencies import Service
+from hems.serving.params import HomeIdPath
+from hems.serving.rate_limits import AuthGuard, TooManyRequestsError, client_address
 from hems.storage.store import Principal
+from hems.usecases.access import actor, cached_principal
+
+__all__ = ["Admin", "CurrentPrincipal", "HomeId", "Service", "actor"]
 
 _bearer = HTTPBearer(auto_error=False, description="A home or admin token: `Bearer hems_...`")
-
-
-async def get_service(request: Request) -> CemService:
-    service: CemService = request.app.state.service
-    return service
-
-
-Service = Annotated[CemService, Depends(get_service)]
 
 
 async def get_principal(
@@ -50,7 +46,7 @@ async def get_principal(
     client = client_address(request.client)
     try:  # throttled: docs/service.md, Security
         guard.check(client, credentials.credentials)
-        principal = service.principals.get(credentials.credentials)
+        principal = cached_principal(service, credentials.credentials)
         if principal is None:
             guard.failed(client)
         else:
@@ -91,8 +87,3 @@ async def home_access(home_id: HomeIdPath, principal: CurrentPrincipal) -> int:
 
 
 HomeId = Annotated[int, Depends(home_access)]
-
-
-def actor(principal: Principal) -> str:
-    """How the audit log names the caller (never the token itself)."""
-    return "admin" if principal.is_admin else f"home-token-{principal.token_id}"

@@ -47,7 +47,7 @@ _MEANINGS = {
     status.HTTP_503_SERVICE_UNAVAILABLE: "Not ready, or planning unavailable: see Retry-After",
 }
 
-AUTH = (401, 429)  # hems.api.rate_limits
+AUTH = (401, 429)  # hems.serving.rate_limits
 HOME = (*AUTH, 404)
 ADMIN = (*AUTH, 403)
 BODY = (400, 413)

@@ -1,111 +1,42 @@
-"""What the API returns (and the few request bodies that are not domain models)."""
+"""The API's request bodies that are not domain models; what it returns is the operations' read
+models (:mod:`hems.usecases.records`), named here too for the API's readers."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
-
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
 from hems.domain.base import DomainModel, PlainText
-from hems.storage.tables import SetpointKind, SetpointStatus
+from hems.usecases.records import (
+    DeviceStatus,
+    EventPublic,
+    History,
+    HomeCreated,
+    HomeSummary,
+    OverridePublic,
+    PlanPublic,
+    PlanSummary,
+    SavingsDay,
+    SetpointPublic,
+    TokenCreated,
+    ViolationPublic,
+)
 from kernel.dsr import DsrKind
 
-
-class HomeCreated(BaseModel):
-    id: int
-    token: str = Field(description="The home's API token. Shown once; store it safely.")
-
-
-class TokenCreated(BaseModel):
-    token: str = Field(description="Shown once; only its hash is kept.")
-
-
-class HomeSummary(BaseModel):
-    id: int
-    name: str
-    cem_manufacturer: str
-    cem_serial: str
-
-
-class DeviceStatus(BaseModel):
-    name: str
-    kind: str
-    online: bool
-    last_seen_utc: datetime | None
-    last_error: str
-    power_kw: float | None
-    soc: float | None
-    temperature_c: float | None
-    plugged_in: bool | None
-
-
-class OverridePublic(BaseModel):
-    id: int
-    kind: str
-    target: str
-    created_at: datetime
-    expires_at: datetime
-
-
-class ViolationPublic(BaseModel):
-    wish: str
-    asset: str
-    amount: float
-    unit: str
-    message: str
-
-
-class PlanPublic(BaseModel):
-    """The current plan: per-slot rows (UTC), totals, unmet wishes in words, solver report."""
-
-    id: int
-    created_at: datetime
-    trigger: str
-    status: str
-    slots: list[dict[str, Any]]
-    totals: dict[str, Any]
-    violations: list[ViolationPublic]
-    solver: dict[str, Any]
-
-
-class PlanSummary(BaseModel):
-    id: int
-    created_at: datetime
-    trigger: str
-    status: str
-    planned_cost_gbp: float | None
-
-
-class SetpointPublic(BaseModel):
-    device: str
-    power_kw: float
-    reason: str
-    kind: SetpointKind
-    follow_site: bool
-    store_surplus: bool
-    status: SetpointStatus
-    effective_at: datetime
-    applied_at: datetime | None
-    attempts: int
-    last_error: str
-
-
-class History(BaseModel):
-    plans: list[PlanSummary]
-    setpoints: list[SetpointPublic]
-
-
-class SavingsDay(BaseModel):
-    """One local day: cost and carbon of the slots the plans actually ran, against the rule-based
-    baseline (EV charges on plug-in, heat pump holds the comfort minimum, battery idle)."""
-
-    day: date
-    cost_gbp: float
-    baseline_cost_gbp: float
-    savings_gbp: float
-    carbon_kg: float
-    baseline_carbon_kg: float
+__all__ = [
+    "DeviceStatus",
+    "EventIn",
+    "EventPublic",
+    "History",
+    "HomeCreated",
+    "HomeSummary",
+    "OverridePublic",
+    "PlanPublic",
+    "PlanSummary",
+    "SavingsDay",
+    "SetpointPublic",
+    "TokenCreated",
+    "ViolationPublic",
+]
 
 
 class EventIn(DomainModel):
@@ -129,15 +60,3 @@ class EventIn(DomainModel):
         if self.kind is not DsrKind.SETPOINT and self.value_kw < 0:
             raise ValueError(f"value_kw must be >= 0 for {self.kind.value}")
         return self
-
-
-class EventPublic(BaseModel):
-    event_id: str
-    modification_number: int
-    kind: str
-    value_kw: float
-    start: datetime
-    end: datetime
-    status: str
-    response: str
-    response_reason: str

@@ -1,5 +1,5 @@
-"""The consumer web app (server-rendered pages under ``/app``), mounted on the API's FastAPI
-app by :func:`mount_web`. See docs/webapp.md."""
+"""The consumer web app (server-rendered pages under ``/app``), mounted on the service's app
+(:mod:`hems.app`) by :func:`mount_web`. See docs/webapp.md."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import timedelta
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from hems.api.security_headers import Surface
+from hems.serving.security_headers import Surface
 from hems.storage.web_sessions import WebSessionRows
 from hems.web.sessions import SESSION_COOKIE, SessionStore
 
@@ -49,7 +49,7 @@ def mount_web(
     poll_seconds: float = 5.0,
 ) -> None:
     """Serve the consumer web app from ``app``: pages, static files and sessions (its headers:
-    :data:`WEB_SURFACE`, added by ``create_app``)."""
+    :data:`WEB_SURFACE`, added by :func:`hems.app.create_app`)."""
     from hems.web import routes, static
 
     rows = WebSessionRows(app.state.service.store)

@@ -1,10 +1,11 @@
 """The consumer web app's pages under ``/app``. Every page of a home lives under
 ``/app/homes/{home_id}``; a session opens only its own home's pages (any other home answers 404,
-as the API does). Actions call the API's own route functions with the session's principal, so
-validation, auditing and re-planning are exactly the API's."""
+as the API does). Pages and actions call the service's operations (:mod:`hems.usecases`), the
+same the API calls, so validation, auditing and re-planning are exactly the API's."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import secrets
@@ -14,18 +15,20 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlparse
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from hems.api import consumer, events, homes, plans
-from hems.api.auth import get_service
-from hems.api.params import EventIdPath, HomeIdPath, OverrideIdPath
-from hems.api.rate_limits import AuthGuard, TooManyRequestsError, client_address
 from hems.domain.preferences import OverrideKind, OverrideRequest
+from hems.planner_pool import PlanningUnavailableError
 from hems.service import CemService
+from hems.serving.dependencies import Service
+from hems.serving.params import EventIdPath, HomeIdPath, OverrideIdPath
+from hems.serving.rate_limits import AuthGuard, TooManyRequestsError, client_address
 from hems.storage.store import NotFoundError, Principal
+from hems.usecases import events, homes, plans, preferences
+from hems.usecases.access import actor, principal_of, token_in_force
+from hems.usecases.errors import InvalidInputError
 from hems.web import forms, views
 from hems.web.sessions import (
     LOGIN_CSRF_COOKIE,
@@ -70,7 +73,6 @@ def sessions_of(request: Request) -> SessionStore:
     return store
 
 
-Service = Annotated[CemService, Depends(get_service)]
 Sessions = Annotated[SessionStore, Depends(sessions_of)]
 
 
@@ -85,8 +87,9 @@ class SignedIn:
         return self.session.home_id
 
     @property
-    def principal(self) -> Principal:
-        return Principal(self.session.token_id, "home", self.session.home_id)
+    def actor(self) -> str:
+        """How the audit log names the session's home token."""
+        return actor(Principal(self.session.token_id, "home", self.session.home_id))
 
     def flash(self, kind: str, message: str) -> None:
         """A message for the next page, kept with the session (the page may be served by
@@ -103,7 +106,7 @@ async def signed_in(
     session = sessions.get(session_id, service.clock.now())
     if session is None:
         raise LoginRequiredError("expired" if session_id else "")
-    if not service.store.token_in_force(session.token_id):
+    if not token_in_force(service, session.token_id):
         sessions.delete(session_id)
         raise LoginRequiredError("expired")
     if session.home_id != home_id:
@@ -145,12 +148,12 @@ def page(
     context: dict[str, Any] = {"user": user, "csrf": user.session.csrf if user else "", **ctx}
     if user is not None:
         context["home_id"] = user.home_id
-        context["home_name"] = service.store.home(user.home_id).name
+        context["home_name"] = homes.home(service, user.home_id).name
         context["flashes"], user.session.flash[:] = list(user.session.flash), []
         if context["flashes"]:
             user.sessions.set_flash(user.session_id, [])
         context["poll_ms"] = request.app.state.web_poll_ms
-        context["live"] = live_state(service, user.home_id)
+        context["live"] = plans.live_state(service, user.home_id)
     response: Response = templates.TemplateResponse(request, name, context, status_code=status_code)
     return response
 
@@ -220,7 +223,7 @@ async def login(request: Request, service: Service, sessions: Sessions) -> Respo
         )
         response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
-    principal = service.store.principal(token) if token else None
+    principal = principal_of(service, token)
     if token and principal is None:
         guard.failed(client)
     elif token:
@@ -254,15 +257,13 @@ async def logout(request: Request, user: User, _form: Form, sessions: Sessions) 
 # -- today -----------------------------------------------------------------------------------
 @router.get("/homes/{home_id}", response_class=HTMLResponse)
 async def today(request: Request, user: User, service: Service) -> Response:
-    spec = service.store.home(user.home_id)
-    devices = await homes.device_status(user.home_id, service)
-    overrides = await consumer.list_overrides(user.home_id, service)
+    spec = homes.home(service, user.home_id)
+    devices = homes.device_statuses(service, user.home_id)
+    overrides = preferences.active_overrides(service, user.home_id)
     now = service.clock.now()
     chart = _chart(service, user.home_id)
     upcoming = [
-        e
-        for e in await events.list_events(user.home_id, service)
-        if e.end > now and e.status != "cancelled"
+        e for e in events.events(service, user.home_id) if e.end > now and e.status != "cancelled"
     ]
     return page(
         request,
@@ -279,13 +280,13 @@ async def today(request: Request, user: User, service: Service) -> Response:
 
 
 def _chart(service: CemService, home_id: int) -> dict[str, Any] | None:
-    plan = service.store.latest_plan_document(home_id)
+    plan = plans.latest_plan(service, home_id)
     if plan is None:
         return None
     return views.chart_data(
-        plans.public_plan(plan),
-        service.store.home(home_id),
-        service.store.preferences(home_id),
+        plan,
+        homes.home(service, home_id),
+        preferences.preferences(service, home_id),
         service.clock.now(),
     )
 
@@ -302,18 +303,9 @@ async def plan_json(user: User, service: Service) -> Response:
 async def live(user: User, service: Service) -> Response:
     """What changed: the latest plan's id, and a fingerprint of the events and overrides.
     The pages poll it and redraw when something differs."""
-    return JSONResponse(live_state(service, user.home_id), headers={"Cache-Control": "no-store"})
-
-
-def live_state(service: CemService, home_id: int) -> dict[str, Any]:
-    """The latest plan's id and fingerprints of the events and the overrides in force."""
-    evs = service.store.events(home_id)
-    overrides = service.store.active_overrides(home_id, service.clock.now())
-    return {
-        "plan_id": service.store.latest_plan_id(home_id),
-        "events": ";".join(f"{e.event_id}:{e.modification_number}:{e.response}" for e in evs),
-        "overrides": ",".join(str(o.id) for o in overrides),
-    }
+    return JSONResponse(
+        plans.live_state(service, user.home_id), headers={"Cache-Control": "no-store"}
+    )
 
 
 # -- overrides -------------------------------------------------------------------------------
@@ -341,12 +333,12 @@ async def add_override(user: User, form: Form, service: Service) -> RedirectResp
         user.flash("error", f"Not done: {_first_error(exc)}")
         return _back(user)
     try:
-        done = await consumer.add_override(user.home_id, body, service, user.principal)
-    except RequestValidationError as exc:  # a check against the store (no such device)
-        user.flash("error", f"Not done: {_first_error(exc)}")
+        done = await preferences.add_override(service, user.home_id, body, user.actor)
+    except InvalidInputError as exc:  # a check against the store (no such device)
+        user.flash("error", f"Not done: {_input_error(exc)}")
         return _back(user)
-    except HTTPException as exc:
-        user.flash("error", f"Not done: {exc.detail}")
+    except PlanningUnavailableError as exc:
+        user.flash("error", f"Not done: {exc}")
         return _back(user)
     until = views.fmt_time(done.expires_at)
     if action == "boost":
@@ -354,6 +346,12 @@ async def add_override(user: User, form: Form, service: Service) -> RedirectResp
     else:
         user.flash("ok", f"{body.target} is paused until {until}.")
     return _back(user)
+
+
+def _input_error(exc: InvalidInputError) -> str:
+    """An operation's refusal as the page says it: the field, then why."""
+    loc = ".".join(str(p) for p in exc.loc if p != "body")
+    return f"{loc}: {exc.message}" if loc else exc.message
 
 
 def _first_error(exc: Exception) -> str:
@@ -370,8 +368,8 @@ async def cancel_override(
     user: User, _form: Form, override_id: OverrideIdPath, service: Service
 ) -> RedirectResponse:
     try:
-        await consumer.cancel_override(user.home_id, override_id, service, user.principal)
-    except HTTPException:
+        preferences.cancel_override(service, user.home_id, override_id, user.actor)
+    except NotFoundError:
         user.flash("error", "That override had already ended.")
         return _back(user)
     user.flash("ok", "Override cancelled: the plan is back in charge.")
@@ -381,7 +379,7 @@ async def cancel_override(
 # -- preferences -----------------------------------------------------------------------------
 @router.get("/homes/{home_id}/preferences", response_class=HTMLResponse)
 async def preferences_form(request: Request, user: User, service: Service) -> Response:
-    prefs = await consumer.get_preferences(user.home_id, service)
+    prefs = preferences.preferences(service, user.home_id)
     return _prefs_page(request, user, forms.values_from(prefs, service.clock.now()), {})
 
 
@@ -407,9 +405,9 @@ async def save_preferences(request: Request, user: User, form: Form, service: Se
     if prefs is None:
         return _prefs_page(request, user, form, errors)
     try:
-        await consumer.put_preferences(user.home_id, prefs, service, user.principal)
-    except HTTPException as exc:
-        return _prefs_page(request, user, form, {"": str(exc.detail)})
+        await preferences.set_preferences(service, user.home_id, prefs, user.actor)
+    except InvalidInputError as exc:
+        return _prefs_page(request, user, form, {"": _input_error(exc)})
     user.flash("ok", "Preferences saved. The home is re-planning; the chart updates when done.")
     return _back(user)
 
@@ -421,15 +419,15 @@ async def events_page(request: Request, user: User, service: Service) -> Respons
 
     def plans_for(e: Any) -> list[Any]:
         until = min(e.end, now + timedelta(seconds=1))
-        return service.store.plans_between(user.home_id, e.start - timedelta(days=2), until)
+        return plans.plans_between(service, user.home_id, e.start - timedelta(days=2), until)
 
-    listed = await events.list_events(user.home_id, service)
+    listed = events.events(service, user.home_id)
     return page(
         request,
         "events.html",
         user,
         phases=views.event_views(listed, plans_for, now),
-        consent=service.store.preferences(user.home_id).dsr_consent,
+        consent=preferences.preferences(service, user.home_id).dsr_consent,
     )
 
 
@@ -438,20 +436,13 @@ async def opt_out(
     user: User, _form: Form, event_id: EventIdPath, service: Service
 ) -> RedirectResponse:
     """Opt out through an override kept until the event ends, so a modified event delivered
-    later is refused too (the API's override path; it records and re-plans)."""
-    now = service.clock.now()
-    event = next((e for e in service.store.events(user.home_id) if e.event_id == event_id), None)
-    if event is None:
-        raise WebError(status.HTTP_404_NOT_FOUND, "There is no such event.")
-    body = OverrideRequest(
-        kind=OverrideKind.OPT_OUT_EVENT,
-        target=event_id,
-        duration_minutes=views.expiry_minutes(event.end, now),
-    )
+    later is refused too (it records and re-plans)."""
     try:
-        await consumer.add_override(user.home_id, body, service, user.principal)
-    except HTTPException as exc:
-        user.flash("error", f"Not done: {exc.detail}")
+        await events.opt_out_until_event_ends(service, user.home_id, event_id, user.actor)
+    except NotFoundError:
+        raise WebError(status.HTTP_404_NOT_FOUND, "There is no such event.") from None
+    except PlanningUnavailableError as exc:
+        user.flash("error", f"Not done: {exc}")
         return _back(user, "/events")
     user.flash("ok", f"You have opted out of event {event_id}. The home has re-planned without it.")
     return _back(user, "/events")
@@ -460,8 +451,8 @@ async def opt_out(
 # -- history ---------------------------------------------------------------------------------
 @router.get("/homes/{home_id}/history", response_class=HTMLResponse)
 async def history_page(request: Request, user: User, service: Service) -> Response:
-    days = plans.savings(user.home_id, service, days=HISTORY_DAYS)
-    recent = plans.history(user.home_id, service, hours=24)
+    days = plans.savings(service, user.home_id, days=HISTORY_DAYS)
+    recent = plans.history(service, user.home_id, hours=24)
     return page(
         request,
         "history.html",
@@ -483,7 +474,7 @@ async def data_page(request: Request, user: User) -> Response:
 
 @router.get("/homes/{home_id}/export.json")
 async def export(user: User, service: Service) -> Response:
-    data = homes.export_data(user.home_id, service, user.principal)
+    data = homes.export_home(service, user.home_id, user.actor)
     return Response(
         json.dumps(data, indent=1, default=str),
         media_type="application/json",
@@ -501,12 +492,8 @@ async def delete(
     if form.get("confirm") != "yes":
         user.flash("error", "Nothing deleted: tick the box to confirm.")
         return _back(user, "/data")
-    try:
-        homes.delete_data(user.home_id, service, user.principal)
-    except HTTPException:
-        pass
-    except NotFoundError:
-        pass
+    with contextlib.suppress(NotFoundError):  # deleted meanwhile (another tab): the same end
+        homes.delete_home(service, user.home_id, user.actor)
     sessions.end_home(user.home_id)
     response = RedirectResponse("/app/login?reason=deleted", status.HTTP_303_SEE_OTHER)
     response.delete_cookie(SESSION_COOKIE, **_cookie_args(request))

@@ -1,6 +1,7 @@
-"""What the pages show, shaped from the API's own answers (no planning logic here): the plan as
-chart series in UK local time, a sentence per device, events sorted into upcoming / active /
-past with what the home planned during each, and savings summed by month."""
+"""What the pages show, shaped from the operations' answers (:mod:`hems.usecases.records`; no
+planning logic here): the plan as chart series in UK local time, a sentence per device,
+events sorted into upcoming / active / past with what the home planned during each, and
+savings summed by month."""
 
 from __future__ import annotations
 
@@ -8,15 +9,15 @@ import bisect
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hems.api.schemas import EventPublic, PlanPublic, SavingsDay
 from hems.domain.devices import DeviceKind
 from hems.domain.home import HomeSpec
 from hems.domain.preferences import Preferences
 from hems.storage.store import StoredPlan
+from hems.usecases.records import EventPublic, PlanPublic, SavingsDay
 from kernel.dsr import OptType
 
 UK = ZoneInfo("Europe/London")
@@ -231,9 +232,3 @@ def by_month(days: Sequence[SavingsDay]) -> list[MonthRow]:
         )
         for m, v in sorted(sums.items(), reverse=True)
     ]
-
-
-def expiry_minutes(until: datetime, now: datetime, cap_minutes: int = 24 * 60) -> int:
-    """Minutes from now until ``until`` (at least 1, at most the override's cap)."""
-    minutes = int((until - now) / timedelta(minutes=1)) + 1
-    return max(1, min(cap_minutes, minutes))

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from hems.api.app import create_app
+from hems.app import create_app
 from hems.clock import ManualClock
 from hems.runtime import Runtime, build_runtime
 from hems.settings import Settings

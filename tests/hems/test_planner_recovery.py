@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from hems.api.app import create_app
+from hems.app import create_app
 from hems.clock import ManualClock
 from hems.planner_pool import PlanFailedError, PlannerPool
 from hems.runtime import build_runtime

@@ -15,7 +15,7 @@ from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from hems.api.app import create_app
+from hems.app import create_app
 from hems.storage.engine import make_engine, upgrade_schema
 from hems.storage.tables import Base
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from hems.api.app import create_app
-from hems.api.rate_limits import AuthGuard, TokenBucket, TooManyRequestsError
+from hems.app import create_app
+from hems.serving.rate_limits import AuthGuard, TokenBucket, TooManyRequestsError
 from tests.hems.web.conftest import sign_in
 
 

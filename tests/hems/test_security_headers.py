@@ -1,4 +1,4 @@
-"""Security headers on every surface of the service (hems/api/security_headers.py): the API's
+"""Security headers on every surface of the service (hems/serving/security_headers.py): the API's
 answers (errors included), the schema and the web app; HSTS only over https; Swagger UI, which
 would load JavaScript from a CDN, is not served."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from hems.api.app import create_app
+from hems.app import create_app
 
 
 def _common(headers) -> None:

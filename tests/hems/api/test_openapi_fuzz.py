@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from hems.api.app import create_app
+from hems.app import create_app
 from tests.hems.conftest import make_demo
 
 EXAMPLES = int(os.environ.get("HEMS_FUZZ_EXAMPLES", "5"))

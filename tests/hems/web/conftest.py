@@ -19,7 +19,7 @@ import httpx
 import pytest
 import uvicorn
 
-from hems.api.app import create_app
+from hems.app import create_app
 from hems.clock import ManualClock
 from hems.runtime import Runtime, build_runtime
 from hems.settings import Settings

@@ -43,7 +43,7 @@ def test_sign_in_sets_a_strict_http_only_session_cookie_without_the_token(client
 def test_the_cookie_is_secure_over_https(demo):
     from fastapi.testclient import TestClient
 
-    from hems.api.app import create_app
+    from hems.app import create_app
 
     app = create_app(demo.runtime.settings, demo.runtime, run_scheduler=False)
     with TestClient(app, base_url="https://testserver") as c:

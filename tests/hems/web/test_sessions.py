@@ -10,7 +10,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from hems.api.app import create_app
+from hems.app import create_app
 from hems.runtime import build_runtime
 from hems.storage.tables import WebSessionRow
 from hems.web.sessions import SESSION_COOKIE

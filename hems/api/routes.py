@@ -1,0 +1,50 @@
+"""The API's routes and error answers, installed on the service's app by :func:`install_api`
+(the app itself is assembled in :mod:`hems.app`)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+
+from hems.api import consumer, errors, events, homes, plans
+from hems.api.auth import Service
+from hems.api.json_cache import JsonCache
+from hems.planner_pool import PlanningUnavailableError
+from hems.runtime import Runtime
+from hems.usecases.health import not_ready_reason
+
+
+def install_api(app: FastAPI, rt: Runtime, *, run_scheduler: bool) -> None:
+    """Serve the API from ``app``: its routers, ``/health`` and ``/ready``, its error shapes
+    (:mod:`hems.api.errors`) and its JSON caches (:class:`JsonCache`, emptied for a home the
+    service forgets). ``run_scheduler``: ``/ready`` requires the planning loop to run."""
+    errors.install(app)
+    cache = JsonCache()
+    app.state.json_cache = cache
+    rt.service.forget_listeners.append(cache.forget)
+    for module in (homes, consumer, plans, events):
+        app.include_router(module.router)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        """The process answers."""
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["health"], responses=errors.responses(503))
+    def ready(service: Service) -> dict[str, str]:
+        """The database answers and, when it should, the planning loop runs."""
+        scheduler_down = run_scheduler and (rt.scheduler is None or not rt.scheduler.running)
+        reason = not_ready_reason(service, scheduler_down=scheduler_down)
+        if reason is not None:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, reason)
+        return {"status": "ready"}
+
+    @app.exception_handler(PlanningUnavailableError)
+    async def planning_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        """A call that needs a plan while the planner cannot make one: 503 saying why, never a
+        500 (the planner's worker is replaced within seconds: hems.planner_pool)."""
+        return JSONResponse(
+            {"detail": str(exc)},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )

@@ -1,0 +1,85 @@
+"""Homes and their devices, tokens, and the consumer's data export and deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hems.domain.home import HomeSpec
+from hems.service import CemService
+from hems.usecases.records import DeviceStatus, HomeCreated, HomeSummary, TokenCreated
+
+
+def create_home(service: CemService, spec: HomeSpec, actor: str) -> HomeCreated:
+    """Register a home and its devices (audited) and make its first token, shown once.
+    Raises ConflictError when the CEM's serial is already registered."""
+    now = service.clock.now()
+    home_id = service.store.create_home(spec, now, actor)
+    token = service.store.create_token("home", home_id, now, label="created with the home")
+    return HomeCreated(id=home_id, token=token)
+
+
+def create_home_token(service: CemService, home_id: int, label: str = "api") -> TokenCreated:
+    """A new token of the home, shown once (NotFoundError for no such home)."""
+    return TokenCreated(
+        token=service.store.create_token("home", home_id, service.clock.now(), label=label)
+    )
+
+
+def home(service: CemService, home_id: int) -> HomeSpec:
+    """The home and its devices (NotFoundError for no such home)."""
+    return service.store.home(home_id)
+
+
+def home_summaries(service: CemService) -> list[HomeSummary]:
+    """Every home, by id."""
+    out = []
+    for home_id in service.store.home_ids():
+        spec = service.store.home(home_id)
+        out.append(
+            HomeSummary(
+                id=home_id,
+                name=spec.name,
+                cem_manufacturer=spec.cem_manufacturer,
+                cem_serial=spec.cem_serial,
+            )
+        )
+    return out
+
+
+def device_statuses(service: CemService, home_id: int) -> list[DeviceStatus]:
+    """Each device's last known state and whether it answers (from the home's controller; a
+    home not read yet says so)."""
+    spec = service.store.home(home_id)
+    ctl = service.controllers.get(home_id)
+    out = []
+    for d in spec.devices:
+        state = ctl.states.get(d.name) if ctl else None
+        health = ctl.health.get(d.name) if ctl else None
+        out.append(
+            DeviceStatus(
+                name=d.name,
+                kind=d.kind.value,
+                online=health.online if health else False,
+                last_seen_utc=health.last_seen_utc if health else None,
+                last_error=health.last_error if health else "not read yet",
+                power_kw=state.power_kw if state else None,
+                soc=state.soc if state else None,
+                temperature_c=state.temperature_c if state else None,
+                plugged_in=state.plugged_in if state else None,
+            )
+        )
+    return out
+
+
+def export_home(service: CemService, home_id: int, actor: str) -> dict[str, Any]:
+    """Everything the CEM holds about the home; the export itself is audited."""
+    service.store.home(home_id)
+    service.store.record_audit(home_id, service.clock.now(), actor, "data.export", {})
+    return service.store.export_home(home_id)
+
+
+def delete_home(service: CemService, home_id: int, actor: str) -> None:
+    """Erase the home and all its data; its tokens stop working at once and the service
+    forgets it (its controller, remembered tokens and what the API built from it)."""
+    service.store.delete_home_data(home_id, service.clock.now(), actor)
+    service.forget(home_id)

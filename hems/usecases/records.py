@@ -1,0 +1,119 @@
+"""What the service's operations return: the read models the API serves as JSON and the web app
+renders as pages (one shape for both, so a page shows exactly what the API answers)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from hems.storage.tables import SetpointKind, SetpointStatus
+
+
+class HomeCreated(BaseModel):
+    id: int
+    token: str = Field(description="The home's API token. Shown once; store it safely.")
+
+
+class TokenCreated(BaseModel):
+    token: str = Field(description="Shown once; only its hash is kept.")
+
+
+class HomeSummary(BaseModel):
+    id: int
+    name: str
+    cem_manufacturer: str
+    cem_serial: str
+
+
+class DeviceStatus(BaseModel):
+    name: str
+    kind: str
+    online: bool
+    last_seen_utc: datetime | None
+    last_error: str
+    power_kw: float | None
+    soc: float | None
+    temperature_c: float | None
+    plugged_in: bool | None
+
+
+class OverridePublic(BaseModel):
+    id: int
+    kind: str
+    target: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class ViolationPublic(BaseModel):
+    wish: str
+    asset: str
+    amount: float
+    unit: str
+    message: str
+
+
+class PlanPublic(BaseModel):
+    """The current plan: per-slot rows (UTC), totals, unmet wishes in words, solver report."""
+
+    id: int
+    created_at: datetime
+    trigger: str
+    status: str
+    slots: list[dict[str, Any]]
+    totals: dict[str, Any]
+    violations: list[ViolationPublic]
+    solver: dict[str, Any]
+
+
+class PlanSummary(BaseModel):
+    id: int
+    created_at: datetime
+    trigger: str
+    status: str
+    planned_cost_gbp: float | None
+
+
+class SetpointPublic(BaseModel):
+    device: str
+    power_kw: float
+    reason: str
+    kind: SetpointKind
+    follow_site: bool
+    store_surplus: bool
+    status: SetpointStatus
+    effective_at: datetime
+    applied_at: datetime | None
+    attempts: int
+    last_error: str
+
+
+class History(BaseModel):
+    plans: list[PlanSummary]
+    setpoints: list[SetpointPublic]
+
+
+class SavingsDay(BaseModel):
+    """One local day: cost and carbon of the slots the plans actually ran, against the rule-based
+    baseline (EV charges on plug-in, heat pump holds the comfort minimum, battery idle)."""
+
+    day: date
+    cost_gbp: float
+    baseline_cost_gbp: float
+    savings_gbp: float
+    carbon_kg: float
+    baseline_carbon_kg: float
+
+
+class EventPublic(BaseModel):
+    event_id: str
+    modification_number: int
+    kind: str
+    value_kw: float
+    start: datetime
+    end: datetime
+    status: str
+    response: str
+    response_reason: str
