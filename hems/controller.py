@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 import numpy as np
+import pandas as pd
 
 from adapters.devices.driver import DeviceDriver
 from hems.clock import Clock
@@ -34,6 +35,7 @@ from hems.dispatch import (
 from hems.domain.devices import DeviceKind, EvChargerSpec
 from hems.dsr_events import active_requests, is_active_response
 from hems.flexibility import FlexibilityProfiles, profile_columns, timing_extensions
+from hems.made_plan import MadePlan, as_stored
 from hems.market import MarketSource
 from hems.planner_pool import PlanFailedError, PlannerPool
 from hems.problem_builder import PlanInputs, build_problem
@@ -113,6 +115,8 @@ class HomeController:
     mode_memory: ModeMemory = field(default_factory=ModeMemory)
     """The modes of the home's last plan, which its next plan tries first."""
     flexibility_cache: FlexibilityProfiles | None = None
+    made: MadePlan | None = None
+    """The plan this controller made last (None before its first plan in this process)."""
     ramping: set[str] = field(default_factory=set)
     """Devices on their way to a decided setpoint (the last apply sent a ramp step)."""
     follow_site: frozenset[str] = frozenset()
@@ -209,6 +213,7 @@ class HomeController:
             plan_id = await asyncio.to_thread(
                 self.store.save_plan, self.home_id, plan, planned.baseline, trigger, now
             )
+            self.made = MadePlan(plan_id, plan, await asyncio.to_thread(as_stored, plan.schedule))
             self.last_problem = (plan_id, planned.problem, planned.extensions)
             self.last_plan_slot = inputs.grid.start_utc
             self.replan_reasons.clear()
@@ -272,14 +277,20 @@ class HomeController:
 
     # -- dispatch ----------------------------------------------------------------------------
     async def dispatch(self) -> None:
-        """Decide setpoints from the latest plan and apply those that are due."""
+        """Decide setpoints from the latest plan and apply those that are due. The latest plan
+        is the one this controller just made (:attr:`made`), read from the store only when it
+        is not (after a restart)."""
         now = self.clock.now()
-        plan = await asyncio.to_thread(self.store.latest_plan, self.home_id)
-        if plan is not None:
-            await asyncio.to_thread(self._decide, plan, now)
+        made = self.made
+        if made is not None and made.id == self.store.latest_plan_id(self.home_id):
+            await asyncio.to_thread(self._decide, made.id, made.schedule, now)
+        else:
+            plan = await asyncio.to_thread(self.store.latest_plan, self.home_id)
+            if plan is not None:
+                await asyncio.to_thread(self._decide, plan.id, plan.schedule, now)
         await self.apply_due()
 
-    def _decide(self, plan: StoredPlan, now: datetime) -> None:
+    def _decide(self, plan_id: int, schedule: pd.DataFrame, now: datetime) -> None:
         home = self.store.home(self.home_id)
         overrides = OverridesInForce.of(home, self.store.active_overrides(self.home_id, now))
         last, last_modes = {}, {}
@@ -289,8 +300,8 @@ class HomeController:
                 last[d.name] = row.power_kw
                 last_modes[d.name] = (row.follow_site, row.store_surplus)
         paused = frozenset(overrides.paused_until)
-        self.follow_site = site_following_batteries(plan.schedule, home, now) - paused
-        self.store_surplus = surplus_storing_batteries(plan.schedule, home, now) - paused
+        self.follow_site = site_following_batteries(schedule, home, now) - paused
+        self.store_surplus = surplus_storing_batteries(schedule, home, now) - paused
         modes = {
             d.name: _mode(setpoint_for(d.name, 0.0, self.follow_site, self.store_surplus))
             for d in home.devices
@@ -302,7 +313,7 @@ class HomeController:
         decisions = decide(
             home=home,
             planned_kw=with_following_caps(
-                planned_powers(plan.schedule, home, now), self.follow_site, home
+                planned_powers(schedule, home, now), self.follow_site, home
             ),
             last_kw={name: kw for name, kw in last.items() if name not in mode_changed},
             boosted=overrides.boosted,
@@ -318,7 +329,7 @@ class HomeController:
                 decision.device,
                 decision.power_kw,
                 decision.reason,
-                plan.id,
+                plan_id,
                 now,
                 decision.effective_at,
                 follow_site=modes[decision.device][0],

@@ -12,7 +12,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
@@ -234,35 +234,57 @@ class CemService:
     async def receive_event(self, home_id: int, event: StoredEvent) -> StoredEvent:
         """A DSR event from the DSRSP: store it, decide optIn/optOut, re-plan when it changes
         the plan. Returns the event as stored, with the response."""
+        return (await self.receive_event_parts(home_id, [event], event.event_id))[0]
+
+    async def receive_event_parts(
+        self, home_id: int, parts: Sequence[StoredEvent], event_id: str
+    ) -> list[StoredEvent]:
+        """The parts of one DSR event from the DSRSP (one per interval, ``<event>/<n>``, or the
+        event itself): store them, answer them together from consent, opt-out windows and
+        overrides (a part refused opts the whole event out: no part stays in the plan; a part
+        the consumer opted out of stays out when the event is modified), and re-plan the home
+        once when any part changed (a repeat with the same modification number changes
+        nothing). An opted-in part the new plan cannot meet says by how much and why, read
+        from that plan. Returns the parts as stored, with their answers."""
         now = self.clock.now()
         prefs = self.store.preferences(home_id)
         overrides = self.store.active_overrides(home_id, now)
-        response, reason = participation(event, prefs, overrides)
-        before = next((e for e in self.store.events(home_id) if e.event_id == event.event_id), None)
-        if before is not None and before.response_reason == CONSUMER_OPT_OUT:
-            response, reason = OptType.OPT_OUT, CONSUMER_OPT_OUT  # a modified event stays opted out
-        decided = replace(event, response=response, response_reason=reason)
-        if self.store.upsert_event(home_id, decided, now):  # stores and audits the answer
-            if await self.replan_or_defer(home_id, f"DSR event {event.event_id}"):
-                # answered; planned when planning is back
-                return next(e for e in self.store.events(home_id) if e.event_id == event.event_id)
-            if response == OptType.OPT_IN:
+        before = {e.event_id: e for e in self.store.events(home_id)}
+        decisions = []
+        for part in parts:
+            was = before.get(part.event_id)
+            if was is not None and was.response_reason == CONSUMER_OPT_OUT:
+                decisions.append((OptType.OPT_OUT, CONSUMER_OPT_OUT))  # stays out when modified
+            else:
+                decisions.append(participation(part, prefs, overrides))
+        refused = [d for d in decisions if d[0] != OptType.OPT_IN]
+        if refused:  # opted out whole: no part stays in the plan
+            out = (OptType.OPT_OUT, refused[0][1])
+            decisions = [d if d[0] != OptType.OPT_IN else out for d in decisions]
+        changed = False
+        for part, (response, reason) in zip(parts, decisions, strict=True):
+            decided = replace(part, response=response, response_reason=reason)
+            changed |= self.store.upsert_event(home_id, decided, now)  # stores and audits
+        if changed and await self.replan_or_defer(home_id, f"DSR event {event_id}") is None:
+            made = self.controller(home_id).made
+            for part, (response, reason) in zip(parts, decisions, strict=True):
                 # Say whether the new plan meets the request, and if not, by how much and why.
-                plan = self.store.latest_plan(home_id)
                 missed = [
                     v.message
-                    for v in (plan.violations if plan else ())
-                    if v.wish is Wish.DSR and v.asset == event.event_id
+                    for v in (made.plan.violations if made is not None else ())
+                    if v.wish is Wish.DSR and v.asset == part.event_id
                 ]
-                if missed:
+                if response == OptType.OPT_IN and missed:
                     self.store.set_event_response(
-                        home_id, event.event_id, response, f"{reason}; {missed[0]}", now, "cem"
+                        home_id, part.event_id, response, f"{reason}; {missed[0]}", now, "cem"
                     )
-        return next(e for e in self.store.events(home_id) if e.event_id == event.event_id)
+        stored = {e.event_id: e for e in self.store.events(home_id)}
+        return [stored[part.event_id] for part in parts]
 
     async def update_preferences(self, home_id: int, prefs: Preferences, actor: str) -> None:
         """Store the consumer's new preferences (audited), re-answer the events they change
-        (:meth:`reconsider_events`) and re-plan soon."""
+        (:meth:`reconsider_events`, which plans at once when an answer changed: that plan has
+        the new preferences too) or else re-plan soon. One plan either way."""
         # off the event loop: a durable commit waits for the disk
         before = await asyncio.to_thread(
             self.store.set_preferences, home_id, prefs, self.clock.now(), actor
@@ -270,8 +292,8 @@ class CemService:
         if (before.dsr_consent, before.dsr_opt_out_windows) != (
             prefs.dsr_consent,
             prefs.dsr_opt_out_windows,
-        ):
-            await self.reconsider_events(home_id, actor)
+        ) and await self.reconsider_events(home_id, actor):
+            return  # planned once, with the new preferences and the new answers
         self.replan_soon(home_id, "preferences changed")
 
     async def reconsider_events(self, home_id: int, actor: str) -> list[tuple[str, OptType, str]]:
@@ -280,8 +302,8 @@ class CemService:
         now. An event the consumer opted out of explicitly stays opted out; the parts of one
         VTN event (``<event>/<n>``) share one answer (optOut if any part is out). Each
         changed answer or reason is stored and audited (``event.optIn`` / ``event.optOut`` by
-        ``actor``); when an answer changed, the home re-plans and the answer listeners (the
-        VEN) tell the DSRSP.
+        ``actor``); when an answer changed, the home re-plans once, with the preferences as
+        stored now, and the answer listeners (the VEN) tell the DSRSP.
         Returns (VTN event id, response, reason) for each changed event."""
         now = self.clock.now()
         prefs = self.store.preferences(home_id)

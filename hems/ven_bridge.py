@@ -3,9 +3,9 @@
 :class:`VenBridge` gives the VEN (``adapters.openadr``) its hooks:
 
 * ``decide``: each event's power requests become DSR events of the home
-  (:meth:`hems.service.CemService.receive_event`: consent, overrides and opt-out windows decide;
-  the home re-plans before answering); an event with several intervals is stored as
-  ``<event id>/<interval>``, and it is opted out whole if any part is. A ``SIMPLE`` event
+  (:meth:`hems.service.CemService.receive_event_parts`: consent, overrides and opt-out windows
+  decide; the home re-plans once, before answering); an event with several intervals is stored
+  as ``<event id>/<interval>``, and it is opted out whole if any part is. A ``SIMPLE`` event
   becomes an import cap by level (:data:`hems.dsr_events.SIMPLE_LEVEL_IMPORT_CAP_KW`).
 * ``telemetry``: the site and each device: power, online, manual override (a consumer boost or
   pause in force), state of charge, the setpoint in force;
@@ -108,9 +108,8 @@ class VenBridge:
                 reason=OptReason.PARTICIPATING,
                 explanation="no power request in this event; nothing to change",
             )
-        answers = []
-        for i, request in enumerate(requests):
-            stored = StoredEvent(
+        parts = [
+            StoredEvent(
                 event_id=part_id(event.event_id, i, len(requests)),
                 modification_number=event.modification_number,
                 kind=request.kind,
@@ -121,22 +120,12 @@ class VenBridge:
                 response="",
                 response_reason="",
             )
-            answers.append(await self.service.receive_event(self.home_id, stored))
+            for i, request in enumerate(requests)
+        ]
+        # all parts answered together and planned once (opted out whole if any part is)
+        answers = await self.service.receive_event_parts(self.home_id, parts, event.event_id)
         refused = [a for a in answers if a.response != OptType.OPT_IN]
         if refused:
-            now = self.service.clock.now()
-            for a in answers:
-                if a.response == OptType.OPT_IN:  # opted out whole: no part stays in the plan
-                    self.service.store.set_event_response(
-                        self.home_id,
-                        a.event_id,
-                        OptType.OPT_OUT,
-                        refused[0].response_reason,
-                        now,
-                        "cem",
-                    )
-            if len(refused) < len(answers):
-                await self.service.replan_or_defer(self.home_id, f"opt-out of {event.event_id}")
             return OptDecision(
                 opt=OptType.OPT_OUT,
                 reason=OptReason.OVERRIDE_STATUS,
