@@ -4,9 +4,10 @@ from adapters.devices.ocpp.csms import Csms, RefusedCharger
 from adapters.devices.ocpp.driver import OcppChargerDriver
 from adapters.devices.ocpp.schedule import ChargingSchedule, PlanStep, limit_for, schedule_for
 from adapters.devices.ocpp.settings import ChargerSettings, CsmsSettings, TlsServerSettings
-from adapters.devices.ocpp.state import ChargerInfo
+from adapters.devices.ocpp.state import ChargerEvent, ChargerInfo
 
 __all__ = [
+    "ChargerEvent",
     "ChargerInfo",
     "ChargerSettings",
     "ChargingSchedule",

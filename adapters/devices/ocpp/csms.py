@@ -14,8 +14,10 @@ import hmac
 import http
 import logging
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -29,7 +31,7 @@ from websockets.typing import Subprotocol
 
 from adapters.devices.ocpp.link import ChargerLink
 from adapters.devices.ocpp.settings import ChargerSettings, CsmsSettings, TlsServerSettings
-from adapters.devices.ocpp.state import ChargerLive
+from adapters.devices.ocpp.state import ChargerEvent, ChargerLive
 from adapters.devices.ocpp.v16 import CsmsLinkV16
 from adapters.devices.ocpp.v201 import CsmsLinkV201
 
@@ -86,7 +88,8 @@ class Csms:
     def __init__(self, settings: CsmsSettings) -> None:
         self.settings = settings
         self._chargers = {c.identity: c for c in settings.chargers}
-        self._live = {c.identity: ChargerLive() for c in settings.chargers}
+        self._listeners: list[Callable[[str, ChargerEvent], None]] = []
+        self._live = {c.identity: self._new_live(c.identity) for c in settings.chargers}
         self._links: dict[str, CsmsLinkV16 | CsmsLinkV201] = {}
         self._refused: dict[str, RefusedCharger] = {}
         self._server: Server | None = None
@@ -139,7 +142,8 @@ class Csms:
         """Pair a charger, or change a paired one's settings (a new password counts from its
         next connection). A charger refused until now gets in at its next attempt."""
         self._chargers[charger.identity] = charger
-        self._live.setdefault(charger.identity, ChargerLive())
+        if charger.identity not in self._live:
+            self._live[charger.identity] = self._new_live(charger.identity)
         self._refused.pop(charger.identity, None)
         log.info("charger %s paired", charger.identity)
 
@@ -152,6 +156,21 @@ class Csms:
         if link is not None:
             await link.close()
         log.info("charger %s unpaired", identity)
+
+    def subscribe(self, listener: Callable[[str, ChargerEvent], None]) -> None:
+        """Call ``listener(identity, event)`` on each charger event (on the CSMS's loop; keep it
+        short, schedule any work). A listener that raises is logged and the session goes on."""
+        self._listeners.append(listener)
+
+    def _new_live(self, identity: str) -> ChargerLive:
+        return ChargerLive(notify=partial(self._notify, identity))
+
+    def _notify(self, identity: str, event: ChargerEvent) -> None:
+        for listener in self._listeners:
+            try:
+                listener(identity, event)
+            except Exception:
+                log.exception("a listener failed on charger %s's %s event", identity, event)
 
     def refused_chargers(self) -> list[RefusedCharger]:
         """Unknown identities that tried to connect, the latest last (at most MAX_REFUSED)."""
@@ -261,3 +280,4 @@ class Csms:
             if self._links.get(identity) is link:
                 del self._links[identity]
                 live.connected = False
+                live.notify(ChargerEvent.DISCONNECTED)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,21 @@ class ChargerInfo:
     firmware: str | None
 
 
+class ChargerEvent(StrEnum):
+    """What a CSMS listener hears about a charger (``Csms.subscribe``): a plug-in or out is
+    the service's cue to re-plan, a boot or reconnection to send the plan again."""
+
+    BOOTED = "booted"
+    PLUGGED_IN = "plugged_in"
+    UNPLUGGED = "unplugged"
+    FAULTED = "faulted"
+    DISCONNECTED = "disconnected"
+
+
+def _ignore(event: ChargerEvent) -> None:
+    """No listener."""
+
+
 @dataclass(slots=True)
 class ChargerLive:
     """A charger's last known state; written by its connection, read by its driver."""
@@ -44,6 +60,23 @@ class ChargerLive:
     soc: float | None = None
     transaction_id: str | None = None
     faulted: bool = False
+    notify: Callable[[ChargerEvent], None] = field(default=_ignore, repr=False, compare=False)
+
+    def set_plugged(self, plugged: bool) -> bool:
+        """Record the plug state; a change is notified. Returns whether it changed."""
+        changed = plugged != self.plugged_in
+        self.plugged_in = plugged
+        if not plugged:
+            self.power_kw = 0.0
+        if changed:
+            self.notify(ChargerEvent.PLUGGED_IN if plugged else ChargerEvent.UNPLUGGED)
+        return changed
+
+    def set_faulted(self, faulted: bool) -> None:
+        """Record whether the charger reports a fault; a new fault is notified."""
+        if faulted and not self.faulted:
+            self.notify(ChargerEvent.FAULTED)
+        self.faulted = faulted
 
     def seen(self) -> None:
         """Any message from the charger shows it is alive."""

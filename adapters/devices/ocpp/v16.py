@@ -17,6 +17,7 @@ from adapters.devices.driver import DeviceUnavailableError
 from adapters.devices.ocpp.link import LIBRARY_LOG, call_until_closed, handles, route_guarded
 from adapters.devices.ocpp.schedule import ChargingSchedule, ocpp_time
 from adapters.devices.ocpp.state import (
+    ChargerEvent,
     ChargerInfo,
     ChargerLive,
     apply_reading,
@@ -107,6 +108,7 @@ class CsmsLinkV16(ChargePoint):  # type: ignore[misc]  # ocpp ships no type hint
             firmware=kwargs.get("firmware_version"),
         )
         log.info("charger %s booted (OCPP 1.6): %s", self.identity, self.live.info)
+        self.live.notify(ChargerEvent.BOOTED)
         return call_result.BootNotification(
             current_time=ocpp_time(datetime.now(UTC)),
             interval=self._heartbeat_interval_s,
@@ -126,16 +128,13 @@ class CsmsLinkV16(ChargePoint):  # type: ignore[misc]  # ocpp ships no type hint
     def on_status_notification(
         self, connector_id: int, error_code: str, status: str, **kwargs: Any
     ) -> call_result.StatusNotification:
-        self.live.faulted = status == "Faulted"
+        self.live.set_faulted(status == "Faulted")
         if connector_id != 0 and status not in ("Faulted", "Unavailable", "Reserved"):
             plugged = status in _PLUGGED
-            if plugged != self.live.plugged_in:
+            if self.live.set_plugged(plugged):
                 log.info(
                     "charger %s: car %s", self.identity, "plugged in" if plugged else "unplugged"
                 )
-            self.live.plugged_in = plugged
-            if not plugged:
-                self.live.power_kw = 0.0
             if status == "Available" and self.live.transaction_id is not None:
                 # no car, no transaction (one that ended while the CSMS was away): a plan must
                 # go as a default profile, a TxProfile for it would be refused
@@ -153,7 +152,7 @@ class CsmsLinkV16(ChargePoint):  # type: ignore[misc]  # ocpp ships no type hint
     ) -> call_result.StartTransaction:
         transaction_id = next(self._transaction_ids)
         self.live.transaction_id = str(transaction_id)
-        self.live.plugged_in = True
+        self.live.set_plugged(True)
         log.info("charger %s started transaction %d", self.identity, transaction_id)
         return call_result.StartTransaction(transaction_id=transaction_id, id_tag_info=_ACCEPTED)
 
@@ -176,7 +175,7 @@ class CsmsLinkV16(ChargePoint):  # type: ignore[misc]  # ocpp ships no type hint
             # a transaction the CSMS has not seen start (it started while the CSMS was away)
             log.info("charger %s: charging in transaction %s", self.identity, transaction_id)
             self.live.transaction_id = str(transaction_id)
-            self.live.plugged_in = True
+            self.live.set_plugged(True)
         apply_reading(self.live, read_meter_values(self.identity, meter_value))
         return call_result.MeterValues()
 

@@ -17,6 +17,7 @@ from adapters.devices.driver import DeviceUnavailableError
 from adapters.devices.ocpp.link import LIBRARY_LOG, call_until_closed, handles, route_guarded
 from adapters.devices.ocpp.schedule import ChargingSchedule, ocpp_time
 from adapters.devices.ocpp.state import (
+    ChargerEvent,
     ChargerInfo,
     ChargerLive,
     apply_reading,
@@ -116,6 +117,7 @@ class CsmsLinkV201(ChargePoint):  # type: ignore[misc]  # ocpp ships no type hin
             firmware=charging_station.get("firmware_version"),
         )
         log.info("charger %s booted (OCPP 2.0.1, %s): %s", self.identity, reason, self.live.info)
+        self.live.notify(ChargerEvent.BOOTED)
         return call_result.BootNotification(
             current_time=ocpp_time(datetime.now(UTC)),
             interval=self._heartbeat_interval_s,
@@ -135,7 +137,7 @@ class CsmsLinkV201(ChargePoint):  # type: ignore[misc]  # ocpp ships no type hin
     def on_status_notification(
         self, timestamp: str, connector_status: str, evse_id: int, connector_id: int, **kwargs: Any
     ) -> call_result.StatusNotification:
-        self.live.faulted = connector_status == "Faulted"
+        self.live.set_faulted(connector_status == "Faulted")
         if connector_status in ("Available", "Occupied"):
             self._set_plugged(connector_status == "Occupied")
         elif connector_status == "Faulted":
@@ -184,18 +186,13 @@ class CsmsLinkV201(ChargePoint):  # type: ignore[misc]  # ocpp ships no type hin
         return call_result.MeterValues()
 
     def _set_plugged(self, plugged: bool) -> None:
-        if plugged != self.live.plugged_in:
+        if self.live.set_plugged(plugged):
             log.info("charger %s: car %s", self.identity, "plugged in" if plugged else "unplugged")
-        self.live.plugged_in = plugged
-        if not plugged:
-            self.live.power_kw = 0.0
-            if self.live.transaction_id is not None:
-                # no car, no transaction to aim a TxProfile at (its end may come later, queued
-                # while the CSMS was away)
-                log.info(
-                    "charger %s: transaction %s is over", self.identity, self.live.transaction_id
-                )
-                self.live.transaction_id = None
+        if not plugged and self.live.transaction_id is not None:
+            # no car, no transaction to aim a TxProfile at (its end may come later, queued
+            # while the CSMS was away)
+            log.info("charger %s: transaction %s is over", self.identity, self.live.transaction_id)
+            self.live.transaction_id = None
 
     async def set_profile(
         self, schedule: ChargingSchedule, *, transaction_id: str | None, connector_id: int

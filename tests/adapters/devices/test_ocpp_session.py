@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from adapters.devices.driver import DeviceDriver, DeviceUnavailableError, Setpoint
-from adapters.devices.ocpp import ChargerInfo, ChargerSettings, Csms, OcppChargerDriver
+from adapters.devices.ocpp import (
+    ChargerEvent,
+    ChargerInfo,
+    ChargerSettings,
+    Csms,
+    OcppChargerDriver,
+)
 from tests.adapters.devices.ocpp_peer import (
     IDENTITY,
     VERSIONS,
@@ -219,3 +225,45 @@ def test_a_transaction_that_ended_while_offline_is_forgotten(version: str, tmp_p
                 assert profile["accepted"]
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_listeners_hear_boot_plug_fault_and_disconnect(
+    version: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    heard: list[tuple[str, ChargerEvent]] = []
+
+    def broken_listener(identity: str, event: ChargerEvent) -> None:
+        raise RuntimeError("a listener's own bug")
+
+    async def scenario() -> None:
+        async with Csms(csms_settings()) as csms:
+            csms.subscribe(broken_listener)  # logged; the session and the next listener go on
+            csms.subscribe(lambda identity, event: heard.append((identity, event)))
+            live = csms.live(IDENTITY)
+            async with charge_point(peer_args(csms, version), tmp_path / "cp.log") as peer:
+                await peer.wait_for("booted", since=0)
+                await until(lambda: live.plugged_in is False)
+                peer.send("plug")
+                await until(lambda: live.transaction_id is not None)
+                peer.send("unplug")
+                await until(lambda: live.plugged_in is False and live.transaction_id is None)
+                peer.send("fault")
+                await until(lambda: live.faulted)
+                peer.send("recover")
+                await until(lambda: not live.faulted)
+                peer.send("drop")
+                await until(lambda: csms.link(IDENTITY) is None)
+
+    with caplog.at_level(logging.ERROR, logger="adapters.devices.ocpp"):
+        asyncio.run(scenario())
+    assert [event for _, event in heard] == [
+        ChargerEvent.BOOTED,
+        ChargerEvent.UNPLUGGED,  # the first status: no car
+        ChargerEvent.PLUGGED_IN,
+        ChargerEvent.UNPLUGGED,
+        ChargerEvent.FAULTED,
+        ChargerEvent.DISCONNECTED,
+    ]
+    assert {identity for identity, _ in heard} == {IDENTITY}
+    assert "a listener failed on charger CP-1's booted event" in caplog.text
