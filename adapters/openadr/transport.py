@@ -3,8 +3,14 @@
 Outbound messages are rendered (and signed) by the codec; answers are parsed (and verified)
 by it. Network failures and HTTP errors become :class:`TransportError` so that the VEN can back
 off; a parsed answer is returned as a typed message (None for an empty 200 body). An answer is
-read only up to the codec's size limit (decompressed): a VTN that sends more is hung up on, so a
-hostile or broken VTN cannot make the VEN buffer an endless body.
+read only up to the codec's size limit, counted on the bytes as they arrive: a VTN that sends
+more is hung up on, so a hostile or broken VTN cannot make the VEN buffer an endless body.
+
+Compressed answers are refused, not inflated: the VEN asks for ``Accept-Encoding: identity``
+and an answer with any other Content-Encoding is a :class:`TransportError` (logged) before a
+byte of it is decoded. Why: httpx inflates gzip/deflate/br/zstd before the size check could
+run, so a 98 kB gzip answer inflating to 96 MiB raised the VEN's peak memory by 204 MB.
+OpenADR payloads are a few kB and the VTNs we talk to need not compress.
 """
 
 from __future__ import annotations
@@ -103,8 +109,17 @@ class HttpTransport:
                 "POST",
                 f"{self.vtn_url}/{service}",
                 content=body,
-                headers={"Content-Type": "application/xml"},
+                headers={"Content-Type": "application/xml", "Accept-Encoding": "identity"},
             ) as reply:
+                encoding = reply.headers.get("content-encoding", "identity").strip().lower()
+                if encoding not in {"", "identity"}:
+                    log.warning(
+                        "openadr: refused the VTN's answer on %s: Content-Encoding %r (the VEN"
+                        " asks for identity and never inflates an answer)",
+                        service,
+                        encoding,
+                    )
+                    raise TransportError(f"{service}: compressed answer ({encoding}) refused")
                 content = await _read_at_most(reply, self.max_bytes)
         except httpx.HTTPError as exc:
             raise TransportError(f"{service}: {type(exc).__name__}: {exc}") from exc
@@ -129,13 +144,14 @@ class HttpTransport:
 
 
 async def _read_at_most(reply: httpx.Response, max_bytes: int) -> bytes | None:
-    """The answer's (decoded) body, or None as soon as it is longer than ``max_bytes``."""
+    """The answer's raw body (never decoded), or None as soon as it is longer than
+    ``max_bytes``."""
     declared = reply.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         return None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in reply.aiter_bytes():
+    async for chunk in reply.aiter_raw():
         size += len(chunk)
         if size > max_bytes:
             return None
