@@ -26,6 +26,8 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from hems.signing_files import certificates_problem, fingerprint_problem, signing_pair_problem
+
 log = logging.getLogger(__name__)
 
 RENAMED = {"data_dir": "state_dir"}
@@ -97,6 +99,20 @@ class Settings(BaseSettings):
         vtn_fingerprint: the VTN's pinned OpenADR fingerprint (``AB:CD:...``, 10 bytes), checked
             on every TLS handshake (``adapters/openadr/tls.py``); alone it trusts exactly that
             certificate.
+        ven_sign_messages: sign every message to the VTN (the OpenADR security profile, rule
+            514) with ``ven_signing_cert_file`` and ``ven_signing_key_file``, or, without them,
+            with the mutual-TLS ``ven_cert_file`` and ``ven_key_file`` (openleadr's VTN wants
+            the signing certificate to be the TLS one).
+        ven_signing_cert_file, ven_signing_key_file: the CEM's signing certificate and key
+            (PEM, an unencrypted RSA or EC key), both or neither; only with
+            ``ven_sign_messages``.
+        vtn_signing_cert_file, vtn_signing_fingerprint, vtn_signing_ca_file: what the VTN's
+            signatures are verified with: its signing certificate (pinned by fingerprint), that
+            fingerprint itself, and/or the CA its signing certificate chains to. With any of
+            them every signed message from the VTN is verified (wrong key, tampered, stale or
+            replayed: refused).
+        vtn_signatures_required: refuse every unsigned message from the VTN too (rule 514);
+            needs one of the three above.
         demo: run the bundled demo home with simulated devices.
     """
 
@@ -137,6 +153,13 @@ class Settings(BaseSettings):
     ven_key_file: FilePath | None = None
     vtn_ca_file: FilePath | None = None
     vtn_fingerprint: str = ""
+    ven_sign_messages: bool = False
+    ven_signing_cert_file: FilePath | None = None
+    ven_signing_key_file: FilePath | None = None
+    vtn_signing_cert_file: FilePath | None = None
+    vtn_signing_fingerprint: str = ""
+    vtn_signing_ca_file: FilePath | None = None
+    vtn_signatures_required: bool = False
     demo: bool = False
 
     @field_validator("trusted_proxies")
@@ -183,7 +206,7 @@ class Settings(BaseSettings):
             raise ValueError("must be 0 (no limit) or at least 0.1 kW/min")
         return kw_per_min
 
-    @field_validator("vtn_fingerprint")
+    @field_validator("vtn_fingerprint", "vtn_signing_fingerprint")
     @classmethod
     def _fingerprint(cls, fingerprint: str) -> str:
         if fingerprint and not FINGERPRINT.fullmatch(fingerprint.strip()):
@@ -245,6 +268,66 @@ class Settings(BaseSettings):
                     "to), vtn_fingerprint (the VTN's pinned certificate) or both"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _signing_complete(self) -> Settings:
+        """A half-configured security profile is refused, naming what is missing: a VEN
+        that signs with no key, or that requires the VTN's signatures with nothing to verify
+        them with, would fail on every message instead."""
+        own = (self.ven_signing_cert_file, self.ven_signing_key_file)
+        if (own[0] is None) != (own[1] is None):
+            raise ValueError(
+                "ven_signing_cert_file and ven_signing_key_file go together (both or none)"
+            )
+        if own[0] is not None and not self.ven_sign_messages:
+            raise ValueError(
+                "ven_signing_cert_file and ven_signing_key_file are set but ven_sign_messages "
+                "is false: set it true to sign, or remove them"
+            )
+        if self.ven_sign_messages:
+            files = self.ven_signing_files
+            if files is None:
+                raise ValueError(
+                    "ven_sign_messages needs a signing key: ven_signing_cert_file and "
+                    "ven_signing_key_file, or ven_cert_file and ven_key_file (then used for both)"
+                )
+            problem = signing_pair_problem(*files)
+            if problem:
+                names = "ven_signing_cert_file, ven_signing_key_file"
+                if own[0] is None:
+                    names = "ven_cert_file, ven_key_file (signing with the TLS key)"
+                raise ValueError(f"{names}: {problem}")
+        for name in ("vtn_signing_cert_file", "vtn_signing_ca_file"):
+            path = getattr(self, name)
+            problem = certificates_problem(path) if path is not None else None
+            if problem:
+                raise ValueError(f"{name}: {problem}")
+        if self.vtn_signing_cert_file is not None and self.vtn_signing_fingerprint:
+            problem = fingerprint_problem(self.vtn_signing_cert_file, self.vtn_signing_fingerprint)
+            if problem:
+                raise ValueError(f"vtn_signing_fingerprint: {problem}")
+        if self.vtn_signatures_required and not self.verifies_vtn_signatures:
+            raise ValueError(
+                "vtn_signatures_required needs what to verify the VTN's signatures with: "
+                "vtn_signing_cert_file, vtn_signing_fingerprint or vtn_signing_ca_file"
+            )
+        return self
+
+    @property
+    def ven_signing_files(self) -> tuple[Path, Path] | None:
+        """(certificate, key) the VEN signs with: its own signing pair, else the TLS pair."""
+        if self.ven_signing_cert_file is not None and self.ven_signing_key_file is not None:
+            return self.ven_signing_cert_file, self.ven_signing_key_file
+        if self.ven_cert_file is not None and self.ven_key_file is not None:
+            return self.ven_cert_file, self.ven_key_file
+        return None
+
+    @property
+    def verifies_vtn_signatures(self) -> bool:
+        """Whether there is something to verify the VTN's signatures with."""
+        return bool(
+            self.vtn_signing_cert_file or self.vtn_signing_fingerprint or self.vtn_signing_ca_file
+        )
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,7 +1,8 @@
 """Start and stop the OpenADR VEN of every home (setting ``vtn_url``).
 
 Each home registers with the DSRSP's VTN as its own VEN (venName ``<manufacturer>:<serial>``),
-its devices as report resources, over mutual TLS when the URL is https. The VENs run as tasks
+its devices as report resources, over mutual TLS when the URL is https, signing every message
+and verifying the VTN's signatures as the settings' security profile says. The VENs run as tasks
 in the service's event loop; a VTN that goes away is retried with backoff by the VEN while the
 home keeps running on its own plan.
 """
@@ -13,7 +14,8 @@ import logging
 from dataclasses import dataclass, field
 from functools import partial
 
-from adapters.openadr.tls import TlsSettings, client_context
+from adapters.openadr.signatures import XmlSigner, XmlVerifier
+from adapters.openadr.tls import TlsSettings, client_context, fingerprint_file
 from adapters.openadr.transport import HttpTransport
 from adapters.openadr.ven import Ven, VenSettings
 from hems.dsr_events import base_event_id
@@ -51,10 +53,13 @@ class VenFleet:
                     vtn_fingerprint=s.vtn_fingerprint or None,
                 )
             )
+        signer, verifier = signatures(s)
         for home_id in self.service.store.home_ids():
             home = self.service.store.home(home_id)
             bridge = VenBridge(self.service, home_id)
-            transport = HttpTransport(s.vtn_url, ssl_context=ssl_context)
+            transport = HttpTransport(
+                s.vtn_url, ssl_context=ssl_context, signer=signer, verifier=verifier
+            )
             self._transports.append(transport)
             self.bridges[home_id] = bridge
             self.vens[home_id] = Ven(
@@ -97,6 +102,28 @@ class VenFleet:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         for transport in self._transports:
             await transport.aclose()
+
+
+def signatures(settings: Settings) -> tuple[XmlSigner | None, XmlVerifier | None]:
+    """The signer and verifier of the settings' security profile (None: not used).
+
+    One of each serves every home's VEN: the signer holds no state, and the verifier's memory
+    of (timestamp, nonce) pairs then also refuses a message to one home replayed to another.
+    """
+    files = settings.ven_signing_files if settings.ven_sign_messages else None
+    signer = XmlSigner.from_files(*files) if files is not None else None
+    verifier = None
+    if settings.verifies_vtn_signatures:
+        pin = settings.vtn_signing_fingerprint
+        if settings.vtn_signing_cert_file is not None:
+            pin = fingerprint_file(settings.vtn_signing_cert_file)
+        ca = settings.vtn_signing_ca_file
+        verifier = XmlVerifier(
+            fingerprint=pin or None,
+            ca_pem_file=str(ca) if ca is not None else None,
+            required=settings.vtn_signatures_required,
+        )
+    return signer, verifier
 
 
 def _log_end(task: asyncio.Task[None], *, home_id: int) -> None:
