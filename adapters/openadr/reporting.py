@@ -19,7 +19,7 @@ import logging
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from adapters.openadr.events import REAL_POWER_KW, ItemUnit
 from adapters.openadr.hooks import FlexibilityOffer, Reading, Resource
@@ -204,19 +204,38 @@ def flexibility_intervals(
     )
 
 
+@dataclass(slots=True)
+class _Queued:
+    message: UpdateReport
+    refusals: int = 0
+    retry_utc: datetime | None = None
+
+
 class Outbox:
     """Reports waiting for the VTN: at most ``capacity`` (oldest dropped first, counted);
-    reports older than ``max_age_s`` (a window the VTN no longer wants) dropped with a count."""
+    reports older than ``max_age_s`` (a window the VTN no longer wants) dropped with a count.
+
+    A report the VTN refuses (an HTTP error, not an outage) waits ``retry_initial_s`` doubling
+    up to ``retry_max_s`` before its next try, on its own: the reports behind it and polling go
+    on. It is dropped (counted, logged) after ``max_attempts`` refusals. An outage refuses
+    nothing: the reports wait for the VTN's return, however many tries that takes.
+    """
 
     def __init__(
-        self, capacity: int = 1000, max_age_s: float = 3600.0, max_attempts: int = 5
+        self,
+        capacity: int = 1000,
+        max_age_s: float = 3600.0,
+        max_attempts: int = 5,
+        retry_initial_s: float = 1.0,
+        retry_max_s: float = 60.0,
     ) -> None:
-        self._queue: deque[UpdateReport] = deque()
+        self._queue: deque[_Queued] = deque()
         self.capacity = capacity
         self.max_age_s = max_age_s
         self.max_attempts = max_attempts
+        self.retry_initial_s = retry_initial_s
+        self.retry_max_s = retry_max_s
         self.dropped = 0
-        self._failures = 0
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -226,31 +245,56 @@ class Outbox:
             self._queue.popleft()
             self.dropped += 1
             log.warning("openadr: report outbox full; dropped the oldest (%d so far)", self.dropped)
-        self._queue.append(message)
+        self._queue.append(_Queued(message))
 
-    def peek(self) -> UpdateReport | None:
-        return self._queue[0] if self._queue else None
+    def due(self, now: datetime) -> list[UpdateReport]:
+        """The reports to send now, oldest first (those waiting after a refusal left out)."""
+        return [q.message for q in self._queue if q.retry_utc is None or q.retry_utc <= now]
 
-    def pop(self) -> None:
-        self._queue.popleft()
-        self._failures = 0
+    def sent(self, message: UpdateReport) -> None:
+        self._queue = deque(q for q in self._queue if q.message is not message)
 
-    def failed(self) -> None:
-        """The head could not be delivered; after ``max_attempts`` refusals it is dropped (a
-        report the VTN keeps refusing must not block the ones behind it)."""
-        self._failures += 1
-        if self._failures >= self.max_attempts and self._queue:
-            self._queue.popleft()
-            self._failures = 0
+    def refused(self, message: UpdateReport, now: datetime) -> None:
+        """The VTN refused ``message``: retry it later, or drop it after ``max_attempts``."""
+        for queued in self._queue:
+            if queued.message is message:
+                break
+        else:
+            return
+        queued.refusals += 1
+        if queued.refusals >= self.max_attempts:
+            self.sent(message)
             self.dropped += 1
-            log.warning("openadr: dropped a report the VTN refused %d times", self.max_attempts)
+            log.warning(
+                "openadr: dropped report %s the VTN refused %d times (%d dropped so far)",
+                message.request_id,
+                queued.refusals,
+                self.dropped,
+            )
+            return
+        delay_s = min(self.retry_initial_s * 2 ** (queued.refusals - 1), self.retry_max_s)
+        queued.retry_utc = now + timedelta(seconds=delay_s)
+
+    def drop_requests(self, keep: frozenset[str]) -> int:
+        """Drop reports answering requests not in ``keep`` (a new registration's VTN never
+        issued them); returns how many were dropped."""
+        before = len(self._queue)
+        self._queue = deque(
+            q for q in self._queue if all(r.report_request_id in keep for r in q.message.reports)
+        )
+        gone = before - len(self._queue)
+        if gone:
+            log.info("openadr: dropped %d queued reports of the previous registration", gone)
+        return gone
 
     def expire(self, now: datetime) -> int:
         """Drop reports older than ``max_age_s``; returns how many were dropped."""
         keep = deque(
-            m
-            for m in self._queue
-            if all((now - r.created_utc).total_seconds() <= self.max_age_s for r in m.reports)
+            q
+            for q in self._queue
+            if all(
+                (now - r.created_utc).total_seconds() <= self.max_age_s for r in q.message.reports
+            )
         )
         gone = len(self._queue) - len(keep)
         if gone:

@@ -120,7 +120,7 @@ class ReportSchedule:
             if end is not None and now >= end:
                 if active.samples:
                     self._emit(active, now)
-                del self.active[active.request.report_request_id]
+                self.active.pop(active.request.report_request_id, None)
 
     def _sample(
         self,

@@ -68,6 +68,13 @@ class TransportError(Exception):
     """The VTN could not be reached or answered with an HTTP error (retry later)."""
 
 
+class VtnRefusedError(TransportError):
+    """The VTN was reached but refused the message (an HTTP error status) or gave an answer the
+    VEN refuses (too large, compressed, invalid). The link works: the VEN retries this one
+    message on its own schedule instead of backing off everything (a refused report must not
+    stall polling)."""
+
+
 class Transport(Protocol):
     async def send(self, message: Message) -> Message | None: ...
 
@@ -119,7 +126,7 @@ class HttpTransport:
                         service,
                         encoding,
                     )
-                    raise TransportError(f"{service}: compressed answer ({encoding}) refused")
+                    raise VtnRefusedError(f"{service}: compressed answer ({encoding}) refused")
                 content = await _read_at_most(reply, self.max_bytes)
         except httpx.HTTPError as exc:
             raise TransportError(f"{service}: {type(exc).__name__}: {exc}") from exc
@@ -127,17 +134,17 @@ class HttpTransport:
             log.warning(
                 "openadr: refused the VTN's answer on %s: over %d bytes", service, self.max_bytes
             )
-            raise TransportError(f"{service}: answer larger than {self.max_bytes} bytes")
+            raise VtnRefusedError(f"{service}: answer larger than {self.max_bytes} bytes")
         if reply.status_code != 200:
             text = content[:200].decode("utf-8", "replace")
-            raise TransportError(f"{service}: HTTP {reply.status_code}: {text}")
+            raise VtnRefusedError(f"{service}: HTTP {reply.status_code}: {text}")
         if not content.strip():
             return None
         try:
             return codec.parse(content, verifier=self.verifier, max_bytes=self.max_bytes)
         except CodecError as exc:
             log.warning("openadr: refused the VTN's answer on %s: %s", service, exc)
-            raise TransportError(f"{service}: unusable answer ({exc})") from exc
+            raise VtnRefusedError(f"{service}: unusable answer ({exc})") from exc
 
     async def aclose(self) -> None:
         await self._client.aclose()

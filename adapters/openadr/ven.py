@@ -3,9 +3,12 @@
 :class:`Ven` is transport-agnostic: it sends through a :class:`~adapters.openadr.transport.
 Transport` and answers VTN-initiated messages in :meth:`Ven.handle` (the reply goes back in the
 HTTP response in push mode, or to the VTN's service endpoint after an oadrPoll in pull mode).
-:meth:`Ven.run` is the loop: register (bounded backoff while the VTN is unreachable), request
-events, poll at the VTN's frequency, sample and send reports; after an outage it re-requests
-events (state resync) and flushes the report outbox.
+:meth:`Ven.run` is two loops: one samples the requested reports every tick whatever the VTN
+does (an outage loses no sample: the reports wait in the outbox), the other talks to the VTN:
+register (bounded backoff while the VTN is unreachable), request events, poll at the VTN's
+frequency, send the outbox; after an outage it re-requests events (state resync) and sends what
+was queued. A report the VTN refuses is retried on its own schedule (see ``Outbox``), so it
+never stalls polling or the other reports.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from adapters.openadr.inbound import InboundHandler
 from adapters.openadr.lifecycle import EventBook
 from adapters.openadr.reporting import Catalogue, Outbox
 from adapters.openadr.scheduling import ReportSchedule
-from adapters.openadr.transport import Transport, TransportError
+from adapters.openadr.transport import Transport, TransportError, VtnRefusedError
 from adapters.openadr.vocab import OptReason
 from kernel.dsr import OptType
 
@@ -111,7 +114,11 @@ class Ven:
         self.hooks = Hooks(decide, telemetry, flexibility, cancelled)
         self.registration = Registration()
         self.events = EventBook(rng)
-        self.outbox = Outbox(settings.outbox_capacity)
+        self.outbox = Outbox(
+            settings.outbox_capacity,
+            retry_initial_s=settings.backoff_initial_s,
+            retry_max_s=settings.backoff_max_s,
+        )
         self.reports = ReportSchedule(self.outbox)
         self.catalogue = Catalogue(reports=())
         self._now = clock or (lambda: datetime.now(UTC))
@@ -306,25 +313,50 @@ class Ven:
 
     async def report_tick(self) -> None:
         """Sample and queue due reports, then send what the outbox holds."""
-        await self.reports.tick(self.now(), self.hooks, self.catalogue)
+        await self.sample_reports()
         await self.flush_outbox()
 
+    async def sample_reports(self) -> None:
+        """Sample the active report requests that are due (needs no VTN)."""
+        await self.reports.tick(self.now(), self.hooks, self.catalogue)
+
     async def flush_outbox(self) -> None:
+        """Send the reports due, oldest first. A refused one waits for its own retry and the
+        others go on; an unreachable VTN raises (everything stays queued)."""
         self.outbox.expire(self.now())
-        while (message := self.outbox.peek()) is not None:
+        for message in self.outbox.due(self.now()):
             try:
                 reply = await self.send(message)
-            except TransportError:
-                self.outbox.failed()
-                raise
-            self.outbox.pop()
+            except VtnRefusedError as exc:
+                log.warning("openadr: report %s refused: %s", message.request_id, exc)
+                self.outbox.refused(message, self.now())
+                continue
+            self.outbox.sent(message)
             if isinstance(reply, m.UpdatedReport) and reply.cancel is not None:
                 await self.handle(reply.cancel)
 
     # --- the loop --------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event, tick_s: float = 1.0) -> None:
-        """Register, then poll and report until ``stop`` is set; back off while unreachable."""
+        """Sample reports and talk to the VTN until ``stop`` is set (see the module doc)."""
+        sampler = asyncio.create_task(self._sample_until(stop, tick_s))
+        try:
+            await self._talk_until(stop, tick_s)
+        finally:
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
+
+    async def _sample_until(self, stop: asyncio.Event, tick_s: float) -> None:
+        while not stop.is_set():
+            try:
+                await self.sample_reports()
+            except Exception:  # a failing telemetry hook must not end reporting
+                log.exception("openadr: sampling the reports failed; trying again next tick")
+            await _sleep_unless(stop, tick_s)
+
+    async def _talk_until(self, stop: asyncio.Event, tick_s: float) -> None:
+        """Register, poll and send reports; back off while the VTN is unreachable."""
         delay = self.settings.backoff_initial_s
         next_poll = 0.0
         loop = asyncio.get_running_loop()
@@ -334,12 +366,12 @@ class Ven:
                     await self.register()
                 elif not self.connected:
                     await self.request_events()  # resync after an outage
-                if self.settings.pull and loop.time() >= next_poll:
+                if self.settings.pull and self.ven_id is not None and loop.time() >= next_poll:
                     await self.poll()
                     next_poll = loop.time() + (
                         self.registration.poll_freq_s or self.settings.poll_freq_s
                     )
-                await self.report_tick()
+                await self.flush_outbox()
                 delay = self.settings.backoff_initial_s
                 wait = tick_s
             except (TransportError, RegistrationError) as exc:
@@ -347,8 +379,12 @@ class Ven:
                 wait = delay * (0.5 + self._rng.random() / 2)
                 log.warning("openadr: %s; retrying in %.1f s", exc, wait)
                 delay = min(delay * 2, self.settings.backoff_max_s)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=wait)
+            await _sleep_unless(stop, wait)
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
 class RegistrationError(Exception):

@@ -30,7 +30,11 @@ class PeerLog:
     cancelled_registrations: list[dict[str, Any]] = field(default_factory=list)
 
 
-def make_vtn(port: int, **kwargs: Any) -> tuple[OpenADRServer, PeerLog]:
+def make_vtn(
+    port: int, *, report_period: timedelta = timedelta(seconds=2), **kwargs: Any
+) -> tuple[OpenADRServer, PeerLog]:
+    """openleadr's VTN; it asks for every RealPower point sampled and sent every
+    ``report_period``."""
     peer = PeerLog()
     server = OpenADRServer(
         vtn_id=VTN_ID,
@@ -54,7 +58,7 @@ def make_vtn(port: int, **kwargs: Any) -> tuple[OpenADRServer, PeerLog]:
         def collect(values: list[tuple[datetime, float]], key: str = str(resource_id)) -> None:
             peer.values.setdefault(key, []).extend(values)
 
-        return collect, timedelta(seconds=2), timedelta(seconds=2)
+        return collect, report_period, report_period
 
     async def on_cancel_party_registration(payload: dict[str, Any]):
         peer.cancelled_registrations.append(payload)
