@@ -202,6 +202,7 @@ class MqttCem:
                 async with self._client_for_attempt() as client:
                     await self._subscribe(client)
                     await client.publish(self._availability, ONLINE, qos=1, retain=True)
+                    await self._confirm_access(client)
                     for topic, payload in list(self._retained.items()):
                         await client.publish(topic, payload, qos=1, retain=True)
                     self._client = client
@@ -253,7 +254,13 @@ class MqttCem:
 
     async def _subscribe(self, client: aiomqtt.Client) -> None:
         head = f"{self.settings.prefix}/{self.settings.home}/+"
-        topics = [f"{head}/state", f"{head}/availability", f"{head}/ack", f"{head}/setpoint/set"]
+        topics = [
+            self._availability,
+            f"{head}/state",
+            f"{head}/availability",
+            f"{head}/ack",
+            f"{head}/setpoint/set",
+        ]
         codes = await client.subscribe([(topic, 1) for topic in topics])
         denied = [t for t, c in zip(topics, codes, strict=True) if _code(c) >= 0x80]
         if denied:
@@ -261,6 +268,28 @@ class MqttCem:
                 f"MQTT broker {self.address} denied user {self.settings.username!r} "
                 f"the subscription to {', '.join(denied)} (check the broker's ACL)"
             )
+
+    async def _confirm_access(self, client: aiomqtt.Client) -> None:
+        """Wait for our own ``online`` to come back: a broker that drops a publish or a
+        subscription its ACL denies, without saying so (Mosquitto does, over MQTT 3.1.1),
+        is caught here rather than by setpoints that silently go nowhere."""
+
+        async def echo() -> None:
+            async for message in client.messages:
+                if message.topic.value != self._availability:
+                    self._handle(message)  # a device's retained state, not to be lost
+                elif not message.retain and _payload(message) == ONLINE.encode():
+                    return
+
+        try:
+            await asyncio.wait_for(echo(), min(self.settings.connect_timeout_s / 2, 5.0))
+        except TimeoutError:
+            raise MqttAccessDeniedError(
+                f"MQTT broker {self.address} did not pass the CEM's own message on "
+                f"{self._availability} back to it: check that its ACL lets user "
+                f"{self.settings.username!r} read and write "
+                f"{self.settings.prefix}/{self.settings.home}/#"
+            ) from None
 
     def _fail_pending(self) -> None:
         for live in self._devices.values():
@@ -279,9 +308,12 @@ class MqttCem:
         except ValueError:
             log.debug("ignored a message on %s", topic)
             return
-        live = self._devices.get(device_id)
-        if live is None:
-            log.debug("ignored a message on %s: device %s is not registered", topic, device_id)
+        # Kept for a device no driver has asked for yet: its retained state arrives once, at
+        # the subscription. Only the home's devices can publish here (the ACL).
+        try:
+            live = self.device(device_id)
+        except ValueError:
+            log.debug("ignored a message on %s: not a device id", topic)
             return
         payload = _payload(message)
         try:

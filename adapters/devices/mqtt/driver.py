@@ -153,7 +153,8 @@ class MqttDeviceDriver:
             await self._cem.publish(topic, payload, retain=True, timeout_s=self.ack_timeout_s)
 
     async def _send(self, topic: str, payload: bytes, seq: int) -> None:
-        self._available()
+        # Published even to an offline device: it is retained, so the device finds it on its
+        # return; the caller still hears that the device did not take it.
         future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
         self._live.acks[seq] = future
         deadline = time.monotonic() + self.ack_timeout_s

@@ -56,8 +56,10 @@ def _object(payload: bytes) -> dict[str, Any]:
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise InvalidPayloadError(f"payload of {len(payload)} bytes is over {MAX_PAYLOAD_BYTES}")
     try:
-        value = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        value = json.loads(payload.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InvalidPayloadError(f"not JSON (not UTF-8: {payload[:40]!r})") from None
+    except json.JSONDecodeError as exc:
         raise InvalidPayloadError(f"not JSON ({exc})") from None
     if not isinstance(value, dict):
         raise InvalidPayloadError(f"not a JSON object but {type(value).__name__}")

@@ -60,7 +60,9 @@ def sg_ready_state(power_kw: float, thresholds: SgReadyThresholds) -> SgReadySta
     """The SG-Ready state for a planned power [kW]."""
     if not math.isfinite(power_kw):
         raise ValueError(f"power_kw must be a finite number, got {power_kw}")
-    fraction = power_kw / thresholds.rated_power_kw
+    # A hair of tolerance so a power exactly at a threshold (0.3 kW of 3 kW) is not put
+    # below it by floating-point division.
+    fraction = power_kw / thresholds.rated_power_kw + 1e-9
     if fraction < thresholds.blocked_below:
         return SgReadyState.BLOCKED
     if fraction < thresholds.recommended_from:
