@@ -203,25 +203,38 @@ async def _consenting_runtime(settings: Settings):  # type: ignore[no-untyped-de
 
 
 @pytest.mark.usefixtures("_openleadr_class_state")
-@pytest.mark.parametrize("signed", [True, False], ids=["signed", "mtls-only-baseline"])
-def test_hems_runs_the_full_profile_against_a_signing_vtn(tmp_path, pki, signed):
+@pytest.mark.parametrize("trust", ["pin", "ca", ""], ids=["signed-pin", "signed-ca", "mtls-only"])
+def test_hems_runs_the_full_profile_against_a_signing_vtn(tmp_path, pki, trust):
     """Registration, events received and opted in, telemetry delivered: mutual TLS and
-    signatures both ways. Before the service could sign, openleadr's VTN refused every message
-    after registration, so no event arrived and no telemetry was delivered. ``mtls-only`` is
+    signatures both ways, the VTN's verified by its pinned certificate (``signed-pin``: our
+    strict verifier) or by the CA it chains to (``signed-ca``: signxml). Before the service
+    could sign, openleadr's VTN refused every message after registration, so no event arrived
+    and no telemetry was delivered. ``mtls-only`` is
     the same flow without signatures, the baseline for the figures printed with ``-s``:
     event -> answer as the VTN sees it (includes waiting for the VEN's next poll, 1 s period)
     and as the VEN spends it (the event delivered -> its answer received)."""
-    asyncio.run(_full_flow(tmp_path, pki, signed))
+    asyncio.run(_full_flow(tmp_path, pki, trust))
 
 
-async def _full_flow(tmp_path, pki, signed: bool) -> None:  # type: ignore[no-untyped-def]
+async def _full_flow(tmp_path, pki, trust: str) -> None:  # type: ignore[no-untyped-def]
     ca_file, vtn, ven = pki
     port = free_port()
-    server, peer, delivered = _signing_vtn(port, ca_file, vtn, ven, signed)
+    server, peer, delivered = _signing_vtn(port, ca_file, vtn, ven, signed=bool(trust))
     await server.run()
-    settings = _full_profile(tmp_path, port, pki)
-    if not signed:
-        settings = _settings(tmp_path, port, ca_file, vtn, ven)
+    settings = _settings(tmp_path, port, ca_file, vtn, ven)
+    if trust == "pin":
+        settings = _full_profile(tmp_path, port, pki)
+    elif trust == "ca":
+        settings = _settings(
+            tmp_path,
+            port,
+            ca_file,
+            vtn,
+            ven,
+            ven_sign_messages=True,
+            vtn_signing_ca_file=ca_file,
+            vtn_signatures_required=True,
+        )
     runtime, home_id = await _consenting_runtime(settings)
     answered: dict[str, float] = {}
 
@@ -257,7 +270,7 @@ async def _full_flow(tmp_path, pki, signed: bool) -> None:  # type: ignore[no-un
         to_answer = [answered[e] - added[e] for e in events]
         in_ven = [answered[e] - delivered[e] for e in events]
         print(
-            f"\n{'signed' if signed else 'mTLS only'}: event added -> answer median "
+            f"\n{trust or 'mTLS only'}: event added -> answer median "
             f"{statistics.median(to_answer):.3f} s; delivered -> answer median "
             f"{statistics.median(in_ven):.3f} s ({', '.join(f'{t:.3f}' for t in in_ven)})"
         )
