@@ -127,6 +127,11 @@ class Ven:
         self.inbound = InboundHandler(self)
         self.opts: dict[str, m.CreateOpt] = {}
         self.connected = False
+        self.enrolled = True
+        """Whether :meth:`run` (re)registers: False after :meth:`deregister` or a cancellation
+        by the VTN, until :meth:`enrol` (the consumer or operator enrols again)."""
+        self.cancelled_by_vtn_utc: datetime | None = None
+        """When the VTN cancelled the registration (None: it did not, or the VEN re-enrolled)."""
 
     # --- small helpers -------------------------------------------------------------------
 
@@ -154,8 +159,28 @@ class Ven:
 
     # --- registration ----------------------------------------------------------------------
 
+    def enrol(self) -> None:
+        """Enrol again after a deregistration or a cancellation by the VTN: :meth:`run` registers
+        at its next turn (an explicit :meth:`register` call does too)."""
+        self.enrolled = True
+        self.cancelled_by_vtn_utc = None
+
+    def registration_cancelled_by_vtn(self) -> None:
+        """The VTN cancelled the registration: record it and stop registering until re-enrolled
+        (retrying would only be refused, or undo the DSRSP's decision)."""
+        self.enrolled = False
+        self.cancelled_by_vtn_utc = self.now()
+        self.registration = Registration()
+        self.reports.cancel_all()
+        self.outbox.drop_requests(frozenset())
+        log.warning(
+            "openadr: the VTN cancelled the registration; not registering again until re-enrolled"
+        )
+
     async def register(self) -> None:
-        """Query, create the party registration, register reports and request events."""
+        """Query, create the party registration, register reports and request events (an
+        explicit call enrols the VEN again)."""
+        self.enrol()
         query = await self.send(m.QueryRegistration(request_id=self.new_id()))
         if isinstance(query, m.CreatedPartyRegistration) and query.poll_freq_s:
             self.registration.poll_freq_s = query.poll_freq_s
@@ -211,6 +236,9 @@ class Ven:
         await self.follow_up(reply)
 
     async def deregister(self) -> None:
+        """Cancel the registration (oadrCancelPartyRegistration); :meth:`run` does not register
+        again until :meth:`enrol`."""
+        self.enrolled = False
         if self.registration.registration_id is None:
             return
         await self.send(
@@ -222,6 +250,7 @@ class Ven:
         )
         self.registration = Registration()
         self.reports.cancel_all()
+        self.outbox.drop_requests(frozenset())
 
     # --- VTN-initiated messages ------------------------------------------------------------
 
@@ -236,7 +265,8 @@ class Ven:
         answer = await self.handle(message)
         if answer is not None:
             await self.send(answer)
-        if self.registration.ven_id is None and isinstance(message, m.RequestReregistration):
+        reregister = isinstance(message, m.RequestReregistration)
+        if reregister and self.registration.ven_id is None and self.enrolled:
             await self.register()
 
     async def poll(self) -> None:
@@ -323,6 +353,8 @@ class Ven:
     async def flush_outbox(self) -> None:
         """Send the reports due, oldest first. A refused one waits for its own retry and the
         others go on; an unreachable VTN raises (everything stays queued)."""
+        if self.ven_id is None:
+            return  # nobody to send them to (deregistered or re-registering)
         self.outbox.expire(self.now())
         for message in self.outbox.due(self.now()):
             try:
@@ -361,12 +393,15 @@ class Ven:
         next_poll = 0.0
         loop = asyncio.get_running_loop()
         while not stop.is_set():
+            if self.ven_id is None and not self.enrolled:
+                await _sleep_unless(stop, tick_s)  # deregistered: wait for enrol()
+                continue
             try:
                 if self.ven_id is None:
                     await self.register()
                 elif not self.connected:
                     await self.request_events()  # resync after an outage
-                if self.settings.pull and self.ven_id is not None and loop.time() >= next_poll:
+                if self.settings.pull and loop.time() >= next_poll:
                     await self.poll()
                     next_poll = loop.time() + (
                         self.registration.poll_freq_s or self.settings.poll_freq_s

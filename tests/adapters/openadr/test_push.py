@@ -271,3 +271,25 @@ def test_bad_pushes_get_openadr_error_codes_and_the_endpoint_keeps_serving(pki, 
     with caplog.at_level(logging.WARNING, logger="adapters.openadr"):
         _run(pki, scenario)
     assert "openadr push: refused a message" in caplog.text
+
+
+def test_a_pushed_registration_cancellation_sticks_until_enrolled(pki):
+    """The VTN pushes oadrCancelPartyRegistration: answered, recorded, and the running VEN does
+    not register again (before: at once, forever) until enrol()."""
+
+    async def scenario(vtn: PushingVtn, ven: Ven, decided: list[str]) -> None:
+        answer = await vtn.push(
+            "EiRegisterParty",
+            m.CancelPartyRegistration(
+                request_id="cancel-1", registration_id=REGISTRATION_ID, ven_id=VEN_ID
+            ),
+        )
+        assert isinstance(answer, m.CanceledPartyRegistration)
+        assert answer.response.ok
+        assert ven.cancelled_by_vtn_utc is not None
+        await asyncio.sleep(2.0)
+        assert len(vtn.registrations) == 1
+        ven.enrol()
+        await until(lambda: len(vtn.registrations) == 2)
+
+    _run(pki, scenario)

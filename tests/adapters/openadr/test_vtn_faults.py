@@ -1,6 +1,6 @@
 """The VEN under VTN faults, against openleadr's VTN on 127.0.0.1 with faults injected
 (``vtn_faults.Faults``): refused reports do not stall polling or events; telemetry sampled
-through an outage is delivered after it."""
+through an outage is delivered after it; deregistration, by the VEN or the VTN, sticks."""
 
 from __future__ import annotations
 
@@ -15,13 +15,22 @@ from typing import Any
 
 import pytest
 
+from adapters.openadr import codec
+from adapters.openadr import messages as m
 from adapters.openadr.hooks import OptDecision, Reading, Resource
 from adapters.openadr.transport import HttpTransport
 from adapters.openadr.ven import Ven, VenSettings
 from adapters.openadr.vocab import OptReason
 from kernel.dsr import OptType
 from tests.adapters.openadr.vtn_faults import Faults
-from tests.adapters.openadr.vtn_peer import VEN_ID, PeerLog, dispatch_event, free_port, make_vtn
+from tests.adapters.openadr.vtn_peer import (
+    REGISTRATION_ID,
+    VEN_ID,
+    PeerLog,
+    dispatch_event,
+    free_port,
+    make_vtn,
+)
 from tests.adapters.openadr.waiting import until
 
 pytestmark = [
@@ -158,3 +167,44 @@ def test_telemetry_sampled_through_an_outage_is_sent_after_it():
     completeness = asyncio.run(scenario())
     print(f"samples sent / samples due through the outage: {completeness:.0%}")
     assert completeness >= 1.0, completeness
+
+
+def test_deregistration_sticks_while_the_ven_runs():
+    """After deregister() the running loop does not register again (before: within a second)."""
+
+    async def scenario() -> None:
+        async with _scene(report_period_s=1.0) as scene:
+            await until(lambda: bool(scene.faults.poll_times_s))
+            await scene.ven.deregister()
+            assert len(scene.peer.cancelled_registrations) == 1
+            await asyncio.sleep(2.5)
+            assert len(scene.peer.registrations) == 1
+            assert scene.ven.ven_id is None
+            polls = len(scene.faults.poll_times_s)
+            await asyncio.sleep(1.5)
+            assert len(scene.faults.poll_times_s) == polls  # no polling while deregistered
+
+    asyncio.run(scenario())
+
+
+def test_a_registration_cancelled_by_the_vtn_is_recorded_and_not_retried_until_enrolled():
+    """The VTN answers a poll with oadrCancelPartyRegistration: the VEN answers, records it and
+    does not register again (before: it registered again at once, forever); enrol() does."""
+
+    async def scenario() -> None:
+        async with _scene(report_period_s=1.0) as scene:
+            cancel = m.CancelPartyRegistration(
+                request_id="cancel-1", registration_id=REGISTRATION_ID, ven_id=VEN_ID
+            )
+            scene.faults.poll_answers.append(codec.render(cancel))
+            await until(lambda: scene.ven.cancelled_by_vtn_utc is not None)
+            await asyncio.sleep(2.5)
+            assert len(scene.peer.registrations) == 1
+            assert scene.ven.ven_id is None
+            assert not scene.ven.enrolled
+            scene.ven.enrol()
+            await until(lambda: len(scene.peer.registrations) == 2)
+            await until(lambda: scene.ven.ven_id == VEN_ID)
+            assert scene.ven.cancelled_by_vtn_utc is None
+
+    asyncio.run(scenario())
