@@ -155,3 +155,22 @@ def test_the_profile_comes_from_the_environment_too(pki, tls, monkeypatch):
     s = load_settings(**tls)
     assert s.ven_sign_messages
     assert s.vtn_signatures_required
+
+
+def test_hems_run_refuses_a_half_configured_profile_in_one_line(tmp_path):
+    """What an operator sees: exit 2 and the setting named, no traceback, nothing started."""
+    from typer.testing import CliRunner
+
+    from hems.cli import app
+
+    config = tmp_path / "hems.toml"
+    config.write_text(
+        f'state_dir = "{tmp_path / "state"}"\n'
+        'vtn_url = "http://127.0.0.1:8081/OpenADR2/Simple/2.0b"\n'
+        "ven_sign_messages = true\n"
+    )
+    result = CliRunner().invoke(app, ["run", "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert "ven_sign_messages needs a signing key" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "state").exists()
