@@ -209,6 +209,11 @@ class Ven:
             poll_freq_s=created.poll_freq_s or self.registration.poll_freq_s,
         )
         self.reports.ven_id = created.ven_id
+        # A new registration starts from the requests its oadrRegisteredReport makes: the VTN
+        # may have lost its state, and must not receive streams (or queued reports) for
+        # requests it never issued.
+        self.reports.cancel_all()
+        self.outbox.drop_requests(frozenset())
         log.info("openadr: registered as %s with %s", created.ven_id, created.vtn_id)
         await self.register_reports()
         await self.request_events()

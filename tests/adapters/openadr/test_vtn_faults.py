@@ -79,17 +79,18 @@ async def _scene(report_period_s: float, **settings: Any) -> AsyncIterator[Scene
     transport = HttpTransport(f"http://127.0.0.1:{port}/OpenADR2/Simple/2.0b")
     ven = Ven(ven_settings, transport, decide=_decide, telemetry=_telemetry)
     stop = asyncio.Event()
+    scene = Scene(ven, server, peer, faults, port)
     try:
         await ven.register()
         runner = asyncio.create_task(ven.run(stop, tick_s=0.05))
-        yield Scene(ven, server, peer, faults, port)
+        yield scene
         assert not runner.done()
         stop.set()
         await runner
     finally:
         stop.set()
         await transport.aclose()
-        await server.stop()
+        await scene.server.stop()  # the one running now (a test may restart the VTN)
 
 
 def _site_values_between(peer: PeerLog, start: datetime, end: datetime) -> set[datetime]:
@@ -206,5 +207,32 @@ def test_a_registration_cancelled_by_the_vtn_is_recorded_and_not_retried_until_e
             await until(lambda: len(scene.peer.registrations) == 2)
             await until(lambda: scene.ven.ven_id == VEN_ID)
             assert scene.ven.cancelled_by_vtn_utc is None
+
+    asyncio.run(scenario())
+
+
+def test_report_requests_are_dropped_on_re_registration():
+    """The VTN restarts without its state (a new VTN asking for no report) and asks the VEN to
+    re-register: the VEN registers again and sends no stream for the old VTN's requests
+    (before: it kept sending them)."""
+
+    async def scenario() -> None:
+        async with _scene(report_period_s=1.0) as scene:
+            await until(lambda: scene.faults.updates_received >= 1)
+            assert scene.ven.reports.pending()
+            await scene.server.stop()
+            scene.server, scene.peer = make_vtn(scene.port, request_reports=False)
+            scene.faults = Faults()
+            scene.server.app.middlewares.append(scene.faults.middleware)
+            await scene.server.run()
+            reregister = m.RequestReregistration(ven_id=VEN_ID)
+            scene.faults.poll_answers.append(codec.render(reregister))
+            await until(lambda: len(scene.peer.registrations) == 1, timeout_s=15)
+            await until(lambda: scene.ven.ven_id == VEN_ID)
+            await asyncio.sleep(0.5)  # a report already under way may still land
+            before = scene.faults.updates_received  # sent before the VEN knew: unavoidable
+            await asyncio.sleep(3.0)  # three report periods of the old request
+            assert scene.faults.updates_received == before
+            assert scene.ven.reports.pending() == ()
 
     asyncio.run(scenario())

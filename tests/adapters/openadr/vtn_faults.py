@@ -19,6 +19,7 @@ class Faults:
         self.refused_reports = 0
         self.poll_times_s: list[float] = []  # the test loop's clock
         self.poll_answers: list[bytes] = []  # answer the next polls with these bodies
+        self.updates_received = 0  # oadrUpdateReport bodies that reached the VTN
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -31,8 +32,9 @@ class Faults:
             if self.poll_answers:
                 body = self.poll_answers.pop(0)
                 return web.Response(body=body, content_type="application/xml")
-        refusing = request.path.endswith("/EiReport") and self.refuse_reports
-        if refusing and b"oadrUpdateReport" in await request.read():
+        update = request.path.endswith("/EiReport") and b"oadrUpdateReport" in await request.read()
+        if update and self.refuse_reports:
             self.refused_reports += 1
             return web.Response(status=500, text="report refused")
+        self.updates_received += update
         return await handler(request)

@@ -31,10 +31,14 @@ class PeerLog:
 
 
 def make_vtn(
-    port: int, *, report_period: timedelta = timedelta(seconds=2), **kwargs: Any
+    port: int,
+    *,
+    report_period: timedelta = timedelta(seconds=2),
+    request_reports: bool = True,
+    **kwargs: Any,
 ) -> tuple[OpenADRServer, PeerLog]:
     """openleadr's VTN; it asks for every RealPower point sampled and sent every
-    ``report_period``."""
+    ``report_period`` (for none without ``request_reports``)."""
     peer = PeerLog()
     server = OpenADRServer(
         vtn_id=VTN_ID,
@@ -52,7 +56,7 @@ def make_vtn(
         ven_id, resource_id, measurement, unit, scale, min_sampling_interval, max_sampling_interval
     ):
         peer.offered.append((resource_id, measurement, unit))
-        if measurement != "RealPower":
+        if measurement != "RealPower" or not request_reports:
             return None
 
         def collect(values: list[tuple[datetime, float]], key: str = str(resource_id)) -> None:
