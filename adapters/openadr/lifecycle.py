@@ -5,6 +5,7 @@ VEN does not support)."""
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -12,6 +13,8 @@ from enum import StrEnum
 
 from adapters.openadr.events import Event
 from adapters.openadr.vocab import EventStatus, ResponseCode, SignalName
+
+log = logging.getLogger(__name__)
 
 SIMPLE_LEVELS = frozenset({0.0, 1.0, 2.0, 3.0})
 """Rule 9: a SIMPLE signal's payload is one of the levels 0-3."""
@@ -34,11 +37,14 @@ class TrackedEvent:
         event: the latest version received.
         start_offset_s: the random delay drawn once from [0, startafter) (0 without startafter).
         cancelled: cancelled by the VTN, explicitly or implied.
+        ignored: the last content that came without a new modificationNumber and was not
+            taken (warned about once).
     """
 
     event: Event
     start_offset_s: float = 0.0
     cancelled: bool = False
+    ignored: Event | None = None
 
     @property
     def effective_start_utc(self) -> datetime:
@@ -163,7 +169,7 @@ class EventBook:
                 updates.append(EventUpdate(change=Change.STALE, tracked=held, previous=held))
                 continue
             elif event.modification_number == held.event.modification_number:
-                tracked = replace(held, event=event, cancelled=held.cancelled or cancelled)
+                tracked = self._same_version(held, event)
                 change = Change.CANCELLED if cancelled and not held.cancelled else Change.UNCHANGED
             else:
                 offset = held.start_offset_s
@@ -185,7 +191,35 @@ class EventBook:
             )
         return updates
 
+    @staticmethod
+    def _same_version(held: TrackedEvent, event: Event) -> TrackedEvent:
+        """The same modificationNumber: only the status (and the signals' currentValue) may
+        move. Other changed content is not taken: 2.0b requires a new modificationNumber, and
+        the decision hook was told the first content (the VEN's list must agree with it)."""
+        cancelled = held.cancelled or event.status is EventStatus.CANCELLED
+        if _content(event) == _content(held.event):
+            return replace(held, event=event, cancelled=cancelled)
+        if held.ignored is None or _content(event) != _content(held.ignored):
+            log.warning(
+                "openadr: event %s changed without a new modificationNumber (%d); kept the"
+                " content first received",
+                event.event_id,
+                event.modification_number,
+            )
+        kept = replace(held.event, status=event.status)
+        return replace(held, event=kept, cancelled=cancelled, ignored=event)
+
     def forget_finished(self, now_utc: datetime) -> None:
         for event_id, held in list(self._events.items()):
             if held.status_at(now_utc) in {EventStatus.COMPLETED, EventStatus.CANCELLED}:
                 del self._events[event_id]
+
+
+def _content(event: Event) -> Event:
+    """What may not change without a new modificationNumber: all but the eventStatus and the
+    signals' currentValue (they move as the event runs)."""
+    return replace(
+        event,
+        status=EventStatus.FAR,
+        signals=tuple(replace(signal, current_value=None) for signal in event.signals),
+    )

@@ -236,3 +236,34 @@ def test_report_requests_are_dropped_on_re_registration():
             assert scene.ven.reports.pending() == ()
 
     asyncio.run(scenario())
+
+
+def test_content_changed_without_a_new_modification_number_is_not_taken(caplog):
+    """openleadr's VTN changes an event's value and resends it with the same modificationNumber:
+    the VEN keeps the content its decision hook was told and logs a warning naming the event
+    (before: the new value was stored silently)."""
+
+    async def scenario() -> tuple[float, list[float]]:
+        async with _scene(report_period_s=1.0) as scene:
+            start = datetime.now(UTC) + timedelta(minutes=5)
+            event = dispatch_event(scene.peer, "ev-7", start, (3.0,), "setpoint")
+            scene.server.add_raw_event(VEN_ID, event)
+            await until(lambda: "ev-7" in scene.ven.events)
+            scene.server.events[VEN_ID][0].event_signals[0].intervals[0].signal_payload = 9.0
+            scene.server.events_updated[VEN_ID] = True
+            await until(lambda: "ev-7" in "".join(r.getMessage() for r in caplog.records))
+            await asyncio.sleep(1.5)  # later polls: still the first content, warned once
+            tracked = scene.ven.events.get("ev-7")
+            assert tracked is not None
+            told = [n.requests[0].value_kw for n in scene.ven.hooks.notices]
+            return tracked.event.signals[0].intervals[0].value, told
+
+    with caplog.at_level(logging.WARNING, logger="adapters.openadr"):
+        held_kw, told_kw = asyncio.run(scenario())
+    assert told_kw == [3.0]
+    assert held_kw == 3.0
+    warnings = [r.getMessage() for r in caplog.records if "ev-7" in r.getMessage()]
+    assert warnings == [
+        "openadr: event ev-7 changed without a new modificationNumber (0); kept the content"
+        " first received"
+    ]
