@@ -55,8 +55,9 @@ class VenSettings:
         pull: oadrHttpPullModel; False means push to ``push_url``.
         xml_signature: announce (and use) XML signatures.
         poll_freq_s: poll period until the VTN states its own [s].
-        backoff_initial_s, backoff_max_s: retry delays while the VTN is unreachable [s].
-        outbox_capacity: reports kept while the VTN is unreachable.
+        backoff_initial_s, backoff_max_s: retry delays while the VTN is unreachable, and for
+            a report it refused (each report on its own) [s].
+        outbox_capacity: reports kept while the VTN is unreachable (oldest dropped, counted).
     """
 
     manufacturer: str

@@ -93,6 +93,10 @@ async def _scene(report_period_s: float, **settings: Any) -> AsyncIterator[Scene
         await scene.server.stop()  # the one running now (a test may restart the VTN)
 
 
+_TICK = timedelta(seconds=0.2)
+_PERIOD = timedelta(seconds=1)
+
+
 def _site_values_between(peer: PeerLog, start: datetime, end: datetime) -> set[datetime]:
     return {at for at, _ in peer.values.get("site", []) if start <= at < end}
 
@@ -136,8 +140,8 @@ def test_a_refused_report_does_not_stall_polling_nor_an_event():
     print(
         f"refused reports: longest poll gap {max_gap_s:.2f} s, event answered in {answer_s:.2f} s"
     )
-    assert max_gap_s < 2.0, max_gap_s  # the VTN asks for a poll every 1 s
-    assert answer_s < 2.5, answer_s
+    assert max_gap_s < 2.5, max_gap_s  # the VTN asks for a poll every 1 s (before: >= 4 s)
+    assert answer_s < 3.0, answer_s
 
 
 def test_telemetry_sampled_through_an_outage_is_sent_after_it():
@@ -146,7 +150,7 @@ def test_telemetry_sampled_through_an_outage_is_sent_after_it():
     even taken, the loop backed off before sampling)."""
     period_s, outage_s = 1.0, 10.0
 
-    async def scenario() -> float:
+    async def scenario() -> tuple[float, float]:
         async with _scene(report_period_s=period_s, backoff_max_s=2.0) as scene:
             await until(lambda: bool(scene.peer.values.get("site")))
             scene.faults.down = True
@@ -154,20 +158,24 @@ def test_telemetry_sampled_through_an_outage_is_sent_after_it():
             await asyncio.sleep(outage_s)
             end_utc = datetime.now(UTC)
             scene.faults.down = False
+            after = end_utc + timedelta(seconds=2 * period_s)
             await until(
                 lambda: bool(
-                    _site_values_between(scene.peer, end_utc, datetime.max.replace(tzinfo=UTC))
+                    _site_values_between(scene.peer, after, datetime.max.replace(tzinfo=UTC))
                 ),
                 timeout_s=10,
-            )
-            await asyncio.sleep(1.0)  # the rest of the outbox
-            sent = _site_values_between(scene.peer, start_utc, end_utc)
-        due = round(outage_s / period_s)
-        return len(sent) / due
+            )  # the outbox is sent oldest first: the outage's samples are in
+            # a sample is stamped when its tick runs, up to a tick (0.05 s) after it was due
+            stamps = sorted(_site_values_between(scene.peer, start_utc, end_utc + _TICK))
+            around = sorted(_site_values_between(scene.peer, start_utc - _PERIOD, after))
+        due = int((end_utc - start_utc).total_seconds() / period_s)
+        longest_gap_s = max((b - a).total_seconds() for a, b in itertools.pairwise(around))
+        return len(stamps) / due, longest_gap_s
 
-    completeness = asyncio.run(scenario())
+    completeness, longest_gap_s = asyncio.run(scenario())
     print(f"samples sent / samples due through the outage: {completeness:.0%}")
     assert completeness >= 1.0, completeness
+    assert longest_gap_s < 1.5 * period_s, longest_gap_s  # no hole in the data
 
 
 def test_deregistration_sticks_while_the_ven_runs():
