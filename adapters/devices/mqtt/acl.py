@@ -25,11 +25,13 @@ def mosquitto_acl(
     *,
     prefix: str = "cem",
     discovery_prefix: str = "homeassistant",
+    home_assistant_username: str | None = None,
 ) -> str:
     """The ``acl_file`` text for one home: the CEM reads and writes the home's topics and
     Home Assistant's discovery topics; each device writes its ``state``, ``ack`` and
     ``availability`` and reads its ``setpoint``, ``sg_ready``, ``plan`` and the CEM's
-    availability."""
+    availability. Home Assistant's user, if given, reads the home's topics and the discovery
+    topics and writes only the setpoint numbers' command topics."""
     lines = [
         f"user {_user(cem_username)}",
         f"topic readwrite {prefix}/{check_id('home', home)}/#",
@@ -42,6 +44,14 @@ def mosquitto_acl(
         lines += [f"topic write {t}" for t in (topics.state, topics.ack, topics.availability)]
         lines += [f"topic read {t}" for t in (topics.setpoint, topics.sg_ready, topics.plan)]
         lines += [f"topic read {cem_availability_topic(home, prefix)}", ""]
+    if home_assistant_username is not None:
+        lines += [
+            f"user {_user(home_assistant_username)}",
+            f"topic read {prefix}/{home}/#",
+            f"topic read {discovery_prefix}/#",
+            f"topic write {prefix}/{home}/+/setpoint/set",
+            "",
+        ]
     return "\n".join(lines)
 
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -137,3 +140,33 @@ def test_apply_to_acknowledgement_latency(broker: Broker) -> None:
     median_ms = statistics.median(times_ms)
     print(f"\nMQTT apply() -> device ack: median {median_ms:.1f} ms of 50, max {max(times_ms):.1f}")
     assert median_ms < 1000
+
+
+def test_the_cem_s_last_will_sends_the_device_to_its_plan(broker: Broker) -> None:
+    """The CEM process is killed (no clean disconnect): the broker publishes its will, and the
+    heat pump leaves the last setpoint for the retained plan."""
+    with running_heat_pump(broker) as pump:
+        cem = subprocess.Popen(
+            [
+                sys.executable, str(Path(__file__).with_name("mqtt_cem_process.py")),
+                "--port", str(broker.port), "--ca", str(broker.pki.ca_file),
+                "--username", CEM_USER, "--password", CEM_PASSWORD,
+                "--setpoint-kw", "0.5", "--plan", "[[-1, 2.0]]", "--end-s", "60",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).parents[3],
+            env=os.environ | {"PYTHONPATH": str(Path(__file__).parents[3])},
+        )  # fmt: skip
+        try:
+            assert cem.stdout is not None
+            assert cem.stdout.readline().strip() == "ready"
+            held = pump.wait_for(lambda s: s["power_kw"] == pytest.approx(0.5))
+            assert (held["mode"], held["cem_online"]) == ("setpoint", True)
+        finally:
+            cem.kill()
+            cem.wait(timeout=10)
+            if cem.stdout is not None:
+                cem.stdout.close()
+        followed = pump.wait_for(lambda s: s["power_kw"] == pytest.approx(2.0))
+        assert (followed["mode"], followed["cem_online"]) == ("plan", False)
