@@ -24,6 +24,7 @@ from adapters.devices.mqtt.discovery import (
     discovery_messages,
 )
 from adapters.devices.mqtt.payloads import (
+    DEFAULT_HOLD_S,
     Ack,
     PlanStep,
     plan_payload,
@@ -45,6 +46,8 @@ class MqttDeviceDriver:
             ``at`` time).
         ack_timeout_s: how long ``apply`` and ``send_plan`` wait for the device's ``ack``.
         sg_ready: the thresholds for a heat pump driven by SG-Ready states; None: setpoints.
+        hold_s: how long the device holds a setpoint after receiving it (then the plan, then
+            its own mode): re-send setpoints well within it.
     """
 
     def __init__(
@@ -56,12 +59,14 @@ class MqttDeviceDriver:
         stale_after_s: float = 60.0,
         ack_timeout_s: float = 5.0,
         sg_ready: SgReadyThresholds | None = None,
+        hold_s: float = DEFAULT_HOLD_S,
     ) -> None:
         self.name = name
         self.device_id = device_id
         self.stale_after_s = stale_after_s
         self.ack_timeout_s = ack_timeout_s
         self.sg_ready = sg_ready
+        self.hold_s = hold_s
         self._cem = cem
         self._live: DeviceLive = cem.device(device_id)
 
@@ -114,9 +119,13 @@ class MqttDeviceDriver:
         now = datetime.now(UTC)
         if self.sg_ready is not None:
             state = sg_ready_state(setpoint.power_kw, self.sg_ready)
-            await self._send(self._live.topics.sg_ready, sg_ready_payload(seq, state, now), seq)
+            await self._send(
+                self._live.topics.sg_ready, sg_ready_payload(seq, state, now, self.hold_s), seq
+            )
         else:
-            await self._send(self._live.topics.setpoint, setpoint_payload(seq, setpoint, now), seq)
+            await self._send(
+                self._live.topics.setpoint, setpoint_payload(seq, setpoint, now, self.hold_s), seq
+            )
         self._live.manual_setpoint_kw = None
 
     async def send_plan(self, steps: Sequence[PlanStep], end_utc: datetime) -> None:
@@ -173,6 +182,8 @@ class MqttDeviceDriver:
             ) from None
         finally:
             self._live.acks.pop(seq, None)
+            if future.done() and not future.cancelled():
+                future.exception()  # seen: a failure after publish() raised is not "unretrieved"
         if not ack.accepted:
             raise DeviceUnavailableError(
                 f"device {self.device_id} refused {topic} seq {seq}: "

@@ -16,6 +16,9 @@ from adapters.devices.driver import Setpoint
 from adapters.devices.mqtt.sg_ready import RELAYS, SgReadyState
 
 MAX_PAYLOAD_BYTES = 64 * 1024
+# How long a device holds a setpoint or SG-Ready state after it received it, unless a newer
+# one comes: a CEM that is connected but no longer plans must not pin the device for ever.
+DEFAULT_HOLD_S = 900.0
 
 
 class InvalidPayloadError(ValueError):
@@ -142,7 +145,9 @@ def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat()
 
 
-def setpoint_payload(seq: int, setpoint: Setpoint, sent_at: datetime) -> bytes:
+def setpoint_payload(
+    seq: int, setpoint: Setpoint, sent_at: datetime, hold_s: float = DEFAULT_HOLD_S
+) -> bytes:
     """The ``setpoint`` payload the CEM publishes (retained, QoS 1)."""
     return _dump(
         {
@@ -150,16 +155,25 @@ def setpoint_payload(seq: int, setpoint: Setpoint, sent_at: datetime) -> bytes:
             "power_kw": setpoint.power_kw,
             "follow_site": setpoint.follow_site,
             "store_surplus": setpoint.store_surplus,
+            "hold_s": hold_s,
             "sent_at": _iso(sent_at),
         }
     )
 
 
-def sg_ready_payload(seq: int, state: SgReadyState, sent_at: datetime) -> bytes:
+def sg_ready_payload(
+    seq: int, state: SgReadyState, sent_at: datetime, hold_s: float = DEFAULT_HOLD_S
+) -> bytes:
     """The ``sg_ready`` payload: the state (1-4) and its two relay contacts."""
     relay_1, relay_2 = RELAYS[state]
     return _dump(
-        {"seq": seq, "state": int(state), "relays": [relay_1, relay_2], "sent_at": _iso(sent_at)}
+        {
+            "seq": seq,
+            "state": int(state),
+            "relays": [relay_1, relay_2],
+            "hold_s": hold_s,
+            "sent_at": _iso(sent_at),
+        }
     )
 
 

@@ -5,8 +5,8 @@ availability topic with ``offline`` as its last will; it follows setpoints (or S
 and acknowledges each by its sequence number, refusing a power outside 0..max; it publishes its
 state (retained) every tick with simple physics (the power ramps to its target, the house
 warms with the heat pump's heat and cools to the outside); while the CEM is offline (its will)
-or the broker is gone it follows the retained plan's steps, and after the plan's end or with
-no plan, its own thermostat.
+or the broker is gone, or the last setpoint's ``hold_s`` has run out, it follows the retained
+plan's steps, and after the plan's end or with no plan, its own thermostat.
 
 stdin commands: ``state`` prints the physics as one JSON line; ``quit`` ends it.
 """
@@ -47,6 +47,7 @@ class HeatPump:
         self.power_kw = 0.0
         self.temperature_c = 19.0
         self.setpoint_kw: float | None = None  # None: own thermostat
+        self.setpoint_until_s = 0.0  # monotonic: the setpoint's hold_s from its receipt
         self.plan: dict[str, Any] | None = None
         self.cem_online = False
         self.connected = False
@@ -58,7 +59,8 @@ class HeatPump:
         return self.args.max_power_kw if self.temperature_c < THERMOSTAT_SET_C else 0.0
 
     def target_kw(self) -> float:
-        if self.cem_online and self.connected:
+        held = time.monotonic() < self.setpoint_until_s
+        if self.cem_online and self.connected and (held or self.setpoint_kw is None):
             self.mode = "setpoint" if self.setpoint_kw is not None else "own"
             return self.setpoint_kw if self.setpoint_kw is not None else self.own_kw()
         now = datetime.now(UTC)
@@ -89,6 +91,10 @@ class HeatPump:
             "plan_steps": None if self.plan is None else len(self.plan["steps"]),
         }
 
+    def hold(self, body: dict[str, Any]) -> None:
+        hold_s = body.get("hold_s", 900.0)
+        self.setpoint_until_s = time.monotonic() + float(hold_s)
+
     async def ack(self, seq: Any, reason: str | None = None) -> None:
         if self.client is None or not isinstance(seq, int):
             return
@@ -114,6 +120,7 @@ class HeatPump:
                 await self.ack(seq, f"power {power} kW outside 0..{self.args.max_power_kw}")
                 return
             self.setpoint_kw, self.last_seq = float(power), seq
+            self.hold(body)
         elif topic == self.t["sg_ready"]:
             state = body.get("state")
             if state not in (1, 2, 3, 4):
@@ -122,6 +129,7 @@ class HeatPump:
             fraction = SG_READY_POWER.get(state)
             self.setpoint_kw = None if fraction is None else fraction * self.args.max_power_kw
             self.last_seq = seq
+            self.hold(body)
         elif topic == self.t["plan"]:
             self.plan = body
         await self.ack(seq)

@@ -170,3 +170,32 @@ def test_the_cem_s_last_will_sends_the_device_to_its_plan(broker: Broker) -> Non
                 cem.stdout.close()
         followed = pump.wait_for(lambda s: s["power_kw"] == pytest.approx(2.0))
         assert (followed["mode"], followed["cem_online"]) == ("plan", False)
+
+
+def test_a_setpoint_not_renewed_within_its_hold_gives_way_to_the_plan(broker: Broker) -> None:
+    """A CEM that stays connected but stops sending setpoints does not pin the device: after
+    ``hold_s`` the device follows the plan, then its own mode."""
+
+    async def run() -> None:
+        with running_heat_pump(broker) as pump:
+            async with MqttCem(broker.settings()) as cem:
+                driver = MqttDeviceDriver("heat pump", cem, "hp1", hold_s=1.0)
+                await fresh_state(driver)
+                now = datetime.now(UTC)
+                await driver.send_plan([PlanStep(now, 1.0)], now + timedelta(seconds=3))
+                await driver.apply(Setpoint(power_kw=2.5))
+                held = await asyncio.to_thread(
+                    pump.wait_for, lambda s: s["power_kw"] == pytest.approx(2.5)
+                )
+                assert held["mode"] == "setpoint"
+                planned = await asyncio.to_thread(pump.wait_for, lambda s: s["mode"] == "plan")
+                assert (planned["mode"], planned["cem_online"]) == ("plan", True)
+                own = await asyncio.to_thread(pump.wait_for, lambda s: s["mode"] == "own")
+                assert own["mode"] == "own"
+                await driver.apply(Setpoint(power_kw=0.5))  # a new setpoint is held again
+                again = await asyncio.to_thread(
+                    pump.wait_for, lambda s: s["power_kw"] == pytest.approx(0.5)
+                )
+                assert again["mode"] == "setpoint"
+
+    asyncio.run(run())
