@@ -407,7 +407,8 @@ class Ven:
                     await self.register()
                 elif not self.connected:
                     await self.request_events()  # resync after an outage
-                if self.settings.pull and loop.time() >= next_poll:
+                # deregister() may have run while the VTN answered
+                if self.settings.pull and self.ven_id is not None and loop.time() >= next_poll:
                     await self.poll()
                     next_poll = loop.time() + (
                         self.registration.poll_freq_s or self.settings.poll_freq_s
