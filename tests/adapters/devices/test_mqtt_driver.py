@@ -80,16 +80,16 @@ def test_the_setpoint_is_retained_for_a_device_that_connects_later(broker: Broke
 def test_the_plan_is_retained_and_followed_while_the_cem_is_offline(broker: Broker) -> None:
     async def run() -> None:
         with running_heat_pump(broker) as pump:
-            now = datetime.now(UTC)
-            steps = [
-                PlanStep(now - timedelta(seconds=1), 1.0),
-                PlanStep(now + timedelta(seconds=2), 2.5),
-            ]
             async with MqttCem(broker.settings()) as cem:
                 driver = MqttDeviceDriver("heat pump", cem, "hp1")
                 await fresh_state(driver)
                 await driver.apply(Setpoint(power_kw=0.2))
-                await driver.send_plan(steps, now + timedelta(seconds=4))
+                now = datetime.now(UTC)  # seconds apart: room for a loaded machine
+                steps = [
+                    PlanStep(now - timedelta(seconds=1), 1.0),
+                    PlanStep(now + timedelta(seconds=4), 2.5),
+                ]
+                await driver.send_plan(steps, now + timedelta(seconds=7))
                 assert (await asyncio.to_thread(pump.state))["plan_steps"] == 2
             # the CEM said offline as it closed: the heat pump follows the retained plan
             first = await asyncio.to_thread(
@@ -118,7 +118,7 @@ def test_the_plan_is_retained_and_followed_while_the_cem_is_offline(broker: Brok
             (steps[0].start_utc.isoformat(), 1.0),
             (steps[1].start_utc.isoformat(), 2.5),
         ]
-        assert plan["end"] == (now + timedelta(seconds=4)).isoformat()
+        assert plan["end"] == (now + timedelta(seconds=7)).isoformat()
 
     asyncio.run(run())
 
@@ -179,10 +179,10 @@ def test_a_setpoint_not_renewed_within_its_hold_gives_way_to_the_plan(broker: Br
     async def run() -> None:
         with running_heat_pump(broker) as pump:
             async with MqttCem(broker.settings()) as cem:
-                driver = MqttDeviceDriver("heat pump", cem, "hp1", hold_s=1.0)
+                driver = MqttDeviceDriver("heat pump", cem, "hp1", hold_s=2.0)
                 await fresh_state(driver)
                 now = datetime.now(UTC)
-                await driver.send_plan([PlanStep(now, 1.0)], now + timedelta(seconds=3))
+                await driver.send_plan([PlanStep(now, 1.0)], now + timedelta(seconds=6))
                 await driver.apply(Setpoint(power_kw=2.5))
                 held = await asyncio.to_thread(
                     pump.wait_for, lambda s: s["power_kw"] == pytest.approx(2.5)
