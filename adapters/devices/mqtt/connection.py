@@ -154,6 +154,8 @@ class MqttCem:
         await self._stop_task()
 
     async def _stop_task(self) -> None:
+        for task in list(self._tasks):  # a manual setpoint being passed on
+            task.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
