@@ -60,10 +60,11 @@ class Broker:
 
     directory: Path
     port: int = field(default_factory=free_port)
+    cert_port: int = field(default_factory=free_port)  # a listener that wants client certs
     proc: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
-        self.pki = make_pki(self.directory, ())
+        self.pki = make_pki(self.directory, (CEM_USER,))
         passwd = self.directory / "passwd"
         passwd.touch(mode=0o600)
         users = [(CEM_USER, CEM_PASSWORD), *DEVICES.values()]
@@ -103,6 +104,11 @@ class Broker:
                     f"cafile {self.pki.ca_file}",
                     f"certfile {self.pki.server_cert}",
                     f"keyfile {self.pki.server_key}",
+                    f"listener {self.cert_port} 127.0.0.1",
+                    f"cafile {self.pki.ca_file}",
+                    f"certfile {self.pki.server_cert}",
+                    f"keyfile {self.pki.server_key}",
+                    "require_certificate true",
                     "",
                 ]
             )
@@ -135,8 +141,10 @@ class Broker:
                 log = self.log.read_text() if self.log.exists() else ""
                 raise RuntimeError(f"mosquitto exited: {err}{log}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
+                for port in (self.port, self.cert_port):
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                        pass
+                return self
             except OSError:
                 time.sleep(0.05)
         self.stop()

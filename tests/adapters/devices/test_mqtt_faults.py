@@ -7,6 +7,7 @@ and the driver works again once the fault is gone."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import pytest
 
 from adapters.devices.driver import DeviceUnavailableError, Setpoint
 from adapters.devices.mqtt import MqttAccessDeniedError, MqttAuthError, MqttCem, MqttDeviceDriver
+from tests.adapters.devices.certs import make_pki
 from tests.adapters.devices.mqtt_peers import (
     DEVICES,
     Broker,
@@ -220,3 +222,32 @@ def test_the_acl_confines_each_user_to_its_own_topics(broker: Broker) -> None:
                     await hp2.read_state()
 
     asyncio.run(run())
+
+
+def test_a_broker_that_wants_a_client_certificate(broker: Broker) -> None:
+    async def run() -> None:
+        cert, key = broker.pki.clients["cem-home1"]
+        settings = broker.settings(port=broker.cert_port)
+        with pytest.raises(DeviceUnavailableError, match=f"127.0.0.1:{broker.cert_port}"):
+            await MqttCem(settings).start()  # no certificate: the TLS handshake fails
+        with_cert = broker.settings(
+            port=broker.cert_port, client_cert_file=cert, client_key_file=key
+        )
+        async with MqttCem(with_cert) as cem:
+            assert cem.connected
+
+    asyncio.run(run())
+
+
+# paho-mqtt 2.2 does not close its socket when the TLS handshake fails (the SSLSocket is
+# closed by the garbage collector, with a ResourceWarning); the refusal itself is what is tested.
+@pytest.mark.filterwarnings("ignore:Exception ignored in. <ssl.SSLSocket")
+def test_the_broker_s_certificate_is_checked(broker: Broker, tmp_path: Path) -> None:
+    async def run() -> None:
+        with pytest.raises(DeviceUnavailableError, match="CERTIFICATE_VERIFY_FAILED"):
+            await MqttCem(broker.settings(ca_file=other.ca_file)).start()
+
+    (tmp_path / "other").mkdir()
+    other = make_pki(tmp_path / "other", ())
+    asyncio.run(run())
+    gc.collect()  # paho's socket closed here, under this test's filter, not in a later test
