@@ -13,6 +13,7 @@ from typing import Any
 from adapters.devices.mqtt.topics import (
     OFFLINE,
     ONLINE,
+    DeviceTopics,
     cem_availability_topic,
     check_id,
     device_topics,
@@ -75,6 +76,22 @@ def discovery_messages(
     if device.model:
         ha_device["model"] = device.model
     common = {"device": ha_device, **_availability(home, topics.availability, prefix)}
+    entities = _entities(device, topics)
+    messages = []
+    for component, key, config in entities:
+        object_id = f"{device.device_id}_{key}"
+        body = {**config, "unique_id": f"{node}_{object_id}", **common}
+        topic = f"{discovery_prefix}/{component}/{node}/{object_id}/config"
+        messages.append((topic, json.dumps(body).encode()))
+    return messages
+
+
+def _entities(
+    device: DeviceDescription, topics: DeviceTopics
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """(component, key, config) of each Home Assistant entity of ``device``: its power, its
+    planned power, its temperature if it has one, and its SG-Ready state or, for a device that
+    takes a power, a setpoint number."""
     entities: list[tuple[str, str, dict[str, Any]]] = [
         (
             "sensor",
@@ -119,44 +136,41 @@ def discovery_messages(
                 },
             )
         )
+    entities.append(_control_entity(device, topics))
+    return entities
+
+
+def _control_entity(
+    device: DeviceDescription, topics: DeviceTopics
+) -> tuple[str, str, dict[str, Any]]:
+    """The entity that shows what the CEM asks of ``device``: its SG-Ready state, or a number
+    holding its setpoint (which a Home Assistant user may also set)."""
     if device.sg_ready:
-        entities.append(
-            (
-                "sensor",
-                "sg_ready",
-                {
-                    "name": "SG-Ready state",
-                    "state_topic": topics.sg_ready,
-                    "value_template": "{{ value_json.state }}",
-                },
-            )
+        return (
+            "sensor",
+            "sg_ready",
+            {
+                "name": "SG-Ready state",
+                "state_topic": topics.sg_ready,
+                "value_template": "{{ value_json.state }}",
+            },
         )
-    else:
-        entities.append(
-            (
-                "number",
-                "setpoint",
-                {
-                    "name": "Setpoint",
-                    "state_topic": topics.setpoint,
-                    "value_template": "{{ value_json.power_kw }}",
-                    "command_topic": topics.setpoint_command,
-                    "min": device.min_power_kw,
-                    "max": device.max_power_kw,
-                    "step": 0.1,
-                    "mode": "box",
-                    "unit_of_measurement": "kW",
-                    "device_class": "power",
-                },
-            )
-        )
-    messages = []
-    for component, key, config in entities:
-        object_id = f"{device.device_id}_{key}"
-        body = {**config, "unique_id": f"{node}_{object_id}", **common}
-        topic = f"{discovery_prefix}/{component}/{node}/{object_id}/config"
-        messages.append((topic, json.dumps(body).encode()))
-    return messages
+    return (
+        "number",
+        "setpoint",
+        {
+            "name": "Setpoint",
+            "state_topic": topics.setpoint,
+            "value_template": "{{ value_json.power_kw }}",
+            "command_topic": topics.setpoint_command,
+            "min": device.min_power_kw,
+            "max": device.max_power_kw,
+            "step": 0.1,
+            "mode": "box",
+            "unit_of_measurement": "kW",
+            "device_class": "power",
+        },
+    )
 
 
 def cem_discovery_message(
