@@ -1,11 +1,11 @@
 # Two commands for a fresh clone: `make run` and `make test`. Both create .venv on first use and
-# install the exact versions in requirements/ (hashed, compiled from pyproject.toml by
+# install the exact versions in the requirements*.txt locks (hashed, compiled from pyproject.toml by
 # `make lock`; docs/dependencies.md), so they install the same on any day.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-LOCKS := requirements/build.txt requirements/dev.txt
+LOCKS := requirements-build.txt requirements-dev.txt
 # uv's resolution for the locks: every platform, for the oldest Python the project supports.
 UV_COMPILE := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes
 
@@ -13,7 +13,7 @@ UV_COMPILE := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --
 
 $(STAMP): $(LOCKS) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/build.txt -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-build.txt -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
@@ -26,13 +26,13 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-## Bring the locks in requirements/ in line with pyproject.toml (locked versions kept where they
+## Bring the locks (requirements*.txt) in line with pyproject.toml (locked versions kept where they
 ## still fit; new requirements at their newest), then reinstall. `make lock UPGRADE=1` moves every
 ## package to the newest version its range allows. Commit the files together; review the diff.
 lock: $(STAMP)
-	$(UV_COMPILE) $(if $(UPGRADE),--upgrade) pyproject.toml --extra dev -o requirements/dev.txt
-	$(UV_COMPILE) $(if $(UPGRADE),--upgrade) pyproject.toml --extra openadr -o requirements/main.txt
-	$(UV_COMPILE) $(if $(UPGRADE),--upgrade) requirements/build.in -o requirements/build.txt
+	$(UV_COMPILE) $(if $(UPGRADE),--upgrade) pyproject.toml --extra dev -o requirements-dev.txt
+	$(UV_COMPILE) $(if $(UPGRADE),--upgrade) pyproject.toml --extra openadr -o requirements.txt
+	$(UV_COMPILE) $(if $(UPGRADE),--upgrade) requirements-build.in -o requirements-build.txt
 	rm -f $(STAMP)
 	$(MAKE) $(STAMP)
 

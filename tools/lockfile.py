@@ -1,4 +1,4 @@
-"""The exact versions pinned in the project's hashed lock files (requirements/*.txt).
+"""The exact versions pinned in the project's hashed lock files (requirements*.txt).
 
 The locks are written by `uv pip compile` (`make lock`); each pin is a line
 ``name==version \\`` optionally followed by an environment marker. Only the pins are read
@@ -15,7 +15,8 @@ from packaging.markers import Marker
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCK_FILES = tuple(ROOT / "requirements" / name for name in ("dev.txt", "main.txt", "build.txt"))
+DEV_LOCK = ROOT / "requirements-dev.txt"
+LOCK_FILES = (DEV_LOCK, ROOT / "requirements.txt", ROOT / "requirements-build.txt")
 
 _PIN = re.compile(
     r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==(?P<version>[^\s;\\]+)"

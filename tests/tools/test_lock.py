@@ -7,7 +7,7 @@ import tomllib
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tools.lockfile import LOCK_FILES, ROOT, read_pins
+from tools.lockfile import DEV_LOCK, LOCK_FILES, ROOT, read_pins
 
 
 def test_every_requirement_of_pyproject_is_pinned_in_the_dev_lock_at_an_allowed_version() -> None:
@@ -15,7 +15,7 @@ def test_every_requirement_of_pyproject_is_pinned_in_the_dev_lock_at_an_allowed_
     declared = [Requirement(r) for r in project["dependencies"]]
     for extra in project["optional-dependencies"].values():
         declared += [Requirement(r) for r in extra]
-    pinned = {pin.name: pin.version for pin in read_pins((ROOT / "requirements" / "dev.txt",))}
+    pinned = {pin.name: pin.version for pin in read_pins((DEV_LOCK,))}
     for req in declared:
         if req.marker is not None and not req.marker.evaluate({"extra": ""}):
             continue
