@@ -61,6 +61,8 @@ class CemService:
     """Told when a consent or opt-out window change re-answers an event: the VEN tells the
     DSRSP."""
     forget_listeners: list[Callable[[int], None]] = field(default_factory=list)
+    # called with a home's id when it is registered (may be from the API's worker threads)
+    added_listeners: list[Callable[[int], None]] = field(default_factory=list)
     """Told when the service forgets a home (its data deleted): the API drops the JSON it
     built from it."""
 
@@ -118,6 +120,11 @@ class CemService:
             lost, self._lost_plans = self._lost_plans, set()
             for home_id in sorted(lost):
                 self.replan_soon(home_id, "planning back after its worker stopped")
+
+    def added(self, home_id: int) -> None:
+        """A home was registered: tell the listeners (its VEN is made and registers)."""
+        for listener in self.added_listeners:
+            listener(home_id)
 
     def forget(self, home_id: int) -> None:
         self.controllers.pop(home_id, None)

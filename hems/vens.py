@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -28,24 +29,31 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class VenFleet:
-    """The VENs of all homes and their tasks."""
+    """The VENs of all homes and their tasks. A VEN's life follows its home's: a home
+    registered while the service runs gets its VEN, which registers with the VTN; a home
+    deleted has its VEN deregister (oadrCancelPartyRegistration) and stop."""
 
     service: CemService
     settings: Settings
     vens: dict[int, Ven] = field(default_factory=dict)
     bridges: dict[int, VenBridge] = field(default_factory=dict)
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _tasks: dict[int, asyncio.Task[None]] = field(default_factory=dict)
     _stop: asyncio.Event | None = None
-    _transports: list[HttpTransport] = field(default_factory=list)
+    _transports: dict[int, HttpTransport] = field(default_factory=dict)
+    _loop: asyncio.AbstractEventLoop | None = None
+    _tick_s: float = 1.0
+    _ssl_context: ssl.SSLContext | None = None
+    _signer: XmlSigner | None = None
+    _verifier: XmlVerifier | None = None
+    _removals: set[asyncio.Task[None]] = field(default_factory=set)
 
     def build(self) -> None:
         """One VEN per home (call before :meth:`start`)."""
         s = self.settings
-        ssl_context = None
         if s.vtn_url.startswith("https"):
             assert s.ven_cert_file is not None
             assert s.ven_key_file is not None
-            ssl_context = client_context(
+            self._ssl_context = client_context(
                 TlsSettings(
                     cert_file=s.ven_cert_file,
                     key_file=s.ven_key_file,
@@ -53,29 +61,39 @@ class VenFleet:
                     vtn_fingerprint=s.vtn_fingerprint or None,
                 )
             )
-        signer, verifier = signatures(s)
+        self._signer, self._verifier = signatures(s)
         for home_id in self.service.store.home_ids():
-            home = self.service.store.home(home_id)
-            bridge = VenBridge(self.service, home_id)
-            transport = HttpTransport(
-                s.vtn_url, ssl_context=ssl_context, signer=signer, verifier=verifier
-            )
-            self._transports.append(transport)
-            self.bridges[home_id] = bridge
-            self.vens[home_id] = Ven(
-                VenSettings(
-                    manufacturer=home.cem_manufacturer,
-                    serial_number=home.cem_serial,
-                    resources=resources(home),
-                ),
-                transport,
-                decide=bridge.decide,
-                telemetry=bridge.telemetry,
-                flexibility=bridge.flexibility,
-                cancelled=bridge.cancelled,
-            )
+            self._make_ven(home_id)
         self.service.opt_out_listeners.append(self._opt_out)
         self.service.answer_listeners.append(self._new_answer)
+        self.service.added_listeners.append(self._home_added)
+        self.service.forget_listeners.append(self._home_forgotten)
+
+    def _make_ven(self, home_id: int) -> Ven:
+        home = self.service.store.home(home_id)
+        bridge = VenBridge(self.service, home_id)
+        transport = HttpTransport(
+            self.settings.vtn_url,
+            ssl_context=self._ssl_context,
+            signer=self._signer,
+            verifier=self._verifier,
+        )
+        self._transports[home_id] = transport
+        self.bridges[home_id] = bridge
+        ven = Ven(
+            VenSettings(
+                manufacturer=home.cem_manufacturer,
+                serial_number=home.cem_serial,
+                resources=resources(home),
+            ),
+            transport,
+            decide=bridge.decide,
+            telemetry=bridge.telemetry,
+            flexibility=bridge.flexibility,
+            cancelled=bridge.cancelled,
+        )
+        self.vens[home_id] = ven
+        return ven
 
     async def _opt_out(self, home_id: int, event_id: str) -> None:
         ven = self.vens.get(home_id)
@@ -89,18 +107,69 @@ class VenFleet:
 
     def start(self, tick_s: float = 1.0) -> None:
         """Run every VEN as a task of the running loop."""
+        self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        for home_id, ven in self.vens.items():
-            task = asyncio.get_running_loop().create_task(ven.run(self._stop, tick_s=tick_s))
-            task.add_done_callback(partial(_log_end, home_id=home_id))
-            self._tasks.append(task)
+        self._tick_s = tick_s
+        for home_id in list(self.vens):
+            self._start_ven(home_id)
+
+    def _start_ven(self, home_id: int) -> None:
+        assert self._loop is not None
+        assert self._stop is not None
+        task = self._loop.create_task(self.vens[home_id].run(self._stop, tick_s=self._tick_s))
+        task.add_done_callback(partial(_log_end, home_id=home_id))
+        self._tasks[home_id] = task
+
+    def _home_added(self, home_id: int) -> None:
+        """A listener of the service (the API may call it from a worker thread)."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._add, home_id)
+
+    def _add(self, home_id: int) -> None:
+        if home_id in self.vens or self._stop is None or self._stop.is_set():
+            return
+        self._make_ven(home_id)
+        self._start_ven(home_id)
+        log.info("home %s: VEN started; it registers with the VTN", home_id)
+
+    def _home_forgotten(self, home_id: int) -> None:
+        """A listener of the service: the home was deleted (possibly from a worker thread)."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._schedule_removal, home_id)
+
+    def _schedule_removal(self, home_id: int) -> None:
+        assert self._loop is not None
+        task = self._loop.create_task(self.remove(home_id))
+        self._removals.add(task)
+        task.add_done_callback(self._removals.discard)
+
+    async def remove(self, home_id: int) -> None:
+        """Deregister the home's VEN from the VTN (it then stays deregistered) and stop it."""
+        ven = self.vens.pop(home_id, None)
+        if ven is None:
+            return
+        self.bridges.pop(home_id, None)
+        try:
+            await ven.deregister()
+        except Exception as exc:  # the VTN is away: it stops hearing from the VEN all the same
+            log.warning("home %s: could not deregister from the VTN: %s", home_id, exc)
+        task = self._tasks.pop(home_id, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        transport = self._transports.pop(home_id, None)
+        if transport is not None:
+            await transport.aclose()
+        log.info("home %s: VEN deregistered and stopped", home_id)
 
     async def stop(self) -> None:
+        if self._removals:
+            await asyncio.gather(*self._removals, return_exceptions=True)
         if self._stop is not None:
             self._stop.set()
         if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        for transport in self._transports:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        for transport in self._transports.values():
             await transport.aclose()
 
 

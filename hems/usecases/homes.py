@@ -15,6 +15,7 @@ def create_home(service: CemService, spec: HomeSpec, actor: str) -> HomeCreated:
     now = service.clock.now()
     home_id = service.store.create_home(spec, now, actor)
     token = service.store.create_token("home", home_id, now, label="created with the home")
+    service.added(home_id)
     return HomeCreated(id=home_id, token=token)
 
 

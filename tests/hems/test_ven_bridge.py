@@ -166,3 +166,47 @@ def test_a_cancel_while_planning_is_unavailable_is_stored_and_planned_later(tmp_
     asyncio.run(VenBridge(service, home_id).cancelled(SimpleNamespace(event_id="dsr-9")))
     assert [e.status for e in service.store.events(home_id)] == ["cancelled"]
     assert home_id in service._lost_plans
+
+
+def test_a_home_added_or_deleted_while_running_gets_or_loses_its_ven(tmp_path):
+    """A VEN's life follows its home's, without a restart: a home registered through the
+    service gets its VEN, which registers with the VTN; a deleted home's VEN deregisters
+    (oadrCancelPartyRegistration) and does not register again."""
+    asyncio.run(_home_life(tmp_path))
+
+
+async def _home_life(tmp_path) -> None:
+    from hems.usecases import homes
+
+    port = free_port()
+    server, peer = make_vtn(port)
+    await server.run()
+    now = datetime.now(UTC)
+    settings = Settings(
+        state_dir=tmp_path,
+        demo=True,
+        planner_processes=0,
+        vtn_url=f"http://127.0.0.1:{port}/OpenADR2/Simple/2.0b",
+    )
+    runtime = build_runtime(settings, ManualClock(now), seed=2)
+    service = runtime.service
+    demo_id = next(iter(runtime.simulations))
+    assert runtime.vens is not None
+    fleet = runtime.vens
+    try:
+        fleet.start(tick_s=0.2)
+        await _until(lambda: len(peer.registrations) == 1)
+        spec = service.store.home(demo_id).model_copy(update={"cem_serial": "DEMO-0002"})
+        created = homes.create_home(service, spec, "test")
+        await _until(lambda: len(peer.registrations) == 2)
+        assert peer.registrations[1]["ven_name"] == "Open CEM:DEMO-0002"
+        assert created.id in fleet.vens
+        homes.delete_home(service, created.id, "test")
+        await _until(lambda: len(peer.cancelled_registrations) == 1)
+        await _until(lambda: created.id not in fleet.vens)
+        await asyncio.sleep(1.0)  # five ticks: the deleted home's VEN does not register again
+        assert len(peer.registrations) == 2
+        assert demo_id in fleet.vens  # the other home keeps its VEN
+    finally:
+        await fleet.stop()
+        await server.stop()

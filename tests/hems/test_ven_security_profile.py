@@ -81,7 +81,7 @@ def test_the_vens_sign_and_verify_as_the_settings_say(tmp_path, pki):
     )
     runtime = build_runtime(settings, ManualClock(datetime.now(UTC)), seed=2)
     assert runtime.vens is not None
-    (transport,) = runtime.vens._transports
+    (transport,) = runtime.vens._transports.values()
     assert transport.signer is not None
     assert transport.verifier is not None
     assert isinstance(transport.verifier, XmlVerifier)
@@ -103,7 +103,7 @@ def test_without_a_profile_nothing_is_signed_or_verified(tmp_path, pki):
         _settings(tmp_path, 8443, ca_file, vtn, ven), ManualClock(datetime.now(UTC)), seed=2
     )
     assert runtime.vens is not None
-    (transport,) = runtime.vens._transports
+    (transport,) = runtime.vens._transports.values()
     assert (transport.signer, transport.verifier) == (None, None)
 
 
@@ -112,7 +112,7 @@ def test_a_ca_verifies_signatures_without_requiring_them(tmp_path, pki):
     settings = _settings(tmp_path, 8443, ca_file, vtn, ven, vtn_signing_ca_file=ca_file)
     runtime = build_runtime(settings, ManualClock(datetime.now(UTC)), seed=2)
     assert runtime.vens is not None
-    (transport,) = runtime.vens._transports
+    (transport,) = runtime.vens._transports.values()
     assert transport.signer is None
     assert isinstance(transport.verifier, XmlVerifier)
     assert (transport.verifier.ca_pem_file, transport.verifier.required) == (str(ca_file), False)
