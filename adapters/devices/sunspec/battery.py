@@ -54,6 +54,14 @@ DEFAULT_REVERT_TIMEOUT_S = 300
 stopped leaves the battery in the plan's mode for a few minutes at most."""
 
 
+def checked_revert_timeout_s(revert_timeout_s: int) -> int:
+    """``revert_timeout_s`` if a SunSpec ``*_RvrtTms`` register can hold it (1-65534 s; 0 and
+    0xFFFF would mean "never revert"), else ValueError."""
+    if not 1 <= revert_timeout_s <= 0xFFFE:
+        raise ValueError(f"revert_timeout_s {revert_timeout_s} is outside 1-65534 s")
+    return revert_timeout_s
+
+
 @dataclass(frozen=True, slots=True)
 class StorageCommand:
     """What model 124 is written: the charge and discharge rates [% of the maximum] and
@@ -124,10 +132,8 @@ class SunSpecBatteryDriver:
         timeout_s: float = 2.0,
         revert_timeout_s: int = DEFAULT_REVERT_TIMEOUT_S,
     ):
-        if not 1 <= revert_timeout_s <= 0xFFFE:
-            raise ValueError(f"revert_timeout_s {revert_timeout_s} is outside 1-65534 s")
         self.name = name
-        self.revert_timeout_s = revert_timeout_s
+        self.revert_timeout_s = checked_revert_timeout_s(revert_timeout_s)
         self.device = SunSpecDevice(ModbusLink(host, port, unit_id=unit_id, timeout_s=timeout_s))
 
     async def connect(self) -> SunSpecMap:

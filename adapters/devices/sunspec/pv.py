@@ -12,7 +12,7 @@ import math
 from datetime import UTC, datetime
 
 from adapters.devices.driver import DeviceState, DeviceUnavailableError, Setpoint
-from adapters.devices.sunspec.battery import DEFAULT_REVERT_TIMEOUT_S
+from adapters.devices.sunspec.battery import DEFAULT_REVERT_TIMEOUT_S, checked_revert_timeout_s
 from adapters.devices.sunspec.device import SunSpecDevice
 from adapters.devices.sunspec.discovery import CONTROLS, INVERTERS, SETTINGS, SunSpecMap
 from adapters.devices.sunspec.errors import SunSpecMapError
@@ -39,10 +39,8 @@ class SunSpecPvDriver:
         timeout_s: float = 2.0,
         revert_timeout_s: int = DEFAULT_REVERT_TIMEOUT_S,
     ):
-        if not 1 <= revert_timeout_s <= 0xFFFE:
-            raise ValueError(f"revert_timeout_s {revert_timeout_s} is outside 1-65534 s")
         self.name = name
-        self.revert_timeout_s = revert_timeout_s
+        self.revert_timeout_s = checked_revert_timeout_s(revert_timeout_s)
         self.device = SunSpecDevice(ModbusLink(host, port, unit_id=unit_id, timeout_s=timeout_s))
 
     async def connect(self) -> SunSpecMap:

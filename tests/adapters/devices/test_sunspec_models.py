@@ -119,3 +119,15 @@ def test_a_scale_factor_outside_minus_ten_to_ten_is_garbage() -> None:
     with pytest.raises(GarbageValueError, match="W_SF = 11 is outside"):
         _block(103, {"W": [100], "W_SF": [11]}).value("W")
     assert _block(103, {"W": [1], "W_SF": [10]}).value("W") == 1e10
+
+
+@pytest.mark.parametrize("seconds", [0, 0xFFFF, -5])
+def test_both_drivers_refuse_a_revert_timeout_the_register_cannot_hold(seconds):
+    """0 and 0xFFFF mean "never revert" to a SunSpec *_RvrtTms register: refused by both."""
+    from adapters.devices.sunspec.battery import SunSpecBatteryDriver
+    from adapters.devices.sunspec.pv import SunSpecPvDriver
+
+    for driver in (SunSpecBatteryDriver, SunSpecPvDriver):
+        with pytest.raises(ValueError, match="outside 1-65534 s"):
+            driver("x", "127.0.0.1", revert_timeout_s=seconds)
+    assert SunSpecPvDriver("pv", "127.0.0.1", revert_timeout_s=65534).revert_timeout_s == 65534
