@@ -37,6 +37,21 @@ async def _until(condition, timeout_s: float = 15.0) -> None:
         await asyncio.sleep(0.1)
 
 
+async def _demo_with_vtn(tmp_path):  # type: ignore[no-untyped-def]
+    """openleadr's VTN running on a free port, and the demo home's runtime pointed at it."""
+    port = free_port()
+    server, peer = make_vtn(port)
+    await server.run()
+    now = datetime.now(UTC)
+    settings = Settings(
+        state_dir=tmp_path,
+        demo=True,
+        planner_processes=0,
+        vtn_url=f"http://127.0.0.1:{port}/OpenADR2/Simple/2.0b",
+    )
+    return server, peer, build_runtime(settings, ManualClock(now), seed=2), now
+
+
 def test_units():
     assert resource_id("Heat pump") == "heat-pump"
     assert part_id("e1", 0, 1) == "e1"
@@ -49,17 +64,7 @@ def test_a_dispatch_event_is_planned_and_answered_from_consent(tmp_path, consent
 
 
 async def _flow(tmp_path, consent: bool) -> None:
-    port = free_port()
-    server, peer = make_vtn(port)
-    await server.run()
-    now = datetime.now(UTC)
-    settings = Settings(
-        state_dir=tmp_path,
-        demo=True,
-        planner_processes=0,
-        vtn_url=f"http://127.0.0.1:{port}/OpenADR2/Simple/2.0b",
-    )
-    runtime = build_runtime(settings, ManualClock(now), seed=2)
+    server, peer, runtime, now = await _demo_with_vtn(tmp_path)
     service = runtime.service
     home_id = next(iter(runtime.simulations))
     prefs = service.store.preferences(home_id)
@@ -178,17 +183,7 @@ def test_a_home_added_or_deleted_while_running_gets_or_loses_its_ven(tmp_path):
 async def _home_life(tmp_path) -> None:
     from hems.usecases import homes
 
-    port = free_port()
-    server, peer = make_vtn(port)
-    await server.run()
-    now = datetime.now(UTC)
-    settings = Settings(
-        state_dir=tmp_path,
-        demo=True,
-        planner_processes=0,
-        vtn_url=f"http://127.0.0.1:{port}/OpenADR2/Simple/2.0b",
-    )
-    runtime = build_runtime(settings, ManualClock(now), seed=2)
+    server, peer, runtime, _ = await _demo_with_vtn(tmp_path)
     service = runtime.service
     demo_id = next(iter(runtime.simulations))
     assert runtime.vens is not None
