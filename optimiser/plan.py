@@ -37,6 +37,10 @@ class PlanStatus(StrEnum):
 class SolverReport:
     """How the plan was obtained. Times in seconds; objective and bound in GBP.
 
+    ``solve_s`` is the time in solver rounds (HiGHS's runs and the planner's LP dives),
+    ``build_s`` the rest before the plan is assembled (the model, its translation for HiGHS,
+    the binary checks), ``extract_s`` the assembly: ``total_s`` is the plan's wall time.
+
     ``termination`` is how the solver's last round ended (``SolveStatus.ERROR`` when it
     raised; None for a rule-based plan made without a solve); ``message`` says it in words."""
 

@@ -154,19 +154,17 @@ def optimise(
     ``memory`` (one per home, :class:`~optimiser.mode_memory.ModeMemory`): the modes the home's
     last plan chose are tried first, and the memory is rewritten from this plan's (cleared when
     it falls back). It changes where the search starts, never what is optimal."""
-    options = options or SolverOptions()
     started = time.perf_counter()
+    options = options or SolverOptions()
     binaries = initial_binary_slots(problem)
-    build_s = solve_s = 0.0
+    solve_s = 0.0
     failed_before: set[str] = set()
     minimum_power = minimum_power_keys(problem)
     outcome: SolveOutcome | None = None
     dispatch: Dispatch | None = None
     rounds = 0
     try:
-        t0 = time.perf_counter()
         built = build_model(problem, binaries, extensions)
-        build_s += time.perf_counter() - t0
         highs = HighsModel(built.model, options)
         hints = memory.hints(built.context) if memory is not None else []
         solver = RoundSolver(highs, built.context, hints=hints)
@@ -178,7 +176,6 @@ def optimise(
             remaining = options.time_limit_s - (time.perf_counter() - started)
             last = rounds == MAX_ROUNDS + 1
             outcome = solve_round(solver, remaining if last else remaining * ROUND_TIME_SHARE)
-            build_s += outcome.translate_s
             solve_s += outcome.solve_s
             if not outcome.status.has_solution:
                 dispatch = None
@@ -191,7 +188,6 @@ def optimise(
                 break
             dispatch = None  # a solution that fails a check is never returned
             stopped = outcome.status is SolveStatus.TIME_LIMIT
-            t0 = time.perf_counter()
             for key, slots in failed.items():
                 # A charger's or heat pump's sub-minimum remainder moves to the next slot when
                 # one slot gets a binary, so those devices get binaries in all their slots at once.
@@ -199,19 +195,18 @@ def optimise(
                     slots = all_candidate_slots(problem, key)
                 # added to the solved model, each new binary starting from the solution's mode
                 built.context.add_binaries(key, slots)
-            build_s += time.perf_counter() - t0
             failed_before |= set(failed)
     except Exception as exc:  # a solver or translation error must not stop the service loop
         log.exception("optimiser failed; using the rule-based plan")
         why, ended = f"solver error: {exc!r}", SolveStatus.ERROR
-        return _fallback(problem, options, memory, why, ended, build_s, solve_s, rounds)
+        return _fallback(problem, options, memory, why, ended, (started, solve_s, rounds))
     if dispatch is None or outcome is None:
         why = f"no solution ({outcome.highs_status if outcome else 'no solve'})"
         ended = _termination_without_plan(outcome)
-        return _fallback(problem, options, memory, why, ended, build_s, solve_s, rounds)
+        return _fallback(problem, options, memory, why, ended, (started, solve_s, rounds))
     if memory is not None:
         memory.remember(built.context)
-    return _solved_plan(problem, options, outcome, dispatch, (build_s, solve_s, rounds))
+    return _solved_plan(problem, options, outcome, dispatch, (started, solve_s, rounds))
 
 
 def _termination_without_plan(outcome: SolveOutcome | None) -> SolveStatus:
@@ -229,10 +224,10 @@ def _solved_plan(
     dispatch: Dispatch,
     effort: tuple[float, float, int],
 ) -> Plan:
-    """The plan of a solution that passed every check; ``effort`` is (build_s, solve_s,
-    rounds)."""
-    build_s, solve_s, rounds = effort
+    """The plan of a solution that passed every check; ``effort`` is (when the plan was
+    started, solve_s, rounds)."""
     t_extract = time.perf_counter()
+    build_s, solve_s, rounds = _build_time(effort, t_extract)
     status = PlanStatus.OPTIMAL if outcome.status is SolveStatus.OPTIMAL else PlanStatus.TIME_LIMIT
     report = SolverReport(
         status=status,
@@ -255,6 +250,14 @@ def _solved_plan(
     return replace(plan, solver=replace(plan.solver, extract_s=extract_s))
 
 
+def _build_time(effort: tuple[float, float, int], now: float) -> tuple[float, float, int]:
+    """(build_s, solve_s, rounds) from (started, solve_s, rounds): building is all the time
+    before ``now`` not spent in a solver round (the model, its translation for HiGHS, the
+    binary checks), so the report's parts add up to the plan's wall time."""
+    started, solve_s, rounds = effort
+    return max(0.0, now - started - solve_s), solve_s, rounds
+
+
 def _fill_unused_variables(model: pyo.ConcreteModel) -> None:
     """Variables the translator eliminated (in no constraint) have no value: take their bound
     nearest zero."""
@@ -272,14 +275,14 @@ def _fallback(
     memory: ModeMemory | None,
     why: str,
     termination: SolveStatus,
-    build_s: float,
-    solve_s: float,
-    rounds: int,
+    effort: tuple[float, float, int],
 ) -> Plan:
-    """The rule-based plan, reported with why the solve gave none; clears ``memory``."""
+    """The rule-based plan, reported with why the solve gave none; clears ``memory``.
+    ``effort`` is (when the plan was started, solve_s, rounds)."""
     if memory is not None:
         memory.clear()
     t0 = time.perf_counter()
+    build_s, solve_s, rounds = _build_time(effort, t0)
     dispatch = rule_based_dispatch(problem)
     report = SolverReport(
         status=PlanStatus.FALLBACK,
