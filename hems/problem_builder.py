@@ -205,14 +205,14 @@ def _battery(
     d: BatterySpec, state: DeviceState | None, prefs: Preferences, median_price: float
 ) -> Battery:
     soc = state.soc if state is not None and state.soc is not None else d.min_soc
-    soc = float(np.clip(soc, d.min_soc, 1.0))
-    # Below the reserve (e.g. just after the consumer raised it) the battery keeps what it has.
-    min_soc = max(d.min_soc, min(prefs.battery_reserve_soc, soc))
+    # The true SoC, even below the reserve (just after the consumer raised it) or the device's
+    # minimum: the plan recovers it and says so (optimiser.components.battery).
+    soc = float(np.clip(soc, 0.0, 1.0))
     return Battery(
         name=d.name,
         capacity_kwh=d.capacity_kwh,
         initial_soc=soc,
-        min_soc=min_soc,
+        min_soc=max(d.min_soc, prefs.battery_reserve_soc),
         max_charge_kw=d.max_charge_kw,
         max_discharge_kw=d.max_discharge_kw,
         charge_efficiency=d.charge_efficiency,

@@ -46,12 +46,17 @@ class Penalties:
         ev_shortfall_gbp_per_kwh: per kWh below an EV's departure target.
         comfort_gbp_per_kelvin_hour: per K·h outside the comfort band or below the tank minimum.
         battery_target_gbp_per_kwh: per kWh below a battery's terminal target.
+        battery_bounds_gbp_per_kwh_hour: per kWh·h a battery that starts outside its SoC
+            bounds (below its reserve) stays outside them: at 1 GBP, waiting an hour to
+            recover a kWh costs more than a day's usual price spread, so the plan recovers
+            at once.
         appliance_skip_gbp: for an appliance cycle that does not run.
     """
 
     ev_shortfall_gbp_per_kwh: float = 5.0
     comfort_gbp_per_kelvin_hour: float = 1.0
     battery_target_gbp_per_kwh: float = 2.0
+    battery_bounds_gbp_per_kwh_hour: float = 1.0
     appliance_skip_gbp: float = 20.0
 
 
@@ -151,6 +156,7 @@ class Problem:
             "ev_shortfall_gbp_per_kwh",
             "comfort_gbp_per_kelvin_hour",
             "battery_target_gbp_per_kwh",
+            "battery_bounds_gbp_per_kwh_hour",
             "appliance_skip_gbp",
         ):
             number(f"penalties.{field_name}", getattr(self.penalties, field_name), minimum=0)

@@ -20,6 +20,7 @@ class Wish(StrEnum):
     COMFORT = "comfort"
     HOT_WATER = "hot_water"
     BATTERY_TARGET = "battery_target"
+    BATTERY_BOUNDS = "battery_bounds"  # a battery that starts outside its SoC bounds
     APPLIANCE_RUN = "appliance_run"
     CHARGE_NOW = "charge_now"
     DSR = "dsr"

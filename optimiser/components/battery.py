@@ -10,9 +10,16 @@ E_t        stored energy at the end of slot t                kWh
 η_c, η_d   charge and discharge efficiency                   -
 z_t        1 = may charge, 0 = may discharge (binary slots)  -
 s          shortfall against the terminal target             kWh
+r_t        energy outside the SoC bounds (recovery only)     kWh
 =========  ===============================================  ========
 
 * ``E_t = E_{t-1} + Δ (η_c c_t - d_t / η_d)``, ``SoC_min·Cap <= E_t <= SoC_max·Cap``;
+* a battery that *starts* outside its bounds (below a reserve the consumer just raised, or
+  drained by a load the plan did not see) is planned back: the bounds widen to include its
+  start, ``min(E_{-1}, SoC_min·Cap) <= E_t <= max(E_{-1}, SoC_max·Cap)`` (never further out
+  than it starts), and ``E_t + r_t >= SoC_min·Cap`` (or ``E_t - r_t <= SoC_max·Cap``) costs
+  ``π_bounds Δ r_t`` [GBP per kWh·h outside], so the plan recovers as soon as it can; a battery
+  within its bounds has neither ``r_t`` nor the wider bounds;
 * in binary slots ``c_t <= C̄ z_t`` and ``d_t <= D̄ (1 - z_t)``; elsewhere both are continuous and
   the planner checks the solution for simultaneous charge and discharge (see ``planner``);
 * draw on the bus ``c_t - d_t``;
@@ -48,7 +55,8 @@ class Battery:
     Attributes:
         name: unique asset name.
         capacity_kwh: usable capacity [kWh], > 0.
-        initial_soc: state of charge now [0-1], within ``[min_soc, max_soc]``.
+        initial_soc: state of charge now [0-1]; outside ``[min_soc, max_soc]`` the plan
+            brings it back (module docstring) and says so.
         min_soc, max_soc: physical or reserve bounds [0-1].
         max_charge_kw, max_discharge_kw: AC power limits [kW].
         charge_efficiency, discharge_efficiency: one-way efficiencies (0-1].
@@ -80,11 +88,7 @@ class Battery:
         hi = fraction(f"{where}.max_soc", self.max_soc)
         if lo > hi:
             raise ProblemError(f"{where}.min_soc", f"{lo:g} is above max_soc {hi:g}")
-        soc = fraction(f"{where}.initial_soc", self.initial_soc)
-        if not lo - 1e-9 <= soc <= hi + 1e-9:
-            raise ProblemError(
-                f"{where}.initial_soc", f"{soc:g} is outside the SoC bounds [{lo:g}, {hi:g}]"
-            )
+        fraction(f"{where}.initial_soc", self.initial_soc)
         number(f"{where}.max_charge_kw", self.max_charge_kw, minimum=0)
         number(f"{where}.max_discharge_kw", self.max_discharge_kw, minimum=0)
         efficiency(f"{where}.charge_efficiency", self.charge_efficiency)
@@ -99,6 +103,29 @@ class Battery:
     def binary_key(self) -> str:
         return f"battery:{self.name}"
 
+    @property
+    def starts_outside_bounds(self) -> bool:
+        """The SoC now is below ``min_soc`` or above ``max_soc`` (beyond rounding)."""
+        return not self.min_soc - 1e-9 <= self.initial_soc <= self.max_soc + 1e-9
+
+    @property
+    def energy_bounds_kwh(self) -> tuple[float, float]:
+        """The stored energy's hard bounds [kWh]: the SoC bounds, widened to the start's."""
+        cap, e0 = self.capacity_kwh, self.initial_soc * self.capacity_kwh
+        if not self.starts_outside_bounds:
+            return self.min_soc * cap, self.max_soc * cap
+        return min(e0, self.min_soc * cap), max(e0, self.max_soc * cap)
+
+    def outside_bounds_kwh(self, energy_kwh: FloatArray) -> FloatArray:
+        """Energy below ``min_soc`` or above ``max_soc`` per slot [kWh] (0 for a battery that
+        starts within its bounds, which the plan keeps there)."""
+        if not self.starts_outside_bounds:
+            return np.zeros(len(energy_kwh))
+        cap = self.capacity_kwh
+        below = np.clip(self.min_soc * cap - energy_kwh, 0.0, None)
+        above = np.clip(energy_kwh - self.max_soc * cap, 0.0, None)
+        return np.asarray(below + above, dtype=np.float64)
+
 
 @dataclass(frozen=True, slots=True)
 class BatteryDispatch:
@@ -109,9 +136,14 @@ class BatteryDispatch:
 
 
 def add_battery_block(
-    ctx: ModelContext, bat: Battery, block_name: str, target_penalty_gbp_per_kwh: float
+    ctx: ModelContext,
+    bat: Battery,
+    block_name: str,
+    target_penalty_gbp_per_kwh: float,
+    bounds_penalty_gbp_per_kwh_hour: float = 0.0,
 ) -> pyo.Block:
-    """Build the battery's variables, SoC balance, terminal terms and draw."""
+    """Build the battery's variables, SoC balance, terminal terms and draw (and, for a battery
+    that starts outside its bounds, the recovery's slack and cost)."""
     n, dt = ctx.n_steps, ctx.step_h
     cap = bat.capacity_kwh
     b = pyo.Block()
@@ -119,7 +151,7 @@ def add_battery_block(
     slots = range(n)
     b.charge_kw = pyo.Var(ctx.time_set, bounds=(0.0, bat.max_charge_kw))
     b.discharge_kw = pyo.Var(ctx.time_set, bounds=(0.0, bat.max_discharge_kw))
-    b.energy_kwh = pyo.Var(ctx.time_set, bounds=(bat.min_soc * cap, bat.max_soc * cap))
+    b.energy_kwh = pyo.Var(ctx.time_set, bounds=bat.energy_bounds_kwh)
     e0 = bat.initial_soc * cap
     eta_c, eta_d = bat.charge_efficiency, bat.discharge_efficiency
 
@@ -130,6 +162,8 @@ def add_battery_block(
         )
 
     b.soc_balance = pyo.Constraint(ctx.time_set, rule=soc_rule, doc="stored energy balance [kWh]")
+    if bat.starts_outside_bounds:
+        _add_recovery(ctx, bat, b, bounds_penalty_gbp_per_kwh_hour)
 
     b.mode = pyo.Var(ctx.time_set, domain=pyo.Binary, dense=False, doc="1 = charging allowed")
     b.charge_mode = pyo.Constraint(ctx.time_set)
@@ -178,6 +212,23 @@ def add_battery_block(
     return b
 
 
+def _add_recovery(ctx: ModelContext, bat: Battery, b: pyo.Block, penalty: float) -> None:
+    """The slack ``r_t`` of a battery that starts outside its bounds, and its cost."""
+    cap = bat.capacity_kwh
+    low, high = bat.energy_bounds_kwh
+    below = bat.initial_soc < bat.min_soc
+    widest_kwh = bat.min_soc * cap - low if below else high - bat.max_soc * cap
+    b.outside_kwh = pyo.Var(ctx.time_set, bounds=(0.0, widest_kwh))
+
+    def rule(_b: pyo.Block, t: int) -> object:
+        if below:
+            return b.energy_kwh[t] + b.outside_kwh[t] >= bat.min_soc * cap
+        return b.energy_kwh[t] - b.outside_kwh[t] <= bat.max_soc * cap
+
+    b.recovery = pyo.Constraint(ctx.time_set, rule=rule, doc="energy outside the bounds [kWh]")
+    ctx.cost_terms.append(penalty * ctx.step_h * sum(b.outside_kwh[t] for t in ctx.time_set))
+
+
 def read_battery_dispatch(block: pyo.Block, n_steps: int) -> BatteryDispatch:
     return BatteryDispatch(
         charge_kw=np.array([pyo.value(block.charge_kw[t]) for t in range(n_steps)]),
@@ -196,9 +247,14 @@ def battery_energy_kwh(bat: Battery, grid: TimeGrid, dispatch: BatteryDispatch) 
 
 
 def simulate_battery(
-    bat: Battery, grid: TimeGrid, dispatch: BatteryDispatch, target_penalty_gbp_per_kwh: float
+    bat: Battery,
+    grid: TimeGrid,
+    dispatch: BatteryDispatch,
+    target_penalty_gbp_per_kwh: float,
+    bounds_penalty_gbp_per_kwh_hour: float = 0.0,
 ) -> AssetResult:
-    """Plan columns, costs and the terminal-target violation for a battery dispatch."""
+    """Plan columns, costs and violations (the terminal target; the recovery of a battery
+    that starts outside its bounds) for a battery dispatch."""
     charge = np.clip(dispatch.charge_kw, 0.0, None)
     discharge = np.clip(dispatch.discharge_kw, 0.0, None)
     energy = battery_energy_kwh(bat, grid, BatteryDispatch(charge, discharge))
@@ -217,12 +273,58 @@ def simulate_battery(
     )
     soc_end_pct = float(result.columns[f"{bat.name}.soc_pct"][-1])
     result.end_value_gbp = bat.end_value_gbp_per_kwh * bat.capacity_kwh * soc_end_pct / 100
+    outside = bat.outside_bounds_kwh(energy)
+    if bat.starts_outside_bounds:
+        result.penalty_gbp += bounds_penalty_gbp_per_kwh_hour * dt * float(outside.sum())
+        result.violations.append(_bounds_violation(bat, grid, energy, outside))
     if bat.target_soc_end is not None:
         short = bat.target_soc_end * bat.capacity_kwh - float(energy[-1])
         if short > 0.01:
             result.penalty_gbp += target_penalty_gbp_per_kwh * short
             result.violations.append(_target_violation(bat, grid, energy, short))
     return result
+
+
+def _bounds_violation(
+    bat: Battery, grid: TimeGrid, energy: FloatArray, outside_kwh: FloatArray
+) -> Violation:
+    """What a battery that starts outside its bounds does about it: when it is back, or why
+    not within the plan."""
+    cap = bat.capacity_kwh
+    below = bat.initial_soc < bat.min_soc
+    bound = bat.min_soc if below else bat.max_soc
+    what = f"{bat.name} starts at {100 * bat.initial_soc:.0f} %, " + (
+        f"below its {100 * bound:.0f} % reserve"
+        if below
+        else f"above its {100 * bound:.0f} % maximum"
+    )
+    back = np.flatnonzero(outside_kwh <= 1e-6)
+    if len(back):
+        end = grid.slot_start(int(back[0]) + 1)
+        verb = "recovers its reserve" if below else "comes back to its maximum"
+        how = f"charging at up to {bat.max_charge_kw:g} kW" if below else "discharging first"
+        message = f"{what}: the plan {verb} by {local_day_hhmm(end)}, {how}."
+    else:
+        end = grid.end_utc
+        left = 100 * float(energy[-1]) / cap
+        if not below:
+            why = "it cannot discharge that fast"
+        elif bat.max_charge_kw <= 0:
+            why = "it cannot charge"
+        elif not bat.allow_grid_charging:
+            why = "it may charge only from solar and the forecast surplus is too small"
+        else:
+            why = "the import limit or a DSR request left too little room to charge"
+        message = f"{what} and is still at {left:.0f} % at {local_day_hhmm(end)}: {why}."
+    return Violation(
+        wish=Wish.BATTERY_BOUNDS,
+        asset=bat.name,
+        amount=float(grid.step_hours * outside_kwh.sum()),
+        unit="kWh·h",
+        message=message,
+        start_utc=grid.start_utc,
+        end_utc=end,
+    )
 
 
 def _target_violation(
@@ -265,8 +367,14 @@ class BatteryKind(AssetKind[Battery, BatteryDispatch]):
         return problem.batteries
 
     def build(self, ctx: ModelContext, asset: Battery, block_name: str) -> pyo.Block:
-        penalty = ctx.problem.penalties.battery_target_gbp_per_kwh
-        return add_battery_block(ctx, asset, block_name, penalty)
+        penalties = ctx.problem.penalties
+        return add_battery_block(
+            ctx,
+            asset,
+            block_name,
+            penalties.battery_target_gbp_per_kwh,
+            penalties.battery_bounds_gbp_per_kwh_hour,
+        )
 
     def read(self, block: pyo.Block, n_steps: int) -> BatteryDispatch:
         return read_battery_dispatch(block, n_steps)
@@ -275,8 +383,14 @@ class BatteryKind(AssetKind[Battery, BatteryDispatch]):
         self, problem: Problem, asset: Battery, decision: BatteryDispatch | None
     ) -> AssetResult:
         d = self._idle(problem) if decision is None else decision
-        penalty = problem.penalties.battery_target_gbp_per_kwh
-        return simulate_battery(asset, problem.grid, d, penalty)
+        penalties = problem.penalties
+        return simulate_battery(
+            asset,
+            problem.grid,
+            d,
+            penalties.battery_target_gbp_per_kwh,
+            penalties.battery_bounds_gbp_per_kwh_hour,
+        )
 
     def rule_based(self, problem: Problem, asset: Battery, load_kw: FloatArray) -> BatteryDispatch:
         return self._idle(problem)

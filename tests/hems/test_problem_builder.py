@@ -19,7 +19,7 @@ from hems.problem_builder import (
     peak_slots,
 )
 from kernel.devices import DeviceState
-from optimiser import TimeGrid, optimise
+from optimiser import TimeGrid, Wish, optimise
 
 from .conftest import MONDAY_5PM
 
@@ -122,3 +122,19 @@ def test_a_paused_heat_pump_is_planned_off_until_the_pause_ends():
     plan = optimise(problem, extensions=ext)
     assert plan.schedule["Heat pump.power_kw"].iloc[:4].sum() == pytest.approx(0.0, abs=1e-6)
     assert plan.schedule["Heat pump.power_kw"].iloc[4:].sum() > 0.0
+
+
+@pytest.mark.parametrize("soc", [0.25, 0.05])  # below the reserve; below the device's 10 % too
+def test_a_battery_below_its_reserve_is_planned_from_its_true_soc_and_recovers(soc):
+    prefs = Preferences(battery_reserve_soc=0.4)
+    state = {"Battery": DeviceState(at_utc=MONDAY_5PM, power_kw=0.0, soc=soc)}
+    problem, _ = build_problem(_inputs(prefs=prefs, states=state))
+    bat = problem.batteries[0]
+    assert bat.initial_soc == soc
+    assert bat.min_soc == 0.4
+    plan = optimise(problem)
+    soc_pct = plan.schedule["Battery.soc_pct"]
+    assert soc_pct.min() >= 100 * soc - 1e-6  # never planned with energy it does not have
+    assert soc_pct.iloc[4:].min() >= 40.0 - 1e-6  # back at the reserve within two hours
+    (reason,) = [v for v in plan.violations if v.wish is Wish.BATTERY_BOUNDS]
+    assert "recovers its reserve" in reason.message

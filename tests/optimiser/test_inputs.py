@@ -27,7 +27,7 @@ from .conftest import battery as _battery
         ({"base_load_kw": -1.0}, "base_load_kw"),
         ({"carbon_intensity_g_per_kwh": [float("inf")] * 10}, "carbon_intensity_g_per_kwh"),
         ({"batteries": (_battery(capacity_kwh=-5.0),)}, "batteries[0].capacity_kwh"),
-        ({"batteries": (_battery(initial_soc=0.05, min_soc=0.1),)}, "batteries[0].initial_soc"),
+        ({"batteries": (_battery(initial_soc=1.05),)}, "batteries[0].initial_soc"),
         ({"batteries": (_battery(charge_efficiency=0.0),)}, "batteries[0].charge_efficiency"),
         ({"batteries": (_battery(), _battery())}, "assets"),
         ({"base_load_kw": 30.0}, "base_load_kw"),
