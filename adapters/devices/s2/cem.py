@@ -1,0 +1,212 @@
+"""The CEM's S2 WebSocket server: resource managers connect to it, as s2-ws-json has it.
+
+Each RM connects to ``ws[s]://host:port/<rm_id>``. It is refused at the WebSocket handshake,
+before any S2 message, when its ``rm_id`` is not paired (404), its bearer token is missing or
+wrong (401), or, with a client CA, its certificate does not name its ``rm_id`` (403); a
+resource with another ``resource_id`` than the one paired is refused at its
+ResourceManagerDetails. Nothing an RM sends ends the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import http
+import logging
+import ssl
+from types import TracebackType
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from adapters.devices.s2.session import RmSession
+from adapters.devices.s2.settings import CemSettings, ResourceManagerSettings, TlsServerSettings
+from kernel.devices import DeviceUnavailableError
+
+log = logging.getLogger(__name__)
+
+_BEARER = "bearer "
+_SHOWN_ID_CHARS = 64
+
+
+def server_ssl_context(tls: TlsServerSettings) -> ssl.SSLContext:
+    """TLS 1.2+ with the CEM's certificate; with a client CA, a client certificate is
+    required."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(tls.cert_file, tls.key_file)
+    if tls.client_ca_file is not None:
+        context.load_verify_locations(cafile=tls.client_ca_file)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def rm_id_from_path(path: str) -> str:
+    """The RM's id: the URL path's last segment, percent-decoded."""
+    return unquote(urlsplit(path).path.rstrip("/").rsplit("/", 1)[-1])
+
+
+def _common_name(peer_cert: dict[str, Any] | None) -> str | None:
+    for rdn in (peer_cert or {}).get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return None
+
+
+class S2Cem:
+    """The CEM side of S2: start it (``async with``), then drive each paired RM through
+    :class:`adapters.devices.s2.driver.S2FrbcDriver`."""
+
+    def __init__(self, settings: CemSettings) -> None:
+        self.settings = settings
+        self._rms = {rm.rm_id: rm for rm in settings.resource_managers}
+        self._sessions: dict[str, RmSession] = {}
+        self._server: Server | None = None
+
+    async def start(self) -> None:
+        """Listen; returns once the socket is bound."""
+        self._server = await serve(
+            self._serve,
+            self.settings.host,
+            self.settings.port,
+            process_request=self._check_request,
+            ssl=server_ssl_context(self.settings.tls) if self.settings.tls else None,
+            max_size=self.settings.max_message_bytes,
+        )
+        log.info("S2 CEM listening on %s:%d", self.settings.host, self.port)
+
+    async def stop(self) -> None:
+        """Close every RM's connection and stop listening."""
+        if self._server is None:
+            return
+        self._server.close()
+        await self._server.wait_closed()
+        self._server = None
+
+    async def __aenter__(self) -> S2Cem:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with ``port=0``)."""
+        if self._server is None:
+            raise RuntimeError("the S2 CEM is not running")
+        return int(next(iter(self._server.sockets)).getsockname()[1])
+
+    def resource_manager(self, rm_id: str) -> ResourceManagerSettings:
+        """A paired RM's settings; KeyError if not paired."""
+        return self._rms[rm_id]
+
+    def pair(self, rm: ResourceManagerSettings) -> None:
+        """Pair an RM, or change a paired one's settings (from its next connection)."""
+        self._rms[rm.rm_id] = rm
+        log.info("resource manager %s paired", rm.rm_id)
+
+    async def unpair(self, rm_id: str) -> None:
+        """Forget an RM and its token, and end its session. KeyError if not paired."""
+        del self._rms[rm_id]
+        session = self._sessions.pop(rm_id, None)
+        if session is not None:
+            await session.close(1008, "unpaired")
+        log.info("resource manager %s unpaired", rm_id)
+
+    def session(self, rm_id: str) -> RmSession | None:
+        """The RM's current session, None when it is not connected."""
+        return self._sessions.get(rm_id)
+
+    async def wait_ready(self, rm_id: str, timeout_s: float) -> RmSession:
+        """The RM's session once FRBC is selected and the RM has described its system.
+
+        Raises:
+            DeviceUnavailableError: not within ``timeout_s``.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            session = self._sessions.get(rm_id)
+            if session is not None and session.ready.is_set():
+                return session
+            if loop.time() >= deadline:
+                raise DeviceUnavailableError(
+                    f"resource manager {rm_id} is not connected and set up for FRBC"
+                )
+            await asyncio.sleep(0.01)
+
+    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Refuse an unknown RM, a missing or wrong token, or another RM's certificate."""
+        rm_id = rm_id_from_path(request.path)
+        peer = connection.remote_address
+        rm = self._rms.get(rm_id)
+        if rm is None:
+            log.warning(
+                "refused an S2 resource manager with unknown id %r from %s",
+                rm_id[:_SHOWN_ID_CHARS],
+                peer,
+            )
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "Unknown resource manager\n")
+        if rm.token is not None:
+            header = request.headers.get("Authorization", "")
+            presented = header[len(_BEARER) :] if header.lower().startswith(_BEARER) else ""
+            if not hmac.compare_digest(presented.encode(), rm.token.encode()):
+                log.warning(
+                    "refused resource manager %s from %s: missing or wrong bearer token",
+                    rm_id,
+                    peer,
+                )
+                response = connection.respond(http.HTTPStatus.UNAUTHORIZED, "Invalid token\n")
+                response.headers["WWW-Authenticate"] = 'Bearer realm="hems-s2"'
+                return response
+        tls = self.settings.tls
+        if tls is not None and tls.client_ca_file is not None:
+            ssl_object = connection.transport.get_extra_info("ssl_object")
+            name = _common_name(ssl_object.getpeercert() if ssl_object else None)
+            if name != rm_id:
+                log.warning(
+                    "refused resource manager %s from %s: its certificate names %r",
+                    rm_id,
+                    peer,
+                    name,
+                )
+                return connection.respond(http.HTTPStatus.FORBIDDEN, "Certificate mismatch\n")
+        return None
+
+    async def _serve(self, connection: ServerConnection) -> None:
+        """One RM's session; nothing it does ends the server."""
+        rm_id = rm_id_from_path(connection.request.path if connection.request else "")
+        rm = self._rms.get(rm_id)
+        if rm is None:  # unpaired between its handshake and now
+            await connection.close(code=1008, reason="not paired")
+            return
+        session = RmSession(rm, connection, self.settings)
+        previous = self._sessions.get(rm_id)
+        if previous is not None:
+            log.warning("resource manager %s connected again: its older connection closed", rm_id)
+            await previous.close(1000, "replaced by a newer connection")
+        self._sessions[rm_id] = session
+        log.info("resource manager %s connected from %s", rm_id, connection.remote_address)
+        try:
+            await session.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("resource manager %s: its session failed", rm_id)
+        finally:
+            if self._sessions.get(rm_id) is session:
+                del self._sessions[rm_id]
+            log.info(
+                "resource manager %s disconnected: %s",
+                rm_id,
+                session.close_reason or "connection closed",
+            )
