@@ -12,7 +12,14 @@ from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hems.api.routes import install_api
-from hems.runtime import Runtime, build_runtime, start_scheduler, stop_scheduler
+from hems.runtime import (
+    Runtime,
+    build_runtime,
+    start_devices,
+    start_scheduler,
+    stop_devices,
+    stop_scheduler,
+)
 from hems.serving.rate_limits import AuthGuard
 from hems.serving.security_headers import SecurityHeaders
 from hems.settings import Settings
@@ -30,12 +37,14 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if rt.dsrsp is not None:
             await rt.dsrsp.start()
+        await start_devices(rt)
         if run_scheduler:
             start_scheduler(rt)
         try:
             yield
         finally:
             await stop_scheduler(rt)
+            await stop_devices(rt)
             if rt.dsrsp is not None:
                 await rt.dsrsp.stop()
             await rt.service.settle()

@@ -231,6 +231,10 @@ class HomeController:
         s = self.settings
         grid = TimeGrid.starting_at(now, step_minutes=s.slot_minutes, horizon_hours=s.horizon_hours)
         home = self.store.home(self.home_id)
+        offline = {name for name, h in self.health.items() if not h.online}
+        if offline:  # planned around: the plan counts on none of them (each gets 0)
+            kept = [d for d in home.devices if d.name not in offline]
+            home = home.model_copy(update={"devices": kept})
         prefs = self.store.preferences(self.home_id)
         overrides = OverridesInForce.of(home, self.store.active_overrides(self.home_id, now))
         market = self.market.series(grid, home)

@@ -18,6 +18,7 @@ from adapters.cache import SeriesCache
 from adapters.devices.driver import DeviceDriver
 from hems.clock import Clock, SystemClock
 from hems.demo import demo_home_spec
+from hems.device_runtime import DeviceConfigError, DeviceRuntime
 from hems.dsrsp_process import DemoDsrspProcess
 from hems.live_market import LiveMarket
 from hems.market import MarketSource, ReplayedMarket
@@ -49,6 +50,9 @@ class Runtime:
     vens: VenFleet | None = None
     dsrsp: DemoDsrspProcess | None = None
     """The demo DSRSP, a child process started and stopped with the API by ``hems run --demo``."""
+    devices: DeviceRuntime | None = None
+    """The homes' real devices (``[devices]`` in the settings), started and stopped with the
+    API (:func:`start_devices`)."""
 
     async def simulate(self) -> None:
         """Advance every simulated home to now."""
@@ -66,10 +70,15 @@ def build_runtime(
     upgrade_schema(engine)
     store = Store(engine)
     simulations: dict[int, SimulatedHome] = {}
+    devices = DeviceRuntime(settings.devices)
 
     def drivers_for(home_id: int) -> Mapping[str, DeviceDriver]:
         sim = simulations.get(home_id)
-        return sim.drivers if sim is not None else {}
+        if sim is not None:
+            return sim.drivers
+        if not devices.attached(home_id):  # a home registered while the service runs
+            _attach_logged(devices, store, home_id)
+        return devices.drivers_for(home_id)
 
     market: MarketSource = ReplayedMarket()
     if settings.live_market:
@@ -87,7 +96,9 @@ def build_runtime(
         drivers_for=drivers_for,
         seed=seed,
     )
-    runtime = Runtime(settings=settings, store=store, service=service, simulations=simulations)
+    runtime = Runtime(
+        settings=settings, store=store, service=service, simulations=simulations, devices=devices
+    )
     now = clock.now()
     if not store.has_admin_token():
         runtime.new_tokens["admin"] = store.create_token("admin", None, now, label="first start")
@@ -109,6 +120,7 @@ def build_runtime(
             seed=seed or 0,
             comfort_min_c=lambda t: prefs.comfort_min_at(t.astimezone(UK)),
         )
+    _attach_homes(devices, store, skip=set(simulations))
     if settings.vtn_url:
         runtime.vens = VenFleet(service, settings)
         runtime.vens.build()
@@ -116,6 +128,29 @@ def build_runtime(
             for home_id, sim in simulations.items():
                 runtime.vens.bridges[home_id].site_power_kw = partial(_site_power, sim)
     return runtime
+
+
+def _attach_homes(devices: DeviceRuntime, store: Store, skip: set[int]) -> None:
+    """Build every home's drivers at start: a configuration that does not fit its home stops
+    the service (:class:`DeviceConfigError`), and one for a home not registered is said."""
+    serials = set()
+    for home_id in store.home_ids():
+        home = store.home(home_id)
+        serials.add(home.cem_serial)
+        if home_id not in skip:
+            devices.attach(home_id, home)
+    for serial in sorted(set(devices.config.homes) - serials):
+        log.warning("devices are configured for home %s, which is not registered", serial)
+
+
+def _attach_logged(devices: DeviceRuntime, store: Store, home_id: int) -> None:
+    """Build the drivers of a home registered while the service runs; a configuration that
+    does not fit it is logged and the home runs without devices (the service goes on)."""
+    try:
+        devices.attach(home_id, store.home(home_id))
+    except DeviceConfigError as exc:
+        log.error("%s: the home runs without these devices", exc)
+        devices.drivers_for(home_id)  # attached, with none
 
 
 def _site_power(sim: SimulatedHome) -> float | None:
@@ -130,6 +165,17 @@ def start_scheduler(runtime: Runtime) -> None:
     runtime.scheduler.start()
     if runtime.vens is not None:
         runtime.vens.start()
+
+
+async def start_devices(runtime: Runtime) -> None:
+    """Start the CSMS and the MQTT connections (before the scheduler's first cycle)."""
+    if runtime.devices is not None:
+        await runtime.devices.start()
+
+
+async def stop_devices(runtime: Runtime) -> None:
+    if runtime.devices is not None and runtime.devices.started:
+        await runtime.devices.stop()
 
 
 async def stop_scheduler(runtime: Runtime) -> None:

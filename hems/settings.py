@@ -1,8 +1,10 @@
 """The service's settings: defaults, then a TOML file, then ``HEMS_*`` environment variables.
 
 Validated once at start-up (:func:`load_settings`); a bad value stops the service with a message
-naming the setting. Secrets (tokens, keys) are never settings: tokens live hashed in the
-database, and key files are referred to by path.
+naming the setting. Secrets (tokens, keys) are not settings: tokens live hashed in the
+database, and key files are referred to by path; the one exception is the devices' credentials
+(``[devices]``: charger and broker passwords), held as ``SecretStr`` so they are never logged or
+shown: keep a settings file that has them readable by the service's user only.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from hems.domain.connections import DeviceSettings
 from hems.signing_files import certificates_problem, fingerprint_problem, signing_pair_problem
 
 log = logging.getLogger(__name__)
@@ -114,6 +117,9 @@ class Settings(BaseSettings):
         vtn_signatures_required: refuse every unsigned message from the VTN too (rule 514);
             needs one of the three above.
         demo: run the bundled demo home with simulated devices.
+        devices: how the CEM reaches each home's real devices (OCPP chargers, Modbus/SunSpec
+            inverters and meters, MQTT devices), by the home's CEM serial
+            (:class:`hems.domain.connections.DeviceSettings`, docs/devices.md).
     """
 
     model_config = SettingsConfigDict(
@@ -161,6 +167,7 @@ class Settings(BaseSettings):
     vtn_signing_ca_file: FilePath | None = None
     vtn_signatures_required: bool = False
     demo: bool = False
+    devices: DeviceSettings = Field(default_factory=DeviceSettings)
 
     @field_validator("trusted_proxies")
     @classmethod

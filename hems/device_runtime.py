@@ -1,0 +1,275 @@
+"""The real devices of the running service: drivers built from each home's connections
+(:mod:`hems.domain.connections`), and the servers and connections they share.
+
+One :class:`~adapters.devices.ocpp.Csms` serves every home's chargers (started and stopped with
+the service, only when a charger is configured); one :class:`~adapters.devices.mqtt.MqttCem`
+per broker; a SunSpec / Modbus driver per device. :meth:`DeviceRuntime.drivers_for` gives the
+service a home's drivers: the same dict for the life of the service, so a device paired or
+removed while it runs is seen by the home's controller at its next read.
+
+A device that does not answer is the controller's business (reported offline, planned around);
+a broker that is down at start is retried in the background. A configuration that does not fit
+its home (a device the home does not have, a protocol that cannot drive it) stops the service
+at start with a message naming it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from typing import Protocol
+
+from adapters.devices.driver import DeviceDriver
+from adapters.devices.mqtt import BrokerSettings, MqttCem, MqttDeviceDriver, SgReadyThresholds
+from adapters.devices.ocpp import (
+    ChargerSettings,
+    Csms,
+    CsmsSettings,
+    OcppChargerDriver,
+    TlsServerSettings,
+)
+from adapters.devices.sunspec import (
+    METER_MAPS,
+    MeterReading,
+    ModbusEnergyMeterDriver,
+    SunSpecBatteryDriver,
+    SunSpecMeterDriver,
+    SunSpecPvDriver,
+)
+from hems.domain.connections import (
+    CsmsServer,
+    DeviceConnection,
+    DeviceSettings,
+    HomeDevices,
+    ModbusConnection,
+    MqttBroker,
+    MqttConnection,
+    OcppConnection,
+    connection_problems,
+)
+from hems.domain.devices import DeviceSpec, EvChargerSpec, HeatPumpSpec
+from hems.domain.home import HomeSpec
+from hems.settings import SettingsError
+
+log = logging.getLogger(__name__)
+
+BROKER_RETRY_MAX_S = 60.0
+"""The longest wait between two attempts to reach a broker that was down at start [s]."""
+
+
+class DeviceConfigError(SettingsError):
+    """A home's device connections do not fit the home; the message names each problem."""
+
+
+class SiteMeter(Protocol):
+    """A meter driver: the site's import and export (``SunSpecMeterDriver``,
+    ``ModbusEnergyMeterDriver``)."""
+
+    name: str
+
+    async def read_meter(self) -> MeterReading: ...
+
+
+def csms_settings(server: CsmsServer) -> CsmsSettings:
+    """The CSMS's socket from the settings (no charger yet: they are paired per home)."""
+    tls = None
+    if server.tls_cert_file is not None and server.tls_key_file is not None:
+        tls = TlsServerSettings(
+            cert_file=server.tls_cert_file,
+            key_file=server.tls_key_file,
+            client_ca_file=server.client_ca_file,
+        )
+    return CsmsSettings(
+        host=server.host,
+        port=server.port,
+        tls=tls,
+        heartbeat_interval_s=server.heartbeat_interval_s,
+        stale_after_s=server.stale_after_s,
+    )
+
+
+def broker_settings(broker: MqttBroker) -> BrokerSettings:
+    return BrokerSettings(
+        host=broker.host,
+        port=broker.port,
+        home=broker.home,
+        username=broker.username,
+        password=broker.password.get_secret_value(),
+        ca_file=broker.ca_file,
+        client_cert_file=broker.client_cert_file,
+        client_key_file=broker.client_key_file,
+        tls=broker.tls,
+        keepalive_s=broker.keepalive_s,
+    )
+
+
+def charger_settings(connection: OcppConnection, spec: EvChargerSpec) -> ChargerSettings:
+    """The charger as the CSMS pairs it; its boost power is the spec's maximum."""
+    password = connection.password
+    return ChargerSettings(
+        identity=connection.identity,
+        password=None if password is None else password.get_secret_value(),
+        rate_unit=connection.rate_unit,
+        phases=connection.phases,
+        voltage_v=connection.voltage_v,
+        max_power_kw=spec.max_charge_kw,
+        min_current_a=connection.min_current_a,
+        connector_id=connection.connector_id,
+    )
+
+
+def meter_driver(name: str, c: ModbusConnection) -> SunSpecMeterDriver | ModbusEnergyMeterDriver:
+    """The site meter's driver for its map."""
+    if c.meter_map == "sunspec":
+        return SunSpecMeterDriver(name, c.host, c.port, unit_id=c.unit_id, timeout_s=c.timeout_s)
+    return ModbusEnergyMeterDriver(
+        name,
+        c.host,
+        c.port,
+        meter_map=METER_MAPS[c.meter_map],
+        unit_id=c.unit_id,
+        timeout_s=c.timeout_s,
+    )
+
+
+class DeviceRuntime:
+    """Every configured home's drivers, the CSMS and the MQTT connections."""
+
+    def __init__(self, config: DeviceSettings) -> None:
+        self.config = config
+        self.csms = Csms(csms_settings(config.ocpp)) if _has_chargers(config) else None
+        self.brokers = {name: MqttCem(broker_settings(b)) for name, b in config.brokers.items()}
+        self._drivers: dict[int, dict[str, DeviceDriver]] = {}
+        self._meters: dict[int, SiteMeter] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.started = False
+
+    def attach(self, home_id: int, home: HomeSpec) -> None:
+        """Build the home's drivers from its connections (by its CEM serial); pairs its
+        chargers. Raises :class:`DeviceConfigError` naming what does not fit the home."""
+        connections = self.config.for_home(home.cem_serial)
+        problems = connection_problems(home.devices, connections)
+        if problems:
+            raise DeviceConfigError(
+                f"devices of home {home.cem_serial} (id {home_id}): " + "; ".join(problems)
+            )
+        drivers = self._drivers.setdefault(home_id, {})
+        specs = {d.name: d for d in home.devices}
+        for name, connection in connections.devices.items():
+            drivers[name] = self._driver(name, connection, specs[name])
+        if connections.site_meter is not None:
+            self._meters[home_id] = meter_driver("site meter", connections.site_meter)
+        if drivers or connections.site_meter is not None:
+            log.info(
+                "home %s: %d device(s) over their protocols%s",
+                home_id,
+                len(drivers),
+                ", a site meter" if connections.site_meter is not None else "",
+            )
+
+    def _driver(self, name: str, c: DeviceConnection, spec: DeviceSpec) -> DeviceDriver:
+        if isinstance(c, OcppConnection):
+            assert self.csms is not None
+            assert isinstance(spec, EvChargerSpec)
+            self.csms.pair(charger_settings(c, spec))
+            return OcppChargerDriver(name, self.csms, c.identity)
+        if isinstance(c, MqttConnection):
+            sg_ready = None
+            if c.control == "sg_ready" and isinstance(spec, HeatPumpSpec):
+                sg_ready = SgReadyThresholds(rated_power_kw=spec.max_power_kw)
+            return MqttDeviceDriver(
+                name,
+                self.brokers[c.broker],
+                c.device_id,
+                stale_after_s=c.stale_after_s,
+                ack_timeout_s=c.ack_timeout_s,
+                sg_ready=sg_ready,
+                hold_s=c.hold_s,
+            )
+        where = (c.host, c.port)
+        if c.role == "battery":
+            return SunSpecBatteryDriver(
+                name,
+                *where,
+                unit_id=c.unit_id,
+                timeout_s=c.timeout_s,
+                revert_timeout_s=c.revert_timeout_s,
+            )
+        return SunSpecPvDriver(
+            name,
+            *where,
+            unit_id=c.unit_id,
+            timeout_s=c.timeout_s,
+            revert_timeout_s=c.revert_timeout_s,
+        )
+
+    def attached(self, home_id: int) -> bool:
+        return home_id in self._drivers
+
+    def drivers_for(self, home_id: int) -> Mapping[str, DeviceDriver]:
+        """The home's drivers (an empty dict for a home with none; the same dict each time)."""
+        return self._drivers.setdefault(home_id, {})
+
+    def meter_for(self, home_id: int) -> SiteMeter | None:
+        """The home's site meter, if one is configured."""
+        return self._meters.get(home_id)
+
+    async def start(self) -> None:
+        """Start the CSMS (its port taken: the service stops when it cannot listen) and connect
+        to the brokers (one that is down is retried in the background)."""
+        if self.csms is not None:
+            await self.csms.start()
+        for name, cem in self.brokers.items():
+            self._spawn(self._connect(name, cem))
+        self.started = True
+
+    async def stop(self) -> None:
+        """Close the brokers' connections (saying ``offline``) and stop the CSMS."""
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for cem in self.brokers.values():
+            await cem.close()
+        if self.csms is not None:
+            await self.csms.stop()
+        for driver in [
+            *self._meters.values(),
+            *(d for h in self._drivers.values() for d in h.values()),
+        ]:
+            close = getattr(driver, "close", None)  # a Modbus connection
+            if close is not None:
+                await close()
+        self.started = False
+
+    def _spawn(self, work: object) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _connect(self, name: str, cem: MqttCem) -> None:
+        """Connect to a broker, retrying with backoff until it answers (its devices are
+        reported offline meanwhile). Once connected, the connection reconnects by itself."""
+        wait_s = 1.0
+        while True:
+            try:
+                await cem.start()
+            except Exception as exc:
+                if wait_s == 1.0:
+                    log.warning("MQTT broker %s (%s): %s; retrying", name, cem.address, exc)
+                await asyncio.sleep(wait_s)
+                wait_s = min(wait_s * 2, BROKER_RETRY_MAX_S)
+                continue
+            log.info("MQTT broker %s (%s) connected", name, cem.address)
+            return
+
+
+def _has_chargers(config: DeviceSettings) -> bool:
+    return any(
+        isinstance(c, OcppConnection) for h in config.homes.values() for c in h.devices.values()
+    )
+
+
+__all__ = ["DeviceConfigError", "DeviceRuntime", "HomeDevices", "SiteMeter"]

@@ -1,0 +1,267 @@
+"""How the CEM reaches a home's real devices (Interface B): one protocol connection per device,
+by the name of the device's spec (:mod:`hems.domain.devices`), and the home's site meter.
+
+The description is read from the settings file (``[devices]``, :class:`DeviceSettings`) and
+checked twice: on its own when the settings load (a field out of range, a broker that is not
+defined, a charger identity paired twice), and against the home it belongs to when the service
+starts (:func:`connection_problems`: a device the home does not have, a protocol that cannot
+drive that kind of device). Passwords are :class:`~pydantic.SecretStr`: never shown in a log
+line, an error or ``repr``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
+
+from hems.domain.base import DomainModel
+from hems.domain.devices import DeviceKind, DeviceSpec
+
+HOST_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.\-:]{0,252}$"
+"""A host name, an IPv4 or an IPv6 address (no scheme, no port, no path)."""
+TOPIC_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
+"""An MQTT topic level the CEM builds (docs/devices.md, MQTT topics)."""
+DEVICE_NAME_PATTERN = r"^[A-Za-z0-9 _\-]{1,64}$"
+"""A device's name, as in :class:`hems.domain.devices.PvSpec` and the others."""
+
+CHARGER_PASSWORD = Field(default=None, min_length=16, max_length=40)
+"""OCPP basic-auth passwords: 16-40 characters (OCPP 2.0.1; 1.6 takes 16-20 bytes)."""
+
+
+class OcppConnection(DomainModel):
+    """An EV charger that connects to the CEM's CSMS as ``ws[s]://<csms>/<identity>``.
+
+    Attributes:
+        identity: its OCPP identity (charge point id), the last segment of its URL.
+        password: its basic-auth password (security profiles 1 and 2), else none.
+        rate_unit: the unit its charging profiles take: "A" per phase or "W".
+        phases, voltage_v: for converting kW to A.
+        min_current_a: an ampere limit below this is sent as 0 A (a pause) [A].
+        connector_id: the connector (1.6) or EVSE (2.0.1) the car uses.
+    """
+
+    protocol: Literal["ocpp"] = "ocpp"
+    identity: str = Field(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9_.\-:]+$")
+    password: SecretStr | None = CHARGER_PASSWORD
+    rate_unit: Literal["A", "W"] = "A"
+    phases: Literal[1, 2, 3] = 1
+    voltage_v: float = Field(default=230.0, gt=0, le=500)
+    min_current_a: float = Field(default=6.0, ge=0, le=80)
+    connector_id: int = Field(default=1, ge=1, le=16)
+
+
+class ModbusConnection(DomainModel):
+    """A device on Modbus TCP: a SunSpec battery or PV inverter, or a site meter (SunSpec or
+    an Eastron map). Modbus has no authentication: the CEM connects only to this address.
+
+    Attributes:
+        role: what the device is to the CEM.
+        host, port, unit_id: where it answers.
+        meter_map: for a meter, ``sunspec`` (models 201-204) or an Eastron map.
+        timeout_s: how long one request may take [s].
+        revert_timeout_s: battery and PV: the inverter drops the CEM's limits this long after
+            the last write [s] (docs/devices.md, "When the CEM is unreachable").
+    """
+
+    protocol: Literal["modbus"] = "modbus"
+    role: Literal["battery", "pv", "meter"]
+    host: str = Field(pattern=HOST_PATTERN)
+    port: int = Field(default=502, ge=1, le=65535)
+    unit_id: int = Field(default=1, ge=1, le=247)
+    meter_map: Literal["sunspec", "sdm120", "sdm630"] = "sunspec"
+    timeout_s: float = Field(default=2.0, gt=0, le=60)
+    revert_timeout_s: int = Field(default=300, ge=1, le=65534)
+
+    @model_validator(mode="after")
+    def _map_for_a_meter(self) -> ModbusConnection:
+        if self.role != "meter" and self.meter_map != "sunspec":
+            raise ValueError(f"meter_map {self.meter_map} is for a meter, not a {self.role}")
+        return self
+
+
+class MqttConnection(DomainModel):
+    """A device on one of the MQTT brokers in :attr:`DeviceSettings.brokers`.
+
+    Attributes:
+        broker: the broker's name in ``[devices.brokers]``.
+        device_id: its topic level (``cem/<home>/<device_id>/...``).
+        control: ``power`` (setpoints in kW) or ``sg_ready`` (a heat pump that takes only the
+            four SG-Ready states, mapped from its spec's rated power).
+        stale_after_s, ack_timeout_s, hold_s: see ``MqttDeviceDriver``.
+    """
+
+    protocol: Literal["mqtt"] = "mqtt"
+    broker: str = Field(pattern=TOPIC_ID_PATTERN)
+    device_id: str = Field(pattern=TOPIC_ID_PATTERN)
+    control: Literal["power", "sg_ready"] = "power"
+    stale_after_s: float = Field(default=120.0, gt=0, le=3600)
+    ack_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    hold_s: float = Field(default=900.0, gt=0, le=86_400)
+
+
+DeviceConnection = Annotated[
+    OcppConnection | ModbusConnection | MqttConnection, Field(discriminator="protocol")
+]
+
+
+class HomeDevices(DomainModel):
+    """One home's connections: ``devices`` by device name, and its site meter."""
+
+    devices: dict[Annotated[str, Field(pattern=DEVICE_NAME_PATTERN)], DeviceConnection] = Field(
+        default_factory=dict
+    )
+    site_meter: ModbusConnection | None = None
+
+    @model_validator(mode="after")
+    def _meters_in_their_place(self) -> HomeDevices:
+        for name, connection in self.devices.items():
+            if isinstance(connection, ModbusConnection) and connection.role == "meter":
+                raise ValueError(f"device {name}: a meter is the home's site_meter, not a device")
+        if self.site_meter is not None and self.site_meter.role != "meter":
+            raise ValueError(f"site_meter: role must be meter, not {self.site_meter.role}")
+        return self
+
+
+class CsmsServer(DomainModel):
+    """The CEM's OCPP server (CSMS), shared by every home's chargers.
+
+    Attributes:
+        host, port: where it listens (0: a free port, for tests).
+        tls_cert_file, tls_key_file: its certificate and key (wss://, security profile 2),
+            both or neither.
+        client_ca_file: with TLS, the CA of the chargers' client certificates (profile 3).
+        heartbeat_interval_s: given to chargers at boot [s].
+        stale_after_s: a charger silent this long is reported offline [s].
+    """
+
+    host: str = Field(default="127.0.0.1", pattern=HOST_PATTERN)
+    port: int = Field(default=9000, ge=0, le=65535)
+    tls_cert_file: FilePath | None = None
+    tls_key_file: FilePath | None = None
+    client_ca_file: FilePath | None = None
+    heartbeat_interval_s: int = Field(default=60, ge=1, le=3600)
+    stale_after_s: float = Field(default=150.0, gt=0, le=7200)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> CsmsServer:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together (both or none)")
+        if self.client_ca_file is not None and self.tls_cert_file is None:
+            raise ValueError("client_ca_file needs tls_cert_file and tls_key_file (TLS)")
+        return self
+
+
+class MqttBroker(DomainModel):
+    """An MQTT broker and the CEM's credentials on it (``BrokerSettings``)."""
+
+    host: str = Field(pattern=HOST_PATTERN)
+    port: int = Field(default=8883, ge=1, le=65535)
+    home: str = Field(pattern=TOPIC_ID_PATTERN)
+    username: str = Field(min_length=1, max_length=128)
+    password: SecretStr = Field(min_length=1, max_length=256)
+    ca_file: FilePath | None = None
+    client_cert_file: FilePath | None = None
+    client_key_file: FilePath | None = None
+    tls: bool = True
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+
+    @model_validator(mode="after")
+    def _client_pair(self) -> MqttBroker:
+        if (self.client_cert_file is None) != (self.client_key_file is None):
+            raise ValueError("client_cert_file and client_key_file go together (both or none)")
+        return self
+
+
+class DeviceSettings(DomainModel):
+    """Every home's device connections, by the home's CEM serial, with the shared servers.
+
+    Attributes:
+        ocpp: the CSMS the chargers connect to (started only when a charger is configured).
+        brokers: MQTT brokers by a name the devices refer to.
+        homes: each home's connections, by its ``cem_serial``.
+    """
+
+    ocpp: CsmsServer = Field(default_factory=CsmsServer)
+    brokers: dict[Annotated[str, Field(pattern=TOPIC_ID_PATTERN)], MqttBroker] = Field(
+        default_factory=dict
+    )
+    homes: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9\-_.]{1,64}$")], HomeDevices] = Field(
+        default_factory=dict
+    )
+
+    @field_validator("homes")
+    @classmethod
+    def _one_home_per_charger(cls, homes: dict[str, HomeDevices]) -> dict[str, HomeDevices]:
+        seen: dict[str, str] = {}
+        for serial, home in homes.items():
+            for name, c in home.devices.items():
+                if isinstance(c, OcppConnection):
+                    where = f"{serial}.{name}"
+                    if c.identity in seen:
+                        raise ValueError(
+                            f"charger identity {c.identity} is paired twice ({seen[c.identity]} "
+                            f"and {where})"
+                        )
+                    seen[c.identity] = where
+        return homes
+
+    @model_validator(mode="after")
+    def _brokers_defined(self) -> DeviceSettings:
+        used: dict[tuple[str, str], str] = {}
+        for serial, home in self.homes.items():
+            for name, c in home.devices.items():
+                if not isinstance(c, MqttConnection):
+                    continue
+                if c.broker not in self.brokers:
+                    known = ", ".join(sorted(self.brokers)) or "none defined"
+                    raise ValueError(
+                        f"homes.{serial}.devices.{name}: broker {c.broker} is not in "
+                        f"devices.brokers ({known})"
+                    )
+                key = (c.broker, c.device_id)
+                if key in used:
+                    raise ValueError(
+                        f"MQTT device {c.device_id} on broker {c.broker} is used twice "
+                        f"({used[key]} and {serial}.{name})"
+                    )
+                used[key] = f"{serial}.{name}"
+        return self
+
+    def for_home(self, cem_serial: str) -> HomeDevices:
+        """The home's connections (none configured: an empty description)."""
+        return self.homes.get(cem_serial, HomeDevices())
+
+
+_DRIVES = {
+    "ocpp": {DeviceKind.EV_CHARGER},
+    "battery": {DeviceKind.BATTERY},
+    "pv": {DeviceKind.PV},
+    "mqtt": set(DeviceKind),
+}
+"""Which kinds of device each protocol (or Modbus role) can drive."""
+
+
+def connection_problems(devices: list[DeviceSpec], connections: HomeDevices) -> list[str]:
+    """What in ``connections`` does not fit the home's ``devices``: a name the home has no
+    device of, a protocol that cannot drive the device's kind, SG-Ready on anything but a heat
+    pump. Empty when it fits."""
+    specs = {d.name: d for d in devices}
+    problems = []
+    for name, c in connections.devices.items():
+        spec = specs.get(name)
+        if spec is None:
+            known = ", ".join(sorted(specs)) or "none"
+            problems.append(f"device {name!r} is not one of the home's devices ({known})")
+            continue
+        key = c.role if isinstance(c, ModbusConnection) else c.protocol
+        if spec.kind not in _DRIVES[key]:
+            what = f"modbus {key}" if isinstance(c, ModbusConnection) else key
+            problems.append(f"device {name!r} is a {spec.kind.value}: {what} cannot drive it")
+        elif (
+            isinstance(c, MqttConnection)
+            and c.control == "sg_ready"
+            and spec.kind is not DeviceKind.HEAT_PUMP
+        ):
+            problems.append(f"device {name!r}: SG-Ready is for a heat pump")
+    return problems
