@@ -17,6 +17,7 @@ Each kWh of deviation costs ``penalty_gbp_per_kwh``; deviations are reported per
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -152,14 +153,52 @@ def add_dsr_constraints(
     return terms
 
 
+FLEXIBLE_LOAD_KW = 0.05
+"""An asset drawing more than this in a missed request's slots is named as a cause [kW]."""
+
+
+def _why_missed(
+    req: DsrRequest,
+    slots: list[int],
+    base_load_kw: FloatArray,
+    draws_kw: Mapping[str, FloatArray],
+) -> str:
+    """The cause of a missed request over ``slots``: for a cap or a reduction, the load the home
+    cannot move (the base load above the cap) and the loads the plan chose to run then (the
+    EV, the heat pump, a battery charging); otherwise, or with neither, the trade-off."""
+    tradeoff = "following it fully would break a physical limit or cost more than its penalty"
+    if req.kind not in (DsrKind.IMPORT_CAP, DsrKind.REDUCTION):
+        return tradeoff
+    causes: list[str] = []
+    base_kw = float(base_load_kw[slots].max())
+    if req.kind is DsrKind.IMPORT_CAP and base_kw > req.value_kw:
+        causes.append(f"the home's other load alone is {base_kw:.1f} kW")
+    running = {
+        name: float(np.asarray(kw)[slots].max())
+        for name, kw in draws_kw.items()
+        if float(np.asarray(kw)[slots].max()) > FLEXIBLE_LOAD_KW
+    }
+    if running:
+        loads = " and ".join(f"{name} (up to {kw:.1f} kW)" for name, kw in running.items())
+        causes.append(
+            f"the plan runs {loads} then, as holding back would cost more (a missed wish or "
+            f"dearer energy) than the request's {req.penalty_gbp_per_kwh:g} GBP/kWh penalty"
+        )
+    return ", and ".join(causes) if causes else tradeoff
+
+
 def dsr_violations(
     requests: tuple[DsrRequest, ...],
     grid: TimeGrid,
     import_kw: FloatArray,
     export_kw: FloatArray,
     base_load_kw: FloatArray,
+    draws_kw: Mapping[str, FloatArray] | None = None,
 ) -> tuple[list[Violation], float, float]:
-    """Violations, total deviation [kWh] and penalty [GBP] of a schedule against the requests."""
+    """Violations, total deviation [kWh] and penalty [GBP] of a schedule against the requests.
+
+    ``draws_kw`` are the assets' draws per slot (positive = consumption), by name: a missed cap
+    or reduction names the loads the plan runs then (:func:`_why_missed`)."""
     dt = grid.step_hours
     out: list[Violation] = []
     total_kwh = 0.0
@@ -173,10 +212,7 @@ def dsr_violations(
             continue
         slots = [t for t in req.slots(grid) if dev[t] > 1e-6]
         worst = max(slots, key=lambda t: dev[t])
-        if req.kind is DsrKind.IMPORT_CAP and base_load_kw[worst] > req.value_kw:
-            why = f"the home's other load alone is {base_load_kw[worst]:.1f} kW"
-        else:
-            why = "following it fully would break a physical limit or cost more than its penalty"
+        why = _why_missed(req, slots, base_load_kw, draws_kw or {})
         out.append(
             slot_violation(
                 wish=Wish.DSR,

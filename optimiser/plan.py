@@ -144,13 +144,13 @@ class Plan:
         return self.solver.status
 
 
-def simulate_assets(problem: Problem, dispatch: Dispatch) -> list[AssetResult]:
-    """Replay a dispatch through each asset's model (an asset it lacks idles)."""
-    out: list[AssetResult] = []
+def simulate_assets(problem: Problem, dispatch: Dispatch) -> dict[str, AssetResult]:
+    """Replay a dispatch through each asset's model (an asset it lacks idles), by name."""
+    out: dict[str, AssetResult] = {}
     for kind in ASSET_KINDS:
         decisions = dispatch.by_kind.get(kind.field, {})
         for asset in kind.assets(problem):
-            out.append(kind.simulate(problem, asset, decisions.get(asset.name)))
+            out[asset.name] = kind.simulate(problem, asset, decisions.get(asset.name))
     return out
 
 
@@ -158,7 +158,8 @@ def assemble_plan(problem: Problem, dispatch: Dispatch, solver: SolverReport) ->
     """Turn a dispatch into a :class:`Plan` (schedule, totals, violations)."""
     grid = problem.grid
     dt = grid.step_hours
-    assets = simulate_assets(problem, dispatch)
+    by_name = simulate_assets(problem, dispatch)
+    assets = list(by_name.values())
     net = problem.base_load + sum((a.draw_kw for a in assets), np.zeros(grid.n_steps))
     net = np.where(np.abs(net) < 1e-7, 0.0, net)
     imp = np.clip(net, 0.0, None)
@@ -187,8 +188,9 @@ def assemble_plan(problem: Problem, dispatch: Dispatch, solver: SolverReport) ->
     schedule = pd.DataFrame(columns, index=grid.index)
 
     violations: list[Violation] = [v for a in assets for v in a.violations]
+    draws_kw = {name: a.draw_kw for name, a in by_name.items()}
     dsr, dsr_kwh, dsr_penalty = dsr_violations(
-        problem.dsr_requests, grid, imp, exp, problem.base_load
+        problem.dsr_requests, grid, imp, exp, problem.base_load, draws_kw
     )
     violations.extend(dsr)
     violations.extend(_limit_violations(problem, imp))

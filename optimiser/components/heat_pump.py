@@ -299,12 +299,47 @@ def simulate_heat_pump(
                 unit="K·h",
                 what=f"Indoor temperature rises to {indoor[first : last + 1].max():.1f} °C, "
                 f"above the {hi[first]:.1f} °C maximum",
-                why="free gains (sun, occupants) exceed the building's losses",
+                why=_why_too_warm(hp, inp, outdoor_temperature_c, indoor, (first, last)),
             )
         )
     if hp.tank is not None and inp.tank_step is not None:
         _simulate_tank(hp, grid, inp, tank_kw, comfort_penalty_gbp_per_kelvin_hour, result)
     return result
+
+
+def _why_too_warm(
+    hp: HeatPump,
+    inp: HeatPumpInputs,
+    outdoor_temperature_c: FloatArray,
+    indoor_c: FloatArray,
+    run: tuple[int, int],
+) -> str:
+    """Why the home is above its comfort maximum over ``run`` (first, last slot): found by
+    replaying the building without the heat pump (and then without its free gains too) and
+    comparing, at the run's warmest slot, what each part adds above the maximum."""
+    first, last = run
+    hi = np.asarray(hp.comfort_max_c)
+    worst = int(first + np.argmax(indoor_c[first : last + 1] - hi[first : last + 1]))
+    step, start_c = inp.building_step, hp.building.initial_indoor_temperature_c
+    unheated_c = simulate_first_order(step, start_c, outdoor_temperature_c, inp.gains_kw)
+    heating_k = float(indoor_c[worst] - unheated_c[worst])
+    unheated_excess_k = float(unheated_c[worst] - hi[worst])
+    if heating_k > max(unheated_excess_k, 0.0):
+        if not hp.modulating:
+            return (
+                f"the heat pump runs only at its full {hp.max_power_kw:g} kW: a run overshoots, "
+                "or the plan heats ahead of dearer hours"
+            )
+        return (
+            "the plan heats ahead of dearer hours: storing heat in the building costs less "
+            "than heating then"
+        )
+    if float(outdoor_temperature_c[worst]) >= hi[worst]:
+        return f"it is {outdoor_temperature_c[worst]:.0f} °C outside and the heat pump cannot cool"
+    ungained_c = simulate_first_order(step, start_c, outdoor_temperature_c, np.zeros(len(indoor_c)))
+    if ungained_c[worst] > hi[worst] and start_c > hi[first]:
+        return f"the home starts at {start_c:.1f} °C and cools slowly"
+    return "free gains (sun, occupants) exceed the building's losses"
 
 
 def _simulate_tank(
