@@ -91,7 +91,9 @@ def choose_mode(
 ) -> ModeChoice:
     """The normal (not abnormal-condition-only) mode and factor whose power is nearest to
     ``power_kw`` at ``fill_level``: exact inside a mode's range, else the nearest end of the
-    nearest range (a battery asked for more than it offers runs at its limit).
+    nearest range (a battery asked for more than it offers runs at its limit). Of modes that
+    give the power equally well, the one with the narrowest range: 0 kW is a battery's idle
+    mode, not its charge mode at factor 0.
 
     Raises:
         ValueError: ``power_kw`` is not finite, or the actuator has no normal mode with an
@@ -99,7 +101,7 @@ def choose_mode(
     """
     if not math.isfinite(power_kw):
         raise ValueError(f"power {power_kw!r} kW is not a finite number")
-    best: tuple[float, ModeChoice] | None = None
+    best: tuple[tuple[float, float], ModeChoice] | None = None
     for mode in actuator.operation_modes:
         if mode.abnormal_condition_only:
             continue
@@ -113,9 +115,10 @@ def choose_mode(
             factor = min(max((power_kw - low_kw) / (high_kw - low_kw), 0.0), 1.0)
         reached_kw = electric_power_kw(element, factor)
         choice = ModeChoice(actuator.id, mode.id, factor, reached_kw)
-        miss_kw = abs(reached_kw - power_kw)
-        if best is None or miss_kw < best[0]:
-            best = (miss_kw, choice)
+        # nearest first; on a tie the narrowest range (0 kW is idle, not charge at factor 0)
+        rank = (abs(reached_kw - power_kw), abs(high_kw - low_kw))
+        if best is None or rank < best[0]:
+            best = (rank, choice)
     if best is None:
         raise ValueError(f"actuator {actuator.id} has no normal operation mode with electric power")
     return best[1]
