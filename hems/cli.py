@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hems.backtest.config import PLANNER_MIP_REL_GAP
+from hems.cli_conformance import conformance_app
 from hems.cli_errors import (
     DEBUG_ENV,
     ErrorBoundaryGroup,
@@ -45,11 +46,10 @@ app = typer.Typer(
 )
 console = Console(width=None if Console().is_terminal else 132)
 
-
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(token_app, name="token")
+for name, sub_app in (("db", db_app), ("token", token_app), ("conformance", conformance_app)):
+    app.add_typer(sub_app, name=name)
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="settings file (TOML); HEMS_* variables override")

@@ -79,6 +79,18 @@ class Transport(Protocol):
     async def send(self, message: Message) -> Message | None: ...
 
 
+class TransportTracer(Protocol):
+    """Sees the bytes a transport sends and receives, as they are on the wire (the conformance
+    runner's tracelog, :mod:`adapters.openadr.conformance.tracelog`). It only records: the
+    transport behaves the same with or without one."""
+
+    def sent(self, service: str, body: bytes) -> None: ...
+
+    def received(self, service: str, status: int, body: bytes) -> None: ...
+
+    def failed(self, service: str, reason: str) -> None: ...
+
+
 class HttpTransport:
     """httpx-based transport; one pooled client per VEN.
 
@@ -89,6 +101,7 @@ class HttpTransport:
         signer / verifier: XML signatures (see ``signatures``); None when not used.
         timeout_s: per-request timeout [s].
         max_bytes: the largest answer read [bytes]; a longer one is a :class:`TransportError`.
+        tracer: told every body sent and every answer read (None: nothing recorded).
     """
 
     def __init__(
@@ -100,8 +113,10 @@ class HttpTransport:
         verifier: codec.Verifier | None = None,
         timeout_s: float = 10.0,
         max_bytes: int = MAX_MESSAGE_BYTES,
+        tracer: TransportTracer | None = None,
     ) -> None:
         self.vtn_url = vtn_url.rstrip("/")
+        self.tracer = tracer
         self.max_bytes = max_bytes
         self.signer = signer
         self.verifier = verifier
@@ -111,6 +126,8 @@ class HttpTransport:
     async def send(self, message: Message) -> Message | None:
         service = SERVICE_OF[type(message)]
         body = codec.render(message, signer=self.signer)
+        if self.tracer is not None:
+            self.tracer.sent(service, body)
         try:
             async with self._client.stream(
                 "POST",
@@ -126,15 +143,20 @@ class HttpTransport:
                         service,
                         encoding,
                     )
+                    self._trace_failure(service, f"compressed answer ({encoding}) refused")
                     raise VtnRefusedError(f"{service}: compressed answer ({encoding}) refused")
                 content = await _read_at_most(reply, self.max_bytes)
         except httpx.HTTPError as exc:
+            self._trace_failure(service, f"{type(exc).__name__}: {exc}")
             raise TransportError(f"{service}: {type(exc).__name__}: {exc}") from exc
         if content is None:
+            self._trace_failure(service, f"answer larger than {self.max_bytes} bytes")
             log.warning(
                 "openadr: refused the VTN's answer on %s: over %d bytes", service, self.max_bytes
             )
             raise VtnRefusedError(f"{service}: answer larger than {self.max_bytes} bytes")
+        if self.tracer is not None:
+            self.tracer.received(service, reply.status_code, content)
         if reply.status_code != 200:
             text = content[:200].decode("utf-8", "replace")
             raise VtnRefusedError(f"{service}: HTTP {reply.status_code}: {text}")
@@ -144,10 +166,15 @@ class HttpTransport:
             return codec.parse(content, verifier=self.verifier, max_bytes=self.max_bytes)
         except CodecError as exc:
             log.warning("openadr: refused the VTN's answer on %s: %s", service, exc)
+            self._trace_failure(service, f"answer refused: {exc}")
             raise VtnRefusedError(f"{service}: unusable answer ({exc})") from exc
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    def _trace_failure(self, service: str, reason: str) -> None:
+        if self.tracer is not None:
+            self.tracer.failed(service, reason)
 
 
 async def _read_at_most(reply: httpx.Response, max_bytes: int) -> bytes | None:
