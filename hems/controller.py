@@ -37,6 +37,7 @@ from hems.dsr_events import active_requests, is_active_response
 from hems.flexibility import FlexibilityProfiles, profile_columns, timing_extensions
 from hems.made_plan import MadePlan, as_stored
 from hems.market import MarketSource
+from hems.plan_schedules import DeviceSchedule, device_schedules, hold, leave_schedules
 from hems.planner_pool import PlanFailedError, PlannerPool
 from hems.problem_builder import PlanInputs, build_problem
 from hems.settings import Settings
@@ -125,6 +126,11 @@ class HomeController:
     store_surplus: frozenset[str] = frozenset()
     """Batteries that follow the site and store a surplus the plan did not foresee
     (:func:`hems.dispatch.surplus_storing_batteries`), from the last dispatch."""
+    schedules: dict[str, DeviceSchedule] = field(default_factory=dict)
+    """The plan's next hours for the devices that hold a schedule (:mod:`hems.plan_schedules`),
+    from plan ``schedules_plan_id``; ``schedules_due`` until they are sent."""
+    schedules_plan_id: int | None = None
+    schedules_due: bool = False
 
     # -- reading devices ---------------------------------------------------------------------
     async def read_states(self) -> None:
@@ -293,6 +299,9 @@ class HomeController:
             if plan is not None:
                 await asyncio.to_thread(self._decide, plan.id, plan.schedule, now)
         await self.apply_due()
+        if self.schedules_due:  # a new plan: its next hours to the devices that hold them
+            self.schedules_due = False
+            await leave_schedules(self, now)
 
     def _decide(self, plan_id: int, schedule: pd.DataFrame, now: datetime) -> None:
         home = self.store.home(self.home_id)
@@ -327,6 +336,9 @@ class HomeController:
             rules=DispatchRules(max_delay_s=self.settings.ev_random_delay_max_s),
             rng=self.rng,
         )
+        if plan_id != self.schedules_plan_id:
+            self.schedules = device_schedules(self, schedule, home, now, overrides.devices)
+            self.schedules_plan_id, self.schedules_due = plan_id, True
         for decision in decisions:
             self.store.add_setpoint(
                 self.home_id,
@@ -419,10 +431,9 @@ class HomeController:
         when the device accepted it. A failure puts the decision on its backoff."""
         health = self.health.setdefault(device, DeviceHealth())
         try:
+            setpoint = setpoint_for(device, power_kw, self.follow_site, self.store_surplus)
             await asyncio.wait_for(
-                self.drivers[device].apply(
-                    setpoint_for(device, power_kw, self.follow_site, self.store_surplus)
-                ),
+                hold(self.drivers[device], setpoint, self.schedules.get(device), now),
                 timeout=self.settings.device_timeout_s,
             )
         except (DeviceUnavailableError, TimeoutError) as exc:

@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
-from typing import Protocol
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, Protocol
 
 from adapters.devices.driver import DeviceDriver
 from adapters.devices.mqtt import BrokerSettings, MqttCem, MqttDeviceDriver, SgReadyThresholds
 from adapters.devices.ocpp import (
+    ChargerEvent,
     ChargerSettings,
     Csms,
     CsmsSettings,
@@ -51,6 +52,7 @@ from hems.domain.connections import (
 )
 from hems.domain.devices import DeviceSpec, EvChargerSpec, HeatPumpSpec
 from hems.domain.home import HomeSpec
+from hems.service import CemService
 from hems.settings import SettingsError
 
 log = logging.getLogger(__name__)
@@ -142,6 +144,12 @@ class DeviceRuntime:
         self.csms = Csms(csms_settings(config.ocpp)) if _has_chargers(config) else None
         self.brokers = {name: MqttCem(broker_settings(b)) for name, b in config.brokers.items()}
         self._drivers: dict[int, dict[str, DeviceDriver]] = {}
+        self._chargers: dict[str, tuple[int, str]] = {}  # identity: (home id, device name)
+        self.listeners: list[Callable[[int, str, ChargerEvent], None]] = []
+        """Told of each charger event with the home and device it is (on the service's loop;
+        only while the devices run)."""
+        if self.csms is not None:
+            self.csms.subscribe(self._on_charger)
         self._meters: dict[int, SiteMeter] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.started = False
@@ -158,7 +166,7 @@ class DeviceRuntime:
         drivers = self._drivers.setdefault(home_id, {})
         specs = {d.name: d for d in home.devices}
         for name, connection in connections.devices.items():
-            drivers[name] = self._driver(name, connection, specs[name])
+            drivers[name] = self._driver(home_id, name, connection, specs[name])
         if connections.site_meter is not None:
             self._meters[home_id] = meter_driver("site meter", connections.site_meter)
         if drivers or connections.site_meter is not None:
@@ -169,11 +177,14 @@ class DeviceRuntime:
                 ", a site meter" if connections.site_meter is not None else "",
             )
 
-    def _driver(self, name: str, c: DeviceConnection, spec: DeviceSpec) -> DeviceDriver:
+    def _driver(
+        self, home_id: int, name: str, c: DeviceConnection, spec: DeviceSpec
+    ) -> DeviceDriver:
         if isinstance(c, OcppConnection):
             assert self.csms is not None
             assert isinstance(spec, EvChargerSpec)
             self.csms.pair(charger_settings(c, spec))
+            self._chargers[c.identity] = (home_id, name)
             return OcppChargerDriver(name, self.csms, c.identity)
         if isinstance(c, MqttConnection):
             sg_ready = None
@@ -222,11 +233,19 @@ class DeviceRuntime:
         if self.csms is not None:
             await self.csms.start()
         for name, cem in self.brokers.items():
-            self._spawn(self._connect(name, cem))
+            self.spawn(self._connect(name, cem))
         self.started = True
+
+    def _on_charger(self, identity: str, event: ChargerEvent) -> None:
+        where = self._chargers.get(identity)
+        if where is None or not self.started:  # not a device of a home, or shutting down
+            return
+        for listener in self.listeners:
+            listener(*where, event)
 
     async def stop(self) -> None:
         """Close the brokers' connections (saying ``offline``) and stop the CSMS."""
+        self.started = False
         for task in list(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -242,10 +261,10 @@ class DeviceRuntime:
             close = getattr(driver, "close", None)  # a Modbus connection
             if close is not None:
                 await close()
-        self.started = False
 
-    def _spawn(self, work: object) -> None:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work)  # type: ignore[arg-type]
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in the background until it ends or the devices stop."""
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -264,6 +283,25 @@ class DeviceRuntime:
                 continue
             log.info("MQTT broker %s (%s) connected", name, cem.address)
             return
+
+
+def replan_on_charger_events(
+    service: CemService, devices: DeviceRuntime, home_id: int, name: str, event: ChargerEvent
+) -> None:
+    """A charger's event, as the service acts on it: the home's devices are read (the car's
+    plug state, a charger now offline) and the home re-plans at once, not at the next read. A
+    car plugged in or out is planned for; a charger that connects or boots gets the new plan
+    whole; one that faults or disconnects is reported offline and planned around."""
+
+    async def read_and_replan() -> None:
+        try:
+            await service.controller(home_id).read_states()
+        except Exception:  # the home deleted meanwhile, its store unreachable: said, not raised
+            log.exception("home %s: could not read its devices after %s %s", home_id, name, event)
+            return
+        service.replan_soon(home_id, f"{name} {event.value.replace('_', ' ')}")
+
+    devices.spawn(read_and_replan())
 
 
 def _has_chargers(config: DeviceSettings) -> bool:

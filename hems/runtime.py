@@ -18,7 +18,7 @@ from adapters.cache import SeriesCache
 from adapters.devices.driver import DeviceDriver
 from hems.clock import Clock, SystemClock
 from hems.demo import demo_home_spec
-from hems.device_runtime import DeviceConfigError, DeviceRuntime
+from hems.device_runtime import DeviceConfigError, DeviceRuntime, replan_on_charger_events
 from hems.dsrsp_process import DemoDsrspProcess
 from hems.live_market import LiveMarket
 from hems.market import MarketSource, ReplayedMarket
@@ -121,6 +121,7 @@ def build_runtime(
             comfort_min_c=lambda t: prefs.comfort_min_at(t.astimezone(UK)),
         )
     _attach_homes(devices, store, skip=set(simulations))
+    devices.listeners.append(partial(replan_on_charger_events, service, devices))
     if settings.vtn_url:
         runtime.vens = VenFleet(service, settings)
         runtime.vens.build()

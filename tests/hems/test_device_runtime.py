@@ -128,7 +128,7 @@ def test_the_service_plans_and_the_devices_receive_their_setpoints(tmp_path, bat
             charger = runtime.devices.csms.charger("CP-1")
             profile = await cp.wait_for("profile", since=0)
             assert profile["accepted"]
-            assert profile["periods"][-1]["limit"] == limit_for(charger, ev.power_kw)
+            assert profile["periods"][0]["limit"] == limit_for(charger, ev.power_kw)
             # the battery inverter holds the window the battery's setpoint asks for
             truth = battery.state()
             assert truth["stor_ctl_mod"] == 3

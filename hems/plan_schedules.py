@@ -1,0 +1,181 @@
+"""The plan's next hours for the devices that can hold a schedule (docs/devices.md, "Plans, not
+just powers").
+
+An OCPP charger takes a charging profile and follows it on its own clock; an MQTT device reads
+the retained ``plan`` topic and follows it once the CEM is gone. Both then keep to the plan
+through a loss of communications. :func:`device_schedules` turns the latest plan into each such
+device's steps (with the randomised delay already on each EV rise, as dispatch applies it to a
+setpoint); :func:`hold` sends a setpoint to a device, as the first step of its schedule where
+it holds one; :func:`send_schedule` (:func:`leave_schedules` for a controller's devices) leaves
+a new plan's schedule on the device.
+
+A device under a consumer override (boost, pause) gets no schedule: it holds the override's
+setpoint, which dispatch sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from adapters.devices import mqtt, ocpp
+from adapters.devices.driver import DeviceDriver
+from hems.dispatch import planned_powers
+from hems.domain.devices import EvChargerSpec
+from hems.domain.home import HomeSpec
+from hems.dsr_events import is_active_response
+from hems.storage.store import StoredEvent
+from kernel.devices import DeviceUnavailableError, Setpoint
+
+if TYPE_CHECKING:
+    from hems.controller import HomeController
+
+log = logging.getLogger(__name__)
+
+SCHEDULE_HOURS = 12
+"""How much of the plan a device is left to follow on its own [h]: half a day of outage."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSchedule:
+    """A device's plan from ``steps[0].start_utc`` to ``end_utc``: (start, power [kW]) pairs,
+    each power held until the next start."""
+
+    steps: tuple[tuple[datetime, float], ...]
+    end_utc: datetime
+
+    def after(self, at: datetime) -> list[tuple[datetime, float]]:
+        """The steps that start after ``at``."""
+        return [step for step in self.steps if step[0] > at]
+
+
+def holds_schedules(driver: DeviceDriver) -> bool:
+    """Whether the device can be left the plan's next hours."""
+    return isinstance(driver, ocpp.OcppChargerDriver | mqtt.MqttDeviceDriver)
+
+
+def device_schedules(
+    ctl: HomeController,
+    schedule: pd.DataFrame,
+    home: HomeSpec,
+    now: datetime,
+    overridden: frozenset[str],
+) -> dict[str, DeviceSchedule]:
+    """The schedules of the controller's devices that hold one and are not overridden (called
+    from dispatch, in a worker thread: it reads the home's events)."""
+    return steps_per_device(
+        schedule,
+        home,
+        now,
+        schedule_holders(ctl.drivers, overridden),
+        events=ctl.store.events(ctl.home_id),
+        max_delay_s=ctl.settings.ev_random_delay_max_s,
+        rng=ctl.rng,
+    )
+
+
+def steps_per_device(
+    schedule: pd.DataFrame,
+    home: HomeSpec,
+    now: datetime,
+    devices: Sequence[str],
+    *,
+    events: Sequence[StoredEvent],
+    max_delay_s: float,
+    rng: random.Random,
+) -> dict[str, DeviceSchedule]:
+    """Each of ``devices``' powers per slot from the slot after ``now`` for
+    :data:`SCHEDULE_HOURS` (as :func:`hems.dispatch.planned_powers` gives them), equal neighbours
+    merged. An EV's rise (a start or a higher rate) starts after a random delay in
+    [0, ``max_delay_s``] (never past the next step), except in a DSR event the home takes part
+    in: the Smart Charge Points Regulations' randomised delay, as dispatch applies it."""
+    if schedule.empty:
+        return {}
+    starts = [t.to_pydatetime() for t in schedule.index if t > pd.Timestamp(now)]
+    horizon = now + timedelta(hours=SCHEDULE_HOURS)
+    starts = [t for t in starts if t < horizon]
+    if not starts:
+        return {}
+    step = schedule.index[1] - schedule.index[0] if len(schedule.index) > 1 else timedelta(0)
+    end = starts[-1] + pd.Timedelta(step).to_pytimedelta()
+    powers = [planned_powers(schedule, home, t) for t in starts]
+    evs = {d.name for d in home.devices if isinstance(d, EvChargerSpec)}
+    out = {}
+    for name in devices:
+        steps: list[tuple[datetime, float]] = []
+        for i, (start, kw) in enumerate(
+            zip(starts, (p.get(name, 0.0) for p in powers), strict=True)
+        ):
+            kw = round(kw, 3)
+            if steps and abs(steps[-1][1] - kw) < 0.05:
+                continue
+            rises = kw > 0 and (not steps or kw > steps[-1][1])
+            if name in evs and rises and max_delay_s > 0 and not is_active_response(events, start):
+                until = starts[i + 1] if i + 1 < len(starts) else end
+                room_s = (until - start).total_seconds() - 1
+                start += timedelta(seconds=min(rng.uniform(0, max_delay_s), max(room_s, 0)))
+            steps.append((start, kw))
+        out[name] = DeviceSchedule(tuple(steps), end)
+    return out
+
+
+async def hold(
+    driver: DeviceDriver, setpoint: Setpoint, schedule: DeviceSchedule | None, now: datetime
+) -> None:
+    """Send ``setpoint``: to a charger with a schedule, as a profile that holds it from now and
+    then follows the plan (a charger has one profile: a lone limit would drop the plan);
+    to any other device, as its setpoint."""
+    if (
+        isinstance(driver, ocpp.OcppChargerDriver)
+        and schedule is not None
+        and schedule.end_utc > now
+    ):
+        steps = [ocpp.PlanStep(now, setpoint.power_kw)]
+        steps += [ocpp.PlanStep(t, kw) for t, kw in schedule.after(now)]
+        await driver.send_plan(steps, schedule.end_utc, force=True)
+    else:
+        await driver.apply(setpoint)
+
+
+async def send_schedule(
+    driver: DeviceDriver, schedule: DeviceSchedule, current_kw: float, now: datetime
+) -> None:
+    """Leave a new plan's schedule on the device: ``current_kw`` (what it was last told) until
+    the schedule's first step, then the steps."""
+    later = schedule.after(now)
+    if isinstance(driver, ocpp.OcppChargerDriver):
+        ocpp_steps = [ocpp.PlanStep(now, current_kw), *(ocpp.PlanStep(t, kw) for t, kw in later)]
+        await driver.send_plan(ocpp_steps, schedule.end_utc)
+    elif isinstance(driver, mqtt.MqttDeviceDriver):
+        mqtt_steps = [mqtt.PlanStep(now, current_kw), *(mqtt.PlanStep(t, kw) for t, kw in later)]
+        await driver.send_plan(mqtt_steps, schedule.end_utc)
+
+
+def schedule_holders(drivers: Mapping[str, DeviceDriver], overridden: frozenset[str]) -> list[str]:
+    """The devices to leave a schedule on: those that hold one and are not overridden."""
+    return [n for n, d in drivers.items() if holds_schedules(d) and n not in overridden]
+
+
+async def leave_schedules(ctl: HomeController, now: datetime) -> None:
+    """Send each of the controller's devices its new schedule (bounded by the device
+    timeout), from what it was last told; one that does not take it is logged: it keeps its
+    last one, and gets this one with its next setpoint (a charger) or the next plan."""
+    for name, schedule in ctl.schedules.items():
+        driver = ctl.drivers.get(name)
+        if driver is None:
+            continue
+        last = await asyncio.to_thread(ctl.store.last_applied_setpoint, ctl.home_id, name)
+        current_kw = 0.0 if last is None else last.power_kw
+        try:
+            await asyncio.wait_for(
+                send_schedule(driver, schedule, current_kw, now), ctl.settings.device_timeout_s
+            )
+        except (DeviceUnavailableError, TimeoutError, ValueError) as exc:
+            log.warning("the plan's schedule for %s was not sent: %s", name, exc or "timeout")
