@@ -138,6 +138,7 @@ class RmSession:
         self._outcomes: dict[uuid.UUID, asyncio.Future[InstructionStatus]] = {}
         self._revoked_by_cem: dict[uuid.UUID, None] = {}  # an ordered set
         self._tasks: set[asyncio.Task[None]] = set()
+        self._selecting = False  # a SelectControlType is on its way
 
     @property
     def name(self) -> str:
@@ -150,7 +151,6 @@ class RmSession:
         invalid_in_row = 0
         try:
             async for frame in self._connection:
-                self.last_seen_s = time.monotonic()
                 try:
                     message = parse_message(frame)
                 except InvalidS2MessageError as bad:
@@ -167,6 +167,7 @@ class RmSession:
                         return
                     continue
                 invalid_in_row = 0
+                self.last_seen_s = time.monotonic()  # garbage does not count as a sign of life
                 await self._handle(message)
         except ConnectionClosed as closed:
             self.close_reason = self.close_reason or str(closed)
@@ -204,7 +205,10 @@ class RmSession:
             await self._refuse(message, "a CEM's message, not a resource manager's")
             return
         if isinstance(message, Handshake):
-            await self._on_handshake(message)
+            if self.version is not None:  # once per session: no task per repeated handshake
+                await self._refuse(message, "the handshake is done")
+            else:
+                await self._on_handshake(message)
             return
         if self.version is None:
             await self._refuse(message, "the handshake comes first")
@@ -301,11 +305,17 @@ class RmSession:
         )
         if ControlType.FILL_RATE_BASED_CONTROL not in offered:
             log.warning("resource manager %s offers no FILL_RATE_BASED_CONTROL", self.name)
-        elif self.control_type != ControlType.FILL_RATE_BASED_CONTROL:
+        elif self.control_type is None and not self._selecting:
+            self._selecting = True
             self._spawn(self._select(ControlType.FILL_RATE_BASED_CONTROL))
 
     async def _select(self, control_type: ControlType) -> None:
-        await self.request(SelectControlType(message_id=uuid.uuid4(), control_type=control_type))
+        try:
+            await self.request(
+                SelectControlType(message_id=uuid.uuid4(), control_type=control_type)
+            )
+        finally:
+            self._selecting = False
         self.control_type = control_type
         self._update_ready()
 

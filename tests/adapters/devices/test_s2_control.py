@@ -84,6 +84,16 @@ def test_a_setpoint_is_carried_out_and_the_state_follows(tmp_path: Path) -> None
     asyncio.run(scenario())
 
 
+async def until_raises(driver: S2FrbcDriver, timeout_s: float = 5.0) -> None:
+    """Poll read_state until it raises (re-raised); AssertionError if it never does."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while loop.time() < deadline:
+        await driver.read_state()
+        await asyncio.sleep(0.02)
+    raise AssertionError("read_state kept answering")
+
+
 def _power(cem: S2Cem) -> float | None:
     session = cem.session(RM_ID)
     return None if session is None else session.power_kw
@@ -187,6 +197,12 @@ def test_a_rejected_instruction_raises_and_marks_the_device_unavailable(tmp_path
             await asyncio.sleep(0.1)
             await driver.apply(Setpoint(power_kw=1.0))
             assert (await driver.read_state()).power_kw is not None
+            # a plan's instructions are not awaited one by one: a rejection shows in read_state
+            peer.send("reject")
+            await asyncio.sleep(0.1)
+            assert await driver.send_plan([PlanStep(datetime.now(UTC), 2.0)])
+            with pytest.raises(DeviceUnavailableError, match="REJECTED"):
+                await until_raises(driver)
 
     asyncio.run(scenario())
 

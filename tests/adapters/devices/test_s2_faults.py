@@ -20,7 +20,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from adapters.devices.driver import Setpoint
+from adapters.devices.driver import DeviceUnavailableError, Setpoint
 from adapters.devices.s2 import ResourceManagerSettings, S2Cem, S2FrbcDriver
 from adapters.devices.s2.messages import NIL_ID
 from tests.adapters.devices.s2_peer import (
@@ -29,7 +29,9 @@ from tests.adapters.devices.s2_peer import (
     cem_settings,
     resource_manager,
     rm_args,
+    until,
 )
+from tests.adapters.devices.s2_resource_manager import system_description
 
 RAW_ID = "raw-rm"
 RAW_TOKEN = "raw-client-token-0123456789"
@@ -118,8 +120,12 @@ def test_malformed_frames_are_answered_and_the_connection_goes_on(
             answer = await expect(ws, status_for(uuid.UUID(early["message_id"])))
             assert answer["status"] == "INVALID_CONTENT"
             assert "handshake" in answer["diagnostic_label"]
-            # still connected: the handshake goes through
+            # still connected: the handshake goes through, once
             await shake_hands(ws)
+            again = handshake()
+            await ws.send(json.dumps(again))
+            answer = await expect(ws, status_for(uuid.UUID(again["message_id"])))
+            assert answer["status"] == "INVALID_CONTENT"
             # a CEM's message from an RM, and a power that is not a number
             instruction = {
                 "message_type": "SelectControlType",
@@ -209,5 +215,56 @@ def test_a_huge_frame_closes_that_connection_and_a_real_rm_goes_on(tmp_path: Pat
                 assert closed.value.rcvd.code == 1009
             await driver.apply(Setpoint(power_kw=1.0))
             assert (await driver.read_state()).power_kw is not None
+
+    asyncio.run(scenario())
+
+
+async def frbc_ready(cem: S2Cem, ws: ClientConnection) -> None:
+    """Take the raw client through the set-up to FRBC with the test battery's description."""
+    await shake_hands(ws)
+    details = {
+        "message_type": "ResourceManagerDetails",
+        "message_id": str(uuid.uuid4()),
+        "resource_id": str(uuid.uuid4()),
+        "roles": [{"role": "ENERGY_STORAGE", "commodity": "ELECTRICITY"}],
+        "instruction_processing_delay": 100,
+        "available_control_types": ["FILL_RATE_BASED_CONTROL"],
+        "provides_forecast": False,
+        "provides_power_measurement_types": ["ELECTRIC.POWER.3_PHASE_SYMMETRIC"],
+    }
+    await ws.send(json.dumps(details))
+    select = await expect(ws, lambda m: m["message_type"] == "SelectControlType")
+    assert select["control_type"] == "FILL_RATE_BASED_CONTROL"
+    await ws.send(
+        json.dumps(
+            {
+                "message_type": "ReceptionStatus",
+                "subject_message_id": select["message_id"],
+                "status": "OK",
+            }
+        )
+    )
+    await ws.send(system_description(5000.0).to_json())
+    await ws.send(json.dumps(_power_measurement(500.0)))
+    await cem.wait_ready(RAW_ID, 5)
+
+
+def test_garbage_is_no_sign_of_life_for_read_state() -> None:
+    async def scenario() -> None:
+        async with S2Cem(_settings(stale_after_s=0.5)) as cem, raw_client(cem) as ws:
+            await frbc_ready(cem, ws)
+            driver = S2FrbcDriver("raw", cem, RAW_ID)
+            await until(lambda: (s := cem.session(RAW_ID)) is not None and s.power_kw == 0.5)
+            assert (await driver.read_state()).power_kw == 0.5
+            for _ in range(8):
+                await ws.send("garbage")
+                await expect(ws, status_for(NIL_ID))
+                await asyncio.sleep(0.1)
+            with pytest.raises(DeviceUnavailableError, match="silent"):
+                await driver.read_state()
+            fresh = _power_measurement(700.0)
+            await ws.send(json.dumps(fresh))
+            await expect(ws, status_for(uuid.UUID(fresh["message_id"])))
+            assert (await driver.read_state()).power_kw == 0.7
 
     asyncio.run(scenario())
