@@ -63,6 +63,9 @@ class CemService:
     forget_listeners: list[Callable[[int], None]] = field(default_factory=list)
     # called with a home's id when it is registered (may be from the API's worker threads)
     added_listeners: list[Callable[[int], None]] = field(default_factory=list)
+    enrolment_listeners: list[Callable[[int, bool], None]] = field(default_factory=list)
+    """Told when a home is withdrawn from the DSRSP's programme (False) or enrolled again
+    (True), possibly from the API's worker threads: its VEN deregisters or registers."""
     """Told when the service forgets a home (its data deleted): the API drops the JSON it
     built from it."""
 
@@ -125,6 +128,12 @@ class CemService:
         """A home was registered: tell the listeners (its VEN is made and registers)."""
         for listener in self.added_listeners:
             listener(home_id)
+
+    def enrolment_changed(self, home_id: int, enrolled: bool) -> None:
+        """A home was withdrawn from the DSRSP's programme or enrolled again: tell the
+        listeners (its VEN deregisters, or registers again)."""
+        for listener in self.enrolment_listeners:
+            listener(home_id, enrolled)
 
     def forget(self, home_id: int) -> None:
         self.controllers.pop(home_id, None)

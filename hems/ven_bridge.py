@@ -10,7 +10,10 @@
 * ``telemetry``: the site and each device: power, online, manual override (a consumer boost or
   pause in force), state of charge, the setpoint in force;
 * ``flexibility``: the IO, LD and MD profiles of each device (:mod:`hems.flexibility`);
-* ``cancelled``: the event's parts are cancelled and the home re-plans without them.
+* ``cancelled``: the event's parts are cancelled and the home re-plans without them;
+* ``registration_cancelled``: the VTN cancelled the home's registration: recorded
+  (:func:`hems.usecases.enrolment.record_cancelled_by_dsrsp`), shown to the consumer, and the
+  VEN does not register again until the home is enrolled again.
 
 A consumer's opt-out through the API is sent on to the VTN (oadrCreatedEvent and EiOpt), and so
 is an answer that a change of consent or opt-out windows turned (:func:`send_new_answer`).
@@ -21,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from adapters.openadr.events import Event
 from adapters.openadr.hooks import (
@@ -40,6 +43,7 @@ from hems.domain.home import HomeSpec
 from hems.dsr_events import SIMPLE_LEVEL_IMPORT_CAP_KW
 from hems.service import CemService
 from hems.storage.store import StoredEvent
+from hems.usecases.enrolment import record_cancelled_by_dsrsp
 from kernel.dsr import SITE, DsrKind, OptType
 
 log = logging.getLogger(__name__)
@@ -210,6 +214,11 @@ class VenBridge:
             await self.service.replan_or_defer(
                 self.home_id, f"DSR event {event.event_id} cancelled"
             )
+
+    async def registration_cancelled(self, at_utc: datetime) -> None:
+        """The VTN cancelled the home's registration (oadrCancelPartyRegistration)."""
+        record_cancelled_by_dsrsp(self.service, self.home_id, at_utc)
+        log.warning("home %s: the DSRSP cancelled its registration", self.home_id)
 
 
 async def send_new_answer(ven: Ven, event_id: str, response: str, reason: str) -> None:

@@ -22,6 +22,7 @@ from adapters.openadr.ven import Ven, VenSettings
 from hems.dsr_events import base_event_id
 from hems.service import CemService
 from hems.settings import Settings
+from hems.storage.enrolments import EnrolmentStatus
 from hems.ven_bridge import VenBridge, resources, send_new_answer
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,10 @@ log = logging.getLogger(__name__)
 class VenFleet:
     """The VENs of all homes and their tasks. A VEN's life follows its home's: a home
     registered while the service runs gets its VEN, which registers with the VTN; a home
-    deleted has its VEN deregister (oadrCancelPartyRegistration) and stop."""
+    deleted has its VEN deregister (oadrCancelPartyRegistration) and stop; a home withdrawn
+    from the DSRSP's programme has its VEN deregister and stay so (also after a restart: the
+    store keeps it, :mod:`hems.usecases.enrolment`) until enrolled again, as does a home
+    whose registration the VTN cancelled."""
 
     service: CemService
     settings: Settings
@@ -68,6 +72,7 @@ class VenFleet:
         self.service.answer_listeners.append(self._new_answer)
         self.service.added_listeners.append(self._home_added)
         self.service.forget_listeners.append(self._home_forgotten)
+        self.service.enrolment_listeners.append(self._enrolment_changed)
 
     def _make_ven(self, home_id: int) -> Ven:
         home = self.service.store.home(home_id)
@@ -91,7 +96,13 @@ class VenFleet:
             telemetry=bridge.telemetry,
             flexibility=bridge.flexibility,
             cancelled=bridge.cancelled,
+            registration_cancelled=bridge.registration_cancelled,
         )
+        enrolment = self.service.store.enrolment(home_id)
+        if enrolment.status is not EnrolmentStatus.ENROLLED:
+            ven.enrolled = False  # withdrawn or cancelled by the VTN: it does not register
+            if enrolment.status is EnrolmentStatus.CANCELLED_BY_DSRSP:
+                ven.cancelled_by_vtn_utc = enrolment.since
         self.vens[home_id] = ven
         return ven
 
@@ -131,6 +142,35 @@ class VenFleet:
         self._make_ven(home_id)
         self._start_ven(home_id)
         log.info("home %s: VEN started; it registers with the VTN", home_id)
+
+    def _enrolment_changed(self, home_id: int, enrolled: bool) -> None:
+        """A listener of the service: the home was withdrawn or enrolled again (possibly from
+        a worker thread)."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._schedule_enrolment, home_id, enrolled)
+
+    def _schedule_enrolment(self, home_id: int, enrolled: bool) -> None:
+        assert self._loop is not None
+        task = self._loop.create_task(self.set_enrolled(home_id, enrolled))
+        self._removals.add(task)
+        task.add_done_callback(self._removals.discard)
+
+    async def set_enrolled(self, home_id: int, enrolled: bool) -> None:
+        """Enrolled: the VEN registers at its next turn. Withdrawn: it deregisters from the
+        VTN (oadrCancelPartyRegistration) and does not register again (its task keeps
+        running, idle, so enrolling again needs no new VEN)."""
+        ven = self.vens.get(home_id)
+        if ven is None:
+            return
+        if enrolled:
+            ven.enrol()
+            log.info("home %s: enrolled again; its VEN registers with the VTN", home_id)
+            return
+        try:
+            await ven.deregister()
+        except Exception as exc:  # the VTN is away: the VEN stays deregistered all the same
+            log.warning("home %s: could not deregister from the VTN: %s", home_id, exc)
+        log.info("home %s: withdrawn; its VEN deregistered", home_id)
 
     def _home_forgotten(self, home_id: int) -> None:
         """A listener of the service: the home was deleted (possibly from a worker thread)."""

@@ -8,6 +8,8 @@
 - ``flexibility() -> Sequence[FlexibilityOffer]``: PAS 1878-style power profiles per device.
 - ``cancelled(event)``: optional; an event was cancelled (explicitly or by leaving
   oadrDistributeEvent).
+- ``registration_cancelled(at_utc)``: optional; the VTN cancelled the VEN's registration
+  (oadrCancelPartyRegistration): the VEN does not register again until enrolled again.
 
 Power is in kW, positive into the home's devices or imported from the grid (the project's sign
 convention); state of charge in percent.
@@ -114,6 +116,9 @@ Decide = Callable[[EventNotice], Awaitable[OptDecision]]
 TelemetryProvider = Callable[[], Awaitable[Sequence[Reading]]]
 FlexibilityProvider = Callable[[], Awaitable[Sequence[FlexibilityOffer]]]
 CancelListener = Callable[[Event], Awaitable[None]]
+RegistrationCancelListener = Callable[[datetime], Awaitable[None]]
+"""Told when the VTN cancelled the VEN's registration (with when), so the service can record it
+and show it to the consumer."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

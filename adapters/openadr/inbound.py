@@ -60,7 +60,7 @@ class InboundHandler:
             registration_id = ven.registration.registration_id
             if message.registration_id != registration_id:
                 return self._error(message, ResponseCode.INVALID_ID, "unknown registrationID")
-            ven.registration_cancelled_by_vtn()
+            await ven.registration_cancelled_by_vtn()
             return m.CanceledPartyRegistration(
                 response=m.ok_response(message.request_id),
                 registration_id=registration_id,

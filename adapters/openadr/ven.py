@@ -30,6 +30,7 @@ from adapters.openadr.hooks import (
     EventNotice,
     FlexibilityProvider,
     OptDecision,
+    RegistrationCancelListener,
     Resource,
     TelemetryProvider,
 )
@@ -94,6 +95,7 @@ class Hooks:
     telemetry: TelemetryProvider
     flexibility: FlexibilityProvider | None = None
     cancelled: CancelListener | None = None
+    registration_cancelled: RegistrationCancelListener | None = None
     notices: list[EventNotice] = field(default_factory=list)
 
 
@@ -107,12 +109,13 @@ class Ven:
         telemetry: TelemetryProvider,
         flexibility: FlexibilityProvider | None = None,
         cancelled: CancelListener | None = None,
+        registration_cancelled: RegistrationCancelListener | None = None,
         rng: random.Random | None = None,
         clock: Any = None,
     ) -> None:
         self.settings = settings
         self.transport = transport
-        self.hooks = Hooks(decide, telemetry, flexibility, cancelled)
+        self.hooks = Hooks(decide, telemetry, flexibility, cancelled, registration_cancelled)
         self.registration = Registration()
         self.events = EventBook(rng)
         self.outbox = Outbox(
@@ -166,9 +169,10 @@ class Ven:
         self.enrolled = True
         self.cancelled_by_vtn_utc = None
 
-    def registration_cancelled_by_vtn(self) -> None:
-        """The VTN cancelled the registration: record it and stop registering until re-enrolled
-        (retrying would only be refused, or undo the DSRSP's decision)."""
+    async def registration_cancelled_by_vtn(self) -> None:
+        """The VTN cancelled the registration: record it, stop registering until re-enrolled
+        (retrying would only be refused, or undo the DSRSP's decision) and tell the
+        ``registration_cancelled`` hook (its failure is logged: the VTN is answered anyway)."""
         self.enrolled = False
         self.cancelled_by_vtn_utc = self.now()
         self.registration = Registration()
@@ -177,6 +181,11 @@ class Ven:
         log.warning(
             "openadr: the VTN cancelled the registration; not registering again until re-enrolled"
         )
+        if self.hooks.registration_cancelled is not None:
+            try:
+                await self.hooks.registration_cancelled(self.cancelled_by_vtn_utc)
+            except Exception:
+                log.exception("openadr: the registration_cancelled hook failed")
 
     async def register(self) -> None:
         """Query, create the party registration, register reports and request events (an

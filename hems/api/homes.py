@@ -9,10 +9,18 @@ from fastapi import APIRouter, HTTPException, status
 
 from hems.api.auth import Admin, CurrentPrincipal, HomeId, Service, actor
 from hems.api.errors import ADMIN, BODY, HOME, responses
-from hems.api.schemas import DeviceStatus, HomeCreated, HomeSummary, TokenCreated
+from hems.api.schemas import (
+    DeviceStatus,
+    DsrEnrolment,
+    EnrolmentIn,
+    HomeCreated,
+    HomeSummary,
+    TokenCreated,
+)
 from hems.domain.home import HomeSpec
 from hems.serving.params import HomeIdPath
 from hems.storage.store import ConflictError
+from hems.usecases import enrolment
 from hems.usecases import homes as uc
 
 router = APIRouter(tags=["homes"])
@@ -73,3 +81,28 @@ def export_data(home_id: HomeId, service: Service, principal: CurrentPrincipal) 
 def delete_data(home_id: HomeId, service: Service, principal: CurrentPrincipal) -> None:
     """Erase the home and all its data (its tokens stop working)."""
     uc.delete_home(service, home_id, actor(principal))
+
+
+@router.get(
+    "/homes/{home_id}/dsrsp-enrolment", response_model=DsrEnrolment, responses=responses(HOME)
+)
+def get_enrolment(home_id: HomeId, service: Service) -> DsrEnrolment:
+    """Whether the home is enrolled in the DSRSP's programme, withdrawn, or cancelled by the
+    DSRSP (then it is not registered again until enrolled again)."""
+    return enrolment.enrolment(service, home_id)
+
+
+@router.put(
+    "/homes/{home_id}/dsrsp-enrolment",
+    response_model=DsrEnrolment,
+    responses=responses(HOME, BODY),
+)
+def set_enrolment(
+    home_id: HomeId, body: EnrolmentIn, service: Service, principal: CurrentPrincipal
+) -> DsrEnrolment:
+    """Withdraw the home from the DSRSP's programme (``enrolled: false``: its VEN cancels its
+    registration and stays deregistered, across restarts) or enrol it again (``true``: it
+    registers). The consumer stays a customer of this service either way."""
+    if body.enrolled:
+        return enrolment.enrol(service, home_id, actor(principal))
+    return enrolment.withdraw(service, home_id, actor(principal))

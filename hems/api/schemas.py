@@ -8,6 +8,7 @@ from pydantic import AwareDatetime, Field, model_validator
 from hems.domain.base import DomainModel, PlainText
 from hems.usecases.records import (
     DeviceStatus,
+    DsrEnrolment,
     EventPublic,
     History,
     HomeCreated,
@@ -24,6 +25,8 @@ from kernel.dsr import DsrKind
 
 __all__ = [
     "DeviceStatus",
+    "DsrEnrolment",
+    "EnrolmentIn",
     "EventIn",
     "EventPublic",
     "History",
@@ -37,6 +40,12 @@ __all__ = [
     "TokenCreated",
     "ViolationPublic",
 ]
+
+
+class EnrolmentIn(DomainModel):
+    """Withdraw the home from the DSRSP's programme (false) or enrol it again (true)."""
+
+    enrolled: bool
 
 
 class EventIn(DomainModel):

@@ -5,8 +5,9 @@ process killed at any moment leaves either the whole record or none of it.
 module: homes and devices (:mod:`~hems.storage.homes`), API tokens
 (:mod:`~hems.storage.tokens`), preferences, overrides and the audit log
 (:mod:`~hems.storage.preferences`), plans (:mod:`~hems.storage.plans`), setpoints
-(:mod:`~hems.storage.setpoints`), DSR events (:mod:`~hems.storage.events`) and telemetry
-(:mod:`~hems.storage.telemetry`); web sessions are apart (:mod:`~hems.storage.web_sessions`).
+(:mod:`~hems.storage.setpoints`), DSR events (:mod:`~hems.storage.events`), telemetry
+(:mod:`~hems.storage.telemetry`) and the DSRSP enrolment (:mod:`~hems.storage.enrolments`);
+web sessions are apart (:mod:`~hems.storage.web_sessions`).
 All write through the one :meth:`~hems.storage.database.StoreBase.write_transaction`. What
 spans every record of a home (erasing it, exporting it) is here."""
 
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from hems.storage.database import ConflictError, NotFoundError, audit_row, vars_of
+from hems.storage.enrolments import EnrolmentRecords
 from hems.storage.events import EventRecords, StoredEvent
 from hems.storage.homes import HomeRecords
 from hems.storage.plan_records import PlanDocument, StoredPlan
@@ -36,6 +38,7 @@ from hems.storage.tables import (
     ReportRow,
     SetpointRow,
     TelemetryRow,
+    VenEnrolmentRow,
 )
 from hems.storage.telemetry import TelemetryRecords
 from hems.storage.tokens import TOKEN_PREFIX, Principal, TokenRecords, hash_token
@@ -63,6 +66,7 @@ class Store(
     SetpointRecords,
     EventRecords,
     TelemetryRecords,
+    EnrolmentRecords,
 ):
     """The service's records over one SQLAlchemy engine: every part's methods on one object
     (``store.add_setpoint(...)``), sharing its sessions, write transactions and change
@@ -84,6 +88,7 @@ class Store(
                 ReportRow,
                 SetpointRow,
                 TelemetryRow,
+                VenEnrolmentRow,
             ):
                 s.execute(delete(table).where(table.home_id == home_id))
             s.execute(delete(HomeRow).where(HomeRow.id == home_id))
@@ -135,6 +140,7 @@ class Store(
         return {
             "home": spec.model_dump(mode="json"),
             "preferences": self.preferences(home_id).model_dump(mode="json"),
+            "dsrsp_enrolment": vars_of(self.enrolment(home_id)),
             "events": [vars_of(e) for e in self.events(home_id)],
             "plans": plans,
             "setpoints": setpoints,

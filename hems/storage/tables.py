@@ -218,6 +218,20 @@ class DsrEventRow(Base):
     received_at: Mapped[datetime]
 
 
+class VenEnrolmentRow(Base):
+    """A home's part in the DSRSP's programme, when it is not simply enrolled (no row: its VEN
+    registers). ``withdrawn_at``: the consumer or operator withdrew the home (its VEN stays
+    deregistered, across restarts, until re-enrolled); ``cancelled_by_vtn_at``: the DSRSP's
+    VTN cancelled the registration (not retried until re-enrolled)."""
+
+    __tablename__ = "ven_enrolments"
+
+    home_id: Mapped[int] = mapped_column(_fk_home(), primary_key=True)
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by: Mapped[str] = mapped_column(String(64), default="")
+    cancelled_by_vtn_at: Mapped[datetime | None]
+
+
 class ReportRow(Base):
     __tablename__ = "reports"
 

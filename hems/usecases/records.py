@@ -4,7 +4,7 @@ renders as pages (one shape for both, so a page shows exactly what the API answe
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -117,3 +117,16 @@ class EventPublic(BaseModel):
     status: str
     response: str
     response_reason: str
+
+
+class DsrEnrolment(BaseModel):
+    """The home's part in the DSRSP's programme (its OpenADR VEN's registration)."""
+
+    status: Literal["enrolled", "withdrawn", "cancelled_by_dsrsp"] = Field(
+        description="enrolled: the home's VEN is registered with the DSRSP (or registers); "
+        "withdrawn: the consumer or operator withdrew it, and it stays deregistered until "
+        "enrolled again; cancelled_by_dsrsp: the DSRSP cancelled the registration, and it is "
+        "not registered again until enrolled again."
+    )
+    since: datetime | None = Field(description="When it became so (null: enrolled from the start).")
+    message: str = Field(description="The status in words, as the web app shows it.")

@@ -50,13 +50,14 @@ def mount_web(
 ) -> None:
     """Serve the consumer web app from ``app``: pages, static files and sessions (its headers:
     :data:`WEB_SURFACE`, added by :func:`hems.app.create_app`)."""
-    from hems.web import routes, static
+    from hems.web import enrolment, routes, static
 
     rows = WebSessionRows(app.state.service.store)
     app.state.web_sessions = SessionStore(rows, idle=session_idle, absolute=session_absolute)
     app.state.web_poll_ms = int(poll_seconds * 1000)
     app.include_router(static.router)
     app.include_router(routes.router)
+    app.include_router(enrolment.router)
 
     async def login_required(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, routes.LoginRequiredError)

@@ -1,7 +1,7 @@
-"""A small VTN that pushes (openleadr cannot): it answers the VEN's own requests with this
-package's codec (EiOpt included, which openleadr lacks) and POSTs oadrDistributeEvent,
-oadrCreateReport, oadrCancelReport and oadrRequestReregistration to the transport address the
-VEN registered. Test harness only."""
+"""A small VTN that pushes (openleadr's VTN cannot): it answers the VEN's own requests with
+this package's codec (EiOpt included, which openleadr's VTN does not serve) and POSTs
+oadrDistributeEvent, oadrCreateReport, oadrCancelReport and oadrRequestReregistration to the
+transport address the VEN registered. Test harness only."""
 
 from __future__ import annotations
 

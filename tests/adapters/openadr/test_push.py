@@ -162,7 +162,8 @@ def test_push_mode_end_to_end(pki, mutual_tls):
         (response,) = answer.event_responses
         assert (response.event_id, response.opt_type) == ("ev-1", OptType.OPT_IN)
 
-        # EiOpt over HTTP (openleadr has none): the consumer's override, then opt-out windows.
+        # EiOpt over HTTP (openleadr's VTN serves none): the consumer's override, then
+        # opt-out windows.
         await ven.opt_out("ev-1")
         created_events = [msg for msg in vtn.received if isinstance(msg, m.CreatedEvent)]
         assert created_events[-1].event_responses[0].opt_type == OptType.OPT_OUT

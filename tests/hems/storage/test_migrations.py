@@ -104,3 +104,12 @@ def _downgrade(engine, revision: str) -> None:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.downgrade(config, revision)
+
+
+def test_a_0003_database_gets_the_enrolment_table_and_its_homes_are_enrolled(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'hems.sqlite3'}")
+    upgrade_schema(engine, "0003")
+    home_id = Store(engine).create_home(demo_home_spec("OLD-1"), datetime.now(UTC), "test")
+    assert "ven_enrolments" not in inspect(engine).get_table_names()
+    upgrade_schema(engine)
+    assert Store(engine).enrolment(home_id).status == "enrolled"

@@ -1,0 +1,146 @@
+"""Withdrawing a home from the DSRSP's programme and enrolling it again, against openleadr's VTN
+on 127.0.0.1: a withdrawn home's VEN cancels its registration (oadrCancelPartyRegistration) and
+stays deregistered, across a restart, until enrolled again; a registration the VTN cancels is
+recorded, shown to the consumer (API and web page) and not retried until re-enrolment."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from hems.clock import ManualClock
+from hems.runtime import Runtime, build_runtime
+from hems.settings import Settings
+from hems.usecases import enrolment
+from tests.adapters.openadr.vtn_peer import REGISTRATION_ID, VEN_ID, free_port, make_vtn
+
+pytestmark = [
+    pytest.mark.interop,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:.*NotAppKeyWarning.*"),
+    pytest.mark.filterwarnings("ignore::UserWarning"),
+]
+
+TICK_S = 0.2
+
+
+@pytest.fixture(autouse=True)
+def _quiet_openleadr(caplog):
+    caplog.set_level(logging.CRITICAL, logger="openleadr")
+
+
+async def _until(condition, timeout_s: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out waiting for the VTN")
+        await asyncio.sleep(0.1)
+
+
+def _runtime(tmp_path, port: int) -> tuple[Runtime, int]:
+    """The demo home's runtime on the database under ``tmp_path`` (the same one on a restart),
+    its VENs started and pointed at the VTN on ``port``."""
+    settings = Settings(
+        state_dir=tmp_path,
+        demo=True,
+        planner_processes=0,
+        vtn_url=f"http://127.0.0.1:{port}/OpenADR2/Simple/2.0b",
+    )
+    runtime = build_runtime(settings, ManualClock(datetime.now(UTC)), seed=2)
+    assert runtime.vens is not None
+    runtime.vens.start(tick_s=TICK_S)
+    return runtime, next(iter(runtime.simulations))
+
+
+def cancel_on_next_poll(server: Any) -> None:
+    """openleadr's VTN answers the next oadrPoll with oadrCancelPartyRegistration (through its
+    own ``on_poll`` hook), then polls as before."""
+    poll = server.services["poll_service"]
+
+    async def on_poll(ven_id: str) -> tuple[str, dict[str, str]]:
+        poll.polling_method = "internal"
+        return "oadrCancelPartyRegistration", {
+            "request_id": "vtn-cancel-1",
+            "registration_id": REGISTRATION_ID,
+            "ven_id": ven_id,
+        }
+
+    poll.on_poll = on_poll
+    poll.polling_method = "external"
+
+
+def test_a_withdrawn_home_deregisters_and_stays_so_across_a_restart_until_enrolled(tmp_path):
+    asyncio.run(_withdraw_restart_enrol(tmp_path))
+
+
+async def _withdraw_restart_enrol(tmp_path) -> None:
+    port = free_port()
+    server, peer = make_vtn(port)
+    await server.run()
+    runtime, home_id = _runtime(tmp_path, port)
+    try:
+        await _until(lambda: len(peer.registrations) == 1)
+        shown = enrolment.withdraw(runtime.service, home_id, "home-token-1")
+        assert shown.status == "withdrawn"
+        await _until(lambda: len(peer.cancelled_registrations) == 1)
+        assert peer.cancelled_registrations[0]["ven_id"] == VEN_ID
+        await asyncio.sleep(5 * TICK_S)
+        assert len(peer.registrations) == 1  # it does not register again
+    finally:
+        assert runtime.vens is not None
+        await runtime.vens.stop()
+    # a restart on the same database: the withdrawn home's VEN does not register
+    runtime, home_id = _runtime(tmp_path, port)
+    try:
+        await asyncio.sleep(8 * TICK_S)
+        assert len(peer.registrations) == 1
+        assert enrolment.enrolment(runtime.service, home_id).status == "withdrawn"
+        enrolment.enrol(runtime.service, home_id, "admin")
+        await _until(lambda: len(peer.registrations) == 2)
+        assert enrolment.enrolment(runtime.service, home_id).status == "enrolled"
+    finally:
+        assert runtime.vens is not None
+        await runtime.vens.stop()
+        await server.stop()
+
+
+def test_a_registration_cancelled_by_the_vtn_is_recorded_shown_and_not_retried(tmp_path):
+    asyncio.run(_cancelled_by_vtn(tmp_path))
+
+
+async def _cancelled_by_vtn(tmp_path) -> None:
+    port = free_port()
+    server, peer = make_vtn(port)
+    await server.run()
+    runtime, home_id = _runtime(tmp_path, port)
+    try:
+        await _until(lambda: len(peer.registrations) == 1)
+        cancel_on_next_poll(server)
+        await _until(
+            lambda: enrolment.enrolment(runtime.service, home_id).status == "cancelled_by_dsrsp"
+        )
+        shown = enrolment.enrolment(runtime.service, home_id)
+        assert shown.since is not None
+        assert "cancelled your home's registration" in shown.message
+        await asyncio.sleep(8 * TICK_S)
+        assert len(peer.registrations) == 1  # not retried
+    finally:
+        assert runtime.vens is not None
+        await runtime.vens.stop()
+    runtime, home_id = _runtime(tmp_path, port)  # nor after a restart
+    try:
+        await asyncio.sleep(8 * TICK_S)
+        assert len(peer.registrations) == 1
+        assert runtime.vens is not None
+        assert runtime.vens.vens[home_id].cancelled_by_vtn_utc == shown.since
+        enrolment.enrol(runtime.service, home_id, "home-token-1")
+        await _until(lambda: len(peer.registrations) == 2)
+        assert enrolment.enrolment(runtime.service, home_id).status == "enrolled"
+    finally:
+        assert runtime.vens is not None
+        await runtime.vens.stop()
+        await server.stop()
