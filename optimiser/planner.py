@@ -155,7 +155,22 @@ def optimise(
     last plan chose are tried first, and the memory is rewritten from this plan's (cleared when
     it falls back). It changes where the search starts, never what is optimal."""
     started = time.perf_counter()
-    options = options or SolverOptions()
+    plan = _plan(problem, options or SolverOptions(), extensions, memory, started)
+    # measured once the model and HiGHS's copy are freed (a few ms on a large home), so the
+    # report's parts add up to the call's wall time
+    r = plan.solver
+    build_s = max(0.0, time.perf_counter() - started - r.solve_s - r.extract_s)
+    return replace(plan, solver=replace(r, build_s=build_s))
+
+
+def _plan(
+    problem: Problem,
+    options: SolverOptions,
+    extensions: Sequence[ModelExtension],
+    memory: ModeMemory | None,
+    started: float,
+) -> Plan:
+    """:func:`optimise`'s work; its report's ``build_s`` is counted by the caller."""
     binaries = initial_binary_slots(problem)
     solve_s = 0.0
     failed_before: set[str] = set()
@@ -199,14 +214,14 @@ def optimise(
     except Exception as exc:  # a solver or translation error must not stop the service loop
         log.exception("optimiser failed; using the rule-based plan")
         why, ended = f"solver error: {exc!r}", SolveStatus.ERROR
-        return _fallback(problem, options, memory, why, ended, (started, solve_s, rounds))
+        return _fallback(problem, options, memory, why, ended, (solve_s, rounds))
     if dispatch is None or outcome is None:
         why = f"no solution ({outcome.highs_status if outcome else 'no solve'})"
         ended = _termination_without_plan(outcome)
-        return _fallback(problem, options, memory, why, ended, (started, solve_s, rounds))
+        return _fallback(problem, options, memory, why, ended, (solve_s, rounds))
     if memory is not None:
         memory.remember(built.context)
-    return _solved_plan(problem, options, outcome, dispatch, (started, solve_s, rounds))
+    return _solved_plan(problem, options, outcome, dispatch, (solve_s, rounds))
 
 
 def _termination_without_plan(outcome: SolveOutcome | None) -> SolveStatus:
@@ -222,12 +237,11 @@ def _solved_plan(
     options: SolverOptions,
     outcome: SolveOutcome,
     dispatch: Dispatch,
-    effort: tuple[float, float, int],
+    effort: tuple[float, int],
 ) -> Plan:
-    """The plan of a solution that passed every check; ``effort`` is (when the plan was
-    started, solve_s, rounds)."""
+    """The plan of a solution that passed every check; ``effort`` is (solve_s, rounds)."""
     t_extract = time.perf_counter()
-    build_s, solve_s, rounds = _build_time(effort, t_extract)
+    solve_s, rounds = effort
     status = PlanStatus.OPTIMAL if outcome.status is SolveStatus.OPTIMAL else PlanStatus.TIME_LIMIT
     report = SolverReport(
         status=status,
@@ -235,7 +249,7 @@ def _solved_plan(
         objective_gbp=outcome.objective,
         bound_gbp=outcome.bound,
         gap=outcome.gap,
-        build_s=build_s,
+        build_s=0.0,  # counted by optimise()
         solve_s=solve_s,
         extract_s=0.0,
         rounds=rounds,
@@ -248,14 +262,6 @@ def _solved_plan(
     plan = assemble_plan(problem, dispatch, report)
     extract_s = time.perf_counter() - t_extract
     return replace(plan, solver=replace(plan.solver, extract_s=extract_s))
-
-
-def _build_time(effort: tuple[float, float, int], now: float) -> tuple[float, float, int]:
-    """(build_s, solve_s, rounds) from (started, solve_s, rounds): building is all the time
-    before ``now`` not spent in a solver round (the model, its translation for HiGHS, the
-    binary checks), so the report's parts add up to the plan's wall time."""
-    started, solve_s, rounds = effort
-    return max(0.0, now - started - solve_s), solve_s, rounds
 
 
 def _fill_unused_variables(model: pyo.ConcreteModel) -> None:
@@ -275,14 +281,14 @@ def _fallback(
     memory: ModeMemory | None,
     why: str,
     termination: SolveStatus,
-    effort: tuple[float, float, int],
+    effort: tuple[float, int],
 ) -> Plan:
     """The rule-based plan, reported with why the solve gave none; clears ``memory``.
-    ``effort`` is (when the plan was started, solve_s, rounds)."""
+    ``effort`` is (solve_s, rounds)."""
     if memory is not None:
         memory.clear()
     t0 = time.perf_counter()
-    build_s, solve_s, rounds = _build_time(effort, t0)
+    solve_s, rounds = effort
     dispatch = rule_based_dispatch(problem)
     report = SolverReport(
         status=PlanStatus.FALLBACK,
@@ -290,7 +296,7 @@ def _fallback(
         objective_gbp=float("nan"),
         bound_gbp=float("nan"),
         gap=float("nan"),
-        build_s=build_s,
+        build_s=0.0,  # counted by optimise()
         solve_s=solve_s,
         extract_s=0.0,
         rounds=rounds,
