@@ -151,6 +151,8 @@ class DeviceRuntime:
         if self.csms is not None:
             self.csms.subscribe(self._on_charger)
         self._meters: dict[int, SiteMeter] = {}
+        self.site_kw: dict[int, float] = {}
+        """Each home's site power at its meter's last good reading [kW, positive importing]."""
         self._tasks: set[asyncio.Task[None]] = set()
         self.started = False
 
@@ -226,6 +228,15 @@ class DeviceRuntime:
     def meter_for(self, home_id: int) -> SiteMeter | None:
         """The home's site meter, if one is configured."""
         return self._meters.get(home_id)
+
+    def meters(self) -> dict[int, SiteMeter]:
+        """Every home's site meter, by home id."""
+        return dict(self._meters)
+
+    @property
+    def has_meters(self) -> bool:
+        """Whether any home has a site meter configured (attached or not yet)."""
+        return any(h.site_meter is not None for h in self.config.homes.values())
 
     async def start(self) -> None:
         """Start the CSMS (its port taken: the service stops when it cannot listen) and connect

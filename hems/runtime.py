@@ -13,6 +13,7 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 
 from adapters.cache import SeriesCache
 from adapters.devices.driver import DeviceDriver
@@ -22,6 +23,7 @@ from hems.device_runtime import DeviceConfigError, DeviceRuntime, replan_on_char
 from hems.dsrsp_process import DemoDsrspProcess
 from hems.live_market import LiveMarket
 from hems.market import MarketSource, ReplayedMarket
+from hems.measured_load import MeteredMarket, record_site_meters
 from hems.scheduler import build_scheduler
 from hems.service import CemService
 from hems.settings import Settings
@@ -88,6 +90,8 @@ def build_runtime(
             import_product=settings.agile_import_product,
             export_product=settings.agile_export_product,
         )
+    if devices.has_meters:  # homes with a meter are planned on their own measured load
+        market = MeteredMarket(market, store, clock.now)
     service = CemService(
         settings=settings,
         store=store,
@@ -125,6 +129,8 @@ def build_runtime(
     if settings.vtn_url:
         runtime.vens = VenFleet(service, settings)
         runtime.vens.build()
+        for home_id in devices.meters():  # the DSRSP is told the meter's reading
+            runtime.vens.bridges[home_id].site_power_kw = partial(devices.site_kw.get, home_id)
         if simulations:
             for home_id, sim in simulations.items():
                 runtime.vens.bridges[home_id].site_power_kw = partial(_site_power, sim)
@@ -163,6 +169,9 @@ def start_scheduler(runtime: Runtime) -> None:
     """Start the timetable (and the VENs) in the running event loop."""
     simulate = runtime.simulate if runtime.simulations else None
     runtime.scheduler = build_scheduler(runtime.service, simulate)
+    if runtime.devices is not None and runtime.devices.has_meters:  # each telemetry tick
+        meters = partial(record_site_meters, runtime.service, runtime.devices)
+        runtime.scheduler.add_job(meters, IntervalTrigger(seconds=60), id="meters")
     runtime.scheduler.start()
     if runtime.vens is not None:
         runtime.vens.start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from hems.storage.database import StoreBase
 from hems.storage.tables import TelemetryRow
@@ -18,6 +18,24 @@ class TelemetryRecords(StoreBase):
             for r in rows:
                 r.home_id = home_id
                 s.add(r)
+
+    def telemetry_powers(
+        self, home_id: int, device_name: str, since: datetime
+    ) -> list[tuple[datetime, float]]:
+        """(time, power [kW]) of one device's online readings since ``since``, oldest first."""
+        query = (
+            select(TelemetryRow.at, TelemetryRow.power_kw)
+            .where(
+                TelemetryRow.home_id == home_id,
+                TelemetryRow.device_name == device_name,
+                TelemetryRow.at >= since,
+                TelemetryRow.online.is_(True),
+                TelemetryRow.power_kw.is_not(None),
+            )
+            .order_by(TelemetryRow.at)
+        )
+        with self.session() as s:
+            return [(at, float(kw)) for at, kw in s.execute(query) if kw is not None]
 
     def prune_telemetry(self, before: datetime) -> int:
         """Delete telemetry older than ``before``; returns how many rows went."""

@@ -1,0 +1,153 @@
+"""The home's own meter: its readings kept as the home's telemetry, and the base-load forecast
+learnt from the measured load once there is enough of it.
+
+Each telemetry tick (:func:`record_site_meters`) the configured meter's net power is stored
+under :data:`SITE_METER` (positive importing), and, when every device of the home answered its
+last read, the base load under :data:`BASE_LOAD`: the meter's power net of the devices the CEM
+plans (grid = base load + sum of device powers, in the drivers' sign convention, so PV's
+negative generation is added back). :class:`MeteredMarket` then plans a home on its own load:
+with at least :data:`MIN_HISTORY_HOURS` of measured base load, ``base_load_kw`` is
+:func:`forecasts.base_load.expected_base_load` of that history, instead of the market source's
+profile (a typical home's in the live market).
+
+Both names are outside the device names' alphabet (:class:`hems.domain.devices.PvSpec`'s
+``name`` pattern), so they never collide with a device's telemetry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from adapters.devices.sunspec import MeterReading
+from forecasts.base_load import expected_base_load
+from hems.domain.home import HomeSpec
+from hems.market import MarketSource
+from hems.storage.store import Store
+from hems.storage.tables import TelemetryRow
+from kernel.devices import DeviceUnavailableError
+from optimiser import TimeGrid
+
+if TYPE_CHECKING:
+    from hems.device_runtime import DeviceRuntime
+    from hems.service import CemService
+
+log = logging.getLogger(__name__)
+
+SITE_METER = "(site meter)"
+BASE_LOAD = "(base load)"
+MIN_HISTORY_HOURS = 24
+"""Measured base load needed before the forecast uses it instead of the profile [h] (the
+forecast scales a domestic profile to the home's mean up to 3 days, then uses its own days)."""
+HISTORY_DAYS = 30
+SLOT_MINUTES = 30
+
+
+def base_load_kw(grid_kw: float, device_kw: dict[str, float] | None) -> float | None:
+    """The home's load net of its devices [kW], or None when a device's power is unknown."""
+    if device_kw is None:
+        return None
+    return grid_kw - sum(device_kw.values())
+
+
+def _device_powers(service: CemService, home_id: int) -> dict[str, float] | None:
+    """Each of the home's devices' last power, or None when one is offline, not read yet or
+    has no driver (its power is behind the meter but unknown)."""
+    ctl = service.controllers.get(home_id)
+    if ctl is None:
+        return None
+    out = {}
+    for name in (d.name for d in service.store.home(home_id).devices):
+        health, state = ctl.health.get(name), ctl.states.get(name)
+        if health is None or not health.online or state is None:
+            return None
+        out[name] = state.power_kw
+    return out
+
+
+async def record_site_meters(service: CemService, devices: DeviceRuntime) -> None:
+    """Read every configured site meter and store its power (and the base load it gives) as the
+    home's telemetry; a meter that does not answer is stored offline and logged, never
+    raised."""
+    now = service.clock.now()
+    for home_id, meter in devices.meters().items():
+        try:
+            reading = await asyncio.wait_for(
+                meter.read_meter(), timeout=service.settings.device_timeout_s
+            )
+        except (DeviceUnavailableError, TimeoutError) as exc:
+            log.warning("home %s: site meter not read: %s", home_id, exc or "timeout")
+            devices.site_kw.pop(home_id, None)
+            reading = None
+        try:
+            rows = await asyncio.to_thread(_meter_rows, service, home_id, now, reading)
+            await asyncio.to_thread(service.store.add_telemetry, home_id, rows)
+        except Exception:  # the home deleted meanwhile: its next tick has no meter
+            log.exception("home %s: the site meter's reading was not stored", home_id)
+            continue
+        if reading is not None:
+            devices.site_kw[home_id] = reading.grid_kw
+
+
+def _meter_rows(
+    service: CemService, home_id: int, now: datetime, reading: MeterReading | None
+) -> list[TelemetryRow]:
+    """The meter's row (offline without a reading) and, when it can be told, the base load's."""
+    if reading is None:
+        return [TelemetryRow(device_name=SITE_METER, at=now, online=False)]
+    rows = [TelemetryRow(device_name=SITE_METER, at=now, online=True, power_kw=reading.grid_kw)]
+    base = base_load_kw(reading.grid_kw, _device_powers(service, home_id))
+    if base is not None:
+        rows.append(TelemetryRow(device_name=BASE_LOAD, at=now, online=True, power_kw=base))
+    return rows
+
+
+def measured_history_kwh(store: Store, home_id: int, now: datetime) -> pd.Series | None:
+    """The measured base load as energy per 30-minute slot [kWh] (the slots' mean power x
+    0.5 h), or None with less than :data:`MIN_HISTORY_HOURS` of it."""
+    rows = store.telemetry_powers(home_id, BASE_LOAD, now - timedelta(days=HISTORY_DAYS))
+    if not rows:
+        return None
+    samples = pd.Series(
+        [kw for _, kw in rows], index=pd.DatetimeIndex([at for at, _ in rows]).tz_convert("UTC")
+    )
+    slots = samples.resample(f"{SLOT_MINUTES}min").mean().dropna()
+    if len(slots) * SLOT_MINUTES < MIN_HISTORY_HOURS * 60:
+        return None
+    return slots.clip(lower=0.0) * (SLOT_MINUTES / 60)
+
+
+class MeteredMarket:
+    """A :class:`~hems.market.MarketSource` whose base load is the home's own, learnt from its
+    measured load where there is enough of it (else the wrapped source's)."""
+
+    def __init__(self, inner: MarketSource, store: Store, now: Callable[[], datetime]) -> None:
+        self.inner = inner
+        self.store = store
+        self._now = now  # the service's clock's
+        self._home_ids: dict[str, int] = {}
+
+    def series(self, grid: TimeGrid, home: HomeSpec) -> pd.DataFrame:
+        out = self.inner.series(grid, home)
+        home_id = self._home_id(home.cem_serial)
+        history = (
+            None if home_id is None else measured_history_kwh(self.store, home_id, self._now())
+        )
+        if history is not None:
+            out = out.copy()
+            out["base_load_kw"] = expected_base_load(history, grid, self._now()).to_numpy()
+        return out
+
+    def _home_id(self, cem_serial: str) -> int | None:
+        if cem_serial not in self._home_ids:
+            self._home_ids = {self.store.home(h).cem_serial: h for h in self.store.home_ids()}
+        return self._home_ids.get(cem_serial)
+
+    def __getattr__(self, name: str) -> Any:
+        """The wrapped source's other parts (the live market's ``refresh``, ``sources``)."""
+        return getattr(self.inner, name)
