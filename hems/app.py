@@ -43,6 +43,7 @@ def create_app(
         try:
             yield
         finally:
+            _app.state.conformance_runs.stop()  # a conformance run under way is killed
             await stop_scheduler(rt)
             await stop_devices(rt)
             if rt.dsrsp is not None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
-from hems.api import consumer, errors, events, homes, plans
+from hems.api import conformance, consumer, errors, events, homes, plans
 from hems.api.auth import Service
 from hems.api.json_cache import JsonCache
 from hems.planner_pool import PlanningUnavailableError
 from hems.runtime import Runtime
+from hems.usecases.conformance import ConformanceRuns
 from hems.usecases.health import not_ready_reason
 
 
@@ -22,7 +23,8 @@ def install_api(app: FastAPI, rt: Runtime, *, run_scheduler: bool) -> None:
     cache = JsonCache()
     app.state.json_cache = cache
     rt.service.forget_listeners.append(cache.forget)
-    for module in (homes, consumer, plans, events):
+    app.state.conformance_runs = ConformanceRuns(rt.settings)  # stopped with the app
+    for module in (homes, consumer, plans, events, conformance):
         app.include_router(module.router)
 
     @app.get("/health", tags=["health"])
