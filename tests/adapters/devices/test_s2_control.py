@@ -143,7 +143,7 @@ def test_a_plan_is_carried_out_at_its_times(tmp_path: Path) -> None:
                 )
                 assert _at(started["execution_time"]) == when
                 late_s = (_at(started["at"]) - when).total_seconds()
-                assert 0 <= late_s < 0.5
+                assert 0 <= late_s < 1.0
             assert len(peer.of("started", since=mark)) == 3
             # the same plan is not sent again
             assert not await driver.send_plan(steps, end)

@@ -268,3 +268,53 @@ def test_garbage_is_no_sign_of_life_for_read_state() -> None:
             assert (await driver.read_state()).power_kw == 0.7
 
     asyncio.run(scenario())
+
+
+def test_an_instruction_the_rm_refuses_raises_with_its_status_and_reason() -> None:
+    async def scenario() -> None:
+        async with S2Cem(_settings()) as cem, raw_client(cem) as ws:
+            await frbc_ready(cem, ws)
+            driver = S2FrbcDriver("raw", cem, RAW_ID)
+            applying = asyncio.create_task(driver.apply(Setpoint(power_kw=1.0)))
+            instruction = await expect(ws, lambda m: m["message_type"] == "FRBC.Instruction")
+            refusal = {
+                "message_type": "ReceptionStatus",
+                "subject_message_id": instruction["message_id"],
+                "status": "TEMPORARY_ERROR",
+                "diagnostic_label": "inverter busy",
+            }
+            await ws.send(json.dumps(refusal))
+            with pytest.raises(DeviceUnavailableError, match=r"TEMPORARY_ERROR \(inverter busy\)"):
+                await applying
+
+    asyncio.run(scenario())
+
+
+def test_an_rm_that_refuses_the_control_type_is_closed_not_left_half_set_up() -> None:
+    async def scenario() -> None:
+        async with S2Cem(_settings()) as cem, raw_client(cem) as ws:
+            await shake_hands(ws)
+            details = {
+                "message_type": "ResourceManagerDetails",
+                "message_id": str(uuid.uuid4()),
+                "resource_id": str(uuid.uuid4()),
+                "roles": [{"role": "ENERGY_STORAGE", "commodity": "ELECTRICITY"}],
+                "instruction_processing_delay": 100,
+                "available_control_types": ["FILL_RATE_BASED_CONTROL"],
+                "provides_forecast": False,
+                "provides_power_measurement_types": ["ELECTRIC.POWER.L1"],
+            }
+            await ws.send(json.dumps(details))
+            select = await expect(ws, lambda m: m["message_type"] == "SelectControlType")
+            refusal = {
+                "message_type": "ReceptionStatus",
+                "subject_message_id": select["message_id"],
+                "status": "PERMANENT_ERROR",
+            }
+            await ws.send(json.dumps(refusal))
+            with pytest.raises(ConnectionClosed) as closed:
+                await expect(ws, lambda m: False)
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 1008
+
+    asyncio.run(scenario())

@@ -90,6 +90,28 @@ def test_handshake_details_frbc_and_state_over_wss_with_client_certificate(
     asyncio.run(scenario())
 
 
+def test_over_wss_a_token_alone_authenticates(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path, ())
+    tls = TlsServerSettings(cert_file=pki.server_cert, key_file=pki.server_key)
+
+    async def scenario() -> None:
+        async with S2Cem(cem_settings(tls=tls)) as cem:
+            args = rm_args(cem, "--soc", "0.3", "--ca-file", str(pki.ca_file), scheme="wss")
+            await _set_up_and_read(cem, args, tmp_path / "rm.log")
+            wrong = rm_args(
+                cem,
+                "--token",
+                "a-wrong-token-0123456789",
+                "--ca-file",
+                str(pki.ca_file),
+                scheme="wss",
+            )
+            async with resource_manager(wrong, tmp_path / "rm2.log") as peer:
+                assert "401" in (await peer.wait_for("connect_failed", since=0))["error"]
+
+    asyncio.run(scenario())
+
+
 def test_read_state_before_the_rm_connects_raises() -> None:
     async def scenario() -> None:
         async with S2Cem(cem_settings()) as cem:
