@@ -21,18 +21,7 @@ import pandas as pd
 
 from adapters.devices.driver import DeviceDriver
 from hems.clock import Clock
-from hems.dispatch import (
-    DispatchRules,
-    OverridesInForce,
-    RampLimits,
-    decide,
-    planned_powers,
-    setpoint_for,
-    site_following_batteries,
-    surplus_storing_batteries,
-    with_following_caps,
-)
-from hems.domain.devices import DeviceKind, EvChargerSpec
+from hems.dispatch import OverridesInForce, RampLimits, setpoint_for
 from hems.dsr_events import active_requests, is_active_response
 from hems.flexibility import FlexibilityProfiles, profile_columns, timing_extensions
 from hems.made_plan import MadePlan, as_stored
@@ -41,6 +30,7 @@ from hems.plan_schedules import DeviceSchedule, device_schedules, hold, leave_sc
 from hems.planner_pool import PlanFailedError, PlannerPool
 from hems.problem_builder import PlanInputs, build_problem
 from hems.settings import Settings
+from hems.slot_setpoints import Safeguards, SentSetpoint, ramp_move, slot_setpoints
 from hems.storage.store import Store, StoredPlan
 from hems.storage.tables import TelemetryRow
 from kernel.devices import DeviceState, DeviceUnavailableError, Setpoint
@@ -304,65 +294,55 @@ class HomeController:
             await leave_schedules(self, now)
 
     def _decide(self, plan_id: int, schedule: pd.DataFrame, now: datetime) -> None:
+        """Decide the slot's setpoints (:func:`hems.slot_setpoints.slot_setpoints`, the step
+        the backtest runs too) and store them before anything is sent. The mode is stored
+        with each setpoint, so a restart does not tell a battery its mode twice."""
         home = self.store.home(self.home_id)
-        overrides = OverridesInForce.of(home, self.store.active_overrides(self.home_id, now))
-        last, last_modes = {}, {}
+        last = {}
         for d in home.devices:
             row = self.store.last_decided_setpoint(self.home_id, d.name)
             if row is not None:
-                last[d.name] = row.power_kw
-                last_modes[d.name] = (row.follow_site, row.store_surplus)
-        paused = frozenset(overrides.paused_until)
-        self.follow_site = site_following_batteries(schedule, home, now) - paused
-        self.store_surplus = surplus_storing_batteries(schedule, home, now) - paused
-        modes = {
-            d.name: _mode(setpoint_for(d.name, 0.0, self.follow_site, self.store_surplus))
-            for d in home.devices
-        }
-        # a battery whose mode changes (following the site or holding a power) is told again
-        # even at the same power: +5 kW storing the PV surplus is not +5 kW from the grid. The
-        # mode is stored with the setpoint, so a restart does not tell it twice
-        mode_changed = {n for n, mode in modes.items() if n in last and last_modes[n] != mode}
-        decisions = decide(
-            home=home,
-            planned_kw=with_following_caps(
-                planned_powers(schedule, home, now), self.follow_site, home
-            ),
-            last_kw={name: kw for name, kw in last.items() if name not in mode_changed},
-            boosted=overrides.boosted,
-            paused=paused,
+                last[d.name] = Setpoint(
+                    power_kw=row.power_kw,
+                    follow_site=row.follow_site,
+                    store_surplus=row.store_surplus,
+                )
+        safeguards = self.safeguards()
+        overrides = OverridesInForce.of(home, self.store.active_overrides(self.home_id, now))
+        decided = slot_setpoints(
+            schedule,
+            home,
+            now,
+            last=last,
+            overrides=overrides,
             dsr_active=is_active_response(self.store.events(self.home_id), now),
-            now=now,
-            rules=DispatchRules(max_delay_s=self.settings.ev_random_delay_max_s),
+            rules=safeguards.rules,
             rng=self.rng,
         )
+        self.follow_site, self.store_surplus = decided.follow_site, decided.store_surplus
         if plan_id != self.schedules_plan_id:
             self.schedules = device_schedules(self, schedule, home, now, overrides.devices)
             self.schedules_plan_id, self.schedules_due = plan_id, True
-        for decision in decisions:
+        for decision in decided.decisions:
             self.store.add_setpoint(
                 self.home_id,
                 decision.device,
-                decision.power_kw,
+                decision.setpoint.power_kw,
                 decision.reason,
                 plan_id,
                 now,
                 decision.effective_at,
-                follow_site=modes[decision.device][0],
-                store_surplus=modes[decision.device][1],
+                follow_site=decision.setpoint.follow_site,
+                store_surplus=decision.setpoint.store_surplus,
             )
+
+    def safeguards(self) -> Safeguards:
+        """The dispatch's safeguards as the settings switch them."""
+        return Safeguards.of(self.settings)
 
     def ramp_limits(self) -> RampLimits:
         """The ramp-up limits in the settings."""
-        s = self.settings
-        return RampLimits(
-            kw_per_min={
-                DeviceKind.EV_CHARGER: s.ev_ramp_kw_per_min,
-                DeviceKind.BATTERY: s.battery_ramp_kw_per_min,
-                DeviceKind.HEAT_PUMP: s.heat_pump_ramp_kw_per_min,
-            },
-            apply_interval_s=s.apply_interval_s,
-        )
+        return self.safeguards().ramps
 
     async def apply_due(self) -> None:
         """Send every setpoint whose time has come, a rise walked in ramp steps (one step per
@@ -393,29 +373,22 @@ class HomeController:
                 self.store.last_applied_setpoint, self.home_id, sp.device_name
             )
             state = self.states.get(sp.device_name)
-            if sent is not None:
-                previous_kw = sent.power_kw
-                assert sent.applied_at is not None
-                elapsed_s: float | None = (now - sent.applied_at).total_seconds()
-            else:  # never sent anything: ramp from what the device does now
-                previous_kw, elapsed_s = (state.power_kw if state else 0.0), None
-            step_kw = ramps.next_step(
-                spec.kind,
-                previous_kw,
+            move = ramp_move(
+                ramps,
+                spec,
                 sp.power_kw,
-                elapsed_s,
-                min_running_kw=spec.min_charge_kw if isinstance(spec, EvChargerSpec) else 0.0,
+                None if sent is None else _sent(sent.power_kw, sent.applied_at),
+                state.power_kw if state else 0.0,
+                now,
             )
-            if abs(step_kw - sp.power_kw) < 1e-9:
+            if move is not None and move.reaches_target:
                 await self._send(sp.id, sp.device_name, sp.power_kw, sp.attempts, now)
                 continue
             ramping.add(sp.device_name)
-            if elapsed_s is not None and elapsed_s < ramps.apply_interval_s / 2:
+            if move is None:
                 continue  # a step was just sent; the next comes at the next apply
-            step_id = await asyncio.to_thread(
-                self.store.add_ramp_step, sp.id, round(step_kw, 3), now
-            )
-            await self._send(step_id, sp.device_name, round(step_kw, 3), sp.attempts, now, sp.id)
+            step_id = await asyncio.to_thread(self.store.add_ramp_step, sp.id, move.power_kw, now)
+            await self._send(step_id, sp.device_name, move.power_kw, sp.attempts, now, sp.id)
         self.ramping = ramping
 
     async def _send(
@@ -475,9 +448,10 @@ class HomeController:
         await self.dispatch()
 
 
-def _mode(setpoint: Setpoint) -> tuple[bool, bool]:
-    """The mode a setpoint is sent in, as stored with it: (follow_site, store_surplus)."""
-    return setpoint.follow_site, setpoint.store_surplus
+def _sent(power_kw: float, applied_at: datetime | None) -> SentSetpoint:
+    """A setpoint read back as sent (a sent row has its ``applied_at``)."""
+    assert applied_at is not None
+    return SentSetpoint(power_kw=power_kw, applied_at=applied_at)
 
 
 def _baseline_kw(

@@ -12,6 +12,7 @@ from hems.domain.home import HomeSpec
 from hems.domain.preferences import Preferences
 from hems.market import MarketSource, ReplayedMarket
 from hems.simulation.devices import Stay
+from hems.slot_setpoints import Safeguards
 from kernel.dsr import DsrKind
 from optimiser import DsrRequest, SolverOptions
 
@@ -109,6 +110,9 @@ class BacktestConfig:
         plug_notice_minutes: how long after a car plugs in or leaves in the middle of a slot
             the planner with forecasts re-plans [min] (the service notices within its 60 s
             telemetry); None: at the next slot start (the behaviour until 2026-11-29).
+        safeguards: the dispatch's safeguards the planners' setpoints go through (default:
+            the service's: an EV's randomised delay up to 600 s, ramp-up limits, an unchanged
+            setpoint not re-sent; :mod:`hems.backtest.service_dispatch`).
     """
 
     home: HomeSpec = field(default_factory=demo_home_spec)
@@ -137,6 +141,7 @@ class BacktestConfig:
     warmup_until_utc: datetime | None = None
     warmup_cadence: Cadence = Cadence.DAILY
     plug_notice_minutes: float | None = 1.0
+    safeguards: Safeguards = field(default_factory=Safeguards)
 
     def __post_init__(self) -> None:
         if self.start_utc.tzinfo is None:

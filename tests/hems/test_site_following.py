@@ -260,7 +260,7 @@ def test_a_battery_is_told_when_its_mode_changes_at_the_same_power(
     # the peak-time plan has the battery follow the site at its full discharge (-5 kW cap);
     # the next slot's plan discharges at the same -5 kW to export on purpose: the power is
     # unchanged but the battery must now hold it, not follow the home's load
-    import hems.controller as controller
+    import hems.slot_setpoints as step  # the decide step the controller runs
 
     ctl = demo.runtime.service.controller(demo.home_id)
     battery = demo.runtime.simulations[demo.home_id].devices["Battery"]
@@ -278,10 +278,10 @@ def test_a_battery_is_told_when_its_mode_changes_at_the_same_power(
     settle()
     assert battery.follow_site
     held = battery.setpoint_kw
-    monkeypatch.setattr(controller, "site_following_batteries", lambda *_: frozenset())
-    monkeypatch.setattr(controller, "surplus_storing_batteries", lambda *_: frozenset())
+    monkeypatch.setattr(step, "site_following_batteries", lambda *_: frozenset())
+    monkeypatch.setattr(step, "surplus_storing_batteries", lambda *_: frozenset())
     monkeypatch.setattr(
-        controller, "with_following_caps", lambda planned, *_: {**planned, "Battery": held}
+        step, "with_following_caps", lambda planned, *_: {**planned, "Battery": held}
     )
     settle()
     assert battery.setpoint_kw == held
