@@ -37,6 +37,9 @@ Failure modes
   (:mod:`optimiser.fallback`), status ``FALLBACK``, with the solver's termination in
   ``solver.termination`` (a :class:`~optimiser.termination.SolveStatus`) and in words in
   ``solver.message``.
+* a hard comfort band (``Problem.hard_comfort``) that cannot be held: the same, with
+  ``solver.message`` saying which heat pump, when and why (:mod:`optimiser.hard_comfort`) and
+  ``solver.termination`` ``INFEASIBLE`` when that cause alone proves it.
 Bad input raises :class:`ProblemError` when the :class:`Problem` is built, before any solve.
 """
 
@@ -54,6 +57,7 @@ from kernel.dsr import DsrKind
 from optimiser.asset_kind import FLOW_TOL_KW
 from optimiser.context import BinarySlots, ModelExtension
 from optimiser.fallback import rule_based_dispatch
+from optimiser.hard_comfort import hard_comfort_infeasibility
 from optimiser.highs_backend import HighsModel, SolveOutcome, SolverOptions, SolveStatus
 from optimiser.mode_memory import ModeMemory
 from optimiser.model import GRID_BINARY_KEY, BuiltModel, build_model
@@ -218,10 +222,17 @@ def _plan(
     if dispatch is None or outcome is None:
         why = f"no solution ({outcome.highs_status if outcome else 'no solve'})"
         ended = _termination_without_plan(outcome)
+        if problem.hard_comfort and ended in _INFEASIBLE:
+            cause, proven = hard_comfort_infeasibility(problem)
+            why = f"the hard comfort band cannot be held: {cause}"
+            ended = SolveStatus.INFEASIBLE if proven else ended
         return _fallback(problem, options, memory, why, ended, (solve_s, rounds))
     if memory is not None:
         memory.remember(built.context)
     return _solved_plan(problem, options, outcome, dispatch, (solve_s, rounds))
+
+
+_INFEASIBLE = frozenset({SolveStatus.INFEASIBLE, SolveStatus.INFEASIBLE_OR_UNBOUNDED})
 
 
 def _termination_without_plan(outcome: SolveOutcome | None) -> SolveStatus:

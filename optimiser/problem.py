@@ -78,6 +78,10 @@ class Problem:
         pv, batteries, evs, heat_pumps, appliances: assets, any subset, several of a kind.
         dsr_requests: DSR requests in force.
         penalties: prices of missed wishes.
+        hard_comfort: the heat pumps' comfort bands are hard, not soft (analysts compare with
+            tools that use one): a home that cannot hold one gets the rule-based plan, status
+            ``infeasible``, and the solver report's message says which heat pump, when and
+            why (:mod:`optimiser.hard_comfort`).
     """
 
     grid: TimeGrid
@@ -96,6 +100,7 @@ class Problem:
     appliances: tuple[DeferrableAppliance, ...] = ()
     dsr_requests: tuple[DsrRequest, ...] = ()
     penalties: Penalties = field(default_factory=Penalties)
+    hard_comfort: bool = False
 
     def __post_init__(self) -> None:
         n = self.grid.n_steps
@@ -118,6 +123,8 @@ class Problem:
         number("carbon_weight_gbp_per_kg", self.carbon_weight_gbp_per_kg, minimum=0)
         s(self, "base_load_kw", series("base_load_kw", self.base_load_kw, n, minimum=0))
         number("import_limit_kw", self.import_limit_kw, minimum=0)
+        if not isinstance(self.hard_comfort, bool):
+            raise ProblemError("hard_comfort", f"must be true or false, got {self.hard_comfort!r}")
         number("export_limit_kw", self.export_limit_kw, minimum=0)
         if self.outdoor_temperature_c is not None:
             s(

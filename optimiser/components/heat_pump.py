@@ -16,7 +16,9 @@ u_t         1 = running (on/off units, or a minimum power)        -
 
 * building: ``θ_t = a θ_{t-1} + (1-a) T_out,t + b (COP_t P_t + gains_t)``;
 * comfort band (soft): ``θmin_t <= θ_t + l_t - h_t <= θmax_t`` (one ranged row), cost
-  ``π_comfort Δ (l_t + h_t)`` [GBP per K·h];
+  ``π_comfort Δ (l_t + h_t)`` [GBP per K·h]; with ``Problem.hard_comfort`` the band is hard,
+  ``θmin_t <= θ_t <= θmax_t`` (no slacks), and a home that cannot hold it has no plan
+  (:mod:`optimiser.hard_comfort` says why);
 * tank: ``τ_t = a_w τ_{t-1} + (1-a_w) T_room + b_w (COP^w_t W_t - draw_t)``, ``τ_t <= τmax``
   (hard), ``τ_t + w_t >= τmin`` (soft);
 * power: modulating ``0 <= P_t + W_t <= P̄``; with a minimum power
@@ -80,8 +82,9 @@ def add_heat_pump_block(
     slots = range(n)
     b.space_kw = pyo.Var(ctx.time_set, bounds=(0.0, hp.max_power_kw))
     b.indoor_c = pyo.Var(ctx.time_set)
-    b.below_k = pyo.Var(ctx.time_set, bounds=(0.0, None))
-    b.above_k = pyo.Var(ctx.time_set, bounds=(0.0, None))
+    if not ctx.problem.hard_comfort:  # declared here, before the rows: the model's column order
+        b.below_k = pyo.Var(ctx.time_set, bounds=(0.0, None))
+        b.above_k = pyo.Var(ctx.time_set, bounds=(0.0, None))
     theta0 = hp.building.initial_indoor_temperature_c
 
     def building_rule(_b: pyo.Block, t: int) -> object:
@@ -93,20 +96,14 @@ def add_heat_pump_block(
         )
 
     b.building = pyo.Constraint(ctx.time_set, rule=building_rule, doc="1R1C building [°C]")
-    # one ranged row per slot: lo <= T + below - above <= hi. Both slacks cost, so at the
-    # optimum at most one is positive and each equals the band's violation (as two rows would)
-    b.comfort = pyo.Constraint(
-        ctx.time_set,
-        rule=lambda _b, t: (
-            float(lo_c[t]),
-            b.indoor_c[t] + b.below_k[t] - b.above_k[t],
-            float(hi_c[t]),
-        ),
-        doc="comfort band with its soft slacks [°C]",
-    )
-    ctx.cost_terms.append(
-        comfort_penalty_gbp_per_kelvin_hour * dt * sum(b.below_k[t] + b.above_k[t] for t in slots)
-    )
+    if ctx.problem.hard_comfort:
+        b.comfort = pyo.Constraint(
+            ctx.time_set,
+            rule=lambda _b, t: (float(lo_c[t]), b.indoor_c[t], float(hi_c[t])),
+            doc="hard comfort band [°C]",
+        )
+    else:
+        _add_soft_comfort(ctx, b, (lo_c, hi_c), comfort_penalty_gbp_per_kelvin_hour)
     total: dict[int, Any] = {t: b.space_kw[t] for t in slots}
     tank = hp.tank
     if tank is not None and inp.tank_step is not None:
@@ -160,6 +157,32 @@ def add_heat_pump_block(
         ctx.add_consumption(t, total[t])
     ctx.add_flexible_load(hp.name, b.space_kw, tuple(slots))
     return b
+
+
+def _add_soft_comfort(
+    ctx: ModelContext,
+    b: pyo.Block,
+    band_c: tuple[FloatArray, FloatArray],
+    penalty_gbp_per_kelvin_hour: float,
+) -> None:
+    """The soft comfort band on the block's slacks ``below_k`` and ``above_k``: one ranged row
+    per slot, ``lo <= T + below - above <= hi``. Both slacks cost, so at the optimum at most
+    one is positive and each equals the band's violation (as two rows would)."""
+    lo_c, hi_c = band_c
+    b.comfort = pyo.Constraint(
+        ctx.time_set,
+        rule=lambda _b, t: (
+            float(lo_c[t]),
+            b.indoor_c[t] + b.below_k[t] - b.above_k[t],
+            float(hi_c[t]),
+        ),
+        doc="comfort band with its soft slacks [°C]",
+    )
+    ctx.cost_terms.append(
+        penalty_gbp_per_kelvin_hour
+        * ctx.step_h
+        * sum(b.below_k[t] + b.above_k[t] for t in ctx.time_set)
+    )
 
 
 def read_heat_pump_dispatch(block: pyo.Block, n_steps: int) -> HeatPumpDispatch:
