@@ -111,7 +111,7 @@ class S2FrbcDriver:
         )
         await self._revoke_pending(session)
         session.failure = None
-        await session.instruct(instruction)
+        await session.instruct(instruction, awaited=True)
         await session.outcome(instruction.id)
         self._sent_plan = None
         log.info(

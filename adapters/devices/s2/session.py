@@ -378,9 +378,12 @@ class RmSession:
                 f"{status.status.value} ({status.diagnostic_label or 'no reason given'})"
             )
 
-    async def instruct(self, instruction: FRBCInstruction) -> None:
-        """Send an FRBC.Instruction; returns once the RM has received it (ReceptionStatus OK)."""
-        self._outcomes[instruction.id] = asyncio.get_running_loop().create_future()
+    async def instruct(self, instruction: FRBCInstruction, *, awaited: bool = False) -> None:
+        """Send an FRBC.Instruction; returns once the RM has received it (ReceptionStatus OK).
+        ``awaited``: the caller will wait for its :meth:`outcome` (a plan's instructions are
+        not awaited, and leave no future behind: their statuses are only recorded)."""
+        if awaited:
+            self._outcomes[instruction.id] = asyncio.get_running_loop().create_future()
         try:
             await self.request(instruction)
         except BaseException:

@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from adapters.devices.driver import DeviceUnavailableError, Setpoint
-from adapters.devices.s2 import ResourceManagerSettings, S2Cem, S2FrbcDriver
+from adapters.devices.s2 import PlanStep, ResourceManagerSettings, S2Cem, S2FrbcDriver
 from adapters.devices.s2.messages import NIL_ID
 from tests.adapters.devices.s2_peer import (
     RM_ID,
@@ -316,5 +316,29 @@ def test_an_rm_that_refuses_the_control_type_is_closed_not_left_half_set_up() ->
                 await expect(ws, lambda m: False)
             assert closed.value.rcvd is not None
             assert closed.value.rcvd.code == 1008
+
+    asyncio.run(scenario())
+
+
+def test_a_plan_to_an_rm_that_sends_no_instruction_statuses_leaves_nothing_waiting() -> None:
+    async def scenario() -> None:
+        async with S2Cem(_settings()) as cem, raw_client(cem) as ws:
+            await frbc_ready(cem, ws)
+            driver = S2FrbcDriver("raw", cem, RAW_ID)
+            start = datetime.now(UTC) + timedelta(minutes=5)
+            steps = [PlanStep(start + timedelta(minutes=30 * i), i % 3 - 1.0) for i in range(6)]
+            sending = asyncio.create_task(driver.send_plan(steps))
+            for _ in range(6):  # received (OK), and never a status
+                instruction = await expect(ws, lambda m: m["message_type"] == "FRBC.Instruction")
+                ok = {
+                    "message_type": "ReceptionStatus",
+                    "subject_message_id": instruction["message_id"],
+                    "status": "OK",
+                }
+                await ws.send(json.dumps(ok))
+            assert await sending
+            session = cem.session(RAW_ID)
+            assert session is not None
+            assert not session._outcomes  # no waiter per instruction left behind
 
     asyncio.run(scenario())
