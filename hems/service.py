@@ -66,6 +66,9 @@ class CemService:
     enrolment_listeners: list[Callable[[int, bool], None]] = field(default_factory=list)
     """Told when a home is withdrawn from the DSRSP's programme (False) or enrolled again
     (True), possibly from the API's worker threads: its VEN deregisters or registers."""
+    ven_mode_listeners: list[Callable[[int], None]] = field(default_factory=list)
+    """Told when a home's VEN mode changed (possibly from a worker thread): its VEN is made
+    again in the new mode and registers."""
     """Told when the service forgets a home (its data deleted): the API drops the JSON it
     built from it."""
 
@@ -134,6 +137,11 @@ class CemService:
         listeners (its VEN deregisters, or registers again)."""
         for listener in self.enrolment_listeners:
             listener(home_id, enrolled)
+
+    def ven_mode_changed(self, home_id: int) -> None:
+        """The operator changed how the home's VEN talks: tell the listeners."""
+        for listener in self.ven_mode_listeners:
+            listener(home_id)
 
     def forget(self, home_id: int) -> None:
         self.controllers.pop(home_id, None)

@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 from adapters.openadr.signatures import XmlSigner, XmlVerifier
 from adapters.openadr.tls import TlsSettings, client_context, fingerprint_file
@@ -22,7 +24,7 @@ from adapters.openadr.ven import Ven, VenSettings
 from hems.dsr_events import base_event_id
 from hems.service import CemService
 from hems.settings import Settings
-from hems.storage.enrolments import EnrolmentStatus
+from hems.storage.enrolments import EnrolmentStatus, VenMode
 from hems.ven_bridge import VenBridge, resources, send_new_answer
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,7 @@ class VenFleet:
         self.service.added_listeners.append(self._home_added)
         self.service.forget_listeners.append(self._home_forgotten)
         self.service.enrolment_listeners.append(self._enrolment_changed)
+        self.service.ven_mode_listeners.append(self._ven_mode_changed)
 
     def _make_ven(self, home_id: int) -> Ven:
         home = self.service.store.home(home_id)
@@ -85,11 +88,13 @@ class VenFleet:
         )
         self._transports[home_id] = transport
         self.bridges[home_id] = bridge
+        mode = self.service.store.ven_mode(home_id)
         ven = Ven(
             VenSettings(
                 manufacturer=home.cem_manufacturer,
                 serial_number=home.cem_serial,
                 resources=resources(home),
+                report_only=mode is VenMode.REPORT_ONLY,
             ),
             transport,
             decide=bridge.decide,
@@ -150,10 +155,30 @@ class VenFleet:
             self._loop.call_soon_threadsafe(self._schedule_enrolment, home_id, enrolled)
 
     def _schedule_enrolment(self, home_id: int, enrolled: bool) -> None:
+        self._background(self.set_enrolled(home_id, enrolled))
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` as a task of the fleet's loop (awaited by :meth:`stop`)."""
         assert self._loop is not None
-        task = self._loop.create_task(self.set_enrolled(home_id, enrolled))
+        task = self._loop.create_task(work)
         self._removals.add(task)
         task.add_done_callback(self._removals.discard)
+
+    def _ven_mode_changed(self, home_id: int) -> None:
+        """A listener of the service: the home's VEN mode changed (possibly from a worker
+        thread)."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._background, self.remake(home_id))
+
+    async def remake(self, home_id: int) -> None:
+        """Make the home's VEN again (its mode changed): the old one deregisters and stops,
+        the new one registers in the new mode (unless the home is withdrawn)."""
+        await self.remove(home_id)
+        if self._stop is None or self._stop.is_set() or home_id in self.vens:
+            return
+        self._make_ven(home_id)
+        self._start_ven(home_id)
+        log.info("home %s: VEN made again in its new mode", home_id)
 
     async def set_enrolled(self, home_id: int, enrolled: bool) -> None:
         """Enrolled: the VEN registers at its next turn. Withdrawn: it deregisters from the
@@ -178,10 +203,7 @@ class VenFleet:
             self._loop.call_soon_threadsafe(self._schedule_removal, home_id)
 
     def _schedule_removal(self, home_id: int) -> None:
-        assert self._loop is not None
-        task = self._loop.create_task(self.remove(home_id))
-        self._removals.add(task)
-        task.add_done_callback(self._removals.discard)
+        self._background(self.remove(home_id))
 
     async def remove(self, home_id: int) -> None:
         """Deregister the home's VEN from the VTN (it then stays deregistered) and stop it."""

@@ -41,6 +41,10 @@ class InboundHandler:
             )
             return self._error(message, ResponseCode.INVALID_ID, f"unknown venID {ven_id}")
         if isinstance(message, m.DistributeEvent):
+            if ven.settings.report_only:
+                return self._error(
+                    message, ResponseCode.COMPLIANCE_ERROR, "a report-only VEN takes no events"
+                )
             return await self.distribute_event(message)
         if isinstance(message, m.CreateReport):
             return await self.create_reports(message.requests, message.request_id)

@@ -54,6 +54,10 @@ class VenSettings:
             ``<manufacturer>:<serial_number>`` (what the DSRSP's asset screen asks for).
         resources: the devices, each registered as a report resource.
         pull: oadrHttpPullModel; False means push to ``push_url``.
+        report_only: a report-only VEN (oadrReportOnly): EiRegisterParty and EiReport only; it
+            never requests or polls for events (no oadrRequestEvent, no oadrPoll), sends the
+            reports its oadrRegisteredReport asks for (and, in push mode, those pushed to it),
+            and answers an event pushed to it with 459.
         xml_signature: announce (and use) XML signatures.
         poll_freq_s: poll period until the VTN states its own [s].
         backoff_initial_s, backoff_max_s: retry delays while the VTN is unreachable, and for
@@ -66,6 +70,7 @@ class VenSettings:
     resources: tuple[Resource, ...] = ()
     pull: bool = True
     push_url: str | None = None
+    report_only: bool = False
     xml_signature: bool = False
     expected_vtn_id: str | None = None
     market_context: str | None = None
@@ -200,6 +205,7 @@ class Ven:
                 ven_name=self.settings.ven_name,
                 http_pull_model=self.settings.pull,
                 xml_signature=self.settings.xml_signature,
+                report_only=self.settings.report_only,
                 transport_address=None if self.settings.pull else self.settings.push_url,
                 registration_id=self.registration.registration_id,
                 ven_id=self.registration.ven_id,
@@ -226,7 +232,8 @@ class Ven:
         self.outbox.drop_requests(frozenset())
         log.info("openadr: registered as %s with %s", created.ven_id, created.vtn_id)
         await self.register_reports()
-        await self.request_events()
+        if not self.settings.report_only:
+            await self.request_events()
 
     async def register_reports(self) -> None:
         self.catalogue = Catalogue.build(
@@ -247,6 +254,8 @@ class Ven:
 
     async def request_events(self) -> None:
         assert self.ven_id is not None
+        if self.settings.report_only:
+            return  # no EiEvent for a report-only VEN
         reply = await self.send(m.RequestEvent(request_id=self.new_id(), ven_id=self.ven_id))
         await self.follow_up(reply)
 
@@ -283,6 +292,11 @@ class Ven:
         reregister = isinstance(message, m.RequestReregistration)
         if reregister and self.registration.ven_id is None and self.enrolled:
             await self.register()
+
+    @property
+    def polls(self) -> bool:
+        """Whether :meth:`run` polls: in pull mode, unless report-only."""
+        return self.settings.pull and not self.settings.report_only
 
     async def poll(self) -> None:
         assert self.ven_id is not None
@@ -417,7 +431,7 @@ class Ven:
                 elif not self.connected:
                     await self.request_events()  # resync after an outage
                 # deregister() may have run while the VTN answered
-                if self.settings.pull and self.ven_id is not None and loop.time() >= next_poll:
+                if self.polls and self.ven_id is not None and loop.time() >= next_poll:
                     await self.poll()
                     next_poll = loop.time() + (
                         self.registration.poll_freq_s or self.settings.poll_freq_s

@@ -16,6 +16,8 @@ from hems.api.schemas import (
     HomeCreated,
     HomeSummary,
     TokenCreated,
+    VenModeIn,
+    VenModePublic,
 )
 from hems.domain.home import HomeSpec
 from hems.serving.params import HomeIdPath
@@ -106,3 +108,23 @@ def set_enrolment(
     if body.enrolled:
         return enrolment.enrol(service, home_id, actor(principal))
     return enrolment.withdraw(service, home_id, actor(principal))
+
+
+@router.get("/homes/{home_id}/ven-mode", response_model=VenModePublic, responses=responses(HOME))
+def get_ven_mode(home_id: HomeId, service: Service) -> VenModePublic:
+    """How the home's OpenADR VEN talks to the DSRSP: pull, or report-only."""
+    return enrolment.ven_mode(service, home_id)
+
+
+@router.put(
+    "/homes/{home_id}/ven-mode",
+    response_model=VenModePublic,
+    responses=responses(ADMIN, 404, BODY),
+)
+def set_ven_mode(
+    home_id: HomeIdPath, body: VenModeIn, service: Service, principal: Admin
+) -> VenModePublic:
+    """Choose how the home's VEN talks (the operator's choice, per home): ``report_only``
+    registers as a report-only VEN (oadrReportOnly: registration and reports, no events); a
+    change makes the VEN again, which registers anew."""
+    return enrolment.set_ven_mode(service, home_id, body.mode, actor(principal))

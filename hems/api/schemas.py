@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import AwareDatetime, Field, model_validator
 
 from hems.domain.base import DomainModel, PlainText
+from hems.storage.enrolments import VenMode
 from hems.usecases.records import (
     DeviceStatus,
     DsrEnrolment,
@@ -19,6 +20,7 @@ from hems.usecases.records import (
     SavingsDay,
     SetpointPublic,
     TokenCreated,
+    VenModePublic,
     ViolationPublic,
 )
 from kernel.dsr import DsrKind
@@ -38,6 +40,8 @@ __all__ = [
     "SavingsDay",
     "SetpointPublic",
     "TokenCreated",
+    "VenModeIn",
+    "VenModePublic",
     "ViolationPublic",
 ]
 
@@ -46,6 +50,12 @@ class EnrolmentIn(DomainModel):
     """Withdraw the home from the DSRSP's programme (false) or enrol it again (true)."""
 
     enrolled: bool
+
+
+class VenModeIn(DomainModel):
+    """How the home's VEN talks: ``pull`` or ``report_only``."""
+
+    mode: VenMode
 
 
 class EventIn(DomainModel):

@@ -1,6 +1,7 @@
 """A home's enrolment in the DSRSP's programme (table ``ven_enrolments``): withdrawn by the
 consumer or operator, or cancelled by the DSRSP's VTN, and enrolled again. Kept in the database
-so a withdrawn or cancelled home's VEN stays deregistered across restarts."""
+so a withdrawn or cancelled home's VEN stays deregistered across restarts. The same row holds
+how the home's VEN talks (:class:`VenMode`, the operator's choice per home)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,13 @@ class EnrolmentStatus(StrEnum):
     """The consumer or operator withdrew the home: its VEN deregistered and stays so."""
     CANCELLED_BY_DSRSP = "cancelled_by_dsrsp"
     """The DSRSP's VTN cancelled the registration: not registered again until re-enrolled."""
+
+
+class VenMode(StrEnum):
+    PULL = "pull"
+    """The VEN polls the VTN for events and report requests (the default)."""
+    REPORT_ONLY = "report_only"
+    """A report-only VEN (oadrReportOnly): registers and reports, takes no events."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +57,24 @@ class EnrolmentRecords(StoreBase):
             if row.cancelled_by_vtn_at is not None:
                 return Enrolment(EnrolmentStatus.CANCELLED_BY_DSRSP, row.cancelled_by_vtn_at)
             return Enrolment()
+
+    def ven_mode(self, home_id: int) -> VenMode:
+        """How the home's VEN talks (NotFoundError for no such home)."""
+        with self.session() as s:
+            if s.get(HomeRow, home_id) is None:
+                raise NotFoundError(f"home {home_id}")
+            row = s.get(VenEnrolmentRow, home_id)
+            return VenMode.PULL if row is None else VenMode(row.mode)
+
+    def set_ven_mode(self, home_id: int, mode: VenMode, now: datetime, actor: str) -> bool:
+        """Set how the home's VEN talks (audited); False when it already did."""
+        with self.write_transaction() as s:
+            row = self._row(s, home_id)
+            if row.mode == mode:
+                return False
+            s.add(audit_row(home_id, now, actor, "ven.mode", {"from": row.mode, "to": mode}))
+            row.mode = mode.value
+            return True
 
     def withdraw(self, home_id: int, now: datetime, actor: str) -> bool:
         """Withdraw the home from the programme; False when it already was."""
@@ -84,6 +110,6 @@ class EnrolmentRecords(StoreBase):
             raise NotFoundError(f"home {home_id}")
         row = s.get(VenEnrolmentRow, home_id, with_for_update=True)
         if row is None:
-            row = VenEnrolmentRow(home_id=home_id, withdrawn_by="")
+            row = VenEnrolmentRow(home_id=home_id, withdrawn_by="", mode=VenMode.PULL.value)
             s.add(row)
         return row

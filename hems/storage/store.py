@@ -141,6 +141,7 @@ class Store(
             "home": spec.model_dump(mode="json"),
             "preferences": self.preferences(home_id).model_dump(mode="json"),
             "dsrsp_enrolment": vars_of(self.enrolment(home_id)),
+            "ven_mode": self.ven_mode(home_id).value,
             "events": [vars_of(e) for e in self.events(home_id)],
             "plans": plans,
             "setpoints": setpoints,

@@ -219,10 +219,11 @@ class DsrEventRow(Base):
 
 
 class VenEnrolmentRow(Base):
-    """A home's part in the DSRSP's programme, when it is not simply enrolled (no row: its VEN
-    registers). ``withdrawn_at``: the consumer or operator withdrew the home (its VEN stays
-    deregistered, across restarts, until re-enrolled); ``cancelled_by_vtn_at``: the DSRSP's
-    VTN cancelled the registration (not retried until re-enrolled)."""
+    """A home's VEN when it is not the default (no row: enrolled, pull mode): its part in the
+    DSRSP's programme and how it talks. ``withdrawn_at``: the consumer or operator withdrew the
+    home (its VEN stays deregistered, across restarts, until re-enrolled);
+    ``cancelled_by_vtn_at``: the DSRSP's VTN cancelled the registration (not retried until
+    re-enrolled); ``mode``: :class:`hems.storage.enrolments.VenMode`."""
 
     __tablename__ = "ven_enrolments"
 
@@ -230,6 +231,7 @@ class VenEnrolmentRow(Base):
     withdrawn_at: Mapped[datetime | None]
     withdrawn_by: Mapped[str] = mapped_column(String(64), default="")
     cancelled_by_vtn_at: Mapped[datetime | None]
+    mode: Mapped[str] = mapped_column(String(16), server_default="pull")
 
 
 class ReportRow(Base):

@@ -1,7 +1,8 @@
 """The home's part in the DSRSP's programme: the consumer (or the operator) withdraws it while
 staying a customer, its VEN deregisters (oadrCancelPartyRegistration) and stays deregistered,
 across restarts, until it is enrolled again; a registration the DSRSP's VTN cancelled is
-recorded, shown to the consumer and not retried until then.
+recorded, shown to the consumer and not retried until then. The operator also chooses how
+each home's VEN talks (:class:`hems.storage.enrolments.VenMode`: pull, or report-only).
 
 Withdrawing is not declining events (the ``dsr_consent`` preference): a home without consent
 stays registered, reports its telemetry and answers each event optOut; a withdrawn home is not
@@ -12,8 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from hems.service import CemService
-from hems.storage.enrolments import Enrolment, EnrolmentStatus
-from hems.usecases.records import DsrEnrolment
+from hems.storage.enrolments import Enrolment, EnrolmentStatus, VenMode
+from hems.usecases.records import DsrEnrolment, VenModePublic
 
 MESSAGES = {
     EnrolmentStatus.ENROLLED: "Your home is enrolled in your DSR provider's programme.",
@@ -57,3 +58,16 @@ def record_cancelled_by_dsrsp(service: CemService, home_id: int, at_utc: datetim
     """The DSRSP's VTN cancelled the home's registration (the VEN's hook): recorded, so the
     consumer sees it and the VEN stays deregistered after a restart."""
     service.store.record_cancelled_by_vtn(home_id, at_utc)
+
+
+def ven_mode(service: CemService, home_id: int) -> VenModePublic:
+    """How the home's VEN talks (NotFoundError for no such home)."""
+    return VenModePublic(mode=service.store.ven_mode(home_id))
+
+
+def set_ven_mode(service: CemService, home_id: int, mode: VenMode, actor: str) -> VenModePublic:
+    """The operator's choice of how the home's VEN talks (audited): a change makes the VEN
+    again in the new mode (it deregisters and registers anew, unless withdrawn)."""
+    if service.store.set_ven_mode(home_id, mode, service.clock.now(), actor):
+        service.ven_mode_changed(home_id)
+    return ven_mode(service, home_id)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from hems.storage.enrolments import VenMode
 from hems.storage.tables import SetpointKind, SetpointStatus
 
 
@@ -130,3 +131,13 @@ class DsrEnrolment(BaseModel):
     )
     since: datetime | None = Field(description="When it became so (null: enrolled from the start).")
     message: str = Field(description="The status in words, as the web app shows it.")
+
+
+class VenModePublic(BaseModel):
+    """How the home's OpenADR VEN talks to the DSRSP's VTN."""
+
+    mode: VenMode = Field(
+        description="pull: it polls for events and report requests (the default); "
+        "report_only: it registers as a report-only VEN (oadrReportOnly) and sends the "
+        "telemetry the VTN asks for, taking no events."
+    )

@@ -99,3 +99,26 @@ def test_another_homes_programme_is_404_and_a_form_needs_its_csrf_token(client, 
     )
     assert demo.runtime.store.enrolment(demo.home_id).status == "enrolled"
     assert demo.runtime.store.enrolment(other).status == "enrolled"
+
+
+def test_the_operator_chooses_the_ven_mode_per_home(client, demo):
+    told: list[int] = []
+    demo.runtime.service.ven_mode_listeners.append(told.append)
+    url = f"/homes/{demo.home_id}/ven-mode"
+    assert client.get(url, headers=demo.auth()).json() == {"mode": "pull"}
+    r = client.put(url, json={"mode": "report_only"}, headers=demo.auth())
+    assert r.status_code == 403  # the operator's choice, not the consumer's
+    r = client.put(url, json={"mode": "report-only"}, headers=demo.auth(demo.admin_token))
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "mode"]
+    r = client.put(url, json={"mode": "report_only"}, headers=demo.auth(demo.admin_token))
+    assert r.json() == {"mode": "report_only"}
+    client.put(url, json={"mode": "report_only"}, headers=demo.auth(demo.admin_token))
+    assert told == [demo.home_id]  # setting the same mode again changes nothing
+    assert client.get(url, headers=demo.auth()).json() == {"mode": "report_only"}
+    assert (
+        client.put(
+            "/homes/999/ven-mode", json={"mode": "pull"}, headers=demo.auth(demo.admin_token)
+        ).status_code
+        == 404
+    )

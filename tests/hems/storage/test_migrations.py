@@ -113,3 +113,18 @@ def test_a_0003_database_gets_the_enrolment_table_and_its_homes_are_enrolled(tmp
     assert "ven_enrolments" not in inspect(engine).get_table_names()
     upgrade_schema(engine)
     assert Store(engine).enrolment(home_id).status == "enrolled"
+
+
+def test_a_0004_database_keeps_its_withdrawals_and_their_vens_pull(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'hems.sqlite3'}")
+    upgrade_schema(engine, "0004")
+    home_id = Store(engine).create_home(demo_home_spec("OLD-2"), datetime.now(UTC), "test")
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO ven_enrolments VALUES (:h, :at, 'admin', NULL)"),
+            {"h": home_id, "at": datetime(2026, 12, 6, 9)},
+        )
+    upgrade_schema(engine)
+    store = Store(engine)
+    assert store.enrolment(home_id).status == "withdrawn"
+    assert store.ven_mode(home_id) == "pull"
