@@ -342,3 +342,33 @@ def test_a_plan_to_an_rm_that_sends_no_instruction_statuses_leaves_nothing_waiti
             assert not session._outcomes  # no waiter per instruction left behind
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("status", ["REVOKED", "ABORTED", "REJECTED"])
+def test_an_instruction_the_rm_revokes_aborts_or_rejects_raises(status: str) -> None:
+    async def scenario() -> None:
+        async with S2Cem(_settings()) as cem, raw_client(cem) as ws:
+            await frbc_ready(cem, ws)
+            driver = S2FrbcDriver("raw", cem, RAW_ID)
+            applying = asyncio.create_task(driver.apply(Setpoint(power_kw=1.0)))
+            instruction = await expect(ws, lambda m: m["message_type"] == "FRBC.Instruction")
+            ok = {
+                "message_type": "ReceptionStatus",
+                "subject_message_id": instruction["message_id"],
+                "status": "OK",
+            }
+            update = {
+                "message_type": "InstructionStatusUpdate",
+                "message_id": str(uuid.uuid4()),
+                "instruction_id": instruction["id"],
+                "status_type": status,
+                "timestamp": datetime.now(UTC).isoformat(),
+            }
+            await ws.send(json.dumps(ok))
+            await ws.send(json.dumps(update))
+            with pytest.raises(DeviceUnavailableError, match=f"{instruction['id']} {status}"):
+                await applying
+            with pytest.raises(DeviceUnavailableError, match=status):
+                await driver.read_state()
+
+    asyncio.run(scenario())
