@@ -3,6 +3,8 @@ test events (rule 6) and oadrResponseRequired never (rules 12, 62)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from adapters.openadr import messages as m
 from adapters.openadr.conformance.case import OPERATOR_EVENT, Case
 from adapters.openadr.conformance.context import CaseContext, expect, openleadr_event
@@ -107,6 +109,41 @@ async def response_never(ctx: CaseContext) -> None:
     expect(not ctx.answers_for("ev-never"), "an oadrCreatedEvent names ev-never")
 
 
+async def ei_opt_out(ctx: CaseContext) -> None:
+    vtn = ctx.reference
+    await ctx.ven.register()
+    vtn.add_event(openleadr_event("ev-overridden"))
+    await ctx.poll_until(lambda: "ev-overridden" in vtn.record.opts, "the first answer")
+    ctx.note("the consumer opts out of ev-overridden")
+    await ctx.ven.opt_out("ev-overridden")
+    # openleadr calls its event callback once: the second answer is read from the wire
+    answers = [a.opt_type for a in ctx.answers_for("ev-overridden")]
+    expect(answers == [OptType.OPT_IN, OptType.OPT_OUT], f"eventResponses {answers}")
+    opts = [o for o in ctx.trace.sent_messages(m.CreateOpt) if o.event_id == "ev-overridden"]
+    expect(len(opts) == 1, f"{len(opts)} oadrCreateOpt for the event, expected 1")
+    expect(opts[0].opt_type is OptType.OPT_OUT, f"oadrCreateOpt {opts[0].opt_type}")
+    expect(opts[0].ven_id == ctx.ven.ven_id, f"oadrCreateOpt venID {opts[0].ven_id}")
+    created = ctx.trace.received_messages(m.CreatedOpt)
+    expect(bool(created) and created[-1].response.ok, "no oadrCreatedOpt 200")
+
+
+async def opt_schedule(ctx: CaseContext) -> None:
+    await ctx.ven.register()
+    window = m.AvailabilityWindow(start_utc=datetime.now(UTC) + timedelta(hours=2), duration_s=3600)
+    ctx.note("the consumer opts out of an hour starting in two hours (an opt schedule)")
+    opt_id = await ctx.ven.opt_schedule((window,))
+    sent = ctx.trace.sent_messages(m.CreateOpt)
+    expect([o.opt_id for o in sent] == [opt_id], "no oadrCreateOpt with the schedule")
+    expect(sent[0].availability == (window,), f"the schedule sent is {sent[0].availability}")
+    created = ctx.trace.received_messages(m.CreatedOpt)
+    expect(bool(created) and created[-1].response.ok, "no oadrCreatedOpt 200")
+    await ctx.ven.cancel_opt(opt_id)
+    cancels = ctx.trace.sent_messages(m.CancelOpt)
+    expect([c.opt_id for c in cancels] == [opt_id], "no oadrCancelOpt naming the opt")
+    canceled = ctx.trace.received_messages(m.CanceledOpt)
+    expect(bool(canceled) and canceled[-1].response.ok, "no oadrCanceledOpt 200")
+
+
 CASES = (
     Case(
         "event_opt_in",
@@ -159,5 +196,20 @@ CASES = (
         " distribution where another event is answered",
         response_never,
         OPERATOR_EVENT,
+    ),
+    Case(
+        "eiopt_event_opt_out",
+        ("510",),
+        "the consumer's opt-out of an event is sent as oadrCreatedEvent optOut and as"
+        " oadrCreateOpt (EiOpt) naming the event and the venID, answered oadrCreatedOpt 200",
+        ei_opt_out,
+        OPERATOR_EVENT,
+    ),
+    Case(
+        "eiopt_schedule",
+        ("510",),
+        "an opt-out schedule (one availability window) sent as oadrCreateOpt and cancelled with"
+        " oadrCancelOpt, each answered 200 (a VTN without EiOpt fails this case)",
+        opt_schedule,
     ),
 )

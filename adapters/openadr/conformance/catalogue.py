@@ -6,6 +6,7 @@ from adapters.openadr.conformance import (
     cases_events,
     cases_registration,
     cases_reports,
+    cases_rules,
     cases_security,
 )
 from adapters.openadr.conformance.case import Case
@@ -14,6 +15,7 @@ ALL_CASES: tuple[Case, ...] = (
     *cases_registration.CASES,
     *cases_reports.CASES,
     *cases_events.CASES,
+    *cases_rules.CASES,
     *cases_security.CASES,
 )
 

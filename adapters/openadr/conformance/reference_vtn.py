@@ -31,7 +31,8 @@ from typing import Any
 from adapters.openadr import codec
 from adapters.openadr import messages as m
 from adapters.openadr.conformance.pki import Party, Pki
-from adapters.openadr.signatures import XmlSigner
+from adapters.openadr.schema import CodecError
+from adapters.openadr.signatures import XmlSigner, XmlVerifier
 from adapters.openadr.tls import fingerprint_pem
 
 VTN_ID = "conformance-vtn"
@@ -60,6 +61,7 @@ class VtnRecord:
     values: dict[str, list[tuple[datetime, float]]] = field(default_factory=dict)
     opts: dict[str, str] = field(default_factory=dict)
     cancelled_registrations: list[dict[str, Any]] = field(default_factory=list)
+    ei_opts: list[m.CreateOpt | m.CancelOpt] = field(default_factory=list)
 
 
 class ReferenceVtn:
@@ -153,6 +155,8 @@ class ReferenceVtn:
         server.add_handler("on_create_party_registration", self._on_register)
         server.add_handler("on_register_report", self._on_register_report)
         server.add_handler("on_cancel_party_registration", self._on_cancel)
+        # openleadr 0.5.36 ships an OptService but does not mount it: EiOpt is ours
+        server.app.router.add_post(f"{PATH}/EiOpt", self._on_opt)
         return server
 
     # --- openleadr's handlers --------------------------------------------------------------
@@ -186,6 +190,28 @@ class ReferenceVtn:
             "registration_id": payload.get("registration_id"),
             "ven_id": payload.get("ven_id"),
         }
+
+    async def _on_opt(self, request: Any) -> Any:
+        """EiOpt: oadrCreateOpt / oadrCancelOpt verified against the VEN's certificate and
+        answered 200 (signed); anything else 400."""
+        from aiohttp import web
+
+        verifier = XmlVerifier(fingerprint=fingerprint_pem(self.pki.ven.cert_pem))
+        try:
+            message = codec.parse(await request.read(), verifier=verifier)
+        except CodecError as exc:
+            return web.Response(status=400, text=f"refused: {exc}")
+        answer: m.Message
+        if isinstance(message, m.CreateOpt):
+            answer = m.CreatedOpt(response=m.ok_response(message.request_id), opt_id=message.opt_id)
+        elif isinstance(message, m.CancelOpt):
+            response = m.ok_response(message.request_id)
+            answer = m.CanceledOpt(response=response, opt_id=message.opt_id)
+        else:
+            return web.Response(status=400, text="not an EiOpt message")
+        self.record.ei_opts.append(message)
+        body = codec.render(answer, signer=self._signer)
+        return web.Response(body=body, content_type="application/xml")
 
     # --- what a case makes the VTN do ------------------------------------------------------
 

@@ -178,17 +178,10 @@ def test_against_a_vtn_the_operator_free_cases_run_and_the_others_are_skipped(tm
 
     run = asyncio.run(scenario())
     outcomes = {r.case_id: (r.outcome, r.message) for r in run.results}
-    assert {k for k, (o, _) in outcomes.items() if o == "passed"} == {
-        "registration",
-        "signatures",
-        "reports",
-    }
+    operator_free = {"registration", "signatures", "reports", "eiopt_schedule"}
+    assert {k for k, (o, _) in outcomes.items() if o == "passed"} == operator_free
     skipped = {k: why for k, (o, why) in outcomes.items() if o == "skipped"}
-    assert set(skipped) == {c.case_id for c in ALL_CASES} - {
-        "registration",
-        "signatures",
-        "reports",
-    }
+    assert set(skipped) == {c.case_id for c in ALL_CASES} - operator_free
     assert "send events on cue" in skipped["event_opt_in"]
     assert "misbehaves on purpose" in skipped["replay_refused"]
     assert run.ok
@@ -198,3 +191,15 @@ def test_against_a_vtn_the_operator_free_cases_run_and_the_others_are_skipped(tm
     assert not (tmp_path / "out" / "tracelogs" / "event_opt_in.log").exists()
     registration = (tmp_path / "out" / "tracelogs" / "registration.log").read_text()
     assert "oadrCanceledPartyRegistration" in registration
+
+
+def test_a_ven_that_checks_no_event_fails_the_rule_cases(tmp_path, monkeypatch):
+    """The rule cases read the VEN's answers on the wire: a VEN taking every event (no rule
+    2, 8, 9 or target check) fails them."""
+    monkeypatch.setattr("adapters.openadr.inbound.check_event", lambda *a, **k: None)
+    cases = select(["rule_2_interval_uids", "rule_8_interval_durations", "event_opt_in"])
+    run = asyncio.run(run_self(tmp_path, cases=cases))
+    outcomes = [(r.outcome, r.message) for r in run.results]
+    assert outcomes[0] == ("failed", "uids 1, 2: answered 200 optIn, expected 454 optOut")
+    assert outcomes[1][0] == "failed"
+    assert outcomes[2] == ("passed", "")
