@@ -23,7 +23,13 @@ Printable = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\
 RunIdPath = Annotated[
     str, Path(pattern=r"^[0-9a-f]{12}$", description="The run's id, as POST returned it")
 ]
-CaseIdPath = Annotated[str, Path(pattern=r"^[a-z0-9_]{1,64}$", description="A case's id")]
+CaseIdPath = Annotated[
+    str,
+    Path(
+        pattern=r"^[a-z0-9_]{1,64}(\.log)?$",
+        description="A case's id (``.log`` may follow, as the HTML summary links it)",
+    ),
+]
 
 
 class ConformanceRunIn(BaseModel):
@@ -164,5 +170,5 @@ def read_tracelog(
     run_id: RunIdPath, case_id: CaseIdPath, request: Request, _principal: Admin
 ) -> Response:
     """A case's tracelog: every message in and out, timestamped, the XML as on the wire."""
-    path = _runs(request).file(run_id, f"tracelogs/{case_id}.log")
+    path = _runs(request).file(run_id, f"tracelogs/{case_id.removesuffix('.log')}.log")
     return Response(path.read_bytes(), media_type="text/plain; charset=utf-8")

@@ -139,7 +139,7 @@ class ConformanceRuns:
         except subprocess.TimeoutExpired:
             process.kill()
             code = process.wait()
-            run.problem = f"killed after {run.deadline_s:.0f} s"
+            run.problem = f"killed after {run.deadline_s:.1f} s (its bound)"
         run.finished_utc = datetime.now(UTC)
         if run.problem is None and code in (0, 1) and (run.out_dir / "summary.json").is_file():
             run.status = "finished"

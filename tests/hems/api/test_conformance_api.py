@@ -49,6 +49,8 @@ def test_an_admin_runs_the_cases_and_reads_the_junit_and_tracelogs(client, demo)
     assert tracelog.status_code == 200
     assert "no usable answer: answer refused: 463 signed by" in tracelog.text
     assert "<ds:Signature" in tracelog.text
+    linked = client.get(f"{PREFIX}/{run['id']}/tracelogs/registration.log", headers=admin)
+    assert linked.content.startswith(b"# tracelog of conformance case registration")
     page = client.get(done["summary_html"], headers=admin)
     assert page.headers["content-type"].startswith("text/html")
     assert "wrong_signature_refused" in page.text
