@@ -22,6 +22,7 @@ import pandas as pd
 from adapters.devices.driver import DeviceDriver
 from hems.clock import Clock
 from hems.dispatch import OverridesInForce, RampLimits, setpoint_for
+from hems.domain.home import HomeSpec
 from hems.dsr_events import active_requests, is_active_response
 from hems.flexibility import FlexibilityProfiles, profile_columns, timing_extensions
 from hems.made_plan import MadePlan, as_stored
@@ -123,7 +124,12 @@ class HomeController:
     schedules_due: bool = False
 
     # -- reading devices ---------------------------------------------------------------------
-    async def read_states(self) -> None:
+    async def home(self) -> HomeSpec:
+        """The home's record, read and validated from the store: once per control pass, whose
+        steps take it as an argument (``home``; None: they read it themselves)."""
+        return await asyncio.to_thread(self.store.home, self.home_id)
+
+    async def read_states(self, home: HomeSpec | None = None) -> None:
         """Read every device (each bounded by the device timeout); record telemetry; flag a
         re-plan when an EV is plugged in or out or a device drifts off plan."""
         now = self.clock.now()
@@ -157,12 +163,11 @@ class HomeController:
                 )
             )
         await asyncio.to_thread(self.store.add_telemetry, self.home_id, rows)
-        await asyncio.to_thread(self._check_drift)
+        await asyncio.to_thread(self._check_drift, home or await self.home())
 
-    def _check_drift(self) -> None:
+    def _check_drift(self, home: HomeSpec) -> None:
         """A battery, EV or heat pump holding a power far from its applied setpoint (a PV
         setpoint is a cap, not a target, so PV never drifts)."""
-        home = self.store.home(self.home_id)
         steerable = {d.name for d in home.devices if d.kind != "pv"}
         for name, state in self.states.items():
             last = self.store.last_applied_setpoint(self.home_id, name)
@@ -178,14 +183,14 @@ class HomeController:
             self.replan_reasons.append(reason)
 
     # -- planning ----------------------------------------------------------------------------
-    async def replan(self, trigger: str) -> int:
+    async def replan(self, trigger: str, home: HomeSpec | None = None) -> int:
         """Plan the home now; returns the stored plan's id. Never raises for a solver
         problem (the optimiser falls back to its rule-based plan)."""
         async with self.lock:
             now = self.clock.now()
             # Reading the store and building the problem block: off the event loop, like the
             # solve and the save below, so the API answers while a home plans.
-            inputs = await asyncio.to_thread(self._inputs, now)
+            inputs = await asyncio.to_thread(self._inputs, now, home or await self.home())
             options = SolverOptions(time_limit_s=self.settings.solver_time_limit_s)
             memory = self.mode_memory
             try:
@@ -223,10 +228,9 @@ class HomeController:
             )
             return plan_id
 
-    def _inputs(self, now: datetime) -> PlanInputs:
+    def _inputs(self, now: datetime, home: HomeSpec) -> PlanInputs:
         s = self.settings
         grid = TimeGrid.starting_at(now, step_minutes=s.slot_minutes, horizon_hours=s.horizon_hours)
-        home = self.store.home(self.home_id)
         offline = {name for name, h in self.health.items() if not h.online}
         if offline:  # planned around: the plan counts on none of them (each gets 0)
             kept = [d for d in home.devices if d.name not in offline]
@@ -276,28 +280,28 @@ class HomeController:
         return self.flexibility_cache
 
     # -- dispatch ----------------------------------------------------------------------------
-    async def dispatch(self) -> None:
+    async def dispatch(self, home: HomeSpec | None = None) -> None:
         """Decide setpoints from the latest plan and apply those that are due. The latest plan
         is the one this controller just made (:attr:`made`), read from the store only when it
         is not (after a restart)."""
         now = self.clock.now()
+        home = home or await self.home()
         made = self.made
         if made is not None and made.id == self.store.latest_plan_id(self.home_id):
-            await asyncio.to_thread(self._decide, made.id, made.schedule, now)
+            await asyncio.to_thread(self._decide, made.id, made.schedule, now, home)
         else:
             plan = await asyncio.to_thread(self.store.latest_plan, self.home_id)
             if plan is not None:
-                await asyncio.to_thread(self._decide, plan.id, plan.schedule, now)
-        await self.apply_due()
+                await asyncio.to_thread(self._decide, plan.id, plan.schedule, now, home)
+        await self.apply_due(home)
         if self.schedules_due:  # a new plan: its next hours to the devices that hold them
             self.schedules_due = False
             await leave_schedules(self, now)
 
-    def _decide(self, plan_id: int, schedule: pd.DataFrame, now: datetime) -> None:
+    def _decide(self, plan_id: int, schedule: pd.DataFrame, now: datetime, home: HomeSpec) -> None:
         """Decide the slot's setpoints (:func:`hems.slot_setpoints.slot_setpoints`, the step
         the backtest runs too) and store them before anything is sent. The mode is stored
         with each setpoint, so a restart does not tell a battery its mode twice."""
-        home = self.store.home(self.home_id)
         last = {}
         for d in home.devices:
             row = self.store.last_decided_setpoint(self.home_id, d.name)
@@ -344,22 +348,22 @@ class HomeController:
         """The ramp-up limits in the settings."""
         return self.safeguards().ramps
 
-    async def apply_due(self) -> None:
+    async def apply_due(self, home: HomeSpec | None = None) -> None:
         """Send every setpoint whose time has come, a rise walked in ramp steps (one step per
         device per call, at least half an apply interval apart); a device that does not
         answer is retried with exponential backoff (10 s, 20 s, 40 s ...) and reported
         offline. The store is used from worker threads: a durable commit waits for the disk,
         and the event loop serves the API meanwhile. One pass at a time (:attr:`apply_lock`)."""
         async with self.apply_lock:
-            await self._apply_due()
+            await self._apply_due(home)
 
-    async def _apply_due(self) -> None:
+    async def _apply_due(self, home: HomeSpec | None) -> None:
         now = self.clock.now()
         due = await asyncio.to_thread(self.store.due_setpoints, self.home_id, now)
         if not due:
             self.ramping.clear()
             return
-        home = await asyncio.to_thread(self.store.home, self.home_id)
+        home = home or await self.home()
         specs = {d.name: d for d in home.devices}
         ramps = self.ramp_limits()
         ramping = set()
@@ -436,7 +440,8 @@ class HomeController:
     # -- the cycle ---------------------------------------------------------------------------
     async def cycle(self) -> None:
         """One pass: read devices, re-plan when a slot starts or something changed, dispatch."""
-        await self.read_states()
+        home = await self.home()  # once for the pass: its steps take it
+        await self.read_states(home)
         now = self.clock.now()
         slot = TimeGrid.starting_at(
             now, step_minutes=self.settings.slot_minutes, horizon_hours=1
@@ -444,8 +449,8 @@ class HomeController:
         if self.last_plan_slot != slot:
             self.request_replan("new slot")
         if self.replan_reasons:
-            await self.replan(", ".join(self.replan_reasons))
-        await self.dispatch()
+            await self.replan(", ".join(self.replan_reasons), home)
+        await self.dispatch(home)
 
 
 def _sent(power_kw: float, applied_at: datetime | None) -> SentSetpoint:

@@ -172,10 +172,11 @@ class CemService:
         plugged in or out, a device drifting off its setpoint, a device back online)."""
 
         async def one(ctl: HomeController) -> None:
-            await ctl.read_states()
+            home = await ctl.home()  # once for the pass: its steps take it
+            await ctl.read_states(home)
             if ctl.replan_reasons:
-                await ctl.replan(", ".join(ctl.replan_reasons))
-                await ctl.dispatch()
+                await ctl.replan(", ".join(ctl.replan_reasons), home)
+                await ctl.dispatch(home)
 
         await asyncio.gather(*(self._guarded(one(c), c.home_id) for c in self.controllers.values()))
 
@@ -201,14 +202,15 @@ class CemService:
     async def replan_and_dispatch(self, home_id: int, reason: str) -> int:
         """Re-plan one home now and dispatch the new plan; returns the plan's id."""
         ctl = self.controller(home_id)
+        home = await ctl.home()  # once for the pass: its steps take it
         if not ctl.states:
-            await ctl.read_states()
+            await ctl.read_states(home)
         try:
-            plan_id = await ctl.replan(reason)
+            plan_id = await ctl.replan(reason, home)
         except PlanningUnavailableError:
-            await ctl.dispatch()  # the last plan, with the overrides now in force
+            await ctl.dispatch(home)  # the last plan, with the overrides now in force
             raise
-        await ctl.dispatch()
+        await ctl.dispatch(home)
         return plan_id
 
     async def replan_or_defer(self, home_id: int, reason: str) -> PlanningUnavailableError | None:

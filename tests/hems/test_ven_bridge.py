@@ -164,7 +164,7 @@ def test_a_cancel_while_planning_is_unavailable_is_stored_and_planned_later(tmp_
     )
     service.store.upsert_event(home_id, part, now)
 
-    async def unavailable(reason: str) -> int:
+    async def unavailable(reason: str, home: object = None) -> int:
         raise PlanningUnavailableError("planning is unavailable: no worker")
 
     monkeypatch.setattr(service.controller(home_id), "replan", unavailable)
