@@ -34,7 +34,7 @@ from hems.settings import Settings
 from hems.slot_setpoints import Safeguards, SentSetpoint, ramp_move, slot_setpoints
 from hems.storage.store import Store, StoredPlan
 from hems.storage.tables import TelemetryRow
-from kernel.devices import DeviceState, DeviceUnavailableError, Setpoint
+from kernel.devices import DeviceState, DeviceUnavailableError
 from optimiser import (
     ModelExtension,
     ModeMemory,
@@ -304,13 +304,9 @@ class HomeController:
         with each setpoint, so a restart does not tell a battery its mode twice."""
         last = {}
         for d in home.devices:
-            row = self.store.last_decided_setpoint(self.home_id, d.name)
-            if row is not None:
-                last[d.name] = Setpoint(
-                    power_kw=row.power_kw,
-                    follow_site=row.follow_site,
-                    store_surplus=row.store_surplus,
-                )
+            stored = self.store.last_decided_setpoint(self.home_id, d.name)
+            if stored is not None:
+                last[d.name] = stored.setpoint
         safeguards = self.safeguards()
         overrides = OverridesInForce.of(home, self.store.active_overrides(self.home_id, now))
         decided = slot_setpoints(

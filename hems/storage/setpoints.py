@@ -1,5 +1,6 @@
 """Setpoints (table ``setpoints``): each decision of the dispatch and each ramp step towards one,
-written before it is sent, with its mode and its status (:class:`SetpointStatus`)."""
+written before it is sent, with its mode and its status (:class:`SetpointStatus`); read back as
+frozen :class:`~hems.storage.setpoint_records.StoredSetpoint` records, not the ORM's rows."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hems.storage.database import NotFoundError, StoreBase, lock_home_row
-from hems.storage.tables import SetpointKind, SetpointRow, SetpointStatus
+from hems.storage.setpoint_records import SetpointKind, SetpointStatus, StoredSetpoint
+from hems.storage.tables import SetpointRow
 
 UNSENT = (SetpointStatus.PENDING, SetpointStatus.FAILED)
 """The states of a setpoint still to be sent (a failed one at its retry time)."""
@@ -19,15 +21,15 @@ UNSENT = (SetpointStatus.PENDING, SetpointStatus.FAILED)
 class SetpointRecords(StoreBase):
     """Decisions, ramp steps, what is due and what is in force."""
 
-    def last_setpoint(self, home_id: int, device: str) -> SetpointRow | None:
+    def last_setpoint(self, home_id: int, device: str) -> StoredSetpoint | None:
         """The device's latest stored row, decision or ramp step, applied or not."""
         return self._last_setpoint(home_id, device)
 
-    def last_decided_setpoint(self, home_id: int, device: str) -> SetpointRow | None:
+    def last_decided_setpoint(self, home_id: int, device: str) -> StoredSetpoint | None:
         """The device's latest decision (ramp steps towards it left out), applied or not."""
         return self._last_setpoint(home_id, device, SetpointRow.kind == SetpointKind.DECISION)
 
-    def last_applied_setpoint(self, home_id: int, device: str) -> SetpointRow | None:
+    def last_applied_setpoint(self, home_id: int, device: str) -> StoredSetpoint | None:
         """The setpoint the device was last sent and accepted (the one in force)."""
         return self._last_setpoint(
             home_id,
@@ -38,15 +40,16 @@ class SetpointRecords(StoreBase):
 
     def _last_setpoint(
         self, home_id: int, device: str, *where: Any, latest_first: tuple[Any, ...] = ()
-    ) -> SetpointRow | None:
+    ) -> StoredSetpoint | None:
         """The device's newest row meeting ``where``, newest by ``latest_first`` then id."""
         with self.session() as s:
-            return s.scalars(
+            row = s.scalars(
                 select(SetpointRow)
                 .where(SetpointRow.home_id == home_id, SetpointRow.device_name == device, *where)
                 .order_by(*latest_first, SetpointRow.id.desc())
                 .limit(1)
             ).first()
+            return None if row is None else _record(row)
 
     def add_ramp_step(self, target_id: int, power_kw: float, now: datetime) -> int:
         """Store one step of a ramp towards the decided setpoint ``target_id`` [kW], due now
@@ -114,11 +117,12 @@ class SetpointRecords(StoreBase):
             s.flush()
             return row.id
 
-    def due_setpoints(self, home_id: int, now: datetime) -> list[SetpointRow]:
+    def due_setpoints(self, home_id: int, now: datetime) -> list[StoredSetpoint]:
         """Decisions whose time has come and that were not yet applied (oldest first)."""
         with self.session() as s:
-            return list(
-                s.scalars(
+            return [
+                _record(row)
+                for row in s.scalars(
                     select(SetpointRow)
                     .where(
                         SetpointRow.home_id == home_id,
@@ -128,7 +132,7 @@ class SetpointRecords(StoreBase):
                     )
                     .order_by(SetpointRow.id)
                 )
-            )
+            ]
 
     def mark_setpoint(
         self,
@@ -168,15 +172,39 @@ class SetpointRecords(StoreBase):
             row.status = SetpointStatus.SUPERSEDED
             return True
 
-    def setpoints(self, home_id: int, since: datetime) -> list[SetpointRow]:
+    def setpoints(self, home_id: int, since: datetime) -> list[StoredSetpoint]:
+        """The home's setpoints created since ``since``, decisions and ramp steps (oldest
+        first)."""
         with self.session() as s:
-            return list(
-                s.scalars(
+            return [
+                _record(row)
+                for row in s.scalars(
                     select(SetpointRow)
                     .where(SetpointRow.home_id == home_id, SetpointRow.created_at >= since)
                     .order_by(SetpointRow.id)
                 )
-            )
+            ]
+
+
+def _record(row: SetpointRow) -> StoredSetpoint:
+    """The typed record of a row (read inside its session)."""
+    return StoredSetpoint(
+        id=row.id,
+        home_id=row.home_id,
+        device_name=row.device_name,
+        power_kw=row.power_kw,
+        reason=row.reason,
+        kind=row.kind,
+        follow_site=row.follow_site,
+        store_surplus=row.store_surplus,
+        status=row.status,
+        plan_id=row.plan_id,
+        created_at=row.created_at,
+        effective_at=row.effective_at,
+        applied_at=row.applied_at,
+        attempts=row.attempts,
+        last_error=row.last_error,
+    )
 
 
 def _supersede_unsent(s: Session, home_id: int, device: str, *where: Any) -> None:

@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from hems.storage.setpoint_records import SetpointKind, SetpointStatus
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """A timestamp stored as naive UTC and returned timezone-aware; naive input is refused."""
@@ -122,28 +124,6 @@ class PlanRow(Base):
     totals: Mapped[dict[str, Any]]
     violations: Mapped[list[Any]]
     solver: Mapped[dict[str, Any]]
-
-
-class SetpointKind(StrEnum):
-    """What a stored setpoint is: a decision of the dispatch, or one step of a ramp towards a
-    decision (:mod:`hems.dispatch`; a step is sent, never due of its own)."""
-
-    DECISION = "decision"
-    RAMP_STEP = "ramp_step"
-
-
-class SetpointStatus(StrEnum):
-    """Where a stored setpoint is on its way to the device."""
-
-    PENDING = "pending"
-    """Written, not tried yet (due at ``effective_at``)."""
-    SENT = "sent"
-    """The device accepted it (``applied_at``)."""
-    FAILED = "failed"
-    """The last try failed (``last_error``); due again at ``effective_at`` (the backoff)."""
-    SUPERSEDED = "superseded"
-    """Replaced before it was sent (a newer decision, a newer ramp step, a device gone): never
-    sent."""
 
 
 def _string_enum(enum: type[StrEnum]) -> Enum:

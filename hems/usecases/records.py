@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from hems.storage.enrolments import VenMode
-from hems.storage.tables import SetpointKind, SetpointStatus
+from hems.storage.setpoint_records import SetpointKind, SetpointStatus
 
 
 class HomeCreated(BaseModel):

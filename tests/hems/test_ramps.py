@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from hems.domain.devices import DeviceKind
 from hems.domain.preferences import OverrideKind
+from hems.storage.setpoint_records import SetpointKind
 from hems.storage.store import StoredEvent
-from hems.storage.tables import SetpointKind
 
 EV_RATE_KW_PER_MIN = 2.0  # the default setting
 

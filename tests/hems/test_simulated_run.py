@@ -12,7 +12,7 @@ import pytest
 
 from hems.simulation.baseline import run_naive
 from hems.simulation.home import simulate_home
-from hems.storage.tables import SetpointKind
+from hems.storage.setpoint_records import SetpointKind
 
 UK = ZoneInfo("Europe/London")
 TICK = timedelta(minutes=15)

@@ -6,7 +6,7 @@ setpoints (with ramp steps), events, telemetry and the audit log round-trip."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,8 +18,10 @@ from sqlalchemy import text
 from hems.demo import demo_home_spec
 from hems.domain.preferences import OverrideKind
 from hems.storage.engine import make_engine, upgrade_schema
+from hems.storage.setpoint_records import SetpointKind, SetpointStatus, StoredSetpoint
 from hems.storage.store import ConflictError, NotFoundError, Store, StoredEvent, hash_token
-from hems.storage.tables import Base, SetpointKind, SetpointStatus
+from hems.storage.tables import Base
+from kernel.devices import Setpoint
 from optimiser import Violation, Wish
 
 from ..conftest import MONDAY_5PM
@@ -337,3 +339,31 @@ def test_concurrent_writers_neither_fail_nor_lose_updates(store):
         a["detail"]["version"] for a in store.audit(home) if a["action"] == "preferences.update"
     ]
     assert sorted(versions) == list(range(2, 2 + n_events * n_threads))
+
+
+def test_setpoints_are_read_back_as_frozen_typed_records(store):
+    # not the ORM's rows: a record outlives its session and cannot be changed by mistake
+    home = store.create_home(demo_home_spec(), MONDAY_5PM, "test")
+    t0 = MONDAY_5PM
+    decided = store.add_setpoint(
+        home, "Battery", -5.0, "plan", 7, t0, t0, follow_site=True, store_surplus=False
+    )
+    store.mark_setpoint(decided, applied_at=t0)
+    reads = [
+        store.last_setpoint(home, "Battery"),
+        store.last_decided_setpoint(home, "Battery"),
+        store.last_applied_setpoint(home, "Battery"),
+        *store.setpoints(home, t0),
+    ]
+    store.add_setpoint(home, "EV", 7.4, "plan", None, t0, t0)
+    reads += store.due_setpoints(home, t0)
+    assert all(type(r) is StoredSetpoint for r in reads)
+    record = reads[0]
+    assert record.setpoint == Setpoint(power_kw=-5.0, follow_site=True, store_surplus=False)
+    assert (record.plan_id, record.kind, record.status) == (
+        7,
+        SetpointKind.DECISION,
+        SetpointStatus.SENT,
+    )
+    with pytest.raises(FrozenInstanceError):
+        record.power_kw = 0.0  # type: ignore[misc]

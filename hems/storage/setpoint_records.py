@@ -1,0 +1,65 @@
+"""What a stored setpoint is, as a typed record the store gives back (:class:`StoredSetpoint`),
+and the enums of its kind and status; no SQLAlchemy here, so the controller, the use cases and
+the tests read setpoints without the ORM's rows (the table is
+:class:`hems.storage.tables.SetpointRow`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from kernel.devices import Setpoint
+
+
+class SetpointKind(StrEnum):
+    """What a stored setpoint is: a decision of the dispatch, or one step of a ramp towards a
+    decision (:mod:`hems.dispatch`; a step is sent, never due of its own)."""
+
+    DECISION = "decision"
+    RAMP_STEP = "ramp_step"
+
+
+class SetpointStatus(StrEnum):
+    """Where a stored setpoint is on its way to the device."""
+
+    PENDING = "pending"
+    """Written, not tried yet (due at ``effective_at``)."""
+    SENT = "sent"
+    """The device accepted it (``applied_at``)."""
+    FAILED = "failed"
+    """The last try failed (``last_error``); due again at ``effective_at`` (the backoff)."""
+    SUPERSEDED = "superseded"
+    """Replaced before it was sent (a newer decision, a newer ramp step, a device gone): never
+    sent."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredSetpoint:
+    """A setpoint as stored: a decision of the dispatch or a ramp step towards one (``kind``),
+    its power [kW] and mode (``follow_site``, ``store_surplus``), why (``reason``), when it
+    is due (``effective_at``, UTC) and where it is on its way (``status``; ``applied_at`` once
+    the device accepted it, ``attempts`` and ``last_error`` of the tries)."""
+
+    id: int
+    home_id: int
+    device_name: str
+    power_kw: float
+    reason: str
+    kind: SetpointKind
+    follow_site: bool
+    store_surplus: bool
+    status: SetpointStatus
+    plan_id: int | None
+    created_at: datetime
+    effective_at: datetime
+    applied_at: datetime | None
+    attempts: int
+    last_error: str
+
+    @property
+    def setpoint(self) -> Setpoint:
+        """What the device is (or was) sent: the power in its mode."""
+        return Setpoint(
+            power_kw=self.power_kw, follow_site=self.follow_site, store_surplus=self.store_surplus
+        )
