@@ -2,7 +2,8 @@
 
 ``hems run`` runs the service (``--demo``: a simulated home), ``hems plan`` plans the demo home
 once, ``hems backtest`` compares strategies over a simulated period, ``hems db upgrade``
-migrates the database, ``hems token create`` makes an API token.
+migrates the database, ``hems token create`` makes an API token, ``hems devices`` registers a
+home's devices (:mod:`hems.cli_devices`).
 """
 
 from __future__ import annotations
@@ -22,13 +23,8 @@ from rich.table import Table
 
 from hems.backtest.config import PLANNER_MIP_REL_GAP
 from hems.cli_conformance import conformance_app
-from hems.cli_errors import (
-    DEBUG_ENV,
-    ErrorBoundaryGroup,
-    InputError,
-    read_model,
-    writable_file,
-)
+from hems.cli_devices import devices_app
+from hems.cli_errors import DEBUG_ENV, ErrorBoundaryGroup, InputError, read_model, writable_file
 from hems.demo import demo_problem, read_demo_series
 from hems.settings import Settings, load_settings
 from hems.storage.engine import make_engine, upgrade_schema
@@ -50,6 +46,7 @@ db_app = typer.Typer(help="Database schema", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens", no_args_is_help=True)
 for name, sub_app in (("db", db_app), ("token", token_app), ("conformance", conformance_app)):
     app.add_typer(sub_app, name=name)
+app.add_typer(devices_app, name="devices")
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="settings file (TOML); HEMS_* variables override")

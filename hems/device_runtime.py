@@ -21,6 +21,8 @@ import logging
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Protocol
 
+from pydantic import TypeAdapter, ValidationError
+
 from adapters.devices.driver import DeviceDriver
 from adapters.devices.mqtt import BrokerSettings, MqttCem, MqttDeviceDriver, SgReadyThresholds
 from adapters.devices.ocpp import (
@@ -54,6 +56,7 @@ from hems.domain.devices import DeviceSpec, EvChargerSpec, HeatPumpSpec
 from hems.domain.home import HomeSpec
 from hems.service import CemService
 from hems.settings import SettingsError
+from hems.storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -141,25 +144,44 @@ class DeviceRuntime:
 
     def __init__(self, config: DeviceSettings) -> None:
         self.config = config
-        self.csms = Csms(csms_settings(config.ocpp)) if _has_chargers(config) else None
+        self.csms: Csms | None = None
+        if _has_chargers(config):
+            self._new_csms()
         self.brokers = {name: MqttCem(broker_settings(b)) for name, b in config.brokers.items()}
         self._drivers: dict[int, dict[str, DeviceDriver]] = {}
         self._chargers: dict[str, tuple[int, str]] = {}  # identity: (home id, device name)
         self.listeners: list[Callable[[int, str, ChargerEvent], None]] = []
         """Told of each charger event with the home and device it is (on the service's loop;
         only while the devices run)."""
-        if self.csms is not None:
-            self.csms.subscribe(self._on_charger)
         self._meters: dict[int, SiteMeter] = {}
+        self.simulated: set[int] = set()
+        """Homes whose devices are simulated (the demo): not driven here, not registrable."""
         self.site_kw: dict[int, float] = {}
         """Each home's site power at its meter's last good reading [kW, positive importing]."""
         self._tasks: set[asyncio.Task[None]] = set()
+        self._csms_listening = False
         self.started = False
 
-    def attach(self, home_id: int, home: HomeSpec) -> None:
-        """Build the home's drivers from its connections (by its CEM serial); pairs its
-        chargers. Raises :class:`DeviceConfigError` naming what does not fit the home."""
+    def _new_csms(self) -> Csms:
+        self.csms = Csms(csms_settings(self.config.ocpp))
+        self.csms.subscribe(self._on_charger)
+        return self.csms
+
+    def attach(
+        self, home_id: int, home: HomeSpec, registered: Mapping[str, DeviceConnection] | None = None
+    ) -> None:
+        """Build the home's drivers from its connections: the settings' (by its CEM serial)
+        and those ``registered`` through the API; pairs its chargers. Raises
+        :class:`DeviceConfigError` naming what does not fit the home."""
         connections = self.config.for_home(home.cem_serial)
+        if registered:
+            both = set(registered) & set(connections.devices)
+            if both:
+                log.warning(
+                    "home %s: %s configured in the settings too: those are used", home_id, both
+                )
+            merged = {**registered, **connections.devices}
+            connections = connections.model_copy(update={"devices": merged})
         problems = connection_problems(home.devices, connections)
         if problems:
             raise DeviceConfigError(
@@ -183,11 +205,11 @@ class DeviceRuntime:
         self, home_id: int, name: str, c: DeviceConnection, spec: DeviceSpec
     ) -> DeviceDriver:
         if isinstance(c, OcppConnection):
-            assert self.csms is not None
             assert isinstance(spec, EvChargerSpec)
-            self.csms.pair(charger_settings(c, spec))
+            csms = self.csms or self._new_csms()
+            csms.pair(charger_settings(c, spec))
             self._chargers[c.identity] = (home_id, name)
-            return OcppChargerDriver(name, self.csms, c.identity)
+            return OcppChargerDriver(name, csms, c.identity)
         if isinstance(c, MqttConnection):
             sg_ready = None
             if c.control == "sg_ready" and isinstance(spec, HeatPumpSpec):
@@ -218,6 +240,68 @@ class DeviceRuntime:
             revert_timeout_s=c.revert_timeout_s,
         )
 
+    async def add(self, home_id: int, name: str, c: DeviceConnection, spec: DeviceSpec) -> None:
+        """Drive a device registered while the service runs (the CSMS started for a first
+        charger)."""
+        self._drivers.setdefault(home_id, {})[name] = self._driver(home_id, name, c, spec)
+        await self.start_csms()
+
+    async def start_csms(self) -> None:
+        """Start the CSMS if there is one, the devices run, and it does not listen yet."""
+        if self.started and self.csms is not None and not self._csms_listening:
+            await self.csms.start()
+            self._csms_listening = True
+
+    async def remove(self, home_id: int, name: str) -> None:
+        """Stop driving a device: a charger is unpaired (its credentials forgotten, its session
+        ended), a Modbus connection closed."""
+        driver = self._drivers.get(home_id, {}).pop(name, None)
+        if isinstance(driver, OcppChargerDriver) and self.csms is not None:
+            self._chargers.pop(driver.identity, None)
+            with contextlib.suppress(KeyError):
+                await self.csms.unpair(driver.identity)
+        close = getattr(driver, "close", None)
+        if close is not None:
+            await close()
+
+    async def identity(self, home_id: int, name: str) -> dict[str, str | None] | None:
+        """What the device said it is (manufacturer, model, serial, version), None before it
+        has: a charger's BootNotification, a SunSpec device's common model (read only once it
+        answered, so this never waits on a device that is away)."""
+        driver = self._drivers.get(home_id, {}).get(name)
+        if isinstance(driver, OcppChargerDriver):
+            info = driver.info()
+            if info is None:
+                return None
+            return {
+                "manufacturer": info.vendor,
+                "model": info.model,
+                "serial": info.serial,
+                "version": info.firmware,
+            }
+        if isinstance(driver, SunSpecBatteryDriver | SunSpecPvDriver) and driver.device.discovered:
+            found = (await driver.connect()).identity
+            return {
+                "manufacturer": found.manufacturer,
+                "model": found.model,
+                "serial": found.serial,
+                "version": found.version,
+            }
+        return None
+
+    def connected_protocol(self, home_id: int, name: str) -> str | None:
+        """The protocol the device is driven by, None when it has no driver."""
+        driver = self._drivers.get(home_id, {}).get(name)
+        if driver is None:
+            return None
+        if isinstance(driver, OcppChargerDriver):
+            return "ocpp"
+        return "mqtt" if isinstance(driver, MqttDeviceDriver) else "modbus"
+
+    def charger_paired(self, identity: str) -> bool:
+        """Whether a charger of that identity is paired to a home."""
+        return identity in self._chargers
+
     def attached(self, home_id: int) -> bool:
         return home_id in self._drivers
 
@@ -241,11 +325,10 @@ class DeviceRuntime:
     async def start(self) -> None:
         """Start the CSMS (its port taken: the service stops when it cannot listen) and connect
         to the brokers (one that is down is retried in the background)."""
-        if self.csms is not None:
-            await self.csms.start()
+        self.started = True
+        await self.start_csms()
         for name, cem in self.brokers.items():
             self.spawn(self._connect(name, cem))
-        self.started = True
 
     def _on_charger(self, identity: str, event: ChargerEvent) -> None:
         where = self._chargers.get(identity)
@@ -265,6 +348,7 @@ class DeviceRuntime:
             await cem.close()
         if self.csms is not None:
             await self.csms.stop()
+            self._csms_listening = False
         for driver in [
             *self._meters.values(),
             *(d for h in self._drivers.values() for d in h.values()),
@@ -313,6 +397,26 @@ def replan_on_charger_events(
         service.replan_soon(home_id, f"{name} {event.value.replace('_', ' ')}")
 
     devices.spawn(read_and_replan())
+
+
+CONNECTION = TypeAdapter(DeviceConnection)
+"""Reads a stored connection (JSON) back into its model."""
+
+
+def registered_connections(store: Store, home_id: int) -> dict[str, DeviceConnection]:
+    """The connections of the home's devices registered through the API; one that no longer
+    reads (a field since renamed) is logged and left out, never a failed start."""
+    out: dict[str, DeviceConnection] = {}
+    for device in store.registered_devices(home_id):
+        if device.connection is None:
+            continue
+        try:
+            out[device.name] = CONNECTION.validate_python(device.connection)
+        except ValidationError as exc:
+            log.error(
+                "home %s: device %s's stored connection is invalid: %s", home_id, device.name, exc
+            )
+    return out
 
 
 def _has_chargers(config: DeviceSettings) -> bool:

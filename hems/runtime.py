@@ -19,7 +19,12 @@ from adapters.cache import SeriesCache
 from adapters.devices.driver import DeviceDriver
 from hems.clock import Clock, SystemClock
 from hems.demo import demo_home_spec
-from hems.device_runtime import DeviceConfigError, DeviceRuntime, replan_on_charger_events
+from hems.device_runtime import (
+    DeviceConfigError,
+    DeviceRuntime,
+    registered_connections,
+    replan_on_charger_events,
+)
 from hems.dsrsp_process import DemoDsrspProcess
 from hems.live_market import LiveMarket
 from hems.market import MarketSource, ReplayedMarket
@@ -124,6 +129,7 @@ def build_runtime(
             seed=seed or 0,
             comfort_min_c=lambda t: prefs.comfort_min_at(t.astimezone(UK)),
         )
+    devices.simulated.update(simulations)
     _attach_homes(devices, store, skip=set(simulations))
     devices.listeners.append(partial(replan_on_charger_events, service, devices))
     if settings.vtn_url:
@@ -145,7 +151,7 @@ def _attach_homes(devices: DeviceRuntime, store: Store, skip: set[int]) -> None:
         home = store.home(home_id)
         serials.add(home.cem_serial)
         if home_id not in skip:
-            devices.attach(home_id, home)
+            devices.attach(home_id, home, registered_connections(store, home_id))
     for serial in sorted(set(devices.config.homes) - serials):
         log.warning("devices are configured for home %s, which is not registered", serial)
 
@@ -154,7 +160,7 @@ def _attach_logged(devices: DeviceRuntime, store: Store, home_id: int) -> None:
     """Build the drivers of a home registered while the service runs; a configuration that
     does not fit it is logged and the home runs without devices (the service goes on)."""
     try:
-        devices.attach(home_id, store.home(home_id))
+        devices.attach(home_id, store.home(home_id), registered_connections(store, home_id))
     except DeviceConfigError as exc:
         log.error("%s: the home runs without these devices", exc)
         devices.drivers_for(home_id)  # attached, with none

@@ -265,3 +265,24 @@ def connection_problems(devices: list[DeviceSpec], connections: HomeDevices) -> 
         ):
             problems.append(f"device {name!r}: SG-Ready is for a heat pump")
     return problems
+
+
+class DeviceRegistration(DomainModel):
+    """A device registered through the API (``POST /homes/{id}/devices``): the connection of
+    the home's device ``name``, or, with ``spec``, a new device of the home and its connection.
+
+    Attributes:
+        name: the device's name in the home.
+        spec: what a new device can do (its ``name`` the same); None for a device the home has.
+        connection: how the CEM reaches it.
+    """
+
+    name: str = Field(pattern=DEVICE_NAME_PATTERN)
+    spec: DeviceSpec | None = None
+    connection: DeviceConnection
+
+    @model_validator(mode="after")
+    def _one_name(self) -> DeviceRegistration:
+        if self.spec is not None and self.spec.name != self.name:
+            raise ValueError(f"spec.name {self.spec.name!r} is not the device's name {self.name!r}")
+        return self

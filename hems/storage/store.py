@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from hems.storage.database import ConflictError, NotFoundError, audit_row, vars_of
+from hems.storage.device_registry import DeviceRegistryRecords, RegisteredDevice
 from hems.storage.enrolments import EnrolmentRecords
 from hems.storage.events import EventRecords, StoredEvent
 from hems.storage.homes import HomeRecords
@@ -50,6 +51,7 @@ __all__ = [
     "NotFoundError",
     "PlanDocument",
     "Principal",
+    "RegisteredDevice",
     "Store",
     "StoredEvent",
     "StoredPlan",
@@ -67,6 +69,7 @@ class Store(
     EventRecords,
     TelemetryRecords,
     EnrolmentRecords,
+    DeviceRegistryRecords,
 ):
     """The service's records over one SQLAlchemy engine: every part's methods on one object
     (``store.add_setpoint(...)``), sharing its sessions, write transactions and change

@@ -66,6 +66,10 @@ class HomeRow(Base):
 
 
 class DeviceRow(Base):
+    """A device of a home: its spec, and for a device registered through the API its
+    ``connection`` (a :data:`hems.domain.connections.DeviceConnection` as JSON, credentials
+    included: deleted with the row) and the ``identity`` it gave once connected."""
+
     __tablename__ = "devices"
     __table_args__ = (UniqueConstraint("home_id", "name"),)
 
@@ -74,6 +78,8 @@ class DeviceRow(Base):
     name: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     spec: Mapped[dict[str, Any]]
+    connection: Mapped[dict[str, Any] | None]
+    identity: Mapped[dict[str, Any] | None]
 
 
 class PreferencesRow(Base):

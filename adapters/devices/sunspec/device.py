@@ -20,6 +20,11 @@ class SunSpecDevice:
         self.link = link
         self._map: SunSpecMap | None = None
 
+    @property
+    def discovered(self) -> bool:
+        """Whether the map has been read (:meth:`sunspec_map` then costs no request)."""
+        return self._map is not None
+
     async def sunspec_map(self) -> SunSpecMap:
         """The device's map, discovered on the first call."""
         if self._map is None:

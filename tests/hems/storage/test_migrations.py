@@ -128,3 +128,14 @@ def test_a_0004_database_keeps_its_withdrawals_and_their_vens_pull(tmp_path):
     store = Store(engine)
     assert store.enrolment(home_id).status == "withdrawn"
     assert store.ven_mode(home_id) == "pull"
+
+
+def test_0006_gives_a_0005_home_s_devices_no_connection_and_keeps_them(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'hems.sqlite3'}")
+    upgrade_schema(engine, "0005")
+    home = Store(engine).create_home(demo_home_spec(), MONDAY_5PM, "old release")
+    assert "connection" not in {c["name"] for c in inspect(engine).get_columns("devices")}
+    upgrade_schema(engine)
+    devices = Store(engine).registered_devices(home)
+    assert [d.name for d in devices] == [d.name for d in demo_home_spec().devices]
+    assert all(d.connection is None and d.identity is None for d in devices)
