@@ -6,6 +6,7 @@ security profile (``vtn``), used by ``hems conformance run`` and ``POST /admin/c
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,8 @@ def check_request(request: RunRequest, settings: Settings) -> str | None:
     """Why ``request`` cannot run (None: it can)."""
     if request.mode not in MODES:
         return f"mode must be one of {', '.join(MODES)}, not {request.mode!r}"
+    if request.mode == "self" and importlib.util.find_spec("openleadr") is None:
+        return "--self needs openleadr, the reference VTN (install the openadr extra)"
     try:
         select(list(request.cases))
     except ValueError as exc:

@@ -65,3 +65,16 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, monkeypatch, args, expected)
     assert result.exit_code == 2, result.output
     assert expected in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_without_openleadr_self_says_what_is_missing(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "openleadr" else real(name)
+    )
+    monkeypatch.setenv("HEMS_STATE_DIR", str(tmp_path))
+    result = CliRunner().invoke(app, ["conformance", "run", "--self", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "--self needs openleadr" in result.output

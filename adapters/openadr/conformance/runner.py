@@ -198,8 +198,9 @@ async def _run_case(plan: _Plan, case: Case, environment: Environment) -> CaseRe
     except (TransportError, RegistrationError) as exc:
         outcome, message = "failed", f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # a bug in the case or the VEN: reported, the run goes on
-        log.exception("conformance case %s crashed", case.case_id)
         outcome, message = "error", f"{type(exc).__name__}: {exc}"
+        log.warning("conformance case %s crashed: %s", case.case_id, message)
+        log.debug("conformance case %s crashed", case.case_id, exc_info=True)
     tracelog = None
     if trace.entries:
         tracelog = f"{TRACELOG_DIR}/{case.case_id}.log"
