@@ -159,6 +159,10 @@ def build_problem(inputs: PlanInputs) -> tuple[Problem, list[ModelExtension]]:
         evs=evs,
         heat_pumps=heat_pumps,
         dsr_requests=tuple(inputs.dsr_requests),
+        # the battery and heat pump run from now in the current slot (as an EV arriving now)
+        plan_start_utc=inputs.now_utc
+        if grid.start_utc <= inputs.now_utc < grid.slot_start(1)
+        else None,
     )
     extensions: list[ModelExtension] = []
     if evs and not prefs.ev_allow_peak_charging:

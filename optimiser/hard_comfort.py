@@ -49,13 +49,13 @@ def hard_comfort_infeasibility(problem: Problem) -> tuple[str, bool]:
 def _heat_pump_cause(problem: Problem, hp: HeatPump) -> str | None:
     grid = problem.grid
     t_out = problem.outdoor_temperature
-    inp = HeatPumpInputs.of(hp, grid, t_out)
+    inp = HeatPumpInputs.of(hp, grid, t_out, problem.running_fraction)
     lo, hi = np.asarray(hp.comfort_min_c), np.asarray(hp.comfort_max_c)
 
-    def replay(power_kw: FloatArray) -> FloatArray:
+    def replay(power_kw: FloatArray) -> FloatArray:  # the power while it runs
         heat = inp.cop * power_kw + inp.gains_kw
         start = hp.building.initial_indoor_temperature_c
-        return simulate_first_order(inp.building_step, start, t_out, heat)
+        return simulate_first_order(inp.building_step, start, t_out, heat, inp.first_building_step)
 
     n = grid.n_steps
     full = replay(np.full(n, hp.max_power_kw))
@@ -77,7 +77,8 @@ def _heat_pump_cause(problem: Problem, hp: HeatPump) -> str | None:
             f"the home is too warm {_when(problem, first, last)}: with {hp.name} off it is "
             f"{off[t]:.1f} °C against the {hi[t]:.1f} °C maximum, and a heat pump cannot cool"
         )
-    allowed = np.clip(_room_under_import_limit_kw(problem), 0.0, hp.max_power_kw)
+    room_kw = _room_under_import_limit_kw(problem) / inp.running  # while it runs
+    allowed = np.clip(room_kw, 0.0, hp.max_power_kw)
     limited = replay(allowed)
     short = runs(limited < lo - TOLERANCE_K)
     if short:

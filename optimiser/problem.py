@@ -9,6 +9,7 @@ import and export are both reported as non-negative magnitudes; ``grid_kw = impo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 
@@ -78,6 +79,11 @@ class Problem:
         pv, batteries, evs, heat_pumps, appliances: assets, any subset, several of a kind.
         dsr_requests: DSR requests in force.
         penalties: prices of missed wishes.
+        plan_start_utc: the moment the plan is made, within the first slot (None: its start).
+            Batteries and heat pumps run only from then in the first slot (a plan made at
+            10:07 counts 23 of the 10:00 slot's 30 minutes); their powers stay slot averages,
+            and their ``setpoint_kw`` columns give the power while they run. EVs count from
+            their sessions' arrival, which the service sets to the same moment.
         hard_comfort: the heat pumps' comfort bands are hard, not soft (analysts compare with
             tools that use one): a home that cannot hold one gets the rule-based plan, status
             ``infeasible``, and the solver report's message says which heat pump, when and
@@ -101,6 +107,7 @@ class Problem:
     dsr_requests: tuple[DsrRequest, ...] = ()
     penalties: Penalties = field(default_factory=Penalties)
     hard_comfort: bool = False
+    plan_start_utc: datetime | None = None
 
     def __post_init__(self) -> None:
         n = self.grid.n_steps
@@ -123,6 +130,7 @@ class Problem:
         number("carbon_weight_gbp_per_kg", self.carbon_weight_gbp_per_kg, minimum=0)
         s(self, "base_load_kw", series("base_load_kw", self.base_load_kw, n, minimum=0))
         number("import_limit_kw", self.import_limit_kw, minimum=0)
+        self._check_plan_start()
         if not isinstance(self.hard_comfort, bool):
             raise ProblemError("hard_comfort", f"must be true or false, got {self.hard_comfort!r}")
         number("export_limit_kw", self.export_limit_kw, minimum=0)
@@ -177,6 +185,36 @@ class Problem:
                 f"{self.base_load[t]:g} kW at slot {t} exceeds the import limit of "
                 f"{self.import_limit_kw:g} kW even with all PV: the forecast is impossible",
             )
+
+    def _check_plan_start(self) -> None:
+        start = self.plan_start_utc
+        if start is None:
+            return
+        if start.tzinfo is None:
+            raise ProblemError("plan_start_utc", "must be timezone-aware")
+        if not self.grid.start_utc <= start < self.grid.slot_start(1):
+            raise ProblemError(
+                "plan_start_utc",
+                f"{start.isoformat()} is not within the first slot "
+                f"({self.grid.start_utc.isoformat()} to {self.grid.slot_start(1).isoformat()})",
+            )
+
+    @property
+    def first_slot_fraction(self) -> float:
+        """The share of the first slot left when the plan is made (1 without a
+        ``plan_start_utc``)."""
+        if self.plan_start_utc is None:
+            return 1.0
+        left_s = (self.grid.slot_start(1) - self.plan_start_utc).total_seconds()
+        return left_s / (self.grid.step_minutes * 60.0)
+
+    @property
+    def running_fraction(self) -> FloatArray:
+        """The share of each slot a battery or heat pump can run: the first slot's share left,
+        then 1."""
+        out = np.ones(self.grid.n_steps)
+        out[0] = self.first_slot_fraction
+        return out
 
     @property
     def assets(

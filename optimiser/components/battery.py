@@ -23,6 +23,9 @@ r_t        energy outside the SoC bounds (recovery only)     kWh
 * in binary slots ``c_t <= C̄ z_t`` and ``d_t <= D̄ (1 - z_t)``; elsewhere both are continuous and
   the planner checks the solution for simultaneous charge and discharge (see ``planner``);
 * draw on the bus ``c_t - d_t``;
+* a plan made inside its first slot (``Problem.plan_start_utc``, share ``f`` of the slot left):
+  ``c_0 <= f C̄``, ``d_0 <= f D̄`` (powers stay slot averages, so the balance is unchanged), and
+  the plan's ``setpoint_kw`` column is the power while it runs, ``(c_0 - d_0) / f``;
 * objective: ``Δ·k_deg·d_t`` (throughput cost per kWh discharged), ``-v·E_{T-1}`` (value of
   energy left), ``π_target·s`` with ``E_{T-1} + s >= SoC_target·Cap``;
 * "no grid charging": ``c_t <= Σ PV_t``; "no export": the site's export is limited to what PV and
@@ -152,6 +155,10 @@ def add_battery_block(
     b.charge_kw = pyo.Var(ctx.time_set, bounds=(0.0, bat.max_charge_kw))
     b.discharge_kw = pyo.Var(ctx.time_set, bounds=(0.0, bat.max_discharge_kw))
     b.energy_kwh = pyo.Var(ctx.time_set, bounds=bat.energy_bounds_kwh)
+    first = ctx.problem.first_slot_fraction
+    if first < 1.0:  # it runs only for the first slot's share left
+        b.charge_kw[0].setub(bat.max_charge_kw * first)
+        b.discharge_kw[0].setub(bat.max_discharge_kw * first)
     e0 = bat.initial_soc * cap
     eta_c, eta_d = bat.charge_efficiency, bat.discharge_efficiency
 
@@ -252,17 +259,21 @@ def simulate_battery(
     dispatch: BatteryDispatch,
     target_penalty_gbp_per_kwh: float,
     bounds_penalty_gbp_per_kwh_hour: float = 0.0,
+    running_fraction: FloatArray | None = None,
 ) -> AssetResult:
     """Plan columns, costs and violations (the terminal target; the recovery of a battery
-    that starts outside its bounds) for a battery dispatch."""
+    that starts outside its bounds) for a battery dispatch. ``running_fraction``: each slot's
+    share the battery can run (``Problem.running_fraction``; default all of it)."""
     charge = np.clip(dispatch.charge_kw, 0.0, None)
     discharge = np.clip(dispatch.discharge_kw, 0.0, None)
     energy = battery_energy_kwh(bat, grid, BatteryDispatch(charge, discharge))
     dt = grid.step_hours
+    running = np.ones(grid.n_steps) if running_fraction is None else running_fraction
     result = AssetResult(
         draw_kw=charge - discharge,
         columns={
             f"{bat.name}.power_kw": charge - discharge,
+            f"{bat.name}.setpoint_kw": (charge - discharge) / running,
             f"{bat.name}.soc_pct": 100.0 * energy / bat.capacity_kwh,
         },
         cost_gbp={"degradation": float(dt * bat.degradation_gbp_per_kwh * discharge.sum())},
@@ -390,6 +401,7 @@ class BatteryKind(AssetKind[Battery, BatteryDispatch]):
             d,
             penalties.battery_target_gbp_per_kwh,
             penalties.battery_bounds_gbp_per_kwh_hour,
+            problem.running_fraction,
         )
 
     def rule_based(self, problem: Problem, asset: Battery, load_kw: FloatArray) -> BatteryDispatch:

@@ -21,6 +21,10 @@ u_t         1 = running (on/off units, or a minimum power)        -
   (:mod:`optimiser.hard_comfort` says why);
 * tank: ``τ_t = a_w τ_{t-1} + (1-a_w) T_room + b_w (COP^w_t W_t - draw_t)``, ``τ_t <= τmax``
   (hard), ``τ_t + w_t >= τmin`` (soft);
+* a plan made inside its first slot (share ``f`` of it left, ``Problem.plan_start_utc``):
+  the powers stay slot averages, so in slot 0 ``P̄``, ``P_min`` and the on/off power are
+  ``f`` times theirs, the heat flow while it runs is ``COP P_0 / f`` and the thermal steps
+  span ``f Δ`` from the measured temperatures; ``setpoint_kw`` is the power while it runs;
 * power: modulating ``0 <= P_t + W_t <= P̄``; with a minimum power
   ``P_min u_t <= P_t + W_t <= P̄ u_t``;
   on/off ``P_t + W_t = P̄ u_t``. The binaries ``u_t`` exist only in the planner's binary slots for
@@ -38,6 +42,7 @@ import pyomo.environ as pyo
 from kernel.timegrid import TimeGrid
 from optimiser.asset_kind import AssetKind
 from optimiser.checks import FloatArray
+from optimiser.components.heat_pump_reasons import add_comfort_violations
 from optimiser.components.heat_pump_spec import (
     Building,
     HeatPump,
@@ -72,15 +77,16 @@ def add_heat_pump_block(
     comfort_penalty_gbp_per_kelvin_hour: float,
 ) -> pyo.Block:
     """Build the heat pump, its building and tank; registers the draw ``P_t + W_t``."""
-    n, dt = ctx.n_steps, ctx.step_h
+    n = ctx.n_steps
     t_out = ctx.problem.outdoor_temperature
-    inp = HeatPumpInputs.of(hp, ctx.problem.grid, t_out)
-    bs = inp.building_step
+    run = ctx.problem.running_fraction
+    inp = HeatPumpInputs.of(hp, ctx.problem.grid, t_out, run)
     lo_c, hi_c = np.asarray(hp.comfort_min_c), np.asarray(hp.comfort_max_c)
     b = pyo.Block()
     ctx.model.add_component(block_name, b)
     slots = range(n)
     b.space_kw = pyo.Var(ctx.time_set, bounds=(0.0, hp.max_power_kw))
+    b.space_kw[0].setub(hp.max_power_kw * run[0])
     b.indoor_c = pyo.Var(ctx.time_set)
     if not ctx.problem.hard_comfort:  # declared here, before the rows: the model's column order
         b.below_k = pyo.Var(ctx.time_set, bounds=(0.0, None))
@@ -88,11 +94,12 @@ def add_heat_pump_block(
     theta0 = hp.building.initial_indoor_temperature_c
 
     def building_rule(_b: pyo.Block, t: int) -> object:
+        bs = inp.building_step_at(t)
         prev = theta0 if t == 0 else b.indoor_c[t - 1]
         free = (1 - bs.a) * float(t_out[t]) + bs.b_hours_per_kwh_k * float(inp.gains_kw[t])
+        heat_per_kw = float(inp.cop[t]) / float(run[t])  # the heat flow while it runs
         return (
-            b.indoor_c[t]
-            == bs.a * prev + free + bs.b_hours_per_kwh_k * float(inp.cop[t]) * b.space_kw[t]
+            b.indoor_c[t] == bs.a * prev + free + bs.b_hours_per_kwh_k * heat_per_kw * b.space_kw[t]
         )
 
     b.building = pyo.Constraint(ctx.time_set, rule=building_rule, doc="1R1C building [°C]")
@@ -105,34 +112,8 @@ def add_heat_pump_block(
     else:
         _add_soft_comfort(ctx, b, (lo_c, hi_c), comfort_penalty_gbp_per_kelvin_hour)
     total: dict[int, Any] = {t: b.space_kw[t] for t in slots}
-    tank = hp.tank
-    if tank is not None and inp.tank_step is not None:
-        ts = inp.tank_step
-        draw = np.asarray(tank.draw_kw)
-        b.tank_kw = pyo.Var(ctx.time_set, bounds=(0.0, hp.max_power_kw))
-        b.tank_c = pyo.Var(ctx.time_set, bounds=(None, tank.max_temperature_c))
-        b.tank_below_k = pyo.Var(ctx.time_set, bounds=(0.0, None))
-
-        def tank_rule(_b: pyo.Block, t: int) -> object:
-            prev = tank.initial_temperature_c if t == 0 else b.tank_c[t - 1]
-            free = (1 - ts.a) * tank.room_temperature_c - ts.b_hours_per_kwh_k * float(draw[t])
-            return (
-                b.tank_c[t]
-                == ts.a * prev + free + ts.b_hours_per_kwh_k * float(inp.tank_cop[t]) * b.tank_kw[t]
-            )
-
-        b.tank = pyo.Constraint(ctx.time_set, rule=tank_rule, doc="hot-water tank [°C]")
-        b.tank_low = pyo.Constraint(
-            ctx.time_set,
-            rule=lambda _b, t: b.tank_c[t] + b.tank_below_k[t] >= tank.min_temperature_c,
-        )
-        ctx.cost_terms.append(
-            comfort_penalty_gbp_per_kelvin_hour * dt * sum(b.tank_below_k[t] for t in slots)
-        )
-        total = {t: b.space_kw[t] + b.tank_kw[t] for t in slots}
-        b.shared_power = pyo.Constraint(
-            ctx.time_set, rule=lambda _b, t: total[t] <= hp.max_power_kw
-        )
+    if hp.tank is not None:
+        total = _add_tank(ctx, hp, b, inp, comfort_penalty_gbp_per_kelvin_hour)
 
     if hp.needs_binaries:
         b.on = pyo.Var(ctx.time_set, domain=pyo.Binary, dense=False, doc="1 = running")
@@ -146,17 +127,54 @@ def add_heat_pump_block(
             for t in new:
                 u = b.on[t]
                 ctx.add_mode_binary(u, total[t])
+                share = float(run[t])  # of the slot it can run
                 if hp.modulating:
-                    b.min_power[t] = total[t] >= hp.min_power_kw * u
-                    b.max_power[t] = total[t] <= hp.max_power_kw * u
+                    b.min_power[t] = total[t] >= hp.min_power_kw * share * u
+                    b.max_power[t] = total[t] <= hp.max_power_kw * share * u
                 else:
-                    b.on_off[t] = total[t] == hp.max_power_kw * u
+                    b.on_off[t] = total[t] == hp.max_power_kw * share * u
 
         ctx.register_binaries(hp.binary_key, add_on_binaries)
     for t in slots:
         ctx.add_consumption(t, total[t])
     ctx.add_flexible_load(hp.name, b.space_kw, tuple(slots))
     return b
+
+
+def _add_tank(
+    ctx: ModelContext, hp: HeatPump, b: pyo.Block, inp: HeatPumpInputs, penalty: float
+) -> dict[int, Any]:
+    """The hot-water tank's power, temperature, soft minimum and the unit's shared power;
+    returns the unit's total power per slot."""
+    tank = hp.tank
+    assert tank is not None
+    run = inp.running
+    slots = range(ctx.n_steps)
+    draw = np.asarray(tank.draw_kw)
+    b.tank_kw = pyo.Var(ctx.time_set, bounds=(0.0, hp.max_power_kw))
+    b.tank_kw[0].setub(hp.max_power_kw * run[0])
+    b.tank_c = pyo.Var(ctx.time_set, bounds=(None, tank.max_temperature_c))
+    b.tank_below_k = pyo.Var(ctx.time_set, bounds=(0.0, None))
+
+    def tank_rule(_b: pyo.Block, t: int) -> object:
+        ts = inp.tank_step_at(t)
+        assert ts is not None  # the tank's steps exist with the tank
+        prev = tank.initial_temperature_c if t == 0 else b.tank_c[t - 1]
+        free = (1 - ts.a) * tank.room_temperature_c - ts.b_hours_per_kwh_k * float(draw[t])
+        heat_per_kw = float(inp.tank_cop[t]) / float(run[t])
+        return b.tank_c[t] == ts.a * prev + free + ts.b_hours_per_kwh_k * heat_per_kw * b.tank_kw[t]
+
+    b.tank = pyo.Constraint(ctx.time_set, rule=tank_rule, doc="hot-water tank [°C]")
+    b.tank_low = pyo.Constraint(
+        ctx.time_set,
+        rule=lambda _b, t: b.tank_c[t] + b.tank_below_k[t] >= tank.min_temperature_c,
+    )
+    ctx.cost_terms.append(penalty * ctx.step_h * sum(b.tank_below_k[t] for t in slots))
+    total = {t: b.space_kw[t] + b.tank_kw[t] for t in slots}
+    b.shared_power = pyo.Constraint(
+        ctx.time_set, rule=lambda _b, t: total[t] <= hp.max_power_kw * float(run[t])
+    )
+    return total
 
 
 def _add_soft_comfort(
@@ -195,25 +213,37 @@ def read_heat_pump_dispatch(block: pyo.Block, n_steps: int) -> HeatPumpDispatch:
     return HeatPumpDispatch(space_kw=space, tank_kw=tank)
 
 
-def off_power_slots(hp: HeatPump, dispatch: HeatPumpDispatch, tol_kw: float = 1e-4) -> set[int]:
+def off_power_slots(
+    hp: HeatPump,
+    dispatch: HeatPumpDispatch,
+    tol_kw: float = 1e-4,
+    running: FloatArray | None = None,
+) -> set[int]:
     """Slots whose power is not one the unit can run at (between 0 and its minimum, or
-    between 0 and full power for an on/off unit)."""
+    between 0 and full power for an on/off unit), each scaled by the slot's share the unit
+    can run (``running``, default all of it)."""
     total = dispatch.space_kw + dispatch.tank_kw
+    share = np.ones(len(total)) if running is None else running
     if not hp.modulating:
-        bad = (total > tol_kw) & (total < hp.max_power_kw - tol_kw)
+        bad = (total > tol_kw) & (total < hp.max_power_kw * share - tol_kw)
     elif hp.min_power_kw > 0:
-        bad = (total > tol_kw) & (total < hp.min_power_kw - tol_kw)
+        bad = (total > tol_kw) & (total < hp.min_power_kw * share - tol_kw)
     else:
         return set()
     return {int(t) for t in np.flatnonzero(bad)}
 
 
 def rule_based_heat_pump(
-    hp: HeatPump, grid: TimeGrid, outdoor_temperature_c: FloatArray
+    hp: HeatPump,
+    grid: TimeGrid,
+    outdoor_temperature_c: FloatArray,
+    running: FloatArray | None = None,
 ) -> HeatPumpDispatch:
     """A thermostat: just enough heat each slot to hold the comfort minimum and the tank's
-    minimum (within the unit's power), tank first. Used by the fallback plan."""
-    inp = HeatPumpInputs.of(hp, grid, outdoor_temperature_c)
+    minimum (within the unit's power), tank first. Used by the fallback plan. Powers are
+    decided while the unit runs and returned as slot averages (``running``: each slot's share
+    it can run, default all of it)."""
+    inp = HeatPumpInputs.of(hp, grid, outdoor_temperature_c, running)
     n = grid.n_steps
     space, tank_kw = np.zeros(n), np.zeros(n)
     theta = hp.building.initial_indoor_temperature_c
@@ -221,33 +251,34 @@ def rule_based_heat_pump(
     tau = hp.tank.initial_temperature_c if hp.tank else 0.0
     for t in range(n):
         headroom = hp.max_power_kw
-        if hp.tank is not None and inp.tank_step is not None:
-            ts = inp.tank_step
+        tank_flow_kw = 0.0
+        ts = inp.tank_step_at(t)
+        if hp.tank is not None and ts is not None:
             need = heat_needed_kw(ts, tau, hp.tank.room_temperature_c, hp.tank.min_temperature_c)
             need += float(np.asarray(hp.tank.draw_kw)[t])
-            tank_kw[t] = float(np.clip(need / inp.tank_cop[t], 0.0, headroom))
-            headroom -= tank_kw[t]
+            tank_flow_kw = float(np.clip(need / inp.tank_cop[t], 0.0, headroom))
+            headroom -= tank_flow_kw
             tau = (
                 ts.a * tau
                 + (1 - ts.a) * hp.tank.room_temperature_c
                 + ts.b_hours_per_kwh_k
-                * (inp.tank_cop[t] * tank_kw[t] - float(np.asarray(hp.tank.draw_kw)[t]))
+                * (inp.tank_cop[t] * tank_flow_kw - float(np.asarray(hp.tank.draw_kw)[t]))
             )
-        need = heat_needed_kw(
-            inp.building_step, theta, float(outdoor_temperature_c[t]), float(lo[t])
-        )
+        bs = inp.building_step_at(t)
+        need = heat_needed_kw(bs, theta, float(outdoor_temperature_c[t]), float(lo[t]))
         need -= float(inp.gains_kw[t])
-        space[t] = float(np.clip(need / inp.cop[t], 0.0, headroom))
-        total = space[t] + tank_kw[t]
+        space_flow_kw = float(np.clip(need / inp.cop[t], 0.0, headroom))
+        total = space_flow_kw + tank_flow_kw
         if total > 1e-9 and (not hp.modulating or total < hp.min_power_kw):
             goal = hp.max_power_kw if not hp.modulating else hp.min_power_kw
-            space[t] += goal - total
-        bs = inp.building_step
+            space_flow_kw += goal - total
         theta = (
             bs.a * theta
             + (1 - bs.a) * float(outdoor_temperature_c[t])
-            + bs.b_hours_per_kwh_k * (inp.cop[t] * space[t] + float(inp.gains_kw[t]))
+            + bs.b_hours_per_kwh_k * (inp.cop[t] * space_flow_kw + float(inp.gains_kw[t]))
         )
+        space[t] = space_flow_kw * float(inp.running[t])
+        tank_kw[t] = tank_flow_kw * float(inp.running[t])
     return HeatPumpDispatch(space_kw=space, tank_kw=tank_kw)
 
 
@@ -257,9 +288,11 @@ def simulate_heat_pump(
     outdoor_temperature_c: FloatArray,
     dispatch: HeatPumpDispatch,
     comfort_penalty_gbp_per_kelvin_hour: float,
+    running: FloatArray | None = None,
 ) -> AssetResult:
-    """Temperatures, heat output and comfort violations for a heat pump dispatch."""
-    inp = HeatPumpInputs.of(hp, grid, outdoor_temperature_c)
+    """Temperatures, heat output and comfort violations for a heat pump dispatch (powers are
+    slot averages; ``running``: each slot's share the unit can run, default all of it)."""
+    inp = HeatPumpInputs.of(hp, grid, outdoor_temperature_c, running)
     dt = grid.step_hours
     space = np.clip(dispatch.space_kw, 0.0, None)
     tank_kw = np.clip(dispatch.tank_kw, 0.0, None)
@@ -268,7 +301,8 @@ def simulate_heat_pump(
         inp.building_step,
         hp.building.initial_indoor_temperature_c,
         outdoor_temperature_c,
-        heat + inp.gains_kw,
+        heat / inp.running + inp.gains_kw,
+        inp.first_building_step,
     )
     lo, hi = np.asarray(hp.comfort_min_c), np.asarray(hp.comfort_max_c)
     below = np.clip(lo - indoor, 0.0, None)
@@ -277,6 +311,7 @@ def simulate_heat_pump(
         draw_kw=space + tank_kw,
         columns={
             f"{hp.name}.power_kw": space + tank_kw,
+            f"{hp.name}.setpoint_kw": (space + tank_kw) / inp.running,
             f"{hp.name}.heat_kw": heat + inp.tank_cop * tank_kw,
             f"{hp.name}.cop": inp.cop,
             f"{hp.name}.indoor_c": indoor,
@@ -287,82 +322,11 @@ def simulate_heat_pump(
         },
     )
     result.penalty_gbp += comfort_penalty_gbp_per_kelvin_hour * dt * float((below + above).sum())
-    full = (space + tank_kw) >= hp.max_power_kw - 1e-3
-    for first, last in runs(below > 0.05):
-        worst = int(first + np.argmax(below[first : last + 1]))
-        reason = (
-            f"the heat pump's {hp.max_power_kw:g} kW (COP {inp.cop[worst]:.1f} at "
-            f"{outdoor_temperature_c[worst]:.0f} °C outside) cannot hold it"
-            if full[first : last + 1].all() or full[max(0, first - 2) : first + 1].any()
-            else "the import limit or a DSR request limited heating"
-        )
-        result.violations.append(
-            slot_violation(
-                wish=Wish.COMFORT,
-                asset=hp.name,
-                grid=grid,
-                first=first,
-                last=last,
-                amount=float(dt * below[first : last + 1].sum()),
-                unit="K·h",
-                what=f"Indoor temperature falls to {indoor[first : last + 1].min():.1f} °C, "
-                f"below the {lo[worst]:.1f} °C minimum",
-                why=reason,
-            )
-        )
-    for first, last in runs(above > 0.05):
-        result.violations.append(
-            slot_violation(
-                wish=Wish.COMFORT,
-                asset=hp.name,
-                grid=grid,
-                first=first,
-                last=last,
-                amount=float(dt * above[first : last + 1].sum()),
-                unit="K·h",
-                what=f"Indoor temperature rises to {indoor[first : last + 1].max():.1f} °C, "
-                f"above the {hi[first]:.1f} °C maximum",
-                why=_why_too_warm(hp, inp, outdoor_temperature_c, indoor, (first, last)),
-            )
-        )
+    full = (space + tank_kw) >= hp.max_power_kw * inp.running - 1e-3
+    add_comfort_violations(hp, grid, inp, outdoor_temperature_c, indoor, full, result)
     if hp.tank is not None and inp.tank_step is not None:
         _simulate_tank(hp, grid, inp, tank_kw, comfort_penalty_gbp_per_kelvin_hour, result)
     return result
-
-
-def _why_too_warm(
-    hp: HeatPump,
-    inp: HeatPumpInputs,
-    outdoor_temperature_c: FloatArray,
-    indoor_c: FloatArray,
-    run: tuple[int, int],
-) -> str:
-    """Why the home is above its comfort maximum over ``run`` (first, last slot): found by
-    replaying the building without the heat pump (and then without its free gains too) and
-    comparing, at the run's warmest slot, what each part adds above the maximum."""
-    first, last = run
-    hi = np.asarray(hp.comfort_max_c)
-    worst = int(first + np.argmax(indoor_c[first : last + 1] - hi[first : last + 1]))
-    step, start_c = inp.building_step, hp.building.initial_indoor_temperature_c
-    unheated_c = simulate_first_order(step, start_c, outdoor_temperature_c, inp.gains_kw)
-    heating_k = float(indoor_c[worst] - unheated_c[worst])
-    unheated_excess_k = float(unheated_c[worst] - hi[worst])
-    if heating_k > max(unheated_excess_k, 0.0):
-        if not hp.modulating:
-            return (
-                f"the heat pump runs only at its full {hp.max_power_kw:g} kW: a run overshoots, "
-                "or the plan heats ahead of dearer hours"
-            )
-        return (
-            "the plan heats ahead of dearer hours: storing heat in the building costs less "
-            "than heating then"
-        )
-    if float(outdoor_temperature_c[worst]) >= hi[worst]:
-        return f"it is {outdoor_temperature_c[worst]:.0f} °C outside and the heat pump cannot cool"
-    ungained_c = simulate_first_order(step, start_c, outdoor_temperature_c, np.zeros(len(indoor_c)))
-    if ungained_c[worst] > hi[worst] and start_c > hi[first]:
-        return f"the home starts at {start_c:.1f} °C and cools slowly"
-    return "free gains (sun, occupants) exceed the building's losses"
 
 
 def _simulate_tank(
@@ -382,7 +346,8 @@ def _simulate_tank(
         inp.tank_step,
         tank.initial_temperature_c,
         np.full(grid.n_steps, tank.room_temperature_c),
-        inp.tank_cop * tank_kw - draw,
+        inp.tank_cop * tank_kw / inp.running - draw,
+        inp.first_tank_step,
     )
     below = np.clip(tank.min_temperature_c - temps, 0.0, None)
     result.columns[f"{hp.name}.tank_c"] = temps
@@ -429,19 +394,24 @@ class HeatPumpKind(AssetKind[HeatPump, HeatPumpDispatch]):
         n = problem.grid.n_steps
         d = HeatPumpDispatch(np.zeros(n), np.zeros(n)) if decision is None else decision
         penalty = problem.penalties.comfort_gbp_per_kelvin_hour
-        return simulate_heat_pump(asset, problem.grid, problem.outdoor_temperature, d, penalty)
+        return simulate_heat_pump(
+            asset, problem.grid, problem.outdoor_temperature, d, penalty, problem.running_fraction
+        )
 
     def rule_based(
         self, problem: Problem, asset: HeatPump, load_kw: FloatArray
     ) -> HeatPumpDispatch:
-        d = rule_based_heat_pump(asset, problem.grid, problem.outdoor_temperature)
+        d = rule_based_heat_pump(
+            asset, problem.grid, problem.outdoor_temperature, problem.running_fraction
+        )
         load_kw += d.space_kw + d.tank_kw
         return d
 
     def failed_checks(
         self, problem: Problem, asset: HeatPump, decision: HeatPumpDispatch
     ) -> dict[str, set[int]]:
-        bad = off_power_slots(asset, decision) if asset.needs_binaries else set()
+        running = problem.running_fraction
+        bad = off_power_slots(asset, decision, running=running) if asset.needs_binaries else set()
         return {asset.binary_key: bad} if bad else {}
 
     def minimum_power_keys(self, asset: HeatPump) -> set[str]:

@@ -184,34 +184,64 @@ class HeatPump:
 
 @dataclass(frozen=True, slots=True)
 class HeatPumpInputs:
-    """Per-slot arrays derived once from the spec and the weather."""
+    """Per-slot arrays derived once from the spec and the weather.
+
+    ``running`` is each slot's share the unit can run (``Problem.running_fraction``: less than
+    1 in the first slot of a plan made inside it); the first slot's thermal steps
+    (``first_building_step``, ``first_tank_step``) span only that share, from the measured
+    temperatures to the slot's end."""
 
     cop: FloatArray
     tank_cop: FloatArray
     gains_kw: FloatArray
     building_step: FirstOrderStep
     tank_step: FirstOrderStep | None
+    running: FloatArray
+    first_building_step: FirstOrderStep
+    first_tank_step: FirstOrderStep | None
 
     @classmethod
-    def of(cls, hp: HeatPump, grid: TimeGrid, outdoor_temperature_c: FloatArray) -> HeatPumpInputs:
+    def of(
+        cls,
+        hp: HeatPump,
+        grid: TimeGrid,
+        outdoor_temperature_c: FloatArray,
+        running: FloatArray | None = None,
+    ) -> HeatPumpInputs:
         bld = hp.building
         cop = hp.cop.cop_at(outdoor_temperature_c)
         tank_cop = hp.tank_cop_model().cop_at(outdoor_temperature_c)
         if hp.tank_cop is None and not isinstance(hp.cop, HplibCop):
             tank_cop = np.maximum(cop - 1.0, 1.0)
+        running = np.ones(grid.n_steps) if running is None else running
+        first_h = grid.step_hours * float(running[0])
+
+        def building_step(hours: float) -> FirstOrderStep:
+            return FirstOrderStep.of(bld.heat_loss_kw_per_k, bld.thermal_capacity_kwh_per_k, hours)
+
+        def tank_step(hours: float) -> FirstOrderStep | None:
+            if hp.tank is None:
+                return None
+            return FirstOrderStep.of(
+                hp.tank.standby_loss_kw_per_k, hp.tank.capacity_kwh_per_k, hours
+            )
+
         return cls(
             cop=cop,
             tank_cop=tank_cop,
             gains_kw=np.asarray(bld.solar_gain_kw) + np.asarray(bld.internal_gain_kw),
-            building_step=FirstOrderStep.of(
-                bld.heat_loss_kw_per_k, bld.thermal_capacity_kwh_per_k, grid.step_hours
-            ),
-            tank_step=None
-            if hp.tank is None
-            else FirstOrderStep.of(
-                hp.tank.standby_loss_kw_per_k, hp.tank.capacity_kwh_per_k, grid.step_hours
-            ),
+            building_step=building_step(grid.step_hours),
+            tank_step=tank_step(grid.step_hours),
+            running=running,
+            first_building_step=building_step(first_h),
+            first_tank_step=tank_step(first_h),
         )
+
+    def building_step_at(self, t: int) -> FirstOrderStep:
+        return self.first_building_step if t == 0 else self.building_step
+
+    def tank_step_at(self, t: int) -> FirstOrderStep | None:
+        return self.first_tank_step if t == 0 else self.tank_step
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,16 +43,15 @@ def simulate_first_order(
     initial_temperature_c: float,
     ambient_temperature_c: FloatArray,
     heat_kw: FloatArray,
+    first_step: FirstOrderStep | None = None,
 ) -> FloatArray:
-    """Temperature at the end of each slot [°C] for a net heat flow per slot [kW]."""
+    """Temperature at the end of each slot [°C] for a net heat flow per slot [kW];
+    ``first_step`` for a first slot shorter than the others (a plan made inside it)."""
     out = np.empty(len(heat_kw))
     temp = initial_temperature_c
     for t in range(len(heat_kw)):
-        temp = (
-            step.a * temp
-            + (1 - step.a) * ambient_temperature_c[t]
-            + step.b_hours_per_kwh_k * heat_kw[t]
-        )
+        s = first_step if t == 0 and first_step is not None else step
+        temp = s.a * temp + (1 - s.a) * ambient_temperature_c[t] + s.b_hours_per_kwh_k * heat_kw[t]
         out[t] = temp
     return out
 

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from hems.demo import demo_home_spec
+from hems.dispatch import planned_powers
 from hems.domain.preferences import Departure, NextTrip, Preferences, Weekday
 from hems.market import ReplayedMarket
 from hems.problem_builder import (
@@ -138,3 +139,20 @@ def test_a_battery_below_its_reserve_is_planned_from_its_true_soc_and_recovers(s
     assert soc_pct.iloc[4:].min() >= 40.0 - 1e-6  # back at the reserve within two hours
     (reason,) = [v for v in plan.violations if v.wish is Wish.BATTERY_BOUNDS]
     assert "recovers its reserve" in reason.message
+
+
+def test_a_plan_made_inside_a_slot_runs_the_battery_and_heat_pump_from_now():
+    now = MONDAY_5PM + timedelta(minutes=7)
+    full = {"Battery": DeviceState(at_utc=now, power_kw=0.0, soc=0.9)}  # it discharges at the peak
+    problem, _ = build_problem(_inputs(now=now, states=full))
+    assert problem.plan_start_utc == now
+    assert problem.first_slot_fraction == pytest.approx(23 / 30)
+    plan = optimise(problem)
+    first = plan.schedule.iloc[0]
+    for name in ("Battery", "Heat pump"):
+        # the slot's average over 23 minutes of running; the device is told the running power
+        assert first[f"{name}.setpoint_kw"] == pytest.approx(first[f"{name}.power_kw"] * 30 / 23)
+    assert first["Battery.power_kw"] < -1.0
+    assert abs(first["Battery.setpoint_kw"]) <= problem.batteries[0].max_discharge_kw + 1e-6
+    powers = planned_powers(plan.schedule, demo_home_spec(), now)
+    assert powers["Battery"] == pytest.approx(first["Battery.setpoint_kw"])
