@@ -111,7 +111,11 @@ class ConformanceRuns:
         return run
 
     def get(self, run_id: str) -> ConformanceRun:
-        run = self._runs.get(run_id) if RUN_ID.match(run_id) else None
+        """The run ``run_id``: of this process, or finished before the service restarted (read
+        back from its summary.json); NotFoundError otherwise."""
+        if not RUN_ID.match(run_id):
+            raise NotFoundError(f"conformance run {run_id}")
+        run = self._runs.get(run_id) or _finished_earlier(self.base_dir / run_id)
         if run is None:
             raise NotFoundError(f"conformance run {run_id}")
         return run
@@ -162,6 +166,26 @@ class ConformanceRuns:
         root = str(Path(hems.__file__).resolve().parents[1])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         return env
+
+
+def _finished_earlier(out_dir: Path) -> ConformanceRun | None:
+    """A run a previous service process finished, from the files it left (None: none)."""
+    try:
+        summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+        started = datetime.fromisoformat(summary["started_utc"])
+        finished = datetime.fromtimestamp((out_dir / "summary.json").stat().st_mtime, UTC)
+        mode = str(summary["mode"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return ConformanceRun(
+        run_id=out_dir.name,
+        mode=mode,
+        out_dir=out_dir,
+        started_utc=started,
+        deadline_s=0.0,
+        status="finished",
+        finished_utc=finished,
+    )
 
 
 def _command(request: RunRequest, out_dir: Path) -> list[str]:

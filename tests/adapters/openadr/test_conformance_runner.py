@@ -203,3 +203,20 @@ def test_a_ven_that_checks_no_event_fails_the_rule_cases(tmp_path, monkeypatch):
     assert outcomes[0] == ("failed", "uids 1, 2: answered 200 optIn, expected 454 optOut")
     assert outcomes[1][0] == "failed"
     assert outcomes[2] == ("passed", "")
+
+
+def test_an_unreachable_vtn_fails_the_cases_saying_why(tmp_path):
+    """Nothing listens at the URL: each operator-free case fails at once, naming the
+    connection error, and its tracelog holds the message sent and the failure."""
+    from adapters.openadr.conformance.reference_vtn import free_port
+
+    target = VtnTarget(
+        url=f"http://127.0.0.1:{free_port()}/OpenADR2/Simple/2.0b",
+        ven=VenSettings(manufacturer="ACME", serial_number="SN-1"),
+    )
+    run = asyncio.run(run_against(target, tmp_path, cases=select(["registration", "reports"])))
+    assert [r.outcome for r in run.results] == ["failed", "failed"]
+    assert all("ConnectError" in r.message for r in run.results), run.results
+    tracelog = (tmp_path / "tracelogs" / "registration.log").read_text()
+    assert "VEN -> VTN  EiRegisterParty oadrQueryRegistration" in tracelog
+    assert "EiRegisterParty: no usable answer: ConnectError" in tracelog

@@ -56,6 +56,14 @@ def test_an_admin_runs_the_cases_and_reads_the_junit_and_tracelogs(client, demo)
     assert "wrong_signature_refused" in page.text
     # the next run may start once this one is over
     assert client.post(PREFIX, json={"cases": ["signatures"]}, headers=admin).status_code == 202
+    # a restarted service still serves the finished run from its files
+    from hems.usecases.conformance import ConformanceRuns
+
+    client.app.state.conformance_runs.stop()
+    client.app.state.conformance_runs = ConformanceRuns(demo.runtime.settings)
+    after = client.get(f"{PREFIX}/{run['id']}", headers=admin).json()
+    assert (after["status"], after["counts"]) == ("finished", done["counts"])
+    assert client.get(after["junit"], headers=admin).content == junit.content
 
 
 @pytest.mark.parametrize(
