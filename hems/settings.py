@@ -116,6 +116,16 @@ class Settings(BaseSettings):
             replayed: refused).
         vtn_signatures_required: refuse every unsigned message from the VTN too (rule 514);
             needs one of the three above.
+        ven_push_port: the port of the VENs' push endpoint, served by the service on its own
+            TLS listener for the homes whose VEN mode is push (0 = no push listener, pull
+            only). Needs ``ven_push_cert_file``, ``ven_push_key_file``, ``vtn_url``,
+            ``vtn_ca_file`` (the VTN's client certificate must chain to it) and
+            ``vtn_fingerprint`` (the VTN's certificate, compared on each push).
+        ven_push_host: the address it listens on.
+        ven_push_cert_file, ven_push_key_file: its server certificate and key (PEM).
+        ven_push_url: the endpoint's address as the VTN reaches it, advertised at registration
+            (oadrTransportAddress, ``<ven_push_url>/homes/<id>``); empty =
+            ``https://<ven_push_host>:<ven_push_port>`` (a wildcard host needs it given).
         demo: run the bundled demo home with simulated devices.
         devices: how the CEM reaches each home's real devices (OCPP chargers, Modbus/SunSpec
             inverters and meters, MQTT devices), by the home's CEM serial
@@ -166,6 +176,11 @@ class Settings(BaseSettings):
     vtn_signing_fingerprint: str = ""
     vtn_signing_ca_file: FilePath | None = None
     vtn_signatures_required: bool = False
+    ven_push_port: int = Field(default=0, ge=0, le=65535)
+    ven_push_host: str = "127.0.0.1"
+    ven_push_cert_file: FilePath | None = None
+    ven_push_key_file: FilePath | None = None
+    ven_push_url: str = ""
     demo: bool = False
     devices: DeviceSettings = Field(default_factory=DeviceSettings)
 
@@ -204,6 +219,15 @@ class Settings(BaseSettings):
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError("must be an http:// or https:// URL with a host")
+        return url
+
+    @field_validator("ven_push_url")
+    @classmethod
+    def _https_url(cls, url: str) -> str:
+        if url:
+            parts = urlsplit(url)
+            if parts.scheme != "https" or not parts.hostname:
+                raise ValueError("must be an https:// URL with a host (the VTN pushes over TLS)")
         return url
 
     @field_validator("ev_ramp_kw_per_min", "battery_ramp_kw_per_min", "heat_pump_ramp_kw_per_min")
@@ -319,6 +343,52 @@ class Settings(BaseSettings):
                 "vtn_signing_cert_file, vtn_signing_fingerprint or vtn_signing_ca_file"
             )
         return self
+
+    @model_validator(mode="after")
+    def _push_complete(self) -> Settings:
+        """A half-configured push listener is refused at start-up, naming what is missing
+        (it would otherwise fail at the first push, or accept pushes from anyone)."""
+        given = [
+            name
+            for name in ("ven_push_cert_file", "ven_push_key_file", "ven_push_url")
+            if getattr(self, name)
+        ]
+        if not self.ven_push_port:
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)} set but ven_push_port is 0: set the port to serve the "
+                    "VENs' push endpoint, or remove them"
+                )
+            return self
+        needed = {
+            "ven_push_cert_file": self.ven_push_cert_file,
+            "ven_push_key_file": self.ven_push_key_file,
+            "vtn_url": self.vtn_url,
+            "vtn_ca_file (the CA the VTN's client certificate chains to)": self.vtn_ca_file,
+            "vtn_fingerprint (the VTN's certificate, compared on each push)": (
+                self.vtn_fingerprint
+            ),
+        }
+        missing = [name for name, value in needed.items() if not value]
+        if missing:
+            raise ValueError(f"ven_push_port needs {', '.join(missing)}")
+        if not self.ven_push_url and self.ven_push_host in ("0.0.0.0", "::", ""):
+            raise ValueError(
+                f"ven_push_host {self.ven_push_host!r} is a wildcard address: set ven_push_url "
+                "to the address the VTN reaches the push endpoint at"
+            )
+        return self
+
+    @property
+    def ven_push_base_url(self) -> str:
+        """The push endpoint's address as the VTN reaches it (empty: no push listener)."""
+        if not self.ven_push_port:
+            return ""
+        if self.ven_push_url:
+            return self.ven_push_url.rstrip("/")
+        host = self.ven_push_host
+        host = f"[{host}]" if ":" in host else host
+        return f"https://{host}:{self.ven_push_port}"
 
     @property
     def ven_signing_files(self) -> tuple[Path, Path] | None:

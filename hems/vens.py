@@ -26,6 +26,7 @@ from hems.service import CemService
 from hems.settings import Settings
 from hems.storage.enrolments import EnrolmentStatus, VenMode
 from hems.ven_bridge import VenBridge, resources, send_new_answer
+from hems.ven_push import PushListener
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class VenFleet:
     _signer: XmlSigner | None = None
     _verifier: XmlVerifier | None = None
     _removals: set[asyncio.Task[None]] = field(default_factory=set)
+    push: PushListener | None = None
+    """The push endpoint of the homes in push mode (setting ``ven_push_port``), else None."""
 
     def build(self) -> None:
         """One VEN per home (call before :meth:`start`)."""
@@ -68,6 +71,8 @@ class VenFleet:
                 )
             )
         self._signer, self._verifier = signatures(s)
+        if s.ven_push_port:
+            self.push = PushListener(s, self._verifier)
         for home_id in self.service.store.home_ids():
             self._make_ven(home_id)
         self.service.opt_out_listeners.append(self._opt_out)
@@ -89,12 +94,17 @@ class VenFleet:
         self._transports[home_id] = transport
         self.bridges[home_id] = bridge
         mode = self.service.store.ven_mode(home_id)
+        if mode is VenMode.PUSH and self.push is None:
+            log.error("home %s: push mode but no push listener (ven_push_port); pulling", home_id)
+        push_url = self.push.url_for(home_id) if self.push and mode is VenMode.PUSH else None
         ven = Ven(
             VenSettings(
                 manufacturer=home.cem_manufacturer,
                 serial_number=home.cem_serial,
                 resources=resources(home),
                 report_only=mode is VenMode.REPORT_ONLY,
+                pull=push_url is None,
+                push_url=push_url,
             ),
             transport,
             decide=bridge.decide,
@@ -109,6 +119,8 @@ class VenFleet:
             if enrolment.status is EnrolmentStatus.CANCELLED_BY_DSRSP:
                 ven.cancelled_by_vtn_utc = enrolment.since
         self.vens[home_id] = ven
+        if self.push is not None and push_url is not None:
+            self.push.dispatcher.mount(home_id, ven)
         return ven
 
     async def _opt_out(self, home_id: int, event_id: str) -> None:
@@ -126,6 +138,8 @@ class VenFleet:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self._tick_s = tick_s
+        if self.push is not None:
+            self.push.start()
         for home_id in list(self.vens):
             self._start_ven(home_id)
 
@@ -211,6 +225,8 @@ class VenFleet:
         if ven is None:
             return
         self.bridges.pop(home_id, None)
+        if self.push is not None:
+            self.push.dispatcher.unmount(home_id)
         try:
             await ven.deregister()
         except Exception as exc:  # the VTN is away: it stops hearing from the VEN all the same
@@ -233,6 +249,8 @@ class VenFleet:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         for transport in self._transports.values():
             await transport.aclose()
+        if self.push is not None:
+            await self.push.stop()
 
 
 def signatures(settings: Settings) -> tuple[XmlSigner | None, XmlVerifier | None]:

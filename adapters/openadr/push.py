@@ -53,9 +53,19 @@ async def read_limited(request: Request, max_bytes: int) -> bytes | None:
 
 
 def push_routes(
-    ven: Ven, verifier: codec.Verifier | None = None, *, max_bytes: int = MAX_MESSAGE_BYTES
+    ven: Ven,
+    verifier: codec.Verifier | None = None,
+    *,
+    max_bytes: int = MAX_MESSAGE_BYTES,
+    one_push_per_connection: bool = False,
 ) -> list[Route]:
-    """Routes for the VTN's pushes, one per 2.0b service (same handling for each)."""
+    """Routes for the VTN's pushes, one per 2.0b service (same handling for each).
+
+    ``one_push_per_connection``: each answer closes its connection (``Connection: close``),
+    so every push comes on a new TLS connection whose handshake checks the VTN's certificate
+    (``tls.server_context(vtn_fingerprint=...)``): the pin is compared on each push, not once
+    per keep-alive connection. Pushes are rare; a handshake costs milliseconds."""
+    headers = {"Connection": "close"} if one_push_per_connection else None
 
     def error(code: ResponseCode, description: str) -> m.Message:
         response = m.EiResponse(code=code, request_id="", description=description)
@@ -82,6 +92,6 @@ def push_routes(
         if answer is None:
             answer = m.Response(response=m.ok_response(""), ven_id=ven.ven_id)
         signer = getattr(ven.transport, "signer", None)
-        return Response(codec.render(answer, signer=signer), media_type=XML)
+        return Response(codec.render(answer, signer=signer), media_type=XML, headers=headers)
 
     return [Route(f"/{service}", endpoint, methods=["POST"]) for service in SERVICES]

@@ -64,14 +64,17 @@ def check_pinned(peer_der: bytes | None, pinned: str | None) -> None:
         raise FingerprintMismatchError(f"VTN fingerprint {actual}, pinned {normalise(pinned)}")
 
 
-def _pinned_classes(pinned: str) -> tuple[type[ssl.SSLObject], type[ssl.SSLSocket]]:
-    """SSLObject / SSLSocket classes that check the peer's fingerprint after each handshake."""
+def _pinned_classes(
+    pinned: str, what: str = "connection"
+) -> tuple[type[ssl.SSLObject], type[ssl.SSLSocket]]:
+    """SSLObject / SSLSocket classes that check the peer's fingerprint after each handshake
+    (``what`` names the connection in the log)."""
 
     def check(peer_der: bytes | None) -> None:
         try:
             check_pinned(peer_der, pinned)
         except FingerprintMismatchError as exc:
-            log.warning("openadr tls: refused the VTN's connection: %s", exc)
+            log.warning("openadr tls: refused the VTN's %s: %s", what, exc)
             raise
 
     class PinnedSSLObject(ssl.SSLObject):  # asyncio / anyio streams (httpx async)
@@ -134,12 +137,23 @@ def client_context(settings: TlsSettings) -> ssl.SSLContext:
 
 
 def server_context(
-    cert_file: Path, key_file: Path, ca_file: Path, key_password: str | None = None
+    cert_file: Path,
+    key_file: Path,
+    ca_file: Path,
+    key_password: str | None = None,
+    *,
+    vtn_fingerprint: str | None = None,
 ) -> ssl.SSLContext:
-    """A TLS 1.2+ server context that requires client certificates (push mode endpoint)."""
+    """A TLS 1.2+ server context that requires client certificates chaining to ``ca_file``
+    (push mode endpoint); with ``vtn_fingerprint``, every handshake also fails (logged) when
+    the client's certificate is not the VTN's pinned one, so another party holding a
+    certificate from the same CA cannot push."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(cert_file, key_file, key_password)
     ctx.load_verify_locations(cafile=str(ca_file))
     ctx.verify_mode = ssl.CERT_REQUIRED
+    if vtn_fingerprint is not None:
+        classes = _pinned_classes(vtn_fingerprint, "push connection")
+        ctx.sslobject_class, ctx.sslsocket_class = classes
     return ctx

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 
 from hems.api.auth import Admin, CurrentPrincipal, HomeId, Service, actor
-from hems.api.errors import ADMIN, BODY, HOME, responses
+from hems.api.errors import ADMIN, BODY, HOME, invalid, responses
 from hems.api.schemas import (
     DeviceStatus,
     DsrEnrolment,
@@ -24,6 +24,7 @@ from hems.serving.params import HomeIdPath
 from hems.storage.store import ConflictError
 from hems.usecases import enrolment
 from hems.usecases import homes as uc
+from hems.usecases.errors import InvalidInputError
 
 router = APIRouter(tags=["homes"])
 
@@ -125,6 +126,10 @@ def set_ven_mode(
     home_id: HomeIdPath, body: VenModeIn, service: Service, principal: Admin
 ) -> VenModePublic:
     """Choose how the home's VEN talks (the operator's choice, per home): ``report_only``
-    registers as a report-only VEN (oadrReportOnly: registration and reports, no events); a
-    change makes the VEN again, which registers anew."""
-    return enrolment.set_ven_mode(service, home_id, body.mode, actor(principal))
+    registers as a report-only VEN (oadrReportOnly: registration and reports, no events);
+    ``push`` has the VTN push to the service's push endpoint (422 when the service has none);
+    a change makes the VEN again, which registers anew."""
+    try:
+        return enrolment.set_ven_mode(service, home_id, body.mode, actor(principal))
+    except InvalidInputError as exc:
+        raise invalid(exc.loc, exc.message, exc.value) from None

@@ -53,7 +53,7 @@ class EnrolmentIn(DomainModel):
 
 
 class VenModeIn(DomainModel):
-    """How the home's VEN talks: ``pull`` or ``report_only``."""
+    """How the home's VEN talks: ``pull``, ``report_only`` or ``push``."""
 
     mode: VenMode
 

@@ -29,6 +29,8 @@ class VenMode(StrEnum):
     """The VEN polls the VTN for events and report requests (the default)."""
     REPORT_ONLY = "report_only"
     """A report-only VEN (oadrReportOnly): registers and reports, takes no events."""
+    PUSH = "push"
+    """The VTN pushes to the service's push endpoint (settings ``ven_push_*``)."""
 
 
 @dataclass(frozen=True, slots=True)

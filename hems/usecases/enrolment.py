@@ -2,7 +2,7 @@
 staying a customer, its VEN deregisters (oadrCancelPartyRegistration) and stays deregistered,
 across restarts, until it is enrolled again; a registration the DSRSP's VTN cancelled is
 recorded, shown to the consumer and not retried until then. The operator also chooses how
-each home's VEN talks (:class:`hems.storage.enrolments.VenMode`: pull, or report-only).
+each home's VEN talks (:class:`hems.storage.enrolments.VenMode`: pull, report-only or push).
 
 Withdrawing is not declining events (the ``dsr_consent`` preference): a home without consent
 stays registered, reports its telemetry and answers each event optOut; a withdrawn home is not
@@ -14,6 +14,7 @@ from datetime import datetime
 
 from hems.service import CemService
 from hems.storage.enrolments import Enrolment, EnrolmentStatus, VenMode
+from hems.usecases.errors import InvalidInputError
 from hems.usecases.records import DsrEnrolment, VenModePublic
 
 MESSAGES = {
@@ -67,7 +68,14 @@ def ven_mode(service: CemService, home_id: int) -> VenModePublic:
 
 def set_ven_mode(service: CemService, home_id: int, mode: VenMode, actor: str) -> VenModePublic:
     """The operator's choice of how the home's VEN talks (audited): a change makes the VEN
-    again in the new mode (it deregisters and registers anew, unless withdrawn)."""
+    again in the new mode (it deregisters and registers anew, unless withdrawn). Push mode
+    needs the service's push listener (InvalidInputError without ``ven_push_port``)."""
+    if mode is VenMode.PUSH and not service.settings.ven_push_port:
+        raise InvalidInputError(
+            ("body", "mode"),
+            "push mode needs the VENs' push endpoint: set ven_push_port and its certificate",
+            mode.value,
+        )
     if service.store.set_ven_mode(home_id, mode, service.clock.now(), actor):
         service.ven_mode_changed(home_id)
     return ven_mode(service, home_id)

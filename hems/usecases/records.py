@@ -139,5 +139,6 @@ class VenModePublic(BaseModel):
     mode: VenMode = Field(
         description="pull: it polls for events and report requests (the default); "
         "report_only: it registers as a report-only VEN (oadrReportOnly) and sends the "
-        "telemetry the VTN asks for, taking no events."
+        "telemetry the VTN asks for, taking no events; push: the VTN pushes to the service's "
+        "push endpoint (oadrHttpPullModel false)."
     )

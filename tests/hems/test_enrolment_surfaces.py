@@ -122,3 +122,12 @@ def test_the_operator_chooses_the_ven_mode_per_home(client, demo):
         ).status_code
         == 404
     )
+
+
+def test_push_mode_without_the_push_listener_is_a_422_naming_the_mode(client, demo):
+    url = f"/homes/{demo.home_id}/ven-mode"
+    r = client.put(url, json={"mode": "push"}, headers=demo.auth(demo.admin_token))
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "mode"]
+    assert "ven_push_port" in r.json()["detail"][0]["msg"]
+    assert client.get(url, headers=demo.auth()).json() == {"mode": "pull"}
