@@ -43,6 +43,7 @@ from hems.backtest import (
 from hems.backtest.chunks import run_chunked
 from hems.backtest.config import PLANNER_MIP_REL_GAP, ROLLING_CADENCES
 from hems.backtest.data import DATA_DIR_ENV
+from hems.backtest.headline import capture_ratio
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -50,17 +51,6 @@ RESULTS = Path(__file__).resolve().parent / "results"
 EV_SHORT_GBP_PER_KWH = 0.30
 """What a kWh the car lacks at departure costs the driver elsewhere (public charging, 2020)
 [GBP/kWh], for the adjusted capture ratio."""
-
-
-def capture_ratio(bills: dict[str, float]) -> tuple[float, str]:
-    """The planner's share of the perfect-foresight saving over the best baseline, and that
-    baseline's name (``bills`` by strategy name [GBP])."""
-    baselines = {n: b for n, b in bills.items() if n in BASELINE_NAMES}
-    best = min(baselines, key=lambda n: baselines[n])
-    room = baselines[best] - bills["perfect_foresight"]
-    if room <= 0:
-        return float("nan"), best
-    return (baselines[best] - bills["planner"]) / room, best
 
 
 def gap_argument(text: str) -> float:

@@ -14,25 +14,20 @@ import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from hems.backtest.config import PLANNER_MIP_REL_GAP
 from hems.cli_conformance import conformance_app
 from hems.cli_devices import devices_app
-from hems.cli_errors import DEBUG_ENV, ErrorBoundaryGroup, InputError, read_model, writable_file
-from hems.demo import demo_problem, read_demo_series
+from hems.cli_errors import DEBUG_ENV, ErrorBoundaryGroup, InputError, writable_file
+from hems.demo import read_demo_series
 from hems.settings import Settings, load_settings
 from hems.storage.engine import make_engine, upgrade_schema
 from hems.storage.store import Store
-from optimiser import ModelExtension, Plan, Problem, SolverOptions, TimeGrid, optimise
-
-if TYPE_CHECKING:
-    from hems.backtest.kpis import BacktestResults
+from optimiser import SolverOptions, optimise
 
 app = typer.Typer(
     cls=ErrorBoundaryGroup,  # failures -> one line on stderr (hems/cli_errors.py)
@@ -268,16 +263,18 @@ def plan(
         float, typer.Option(min=0.0, max=1.0, help="with --home: the batteries' SoC now")
     ] = 0.5,
 ) -> None:
-    """Plan the demo home's bundled 48 h once (or, with --home, a home of yours from now on the
-    bundled prices replayed onto today), print a summary and write the plan as CSV."""
+    """Plan the service's demo home from now on the bundled prices replayed onto today (or,
+    with --home, a home of yours), print a summary and write the plan as CSV."""
+    from hems.cli_plan import demo_home_problem, home_file_problem, print_plan
+
+    series = read_demo_series(data)
     if home is None:
-        problem = demo_problem(read_demo_series(data), carbon_preference=carbon_preference)
-        extensions: list[ModelExtension] = []
+        problem, extensions = demo_home_problem(series, carbon_preference)
     else:
-        problem, extensions = _home_problem(home, preferences, ev_soc, battery_soc)
+        problem, extensions = home_file_problem(home, preferences, ev_soc, battery_soc, series)
     result = optimise(problem, SolverOptions(time_limit_s=time_limit_s), extensions)
     result.schedule.to_csv(out, date_format="%Y-%m-%dT%H:%M:%SZ", float_format="%.4f")
-    print_plan(result)
+    print_plan(console, result)
     console.print(f"\nFull plan ({len(result.schedule)} slots, UTC): [bold]{out}[/bold]")
 
 
@@ -295,8 +292,12 @@ def backtest(
         Path, typer.Option(help="KPIs, one row per strategy (.csv and .parquet); others beside")
     ] = Path("out/backtest.csv"),
     start: Annotated[
-        str, typer.Option(help="start of the period (ISO date or time, UTC)")
-    ] = "2026-01-12",
+        str | None,
+        typer.Option(
+            help="start of the period (ISO date or time, UTC); default: 5 days into --data's "
+            "data, or 2026-01-12 on the bundled sample"
+        ),
+    ] = None,
     end: Annotated[
         str | None, typer.Option(help="end of the period (ISO date, UTC; whole days)")
     ] = None,
@@ -346,23 +347,22 @@ def backtest(
         str,
         typer.Option(help="with --chunk-days: a planner's cadence in the warm-up day"),
     ] = "daily",
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="also write an interactive chart of bills, SoC and prices (FILE.html)"),
+    ] = None,
 ) -> None:
     """Backtest strategies for one or many homes over a period: on real data with --data (or
     $HEMS_DATA_DIR), else the bundled market sample replayed onto the period. Writes the KPIs
     per strategy to --out (CSV and parquet) and per day, per slot, per DSR event and the data
     report beside it. Several homes, --scheduler or --workers run on Dask."""
-    from rich.progress import Progress
-
-    from hems.backtest.request import (
-        BacktestInputError,
-        backtest_configs,
-        backtest_request,
-        run_request,
-        runs_here,
-    )
+    from hems.backtest.command import BacktestInputError, PlotError, backtest_command
 
     try:
-        request = backtest_request(
+        backtest_command(
+            console,
+            out=out,
+            plot=plot,
             strategies=strategies,
             start=start,
             end=end,
@@ -381,136 +381,8 @@ def backtest(
             workers=workers,
             chunk_days=chunk_days,
         )
-        configs = backtest_configs(request)  # loads and checks the data first
-    except BacktestInputError as exc:
+    except (BacktestInputError, PlotError) as exc:
         raise InputError(str(exc)) from None
-    if not runs_here(request, configs):
-        results = run_request(request, configs)  # Dask shows its own progress
-    else:
-        slots = request.days * 24 * 60 // slot_minutes * len(request.strategies)
-        with Progress(console=console, transient=True) as bar:
-            label = f"{len(request.strategies)} strategies, {request.days} d"
-            task = bar.add_task(label, total=slots)
-            results = run_request(request, configs, progress=lambda: bar.advance(task))
-    written = results.save(out)
-    _print_backtest(results, request.days, request.start_utc, written)
-
-
-def _print_backtest(
-    results: BacktestResults, days: int, start_utc: datetime, written: list[Path]
-) -> None:
-    """The KPIs per home and strategy as a table, the data report and the files written."""
-    table = Table(title=f"Backtest, {days} d from {start_utc:%Y-%m-%d %H:%M} UTC")
-    shown = {
-        "bill_gbp": ("bill £", ".2f"),
-        "import_kwh": ("import kWh", ".1f"),
-        "export_kwh": ("export kWh", ".1f"),
-        "carbon_kg": ("CO2 kg", ".1f"),
-        "comfort_deficit_kelvin_hours": ("comfort K·h", ".2f"),
-        "ev_short_kwh": ("EV short kWh", ".1f"),
-        "battery_throughput_kwh": ("battery kWh", ".1f"),
-        "peak_import_kw": ("peak kW", ".1f"),
-        "plans": ("plans", ".0f"),
-        "plans_per_s": ("plans/s", ".1f"),
-    }
-    table.add_column("home")
-    table.add_column("strategy")
-    for header, _ in shown.values():
-        table.add_column(header, justify="right")
-    for name, row in results.summary.iterrows():
-        table.add_row(
-            str(row["home"]),
-            str(name),
-            *(format(float(row[c]), f) for c, (_, f) in shown.items()),
-        )
-    console.print(table)
-    if results.data_report is not None:
-        console.print(f"Data: {results.data_report.summary()}")
-    console.print("Written: " + ", ".join(str(p) for p in written))
-
-
-def _home_problem(
-    home_file: Path, prefs_file: Path | None, ev_soc: float | None, battery_soc: float
-) -> tuple[Problem, list[ModelExtension]]:
-    """The problem of a home file planned now (UTC), with states given on the command line."""
-    from hems.domain.home import HomeSpec
-    from hems.domain.preferences import Preferences
-    from hems.market import ReplayedMarket
-    from hems.problem_builder import PlanInputs, build_problem
-    from kernel.devices import DeviceState
-
-    spec = read_model(home_file, HomeSpec)
-    prefs = read_model(prefs_file, Preferences) if prefs_file else Preferences()
-    now = datetime.now(UTC)
-    if (refusal := prefs.next_trip_refusal(now)) is not None:
-        raise InputError(f"{prefs_file}: ev_next_trip.leave_at: {refusal}")
-    grid = TimeGrid.starting_at(now, step_minutes=30, horizon_hours=48)
-    states = {}
-    for d in spec.devices:
-        if d.kind == "battery":
-            states[d.name] = DeviceState(at_utc=now, power_kw=0.0, soc=battery_soc)
-        elif d.kind == "ev_charger" and ev_soc is not None:
-            states[d.name] = DeviceState(at_utc=now, power_kw=0.0, soc=ev_soc, plugged_in=True)
-    inputs = PlanInputs(
-        home=spec,
-        preferences=prefs,
-        states=states,
-        market=ReplayedMarket().series(grid, spec),
-        grid=grid,
-        now_utc=now,
-    )
-    return build_problem(inputs)
-
-
-def print_plan(result: Plan) -> None:
-    """A readable summary: an hourly table in UK local time, totals, wishes missed, solver."""
-    s = result.schedule
-    hourly = s.resample("1h").mean()
-    table = Table(title="Plan, hourly averages (UK local time; kW, + = consumption / import)")
-    suffixes = {".power_kw": "", ".soc_pct": " %", ".indoor_c": " °C", ".tank_c": " tank °C"}
-    device_columns = [
-        c for c in s.columns if any(c.endswith(x) for x in suffixes) and c != "grid_kw"
-    ]
-    columns = [
-        ("price p/kWh", "import_price_gbp_per_kwh", 100.0, ".1f"),
-        ("CO2 g/kWh", "carbon_intensity_g_per_kwh", 1.0, ".0f"),
-        ("load", "base_load_kw", 1.0, ".2f"),
-    ]
-    for c in device_columns:
-        name, suffix = next((c[: -len(x)], u) for x, u in suffixes.items() if c.endswith(x))
-        fmt = "+.2f" if suffix == "" else ".0f" if suffix == " %" else ".1f"
-        columns.append((f"{name}{suffix}", c, 1.0, fmt))
-    columns.append(("grid", "grid_kw", 1.0, "+.2f"))
-    table.add_column("time", justify="right")
-    for header, *_ in columns:
-        table.add_column(header, justify="right")
-    for ts, row in hourly.iterrows():
-        local = pd.Timestamp(str(ts)).tz_convert("Europe/London")
-        cells = [
-            "" if pd.isna(row[c]) else format(scale * row[c], fmt) for _, c, scale, fmt in columns
-        ]
-        table.add_row(local.strftime("%a %H:%M"), *cells)
-    console.print(table)
-    t = result.totals
-    console.print(
-        f"[bold]Totals[/bold]: import {t.import_kwh:.1f} kWh (£{t.import_cost_gbp:.2f}), "
-        f"export {t.export_kwh:.1f} kWh (£{t.export_revenue_gbp:.2f}), "
-        f"net energy cost £{t.net_energy_cost_gbp:.2f}, carbon {t.carbon_kg:.1f} kg, "
-        f"battery wear £{t.degradation_gbp:.2f}, PV curtailed {t.pv_curtailed_kwh:.1f} kWh"
-    )
-    if result.violations:
-        console.print("[bold yellow]Wishes not met[/bold yellow]:")
-        for v in result.violations:
-            console.print(f"  - {v.message}")
-    else:
-        console.print("[green]Every wish is met[/green] (EV targets, comfort band, hot water).")
-    r = result.solver
-    console.print(
-        f"[bold]Solver[/bold]: {r.status.value} ({r.message}), objective £{r.objective_gbp:.4f}, "
-        f"gap {r.gap:.2e}, {r.n_binaries} binaries, {r.rounds} round(s); "
-        f"build {1000 * r.build_s:.0f} ms, "
-        f"solve {1000 * r.solve_s:.0f} ms, extract {1000 * r.extract_s:.0f} ms"
-    )
 
 
 if __name__ == "__main__":

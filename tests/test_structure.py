@@ -39,12 +39,11 @@ API_IMPORTS_WEB: set[str] = set()
 # Modules over MAX_MODULE_LINES today, with their line count now (the most they may have).
 LONG_MODULES = {
     "hems/backtest/data.py": 616,  # the real-data loaders and the home's assembly
-    "hems/cli.py": 520,  # every command and its options (backtest's work is in hems.backtest)
 }
 
 # Functions over MAX_FUNCTION_LINES today ("path::qualified name"), with their length now.
 LONG_FUNCTIONS = {
-    "hems/cli.py::backtest": 112,  # 17 typer options take 65 lines of its signature
+    "hems/cli.py::backtest": 104,  # 18 typer options take 69 lines of its signature
     "hems/backtest/data.py::assemble_home_data": 118,
     "forecasts/pv.py::forecast_pv": 101,
     "optimiser/components/ev.py::add_ev_block": 99,

@@ -86,8 +86,18 @@ class RunResult:
     home: str = "home"
 
 
-SLOT_COLUMNS = ("slot_start_utc", "import_kwh", "export_kwh", "bill_gbp", "carbon_kg")
-"""Per-slot meter readings of a run (energies kWh, money GBP, carbon kg)."""
+SLOT_COLUMNS = (
+    "slot_start_utc",
+    "import_kwh",
+    "export_kwh",
+    "bill_gbp",
+    "carbon_kg",
+    "import_price_gbp_per_kwh",
+    "battery_soc_pct",
+)
+"""Per-slot meter readings of a run (energies kWh, money GBP, carbon kg), the slot's actual
+import price and the batteries' state of charge at its end (NaN without a battery), for
+``hems backtest --plot``."""
 
 ENERGY_KEYS = (
     "bill_gbp",
@@ -123,7 +133,7 @@ async def _run(config: BacktestConfig, strategy: Strategy, progress: Progress | 
     day = config.start_utc.astimezone(UK).date()
     peak = 0.0
     now = config.start_utc
-    slot_rows: list[tuple[datetime, float, float, float, float]] = []
+    slot_rows: list[tuple[datetime, float, float, float, float, float, float]] = []
     while now < config.end_utc:
         end = min(now + config.slot, config.end_utc)
         m = sim.meter
@@ -138,6 +148,8 @@ async def _run(config: BacktestConfig, strategy: Strategy, progress: Progress | 
                 m.export_kwh - before[1],
                 m.bill_gbp - before[2],
                 m.carbon_kg - before[3],
+                ctx.actuals.at(pd.Timestamp(now))["import_price_gbp_per_kwh"],
+                _battery_soc_pct(ctx),
             )
         )
         now = end
@@ -213,6 +225,15 @@ def _snapshot(ctx: RunContext) -> dict[str, float]:
         "ev_departures": float(departures),
         "battery_throughput_kwh": throughput,
     }
+
+
+def _battery_soc_pct(ctx: RunContext) -> float:
+    """The batteries' stored energy as a share of their capacity [%] (NaN without one)."""
+    batteries = [d for d in ctx.sim.devices.values() if isinstance(d, SimulatedBattery)]
+    capacity = sum(b.capacity_kwh for b in batteries)
+    if not capacity:
+        return float("nan")
+    return 100.0 * sum(b.soc * b.capacity_kwh for b in batteries) / capacity
 
 
 def _target_soc(ctx: RunContext, leave_utc: datetime) -> float:

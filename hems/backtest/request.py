@@ -23,10 +23,14 @@ from hems.backtest.data import DATA_DIR_ENV, DataGapError, DataMissingError, loa
 from hems.backtest.engine import Progress
 from hems.backtest.kpis import BacktestResults
 from hems.backtest.parallel import run_many
+from hems.backtest.period import DataCoverage, data_coverage
 from hems.backtest.reference import real_data_config, reference_home
 from hems.backtest.runner import run_backtest
 from hems.backtest.strategies import STRATEGY_NAMES
 from hems.domain.home import HomeSpec
+
+SAMPLE_START = datetime(2026, 1, 12, tzinfo=UTC)
+"""The default start on the bundled sample (replayed onto any period)."""
 
 
 class BacktestInputError(ValueError):
@@ -81,18 +85,30 @@ def _utc(text: str, option: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _coverage(data: object) -> DataCoverage | None:
+    """The dates the data folder (``data`` or ``$HEMS_DATA_DIR``) covers; None on the sample."""
+    if data is None and not os.environ.get(DATA_DIR_ENV):
+        return None
+    try:
+        return data_coverage(data if isinstance(data, Path) else None)
+    except DataMissingError as exc:
+        raise BacktestInputError(str(exc)) from None
+
+
 def backtest_request(
     *,
     strategies: str,
-    start: str,
+    start: str | None,
     end: str | None,
     days: int,
     home_files: list[Path],
     **options: object,
 ) -> BacktestRequest:
     """The request from the command line's text: strategy names, the period (``--end`` in
-    whole days after ``--start`` wins over ``--days``), the home files; ``options`` are
-    :class:`BacktestRequest`'s other fields."""
+    whole days after ``--start`` wins over ``--days``; without ``--start``, a few days into a
+    data folder's data, else :data:`SAMPLE_START`), the home files; ``options`` are
+    :class:`BacktestRequest`'s other fields. On real data a period outside the data is refused
+    with the dates they cover."""
     names = tuple(s.strip() for s in strategies.split(",") if s.strip())
     unknown = [n for n in names if n not in STRATEGY_NAMES]
     if unknown or not names:
@@ -106,12 +122,18 @@ def backtest_request(
                 f"--{option.replace('_', '-')}: the {label} is one of "
                 f"{', '.join(ROLLING_CADENCES)}, not {options[option]!r}"
             )
-    begin = _utc(start, "--start")
+    coverage = _coverage(options.get("data"))
+    if start is not None:
+        begin = _utc(start, "--start")
+    else:
+        begin = SAMPLE_START if coverage is None else coverage.default_start_utc
     if end is not None:
         span = _utc(end, "--end") - begin
         if span <= timedelta(0) or span.total_seconds() % 86400:
             raise BacktestInputError(f"--end must be whole days after --start, got {span}")
         days = span.days
+    if coverage is not None and (refusal := coverage.refusal(begin, days)) is not None:
+        raise BacktestInputError(refusal)
     homes = []
     for path in home_files:
         try:

@@ -35,7 +35,38 @@ def test_cem_plan_prints_a_summary_and_writes_the_csv(tmp_path):
     assert "Solver: optimal" in result.output
     frame = pd.read_csv(out, index_col=0)
     assert len(frame) == 96
-    assert {"grid_import_kw", "EV.power_kw", "Heat pump.indoor_c", "cost_gbp"} <= set(frame.columns)
+    assert {"grid_import_kw", "Battery.soc_pct", "Heat pump.indoor_c", "cost_gbp"} <= set(
+        frame.columns
+    )
+
+
+def test_hems_plan_plans_the_services_demo_home_from_now(tmp_path):
+    """Issue 28: `hems plan` planned demo_problem (a hot-water tank the service's demo home
+    lacks, on the sample's own dates); it now plans the home `hems run --demo` plans, from
+    now, with the states the service's simulation starts in."""
+    from datetime import UTC, datetime, timedelta
+
+    from hems.cli_plan import DEMO_SERIAL, demo_home_problem
+    from hems.demo import demo_home_spec
+    from hems.runtime import DEMO_SERIAL as SERVICE_DEMO_SERIAL
+
+    assert DEMO_SERIAL == SERVICE_DEMO_SERIAL
+    out = tmp_path / "plan.csv"
+    before = datetime.now(UTC)
+    result = CliRunner().invoke(app, ["plan", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out, index_col=0, parse_dates=True)
+    first = frame.index[0].to_pydatetime()
+    assert before - timedelta(minutes=30) <= first <= before  # the slot holding now
+    assert not [c for c in frame.columns if "tank" in c]  # no hot-water tank in the service
+    # a morning when the commuter's car is at home: the car is in the plan, as in the service
+    morning = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)
+    problem, _ = demo_home_problem(read_demo_series(), 0.2, now=morning)
+    names = {d.name for d in demo_home_spec().devices}
+    planned = {b.name for b in problem.batteries} | {h.name for h in problem.heat_pumps}
+    assert planned | {e.name for e in problem.evs} | {p.name for p in problem.pv} == names
+    assert problem.heat_pumps[0].tank is None
+    assert problem.batteries[0].initial_soc == pytest.approx(0.3)
 
 
 def test_cem_plan_rejects_an_out_of_range_preference(tmp_path):

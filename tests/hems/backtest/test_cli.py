@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -142,3 +144,64 @@ def test_hems_backtest_input_errors_are_one_line_on_stderr(tmp_path, monkeypatch
         assert result.stderr.startswith("Error: ")
         assert result.stderr.count("\n") == 1
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_hems_backtest_with_only_a_data_folder_runs_and_prints_the_headline(tmp_path, monkeypatch):
+    """Issue 28: `hems backtest` with HEMS_DATA_DIR set and nothing else started on
+    2026-01-12, outside the data, and failed with "no value for 192 slot(s)". It now starts a
+    few days into the data and says what the planner saves against the best baseline."""
+    from tests.hems.backtest.synthetic import write_data_folder
+
+    folder = write_data_folder(tmp_path / "data")  # 2020-02-06 to 2020-03-07
+    monkeypatch.setenv("HEMS_DATA_DIR", str(folder))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["backtest"])
+    assert result.exit_code == 0, result.output
+    assert "2 d from 2020-02-11 00:00 UTC" in result.output
+    assert "The planner's bill" in result.output
+    assert "than the best baseline's (naive, £" in result.output
+    assert "add perfect_foresight to --strategies for the capture ratio" in result.output
+    assert pd.read_csv(tmp_path / "out" / "backtest.csv")["strategy"].tolist() == [
+        "planner",
+        "naive",
+    ]
+
+
+def test_hems_backtest_outside_the_data_says_which_dates_they_cover(tmp_path, monkeypatch):
+    from tests.hems.backtest.synthetic import write_data_folder
+
+    folder = write_data_folder(tmp_path / "data")
+    monkeypatch.setenv("HEMS_DATA_DIR", str(folder))
+    result = CliRunner().invoke(
+        app, ["backtest", "--start", "2026-01-12", "--out", str(tmp_path / "r.csv")]
+    )
+    assert result.exit_code == 2
+    assert "no value for" not in result.stderr
+    assert "which cover 2020-02-06 to 2020-03-06 (UTC)" in result.stderr
+    assert "without --start: 2020-02-11" in result.stderr
+
+
+def test_hems_backtest_plots_bills_soc_and_prices_offline(tmp_path, monkeypatch):
+    from tests.hems.backtest.synthetic import write_data_folder
+
+    monkeypatch.delenv("HEMS_DATA_DIR", raising=False)
+    folder = write_data_folder(tmp_path / "data")
+    plot = tmp_path / "charts" / "run.html"
+    args = ["backtest", "--data", str(folder), "--start", "2020-03-02", "--days", "1"]
+    args += ["--strategies", "naive,battery_timer", "--out", str(tmp_path / "r.csv")]
+    refused = CliRunner().invoke(app, [*args, "--plot", str(tmp_path / "run.png")])
+    assert refused.exit_code == 2
+    assert "name it FILE.html" in refused.stderr
+    result = CliRunner().invoke(app, [*args, "--plot", str(plot)])
+    assert result.exit_code == 0, result.output
+    html = plot.read_text()
+    assert re.findall(r"<(?:script|link)\b[^>]*\b(?:src|href)=", html) == []  # plotly.js inside
+    assert "Plotly.newPlot" in html
+    for title in ("Running bill", "Battery state of charge (%)", "Import price"):
+        assert title in html
+    assert '"name":"battery_timer"' in html
+    slots = pd.read_csv(tmp_path / "r_slots.csv")
+    timer = slots[slots["strategy"] == "battery_timer"]
+    assert timer["battery_soc_pct"].between(0, 100).all()
+    assert timer["battery_soc_pct"].nunique() > 1  # the timer charges and discharges
+    assert slots["import_price_gbp_per_kwh"].gt(0).all()
