@@ -9,7 +9,7 @@ by construction, and the fallback is judged by exactly the same yardstick as the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -23,7 +23,15 @@ from optimiser.components.heat_pump import HeatPumpDispatch
 from optimiser.dsr import dsr_violations
 from optimiser.problem import Problem
 from optimiser.registry import ASSET_KINDS
-from optimiser.results import AssetResult, Violation, Wish, runs, slot_violation
+from optimiser.results import (
+    SITE_CAUSE,
+    AssetResult,
+    Violation,
+    Wish,
+    local_span,
+    runs,
+    slot_violation,
+)
 from optimiser.termination import SolveStatus
 
 
@@ -187,7 +195,7 @@ def assemble_plan(problem: Problem, dispatch: Dispatch, solver: SolverReport) ->
     )
     schedule = pd.DataFrame(columns, index=grid.index)
 
-    violations: list[Violation] = [v for a in assets for v in a.violations]
+    violations = [_with_site_cause(problem, v, imp) for a in assets for v in a.violations]
     draws_kw = {name: a.draw_kw for name, a in by_name.items()}
     dsr, dsr_kwh, dsr_penalty = dsr_violations(
         problem.dsr_requests, grid, imp, exp, problem.base_load, draws_kw
@@ -236,6 +244,35 @@ def assemble_plan(problem: Problem, dispatch: Dispatch, solver: SolverReport) ->
         solver=solver,
         dispatch=dispatch,
     )
+
+
+def _with_site_cause(problem: Problem, v: Violation, import_kw: FloatArray) -> Violation:
+    """``v`` with its :func:`~optimiser.results.site_cause` placeholder written out."""
+    found = SITE_CAUSE.search(v.message)
+    if found is None:
+        return v
+    cause = site_cause_text(problem, import_kw, int(found.group(1)), int(found.group(2)))
+    return replace(v, message=v.message[: found.start()] + cause + v.message[found.end() :])
+
+
+def site_cause_text(problem: Problem, import_kw: FloatArray, first: int, last: int) -> str:
+    """What held the site back over slots ``first..last``: the import limit where the import
+    reaches it, else a DSR request in force then, else the price of energy (the plan found
+    falling short cheaper than buying it)."""
+    grid = problem.grid
+    limit = problem.import_limit_kw
+    at_limit = runs(import_kw[first : last + 1] >= limit - 1e-3)
+    if at_limit:
+        a, b = at_limit[0]
+        when = local_span(grid.slot_start(first + a), grid.slot_start(first + b + 1))
+        return f"the home's import is at its {limit:g} kW limit {when}"
+    requests = [
+        r.event_id for r in problem.dsr_requests if any(first <= t <= last for t in r.slots(grid))
+    ]
+    if requests:
+        return f"DSR request {', '.join(requests)} limits the home's power then"
+    price = float(problem.effective_import_price[first : last + 1].max())
+    return f"falling short costs the plan less than energy at up to {100 * price:.0f} p/kWh then"
 
 
 def _limit_violations(problem: Problem, import_kw: FloatArray) -> list[Violation]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -72,6 +73,18 @@ def slot_violation(
         start_utc=start,
         end_utc=end,
     )
+
+
+SITE_CAUSE = re.compile(r"\[site cause (\d+)-(\d+)\]")
+"""The placeholder :func:`site_cause` writes (slots ``first-last``)."""
+
+
+def site_cause(first: int, last: int) -> str:
+    """A placeholder for what held the whole site back over slots ``first..last`` (its import
+    limit, a DSR request, or prices that made falling short the cheaper choice). An asset's
+    simulation does not see the site's flows; :func:`optimiser.plan.assemble_plan`, which
+    does, writes the cause in its place."""
+    return f"[site cause {first}-{last}]"
 
 
 @dataclass(slots=True)

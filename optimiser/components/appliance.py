@@ -21,7 +21,7 @@ from kernel.timegrid import TimeGrid
 from optimiser.asset_kind import AssetKind
 from optimiser.checks import FloatArray, number
 from optimiser.context import ModelContext
-from optimiser.results import AssetResult, Violation, Wish, local_day_hhmm
+from optimiser.results import AssetResult, Violation, Wish, local_day_hhmm, site_cause
 
 if TYPE_CHECKING:
     from optimiser.problem import Problem
@@ -127,10 +127,11 @@ def simulate_appliance(
         draw[start_slot : start_slot + len(profile)] = profile[: grid.n_steps - start_slot]
     else:
         result.penalty_gbp = skip_penalty_gbp
-        fits = bool(app.allowed_starts(grid))
+        starts = app.allowed_starts(grid)
+        last = min(grid.n_steps, max(starts, default=0) + len(app.run_profile_kw(grid))) - 1
         why = (
-            "the import limit or a DSR request left no room for it"
-            if fits
+            site_cause(min(starts), last)
+            if starts
             else f"its {app.run_hours:.1f} h cycle does not fit between "
             f"{local_day_hhmm(app.earliest_start_utc)} and {local_day_hhmm(app.latest_end_utc)}"
             " inside the plan"

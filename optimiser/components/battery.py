@@ -45,7 +45,7 @@ from kernel.timegrid import TimeGrid
 from optimiser.asset_kind import FLOW_TOL_KW, AssetKind
 from optimiser.checks import FloatArray, efficiency, fraction, number
 from optimiser.context import ModelContext
-from optimiser.results import AssetResult, Violation, Wish, local_day_hhmm
+from optimiser.results import AssetResult, Violation, Wish, local_day_hhmm, site_cause
 
 if TYPE_CHECKING:
     from optimiser.problem import Problem
@@ -325,7 +325,7 @@ def _bounds_violation(
         elif not bat.allow_grid_charging:
             why = "it may charge only from solar and the forecast surplus is too small"
         else:
-            why = "the import limit or a DSR request left too little room to charge"
+            why = site_cause(0, grid.n_steps - 1)
         message = f"{what} and is still at {left:.0f} % at {local_day_hhmm(end)}: {why}."
     return Violation(
         wish=Wish.BATTERY_BOUNDS,
@@ -353,7 +353,7 @@ def _target_violation(
     elif not bat.allow_grid_charging:
         why = "it may charge only from solar and the forecast surplus is too small"
     else:
-        why = "the import limit or a DSR request left too little room to charge"
+        why = site_cause(0, grid.n_steps - 1)
     return Violation(
         wish=Wish.BATTERY_TARGET,
         asset=bat.name,

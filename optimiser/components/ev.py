@@ -39,7 +39,7 @@ from kernel.timegrid import TimeGrid
 from optimiser.asset_kind import FLOW_TOL_KW, AssetKind
 from optimiser.checks import FloatArray, efficiency, fraction, number
 from optimiser.context import ModelContext
-from optimiser.results import AssetResult, Violation, Wish, local_day_hhmm
+from optimiser.results import AssetResult, Violation, Wish, local_day_hhmm, site_cause
 
 if TYPE_CHECKING:
     from optimiser.problem import Problem
@@ -357,7 +357,7 @@ def simulate_ev(
                         unit="kWh",
                         message=(
                             f"{ev.name} charges {gap.sum() * dt:.1f} kWh less than 'charge now' "
-                            "asked: the import limit or a DSR request left too little room."
+                            f"asked: {site_cause(w.slots[0], w.slots[-1])}."
                         ),
                         start_utc=grid.slot_start(w.slots[0]),
                         end_utc=grid.slot_start(w.slots[-1] + 1),
@@ -392,7 +392,7 @@ def _target_violation(
             f"so at most {possible_kwh:.1f} kWh can be added"
         )
     else:
-        why = "the home's import limit or a DSR request left too little room to charge"
+        why = site_cause(w.slots[0], w.target_slot)
     return Violation(
         wish=Wish.EV_TARGET,
         asset=ev.name,

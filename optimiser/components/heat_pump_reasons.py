@@ -14,7 +14,7 @@ from kernel.timegrid import TimeGrid
 from optimiser.checks import FloatArray
 from optimiser.components.heat_pump_spec import HeatPump, HeatPumpInputs
 from optimiser.components.thermal import simulate_first_order
-from optimiser.results import AssetResult, Wish, runs, slot_violation
+from optimiser.results import AssetResult, Wish, runs, site_cause, slot_violation
 
 
 def add_comfort_violations(
@@ -37,7 +37,7 @@ def add_comfort_violations(
             f"the heat pump's {hp.max_power_kw:g} kW (COP {inp.cop[worst]:.1f} at "
             f"{outdoor_temperature_c[worst]:.0f} °C outside) cannot hold it"
             if full[first : last + 1].all() or full[max(0, first - 2) : first + 1].any()
-            else "the import limit or a DSR request limited heating"
+            else site_cause(max(0, first - 2), last)
         )
         result.violations.append(
             slot_violation(

@@ -146,3 +146,53 @@ def test_too_warm_because_an_on_off_unit_overshoots_names_the_unit(hourly_grid):
     reasons = _too_warm_reasons(optimise(problem))
     assert reasons
     assert all("runs only at its full 4 kW" in r for r in reasons)
+
+
+def _too_cold_reasons(plan) -> list[str]:
+    return [v.message for v in plan.violations if v.wish is Wish.COMFORT and "below" in v.message]
+
+
+def test_too_cold_because_heating_costs_more_than_the_miss_names_the_price(hourly_grid):
+    # at 3 GBP/kWh the plan lets the home cool rather than heat (the heat pump has room)
+    problem = Problem(
+        grid=hourly_grid,
+        import_price_gbp_per_kwh=3.0,
+        outdoor_temperature_c=0.0,
+        heat_pumps=(_heat_pump(),),
+    )
+    plan = optimise(problem)
+    (reason,) = _too_cold_reasons(plan)
+    assert reason.endswith(
+        ": falling short costs the plan less than energy at up to 300 p/kWh then."
+    )
+
+
+def test_too_cold_because_of_the_import_limit_names_the_limit_and_when(hourly_grid):
+    problem = Problem(
+        grid=hourly_grid,
+        import_price_gbp_per_kwh=0.2,
+        outdoor_temperature_c=-5.0,
+        base_load_kw=[1.0] * 4 + [5.8] * 6,  # 0.2 kW left for heating from 04:00
+        import_limit_kw=6.0,
+        heat_pumps=(_heat_pump(),),
+    )
+    plan = optimise(problem)
+    (reason,) = _too_cold_reasons(plan)
+    assert ": the home's import is at its 6 kW limit Thu 0" in reason
+
+
+def test_an_ev_short_of_its_target_under_a_dsr_cap_names_the_request(hourly_grid):
+    ev = plugged_ev(
+        arrive_h=2, leave_h=4, arrival_soc=0.2, target_soc=0.4, capacity_kwh=60.0, min_charge_kw=0.0
+    )
+    cap = replace(_cap(1.0), penalty_gbp_per_kwh=10.0)  # dearer to miss than the car's target
+    problem = Problem(
+        grid=hourly_grid,
+        import_price_gbp_per_kwh=0.2,
+        base_load_kw=0.5,
+        evs=(ev,),
+        dsr_requests=(cap,),
+    )
+    plan = optimise(problem)
+    (reason,) = [v.message for v in plan.violations if v.wish is Wish.EV_TARGET]
+    assert reason.endswith(": DSR request evt-1 limits the home's power then.")
