@@ -51,6 +51,10 @@ if TYPE_CHECKING:
     from optimiser.problem import Problem
 
 
+SOC_TOLERANCE = 1e-6
+"""A start this far outside the SoC bounds is within them (rounding) [fraction of capacity]."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Battery:
     """A home battery.
@@ -108,15 +112,15 @@ class Battery:
 
     @property
     def starts_outside_bounds(self) -> bool:
-        """The SoC now is below ``min_soc`` or above ``max_soc`` (beyond rounding)."""
-        return not self.min_soc - 1e-9 <= self.initial_soc <= self.max_soc + 1e-9
+        """The SoC now is below ``min_soc`` or above ``max_soc`` by more than
+        :data:`SOC_TOLERANCE` (a measurement's rounding is not a reserve to recover)."""
+        lo, hi = self.min_soc - SOC_TOLERANCE, self.max_soc + SOC_TOLERANCE
+        return not lo <= self.initial_soc <= hi
 
     @property
     def energy_bounds_kwh(self) -> tuple[float, float]:
         """The stored energy's hard bounds [kWh]: the SoC bounds, widened to the start's."""
         cap, e0 = self.capacity_kwh, self.initial_soc * self.capacity_kwh
-        if not self.starts_outside_bounds:
-            return self.min_soc * cap, self.max_soc * cap
         return min(e0, self.min_soc * cap), max(e0, self.max_soc * cap)
 
     def outside_bounds_kwh(self, energy_kwh: FloatArray) -> FloatArray:

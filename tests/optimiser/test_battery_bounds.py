@@ -107,3 +107,16 @@ def test_a_battery_within_its_bounds_has_no_recovery_in_its_model_or_plan(hourly
     )
     plan = optimise(problem)
     assert _bounds_reasons(plan) == []
+
+
+def test_a_start_a_rounding_below_the_reserve_is_planned_without_a_recovery(hourly_grid):
+    problem = Problem(
+        grid=hourly_grid,
+        import_price_gbp_per_kwh=0.2,
+        base_load_kw=0.5,
+        batteries=(battery(initial_soc=0.3 - 1e-8, min_soc=0.30),),
+    )
+    plan = optimise(problem)
+    assert plan.status is PlanStatus.OPTIMAL
+    assert _bounds_reasons(plan) == []
+    assert plan.schedule["Battery.soc_pct"].min() >= 30.0 - 1e-5
