@@ -17,7 +17,7 @@ answer is HTTP 200 with an OpenADR body, as 2.0b transports errors; the endpoint
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,6 +30,16 @@ from adapters.openadr.vocab import ResponseCode
 
 if TYPE_CHECKING:
     from adapters.openadr.ven import Ven
+
+
+class PushTracer(Protocol):
+    """Sees each push as it arrived and the answer as it leaves (the conformance runner's
+    tracelog); it only records."""
+
+    def pushed(self, service: str, body: bytes) -> None: ...
+
+    def answered(self, service: str, body: bytes) -> None: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +68,15 @@ def push_routes(
     *,
     max_bytes: int = MAX_MESSAGE_BYTES,
     one_push_per_connection: bool = False,
+    tracer: PushTracer | None = None,
 ) -> list[Route]:
     """Routes for the VTN's pushes, one per 2.0b service (same handling for each).
 
     ``one_push_per_connection``: each answer closes its connection (``Connection: close``),
     so every push comes on a new TLS connection whose handshake checks the VTN's certificate
     (``tls.server_context(vtn_fingerprint=...)``): the pin is compared on each push, not once
-    per keep-alive connection. Pushes are rare; a handshake costs milliseconds."""
+    per keep-alive connection. Pushes are rare; a handshake costs milliseconds.
+    ``tracer`` is told each push body read and each answer (it only records)."""
     headers = {"Connection": "close"} if one_push_per_connection else None
 
     def error(code: ResponseCode, description: str) -> m.Message:
@@ -74,6 +86,9 @@ def push_routes(
     async def endpoint(request: Request) -> Response:
         answer: m.Message | None
         body = await read_limited(request, max_bytes)
+        service = request.url.path.rsplit("/", 1)[-1]
+        if tracer is not None and body is not None:
+            tracer.pushed(service, body)
         if body is None:
             log.warning("openadr push: refused a message larger than %d bytes", max_bytes)
             answer = error(ResponseCode.INVALID_DATA, f"message larger than {max_bytes} bytes")
@@ -92,6 +107,9 @@ def push_routes(
         if answer is None:
             answer = m.Response(response=m.ok_response(""), ven_id=ven.ven_id)
         signer = getattr(ven.transport, "signer", None)
-        return Response(codec.render(answer, signer=signer), media_type=XML, headers=headers)
+        rendered = codec.render(answer, signer=signer)
+        if tracer is not None:
+            tracer.answered(service, rendered)
+        return Response(rendered, media_type=XML, headers=headers)
 
     return [Route(f"/{service}", endpoint, methods=["POST"]) for service in SERVICES]

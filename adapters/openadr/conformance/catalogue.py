@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from adapters.openadr.conformance import (
     cases_events,
+    cases_push,
     cases_registration,
     cases_reports,
     cases_rules,
@@ -17,6 +18,7 @@ ALL_CASES: tuple[Case, ...] = (
     *cases_events.CASES,
     *cases_rules.CASES,
     *cases_security.CASES,
+    *cases_push.CASES,
 )
 
 

@@ -21,12 +21,15 @@ import contextlib
 import io
 import logging
 import socket
+import ssl
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
+
+import httpx
 
 from adapters.openadr import codec
 from adapters.openadr import messages as m
@@ -81,6 +84,11 @@ class ReferenceVtn:
     @property
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}{PATH}"
+
+    @property
+    def signer(self) -> XmlSigner:
+        """Signs as the VTN (what openleadr signs with)."""
+        return self._signer
 
     @property
     def server(self) -> Any:
@@ -273,6 +281,25 @@ class ReferenceVtn:
             return False
         self._injected.append(self._last_distribution)
         return True
+
+    async def push(
+        self, url: str, service: str, message: m.Message, party: Party | None = None
+    ) -> bytes:
+        """POST ``message`` to the VEN's push endpoint (signed by ``party``, the VTN by
+        default) with the VTN's client certificate; the answer's bytes."""
+        signer = XmlSigner(party.cert_pem, party.key_pem) if party else self._signer
+        return await self.push_raw(url, service, codec.render(message, signer=signer))
+
+    async def push_raw(self, url: str, service: str, body: bytes) -> bytes:
+        """POST ``body`` as it is (a replay) to the VEN's push endpoint."""
+        context = ssl.create_default_context(cafile=str(self.pki.ca_file))
+        context.load_cert_chain(self.pki.vtn.cert_file, self.pki.vtn.key_file)
+        async with httpx.AsyncClient(verify=context, timeout=10.0) as client:
+            reply = await client.post(
+                f"{url}/{service}", content=body, headers={"Content-Type": "application/xml"}
+            )
+        reply.raise_for_status()
+        return reply.content
 
     def _middleware(self) -> Any:
         from aiohttp import web

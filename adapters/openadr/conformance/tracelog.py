@@ -52,6 +52,14 @@ class TraceLog:
     def received(self, service: str, status: int, body: bytes) -> None:
         self.entries.append(_entry(IN, service, status=status, body=body))
 
+    def pushed(self, service: str, body: bytes) -> None:
+        """A push from the VTN, as it arrived at the VEN's endpoint (push mode)."""
+        self.entries.append(_entry(IN, service, text="push", body=body))
+
+    def answered(self, service: str, body: bytes) -> None:
+        """The VEN's answer to a push, as it left in the HTTP response."""
+        self.entries.append(_entry(OUT, service, text="answer to the push", body=body))
+
     def failed(self, service: str, reason: str) -> None:
         self.entries.append(_entry(FAILED, service, text=reason))
 
@@ -117,6 +125,7 @@ def _header(entry: TraceEntry) -> str:
     if entry.direction == FAILED:
         return f"--- {at}  {entry.service}: no usable answer: {entry.text}\n"
     status = f"  HTTP {entry.status}" if entry.status is not None else ""
+    status += f"  ({entry.text})" if entry.text else ""
     name = f" {codec.message_name(entry.message)}" if entry.message is not None else ""
     size = f"({len(entry.body)} bytes)"
     return f"--- {at}  {entry.direction}  {entry.service}{name}{status}  {size}\n"
