@@ -2,15 +2,19 @@
 
 :class:`VenBridge` gives the VEN (``adapters.openadr``) its hooks:
 
+The hooks call the service's operations (:mod:`hems.usecases`), the ones the API and the web
+app call, and never read the store themselves.
+
 * ``decide``: each event's power requests become DSR events of the home
-  (:meth:`hems.service.CemService.receive_event_parts`: consent, overrides and opt-out windows
+  (:func:`hems.usecases.events.receive_event_parts`: consent, overrides and opt-out windows
   decide; the home re-plans once, before answering); an event with several intervals is stored
   as ``<event id>/<interval>``, and it is opted out whole if any part is. A ``SIMPLE`` event
   becomes an import cap by level (:data:`hems.dsr_events.SIMPLE_LEVEL_IMPORT_CAP_KW`).
 * ``telemetry``: the site and each device: power, online, manual override (a consumer boost or
   pause in force), state of charge, the setpoint in force;
 * ``flexibility``: the IO, LD and MD profiles of each device (:mod:`hems.flexibility`);
-* ``cancelled``: the event's parts are cancelled and the home re-plans without them;
+* ``cancelled``: the event's parts are cancelled and the home re-plans without them
+  (:func:`hems.usecases.events.cancel_event`);
 * ``registration_cancelled``: the VTN cancelled the home's registration: recorded
   (:func:`hems.usecases.enrolment.record_cancelled_by_dsrsp`), shown to the consumer, and the
   VEN does not register again until the home is enrolled again.
@@ -23,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from adapters.openadr.events import Event
@@ -38,12 +42,11 @@ from adapters.openadr.hooks import (
 )
 from adapters.openadr.ven import Ven
 from adapters.openadr.vocab import OptReason
-from hems.dispatch import OverridesInForce
 from hems.domain.home import HomeSpec
 from hems.dsr_events import SIMPLE_LEVEL_IMPORT_CAP_KW
 from hems.service import CemService
 from hems.storage.store import StoredEvent
-from hems.usecases.enrolment import record_cancelled_by_dsrsp
+from hems.usecases import enrolment, events, homes, plans
 from kernel.dsr import SITE, DsrKind, OptType
 
 log = logging.getLogger(__name__)
@@ -127,7 +130,9 @@ class VenBridge:
             for i, request in enumerate(requests)
         ]
         # all parts answered together and planned once (opted out whole if any part is)
-        answers = await self.service.receive_event_parts(self.home_id, parts, event.event_id)
+        answers = await events.receive_event_parts(
+            self.service, self.home_id, parts, event.event_id
+        )
         refused = [a for a in answers if a.response != OptType.OPT_IN]
         if refused:
             return OptDecision(
@@ -142,36 +147,28 @@ class VenBridge:
         )
 
     async def telemetry(self) -> Sequence[Reading]:
-        service = self.service
-        ctl = service.controller(self.home_id)
-        home = service.store.home(self.home_id)
-        now = service.clock.now()
-        overridden = OverridesInForce.of(
-            home, service.store.active_overrides(self.home_id, now)
-        ).devices
+        """The site and each device (:func:`hems.usecases.homes.device_readings`, what the API's
+        and the web app's device status show)."""
         readings = []
         total = 0.0
-        for d in home.devices:
-            state = ctl.states.get(d.name)
-            health = ctl.health.get(d.name)
-            last = service.store.last_applied_setpoint(self.home_id, d.name)
-            power = state.power_kw if state is not None else 0.0
+        for r in homes.device_readings(self.service, self.home_id):
+            power = r.state.power_kw if r.state is not None else 0.0
             total += power
             readings.append(
                 Reading(
-                    resource_id=resource_id(d.name),
+                    resource_id=resource_id(r.spec.name),
                     power_kw=power,
-                    online=bool(health and health.online),
-                    manual_override=d.name in overridden or bool(state and state.manual_override),
-                    soc_pct=None if state is None or state.soc is None else 100 * state.soc,
-                    setpoint_kw=None if last is None else last.power_kw,
+                    online=bool(r.health and r.health.online),
+                    manual_override=r.overridden,
+                    soc_pct=None if r.state is None or r.state.soc is None else 100 * r.state.soc,
+                    setpoint_kw=r.setpoint_kw,
                 )
             )
         site = self.site_power_kw()
         return [Reading(resource_id=SITE, power_kw=total if site is None else site), *readings]
 
     async def flexibility(self) -> Sequence[FlexibilityOffer]:
-        profiles = await self.service.controller(self.home_id).flexibility()
+        profiles = await plans.flexibility_profiles(self.service, self.home_id)
         if profiles is None:
             return []
         index = profiles.intended.index
@@ -199,25 +196,11 @@ class VenBridge:
 
     async def cancelled(self, event: Event) -> None:
         """The VTN cancelled the event (explicitly or by leaving it out)."""
-        store = self.service.store
-        parts = [
-            e
-            for e in store.events(self.home_id)
-            if e.event_id == event.event_id or e.event_id.startswith(f"{event.event_id}/")
-        ]
-        for part in parts:
-            cancelled = replace(
-                part, status="cancelled", modification_number=part.modification_number + 1
-            )
-            store.upsert_event(self.home_id, cancelled, self.service.clock.now())
-        if parts:
-            await self.service.replan_or_defer(
-                self.home_id, f"DSR event {event.event_id} cancelled"
-            )
+        await events.cancel_event(self.service, self.home_id, event.event_id)
 
     async def registration_cancelled(self, at_utc: datetime) -> None:
         """The VTN cancelled the home's registration (oadrCancelPartyRegistration)."""
-        record_cancelled_by_dsrsp(self.service, self.home_id, at_utc)
+        enrolment.record_cancelled_by_dsrsp(self.service, self.home_id, at_utc)
         log.warning("home %s: the DSRSP cancelled its registration", self.home_id)
 
 

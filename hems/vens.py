@@ -25,6 +25,7 @@ from hems.dsr_events import base_event_id
 from hems.service import CemService
 from hems.settings import Settings
 from hems.storage.enrolments import EnrolmentStatus, VenMode
+from hems.usecases import enrolment, homes
 from hems.ven_bridge import VenBridge, resources, send_new_answer
 from hems.ven_push import PushListener
 
@@ -73,7 +74,7 @@ class VenFleet:
         self._signer, self._verifier = signatures(s)
         if s.ven_push_port:
             self.push = PushListener(s, self._verifier)
-        for home_id in self.service.store.home_ids():
+        for home_id in homes.home_ids(self.service):
             self._make_ven(home_id)
         self.service.opt_out_listeners.append(self._opt_out)
         self.service.answer_listeners.append(self._new_answer)
@@ -83,7 +84,7 @@ class VenFleet:
         self.service.ven_mode_listeners.append(self._ven_mode_changed)
 
     def _make_ven(self, home_id: int) -> Ven:
-        home = self.service.store.home(home_id)
+        home = homes.home(self.service, home_id)
         bridge = VenBridge(self.service, home_id)
         transport = HttpTransport(
             self.settings.vtn_url,
@@ -93,7 +94,7 @@ class VenFleet:
         )
         self._transports[home_id] = transport
         self.bridges[home_id] = bridge
-        mode = self.service.store.ven_mode(home_id)
+        mode = enrolment.ven_mode(self.service, home_id).mode
         if mode is VenMode.PUSH and self.push is None:
             log.error("home %s: push mode but no push listener (ven_push_port); pulling", home_id)
         push_url = self.push.url_for(home_id) if self.push and mode is VenMode.PUSH else None
@@ -113,11 +114,11 @@ class VenFleet:
             cancelled=bridge.cancelled,
             registration_cancelled=bridge.registration_cancelled,
         )
-        enrolment = self.service.store.enrolment(home_id)
-        if enrolment.status is not EnrolmentStatus.ENROLLED:
+        enrolled = enrolment.enrolment_record(self.service, home_id)
+        if enrolled.status is not EnrolmentStatus.ENROLLED:
             ven.enrolled = False  # withdrawn or cancelled by the VTN: it does not register
-            if enrolment.status is EnrolmentStatus.CANCELLED_BY_DSRSP:
-                ven.cancelled_by_vtn_utc = enrolment.since
+            if enrolled.status is EnrolmentStatus.CANCELLED_BY_DSRSP:
+                ven.cancelled_by_vtn_utc = enrolled.since
         self.vens[home_id] = ven
         if self.push is not None and push_url is not None:
             self.push.dispatcher.mount(home_id, ven)

@@ -163,6 +163,21 @@ def test_the_api_does_not_import_the_web_app():
     assert _offenders("hems/api/", ("hems.web",)) - API_IMPORTS_WEB == set()
 
 
+VEN_HOOK_MODULES = ("hems/ven_bridge.py", "hems/vens.py")
+"""The home's VEN and its hooks: they call the service's operations (hems.usecases), the ones
+the API and the web app call, and never read or write the store themselves."""
+
+
+def test_the_ven_hooks_go_through_the_use_cases_not_the_store():
+    touching = {
+        f"{relative}:{node.lineno}"
+        for relative in VEN_HOOK_MODULES
+        for node in ast.walk(ast.parse((ROOT / relative).read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and node.attr == "store"
+    }
+    assert touching == set(), "call an operation of hems.usecases"
+
+
 def test_no_module_grows_past_500_lines():
     sizes = {
         relative: len(path.read_text(encoding="utf-8").splitlines())

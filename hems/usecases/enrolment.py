@@ -36,7 +36,12 @@ def public_enrolment(enrolment: Enrolment) -> DsrEnrolment:
 
 def enrolment(service: CemService, home_id: int) -> DsrEnrolment:
     """Where the home stands with the DSRSP (NotFoundError for no such home)."""
-    return public_enrolment(service.store.enrolment(home_id))
+    return public_enrolment(enrolment_record(service, home_id))
+
+
+def enrolment_record(service: CemService, home_id: int) -> Enrolment:
+    """Where the home stands with the DSRSP, typed (its VEN registers only when enrolled)."""
+    return service.store.enrolment(home_id)
 
 
 def withdraw(service: CemService, home_id: int, actor: str) -> DsrEnrolment:

@@ -1,7 +1,10 @@
-"""DSR events: delivering one, the home's answers, and the consumer's opt-out."""
+"""DSR events: delivering one (through the API, or the parts of one through the home's VEN),
+the VTN's cancellation, the home's answers, and the consumer's opt-out."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from hems.domain.preferences import OverrideKind, OverrideRequest
@@ -48,7 +51,39 @@ async def deliver_event(service: CemService, home_id: int, event: StoredEvent) -
     retry is not a repeat."""
     service.store.home(home_id)
     service.check_planning()
-    return public_event(await service.receive_event(home_id, event))
+    (answered,) = await receive_event_parts(service, home_id, [event], event.event_id)
+    return public_event(answered)
+
+
+async def receive_event_parts(
+    service: CemService, home_id: int, parts: Sequence[StoredEvent], event_id: str
+) -> list[StoredEvent]:
+    """The parts of one DSR event (one per interval, or the event itself): stored, answered
+    together and the home re-planned once before this returns
+    (:meth:`CemService.receive_event_parts`); while planning is unavailable the answers
+    stand and the home plans when it is back. The parts as stored, with their answers."""
+    return await service.receive_event_parts(home_id, parts, event_id)
+
+
+async def cancel_event(service: CemService, home_id: int, event_id: str) -> list[StoredEvent]:
+    """The DSRSP cancelled ``event_id``: each of its stored parts (``<event>/<n>`` or the event
+    itself) is marked cancelled (its modification number raised) and the home re-plans
+    without them (later, while planning is unavailable). The parts cancelled; none when the
+    home never received the event."""
+    now = service.clock.now()
+    parts = [
+        e
+        for e in service.store.events(home_id)
+        if e.event_id == event_id or e.event_id.startswith(f"{event_id}/")
+    ]
+    for part in parts:
+        cancelled = replace(
+            part, status="cancelled", modification_number=part.modification_number + 1
+        )
+        service.store.upsert_event(home_id, cancelled, now)
+    if parts:
+        await service.replan_or_defer(home_id, f"DSR event {event_id} cancelled")
+    return parts
 
 
 async def opt_out(service: CemService, home_id: int, event_id: str, actor: str) -> EventPublic:

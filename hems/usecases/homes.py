@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from hems.controller import DeviceHealth
+from hems.dispatch import OverridesInForce
+from hems.domain.devices import DeviceSpec
 from hems.domain.home import HomeSpec
 from hems.service import CemService
 from hems.usecases.records import DeviceStatus, HomeCreated, HomeSummary, TokenCreated
+from kernel.devices import DeviceState
 
 
 def create_home(service: CemService, spec: HomeSpec, actor: str) -> HomeCreated:
@@ -31,6 +36,11 @@ def home(service: CemService, home_id: int) -> HomeSpec:
     return service.store.home(home_id)
 
 
+def home_ids(service: CemService) -> list[int]:
+    """Every registered home's id."""
+    return service.store.home_ids()
+
+
 def home_summaries(service: CemService) -> list[HomeSummary]:
     """Every home, by id."""
     out = []
@@ -47,19 +57,54 @@ def home_summaries(service: CemService) -> list[HomeSummary]:
     return out
 
 
-def device_statuses(service: CemService, home_id: int) -> list[DeviceStatus]:
-    """Each device's last known state and whether it answers (from the home's controller; a
-    home not read yet says so)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceReading:
+    """What the service knows of one device now: its spec, its last state and its
+    communications (None: not read yet), whether the consumer overrides it (a boost or a pause
+    in force, or the device's own manual mode) and the setpoint in force [kW] (None: none
+    sent yet). The API's and web app's device status and the VEN's telemetry report are
+    built from it."""
+
+    spec: DeviceSpec
+    state: DeviceState | None
+    health: DeviceHealth | None
+    overridden: bool
+    setpoint_kw: float | None
+
+
+def device_readings(service: CemService, home_id: int) -> list[DeviceReading]:
+    """Each device of the home as the service knows it now (:class:`DeviceReading`; from the
+    home's controller, NotFoundError for no such home)."""
     spec = service.store.home(home_id)
     ctl = service.controllers.get(home_id)
+    now = service.clock.now()
+    overridden = OverridesInForce.of(spec, service.store.active_overrides(home_id, now)).devices
     out = []
     for d in spec.devices:
         state = ctl.states.get(d.name) if ctl else None
-        health = ctl.health.get(d.name) if ctl else None
+        applied = service.store.last_applied_setpoint(home_id, d.name)
+        out.append(
+            DeviceReading(
+                spec=d,
+                state=state,
+                health=ctl.health.get(d.name) if ctl else None,
+                overridden=d.name in overridden or bool(state and state.manual_override),
+                setpoint_kw=None if applied is None else applied.power_kw,
+            )
+        )
+    return out
+
+
+def device_statuses(service: CemService, home_id: int) -> list[DeviceStatus]:
+    """Each device's last known state and whether it answers (from the home's controller; a
+    home not read yet says so)."""
+    out = []
+    for r in device_readings(service, home_id):
+        state, health = r.state, r.health
         out.append(
             DeviceStatus(
-                name=d.name,
-                kind=d.kind.value,
+                name=r.spec.name,
+                kind=r.spec.kind.value,
                 online=health.online if health else False,
                 last_seen_utc=health.last_seen_utc if health else None,
                 last_error=health.last_error if health else "not read yet",

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hems.flexibility import FlexibilityProfiles
 from hems.service import CemService
 from hems.storage.store import PlanDocument, StoredPlan
 from hems.usecases.records import (
@@ -145,11 +146,18 @@ def executed_savings(plans: list[StoredPlan], now: datetime) -> list[SavingsDay]
     ]
 
 
+async def flexibility_profiles(service: CemService, home_id: int) -> FlexibilityProfiles | None:
+    """PAS 1878 power profiles of the current plan (:class:`FlexibilityProfiles`: intended
+    operation, least and most delayed; two extra solves, once per plan): what the API serves
+    and the VEN reports. None before the first plan."""
+    return await service.controller(home_id).flexibility()
+
+
 async def flexibility(service: CemService, home_id: int) -> dict[str, object] | None:
     """PAS 1878 power profiles of the current plan: intended operation (IO), least delayed
     (LD) and most delayed (MD), per slot: the grid power and each device's power [kW]. None
     before the first plan."""
-    profiles = await service.controller(home_id).flexibility()
+    profiles = await flexibility_profiles(service, home_id)
     if profiles is None:
         return None
     out: dict[str, object] = {"plan_id": profiles.plan_id}

@@ -143,3 +143,27 @@ def test_the_dispatch_and_the_answer_use_the_plan_just_made(demo, monkeypatch):
     assert made.id == stored.id
     # the dispatch decides from exactly what a restarted service reads back
     pd.testing.assert_frame_equal(made.schedule, stored.schedule)
+
+
+def test_the_vens_telemetry_and_the_apis_device_status_are_one_reading(demo, monkeypatch):
+    # both come from hems.usecases.homes.device_readings: the same power, online and SoC, the
+    # setpoint in force, and a consumer's pause shows as a manual override
+    from hems.domain.preferences import OverrideKind, OverrideRequest
+    from hems.usecases import homes, preferences
+    from hems.ven_bridge import resource_id
+
+    service = demo.runtime.service
+    asyncio.run(service.cycle_all())
+    request = OverrideRequest(kind=OverrideKind.PAUSE_DEVICE, target="Battery", duration_minutes=60)
+    asyncio.run(preferences.add_override(service, demo.home_id, request, "test"))
+    asyncio.run(service.settle())
+    readings = {r.resource_id: r for r in asyncio.run(VenBridge(service, demo.home_id).telemetry())}
+    statuses = homes.device_statuses(service, demo.home_id)
+    assert len(readings) == 1 + len(statuses)  # the site and every device
+    for status in statuses:
+        reading = readings[resource_id(status.name)]
+        assert (reading.power_kw, reading.online) == (status.power_kw, status.online)
+        assert reading.soc_pct == (None if status.soc is None else 100 * status.soc)
+        last = service.store.last_applied_setpoint(demo.home_id, status.name)
+        assert reading.setpoint_kw == (None if last is None else last.power_kw)
+        assert reading.manual_override == (status.name == "Battery")
