@@ -79,6 +79,7 @@ def run(
         bool, typer.Option(help="with --demo and no VTN configured: run the demo DSRSP too")
     ] = True,
     dsrsp_port: Annotated[int, typer.Option(help="the demo DSRSP's port")] = 8081,
+    devices: Annotated[str | None, typer.Option(help="with --demo: simulated or protocols")] = None,
 ) -> None:
     """Run the service: the planning loop, dispatch and the HTTP API."""
     import uvicorn
@@ -86,13 +87,9 @@ def run(
     from hems.app import create_app
     from hems.runtime import build_runtime
 
-    overrides: dict[str, object] = {"demo": True} if demo else {}
-    if live:
-        overrides["live_market"] = True
-    if host is not None:
-        overrides["api_host"] = host
-    if port is not None:
-        overrides["api_port"] = port
+    given: tuple[tuple[str, object], ...] = (("demo", demo or None), ("api_host", host))
+    given += (("live_market", live or None), ("api_port", port), ("demo_devices", devices))
+    overrides: dict[str, object] = {name: value for name, value in given if value is not None}
     settings = _settings(config, **overrides)
     demo_dsrsp = None
     if settings.demo and dsrsp and not settings.vtn_url:
@@ -101,7 +98,7 @@ def run(
         demo_dsrsp = DemoDsrspProcess(port=dsrsp_port)  # started and stopped with the API
         settings = settings.model_copy(update={"vtn_url": demo_dsrsp.url})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for noisy in ("apscheduler", "openleadr", "httpx", "aiohttp.access"):
+    for noisy in ("apscheduler", "openleadr", "httpx", "aiohttp.access", "ocpp", "websockets"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _check_port_free(settings.api_host, settings.api_port)
     runtime = build_runtime(settings)
@@ -122,6 +119,8 @@ def run(
         )
     for home_id in runtime.simulations:
         console.print(f"demo home  {base}/homes/{home_id}/plan  (Authorization: Bearer <token>)")
+    if runtime.demo_protocols is not None:
+        console.print("devices    EV over OCPP, battery, PV over Modbus/SunSpec (child processes)")
     uvicorn.run(
         create_app(settings, runtime),
         host=settings.api_host,

@@ -298,6 +298,11 @@ class DeviceRuntime:
             return "ocpp"
         return "mqtt" if isinstance(driver, MqttDeviceDriver) else "modbus"
 
+    def set_driver(self, home_id: int, name: str, driver: DeviceDriver) -> None:
+        """Drive the home's device ``name`` by ``driver`` (the protocol demo's simulated heat
+        pump beside its real-protocol devices)."""
+        self._drivers.setdefault(home_id, {})[name] = driver
+
     def charger_paired(self, identity: str) -> bool:
         """Whether a charger of that identity is paired to a home."""
         return identity in self._chargers

@@ -19,6 +19,7 @@ from adapters.cache import SeriesCache
 from adapters.devices.driver import DeviceDriver
 from hems.clock import Clock, SystemClock
 from hems.demo import demo_home_spec
+from hems.demo_protocols import DemoProtocols
 from hems.device_runtime import (
     DeviceConfigError,
     DeviceRuntime,
@@ -60,6 +61,9 @@ class Runtime:
     devices: DeviceRuntime | None = None
     """The homes' real devices (``[devices]`` in the settings), started and stopped with the
     API (:func:`start_devices`)."""
+    demo_protocols: DemoProtocols | None = None
+    """``--devices protocols``: the demo's device simulators, child processes started and
+    stopped with the devices."""
 
     async def simulate(self) -> None:
         """Advance every simulated home to now."""
@@ -72,6 +76,10 @@ def build_runtime(
     settings: Settings, clock: Clock | None = None, *, seed: int | None = None
 ) -> Runtime:
     clock = clock or SystemClock()
+    protocols = None
+    if settings.demo and settings.demo_devices == "protocols":
+        protocols = DemoProtocols.prepare(settings)
+        settings = protocols.with_devices(settings, DEMO_SERIAL)
     owner_only_dir(settings.state_dir)  # the state directory: 0700 (hems/storage/file_modes.py)
     engine = make_engine(settings.resolved_database_url)
     upgrade_schema(engine)
@@ -81,7 +89,7 @@ def build_runtime(
 
     def drivers_for(home_id: int) -> Mapping[str, DeviceDriver]:
         sim = simulations.get(home_id)
-        if sim is not None:
+        if sim is not None and home_id in devices.simulated:
             return sim.drivers
         if not devices.attached(home_id):  # a home registered while the service runs
             _attach_logged(devices, store, home_id)
@@ -108,39 +116,48 @@ def build_runtime(
     runtime = Runtime(
         settings=settings, store=store, service=service, simulations=simulations, devices=devices
     )
+    runtime.demo_protocols = protocols
     now = clock.now()
     if not store.has_admin_token():
         runtime.new_tokens["admin"] = store.create_token("admin", None, now, label="first start")
-    if settings.demo:
-        home_id = next(
-            (h for h in store.home_ids() if store.home(h).cem_serial == DEMO_SERIAL), None
-        )
-        if home_id is None:
-            home_id = store.create_home(demo_home_spec(DEMO_SERIAL), now, "system")
-            # The demo consumer has agreed to DSR, so the demo DSRSP's event is taken part in.
-            consent = store.preferences(home_id).model_copy(update={"dsr_consent": True})
-            store.set_preferences(home_id, consent, now, "demo set-up")
-            runtime.new_tokens["demo home"] = store.create_token("home", home_id, now, label="demo")
-        prefs = store.preferences(home_id)
-        simulations[home_id] = simulate_home(
-            store.home(home_id),
-            now,
-            days=30,
-            seed=seed or 0,
-            comfort_min_c=lambda t: prefs.comfort_min_at(t.astimezone(UK)),
-        )
-    devices.simulated.update(simulations)
-    _attach_homes(devices, store, skip=set(simulations))
+    demo_id = _demo_home(runtime, seed) if settings.demo else None
+    if demo_id is not None and protocols is None:
+        devices.simulated.add(demo_id)
+    _attach_homes(devices, store, skip=devices.simulated)
+    if demo_id is not None and protocols is not None:  # the heat pump stays simulated
+        devices.set_driver(demo_id, "Heat pump", simulations[demo_id].drivers["Heat pump"])
     devices.listeners.append(partial(replan_on_charger_events, service, devices))
     if settings.vtn_url:
         runtime.vens = VenFleet(service, settings)
         runtime.vens.build()
         for home_id in devices.meters():  # the DSRSP is told the meter's reading
             runtime.vens.bridges[home_id].site_power_kw = partial(devices.site_kw.get, home_id)
-        if simulations:
-            for home_id, sim in simulations.items():
-                runtime.vens.bridges[home_id].site_power_kw = partial(_site_power, sim)
+        for home_id in devices.simulated:  # the simulated meter (not a protocol demo's)
+            bridge = runtime.vens.bridges[home_id]
+            bridge.site_power_kw = partial(_site_power, simulations[home_id])
     return runtime
+
+
+def _demo_home(runtime: Runtime, seed: int | None) -> int:
+    """The demo home (made on the first start, with DSR consent and a token shown once) and its
+    simulation; returns its id."""
+    store, now = runtime.store, runtime.service.clock.now()
+    home_id = next((h for h in store.home_ids() if store.home(h).cem_serial == DEMO_SERIAL), None)
+    if home_id is None:
+        home_id = store.create_home(demo_home_spec(DEMO_SERIAL), now, "system")
+        # The demo consumer has agreed to DSR, so the demo DSRSP's event is taken part in.
+        consent = store.preferences(home_id).model_copy(update={"dsr_consent": True})
+        store.set_preferences(home_id, consent, now, "demo set-up")
+        runtime.new_tokens["demo home"] = store.create_token("home", home_id, now, label="demo")
+    prefs = store.preferences(home_id)
+    runtime.simulations[home_id] = simulate_home(
+        store.home(home_id),
+        now,
+        days=30,
+        seed=seed or 0,
+        comfort_min_c=lambda t: prefs.comfort_min_at(t.astimezone(UK)),
+    )
+    return home_id
 
 
 def _attach_homes(devices: DeviceRuntime, store: Store, skip: set[int]) -> None:
@@ -187,9 +204,13 @@ async def start_devices(runtime: Runtime) -> None:
     """Start the CSMS and the MQTT connections (before the scheduler's first cycle)."""
     if runtime.devices is not None:
         await runtime.devices.start()
+    if runtime.demo_protocols is not None:
+        await runtime.demo_protocols.start()
 
 
 async def stop_devices(runtime: Runtime) -> None:
+    if runtime.demo_protocols is not None:
+        await runtime.demo_protocols.stop()
     if runtime.devices is not None and runtime.devices.started:
         await runtime.devices.stop()
 

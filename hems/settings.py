@@ -127,6 +127,9 @@ class Settings(BaseSettings):
             (oadrTransportAddress, ``<ven_push_url>/homes/<id>``); empty =
             ``https://<ven_push_host>:<ven_push_port>`` (a wildcard host needs it given).
         demo: run the bundled demo home with simulated devices.
+        demo_devices: with ``demo``, ``simulated`` (in the service's process) or ``protocols``
+            (the EV, battery and PV behind OCPP and Modbus/SunSpec simulators started as child
+            processes: :mod:`hems.demo_protocols`).
         devices: how the CEM reaches each home's real devices (OCPP chargers, Modbus/SunSpec
             inverters and meters, MQTT devices), by the home's CEM serial
             (:class:`hems.domain.connections.DeviceSettings`, docs/devices.md).
@@ -182,6 +185,7 @@ class Settings(BaseSettings):
     ven_push_key_file: FilePath | None = None
     ven_push_url: str = ""
     demo: bool = False
+    demo_devices: Literal["simulated", "protocols"] = "simulated"
     devices: DeviceSettings = Field(default_factory=DeviceSettings)
 
     @field_validator("trusted_proxies")
