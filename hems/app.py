@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from hems.api.docs_pages import DOCS_SURFACES
 from hems.api.routes import install_api
 from hems.runtime import (
     Runtime,
@@ -56,8 +57,9 @@ def create_app(
         version="0.1.0",
         description="Plans and drives a home's EV, heat pump, battery and PV; takes part in DSR.",
         lifespan=lifespan,
-        # Swagger UI and ReDoc load their JavaScript from a CDN: not on an offline home
-        # machine, nor from a third party's supply chain. The schema stays at /openapi.json.
+        # FastAPI's Swagger UI and ReDoc load their JavaScript from a CDN: not on an offline
+        # home machine, nor from a third party's supply chain. hems.api.docs_pages serves them
+        # at the same addresses from bundled files.
         docs_url=None,
         redoc_url=None,
     )
@@ -71,7 +73,7 @@ def create_app(
     )
     install_api(app, rt, run_scheduler=run_scheduler)
     mount_web(app)  # the consumer web app under /app (docs/webapp.md)
-    app.add_middleware(SecurityHeaders, surfaces=[WEB_SURFACE])
+    app.add_middleware(SecurityHeaders, surfaces=[WEB_SURFACE, *DOCS_SURFACES])
     if settings.trusted_proxies:  # the client's address and scheme as these proxies say
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app

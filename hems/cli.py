@@ -106,7 +106,7 @@ def run(
     base = f"{settings.api_scheme}://{settings.api_host}:{settings.api_port}"
     console.rule("Customer Energy Manager")
     console.print(f"database   {settings.resolved_database_url}")
-    console.print(f"API        {base}  (OpenAPI schema: {base}/openapi.json)")
+    console.print(f"API        {base}  (docs: {base}/docs, schema: {base}/openapi.json)")
     console.print(f"web app    {base}/app  (sign in with a home's token)")
     for who, token in runtime.new_tokens.items():
         console.print(f"[bold]{who} token[/bold] (shown once, keep it safe): {token}")

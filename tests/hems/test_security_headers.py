@@ -1,6 +1,5 @@
 """Security headers on every surface of the service (hems/serving/security_headers.py): the API's
-answers (errors included), the schema and the web app; HSTS only over https; Swagger UI, which
-would load JavaScript from a CDN, is not served."""
+answers (errors included), the schema and the web app; HSTS only over https."""
 
 from __future__ import annotations
 
@@ -47,9 +46,8 @@ def test_hsts_is_sent_over_https_on_every_surface(demo):
             assert r.headers["strict-transport-security"] == "max-age=31536000", path
 
 
-def test_no_swagger_ui_from_a_cdn_but_the_schema_is_served(client):
-    assert client.get("/docs").status_code == 404
-    assert client.get("/redoc").status_code == 404
+def test_the_schema_is_served_with_the_apis_headers(client):
+    """(The docs pages, served offline: tests/hems/api/test_docs_pages.py.)"""
     schema = client.get("/openapi.json")
     assert schema.status_code == 200
     assert "/homes/{home_id}/plan" in schema.json()["paths"]
