@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from adapters.openadr import codec
 from adapters.openadr import messages as m
-from adapters.openadr.conformance.case import Case
+from adapters.openadr.conformance.case import MISBEHAVING_VTN, Case
 from adapters.openadr.conformance.context import CaseContext, CaseFailedError, expect
+from adapters.openadr.conformance.reference_vtn import REGISTRATION_ID, VEN_ID
 from adapters.openadr.conformance.tracelog import IN, OUT
 from adapters.openadr.schema import CodecError
 from adapters.openadr.signatures import XmlVerifier
@@ -68,6 +69,38 @@ async def signatures(ctx: CaseContext) -> None:
     ctx.note(f"{len(sent)} VEN messages verified against the VEN's certificate")
 
 
+async def reregistration(ctx: CaseContext) -> None:
+    await ctx.ven.register()
+    ctx.reference.inject(m.RequestReregistration(ven_id=VEN_ID))
+    ctx.note("the VTN asks the VEN to register again (oadrRequestReregistration)")
+
+    def registered_twice() -> bool:
+        return len(ctx.trace.sent_messages(m.CreatePartyRegistration)) == 2
+
+    expect(await ctx.run_until(registered_twice, 5.0), "no new registration within 5 s")
+    expect(ctx.ven.ven_id == VEN_ID, f"the VEN holds venID {ctx.ven.ven_id} after re-registering")
+
+
+async def cancelled_by_vtn(ctx: CaseContext) -> None:
+    await ctx.ven.register()
+    cancel = m.CancelPartyRegistration(
+        request_id="cancel-1", registration_id=REGISTRATION_ID, ven_id=VEN_ID
+    )
+    ctx.reference.inject(cancel)
+    ctx.note("the VTN cancels the registration (oadrCancelPartyRegistration)")
+    await ctx.run_until(lambda: bool(ctx.trace.sent_messages(m.CanceledPartyRegistration)), 3.0)
+    answers = ctx.trace.sent_messages(m.CanceledPartyRegistration)
+    expect(
+        [(a.response.code, a.registration_id) for a in answers] == [(200, REGISTRATION_ID)],
+        f"oadrCanceledPartyRegistration answers {answers}",
+    )
+    ctx.note("the VEN's loop runs on for 2 s: it must not register again")
+    await ctx.run_until(lambda: False, 2.0)
+    creates = ctx.trace.sent_messages(m.CreatePartyRegistration)
+    expect(len(creates) == 1, f"{len(creates) - 1} new registrations after the VTN cancelled")
+    expect(ctx.ven.cancelled_by_vtn_utc is not None, "the cancellation is not recorded")
+
+
 CASES = (
     Case(
         "registration",
@@ -83,5 +116,21 @@ CASES = (
         "every VEN message signed (ds:Signature over oadrSignedObject and ReplayProtect, checked"
         " against the VEN's certificate), every VTN answer signed and verified",
         signatures,
+    ),
+    Case(
+        "reregistration_requested",
+        ("registration",),
+        "oadrRequestReregistration in a poll answer is acknowledged and followed by a new"
+        " registration",
+        reregistration,
+        MISBEHAVING_VTN,
+    ),
+    Case(
+        "registration_cancelled_by_vtn",
+        ("registration",),
+        "oadrCancelPartyRegistration from the VTN is answered oadrCanceledPartyRegistration 200"
+        " naming the registrationID, recorded, and the VEN does not register again",
+        cancelled_by_vtn,
+        MISBEHAVING_VTN,
     ),
 )

@@ -12,6 +12,7 @@ from typing import Any
 from adapters.openadr import messages as m
 from adapters.openadr.conformance.reference_vtn import VEN_ID, ReferenceVtn
 from adapters.openadr.conformance.tracelog import TraceLog
+from adapters.openadr.events import Event
 from adapters.openadr.hooks import EventNotice, OptDecision, Reading
 from adapters.openadr.ven import Ven
 from adapters.openadr.vocab import OptReason
@@ -53,8 +54,8 @@ class VenHooks:
             Reading(resource_id="ev-charger", power_kw=EV_KW, soc_pct=55.0),
         ]
 
-    async def on_cancelled(self, event: Any) -> None:
-        self.cancelled.append(str(event.event_id))
+    async def on_cancelled(self, event: Event) -> None:
+        self.cancelled.append(event.event_id)
 
     def decided(self) -> list[str]:
         """``event_id#modificationNumber`` of every decision the VEN asked for."""
@@ -93,6 +94,21 @@ class CaseContext:
             await self.ven.report_tick()
             if not condition():
                 await asyncio.sleep(0.1)
+
+    async def run_until(self, condition: Callable[[], bool], seconds: float) -> bool:
+        """Let the VEN's own loop run (register, poll, report) until ``condition()`` holds or
+        ``seconds`` pass; whether it held."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        task = asyncio.create_task(self.ven.run(stop, tick_s=0.2))
+        deadline = loop.time() + seconds
+        try:
+            while not condition() and loop.time() < deadline and not task.done():
+                await asyncio.sleep(0.05)
+        finally:
+            stop.set()
+            await task
+        return condition()
 
     async def settle(self, polls: int = 2) -> None:
         """Poll a few times (for checks that something did not happen)."""
