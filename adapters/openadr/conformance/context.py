@@ -95,12 +95,14 @@ class CaseContext:
             if not condition():
                 await asyncio.sleep(0.1)
 
-    async def run_until(self, condition: Callable[[], bool], seconds: float) -> bool:
-        """Let the VEN's own loop run (register, poll, report) until ``condition()`` holds or
-        ``seconds`` pass; whether it held."""
+    async def run_until(
+        self, condition: Callable[[], bool], seconds: float, ven: Ven | None = None
+    ) -> bool:
+        """Let the VEN's own loop (``ven``'s: another VEN a case made) run (register, poll,
+        report) until ``condition()`` holds or ``seconds`` pass; whether it held."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        task = asyncio.create_task(self.ven.run(stop, tick_s=0.2))
+        task = asyncio.create_task((ven or self.ven).run(stop, tick_s=0.2))
         deadline = loop.time() + seconds
         try:
             while not condition() and loop.time() < deadline and not task.done():
