@@ -124,7 +124,7 @@ def build_runtime(
     if demo_id is not None and protocols is None:
         devices.simulated.add(demo_id)
     _attach_homes(devices, store, skip=devices.simulated)
-    if demo_id is not None and protocols is not None:  # the heat pump stays simulated
+    if demo_id is not None and protocols is not None and not protocols.mqtt:  # no broker
         devices.set_driver(demo_id, "Heat pump", simulations[demo_id].drivers["Heat pump"])
     devices.listeners.append(partial(replan_on_charger_events, service, devices))
     if settings.vtn_url:
@@ -202,10 +202,10 @@ def start_scheduler(runtime: Runtime) -> None:
 
 async def start_devices(runtime: Runtime) -> None:
     """Start the CSMS and the MQTT connections (before the scheduler's first cycle)."""
+    if runtime.demo_protocols is not None:  # the simulators first: the brokers are up
+        await runtime.demo_protocols.start()
     if runtime.devices is not None:
         await runtime.devices.start()
-    if runtime.demo_protocols is not None:
-        await runtime.demo_protocols.start()
 
 
 async def stop_devices(runtime: Runtime) -> None:

@@ -152,7 +152,8 @@ class HeatPump:
                     await self.client.publish(self.t["state"], json.dumps(state), retain=True)
 
     async def mqtt(self, ready: asyncio.Event) -> None:
-        context = ssl.create_default_context(cafile=self.args.ca)
+        # without --ca: a broker on the same host without TLS (the service's protocol demo)
+        context = ssl.create_default_context(cafile=self.args.ca) if self.args.ca else None
         will = aiomqtt.Will(self.t["availability"], "offline", qos=1, retain=True)
         while True:
             try:
@@ -202,7 +203,7 @@ async def commands(pump: HeatPump) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--ca", required=True)
+    parser.add_argument("--ca")
     parser.add_argument("--username", required=True)
     parser.add_argument("--password", required=True)
     parser.add_argument("--home", required=True)
