@@ -10,6 +10,7 @@ that reads as JSON (a number, true) is taken as such, anything else as text.
 from __future__ import annotations
 
 import json
+import ssl
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,18 +40,28 @@ TokenOption = Annotated[
     ),
 ]
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="settings file (TOML)")]
+CaOption = Annotated[
+    Path | None,
+    typer.Option("--ca", exists=True, dir_okay=False, help="CA of the API's certificate (https)"),
+]
 HomeArg = Annotated[int, typer.Argument(min=1, help="the home's id")]
 NameArg = Annotated[str, typer.Argument(help="the device's name in the home")]
 
 
-def _client(api: str | None, token: str | None, config: Path | None) -> httpx.Client:
-    """An HTTP client of the service's API with the token (a test replaces this)."""
+def _client(
+    api: str | None, token: str | None, config: Path | None, ca: Path | None = None
+) -> httpx.Client:
+    """An HTTP client of the service's API with the token (a test replaces this); an https
+    API's certificate is checked against ``ca`` or the system's CAs."""
     if not token:
         raise InputError(f"a token is needed: --token or {TOKEN_ENV}")
     if api is None:
         s = load_settings(config)
         api = f"{s.api_scheme}://{s.api_host}:{s.api_port}"
-    return httpx.Client(base_url=api, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca) if ca else True
+    return httpx.Client(
+        base_url=api, headers={"Authorization": f"Bearer {token}"}, timeout=30, verify=verify
+    )
 
 
 def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -104,6 +115,7 @@ def add(
     api: ApiOption = None,
     token: TokenOption = None,
     config: ConfigOption = None,
+    ca: CaOption = None,
 ) -> None:
     """Register a device's connection (and with --spec a new device): driven at once."""
     connection = connection_fields(protocol, fields or [])
@@ -115,17 +127,21 @@ def add(
             body["spec"] = json.loads(spec.read_text(encoding="utf-8"))
         except ValueError as exc:
             raise InputError(f"{spec} is not JSON: {exc}") from None
-    with _client(api, token, config) as client:
+    with _client(api, token, config, ca) as client:
         answer = _call(client, "POST", f"/homes/{home}/devices", json=body).json()
     console.print(f"{answer['name']}: registered over {answer['protocol']}")
 
 
 @devices_app.command("list")
 def list_devices(
-    home: HomeArg, api: ApiOption = None, token: TokenOption = None, config: ConfigOption = None
+    home: HomeArg,
+    api: ApiOption = None,
+    token: TokenOption = None,
+    config: ConfigOption = None,
+    ca: CaOption = None,
 ) -> None:
     """The home's devices, how the CEM reaches each, and who made it (once connected)."""
-    with _client(api, token, config) as client:
+    with _client(api, token, config, ca) as client:
         rows = _call(client, "GET", f"/homes/{home}/devices/registered").json()
     table = Table("device", "kind", "protocol", "from", "manufacturer", "model", "serial")
     for d in rows:
@@ -149,9 +165,10 @@ def check_device(
     api: ApiOption = None,
     token: TokenOption = None,
     config: ConfigOption = None,
+    ca: CaOption = None,
 ) -> None:
     """Read the device once now; exit 1 when it does not answer."""
-    with _client(api, token, config) as client:
+    with _client(api, token, config, ca) as client:
         result = _call(client, "POST", f"/homes/{home}/devices/{quote(name)}/test").json()
     if not result["online"]:
         console.print(f"[red]{name} does not answer: {result['error']}[/red]")
@@ -166,8 +183,9 @@ def remove(
     api: ApiOption = None,
     token: TokenOption = None,
     config: ConfigOption = None,
+    ca: CaOption = None,
 ) -> None:
     """Remove the device with its connection and credentials (a charger is unpaired)."""
-    with _client(api, token, config) as client:
+    with _client(api, token, config, ca) as client:
         _call(client, "DELETE", f"/homes/{home}/devices/{quote(name)}")
     console.print(f"{name} removed")

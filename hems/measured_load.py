@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -109,17 +110,56 @@ def _meter_rows(
 
 def measured_history_kwh(store: Store, home_id: int, now: datetime) -> pd.Series | None:
     """The measured base load as energy per 30-minute slot [kWh] (the slots' mean power x
-    0.5 h), or None with less than :data:`MIN_HISTORY_HOURS` of it."""
-    rows = store.telemetry_powers(home_id, BASE_LOAD, now - timedelta(days=HISTORY_DAYS))
-    if not rows:
-        return None
-    samples = pd.Series(
-        [kw for _, kw in rows], index=pd.DatetimeIndex([at for at, _ in rows]).tz_convert("UTC")
-    )
-    slots = samples.resample(f"{SLOT_MINUTES}min").mean().dropna()
-    if len(slots) * SLOT_MINUTES < MIN_HISTORY_HOURS * 60:
-        return None
-    return slots.clip(lower=0.0) * (SLOT_MINUTES / 60)
+    0.5 h), or None with less than :data:`MIN_HISTORY_HOURS` of it (read whole; the market
+    keeps a :class:`MeasuredHistory` that reads only what is new)."""
+    return MeasuredHistory(store).kwh(home_id, now)
+
+
+@dataclass
+class _Slots:
+    """A home's measured base load so far: per slot, the sum and count of its readings, and
+    the time of the last reading read."""
+
+    until: datetime
+    sums: pd.Series
+    counts: pd.Series
+
+
+class MeasuredHistory:
+    """Each home's measured base load per slot, kept between plans: a plan reads only the
+    readings since the last. A month of minute readings on SQLite took ~230-310 ms to read
+    whole at every plan; kept, the market's series took ~30 ms (shared 2-core machine)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._slots: dict[int, _Slots] = {}
+
+    def kwh(self, home_id: int, now: datetime) -> pd.Series | None:
+        """As :func:`measured_history_kwh`."""
+        start = now - timedelta(days=HISTORY_DAYS)
+        kept = self._slots.get(home_id)
+        since = start if kept is None or kept.until < start else kept.until
+        rows = [r for r in self.store.telemetry_powers(home_id, BASE_LOAD, since) if r[0] > since]
+        if rows:
+            samples = pd.Series(
+                [kw for _, kw in rows],
+                index=pd.DatetimeIndex([at for at, _ in rows]).tz_convert("UTC"),
+            )
+            slots = samples.resample(f"{SLOT_MINUTES}min")
+            sums, counts = slots.sum(), slots.count()
+            if kept is not None and kept.until >= start:
+                sums = kept.sums.add(sums, fill_value=0.0)
+                counts = kept.counts.add(counts, fill_value=0)
+            kept = _Slots(rows[-1][0], sums, counts)
+            self._slots[home_id] = kept
+        if kept is None:
+            return None
+        recent = kept.counts.index >= pd.Timestamp(start).floor(f"{SLOT_MINUTES}min")
+        counts = kept.counts[recent & (kept.counts > 0)]
+        if len(counts) * SLOT_MINUTES < MIN_HISTORY_HOURS * 60:
+            return None
+        mean_kw = kept.sums[counts.index] / counts
+        return mean_kw.clip(lower=0.0) * (SLOT_MINUTES / 60)
 
 
 class MeteredMarket:
@@ -131,13 +171,12 @@ class MeteredMarket:
         self.store = store
         self._now = now  # the service's clock's
         self._home_ids: dict[str, int] = {}
+        self._history = MeasuredHistory(store)
 
     def series(self, grid: TimeGrid, home: HomeSpec) -> pd.DataFrame:
         out = self.inner.series(grid, home)
         home_id = self._home_id(home.cem_serial)
-        history = (
-            None if home_id is None else measured_history_kwh(self.store, home_id, self._now())
-        )
+        history = None if home_id is None else self._history.kwh(home_id, self._now())
         if history is not None:
             out = out.copy()
             out["base_load_kw"] = expected_base_load(history, grid, self._now()).to_numpy()

@@ -86,19 +86,18 @@ def test_the_meter_is_stored_each_tick_with_the_base_load_net_of_the_devices(tmp
         asyncio.run(run(peer))
 
 
-def _measured(store, home_id: int, hours: float, kw) -> None:
-    """Base-load readings every 10 minutes for ``hours`` up to :data:`NOW`."""
-    n = int(hours * 6)
-    rows = [
-        TelemetryRow(
-            device_name=BASE_LOAD,
-            at=NOW - timedelta(minutes=10 * (n - i)),
-            online=True,
-            power_kw=kw(NOW - timedelta(minutes=10 * (n - i))),
-        )
-        for i in range(n)
-    ]
-    store.add_telemetry(home_id, rows)
+def _measured(store, home_id: int, start: datetime, hours: float, kw) -> None:
+    """Base-load readings every 10 minutes for ``hours`` from ``start``."""
+    times = [start + timedelta(minutes=10 * i) for i in range(int(hours * 6))]
+    store.add_telemetry(
+        home_id,
+        [TelemetryRow(device_name=BASE_LOAD, at=t, online=True, power_kw=kw(t)) for t in times],
+    )
+
+
+def _day_and_night(t: datetime) -> float:
+    """A home that uses 2.5 kW by day and 0.5 kW from 22:00 to 06:00 (UTC = UK in December)."""
+    return 0.5 if t.hour >= 22 or t.hour < 6 else 2.5
 
 
 def test_the_forecast_learns_the_measured_load_once_a_day_of_it_exists(tmp_path):
@@ -106,22 +105,28 @@ def test_the_forecast_learns_the_measured_load_once_a_day_of_it_exists(tmp_path)
     store = runtime.store
     home = _battery_home()
     home_id = store.create_home(home, NOW, "test")
-    grid = TimeGrid.starting_at(NOW, step_minutes=30, horizon_hours=24)
     inner = ReplayedMarket()
-    market = MeteredMarket(inner, store, lambda: NOW)
-    profile = inner.series(grid, home)["base_load_kw"].to_numpy()
+    clock = [NOW]
+    market = MeteredMarket(inner, store, lambda: clock[0])
 
-    _measured(store, home_id, 12, lambda t: 2.5)  # half a day: not enough yet
+    _measured(store, home_id, NOW - timedelta(hours=12), 12, _day_and_night)  # not enough yet
+    grid = TimeGrid.starting_at(NOW, step_minutes=30, horizon_hours=24)
     assert measured_history_kwh(store, home_id, NOW) is None
+    profile = inner.series(grid, home)["base_load_kw"].to_numpy()
     assert np.array_equal(market.series(grid, home)["base_load_kw"].to_numpy(), profile)
 
-    # four days of a home that uses 2.5 kW by day and 0.5 kW from 22:00 to 06:00
-    store.prune_telemetry(NOW)
-    _measured(store, home_id, 96, lambda t: 0.5 if t.hour >= 22 or t.hour < 6 else 2.5)
+    # four days on, read as they come (the market keeps what it read)
+    _measured(store, home_id, NOW, 96, _day_and_night)
+    clock[0] = NOW + timedelta(hours=96)
+    grid = TimeGrid.starting_at(clock[0], step_minutes=30, horizon_hours=24)
     learnt = market.series(grid, home)["base_load_kw"]
-    hours = learnt.index.tz_convert("Europe/London").hour  # GMT in December
+    hours = learnt.index.tz_convert("Europe/London").hour
     night = (hours >= 22) | (hours < 6)
     assert np.allclose(learnt[night], 0.5, atol=0.05)
     assert np.allclose(learnt[~night], 2.5, atol=0.05)
-    assert not np.allclose(learnt.to_numpy(), profile, atol=0.3)
+    assert not np.allclose(learnt.to_numpy(), inner.series(grid, home)["base_load_kw"], atol=0.3)
+    # the same as reading the whole history at once
+    whole = measured_history_kwh(store, home_id, clock[0])
+    assert whole is not None
+    assert np.allclose(market._history.kwh(home_id, clock[0]).to_numpy(), whole.to_numpy())
     runtime.service.close()

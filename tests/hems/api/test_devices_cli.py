@@ -32,7 +32,7 @@ class _Borrowed:
 
 @pytest.fixture
 def hems_cli(api, monkeypatch):
-    monkeypatch.setattr(cli_devices, "_client", lambda _api, token, _config: _Borrowed(api, token))
+    monkeypatch.setattr(cli_devices, "_client", lambda _api, token, *_: _Borrowed(api, token))
     runner = CliRunner()
 
     def run(*args: str, stdin: str | None = None) -> Any:
