@@ -2,13 +2,17 @@
 
 Run: ``python -m benchmarks.bench_backtest --data ../shared/data --days 30 [--start 2020-01-06]
 [--workers 2] [--cadence slot] [--foresight-cadence daily] [--chunk-days 30]
-[--pv-forecast weather|history] [--planner-gap 0.02]``. The data folder
+[--pv-forecast weather|history] [--planner-gap 0.02] [--export-prices agile-outgoing]``. The data
+folder
 may also be given as ``HEMS_DATA_DIR``; without it the benchmark says so and exits with status 2.
 
 The reference home (:func:`hems.backtest.reference_home`: the fawkesley household's load, 4 kWp
 PV from PVGIS, a 10 kWh battery, a 60 kWh EV whose stays are drawn from the Dundee slow-charger
 sessions, a 3 kW heat pump in a semi-detached 1R1C house driven by ERA5 temperatures) on Agile
-2020 import prices (export at a flat 5.5 p/kWh) and 2020 national carbon intensity. Every
+2020 import prices (export at a flat 5.5 p/kWh) and 2020 national carbon intensity;
+``--start 2019-01-06 --export-prices agile-outgoing`` runs January - May 2019 on Agile 2019
+import and Agile Outgoing export (South East; the carbon intensity and temperatures are 2020's
+moved back 52 weeks, the household load 2021's moved back 104: docs/backtest.md). Every
 strategy runs on a Dask LocalCluster (one process per strategy at a time); the planner
 re-plans every slot (30 min) on forecasts issued then (PV from a simulated weather forecast
 unless ``--pv-forecast history``: :class:`hems.backtest.forecast_market.HistoricalForecast`);
@@ -42,10 +46,11 @@ from hems.backtest import (
 )
 from hems.backtest.chunks import run_chunked
 from hems.backtest.config import PLANNER_MIP_REL_GAP, ROLLING_CADENCES
-from hems.backtest.data import DATA_DIR_ENV
+from hems.backtest.data import AGILE_OUTGOING, DATA_DIR_ENV, DataGapError
 from hems.backtest.headline import capture_ratio
 
 RESULTS = Path(__file__).resolve().parent / "results"
+EXPORT_FILES: dict[str, str | None] = {"flat": None, "agile-outgoing": AGILE_OUTGOING}
 
 
 EV_SHORT_GBP_PER_KWH = 0.30
@@ -96,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
         default=PLANNER_MIP_REL_GAP,
         help="the planner's relative MIP gap (the bound keeps the solver's 0.05 %%)",
     )
+    parser.add_argument(
+        "--export-prices",
+        default="flat",
+        choices=list(EXPORT_FILES),
+        help="flat (5.5 p/kWh) or the Agile Outgoing series (January 2018 - May 2019)",
+    )
     args = parser.parse_args(argv)
     names = [s for s in args.strategies.split(",") if s]
     start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
@@ -108,9 +119,10 @@ def main(argv: list[str] | None = None) -> int:
             allow_fill=True,
             pv=args.pv_forecast,
             foresight_cadence=Cadence(args.foresight_cadence),
+            export_file=EXPORT_FILES[args.export_prices],
         )
         config = replace(config, planner_mip_rel_gap=args.planner_gap)
-    except DataMissingError as exc:
+    except (DataMissingError, DataGapError) as exc:
         print(f"bench_backtest: {exc}", file=sys.stderr)
         return 2
     loaded_s = time.perf_counter() - began
@@ -159,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         "workers": args.workers,
         "chunk_days": args.chunk_days,
         "pv_forecast": args.pv_forecast,
+        "export_prices": args.export_prices,
         "planner_mip_rel_gap": args.planner_gap,
         "warmup_days": args.warmup_days if args.chunk_days else 0,
         "warmup_cadence": args.warmup_cadence if args.chunk_days else None,
@@ -217,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
     chunked = f"_chunks{args.chunk_days}" if args.chunk_days else ""
-    target = RESULTS / f"backtest_{args.days}d{chunked}.json"
+    year = "" if start.year == 2020 else f"_{start.year}"
+    exported = "" if args.export_prices == "flat" else f"_{args.export_prices}"
+    target = RESULTS / f"backtest_{args.days}d{chunked}{year}{exported}.json"
     target.write_text(json.dumps(report, indent=2, default=str))
     print(f"written {target}")
     return 0

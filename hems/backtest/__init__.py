@@ -16,21 +16,19 @@ from hems.backtest.data import (
     DataMissingError,
     DataReport,
     EvSessions,
-    HomeData,
     SeriesReport,
-    assemble_home_data,
     data_dir,
     draw_ev_stays,
     load_agile_import,
     load_carbon_intensity,
     load_dundee_sessions,
     load_era5_temperature,
-    load_home_data,
     load_household_kwh,
     load_pvgis_kw_per_kwp,
 )
 from hems.backtest.engine import RunResult, Strategy, run_strategy
 from hems.backtest.forecast_market import HistoricalForecast
+from hems.backtest.home_data import HomeData, assemble_home_data, load_home_data
 from hems.backtest.kpis import (
     BacktestResults,
     daily_frame,

@@ -2,10 +2,10 @@
 
 The files are the ones described in ``../shared/data/README.md`` (docs/backtest.md, "Real
 data"). Every loader returns a regular UTC series on slot starts with the unit in its name and
-a :class:`SeriesReport`; :func:`load_home_data` assembles them for one period into the actuals
-frame (:data:`hems.market.COLUMNS`) and the histories the forecasters use, with a
-:class:`DataReport`. Missing slots that remain after the loaders' own interpolation (gaps of at
-most four slots) make :func:`load_home_data` refuse the period unless ``allow_fill=True``.
+a :class:`SeriesReport`; :func:`hems.backtest.home_data.load_home_data` assembles them for one
+period into the actuals frame (:data:`hems.market.COLUMNS`) and the histories the forecasters
+use, with a :class:`DataReport`. Missing slots that remain after the loaders' own interpolation
+(gaps of at most four slots) make it refuse the period unless ``allow_fill=True``.
 
 The data folder is an argument or the ``HEMS_DATA_DIR`` environment variable
 (:func:`data_dir`); :class:`DataMissingError` says which file is missing.
@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from adapters.carbon.files import ACTUAL, BEST, FORECAST, read_carbon_intensity_csv
+from adapters.carbon.files import BEST, read_carbon_intensity_csv
 from adapters.loading import FillReport, regularise
 from adapters.meter.files import read_smart_meter_csv
 from adapters.tariffs.files import read_agile_csv
@@ -33,7 +33,10 @@ DATA_DIR_ENV = "HEMS_DATA_DIR"
 """The backtests' data folder; the service's state directory is ``HEMS_STATE_DIR``."""
 SLOT = pd.Timedelta(minutes=30)
 
+AGILE_2019 = "agile/barnybug_agile_2019.csv"
 AGILE_2020 = "agile/barnybug_agile_2020.csv"
+AGILE_OUTGOING = "agile/3yp_agile_outgoing_2018-01_2019-05_SE.csv"
+"""Agile Outgoing export rates, January 2018 to mid-May 2019 (South East), UK local naive time."""
 CARBON_2020 = "carbon/3yp_carbon_intensity_national_2020.csv"
 HOUSEHOLD = "household/fawkesley_home_consumption_2020-08_2023-12.csv"
 PVGIS_2016 = "pv/3yp_oxon_pvgis_hourly_2016.csv"
@@ -177,6 +180,16 @@ def load_agile_import(folder: Path, relative: str = AGILE_2020) -> tuple[pd.Seri
     return series, SeriesReport.of(str(series.name), relative, fill)
 
 
+def load_agile_export(
+    folder: Path, relative: str = AGILE_OUTGOING
+) -> tuple[pd.Series, SeriesReport]:
+    """Agile Outgoing export unit rates [GBP/kWh] (file: p/kWh in UK local naive time; the
+    clock changes' duplicates dropped and gaps interpolated), 30-minute UTC slot starts."""
+    path = _file(folder, relative)
+    series, fill = read_agile_csv(path, name="export_price_gbp_per_kwh")
+    return series, SeriesReport.of(str(series.name), relative, fill)
+
+
 def load_carbon_intensity(
     folder: Path, relative: str = CARBON_2020
 ) -> tuple[pd.DataFrame, SeriesReport]:
@@ -196,16 +209,19 @@ def load_household_kwh(
     weeks before it that exist, for the forecasters).
 
     The file (newest first, each row the half hour *ending* at its time) starts in August 2020.
-    A slot before the file's start, or still missing after interpolation, takes the value of
-    the same slot 52 weeks later (same weekday and time of day); a 2020 year is thus August-
-    December 2020 measured plus January-July 2021 of the same home moved back 364 days.
+    A slot still missing after interpolation takes the value of the same slot 52 weeks later
+    (same weekday and time of day), and a slot before the file's start the same slot in the
+    first 52-week multiple the file covers: a 2020 year is thus August-December 2020 measured
+    plus January-July 2021 of the same home moved back 364 days; January-May 2019 is January-
+    May 2021 moved back 728 days.
     """
     path = _file(folder, relative)
     series, fill = read_smart_meter_csv(path, time_marks="end")
     first = series.index[0]
     lead = pd.Timedelta(days=60)  # history for the forecasters' trailing windows
     window = _window(series, min(start_utc - lead, first), end_utc)
-    later = series.reindex(window.index + pd.Timedelta(days=364)).to_numpy()
+    years = np.maximum(1, np.ceil((first - window.index) / pd.Timedelta(days=364)))
+    later = series.reindex(window.index + pd.to_timedelta(364 * years, unit="D")).to_numpy()
     gap = window.isna().to_numpy() & ~np.isnan(later)
     values = np.where(gap, later, window.to_numpy())
     out = pd.Series(values, index=window.index, name="base_load_kwh")
@@ -217,7 +233,7 @@ def load_household_kwh(
         slots_missing=int((np.isnan(values) & in_period).sum()),
         filled_at=report.filled_at.union(out.index[gap]),
         how="gaps of up to 4 slots interpolated; slots before the file's start (Aug 2020) or "
-        "still missing take the same slot 52 weeks later",
+        "still missing take the same slot 52 weeks (or a multiple) later",
     )
     return out, report
 
@@ -433,184 +449,3 @@ def draw_ev_stays(
                 Stay(arrive_utc=this.arrive_utc, leave_utc=leave, arrival_soc=this.arrival_soc)
             )
     return out
-
-
-# --- one home's data for a period --------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class HomeData:
-    """What a backtest on real data replays and what its forecasters may learn from.
-
-    Attributes:
-        actuals: the :data:`hems.market.COLUMNS` on 30-minute slot starts over the period plus
-            the planning horizon (what actually happened).
-        import_price_gbp_per_kwh: the whole price file (the forecasters cut it at the
-            publication horizon).
-        carbon: actual and forecast columns of the carbon file [gCO2/kWh].
-        base_load_kwh: metered energy per slot [kWh] (history and period).
-        pv_kw_per_kwp: PV output per kWp [kW/kWp].
-        outdoor_temperature_c: outdoor temperature [°C].
-        report: what every loader filled.
-    """
-
-    actuals: pd.DataFrame
-    import_price_gbp_per_kwh: pd.Series
-    carbon: pd.DataFrame
-    base_load_kwh: pd.Series
-    pv_kw_per_kwp: pd.Series
-    outdoor_temperature_c: pd.Series
-    report: DataReport = field(default_factory=DataReport)
-
-
-def assemble_home_data(
-    *,
-    start_utc: datetime,
-    end_utc: datetime,
-    import_price_gbp_per_kwh: tuple[pd.Series, SeriesReport],
-    carbon: tuple[pd.DataFrame, SeriesReport],
-    base_load_kwh: tuple[pd.Series, SeriesReport],
-    pv_kw_per_kwp: tuple[pd.Series, SeriesReport],
-    outdoor_temperature_c: tuple[pd.Series, SeriesReport],
-    export_price_gbp_per_kwh: float = DEFAULT_EXPORT_PRICE_GBP_PER_KWH,
-    horizon_hours: int = 48,
-    allow_fill: bool = False,
-    extra_reports: tuple[SeriesReport, ...] = (),
-) -> HomeData:
-    """Align loaded series on the period ``[start_utc, end_utc)`` plus ``horizon_hours``.
-
-    Slots of the period that a loader filled, or that are still missing, make this raise
-    :class:`DataGapError` unless ``allow_fill``; with it, missing slots take the same slot the
-    day before (then the day after), and every filled slot is counted in the report. The
-    horizon beyond the period may run past a file's end (a year's last days): those slots
-    repeat the last day and are counted too.
-    """
-    if start_utc.tzinfo is None or end_utc.tzinfo is None:
-        raise ValueError("start_utc and end_utc must be timezone-aware")
-    if end_utc <= start_utc:
-        raise ValueError("end_utc must be after start_utc")
-    if (pd.Timestamp(start_utc) - pd.Timestamp("2000-01-01", tz="UTC")) % SLOT:
-        raise ValueError(f"start_utc {start_utc} is not on a half-hour boundary")
-    tail_end = end_utc + timedelta(hours=horizon_hours)
-    period = pd.date_range(start_utc, end_utc, freq="30min", inclusive="left")
-    step_h = 0.5
-    price, price_r = import_price_gbp_per_kwh
-    carbon_frame, carbon_r = carbon
-    load, load_r = base_load_kwh
-    pv, pv_r = pv_kw_per_kwp
-    temp, temp_r = outdoor_temperature_c
-    columns = {
-        "import_price_gbp_per_kwh": (price, price_r),
-        "carbon_intensity_g_per_kwh": (carbon_frame[BEST], carbon_r),
-        "base_load_kw": (load / step_h, load_r),
-        "outdoor_temperature_c": (temp, temp_r),
-        "pv_kw_per_kwp": (pv, pv_r),
-    }
-    frame = pd.DataFrame(
-        index=pd.date_range(
-            start_utc, tail_end, freq="30min", inclusive="left", name="slot_start_utc"
-        )
-    )
-    reports: list[SeriesReport] = []
-    problems: list[str] = []
-    for name, (series, report) in columns.items():
-        if pd.DatetimeIndex(series.index).tz is None:
-            raise ValueError(f"{name}: the index must be timezone-aware (UTC)")
-        values = series.reindex(frame.index)
-        in_period = values.index.isin(period)
-        missing = values.isna().to_numpy()
-        # the loaders report whole files: count their fills inside the period
-        interpolated_here = int(report.filled_at.isin(period).sum())
-        missing_in_period = int((missing & in_period).sum())
-        if missing_in_period and not allow_fill:
-            problems.append(f"{name}: {missing_in_period} slot(s) of the period missing")
-        if interpolated_here and not allow_fill:
-            problems.append(
-                f"{name}: {interpolated_here} slot(s) filled by the loader ({report.how})"
-            )
-        filled = values.copy()
-        for lag in (
-            pd.Timedelta(days=1),
-            pd.Timedelta(days=-1),
-            pd.Timedelta(days=2),
-            pd.Timedelta(days=-2),
-        ):
-            if not filled.isna().any():
-                break
-            shifted = series.reindex(pd.DatetimeIndex(frame.index) - lag)
-            filled = filled.fillna(pd.Series(shifted.to_numpy(), index=frame.index))
-        # horizon beyond the file: repeat the last known day
-        while filled.isna().any() and filled.notna().any():
-            before = int(filled.isna().sum())
-            filled = filled.fillna(filled.shift(48))
-            if int(filled.isna().sum()) == before:
-                break
-        if filled.isna().any():
-            raise DataGapError(
-                f"{name}: no value for {int(filled.isna().sum())} slot(s) even after filling"
-            )
-        frame[name] = filled
-        reports.append(
-            _replace(
-                report,
-                slots_interpolated=min(report.slots_interpolated, interpolated_here),
-                slots_filled_other=max(0, interpolated_here - report.slots_interpolated)
-                + int(missing.sum()),
-                slots_missing=0,
-                how=report.how
-                + (
-                    f"; {int(missing.sum())} more slot(s) took the same slot a day or more away"
-                    if missing.any()
-                    else ""
-                ),
-            )
-        )
-    if problems:
-        raise DataGapError(
-            "the period has missing or filled slots: "
-            + "; ".join(problems)
-            + " (allow filling with allow_fill=True / --allow-fill)"
-        )
-    frame["export_price_gbp_per_kwh"] = export_price_gbp_per_kwh
-    return HomeData(
-        actuals=frame,
-        import_price_gbp_per_kwh=price,
-        carbon=carbon_frame[[ACTUAL, FORECAST]],
-        base_load_kwh=load,
-        pv_kw_per_kwp=pv,
-        outdoor_temperature_c=temp,
-        report=DataReport(series=(*reports, *extra_reports)),
-    )
-
-
-def load_home_data(
-    folder: str | Path | None,
-    start_utc: datetime,
-    end_utc: datetime,
-    *,
-    horizon_hours: int = 48,
-    allow_fill: bool = False,
-    export_price_gbp_per_kwh: float = DEFAULT_EXPORT_PRICE_GBP_PER_KWH,
-) -> HomeData:
-    """The reference home's real data for ``[start_utc, end_utc)`` from the data folder
-    (``folder`` or ``$HEMS_DATA_DIR``): Agile 2020 import prices, national carbon intensity
-    2020, the fawkesley household's load, PVGIS 2016 moved to the period's year, ERA5
-    temperatures; export at a flat ``export_price_gbp_per_kwh``."""
-    root = data_dir(folder)
-    year = start_utc.astimezone(UTC).year
-    pv, pv_r = load_pvgis_kw_per_kwp(root, year)
-    if end_utc.year != year:
-        pv2, _ = load_pvgis_kw_per_kwp(root, year + 1)
-        pv = pd.concat([pv, pv2])
-    return assemble_home_data(
-        start_utc=start_utc,
-        end_utc=end_utc,
-        import_price_gbp_per_kwh=load_agile_import(root),
-        carbon=load_carbon_intensity(root),
-        base_load_kwh=load_household_kwh(root, start_utc, end_utc + timedelta(hours=horizon_hours)),
-        pv_kw_per_kwp=(pv, pv_r),
-        outdoor_temperature_c=load_era5_temperature(root),
-        export_price_gbp_per_kwh=export_price_gbp_per_kwh,
-        horizon_hours=horizon_hours,
-        allow_fill=allow_fill,
-    )

@@ -6,7 +6,8 @@ forecasters (``forecasts/``), from the histories of a :class:`~hems.backtest.dat
 
 * import price: Agile as published by then (to 23:00 UK time tomorrow once 16:00 UK time has
   passed, else to 23:00 today), beyond that the median of the same local slot over the last 7
-  published days (:func:`forecasts.prices.forecast_prices`); export: the flat export price;
+  published days (:func:`forecasts.prices.forecast_prices`); export: an export price series
+  (Agile Outgoing, published with the import prices) the same way, a flat price as it is;
 * carbon intensity: the file's forecast column for the next 48 hours (the Carbon Intensity
   API's forecast), beyond it the same-slot median of the actuals known then
   (:func:`forecasts.carbon.forecast_carbon_intensity`);
@@ -62,7 +63,8 @@ from forecasts.grid import values_on
 from forecasts.heat import forecast_outdoor_temperature
 from forecasts.prices import forecast_prices
 from forecasts.pv import PvSystem, forecast_pv, history_correction, nowcast_correction
-from hems.backtest.data import DEFAULT_EXPORT_PRICE_GBP_PER_KWH, DataGapError, HomeData
+from hems.backtest.data import DataGapError
+from hems.backtest.home_data import HomeData
 from hems.domain.home import HomeSpec
 from hems.market import COLUMNS
 from optimiser import TimeGrid
@@ -103,7 +105,9 @@ class HistoricalForecast:
             quality knob for sweeps on real data).
         pv_nowcast: correct the ``"weather"`` PV forecast's next hours by the measured output
             of the last 1.5 h (module docstring); off, the weather run's forecast as is.
-        export_price_gbp_per_kwh: the flat export price [GBP/kWh].
+        export_price_gbp_per_kwh: a flat export price [GBP/kWh] the planner is told; None
+            (default): the data's (:attr:`HomeData.export_price_gbp_per_kwh`: a series is
+            forecast as the import price is, a flat price taken as it is).
         seed: seed of the temperature and PV errors (drawn per issue time, or per run).
     """
 
@@ -116,7 +120,7 @@ class HistoricalForecast:
     pv: PvForecast = "history"
     pv_error: tuple[float, float] = DEFAULT_PV_ERROR
     pv_nowcast: bool = True
-    export_price_gbp_per_kwh: float = DEFAULT_EXPORT_PRICE_GBP_PER_KWH
+    export_price_gbp_per_kwh: float | None = None
     seed: int = 0
     _pv_model: pd.Series | None = field(default=None, init=False, repr=False)
     _pv_clear: pd.Series | None = field(default=None, init=False, repr=False)
@@ -130,7 +134,7 @@ class HistoricalForecast:
         columns["import_price_gbp_per_kwh"] = forecast_prices(
             self.data.import_price_gbp_per_kwh, grid, issued
         ).series.to_numpy()
-        columns["export_price_gbp_per_kwh"] = np.full(len(index), self.export_price_gbp_per_kwh)
+        columns["export_price_gbp_per_kwh"] = self._export_prices(grid)
         actual, api = self._carbon_columns()
         first, last = pd.DatetimeIndex(api.index).searchsorted(
             [pd.Timestamp(issued), pd.Timestamp(issued + CARBON_API_HORIZON)]
@@ -154,6 +158,17 @@ class HistoricalForecast:
                 "after the data's first day)"
             )
         return out
+
+    def _export_prices(self, grid: TimeGrid) -> np.ndarray:
+        """The export price on ``grid`` [GBP/kWh]: a series as published by the issue time
+        and its same-slot pattern beyond, a flat price everywhere."""
+        export = self.data.export_price_gbp_per_kwh
+        if self.export_price_gbp_per_kwh is not None:
+            export = self.export_price_gbp_per_kwh
+        if isinstance(export, pd.Series):
+            fc = forecast_prices(export, grid, grid.start_utc, name="export_price_gbp_per_kwh")
+            return np.asarray(fc.series.to_numpy(), dtype=np.float64)
+        return np.full(grid.n_steps, float(export))
 
     def _carbon_columns(self) -> tuple[pd.Series, pd.Series]:
         """The actual and the API-forecast intensity, the same series objects every plan (so

@@ -1,7 +1,8 @@
 """The reference home of the benchmarks and a backtest config on real data in one call.
 
-:func:`real_data_config` loads the data folder (:func:`hems.backtest.data.load_home_data`), draws
-the car's stays from the Dundee slow-charger sessions and wires the actuals (what happens) and
+:func:`real_data_config` loads the data folder
+(:func:`hems.backtest.home_data.load_home_data`), draws the car's stays from the Dundee
+slow-charger sessions and wires the actuals (what happens) and
 :class:`~hems.backtest.forecast_market.HistoricalForecast` (what the planner is told) into a
 :class:`~hems.backtest.config.BacktestConfig`.
 """
@@ -22,13 +23,12 @@ from hems.backtest.config import (
 )
 from hems.backtest.data import (
     DataReport,
-    HomeData,
     data_dir,
     draw_ev_stays,
     load_dundee_sessions,
-    load_home_data,
 )
 from hems.backtest.forecast_market import HistoricalForecast, PvForecast, TemperatureForecast
+from hems.backtest.home_data import HomeData, load_home_data
 from hems.demo import demo_home_spec
 from hems.domain.devices import EvChargerSpec, PvSpec
 from hems.domain.home import HomeSpec
@@ -61,6 +61,7 @@ def real_data_config(
     pv: PvForecast = "weather",
     seed: int = 0,
     data: HomeData | None = None,
+    export_file: str | None = None,
     **config: Any,
 ) -> BacktestConfig:
     """A :class:`BacktestConfig` replaying the real series of ``folder`` (or
@@ -70,6 +71,8 @@ def real_data_config(
     here: the drawn stays do not follow the weekly departure times). ``temperature`` and
     ``pv`` choose the planner's weather (:class:`HistoricalForecast`: ``"weather"``, the default
     for both, simulates a weather forecast; ``"history"`` uses none).
+    ``export_file`` (e.g. :data:`hems.backtest.data.AGILE_OUTGOING`) makes the export price
+    that file's series (default: flat, :func:`~hems.backtest.home_data.load_home_data`).
     ``data`` skips loading (e.g. one :class:`HomeData` shared by many configs)."""
     chosen = home or reference_home()
     horizon = data_horizon_hours(
@@ -79,7 +82,12 @@ def real_data_config(
     end = start_utc + timedelta(days=days)
     root = data_dir(folder)
     loaded = data or load_home_data(
-        root, start_utc, end, horizon_hours=horizon, allow_fill=allow_fill
+        root,
+        start_utc,
+        end,
+        horizon_hours=horizon,
+        allow_fill=allow_fill,
+        export_file=export_file,
     )
     reach = pd.Timestamp(end + timedelta(hours=horizon))
     last = pd.Timestamp(loaded.actuals.index[-1]) if len(loaded.actuals) else None

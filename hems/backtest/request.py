@@ -19,8 +19,9 @@ from pydantic import ValidationError
 
 from hems.backtest.chunks import run_chunked
 from hems.backtest.config import ROLLING_CADENCES, BacktestConfig, Cadence, data_horizon_hours
-from hems.backtest.data import DATA_DIR_ENV, DataGapError, DataMissingError, load_home_data
+from hems.backtest.data import DATA_DIR_ENV, DataGapError, DataMissingError
 from hems.backtest.engine import Progress
+from hems.backtest.home_data import load_home_data
 from hems.backtest.kpis import BacktestResults
 from hems.backtest.parallel import run_many
 from hems.backtest.period import DataCoverage, data_coverage

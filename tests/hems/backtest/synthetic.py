@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hems.backtest.data import HomeData, SeriesReport, assemble_home_data
+from hems.backtest.data import DEFAULT_EXPORT_PRICE_GBP_PER_KWH, SeriesReport
+from hems.backtest.home_data import HomeData, assemble_home_data
 
 START = datetime(2020, 3, 2, tzinfo=UTC)
 
@@ -37,9 +38,15 @@ def series(start: datetime, days: float, seed: int = 0) -> dict[str, pd.Series]:
 
 
 def home_data(
-    start: datetime = START, days: int = 3, history_days: int = 21, seed: int = 0
+    start: datetime = START,
+    days: int = 3,
+    history_days: int = 21,
+    seed: int = 0,
+    *,
+    export_series: bool = False,
 ) -> HomeData:
-    """A :class:`HomeData` with ``history_days`` before ``start`` and two days after the end."""
+    """A :class:`HomeData` with ``history_days`` before ``start`` and two days after the end;
+    with ``export_series`` its export price is a series (half the import price plus 1 p)."""
     s = series(start - timedelta(days=history_days), history_days + days + 3, seed)
     carbon = pd.DataFrame(
         {
@@ -60,6 +67,9 @@ def home_data(
         base_load_kwh=(s["load"], rep("load")),
         pv_kw_per_kwp=(s["pv"], rep("pv")),
         outdoor_temperature_c=(s["temp"], rep("temp")),
+        export_price_gbp_per_kwh=(0.5 * s["price"] + 0.01, rep("export"))
+        if export_series
+        else DEFAULT_EXPORT_PRICE_GBP_PER_KWH,
     )
 
 

@@ -15,7 +15,6 @@ from hems.backtest.data import (
     DataGapError,
     DataMissingError,
     SeriesReport,
-    assemble_home_data,
     data_dir,
     draw_ev_stays,
     load_agile_import,
@@ -24,6 +23,7 @@ from hems.backtest.data import (
     load_household_kwh,
     load_pvgis_kw_per_kwp,
 )
+from hems.backtest.home_data import assemble_home_data
 from tests.hems.backtest.synthetic import series, write
 
 
@@ -225,7 +225,7 @@ def test_data_given_to_a_config_must_reach_past_both_horizons(tmp_path, monkeypa
     from datetime import UTC, datetime, timedelta
 
     from hems.backtest import real_data_config
-    from hems.backtest.data import load_home_data
+    from hems.backtest.home_data import load_home_data
     from tests.hems.backtest.synthetic import write_data_folder
 
     monkeypatch.delenv("HEMS_DATA_DIR", raising=False)

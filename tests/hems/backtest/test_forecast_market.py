@@ -12,8 +12,9 @@ import pytest
 from forecasts.prices import agile_published_until
 from forecasts.pv import nowcast_correction
 from hems.backtest import forecast_market
-from hems.backtest.data import DataGapError, HomeData
+from hems.backtest.data import DataGapError
 from hems.backtest.forecast_market import HistoricalForecast
+from hems.backtest.home_data import HomeData
 from optimiser import TimeGrid
 from tests.hems.backtest.synthetic import START, home_data
 
