@@ -140,6 +140,14 @@ def test_the_charger_holds_the_plan_s_next_hours_and_plug_events_replan(tmp_path
             assert ctl.states["EV"].plugged_in is False
             cp.send("plug")
             await until(lambda: "EV plugged in" in _trigger(store, home_id), timeout_s=30)
+            # a fault: reported offline and planned around at once, not at the next read
+            cp.send("fault")
+            await until(lambda: "EV faulted" in _trigger(store, home_id), timeout_s=30)
+            assert not ctl.health["EV"].online
+            assert "fault" in ctl.health["EV"].last_error
+            plan = store.latest_plan(home_id)
+            assert plan is not None
+            assert not any(c.startswith("EV.") for c in plan.schedule.columns)
 
     with running_peer("--load-w", "1000", "--pv-w", "0") as battery:
         asyncio.run(run(battery))
