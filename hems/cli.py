@@ -101,6 +101,8 @@ def run(
     for noisy in ("apscheduler", "openleadr", "httpx", "aiohttp.access", "ocpp", "websockets"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _check_port_free(settings.api_host, settings.api_port)
+    if settings.devices.has_chargers and (ocpp := settings.devices.ocpp).port:
+        _check_port_free(ocpp.host, ocpp.port, "the CSMS (devices.ocpp)")
     runtime = build_runtime(settings)
     runtime.dsrsp = demo_dsrsp
     base = f"{settings.api_scheme}://{settings.api_host}:{settings.api_port}"
@@ -135,13 +137,13 @@ def run(
     )
 
 
-def _check_port_free(host: str, port: int) -> None:
-    """Refuse an API address another process listens on before anything starts (uvicorn finds
+def _check_port_free(host: str, port: int, what: str = "the API") -> None:
+    """Refuse an address another process listens on before anything starts (uvicorn finds
     out only after the database, the tokens and the demo DSRSP are up)."""
     try:
         socket.create_server((host, port)).close()
     except OSError as exc:
-        reason = f"the API cannot listen on {host}:{port}: {exc.strerror}"
+        reason = f"{what} cannot listen on {host}:{port}: {exc.strerror}"
         raise OSError(exc.errno, reason) from None
 
 

@@ -145,7 +145,7 @@ class DeviceRuntime:
     def __init__(self, config: DeviceSettings) -> None:
         self.config = config
         self.csms: Csms | None = None
-        if _has_chargers(config):
+        if config.has_chargers:
             self._new_csms()
         self.brokers = {name: MqttCem(broker_settings(b)) for name, b in config.brokers.items()}
         self._drivers: dict[int, dict[str, DeviceDriver]] = {}
@@ -422,12 +422,6 @@ def registered_connections(store: Store, home_id: int) -> dict[str, DeviceConnec
                 "home %s: device %s's stored connection is invalid: %s", home_id, device.name, exc
             )
     return out
-
-
-def _has_chargers(config: DeviceSettings) -> bool:
-    return any(
-        isinstance(c, OcppConnection) for h in config.homes.values() for c in h.devices.values()
-    )
 
 
 __all__ = ["DeviceConfigError", "DeviceRuntime", "HomeDevices", "SiteMeter"]

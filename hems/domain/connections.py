@@ -228,6 +228,13 @@ class DeviceSettings(DomainModel):
                 used[key] = f"{serial}.{name}"
         return self
 
+    @property
+    def has_chargers(self) -> bool:
+        """Whether any home has an OCPP charger configured (the CSMS then runs)."""
+        return any(
+            isinstance(c, OcppConnection) for h in self.homes.values() for c in h.devices.values()
+        )
+
     def for_home(self, cem_serial: str) -> HomeDevices:
         """The home's connections (none configured: an empty description)."""
         return self.homes.get(cem_serial, HomeDevices())

@@ -265,3 +265,18 @@ def test_a_next_trip_in_the_past_is_refused_naming_the_file(tmp_path):
     args = ["plan", "--home", str(home), "--preferences", str(prefs)]
     result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "p.csv")])
     _fails_cleanly(result, 2, str(prefs), "ev_next_trip.leave_at", "must leave in the future")
+
+
+def test_the_csms_port_in_use_is_a_message_before_anything_starts(state, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        config = tmp_path / "hems.toml"
+        config.write_text(
+            f'[devices.ocpp]\nport = {port}\n[devices.homes.CEM-1.devices.EV]\nprotocol = "ocpp"\n'
+            'identity = "CP-1"\n'
+        )
+        result = CliRunner().invoke(app, ["run", "--config", str(config)])
+    _fails_cleanly(result, 1, f"the CSMS (devices.ocpp) cannot listen on 127.0.0.1:{port}")
+    assert not state.exists()  # no database, no tokens printed and lost
