@@ -4,10 +4,10 @@ just powers").
 An OCPP charger takes a charging profile and follows it on its own clock; an MQTT device reads
 the retained ``plan`` topic and follows it once the CEM is gone. Both then keep to the plan
 through a loss of communications. :func:`device_schedules` turns the latest plan into each such
-device's steps (with the randomised delay already on each EV rise, as dispatch applies it to a
-setpoint); :func:`hold` sends a setpoint to a device, as the first step of its schedule where
-it holds one; :func:`send_schedule` (:func:`leave_schedules` for a controller's devices) leaves
-a new plan's schedule on the device.
+device's steps (each EV rise placed after the CEM's own randomised delay and ramp, with a
+randomised delay of its own: :class:`EvRises`); :func:`hold` sends a setpoint to a device, as
+the first step of its schedule where it holds one; :func:`send_schedule`
+(:func:`leave_schedules` for a controller's devices) leaves a new plan's schedule on the device.
 
 A device under a consumer override (boost, pause) gets no schedule: it holds the override's
 setpoint, which dispatch sends.
@@ -76,9 +76,39 @@ def device_schedules(
         now,
         schedule_holders(ctl.drivers, overridden),
         events=ctl.store.events(ctl.home_id),
-        max_delay_s=ctl.settings.ev_random_delay_max_s,
+        rises=EvRises(
+            max_delay_s=ctl.settings.ev_random_delay_max_s,
+            ramp_kw_per_min=ctl.settings.ev_ramp_kw_per_min,
+            apply_interval_s=ctl.settings.apply_interval_s,
+        ),
         rng=ctl.rng,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class EvRises:
+    """Where an EV's rise (a start or a higher rate) is put in its schedule.
+
+    While the CEM runs, it makes each rise itself: after the randomised delay (up to
+    ``max_delay_s``, none in a DSR event the home takes part in) and walked up at
+    ``ramp_kw_per_min`` (:mod:`hems.dispatch`), each step sent as the charger's profile with the
+    schedule after it. A schedule step at full power must not come before that is done, or the
+    charger would jump to it: so a rise is placed after the CEM's longest delay, the ramp and
+    an apply interval, plus a randomised delay of its own for when the CEM is gone (the charger
+    then starts later, at full power, at a time of its own: the safe side of the Smart Charge
+    Points Regulations). Never past the next step."""
+
+    max_delay_s: float
+    ramp_kw_per_min: float
+    apply_interval_s: float
+
+    def delay_s(self, from_kw: float, to_kw: float, in_event: bool, rng: random.Random) -> float:
+        ramp_s = 0.0
+        if self.ramp_kw_per_min > 0:
+            ramp_s = (to_kw - from_kw) / self.ramp_kw_per_min * 60.0
+        if in_event:
+            return ramp_s + self.apply_interval_s
+        return self.max_delay_s + ramp_s + self.apply_interval_s + rng.uniform(0, self.max_delay_s)
 
 
 def steps_per_device(
@@ -88,14 +118,12 @@ def steps_per_device(
     devices: Sequence[str],
     *,
     events: Sequence[StoredEvent],
-    max_delay_s: float,
+    rises: EvRises,
     rng: random.Random,
 ) -> dict[str, DeviceSchedule]:
     """Each of ``devices``' powers per slot from the slot after ``now`` for
     :data:`SCHEDULE_HOURS` (as :func:`hems.dispatch.planned_powers` gives them), equal neighbours
-    merged. An EV's rise (a start or a higher rate) starts after a random delay in
-    [0, ``max_delay_s``] (never past the next step), except in a DSR event the home takes part
-    in: the Smart Charge Points Regulations' randomised delay, as dispatch applies it."""
+    merged; an EV's rise placed by ``rises`` (:class:`EvRises`)."""
     if schedule.empty:
         return {}
     starts = [t.to_pydatetime() for t in schedule.index if t > pd.Timestamp(now)]
@@ -116,11 +144,12 @@ def steps_per_device(
             kw = round(kw, 3)
             if steps and abs(steps[-1][1] - kw) < 0.05:
                 continue
-            rises = kw > 0 and (not steps or kw > steps[-1][1])
-            if name in evs and rises and max_delay_s > 0 and not is_active_response(events, start):
+            before = steps[-1][1] if steps else 0.0
+            if name in evs and kw > 0 and kw > before:
                 until = starts[i + 1] if i + 1 < len(starts) else end
                 room_s = (until - start).total_seconds() - 1
-                start += timedelta(seconds=min(rng.uniform(0, max_delay_s), max(room_s, 0)))
+                delay_s = rises.delay_s(before, kw, is_active_response(events, start), rng)
+                start += timedelta(seconds=min(delay_s, max(room_s, 0)))
             steps.append((start, kw))
         out[name] = DeviceSchedule(tuple(steps), end)
     return out

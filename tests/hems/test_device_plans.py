@@ -13,7 +13,7 @@ import pandas as pd
 from adapters.devices.ocpp import limit_for
 from hems.domain.connections import DeviceSettings, HomeDevices, MqttBroker, MqttConnection
 from hems.domain.devices import EvChargerSpec, HeatPumpSpec
-from hems.plan_schedules import SCHEDULE_HOURS, steps_per_device
+from hems.plan_schedules import SCHEDULE_HOURS, EvRises, steps_per_device
 from hems.runtime import build_runtime, start_devices, stop_devices
 from hems.storage.store import StoredEvent
 from tests.adapters.devices.mqtt_peers import (
@@ -53,17 +53,15 @@ HOME_DEVICES = home_spec().model_copy(
 )
 
 
-def test_the_schedule_is_the_plan_s_changes_with_the_randomised_delay_on_ev_rises():
+RISES = EvRises(max_delay_s=600, ramp_kw_per_min=2.0, apply_interval_s=15)
+"""The service's defaults: a 600 s randomised delay, 2 kW/min, the apply job every 15 s."""
+
+
+def test_the_schedule_is_the_plan_s_changes_with_ev_rises_after_the_cem_s_own():
     plan = _plan([0, 0, 7.4, 7.4, 3.0, 7.4, 0, 0], [1.0, 1.0, 1.0, 0.5, 0.5, 2.0, 2.0, 2.0])
     now = T0 + timedelta(minutes=10)  # in the first slot: the schedule starts at the second
     got = steps_per_device(
-        plan,
-        HOME_DEVICES,
-        now,
-        ["EV", "Heat pump"],
-        events=[],
-        max_delay_s=600,
-        rng=random.Random(1),
+        plan, HOME_DEVICES, now, ["EV", "Heat pump"], events=[], rises=RISES, rng=random.Random(1)
     )
     slot = timedelta(minutes=30)
     hp = got["Heat pump"]
@@ -71,17 +69,19 @@ def test_the_schedule_is_the_plan_s_changes_with_the_randomised_delay_on_ev_rise
     assert hp.end_utc == T0 + 8 * slot
     ev = got["EV"]
     assert [kw for _, kw in ev.steps] == [0.0, 7.4, 3.0, 7.4, 0.0]
-    starts = [t for t, _ in ev.steps]
-    # a start and a rise wait 0-600 s; a lower rate and a stop do not
-    for at, slot_start in zip(starts, [1, 2, 4, 5, 6], strict=True):
-        delay_s = (at - (T0 + slot_start * slot)).total_seconds()
-        assert 0 <= delay_s <= 600
-    assert starts[2] == T0 + 4 * slot
-    assert starts[4] == T0 + 6 * slot
-    assert starts[1] > T0 + 2 * slot  # this seed draws a delay
+    delays = [
+        (t - (T0 + n * slot)).total_seconds()
+        for (t, _), n in zip(ev.steps, [1, 2, 4, 5, 6], strict=True)
+    ]
+    # a rise comes after the CEM's own longest delay (600 s), its ramp (7.4 kW at 2 kW/min:
+    # 222 s; 3 -> 7.4 kW: 132 s) and an apply interval, plus 0-600 s of its own; a lower rate
+    # and a stop come at once
+    assert delays[0] == delays[2] == delays[4] == 0
+    assert 600 + 222 + 15 <= delays[1] <= 600 + 222 + 15 + 600
+    assert 600 + 132 + 15 <= delays[3] <= 600 + 132 + 15 + 600
 
 
-def test_no_delay_in_a_dsr_event_and_only_the_next_hours():
+def test_in_a_dsr_event_a_rise_waits_only_for_the_ramp_and_only_the_next_hours_are_sent():
     hours = SCHEDULE_HOURS + 4
     plan = _plan([0, 7.4] * hours, [1.0] * (2 * hours))
     event = StoredEvent(
@@ -96,9 +96,12 @@ def test_no_delay_in_a_dsr_event_and_only_the_next_hours():
         response_reason="",
     )
     got = steps_per_device(
-        plan, HOME_DEVICES, T0, ["EV"], events=[event], max_delay_s=600, rng=random.Random(1)
+        plan, HOME_DEVICES, T0, ["EV"], events=[event], rises=RISES, rng=random.Random(1)
     )["EV"]
-    assert all(t.minute in (0, 30) and t.second == 0 for t, _ in got.steps)
+    # a stop at the slot's start (T0 is on the hour: starts at :30, stops at :00); a start
+    # 222 s of ramp + 15 s after its slot's start, no randomised delay
+    assert {(t.minute, t.second) for t, kw in got.steps if kw == 0} == {(0, 0)}
+    assert {(t.minute, t.second) for t, kw in got.steps if kw > 0} == {(33, 57)}
     assert got.end_utc == T0 + timedelta(hours=SCHEDULE_HOURS)
     assert max(t for t, _ in got.steps) < T0 + timedelta(hours=SCHEDULE_HOURS)
 
