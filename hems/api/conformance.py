@@ -127,6 +127,12 @@ def start_run(body: ConformanceRunIn, request: Request, _principal: Admin) -> Co
     return _out(run)
 
 
+@router.get(PREFIX, response_model=list[ConformanceRunOut], responses=responses(ADMIN))
+def list_runs(request: Request, _principal: Admin) -> list[ConformanceRunOut]:
+    """The last 50 runs, newest first (those finished before a restart too)."""
+    return [_out(run) for run in _runs(request).recent()]
+
+
 @router.get(
     f"{PREFIX}/{{run_id}}", response_model=ConformanceRunOut, responses=responses(ADMIN, 404)
 )

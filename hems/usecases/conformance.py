@@ -120,6 +120,17 @@ class ConformanceRuns:
             raise NotFoundError(f"conformance run {run_id}")
         return run
 
+    def recent(self, limit: int = 50) -> list[ConformanceRun]:
+        """The runs of this process and those finished before a restart, newest first."""
+        runs = dict(self._runs)
+        if self.base_dir.is_dir():
+            for out_dir in self.base_dir.iterdir():
+                if RUN_ID.match(out_dir.name) and out_dir.name not in runs:
+                    earlier = _finished_earlier(out_dir)
+                    if earlier is not None:
+                        runs[out_dir.name] = earlier
+        return sorted(runs.values(), key=lambda r: r.started_utc, reverse=True)[:limit]
+
     def file(self, run_id: str, relative: str) -> Path:
         """A file of a finished run (``junit.xml``, ``summary.html``, ``tracelogs/<case>.log``);
         NotFoundError when the run or the file is not there."""

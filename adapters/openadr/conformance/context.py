@@ -64,6 +64,10 @@ class VenHooks:
 
 @dataclass
 class CaseContext:
+    """One case's world: the VEN under test (registered by the case itself), its tracelog
+    (the transport's tracer), the hooks it decides and reads telemetry with, the reference
+    VTN (``--self`` only) and the certificate the VEN signs with."""
+
     ven: Ven
     trace: TraceLog
     hooks: VenHooks

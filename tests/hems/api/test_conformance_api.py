@@ -63,6 +63,8 @@ def test_an_admin_runs_the_cases_and_reads_the_junit_and_tracelogs(client, demo)
     client.app.state.conformance_runs = ConformanceRuns(demo.runtime.settings)
     after = client.get(f"{PREFIX}/{run['id']}", headers=admin).json()
     assert (after["status"], after["counts"]) == ("finished", done["counts"])
+    listed = client.get(PREFIX, headers=admin).json()
+    assert [r["id"] for r in listed if r["status"] == "finished"] == [run["id"]]
     assert client.get(after["junit"], headers=admin).content == junit.content
 
 
@@ -70,6 +72,7 @@ def test_an_admin_runs_the_cases_and_reads_the_junit_and_tracelogs(client, demo)
     ("method", "path"),
     [
         ("post", PREFIX),
+        ("get", PREFIX),
         ("get", f"{PREFIX}/0123456789ab"),
         ("get", f"{PREFIX}/0123456789ab/junit.xml"),
         ("get", f"{PREFIX}/0123456789ab/tracelogs/registration"),
