@@ -9,6 +9,7 @@ up where it stopped: a setpoint already applied is not sent again, one not yet a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ from hems.dsr_events import active_requests, is_active_response
 from hems.flexibility import FlexibilityProfiles, profile_columns, timing_extensions
 from hems.made_plan import MadePlan, as_stored
 from hems.market import MarketSource
+from hems.plan_causes import with_pause_causes
 from hems.plan_schedules import DeviceSchedule, device_schedules, hold, leave_schedules
 from hems.planner_pool import PlanFailedError, PlannerPool
 from hems.problem_builder import PlanInputs, build_problem
@@ -80,7 +82,7 @@ def plan_home(
     comes back with the plan (a worker process works on its own copy)."""
     problem, extensions = build_problem(inputs)
     memory = memory if memory is not None else ModeMemory()
-    plan = optimise(problem, options, extensions, memory)
+    plan = with_pause_causes(optimise(problem, options, extensions, memory), inputs.paused_until)
     return PlannedHome(problem, list(extensions), plan, rule_based_plan(problem), memory)
 
 
@@ -165,11 +167,23 @@ class HomeController:
         await asyncio.to_thread(self.store.add_telemetry, self.home_id, rows)
         await asyncio.to_thread(self._check_drift, home or await self.home())
 
+    async def state_now(self, name: str) -> DeviceState | None:
+        """One device read now (a boost asks whether the car is plugged in: the last
+        telemetry may be up to a minute old); the last known state if it does not answer."""
+        driver = self.drivers.get(name)
+        if driver is not None:
+            with contextlib.suppress(DeviceUnavailableError, TimeoutError):
+                timeout = self.settings.device_timeout_s
+                self.states[name] = await asyncio.wait_for(driver.read_state(), timeout=timeout)
+        return self.states.get(name)
+
     def _check_drift(self, home: HomeSpec) -> None:
         """A battery, EV or heat pump holding a power far from its applied setpoint (a PV
         setpoint is a cap, not a target, so PV never drifts)."""
         steerable = {d.name for d in home.devices if d.kind != "pv"}
         for name, state in self.states.items():
+            if state.plugged_in is False:
+                continue  # no car: a charger cannot follow its setpoint, and it is no drift
             last = self.store.last_applied_setpoint(self.home_id, name)
             if last is None or name not in steerable:
                 continue

@@ -12,6 +12,7 @@ from hems.api.schemas import OverridePublic
 from hems.domain.preferences import OverrideRequest, Preferences
 from hems.planner_pool import PlanningUnavailableError
 from hems.serving.params import OverrideIdPath
+from hems.storage.store import ConflictError
 from hems.usecases import preferences as uc
 from hems.usecases.errors import InvalidInputError
 
@@ -61,17 +62,20 @@ async def list_overrides(home_id: HomeId, service: Service) -> list[OverridePubl
     "/homes/{home_id}/overrides",
     status_code=status.HTTP_201_CREATED,
     response_model=OverridePublic,
-    responses=responses(HOME, BODY, 503),
+    responses=responses(HOME, BODY, 409, 503),
 )
 async def add_override(
     home_id: HomeId, body: OverrideRequest, service: Service, principal: CurrentPrincipal
 ) -> OverridePublic:
     """Boost the EV, pause a device or opt out of an event, until the override expires. It
-    wins over the plan and the DSRSP and takes effect at once (no randomised delay)."""
+    wins over the plan and the DSRSP and takes effect at once (no randomised delay). A boost
+    of a car that is not plugged in is refused (409, saying so)."""
     try:
         return await uc.add_override(service, home_id, body, actor(principal))
     except InvalidInputError as exc:
         raise invalid(exc.loc, exc.message, exc.value) from None
+    except ConflictError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except PlanningUnavailableError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
 

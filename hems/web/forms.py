@@ -157,10 +157,10 @@ def parse(form: Mapping[str, str], now: datetime) -> tuple[Preferences | None, d
                 errors[f"optout_{i}_start"] = f"Opt-out window {i + 1} needs a start and an end."
             windows.append({"start": start or None, "end": end or None})
     raw["dsr_opt_out_windows"] = windows
-    if errors:
-        return None, errors
+    # validated even when the form's own checks failed, so every field's error is shown at
+    # once (a field keeps the first message it got)
     try:
-        return Preferences.model_validate(raw), {}
+        prefs = Preferences.model_validate(raw)
     except ValidationError as exc:
         for err in exc.errors():
             field = _field_of(err["loc"], comfort_rows)
@@ -168,7 +168,7 @@ def parse(form: Mapping[str, str], now: datetime) -> tuple[Preferences | None, d
             if not field and "maximum indoor temperature" in message:
                 field = "comfort_max"
             errors.setdefault(field, message)
-        return None, errors
+    return (None, errors) if errors else (prefs, {})
 
 
 def _field_of(loc: tuple[int | str, ...], comfort_rows: list[int]) -> str:

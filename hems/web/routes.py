@@ -25,11 +25,11 @@ from hems.service import CemService
 from hems.serving.dependencies import Service
 from hems.serving.params import EventIdPath, HomeIdPath, OverrideIdPath
 from hems.serving.rate_limits import AuthGuard, TooManyRequestsError, client_address
-from hems.storage.store import NotFoundError, Principal
+from hems.storage.store import ConflictError, NotFoundError, Principal
 from hems.usecases import events, homes, plans, preferences
 from hems.usecases.access import actor, principal_of, token_in_force
 from hems.usecases.errors import InvalidInputError
-from hems.web import forms, views
+from hems.web import forms, views, words
 from hems.web.sessions import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -41,7 +41,7 @@ from hems.web.static import PLOTLY_URL
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-templates.env.globals["plotly_url"] = PLOTLY_URL
+templates.env.globals.update(plotly_url=PLOTLY_URL, **words.TEMPLATE_GLOBALS)
 
 HISTORY_DAYS = 92
 """The history page's reach: savings are recomputed from every plan in the period (a year of
@@ -337,7 +337,7 @@ async def add_override(user: User, form: Form, service: Service) -> RedirectResp
     except InvalidInputError as exc:  # a check against the store (no such device)
         user.flash("error", f"Not done: {_input_error(exc)}")
         return _back(user)
-    except PlanningUnavailableError as exc:
+    except (PlanningUnavailableError, ConflictError) as exc:  # planning down; car unplugged
         user.flash("error", f"Not done: {exc}")
         return _back(user)
     until = views.fmt_time(done.expires_at)

@@ -169,16 +169,22 @@ def event_views(
                 start=fmt_time(e.start),
                 end=fmt_time(e.end),
                 can_opt_out=phase != "past" and e.response == OptType.OPT_IN,
-                did=what_the_home_did(e, plans_for(e)),
+                did=what_the_home_did(e, plans_for(e), started=e.start <= now, over=e.end <= now),
             )
         )
     out["past"].reverse()
     return out
 
 
-def what_the_home_did(e: EventPublic, plans: Sequence[StoredPlan]) -> str:
+def what_the_home_did(
+    e: EventPublic, plans: Sequence[StoredPlan], *, started: bool = True, over: bool = True
+) -> str:
     """The grid import of each slot of the event in the plan in force for that slot: the last
-    plan made before the slot ended (for future slots, the latest plan)."""
+    plan made before the slot ended (for future slots, the latest plan). In the tense of the
+    event: "Will take part" before it ``started``, "Taking part" while it runs, "Took part"
+    once it is ``over`` (never "Took part" for an event to come, issue 28)."""
+    if e.status == "cancelled" and not started:
+        return "Cancelled before it started: nothing to do."
     ordered = sorted(plans, key=lambda p: p.created_at)
     created = [p.created_at for p in ordered]
     imports: list[float] = []
@@ -194,7 +200,13 @@ def what_the_home_did(e: EventPublic, plans: Sequence[StoredPlan]) -> str:
             i = bisect.bisect_left(created, s + step) - 1
             if ordered[max(i, 0)] is plan:
                 imports.append(float(sched["grid_import_kw"].iloc[t]))
-    verb = "Took part" if e.response == OptType.OPT_IN else "Took no part"
+    taking_part = e.response == OptType.OPT_IN
+    if over:
+        verb = "Took part" if taking_part else "Took no part"
+    elif started:
+        verb = "Taking part" if taking_part else "Not taking part"
+    else:
+        verb = "Will take part" if taking_part else "Will not take part"
     if not imports:
         return f"{verb}; no plan covers the event yet."
     return (

@@ -22,3 +22,18 @@ def test_a_next_trip_must_be_in_the_future_and_within_a_year():
     assert _submit("2026-12-01T07:30") == {}
     assert "in the future" in _submit("1970-01-01T07:30")["next_trip_at"]
     assert "within a year" in _submit("2999-01-01T07:30")["next_trip_at"]
+
+
+def test_every_error_is_given_at_its_field_at_once():
+    """Issue 28: a form with a missing value and an out-of-range one said only the first; the
+    consumer then met the second after correcting it."""
+    form = forms.values_from(Preferences(), NOW)
+    form.update(dep_mon_on="on", dep_mon_target="", reserve="150", carbon="-5", comfort_max="40")
+    prefs, errors = forms.parse(form, NOW)
+    assert prefs is None
+    assert errors == {
+        "dep_mon_target": "Monday's charge target is missing.",
+        "reserve": "The battery reserve must be at most 90%.",
+        "carbon": "The cost-versus-carbon setting must be at least 0.",
+        "comfort_max": "The maximum indoor temperature must be at most 30 °C.",
+    }
