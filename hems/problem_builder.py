@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 
 from hems.domain.devices import BatterySpec, EvChargerSpec, HeatPumpSpec, PvSpec
-from hems.domain.home import HomeSpec, TariffKind
+from hems.domain.home import HomeSpec
 from hems.domain.preferences import WEEKDAYS, Preferences
+from hems.tariff_prices import tariff_prices
 from kernel.devices import DeviceState
 from optimiser import (
     Battery,
@@ -117,11 +118,12 @@ class PlanInputs:
 def build_problem(inputs: PlanInputs) -> tuple[Problem, list[ModelExtension]]:
     """The optimiser problem and the extensions (peak-hours and pause rules) for one plan."""
     home, prefs, grid, m = inputs.home, inputs.preferences, inputs.grid, inputs.market
-    imp = m["import_price_gbp_per_kwh"].to_numpy()
-    exp = m["export_price_gbp_per_kwh"].to_numpy()
-    if home.tariff is TariffKind.FLAT:
-        imp = np.full(grid.n_steps, home.flat_import_gbp_per_kwh)
-        exp = np.full(grid.n_steps, home.flat_export_gbp_per_kwh)
+    imp, exp = tariff_prices(
+        home.tariff,
+        grid,
+        m["import_price_gbp_per_kwh"].to_numpy(),
+        m["export_price_gbp_per_kwh"].to_numpy(),
+    )
     outdoor = m["outdoor_temperature_c"].to_numpy()
     pv = tuple(
         PvArray(name=d.name, forecast_kw=_pv_forecast(d, m))

@@ -1,8 +1,9 @@
 """The actuals of a backtest, and a planner's market with some inputs made perfect.
 
 :func:`actual_market`: the given actuals (real data), or the forecast market plus seeded noise
-fixed before the run. The noise is drawn once per slot, so every strategy of a run meets the
-same weather and load, and the perfect-foresight planner can be shown exactly what will happen.
+fixed before the run, priced on the home's tariff (:func:`hems.tariff_prices.tariff_prices`).
+The noise is drawn once per slot, so every strategy of a run meets the same weather and load,
+and the perfect-foresight planner can be shown exactly what will happen.
 
 :func:`with_actual_inputs`: the planner sees the actuals for chosen columns and its forecasts
 for the rest: what a perfect forecast of one input is worth (how the capture ratio's loss was
@@ -21,6 +22,7 @@ import pandas as pd
 from hems.backtest.config import BacktestConfig
 from hems.domain.home import HomeSpec
 from hems.market import COLUMNS, MarketSource, ReplayedMarket
+from hems.tariff_prices import tariff_prices
 from optimiser import TimeGrid
 
 
@@ -46,7 +48,7 @@ def actual_market(config: BacktestConfig, *, tail_hours: float | None = None) ->
                 + ", ".join(f"{c} {n}" for c, n in missing.items() if n)
             )
         given.index.name = "slot_start_utc"
-        return ReplayedMarket(given)
+        return ReplayedMarket(_on_tariff(given, grid, config.home))
     frame = config.market.series(grid, config.home)[list(COLUMNS)].astype(float).copy()
     rng = np.random.default_rng(config.seed)
     noise = config.noise
@@ -58,9 +60,24 @@ def actual_market(config: BacktestConfig, *, tail_hours: float | None = None) ->
         5 * noise * rng.standard_normal(n_steps)
     )
     frame.index.name = "slot_start_utc"
+    frame = _on_tariff(frame, grid, config.home)
     # A sample covering the period and beyond: ReplayedMarket's cyclic wrap never triggers.
     assert grid.index[-1] - grid.index[0] >= timedelta(days=config.days)
     return ReplayedMarket(frame)
+
+
+def _on_tariff(frame: pd.DataFrame, grid: TimeGrid, home: HomeSpec) -> pd.DataFrame:
+    """``frame`` with the import and export prices of ``home``'s tariff (the market's series
+    for Agile): what the home is billed."""
+    imp, exp = tariff_prices(
+        home.tariff,
+        grid,
+        frame["import_price_gbp_per_kwh"].to_numpy(),
+        frame["export_price_gbp_per_kwh"].to_numpy(),
+    )
+    frame["import_price_gbp_per_kwh"] = imp
+    frame["export_price_gbp_per_kwh"] = exp
+    return frame
 
 
 def market_columns(names: Sequence[str]) -> tuple[str, ...]:
