@@ -13,6 +13,7 @@ import time
 import pytest
 
 from hems.domain.devices import BatterySpec, EvChargerSpec
+from hems.runtime import build_runtime
 from tests.adapters.devices.ocpp_peer import ChargePointProcess
 
 PASSWORD = "a-long-charger-secret-07"
@@ -179,3 +180,19 @@ def test_the_demo_home_s_devices_stay_simulated(client, demo):
     tested = client.post(f"/homes/{demo.home_id}/devices/EV/test", headers=demo.auth())
     assert tested.status_code == 200
     assert tested.json()["online"] is True
+
+
+def test_a_registered_device_is_driven_again_after_a_restart(api):
+    home_a, token_a = api.homes["CEM-A"]
+    answer = api.client.post(f"/homes/{home_a}/devices", json=_charger(), headers=api.auth(token_a))
+    assert answer.status_code == 201
+    restarted = build_runtime(api.runtime.settings)
+    try:
+        assert restarted.devices is not None
+        assert restarted.devices.charger_paired("CP-7")
+        assert restarted.devices.csms is not None
+        assert restarted.devices.csms.charger("CP-7").password == PASSWORD
+        driver = restarted.service.controller(home_a).drivers["EV"]
+        assert type(driver).__name__ == "OcppChargerDriver"
+    finally:
+        restarted.service.close()
