@@ -79,12 +79,21 @@ class StoredTotals:
         return self.horizon.get("carbon_kg")
 
     def public(self) -> dict[str, Any]:
-        """The totals as the API shows them (the baseline's per-slot lists left out)."""
-        return {**self.horizon, "by_asset": dict(self.by_asset)}
+        """The totals as the API shows them: the baseline's per-slot lists summed over the
+        plan's slots (``baseline_cost_gbp``, ``baseline_carbon_kg``; None for a plan stored
+        without them)."""
+        has_baseline = bool(self.baseline_cost_gbp_by_slot)
+        return {
+            **self.horizon,
+            "by_asset": dict(self.by_asset),
+            "baseline_cost_gbp": sum(self.baseline_cost_gbp_by_slot) if has_baseline else None,
+            "baseline_carbon_kg": sum(self.baseline_carbon_kg_by_slot) if has_baseline else None,
+        }
 
     def as_json(self) -> dict[str, Any]:
         return {
-            **self.public(),
+            **self.horizon,
+            "by_asset": dict(self.by_asset),
             "baseline_cost_gbp_by_slot": list(self.baseline_cost_gbp_by_slot),
             "baseline_carbon_kg_by_slot": list(self.baseline_carbon_kg_by_slot),
         }

@@ -18,6 +18,7 @@ from hems.domain.home import HomeSpec
 from hems.domain.preferences import Preferences
 from hems.storage.store import StoredPlan
 from hems.usecases.records import EventPublic, PlanPublic, SavingsDay
+from hems.web import plan_card
 from kernel.dsr import OptType
 
 UK = ZoneInfo("Europe/London")
@@ -87,6 +88,8 @@ def chart_data(
         "indoor": indoor,
         "comfort_min": [prefs.comfort_min_at(local(t)) for t in starts] if indoor else [],
         "comfort_max": [prefs.comfort_max_c for _ in starts] if indoor else [],
+        "headline": plan_card.headline(plan),
+        "card": plan_card.device_sentences(plan, spec),
         "summary": plan_summary(plan, spec),
         "violations": [v.message for v in plan.violations],
         "made": f"{fmt_time(plan.created_at)} ({plan.trigger})",

@@ -149,6 +149,9 @@
         if (made) made.textContent = d.made;
         fillList("plan-violations", d.violations, "None: every wish is met.");
         fillList("plan-summary", d.summary, "");
+        fillList("plan-card", d.card, "");
+        const headline = document.getElementById("plan-headline");
+        if (headline) { headline.textContent = d.headline; headline.hidden = !d.headline; }
         fillTable(d);
         if (window.Plotly) {
           window.Plotly.react(chart, traces(d), layout(d),

@@ -46,6 +46,9 @@ def test_sign_in_read_the_plan_chart_and_sign_out(page, live_service):
     assert "Indoor (°C)" in legend
     assert page.locator("#plan-table tbody tr").count() == 48  # 48 h of hourly slots
     assert re.search(r"EV: charges \d+\.\d kWh", page.locator("#plan-summary").inner_text())
+    # the plan card, first on the page, filled by the page's script too (issue 28)
+    assert page.locator("#plan-card li").first.inner_text().startswith("EV: charges ")
+    assert "than without the CEM" in page.locator("#plan-headline").inner_text()
     assert page.locator("#devices tbody tr").count() == 4
     page.shot("01-today")
     page.set_viewport_size({"width": 390, "height": 844})  # a phone
