@@ -444,7 +444,7 @@ async def opt_out(
     except PlanningUnavailableError as exc:
         user.flash("error", f"Not done: {exc}")
         return _back(user, "/events")
-    user.flash("ok", f"You have opted out of event {event_id}. The home has re-planned without it.")
+    user.flash("ok", words.opted_out(events.event(service, user.home_id, event_id)))
     return _back(user, "/events")
 
 

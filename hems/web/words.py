@@ -58,6 +58,11 @@ def event_title(e: EventPublic) -> str:
     return f"{noun} {e.value_kw:g} kW, {start:%a %d %b %H:%M}-{until}"
 
 
+def opted_out(e: EventPublic) -> str:
+    """What the page says after an opt-out, naming the event by its title."""
+    return f"You have opted out of {event_title(e)}. The home has re-planned without it."
+
+
 TEMPLATE_GLOBALS = {
     "pounds": pounds,
     "saving": saving,

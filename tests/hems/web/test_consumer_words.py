@@ -109,6 +109,17 @@ def test_events_are_titled_in_words_and_took_part_only_once_over(client, demo):
     running = running[: running.index("</article>")]
     assert "Taking part: grid import planned" in running
     assert "Took part" not in running
+    # the banner on the Today page and the opt-out's message name the event the same way
+    today = client.get(f"/app/homes/{demo.home_id}").text
+    assert "DSR event: Import limit 1.5 kW, Mon 30 Nov 18:00-19:00</a>" in today
+    assert "DSR event a1b2" not in today
+    r = client.post(
+        f"/app/homes/{demo.home_id}/events/a1b2-c3d4/opt-out", data={"csrf": csrf_of(page)}
+    )
+    assert _flash(r.text) == (
+        "You have opted out of Import limit 1.5 kW, Mon 30 Nov 18:00-19:00. "
+        "The home has re-planned without it."
+    )
 
 
 def test_an_event_title_names_the_end_day_when_it_is_another():

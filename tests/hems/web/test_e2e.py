@@ -153,7 +153,8 @@ def test_opt_out_of_a_dsr_event(page, live_service):
     page.shot("07-event")
     assert "Import limit 2 kW, Mon 30 Nov 19:00-20:00" in event.inner_text()  # not its id
     event.get_by_role("button", name="Opt out of Import limit 2 kW").click()  # confirmed
-    assert "opted out of event evening-cap" in page.get_by_role("status").first.inner_text()
+    flash = page.get_by_role("status").first.inner_text()
+    assert "opted out of Import limit 2 kW, Mon 30 Nov 19:00-20:00" in flash
     assert "Not taking part" in page.locator("#event-evening-cap").inner_text()
     page.shot("08-event-opted-out")
 
