@@ -45,6 +45,7 @@ def create_app(
             yield
         finally:
             _app.state.conformance_runs.stop()  # a conformance run under way is killed
+            _app.state.tariff_comparisons.stop()  # so is a tariff comparison
             await stop_scheduler(rt)
             await stop_devices(rt)
             if rt.dsrsp is not None:

@@ -6,13 +6,24 @@ from __future__ import annotations
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
-from hems.api import conformance, consumer, devices, docs_pages, errors, events, homes, plans
+from hems.api import (
+    conformance,
+    consumer,
+    devices,
+    docs_pages,
+    errors,
+    events,
+    homes,
+    plans,
+    tariffs,
+)
 from hems.api.auth import Service
 from hems.api.json_cache import JsonCache
 from hems.planner_pool import PlanningUnavailableError
 from hems.runtime import Runtime
 from hems.usecases.conformance import ConformanceRuns
 from hems.usecases.health import not_ready_reason
+from hems.usecases.tariff_comparison import TariffComparisons
 
 
 def install_api(app: FastAPI, rt: Runtime, *, run_scheduler: bool) -> None:
@@ -24,7 +35,10 @@ def install_api(app: FastAPI, rt: Runtime, *, run_scheduler: bool) -> None:
     app.state.json_cache = cache
     rt.service.forget_listeners.append(cache.forget)
     app.state.conformance_runs = ConformanceRuns(rt.settings)  # stopped with the app
-    for module in (homes, devices, consumer, plans, events, conformance, docs_pages):
+    comparisons = TariffComparisons()  # stopped with the app
+    app.state.tariff_comparisons = comparisons
+    rt.service.forget_listeners.append(comparisons.forget)
+    for module in (homes, devices, consumer, plans, tariffs, events, conformance, docs_pages):
         app.include_router(module.router)
 
     @app.get("/health", tags=["health"])

@@ -16,6 +16,7 @@ import pandas as pd
 
 from hems.backtest.config import BacktestConfig, Cadence
 from hems.backtest.parallel import run_many
+from hems.backtest.runner import run_backtest
 from hems.domain.tariffs import (
     AgileTariff,
     CosyOctopus,
@@ -141,9 +142,32 @@ def compare_tariffs(
     results = run_many(
         configs, ["planner", *baselines], cadence=cadence, workers=workers, progress=progress
     )
+    return _table(tariffs, configs, results.summary)
+
+
+def compare_tariffs_here(
+    config: BacktestConfig,
+    tariffs: Sequence[TariffProduct] = DEFAULT_TARIFFS,
+    *,
+    cadence: Cadence | str = Cadence.HOURLY,
+) -> pd.DataFrame:
+    """:func:`compare_tariffs` in this process, one run after another (no Dask): the service's
+    comparison on the bundled sample (:mod:`hems.usecases.tariff_comparison`)."""
+    configs = tariff_configs(config, tariffs)
+    summaries = [
+        run_backtest(cfg, ["planner", NATURAL[cfg.home_id].strategy], cadence=cadence).summary
+        for cfg in configs
+    ]
+    return _table(tariffs, configs, pd.concat(summaries))
+
+
+def _table(
+    tariffs: Sequence[TariffProduct], configs: Sequence[BacktestConfig], summary: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per tariff from the runs' summary (:data:`COLUMNS`), cheapest total first."""
     kpis: dict[tuple[str, str], dict[str, float]] = {
         (str(r["home"]), str(r["strategy"])): {k: float(r[k]) for k in KPIS}
-        for r in results.summary.reset_index().to_dict("records")
+        for r in summary.reset_index().to_dict("records")
     }
     rows = []
     for tariff, cfg in zip(tariffs, configs, strict=True):
