@@ -1,5 +1,7 @@
 """A demo DSRSP: openleadr's VTN on localhost that registers any CEM, asks for its telemetry,
-and a few minutes later sends each registered VEN a LOAD_DISPATCH event (an import limit).
+and a few minutes later sends each registered VEN an event asking the home to hold its grid
+import at a set power (LOAD_DISPATCH setpoint, :mod:`hems.dsrsp.demo_event`). It records what
+it saw (:mod:`hems.dsrsp.ledger`) and takes opt-outs (EiOpt, :mod:`hems.dsrsp.eiopt`).
 
 ``hems dsrsp-sim`` runs it alone; ``hems run --demo`` runs that command as a child process
 (:mod:`hems.dsrsp_process`) so that ``make run`` shows the whole loop (registration, the event,
@@ -17,10 +19,10 @@ import logging
 import os
 import signal
 import sys
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.openadr.xml_guard import (
@@ -29,6 +31,9 @@ from adapters.openadr.xml_guard import (
     XmlTooLargeError,
     check_untrusted_xml,
 )
+from hems.dsrsp.demo_event import new_event, status_at, status_changes_utc, to_openleadr
+from hems.dsrsp.eiopt import eiopt_handler
+from hems.dsrsp.ledger import Answer, EventRecord, Ledger, new_ven
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 VTN_ID = "demo-dsrsp"
 VTN_PATH = "/OpenADR2/Simple/2.0b"
+LEDGER_FILE = "demo-dsrsp.json"
 
 Handler = Callable[["web.Request"], Awaitable["web.StreamResponse"]]
 Middleware = Callable[["web.Request", Handler], Awaitable["web.StreamResponse"]]
@@ -119,32 +125,59 @@ def serve_until_stopped(
 
 @dataclass
 class DemoDsrsp:
-    """The demo VTN and what it saw.
+    """The demo VTN and what it saw (its :class:`~hems.dsrsp.ledger.Ledger`).
+
+    A VEN is known by its oadrVenName: registering again (after a restart of the home, or of
+    the demo when ``state_dir`` keeps its records) gives back the same venID and re-sends its
+    event still to come instead of a new one; a VEN with no event to come gets one
+    ``event_after_s`` after it registers.
 
     Attributes:
         port: where it listens on 127.0.0.1.
         event_after_s: delay from a VEN's registration to its event [s].
-        event_kw: the import limit the event asks for [kW] (LOAD_DISPATCH setpoint).
+        event_kw: the site power the event asks the home to hold [kW] (LOAD_DISPATCH setpoint,
+            see :mod:`hems.dsrsp.demo_event`).
         event_minutes: how long the event lasts [min].
+        state_dir: where the records are kept (``demo-dsrsp.json``); None: in memory only.
     """
 
     port: int = 8081
     event_after_s: float = 180.0
     event_kw: float = 1.5
     event_minutes: int = 60
-    registered: dict[str, str] = field(default_factory=dict)
-    readings: dict[str, float] = field(default_factory=dict)
-    answers: dict[str, str] = field(default_factory=dict)
+    state_dir: Path | None = None
+    ledger: Ledger = field(init=False)
     _server: Any = None
+    _timers: list[asyncio.TimerHandle] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        path = self.state_dir / LEDGER_FILE if self.state_dir is not None else None
+        self.ledger = Ledger(path)
 
     @property
     def url(self) -> str:
         return vtn_url(self.port)
 
+    @property
+    def registered(self) -> dict[str, str]:
+        """venName -> venID of the registered VENs."""
+        return {v.ven_name: v.ven_id for v in self.ledger.data.vens.values()}
+
+    @property
+    def answers(self) -> dict[str, str]:
+        """eventID -> the last answer (optIn / optOut) to each event answered."""
+        return {e: r.answers[-1].opt_type for e, r in self.ledger.data.events.items() if r.answers}
+
+    @property
+    def readings(self) -> dict[str, float]:
+        """``venID/resourceID`` -> the last power reading [kW]."""
+        return {f"{v}/{r}": vals[-1][1] for (v, r), vals in self.ledger.readings.items() if vals}
+
     async def start(self) -> None:
         # signxml, which openleadr imports, is imported first by our signatures module, which
         # keeps its DSA deprecation warning out of the service's log
         import adapters.openadr.signatures  # noqa: F401, I001 (before openleadr, see above)
+        from aiohttp import web
         from openleadr import OpenADRServer  # the independent peer, from the dev/openadr extra
 
         for noisy in ("openleadr", "aiohttp.access"):  # they log every message in full
@@ -157,6 +190,8 @@ class DemoDsrsp:
             requested_poll_freq=timedelta(seconds=10),
         )
         server.app.middlewares.append(xml_guard_middleware())  # before run() freezes the app
+        # openleadr has no EiOpt service: an opt-out would be a 404 (hems.dsrsp.eiopt)
+        server.app.add_routes([web.post(f"{VTN_PATH}/EiOpt", eiopt_handler(self.ledger))])
         server.add_handler("on_create_party_registration", self._on_register)
         server.add_handler("on_register_report", self._on_register_report)
         server.add_handler("on_cancel_party_registration", self._on_cancel)
@@ -165,16 +200,26 @@ class DemoDsrsp:
         log.info("demo DSRSP (VTN) listening on %s", self.url)
 
     async def stop(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
         if self._server is not None:
             await self._server.stop()
 
-    async def _on_register(self, info: dict[str, Any]) -> tuple[str, str]:
+    async def _on_register(self, info: dict[str, Any]) -> tuple[str, str] | bool:
         name = str(info.get("ven_name"))
-        ven_id = self.registered.get(name) or f"ven-{uuid.uuid4().hex[:8]}"
-        self.registered[name] = ven_id
-        log.info("demo DSRSP: registered %s as %s", name, ven_id)
-        self._schedule_event(ven_id)
-        return ven_id, f"reg-{ven_id}"
+        known = self.ledger.ven_by_name(name)
+        if known is None:
+            known = new_ven(name, datetime.now(UTC))
+            try:
+                self.ledger.register(known)
+            except ValueError as exc:  # the ledger is full
+                log.warning("demo DSRSP: %s not registered: %s", name, exc)
+                return False
+            log.info("demo DSRSP: registered %s as %s", name, known.ven_id)
+        else:
+            log.info("demo DSRSP: %s registered again as %s", name, known.ven_id)
+        self._send_events(known.ven_id)
+        return known.ven_id, known.registration_id
 
     async def _on_register_report(
         self,
@@ -186,12 +231,13 @@ class DemoDsrsp:
         min_sampling_interval: timedelta,
         max_sampling_interval: timedelta,
     ) -> Any:
+        self.ledger.offered(ven_id, str(resource_id), str(measurement))
         if measurement != "RealPower":
             return None
 
-        def collect(values: list[tuple[datetime, float]], key: str = resource_id) -> None:
-            if values:
-                self.readings[f"{ven_id}/{key}"] = values[-1][1]
+        def collect(values: list[tuple[datetime, float]], key: str = str(resource_id)) -> None:
+            for at_utc, value in values:
+                self.ledger.reading(ven_id, key, at_utc, float(value))
 
         return collect, timedelta(seconds=10), timedelta(seconds=10)
 
@@ -201,58 +247,54 @@ class DemoDsrsp:
             "ven_id": payload.get("ven_id"),
         }
 
-    def _schedule_event(self, ven_id: str) -> None:
-        from openleadr import objects as ol
+    def _send_events(self, ven_id: str) -> None:
+        """Queue the VEN's events still to come (again, for openleadr, after a restart or a
+        re-registration) or, when it has none, a new one."""
+        now = datetime.now(UTC)
+        queued = {e.event_descriptor.event_id for e in self._server.events.get(ven_id, [])}
+        to_come = [e for e in self.ledger.events_of(ven_id) if status_at(e, now) != "completed"]
+        if not to_come:
+            notice_s = min(60.0, self.event_after_s / 2)
+            event = new_event(
+                ven_id,
+                start_utc=now + timedelta(seconds=self.event_after_s),
+                value_kw=self.event_kw,
+                minutes=self.event_minutes,
+                notice_s=notice_s,
+            )
+            self.ledger.add_event(event)
+            to_come = [event]
+            log.info(
+                "demo DSRSP: event %s for %s: %s, from %s",
+                event.event_id,
+                ven_id,
+                event.description,
+                event.start_utc.isoformat(timespec="seconds"),
+            )
+        for event in to_come:
+            if event.event_id not in queued:
+                self._queue(event)
 
-        start = datetime.now(UTC) + timedelta(seconds=self.event_after_s)
-        event_id = f"demo-{uuid.uuid4().hex[:6]}"
-        event = ol.Event(
-            event_descriptor=ol.EventDescriptor(
-                event_id=event_id,
-                modification_number=0,
-                market_context="http://demo-dsrsp.local/flex",
-                event_status="far",
-                created_date_time=datetime.now(UTC),
-            ),
-            active_period=ol.ActivePeriod(
-                dtstart=start, duration=timedelta(minutes=self.event_minutes)
-            ),
-            event_signals=[
-                ol.EventSignal(
-                    intervals=[
-                        ol.Interval(
-                            dtstart=start,
-                            duration=timedelta(minutes=self.event_minutes),
-                            signal_payload=self.event_kw,
-                            uid=0,
-                        )
-                    ],
-                    signal_name="LOAD_DISPATCH",
-                    signal_type="setpoint",
-                    signal_id=f"{event_id}-sig",
-                    measurement=ol.Measurement(
-                        name="powerReal",
-                        description="RealPower",
-                        unit="W",
-                        scale="k",
-                        power_attributes=ol.PowerAttributes(),
-                    ),
-                )
-            ],
-            targets=[ol.Target(ven_id=ven_id)],
-            response_required="always",
-        )
+    def _queue(self, event: EventRecord) -> None:
+        """Give openleadr the event, and tell it to re-send it at each change of status."""
+        loop = asyncio.get_running_loop()
+        ven_id = event.ven_id
 
         def answered(ven_id: str, event_id: str, opt_type: str) -> None:
-            self.answers[event_id] = opt_type
+            # openleadr forgets the callback after the first answer: keep hearing them
+            self._server.event_callbacks[event_id] = (openleadr_event, answered)
+            self.ledger.answer(
+                event_id,
+                Answer(at_utc=datetime.now(UTC), opt_type=opt_type, via="oadrCreatedEvent"),
+            )
             log.info("demo DSRSP: %s answered %s to %s", ven_id, opt_type, event_id)
 
-        self._server.add_raw_event(ven_id, event, callback=answered)
-        log.info(
-            "demo DSRSP: event %s for %s: site at %.1f kW from %s for %d min",
-            event_id,
-            ven_id,
-            self.event_kw,
-            start.isoformat(timespec="seconds"),
-            self.event_minutes,
-        )
+        def changed() -> None:
+            self._server.events_updated[ven_id] = True
+
+        openleadr_event = to_openleadr(event)
+        self._server.add_raw_event(ven_id, openleadr_event, callback=answered)
+        for at_utc in status_changes_utc(event):
+            delay_s = (at_utc - datetime.now(UTC)).total_seconds()
+            if delay_s > 0:
+                self._timers.append(loop.call_later(delay_s + 0.5, changed))

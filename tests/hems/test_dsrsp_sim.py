@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from adapters.openadr import codec
 from adapters.openadr import messages as m
+from adapters.openadr.events import Target
+from adapters.openadr.hooks import OptDecision, Reading, Resource
+from adapters.openadr.transport import HttpTransport
+from adapters.openadr.ven import Ven, VenSettings
+from adapters.openadr.vocab import OptReason
 from adapters.openadr.xml_guard import MAX_MESSAGE_BYTES
 from hems.dsrsp_sim import DemoDsrsp
+from kernel.dsr import OptType
 from tests.adapters.openadr.hostile_xml import HOSTILE_NAMES, hostile_bodies
 from tests.adapters.openadr.vtn_peer import free_port
+from tests.adapters.openadr.waiting import until
 
 pytestmark = [
     pytest.mark.interop,
@@ -62,6 +70,97 @@ def test_hostile_xml_is_refused_with_a_4xx_and_the_vtn_keeps_answering(tmp_path)
                 )
                 assert reply.status_code == 413
                 await _still_answers(client, dsrsp.url)
+        finally:
+            await dsrsp.stop()
+
+    asyncio.run(flow())
+
+
+def _ven(url: str, opt: OptType = OptType.OPT_IN) -> tuple[Ven, HttpTransport]:
+    async def decide(notice: object) -> OptDecision:
+        return OptDecision(opt=opt, reason=OptReason.PARTICIPATING)
+
+    async def telemetry() -> list[Reading]:
+        return [Reading(resource_id="site", power_kw=1.7)]
+
+    settings = VenSettings(
+        manufacturer="ACME-CEM", serial_number="SN0001", resources=(Resource(resource_id="site"),)
+    )
+    transport = HttpTransport(url)
+    return Ven(settings, transport, decide=decide, telemetry=telemetry), transport
+
+
+def test_the_demo_vtn_records_an_opt_out_sent_by_our_ven():
+    """Issue 28: the home's oadrCreateOpt reached the demo as HTTP 404 ("EiOpt not delivered");
+    now the demo answers oadrCreatedOpt and records the opt-out against its event."""
+
+    async def flow() -> None:
+        dsrsp = DemoDsrsp(port=free_port(), event_after_s=30)
+        await dsrsp.start()
+        ven, transport = _ven(dsrsp.url)
+        stop = asyncio.Event()
+        try:
+            runner = asyncio.create_task(ven.run(stop, tick_s=0.2))
+            await until(lambda: len(dsrsp.answers) == 1)
+            (event_id,) = dsrsp.answers
+            assert dsrsp.answers[event_id] == "optIn"
+            replies: list[object] = []
+            sent = ven.send
+
+            async def spy(message: m.Message) -> m.Message | None:
+                reply = await sent(message)
+                replies.append(reply)
+                return reply
+
+            ven.send = spy  # type: ignore[method-assign]
+            await ven.opt_out(event_id)
+            await until(lambda: dsrsp.answers[event_id] == "optOut")
+            created = [r for r in replies if isinstance(r, m.CreatedOpt)]
+            assert len(created) == 1
+            assert created[0].response.ok
+            (opt,) = dsrsp.ledger.opts_of(ven.ven_id or "")
+            assert (opt.event_id, opt.opt_type) == (event_id, "optOut")
+            vias = [a.via for a in dsrsp.ledger.data.events[event_id].answers]
+            assert vias[0] == "oadrCreatedEvent"
+            assert "oadrCreateOpt" in vias
+            stop.set()
+            await runner
+        finally:
+            stop.set()
+            await transport.aclose()
+            await dsrsp.stop()
+
+    asyncio.run(flow())
+
+
+def test_an_opt_from_an_unknown_ven_or_garbage_is_answered_with_an_error_code():
+    async def flow() -> None:
+        dsrsp = DemoDsrsp(port=free_port())
+        await dsrsp.start()
+        try:
+            async with httpx.AsyncClient(timeout=30) as client:
+                url = f"{dsrsp.url}/EiOpt"
+                reply = await client.post(url, content=b"<not-openadr/>", headers=XML)
+                assert reply.status_code == 200
+                answer = codec.parse(reply.content)
+                assert isinstance(answer, m.Response)
+                assert not answer.response.ok
+                opt = m.CreateOpt(
+                    request_id="r1",
+                    opt_id="o1",
+                    opt_type=OptType.OPT_OUT,
+                    opt_reason="notParticipating",
+                    ven_id="ven-nobody",
+                    created_utc=datetime.now(UTC),
+                    target=Target(ven_ids=("ven-nobody",)),
+                    event_id="demo-none",
+                    modification_number=0,
+                )
+                reply = await client.post(url, content=codec.render(opt), headers=XML)
+                created = codec.parse(reply.content)
+                assert isinstance(created, m.CreatedOpt)
+                assert created.response.code == 452
+                assert dsrsp.ledger.data.opts == []
         finally:
             await dsrsp.stop()
 
