@@ -196,6 +196,11 @@ class Ven:
         """Query, create the party registration, register reports and request events (an
         explicit call enrols the VEN again)."""
         self.enrol()
+        await self._register()
+
+    async def _register(self) -> None:
+        """:meth:`register` without enrolling: what :meth:`run` does, so a :meth:`deregister`
+        while the VTN answers is not undone (the loop then cancels what was registered)."""
         query = await self.send(m.QueryRegistration(request_id=self.new_id()))
         if isinstance(query, m.CreatedPartyRegistration) and query.poll_freq_s:
             self.registration.poll_freq_s = query.poll_freq_s
@@ -231,6 +236,8 @@ class Ven:
         self.reports.cancel_all()
         self.outbox.drop_requests(frozenset())
         log.info("openadr: registered as %s with %s", created.ven_id, created.vtn_id)
+        if not self.enrolled:
+            return  # deregistered meanwhile: run() cancels this registration at its next turn
         await self.register_reports()
         if not self.settings.report_only:
             await self.request_events()
@@ -253,9 +260,8 @@ class Ven:
             await self.send(created)
 
     async def request_events(self) -> None:
-        assert self.ven_id is not None
-        if self.settings.report_only:
-            return  # no EiEvent for a report-only VEN
+        if self.settings.report_only or self.ven_id is None:
+            return  # no EiEvent for a report-only VEN; none for a VEN deregistered meanwhile
         reply = await self.send(m.RequestEvent(request_id=self.new_id(), ven_id=self.ven_id))
         await self.follow_up(reply)
 
@@ -291,7 +297,7 @@ class Ven:
             await self.send(answer)
         reregister = isinstance(message, m.RequestReregistration)
         if reregister and self.registration.ven_id is None and self.enrolled:
-            await self.register()
+            await self._register()
 
     @property
     def polls(self) -> bool:
@@ -427,10 +433,12 @@ class Ven:
                 continue
             try:
                 if self.ven_id is None:
-                    await self.register()
-                elif not self.connected:
+                    await self._register()
+                elif self.enrolled and not self.connected:
                     await self.request_events()  # resync after an outage
-                # deregister() may have run while the VTN answered
+                if not self.enrolled and self.ven_id is not None:
+                    await self.deregister()  # deregistered while the VTN answered: cancel it
+                    continue
                 if self.polls and self.ven_id is not None and loop.time() >= next_poll:
                     await self.poll()
                     next_poll = loop.time() + (

@@ -1,0 +1,89 @@
+"""A withdrawal that comes while the VTN is still answering the VEN's registration sticks: the
+running VEN cancels the registration it was given and does not poll (before: ``register()``
+enrolled the VEN again on its way in, so the VEN stayed registered and polled until a
+restart)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from adapters.openadr import codec
+from adapters.openadr import messages as m
+from adapters.openadr.hooks import OptDecision, Reading
+from adapters.openadr.ven import Ven, VenSettings
+from kernel.dsr import OptType
+from tests.adapters.openadr.fakes import VEN, VTN
+from tests.adapters.openadr.waiting import until
+
+PROFILES = (m.Profile(name="2.0b", transports=("simpleHttp",)),)
+
+
+class SlowRegistrar:
+    """A VTN that holds its answer to oadrCreatePartyRegistration until released."""
+
+    def __init__(self) -> None:
+        self.sent: list[m.Message] = []
+        self.registering = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def send(self, message: m.Message) -> m.Message | None:
+        self.sent.append(codec.parse(codec.render(message)))
+        if isinstance(message, m.QueryRegistration):
+            return m.CreatedPartyRegistration(
+                response=m.ok_response(message.request_id), vtn_id=VTN, profiles=PROFILES
+            )
+        if isinstance(message, m.CreatePartyRegistration):
+            self.registering.set()
+            await self.release.wait()
+            return m.CreatedPartyRegistration(
+                response=m.ok_response(message.request_id),
+                registration_id="reg-1",
+                ven_id=VEN,
+                vtn_id=VTN,
+                profiles=PROFILES,
+            )
+        if isinstance(message, m.CancelPartyRegistration):
+            return m.CanceledPartyRegistration(
+                response=m.ok_response(message.request_id), registration_id="reg-1", ven_id=VEN
+            )
+        return None
+
+    def of(self, kind: type) -> list[m.Message]:
+        return [msg for msg in self.sent if isinstance(msg, kind)]
+
+
+def test_a_withdrawal_during_registration_is_not_undone():
+    async def scenario() -> None:
+        vtn = SlowRegistrar()
+
+        async def decide(notice):
+            return OptDecision(opt=OptType.OPT_IN)
+
+        async def telemetry():
+            return [Reading(resource_id="site", power_kw=1.0)]
+
+        ven = Ven(
+            VenSettings(manufacturer="ACME", serial_number="SN1", poll_freq_s=0.1),
+            vtn,
+            decide=decide,
+            telemetry=telemetry,
+            rng=random.Random(1),
+        )
+        stop = asyncio.Event()
+        runner = asyncio.create_task(ven.run(stop, tick_s=0.05))
+        try:
+            await until(vtn.registering.is_set)
+            await ven.deregister()  # nothing registered yet: nothing to cancel
+            vtn.release.set()
+            await until(lambda: bool(vtn.of(m.CancelPartyRegistration)))
+            await asyncio.sleep(0.5)
+            assert ven.ven_id is None
+            assert not ven.enrolled
+            assert vtn.of(m.Poll) == []
+            assert len(vtn.of(m.CreatePartyRegistration)) == 1
+        finally:
+            stop.set()
+            await runner
+
+    asyncio.run(scenario())
