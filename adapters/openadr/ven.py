@@ -141,6 +141,7 @@ class Ven:
         by the VTN, until :meth:`enrol` (the consumer or operator enrols again)."""
         self.cancelled_by_vtn_utc: datetime | None = None
         """When the VTN cancelled the registration (None: it did not, or the VEN re-enrolled)."""
+        self._deregistering = asyncio.Lock()
 
     # --- small helpers -------------------------------------------------------------------
 
@@ -267,18 +268,20 @@ class Ven:
 
     async def deregister(self) -> None:
         """Cancel the registration (oadrCancelPartyRegistration); :meth:`run` does not register
-        again until :meth:`enrol`."""
+        again until :meth:`enrol`. One cancellation at a time: a caller that comes while
+        another's is on its way finds nothing left to cancel (no second message)."""
         self.enrolled = False
-        if self.registration.registration_id is None:
-            return
-        await self.send(
-            m.CancelPartyRegistration(
-                request_id=self.new_id(),
-                registration_id=self.registration.registration_id,
-                ven_id=self.ven_id,
+        async with self._deregistering:
+            if self.registration.registration_id is None:
+                return
+            await self.send(
+                m.CancelPartyRegistration(
+                    request_id=self.new_id(),
+                    registration_id=self.registration.registration_id,
+                    ven_id=self.ven_id,
+                )
             )
-        )
-        self.registration = Registration()
+            self.registration = Registration()
         self.reports.cancel_all()
         self.outbox.drop_requests(frozenset())
 

@@ -38,6 +38,12 @@ def pki(tmp_path_factory):
     return make_pki(tmp_path_factory.mktemp("pki"))
 
 
+def _event(event_id: str):
+    start = datetime.now(UTC) + timedelta(minutes=5)
+    event = dispatch_event(event_id=event_id, values_kw=(2.0,), start=start)
+    return dataclasses.replace(event, target=Target(ven_ids=(VEN_ID,)))
+
+
 def _client(ca_file, party) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=str(ca_file))
     context.load_cert_chain(party.cert_file, party.key_file)
@@ -76,25 +82,24 @@ async def _push_flow(tmp_path, pki, caplog) -> None:
         try:
             await until(lambda: len(vtn.registrations) == 1)
             assert vtn.registrations[0].http_pull_model is True
+            vtn.events = (_event("ev-0"),)  # what the new registration's oadrRequestEvent gets
             enrolment.set_ven_mode(service, home_id, VenMode.PUSH, "admin")
             await until(lambda: len(vtn.registrations) == 2)
             registration = vtn.registrations[1]
             assert registration.http_pull_model is False
             address = f"https://127.0.0.1:{push_port}/homes/{home_id}"
             assert registration.transport_address == address
-            await until(lambda: fleet.vens[home_id].ven_id == VEN_ID)
-
-            start = datetime.now(UTC) + timedelta(minutes=5)
-            event = dataclasses.replace(
-                dispatch_event(event_id="push-1", values_kw=(2.0,), start=start),
-                target=Target(ven_ids=(VEN_ID,)),
-            )
+            # registered, and the answer to its oadrRequestEvent read: a push cannot be
+            # overtaken by it
+            await until(lambda: fleet.vens[home_id].events.get("ev-0") is not None)
+            events = (_event("ev-0"), _event("push-1"))
             answer = await vtn.push(
-                "EiEvent", m.DistributeEvent(request_id="d-1", vtn_id=VTN_ID, events=(event,))
+                "EiEvent", m.DistributeEvent(request_id="d-1", vtn_id=VTN_ID, events=events)
             )
-            assert isinstance(answer, m.CreatedEvent)
-            assert answer.event_responses[0].opt_type == "optIn"  # the demo home consented
-            assert [e.event_id for e in service.store.events(home_id)] == ["push-1"]
+            assert isinstance(answer, m.CreatedEvent), answer
+            (response,) = answer.event_responses
+            assert (response.event_id, response.opt_type) == ("push-1", "optIn")  # consented
+            assert "push-1" in {e.event_id for e in service.store.events(home_id)}
             assert service.store.latest_plan(home_id).trigger.startswith("DSR event push-1")
 
             await _only_the_vtn_may_push(address, ca_file, vtn_party, ven_party, caplog)

@@ -20,22 +20,24 @@ PROFILES = (m.Profile(name="2.0b", transports=("simpleHttp",)),)
 
 
 class SlowRegistrar:
-    """A VTN that holds its answer to oadrCreatePartyRegistration until released."""
+    """A VTN that holds its answer to the ``held`` kind of message until released."""
 
-    def __init__(self) -> None:
+    def __init__(self, held: type = m.CreatePartyRegistration) -> None:
         self.sent: list[m.Message] = []
-        self.registering = asyncio.Event()
+        self.held = held
+        self.arrived = asyncio.Event()
         self.release = asyncio.Event()
 
     async def send(self, message: m.Message) -> m.Message | None:
         self.sent.append(codec.parse(codec.render(message)))
+        if isinstance(message, self.held):
+            self.arrived.set()
+            await self.release.wait()
         if isinstance(message, m.QueryRegistration):
             return m.CreatedPartyRegistration(
                 response=m.ok_response(message.request_id), vtn_id=VTN, profiles=PROFILES
             )
         if isinstance(message, m.CreatePartyRegistration):
-            self.registering.set()
-            await self.release.wait()
             return m.CreatedPartyRegistration(
                 response=m.ok_response(message.request_id),
                 registration_id="reg-1",
@@ -53,27 +55,30 @@ class SlowRegistrar:
         return [msg for msg in self.sent if isinstance(msg, kind)]
 
 
+def _ven(vtn: SlowRegistrar) -> Ven:
+    async def decide(notice):
+        return OptDecision(opt=OptType.OPT_IN)
+
+    async def telemetry():
+        return [Reading(resource_id="site", power_kw=1.0)]
+
+    return Ven(
+        VenSettings(manufacturer="ACME", serial_number="SN1", poll_freq_s=0.1),
+        vtn,
+        decide=decide,
+        telemetry=telemetry,
+        rng=random.Random(1),
+    )
+
+
 def test_a_withdrawal_during_registration_is_not_undone():
     async def scenario() -> None:
         vtn = SlowRegistrar()
-
-        async def decide(notice):
-            return OptDecision(opt=OptType.OPT_IN)
-
-        async def telemetry():
-            return [Reading(resource_id="site", power_kw=1.0)]
-
-        ven = Ven(
-            VenSettings(manufacturer="ACME", serial_number="SN1", poll_freq_s=0.1),
-            vtn,
-            decide=decide,
-            telemetry=telemetry,
-            rng=random.Random(1),
-        )
+        ven = _ven(vtn)
         stop = asyncio.Event()
         runner = asyncio.create_task(ven.run(stop, tick_s=0.05))
         try:
-            await until(vtn.registering.is_set)
+            await until(vtn.arrived.is_set)
             await ven.deregister()  # nothing registered yet: nothing to cancel
             vtn.release.set()
             await until(lambda: bool(vtn.of(m.CancelPartyRegistration)))
@@ -82,6 +87,34 @@ def test_a_withdrawal_during_registration_is_not_undone():
             assert not ven.enrolled
             assert vtn.of(m.Poll) == []
             assert len(vtn.of(m.CreatePartyRegistration)) == 1
+        finally:
+            stop.set()
+            await runner
+
+    asyncio.run(scenario())
+
+
+def test_a_withdrawal_while_the_reports_register_sends_one_cancellation():
+    """Registered, its oadrRegisterReport still unanswered, the VEN is withdrawn and its
+    cancellation is slow: the loop, finding itself registered but withdrawn, waits for that
+    cancellation instead of sending a second one (before: two oadrCancelPartyRegistration)."""
+
+    async def scenario() -> None:
+        vtn = SlowRegistrar(held=m.RegisterReport)
+        ven = _ven(vtn)
+        stop = asyncio.Event()
+        runner = asyncio.create_task(ven.run(stop, tick_s=0.05))
+        try:
+            await until(vtn.arrived.is_set)
+            vtn.held, vtn.arrived = m.CancelPartyRegistration, asyncio.Event()
+            withdrawal = asyncio.create_task(ven.deregister())
+            await until(vtn.arrived.is_set)  # the cancellation is on its way, held
+            vtn.release.set()  # both answers go: the reports', then the cancellation's
+            await withdrawal
+            await asyncio.sleep(0.5)
+            assert len(vtn.of(m.CancelPartyRegistration)) == 1
+            assert ven.ven_id is None
+            assert vtn.of(m.Poll) == []
         finally:
             stop.set()
             await runner
