@@ -112,10 +112,9 @@ def broker_settings(broker: MqttBroker) -> BrokerSettings:
 
 def charger_settings(connection: OcppConnection, spec: EvChargerSpec) -> ChargerSettings:
     """The charger as the CSMS pairs it; its boost power is the spec's maximum."""
-    password = connection.password
     return ChargerSettings(
         identity=connection.identity,
-        password=None if password is None else password.get_secret_value(),
+        password_hash=connection.password_hash,
         rate_unit=connection.rate_unit,
         phases=connection.phases,
         voltage_v=connection.voltage_v,

@@ -5,16 +5,21 @@ The description is read from the settings file (``[devices]``, :class:`DeviceSet
 checked twice: on its own when the settings load (a field out of range, a broker that is not
 defined, a charger identity paired twice), and against the home it belongs to when the service
 starts (:func:`connection_problems`: a device the home does not have, a protocol that cannot
-drive that kind of device). Passwords are :class:`~pydantic.SecretStr`: never shown in a log
-line, an error or ``repr``.
+drive that kind of device). Passwords the CEM sends (a broker's) are
+:class:`~pydantic.SecretStr`: never shown in a log line, an error or ``repr``. Passwords the
+CEM only verifies (a charger's) are hashed as they are read (:class:`OcppConnection`): the
+model, the database and the CSMS keep only the salted hash.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 
+from adapters.devices.credentials import is_secret_hash
+from adapters.devices.ocpp.settings import hash_password
 from hems.domain.base import DomainModel
 from hems.domain.devices import DeviceKind, DeviceSpec
 
@@ -25,8 +30,28 @@ TOPIC_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
 DEVICE_NAME_PATTERN = r"^[A-Za-z0-9 _\-]{1,64}$"
 """A device's name, as in :class:`hems.domain.devices.PvSpec` and the others."""
 
-CHARGER_PASSWORD = Field(default=None, min_length=16, max_length=40)
-"""OCPP basic-auth passwords: 16-40 characters (OCPP 2.0.1; 1.6 takes 16-20 bytes)."""
+
+def _hashed_at_read(data: Any, secret: str, hasher: Callable[[str], str]) -> Any:
+    """Replace a secret given in clear (``secret``: a str or SecretStr) by its salted hash
+    (``<secret>_hash``, made by ``hasher``, which refuses a secret out of bounds), so no
+    model, row or log holds it; a hash given as such is kept."""
+    if not isinstance(data, dict) or data.get(secret) is None:
+        return data
+    if data.get(f"{secret}_hash") is not None:
+        raise ValueError(f"give {secret} or {secret}_hash, not both")
+    data = dict(data)
+    value = data.pop(secret)
+    plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if not isinstance(plain, str):
+        raise ValueError(f"{secret} must be a string")
+    data[f"{secret}_hash"] = hasher(plain)
+    return data
+
+
+def _a_hash(value: str | None) -> str | None:
+    if value is not None and not is_secret_hash(value):
+        raise ValueError("not a scrypt hash (give the password in clear as password instead)")
+    return value
 
 
 class OcppConnection(DomainModel):
@@ -34,7 +59,11 @@ class OcppConnection(DomainModel):
 
     Attributes:
         identity: its OCPP identity (charge point id), the last segment of its URL.
-        password: its basic-auth password (security profiles 1 and 2), else none.
+        password: its basic-auth password in clear (security profiles 1 and 2; 16-40
+            characters: OCPP 2.0.1, 1.6 takes 16-20 bytes), as given in the settings file or
+            the API: hashed as it is read into ``password_hash``, and None from then on (the
+            model, the database and the CSMS keep only the hash: they only verify it).
+        password_hash: the salted hash of its password, else none; may be given instead.
         rate_unit: the unit its charging profiles take: "A" per phase or "W".
         phases, voltage_v: for converting kW to A.
         min_current_a: an ampere limit below this is sent as 0 A (a pause) [A].
@@ -43,12 +72,23 @@ class OcppConnection(DomainModel):
 
     protocol: Literal["ocpp"] = "ocpp"
     identity: str = Field(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9_.\-:]+$")
-    password: SecretStr | None = CHARGER_PASSWORD
+    password: SecretStr | None = Field(default=None, min_length=16, max_length=40, exclude=True)
+    password_hash: str | None = Field(default=None, repr=False, max_length=256)
     rate_unit: Literal["A", "W"] = "A"
     phases: Literal[1, 2, 3] = 1
     voltage_v: float = Field(default=230.0, gt=0, le=500)
     min_current_a: float = Field(default=6.0, ge=0, le=80)
     connector_id: int = Field(default=1, ge=1, le=16)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hash_the_password(cls, data: Any) -> Any:
+        return _hashed_at_read(data, "password", hash_password)
+
+    @field_validator("password_hash")
+    @classmethod
+    def _password_hash(cls, value: str | None) -> str | None:
+        return _a_hash(value)
 
 
 class ModbusConnection(DomainModel):

@@ -95,9 +95,7 @@ async def register_device(
 ) -> DeviceListing:
     """Register the device (audited, ``device.register``), drive it now and re-plan the home."""
     _check(service, devices, home_id, reg)
-    connection = reg.connection.model_dump(mode="json")
-    if isinstance(reg.connection, OcppConnection) and reg.connection.password is not None:
-        connection["password"] = reg.connection.password.get_secret_value()  # stored to be used
+    connection = reg.connection.model_dump(mode="json")  # a password only as its hash
     now = service.clock.now()
     await asyncio.to_thread(
         service.store.register_device, home_id, reg.name, reg.spec, connection, now, actor

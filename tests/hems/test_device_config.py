@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from adapters.devices.credentials import verify_secret
 from hems.device_runtime import DeviceConfigError, DeviceRuntime
-from hems.domain.connections import HomeDevices, connection_problems
+from hems.domain.connections import HomeDevices, OcppConnection, connection_problems
 from hems.domain.devices import BatterySpec, EvChargerSpec, HeatPumpSpec
 from hems.domain.home import HomeSpec
 from hems.runtime import build_runtime
@@ -95,6 +96,12 @@ def test_a_homes_devices_are_read_from_the_settings_file(tmp_path):
     # the passwords are secrets: not in the settings' repr
     assert "a-long-charger-secret-01" not in repr(s)
     assert "broker-secret-password" not in repr(s)
+    charger = home.devices["EV"]
+    assert isinstance(charger, OcppConnection)
+    assert charger.password is None  # hashed as the settings loaded: kept only as its hash
+    assert charger.password_hash is not None
+    assert verify_secret("a-long-charger-secret-01", charger.password_hash)
+    assert not verify_secret("a-long-charger-secret-02", charger.password_hash)
 
 
 @pytest.mark.parametrize(
@@ -103,7 +110,7 @@ def test_a_homes_devices_are_read_from_the_settings_file(tmp_path):
         (('broker = "home"', 'broker = "attic"'), r"broker attic is not in devices.brokers"),
         (('protocol = "ocpp"', 'protocol = "zigbee"'), r"devices.EV.*does not match any"),
         (("unit_id = 3", "unit_id = 300"), r"devices.Battery.modbus.unit_id"),
-        (('password = "a-long-charger-secret-01"', 'password = "short"'), r"at least 16"),
+        (('password = "a-long-charger-secret-01"', 'password = "short"'), r"16-40 characters"),
         (('role = "battery"', 'role = "meter"'), r"a meter is the home's site_meter"),
         (('meter_map = "sdm630"', 'meter_map = "sdm999"'), r"site_meter.meter_map"),
         (('role = "meter"', 'role = "pv"'), r"site_meter: meter_map sdm630 is for a meter"),
@@ -192,7 +199,8 @@ def test_the_drivers_are_built_per_protocol(tmp_path):
     assert devices.csms is not None
     charger = devices.csms.charger("CP-1")
     assert (charger.rate_unit, charger.phases, charger.max_power_kw) == ("W", 3, 7.4)
-    assert charger.password == "a-long-charger-secret-01"
+    assert charger.password_hash is not None  # hashed as the settings loaded
+    assert verify_secret("a-long-charger-secret-01", charger.password_hash)
     assert drivers["Heat pump"].sg_ready is not None  # type: ignore[attr-defined]
     assert devices.drivers_for(5) == {}
     assert devices.meter_for(5) is None

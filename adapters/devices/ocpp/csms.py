@@ -29,6 +29,7 @@ from websockets.headers import build_www_authenticate_basic, parse_authorization
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from adapters.devices.credentials import verify_secret
 from adapters.devices.ocpp.link import ChargerLink
 from adapters.devices.ocpp.settings import ChargerSettings, CsmsSettings, TlsServerSettings
 from adapters.devices.ocpp.state import ChargerEvent, ChargerLive
@@ -184,7 +185,9 @@ class Csms:
         """The charger's connection, None when it is not connected."""
         return self._links.get(identity)
 
-    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    async def _check_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
         """Refuse an unknown identity, bad credentials or a certificate of another charger."""
         identity = identity_from_path(request.path)
         peer = connection.remote_address
@@ -192,8 +195,8 @@ class Csms:
         if charger is None:
             self._note_refused(identity[:_IDENTITY_CHARS], str(peer))
             return connection.respond(http.HTTPStatus.NOT_FOUND, "Unknown charger\n")
-        if charger.password is not None:
-            refusal = self._check_password(connection, request.headers, charger)
+        if charger.password_hash is not None:
+            refusal = await self._check_password(connection, request.headers, charger)
             if refusal is not None:
                 return refusal
         tls = self.settings.tls
@@ -218,18 +221,19 @@ class Csms:
         while len(self._refused) > MAX_REFUSED:
             del self._refused[next(iter(self._refused))]
 
-    def _check_password(
+    async def _check_password(
         self, connection: ServerConnection, headers: Headers, charger: ChargerSettings
     ) -> Response | None:
-        assert charger.password is not None
+        """Basic auth: the user name is the identity, the password verified against its hash
+        (scrypt, in a worker thread: it takes ~0.1 s of CPU on purpose)."""
+        assert charger.password_hash is not None
         try:
             username, password = parse_authorization_basic(headers["Authorization"])
         except (KeyError, InvalidHeader):
             username, password = "", ""
-        good = hmac.compare_digest(username.encode(), charger.identity.encode()) & (
-            hmac.compare_digest(password.encode(), charger.password.encode())
-        )
-        if good:
+        right_user = hmac.compare_digest(username.encode(), charger.identity.encode())
+        right_password = await asyncio.to_thread(verify_secret, password, charger.password_hash)
+        if right_user and right_password:
             return None
         log.warning(
             "refused charger %s from %s: missing or wrong basic-auth credentials",

@@ -6,18 +6,33 @@ whitepaper, OCPP 2.0.1 part 2 A00): 1 = HTTP basic auth (``password``) over ws:/
 2 = basic auth over TLS (``tls`` without ``client_ca_file``), 3 = TLS with a client
 certificate whose common name is the charger's identity (``tls.client_ca_file``). A charger
 without a password on a server without TLS is unsecured (profile 0): for a bench only.
+
+The CSMS keeps no password in clear: a charger's settings carry the salted hash of its
+password (:func:`hash_password`), against which the password it presents is verified.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from adapters.devices.credentials import hash_secret, is_secret_hash
 
 # OCPP 2.0.1 (BasicAuthPassword) allows 16-40 characters; OCPP 1.6's AuthorizationKey is
 # 16-20 bytes. The wider 2.0.1 range is accepted for both.
 PASSWORD_MIN_CHARS = 16
 PASSWORD_MAX_CHARS = 40
+
+
+def hash_password(password: str) -> str:
+    """The salted hash a charger's settings keep of its basic-auth password; ValueError when
+    the password does not have 16-40 characters."""
+    if not (PASSWORD_MIN_CHARS <= len(password) <= PASSWORD_MAX_CHARS):
+        raise ValueError(
+            f"a charger password must have {PASSWORD_MIN_CHARS}-{PASSWORD_MAX_CHARS} characters"
+        )
+    return hash_secret(password)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,7 +41,8 @@ class ChargerSettings:
 
     Attributes:
         identity: its OCPP identity (charge point id / station id), as in its URL path.
-        password: its basic-auth password (security profiles 1 and 2), else None.
+        password_hash: the salted hash of its basic-auth password (security profiles 1 and 2,
+            :func:`hash_password`), else None.
         rate_unit: the unit its charging profiles take, "A" (per phase) or "W".
         phases: phases it charges on (for converting kW to A).
         voltage_v: phase voltage [V] (for converting kW to A).
@@ -38,7 +54,7 @@ class ChargerSettings:
     """
 
     identity: str
-    password: str | None = None
+    password_hash: str | None = field(default=None, repr=False)
     rate_unit: Literal["A", "W"] = "A"
     phases: int = 1
     voltage_v: float = 230.0
@@ -50,12 +66,9 @@ class ChargerSettings:
     def __post_init__(self) -> None:
         if not self.identity or "/" in self.identity or len(self.identity) > 48:
             raise ValueError(f"charger identity {self.identity!r}: 1-48 characters, no '/'")
-        if self.password is not None and not (
-            PASSWORD_MIN_CHARS <= len(self.password) <= PASSWORD_MAX_CHARS
-        ):
+        if self.password_hash is not None and not is_secret_hash(self.password_hash):
             raise ValueError(
-                f"charger {self.identity}: password must have {PASSWORD_MIN_CHARS}-"
-                f"{PASSWORD_MAX_CHARS} characters"
+                f"charger {self.identity}: password_hash is not a hash (use hash_password)"
             )
         if self.rate_unit not in ("A", "W"):
             raise ValueError(f"charger {self.identity}: rate_unit must be 'A' or 'W'")

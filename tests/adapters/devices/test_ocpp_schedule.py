@@ -70,7 +70,7 @@ def test_a_bad_plan_is_refused_clearly(
     [
         ({"identity": ""}, "1-48 characters"),
         ({"identity": "a/b"}, "no '/'"),
-        ({"identity": "CP", "password": "short"}, "16-40 characters"),
+        ({"identity": "CP", "password_hash": "a-long-charger-secret-01"}, "not a hash"),
         ({"identity": "CP", "rate_unit": "kW"}, "rate_unit"),
         ({"identity": "CP", "phases": 4}, "phases"),
         ({"identity": "CP", "max_power_kw": 0}, "max_power_kw"),

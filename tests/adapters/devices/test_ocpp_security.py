@@ -12,6 +12,7 @@ import pytest
 
 from adapters.devices.driver import Setpoint
 from adapters.devices.ocpp import ChargerSettings, Csms, OcppChargerDriver, TlsServerSettings
+from adapters.devices.ocpp.settings import hash_password
 from tests.adapters.devices.certs import Pki, make_pki
 from tests.adapters.devices.ocpp_peer import (
     IDENTITY,
@@ -23,6 +24,7 @@ from tests.adapters.devices.ocpp_peer import (
 )
 
 PASSWORD = "a-long-charger-secret-01"
+PASSWORD_HASH = hash_password(PASSWORD)  # the CSMS keeps only this
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +52,9 @@ async def _refused(args: list[str], log_file: Path) -> dict[str, object]:
 def test_profile_1_basic_auth(
     version: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = csms_settings(chargers=(ChargerSettings(identity=IDENTITY, password=PASSWORD),))
+    settings = csms_settings(
+        chargers=(ChargerSettings(identity=IDENTITY, password_hash=PASSWORD_HASH),)
+    )
 
     async def scenario() -> None:
         async with Csms(settings) as csms:
@@ -72,7 +76,7 @@ def test_profile_1_basic_auth(
 @pytest.mark.parametrize("version", VERSIONS)
 def test_profile_2_basic_auth_over_tls(version: str, tmp_path: Path, pki: Pki) -> None:
     settings = csms_settings(
-        chargers=(ChargerSettings(identity=IDENTITY, password=PASSWORD),),
+        chargers=(ChargerSettings(identity=IDENTITY, password_hash=PASSWORD_HASH),),
         tls=TlsServerSettings(cert_file=pki.server_cert, key_file=pki.server_key),
     )
 

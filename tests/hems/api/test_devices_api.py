@@ -11,7 +11,9 @@ import json
 import time
 
 import pytest
+from sqlalchemy import text
 
+from adapters.devices.credentials import verify_secret
 from hems.domain.devices import BatterySpec, EvChargerSpec
 from hems.runtime import build_runtime
 from tests.adapters.devices.ocpp_peer import ChargePointProcess
@@ -78,6 +80,32 @@ def test_a_charger_registered_through_the_api_is_paired_shown_tested_and_removed
     assert "device.remove" in actions
     assert PASSWORD not in json.dumps(audit)
     assert PASSWORD not in json.dumps(api.runtime.store.export_home(home_a))
+
+
+def test_the_database_keeps_only_a_hash_of_the_password_and_the_csms_verifies_it(api, tmp_path):
+    home_a, token_a = api.homes["CEM-A"]
+    answer = api.client.post(f"/homes/{home_a}/devices", json=_charger(), headers=api.auth(token_a))
+    assert answer.status_code == 201, answer.text
+    with api.runtime.store.engine.connect() as conn:
+        rows = [str(r) for r in conn.execute(text("SELECT * FROM devices")).all()]
+    assert not any(PASSWORD in row for row in rows)
+    assert any("password_hash" in row for row in rows)
+    devices = api.runtime.devices
+    assert devices is not None
+    assert devices.csms is not None
+    url = ["--url", f"ws://127.0.0.1:{devices.csms.port}/CP-7", "--version", "2.0.1"]
+    wrong = ChargePointProcess([*url, "--password", "not-the-right-secret"], tmp_path / "w.log")
+    try:
+        _wait(lambda: bool(wrong.of("refused")))
+        assert wrong.of("refused")[0]["status"] == 401
+        assert not wrong.of("booted")
+    finally:
+        asyncio.run(wrong.stop())
+    right = ChargePointProcess([*url, "--password", PASSWORD], tmp_path / "r.log")
+    try:
+        _wait(lambda: bool(right.of("booted")))
+    finally:
+        asyncio.run(right.stop())
 
 
 def test_another_home_s_token_sees_and_changes_nothing(api):
@@ -191,7 +219,9 @@ def test_a_registered_device_is_driven_again_after_a_restart(api):
         assert restarted.devices is not None
         assert restarted.devices.charger_paired("CP-7")
         assert restarted.devices.csms is not None
-        assert restarted.devices.csms.charger("CP-7").password == PASSWORD
+        password_hash = restarted.devices.csms.charger("CP-7").password_hash
+        assert password_hash is not None
+        assert verify_secret(PASSWORD, password_hash)
         driver = restarted.service.controller(home_a).drivers["EV"]
         assert type(driver).__name__ == "OcppChargerDriver"
     finally:

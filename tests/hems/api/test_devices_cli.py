@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from adapters.devices.credentials import verify_secret
 from hems import cli_devices
 from hems.cli import app
 
@@ -51,10 +52,9 @@ def test_a_device_is_added_listed_tested_and_removed_from_the_command_line(api, 
     assert "EV: registered over ocpp" in added.output
     stored = next(d for d in api.runtime.store.registered_devices(home) if d.name == "EV")
     assert stored.connection is not None
-    assert (stored.connection["phases"], stored.connection["password"]) == (
-        3,
-        "a-long-charger-secret-05",
-    )
+    assert stored.connection["phases"] == 3
+    assert "password" not in stored.connection  # only its hash
+    assert verify_secret("a-long-charger-secret-05", stored.connection["password_hash"])
     listed = hems_cli("list", str(home), "--token", token)
     assert listed.exit_code == 0, listed.output
     assert "ocpp" in listed.output

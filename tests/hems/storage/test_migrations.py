@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from importlib import resources
 
@@ -9,6 +10,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect, text
 
+from adapters.devices.credentials import verify_secret
 from hems.demo import demo_home_spec
 from hems.storage.engine import make_engine, upgrade_schema
 from hems.storage.store import Store
@@ -139,3 +141,36 @@ def test_0006_gives_a_0005_home_s_devices_no_connection_and_keeps_them(tmp_path)
     devices = Store(engine).registered_devices(home)
     assert [d.name for d in devices] == [d.name for d in demo_home_spec().devices]
     assert all(d.connection is None and d.identity is None for d in devices)
+
+
+def test_0007_hashes_a_registered_charger_s_password_and_downgrade_drops_it(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'hems.sqlite3'}")
+    upgrade_schema(engine, "0006")
+    home = Store(engine).create_home(demo_home_spec(), MONDAY_5PM, "old release")
+    clear = {"protocol": "ocpp", "identity": "CP-1", "password": "a-long-charger-secret-01"}
+    mqtt = {"protocol": "mqtt", "broker": "home", "device_id": "hp1"}
+    with engine.begin() as conn:
+        for name, connection in (("EV", clear), ("Heat pump", mqtt)):
+            conn.execute(
+                text("UPDATE devices SET connection = :c WHERE home_id = :h AND name = :n"),
+                {"c": json.dumps(connection), "h": home, "n": name},
+            )
+    upgrade_schema(engine)
+    with engine.connect() as conn:
+        table = " ".join(str(r) for r in conn.execute(text("SELECT * FROM devices")).all())
+    assert "a-long-charger-secret-01" not in table
+    stored = {d.name: d.connection for d in Store(engine).registered_devices(home)}
+    assert stored["Heat pump"] == mqtt
+    ev = stored["EV"]
+    assert ev is not None
+    assert "password" not in ev
+    assert verify_secret("a-long-charger-secret-01", ev["password_hash"])
+    assert {k: v for k, v in ev.items() if k != "password_hash"} == {
+        "protocol": "ocpp",
+        "identity": "CP-1",
+    }
+    # back: no password to restore, so no connection (registered again), never one without
+    _downgrade(engine, "0006")
+    stored = {d.name: d.connection for d in Store(engine).registered_devices(home)}
+    assert stored["EV"] is None
+    assert stored["Heat pump"] == mqtt
