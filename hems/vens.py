@@ -124,13 +124,18 @@ class VenFleet:
             self.push.dispatcher.mount(home_id, ven)
         return ven
 
-    async def _opt_out(self, home_id: int, event_id: str) -> None:
+    def _registered(self, home_id: int) -> Ven | None:
+        """The home's VEN if it is registered (a withdrawn home's has nobody to tell)."""
         ven = self.vens.get(home_id)
+        return ven if ven is not None and ven.enrolled else None
+
+    async def _opt_out(self, home_id: int, event_id: str) -> None:
+        ven = self._registered(home_id)
         if ven is not None:
             await ven.opt_out(base_event_id(event_id))
 
     async def _new_answer(self, home_id: int, event_id: str, response: str, reason: str) -> None:
-        ven = self.vens.get(home_id)
+        ven = self._registered(home_id)
         if ven is not None:
             await send_new_answer(ven, event_id, response, reason)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ import pytest
 from hems.clock import ManualClock
 from hems.runtime import Runtime, build_runtime
 from hems.settings import Settings
+from hems.storage.store import StoredEvent
 from hems.usecases import enrolment
 from tests.adapters.openadr.vtn_peer import REGISTRATION_ID, VEN_ID, free_port, make_vtn
 
@@ -73,11 +74,25 @@ def cancel_on_next_poll(server: Any) -> None:
     poll.polling_method = "external"
 
 
-def test_a_withdrawn_home_deregisters_and_stays_so_across_a_restart_until_enrolled(tmp_path):
-    asyncio.run(_withdraw_restart_enrol(tmp_path))
+def test_a_withdrawn_home_deregisters_and_stays_so_across_a_restart_until_enrolled(
+    tmp_path, caplog
+):
+    asyncio.run(_withdraw_restart_enrol(tmp_path, caplog))
 
 
-async def _withdraw_restart_enrol(tmp_path) -> None:
+async def _opt_out_while_withdrawn(runtime: Runtime, home_id: int, caplog) -> None:
+    """The consumer opts out of an event while withdrawn: stored, and nobody to tell (before:
+    the VEN's KeyError was logged as a failure with its traceback)."""
+    now = runtime.service.clock.now()
+    part = StoredEvent("dsr-9", 0, "import_cap", 1.0, now, now + timedelta(hours=1), "far", "", "")
+    runtime.service.store.upsert_event(home_id, part, now)
+    caplog.set_level(logging.ERROR, logger="hems.service")
+    await runtime.service.opt_out(home_id, "dsr-9", "test")
+    assert [e.response for e in runtime.service.store.events(home_id)] == ["optOut"]
+    assert "could not pass the opt-out" not in caplog.text
+
+
+async def _withdraw_restart_enrol(tmp_path, caplog) -> None:
     port = free_port()
     server, peer = make_vtn(port)
     await server.run()
@@ -90,6 +105,7 @@ async def _withdraw_restart_enrol(tmp_path) -> None:
         assert peer.cancelled_registrations[0]["ven_id"] == VEN_ID
         await asyncio.sleep(5 * TICK_S)
         assert len(peer.registrations) == 1  # it does not register again
+        await _opt_out_while_withdrawn(runtime, home_id, caplog)
     finally:
         assert runtime.vens is not None
         await runtime.vens.stop()
