@@ -292,12 +292,18 @@ class Ven:
         return await self.inbound.handle(message)
 
     async def follow_up(self, message: m.Message | None) -> None:
-        """Pull mode: handle a VTN message and send the answer to its service endpoint."""
+        """Pull mode: handle a VTN message and send the answer to its service endpoint. An
+        answer that finds the VEN deregistered meanwhile (withdrawn while the decision hook
+        re-planned) is not sent: it would name no venID, and the VTN no longer expects it."""
         if message is None:
             return
         answer = await self.handle(message)
-        if answer is not None:
-            await self.send(answer)
+        if answer is None:
+            return
+        if not self.enrolled and not isinstance(answer, m.CanceledPartyRegistration):
+            log.info("openadr: deregistered meanwhile; %s not sent", type(answer).__name__)
+            return
+        await self.send(answer)
         reregister = isinstance(message, m.RequestReregistration)
         if reregister and self.registration.ven_id is None and self.enrolled:
             await self._register()

@@ -6,6 +6,7 @@ restart)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 
 from adapters.openadr import codec
@@ -118,5 +119,44 @@ def test_a_withdrawal_while_the_reports_register_sends_one_cancellation():
         finally:
             stop.set()
             await runner
+
+    asyncio.run(scenario())
+
+
+def test_an_event_answer_that_finds_the_ven_withdrawn_is_not_sent():
+    """The VEN is withdrawn while its decision hook re-plans for an event: the answer is not
+    sent (before: an oadrCreatedEvent with no venID went out, and openleadr's VTN failed on it
+    with a KeyError, answering 500)."""
+    from adapters.openadr.events import Target
+    from tests.adapters.openadr.fakes import registered_ven
+    from tests.adapters.openadr.samples import dispatch_event
+
+    async def scenario() -> None:
+        ven, vtn = registered_ven(
+            lambda msg: (
+                m.CanceledPartyRegistration(
+                    response=m.ok_response(msg.request_id), registration_id="reg-1", ven_id=VEN
+                )
+                if isinstance(msg, m.CancelPartyRegistration)
+                else None
+            )
+        )
+        deciding, release = asyncio.Event(), asyncio.Event()
+
+        async def slow_decide(notice):
+            deciding.set()
+            await release.wait()
+            return OptDecision(opt=OptType.OPT_IN)
+
+        ven.hooks.decide = slow_decide
+        event = dataclasses.replace(dispatch_event(), target=Target(ven_ids=(VEN,)))
+        message = m.DistributeEvent(request_id="d-1", vtn_id=VTN, events=(event,))
+        answering = asyncio.create_task(ven.follow_up(codec.parse(codec.render(message))))
+        await deciding.wait()
+        await ven.deregister()
+        release.set()
+        await answering
+        assert len(vtn.of(m.CancelPartyRegistration)) == 1
+        assert vtn.of(m.CreatedEvent) == []
 
     asyncio.run(scenario())
