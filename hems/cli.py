@@ -95,7 +95,9 @@ def run(
     if settings.demo and dsrsp and not settings.vtn_url:
         from hems.dsrsp_process import DemoDsrspProcess
 
-        demo_dsrsp = DemoDsrspProcess(port=dsrsp_port)  # started and stopped with the API
+        demo_dsrsp = DemoDsrspProcess(  # started and stopped with the API
+            port=dsrsp_port, console_port=dsrsp_port + 1, state_dir=settings.state_dir
+        )
         settings = settings.model_copy(update={"vtn_url": demo_dsrsp.url})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for noisy in ("apscheduler", "openleadr", "httpx", "aiohttp.access", "ocpp", "websockets"):
@@ -119,6 +121,8 @@ def run(
             f"DSRSP      {settings.vtn_url}"
             + ("  (demo VTN, sends an event in 3 min)" if demo_dsrsp else "")
         )
+    if demo_dsrsp is not None:
+        console.print(f"DSRSP page {demo_dsrsp.console_url}  (the demo DSRSP's console)")
     for home_id in runtime.simulations:
         console.print(f"demo home  {base}/homes/{home_id}/plan  (Authorization: Bearer <token>)")
     if runtime.demo_protocols is not None:
@@ -153,7 +157,16 @@ def dsrsp_sim(
     event_after_s: Annotated[
         float, typer.Option(help="delay from registration to event [s]")
     ] = 180,
-    event_kw: Annotated[float, typer.Option(help="the event's site setpoint [kW]")] = 1.5,
+    event_kw: Annotated[
+        float, typer.Option(help="the site import the event asks to hold [kW]")
+    ] = 1.5,
+    console_port: Annotated[
+        int, typer.Option(help="its console page's port on 127.0.0.1 (0: no console)")
+    ] = 8082,
+    state_dir: Annotated[
+        Path,
+        typer.Option(envvar="HEMS_STATE_DIR", help="where it keeps its registrations and events"),
+    ] = Path("var"),
     supervised: Annotated[
         bool,
         typer.Option(
@@ -167,7 +180,13 @@ def dsrsp_sim(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("openleadr").setLevel(logging.WARNING)
-    sim = DemoDsrsp(port=port, event_after_s=event_after_s, event_kw=event_kw)
+    sim = DemoDsrsp(
+        port=port,
+        event_after_s=event_after_s,
+        event_kw=event_kw,
+        state_dir=state_dir,
+        console_port=console_port or None,
+    )
     ready_out = sys.stdout
 
     def say_ready() -> None:
@@ -176,6 +195,8 @@ def dsrsp_sim(
             ready_out.flush()
         else:
             console.print(f"demo DSRSP at {sim.url}; point a CEM at it: HEMS_VTN_URL={sim.url}")
+            if sim.console_url:
+                console.print(f"its console: {sim.console_url}")
 
     # supervised, stdout carries the ready line alone: the rest (openleadr's banner, an error)
     # goes to stderr, the service's log

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from hems.dsrsp_sim import vtn_url
 
@@ -34,6 +35,8 @@ class DemoDsrspProcess:
 
     Attributes:
         port: the child's port on 127.0.0.1.
+        console_port: its console page's port on 127.0.0.1 (None: no console).
+        state_dir: where it keeps its registrations and events (None: the child's default).
         event_after_s: delay from a VEN's registration to its event [s].
         start_timeout_s: how long :meth:`start` waits for the child to listen [s].
         stop_timeout_s: how long :meth:`stop` waits for a clean exit before SIGTERM, then
@@ -42,6 +45,8 @@ class DemoDsrspProcess:
 
     port: int = 8081
     event_after_s: float = 180.0
+    console_port: int | None = None
+    state_dir: Path | None = None
     start_timeout_s: float = 60.0
     stop_timeout_s: float = 5.0
     _proc: asyncio.subprocess.Process | None = None
@@ -58,18 +63,17 @@ class DemoDsrspProcess:
         """The child's process id while it runs."""
         return self._proc.pid if self._proc is not None and self._exit_code is None else None
 
+    @property
+    def console_url(self) -> str | None:
+        return None if self.console_port is None else f"http://127.0.0.1:{self.console_port}/"
+
     def command(self) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "hems.cli",
-            "dsrsp-sim",
-            "--supervised",
-            "--port",
-            str(self.port),
-            "--event-after-s",
-            str(self.event_after_s),
-        ]
+        command = [sys.executable, "-m", "hems.cli", "dsrsp-sim", "--supervised"]
+        command += ["--port", str(self.port), "--event-after-s", str(self.event_after_s)]
+        command += ["--console-port", str(self.console_port or 0)]
+        if self.state_dir is not None:
+            command += ["--state-dir", str(self.state_dir)]
+        return command
 
     async def start(self) -> None:
         """Start the child and wait (bounded) until it listens. A child that does not come up

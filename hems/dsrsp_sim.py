@@ -31,6 +31,7 @@ from adapters.openadr.xml_guard import (
     XmlTooLargeError,
     check_untrusted_xml,
 )
+from hems.dsrsp.console import console_app, serve_console
 from hems.dsrsp.demo_event import new_event, status_at, status_changes_utc, to_openleadr
 from hems.dsrsp.eiopt import eiopt_handler
 from hems.dsrsp.ledger import Answer, EventRecord, Ledger, new_ven
@@ -138,16 +139,25 @@ class DemoDsrsp:
         event_kw: the site power the event asks the home to hold [kW] (LOAD_DISPATCH setpoint,
             see :mod:`hems.dsrsp.demo_event`).
         event_minutes: how long the event lasts [min].
+        report_interval_s: how often it asks for the VENs' power readings [s] (at least the
+            VEN's minimum).
+        poll_s: the oadrPoll period it asks of the VENs [s].
         state_dir: where the records are kept (``demo-dsrsp.json``); None: in memory only.
+        console_port: where its console page listens on 127.0.0.1 (:mod:`hems.dsrsp.console`);
+            None: no console.
     """
 
     port: int = 8081
     event_after_s: float = 180.0
     event_kw: float = 1.5
-    event_minutes: int = 60
+    event_minutes: float = 60.0
+    report_interval_s: float = 10.0
+    poll_s: float = 10.0
     state_dir: Path | None = None
+    console_port: int | None = None
     ledger: Ledger = field(init=False)
     _server: Any = None
+    _console: Any = None
     _timers: list[asyncio.TimerHandle] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -157,6 +167,10 @@ class DemoDsrsp:
     @property
     def url(self) -> str:
         return vtn_url(self.port)
+
+    @property
+    def console_url(self) -> str | None:
+        return None if self.console_port is None else f"http://127.0.0.1:{self.console_port}/"
 
     @property
     def registered(self) -> dict[str, str]:
@@ -187,7 +201,7 @@ class DemoDsrsp:
             vtn_id=VTN_ID,
             http_host="127.0.0.1",
             http_port=self.port,
-            requested_poll_freq=timedelta(seconds=10),
+            requested_poll_freq=timedelta(seconds=self.poll_s),
         )
         server.app.middlewares.append(xml_guard_middleware())  # before run() freezes the app
         # openleadr has no EiOpt service: an opt-out would be a 404 (hems.dsrsp.eiopt)
@@ -198,10 +212,20 @@ class DemoDsrsp:
         await server.run()
         self._server = server
         log.info("demo DSRSP (VTN) listening on %s", self.url)
+        if self.console_port is not None:
+            app = console_app(self.ledger, self.url)
+            try:
+                self._console = await serve_console(app, self.console_port)
+            except OSError as exc:  # the VTN is what the home needs: it runs on
+                log.error("demo DSRSP console not started on %s: %s", self.console_url, exc)
+            else:
+                log.info("demo DSRSP console on %s", self.console_url)
 
     async def stop(self) -> None:
         for timer in self._timers:
             timer.cancel()
+        if self._console is not None:
+            await self._console.cleanup()
         if self._server is not None:
             await self._server.stop()
 
@@ -239,7 +263,8 @@ class DemoDsrsp:
             for at_utc, value in values:
                 self.ledger.reading(ven_id, key, at_utc, float(value))
 
-        return collect, timedelta(seconds=10), timedelta(seconds=10)
+        every = max(timedelta(seconds=self.report_interval_s), min_sampling_interval or timedelta())
+        return collect, every, every
 
     async def _on_cancel(self, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         return "oadrCanceledPartyRegistration", {
@@ -290,10 +315,19 @@ class DemoDsrsp:
             log.info("demo DSRSP: %s answered %s to %s", ven_id, opt_type, event_id)
 
         def changed() -> None:
+            # the new status set here, not left to openleadr: it would also move the event's
+            # createdDateTime, which a VEN may take for a change without a new modification
+            descriptor = openleadr_event.event_descriptor
+            if descriptor.event_status != "cancelled":
+                descriptor.event_status = status_at(event, datetime.now(UTC))
             self._server.events_updated[ven_id] = True
 
         openleadr_event = to_openleadr(event)
+        active_period = openleadr_event.active_period
         self._server.add_raw_event(ven_id, openleadr_event, callback=answered)
+        # add_raw_event replaces the active period by one computed from the intervals, without
+        # the ramp-up period that makes openleadr call the event "near" before it starts
+        openleadr_event.active_period = active_period
         for at_utc in status_changes_utc(event):
             delay_s = (at_utc - datetime.now(UTC)).total_seconds()
             if delay_s > 0:

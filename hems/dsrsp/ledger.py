@@ -14,10 +14,12 @@ import logging
 import os
 import uuid
 from collections import deque
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from kernel.dsr import SITE
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,25 @@ class Answer(BaseModel):
     """``oadrCreatedEvent`` or ``oadrCreateOpt``."""
 
 
+class Delivery(BaseModel):
+    """The site's power measured while an event was active (the VEN's telemetry, + import)."""
+
+    samples: int = 0
+    sum_kw: float = 0.0
+    sum_abs_off_kw: float = 0.0
+    """Sum of |site power - the power asked|."""
+    first_utc: datetime | None = None
+    last_utc: datetime | None = None
+
+    @property
+    def mean_kw(self) -> float | None:
+        return self.sum_kw / self.samples if self.samples else None
+
+    @property
+    def mean_abs_off_kw(self) -> float | None:
+        return self.sum_abs_off_kw / self.samples if self.samples else None
+
+
 class EventRecord(BaseModel):
     """An event the demo sent: what it asks (``signal_name``/``signal_type`` at ``value_kw``
     over the site) and when."""
@@ -66,6 +87,11 @@ class EventRecord(BaseModel):
     notice_s: float
     created_utc: datetime
     answers: list[Answer] = []
+    delivered: Delivery = Field(default_factory=Delivery)
+
+    @property
+    def end_utc(self) -> datetime:
+        return self.start_utc + timedelta(seconds=self.duration_s)
 
 
 class OptRecord(BaseModel):
@@ -156,12 +182,31 @@ class Ledger:
     def reading(self, ven_id: str, resource_id: str, at_utc: datetime, value_kw: float) -> None:
         if ven_id not in self.data.vens:
             return
+        if at_utc.tzinfo is None:  # openleadr parses the report's dtstart; UTC on the wire
+            at_utc = at_utc.replace(tzinfo=UTC)
         key = (ven_id, resource_id)
         if key not in self.readings:
             if sum(1 for k in self.readings if k[0] == ven_id) >= 50:
                 return
             self.readings[key] = deque(maxlen=MAX_READINGS)
         self.readings[key].append((at_utc, value_kw))
+        if resource_id == SITE:
+            self._delivered(ven_id, at_utc, value_kw)
+
+    def _delivered(self, ven_id: str, at_utc: datetime, site_kw: float) -> None:
+        """Count a site reading towards the events of ``ven_id`` active at ``at_utc``."""
+        for event in self.events_of(ven_id):
+            done = event.delivered
+            if not event.start_utc <= at_utc < event.end_utc:
+                continue
+            if done.last_utc is not None and at_utc <= done.last_utc:
+                continue  # a sample already counted (a report sent again)
+            done.samples += 1
+            done.sum_kw += site_kw
+            done.sum_abs_off_kw += abs(site_kw - event.value_kw)
+            done.first_utc = done.first_utc or at_utc
+            done.last_utc = at_utc
+            self.save()
 
     def readings_of(self, ven_id: str) -> dict[str, list[tuple[datetime, float]]]:
         return {res: list(values) for (ven, res), values in self.readings.items() if ven == ven_id}

@@ -165,3 +165,34 @@ def test_an_opt_from_an_unknown_ven_or_garbage_is_answered_with_an_error_code():
             await dsrsp.stop()
 
     asyncio.run(flow())
+
+
+def test_a_restart_reuses_the_registration_and_sends_no_second_event(tmp_path):
+    """Issue 28: each restart of `hems run --demo` (the home and the demo DSRSP) registered a
+    new VEN and got a second, overlapping event. The demo keeps its registrations and events
+    under the state dir: the same VEN name gets its venID back, and the event still to come."""
+
+    async def run_once(port: int) -> tuple[str | None, set[str], int]:
+        dsrsp = DemoDsrsp(port=port, event_after_s=300, state_dir=tmp_path)
+        await dsrsp.start()
+        ven, transport = _ven(dsrsp.url)
+        stop = asyncio.Event()
+        try:
+            runner = asyncio.create_task(ven.run(stop, tick_s=0.2))
+            await until(lambda: ven.events.all() and len(dsrsp.answers) == 1)
+            stop.set()
+            await runner
+            await ven.register()  # registering again (asked to, or a new VEN) is no new event
+            assert len(dsrsp._server.events[ven.ven_id]) == 1
+            received = {t.event.event_id for t in ven.events.all()}
+            return ven.ven_id, received, len(dsrsp.ledger.data.events)
+        finally:
+            stop.set()
+            await transport.aclose()
+            await dsrsp.stop()
+
+    first = asyncio.run(run_once(free_port()))
+    second = asyncio.run(run_once(free_port()))
+    assert first[0] is not None
+    assert second == first
+    assert first[2] == 1
