@@ -61,8 +61,10 @@ class CemService:
     """Told when a consent or opt-out window change re-answers an event: the VEN tells the
     DSRSP."""
     forget_listeners: list[Callable[[int], None]] = field(default_factory=list)
-    # called with a home's id when it is registered (may be from the API's worker threads)
+    """Told a deleted home's id (:meth:`forget`): its VEN deregisters and stops."""
     added_listeners: list[Callable[[int], None]] = field(default_factory=list)
+    """Told a newly registered home's id (:meth:`added`), possibly from the API's worker
+    threads: its VEN is made and registers."""
     enrolment_listeners: list[Callable[[int, bool], None]] = field(default_factory=list)
     """Told when a home is withdrawn from the DSRSP's programme (False) or enrolled again
     (True), possibly from the API's worker threads: its VEN deregisters or registers."""
