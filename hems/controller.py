@@ -264,6 +264,7 @@ class HomeController:
             ev_boost=overrides.boosted,
             paused_until=overrides.paused_until,
             dsr_requests=active_requests(self.store.events(self.home_id), grid, baseline_kw),
+            safeguards=self.safeguards(),
         )
 
     async def flexibility(self) -> FlexibilityProfiles | None:

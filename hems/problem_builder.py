@@ -14,6 +14,9 @@ Decisions made here (documented in docs/service.md):
   a missed departure target (5 GBP/kWh), so the car charges at peak only when the target needs it.
 * A paused device (consumer override) gets no flexible load in the paused slots
   (:class:`PauseRule`); dispatch holds it at zero as well.
+* With the dispatch's safeguards on, the plan counts the energy an EV's setpoint rise loses to
+  them (:func:`ev_dispatch_lag`): half the randomised delay's bound in expectation, and the
+  EV ramp rate; a car charging now keeps its power in the first slot without a new delay.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from hems.domain.devices import BatterySpec, EvChargerSpec, HeatPumpSpec, PvSpec
+from hems.domain.devices import BatterySpec, DeviceKind, EvChargerSpec, HeatPumpSpec, PvSpec
 from hems.domain.home import HomeSpec
 from hems.domain.preferences import WEEKDAYS, Preferences
+from hems.slot_setpoints import Safeguards
 from hems.tariff_prices import tariff_prices
 from kernel.devices import DeviceState
 from optimiser import (
@@ -36,6 +40,7 @@ from optimiser import (
     Building,
     DsrRequest,
     ElectricVehicle,
+    EvDispatchLag,
     HeatPump,
     HplibCop,
     ModelContext,
@@ -102,6 +107,9 @@ class PlanInputs:
         ev_boost: EV names with an active "boost now" override.
         paused_until: device name -> end of its pause (UTC).
         dsr_requests: accepted DSR requests.
+        safeguards: the dispatch's safeguards the plan will run under (the EV's randomised
+            delay and ramp, :func:`ev_dispatch_lag`); None: none (the backtest's
+            perfect-foresight bound, which dispatches without them).
     """
 
     home: HomeSpec
@@ -113,6 +121,19 @@ class PlanInputs:
     ev_boost: frozenset[str] = frozenset()
     paused_until: Mapping[str, datetime] | None = None
     dsr_requests: Sequence[DsrRequest] = ()
+    safeguards: Safeguards | None = None
+
+
+def ev_dispatch_lag(safeguards: Safeguards | None) -> EvDispatchLag:
+    """How a rise of an EV's setpoint reaches the car under ``safeguards``: after the
+    randomised delay's expected wait, half its bound (uniform in [0, bound]; the next plan,
+    made every slot, sees what a longer one cost), then at the EV ramp rate."""
+    if safeguards is None:
+        return EvDispatchLag()
+    return EvDispatchLag(
+        rise_delay_s=safeguards.rules.max_delay_s / 2,
+        ramp_kw_per_min=safeguards.ramps.limit_kw_per_min(DeviceKind.EV_CHARGER),
+    )
 
 
 def build_problem(inputs: PlanInputs) -> tuple[Problem, list[ModelExtension]]:
@@ -165,6 +186,7 @@ def build_problem(inputs: PlanInputs) -> tuple[Problem, list[ModelExtension]]:
         plan_start_utc=inputs.now_utc
         if grid.start_utc <= inputs.now_utc < grid.slot_start(1)
         else None,
+        ev_dispatch_lag=ev_dispatch_lag(inputs.safeguards),
     )
     extensions: list[ModelExtension] = []
     if evs and not prefs.ev_allow_peak_charging:
@@ -258,6 +280,8 @@ def _ev(
         max_charge_kw=d.max_charge_kw,
         charge_efficiency=d.charge_efficiency,
         sessions=(session,),
+        # what it runs at now: a plan that keeps it in the first slot sets off no new delay
+        charging_kw=max(0.0, state.power_kw),
     )
 
 

@@ -20,7 +20,8 @@ from kernel.timegrid import TimeGrid
 from optimiser.components.appliance import DeferrableAppliance
 from optimiser.components.battery import Battery
 from optimiser.components.cop import CopCurve, HplibCop
-from optimiser.components.ev import ElectricVehicle, PlugInSession
+from optimiser.components.ev_dispatch_lag import EvDispatchLag
+from optimiser.components.ev_spec import ElectricVehicle, PlugInSession
 from optimiser.components.heat_pump import Building, HeatPump, HotWaterTank
 from optimiser.components.pv import PvArray
 from optimiser.context import ModelContext, ModelExtension
@@ -45,6 +46,7 @@ __all__ = [
     "DsrKind",
     "DsrRequest",
     "ElectricVehicle",
+    "EvDispatchLag",
     "FlexibilityProfile",
     "HeatPump",
     "HotWaterTank",

@@ -18,7 +18,7 @@ import pandas as pd
 
 from optimiser.checks import FloatArray
 from optimiser.components.battery import BatteryDispatch
-from optimiser.components.ev import EvDispatch
+from optimiser.components.ev_spec import EvDispatch
 from optimiser.components.heat_pump import HeatPumpDispatch
 from optimiser.dsr import dsr_violations
 from optimiser.problem import Problem

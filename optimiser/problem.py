@@ -18,7 +18,8 @@ from kernel.timegrid import TimeGrid
 from optimiser.checks import FloatArray, SeriesLike, fraction, number, series
 from optimiser.components.appliance import DeferrableAppliance
 from optimiser.components.battery import Battery
-from optimiser.components.ev import ElectricVehicle
+from optimiser.components.ev_dispatch_lag import EvDispatchLag
+from optimiser.components.ev_spec import ElectricVehicle
 from optimiser.components.heat_pump import HeatPump
 from optimiser.components.pv import PvArray
 from optimiser.dsr import DsrRequest
@@ -88,6 +89,10 @@ class Problem:
             tools that use one): a home that cannot hold one gets the rule-based plan, status
             ``infeasible``, and the solver report's message says which heat pump, when and
             why (:mod:`optimiser.hard_comfort`).
+        ev_dispatch_lag: how a rise of an EV's charging setpoint reaches the car once
+            dispatched (the randomised delay's expected wait and the ramp rate); the plan
+            counts the energy each rise loses (:mod:`optimiser.components.ev_dispatch_lag`).
+            Default all 0: delivered at once.
     """
 
     grid: TimeGrid
@@ -108,6 +113,7 @@ class Problem:
     penalties: Penalties = field(default_factory=Penalties)
     hard_comfort: bool = False
     plan_start_utc: datetime | None = None
+    ev_dispatch_lag: EvDispatchLag = field(default_factory=EvDispatchLag)
 
     def __post_init__(self) -> None:
         n = self.grid.n_steps
@@ -131,6 +137,9 @@ class Problem:
         s(self, "base_load_kw", series("base_load_kw", self.base_load_kw, n, minimum=0))
         number("import_limit_kw", self.import_limit_kw, minimum=0)
         self._check_plan_start()
+        if not isinstance(self.ev_dispatch_lag, EvDispatchLag):
+            raise ProblemError("ev_dispatch_lag", "must be an EvDispatchLag")
+        self.ev_dispatch_lag.checked("ev_dispatch_lag")
         if not isinstance(self.hard_comfort, bool):
             raise ProblemError("hard_comfort", f"must be true or false, got {self.hard_comfort!r}")
         number("export_limit_kw", self.export_limit_kw, minimum=0)

@@ -200,6 +200,8 @@ class PlannerStrategy:
             grid=grid,
             now_utc=now,
             dsr_requests=self._dsr_known(cfg, grid, now),
+            # the plan counts the safeguards it is dispatched under (none for the bound)
+            safeguards=self._dispatcher(ctx).safeguards,
         )
         problem, extensions = build_problem(inputs)
         if self.perfect_foresight:

@@ -19,8 +19,10 @@ from hems.problem_builder import (
     next_departure,
     peak_slots,
 )
+from hems.settings import Settings
+from hems.slot_setpoints import Safeguards
 from kernel.devices import DeviceState
-from optimiser import TimeGrid, Wish, optimise
+from optimiser import EvDispatchLag, TimeGrid, Wish, optimise
 
 from .conftest import MONDAY_5PM
 
@@ -156,3 +158,16 @@ def test_a_plan_made_inside_a_slot_runs_the_battery_and_heat_pump_from_now():
     assert abs(first["Battery.setpoint_kw"]) <= problem.batteries[0].max_discharge_kw + 1e-6
     powers = planned_powers(plan.schedule, demo_home_spec(), now)
     assert powers["Battery"] == pytest.approx(first["Battery.setpoint_kw"])
+
+
+def test_the_plan_counts_the_ev_delay_and_ramp_only_when_the_safeguards_are_on():
+    plugged = {"EV": DeviceState(at_utc=MONDAY_5PM, power_kw=3.2, soc=0.4, plugged_in=True)}
+    off, _ = build_problem(_inputs(states=plugged))
+    assert off.ev_dispatch_lag == EvDispatchLag()  # none given: the bound's way, as before
+    bound, _ = build_problem(_inputs(states=plugged, safeguards=Safeguards.off()))
+    assert bound.ev_dispatch_lag == EvDispatchLag()
+    settings = Settings(ev_random_delay_max_s=900, ev_ramp_kw_per_min=1.5)
+    on, _ = build_problem(_inputs(states=plugged, safeguards=Safeguards.of(settings)))
+    # half the delay's bound in expectation, the EV ramp rate, from the power it runs at now
+    assert on.ev_dispatch_lag == EvDispatchLag(rise_delay_s=450, ramp_kw_per_min=1.5)
+    assert on.evs[0].charging_kw == 3.2
