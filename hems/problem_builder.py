@@ -15,8 +15,9 @@ Decisions made here (documented in docs/service.md):
 * A paused device (consumer override) gets no flexible load in the paused slots
   (:class:`PauseRule`); dispatch holds it at zero as well.
 * With the dispatch's safeguards on, the plan counts the energy an EV's setpoint rise loses to
-  them (:func:`ev_dispatch_lag`): half the randomised delay's bound in expectation, and the
-  EV ramp rate; a car charging now keeps its power in the first slot without a new delay.
+  them (:func:`ev_dispatch_lag`): half the randomised delay's bound in expectation, the whole
+  bound for the departure target, and the EV ramp rate; a car charging now keeps its power in
+  the first slot without a new delay.
 """
 
 from __future__ import annotations
@@ -126,13 +127,15 @@ class PlanInputs:
 
 def ev_dispatch_lag(safeguards: Safeguards | None) -> EvDispatchLag:
     """How a rise of an EV's setpoint reaches the car under ``safeguards``: after the
-    randomised delay's expected wait, half its bound (uniform in [0, bound]; the next plan,
-    made every slot, sees what a longer one cost), then at the EV ramp rate."""
+    randomised delay's expected wait, half its bound (uniform in [0, bound]), then at the EV
+    ramp rate; the departure target is planned against the bound (a kWh short costs more
+    than a kWh of margin, which the next plan, made every slot, takes back)."""
     if safeguards is None:
         return EvDispatchLag()
     return EvDispatchLag(
         rise_delay_s=safeguards.rules.max_delay_s / 2,
         ramp_kw_per_min=safeguards.ramps.limit_kw_per_min(DeviceKind.EV_CHARGER),
+        longest_delay_s=safeguards.rules.max_delay_s,
     )
 
 

@@ -24,7 +24,8 @@ s          shortfall against the departure target              kWh
 * "charge now": ``p_t + s_now,t >= ASAP_t`` (the as-soon-as-possible profile), penalised;
 * with ``Problem.ev_dispatch_lag``: ``e_t`` loses ``η l_t``, the energy a rise of the setpoint
   at the slot's start does not deliver (the dispatch's randomised delay and ramp,
-  :mod:`optimiser.components.ev_dispatch_lag`); the plan's SoC shows it too.
+  :mod:`optimiser.components.ev_dispatch_lag`); the plan's SoC shows it too, and the target
+  is planned against the delay's bound: ``e_dep - η Σ (l^longest_t - l_t) + s >= target``.
 """
 
 from __future__ import annotations
@@ -130,12 +131,7 @@ def add_ev_block(
 
         ctx.register_binaries(ev.binary_key, add_mode_binaries)
 
-    b.shortfall_kwh = pyo.Var(range(len(windows)), bounds=(0.0, None))
-    b.target = pyo.ConstraintList(doc="soft departure targets")
-    for i, w in enumerate(windows):
-        if w.required_kwh > 0:
-            b.target.add(b.energy_kwh[w.target_slot] + b.shortfall_kwh[i] >= w.required_kwh)
-    ctx.cost_terms.append(penalty_gbp_per_kwh * sum(b.shortfall_kwh[i] for i in b.shortfall_kwh))
+    _add_targets(ctx, b, ev, windows, rises, penalty_gbp_per_kwh)
 
     _add_charge_now(ctx, b, ev, windows, penalty_gbp_per_kwh)
     for t in slots:
@@ -176,12 +172,49 @@ def _add_rise_losses(b: pyo.Block, rises: dict[int, RiseSlot]) -> None:
     """``l_t >= a_k (s_t - s_prev) + b_k`` for each chord: the energy a rise of the setpoint
     ``s = p / f`` does not deliver (:mod:`optimiser.components.ev_dispatch_lag`)."""
     b.rise_loss_kwh = pyo.Var(sorted(rises), bounds=(0.0, None), doc="lost to a rise [kWh]")
+    b.longest_loss_kwh = pyo.Var(sorted(rises), bounds=(0.0, None), doc="at the longest delay")
     b.rise_loss = pyo.ConstraintList(doc="delay and ramp of a setpoint rise")
     for t, r in rises.items():
         before = r.start_kw if r.previous is None else b.charge_kw[r.previous] / r.previous_fraction
         rise = b.charge_kw[t] / r.fraction - before
         for slope, intercept in r.lines:
             b.rise_loss.add(b.rise_loss_kwh[t] >= slope * rise + intercept)
+        if r.longest_lines != r.lines:
+            for slope, intercept in r.longest_lines:
+                b.rise_loss.add(b.longest_loss_kwh[t] >= slope * rise + intercept)
+
+
+def _add_targets(
+    ctx: ModelContext,
+    b: pyo.Block,
+    ev: ElectricVehicle,
+    windows: list[SessionWindow],
+    rises: dict[int, RiseSlot],
+    penalty_gbp_per_kwh: float,
+) -> None:
+    """Soft departure targets, planned against the longest delays of the session's rises."""
+    b.shortfall_kwh = pyo.Var(range(len(windows)), bounds=(0.0, None))
+    b.target = pyo.ConstraintList(doc="soft departure targets")
+    for i, w in enumerate(windows):
+        if w.required_kwh > 0:
+            reached = b.energy_kwh[w.target_slot] + b.shortfall_kwh[i]
+            margin = _longest_delay_margin_kwh(b, ev, w, rises)
+            b.target.add((reached if margin is None else reached - margin) >= w.required_kwh)
+    ctx.cost_terms.append(penalty_gbp_per_kwh * sum(b.shortfall_kwh[i] for i in b.shortfall_kwh))
+
+
+def _longest_delay_margin_kwh(
+    b: pyo.Block, ev: ElectricVehicle, w: SessionWindow, rises: dict[int, RiseSlot]
+) -> object | None:
+    """What the session's rises would lose more at their longest delays than expected (the
+    departure target is planned against them, :mod:`optimiser.components.ev_dispatch_lag`);
+    None when they lose no more."""
+    slots = [t for t in w.slots if t in rises and rises[t].longest_lines != rises[t].lines]
+    if not slots:
+        return None
+    eta = ev.charge_efficiency
+    margin: object = sum(eta * (b.longest_loss_kwh[t] - b.rise_loss_kwh[t]) for t in slots)
+    return margin
 
 
 def read_ev_dispatch(block: pyo.Block, n_steps: int) -> EvDispatch:

@@ -22,6 +22,14 @@ below) where energy is dear, a setpoint kept high for free, and the true draw, `
 a convex function, is not linear. So the plan pays for a rise's loss twice (once not
 delivered, once replaced), which makes it a little shy of rises.
 
+The plan's energy and SoC count the expected delay, but the departure target is planned
+against the delay's bound (``longest_delay_s``): the car's energy at departure, less what its
+rises would lose more at their longest delays, must reach the target. A kWh short costs the
+consumer a 5 GBP penalty's worth, a kWh of margin only its price, and the next plan (every
+slot) takes back a margin the delays did not use, while a deficit near a departure charged at
+full power cannot be made up: the expected delay alone left a car arriving mid-slot 0.25 kWh
+short in ``tests/hems/backtest/test_plug_events.py``.
+
 The delay is 0 in slots a DSR request is in force (the dispatch draws none during a DSR
 event) and in a "charge now" session (the consumer's boost is not delayed), and at most the
 slot's plugged-in time. The first slot's previous setpoint is the power the charger runs at
@@ -54,19 +62,28 @@ class EvDispatchLag:
         rise_delay_s: expected wait before a charge start or rate rise takes effect [s]
             (half the dispatch's randomised delay bound: 300 s for the regulations' 600 s).
         ramp_kw_per_min: rate at which a rise is then walked up [kW/min]; 0 = at once.
+        longest_delay_s: the delay's bound [s]: the departure target is planned against
+            it (0: against the expected one).
     """
 
     rise_delay_s: float = 0.0
     ramp_kw_per_min: float = 0.0
+    longest_delay_s: float = 0.0
 
     def checked(self, where: str) -> EvDispatchLag:
         number(f"{where}.rise_delay_s", self.rise_delay_s, minimum=0)
         number(f"{where}.ramp_kw_per_min", self.ramp_kw_per_min, minimum=0)
+        number(f"{where}.longest_delay_s", self.longest_delay_s, minimum=0)
         return self
 
     @property
     def active(self) -> bool:
-        return self.rise_delay_s > 0 or self.ramp_kw_per_min > 0
+        return self.rise_delay_s > 0 or self.ramp_kw_per_min > 0 or self.longest_delay_s > 0
+
+    @property
+    def planned_delay_s(self) -> float:
+        """The delay the departure target is planned against [s]."""
+        return max(self.rise_delay_s, self.longest_delay_s)
 
     def loss_kwh(self, rise_kw: float, delay_h: float) -> float:
         """``g(Δ)``: the exact expected loss of a rise [kWh] with the slot's delay [h]."""
@@ -97,7 +114,7 @@ class RiseSlot:
     """A slot where a rise of the setpoint may lose energy: its predecessor in the session
     (None for the session's first slot, which starts from ``start_kw``), the plugged-in
     shares of both (a setpoint is the slot's average power over its share) and the chords
-    of its loss."""
+    of its expected loss and of its loss at the longest delay."""
 
     slot: int
     fraction: float
@@ -105,6 +122,7 @@ class RiseSlot:
     previous_fraction: float
     start_kw: float
     lines: tuple[Line, ...]
+    longest_lines: tuple[Line, ...]
 
 
 def rise_slots(
@@ -120,10 +138,11 @@ def rise_slots(
     """One session's slots with their loss chords: the delay is none in ``undelayed`` slots
     (a DSR request in force, a "charge now" session) and at most the slot's plugged-in time;
     the first slot rises from ``start_kw``."""
-    delay_h = lag.rise_delay_s / 3600.0
     out: list[RiseSlot] = []
     for i, (t, f) in enumerate(zip(slots, fractions, strict=True)):
-        slot_delay_h = 0.0 if t in undelayed else min(delay_h, f * step_h)
+        most_h = 0.0 if t in undelayed else f * step_h
+        expected_h = min(lag.rise_delay_s / 3600.0, most_h)
+        longest_h = min(lag.planned_delay_s / 3600.0, most_h)
         out.append(
             RiseSlot(
                 slot=t,
@@ -131,16 +150,21 @@ def rise_slots(
                 previous=slots[i - 1] if i else None,
                 previous_fraction=fractions[i - 1] if i else 1.0,
                 start_kw=start_kw if i == 0 else 0.0,
-                lines=tuple(lag.chords(max_rise_kw, slot_delay_h)),
+                lines=tuple(lag.chords(max_rise_kw, expected_h)),
+                longest_lines=tuple(lag.chords(max_rise_kw, longest_h)),
             )
         )
     return out
 
 
-def losses_kwh(rises: Sequence[RiseSlot], charge_kw: FloatArray) -> FloatArray:
-    """The loss the model counts per slot [kWh] for slot-average charging powers."""
+def losses_kwh(
+    rises: Sequence[RiseSlot], charge_kw: FloatArray, *, longest: bool = False
+) -> FloatArray:
+    """The loss the model counts per slot [kWh] for slot-average charging powers: expected,
+    or with the ``longest`` delay."""
     out = np.zeros(len(charge_kw))
     for r in rises:
         before = r.start_kw if r.previous is None else charge_kw[r.previous] / r.previous_fraction
-        out[r.slot] = modelled_loss_kwh(r.lines, float(charge_kw[r.slot] / r.fraction - before))
+        lines = r.longest_lines if longest else r.lines
+        out[r.slot] = modelled_loss_kwh(lines, float(charge_kw[r.slot] / r.fraction - before))
     return out

@@ -168,6 +168,9 @@ def test_the_plan_counts_the_ev_delay_and_ramp_only_when_the_safeguards_are_on()
     assert bound.ev_dispatch_lag == EvDispatchLag()
     settings = Settings(ev_random_delay_max_s=900, ev_ramp_kw_per_min=1.5)
     on, _ = build_problem(_inputs(states=plugged, safeguards=Safeguards.of(settings)))
-    # half the delay's bound in expectation, the EV ramp rate, from the power it runs at now
-    assert on.ev_dispatch_lag == EvDispatchLag(rise_delay_s=450, ramp_kw_per_min=1.5)
+    # half the delay's bound in expectation (the whole for the target), the EV ramp rate,
+    # from the power it runs at now
+    assert on.ev_dispatch_lag == EvDispatchLag(
+        rise_delay_s=450, ramp_kw_per_min=1.5, longest_delay_s=900
+    )
     assert on.evs[0].charging_kw == 3.2

@@ -97,15 +97,27 @@ def _delivered_kwh(schedule: pd.DataFrame, max_delay_s: int, rng: random.Random)
     return energy_kwh
 
 
-def test_with_the_worst_delay_counted_the_car_reaches_its_target():
-    plan = optimise(_problem(EvDispatchLag(rise_delay_s=600, ramp_kw_per_min=2.0)))
+SERVICE_LAG = EvDispatchLag(rise_delay_s=300, ramp_kw_per_min=2.0, longest_delay_s=600)
+"""What the service plans with under its default safeguards (hems.problem_builder)."""
+
+
+def test_planned_against_the_longest_delay_the_car_reaches_its_target_even_then():
+    plan = optimise(_problem(SERVICE_LAG))
     delivered = _delivered_kwh(plan.schedule, max_delay_s=600, rng=LongestDelay())
     assert delivered >= NEEDED_KWH - 0.01
-    # the SoC the plan shows is what the car is expected to get, not more
-    shown_kwh = CAPACITY_KWH * (plan.schedule["EV.soc_pct"].iloc[-1] / 100 - 0.2)
-    assert shown_kwh == pytest.approx(NEEDED_KWH, abs=0.01)
-    assert shown_kwh <= delivered + 0.01
     assert not plan.violations
+    # the SoC the plan shows is what the car is expected to get: above the target by the
+    # margin kept for the longest delays, and no more than random delays leave on average
+    shown_kwh = CAPACITY_KWH * (plan.schedule["EV.soc_pct"].iloc[-1] / 100 - 0.2)
+    assert NEEDED_KWH < shown_kwh < NEEDED_KWH + 1.5
+    expected = [_delivered_kwh(plan.schedule, 600, random.Random(seed)) for seed in range(40)]
+    assert sum(expected) / len(expected) >= shown_kwh - 0.05
+
+
+def test_planned_against_the_expected_delay_alone_it_can_fall_short():
+    # every delay at its longest: the expected loss leaves no margin
+    plan = optimise(_problem(EvDispatchLag(rise_delay_s=300, ramp_kw_per_min=2.0)))
+    assert _delivered_kwh(plan.schedule, 600, LongestDelay()) < NEEDED_KWH - 0.1
 
 
 def test_without_it_the_car_falls_short():
@@ -121,6 +133,26 @@ def test_with_the_expected_delay_counted_the_car_reaches_its_target_on_average()
     unaware = optimise(_problem(EvDispatchLag())).schedule
     short = [_delivered_kwh(unaware, 600, random.Random(seed)) for seed in range(40)]
     assert sum(short) / len(short) < NEEDED_KWH - 1.0
+
+
+def test_a_target_missed_only_at_the_longest_delays_says_so():
+    # four half-hours, 00:30 to 02:30: 14.8 kWh at full power, less the start's delay
+    session = PlugInSession(
+        arrival_utc=START + timedelta(minutes=30),
+        departure_utc=START + timedelta(hours=2, minutes=30),
+        arrival_soc=0.2,
+        target_soc=0.2 + 14.0 / CAPACITY_KWH,
+    )
+    ev = ElectricVehicle(
+        battery_capacity_kwh=CAPACITY_KWH, charge_efficiency=1.0, sessions=(session,)
+    )
+    problem = Problem(
+        grid=_grid(), import_price_gbp_per_kwh=0.1, evs=(ev,), ev_dispatch_lag=SERVICE_LAG
+    )
+    (v,) = optimise(problem).violations
+    assert "at the longest charging delays: the car is plugged in for 2 h" in v.message
+    # 14.8 kWh less the start's 1.233 + 0.228 kWh at the longest delay
+    assert v.amount == pytest.approx(14.0 - (14.8 - 1.461), abs=0.01)
 
 
 def test_off_by_default_and_the_objective_is_unchanged():

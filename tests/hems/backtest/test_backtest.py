@@ -12,6 +12,7 @@ import pytest
 
 import optimiser.planner as planner
 from hems.backtest import BacktestConfig, Cadence, run_backtest
+from hems.slot_setpoints import Safeguards
 from optimiser.highs_backend import SolveStatus
 
 TOLERANCE_GBP = 0.05
@@ -45,8 +46,13 @@ def test_the_planner_beats_the_naive_home_and_meets_the_ev_targets(results):
 
 
 def test_perfect_foresight_is_no_worse_than_the_planner(results):
-    s = results.summary
-    assert s.loc["perfect_foresight", "plans"] == 1
+    assert results.summary.loc["perfect_foresight", "plans"] == 1
+    # Like with like: the bound is dispatched without the safeguards, so the planner is too.
+    # With them, its plans count the EV's delay and ramp and, on the flat night prices of the
+    # second night, charge at a steadier power that finishes after the two days: 8.63 GBP
+    # against the bound's 8.89, for 2.7 kWh fewer in the car when the period ends.
+    config = BacktestConfig(days=2, slot_minutes=60, horizon_hours=24, safeguards=Safeguards.off())
+    s = run_backtest(config, ["planner", "perfect_foresight"], cadence=Cadence.HOURLY).summary
     assert s.loc["perfect_foresight", "bill_gbp"] <= s.loc["planner", "bill_gbp"] + TOLERANCE_GBP
 
 
