@@ -396,16 +396,21 @@ def test_flexibility_profiles_bracket_the_intended_plan(client, demo):
     assert r.status_code == 200, r.text
     body = r.json()
     ev = {name: body[name]["EV.power_kw"] for name in ("intended", "least_delayed", "most_delayed")}
-    # the same energy reaches the car in every profile (the wish holds in all three) ...
-    totals = {name: sum(p) for name, p in ev.items()}
-    assert totals["least_delayed"] > 0
-    assert abs(totals["least_delayed"] - totals["most_delayed"]) < 0.1
-    # ... and the least delayed profile has charged at least as much as the others at every slot
+    # the same energy reaches the car in every profile (the wish holds in all three); the
+    # energy drawn differs only by what a profile's extra charge starts lose to the
+    # randomised delay and ramp: 0.85 kWh a start to 7.4 kW, 300 s expected wait and 3.7 min
+    # of ramp (optimiser/components/ev_dispatch_lag.py) ...
+    start_loss_kwh = 0.85
+    totals_kwh = {name: 0.5 * sum(p) for name, p in ev.items()}  # 30-minute slots
+    assert totals_kwh["least_delayed"] > 0
+    assert abs(totals_kwh["least_delayed"] - totals_kwh["most_delayed"]) <= start_loss_kwh
+    # ... and the least delayed profile has charged at least as much as the others at every
+    # slot (but for such a loss)
     run_ld = run_io = run_md = 0.0
     for ld, io, md in zip(ev["least_delayed"], ev["intended"], ev["most_delayed"], strict=True):
-        run_ld, run_io, run_md = run_ld + ld, run_io + io, run_md + md
-        assert run_ld >= run_io - 1e-3
-        assert run_io >= run_md - 1e-3
+        run_ld, run_io, run_md = run_ld + 0.5 * ld, run_io + 0.5 * io, run_md + 0.5 * md
+        assert run_ld >= run_io - start_loss_kwh
+        assert run_io >= run_md - start_loss_kwh
 
 
 def test_an_event_the_home_cannot_fully_meet_says_by_how_much_and_why(client, demo):
