@@ -101,7 +101,7 @@ def connection_fields(protocol: str, fields: list[str]) -> dict[str, Any]:
 def add(
     home: HomeArg,
     name: NameArg,
-    protocol: Annotated[str, typer.Argument(help="ocpp, modbus or mqtt")],
+    protocol: Annotated[str, typer.Argument(help="ocpp, modbus, mqtt or s2")],
     fields: Annotated[
         list[str] | None, typer.Argument(help="the connection: key=value ...")
     ] = None,
@@ -110,7 +110,10 @@ def add(
         typer.Option(exists=True, dir_okay=False, help="a new device's spec (JSON)"),
     ] = None,
     password_stdin: Annotated[
-        bool, typer.Option(help="read the device's password from stdin (not the command line)")
+        bool,
+        typer.Option(
+            help="read the device's password (an S2 RM's token) from stdin, not the command line"
+        ),
     ] = False,
     api: ApiOption = None,
     token: TokenOption = None,
@@ -120,7 +123,8 @@ def add(
     """Register a device's connection (and with --spec a new device): driven at once."""
     connection = connection_fields(protocol, fields or [])
     if password_stdin:
-        connection["password"] = sys.stdin.readline().rstrip("\n")
+        secret = "token" if protocol == "s2" else "password"
+        connection[secret] = sys.stdin.readline().rstrip("\n")
     body: dict[str, Any] = {"name": name, "connection": connection}
     if spec is not None:
         try:

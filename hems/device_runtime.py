@@ -1,11 +1,13 @@
 """The real devices of the running service: drivers built from each home's connections
 (:mod:`hems.domain.connections`), and the servers and connections they share.
 
-One :class:`~adapters.devices.ocpp.Csms` serves every home's chargers (started and stopped with
-the service, only when a charger is configured); one :class:`~adapters.devices.mqtt.MqttCem`
-per broker; a SunSpec / Modbus driver per device. :meth:`DeviceRuntime.drivers_for` gives the
-service a home's drivers: the same dict for the life of the service, so a device paired or
-removed while it runs is seen by the home's controller at its next read.
+One :class:`~adapters.devices.ocpp.Csms` serves every home's chargers and one
+:class:`~adapters.devices.s2.S2Cem` every home's S2 resource managers (each started and stopped
+with the service, only when such a device is configured or registered); one
+:class:`~adapters.devices.mqtt.MqttCem` per broker; a SunSpec / Modbus driver per device.
+:meth:`DeviceRuntime.drivers_for` gives the service a home's drivers: the same dict for the
+life of the service, so a device paired or removed while it runs is seen by the home's
+controller at its next read.
 
 A device that does not answer is the controller's business (reported offline, planned around);
 a broker that is down at start is retried in the background. A configuration that does not fit
@@ -24,32 +26,25 @@ from typing import Any, Protocol
 from pydantic import TypeAdapter, ValidationError
 
 from adapters.devices.driver import DeviceDriver
-from adapters.devices.mqtt import BrokerSettings, MqttCem, MqttDeviceDriver, SgReadyThresholds
-from adapters.devices.ocpp import (
-    ChargerEvent,
-    ChargerSettings,
-    Csms,
-    CsmsSettings,
-    OcppChargerDriver,
-    TlsServerSettings,
-)
-from adapters.devices.sunspec import (
-    METER_MAPS,
-    MeterReading,
-    ModbusEnergyMeterDriver,
-    SunSpecBatteryDriver,
-    SunSpecMeterDriver,
-    SunSpecPvDriver,
+from adapters.devices.mqtt import MqttCem, MqttDeviceDriver, SgReadyThresholds
+from adapters.devices.ocpp import ChargerEvent, Csms, OcppChargerDriver
+from adapters.devices.s2 import RmEvent, S2Cem, S2FrbcDriver
+from adapters.devices.sunspec import MeterReading, SunSpecBatteryDriver, SunSpecPvDriver
+from hems.device_settings import (
+    broker_settings,
+    charger_settings,
+    csms_settings,
+    meter_driver,
+    rm_settings,
+    s2_settings,
 )
 from hems.domain.connections import (
-    CsmsServer,
     DeviceConnection,
     DeviceSettings,
     HomeDevices,
-    ModbusConnection,
-    MqttBroker,
     MqttConnection,
     OcppConnection,
+    S2Connection,
     connection_problems,
 )
 from hems.domain.devices import DeviceSpec, EvChargerSpec, HeatPumpSpec
@@ -77,81 +72,24 @@ class SiteMeter(Protocol):
     async def read_meter(self) -> MeterReading: ...
 
 
-def csms_settings(server: CsmsServer) -> CsmsSettings:
-    """The CSMS's socket from the settings (no charger yet: they are paired per home)."""
-    tls = None
-    if server.tls_cert_file is not None and server.tls_key_file is not None:
-        tls = TlsServerSettings(
-            cert_file=server.tls_cert_file,
-            key_file=server.tls_key_file,
-            client_ca_file=server.client_ca_file,
-        )
-    return CsmsSettings(
-        host=server.host,
-        port=server.port,
-        tls=tls,
-        heartbeat_interval_s=server.heartbeat_interval_s,
-        stale_after_s=server.stale_after_s,
-    )
-
-
-def broker_settings(broker: MqttBroker) -> BrokerSettings:
-    return BrokerSettings(
-        host=broker.host,
-        port=broker.port,
-        home=broker.home,
-        username=broker.username,
-        password=broker.password.get_secret_value(),
-        ca_file=broker.ca_file,
-        client_cert_file=broker.client_cert_file,
-        client_key_file=broker.client_key_file,
-        tls=broker.tls,
-        keepalive_s=broker.keepalive_s,
-    )
-
-
-def charger_settings(connection: OcppConnection, spec: EvChargerSpec) -> ChargerSettings:
-    """The charger as the CSMS pairs it; its boost power is the spec's maximum."""
-    return ChargerSettings(
-        identity=connection.identity,
-        password_hash=connection.password_hash,
-        rate_unit=connection.rate_unit,
-        phases=connection.phases,
-        voltage_v=connection.voltage_v,
-        max_power_kw=spec.max_charge_kw,
-        min_current_a=connection.min_current_a,
-        connector_id=connection.connector_id,
-    )
-
-
-def meter_driver(name: str, c: ModbusConnection) -> SunSpecMeterDriver | ModbusEnergyMeterDriver:
-    """The site meter's driver for its map."""
-    if c.meter_map == "sunspec":
-        return SunSpecMeterDriver(name, c.host, c.port, unit_id=c.unit_id, timeout_s=c.timeout_s)
-    return ModbusEnergyMeterDriver(
-        name,
-        c.host,
-        c.port,
-        meter_map=METER_MAPS[c.meter_map],
-        unit_id=c.unit_id,
-        timeout_s=c.timeout_s,
-    )
-
-
 class DeviceRuntime:
-    """Every configured home's drivers, the CSMS and the MQTT connections."""
+    """Every configured home's drivers, the CSMS, the S2 server and the MQTT connections."""
 
     def __init__(self, config: DeviceSettings) -> None:
         self.config = config
         self.csms: Csms | None = None
         if config.has_chargers:
             self._new_csms()
+        self.s2: S2Cem | None = None
+        if config.has_s2:
+            self._new_s2()
+        self._rms: dict[str, tuple[int, str]] = {}  # rm_id: (home id, device name)
         self.brokers = {name: MqttCem(broker_settings(b)) for name, b in config.brokers.items()}
         self._drivers: dict[int, dict[str, DeviceDriver]] = {}
         self._chargers: dict[str, tuple[int, str]] = {}  # identity: (home id, device name)
-        self.listeners: list[Callable[[int, str, ChargerEvent], None]] = []
-        """Told of each charger event with the home and device it is (on the service's loop;
-        only while the devices run)."""
+        self.listeners: list[Callable[[int, str, ChargerEvent | RmEvent], None]] = []
+        """Told of each charger's and S2 RM's event with the home and device it is (on the
+        service's loop; only while the devices run)."""
         self._meters: dict[int, SiteMeter] = {}
         self.simulated: set[int] = set()
         """Homes whose devices are simulated (the demo): not driven here, not registrable."""
@@ -159,12 +97,18 @@ class DeviceRuntime:
         """Each home's site power at its meter's last good reading [kW, positive importing]."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._csms_listening = False
+        self._s2_listening = False
         self.started = False
 
     def _new_csms(self) -> Csms:
         self.csms = Csms(csms_settings(self.config.ocpp))
         self.csms.subscribe(self._on_charger)
         return self.csms
+
+    def _new_s2(self) -> S2Cem:
+        self.s2 = S2Cem(s2_settings(self.config.s2))
+        self.s2.subscribe(self._on_rm)
+        return self.s2
 
     def attach(
         self, home_id: int, home: HomeSpec, registered: Mapping[str, DeviceConnection] | None = None
@@ -209,6 +153,11 @@ class DeviceRuntime:
             csms.pair(charger_settings(c, spec))
             self._chargers[c.identity] = (home_id, name)
             return OcppChargerDriver(name, csms, c.identity)
+        if isinstance(c, S2Connection):
+            s2 = self.s2 or self._new_s2()
+            s2.pair(rm_settings(c))
+            self._rms[c.rm_id] = (home_id, name)
+            return S2FrbcDriver(name, s2, c.rm_id)
         if isinstance(c, MqttConnection):
             sg_ready = None
             if c.control == "sg_ready" and isinstance(spec, HeatPumpSpec):
@@ -241,15 +190,19 @@ class DeviceRuntime:
 
     async def add(self, home_id: int, name: str, c: DeviceConnection, spec: DeviceSpec) -> None:
         """Drive a device registered while the service runs (the CSMS started for a first
-        charger)."""
+        charger, the S2 server for a first resource manager)."""
         self._drivers.setdefault(home_id, {})[name] = self._driver(home_id, name, c, spec)
-        await self.start_csms()
+        await self.start_servers()
 
-    async def start_csms(self) -> None:
-        """Start the CSMS if there is one, the devices run, and it does not listen yet."""
+    async def start_servers(self) -> None:
+        """Start the CSMS and the S2 server, those there are, if the devices run and they do
+        not listen yet (a port taken: the error goes up, the service stops)."""
         if self.started and self.csms is not None and not self._csms_listening:
             await self.csms.start()
             self._csms_listening = True
+        if self.started and self.s2 is not None and not self._s2_listening:
+            await self.s2.start()
+            self._s2_listening = True
 
     async def remove(self, home_id: int, name: str) -> None:
         """Stop driving a device: a charger is unpaired (its credentials forgotten, its session
@@ -259,6 +212,10 @@ class DeviceRuntime:
             self._chargers.pop(driver.identity, None)
             with contextlib.suppress(KeyError):
                 await self.csms.unpair(driver.identity)
+        if isinstance(driver, S2FrbcDriver) and self.s2 is not None:
+            self._rms.pop(driver.rm_id, None)
+            with contextlib.suppress(KeyError):
+                await self.s2.unpair(driver.rm_id)
         close = getattr(driver, "close", None)
         if close is not None:
             await close()
@@ -278,6 +235,16 @@ class DeviceRuntime:
                 "serial": info.serial,
                 "version": info.firmware,
             }
+        if isinstance(driver, S2FrbcDriver):
+            rm = driver.identity()
+            if rm is None:
+                return None
+            return {
+                "manufacturer": rm.manufacturer,
+                "model": rm.model,
+                "serial": rm.serial_number,
+                "version": rm.firmware_version,
+            }
         if isinstance(driver, SunSpecBatteryDriver | SunSpecPvDriver) and driver.device.discovered:
             found = (await driver.connect()).identity
             return {
@@ -295,6 +262,8 @@ class DeviceRuntime:
             return None
         if isinstance(driver, OcppChargerDriver):
             return "ocpp"
+        if isinstance(driver, S2FrbcDriver):
+            return "s2"
         return "mqtt" if isinstance(driver, MqttDeviceDriver) else "modbus"
 
     def set_driver(self, home_id: int, name: str, driver: DeviceDriver) -> None:
@@ -305,6 +274,10 @@ class DeviceRuntime:
     def charger_paired(self, identity: str) -> bool:
         """Whether a charger of that identity is paired to a home."""
         return identity in self._chargers
+
+    def rm_paired(self, rm_id: str) -> bool:
+        """Whether an S2 resource manager of that id is paired to a home."""
+        return rm_id in self._rms
 
     def attached(self, home_id: int) -> bool:
         return home_id in self._drivers
@@ -327,22 +300,28 @@ class DeviceRuntime:
         return any(h.site_meter is not None for h in self.config.homes.values())
 
     async def start(self) -> None:
-        """Start the CSMS (its port taken: the service stops when it cannot listen) and connect
-        to the brokers (one that is down is retried in the background)."""
+        """Start the CSMS and the S2 server (a port taken: the service stops when it cannot
+        listen) and connect to the brokers (one that is down is retried in the background)."""
         self.started = True
-        await self.start_csms()
+        await self.start_servers()
         for name, cem in self.brokers.items():
             self.spawn(self._connect(name, cem))
 
     def _on_charger(self, identity: str, event: ChargerEvent) -> None:
-        where = self._chargers.get(identity)
+        self._tell(self._chargers.get(identity), event)
+
+    def _on_rm(self, rm_id: str, event: RmEvent) -> None:
+        self._tell(self._rms.get(rm_id), event)
+
+    def _tell(self, where: tuple[int, str] | None, event: ChargerEvent | RmEvent) -> None:
         if where is None or not self.started:  # not a device of a home, or shutting down
             return
         for listener in self.listeners:
             listener(*where, event)
 
     async def stop(self) -> None:
-        """Close the brokers' connections (saying ``offline``) and stop the CSMS."""
+        """Close the brokers' connections (saying ``offline``), stop the CSMS and the S2
+        server."""
         self.started = False
         for task in list(self._tasks):
             task.cancel()
@@ -353,6 +332,9 @@ class DeviceRuntime:
         if self.csms is not None:
             await self.csms.stop()
             self._csms_listening = False
+        if self.s2 is not None:
+            await self.s2.stop()
+            self._s2_listening = False
         for driver in [
             *self._meters.values(),
             *(d for h in self._drivers.values() for d in h.values()),
@@ -385,12 +367,17 @@ class DeviceRuntime:
 
 
 def replan_on_charger_events(
-    service: CemService, devices: DeviceRuntime, home_id: int, name: str, event: ChargerEvent
+    service: CemService,
+    devices: DeviceRuntime,
+    home_id: int,
+    name: str,
+    event: ChargerEvent | RmEvent,
 ) -> None:
-    """A charger's event, as the service acts on it: the home's devices are read (the car's
-    plug state, a charger now offline) and the home re-plans at once, not at the next read. A
-    car plugged in or out is planned for; a charger that connects or boots gets the new plan
-    whole; one that faults or disconnects is reported offline and planned around."""
+    """A charger's or S2 RM's event, as the service acts on it: the home's devices are read
+    (the car's plug state, a device now offline) and the home re-plans at once, not at the next
+    read. A car plugged in or out is planned for; a charger that connects or boots, an RM set up
+    (again), gets the new plan whole; one that faults or disconnects is reported offline and
+    planned around."""
 
     async def read_and_replan() -> None:
         try:

@@ -3,9 +3,12 @@ just powers").
 
 An OCPP charger takes a charging profile and follows it on its own clock; an MQTT device reads
 the retained ``plan`` topic and follows it once the CEM is gone. Both then keep to the plan
-through a loss of communications. :func:`device_schedules` turns the latest plan into each such
-device's steps (each EV rise placed after the CEM's own randomised delay and ramp, with a
-randomised delay of its own: :class:`EvRises`); :func:`hold` sends a setpoint to a device, as
+through a loss of communications. An S2 resource manager takes the plan as FRBC instructions
+with execution times and carries them out on its own clock between the CEM's messages (not
+through an outage: it drops them when the connection ends, docs/devices.md).
+:func:`device_schedules` turns the latest plan into each such device's steps (each EV rise
+placed after the CEM's own randomised delay and ramp, with a randomised delay of its own:
+:class:`EvRises`); :func:`hold` sends a setpoint to a device, as
 the first step of its schedule where it holds one; :func:`send_schedule`
 (:func:`leave_schedules` for a controller's devices) leaves a new plan's schedule on the device.
 
@@ -25,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from adapters.devices import mqtt, ocpp
+from adapters.devices import mqtt, ocpp, s2
 from adapters.devices.driver import DeviceDriver
 from hems.dispatch import planned_powers
 from hems.domain.devices import EvChargerSpec
@@ -58,7 +61,7 @@ class DeviceSchedule:
 
 def holds_schedules(driver: DeviceDriver) -> bool:
     """Whether the device can be left the plan's next hours."""
-    return isinstance(driver, ocpp.OcppChargerDriver | mqtt.MqttDeviceDriver)
+    return isinstance(driver, ocpp.OcppChargerDriver | mqtt.MqttDeviceDriver | s2.S2FrbcDriver)
 
 
 def device_schedules(
@@ -159,18 +162,21 @@ async def hold(
     driver: DeviceDriver, setpoint: Setpoint, schedule: DeviceSchedule | None, now: datetime
 ) -> None:
     """Send ``setpoint``: to a charger with a schedule, as a profile that holds it from now and
-    then follows the plan (a charger has one profile: a lone limit would drop the plan);
-    to any other device, as its setpoint."""
-    if (
-        isinstance(driver, ocpp.OcppChargerDriver)
-        and schedule is not None
-        and schedule.end_utc > now
-    ):
+    then follows the plan (a charger has one profile: a lone limit would drop the plan); to an
+    S2 RM with a schedule, as an instruction (awaited until accepted) followed by the plan's
+    later steps again (a setpoint revokes the RM's pending plan); to any other device, as its
+    setpoint."""
+    live = schedule is not None and schedule.end_utc > now
+    if isinstance(driver, ocpp.OcppChargerDriver) and schedule is not None and live:
         steps = [ocpp.PlanStep(now, setpoint.power_kw)]
         steps += [ocpp.PlanStep(t, kw) for t, kw in schedule.after(now)]
         await driver.send_plan(steps, schedule.end_utc, force=True)
-    else:
-        await driver.apply(setpoint)
+        return
+    await driver.apply(setpoint)
+    if isinstance(driver, s2.S2FrbcDriver) and schedule is not None and live:
+        later = [s2.PlanStep(t, kw) for t, kw in schedule.after(now)]
+        if later:
+            await driver.send_plan(later, schedule.end_utc, force=True)
 
 
 async def send_schedule(
@@ -185,6 +191,9 @@ async def send_schedule(
     elif isinstance(driver, mqtt.MqttDeviceDriver):
         mqtt_steps = [mqtt.PlanStep(now, current_kw), *(mqtt.PlanStep(t, kw) for t, kw in later)]
         await driver.send_plan(mqtt_steps, schedule.end_utc)
+    elif isinstance(driver, s2.S2FrbcDriver):
+        s2_steps = [s2.PlanStep(now, current_kw), *(s2.PlanStep(t, kw) for t, kw in later)]
+        await driver.send_plan(s2_steps, schedule.end_utc)
 
 
 def schedule_holders(drivers: Mapping[str, DeviceDriver], overridden: frozenset[str]) -> list[str]:

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 
 from adapters.devices.credentials import is_secret_hash
 from adapters.devices.ocpp.settings import hash_password
+from adapters.devices.s2.settings import hash_token
 from hems.domain.base import DomainModel
 from hems.domain.devices import DeviceKind, DeviceSpec
 
@@ -50,7 +52,7 @@ def _hashed_at_read(data: Any, secret: str, hasher: Callable[[str], str]) -> Any
 
 def _a_hash(value: str | None) -> str | None:
     if value is not None and not is_secret_hash(value):
-        raise ValueError("not a scrypt hash (give the password in clear as password instead)")
+        raise ValueError("not a scrypt hash (give the secret in clear without _hash instead)")
     return value
 
 
@@ -88,6 +90,36 @@ class OcppConnection(DomainModel):
     @field_validator("password_hash")
     @classmethod
     def _password_hash(cls, value: str | None) -> str | None:
+        return _a_hash(value)
+
+
+class S2Connection(DomainModel):
+    """A battery or heat pump whose S2 resource manager (RM) connects to the CEM's S2 server
+    as ``ws[s]://<cem>/<rm_id>`` with its bearer token, driven by fill-rate based control.
+
+    Attributes:
+        rm_id: the last segment of the URL the RM connects to.
+        token: its bearer token in clear (16-256 characters), as given in the settings file
+            or the API: hashed as it is read into ``token_hash`` and None from then on.
+        token_hash: the salted hash of its token, else none (no token: unauthenticated, a
+            bench only); may be given instead.
+        resource_id: the resource its ResourceManagerDetails must name, else any.
+    """
+
+    protocol: Literal["s2"] = "s2"
+    rm_id: str = Field(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")
+    token: SecretStr | None = Field(default=None, min_length=16, max_length=256, exclude=True)
+    token_hash: str | None = Field(default=None, repr=False, max_length=256)
+    resource_id: UUID | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hash_the_token(cls, data: Any) -> Any:
+        return _hashed_at_read(data, "token", hash_token)
+
+    @field_validator("token_hash")
+    @classmethod
+    def _token_hash(cls, value: str | None) -> str | None:
         return _a_hash(value)
 
 
@@ -141,7 +173,8 @@ class MqttConnection(DomainModel):
 
 
 DeviceConnection = Annotated[
-    OcppConnection | ModbusConnection | MqttConnection, Field(discriminator="protocol")
+    OcppConnection | ModbusConnection | MqttConnection | S2Connection,
+    Field(discriminator="protocol"),
 ]
 
 
@@ -192,6 +225,36 @@ class CsmsServer(DomainModel):
         return self
 
 
+class S2Server(DomainModel):
+    """The CEM's S2 WebSocket server, shared by every home's resource managers.
+
+    Attributes:
+        host, port: where it listens (0: a free port, for tests).
+        tls_cert_file, tls_key_file: its certificate and key (wss://), both or neither.
+        client_ca_file: with TLS, the CA of the RMs' client certificates (common name the
+            ``rm_id``).
+        response_timeout_s: how long an RM may take to answer a message [s].
+        stale_after_s: an RM silent this long is reported offline [s]: more than its
+            reporting interval.
+    """
+
+    host: str = Field(default="127.0.0.1", pattern=HOST_PATTERN)
+    port: int = Field(default=8110, ge=0, le=65535)
+    tls_cert_file: FilePath | None = None
+    tls_key_file: FilePath | None = None
+    client_ca_file: FilePath | None = None
+    response_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    stale_after_s: float = Field(default=60.0, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> S2Server:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together (both or none)")
+        if self.client_ca_file is not None and self.tls_cert_file is None:
+            raise ValueError("client_ca_file needs tls_cert_file and tls_key_file (TLS)")
+        return self
+
+
 class MqttBroker(DomainModel):
     """An MQTT broker and the CEM's credentials on it (``BrokerSettings``)."""
 
@@ -218,11 +281,13 @@ class DeviceSettings(DomainModel):
 
     Attributes:
         ocpp: the CSMS the chargers connect to (started only when a charger is configured).
+        s2: the S2 server the resource managers connect to (started only when one is).
         brokers: MQTT brokers by a name the devices refer to.
         homes: each home's connections, by its ``cem_serial``.
     """
 
     ocpp: CsmsServer = Field(default_factory=CsmsServer)
+    s2: S2Server = Field(default_factory=S2Server)
     brokers: dict[Annotated[str, Field(pattern=TOPIC_ID_PATTERN)], MqttBroker] = Field(
         default_factory=dict
     )
@@ -233,17 +298,21 @@ class DeviceSettings(DomainModel):
     @field_validator("homes")
     @classmethod
     def _one_home_per_charger(cls, homes: dict[str, HomeDevices]) -> dict[str, HomeDevices]:
-        seen: dict[str, str] = {}
+        seen: dict[tuple[str, str], str] = {}
         for serial, home in homes.items():
             for name, c in home.devices.items():
-                if isinstance(c, OcppConnection):
+                if isinstance(c, OcppConnection | S2Connection):
+                    key = (
+                        ("charger identity", c.identity)
+                        if isinstance(c, OcppConnection)
+                        else ("S2 rm_id", c.rm_id)
+                    )
                     where = f"{serial}.{name}"
-                    if c.identity in seen:
+                    if key in seen:
                         raise ValueError(
-                            f"charger identity {c.identity} is paired twice ({seen[c.identity]} "
-                            f"and {where})"
+                            f"{key[0]} {key[1]} is paired twice ({seen[key]} and {where})"
                         )
-                    seen[c.identity] = where
+                    seen[key] = where
         return homes
 
     @model_validator(mode="after")
@@ -275,6 +344,13 @@ class DeviceSettings(DomainModel):
             isinstance(c, OcppConnection) for h in self.homes.values() for c in h.devices.values()
         )
 
+    @property
+    def has_s2(self) -> bool:
+        """Whether any home has an S2 resource manager configured (the S2 server then runs)."""
+        return any(
+            isinstance(c, S2Connection) for h in self.homes.values() for c in h.devices.values()
+        )
+
     def for_home(self, cem_serial: str) -> HomeDevices:
         """The home's connections (none configured: an empty description)."""
         return self.homes.get(cem_serial, HomeDevices())
@@ -285,6 +361,7 @@ _DRIVES = {
     "battery": {DeviceKind.BATTERY},
     "pv": {DeviceKind.PV},
     "mqtt": set(DeviceKind),
+    "s2": {DeviceKind.BATTERY, DeviceKind.HEAT_PUMP},
 }
 """Which kinds of device each protocol (or Modbus role) can drive."""
 

@@ -20,6 +20,7 @@ from hems.domain.connections import (
     HomeDevices,
     MqttConnection,
     OcppConnection,
+    S2Connection,
     connection_problems,
 )
 from hems.service import CemService
@@ -88,6 +89,8 @@ def _check(
         )
     if isinstance(c, OcppConnection) and devices.charger_paired(c.identity):
         raise ConflictError(f"charger identity {c.identity} is paired already")
+    if isinstance(c, S2Connection) and devices.rm_paired(c.rm_id):
+        raise ConflictError(f"S2 resource manager {c.rm_id} is paired already")
 
 
 async def register_device(
@@ -105,7 +108,7 @@ async def register_device(
         devices.attach(
             home_id, service.store.home(home_id), registered_connections(service.store, home_id)
         )
-        await devices.start_csms()
+        await devices.start_servers()
     else:
         await devices.add(home_id, reg.name, reg.connection, spec)
     _refresh_controller(service, devices, home_id)

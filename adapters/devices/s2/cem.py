@@ -10,10 +10,11 @@ ResourceManagerDetails. Nothing an RM sends ends the server.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import http
 import logging
 import ssl
+from collections.abc import Callable
+from enum import StrEnum
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -21,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
+from adapters.devices.credentials import verify_secret
 from adapters.devices.s2.session import RmSession
 from adapters.devices.s2.settings import CemSettings, ResourceManagerSettings, TlsServerSettings
 from kernel.devices import DeviceUnavailableError
@@ -56,6 +58,14 @@ def _common_name(peer_cert: dict[str, Any] | None) -> str | None:
     return None
 
 
+class RmEvent(StrEnum):
+    """What an S2 listener hears about an RM (``S2Cem.subscribe``): set up (connected, FRBC
+    selected and described: send the plan, again after a reconnection), or disconnected."""
+
+    READY = "ready"
+    DISCONNECTED = "disconnected"
+
+
 class S2Cem:
     """The CEM side of S2: start it (``async with``), then drive each paired RM through
     :class:`adapters.devices.s2.driver.S2FrbcDriver`."""
@@ -65,6 +75,23 @@ class S2Cem:
         self._rms = {rm.rm_id: rm for rm in settings.resource_managers}
         self._sessions: dict[str, RmSession] = {}
         self._server: Server | None = None
+        self._listeners: list[Callable[[str, RmEvent], None]] = []
+
+    def subscribe(self, listener: Callable[[str, RmEvent], None]) -> None:
+        """Call ``listener(rm_id, event)`` on each RM event (on the server's loop; keep it
+        short, schedule any work). A listener that raises is logged and the session goes on."""
+        self._listeners.append(listener)
+
+    def _notify(self, rm_id: str, event: RmEvent) -> None:
+        for listener in self._listeners:
+            try:
+                listener(rm_id, event)
+            except Exception:
+                log.exception("a listener failed on resource manager %s's %s event", rm_id, event)
+
+    async def _when_ready(self, rm_id: str, session: RmSession) -> None:
+        await session.ready.wait()
+        self._notify(rm_id, RmEvent.READY)
 
     async def start(self) -> None:
         """Listen; returns once the socket is bound."""
@@ -144,8 +171,11 @@ class S2Cem:
                 )
             await asyncio.sleep(0.01)
 
-    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Refuse an unknown RM, a missing or wrong token, or another RM's certificate."""
+    async def _check_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        """Refuse an unknown RM, a missing or wrong token (verified against its hash in a
+        worker thread: scrypt takes ~0.1 s of CPU on purpose), or another RM's certificate."""
         rm_id = rm_id_from_path(request.path)
         peer = connection.remote_address
         rm = self._rms.get(rm_id)
@@ -156,10 +186,10 @@ class S2Cem:
                 peer,
             )
             return connection.respond(http.HTTPStatus.NOT_FOUND, "Unknown resource manager\n")
-        if rm.token is not None:
+        if rm.token_hash is not None:
             header = request.headers.get("Authorization", "")
             presented = header[len(_BEARER) :] if header.lower().startswith(_BEARER) else ""
-            if not hmac.compare_digest(presented.encode(), rm.token.encode()):
+            if not await asyncio.to_thread(verify_secret, presented, rm.token_hash):
                 log.warning(
                     "refused resource manager %s from %s: missing or wrong bearer token",
                     rm_id,
@@ -196,6 +226,7 @@ class S2Cem:
             await previous.close(1000, "replaced by a newer connection")
         self._sessions[rm_id] = session
         log.info("resource manager %s connected from %s", rm_id, connection.remote_address)
+        ready = asyncio.create_task(self._when_ready(rm_id, session))
         try:
             await session.run()
         except asyncio.CancelledError:
@@ -203,6 +234,7 @@ class S2Cem:
         except Exception:
             log.exception("resource manager %s: its session failed", rm_id)
         finally:
+            ready.cancel()
             if self._sessions.get(rm_id) is session:
                 del self._sessions[rm_id]
             log.info(
@@ -210,3 +242,4 @@ class S2Cem:
                 rm_id,
                 session.close_reason or "connection closed",
             )
+            self._notify(rm_id, RmEvent.DISCONNECTED)

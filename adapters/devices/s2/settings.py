@@ -6,19 +6,30 @@ Connect (the pairing specification) ends in a bearer access token on the WebSock
 over TLS. This CEM takes that last step with tokens paired out of band: each RM connects to
 ``ws[s]://host:port/<rm_id>`` with ``Authorization: Bearer <token>``; with
 ``TlsServerSettings.client_ca_file`` it must also present a client certificate whose common
-name is its ``rm_id``. Any other RM is refused at the WebSocket handshake.
+name is its ``rm_id``. Any other RM is refused at the WebSocket handshake. The CEM only
+verifies a token, so it keeps only its salted hash (:func:`hash_token`).
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from adapters.devices.credentials import hash_secret, is_secret_hash
 
 TOKEN_MIN_CHARS = 16
 TOKEN_MAX_CHARS = 256
 _RM_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def hash_token(token: str) -> str:
+    """The salted hash an RM's settings keep of its bearer token; ValueError when the token
+    does not have 16-256 characters."""
+    if not (TOKEN_MIN_CHARS <= len(token) <= TOKEN_MAX_CHARS):
+        raise ValueError(f"an S2 token must have {TOKEN_MIN_CHARS}-{TOKEN_MAX_CHARS} characters")
+    return hash_secret(token)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,23 +38,22 @@ class ResourceManagerSettings:
 
     Attributes:
         rm_id: the last segment of the URL it connects to (1-64 of ``A-Z a-z 0-9 _ . : -``).
-        token: its bearer token (16-256 characters), else None (unauthenticated: a bench
-            only).
+        token_hash: the salted hash of its bearer token (:func:`hash_token`), else None
+            (unauthenticated: a bench only).
         resource_id: the ``resource_id`` its ResourceManagerDetails must carry, else None
             (any). A different resource behind a paired RM's URL is refused.
     """
 
     rm_id: str
-    token: str | None = None
+    token_hash: str | None = field(default=None, repr=False)
     resource_id: uuid.UUID | None = None
 
     def __post_init__(self) -> None:
         if not _RM_ID.fullmatch(self.rm_id):
             raise ValueError(f"rm_id {self.rm_id!r}: 1-64 of A-Z a-z 0-9 _ . : -")
-        if self.token is not None and not (TOKEN_MIN_CHARS <= len(self.token) <= TOKEN_MAX_CHARS):
+        if self.token_hash is not None and not is_secret_hash(self.token_hash):
             raise ValueError(
-                f"resource manager {self.rm_id}: token must have {TOKEN_MIN_CHARS}-"
-                f"{TOKEN_MAX_CHARS} characters"
+                f"resource manager {self.rm_id}: token_hash is not a hash (use hash_token)"
             )
 
 

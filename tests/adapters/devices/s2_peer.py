@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from adapters.devices.s2 import CemSettings, ResourceManagerSettings, S2Cem
+from adapters.devices.s2 import CemSettings, ResourceManagerSettings, S2Cem, hash_token
 
 ROOT = Path(__file__).resolve().parents[3]
 RM_ID = "battery-1"
@@ -130,7 +130,9 @@ def cem_settings(**overrides: Any) -> CemSettings:
         "host": "127.0.0.1",
         "port": 0,
         "resource_managers": (
-            ResourceManagerSettings(rm_id=RM_ID, token=TOKEN, resource_id=uuid.UUID(RESOURCE_ID)),
+            ResourceManagerSettings(
+                rm_id=RM_ID, token_hash=hash_token(TOKEN), resource_id=uuid.UUID(RESOURCE_ID)
+            ),
         ),
         "response_timeout_s": 2.0,
         "stale_after_s": 3.0,

@@ -8,6 +8,7 @@ import pytest
 
 from adapters.devices.credentials import hash_secret, is_secret_hash, verify_secret
 from adapters.devices.ocpp.settings import hash_password
+from adapters.devices.s2 import hash_token
 
 SECRET = "a-long-charger-secret-01"
 
@@ -48,3 +49,9 @@ def test_what_is_not_a_hash_is_refused(value: str) -> None:
 def test_a_charger_password_out_of_bounds_is_refused(password: str) -> None:
     with pytest.raises(ValueError, match="16-40 characters"):
         hash_password(password)
+
+
+@pytest.mark.parametrize("token", ["short", "x" * 257])
+def test_an_s2_token_out_of_bounds_is_refused(token: str) -> None:
+    with pytest.raises(ValueError, match="16-256 characters"):
+        hash_token(token)

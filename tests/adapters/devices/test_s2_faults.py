@@ -21,7 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from adapters.devices.driver import DeviceUnavailableError, Setpoint
-from adapters.devices.s2 import PlanStep, ResourceManagerSettings, S2Cem, S2FrbcDriver
+from adapters.devices.s2 import PlanStep, ResourceManagerSettings, S2Cem, S2FrbcDriver, hash_token
 from adapters.devices.s2.messages import NIL_ID
 from tests.adapters.devices.s2_peer import (
     RM_ID,
@@ -40,8 +40,8 @@ Message = dict[str, Any]
 
 def _settings(**overrides: Any) -> Any:
     rms = (
-        ResourceManagerSettings(rm_id=RM_ID, token=TOKEN),
-        ResourceManagerSettings(rm_id=RAW_ID, token=RAW_TOKEN),
+        ResourceManagerSettings(rm_id=RM_ID, token_hash=hash_token(TOKEN)),
+        ResourceManagerSettings(rm_id=RAW_ID, token_hash=hash_token(RAW_TOKEN)),
     )
     return cem_settings(resource_managers=rms, **overrides)
 

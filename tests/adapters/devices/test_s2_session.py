@@ -18,6 +18,7 @@ from adapters.devices.s2 import (
     S2Cem,
     S2FrbcDriver,
     TlsServerSettings,
+    hash_token,
 )
 from tests.adapters.devices.certs import make_pki
 from tests.adapters.devices.s2_peer import (
@@ -202,7 +203,7 @@ def test_an_rm_paired_while_running_gets_in_and_an_unpaired_one_is_cut_off(
             resource_manager(rm_args(cem), tmp_path / "rm.log") as peer,
         ):
             await peer.wait_for("connect_failed", since=0)
-            cem.pair(ResourceManagerSettings(rm_id=RM_ID, token=TOKEN))
+            cem.pair(ResourceManagerSettings(rm_id=RM_ID, token_hash=hash_token(TOKEN)))
             await cem.wait_ready(RM_ID, 10)
             mark = peer.mark()
             await cem.unpair(RM_ID)

@@ -1,5 +1,5 @@
 """The API's fixtures: a service with no demo home, two homes registered through the API (each
-with its token), its devices started with the app (a CSMS on a free port)."""
+with its token), its devices started with the app (a CSMS and an S2 server on free ports)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hems.app import create_app
-from hems.domain.connections import CsmsServer, DeviceSettings
+from hems.domain.connections import CsmsServer, DeviceSettings, S2Server
 from hems.runtime import Runtime, build_runtime
 from hems.settings import Settings
 
@@ -35,7 +35,10 @@ def api(tmp_path) -> Iterator[Api]:
         planner_processes=0,
         replan_delay_s=0.0,
         horizon_hours=6,
-        devices=DeviceSettings(ocpp=CsmsServer(port=0, heartbeat_interval_s=1, stale_after_s=3)),
+        devices=DeviceSettings(
+            ocpp=CsmsServer(port=0, heartbeat_interval_s=1, stale_after_s=3),
+            s2=S2Server(port=0, stale_after_s=3),
+        ),
     )
     runtime = build_runtime(settings)
     admin = runtime.new_tokens["admin"]

@@ -67,6 +67,22 @@ def test_a_device_is_added_listed_tested_and_removed_from_the_command_line(api, 
     assert not api.runtime.devices.charger_paired("CP-5")
 
 
+def test_an_s2_battery_is_added_with_its_token_from_stdin(api, hems_cli):
+    home, token = api.homes["CEM-A"]
+    added = hems_cli(
+        "add", str(home), "Battery", "s2", "rm_id=battery-cli", "--token", token,
+        "--password-stdin", stdin="an-s2-token-from-stdin-01\n",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert "Battery: registered over s2" in added.output
+    stored = next(d for d in api.runtime.store.registered_devices(home) if d.name == "Battery")
+    assert stored.connection is not None
+    assert "token" not in stored.connection  # only its hash
+    assert verify_secret("an-s2-token-from-stdin-01", stored.connection["token_hash"])
+    assert api.runtime.devices is not None
+    assert api.runtime.devices.rm_paired("battery-cli")
+
+
 def test_bad_input_is_refused_as_the_api_or_the_command_says(api, hems_cli):
     home, token = api.homes["CEM-A"]
     word = hems_cli("add", str(home), "Battery", "modbus", "role", "--token", token)
