@@ -26,6 +26,7 @@ from hems.domain.preferences import Preferences
 from hems.market import ReplayedMarket
 from hems.problem_builder import PlanInputs, build_problem
 from hems.simulation.home import simulate_home
+from hems.slot_setpoints import Safeguards
 from kernel.devices import DeviceState
 from optimiser import ModelExtension, Plan, Problem, TimeGrid
 
@@ -50,6 +51,9 @@ def _inputs(
         market=market.series(grid, spec),
         grid=grid,
         now_utc=now,
+        # planned for the dispatch's default safeguards, as the service plans (an EV's rises
+        # lose their randomised delay and ramp)
+        safeguards=Safeguards(),
     )
     return build_problem(inputs)
 

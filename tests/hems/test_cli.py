@@ -67,6 +67,12 @@ def test_hems_plan_plans_the_services_demo_home_from_now(tmp_path):
     assert planned | {e.name for e in problem.evs} | {p.name for p in problem.pv} == names
     assert problem.heat_pumps[0].tank is None
     assert problem.batteries[0].initial_soc == pytest.approx(0.3)
+    # planned for the service's default safeguards: the car's rises lose their delay and ramp
+    from hems.problem_builder import ev_dispatch_lag
+    from hems.slot_setpoints import Safeguards
+
+    assert problem.ev_dispatch_lag == ev_dispatch_lag(Safeguards())
+    assert problem.ev_dispatch_lag.active
 
 
 def test_cem_plan_rejects_an_out_of_range_preference(tmp_path):
