@@ -54,7 +54,8 @@ NATURAL: dict[str, NaturalBaseline] = {
     "agile": NaturalBaseline("ev_window_battery_timer"),
     # one rate: nothing to shift to; the battery stores the PV surplus
     "flat": NaturalBaseline("battery_self_consumption"),
-    # a night window: the car and the battery charge in it, the battery covers the day
+    # a night window: the car and the battery charge in it, the battery covers the day (the
+    # timers keep local time: in summer an hour off an Economy 7 meter that keeps GMT)
     "octopus_go": _timers(("00:30", "05:30"), ("05:30", "00:30")),
     "intelligent_octopus_go": _timers(("23:30", "05:30"), ("05:30", "23:30")),
     "economy_7": _timers(("00:30", "07:30"), ("07:30", "00:30")),
