@@ -34,7 +34,7 @@ from adapters.openadr.xml_guard import (
 from hems.dsrsp.console import console_app, serve_console
 from hems.dsrsp.demo_event import new_event, status_at, status_changes_utc, to_openleadr
 from hems.dsrsp.eiopt import eiopt_handler
-from hems.dsrsp.ledger import Answer, EventRecord, Ledger, new_ven
+from hems.dsrsp.ledger import POWER, SOC, Answer, EventRecord, Ledger, new_ven
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -185,7 +185,10 @@ class DemoDsrsp:
     @property
     def readings(self) -> dict[str, float]:
         """``venID/resourceID`` -> the last power reading [kW]."""
-        return {f"{v}/{r}": vals[-1][1] for (v, r), vals in self.ledger.readings.items() if vals}
+        readings = self.ledger.readings.items()
+        return {
+            f"{v}/{r}": vals[-1][1] for (v, r, what), vals in readings if what == POWER and vals
+        }
 
     async def start(self) -> None:
         # signxml, which openleadr imports, is imported first by our signatures module, which
@@ -242,6 +245,9 @@ class DemoDsrsp:
             log.info("demo DSRSP: registered %s as %s", name, known.ven_id)
         else:
             log.info("demo DSRSP: %s registered again as %s", name, known.ven_id)
+            if known.cancelled_utc is not None:
+                known.cancelled_utc = None
+                self.ledger.save()
         self._send_events(known.ven_id)
         return known.ven_id, known.registration_id
 
@@ -256,17 +262,20 @@ class DemoDsrsp:
         max_sampling_interval: timedelta,
     ) -> Any:
         self.ledger.offered(ven_id, str(resource_id), str(measurement))
-        if measurement != "RealPower":
+        if measurement not in (POWER, SOC):
             return None
 
         def collect(values: list[tuple[datetime, float]], key: str = str(resource_id)) -> None:
             for at_utc, value in values:
-                self.ledger.reading(ven_id, key, at_utc, float(value))
+                self.ledger.reading(ven_id, key, at_utc, float(value), str(measurement))
 
         every = max(timedelta(seconds=self.report_interval_s), min_sampling_interval or timedelta())
         return collect, every, every
 
     async def _on_cancel(self, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        ven_id = str(payload.get("ven_id"))
+        self.ledger.cancelled(ven_id, datetime.now(UTC))
+        log.info("demo DSRSP: %s cancelled its registration", ven_id)
         return "oadrCanceledPartyRegistration", {
             "registration_id": payload.get("registration_id"),
             "ven_id": payload.get("ven_id"),

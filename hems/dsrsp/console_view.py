@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hems.dsrsp.demo_event import status_at
-from hems.dsrsp.ledger import Answer, EventRecord, Ledger, OptRecord, VenRecord
+from hems.dsrsp.ledger import POWER, SOC, Answer, EventRecord, Ledger, OptRecord, VenRecord
 
 CLOSE_KW = 0.25
 """A site within this of the power asked, on average, delivered the event [kW]."""
@@ -19,9 +19,14 @@ CLOSE_KW = 0.25
 @dataclass(frozen=True)
 class Telemetry:
     resource_id: str
-    power_kw: float
+    what: str
+    """What was measured, with its unit."""
+    value: float
     at_utc: datetime
     samples: int
+
+
+MEASURED = {POWER: "power, kW (+ import)", SOC: "state of charge, %"}
 
 
 @dataclass(frozen=True)
@@ -53,9 +58,9 @@ def console_rows(ledger: Ledger, now_utc: datetime) -> list[VenRow]:
             VenRow(
                 ven=ven,
                 telemetry=[
-                    Telemetry(resource, values[-1][1], values[-1][0], len(values))
-                    for resource, values in sorted(ledger.readings_of(ven.ven_id).items())
-                    if values
+                    Telemetry(res, MEASURED.get(meas, meas), vals[-1][1], vals[-1][0], len(vals))
+                    for (res, meas), vals in sorted(ledger.readings_of(ven.ven_id).items())
+                    if vals
                 ],
                 events=[_event_row(e, opts, now_utc) for e in events],
                 schedules=[o for o in opts if o.event_id is None],
@@ -86,7 +91,9 @@ def delivered_words(event: EventRecord, status: str) -> str:
         return "no telemetry from the site during the event"
     verdict = "held" if off_kw <= CLOSE_KW else "not held"
     so_far = " so far" if status == "active" else ""
+    opted_out = event.answers and event.answers[-1].opt_type == "optOut"
     return (
         f"asked {event.value_kw:.2f} kW, site averaged {mean_kw:.2f} kW{so_far} "
         f"(mean miss {off_kw:.2f} kW over {done.samples} readings): {verdict}"
+        + ("; the VEN opted out, so it owed nothing" if opted_out else "")
     )

@@ -23,6 +23,8 @@ from kernel.dsr import SITE
 
 log = logging.getLogger(__name__)
 
+POWER = "RealPower"
+SOC = "stateOfCharge"
 MAX_READINGS = 720
 """Telemetry samples kept per VEN and resource (2 h at the demo's 10 s)."""
 MAX_OPTS_PER_VEN = 50
@@ -42,6 +44,8 @@ class VenRecord(BaseModel):
     serial: str | None = None
     reports: list[str] = []
     """What the VEN offered to report, as ``resource/measurement``."""
+    cancelled_utc: datetime | None = None
+    """When it cancelled its registration (None: registered)."""
 
 
 class Answer(BaseModel):
@@ -120,7 +124,8 @@ class Ledger:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
         self.data = _load(path)
-        self.readings: dict[tuple[str, str], deque[tuple[datetime, float]]] = {}
+        self.readings: dict[tuple[str, str, str], deque[tuple[datetime, float]]] = {}
+        """(venID, resourceID, measurement) -> the latest (time, value)."""
 
     # --- registrations ----------------------------------------------------------------------
 
@@ -132,6 +137,12 @@ class Ledger:
             raise ValueError(f"more than {MAX_VENS} VENs")
         self.data.vens[ven.ven_id] = ven
         self.save()
+
+    def cancelled(self, ven_id: str, at_utc: datetime) -> None:
+        ven = self.data.vens.get(ven_id)
+        if ven is not None:
+            ven.cancelled_utc = at_utc
+            self.save()
 
     def offered(self, ven_id: str, resource_id: str, measurement: str) -> None:
         ven = self.data.vens.get(ven_id)
@@ -179,19 +190,27 @@ class Ledger:
 
     # --- telemetry --------------------------------------------------------------------------
 
-    def reading(self, ven_id: str, resource_id: str, at_utc: datetime, value_kw: float) -> None:
+    def reading(
+        self,
+        ven_id: str,
+        resource_id: str,
+        at_utc: datetime,
+        value: float,
+        measurement: str = POWER,
+    ) -> None:
+        """A telemetry value: ``measurement`` RealPower [kW, + import] or stateOfCharge [%]."""
         if ven_id not in self.data.vens:
             return
         if at_utc.tzinfo is None:  # openleadr parses the report's dtstart; UTC on the wire
             at_utc = at_utc.replace(tzinfo=UTC)
-        key = (ven_id, resource_id)
+        key = (ven_id, resource_id, measurement)
         if key not in self.readings:
             if sum(1 for k in self.readings if k[0] == ven_id) >= 50:
                 return
             self.readings[key] = deque(maxlen=MAX_READINGS)
-        self.readings[key].append((at_utc, value_kw))
-        if resource_id == SITE:
-            self._delivered(ven_id, at_utc, value_kw)
+        self.readings[key].append((at_utc, value))
+        if resource_id == SITE and measurement == POWER:
+            self._delivered(ven_id, at_utc, value)
 
     def _delivered(self, ven_id: str, at_utc: datetime, site_kw: float) -> None:
         """Count a site reading towards the events of ``ven_id`` active at ``at_utc``."""
@@ -208,8 +227,9 @@ class Ledger:
             done.last_utc = at_utc
             self.save()
 
-    def readings_of(self, ven_id: str) -> dict[str, list[tuple[datetime, float]]]:
-        return {res: list(values) for (ven, res), values in self.readings.items() if ven == ven_id}
+    def readings_of(self, ven_id: str) -> dict[tuple[str, str], list[tuple[datetime, float]]]:
+        """(resourceID, measurement) -> the readings kept, oldest first."""
+        return {(r, meas): list(v) for (ven, r, meas), v in self.readings.items() if ven == ven_id}
 
     # --- the file ---------------------------------------------------------------------------
 

@@ -35,12 +35,15 @@ def _ven(url: str) -> tuple[Ven, HttpTransport]:
         return OptDecision(opt=OptType.OPT_IN, reason=OptReason.PARTICIPATING)
 
     async def telemetry() -> list[Reading]:
-        return [Reading(resource_id="site", power_kw=SITE_KW)]
+        return [
+            Reading(resource_id="site", power_kw=SITE_KW),
+            Reading(resource_id="battery", power_kw=0.9, soc_pct=63.0),
+        ]
 
     settings = VenSettings(
         manufacturer="ACME-CEM",
         serial_number="SN0001",
-        resources=(Resource(resource_id="site"),),
+        resources=(Resource(resource_id="site"), Resource(resource_id="battery", has_soc=True)),
     )
     transport = HttpTransport(url)
     return Ven(settings, transport, decide=decide, telemetry=telemetry), transport
@@ -106,9 +109,17 @@ def test_the_console_shows_the_ven_its_telemetry_and_the_event_from_far_to_compl
                     await asyncio.sleep(0.5)
                     text = await page()
                 assert f"{SITE_KW:.2f}" in text  # latest telemetry
+                assert "state of charge, %</td><td>63.00" in text
                 assert "asked 1.50 kW, site averaged 1.62 kW" in text
                 assert "not held" not in text
                 assert "held" in text
+                assert "the VEN opted out, so it owed nothing" in text
+                stop.set()
+                await runner
+                runner = None
+                await ven.deregister()
+                text = await page()
+                assert "cancelled by the VEN" in text
                 refused = await client.post(dsrsp.console_url, content=b"x")
                 assert refused.status_code == 405
         finally:
