@@ -80,9 +80,11 @@ def test_the_backtests_safeguards_default_to_the_services() -> None:
     assert Safeguards.of(quick).rules.max_delay_s == 0
 
 
-def test_the_planner_dispatches_with_the_safeguards_and_the_bound_without() -> None:
+def test_the_planner_and_the_bound_dispatch_with_the_runs_safeguards() -> None:
     ctx = _run_context(BacktestConfig(start_utc=START, days=1))
     planner = PlannerStrategy()._dispatcher(ctx)
     bound = PlannerStrategy(perfect_foresight=True)._dispatcher(ctx)
     assert planner.safeguards == ctx.config.safeguards == Safeguards()
-    assert bound.safeguards == Safeguards.off()
+    assert bound.safeguards == ctx.config.safeguards
+    quiet = _run_context(BacktestConfig(start_utc=START, days=1, safeguards=NO_SAFEGUARDS))
+    assert PlannerStrategy(perfect_foresight=True)._dispatcher(quiet).safeguards == NO_SAFEGUARDS
