@@ -35,6 +35,7 @@ from hems.dsrsp.console import console_app, serve_console
 from hems.dsrsp.demo_event import new_event, status_at, status_changes_utc, to_openleadr
 from hems.dsrsp.eiopt import eiopt_handler
 from hems.dsrsp.ledger import POWER, SOC, Answer, EventRecord, Ledger, new_ven
+from hems.dsrsp.reregistration import reregistration_middleware
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -158,6 +159,8 @@ class DemoDsrsp:
     ledger: Ledger = field(init=False)
     _server: Any = None
     _console: Any = None
+    _live: set[str] = field(default_factory=set)
+    """The venIDs registered with this run (see :mod:`hems.dsrsp.reregistration`)."""
     _timers: list[asyncio.TimerHandle] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -207,6 +210,7 @@ class DemoDsrsp:
             requested_poll_freq=timedelta(seconds=self.poll_s),
         )
         server.app.middlewares.append(xml_guard_middleware())  # before run() freezes the app
+        server.app.middlewares.append(reregistration_middleware(self._live.__contains__))
         # openleadr has no EiOpt service: an opt-out would be a 404 (hems.dsrsp.eiopt)
         server.app.add_routes([web.post(f"{VTN_PATH}/EiOpt", eiopt_handler(self.ledger))])
         server.add_handler("on_create_party_registration", self._on_register)
@@ -248,6 +252,7 @@ class DemoDsrsp:
             if known.cancelled_utc is not None:
                 known.cancelled_utc = None
                 self.ledger.save()
+        self._live.add(known.ven_id)
         self._send_events(known.ven_id)
         return known.ven_id, known.registration_id
 
@@ -275,6 +280,7 @@ class DemoDsrsp:
     async def _on_cancel(self, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         ven_id = str(payload.get("ven_id"))
         self.ledger.cancelled(ven_id, datetime.now(UTC))
+        self._live.discard(ven_id)
         log.info("demo DSRSP: %s cancelled its registration", ven_id)
         return "oadrCanceledPartyRegistration", {
             "registration_id": payload.get("registration_id"),

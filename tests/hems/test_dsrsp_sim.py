@@ -76,7 +76,9 @@ def test_hostile_xml_is_refused_with_a_4xx_and_the_vtn_keeps_answering(tmp_path)
     asyncio.run(flow())
 
 
-def _ven(url: str, opt: OptType = OptType.OPT_IN) -> tuple[Ven, HttpTransport]:
+def _ven(
+    url: str, opt: OptType = OptType.OPT_IN, backoff_max_s: float = 60.0
+) -> tuple[Ven, HttpTransport]:
     async def decide(notice: object) -> OptDecision:
         return OptDecision(opt=opt, reason=OptReason.PARTICIPATING)
 
@@ -84,7 +86,11 @@ def _ven(url: str, opt: OptType = OptType.OPT_IN) -> tuple[Ven, HttpTransport]:
         return [Reading(resource_id="site", power_kw=1.7)]
 
     settings = VenSettings(
-        manufacturer="ACME-CEM", serial_number="SN0001", resources=(Resource(resource_id="site"),)
+        manufacturer="ACME-CEM",
+        serial_number="SN0001",
+        resources=(Resource(resource_id="site"),),
+        backoff_initial_s=min(1.0, backoff_max_s),
+        backoff_max_s=backoff_max_s,
     )
     transport = HttpTransport(url)
     return Ven(settings, transport, decide=decide, telemetry=telemetry), transport
@@ -196,3 +202,43 @@ def test_a_restart_reuses_the_registration_and_sends_no_second_event(tmp_path):
     assert first[0] is not None
     assert second == first
     assert first[2] == 1
+
+
+def test_a_demo_restarted_alone_has_the_polling_ven_register_again_under_its_venid(tmp_path):
+    """The home keeps running while the demo DSRSP restarts: its next oadrPoll is answered
+    oadrRequestReregistration, so it registers again (same venID, by name), its event is
+    re-sent (still one) and its telemetry flows to the new run (it went silent before)."""
+
+    async def flow() -> None:
+        port = free_port()
+        first = DemoDsrsp(
+            port=port, event_after_s=300, state_dir=tmp_path, poll_s=1, report_interval_s=1
+        )
+        await first.start()
+        ven, transport = _ven(first.url, backoff_max_s=0.5)
+        stop = asyncio.Event()
+        runner = asyncio.create_task(ven.run(stop, tick_s=0.2))
+        second = None
+        try:
+            await until(lambda: len(first.answers) == 1 and bool(first.readings))
+            ven_id = ven.ven_id
+            await first.stop()
+            second = DemoDsrsp(
+                port=port, event_after_s=300, state_dir=tmp_path, poll_s=1, report_interval_s=1
+            )
+            await second.start()
+            await until(lambda: bool(second.readings), timeout_s=20)
+            assert ven.ven_id == ven_id
+            assert list(second.registered.values()) == [ven_id]
+            assert len(second.ledger.data.events) == 1
+            (event_id,) = second.ledger.data.events
+            assert [e.event_descriptor.event_id for e in second._server.events[ven_id]] == [
+                event_id
+            ]
+        finally:
+            stop.set()
+            await runner
+            await transport.aclose()
+            await (second or first).stop()
+
+    asyncio.run(flow())
