@@ -90,54 +90,10 @@ def chart_data(
         "comfort_max": [prefs.comfort_max_c for _ in starts] if indoor else [],
         "headline": plan_card.headline(plan),
         "card": plan_card.device_sentences(plan, spec),
-        "summary": plan_summary(plan, spec),
         "violations": [v.message for v in plan.violations],
         "made": f"{fmt_time(plan.created_at)} ({plan.trigger})",
         "status": plan.status,
     }
-
-
-def plan_summary(plan: PlanPublic, spec: HomeSpec) -> list[str]:
-    """One plain sentence per device and for the grid, over the whole plan."""
-    slots = plan.slots
-    if not slots:
-        return []
-    step_h = 0.5
-    if len(slots) > 1:
-        t0 = datetime.fromisoformat(slots[0]["slot_start"])
-        t1 = datetime.fromisoformat(slots[1]["slot_start"])
-        step_h = (t1 - t0).total_seconds() / 3600
-    out = []
-    for d in spec.devices:
-        col = f"{d.name}.power_kw"
-        if col not in slots[0]:
-            if d.kind is DeviceKind.EV_CHARGER:
-                out.append(f"{d.name}: not plugged in, so not in the plan.")
-            continue
-        values = [float(s[col] or 0.0) for s in slots]
-        pos = sum(v for v in values if v > 0) * step_h
-        neg = -sum(v for v in values if v < 0) * step_h
-        first = next(
-            (s["slot_start"] for s, v in zip(slots, values, strict=True) if v > 0.05), None
-        )
-        when = f", first at {fmt_time(datetime.fromisoformat(first))}" if first else ""
-        if d.kind is DeviceKind.EV_CHARGER:
-            out.append(f"{d.name}: charges {pos:.1f} kWh{when}.")
-        elif d.kind is DeviceKind.HEAT_PUMP:
-            out.append(f"{d.name}: uses {pos:.1f} kWh.")
-        elif d.kind is DeviceKind.BATTERY:
-            out.append(f"{d.name}: charges {pos:.1f} kWh, discharges {neg:.1f} kWh.")
-        elif d.kind is DeviceKind.PV:
-            out.append(f"{d.name}: generates {neg:.1f} kWh.")
-    imp = sum(float(s.get("grid_import_kw") or 0.0) for s in slots) * step_h
-    exp = sum(float(s.get("grid_export_kw") or 0.0) for s in slots) * step_h
-    out.append(f"Grid: imports {imp:.1f} kWh, exports {exp:.1f} kWh.")
-    cost = plan.totals.get("net_energy_cost_gbp")
-    carbon = plan.totals.get("carbon_kg")
-    if cost is not None and carbon is not None:
-        hours = len(slots) * step_h
-        out.append(f"Planned cost £{cost:.2f} and {carbon:.1f} kg CO2 over the next {hours:.0f} h.")
-    return out
 
 
 @dataclass(frozen=True)

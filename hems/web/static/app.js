@@ -148,7 +148,6 @@
         const made = document.getElementById("plan-made");
         if (made) made.textContent = d.made;
         fillList("plan-violations", d.violations, "None: every wish is met.");
-        fillList("plan-summary", d.summary, "");
         fillList("plan-card", d.card, "");
         const headline = document.getElementById("plan-headline");
         if (headline) { headline.textContent = d.headline; headline.hidden = !d.headline; }

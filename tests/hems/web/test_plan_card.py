@@ -98,7 +98,7 @@ def test_the_card_comes_first_on_the_page_for_the_seeded_demo_home(client, demo)
     ), sentences[0]
     assert re.fullmatch(r"Heat pump: heats .+, keeps [\d.]+-[\d.]+ °C, [\d.]+ kWh, £[\d.]+\.",
                         sentences[1]), sentences[1]  # fmt: skip
-    # first on the plan page: before the unmet wishes, the older summary and the chart
+    # first on the plan page: before the unmet wishes and the chart
     assert page.index('id="plan-card"') < page.index('id="plan-violations"')
     assert page.index('id="plan-headline"') < page.index('id="plan-chart"')
     chart = client.get(f"/app/homes/{demo.home_id}/plan.json").json()  # for the live update
