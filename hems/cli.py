@@ -105,6 +105,8 @@ def run(
     _check_port_free(settings.api_host, settings.api_port)
     if settings.devices.has_chargers and (ocpp := settings.devices.ocpp).port:
         _check_port_free(ocpp.host, ocpp.port, "the CSMS (devices.ocpp)")
+    if settings.devices.has_s2 and (s2 := settings.devices.s2).port:
+        _check_port_free(s2.host, s2.port, "the S2 server (devices.s2)")
     runtime = build_runtime(settings)
     runtime.dsrsp = demo_dsrsp
     base = f"{settings.api_scheme}://{settings.api_host}:{settings.api_port}"

@@ -286,3 +286,18 @@ def test_the_csms_port_in_use_is_a_message_before_anything_starts(state, tmp_pat
         result = CliRunner().invoke(app, ["run", "--config", str(config)])
     _fails_cleanly(result, 1, f"the CSMS (devices.ocpp) cannot listen on 127.0.0.1:{port}")
     assert not state.exists()  # no database, no tokens printed and lost
+
+
+def test_the_s2_port_in_use_is_a_message_before_anything_starts(state, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        config = tmp_path / "hems.toml"
+        config.write_text(
+            f'[devices.s2]\nport = {port}\n[devices.homes.CEM-1.devices.Battery]\nprotocol = "s2"\n'
+            'rm_id = "battery-1"\n'
+        )
+        result = CliRunner().invoke(app, ["run", "--config", str(config)])
+    _fails_cleanly(result, 1, f"the S2 server (devices.s2) cannot listen on 127.0.0.1:{port}")
+    assert not state.exists()  # no database, no tokens printed and lost

@@ -29,6 +29,7 @@ import json
 import ssl
 import sys
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -183,6 +184,7 @@ class Station16(ChargePoint16):
                 self.car.default_profile = profile
         emit(
             "profile",
+            received_at=time.time(),  # wall clock, for latency from the CEM's side
             purpose=cs_charging_profiles["charging_profile_purpose"],
             accepted=accepted,
             periods=cs_charging_profiles["charging_schedule"]["charging_schedule_period"],
@@ -317,6 +319,7 @@ class Station201(ChargePoint201):
                 self.car.default_profile = profile
         emit(
             "profile",
+            received_at=time.time(),
             purpose=charging_profile["charging_profile_purpose"],
             accepted=accepted,
             periods=charging_profile["charging_schedule"][0]["charging_schedule_period"],
