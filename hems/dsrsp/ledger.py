@@ -29,6 +29,7 @@ MAX_READINGS = 720
 """Telemetry samples kept per VEN and resource (2 h at the demo's 10 s)."""
 MAX_OPTS_PER_VEN = 50
 MAX_ANSWERS_PER_EVENT = 20
+MAX_EVENTS_PER_VEN = 20
 MAX_VENS = 100
 
 
@@ -154,7 +155,11 @@ class Ledger:
     # --- events and answers -----------------------------------------------------------------
 
     def add_event(self, event: EventRecord) -> None:
+        """Record an event sent; a VEN's oldest events beyond :data:`MAX_EVENTS_PER_VEN` go."""
         self.data.events[event.event_id] = event
+        mine = sorted(self.events_of(event.ven_id), key=lambda e: e.start_utc)
+        for old in mine[:-MAX_EVENTS_PER_VEN]:
+            del self.data.events[old.event_id]
         self.save()
 
     def events_of(self, ven_id: str) -> list[EventRecord]:
