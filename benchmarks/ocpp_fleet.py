@@ -1,0 +1,63 @@
+"""Many simulated charge points in one process, for the device fleet benchmark
+(``bench_device_fleet``): each is the tests' charge point (``ocpp_charge_point.Simulator``, a
+car plugged in, its own WebSocket connection and OCPP session to the CSMS), so a hundred need
+a few processes, not a hundred.
+
+Run: ``python -m benchmarks.ocpp_fleet --csms ws://127.0.0.1:9000 --first 0 --count 50``
+(identities ``CP-<n>``); runs until killed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from tests.adapters.devices.ocpp_charge_point import Simulator
+
+
+def charge_point_args(url: str, version: str, meter_interval_s: float) -> argparse.Namespace:
+    """The options ``ocpp_charge_point``'s command line would give (a car at 50 % plugged in)."""
+    return argparse.Namespace(
+        url=url,
+        identity=url.rstrip("/").rsplit("/", 1)[-1],
+        version=version,
+        password=None,
+        ca=None,
+        cert=None,
+        key=None,
+        plugged=True,
+        auto_start=True,
+        reject_profiles=False,
+        on_profile="answer",
+        soc=0.5,
+        capacity_kwh=60.0,
+        car_max_kw=7.4,
+        rated_kw=7.4,
+        voltage=230.0,
+        phases=1,
+        meter_interval_s=meter_interval_s,
+        retry_s=1.0,
+        id_tag="SIM-TAG",
+    )
+
+
+async def run(args: argparse.Namespace) -> None:
+    tasks = []
+    for n in range(args.first, args.first + args.count):
+        version = "2.0.1" if n % 2 else "1.6"
+        sim = Simulator(charge_point_args(f"{args.csms}/CP-{n}", version, args.meter_interval_s))
+        tasks += [asyncio.create_task(sim.physics()), asyncio.create_task(sim.connect_forever())]
+    await asyncio.gather(*tasks)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--csms", required=True, help="ws://host:port of the CSMS")
+    parser.add_argument("--first", type=int, default=0)
+    parser.add_argument("--count", type=int, default=50)
+    parser.add_argument("--meter-interval-s", type=float, default=10.0)
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
