@@ -5,6 +5,7 @@ per test (skipped when PostgreSQL is not installed, unless ``HEMS_REQUIRE_POSTGR
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import uuid
@@ -105,3 +106,9 @@ def client(demo: Demo) -> Iterator[TestClient]:
     app = create_app(demo.runtime.settings, demo.runtime, run_scheduler=False)
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture
+def quiet_openleadr(caplog: pytest.LogCaptureFixture) -> None:
+    """openleadr's own logs (connection retries, its warnings) kept out of a VEN test's output."""
+    caplog.set_level(logging.CRITICAL, logger="openleadr")

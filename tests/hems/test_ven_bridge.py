@@ -5,7 +5,6 @@ telemetry of the site and each device reaches the DSRSP."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,26 +14,9 @@ from hems.runtime import build_runtime
 from hems.settings import Settings
 from hems.ven_bridge import part_id, resource_id
 from tests.adapters.openadr.vtn_peer import VEN_ID, dispatch_event, free_port, make_vtn
+from tests.hems.ven_setup import VEN_INTEROP_MARKS, demo_runtime, until
 
-pytestmark = [
-    pytest.mark.interop,
-    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:.*NotAppKeyWarning.*"),
-    pytest.mark.filterwarnings("ignore::UserWarning"),
-]
-
-
-@pytest.fixture(autouse=True)
-def _quiet_openleadr(caplog):
-    caplog.set_level(logging.CRITICAL, logger="openleadr")
-
-
-async def _until(condition, timeout_s: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting for the VTN")
-        await asyncio.sleep(0.1)
+pytestmark = VEN_INTEROP_MARKS
 
 
 async def _demo_with_vtn(tmp_path):  # type: ignore[no-untyped-def]
@@ -43,13 +25,7 @@ async def _demo_with_vtn(tmp_path):  # type: ignore[no-untyped-def]
     server, peer = make_vtn(port)
     await server.run()
     now = datetime.now(UTC)
-    settings = Settings(
-        state_dir=tmp_path,
-        demo=True,
-        planner_processes=0,
-        vtn_url=f"http://127.0.0.1:{port}/OpenADR2/Simple/2.0b",
-    )
-    return server, peer, build_runtime(settings, ManualClock(now), seed=2), now
+    return server, peer, demo_runtime(tmp_path, port, now), now
 
 
 def test_units():
@@ -80,13 +56,13 @@ async def _flow(tmp_path, consent: bool) -> None:
     assert runtime.vens is not None
     try:
         runtime.vens.start(tick_s=0.2)
-        await _until(lambda: runtime.vens.vens[home_id].ven_id == VEN_ID)
+        await until(lambda: runtime.vens.vens[home_id].ven_id == VEN_ID)
         assert peer.registrations[0]["ven_name"] == "Open CEM:DEMO-0001"
         start = now + timedelta(minutes=2)
         event = dispatch_event(peer, "dsr-1", start, (1.0, 2.0), "setpoint")
         server.add_raw_event(VEN_ID, event, callback=on_opt)
         callback = server.event_callbacks["dsr-1"]  # openleadr drops it after one answer
-        await _until(lambda: "dsr-1" in opts)
+        await until(lambda: "dsr-1" in opts)
         stored = {e.event_id: e for e in service.store.events(home_id)}
         assert set(stored) == {"dsr-1/0", "dsr-1/1"}
         if consent:
@@ -104,7 +80,7 @@ async def _flow(tmp_path, consent: bool) -> None:
                 await service.update_preferences(
                     home_id, prefs.model_copy(update={"dsr_consent": given}), "test"
                 )
-                await _until(lambda: "dsr-1" in opts)
+                await until(lambda: "dsr-1" in opts)
                 assert opts["dsr-1"] == expected
                 stored = service.store.events(home_id)
                 assert {e.response for e in stored} == {expected}
@@ -112,7 +88,7 @@ async def _flow(tmp_path, consent: bool) -> None:
             assert opts["dsr-1"] == "optOut"
             assert {e.response for e in stored.values()} == {"optOut"}
         # telemetry of the site and of each device reaches the VTN
-        await _until(lambda: "ev" in peer.values and "site" in peer.values)
+        await until(lambda: "ev" in peer.values and "site" in peer.values)
         ev_power = service.controller(home_id).states["EV"].power_kw
         assert {v for _, v in peer.values["ev"]} == {ev_power}
     finally:
@@ -132,10 +108,10 @@ def test_the_demo_dsrsp_registers_the_demo_home_and_its_event_is_taken_part_in(t
         assert runtime.vens is not None
         try:
             runtime.vens.start(tick_s=0.2)
-            await _until(lambda: len(dsrsp.answers) == 1)
+            await until(lambda: len(dsrsp.answers) == 1)
             assert list(dsrsp.registered) == ["Open CEM:DEMO-0001"]
             assert list(dsrsp.answers.values()) == ["optIn"]  # the demo consumer consented
-            await _until(lambda: any(k.endswith("/site") for k in dsrsp.readings))
+            await until(lambda: any(k.endswith("/site") for k in dsrsp.readings))
         finally:
             await runtime.vens.stop()
             await dsrsp.stop()
@@ -190,15 +166,15 @@ async def _home_life(tmp_path) -> None:
     fleet = runtime.vens
     try:
         fleet.start(tick_s=0.2)
-        await _until(lambda: len(peer.registrations) == 1)
+        await until(lambda: len(peer.registrations) == 1)
         spec = service.store.home(demo_id).model_copy(update={"cem_serial": "DEMO-0002"})
         created = homes.create_home(service, spec, "test")
-        await _until(lambda: len(peer.registrations) == 2)
+        await until(lambda: len(peer.registrations) == 2)
         assert peer.registrations[1]["ven_name"] == "Open CEM:DEMO-0002"
         assert created.id in fleet.vens
         homes.delete_home(service, created.id, "test")
-        await _until(lambda: len(peer.cancelled_registrations) == 1)
-        await _until(lambda: created.id not in fleet.vens)
+        await until(lambda: len(peer.cancelled_registrations) == 1)
+        await until(lambda: created.id not in fleet.vens)
         await asyncio.sleep(1.0)  # five ticks: the deleted home's VEN does not register again
         assert len(peer.registrations) == 2
         assert demo_id in fleet.vens  # the other home keeps its VEN

@@ -7,54 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-import pytest
-
-from hems.clock import ManualClock
-from hems.runtime import Runtime, build_runtime
-from hems.settings import Settings
+from hems.runtime import Runtime
 from hems.storage.store import StoredEvent
 from hems.usecases import enrolment
 from tests.adapters.openadr.vtn_peer import REGISTRATION_ID, VEN_ID, free_port, make_vtn
+from tests.hems.ven_setup import VEN_INTEROP_MARKS, started_demo_runtime, until
 
-pytestmark = [
-    pytest.mark.interop,
-    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:.*NotAppKeyWarning.*"),
-    pytest.mark.filterwarnings("ignore::UserWarning"),
-]
+pytestmark = VEN_INTEROP_MARKS
 
 TICK_S = 0.2
-
-
-@pytest.fixture(autouse=True)
-def _quiet_openleadr(caplog):
-    caplog.set_level(logging.CRITICAL, logger="openleadr")
-
-
-async def _until(condition, timeout_s: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting for the VTN")
-        await asyncio.sleep(0.1)
-
-
-def _runtime(tmp_path, port: int) -> tuple[Runtime, int]:
-    """The demo home's runtime on the database under ``tmp_path`` (the same one on a restart),
-    its VENs started and pointed at the VTN on ``port``."""
-    settings = Settings(
-        state_dir=tmp_path,
-        demo=True,
-        planner_processes=0,
-        vtn_url=f"http://127.0.0.1:{port}/OpenADR2/Simple/2.0b",
-    )
-    runtime = build_runtime(settings, ManualClock(datetime.now(UTC)), seed=2)
-    assert runtime.vens is not None
-    runtime.vens.start(tick_s=TICK_S)
-    return runtime, next(iter(runtime.simulations))
 
 
 def cancel_on_next_poll(server: Any) -> None:
@@ -96,12 +60,12 @@ async def _withdraw_restart_enrol(tmp_path, caplog) -> None:
     port = free_port()
     server, peer = make_vtn(port)
     await server.run()
-    runtime, home_id = _runtime(tmp_path, port)
+    runtime, home_id = started_demo_runtime(tmp_path, port, TICK_S)
     try:
-        await _until(lambda: len(peer.registrations) == 1)
+        await until(lambda: len(peer.registrations) == 1)
         shown = enrolment.withdraw(runtime.service, home_id, "home-token-1")
         assert shown.status == "withdrawn"
-        await _until(lambda: len(peer.cancelled_registrations) == 1)
+        await until(lambda: len(peer.cancelled_registrations) == 1)
         assert peer.cancelled_registrations[0]["ven_id"] == VEN_ID
         await asyncio.sleep(5 * TICK_S)
         assert len(peer.registrations) == 1  # it does not register again
@@ -110,13 +74,13 @@ async def _withdraw_restart_enrol(tmp_path, caplog) -> None:
         assert runtime.vens is not None
         await runtime.vens.stop()
     # a restart on the same database: the withdrawn home's VEN does not register
-    runtime, home_id = _runtime(tmp_path, port)
+    runtime, home_id = started_demo_runtime(tmp_path, port, TICK_S)
     try:
         await asyncio.sleep(8 * TICK_S)
         assert len(peer.registrations) == 1
         assert enrolment.enrolment(runtime.service, home_id).status == "withdrawn"
         enrolment.enrol(runtime.service, home_id, "admin")
-        await _until(lambda: len(peer.registrations) == 2)
+        await until(lambda: len(peer.registrations) == 2)
         assert enrolment.enrolment(runtime.service, home_id).status == "enrolled"
     finally:
         assert runtime.vens is not None
@@ -132,11 +96,11 @@ async def _cancelled_by_vtn(tmp_path) -> None:
     port = free_port()
     server, peer = make_vtn(port)
     await server.run()
-    runtime, home_id = _runtime(tmp_path, port)
+    runtime, home_id = started_demo_runtime(tmp_path, port, TICK_S)
     try:
-        await _until(lambda: len(peer.registrations) == 1)
+        await until(lambda: len(peer.registrations) == 1)
         cancel_on_next_poll(server)
-        await _until(
+        await until(
             lambda: enrolment.enrolment(runtime.service, home_id).status == "cancelled_by_dsrsp"
         )
         shown = enrolment.enrolment(runtime.service, home_id)
@@ -147,14 +111,14 @@ async def _cancelled_by_vtn(tmp_path) -> None:
     finally:
         assert runtime.vens is not None
         await runtime.vens.stop()
-    runtime, home_id = _runtime(tmp_path, port)  # nor after a restart
+    runtime, home_id = started_demo_runtime(tmp_path, port, TICK_S)  # nor after a restart
     try:
         await asyncio.sleep(8 * TICK_S)
         assert len(peer.registrations) == 1
         assert runtime.vens is not None
         assert runtime.vens.vens[home_id].cancelled_by_vtn_utc == shown.since
         enrolment.enrol(runtime.service, home_id, "home-token-1")
-        await _until(lambda: len(peer.registrations) == 2)
+        await until(lambda: len(peer.registrations) == 2)
         assert enrolment.enrolment(runtime.service, home_id).status == "enrolled"
     finally:
         assert runtime.vens is not None
