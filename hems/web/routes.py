@@ -30,6 +30,7 @@ from hems.usecases import events, homes, plans, preferences
 from hems.usecases.access import actor, principal_of, token_in_force
 from hems.usecases.errors import InvalidInputError
 from hems.web import forms, views, words
+from hems.web.chart import chart_for
 from hems.web.sessions import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -261,7 +262,7 @@ async def today(request: Request, user: User, service: Service) -> Response:
     devices = homes.device_statuses(service, user.home_id)
     overrides = preferences.active_overrides(service, user.home_id)
     now = service.clock.now()
-    chart = _chart(service, user.home_id)
+    chart = chart_for(service, user.home_id)
     upcoming = [
         e for e in events.events(service, user.home_id) if e.end > now and e.status != "cancelled"
     ]
@@ -279,21 +280,9 @@ async def today(request: Request, user: User, service: Service) -> Response:
     )
 
 
-def _chart(service: CemService, home_id: int) -> dict[str, Any] | None:
-    plan = plans.latest_plan(service, home_id)
-    if plan is None:
-        return None
-    return views.chart_data(
-        plan,
-        homes.home(service, home_id),
-        preferences.preferences(service, home_id),
-        service.clock.now(),
-    )
-
-
 @router.get("/homes/{home_id}/plan.json")
 async def plan_json(user: User, service: Service) -> Response:
-    chart = _chart(service, user.home_id)
+    chart = chart_for(service, user.home_id)
     if chart is None:
         return JSONResponse({"plan_id": None}, headers={"Cache-Control": "no-store"})
     return JSONResponse(chart, headers={"Cache-Control": "no-store"})

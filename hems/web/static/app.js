@@ -28,66 +28,102 @@
     });
   });
 
-  /* -- the plan chart --------------------------------------------------------------------- */
+  /* -- the plan chart ----------------------------------------------------------------------
+     One chart of two panels on a shared time axis: above, the import price with carbon
+     intensity as a band behind it and each device's power stacked; below, a small panel of
+     charge levels and indoor temperature. DSR events and overrides are shaded across both. */
   const colours = {
-    price: "#1f4e9c", exportPrice: "#6b8fd6", carbon: "#2e7d32",
+    price: "#1f4e9c", carbon: "rgba(46,125,50,0.35)", carbonLine: "#2e7d32",
     power: ["#c2185b", "#ef6c00", "#00838f", "#5e35b1", "#f9a825", "#6d4c41"],
-    gridIn: "#212121", gridOut: "#757575", soc: ["#c2185b", "#00838f"], indoor: "#ef6c00",
-    band: "rgba(46,125,50,0.15)"
+    soc: ["#c2185b", "#00838f"], indoor: "#ef6c00", band: "rgba(46,125,50,0.15)",
+    shade: { event: "rgba(176,0,32,0.16)", override: "rgba(94,53,177,0.16)" }
   };
 
-  function line(name, x, y, axis, colour, extra) {
+  function line(name, x, y, axis, colour, hover, extra) {
     return Object.assign({ type: "scatter", mode: "lines", name: name, x: x, y: y, yaxis: axis,
-      line: { color: colour, width: 2, shape: "hv" }, hovertemplate: "%{y}" }, extra || {});
+      line: { color: colour, width: 2, shape: "hv" }, hovertemplate: hover + "<extra></extra>" },
+      extra || {});
   }
 
   function traces(d) {
     const t = [];
-    t.push(line("Import price (p/kWh)", d.x, d.import_price_p, "y", colours.price));
-    t.push(line("Export price (p/kWh)", d.x, d.export_price_p, "y", colours.exportPrice,
-      { line: { color: colours.exportPrice, width: 1.5, dash: "dot", shape: "hv" } }));
-    t.push(line("Carbon (g/kWh)", d.x, d.carbon_g, "y2", colours.carbon));
+    t.push(line("Carbon (g/kWh)", d.x, d.carbon_g, "y3", colours.carbonLine,
+      "carbon %{y:.0f} g/kWh", { fill: "tozeroy", fillcolor: colours.carbon,
+        line: { color: colours.carbonLine, width: 0.5, shape: "hv" } }));
     Object.keys(d.power).forEach(function (name, i) {
-      t.push({ type: "bar", name: name + " (kW)", x: d.x, y: d.power[name], yaxis: "y3",
-        marker: { color: colours.power[i % colours.power.length] }, hovertemplate: "%{y} kW" });
+      t.push({ type: "bar", name: name + " (kW)", x: d.x, y: d.power[name], yaxis: "y",
+        marker: { color: colours.power[i % colours.power.length] },
+        hovertemplate: name + " %{y:.1f} kW<extra></extra>" });
     });
-    t.push(line("Grid import (kW)", d.x, d.grid_import, "y3", colours.gridIn));
-    t.push(line("Grid export (kW)", d.x, d.grid_export, "y3", colours.gridOut,
-      { line: { color: colours.gridOut, width: 1.5, dash: "dash", shape: "hv" } }));
+    t.push(line("Import price (p/kWh)", d.x, d.import_price_p, "y2", colours.price,
+      "import price %{y:.1f}p per kWh", { line: { color: colours.price, width: 2.5, shape: "hv" } }));
     Object.keys(d.soc).forEach(function (name, i) {
-      t.push(line(name + " charge (%)", d.x, d.soc[name], "y4", colours.soc[i % 2],
-        { line: { color: colours.soc[i % 2], width: 2 } }));
+      t.push(line(name + " level (%)", d.x, d.soc[name], "y4", colours.soc[i % 2],
+        name + " %{y:.0f} % full", { line: { color: colours.soc[i % 2], width: 2 } }));
     });
     if (d.comfort_min.length) {
-      t.push(line("Comfort minimum (°C)", d.x, d.comfort_min, "y5", colours.carbon,
-        { line: { color: colours.carbon, width: 1, shape: "hv" } }));
-      t.push(line("Comfort maximum (°C)", d.x, d.comfort_max, "y5", colours.carbon,
-        { fill: "tonexty", fillcolor: colours.band, line: { color: colours.carbon, width: 1 } }));
+      t.push(line("Comfort band (°C)", d.x, d.comfort_min, "y5", colours.carbonLine,
+        "at least %{y:.1f} °C", { showlegend: false, line: { color: colours.carbonLine, width: 0.5, shape: "hv" } }));
+      t.push(line("Comfort band (°C)", d.x, d.comfort_max, "y5", colours.carbonLine,
+        "at most %{y:.1f} °C", { fill: "tonexty", fillcolor: colours.band,
+          line: { color: colours.carbonLine, width: 0.5 } }));
     }
     Object.keys(d.indoor).forEach(function (name) {
       t.push(line("Indoor (°C)", d.x, d.indoor[name], "y5", colours.indoor,
-        { line: { color: colours.indoor, width: 2 } }));
+        "indoors %{y:.1f} °C", { line: { color: colours.indoor, width: 2 } }));
     });
     return t;
   }
 
   function layout(d) {
-    const shapes = [{ type: "line", xref: "x", yref: "paper", x0: d.now, x1: d.now, y0: 0, y1: 1,
-      line: { color: "#000", width: 1, dash: "dash" } }];
+    const shapes = (d.shading || []).map(function (s) {
+      return { type: "rect", xref: "x", yref: "paper", x0: s.x0, x1: s.x1, y0: 0, y1: 1,
+        fillcolor: colours.shade[s.kind] || colours.shade.override, line: { width: 0 },
+        layer: "below", name: s.label };
+    });
+    shapes.push({ type: "line", xref: "x", yref: "paper", x0: d.now, x1: d.now, y0: 0, y1: 1,
+      line: { color: "#000", width: 1, dash: "dash" } });
     const narrow = window.innerWidth < 600;
     return {
-      height: narrow ? 900 : 820, margin: { l: 50, r: 50, t: 10, b: 10 },
-      font: { size: 13, color: "#1a1a1a" }, barmode: "relative", bargap: 0.1,
+      height: narrow ? 620 : 600, margin: { l: 44, r: 44, t: 10, b: 10 },
+      font: { size: narrow ? 12 : 13, color: "#1a1a1a" }, barmode: "relative", bargap: 0.05,
       hovermode: "x unified", showlegend: true,
-      legend: { orientation: "h", y: -0.06, yanchor: "top" },
-      xaxis: { type: "date", anchor: "y5", tickformat: "%a %H:%M", showgrid: true },
-      yaxis: { domain: [0.80, 1], title: { text: "p/kWh" } },
-      yaxis2: { overlaying: "y", side: "right", title: { text: "g/kWh" }, showgrid: false },
-      yaxis3: { domain: [0.46, 0.76], title: { text: "kW" }, zeroline: true },
-      yaxis4: { domain: [0.24, 0.42], title: { text: "%" }, range: [0, 100] },
-      yaxis5: { domain: [0, 0.20], title: { text: "°C" } },
+      /* two legend columns on a phone, so the panels keep most of the height */
+      legend: Object.assign({ orientation: "h", y: -0.08, yanchor: "top" },
+        narrow ? { entrywidth: 0.5, entrywidthmode: "fraction", font: { size: 11 } } : {}),
+      xaxis: { type: "date", anchor: "y4", tickformat: narrow ? "%H:%M" : "%a %H:%M",
+        nticks: narrow ? 5 : 10, showgrid: true },
+      /* the powers with the price over them; carbon as a thin band above; charge levels and
+         indoor temperature below. tickmode "auto": an overlaying axis otherwise syncs its
+         ticks to the base axis's (odd numbers such as 18.87p) */
+      yaxis: { domain: [0.36, 0.85], title: { text: "kW" }, zeroline: true },
+      yaxis2: { overlaying: "y", side: "right", title: { text: "p/kWh" }, showgrid: false,
+        rangemode: "tozero", tickmode: "auto" },
+      yaxis3: { domain: [0.89, 1], title: { text: "gCO2" }, rangemode: "tozero", nticks: 2 },
+      yaxis4: { domain: [0, 0.26], title: { text: "%" }, range: [0, 100] },
+      yaxis5: { overlaying: "y4", side: "right", title: { text: "°C" }, showgrid: false,
+        tickmode: "auto", nticks: 4 },
       shapes: shapes
     };
+  }
+
+  function fillShading(items) {
+    const ul = document.getElementById("chart-shading");
+    if (!ul) return;
+    ul.replaceChildren();
+    ul.hidden = false;
+    items.forEach(function (s) {
+      const li = document.createElement("li");
+      li.className = "shade " + s.kind;
+      li.textContent = s.label;
+      ul.appendChild(li);
+    });
+    if (!items.length) {
+      const li = document.createElement("li");
+      li.className = "none";
+      li.textContent = "no DSR event or override in these 48 hours.";
+      ul.appendChild(li);
+    }
   }
 
   function fillList(id, items, emptyText) {
@@ -152,6 +188,7 @@
         const headline = document.getElementById("plan-headline");
         if (headline) { headline.textContent = d.headline; headline.hidden = !d.headline; }
         fillTable(d);
+        fillShading(d.shading || []);
         if (window.Plotly) {
           window.Plotly.react(chart, traces(d), layout(d),
             { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] });

@@ -42,7 +42,7 @@ def test_sign_in_read_the_plan_chart_and_sign_out(page, live_service):
     legend = page.locator("#plan-chart .legendtext").all_text_contents()
     for name in ("Import price (p/kWh)", "Carbon (g/kWh)", "EV charging (kW)", "Heat pump (kW)"):
         assert name in legend, legend
-    assert "Battery charge (%)" in legend
+    assert "Battery level (%)" in legend
     assert "Indoor (°C)" in legend
     assert page.locator("#plan-table tbody tr").count() == 48  # 48 h of hourly slots
     # the slot table is behind a "details" toggle; the 48-hour kWh totals ("In short") are gone
@@ -156,6 +156,15 @@ def test_opt_out_of_a_dsr_event(page, live_service):
     assert "Taking part" in event.inner_text()
     assert "grid import planned at up to" in event.inner_text()
     page.shot("07-event")
+    # the Today chart shades the event across both panels: a rectangle beside the "now" line
+    page.goto(f"/app/homes/{live_service.home_id}")
+    chart_drawn(page)
+    assert page.locator("#plan-chart .shapelayer path").count() == 2
+    assert (
+        "Import limit 2 kW, Mon 30 Nov 19:00-20:00" in page.locator("#chart-shading").inner_text()
+    )
+    page.shot("07-event-on-the-chart")
+    page.goto(f"/app/homes/{live_service.home_id}/events")
     assert "Import limit 2 kW, Mon 30 Nov 19:00-20:00" in event.inner_text()  # not its id
     event.get_by_role("button", name="Opt out of Import limit 2 kW").click()  # confirmed
     flash = page.get_by_role("status").first.inner_text()
