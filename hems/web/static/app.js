@@ -85,12 +85,12 @@
       line: { color: "#000", width: 1, dash: "dash" } });
     const narrow = window.innerWidth < 600;
     return {
-      height: narrow ? 620 : 600, margin: { l: 44, r: 44, t: 10, b: 10 },
+      height: narrow ? 620 : 600, margin: narrow ? { l: 36, r: 36, t: 8, b: 8 } : { l: 44, r: 44, t: 10, b: 10 },
       font: { size: narrow ? 12 : 13, color: "#1a1a1a" }, barmode: "relative", bargap: 0.05,
       hovermode: "x unified", showlegend: true,
       /* two legend columns on a phone, so the panels keep most of the height */
       legend: Object.assign({ orientation: "h", y: -0.08, yanchor: "top" },
-        narrow ? { entrywidth: 0.5, entrywidthmode: "fraction", font: { size: 11 } } : {}),
+        narrow ? { entrywidth: 0.5, entrywidthmode: "fraction", font: { size: 10 } } : {}),
       xaxis: { type: "date", anchor: "y4", tickformat: narrow ? "%H:%M" : "%a %H:%M",
         nticks: narrow ? 5 : 10, showgrid: true },
       /* the powers with the price over them; carbon as a thin band above; charge levels and
