@@ -19,6 +19,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 
@@ -95,3 +96,24 @@ def _parse(value: str) -> tuple[int, int, int, bytes, bytes]:
     except binascii.Error as exc:
         raise ValueError("scrypt secret hash: salt or key is not base64") from exc
     return log_n, r, p, salt, key
+
+
+class _RedactAuthorization(logging.Filter):
+    """Blanks the value of an ``Authorization`` header in a record (websockets logs each
+    header of a handshake at DEBUG as ``"< %s: %s", name, value``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 2 and str(args[0]).lower() == "authorization":
+            record.args = (args[0], "[redacted]", *args[2:])
+        return True
+
+
+def handshake_logger() -> logging.Logger:
+    """The logger to give a WebSocket server that devices authenticate to (``serve(...,
+    logger=...)``): ``websockets.server.devices``, configured like websockets' own, with each
+    handshake's ``Authorization`` header (a password or a token) redacted from its DEBUG lines."""
+    logger = logging.getLogger("websockets.server.devices")
+    if not any(isinstance(f, _RedactAuthorization) for f in logger.filters):
+        logger.addFilter(_RedactAuthorization())
+    return logger

@@ -29,7 +29,7 @@ from websockets.headers import build_www_authenticate_basic, parse_authorization
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from adapters.devices.credentials import verify_secret
+from adapters.devices.credentials import handshake_logger, verify_secret
 from adapters.devices.ocpp.link import ChargerLink
 from adapters.devices.ocpp.settings import ChargerSettings, CsmsSettings, TlsServerSettings
 from adapters.devices.ocpp.state import ChargerEvent, ChargerLive
@@ -103,6 +103,7 @@ class Csms:
             self.settings.port,
             subprotocols=list(SUBPROTOCOLS),
             process_request=self._check_request,
+            logger=handshake_logger(),
             ssl=server_ssl_context(self.settings.tls) if self.settings.tls else None,
             max_size=256 * 1024,
         )

@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from adapters.devices.credentials import verify_secret
+from adapters.devices.credentials import handshake_logger, verify_secret
 from adapters.devices.s2.session import RmSession
 from adapters.devices.s2.settings import CemSettings, ResourceManagerSettings, TlsServerSettings
 from kernel.devices import DeviceUnavailableError
@@ -100,6 +100,7 @@ class S2Cem:
             self.settings.host,
             self.settings.port,
             process_request=self._check_request,
+            logger=handshake_logger(),
             ssl=server_ssl_context(self.settings.tls) if self.settings.tls else None,
             max_size=self.settings.max_message_bytes,
         )

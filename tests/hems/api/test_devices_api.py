@@ -7,7 +7,9 @@ refused naming the field."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import logging
 import time
 
 import pytest
@@ -82,7 +84,10 @@ def test_a_charger_registered_through_the_api_is_paired_shown_tested_and_removed
     assert PASSWORD not in json.dumps(api.runtime.store.export_home(home_a))
 
 
-def test_the_database_keeps_only_a_hash_of_the_password_and_the_csms_verifies_it(api, tmp_path):
+def test_the_database_keeps_only_a_hash_of_the_password_and_the_csms_verifies_it(
+    api, tmp_path, caplog
+):
+    caplog.set_level(logging.DEBUG)
     home_a, token_a = api.homes["CEM-A"]
     answer = api.client.post(f"/homes/{home_a}/devices", json=_charger(), headers=api.auth(token_a))
     assert answer.status_code == 201, answer.text
@@ -106,6 +111,12 @@ def test_the_database_keeps_only_a_hash_of_the_password_and_the_csms_verifies_it
         _wait(lambda: bool(right.of("booted")))
     finally:
         asyncio.run(right.stop())
+    # nor the log, even at DEBUG (websockets logs each handshake header there)
+    logged = "\n".join(r.getMessage() + repr(r.args) for r in caplog.records)
+    assert "Authorization" in logged  # the handshakes were logged: the check means something
+    for secret in (PASSWORD, "not-the-right-secret"):
+        assert secret not in logged
+        assert base64.b64encode(f"CP-7:{secret}".encode()).decode() not in logged
 
 
 def test_another_home_s_token_sees_and_changes_nothing(api):

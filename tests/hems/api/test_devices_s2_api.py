@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 
 from sqlalchemy import text
@@ -28,7 +29,8 @@ def _wait(condition, timeout_s: float = 15.0) -> None:
         time.sleep(0.05)
 
 
-def test_an_s2_battery_is_registered_connected_shown_and_removed(api, tmp_path):
+def test_an_s2_battery_is_registered_connected_shown_and_removed(api, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
     home_a, token_a = api.homes["CEM-A"]
     auth = api.auth(token_a)
     answer = api.client.post(f"/homes/{home_a}/devices", json=_battery(), headers=auth)
@@ -89,3 +91,7 @@ def test_an_s2_battery_is_registered_connected_shown_and_removed(api, tmp_path):
     finally:
         asyncio.run(rm.stop())
     assert TOKEN not in json.dumps(api.runtime.store.audit(home_a))
+    logged = "\n".join(r.getMessage() + repr(r.args) for r in caplog.records)
+    assert "refused resource manager battery-api" in logged  # the wrong token, said
+    for secret in (TOKEN, "a-wrong-token-0123456789"):
+        assert secret not in logged
