@@ -8,6 +8,8 @@ the same :meth:`hems.service.CemService.receive_event`.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Response
 from pydantic import TypeAdapter
 
@@ -26,12 +28,14 @@ _EVENT_LIST = TypeAdapter(list[EventPublic])
 
 @router.get("/homes/{home_id}/events", response_model=list[EventPublic], responses=responses(HOME))
 async def read_events(home_id: HomeId, service: Service, cache: Cache) -> Response:
-    """The home's DSR events and its answers (the JSON is built once per change)."""
+    """The home's DSR events and its answers, each with its status now (the JSON is built
+    once per change, and again when an event starts or ends)."""
 
-    async def build() -> bytes:
-        return _EVENT_LIST.dump_json(uc.events(service, home_id))
+    async def build() -> tuple[bytes, datetime | None]:
+        listed, until = uc.events_until(service, home_id)
+        return _EVENT_LIST.dump_json(listed), until
 
-    body = await cache.record(service, "events", home_id, build)
+    body = await cache.record_until(service, "events", home_id, build)
     return Response(content=body, media_type="application/json")
 
 

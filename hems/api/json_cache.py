@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -21,6 +22,9 @@ class JsonCache:
     records: dict[tuple[str, int], tuple[int, bytes]] = field(default_factory=dict)
     """Other answers by (record kind, home): the store's version they were built from and
     their JSON."""
+    valid_until: dict[tuple[str, int], datetime] = field(default_factory=dict)
+    """Answers that also change with time (an event's status at its start and end): the
+    instant (UTC) they must be built again, whatever the store's version."""
 
     async def record(
         self,
@@ -31,11 +35,40 @@ class JsonCache:
     ) -> bytes:
         """The JSON of a home's ``kind`` of record, rebuilt only when the store changed it."""
         version = service.version(kind, home_id)
-        hit = self.records.get((kind, home_id))
-        if hit is not None and hit[0] == version:
+        key = (kind, home_id)
+        hit = self.records.get(key)
+        until = self.valid_until.get(key)
+        fresh = until is None or service.clock.now() < until
+        if hit is not None and hit[0] == version and fresh:
             return hit[1]
         body = await build()
-        self.records[(kind, home_id)] = (version, body)
+        self.records[key] = (version, body)
+        return body
+
+    async def record_until(
+        self,
+        service: CemService,
+        kind: str,
+        home_id: int,
+        build: Callable[[], Awaitable[tuple[bytes, datetime | None]]],
+    ) -> bytes:
+        """:meth:`record` for an answer that also changes with time: ``build`` gives the JSON
+        and the instant (UTC) it goes stale, or None when only the store changes it."""
+        until: datetime | None = None
+
+        async def build_body() -> bytes:
+            nonlocal until
+            body, until = await build()
+            return body
+
+        key = (kind, home_id)
+        built_before = self.records.get(key)
+        body = await self.record(service, kind, home_id, build_body)
+        if self.records.get(key) is not built_before:  # built now: keep its expiry
+            if until is None:
+                self.valid_until.pop(key, None)
+            else:
+                self.valid_until[key] = until
         return body
 
     def put(self, service: CemService, kind: str, home_id: int, body: bytes) -> None:
@@ -47,6 +80,7 @@ class JsonCache:
         self.plans.pop(home_id, None)
         for key in [k for k in self.records if k[1] == home_id]:
             del self.records[key]
+            self.valid_until.pop(key, None)
 
 
 async def get_json_cache(request: Request) -> JsonCache:

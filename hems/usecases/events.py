@@ -17,7 +17,28 @@ OVERRIDE_CAP_MINUTES = 24 * 60
 """The longest an opt-out override lasts (an override's own limit)."""
 
 
-def public_event(e: StoredEvent) -> EventPublic:
+def status_at(e: StoredEvent, now_utc: datetime) -> str:
+    """The event's status at ``now_utc``: as the DSRSP last sent it (far or near) until the
+    event starts, then active, then completed; a cancelled event stays cancelled. The VTN
+    need not send the event again when its status moves (OpenADR 2.0b: the status is the
+    VEN's to follow by time), so the stored one is not the status after the start."""
+    if e.status == "cancelled":
+        return e.status
+    if now_utc >= e.end:
+        return "completed"
+    if now_utc >= e.start:
+        return "active"
+    return e.status
+
+
+def next_status_change(stored: Sequence[StoredEvent], now_utc: datetime) -> datetime | None:
+    """When the next of these events starts or ends after ``now_utc`` (its status moves then),
+    or None."""
+    times = [t for e in stored if e.status != "cancelled" for t in (e.start, e.end) if t > now_utc]
+    return min(times, default=None)
+
+
+def public_event(e: StoredEvent, now_utc: datetime) -> EventPublic:
     return EventPublic(
         event_id=e.event_id,
         modification_number=e.modification_number,
@@ -25,15 +46,23 @@ def public_event(e: StoredEvent) -> EventPublic:
         value_kw=e.value_kw,
         start=e.start,
         end=e.end,
-        status=e.status,
+        status=status_at(e, now_utc),
         response=e.response,
         response_reason=e.response_reason,
     )
 
 
 def events(service: CemService, home_id: int) -> list[EventPublic]:
-    """The home's DSR events and its answers."""
-    return [public_event(e) for e in service.store.events(home_id)]
+    """The home's DSR events and its answers, each with its status now."""
+    now = service.clock.now()
+    return [public_event(e, now) for e in service.store.events(home_id)]
+
+
+def events_until(service: CemService, home_id: int) -> tuple[list[EventPublic], datetime | None]:
+    """:func:`events`, and until when their statuses hold (the next start or end)."""
+    now = service.clock.now()
+    stored = service.store.events(home_id)
+    return [public_event(e, now) for e in stored], next_status_change(stored, now)
 
 
 def event(service: CemService, home_id: int, event_id: str) -> EventPublic:
@@ -41,7 +70,7 @@ def event(service: CemService, home_id: int, event_id: str) -> EventPublic:
     found = next((e for e in service.store.events(home_id) if e.event_id == event_id), None)
     if found is None:
         raise NotFoundError(f"event {event_id}")
-    return public_event(found)
+    return public_event(found, service.clock.now())
 
 
 async def deliver_event(service: CemService, home_id: int, event: StoredEvent) -> EventPublic:
@@ -52,7 +81,7 @@ async def deliver_event(service: CemService, home_id: int, event: StoredEvent) -
     service.store.home(home_id)
     service.check_planning()
     (answered,) = await receive_event_parts(service, home_id, [event], event.event_id)
-    return public_event(answered)
+    return public_event(answered, service.clock.now())
 
 
 async def receive_event_parts(

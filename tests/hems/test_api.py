@@ -320,6 +320,29 @@ def test_an_event_with_consent_moves_load_and_the_consumer_can_opt_out(client, d
     assert modified.json()["modification_number"] == 1
 
 
+def test_an_events_status_follows_the_clock_after_the_dsrsp_sent_it_far(client, demo):
+    # The VTN sends an event once, "far"; the home's list says active once it starts and
+    # completed once it ends (the list's JSON is cached, and must not hold the old status).
+    _set_consent(client, demo, True)
+    r = client.post(
+        f"/homes/{demo.home_id}/events",
+        json=_event("st-1", "2026-11-30T19:00:00Z", "2026-11-30T20:00:00Z", status="far"),
+        headers=demo.auth(demo.admin_token),
+    )
+    assert r.status_code == 200, r.text
+
+    def status() -> str:
+        listed = client.get(f"/homes/{demo.home_id}/events", headers=demo.auth()).json()
+        (event,) = [e for e in listed if e["event_id"] == "st-1"]
+        return str(event["status"])
+
+    assert status() == "far"
+    demo.clock.advance(timedelta(hours=2))  # 19:00: the event starts
+    assert status() == "active"
+    demo.clock.advance(timedelta(hours=1))  # 20:00: it ends
+    assert status() == "completed"
+
+
 def test_an_event_ending_before_it_starts_is_refused(client, demo):
     r = client.post(
         f"/homes/{demo.home_id}/events",
