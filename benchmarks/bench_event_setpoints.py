@@ -16,11 +16,14 @@ leaves its handler (the VEN's poll):
 * answer: the VEN's oadrCreatedEvent received by the VTN (verify, decide, re-plan, dispatch,
   sign, send, openleadr's verification);
 * stored: the first setpoint decided from the event's plan stored (``Store.add_setpoint``);
-* applied: that setpoint sent to the simulated device (``apply``).
+* applied: that setpoint (or the first step of its ramp) sent to the simulated device
+  (``apply``).
 
 Prints median and p95 of each and writes benchmarks/results/event_setpoints.json. Test keys
-and certificates are generated at run time. The figures include the VEN's wait for nothing:
-the clock starts when the event leaves the VTN, not when the VTN was given it.
+and certificates are generated at run time. The wait for the VEN's next poll (1 s period) is
+not in the figures: the clock starts when the event leaves the VTN, not when the VTN was
+given it. Between events each stack rests half an apply interval, so a ramp's first step is
+not held back by the previous event's (as in a home whose setpoints last moved a while ago).
 """
 
 from __future__ import annotations
