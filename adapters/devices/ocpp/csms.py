@@ -13,28 +13,26 @@ import asyncio
 import hmac
 import http
 import logging
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from types import TracebackType
-from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, InvalidHeader
 from websockets.headers import build_www_authenticate_basic, parse_authorization_basic
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from adapters.devices.credentials import handshake_logger, verify_secret
+from adapters.devices.credentials import verify_secret
 from adapters.devices.ocpp.link import ChargerLink
-from adapters.devices.ocpp.settings import ChargerSettings, CsmsSettings, TlsServerSettings
+from adapters.devices.ocpp.settings import ChargerSettings, CsmsSettings
 from adapters.devices.ocpp.state import ChargerEvent, ChargerLive
 from adapters.devices.ocpp.v16 import CsmsLinkV16
 from adapters.devices.ocpp.v201 import CsmsLinkV201
+from adapters.devices.ws_server import WebSocketServer, certificate_refusal
+from adapters.devices.ws_server import peer_id_from_path as identity_from_path
 
 log = logging.getLogger(__name__)
 
@@ -57,34 +55,11 @@ class RefusedCharger:
     attempts: int
 
 
-def server_ssl_context(tls: TlsServerSettings) -> ssl.SSLContext:
-    """TLS 1.2+ with the CSMS's certificate; with a client CA, a client certificate is required
-    (security profile 3)."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(tls.cert_file, tls.key_file)
-    if tls.client_ca_file is not None:
-        context.load_verify_locations(cafile=tls.client_ca_file)
-        context.verify_mode = ssl.CERT_REQUIRED
-    return context
-
-
-def identity_from_path(path: str) -> str:
-    """The charger identity: the URL path's last segment, percent-decoded."""
-    return unquote(urlsplit(path).path.rstrip("/").rsplit("/", 1)[-1])
-
-
-def _common_name(peer_cert: dict[str, Any] | None) -> str | None:
-    for rdn in (peer_cert or {}).get("subject", ()):
-        for key, value in rdn:
-            if key == "commonName":
-                return str(value)
-    return None
-
-
-class Csms:
+class Csms(WebSocketServer):
     """The CSMS: start it (``async with``), then drive chargers through
     :class:`adapters.devices.ocpp.driver.OcppChargerDriver`."""
+
+    _name = "the CSMS"
 
     def __init__(self, settings: CsmsSettings) -> None:
         self.settings = settings
@@ -97,44 +72,16 @@ class Csms:
 
     async def start(self) -> None:
         """Listen; returns once the socket is bound."""
-        self._server = await serve(
+        await self._listen(
             self._serve_charger,
             self.settings.host,
             self.settings.port,
+            self.settings.tls,
             subprotocols=list(SUBPROTOCOLS),
             process_request=self._check_request,
-            logger=handshake_logger(),
-            ssl=server_ssl_context(self.settings.tls) if self.settings.tls else None,
             max_size=256 * 1024,
         )
         log.info("CSMS listening on %s:%d", self.settings.host, self.port)
-
-    async def stop(self) -> None:
-        """Close every charger's connection and stop listening."""
-        if self._server is None:
-            return
-        self._server.close()
-        await self._server.wait_closed()
-        self._server = None
-
-    async def __aenter__(self) -> Csms:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        """The bound port (useful with ``port=0``)."""
-        if self._server is None:
-            raise RuntimeError("the CSMS is not running")
-        return int(next(iter(self._server.sockets)).getsockname()[1])
 
     def charger(self, identity: str) -> ChargerSettings:
         """A paired charger's settings; KeyError if not paired."""
@@ -200,16 +147,7 @@ class Csms:
             refusal = await self._check_password(connection, request.headers, charger)
             if refusal is not None:
                 return refusal
-        tls = self.settings.tls
-        if tls is not None and tls.client_ca_file is not None:
-            ssl_object = connection.transport.get_extra_info("ssl_object")
-            name = _common_name(ssl_object.getpeercert() if ssl_object else None)
-            if name != identity:
-                log.warning(
-                    "refused charger %s from %s: its certificate names %r", identity, peer, name
-                )
-                return connection.respond(http.HTTPStatus.FORBIDDEN, "Certificate mismatch\n")
-        return None
+        return certificate_refusal(connection, self.settings.tls, identity, "charger", log)
 
     def _note_refused(self, identity: str, address: str) -> None:
         """Remember an unknown identity for pairing; its first attempt is logged as a warning,

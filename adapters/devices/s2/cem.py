@@ -12,50 +12,23 @@ from __future__ import annotations
 import asyncio
 import http
 import logging
-import ssl
 from collections.abc import Callable
 from enum import StrEnum
-from types import TracebackType
-from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection
 from websockets.http11 import Request, Response
 
-from adapters.devices.credentials import handshake_logger, verify_secret
+from adapters.devices.credentials import verify_secret
 from adapters.devices.s2.session import RmSession
-from adapters.devices.s2.settings import CemSettings, ResourceManagerSettings, TlsServerSettings
+from adapters.devices.s2.settings import CemSettings, ResourceManagerSettings
+from adapters.devices.ws_server import WebSocketServer, certificate_refusal
+from adapters.devices.ws_server import peer_id_from_path as rm_id_from_path
 from kernel.devices import DeviceUnavailableError
 
 log = logging.getLogger(__name__)
 
 _BEARER = "bearer "
 _SHOWN_ID_CHARS = 64
-
-
-def server_ssl_context(tls: TlsServerSettings) -> ssl.SSLContext:
-    """TLS 1.2+ with the CEM's certificate; with a client CA, a client certificate is
-    required."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(tls.cert_file, tls.key_file)
-    if tls.client_ca_file is not None:
-        context.load_verify_locations(cafile=tls.client_ca_file)
-        context.verify_mode = ssl.CERT_REQUIRED
-    return context
-
-
-def rm_id_from_path(path: str) -> str:
-    """The RM's id: the URL path's last segment, percent-decoded."""
-    return unquote(urlsplit(path).path.rstrip("/").rsplit("/", 1)[-1])
-
-
-def _common_name(peer_cert: dict[str, Any] | None) -> str | None:
-    for rdn in (peer_cert or {}).get("subject", ()):
-        for key, value in rdn:
-            if key == "commonName":
-                return str(value)
-    return None
 
 
 class RmEvent(StrEnum):
@@ -66,9 +39,11 @@ class RmEvent(StrEnum):
     DISCONNECTED = "disconnected"
 
 
-class S2Cem:
+class S2Cem(WebSocketServer):
     """The CEM side of S2: start it (``async with``), then drive each paired RM through
     :class:`adapters.devices.s2.driver.S2FrbcDriver`."""
+
+    _name = "the S2 CEM"
 
     def __init__(self, settings: CemSettings) -> None:
         self.settings = settings
@@ -95,43 +70,15 @@ class S2Cem:
 
     async def start(self) -> None:
         """Listen; returns once the socket is bound."""
-        self._server = await serve(
+        await self._listen(
             self._serve,
             self.settings.host,
             self.settings.port,
+            self.settings.tls,
             process_request=self._check_request,
-            logger=handshake_logger(),
-            ssl=server_ssl_context(self.settings.tls) if self.settings.tls else None,
             max_size=self.settings.max_message_bytes,
         )
         log.info("S2 CEM listening on %s:%d", self.settings.host, self.port)
-
-    async def stop(self) -> None:
-        """Close every RM's connection and stop listening."""
-        if self._server is None:
-            return
-        self._server.close()
-        await self._server.wait_closed()
-        self._server = None
-
-    async def __aenter__(self) -> S2Cem:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        """The bound port (useful with ``port=0``)."""
-        if self._server is None:
-            raise RuntimeError("the S2 CEM is not running")
-        return int(next(iter(self._server.sockets)).getsockname()[1])
 
     def resource_manager(self, rm_id: str) -> ResourceManagerSettings:
         """A paired RM's settings; KeyError if not paired."""
@@ -199,19 +146,7 @@ class S2Cem:
                 response = connection.respond(http.HTTPStatus.UNAUTHORIZED, "Invalid token\n")
                 response.headers["WWW-Authenticate"] = 'Bearer realm="hems-s2"'
                 return response
-        tls = self.settings.tls
-        if tls is not None and tls.client_ca_file is not None:
-            ssl_object = connection.transport.get_extra_info("ssl_object")
-            name = _common_name(ssl_object.getpeercert() if ssl_object else None)
-            if name != rm_id:
-                log.warning(
-                    "refused resource manager %s from %s: its certificate names %r",
-                    rm_id,
-                    peer,
-                    name,
-                )
-                return connection.respond(http.HTTPStatus.FORBIDDEN, "Certificate mismatch\n")
-        return None
+        return certificate_refusal(connection, self.settings.tls, rm_id, "resource manager", log)
 
     async def _serve(self, connection: ServerConnection) -> None:
         """One RM's session; nothing it does ends the server."""
