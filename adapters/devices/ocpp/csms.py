@@ -26,6 +26,12 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from adapters.devices.credentials import verify_secret
+from adapters.devices.login_throttle import (
+    LoginThrottle,
+    LoginThrottledError,
+    peer_host,
+    throttled_response,
+)
 from adapters.devices.ocpp.link import ChargerLink
 from adapters.devices.ocpp.settings import ChargerSettings, CsmsSettings
 from adapters.devices.ocpp.state import ChargerEvent, ChargerLive
@@ -61,8 +67,9 @@ class Csms(WebSocketServer):
 
     _name = "the CSMS"
 
-    def __init__(self, settings: CsmsSettings) -> None:
+    def __init__(self, settings: CsmsSettings, login_throttle: LoginThrottle | None = None) -> None:
         self.settings = settings
+        self._login_throttle = login_throttle or LoginThrottle()
         self._chargers = {c.identity: c for c in settings.chargers}
         self._listeners: list[Callable[[str, ChargerEvent], None]] = []
         self._live = {c.identity: self._new_live(c.identity) for c in settings.chargers}
@@ -164,15 +171,25 @@ class Csms(WebSocketServer):
         self, connection: ServerConnection, headers: Headers, charger: ChargerSettings
     ) -> Response | None:
         """Basic auth: the user name is the identity, the password verified against its hash
-        (scrypt, in a worker thread: it takes ~0.1 s of CPU on purpose)."""
-        assert charger.password_hash is not None
+        (scrypt, in a worker thread: it takes ~0.1 s of CPU on purpose), failures throttled
+        (adapters/devices/login_throttle.py: 429 with Retry-After)."""
+        password_hash = charger.password_hash
+        assert password_hash is not None
         try:
             username, password = parse_authorization_basic(headers["Authorization"])
         except (KeyError, InvalidHeader):
             username, password = "", ""
         right_user = hmac.compare_digest(username.encode(), charger.identity.encode())
-        right_password = await asyncio.to_thread(verify_secret, password, charger.password_hash)
-        if right_user and right_password:
+        try:
+            right = await self._login_throttle.verify(
+                charger.identity,
+                peer_host(connection.remote_address),
+                lambda: verify_secret(password, password_hash) and right_user,
+            )
+        except LoginThrottledError as exc:
+            log.warning("refused charger %s: too many failed logins", charger.identity)
+            return throttled_response(connection, exc)
+        if right:
             return None
         log.warning(
             "refused charger %s from %s: missing or wrong basic-auth credentials",

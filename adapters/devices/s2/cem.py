@@ -19,6 +19,12 @@ from websockets.asyncio.server import Server, ServerConnection
 from websockets.http11 import Request, Response
 
 from adapters.devices.credentials import verify_secret
+from adapters.devices.login_throttle import (
+    LoginThrottle,
+    LoginThrottledError,
+    peer_host,
+    throttled_response,
+)
 from adapters.devices.s2.session import RmSession
 from adapters.devices.s2.settings import CemSettings, ResourceManagerSettings
 from adapters.devices.ws_server import WebSocketServer, certificate_refusal
@@ -45,8 +51,9 @@ class S2Cem(WebSocketServer):
 
     _name = "the S2 CEM"
 
-    def __init__(self, settings: CemSettings) -> None:
+    def __init__(self, settings: CemSettings, login_throttle: LoginThrottle | None = None) -> None:
         self.settings = settings
+        self._login_throttle = login_throttle or LoginThrottle()
         self._rms = {rm.rm_id: rm for rm in settings.resource_managers}
         self._sessions: dict[str, RmSession] = {}
         self._server: Server | None = None
@@ -123,7 +130,8 @@ class S2Cem(WebSocketServer):
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
         """Refuse an unknown RM, a missing or wrong token (verified against its hash in a
-        worker thread: scrypt takes ~0.1 s of CPU on purpose), or another RM's certificate."""
+        worker thread: scrypt takes ~0.1 s of CPU on purpose; failures throttled, 429 with
+        Retry-After: adapters/devices/login_throttle.py), or another RM's certificate."""
         rm_id = rm_id_from_path(request.path)
         peer = connection.remote_address
         rm = self._rms.get(rm_id)
@@ -134,10 +142,18 @@ class S2Cem(WebSocketServer):
                 peer,
             )
             return connection.respond(http.HTTPStatus.NOT_FOUND, "Unknown resource manager\n")
-        if rm.token_hash is not None:
+        token_hash = rm.token_hash
+        if token_hash is not None:
             header = request.headers.get("Authorization", "")
             presented = header[len(_BEARER) :] if header.lower().startswith(_BEARER) else ""
-            if not await asyncio.to_thread(verify_secret, presented, rm.token_hash):
+            try:
+                right = await self._login_throttle.verify(
+                    rm_id, peer_host(peer), lambda: verify_secret(presented, token_hash)
+                )
+            except LoginThrottledError as exc:
+                log.warning("refused resource manager %s: too many failed logins", rm_id)
+                return throttled_response(connection, exc)
+            if not right:
                 log.warning(
                     "refused resource manager %s from %s: missing or wrong bearer token",
                     rm_id,
