@@ -16,6 +16,8 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from tests.adapters.openadr import waiting
+
 ROOT = Path(__file__).resolve().parents[3]
 STOP_GRACE_S = 5.0  # a peer asked to quit is killed after this
 Event = dict[str, Any]
@@ -117,10 +119,6 @@ class PeerProcess:
 
 
 async def until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    """Return once ``condition()`` holds; AssertionError after ``timeout_s``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
+    """Return once ``condition()`` holds, checked every 20 ms (the device tests time their
+    peers' answers); AssertionError after ``timeout_s``."""
+    await waiting.until(condition, timeout_s, poll_s=0.02)
