@@ -14,6 +14,8 @@ could repeat handshakes to burn the service's CPU and to guess the secret. So:
 - At most :data:`CONCURRENT_VERIFICATIONS` scrypt checks run at once in the whole process (one
   small thread pool for both servers); a check still queued when its handshake gives up (the
   WebSocket open timeout) is dropped without running.
+- A lockout is logged as a warning once, the attempts it refuses at debug level (a flood must
+  not flood the log).
 - Memory is bounded: at most :data:`MAX_KEYS` keys, the least recently failed dropped first.
 
 The window is the API's (``auth_failure_window_s``, hems/serving/rate_limits.py) and the count
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import http
+import logging
 import math
 import time
 from collections import deque
@@ -51,6 +54,8 @@ CONCURRENT_VERIFICATIONS = 2
 """scrypt checks running at once in the process; more wait (queued, no CPU) for a slot."""
 MAX_KEYS = 10_000
 """Identities and addresses remembered; beyond, the least recently failed are forgotten."""
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 """Seconds from an arbitrary origin (``time.monotonic``; tests pass their own)."""
@@ -129,6 +134,12 @@ class LoginThrottle:
             backoff_s = self.first_backoff_s * 2 ** min(state.lockouts, 32)
             state.locked_until = now + min(self.max_backoff_s, backoff_s)
             state.lockouts += 1
+            log.warning(  # once per lockout; the refusals during it are logged at debug level
+                "device logins for %s locked out for %.0f s after %d failures",
+                key,
+                state.locked_until - now,
+                len(state.times),
+            )
             state.times.clear()
         self._keys[key] = state
         while len(self._keys) > self._max_keys:

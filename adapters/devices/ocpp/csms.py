@@ -187,7 +187,7 @@ class Csms(WebSocketServer):
                 lambda: verify_secret(password, password_hash) and right_user,
             )
         except LoginThrottledError as exc:
-            log.warning("refused charger %s: too many failed logins", charger.identity)
+            log.debug("refused charger %s: too many failed logins", charger.identity)
             return throttled_response(connection, exc)
         if right:
             return None

@@ -151,7 +151,7 @@ class S2Cem(WebSocketServer):
                     rm_id, peer_host(peer), lambda: verify_secret(presented, token_hash)
                 )
             except LoginThrottledError as exc:
-                log.warning("refused resource manager %s: too many failed logins", rm_id)
+                log.debug("refused resource manager %s: too many failed logins", rm_id)
                 return throttled_response(connection, exc)
             if not right:
                 log.warning(

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from websockets.asyncio.client import connect
@@ -56,15 +58,24 @@ def _attempt(throttle: LoginThrottle, check: Callable[[], bool], *, peer: str = 
     return asyncio.run(throttle.verify(IDENTITY, peer, check))
 
 
-def test_after_five_failures_even_the_right_secret_is_refused_without_a_check() -> None:
+def test_after_five_failures_even_the_right_secret_is_refused_without_a_check(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     clock, check = FakeClock(), Check()
     throttle = LoginThrottle(clock=clock)
-    for _ in range(5):
-        assert not _attempt(throttle, check(False))
-    with pytest.raises(LoginThrottledError) as refused:
-        _attempt(throttle, check(True))
-    assert refused.value.retry_after_s == 60
+    with caplog.at_level(logging.DEBUG, logger="adapters.devices.login_throttle"):
+        for _ in range(5):
+            assert not _attempt(throttle, check(False))
+        for _ in range(3):
+            with pytest.raises(LoginThrottledError) as refused:
+                _attempt(throttle, check(True))
+            assert refused.value.retry_after_s == 60
     assert check.calls == 5
+    # one warning per locked key (the identity and the address), not one per refusal
+    assert [r.getMessage() for r in caplog.records] == [
+        f"device logins for id:{IDENTITY} locked out for 60 s after 5 failures",
+        "device logins for peer:10.0.0.9 locked out for 60 s after 5 failures",
+    ]
     clock.now_s += 61
     assert _attempt(throttle, check(True))  # the right secret works after the backoff
 
@@ -148,6 +159,32 @@ def test_at_most_two_checks_run_at_once() -> None:
 
     asyncio.run(flood())
     assert most == login_throttle.CONCURRENT_VERIFICATIONS == 2
+
+
+def test_a_check_still_queued_when_its_handshake_gives_up_never_runs() -> None:
+    release = threading.Event()
+    ran: list[str] = []
+
+    def blocking() -> bool:
+        release.wait(5)
+        return True
+
+    def queued() -> bool:
+        ran.append("queued")
+        return True
+
+    async def scenario(pool: ThreadPoolExecutor) -> None:
+        throttle = LoginThrottle(executor=pool)
+        busy = asyncio.ensure_future(throttle.verify("CP-1", "10.3.0.1", blocking))
+        await asyncio.sleep(0.05)  # the one slot is taken
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(throttle.verify("CP-2", "10.3.0.2", queued), 0.05)
+        release.set()
+        assert await busy
+
+    with ThreadPoolExecutor(1) as pool:
+        asyncio.run(scenario(pool))
+    assert ran == []
 
 
 def _counting_verify(monkeypatch: pytest.MonkeyPatch, module: str) -> list[int]:
