@@ -12,9 +12,10 @@ import logging
 import ssl
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -23,18 +24,26 @@ from websockets.http11 import Response
 from adapters.devices.credentials import handshake_logger
 
 
-class ServerTls(Protocol):
-    """A server's TLS settings (``ocpp.TlsServerSettings``, ``s2.TlsServerSettings``)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TlsServerSettings:
+    """A device server's TLS (wss://): the OCPP CSMS's and the S2 CEM's, each exported again
+    by its package's settings module.
 
-    @property
-    def cert_file(self) -> Path: ...
-    @property
-    def key_file(self) -> Path: ...
-    @property
-    def client_ca_file(self) -> Path | None: ...
+    Attributes:
+        cert_file: the server's certificate chain (PEM).
+        key_file: its private key (PEM).
+        client_ca_file: the CA that signs the devices' client certificates (PEM); a device
+            must then present one whose common name is its identity (a charger's OCPP
+            identity: security profile 3; an S2 RM's ``rm_id``). None: no client certificate
+            asked (OCPP security profile 2).
+    """
+
+    cert_file: Path
+    key_file: Path
+    client_ca_file: Path | None = None
 
 
-def server_ssl_context(tls: ServerTls) -> ssl.SSLContext:
+def server_ssl_context(tls: TlsServerSettings) -> ssl.SSLContext:
     """TLS 1.2+ with the server's certificate; with a client CA, a client certificate is
     required."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -54,7 +63,7 @@ def peer_id_from_path(path: str) -> str:
 
 def certificate_refusal(
     connection: ServerConnection,
-    tls: ServerTls | None,
+    tls: TlsServerSettings | None,
     peer_id: str,
     kind: str,
     log: logging.Logger,
@@ -101,7 +110,7 @@ class WebSocketServer(ABC):
         handler: Callable[[ServerConnection], Awaitable[None]],
         host: str,
         port: int,
-        tls: ServerTls | None,
+        tls: TlsServerSettings | None,
         **options: Any,
     ) -> None:
         """Bind ``host:port`` (TLS when ``tls``); ``options`` go to ``websockets``' serve. Its

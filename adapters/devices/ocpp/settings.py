@@ -14,10 +14,10 @@ password (:func:`hash_password`), against which the password it presents is veri
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 from adapters.devices.credentials import hash_secret, is_secret_hash
+from adapters.devices.ws_server import TlsServerSettings as TlsServerSettings
 
 # OCPP 2.0.1 (BasicAuthPassword) allows 16-40 characters; OCPP 1.6's AuthorizationKey is
 # 16-20 bytes. The wider 2.0.1 range is accepted for both.
@@ -79,23 +79,6 @@ class ChargerSettings:
                 f"charger {self.identity}: voltage_v and max_power_kw must be > 0, "
                 "min_current_a >= 0"
             )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TlsServerSettings:
-    """The CSMS's TLS (wss://).
-
-    Attributes:
-        cert_file: the server's certificate chain (PEM).
-        key_file: its private key (PEM).
-        client_ca_file: with security profile 3, the CA that signs the chargers' client
-            certificates (PEM); a charger must then present one whose common name is its
-            identity. None: no client certificate asked (profile 2).
-    """
-
-    cert_file: Path
-    key_file: Path
-    client_ca_file: Path | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

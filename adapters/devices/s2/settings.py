@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from adapters.devices.credentials import hash_secret, is_secret_hash
+from adapters.devices.ws_server import TlsServerSettings as TlsServerSettings
 
 TOKEN_MIN_CHARS = 16
 TOKEN_MAX_CHARS = 256
@@ -55,22 +55,6 @@ class ResourceManagerSettings:
             raise ValueError(
                 f"resource manager {self.rm_id}: token_hash is not a hash (use hash_token)"
             )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TlsServerSettings:
-    """The CEM's TLS (wss://).
-
-    Attributes:
-        cert_file: the CEM's certificate chain (PEM).
-        key_file: its private key (PEM).
-        client_ca_file: the CA that signs the RMs' client certificates (PEM); an RM must
-            then present one whose common name is its ``rm_id``. None: none asked.
-    """
-
-    cert_file: Path
-    key_file: Path
-    client_ca_file: Path | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
