@@ -37,7 +37,7 @@ from tests.adapters.openadr.vtn_peer import (
     PeerLog,
     dispatch_event,
     free_port,
-    make_vtn,
+    make_mtls_vtn,
 )
 from tests.adapters.openadr.waiting import until
 
@@ -148,16 +148,13 @@ def _signing_vtn(port: int, ca_file, vtn: Party, ven: Party, signed: bool = True
             "registration_id": REGISTRATION_ID if peers[0].registrations else None,
         }
 
-    signing = {"cert": str(vtn.cert_file), "key": str(vtn.key_file)} if signed else {}
-    server, peer = make_vtn(
+    server, peer = make_mtls_vtn(
         port,
-        http_cert=str(vtn.cert_file),
-        http_key=str(vtn.key_file),
-        http_ca_file=str(ca_file),
+        cert_file=vtn.cert_file,
+        key_file=vtn.key_file,
+        ca_file=ca_file,
         ven_lookup=ven_lookup,
-        show_fingerprint=False,
-        verify_message_signatures=signed,
-        **signing,
+        signed=signed,
     )
     peers.append(peer)
     delivered: dict[str, float] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from openleadr import OpenADRServer
@@ -75,6 +76,30 @@ def make_vtn(
     server.add_handler("on_register_report", on_register_report)
     server.add_handler("on_cancel_party_registration", on_cancel_party_registration)
     return server, peer
+
+
+def make_mtls_vtn(
+    port: int,
+    *,
+    cert_file: Path,
+    key_file: Path,
+    ca_file: Path,
+    ven_lookup: Any,
+    signed: bool,
+) -> tuple[OpenADRServer, PeerLog]:
+    """:func:`make_vtn` over mutual TLS (the VTN's certificate, the CA of the VENs'); with
+    ``signed`` it signs its messages with that key and requires the VEN's signatures."""
+    signing: dict[str, Any] = {"cert": str(cert_file), "key": str(key_file)} if signed else {}
+    return make_vtn(
+        port,
+        http_cert=str(cert_file),
+        http_key=str(key_file),
+        http_ca_file=str(ca_file),
+        ven_lookup=ven_lookup,
+        show_fingerprint=False,
+        verify_message_signatures=signed,
+        **signing,
+    )
 
 
 def dispatch_event(
