@@ -8,7 +8,7 @@ so the planner's inputs are forecasts, not the truth.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -163,12 +163,19 @@ def simulate_home(
     seed: int = 0,
     market: ReplayedMarket | None = None,
     comfort_min_c: Callable[[datetime], float] = lambda _t: 0.0,
+    ev_stays: Sequence[Stay] | None = None,
 ) -> SimulatedHome:
-    """Simulated devices for every device in ``spec``, starting at ``start_utc``."""
+    """Simulated devices for every device in ``spec``, starting at ``start_utc``. The car
+    stays at home as ``ev_stays`` says (a cohort's habits, :mod:`hems.simulation.cohort`),
+    or as a commuter's (:func:`commuter_stays`)."""
     devices: dict[str, SimDevice] = {}
     for d in spec.devices:
         if isinstance(d, EvChargerSpec):
-            stays = commuter_stays(start_utc, days, seed=seed)
+            stays = (
+                list(ev_stays)
+                if ev_stays is not None
+                else commuter_stays(start_utc, days, seed=seed)
+            )
             here = next((s for s in stays if s.arrive_utc <= start_utc < s.leave_utc), None)
             devices[d.name] = SimulatedEvCharger(
                 name=d.name,
