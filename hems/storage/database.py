@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from hems.storage.engine import WRITE_LOCK, session_factory
+from hems.storage.fencing import Fencing
 from hems.storage.tables import AuditRow, HomeRow
 
 
@@ -32,6 +33,9 @@ class StoreBase:
         self.engine = engine
         self._session = session_factory(engine)
         self._versions: dict[tuple[str, int], int] = {}
+        self.fencing: Fencing | None = None
+        """The home leases this replica holds (:mod:`hems.storage.fencing`): plans and
+        setpoints of other homes are refused. None: one process, every home is its own."""
         # SQLite has one writer at a time: this process's writers take turns here
         self._writer: AbstractContextManager[Any] = (
             threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from hems.storage.database import StoreBase
+from hems.storage.fencing import check_fence
 from hems.storage.plan_records import (
     PlanDocument,
     StoredPlan,
@@ -41,6 +42,7 @@ class PlanRecords(StoreBase):
         schedule = plan.schedule
         totals, violations, solver = records_of(plan, baseline)
         with self.write_transaction() as s:
+            check_fence(s, self.fencing, home_id)  # only the home's lease holder plans it
             row = PlanRow(
                 home_id=home_id,
                 created_at=now,

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hems.storage.database import NotFoundError, StoreBase, lock_home_row
+from hems.storage.fencing import check_fence
 from hems.storage.setpoint_records import SetpointKind, SetpointStatus, StoredSetpoint
 from hems.storage.tables import SetpointRow
 
@@ -60,6 +61,7 @@ class SetpointRecords(StoreBase):
             if target is None:
                 raise NotFoundError(f"setpoint {target_id}")
             lock_home_row(s, target.home_id)  # then the device's pending steps, as add_setpoint
+            check_fence(s, self.fencing, target.home_id)  # only the home's lease holder sends
             _supersede_unsent(
                 s, target.home_id, target.device_name, SetpointRow.kind == SetpointKind.RAMP_STEP
             )
@@ -98,6 +100,7 @@ class SetpointRecords(StoreBase):
         (:class:`adapters.devices.driver.Setpoint`); it supersedes the device's decision still
         waiting, if any."""
         with self.write_transaction(lock_home=home_id) as s:
+            check_fence(s, self.fencing, home_id)  # only the home's lease holder dispatches
             # A newer decision replaces one still waiting for its randomised delay.
             _supersede_unsent(s, home_id, device)
             row = SetpointRow(

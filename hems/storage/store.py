@@ -6,7 +6,8 @@ module: homes and devices (:mod:`~hems.storage.homes`), API tokens
 (:mod:`~hems.storage.tokens`), preferences, overrides and the audit log
 (:mod:`~hems.storage.preferences`), plans (:mod:`~hems.storage.plans`), setpoints
 (:mod:`~hems.storage.setpoints`), DSR events (:mod:`~hems.storage.events`), telemetry
-(:mod:`~hems.storage.telemetry`) and the DSRSP enrolment (:mod:`~hems.storage.enrolments`);
+(:mod:`~hems.storage.telemetry`), the DSRSP enrolment (:mod:`~hems.storage.enrolments`) and
+the replicas' home leases (:mod:`~hems.storage.leases`);
 web sessions are apart (:mod:`~hems.storage.web_sessions`).
 All write through the one :meth:`~hems.storage.database.StoreBase.write_transaction`. What
 spans every record of a home (erasing it, exporting it) is here."""
@@ -23,6 +24,7 @@ from hems.storage.device_registry import DeviceRegistryRecords, RegisteredDevice
 from hems.storage.enrolments import EnrolmentRecords
 from hems.storage.events import EventRecords, StoredEvent
 from hems.storage.homes import HomeRecords
+from hems.storage.leases import LeaseRecords
 from hems.storage.plan_records import PlanDocument, StoredPlan
 from hems.storage.plans import PlanRecords
 from hems.storage.preferences import ActiveOverride, PreferenceRecords
@@ -70,6 +72,7 @@ class Store(
     TelemetryRecords,
     EnrolmentRecords,
     DeviceRegistryRecords,
+    LeaseRecords,
 ):
     """The service's records over one SQLAlchemy engine: every part's methods on one object
     (``store.add_setpoint(...)``), sharing its sessions, write transactions and change

@@ -259,3 +259,27 @@ class WebSessionRow(Base):
     created_at: Mapped[datetime]
     last_seen: Mapped[datetime] = mapped_column(index=True)
     flash: Mapped[list[Any]]
+
+
+class ReplicaRow(Base):
+    """A service replica on a shared PostgreSQL database, and when it last said it was alive
+    (:mod:`hems.storage.leases`): the live ones share the homes."""
+
+    __tablename__ = "replicas"
+
+    replica_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class HomeLeaseRow(Base):
+    """Which replica runs a home until when (:mod:`hems.storage.leases`). ``epoch`` grows at
+    every change of owner: a write carries the epoch its replica claimed, so one from a
+    replica that lost the home fails (fencing)."""
+
+    __tablename__ = "home_leases"
+
+    home_id: Mapped[int] = mapped_column(_fk_home(), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(200), index=True)
+    expires_at: Mapped[datetime]
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
