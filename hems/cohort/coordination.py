@@ -1,0 +1,244 @@
+"""Coordinating a cohort's plans under a cohort import limit by iterative capacity allocation
+(docs/cohort.md).
+
+A DNO constraint or a DSRSP's request gives the cohort an import limit ``L_t`` per slot. Each
+home plans alone first (the uncoordinated plans). Then each round:
+
+1. a slot whose cohort import is over ``L_t``, or a shared slot with capacity left while a
+   home is held at its share there (imports within ``tolerance_kw / 2`` of it), is shared
+   among the homes max-min fairly (:func:`hems.cohort.shares.fair_shares`): a held home
+   counts as wanting more, another as wanting its planned import plus ``tolerance_kw``; no
+   home gets less than its floor, the import it cannot avoid (base load net of PV);
+2. a home re-plans through the normal optimiser when a share of its grew by more than
+   ``tolerance_kw`` or its plan imports above a share, with each share as an ``IMPORT_CAP``
+   DSR request over its slots (soft, priced at ``penalty_gbp_per_kwh``, far above energy
+   prices, so a home exceeds its share only where physics or a costlier wish forbids less).
+   A share that shrank but still holds the plan's import leaves that plan optimal: no
+   re-plan, which is what stops capacity from being passed back and forth.
+
+A slot once shared stays shared, so the shares of shared slots add up to their limit: when no
+unshared slot is over its limit the cohort is within it. It converges when a round leaves no
+slot over and no home to re-plan; it stops unconverged after ``max_iterations`` rounds or when
+a slot stays over with no home to re-plan (a home cannot keep to its share). The limit's cost
+is the cohort's bill (the homes' net energy cost) with it less without it, next to the EV
+energy it leaves short of the wishes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from hems.cohort.measures import (
+    CohortMeasures,
+    FloatArray,
+    cohort_measures,
+    flexible_kw,
+    flexible_names,
+    import_kw,
+)
+from hems.cohort.shares import fair_shares
+from kernel.dsr import DsrKind
+from kernel.errors import ProblemError
+from kernel.timegrid import TimeGrid
+from optimiser import DsrRequest, Plan, Problem, optimise
+
+SHARE_EVENT_ID = "cohort-share"
+"""The ``event_id`` of the DSR requests that carry a home's shares."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CoordinationOptions:
+    """How hard the coordination tries.
+
+    Attributes:
+        max_iterations: re-planning rounds at most, after the uncoordinated plans.
+        tolerance_kw: a slot is over its limit, a home at its share, a share changed, by more
+            than this [kW].
+        penalty_gbp_per_kwh: the price of each kWh a home imports above its share.
+    """
+
+    max_iterations: int = 12
+    tolerance_kw: float = 0.05
+    penalty_gbp_per_kwh: float = 20.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Coordination:
+    """The cohort's plans without and with the limit, and how they were reached."""
+
+    limit_kw: FloatArray
+    """The limit per slot (``inf``: none)."""
+    uncoordinated: tuple[Plan, ...]
+    plans: tuple[Plan, ...]
+    shares_kw: FloatArray
+    """Each home's share per slot, (homes, slots); ``inf`` where the slot was never shared."""
+    iterations: int
+    plans_made: int
+    converged: bool
+    peak_by_iteration_kw: tuple[float, ...]
+    """The cohort's peak import after the uncoordinated plans and after each round."""
+    unreachable_slots: tuple[int, ...]
+    """Slots where the homes' floors alone exceed the limit (every home gets its floor)."""
+    before: CohortMeasures
+    after: CohortMeasures
+    bill_before_gbp: float
+    bill_after_gbp: float
+    over_limit_kw: float
+    """The cohort's largest import above the limit in any slot (0 within it)."""
+    over_share_kw: float
+    """The largest import of any home above its share in any slot (0 within them)."""
+    ev_shortfall_kwh: tuple[float, float] = field(default=(0.0, 0.0))
+    """The homes' EV energy short of their targets, without and with the limit."""
+
+    @property
+    def cost_of_limit_gbp(self) -> float:
+        """The cohort's bill with the limit less without it [GBP]."""
+        return self.bill_after_gbp - self.bill_before_gbp
+
+
+def coordinate(
+    problems: Sequence[Problem],
+    limit_kw: float | Sequence[float] | FloatArray,
+    *,
+    planner: Callable[[Problem], Plan] = optimise,
+    options: CoordinationOptions | None = None,
+) -> Coordination:
+    """Plan ``problems`` (one per home, all on the same grid) so their summed import stays
+    within ``limit_kw`` (one value, or one per slot; ``inf`` for none). See the module."""
+    opts = options or CoordinationOptions()
+    grid = _common_grid(problems)
+    n_slots = 0 if grid is None else grid.n_steps
+    limit = _limit(limit_kw, n_slots)
+    tol = opts.tolerance_kw
+    floors = _matrix([_floor_kw(p) for p in problems], n_slots)
+    unreachable = floors.sum(axis=0) > limit + tol
+    uncoordinated = [planner(p) for p in problems]
+    plans = list(uncoordinated)
+    imports = _matrix([import_kw(p.schedule) for p in plans], n_slots)
+    shares = np.full(imports.shape, np.inf)
+    shared = np.zeros(n_slots, dtype=bool)
+    peaks = [_peak(imports)]
+    made, rounds, converged = len(plans), 0, False
+    while rounds < opts.max_iterations:
+        total = imports.sum(axis=0)
+        held = np.isfinite(shares) & (imports >= shares - tol / 2)
+        over = (total > limit + tol) & ~(unreachable & shared)
+        idle = shared & (limit - total > tol) & held.any(axis=0)
+        shared |= over
+        wants = np.where(held, np.inf, imports + tol)
+        new = shares.copy()
+        for t in np.flatnonzero(over | idle):
+            new[:, t] = fair_shares(float(limit[t]), floors[:, t], wants[:, t])
+        replan = np.flatnonzero(_needs_replan(shares, new, imports, tol))
+        shares = new
+        if replan.size == 0:
+            converged = not over.any()
+            break
+        rounds += 1
+        for h in replan.tolist():
+            capped = with_shares(problems[h], shares[h], opts.penalty_gbp_per_kwh)
+            plans[h] = planner(capped)
+            imports[h] = import_kw(plans[h].schedule)
+        made += int(replan.size)
+        peaks.append(_peak(imports))
+    return Coordination(
+        limit_kw=limit,
+        uncoordinated=tuple(uncoordinated),
+        plans=tuple(plans),
+        shares_kw=shares,
+        iterations=rounds,
+        plans_made=made,
+        converged=converged,
+        peak_by_iteration_kw=tuple(peaks),
+        unreachable_slots=tuple(int(t) for t in np.flatnonzero(unreachable)),
+        before=measures_of(problems, uncoordinated),
+        after=measures_of(problems, plans),
+        bill_before_gbp=sum(p.totals.net_energy_cost_gbp for p in uncoordinated),
+        bill_after_gbp=sum(p.totals.net_energy_cost_gbp for p in plans),
+        over_limit_kw=float(np.clip(imports.sum(axis=0) - limit, 0.0, None).max(initial=0.0)),
+        over_share_kw=float(np.clip(imports - shares, 0.0, None).max(initial=0.0)),
+        ev_shortfall_kwh=(
+            sum(p.totals.ev_shortfall_kwh for p in uncoordinated),
+            sum(p.totals.ev_shortfall_kwh for p in plans),
+        ),
+    )
+
+
+def measures_of(problems: Sequence[Problem], plans: Sequence[Plan]) -> CohortMeasures:
+    """The cohort measures of plans of ``problems`` (same order)."""
+    return cohort_measures(
+        [import_kw(p.schedule) for p in plans],
+        [flexible_kw(p.schedule, flexible_names(q)) for q, p in zip(problems, plans, strict=True)],
+    )
+
+
+def with_shares(problem: Problem, shares_kw: FloatArray, penalty_gbp_per_kwh: float) -> Problem:
+    """``problem`` with an ``IMPORT_CAP`` request per run of equal finite shares."""
+    grid = problem.grid
+    requests: list[DsrRequest] = []
+    t = 0
+    while t < grid.n_steps:
+        value = float(shares_kw[t])
+        end = t + 1
+        while end < grid.n_steps and float(shares_kw[end]) == value:
+            end += 1
+        if np.isfinite(value):
+            requests.append(
+                DsrRequest(
+                    kind=DsrKind.IMPORT_CAP,
+                    start_utc=grid.slot_start(t),
+                    end_utc=grid.slot_start(end),
+                    value_kw=max(value, 0.0),
+                    penalty_gbp_per_kwh=penalty_gbp_per_kwh,
+                    event_id=SHARE_EVENT_ID,
+                )
+            )
+        t = end
+    return replace(problem, dsr_requests=(*problem.dsr_requests, *requests))
+
+
+def _common_grid(problems: Sequence[Problem]) -> TimeGrid | None:
+    if not problems:
+        return None
+    grid = problems[0].grid
+    for i, p in enumerate(problems[1:], start=1):
+        if p.grid != grid:
+            raise ProblemError(f"problems[{i}].grid", "every home must plan on the same grid")
+    return grid
+
+
+def _limit(limit_kw: float | Sequence[float] | FloatArray, n_slots: int) -> FloatArray:
+    values = np.asarray(limit_kw, dtype=np.float64)
+    if values.ndim == 0:
+        values = np.full(n_slots, float(values))
+    if values.shape != (n_slots,):
+        raise ProblemError("limit_kw", f"needs one value or {n_slots}, got {values.size}")
+    if np.isnan(values).any() or (values < 0).any():
+        raise ProblemError("limit_kw", "must be >= 0 (inf for no limit)")
+    return values
+
+
+def _floor_kw(problem: Problem) -> FloatArray:
+    """The import a home cannot avoid: its base load net of all its PV."""
+    pv = sum((a.forecast for a in problem.pv), np.zeros(problem.grid.n_steps))
+    return np.clip(problem.base_load - pv, 0.0, None)
+
+
+def _matrix(rows: list[FloatArray], n_slots: int) -> FloatArray:
+    return np.vstack(rows) if rows else np.zeros((0, n_slots))
+
+
+def _peak(imports: FloatArray) -> float:
+    return float(imports.sum(axis=0).max(initial=0.0))
+
+
+def _needs_replan(old: FloatArray, new: FloatArray, imports: FloatArray, tol: float) -> FloatArray:
+    """Per home: whether its plan must be made again under the ``new`` shares: a share grew by
+    more than ``tol`` (it may use more) or its plan imports above a share. A share that shrank
+    but still holds the plan's import leaves that plan optimal: no re-plan."""
+    grown = np.where(np.isfinite(new), new, 0.0) - np.where(np.isfinite(old), old, np.inf) > tol
+    broken = imports > new + 1e-6
+    return np.asarray((grown | broken).any(axis=1))

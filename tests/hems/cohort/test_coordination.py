@@ -1,0 +1,141 @@
+"""Coordination under a cohort import limit on small cohorts of EV homes (docs/cohort.md)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from hems.cohort.coordination import SHARE_EVENT_ID, coordinate, with_shares
+from hems.cohort.measures import FloatArray
+from kernel.dsr import DsrKind
+from kernel.errors import ProblemError
+from optimiser import ElectricVehicle, Plan, PlugInSession, Problem, TimeGrid
+
+START = datetime(2026, 1, 12, 0, 0, tzinfo=UTC)
+GRID = TimeGrid(start_utc=START, step_minutes=60, n_steps=8)
+# one slot much cheaper than the rest: every home alone charges there (herding)
+PRICES = np.array([0.30, 0.25, 0.05, 0.20, 0.22, 0.24, 0.26, 0.30])
+TOLERANCE_KW = 0.05
+
+
+def ev_home(need_kwh: float, base_kw: float = 0.4, grid: TimeGrid = GRID) -> Problem:
+    """A home whose 50 kWh car is plugged in all day and needs ``need_kwh`` by the end."""
+    return Problem(
+        grid=grid,
+        import_price_gbp_per_kwh=PRICES[: grid.n_steps],
+        base_load_kw=base_kw,
+        evs=(
+            ElectricVehicle(
+                battery_capacity_kwh=50.0,
+                max_charge_kw=7.4,
+                charge_efficiency=1.0,
+                sessions=(
+                    PlugInSession(
+                        arrival_utc=START - timedelta(hours=1),
+                        departure_utc=grid.slot_start(grid.n_steps),
+                        arrival_soc=0.2,
+                        target_soc=0.2 + need_kwh / 50.0,
+                    ),
+                ),
+            ),
+        ),
+    )
+
+
+def cohort_import_kw(plans: tuple[Plan, ...]) -> FloatArray:
+    return np.asarray(
+        np.sum([p.schedule["grid_import_kw"].to_numpy() for p in plans], axis=0), dtype=np.float64
+    )
+
+
+def cohort() -> list[Problem]:
+    return [ev_home(7.0), ev_home(6.0), ev_home(5.0), ev_home(3.0)]
+
+
+def test_uncoordinated_homes_herd_into_the_cheap_slot_and_coordination_holds_the_limit() -> None:
+    result = coordinate(cohort(), 10.0)
+    assert result.before.peak_slot == 2
+    assert result.before.peak_import_kw > 20.0
+    assert result.converged
+    total = cohort_import_kw(result.plans)
+    assert total.max() <= 10.0 + TOLERANCE_KW
+    assert result.after.peak_import_kw == pytest.approx(total.max())
+    assert result.over_limit_kw <= TOLERANCE_KW
+    # each home within its share where it has one, and the shares within the limit
+    for plan, shares in zip(result.plans, result.shares_kw, strict=True):
+        capped = np.isfinite(shares)
+        assert (plan.schedule["grid_import_kw"].to_numpy()[capped] <= shares[capped] + 1e-6).all()
+    finite = np.isfinite(result.shares_kw).all(axis=0)
+    assert (result.shares_kw[:, finite].sum(axis=0) <= 10.0 + 1e-6).all()
+    assert result.over_share_kw <= 1e-6
+    # the energy still arrives, a little dearer, and the load is spread
+    assert result.ev_shortfall_kwh[1] == pytest.approx(0.0, abs=1e-3)
+    assert result.cost_of_limit_gbp > 0
+    assert result.after.herding_index is not None
+    assert result.before.herding_index is not None
+    assert result.after.herding_index < result.before.herding_index
+    assert result.peak_by_iteration_kw[0] == result.before.peak_import_kw
+    assert len(result.peak_by_iteration_kw) == result.iterations + 1
+    assert result.plans_made > len(result.plans)
+
+
+def test_a_limit_the_cohort_already_keeps_changes_nothing() -> None:
+    result = coordinate(cohort(), 100.0)
+    assert result.converged
+    assert result.iterations == 0
+    assert result.plans == result.uncoordinated
+    assert result.cost_of_limit_gbp == 0.0
+    assert np.isinf(result.shares_kw).all()
+
+
+def test_a_limit_only_in_some_slots_leaves_the_others_free() -> None:
+    limit = np.full(8, np.inf)
+    limit[2] = 4.0
+    result = coordinate(cohort(), limit)
+    assert result.converged
+    total = cohort_import_kw(result.plans)
+    assert total[2] <= 4.0 + TOLERANCE_KW
+    assert np.isfinite(result.shares_kw[:, 2]).all()
+    assert np.isinf(np.delete(result.shares_kw, 2, axis=1)).all()
+
+
+def test_a_limit_below_the_base_load_is_reported_unreachable_and_ends() -> None:
+    result = coordinate([ev_home(3.0, base_kw=2.0), ev_home(3.0, base_kw=2.0)], 3.0)
+    assert result.unreachable_slots == tuple(range(8))
+    assert result.iterations <= 12
+    # every home is held to its floor: the flexible load does not add to the overload
+    total = cohort_import_kw(result.plans)
+    assert total.max() <= 4.0 + TOLERANCE_KW
+
+
+def test_an_empty_cohort_coordinates_to_nothing() -> None:
+    result = coordinate([], 10.0)
+    assert result.converged
+    assert result.plans == ()
+    assert result.after.homes == 0
+
+
+def test_homes_on_different_grids_or_a_limit_of_the_wrong_length_are_refused() -> None:
+    other = TimeGrid(start_utc=START, step_minutes=60, n_steps=6)
+    with pytest.raises(ProblemError, match="same grid"):
+        coordinate([ev_home(3.0), ev_home(3.0, grid=other)], 10.0)
+    with pytest.raises(ProblemError, match="limit_kw"):
+        coordinate([ev_home(3.0)], [1.0, 2.0])
+    with pytest.raises(ProblemError, match="limit_kw"):
+        coordinate([ev_home(3.0)], -1.0)
+
+
+def test_shares_reach_the_optimiser_as_one_import_cap_per_run_of_equal_values() -> None:
+    shares = np.array([np.inf, 2.0, 2.0, 3.0, np.inf, np.inf, 1.0, 1.0])
+    requests = with_shares(ev_home(3.0), shares, 20.0).dsr_requests
+    assert [(r.kind, r.value_kw, r.event_id) for r in requests] == [
+        (DsrKind.IMPORT_CAP, 2.0, SHARE_EVENT_ID),
+        (DsrKind.IMPORT_CAP, 3.0, SHARE_EVENT_ID),
+        (DsrKind.IMPORT_CAP, 1.0, SHARE_EVENT_ID),
+    ]
+    assert next((r.start_utc, r.end_utc) for r in requests) == (
+        GRID.slot_start(1),
+        GRID.slot_start(3),
+    )
