@@ -124,7 +124,8 @@ def coordinate(
     made, rounds, converged = len(plans), 0, False
     while rounds < opts.max_iterations:
         total = imports.sum(axis=0)
-        held = np.isfinite(shares) & (imports >= shares - tol / 2)
+        short = np.array([_misses_wishes(p) for p in plans], dtype=bool)[:, None]
+        held = np.isfinite(shares) & ((imports >= shares - tol / 2) | short)
         over = (total > limit + tol) & ~(unreachable & shared)
         idle = shared & (limit - total > tol) & held.any(axis=0)
         shared |= over
@@ -233,6 +234,13 @@ def _matrix(rows: list[FloatArray], n_slots: int) -> FloatArray:
 
 def _peak(imports: FloatArray) -> float:
     return float(imports.sum(axis=0).max(initial=0.0))
+
+
+def _misses_wishes(plan: Plan) -> bool:
+    """Whether a plan leaves a car short or a room cold: such a home may need more of a slot
+    than it imports there (a car charges at its charger's minimum power or not at all)."""
+    t = plan.totals
+    return bool(t.ev_shortfall_kwh > 1e-3 or t.comfort_violation_kelvin_hours > 1e-3)
 
 
 def _needs_replan(old: FloatArray, new: FloatArray, imports: FloatArray, tol: float) -> FloatArray:
