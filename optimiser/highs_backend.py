@@ -200,6 +200,13 @@ class HighsModel:
             )
         self.translate_s += time.perf_counter() - t0
 
+    def forget_columns_from(self, first: int) -> None:
+        """Drop the bounds kept for columns ``first`` on (deleted from HiGHS by a persistent
+        model's restore, :mod:`optimiser.model_cache`) and any translation time not reported."""
+        del self._col_lower[first:]
+        del self._col_upper[first:]
+        self.translate_s = 0.0
+
     def set_options(self, options: tuple[tuple[str, bool | int | float | str], ...]) -> None:
         """Change HiGHS options for the next solves (e.g. for a later lazy round)."""
         for name, value in options:

@@ -95,6 +95,9 @@ def _add_site(ctx: ModelContext) -> None:
     m.export_cover = pyo.Constraint(ctx.time_set, doc="export <= supply")
 
     def add_grid_binaries(new: list[int]) -> None:
+        # the problem's data as it is when the binaries are added: a persistent model
+        # (optimiser.model_cache) adds them for each new problem of the same shape
+        load = ctx.problem.base_load
         for t in new:
             y = m.importing[t]
             ctx.add_mode_binary(y, m.import_kw[t], m.export_kw[t])

@@ -61,6 +61,7 @@ from optimiser.hard_comfort import hard_comfort_infeasibility
 from optimiser.highs_backend import HighsModel, SolveOutcome, SolverOptions, SolveStatus
 from optimiser.mode_memory import ModeMemory
 from optimiser.model import GRID_BINARY_KEY, BuiltModel, build_model
+from optimiser.model_cache import ModelCache
 from optimiser.plan import Dispatch, Plan, PlanStatus, SolverReport, assemble_plan
 from optimiser.problem import Problem
 from optimiser.registry import ASSET_KINDS
@@ -152,14 +153,19 @@ def optimise(
     options: SolverOptions | None = None,
     extensions: Sequence[ModelExtension] = (),
     memory: ModeMemory | None = None,
+    models: ModelCache | None = None,
 ) -> Plan:
     """Plan ``problem``. Never raises for an unmet wish, a solver limit or a solver error.
 
     ``memory`` (one per home, :class:`~optimiser.mode_memory.ModeMemory`): the modes the home's
     last plan chose are tried first, and the memory is rewritten from this plan's (cleared when
-    it falls back). It changes where the search starts, never what is optimal."""
+    it falls back). It changes where the search starts, never what is optimal.
+
+    ``models`` (one per process, :class:`~optimiser.model_cache.ModelCache`): a home of a shape
+    planned before re-uses that model with the new numbers instead of building one; the plan
+    is the same to the solver's gap."""
     started = time.perf_counter()
-    plan = _plan(problem, options or SolverOptions(), extensions, memory, started)
+    plan = _plan(problem, options or SolverOptions(), extensions, memory, started, models)
     # measured once the model and HiGHS's copy are freed (a few ms on a large home), so the
     # report's parts add up to the call's wall time
     r = plan.solver
@@ -173,6 +179,7 @@ def _plan(
     extensions: Sequence[ModelExtension],
     memory: ModeMemory | None,
     started: float,
+    models: ModelCache | None = None,
 ) -> Plan:
     """:func:`optimise`'s work; its report's ``build_s`` is counted by the caller."""
     binaries = initial_binary_slots(problem)
@@ -183,8 +190,12 @@ def _plan(
     dispatch: Dispatch | None = None
     rounds = 0
     try:
-        built = build_model(problem, binaries, extensions)
-        highs = HighsModel(built.model, options)
+        held = None if models is None else models.lease(problem, binaries, options, extensions)
+        if held is None:
+            built = build_model(problem, binaries, extensions)
+            highs = HighsModel(built.model, options)
+        else:  # every variable is a column there: none is left without a value
+            built, highs = held.built, held.highs
         hints = memory.hints(built.context) if memory is not None else []
         solver = RoundSolver(highs, built.context, hints=hints)
         for rounds in range(1, MAX_ROUNDS + 2):
@@ -199,7 +210,7 @@ def _plan(
             if not outcome.status.has_solution:
                 dispatch = None
                 break
-            if rounds == 1:  # later rounds only add binaries, each in its own rows
+            if rounds == 1 and held is None:  # later rounds only add binaries, in own rows
                 _fill_unused_variables(built.model)
             dispatch = read_dispatch(problem, built)
             failed = failed_checks(problem, built, dispatch)

@@ -88,6 +88,7 @@ class LinearReader:
         self.columns: list[VarData] = []
         self.column_of: dict[int, int] = {}  # id(var) -> column
         self.read_rows: set[int] = set()  # id(ConstraintData) already written
+        self.row_of: dict[int, int] = {}  # id(ConstraintData) -> its HiGHS row (rows with terms)
         self._visitor: LinearRepnVisitor | None = None
         self._pending: dict[int, VarData] = {}  # id(var) -> var, for variables seen in terms
         self.integer_columns: list[int] = []  # columns of integer (binary) variables
@@ -95,6 +96,10 @@ class LinearReader:
         self._domains: dict[int, tuple[Any, Any, Any, bool]] = {}
 
     # -- public -------------------------------------------------------------------------
+    def clear_pending(self) -> None:
+        """Forget the variables met in terms (a persistent model's restore: some are gone)."""
+        self._pending.clear()
+
     def read_objective(
         self, model: pyo.ConcreteModel, part: LinearPart
     ) -> tuple[dict[int, float], float, bool]:
@@ -156,6 +161,7 @@ class LinearReader:
             if lower > 1e-9 or upper < -1e-9:
                 raise ValueError(f"constraint {con.name} is infeasible: no variables left")
             return
+        self.row_of[id(con)] = len(self.row_of)
         part.row_lower.append(lower)
         part.row_upper.append(upper)
         part.row_start.append(len(row_index))

@@ -124,10 +124,11 @@ def add_heat_pump_block(
             b.on_off = pyo.Constraint(ctx.time_set)
 
         def add_on_binaries(new: list[int]) -> None:
+            running = ctx.problem.running_fraction  # now (a persistent model's next problem)
             for t in new:
                 u = b.on[t]
                 ctx.add_mode_binary(u, total[t])
-                share = float(run[t])  # of the slot it can run
+                share = float(running[t])  # of the slot it can run
                 if hp.modulating:
                     b.min_power[t] = total[t] >= hp.min_power_kw * share * u
                     b.max_power[t] = total[t] <= hp.max_power_kw * share * u

@@ -1,0 +1,274 @@
+"""Persistent models: a re-plan of a home of a known shape updates numbers, not the model.
+
+A plan builds the home's Pyomo model and translates it for HiGHS, which was about half of a
+T=96 plan's time (``docs/performance.md``). Between two plans of one home most of that work
+repeats: the assets, their hardware and the horizon stay; prices, forecasts, the states
+measured (SoC, indoor temperature) and the consumer's wishes change. So a :class:`ModelCache`
+keeps, per *shape* (:func:`shape_key`), one built model translated into HiGHS, and a re-plan of
+the same shape:
+
+1. restores it to its base state: the binaries and rows the last plan added (its initial
+   binaries and the planner's later rounds, :mod:`optimiser.planner`) are deleted from HiGHS,
+   from the translator's record and from the Pyomo model; HiGHS's solution and basis are
+   cleared and its options put back, so the solve starts as a fresh model's would;
+2. writes the new problem's numbers into the HiGHS model in memory
+   (:mod:`optimiser.model_numbers`);
+3. adds the new problem's initial binaries through the components' own binary adders, which
+   read the new problem's data (:meth:`ModelContext.add_binaries`); the planner goes on as for a
+   fresh model.
+
+The shape is everything that decides the model's columns, rows and the coefficients the
+numbers do not cover: the grid's length and step, the connection limits, the penalties, each
+asset's hardware (capacities, powers, efficiencies, the building's heat loss and capacity, the
+COP curve), the EV's plugged-in slots and which sessions have a target, whether a battery has a
+terminal target, and whether the site's cover rows exist (they depend on prices). Shapes not
+covered get ``None`` and the planner builds a fresh model, as before: extensions, DSR requests,
+appliances, a hard comfort band, an EV dispatch lag, V2G, "charge now", a hot-water tank, a
+battery that starts outside its SoC bounds. The reference homes of
+``benchmarks/bench_optimiser.py`` (PV, battery, EV with a minimum power, modulating heat pump)
+and any subset of those assets are covered.
+
+The cache is bounded (least recently used first out) and belongs to one process: a planner
+worker process keeps its own (:func:`process_model_cache`); nothing is shared between
+processes. Plans through it equal fresh plans to the solver's gap: the pushed numbers equal a
+fresh translation bit for bit, and the column order differs only in where the binaries sit
+(``tests/optimiser/test_model_cache.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+
+from optimiser.components.ev_spec import session_windows
+from optimiser.context import BinarySlots, ModelExtension
+from optimiser.highs_backend import HighsModel, SolverOptions
+from optimiser.model import COVER_MAX_PAID_SHARE, BuiltModel, build_model
+from optimiser.model_numbers import NumberLocations
+from optimiser.problem import Problem
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_MODELS = 32
+"""Models a cache holds: a T=96 reference home's is a few MB of Pyomo objects and HiGHS
+arrays; a worker planning many homes of few shapes needs few."""
+
+
+def shape_key(problem: Problem, extensions: Sequence[ModelExtension] = ()) -> Hashable | None:
+    """What decides ``problem``'s model structure, hashable; None for a shape this module does
+    not cover (the planner then builds a fresh model)."""
+    if extensions or problem.dsr_requests or problem.appliances or problem.hard_comfort:
+        return None
+    if problem.ev_dispatch_lag.active:
+        return None
+    grid = problem.grid
+    price_in = problem.effective_import_price
+    cover = float((price_in <= 0).mean()) <= COVER_MAX_PAID_SHARE
+    parts: list[Hashable] = [
+        grid.n_steps,
+        grid.step_minutes,
+        problem.import_limit_kw,
+        problem.export_limit_kw,
+        problem.penalties,
+        cover,
+        tuple(pv.name for pv in problem.pv),
+    ]
+    for bat in problem.batteries:
+        if bat.starts_outside_bounds:
+            return None
+        parts.append(
+            (
+                bat.name,
+                bat.capacity_kwh,
+                bat.min_soc,
+                bat.max_soc,
+                bat.max_charge_kw,
+                bat.max_discharge_kw,
+                bat.charge_efficiency,
+                bat.discharge_efficiency,
+                bat.target_soc_end is None,
+                bat.end_value_gbp_per_kwh,
+                bat.degradation_gbp_per_kwh,
+                bat.allow_grid_charging,
+                bat.allow_export,
+            )
+        )
+    for ev in problem.evs:
+        if ev.has_v2g or any(s.charge_now for s in ev.sessions):
+            return None
+        windows = tuple((w.slots, w.required_kwh > 0) for w in session_windows(ev, grid))
+        parts.append(
+            (
+                ev.name,
+                ev.battery_capacity_kwh,
+                ev.min_charge_kw,
+                ev.max_charge_kw,
+                ev.charge_efficiency,
+                windows,
+            )
+        )
+    for hp in problem.heat_pumps:
+        if hp.tank is not None:
+            return None
+        bld = hp.building
+        parts.append(
+            (
+                hp.name,
+                hp.max_power_kw,
+                hp.min_power_kw,
+                hp.modulating,
+                hp.cop,
+                bld.heat_loss_kw_per_k,
+                bld.thermal_capacity_kwh_per_k,
+            )
+        )
+    key = tuple(parts)
+    try:
+        hash(key)
+    except TypeError:  # e.g. a COP model holding arrays
+        return None
+    return key
+
+
+@dataclass(slots=True)
+class _Base:
+    """What a persistent model is restored to before each plan."""
+
+    n_cols: int
+    n_rows: int
+    read_rows: frozenset[int]
+    row_of: dict[int, int]
+    emptied: list[pyo.Component]  # components empty at base that binaries fill
+    option_values: tuple[tuple[str, object], ...]
+
+
+class PersistentModel:
+    """One shape's built model, its HiGHS copy and where the numbers go."""
+
+    def __init__(self, problem: Problem, options: SolverOptions) -> None:
+        self.built: BuiltModel = build_model(problem, BinarySlots())
+        self.highs = HighsModel(self.built.model, options)
+        reader, h = self.highs.reader, self.highs.highs
+        columns = {id(v) for v in reader.columns}
+        for var in self.built.model.component_data_objects(pyo.Var, active=True):
+            if id(var) not in columns:  # its value would be left from an earlier plan
+                raise ValueError(f"{var.name} is in no row: not a shape a model is kept for")
+        self.locations = NumberLocations.find(self.built, reader)
+        later = tuple(name for name, _ in options.later_round_highs_options)
+        self._base = _Base(
+            n_cols=int(h.getNumCol()),
+            n_rows=int(h.getNumRow()),
+            read_rows=frozenset(reader.read_rows),
+            row_of=dict(reader.row_of),
+            emptied=[
+                c
+                for c in self.built.model.component_objects((pyo.Var, pyo.Constraint))
+                if c.is_indexed() and len(c) == 0
+            ],
+            option_values=tuple((name, h.getOptionValue(name)[1]) for name in later),
+        )
+        self.plans = 0
+
+    def prepare(self, problem: Problem, binaries: BinarySlots) -> None:
+        """Restore the base state, write ``problem``'s numbers and add its initial binaries."""
+        if self.plans:
+            self._restore()
+        self.built.context.problem = problem
+        self.locations.push(problem, self.highs.highs)
+        ctx = self.built.context
+        keys = [k for k in ctx.binary_adders if binaries.get(k)]
+        keys += [k for k in binaries.by_key if k not in ctx.binary_adders]
+        for key in keys:
+            ctx.add_binaries(key, binaries.get(key))
+        self.highs.update()
+        self.plans += 1
+
+    def _restore(self) -> None:
+        base, hm = self._base, self.highs
+        h, reader = hm.highs, hm.reader
+        n_rows, n_cols = int(h.getNumRow()), int(h.getNumCol())
+        if n_rows > base.n_rows:
+            h.deleteRows(n_rows - base.n_rows, np.arange(base.n_rows, n_rows, dtype=np.int32))
+        if n_cols > base.n_cols:
+            h.deleteCols(n_cols - base.n_cols, np.arange(base.n_cols, n_cols, dtype=np.int32))
+        for var in reader.columns[base.n_cols :]:
+            del reader.column_of[id(var)]
+        del reader.columns[base.n_cols :]
+        reader.integer_columns[:] = [c for c in reader.integer_columns if c < base.n_cols]
+        reader.read_rows = set(base.read_rows)
+        reader.row_of = dict(base.row_of)
+        reader.clear_pending()
+        hm.forget_columns_from(base.n_cols)
+        for component in base.emptied:
+            if len(component):
+                component.clear()
+        ctx = self.built.context
+        ctx.binary_slots = BinarySlots()
+        ctx.mode_binaries.clear()
+        hm.set_options(base.option_values)  # type: ignore[arg-type]
+        h.clearSolver()
+
+
+class ModelCache:
+    """Persistent models by shape, the least recently used dropped beyond ``max_models``."""
+
+    def __init__(self, max_models: int = DEFAULT_MAX_MODELS) -> None:
+        if max_models < 1:
+            raise ValueError(f"max_models must be at least 1, got {max_models}")
+        self.max_models = max_models
+        self._models: OrderedDict[Hashable, PersistentModel] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+        self.uncovered = 0
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    def lease(
+        self,
+        problem: Problem,
+        binaries: BinarySlots,
+        options: SolverOptions,
+        extensions: Sequence[ModelExtension] = (),
+    ) -> PersistentModel | None:
+        """The shape's model ready for ``problem`` (built on a miss), or None for a shape not
+        covered or a model that could not be prepared (the caller builds a fresh one)."""
+        shape = shape_key(problem, extensions)
+        if shape is None:
+            self.uncovered += 1
+            return None
+        key = (shape, options)
+        model = self._models.pop(key, None)
+        try:
+            if model is None:
+                self.misses += 1
+                model = PersistentModel(problem, options)
+            else:
+                self.hits += 1
+            model.prepare(problem, binaries)
+        except Exception:  # never worse than a fresh build: drop the model, build afresh
+            log.exception("a persistent model could not be prepared; building a fresh one")
+            return None
+        self._models[key] = model
+        while len(self._models) > self.max_models:
+            self._models.popitem(last=False)
+        return model
+
+
+_process_cache: tuple[int, ModelCache] | None = None
+
+
+def process_model_cache() -> ModelCache:
+    """This process's cache (a new one in a forked or spawned worker: HiGHS models are not
+    shared between processes)."""
+    global _process_cache
+    pid = os.getpid()
+    if _process_cache is None or _process_cache[0] != pid:
+        _process_cache = (pid, ModelCache())
+    return _process_cache[1]

@@ -1,0 +1,193 @@
+"""Persistent models (optimiser.model_cache): a re-plan through a kept model equals a fresh plan.
+
+Three levels: the numbers pushed into a kept HiGHS model equal a fresh translation bit for bit;
+re-plan sequences of random homes (prices, forecasts, SoC, wishes and the plan's minute all
+change) give the fresh plan's status and objective to the solver's gap, with a plan whose model
+objective is its replayed cost (no stale number); and the cache's bounds and fallbacks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from benchmarks.replan_homes import random_home, replan, replans
+from optimiser import DsrKind, DsrRequest, PlanStatus, Problem, SolverOptions, optimise
+from optimiser import planner as planner_module
+from optimiser.context import BinarySlots
+from optimiser.highs_backend import HighsModel
+from optimiser.model import build_model
+from optimiser.model_cache import ModelCache, PersistentModel, shape_key
+
+from .test_properties import homes
+
+OPTIONS = SolverOptions()
+
+
+def _lp(highs: object) -> dict[str, np.ndarray]:
+    """The LP HiGHS holds, its matrix as (row, column, value) triplets sorted by position
+    (a model changed by ``changeCoeff`` is held row-wise, a fresh one column-wise)."""
+    lp = highs.getLp()  # type: ignore[attr-defined]
+    a = lp.a_matrix_
+    start, index, value = np.array(a.start_), np.array(a.index_), np.array(a.value_)
+    outer = np.repeat(np.arange(len(start) - 1), np.diff(start))
+    rowwise = str(a.format_).endswith("kRowwise")
+    rows, cols = (outer, index) if rowwise else (index, outer)
+    order = np.lexsort((cols, rows))
+    return {
+        "col_cost": np.array(lp.col_cost_),
+        "col_lower": np.array(lp.col_lower_),
+        "col_upper": np.array(lp.col_upper_),
+        "row_lower": np.array(lp.row_lower_),
+        "row_upper": np.array(lp.row_upper_),
+        "rows": rows[order],
+        "cols": cols[order],
+        "values": value[order],
+    }
+
+
+def _assert_same_plan(fresh: object, kept: object, problem: Problem) -> None:
+    a, b = fresh.solver, kept.solver  # type: ignore[attr-defined]
+    assert b.status is a.status
+    if a.status is PlanStatus.FALLBACK:
+        return
+    gap = max(OPTIONS.mip_abs_gap, OPTIONS.mip_rel_gap * abs(a.objective_gbp))
+    assert b.objective_gbp == pytest.approx(a.objective_gbp, abs=2 * gap)
+    # no stale number: the kept model's objective is the new problem's replayed cost
+    assert b.objective_gbp == pytest.approx(kept.totals.objective_gbp, abs=1e-4)  # type: ignore[attr-defined]
+    s = kept.schedule  # type: ignore[attr-defined]
+    assert (s["grid_import_kw"] <= problem.import_limit_kw + 1e-6).all()
+    assert (s["grid_export_kw"] <= problem.export_limit_kw + 1e-6).all()
+    assert ((s["grid_import_kw"] > 1e-6) & (s["grid_export_kw"] > 1e-6)).sum() == 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pushed_numbers_equal_a_fresh_translation(seed: int) -> None:
+    sequence = replans(seed, 4, n_steps=48)
+    kept = PersistentModel(sequence[0], OPTIONS)
+    kept.prepare(sequence[0], BinarySlots())
+    same_shape = [p for p in sequence[1:] if shape_key(p) == shape_key(sequence[0])]
+    assert same_shape  # (a day of many negative prices drops the cover rows: another shape)
+    for problem in same_shape:
+        kept.prepare(problem, BinarySlots())
+        fresh = HighsModel(build_model(problem, BinarySlots()).model, OPTIONS)
+        ours, theirs = _lp(kept.highs.highs), _lp(fresh.highs)
+        for name, values in theirs.items():
+            np.testing.assert_array_equal(ours[name], values, err_msg=name)
+
+
+def test_replan_sequences_match_fresh_plans() -> None:
+    cache = ModelCache()
+    later_rounds = 0
+    for seed in range(8):
+        for problem in replans(seed, 4, n_steps=48):
+            fresh = optimise(problem, OPTIONS)
+            kept = optimise(problem, OPTIONS, models=cache)
+            _assert_same_plan(fresh, kept, problem)
+            later_rounds += kept.solver.rounds > 1
+    assert cache.hits >= 20
+    assert cache.hits + cache.misses == 32
+    assert later_rounds > 0  # the restore of a model that had binaries added is exercised
+
+
+@st.composite
+def replanned_homes(draw: st.DrawFn) -> tuple[Problem, Problem]:
+    """A random home (tests/optimiser/test_properties.py) and a re-plan of it: new prices,
+    load, SoC and indoor temperature."""
+    home = draw(homes())
+    n = home.grid.n_steps
+    kw: dict[str, object] = {
+        "import_price_gbp_per_kwh": draw(st.lists(st.floats(-0.1, 0.6), min_size=n, max_size=n)),
+        "base_load_kw": draw(st.lists(st.floats(0.0, 2.0), min_size=n, max_size=n)),
+    }
+    if home.batteries:
+        b = home.batteries[0]
+        soc = draw(st.floats(b.min_soc, b.max_soc))
+        kw["batteries"] = (replace(b, initial_soc=soc),)
+    if home.heat_pumps:
+        hp = home.heat_pumps[0]
+        warm = draw(st.floats(17.0, 22.0))
+        building = replace(hp.building, initial_indoor_temperature_c=warm)
+        kw["heat_pumps"] = (replace(hp, building=building),)
+    return home, replace(home, **kw)  # type: ignore[arg-type]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(replanned_homes())
+def test_random_homes_replanned_match_fresh_plans(pair: tuple[Problem, Problem]) -> None:
+    cache = ModelCache()
+    for problem in pair:
+        _assert_same_plan(
+            optimise(problem, OPTIONS), optimise(problem, OPTIONS, models=cache), problem
+        )
+
+
+def test_shapes_not_covered_are_planned_fresh() -> None:
+    home = random_home(1, n_steps=24)
+    cap = DsrRequest(
+        kind=DsrKind.IMPORT_CAP,
+        start_utc=home.grid.start_utc,
+        end_utc=home.grid.start_utc + timedelta(hours=2),
+        value_kw=2.0,
+    )
+    with_dsr = replace(home, dsr_requests=(cap,))
+    assert shape_key(with_dsr) is None
+    assert shape_key(home, extensions=(lambda ctx: None,)) is None
+    cache = ModelCache()
+    plan = optimise(with_dsr, OPTIONS, models=cache)
+    assert plan.status is PlanStatus.OPTIMAL
+    assert (cache.uncovered, len(cache)) == (1, 0)
+
+
+def test_cache_keeps_at_most_its_bound_of_shapes() -> None:
+    cache = ModelCache(max_models=2)
+    for seed in range(4):  # four homes, four shapes
+        optimise(random_home(seed, n_steps=24), OPTIONS, models=cache)
+    assert len(cache) == 2
+    assert cache.misses == 4
+    with pytest.raises(ValueError, match="max_models"):
+        ModelCache(max_models=0)
+
+
+def test_a_plan_that_failed_midway_leaves_the_model_reusable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = replans(0, 2, n_steps=48)
+    cache = ModelCache()
+    real = planner_module.solve_round
+    calls = {"n": 0}
+
+    def fail_in_second_round(solver: object, time_limit_s: float) -> object:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("simulated solver crash")
+        return real(solver, time_limit_s)  # type: ignore[arg-type]
+
+    # the first plan's round 1 needs binaries for the EV's minimum, so there is a round 2
+    monkeypatch.setattr(planner_module, "solve_round", fail_in_second_round)
+    crashed = optimise(first, OPTIONS, models=cache)
+    monkeypatch.setattr(planner_module, "solve_round", real)
+    assert calls["n"] == 2
+    assert crashed.status is PlanStatus.FALLBACK
+    _assert_same_plan(optimise(second, OPTIONS), optimise(second, OPTIONS, models=cache), second)
+    assert cache.hits == 1
+
+
+def test_a_replan_moves_the_binaries_with_the_prices() -> None:
+    """Negative prices move the battery's binaries; the kept model drops the old ones."""
+    rng = np.random.default_rng(5)
+    home = random_home(5, n_steps=48)
+    cache = ModelCache()
+    for _ in range(3):
+        problem = replan(home, rng)
+        price = problem.import_price.copy()
+        price[rng.choice(len(price), 3, replace=False)] = -0.05
+        problem = replace(problem, import_price_gbp_per_kwh=price)
+        kept = optimise(problem, OPTIONS, models=cache)
+        _assert_same_plan(optimise(problem, OPTIONS), kept, problem)
+    assert cache.hits == 2
