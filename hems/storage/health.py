@@ -1,4 +1,4 @@
-"""Whether the database answers (the service's readiness check)."""
+"""Whether the database answers (the service's readiness check), and how large it is."""
 
 from __future__ import annotations
 
@@ -15,3 +15,19 @@ def database_answers(engine: Engine) -> bool:
     except Exception:
         return False
     return True
+
+
+def database_size_bytes(engine: Engine) -> int:
+    """The database's size [bytes]: SQLite's pages in use (the WAL's committed pages
+    included), PostgreSQL's ``pg_database_size`` of the current database (tables, indexes,
+    TOAST). What a fleet's storage costs per home and day (``benchmarks/bench_fleet.py``)."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+            page_bytes = conn.exec_driver_sql("PRAGMA page_size").scalar_one()
+            return int(pages) * int(page_bytes)
+        if engine.dialect.name == "postgresql":
+            return int(
+                conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+            )
+    raise ValueError(f"no size for a {engine.dialect.name} database")
