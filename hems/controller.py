@@ -13,7 +13,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -26,6 +26,7 @@ from hems.dispatch import OverridesInForce, RampLimits, setpoint_for
 from hems.domain.home import HomeSpec
 from hems.dsr_events import active_requests, is_active_response
 from hems.flexibility import FlexibilityProfiles, profile_columns, timing_extensions
+from hems.import_guard import TURN_DOWN_REASON, ImportGuard
 from hems.made_plan import MadePlan, as_stored
 from hems.market import MarketSource
 from hems.plan_causes import with_pause_causes
@@ -33,6 +34,7 @@ from hems.plan_schedules import DeviceSchedule, device_schedules, hold, leave_sc
 from hems.planner_pool import PlanFailedError, PlannerPool
 from hems.problem_builder import PlanInputs, build_problem
 from hems.settings import Settings
+from hems.site_guard import SiteMeterRead, guard_tick
 from hems.slot_setpoints import Safeguards, SentSetpoint, ramp_move, slot_setpoints
 from hems.storage.store import Store, StoredPlan
 from hems.storage.tables import TelemetryRow
@@ -124,6 +126,11 @@ class HomeController:
     from plan ``schedules_plan_id``; ``schedules_due`` until they are sent."""
     schedules_plan_id: int | None = None
     schedules_due: bool = False
+    site_meter: SiteMeterRead | None = None
+    """Reads the home's site meter for the import guard (None: no meter, no guard)."""
+    guard: ImportGuard = field(default_factory=ImportGuard)
+    guard_wanted: dict[str, float] = field(default_factory=dict)
+    """What the plan wants of each device the guard holds down [kW] (:mod:`hems.site_guard`)."""
 
     # -- reading devices ---------------------------------------------------------------------
     async def home(self) -> HomeSpec:
@@ -322,6 +329,8 @@ class HomeController:
             stored = self.store.last_decided_setpoint(self.home_id, d.name)
             if stored is not None:
                 last[d.name] = stored.setpoint
+            if d.name in self.guard.caps and d.name in last:  # the plan's, not the cap
+                last[d.name] = replace(last[d.name], power_kw=self.guard_wanted[d.name])
         safeguards = self.safeguards()
         overrides = OverridesInForce.of(home, self.store.active_overrides(self.home_id, now))
         decided = slot_setpoints(
@@ -339,11 +348,13 @@ class HomeController:
             self.schedules = device_schedules(self, schedule, home, now, overrides.devices)
             self.schedules_plan_id, self.schedules_due = plan_id, True
         for decision in decided.decisions:
+            self.guard_wanted[decision.device] = power = decision.setpoint.power_kw
+            capped = self.guard.capped(decision.device, power)
             self.store.add_setpoint(
                 self.home_id,
                 decision.device,
-                decision.setpoint.power_kw,
-                decision.reason,
+                capped,
+                decision.reason if capped == power else TURN_DOWN_REASON,
                 plan_id,
                 now,
                 decision.effective_at,
@@ -366,6 +377,7 @@ class HomeController:
         offline. The store is used from worker threads: a durable commit waits for the disk,
         and the event loop serves the API meanwhile. One pass at a time (:attr:`apply_lock`)."""
         async with self.apply_lock:
+            await guard_tick(self, home)  # the import guard first: a turn-down goes now
             await self._apply_due(home)
 
     async def _apply_due(self, home: HomeSpec | None) -> None:

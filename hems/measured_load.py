@@ -95,6 +95,21 @@ async def record_site_meters(service: CemService, devices: DeviceRuntime) -> Non
             devices.site_kw[home_id] = reading.grid_kw
 
 
+async def read_site_kw(devices: DeviceRuntime, home_id: int, timeout_s: float) -> float | None:
+    """The home's site meter read now [kW, import positive] for the import guard
+    (:mod:`hems.site_guard`), kept as its last good reading too; None when it does not
+    answer (the guard then waits for the next tick)."""
+    meter = devices.meter_for(home_id)
+    if meter is None:
+        return None
+    try:
+        reading = await asyncio.wait_for(meter.read_meter(), timeout=timeout_s)
+    except (DeviceUnavailableError, TimeoutError):
+        return None
+    devices.site_kw[home_id] = reading.grid_kw
+    return reading.grid_kw
+
+
 def _meter_rows(
     service: CemService, home_id: int, now: datetime, reading: MeterReading | None
 ) -> list[TelemetryRow]:

@@ -29,11 +29,12 @@ from hems.device_runtime import (
 from hems.dsrsp_process import DemoDsrspProcess
 from hems.live_market import LiveMarket
 from hems.market import MarketSource, ReplayedMarket
-from hems.measured_load import MeteredMarket, record_site_meters
+from hems.measured_load import MeteredMarket, read_site_kw, record_site_meters
 from hems.scheduler import build_scheduler
 from hems.service import CemService
 from hems.settings import Settings
 from hems.simulation.home import SimulatedHome, simulate_home
+from hems.site_guard import SiteMeterRead
 from hems.storage.engine import make_engine, upgrade_schema
 from hems.storage.file_modes import owner_only_dir
 from hems.storage.store import Store
@@ -127,6 +128,7 @@ def build_runtime(
     if demo_id is not None and protocols is not None and not protocols.mqtt:  # no broker
         devices.set_driver(demo_id, "Heat pump", simulations[demo_id].drivers["Heat pump"])
     devices.listeners.append(partial(replan_on_charger_events, service, devices))
+    service.site_meter_for = partial(_site_meter, devices, simulations, settings)
     if settings.vtn_url:
         runtime.vens = VenFleet(service, settings)
         runtime.vens.build()
@@ -181,6 +183,26 @@ def _attach_logged(devices: DeviceRuntime, store: Store, home_id: int) -> None:
     except DeviceConfigError as exc:
         log.error("%s: the home runs without these devices", exc)
         devices.drivers_for(home_id)  # attached, with none
+
+
+def _site_meter(
+    devices: DeviceRuntime,
+    simulations: Mapping[int, SimulatedHome],
+    settings: Settings,
+    home_id: int,
+) -> SiteMeterRead | None:
+    """What the home's import guard reads each apply tick: the simulated meter of the demo's
+    simulated home, else the home's site meter, if it has one (hems/site_guard.py)."""
+    if home_id in devices.simulated and home_id in simulations:
+        return partial(_simulated_meter, simulations[home_id])
+    if devices.meter_for(home_id) is None:
+        return None
+    return partial(read_site_kw, devices, home_id, settings.device_timeout_s)
+
+
+async def _simulated_meter(sim: SimulatedHome) -> float | None:
+    """The simulated meter now: the devices as just sent, the last step's load and PV."""
+    return sim.metered_kw()
 
 
 def _site_power(sim: SimulatedHome) -> float | None:

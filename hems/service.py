@@ -24,6 +24,7 @@ from hems.dsr_events import CONSUMER_OPT_OUT, base_event_id, participation
 from hems.market import MarketSource
 from hems.planner_pool import PlanFailedError, PlannerPool, PlanningUnavailableError
 from hems.settings import Settings
+from hems.site_guard import SiteMeterRead
 from hems.storage.store import Principal, Store, StoredEvent, hash_token
 from kernel.dsr import OptType
 from optimiser import Wish, prepare_planner_process
@@ -45,6 +46,8 @@ class CemService:
     drivers_for: DriverFactory
     seed: int | None = None
     controllers: dict[int, HomeController] = field(default_factory=dict)
+    site_meter_for: Callable[[int], SiteMeterRead | None] = lambda _home_id: None
+    """A home's site meter, read by its import guard every apply tick (hems/site_guard.py)."""
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _pending: dict[int, list[str]] = field(default_factory=dict)
     planner: PlannerPool | None = field(init=False, default=None)
@@ -96,6 +99,7 @@ class CemService:
                 settings=self.settings,
                 rng=random.Random(None if self.seed is None else self.seed + home_id),
                 planner=self.planner,
+                site_meter=self.site_meter_for(home_id),
             )
         return self.controllers[home_id]
 

@@ -2,9 +2,14 @@
 (:func:`hems.slot_setpoints.slot_setpoints`) and its apply job
 (:func:`hems.slot_setpoints.ramp_move`, every apply interval), with the safeguards switched
 as the service has them (:class:`hems.slot_setpoints.Safeguards`): an EV's randomised delay,
-the ramp-up limits, a setpoint not re-sent while unchanged. What the controller keeps in the
-store (the last decision per device, the decision still due, the last setpoint sent) is kept
-here in memory.
+the ramp-up limits, a setpoint not re-sent while unchanged, and the import guard on the
+simulated meter (:mod:`hems.import_guard`: the flexible loads turned down when the metered
+import nears the home's limit). What the controller keeps in the store (the last decision per
+device, the decision still due, the last setpoint sent) is kept here in memory.
+
+The guard reads the meter where the import can change: after each decision and apply tick,
+and where a car plugs in or leaves (the household load and PV of the backtest's actuals are
+constant over a slot).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import pandas as pd
 
 from hems.backtest.engine import RunContext
 from hems.dispatch import setpoint_for
+from hems.import_guard import ImportGuard
+from hems.simulation.devices import SimulatedEvCharger
 from hems.slot_setpoints import (
     NO_OVERRIDES,
     DecidedSetpoint,
@@ -46,6 +53,7 @@ class ServiceDispatch:
     _follow_site: frozenset[str] = field(default=frozenset(), init=False)
     _store_surplus: frozenset[str] = field(default=frozenset(), init=False)
     _ticks_from: datetime | None = field(default=None, init=False)
+    guard: ImportGuard = field(default_factory=ImportGuard)
 
     async def decide(
         self, ctx: RunContext, schedule: pd.DataFrame, now: datetime, dsr_active: bool
@@ -68,6 +76,7 @@ class ServiceDispatch:
             self._due[d.device] = d
         self._ticks_from = now
         await self.apply_due(ctx, now)
+        await self.guard_tick(ctx, now)
 
     async def apply_due(self, ctx: RunContext, now: datetime) -> None:
         """The apply job at ``now``: send each due setpoint, a rise walked in ramp steps."""
@@ -81,9 +90,8 @@ class ServiceDispatch:
                 continue
             sent = self._sent.get(name)
             state_kw = (await device.read_state()).power_kw if sent is None else 0.0
-            move = ramp_move(
-                self.safeguards.ramps, spec, decision.setpoint.power_kw, sent, state_kw, now
-            )
+            target_kw = self.guard.capped(name, decision.setpoint.power_kw)
+            move = ramp_move(self.safeguards.ramps, spec, target_kw, sent, state_kw, now)
             if move is None:
                 continue
             await device.apply(
@@ -93,13 +101,44 @@ class ServiceDispatch:
             if move.reaches_target:
                 del self._due[name]
 
+    async def guard_tick(self, ctx: RunContext, now: datetime) -> None:
+        """The import guard on the simulated meter at ``now``: a turn-down sent at once, a
+        restore due now (ramped as any rise)."""
+        env = ctx.sim.environment(now)  # the actuals carry no noise: the step's own values
+        changes = self.guard.update(
+            ctx.config.home,
+            now,
+            ctx.sim.metered_kw(env),
+            {name: sent.power_kw for name, sent in self._sent.items()},
+            {name: setpoint.power_kw for name, setpoint in self._decided.items()},
+            following=self._follow_site | self._store_surplus,
+        )
+        for change in changes:
+            setpoint = setpoint_for(
+                change.device, change.power_kw, self._follow_site, self._store_surplus
+            )
+            self._due[change.device] = DecidedSetpoint(
+                device=change.device, setpoint=setpoint, reason=change.reason, effective_at=now
+            )
+        if changes:
+            await self.apply_due(ctx, now)
+
     async def run_until(self, ctx: RunContext, until_utc: datetime) -> None:
         """Run the simulated home towards ``until_utc`` through the apply job's ticks (every
-        apply interval from the last decision) while a setpoint is still due; the home is
-        left at the last tick before ``until_utc``, or where it was when nothing is due."""
-        while (tick := self._next_tick(ctx.sim.now_utc)) is not None and tick < until_utc:
-            ctx.sim.advance(tick)
-            await self.apply_due(ctx, tick)
+        apply interval from the last decision) while a setpoint is still due, and through
+        the moments a car plugs in or leaves, the import guard reading the meter at each; the
+        home is left at the last of them before ``until_utc``, or where it was when there is
+        none."""
+        while True:
+            now = ctx.sim.now_utc
+            tick, plug = self._next_tick(now), _next_plug_event(ctx, now)
+            at = min((t for t in (tick, plug) if t is not None), default=None)
+            if at is None or at >= until_utc:
+                return
+            ctx.sim.advance(at)
+            if at == tick:
+                await self.apply_due(ctx, at)
+            await self.guard_tick(ctx, at)
 
     def _next_tick(self, after_utc: datetime) -> datetime | None:
         """The first tick of the apply job after ``after_utc`` at which a setpoint is due
@@ -111,3 +150,14 @@ class ServiceDispatch:
         k_due = math.ceil((first_due - self._ticks_from) / interval)  # at or after it
         k_after = math.floor((after_utc - self._ticks_from) / interval) + 1  # strictly after
         return self._ticks_from + max(k_due, k_after) * interval
+
+
+def _next_plug_event(ctx: RunContext, after_utc: datetime) -> datetime | None:
+    """The first moment after ``after_utc`` a simulated car plugs in or leaves (None: none)."""
+    events = [
+        event
+        for device in ctx.sim.devices.values()
+        if isinstance(device, SimulatedEvCharger)
+        and (event := device.next_plug_event(after_utc)) is not None
+    ]
+    return min(events, default=None)

@@ -61,6 +61,8 @@ class SimulatedHome:
     seed: int = 0
     meter: Meter = field(default_factory=Meter)
     site_power_kw: float = 0.0
+    base_load_kw: float = 0.0
+    """The household's load in the last step [kW] (what the meter sees besides the devices)."""
 
     def __post_init__(self) -> None:
         self._rng = np.random.default_rng(self.seed)
@@ -98,11 +100,24 @@ class SimulatedHome:
             for device in self.devices.values():
                 if isinstance(device, SimulatedPv):
                     device.advance(self.now_utc, env)  # generation for this step
+            self.base_load_kw = env.base_load_kw
             site = self._site_kw(env.base_load_kw)
             self._meter(site, hours, env)
             for device in self.devices.values():
                 device.advance(step_end, env)
             self.now_utc = step_end
+
+    def metered_kw(self, env: Environment | None = None) -> float:
+        """The site's net power now as its meter reads it [kW, import positive]: every device
+        at its power now (the setpoints just sent), with the household load and PV of ``env``
+        (the step about to run; None: the last step's), as the import guard reads the meter
+        (:mod:`hems.import_guard`)."""
+        if env is None:
+            return self._site_kw(self.base_load_kw)
+        for device in self.devices.values():
+            if isinstance(device, SimulatedPv):  # as the next step will start with
+                device.available_kw = device.peak_kw * env.pv_kw_per_kwp
+        return self._site_kw(env.base_load_kw)
 
     def _site_kw(self, base_load_kw: float) -> float:
         """The site's net power [kW]: the base load and every device; batteries that follow

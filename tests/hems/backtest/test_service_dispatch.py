@@ -88,3 +88,45 @@ def test_the_planner_and_the_bound_dispatch_with_the_runs_safeguards() -> None:
     assert bound.safeguards == ctx.config.safeguards
     quiet = _run_context(BacktestConfig(start_utc=START, days=1, safeguards=NO_SAFEGUARDS))
     assert PlannerStrategy(perfect_foresight=True)._dispatcher(quiet).safeguards == NO_SAFEGUARDS
+
+
+def test_the_import_guard_turns_a_car_down_the_moment_it_arrives_over_the_limit() -> None:
+    """A car arriving mid-slot to a charger set at 7.4 kW while the heat pump runs takes the
+    site over its 6 kW limit: the guard reads the simulated meter at the arrival and turns
+    the car down at once, so the meter never sees an import above the limit (before the
+    guard, the backtest's peak was the whole sum)."""
+    home = BacktestConfig().home
+    home = home.model_copy(
+        update={
+            "import_limit_kw": 6.0,
+            "devices": [d for d in home.devices if d.name in ("EV", "Heat pump")],
+        }
+    )
+    arrive = START + timedelta(minutes=10)
+    config = BacktestConfig(
+        start_utc=START,
+        days=1,
+        home=home,
+        ev_stays=(Stay(arrive, START + timedelta(hours=8), 0.2),),
+        safeguards=NO_SAFEGUARDS,
+    )
+    ctx = _run_context(config)
+    schedule = pd.DataFrame(
+        {"EV.setpoint_kw": [7.4], "Heat pump.power_kw": [2.0]}, index=pd.DatetimeIndex([START])
+    )
+    dispatch = ServiceDispatch(safeguards=NO_SAFEGUARDS)
+
+    async def run() -> None:
+        await dispatch.decide(ctx, schedule, START, dsr_active=False)
+        await dispatch.run_until(ctx, START + timedelta(minutes=30))
+        ctx.sim.advance(START + timedelta(minutes=30))
+
+    asyncio.run(run())
+    ev = ctx.sim.devices["EV"]
+    assert isinstance(ev, SimulatedEvCharger)
+    base_kw = ctx.sim.base_load_kw
+    assert base_kw + 2.0 < 5.7  # without the car the home is under the limit
+    assert 1.4 <= ev.setpoint_kw < 7.4  # turned down, still charging
+    assert ev.setpoint_kw == pytest.approx(6.0 - 0.3 - base_kw - 2.0, abs=1e-3)
+    assert ctx.sim.meter.peak_import_kw <= 6.0
+    assert ctx.sim.devices["Heat pump"].setpoint_kw == 2.0  # the car first
