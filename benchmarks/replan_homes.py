@@ -83,8 +83,15 @@ def replan(home: Problem, rng: np.random.Generator) -> Problem:
     return replace(home, **kw)  # type: ignore[arg-type]
 
 
-def replans(seed: int, plans: int, n_steps: int = 96, step_minutes: int = 30) -> list[Problem]:
-    """``plans`` re-plans of the random home ``seed`` (the first one as drawn)."""
+def replans(
+    seed: int, plans: int, n_steps: int = 96, step_minutes: int = 30, *, reference: bool = False
+) -> list[Problem]:
+    """``plans`` re-plans of the random home ``seed`` (the first one as drawn); with
+    ``reference``, of the reference home ``seed`` itself (every asset, as the optimiser's
+    benchmark plans it)."""
     rng = np.random.default_rng(seed)
-    home = random_home(seed, n_steps, step_minutes)
+    if reference:
+        home = reference_home(seed, n_steps, step_minutes)
+    else:
+        home = random_home(seed, n_steps, step_minutes)
     return [home] + [replan(home, rng) for _ in range(plans - 1)]

@@ -216,16 +216,29 @@ class PersistentModel:
 
 
 class ModelCache:
-    """Persistent models by shape, the least recently used dropped beyond ``max_models``."""
+    """Persistent models by shape, the least recently used dropped beyond ``max_models``.
 
-    def __init__(self, max_models: int = DEFAULT_MAX_MODELS) -> None:
+    A shape's model is built and kept from its ``keep_after``-th plan on (default 2: a shape
+    planned once, e.g. a one-off what-if or one of more homes than the cache holds, is planned
+    fresh and costs nothing more; a kept model's first plan costs a little more than a fresh
+    one). The shapes seen but not kept are remembered up to ``SEEN_PER_MODEL`` times
+    ``max_models``."""
+
+    SEEN_PER_MODEL = 4
+
+    def __init__(self, max_models: int = DEFAULT_MAX_MODELS, keep_after: int = 2) -> None:
         if max_models < 1:
             raise ValueError(f"max_models must be at least 1, got {max_models}")
+        if keep_after < 1:
+            raise ValueError(f"keep_after must be at least 1, got {keep_after}")
         self.max_models = max_models
+        self.keep_after = keep_after
         self._models: OrderedDict[Hashable, PersistentModel] = OrderedDict()
+        self._seen: OrderedDict[Hashable, int] = OrderedDict()  # shape -> plans not kept
         self.hits = 0
         self.misses = 0
         self.uncovered = 0
+        self.not_kept = 0
 
     def __len__(self) -> int:
         return len(self._models)
@@ -245,6 +258,9 @@ class ModelCache:
             return None
         key = (shape, options)
         model = self._models.pop(key, None)
+        if model is None and not self._admit(key):
+            self.not_kept += 1
+            return None
         try:
             if model is None:
                 self.misses += 1
@@ -259,6 +275,16 @@ class ModelCache:
         while len(self._models) > self.max_models:
             self._models.popitem(last=False)
         return model
+
+    def _admit(self, key: Hashable) -> bool:
+        """Count a plan of a shape without a model; True from its ``keep_after``-th."""
+        seen = self._seen.pop(key, 0) + 1
+        if seen >= self.keep_after:
+            return True
+        self._seen[key] = seen
+        while len(self._seen) > self.SEEN_PER_MODEL * self.max_models:
+            self._seen.popitem(last=False)
+        return False
 
 
 _process_cache: tuple[int, ModelCache] | None = None

@@ -82,7 +82,7 @@ def test_pushed_numbers_equal_a_fresh_translation(seed: int) -> None:
 
 
 def test_replan_sequences_match_fresh_plans() -> None:
-    cache = ModelCache()
+    cache = ModelCache(keep_after=1)
     later_rounds = 0
     for seed in range(8):
         for problem in replans(seed, 4, n_steps=48):
@@ -120,7 +120,7 @@ def replanned_homes(draw: st.DrawFn) -> tuple[Problem, Problem]:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(replanned_homes())
 def test_random_homes_replanned_match_fresh_plans(pair: tuple[Problem, Problem]) -> None:
-    cache = ModelCache()
+    cache = ModelCache(keep_after=1)
     for problem in pair:
         _assert_same_plan(
             optimise(problem, OPTIONS), optimise(problem, OPTIONS, models=cache), problem
@@ -138,27 +138,37 @@ def test_shapes_not_covered_are_planned_fresh() -> None:
     with_dsr = replace(home, dsr_requests=(cap,))
     assert shape_key(with_dsr) is None
     assert shape_key(home, extensions=(lambda ctx: None,)) is None
-    cache = ModelCache()
+    cache = ModelCache(keep_after=1)
     plan = optimise(with_dsr, OPTIONS, models=cache)
     assert plan.status is PlanStatus.OPTIMAL
     assert (cache.uncovered, len(cache)) == (1, 0)
 
 
 def test_cache_keeps_at_most_its_bound_of_shapes() -> None:
-    cache = ModelCache(max_models=2)
+    cache = ModelCache(max_models=2, keep_after=1)
     for seed in range(4):  # four homes, four shapes
         optimise(random_home(seed, n_steps=24), OPTIONS, models=cache)
     assert len(cache) == 2
     assert cache.misses == 4
     with pytest.raises(ValueError, match="max_models"):
         ModelCache(max_models=0)
+    with pytest.raises(ValueError, match="keep_after"):
+        ModelCache(keep_after=0)
+
+
+def test_a_shape_is_kept_from_its_second_plan_by_default() -> None:
+    cache = ModelCache()
+    problem = random_home(2, n_steps=24)
+    for _ in range(3):
+        optimise(problem, OPTIONS, models=cache)
+    assert (cache.not_kept, cache.misses, cache.hits) == (1, 1, 1)
 
 
 def test_a_plan_that_failed_midway_leaves_the_model_reusable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     first, second = replans(0, 2, n_steps=48)
-    cache = ModelCache()
+    cache = ModelCache(keep_after=1)
     real = planner_module.solve_round
     calls = {"n": 0}
 
@@ -182,7 +192,7 @@ def test_a_replan_moves_the_binaries_with_the_prices() -> None:
     """Negative prices move the battery's binaries; the kept model drops the old ones."""
     rng = np.random.default_rng(5)
     home = random_home(5, n_steps=48)
-    cache = ModelCache()
+    cache = ModelCache(keep_after=1)
     for _ in range(3):
         problem = replan(home, rng)
         price = problem.import_price.copy()
