@@ -30,6 +30,7 @@ from hems.dsrsp_process import DemoDsrspProcess
 from hems.live_market import LiveMarket
 from hems.market import MarketSource, ReplayedMarket
 from hems.measured_load import MeteredMarket, read_site_kw, record_site_meters
+from hems.ownership import HomeOwnership
 from hems.scheduler import build_scheduler
 from hems.service import CemService
 from hems.settings import Settings
@@ -65,6 +66,9 @@ class Runtime:
     demo_protocols: DemoProtocols | None = None
     """``--devices protocols``: the demo's device simulators, child processes started and
     stopped with the devices."""
+    ownership: HomeOwnership | None = None
+    """On PostgreSQL: this replica's home leases (:mod:`hems.ownership`), started with the
+    scheduler; None on SQLite (one process runs every home)."""
 
     async def simulate(self) -> None:
         """Advance every simulated home to now."""
@@ -129,14 +133,16 @@ def build_runtime(
         devices.set_driver(demo_id, "Heat pump", simulations[demo_id].drivers["Heat pump"])
     devices.listeners.append(partial(replan_on_charger_events, service, devices))
     service.site_meter_for = partial(_site_meter, devices, simulations, settings)
+    replicas = engine.dialect.name == "postgresql"  # several may share it: homes by lease
     if settings.vtn_url:
-        runtime.vens = VenFleet(service, settings)
-        runtime.vens.build()
+        runtime.vens = VenFleet(service, settings, follow_leases=replicas)
         for home_id in devices.meters():  # the DSRSP is told the meter's reading
-            runtime.vens.bridges[home_id].site_power_kw = partial(devices.site_kw.get, home_id)
+            runtime.vens.site_power[home_id] = partial(devices.site_kw.get, home_id)
         for home_id in devices.simulated:  # the simulated meter (not a protocol demo's)
-            bridge = runtime.vens.bridges[home_id]
-            bridge.site_power_kw = partial(_site_power, simulations[home_id])
+            runtime.vens.site_power[home_id] = partial(_site_power, simulations[home_id])
+        runtime.vens.build()
+    if replicas:
+        runtime.ownership = HomeOwnership(store, service, settings, runtime.vens)
     return runtime
 
 
@@ -220,6 +226,8 @@ def start_scheduler(runtime: Runtime) -> None:
     runtime.scheduler.start()
     if runtime.vens is not None:
         runtime.vens.start()
+    if runtime.ownership is not None:  # the homes this replica claims start as it claims them
+        runtime.ownership.start()
 
 
 async def start_devices(runtime: Runtime) -> None:
@@ -238,6 +246,8 @@ async def stop_devices(runtime: Runtime) -> None:
 
 
 async def stop_scheduler(runtime: Runtime) -> None:
+    if runtime.ownership is not None:  # its homes are free for the other replicas at once
+        await runtime.ownership.stop()
     if runtime.scheduler is not None and runtime.scheduler.running:
         runtime.scheduler.shutdown(wait=False)
     if runtime.vens is not None:

@@ -25,6 +25,7 @@ from hems.market import MarketSource
 from hems.planner_pool import PlanFailedError, PlannerPool, PlanningUnavailableError
 from hems.settings import Settings
 from hems.site_guard import SiteMeterRead
+from hems.storage.fencing import LeaseLostError
 from hems.storage.store import Principal, Store, StoredEvent, hash_token
 from kernel.dsr import OptType
 from optimiser import Wish, prepare_planner_process
@@ -76,6 +77,9 @@ class CemService:
     again in the new mode and registers."""
     """Told when the service forgets a home (its data deleted): the API drops the JSON it
     built from it."""
+    owned: set[int] | None = None
+    """The homes this replica runs (:mod:`hems.ownership`, replicas on PostgreSQL); None:
+    every home (one process)."""
 
     def __post_init__(self) -> None:
         self.principals = PrincipalCache(self.store)
@@ -160,18 +164,24 @@ class CemService:
         of what is built from it."""
         return self.store.version(kind, home_id)
 
+    def runs(self, home_id: int) -> bool:
+        """Whether this replica runs the home (:attr:`owned`)."""
+        return self.owned is None or home_id in self.owned
+
+    def _running(self) -> list[HomeController]:
+        return [c for c in self.controllers.values() if self.runs(c.home_id)]
+
     async def cycle_all(self) -> None:
         """The regular cycle of every home (one at a time per home, homes side by side)."""
-        for home_id in self.store.home_ids():
-            self.controller(home_id)
-        await asyncio.gather(
-            *(self._guarded(c.cycle(), c.home_id) for c in self.controllers.values())
-        )
+        await self.cycle_homes(self.store.home_ids())
+
+    async def cycle_homes(self, home_ids: Sequence[int]) -> None:
+        """The cycle of these homes (those this replica runs)."""
+        ctls = [self.controller(h) for h in home_ids if self.runs(h)]
+        await asyncio.gather(*(self._guarded(c.cycle(), c.home_id) for c in ctls))
 
     async def apply_due_all(self) -> None:
-        await asyncio.gather(
-            *(self._guarded(c.apply_due(), c.home_id) for c in self.controllers.values())
-        )
+        await asyncio.gather(*(self._guarded(c.apply_due(), c.home_id) for c in self._running()))
 
     async def read_all(self) -> None:
         """Read every home's devices; re-plan the homes where something changed (an EV
@@ -184,7 +194,7 @@ class CemService:
                 await ctl.replan(", ".join(ctl.replan_reasons), home)
                 await ctl.dispatch(home)
 
-        await asyncio.gather(*(self._guarded(one(c), c.home_id) for c in self.controllers.values()))
+        await asyncio.gather(*(self._guarded(one(c), c.home_id) for c in self._running()))
 
     async def refresh_market(self) -> None:
         """Fetch live market data for every home (in a worker thread: the fetches block)."""
@@ -389,7 +399,7 @@ class CemService:
     def _plan_lost(self, home_id: int, exc: PlanningUnavailableError) -> None:
         """Re-plan the home when planning is back; not a plan that kills its worker every
         time (:class:`PlanFailedError`): that waits for the next cycle."""
-        if not isinstance(exc, PlanFailedError):
+        if not isinstance(exc, PlanFailedError) and self.runs(home_id):
             self._lost_plans.add(home_id)
 
     async def _guarded(self, work: object, home_id: int) -> None:
@@ -398,6 +408,8 @@ class CemService:
             await work  # type: ignore[misc]
         except PlanFailedError:
             pass  # logged and audited by the controller; tried again at the next cycle
+        except LeaseLostError as exc:  # another replica runs the home now
+            log.info("home %s: not run here any more: %s", home_id, exc)
         except PlanningUnavailableError as exc:
             log.warning("home %s: not planned: %s", home_id, exc)
             self._plan_lost(home_id, exc)

@@ -133,6 +133,9 @@ class Settings(BaseSettings):
         devices: how the CEM reaches each home's real devices (OCPP chargers, Modbus/SunSpec
             inverters and meters, MQTT devices), by the home's CEM serial
             (:class:`hems.domain.connections.DeviceSettings`, docs/devices.md).
+        replica_id, lease_time_s, lease_renew_s: with PostgreSQL, this replica's name (empty:
+            ``<hostname>-<pid>``), how long a home's lease lasts [s] and how often the replica
+            renews its leases and claims its share [s] (:mod:`hems.ownership`).
     """
 
     model_config = SettingsConfigDict(
@@ -187,6 +190,9 @@ class Settings(BaseSettings):
     demo: bool = False
     demo_devices: Literal["simulated", "protocols"] = "simulated"
     devices: DeviceSettings = Field(default_factory=DeviceSettings)
+    replica_id: str = Field(default="", max_length=200)
+    lease_time_s: float = Field(default=30.0, ge=1, le=600)
+    lease_renew_s: float = Field(default=10.0, ge=0.2, le=300)
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -281,6 +287,12 @@ class Settings(BaseSettings):
                     "https (api_tls_cert_file, api_tls_key_file) or behind trusted_proxies "
                     "that terminate TLS"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _lease_renewed_in_time(self) -> Settings:
+        if self.lease_renew_s * 2 > self.lease_time_s:  # one lost renewal must not cost a home
+            raise ValueError("lease_renew_s must be at most half of lease_time_s")
         return self
 
     @property

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -56,6 +56,13 @@ class VenFleet:
     _removals: set[asyncio.Task[None]] = field(default_factory=set)
     push: PushListener | None = None
     """The push endpoint of the homes in push mode (setting ``ven_push_port``), else None."""
+    follow_leases: bool = False
+    """Replicas on PostgreSQL: a VEN runs only for a home this replica holds the lease of,
+    started and stopped by :class:`hems.ownership.HomeOwnership` (:meth:`add`,
+    :meth:`remove` without deregistering); none is made at :meth:`build` or when a home is
+    registered (the replica that claims it starts it)."""
+    site_power: dict[int, Callable[[], float | None]] = field(default_factory=dict)
+    """A home's site meter reading for its VEN's telemetry (homes with a meter)."""
 
     def build(self) -> None:
         """One VEN per home (call before :meth:`start`)."""
@@ -74,7 +81,7 @@ class VenFleet:
         self._signer, self._verifier = signatures(s)
         if s.ven_push_port:
             self.push = PushListener(s, self._verifier)
-        for home_id in homes.home_ids(self.service):
+        for home_id in [] if self.follow_leases else homes.home_ids(self.service):
             self._make_ven(home_id)
         self.service.opt_out_listeners.append(self._opt_out)
         self.service.answer_listeners.append(self._new_answer)
@@ -86,6 +93,8 @@ class VenFleet:
     def _make_ven(self, home_id: int) -> Ven:
         home = homes.home(self.service, home_id)
         bridge = VenBridge(self.service, home_id)
+        if home_id in self.site_power:
+            bridge.site_power_kw = self.site_power[home_id]
         transport = HttpTransport(
             self.settings.vtn_url,
             ssl_context=self._ssl_context,
@@ -158,10 +167,11 @@ class VenFleet:
 
     def _home_added(self, home_id: int) -> None:
         """A listener of the service (the API may call it from a worker thread)."""
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._add, home_id)
+        if self._loop is not None and not self._loop.is_closed() and not self.follow_leases:
+            self._loop.call_soon_threadsafe(self.add, home_id)
 
-    def _add(self, home_id: int) -> None:
+    def add(self, home_id: int) -> None:
+        """Make and start the home's VEN (in the fleet's loop, once started); it registers."""
         if home_id in self.vens or self._stop is None or self._stop.is_set():
             return
         self._make_ven(home_id)
@@ -225,8 +235,10 @@ class VenFleet:
     def _schedule_removal(self, home_id: int) -> None:
         self._background(self.remove(home_id))
 
-    async def remove(self, home_id: int) -> None:
-        """Deregister the home's VEN from the VTN (it then stays deregistered) and stop it."""
+    async def remove(self, home_id: int, *, deregister: bool = True) -> None:
+        """Deregister the home's VEN from the VTN (it then stays deregistered) and stop it.
+        ``deregister=False``: stop it at once and leave its registration to the replica that
+        holds the home now (a lost lease)."""
         ven = self.vens.pop(home_id, None)
         if ven is None:
             return
@@ -234,7 +246,8 @@ class VenFleet:
         if self.push is not None:
             self.push.dispatcher.unmount(home_id)
         try:
-            await ven.deregister()
+            if deregister:
+                await ven.deregister()
         except Exception as exc:  # the VTN is away: it stops hearing from the VEN all the same
             log.warning("home %s: could not deregister from the VTN: %s", home_id, exc)
         task = self._tasks.pop(home_id, None)
@@ -244,7 +257,9 @@ class VenFleet:
         transport = self._transports.pop(home_id, None)
         if transport is not None:
             await transport.aclose()
-        log.info("home %s: VEN deregistered and stopped", home_id)
+        log.info(
+            "home %s: VEN %s", home_id, "deregistered and stopped" if deregister else "stopped"
+        )
 
     async def stop(self) -> None:
         if self._removals:

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Interval, delete, func, literal, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from hems.storage.database import StoreBase
@@ -36,6 +37,10 @@ from hems.storage.tables import HomeLeaseRow, HomeRow, ReplicaRow
 
 FORGET_REPLICAS_AFTER = 10
 """A replica silent for this many lease times is deleted from ``replicas``."""
+
+
+class LeasesUnreachableError(RuntimeError):
+    """A lease round or a leave could not reach the database (connection lost, failover)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +133,12 @@ class LeaseRecords(StoreBase):
 
     def leave(self, replica_id: str) -> None:
         """A replica stopping cleanly: its homes are free at once and it is no longer live."""
+        try:
+            self._leave(replica_id)
+        except SQLAlchemyError as exc:
+            raise LeasesUnreachableError(str(exc).splitlines()[0]) from exc
+
+    def _leave(self, replica_id: str) -> None:
         with self.write_transaction() as s:
             s.execute(
                 update(HomeLeaseRow)
@@ -138,7 +149,14 @@ class LeaseRecords(StoreBase):
 
     def lease_round(self, replica_id: str, lease_s: float) -> LeaseRound:
         """One round of a replica's heartbeat: say it is alive, renew its leases, give back
-        those beyond its fair share and claim free ones up to it."""
+        those beyond its fair share and claim free ones up to it. A database that cannot be
+        reached raises :class:`LeasesUnreachableError`."""
+        try:
+            return self._lease_round(replica_id, lease_s)
+        except SQLAlchemyError as exc:
+            raise LeasesUnreachableError(str(exc).splitlines()[0]) from exc
+
+    def _lease_round(self, replica_id: str, lease_s: float) -> LeaseRound:
         live = max(1, self.replica_heartbeat(replica_id, lease_s))
         owned = self.renew_leases(replica_id, lease_s)
         with self.session() as s:
