@@ -29,6 +29,7 @@ from optimiser.dsr import DsrRequest
 from optimiser.extensions import FlexibilityProfile, Timing
 from optimiser.fallback import rule_based_plan
 from optimiser.highs_backend import SolverOptions
+from optimiser.import_rewards import ImportReward
 from optimiser.mode_memory import ModeMemory
 from optimiser.model import build_model
 from optimiser.plan import Plan, PlanStatus, SolverReport, Totals
@@ -51,6 +52,7 @@ __all__ = [
     "HeatPump",
     "HotWaterTank",
     "HplibCop",
+    "ImportReward",
     "ModeMemory",
     "ModelContext",
     "ModelExtension",

@@ -21,6 +21,7 @@ from optimiser.components.battery import BatteryDispatch
 from optimiser.components.ev_spec import EvDispatch
 from optimiser.components.heat_pump import HeatPumpDispatch
 from optimiser.dsr import dsr_violations
+from optimiser.import_rewards import reward_price_gbp_per_kwh
 from optimiser.problem import Problem
 from optimiser.registry import ASSET_KINDS
 from optimiser.results import (
@@ -92,6 +93,8 @@ class Totals:
     pv_curtailed_kwh: float
     objective_gbp: float
     by_asset: dict[str, float] = field(default_factory=dict)
+    import_reward_gbp: float = 0.0
+    """What the consumer DSR sessions pay for the planned import (below their baselines)."""
 
 
 @dataclass(slots=True)
@@ -212,6 +215,8 @@ def assemble_plan(problem: Problem, dispatch: Dispatch, solver: SolverReport) ->
     carbon_cost = problem.carbon_weight_gbp_per_kg * float(carbon_kg.sum())
     import_cost = float(dt * (price_in * imp).sum())
     export_revenue = float(dt * (price_out * exp).sum())
+    rewards = problem.import_rewards
+    reward_price = float(dt * (reward_price_gbp_per_kwh(rewards, grid) * imp).sum())
     totals = Totals(
         import_kwh=float(dt * imp.sum()),
         export_kwh=float(dt * exp.sum()),
@@ -232,10 +237,12 @@ def assemble_plan(problem: Problem, dispatch: Dispatch, solver: SolverReport) ->
         objective_gbp=import_cost
         - export_revenue
         + carbon_cost
+        + reward_price
         + degradation
         + penalty
         - end_value,
         by_asset=by_asset,
+        import_reward_gbp=sum(r.reward_gbp(grid, imp) for r in rewards),
     )
     return Plan(
         schedule=schedule,

@@ -23,6 +23,7 @@ from optimiser.components.ev_spec import ElectricVehicle
 from optimiser.components.heat_pump import HeatPump
 from optimiser.components.pv import PvArray
 from optimiser.dsr import DsrRequest
+from optimiser.import_rewards import ImportReward, reward_price_gbp_per_kwh
 from optimiser.registry import ASSET_KINDS
 
 MAX_CARBON_WEIGHT_GBP_PER_KG = 0.5
@@ -79,6 +80,8 @@ class Problem:
         outdoor_temperature_c: per slot [°C]; needed when there is a heat pump.
         pv, batteries, evs, heat_pumps, appliances: assets, any subset, several of a kind.
         dsr_requests: DSR requests in force.
+        import_rewards: consumer DSR sessions paying for import below a baseline
+            (:mod:`optimiser.import_rewards`).
         penalties: prices of missed wishes.
         plan_start_utc: the moment the plan is made, within the first slot (None: its start).
             Batteries and heat pumps run only from then in the first slot (a plan made at
@@ -110,6 +113,7 @@ class Problem:
     heat_pumps: tuple[HeatPump, ...] = ()
     appliances: tuple[DeferrableAppliance, ...] = ()
     dsr_requests: tuple[DsrRequest, ...] = ()
+    import_rewards: tuple[ImportReward, ...] = ()
     penalties: Penalties = field(default_factory=Penalties)
     hard_comfort: bool = False
     plan_start_utc: datetime | None = None
@@ -168,6 +172,14 @@ class Problem:
             "dsr_requests",
             tuple(
                 r.checked(self.grid, f"dsr_requests[{i}]") for i, r in enumerate(self.dsr_requests)
+            ),
+        )
+        s(
+            self,
+            "import_rewards",
+            tuple(
+                r.checked(self.grid, f"import_rewards[{i}]")
+                for i, r in enumerate(self.import_rewards)
             ),
         )
         names = [a.name for a in self.assets]
@@ -255,5 +267,9 @@ class Problem:
 
     @property
     def effective_import_price(self) -> FloatArray:
-        """Import price plus the carbon weight on imported energy [GBP/kWh]."""
-        return self.import_price + self.carbon_weight_gbp_per_kg * self.carbon_intensity / 1000.0
+        """Import price plus the carbon weight on imported energy and the reward a session
+        pays for import saved (:mod:`optimiser.import_rewards`) [GBP/kWh]."""
+        carbon = self.carbon_weight_gbp_per_kg * self.carbon_intensity / 1000.0
+        if not self.import_rewards:
+            return self.import_price + carbon
+        return self.import_price + carbon + reward_price_gbp_per_kwh(self.import_rewards, self.grid)
