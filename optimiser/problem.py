@@ -167,21 +167,7 @@ class Problem:
                 a.checked(self.grid, f"{kind.field}[{i}]") for i, a in enumerate(kind.assets(self))
             )
             s(self, kind.field, tuple(checked))
-        s(
-            self,
-            "dsr_requests",
-            tuple(
-                r.checked(self.grid, f"dsr_requests[{i}]") for i, r in enumerate(self.dsr_requests)
-            ),
-        )
-        s(
-            self,
-            "import_rewards",
-            tuple(
-                r.checked(self.grid, f"import_rewards[{i}]")
-                for i, r in enumerate(self.import_rewards)
-            ),
-        )
+        self._check_requests()
         names = [a.name for a in self.assets]
         dupes = sorted({x for x in names if names.count(x) > 1})
         if dupes:
@@ -206,6 +192,22 @@ class Problem:
                 f"{self.base_load[t]:g} kW at slot {t} exceeds the import limit of "
                 f"{self.import_limit_kw:g} kW even with all PV: the forecast is impossible",
             )
+
+    def _check_requests(self) -> None:
+        """Check the DSR requests and the consumer's rewarded sessions against the grid."""
+        grid, s = self.grid, object.__setattr__
+        s(
+            self,
+            "dsr_requests",
+            tuple(r.checked(grid, f"dsr_requests[{i}]") for i, r in enumerate(self.dsr_requests)),
+        )
+        s(
+            self,
+            "import_rewards",
+            tuple(
+                r.checked(grid, f"import_rewards[{i}]") for i, r in enumerate(self.import_rewards)
+            ),
+        )
 
     def _check_plan_start(self) -> None:
         start = self.plan_start_utc
