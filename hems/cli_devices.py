@@ -144,7 +144,8 @@ def list_devices(
     config: ConfigOption = None,
     ca: CaOption = None,
 ) -> None:
-    """The home's devices, how the CEM reaches each, and who made it (once connected)."""
+    """The home's devices, how the CEM reaches each, and who made it (once connected); then a
+    line for each limit a device reports otherwise than its spec says (planned: the lower)."""
     with _client(api, token, config, ca) as client:
         rows = _call(client, "GET", f"/homes/{home}/devices/registered").json()
     table = Table("device", "kind", "protocol", "from", "manufacturer", "model", "serial")
@@ -160,6 +161,15 @@ def list_devices(
             who.get("serial") or "-",
         )
     console.print(table)
+    for d in rows:
+        for m in d.get("mismatches") or ():
+            console.print(mismatch_line(d["name"], m), markup=False)
+
+
+def mismatch_line(device: str, m: dict[str, Any]) -> str:
+    """One of a device's capability mismatches (:class:`hems.device_capabilities.
+    CapabilityMismatch` as the API's JSON), in words."""
+    return f"{device}: {m['message']}"
 
 
 @devices_app.command("test")

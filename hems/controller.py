@@ -22,6 +22,7 @@ import pandas as pd
 
 from adapters.devices.driver import DeviceDriver
 from hems.clock import Clock
+from hems.device_capabilities import refresh_capabilities, stored_capabilities
 from hems.dispatch import OverridesInForce, RampLimits, setpoint_for
 from hems.domain.home import HomeSpec
 from hems.dsr_events import active_requests, is_active_response
@@ -38,7 +39,7 @@ from hems.site_guard import SiteMeterRead, guard_tick
 from hems.slot_setpoints import Safeguards, SentSetpoint, ramp_move, slot_setpoints
 from hems.storage.store import Store, StoredPlan
 from hems.storage.tables import TelemetryRow
-from kernel.devices import DeviceState, DeviceUnavailableError
+from kernel.devices import DeviceCapabilities, DeviceState, DeviceUnavailableError
 from optimiser import (
     ModelExtension,
     ModeMemory,
@@ -131,6 +132,7 @@ class HomeController:
     guard: ImportGuard = field(default_factory=ImportGuard)
     guard_wanted: dict[str, float] = field(default_factory=dict)
     """What the plan wants of each device the guard holds down [kW] (:mod:`hems.site_guard`)."""
+    capabilities: dict[str, DeviceCapabilities] = field(default_factory=dict)  # as stored
 
     # -- reading devices ---------------------------------------------------------------------
     async def home(self) -> HomeSpec:
@@ -172,6 +174,7 @@ class HomeController:
                 )
             )
         await asyncio.to_thread(self.store.add_telemetry, self.home_id, rows)
+        await refresh_capabilities(self, [r.device_name for r in rows if r.online])
         await asyncio.to_thread(self._check_drift, home or await self.home())
 
     async def state_now(self, name: str) -> DeviceState | None:
@@ -272,6 +275,7 @@ class HomeController:
             paused_until=overrides.paused_until,
             dsr_requests=active_requests(self.store.events(self.home_id), grid, baseline_kw),
             safeguards=self.safeguards(),
+            capabilities=stored_capabilities(self.store, self.home_id),
         )
 
     async def flexibility(self) -> FlexibilityProfiles | None:

@@ -14,6 +14,8 @@ Decisions made here (documented in docs/service.md):
   a missed departure target (5 GBP/kWh), so the car charges at peak only when the target needs it.
 * A paused device (consumer override) gets no flexible load in the paused slots
   (:class:`PauseRule`); dispatch holds it at zero as well.
+* A device that reports a lower limit than the consumer entered (max power, capacity) is
+  planned with the device's (:mod:`hems.device_capabilities`).
 * With the dispatch's safeguards on, the plan counts the energy an EV's setpoint rise loses to
   them (:func:`ev_dispatch_lag`): half the randomised delay's bound in expectation, the whole
   bound for the departure target, and the EV ramp rate; a car charging now keeps its power in
@@ -30,12 +32,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from hems.device_capabilities import capped_home
 from hems.domain.devices import BatterySpec, DeviceKind, EvChargerSpec, HeatPumpSpec, PvSpec
 from hems.domain.home import HomeSpec
 from hems.domain.preferences import WEEKDAYS, Preferences
 from hems.slot_setpoints import Safeguards
 from hems.tariff_prices import tariff_prices
-from kernel.devices import DeviceState
+from kernel.devices import DeviceCapabilities, DeviceState
 from optimiser import (
     Battery,
     Building,
@@ -111,6 +114,8 @@ class PlanInputs:
         safeguards: the dispatch's safeguards the plan will run under (the EV's randomised
             delay and ramp, :func:`ev_dispatch_lag`); None: none (the backtest's
             perfect-foresight bound, which dispatches without them).
+        capabilities: what each device reported it can do, by name: a limit it reports
+            below the consumer's caps the spec (:func:`hems.device_capabilities.capped_spec`).
     """
 
     home: HomeSpec
@@ -123,6 +128,7 @@ class PlanInputs:
     paused_until: Mapping[str, datetime] | None = None
     dsr_requests: Sequence[DsrRequest] = ()
     safeguards: Safeguards | None = None
+    capabilities: Mapping[str, DeviceCapabilities] | None = None
 
 
 def ev_dispatch_lag(safeguards: Safeguards | None) -> EvDispatchLag:
@@ -140,8 +146,10 @@ def ev_dispatch_lag(safeguards: Safeguards | None) -> EvDispatchLag:
 
 
 def build_problem(inputs: PlanInputs) -> tuple[Problem, list[ModelExtension]]:
-    """The optimiser problem and the extensions (peak-hours and pause rules) for one plan."""
-    home, prefs, grid, m = inputs.home, inputs.preferences, inputs.grid, inputs.market
+    """The optimiser problem and the extensions (peak-hours and pause rules) for one plan; the
+    devices as they report themselves where that is less than the consumer entered."""
+    home = capped_home(inputs.home, inputs.capabilities or {})
+    prefs, grid, m = inputs.preferences, inputs.grid, inputs.market
     imp, exp = tariff_prices(
         home.tariff,
         grid,

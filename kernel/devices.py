@@ -58,3 +58,27 @@ class Setpoint:
     power_kw: float
     follow_site: bool = False
     store_surplus: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceCapabilities:
+    """What a device reports it can do, read from the device itself (a SunSpec nameplate, an
+    OCPP charger's configuration, an S2 system description, an MQTT device's ``capabilities``
+    message): the optimiser's device spec is capped by it, so a plan never asks more than the
+    device can do. Each field is None when the protocol or the device does not report it.
+
+    Attributes:
+        max_charge_kw: the most a battery charges or an EV charger delivers [kW].
+        max_discharge_kw: the most a battery discharges [kW].
+        max_power_kw: a PV inverter's rated AC power, a heat pump's electrical maximum [kW].
+        capacity_kwh: a battery's usable energy capacity [kWh].
+        phases: the AC phases the device is connected on (1-3).
+        min_current_a: the least current per phase a charger can offer a car [A].
+    """
+
+    max_charge_kw: float | None = None
+    max_discharge_kw: float | None = None
+    max_power_kw: float | None = None
+    capacity_kwh: float | None = None
+    phases: int | None = None
+    min_current_a: float | None = None

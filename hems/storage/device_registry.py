@@ -20,13 +20,14 @@ from hems.storage.tables import DeviceRow, HomeRow
 @dataclass(frozen=True, slots=True)
 class RegisteredDevice:
     """A device of a home as registered: ``connection`` (JSON, None for one with no
-    connection stored) and ``identity`` (manufacturer, model, serial, version; None until it
-    connected)."""
+    connection stored), ``identity`` (manufacturer, model, serial, version; None until it
+    connected) and ``capabilities`` (what it reported it can do; None until it did)."""
 
     name: str
     kind: str
     connection: dict[str, Any] | None
     identity: dict[str, str | None] | None
+    capabilities: dict[str, Any] | None = None
 
 
 class DeviceRegistryRecords(StoreBase):
@@ -76,7 +77,10 @@ class DeviceRegistryRecords(StoreBase):
             rows = s.scalars(
                 select(DeviceRow).where(DeviceRow.home_id == home_id).order_by(DeviceRow.id)
             )
-            return [RegisteredDevice(r.name, r.kind, r.connection, r.identity) for r in rows]
+            return [
+                RegisteredDevice(r.name, r.kind, r.connection, r.identity, r.capabilities)
+                for r in rows
+            ]
 
     def set_device_identity(self, home_id: int, name: str, identity: dict[str, str | None]) -> None:
         """What the device said it is, once connected (not audited: the device's own words)."""
@@ -84,6 +88,24 @@ class DeviceRegistryRecords(StoreBase):
             row = _device(s, home_id, name)
             if row is not None:
                 row.identity = identity
+
+    def set_device_capabilities(
+        self, home_id: int, name: str, capabilities: dict[str, Any] | None
+    ) -> None:
+        """What the device reported it can do (not audited: the device's own words; kept
+        across restarts so the home is planned with them before the device answers again)."""
+        with self.write_transaction() as s:
+            row = _device(s, home_id, name)
+            if row is not None:
+                row.capabilities = capabilities
+
+    def device_capabilities(self, home_id: int) -> dict[str, dict[str, Any]]:
+        """Each device's reported capabilities by name (devices that reported none left out)."""
+        with self.session() as s:
+            rows = s.execute(
+                select(DeviceRow.name, DeviceRow.capabilities).where(DeviceRow.home_id == home_id)
+            )
+            return {name: caps for name, caps in rows if caps}
 
     def remove_device(self, home_id: int, name: str, now: datetime, actor: str) -> None:
         """Remove the device from the home with its connection and credentials (audited).

@@ -68,7 +68,8 @@ class HomeRow(Base):
 class DeviceRow(Base):
     """A device of a home: its spec, and for a device registered through the API its
     ``connection`` (a :data:`hems.domain.connections.DeviceConnection` as JSON, credentials
-    included: deleted with the row) and the ``identity`` it gave once connected."""
+    included: deleted with the row), the ``identity`` it gave once connected and the
+    ``capabilities`` it reported (:class:`kernel.devices.DeviceCapabilities`' fields it gave)."""
 
     __tablename__ = "devices"
     __table_args__ = (UniqueConstraint("home_id", "name"),)
@@ -80,6 +81,7 @@ class DeviceRow(Base):
     spec: Mapped[dict[str, Any]]
     connection: Mapped[dict[str, Any] | None]
     identity: Mapped[dict[str, Any] | None]
+    capabilities: Mapped[dict[str, Any] | None]
 
 
 class PreferencesRow(Base):

@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from hems.device_capabilities import CapabilityMismatch, device_mismatches
 from hems.device_runtime import DeviceRuntime, registered_connections
 from hems.domain.connections import (
     DeviceRegistration,
@@ -41,13 +42,18 @@ class DeviceIdentity(BaseModel):
 
 class DeviceListing(BaseModel):
     """A device of the home and how the CEM reaches it (``protocol`` None: not connected to
-    the CEM; ``source``: the settings file or the API)."""
+    the CEM; ``source``: the settings file or the API), what it reported it can do
+    (``capabilities``: the fields of :class:`kernel.devices.DeviceCapabilities` it gave) and
+    where that differs from the spec the consumer entered (``mismatches``: the plan uses the
+    lower)."""
 
     name: str
     kind: str
     protocol: str | None
     source: Literal["settings", "api"] | None
     identity: DeviceIdentity | None
+    capabilities: dict[str, float | int] | None = None
+    mismatches: list[CapabilityMismatch] = []
 
 
 class DeviceTest(BaseModel):
@@ -129,6 +135,7 @@ async def registered_devices(
     a device that answered once is shown as it said it is)."""
     home = service.store.home(home_id)
     in_settings = devices.config.for_home(home.cem_serial).devices
+    specs = {d.name: d for d in home.devices}
     out = []
     for d in await asyncio.to_thread(service.store.registered_devices, home_id):
         identity = await devices.identity(home_id, d.name)
@@ -148,6 +155,8 @@ async def registered_devices(
                 protocol=protocol,
                 source=source,
                 identity=DeviceIdentity(**identity) if identity else None,
+                capabilities=d.capabilities,
+                mismatches=device_mismatches(specs.get(d.name), d.capabilities),
             )
         )
     return out

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hems.controller import DeviceHealth
+from hems.device_capabilities import device_mismatches
 from hems.dispatch import OverridesInForce
 from hems.domain.devices import DeviceSpec
 from hems.domain.home import HomeSpec
@@ -97,8 +98,9 @@ def device_readings(service: CemService, home_id: int) -> list[DeviceReading]:
 
 def device_statuses(service: CemService, home_id: int) -> list[DeviceStatus]:
     """Each device's last known state and whether it answers (from the home's controller; a
-    home not read yet says so)."""
+    home not read yet says so), and where it reports its limits otherwise than its spec."""
     out = []
+    reported = service.store.device_capabilities(home_id)
     for r in device_readings(service, home_id):
         state, health = r.state, r.health
         out.append(
@@ -112,6 +114,7 @@ def device_statuses(service: CemService, home_id: int) -> list[DeviceStatus]:
                 soc=state.soc if state else None,
                 temperature_c=state.temperature_c if state else None,
                 plugged_in=state.plugged_in if state else None,
+                mismatches=device_mismatches(r.spec, reported.get(r.spec.name)),
             )
         )
     return out

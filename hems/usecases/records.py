@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from hems.device_capabilities import CapabilityMismatch
 from hems.storage.enrolments import VenMode
 from hems.storage.setpoint_records import SetpointKind, SetpointStatus
 
@@ -38,6 +39,9 @@ class DeviceStatus(BaseModel):
     soc: float | None
     temperature_c: float | None
     plugged_in: bool | None
+    mismatches: list[CapabilityMismatch] = []
+    """Where the device reports its limits otherwise than its spec says (planned: the lower;
+    :mod:`hems.device_capabilities`)."""
 
 
 class OverridePublic(BaseModel):

@@ -21,7 +21,7 @@ from hems.problem_builder import (
 )
 from hems.settings import Settings
 from hems.slot_setpoints import Safeguards
-from kernel.devices import DeviceState
+from kernel.devices import DeviceCapabilities, DeviceState
 from optimiser import EvDispatchLag, TimeGrid, Wish, optimise
 
 from .conftest import MONDAY_5PM
@@ -174,3 +174,34 @@ def test_the_plan_counts_the_ev_delay_and_ramp_only_when_the_safeguards_are_on()
         rise_delay_s=450, ramp_kw_per_min=1.5, longest_delay_s=900
     )
     assert on.evs[0].charging_kw == 3.2
+
+
+def test_a_device_reporting_less_than_entered_is_planned_with_the_device_s_limits():
+    plugged = {"EV": DeviceState(at_utc=MONDAY_5PM, power_kw=0.0, soc=0.2, plugged_in=True)}
+    reported = {
+        "Battery": DeviceCapabilities(max_charge_kw=3.0, max_discharge_kw=8.0, capacity_kwh=9.5),
+        "EV": DeviceCapabilities(max_charge_kw=1.0, phases=1),
+        "Heat pump": DeviceCapabilities(max_power_kw=2.5),
+        "PV": DeviceCapabilities(max_power_kw=3.5),
+    }
+    problem, _ = build_problem(_inputs(states=plugged, capabilities=reported))
+    (battery,) = problem.batteries
+    # the device's lower charge limit and capacity; its higher discharge leaves the consumer's
+    assert (battery.max_charge_kw, battery.max_discharge_kw, battery.capacity_kwh) == (
+        3.0,
+        5.0,
+        9.5,
+    )
+    (ev,) = problem.evs
+    assert (ev.max_charge_kw, ev.min_charge_kw) == (1.0, 1.0)  # the minimum kept below it
+    assert problem.heat_pumps[0].max_power_kw == 2.5
+    assert max(problem.pv[0].forecast_kw) <= 3.5
+    plan = optimise(problem)
+    assert plan.schedule["Battery.power_kw"].max() <= 3.0 + 1e-6
+    assert plan.schedule["EV.power_kw"].max() <= 1.0 + 1e-6
+
+
+def test_without_reported_capabilities_the_consumer_s_spec_is_planned():
+    problem, _ = build_problem(_inputs(capabilities={"Battery": DeviceCapabilities()}))
+    (battery,) = problem.batteries
+    assert (battery.max_charge_kw, battery.capacity_kwh) == (5.0, 10.0)

@@ -44,6 +44,8 @@ from adapters.devices.sunspec.discovery import (
 )
 from adapters.devices.sunspec.link import ModbusLink
 from adapters.devices.sunspec.models import ModelBlock, encode
+from adapters.devices.sunspec.nameplate import battery_capabilities
+from kernel.devices import DeviceCapabilities
 
 STOR_CTL_CHARGE = 1 << 0
 STOR_CTL_DISCHARGE = 1 << 1
@@ -135,6 +137,7 @@ class SunSpecBatteryDriver:
         self.name = name
         self.revert_timeout_s = checked_revert_timeout_s(revert_timeout_s)
         self.device = SunSpecDevice(ModbusLink(host, port, unit_id=unit_id, timeout_s=timeout_s))
+        self._capabilities: DeviceCapabilities | None = None
 
     async def connect(self) -> SunSpecMap:
         """Discover the device and check it has the models a battery needs."""
@@ -207,6 +210,15 @@ class SunSpecBatteryDriver:
                 f"{setpoint.power_kw} kW (wrote StorCtl_Mod={mode}, rates {rates}; read back "
                 f"{back.integer('StorCtl_Mod')}, {list(back.registers[start : start + 6])})"
             )
+
+    async def capabilities(self) -> DeviceCapabilities:
+        """What the device reports it can do (``WChaMax``, model 121's ``WMax`` as the
+        discharge limit, model 802's ``WHRtg``), read on the first call and kept: a nameplate
+        does not change while the service runs. Raises :class:`DeviceUnavailableError` when
+        the device does not answer."""
+        if self._capabilities is None:
+            self._capabilities = await battery_capabilities(self.device, self.name)
+        return self._capabilities
 
     async def close(self) -> None:
         """Close the connection (the next call opens it again)."""

@@ -18,6 +18,8 @@ from adapters.devices.sunspec.discovery import CONTROLS, INVERTERS, SETTINGS, Su
 from adapters.devices.sunspec.errors import SunSpecMapError
 from adapters.devices.sunspec.link import ModbusLink
 from adapters.devices.sunspec.models import encode
+from adapters.devices.sunspec.nameplate import pv_capabilities
+from kernel.devices import DeviceCapabilities
 
 WMAXLIM_DISABLED = 0
 WMAXLIM_ENABLED = 1
@@ -42,6 +44,7 @@ class SunSpecPvDriver:
         self.name = name
         self.revert_timeout_s = checked_revert_timeout_s(revert_timeout_s)
         self.device = SunSpecDevice(ModbusLink(host, port, unit_id=unit_id, timeout_s=timeout_s))
+        self._capabilities: DeviceCapabilities | None = None
 
     async def connect(self) -> SunSpecMap:
         """Discover the device and check it has an inverter model."""
@@ -98,6 +101,14 @@ class SunSpecPvDriver:
                 f"{self.device.link.where}: the inverter did not take the cap "
                 f"{cap_kw} kW (wrote {registers}, read back {got})"
             )
+
+    async def capabilities(self) -> DeviceCapabilities:
+        """What the device reports it can do (model 121's ``WMax``), read on the first call
+        and kept: a nameplate does not change while the service runs. Raises
+        :class:`DeviceUnavailableError` when the device does not answer."""
+        if self._capabilities is None:
+            self._capabilities = await pv_capabilities(self.device, self.name)
+        return self._capabilities
 
     async def close(self) -> None:
         """Close the connection (the next call opens it again)."""

@@ -340,7 +340,7 @@ def build_map(args: argparse.Namespace) -> tuple[list[int], dict[int, Model]]:
     )
     inverter = build_model(args.inverter, {"W_SF": args.w_sf, "W": 0})
     settings = build_model(
-        121, {"WMax": PV_WMAX_W if args.pv else WDISCHA_MAX_W, "WMax_SF": SF["WMax_SF"]}
+        121, {"WMax": PV_WMAX_W if args.pv else WDISCHA_MAX_W, "WMax_SF": args.wmax_sf}
     )
     chain = [common, inverter, settings]
     if args.pv:
@@ -362,7 +362,7 @@ def build_map(args: argparse.Namespace) -> tuple[list[int], dict[int, Model]]:
             build_model(
                 124,
                 {
-                    "WChaMax": round(WCHA_MAX_W / 10 ** SF["WChaMax_SF"]),
+                    "WChaMax": round(args.wcha_max_w / 10 ** SF["WChaMax_SF"]),
                     "WChaMax_SF": SF["WChaMax_SF"],
                     "StorCtl_Mod": 0,
                     "MinRsvPct": round(MIN_RESERVE_PCT),
@@ -454,6 +454,9 @@ def main() -> None:
     parser.add_argument("--pv", action="store_true")
     parser.add_argument("--w-sf", type=int, default=SF["W_SF"])
     parser.add_argument("--battery-802", action="store_true")
+    # nonsense nameplates: WChaMax as given (0: none), model 121's WMax scaled by 10^N
+    parser.add_argument("--wcha-max-w", type=float, default=WCHA_MAX_W)
+    parser.add_argument("--wmax-sf", type=int, default=SF["WMax_SF"])
     parser.add_argument("--eastron", choices=sorted(EASTRON_POWER), default=None)
     parser.add_argument("--garbage-float", action="store_true")
     parser.add_argument("--inverter", type=int, choices=(101, 102, 103, 701), default=103)

@@ -47,6 +47,8 @@ def test_a_charger_registered_through_the_api_is_paired_shown_tested_and_removed
         "protocol": "ocpp",
         "source": "api",
         "identity": None,
+        "capabilities": None,
+        "mismatches": [],
     }
     devices = api.runtime.devices
     assert devices is not None

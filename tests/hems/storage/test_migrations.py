@@ -171,6 +171,23 @@ def test_0007_hashes_a_registered_charger_s_password_and_downgrade_drops_it(tmp_
     }
     # back: no password to restore, so no connection (registered again), never one without
     _downgrade(engine, "0006")
-    stored = {d.name: d.connection for d in Store(engine).registered_devices(home)}
+    with engine.connect() as conn:  # raw: the models are the head's (0009's capabilities)
+        rows = conn.execute(
+            text("SELECT name, connection FROM devices WHERE home_id = :h"), {"h": home}
+        )
+        stored = {name: None if c is None else json.loads(c) for name, c in rows}
     assert stored["EV"] is None
     assert stored["Heat pump"] == mqtt
+
+
+def test_0009_gives_devices_no_capabilities_and_downgrade_drops_them(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'hems.sqlite3'}")
+    upgrade_schema(engine, "0008")
+    home = Store(engine).create_home(demo_home_spec(), MONDAY_5PM, "old release")
+    upgrade_schema(engine)
+    store = Store(engine)
+    assert store.device_capabilities(home) == {}
+    store.set_device_capabilities(home, "Battery", {"max_charge_kw": 3.0})
+    assert store.device_capabilities(home) == {"Battery": {"max_charge_kw": 3.0}}
+    _downgrade(engine, "0008")
+    assert "capabilities" not in {c["name"] for c in inspect(engine).get_columns("devices")}
