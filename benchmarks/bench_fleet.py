@@ -67,7 +67,7 @@ from hems.runtime import Runtime, build_runtime
 from hems.settings import Settings
 from hems.simulation.cohort import CohortHome, draw_cohort
 from hems.simulation.home import SimulatedHome, simulate_home
-from hems.storage.health import database_size_bytes
+from hems.storage.health import database_size_bytes, table_sizes_bytes
 from hems.usecases import homes as homes_uc
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -302,6 +302,7 @@ async def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     clock = ManualClock(slot_start(datetime.now(UTC)))
     settings = fleet_settings(args, work, dsrsp.url if dsrsp is not None else "")
     runtime = build_runtime(settings, clock, seed=args.seed)
+    engine = runtime.store.engine
     measured = Measured()
     try:
         if runtime.vens is not None:
@@ -315,7 +316,7 @@ async def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         ids = add_homes(runtime, cohort, days=int(args.hours // 24) + 2, measured=measured)
         await meter_vens(runtime, ids)
         add_s = time.perf_counter() - t0
-        db0 = database_size_bytes(runtime.store.engine)
+        db0, tables0 = database_size_bytes(engine), table_sizes_bytes(engine)
         workers = planner_processes(exclude)
         cpu0, me_cpu0 = cpu_s(workers), sum(me.cpu_times()[:2])
         t0 = time.perf_counter()
@@ -338,9 +339,10 @@ async def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "rss1_mib": me.memory_info().rss / 2**20,
             "planner_rss_mib": rss_mib(workers),
             "db0_bytes": db0,
-            "db1_bytes": database_size_bytes(runtime.store.engine),
-            "dialect": runtime.store.engine.dialect.name,
-            "database_file": str(settings.resolved_database_url),
+            "db1_bytes": database_size_bytes(engine),
+            "tables0": tables0,
+            "tables1": table_sizes_bytes(engine),
+            "dialect": engine.dialect.name,
         }
     finally:
         if runtime.vens is not None:
@@ -396,7 +398,19 @@ def summarise(args: argparse.Namespace, raw: dict[str, Any], m: Measured) -> dic
         "database_bytes": raw["db1_bytes"],
         "database_bytes_per_home_after_adding": raw["db0_bytes"] / homes,
         "database_bytes_per_home_per_day": (raw["db1_bytes"] - raw["db0_bytes"]) / homes / days,
+        "table_bytes_per_home_per_day": growth_by_table(
+            raw["tables0"], raw["tables1"], homes, days
+        ),
     }
+
+
+def growth_by_table(
+    before: dict[str, int], after: dict[str, int], homes: int, days: float
+) -> dict[str, float]:
+    """Each table's growth per home per simulated day [bytes], largest first (empty when the
+    database cannot say)."""
+    growth = {t: (after[t] - before.get(t, 0)) / homes / days for t in after}
+    return dict(sorted(((t, g) for t, g in growth.items() if g > 0), key=lambda x: -x[1]))
 
 
 def print_summary(r: dict[str, Any]) -> None:
@@ -426,6 +440,9 @@ def print_summary(r: dict[str, Any]) -> None:
         f"{r['database_bytes_per_home_per_day'] / 1024:.0f} KiB a home a simulated day "
         f"({r['database_bytes_per_home_after_adding'] / 1024:.0f} KiB a home once added)"
     )
+    tables = list(r["table_bytes_per_home_per_day"].items())[:3]
+    if tables:
+        print("  growing most: " + ", ".join(f"{t} {b / 1024:.0f} KiB" for t, b in tables))
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 
 def database_answers(engine: Engine) -> bool:
@@ -31,3 +32,25 @@ def database_size_bytes(engine: Engine) -> int:
                 conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
             )
     raise ValueError(f"no size for a {engine.dialect.name} database")
+
+
+def table_sizes_bytes(engine: Engine) -> dict[str, int]:
+    """Each table's size with its indexes [bytes]: what grows as the fleet runs. SQLite reads
+    its ``dbstat`` table (empty when the library was built without it), PostgreSQL
+    ``pg_total_relation_size``."""
+    if engine.dialect.name == "sqlite":
+        query = (
+            "SELECT m.tbl_name, SUM(d.pgsize) FROM dbstat AS d "
+            "JOIN sqlite_master AS m ON d.name = m.name GROUP BY m.tbl_name"
+        )
+    elif engine.dialect.name == "postgresql":
+        query = (
+            "SELECT relname, pg_total_relation_size(relid) FROM pg_catalog.pg_statio_user_tables"
+        )
+    else:
+        raise ValueError(f"no sizes for a {engine.dialect.name} database")
+    try:
+        with engine.connect() as conn:
+            return {str(name): int(size) for name, size in conn.execute(text(query))}
+    except OperationalError:  # SQLite without dbstat
+        return {}

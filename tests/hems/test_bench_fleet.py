@@ -32,6 +32,7 @@ def test_three_homes_for_an_hour_report_every_figure(tmp_path, capsys):
     assert out["rss_per_home_kib"] == out["rss_per_home_kib"]  # a number, not NaN
     assert out["database"] == "sqlite"
     assert out["database_bytes_per_home_per_day"] > 0  # plans, setpoints, telemetry
+    assert {"plans", "telemetry"} <= set(out["table_bytes_per_home_per_day"])
     assert set(out["job_wall_s"]) == {"cycle", "apply", "telemetry"}
     for key in ("when_utc", "python", "cpus", "seed", "load_average_1min_at_start"):
         assert key in out
