@@ -27,6 +27,7 @@ from hems.settings import Settings
 from hems.storage.enrolments import EnrolmentStatus, VenMode
 from hems.usecases import enrolment, homes
 from hems.ven_bridge import VenBridge, resources, send_new_answer
+from hems.ven_contacts import VenContacts
 from hems.ven_push import PushListener
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ class VenFleet:
     _signer: XmlSigner | None = None
     _verifier: XmlVerifier | None = None
     _removals: set[asyncio.Task[None]] = field(default_factory=set)
+    contacts: VenContacts = field(default_factory=VenContacts)
+    """When each VEN last heard from the VTN (the operator's view, :mod:`hems.ven_contacts`)."""
     push: PushListener | None = None
     """The push endpoint of the homes in push mode (setting ``ven_push_port``), else None."""
     follow_leases: bool = False
@@ -100,6 +103,7 @@ class VenFleet:
             ssl_context=self._ssl_context,
             signer=self._signer,
             verifier=self._verifier,
+            tracer=self.contacts.tracer(home_id, self.service.clock),
         )
         self._transports[home_id] = transport
         self.bridges[home_id] = bridge

@@ -7,6 +7,7 @@ from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
 from hems.api import (
+    cohort,
     conformance,
     consumer,
     devices,
@@ -38,7 +39,8 @@ def install_api(app: FastAPI, rt: Runtime, *, run_scheduler: bool) -> None:
     comparisons = TariffComparisons()  # stopped with the app
     app.state.tariff_comparisons = comparisons
     rt.service.forget_listeners.append(comparisons.forget)
-    for module in (homes, devices, consumer, plans, tariffs, events, conformance, docs_pages):
+    modules = (homes, devices, consumer, plans, tariffs, events, conformance, cohort, docs_pages)
+    for module in modules:
         app.include_router(module.router)
 
     @app.get("/health", tags=["health"])

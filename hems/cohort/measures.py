@@ -81,6 +81,14 @@ def flexible_kw(schedule: pd.DataFrame, devices: Iterable[str]) -> FloatArray:
     return out
 
 
+def device_draws_kw(schedule: pd.DataFrame) -> FloatArray:
+    """Every device's draw per slot, summed, each clipped at 0 [kW]: a plan's flexible power
+    when its device names are not at hand (PV's negative power clips to nothing, so only
+    its flexible devices count)."""
+    columns = [c for c in schedule.columns if c.endswith(".power_kw")]
+    return flexible_kw(schedule, [c.removesuffix(".power_kw") for c in columns])
+
+
 def import_kw(schedule: pd.DataFrame) -> FloatArray:
     """A plan's grid import per slot [kW]."""
     return schedule[IMPORT_COLUMN].to_numpy(dtype=np.float64)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from hems.cohort.measures import device_draws_kw
 from optimiser import Plan, PlanStatus, Wish
 
 
@@ -69,6 +70,10 @@ class StoredTotals:
     by_asset: Mapping[str, float]
     baseline_cost_gbp_by_slot: tuple[float, ...]
     baseline_carbon_kg_by_slot: tuple[float, ...]
+    baseline_import_kw_by_slot: tuple[float, ...] = ()
+    """The baseline's grid import per slot (the cohort view; empty for older plans)."""
+    baseline_flexible_kw_by_slot: tuple[float, ...] = ()
+    """The baseline's device draws per slot (:func:`hems.cohort.measures.device_draws_kw`)."""
 
     @property
     def net_energy_cost_gbp(self) -> float | None:
@@ -96,6 +101,8 @@ class StoredTotals:
             "by_asset": dict(self.by_asset),
             "baseline_cost_gbp_by_slot": list(self.baseline_cost_gbp_by_slot),
             "baseline_carbon_kg_by_slot": list(self.baseline_carbon_kg_by_slot),
+            "baseline_import_kw_by_slot": list(self.baseline_import_kw_by_slot),
+            "baseline_flexible_kw_by_slot": list(self.baseline_flexible_kw_by_slot),
         }
 
 
@@ -143,6 +150,10 @@ def records_of(
         by_asset=dict(plan.totals.by_asset),
         baseline_cost_gbp_by_slot=tuple(baseline.schedule["cost_gbp"].round(6).tolist()),
         baseline_carbon_kg_by_slot=tuple(baseline.schedule["carbon_kg"].round(6).tolist()),
+        baseline_import_kw_by_slot=tuple(baseline.schedule["grid_import_kw"].round(6).tolist()),
+        baseline_flexible_kw_by_slot=tuple(
+            round(float(x), 6) for x in device_draws_kw(baseline.schedule)
+        ),
     )
     violations = [
         StoredViolation(wish=v.wish, asset=v.asset, amount=v.amount, unit=v.unit, message=v.message)
@@ -161,12 +172,20 @@ def records_of(
 
 
 def totals_from_json(data: Mapping[str, Any]) -> StoredTotals:
-    baseline = ("baseline_cost_gbp_by_slot", "baseline_carbon_kg_by_slot", "by_asset")
+    baseline = (
+        "baseline_cost_gbp_by_slot",
+        "baseline_carbon_kg_by_slot",
+        "baseline_import_kw_by_slot",
+        "baseline_flexible_kw_by_slot",
+        "by_asset",
+    )
     return StoredTotals(
         horizon={k: v for k, v in data.items() if k not in baseline},
         by_asset=dict(data.get("by_asset", {})),
         baseline_cost_gbp_by_slot=tuple(data.get("baseline_cost_gbp_by_slot", ())),
         baseline_carbon_kg_by_slot=tuple(data.get("baseline_carbon_kg_by_slot", ())),
+        baseline_import_kw_by_slot=tuple(data.get("baseline_import_kw_by_slot", ())),
+        baseline_flexible_kw_by_slot=tuple(data.get("baseline_flexible_kw_by_slot", ())),
     )
 
 

@@ -57,7 +57,7 @@ def plotly(request: Request) -> Response:
 
 @router.get("/{name}")
 def own(name: str) -> Response:
-    if name not in {"app.css", "app.js"}:
+    if name not in {"app.css", "app.js", "operator.js"}:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
     return Response(
         _own(name), media_type=_TYPES[Path(name).suffix], headers={"Cache-Control": "no-cache"}

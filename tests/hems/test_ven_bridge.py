@@ -12,6 +12,7 @@ import pytest
 from hems.clock import ManualClock
 from hems.runtime import build_runtime
 from hems.settings import Settings
+from hems.usecases.cohort import ven_lookup
 from hems.ven_bridge import part_id, resource_id
 from tests.adapters.openadr.vtn_peer import VEN_ID, dispatch_event, free_port, make_vtn
 from tests.hems.ven_setup import VEN_INTEROP_MARKS, demo_runtime, until
@@ -58,6 +59,13 @@ async def _flow(tmp_path, consent: bool) -> None:
         runtime.vens.start(tick_s=0.2)
         await until(lambda: runtime.vens.vens[home_id].ven_id == VEN_ID)
         assert peer.registrations[0]["ven_name"] == "Open CEM:DEMO-0001"
+        # the operator's view sees the registration and the VTN's last answer
+        seen = ven_lookup(runtime.vens)(home_id)
+        assert seen is not None
+        assert seen.registered
+        assert seen.ven_id == VEN_ID
+        assert seen.contact is not None
+        assert seen.contact.last_contact_utc is not None
         start = now + timedelta(minutes=2)
         event = dispatch_event(peer, "dsr-1", start, (1.0, 2.0), "setpoint")
         server.add_raw_event(VEN_ID, event, callback=on_opt)
