@@ -157,11 +157,24 @@ class CohortView(BaseModel):
 
 def cohort_homes(service: CemService, vens: VenLookup) -> list[CohortHome]:
     """Every home as the operator sees it (see the module)."""
+    return [home for home, _plan in _homes_and_plans(service, vens)]
+
+
+def _homes_and_plans(
+    service: CemService, vens: VenLookup
+) -> list[tuple[CohortHome, StoredPlan | None]]:
+    """Every home with its latest plan (read once for both)."""
     now = service.clock.now()
-    return [_home(service, vens, home_id, now) for home_id in service.store.home_ids()]
+    out = []
+    for home_id in service.store.home_ids():
+        plan = service.store.latest_plan(home_id)
+        out.append((_home(service, vens, home_id, plan, now), plan))
+    return out
 
 
-def _home(service: CemService, vens: VenLookup, home_id: int, now: datetime) -> CohortHome:
+def _home(
+    service: CemService, vens: VenLookup, home_id: int, plan: StoredPlan | None, now: datetime
+) -> CohortHome:
     store = service.store
     spec = store.home(home_id)
     statuses = device_statuses(service, home_id)
@@ -170,7 +183,7 @@ def _home(service: CemService, vens: VenLookup, home_id: int, now: datetime) -> 
         name=spec.name,
         cem_serial=spec.cem_serial,
         ven=_ven_link(service, vens, home_id),
-        plan=_plan_health(service, store.latest_plan(home_id), now),
+        plan=_plan_health(service, plan, now),
         devices=len(statuses),
         devices_offline=[d.name for d in statuses if not d.online],
         events=[_event_delivery(service, home_id, e, now) for e in store.events(home_id)],
@@ -230,8 +243,9 @@ def _event_delivery(
 
 def cohort_view(service: CemService, vens: VenLookup) -> CohortView:
     """The cohort in one answer: counts, planned and baseline measures, events in total."""
-    homes = cohort_homes(service, vens)
-    plans = [p for h in homes if (p := service.store.latest_plan(h.id)) is not None]
+    both = _homes_and_plans(service, vens)
+    homes = [home for home, _plan in both]
+    plans = [plan for _home, plan in both if plan is not None]
     slot = pd.Timestamp(service.clock.now()).floor(f"{service.settings.slot_minutes}min")
     return CohortView(
         at=service.clock.now(),

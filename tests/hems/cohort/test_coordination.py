@@ -139,3 +139,17 @@ def test_shares_reach_the_optimiser_as_one_import_cap_per_run_of_equal_values() 
         GRID.slot_start(1),
         GRID.slot_start(3),
     )
+
+
+def test_a_mixed_cohort_of_the_benchmark_converges_within_the_limit() -> None:
+    """PV, batteries, heat pumps and EVs on a day of Agile prices (benchmarks/cohort_homes.py)."""
+    from benchmarks.cohort_homes import cohort as synthetic
+
+    homes = synthetic(6)
+    alone = coordinate(homes, np.inf)
+    limit = 0.7 * alone.before.peak_import_kw
+    result = coordinate(homes, limit)
+    assert result.converged
+    assert result.after.peak_import_kw <= limit + TOLERANCE_KW
+    assert result.over_share_kw <= TOLERANCE_KW
+    assert result.unreachable_slots == ()
