@@ -136,6 +136,8 @@ class Settings(BaseSettings):
         replica_id, lease_time_s, lease_renew_s: with PostgreSQL, this replica's name (empty:
             ``<hostname>-<pid>``), how long a home's lease lasts [s] and how often the replica
             renews its leases and claims its share [s] (:mod:`hems.ownership`).
+        ven_max_polls_per_s: the cap on the VENs' polls and registrations, all homes together
+            (:mod:`adapters.openadr.pacing`).
     """
 
     model_config = SettingsConfigDict(
@@ -193,6 +195,7 @@ class Settings(BaseSettings):
     replica_id: str = Field(default="", max_length=200)
     lease_time_s: float = Field(default=30.0, ge=1, le=600)
     lease_renew_s: float = Field(default=10.0, ge=0.2, le=300)
+    ven_max_polls_per_s: float = Field(default=20.0, gt=0, le=10_000)
 
     @field_validator("trusted_proxies")
     @classmethod

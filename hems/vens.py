@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from adapters.openadr.pacing import PollPacer
 from adapters.openadr.signatures import XmlSigner, XmlVerifier
 from adapters.openadr.tls import TlsSettings, client_context, fingerprint_file
 from adapters.openadr.transport import HttpTransport
@@ -66,6 +67,8 @@ class VenFleet:
     registered (the replica that claims it starts it)."""
     site_power: dict[int, Callable[[], float | None]] = field(default_factory=dict)
     """A home's site meter reading for its VEN's telemetry (homes with a meter)."""
+    pacer: PollPacer | None = None
+    """The VENs' shared cap on polls per second (setting ``ven_max_polls_per_s``)."""
 
     def build(self) -> None:
         """One VEN per home (call before :meth:`start`)."""
@@ -82,6 +85,7 @@ class VenFleet:
                 )
             )
         self._signer, self._verifier = signatures(s)
+        self.pacer = PollPacer(s.ven_max_polls_per_s)
         if s.ven_push_port:
             self.push = PushListener(s, self._verifier)
         for home_id in [] if self.follow_leases else homes.home_ids(self.service):
@@ -119,6 +123,7 @@ class VenFleet:
                 report_only=mode is VenMode.REPORT_ONLY,
                 pull=push_url is None,
                 push_url=push_url,
+                jitter_first_poll=bool(self.vens),  # the first polls at once, the rest spread
             ),
             transport,
             decide=bridge.decide,
@@ -126,6 +131,7 @@ class VenFleet:
             flexibility=bridge.flexibility,
             cancelled=bridge.cancelled,
             registration_cancelled=bridge.registration_cancelled,
+            pacer=self.pacer,
         )
         enrolled = enrolment.enrolment_record(self.service, home_id)
         if enrolled.status is not EnrolmentStatus.ENROLLED:

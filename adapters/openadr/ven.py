@@ -36,6 +36,7 @@ from adapters.openadr.hooks import (
 )
 from adapters.openadr.inbound import InboundHandler
 from adapters.openadr.lifecycle import EventBook
+from adapters.openadr.pacing import PollPacer, first_poll_delay_s
 from adapters.openadr.reporting import Catalogue, Outbox
 from adapters.openadr.scheduling import ReportSchedule
 from adapters.openadr.transport import Transport, TransportError, VtnRefusedError
@@ -63,6 +64,8 @@ class VenSettings:
         backoff_initial_s, backoff_max_s: retry delays while the VTN is unreachable, and for
             a report it refused (each report on its own) [s].
         outbox_capacity: reports kept while the VTN is unreachable (oldest dropped, counted).
+        jitter_first_poll: wait a random part of the poll period before the first poll
+            (:mod:`adapters.openadr.pacing`: a fleet's VENs do not poll in step).
     """
 
     manufacturer: str
@@ -79,6 +82,7 @@ class VenSettings:
     backoff_max_s: float = 60.0
     outbox_capacity: int = 1000
     report_min_period_s: float = 2.0
+    jitter_first_poll: bool = False
 
     @property
     def ven_name(self) -> str:
@@ -117,6 +121,7 @@ class Ven:
         registration_cancelled: RegistrationCancelListener | None = None,
         rng: random.Random | None = None,
         clock: Any = None,
+        pacer: PollPacer | None = None,
     ) -> None:
         self.settings = settings
         self.transport = transport
@@ -133,6 +138,8 @@ class Ven:
         self._now = clock or (lambda: datetime.now(UTC))
         self._ids = itertools.count(1)
         self._rng = rng or random.SystemRandom()
+        self.pacer = pacer
+        """The fleet's cap on polls and registrations per second (None: no cap)."""
         self.inbound = InboundHandler(self)
         self.opts: dict[str, m.CreateOpt] = {}
         self.connected = False
@@ -434,7 +441,7 @@ class Ven:
     async def _talk_until(self, stop: asyncio.Event, tick_s: float) -> None:
         """Register, poll and send reports; back off while the VTN is unreachable."""
         delay = self.settings.backoff_initial_s
-        next_poll = 0.0
+        next_poll: float | None = None  # set once registered
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             if self.ven_id is None and not self.enrolled:
@@ -442,17 +449,23 @@ class Ven:
                 continue
             try:
                 if self.ven_id is None:
+                    await self._paced()
                     await self._register()
                 elif self.enrolled and not self.connected:
                     await self.request_events()  # resync after an outage
                 if not self.enrolled and self.ven_id is not None:
                     await self.deregister()  # deregistered while the VTN answered: cancel it
                     continue
-                if self.polls and self.ven_id is not None and loop.time() >= next_poll:
-                    await self.poll()
+                period_s = self.registration.poll_freq_s or self.settings.poll_freq_s
+                if next_poll is None and self.ven_id is not None:
+                    jitter = self.settings.jitter_first_poll
                     next_poll = loop.time() + (
-                        self.registration.poll_freq_s or self.settings.poll_freq_s
+                        first_poll_delay_s(self._rng, period_s) if jitter else 0.0
                     )
+                if self.polls and next_poll is not None and loop.time() >= next_poll:
+                    await self._paced()
+                    await self.poll()
+                    next_poll = loop.time() + period_s
                 await self.flush_outbox()
                 delay = self.settings.backoff_initial_s
                 wait = tick_s
@@ -462,6 +475,11 @@ class Ven:
                 log.warning("openadr: %s; retrying in %.1f s", exc, wait)
                 delay = min(delay * 2, self.settings.backoff_max_s)
             await _sleep_unless(stop, wait)
+
+    async def _paced(self) -> None:
+        """Wait for this VEN's turn under the fleet's cap, if any."""
+        if self.pacer is not None:
+            await self.pacer.turn()
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
