@@ -48,6 +48,7 @@ from optimiser import (
     SolverOptions,
     TimeGrid,
     optimise,
+    process_model_cache,
     rule_based_plan,
 )
 
@@ -82,10 +83,13 @@ def plan_home(
     """Build the home's problem, plan it and plan its baseline (runs in a planner worker
     process, so none of this CPU work shares the API's interpreter). ``memory``: the modes of
     the home's last plan, tried first (:class:`optimiser.ModeMemory`); the updated memory
-    comes back with the plan (a worker process works on its own copy)."""
+    comes back with the plan (a worker process works on its own copy). A home of a shape the
+    process planned before re-uses its model with the new numbers (the process's
+    :class:`optimiser.ModelCache`, docs/optimiser.md)."""
     problem, extensions = build_problem(inputs)
     memory = memory if memory is not None else ModeMemory()
-    plan = with_pause_causes(optimise(problem, options, extensions, memory), inputs.paused_until)
+    plan = optimise(problem, options, extensions, memory, models=process_model_cache())
+    plan = with_pause_causes(plan, inputs.paused_until)
     return PlannedHome(problem, list(extensions), plan, rule_based_plan(problem), memory)
 
 

@@ -32,6 +32,7 @@ from optimiser.highs_backend import SolverOptions
 from optimiser.import_rewards import ImportReward
 from optimiser.mode_memory import ModeMemory
 from optimiser.model import build_model
+from optimiser.model_cache import ModelCache, process_model_cache
 from optimiser.plan import Plan, PlanStatus, SolverReport, Totals
 from optimiser.planner import optimise
 from optimiser.problem import Penalties, Problem, carbon_weight_from_preference
@@ -54,6 +55,7 @@ __all__ = [
     "HplibCop",
     "ImportReward",
     "ModeMemory",
+    "ModelCache",
     "ModelContext",
     "ModelExtension",
     "Penalties",
@@ -76,5 +78,6 @@ __all__ = [
     "collection_deferred",
     "optimise",
     "prepare_planner_process",
+    "process_model_cache",
     "rule_based_plan",
 ]

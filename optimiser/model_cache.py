@@ -30,8 +30,10 @@ and any subset of those assets are covered.
 
 The cache is bounded (least recently used first out) and belongs to one process: a planner
 worker process keeps its own (:func:`process_model_cache`); nothing is shared between
-processes. Plans through it equal fresh plans to the solver's gap: the pushed numbers equal a
-fresh translation bit for bit, and the column order differs only in where the binaries sit
+processes. A model is taken out of the cache while a plan uses it and put back after
+(:meth:`ModelCache.release`), so threads planning at once never share one. Plans through it
+equal fresh plans to the solver's gap: the pushed numbers equal a fresh translation bit for
+bit, and the column order differs only in where the binaries sit
 (``tests/optimiser/test_model_cache.py``).
 """
 
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -151,7 +154,8 @@ class _Base:
 class PersistentModel:
     """One shape's built model, its HiGHS copy and where the numbers go."""
 
-    def __init__(self, problem: Problem, options: SolverOptions) -> None:
+    def __init__(self, problem: Problem, options: SolverOptions, key: Hashable = None) -> None:
+        self.key = key  # its cache's key
         self.built: BuiltModel = build_model(problem, BinarySlots())
         self.highs = HighsModel(self.built.model, options)
         reader, h = self.highs.reader, self.highs.highs
@@ -235,6 +239,7 @@ class ModelCache:
         self.keep_after = keep_after
         self._models: OrderedDict[Hashable, PersistentModel] = OrderedDict()
         self._seen: OrderedDict[Hashable, int] = OrderedDict()  # shape -> plans not kept
+        self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
         self.uncovered = 0
@@ -257,24 +262,31 @@ class ModelCache:
             self.uncovered += 1
             return None
         key = (shape, options)
-        model = self._models.pop(key, None)
-        if model is None and not self._admit(key):
-            self.not_kept += 1
-            return None
+        with self._lock:  # taken out while in use: a second plan of the shape meanwhile
+            model = self._models.pop(key, None)  # (another thread) builds its own
+            if model is None and not self._admit(key):
+                self.not_kept += 1
+                return None
         try:
             if model is None:
                 self.misses += 1
-                model = PersistentModel(problem, options)
+                model = PersistentModel(problem, options, key)
             else:
                 self.hits += 1
             model.prepare(problem, binaries)
         except Exception:  # never worse than a fresh build: drop the model, build afresh
             log.exception("a persistent model could not be prepared; building a fresh one")
             return None
-        self._models[key] = model
-        while len(self._models) > self.max_models:
-            self._models.popitem(last=False)
         return model
+
+    def release(self, model: PersistentModel) -> None:
+        """Put a leased model back (the most recently used), dropping the least recently used
+        beyond ``max_models``."""
+        with self._lock:
+            self._models.pop(model.key, None)
+            self._models[model.key] = model
+            while len(self._models) > self.max_models:
+                self._models.popitem(last=False)
 
     def _admit(self, key: Hashable) -> bool:
         """Count a plan of a shape without a model; True from its ``keep_after``-th."""

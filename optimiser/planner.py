@@ -61,7 +61,7 @@ from optimiser.hard_comfort import hard_comfort_infeasibility
 from optimiser.highs_backend import HighsModel, SolveOutcome, SolverOptions, SolveStatus
 from optimiser.mode_memory import ModeMemory
 from optimiser.model import GRID_BINARY_KEY, BuiltModel, build_model
-from optimiser.model_cache import ModelCache
+from optimiser.model_cache import ModelCache, PersistentModel
 from optimiser.plan import Dispatch, Plan, PlanStatus, SolverReport, assemble_plan
 from optimiser.problem import Problem
 from optimiser.registry import ASSET_KINDS
@@ -165,7 +165,14 @@ def optimise(
     planned before re-uses that model with the new numbers instead of building one; the plan
     is the same to the solver's gap."""
     started = time.perf_counter()
-    plan = _plan(problem, options or SolverOptions(), extensions, memory, started, models)
+    options = options or SolverOptions()
+    binaries = initial_binary_slots(problem)
+    held = None if models is None else models.lease(problem, binaries, options, extensions)
+    try:
+        plan = _plan(problem, options, extensions, memory, started, (binaries, held))
+    finally:
+        if models is not None and held is not None:
+            models.release(held)  # a plan that raised leaves it to be restored by the next
     # measured once the model and HiGHS's copy are freed (a few ms on a large home), so the
     # report's parts add up to the call's wall time
     r = plan.solver
@@ -179,10 +186,11 @@ def _plan(
     extensions: Sequence[ModelExtension],
     memory: ModeMemory | None,
     started: float,
-    models: ModelCache | None = None,
+    model: tuple[BinarySlots, PersistentModel | None],
 ) -> Plan:
-    """:func:`optimise`'s work; its report's ``build_s`` is counted by the caller."""
-    binaries = initial_binary_slots(problem)
+    """:func:`optimise`'s work; its report's ``build_s`` is counted by the caller. ``model``:
+    the initial binaries and the persistent model prepared with them (None: build one)."""
+    binaries, held = model
     solve_s = 0.0
     failed_before: set[str] = set()
     minimum_power = minimum_power_keys(problem)
@@ -190,7 +198,6 @@ def _plan(
     dispatch: Dispatch | None = None
     rounds = 0
     try:
-        held = None if models is None else models.lease(problem, binaries, options, extensions)
         if held is None:
             built = build_model(problem, binaries, extensions)
             highs = HighsModel(built.model, options)

@@ -16,11 +16,11 @@ def test_a_homes_next_plan_is_given_the_modes_its_last_plan_left(demo, monkeypat
     memories: list[ModeMemory] = []
     real = controller.optimise
 
-    def recording(problem, options, extensions, memory=None):
+    def recording(problem, options, extensions, memory=None, models=None):
         assert memory is not None
         given.append(dict(memory.modes))
         memories.append(memory)
-        plan = real(problem, options, extensions, memory)
+        plan = real(problem, options, extensions, memory, models=models)
         # as a plan with mode binaries would leave it (the demo's winter plans have none)
         memory.modes[("grid", problem.grid.start_utc)] = 1.0
         return plan

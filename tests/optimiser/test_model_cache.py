@@ -69,7 +69,7 @@ def _assert_same_plan(fresh: object, kept: object, problem: Problem) -> None:
 @pytest.mark.parametrize("seed", range(6))
 def test_pushed_numbers_equal_a_fresh_translation(seed: int) -> None:
     sequence = replans(seed, 4, n_steps=48)
-    kept = PersistentModel(sequence[0], OPTIONS)
+    kept = PersistentModel(sequence[0], OPTIONS)  # the planner's lease, without the cache
     kept.prepare(sequence[0], BinarySlots())
     same_shape = [p for p in sequence[1:] if shape_key(p) == shape_key(sequence[0])]
     assert same_shape  # (a day of many negative prices drops the cover rows: another shape)
@@ -201,3 +201,18 @@ def test_a_replan_moves_the_binaries_with_the_prices() -> None:
         kept = optimise(problem, OPTIONS, models=cache)
         _assert_same_plan(optimise(problem, OPTIONS), kept, problem)
     assert cache.hits == 2
+
+
+def test_a_model_in_use_is_not_leased_twice() -> None:
+    """Two plans of one shape at once (threads) get two models, never one shared."""
+    home = random_home(4, n_steps=24)
+    cache = ModelCache(keep_after=1)
+    held = cache.lease(home, BinarySlots(), OPTIONS)
+    other = cache.lease(home, BinarySlots(), OPTIONS)
+    assert held is not None
+    assert other is not None
+    assert other is not held
+    cache.release(held)
+    cache.release(other)
+    assert len(cache) == 1
+    assert cache.lease(home, BinarySlots(), OPTIONS) is other  # the last put back
