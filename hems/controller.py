@@ -80,12 +80,8 @@ class PlannedHome:
 def plan_home(
     inputs: PlanInputs, options: SolverOptions, memory: ModeMemory | None = None
 ) -> PlannedHome:
-    """Build the home's problem, plan it and plan its baseline (runs in a planner worker
-    process, so none of this CPU work shares the API's interpreter). ``memory``: the modes of
-    the home's last plan, tried first (:class:`optimiser.ModeMemory`); the updated memory
-    comes back with the plan (a worker process works on its own copy). A home of a shape the
-    process planned before re-uses its model with the new numbers (the process's
-    :class:`optimiser.ModelCache`, docs/optimiser.md)."""
+    """Build and plan the home and its baseline in a worker process (off the API's interpreter;
+    its models re-used, optimiser.ModelCache); ``memory`` (the modes tried first) comes back."""
     problem, extensions = build_problem(inputs)
     memory = memory if memory is not None else ModeMemory()
     plan = optimise(problem, options, extensions, memory, models=process_model_cache())
