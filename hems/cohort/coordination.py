@@ -104,18 +104,25 @@ def coordinate(
     limit_kw: float | Sequence[float] | FloatArray,
     *,
     planner: Callable[[Problem], Plan] = optimise,
+    planners: Sequence[Callable[[Problem], Plan]] | None = None,
     options: CoordinationOptions | None = None,
 ) -> Coordination:
     """Plan ``problems`` (one per home, all on the same grid) so their summed import stays
-    within ``limit_kw`` (one value, or one per slot; ``inf`` for none). See the module."""
+    within ``limit_kw`` (one value, or one per slot; ``inf`` for none). See the module.
+
+    ``planner`` plans every home; ``planners``, one per home, instead (a home's model
+    extensions, mode memory or kept model go with it)."""
     opts = options or CoordinationOptions()
+    plan_of = list(planners) if planners is not None else [planner] * len(problems)
+    if len(plan_of) != len(problems):
+        raise ProblemError("planners", f"needs one per home ({len(problems)}), got {len(plan_of)}")
     grid = _common_grid(problems)
     n_slots = 0 if grid is None else grid.n_steps
     limit = _limit(limit_kw, n_slots)
     tol = opts.tolerance_kw
     floors = _matrix([_floor_kw(p) for p in problems], n_slots)
     unreachable = floors.sum(axis=0) > limit + tol
-    uncoordinated = [planner(p) for p in problems]
+    uncoordinated = [plan(p) for plan, p in zip(plan_of, problems, strict=True)]
     plans = list(uncoordinated)
     imports = _matrix([import_kw(p.schedule) for p in plans], n_slots)
     shares = np.full(imports.shape, np.inf)
@@ -141,7 +148,7 @@ def coordinate(
         rounds += 1
         for h in replan.tolist():
             capped = with_shares(problems[h], shares[h], opts.penalty_gbp_per_kwh)
-            plans[h] = planner(capped)
+            plans[h] = plan_of[h](capped)
             imports[h] = import_kw(plans[h].schedule)
         made += int(replan.size)
         peaks.append(_peak(imports))

@@ -3,22 +3,24 @@ homes' last problems coordinated under the limit (:func:`hems.cohort.coordinatio
 in a worker thread. A what-if: the plans in force, their dispatch and the store are unchanged.
 
 Only the homes whose last problem is on the grid most of them share are coordinated (a home
-planned in another slot is left out and named); a home's extensions (e.g. a forced pause) are
-not applied to the what-if plans."""
+planned in another slot is left out and named). Each home plans with its own extensions (its
+peak-hour and pause rules), as the service plans it."""
 
 from __future__ import annotations
 
 import asyncio
 import math
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 
 from pydantic import BaseModel, Field, field_validator
 
 from hems.cohort.coordination import Coordination, coordinate
 from hems.cohort.measures import CohortMeasures
 from hems.service import CemService
-from optimiser import Problem
+from optimiser import ModelExtension, Plan, Problem, SolverOptions, optimise
 
 
 class CoordinationIn(BaseModel):
@@ -59,21 +61,32 @@ class CoordinationPublic(BaseModel):
 
 async def coordination(service: CemService, limit_kw: float) -> CoordinationPublic:
     """The homes' last problems coordinated under ``limit_kw`` (see the module)."""
-    problems: dict[int, Problem] = {}
+    problems: dict[int, tuple[Problem, Sequence[ModelExtension]]] = {}
     without: list[int] = []
     for home_id in service.store.home_ids():
         ctl = service.controllers.get(home_id)
         if ctl is None or ctl.last_problem is None:
             without.append(home_id)
         else:
-            problems[home_id] = ctl.last_problem[1]
-    grids = Counter(p.grid for p in problems.values())
+            problems[home_id] = (ctl.last_problem[1], tuple(ctl.last_problem[2]))
+    grids = Counter(p.grid for p, _ext in problems.values())
     common = grids.most_common(1)[0][0] if grids else None
-    chosen = {h: p for h, p in problems.items() if p.grid == common}
+    chosen = {h: pe for h, pe in problems.items() if pe[0].grid == common}
     left_out = sorted([*without, *(h for h in problems if h not in chosen)])
-    result = await asyncio.to_thread(coordinate, list(chosen.values()), limit_kw)
+    options = SolverOptions(time_limit_s=service.settings.solver_time_limit_s)
+    result = await asyncio.to_thread(
+        coordinate,
+        [p for p, _ext in chosen.values()],
+        limit_kw,
+        planners=[partial(_plan, options, ext) for _p, ext in chosen.values()],
+    )
     starts = [] if common is None else [common.slot_start(t) for t in range(common.n_steps)]
     return _public(result, limit_kw, sorted(chosen), left_out, starts)
+
+
+def _plan(options: SolverOptions, extensions: Sequence[ModelExtension], problem: Problem) -> Plan:
+    """One home's plan with its own extensions (its peak-hour and pause rules)."""
+    return optimise(problem, options, extensions)
 
 
 def _measures(m: CohortMeasures, starts: list[datetime]) -> CoordinatedMeasures | None:

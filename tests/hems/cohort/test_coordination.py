@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -11,7 +12,7 @@ from hems.cohort.coordination import SHARE_EVENT_ID, coordinate, with_shares
 from hems.cohort.measures import FloatArray
 from kernel.dsr import DsrKind
 from kernel.errors import ProblemError
-from optimiser import ElectricVehicle, Plan, PlugInSession, Problem, TimeGrid
+from optimiser import ElectricVehicle, Plan, PlugInSession, Problem, TimeGrid, optimise
 
 START = datetime(2026, 1, 12, 0, 0, tzinfo=UTC)
 GRID = TimeGrid(start_utc=START, step_minutes=60, n_steps=8)
@@ -153,3 +154,22 @@ def test_a_mixed_cohort_of_the_benchmark_converges_within_the_limit() -> None:
     assert result.after.peak_import_kw <= limit + TOLERANCE_KW
     assert result.over_share_kw <= TOLERANCE_KW
     assert result.unreachable_slots == ()
+
+
+def test_each_home_can_plan_with_its_own_planner() -> None:
+    calls: list[int] = []
+
+    def planner_of(home: int) -> Callable[[Problem], Plan]:
+        def plan(problem: Problem) -> Plan:
+            calls.append(home)
+            return optimise(problem)
+
+        return plan
+
+    homes = cohort()
+    result = coordinate(homes, 10.0, planners=[planner_of(h) for h in range(len(homes))])
+    assert result.converged
+    assert sorted(set(calls)) == [0, 1, 2, 3]
+    assert len(calls) == result.plans_made
+    with pytest.raises(ProblemError, match="planners"):
+        coordinate(homes, 10.0, planners=[optimise])
