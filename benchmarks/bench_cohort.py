@@ -1,14 +1,16 @@
 """The cohort without and with coordination under a cohort import limit (issue 29, docs/cohort.md).
 
-Run: ``python -m benchmarks.bench_cohort [--homes 100] [--limit-fraction F] [--repeats 3]``.
-A synthetic cohort (:mod:`benchmarks.cohort_homes`: PV, battery, EV, heat pump or gas drawn per
-home) on one day of the bundled Agile sample. Prints, for the rule-based baseline plans, the
-uncoordinated plans and the plans coordinated under a cohort import limit (by default the
-baseline's peak: the cohort makes no new peak; ``--limit-fraction F``: F x the uncoordinated
-peak): the cohort's peak import, herding index, coincidence factor and bill; then the rounds to
-converge, the plans made, the cost of the limit, the EV energy short and the wall time of a
-coordination (median of ``repeats`` runs) and of one plan. One core, HiGHS threads=1. Writes
-``benchmarks/results/cohort.json``.
+Run: ``python -m benchmarks.bench_cohort [--homes 100] [--cohort fleet|simple]
+[--limit-fraction F] [--repeats 3]``. A synthetic cohort on one day of the bundled Agile sample
+(:mod:`benchmarks.cohort_homes`): ``fleet`` (default), the fleet benchmark's cohort
+(:mod:`hems.simulation.cohort`) built by the service's problem builder from 20:00 with every
+car home; ``simple``, the module's own draws from noon with the cars arriving in the evening.
+Prints, for the rule-based baseline plans, the uncoordinated plans and the plans coordinated
+under a cohort import limit (by default the baseline's peak: the cohort makes no new peak;
+``--limit-fraction F``: F x the uncoordinated peak): the cohort's peak import, herding index,
+coincidence factor and bill; then the rounds to converge, the plans made, the cost of the
+limit, the EV energy short and the wall time of a coordination (median of ``repeats`` runs) and
+of one plan. One core, HiGHS threads=1. Writes ``benchmarks/results/cohort.json``.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.cohort_homes import cohort
+from benchmarks.cohort_homes import cohort, fleet_cohort
 from hems.cohort.coordination import Coordination, CoordinationOptions, coordinate, measures_of
 from hems.cohort.measures import CohortMeasures
 from optimiser import (
+    ModelExtension,
     Plan,
     Problem,
     SolverOptions,
@@ -37,16 +40,23 @@ OPTIONS = SolverOptions(threads=1)
 
 
 class TimedPlanner:
-    """``optimise`` with one core, timing each plan."""
+    """``optimise`` with one core and one home's extensions, timing each plan into ``times``."""
 
-    def __init__(self) -> None:
-        self.plan_s: list[float] = []
+    def __init__(self, extensions: Sequence[ModelExtension], times: list[float]) -> None:
+        self.extensions = extensions
+        self.plan_s = times
 
     def __call__(self, problem: Problem) -> Plan:
         t0 = time.perf_counter()
-        plan = optimise(problem, OPTIONS)
+        plan = optimise(problem, OPTIONS, self.extensions)
         self.plan_s.append(time.perf_counter() - t0)
         return plan
+
+
+def homes_of(kind: str, homes: int) -> list[tuple[Problem, Sequence[ModelExtension]]]:
+    if kind == "fleet":
+        return [(p, tuple(e)) for p, e in fleet_cohort(homes)]
+    return [(p, ()) for p in cohort(homes)]
 
 
 def composition(problems: Sequence[Problem]) -> dict[str, int]:
@@ -72,14 +82,15 @@ def row(name: str, m: CohortMeasures, bill_gbp: float) -> dict[str, object]:
 
 
 def run(
-    homes: int, limit_fraction: float | None, repeats: int, max_iterations: int
+    kind: str, homes: int, limit_fraction: float | None, repeats: int, max_iterations: int
 ) -> dict[str, object]:
-    problems = cohort(homes)
+    drawn = homes_of(kind, homes)
+    problems = [p for p, _e in drawn]
     optimise(problems[0], OPTIONS)  # warm-up (imports, plugins)
     prepare_planner_process()
     baselines = [rule_based_plan(p) for p in problems]
     base = measures_of(problems, baselines)
-    alone = [optimise(p, OPTIONS) for p in problems]
+    alone = [optimise(p, OPTIONS, e) for p, e in drawn]
     peak_kw = measures_of(problems, alone).peak_import_kw
     limit_kw = base.peak_import_kw if limit_fraction is None else limit_fraction * peak_kw
     options = CoordinationOptions(max_iterations=max_iterations)
@@ -88,14 +99,14 @@ def run(
     plan_s: list[float] = []
     result: Coordination | None = None
     for _ in range(repeats):
-        planner = TimedPlanner()
+        planners = [TimedPlanner(e, plan_s) for _p, e in drawn]
         t0, c0 = time.perf_counter(), time.process_time()
-        result = coordinate(problems, limit_kw, planner=planner, options=options)
+        result = coordinate(problems, limit_kw, planners=planners, options=options)
         walls.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
-        plan_s.extend(planner.plan_s)
     assert result is not None
     return {
+        "cohort": kind,
         "composition": composition(problems),
         "limit_kw": round(limit_kw, 2),
         "limit": "baseline peak" if limit_fraction is None else f"{limit_fraction} x uncoordinated",
@@ -114,7 +125,7 @@ def run(
         "over_share_kw": result.over_share_kw,
         "unreachable_slots": list(result.unreachable_slots),
         "cost_of_limit_gbp": round(result.cost_of_limit_gbp, 3),
-        "ev_shortfall_kwh": [round(x, 3) for x in result.ev_shortfall_kwh],
+        "ev_shortfall_kwh": [round(float(x), 3) for x in result.ev_shortfall_kwh],
         "wall_s_median": statistics.median(walls),
         "cpu_s_median": statistics.median(cpus),
         "plan_ms_median": 1000 * statistics.median(plan_s),
@@ -129,6 +140,7 @@ def _f(x: object, digits: int = 2) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--homes", type=int, default=100)
+    parser.add_argument("--cohort", choices=("fleet", "simple"), default="fleet")
     parser.add_argument("--limit-fraction", type=float, default=None)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--max-iterations", type=int, default=12)
@@ -136,8 +148,8 @@ def main() -> None:
     fraction = args.limit_fraction
     if args.homes < 1 or args.repeats < 1 or (fraction is not None and not 0 < fraction <= 1):
         parser.error("--homes and --repeats need >= 1, --limit-fraction in (0, 1]")
-    r = run(args.homes, args.limit_fraction, args.repeats, args.max_iterations)
-    print(f"cohort {r['composition']}, limit {r['limit_kw']} kW ({r['limit']})")
+    r = run(args.cohort, args.homes, args.limit_fraction, args.repeats, args.max_iterations)
+    print(f"{r['cohort']} cohort {r['composition']}, limit {r['limit_kw']} kW ({r['limit']})")
     print(f"{'plans':<24}{'peak kW':>9}{'slot':>6}{'herding':>9}{'coinc.':>8}{'bill GBP':>10}")
     for x in r["rows"]:  # type: ignore[attr-defined]
         print(

@@ -1,5 +1,7 @@
-"""A synthetic cohort of homes on one day of the bundled Agile sample (issue 29's cohort
-benchmark, docs/cohort.md), each home drawn from its own seed.
+"""Synthetic cohorts of homes on one day of the bundled Agile sample (issue 29's cohort
+benchmark, docs/cohort.md): :func:`fleet_cohort`, the fleet benchmark's cohort
+(:mod:`hems.simulation.cohort`) through the service's problem builder; :func:`cohort`, the
+simple draws below (explicit EV sessions on a noon-to-noon day), each home from its own seed.
 
 The day: 48 half-hour slots from 12:00 UTC, the bundled sample (``hems/demo_data``: Agile
 import and export prices, carbon, a domestic base-load profile, PV per kWp, outdoor
@@ -24,13 +26,18 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from hems.domain.devices import BatterySpec, EvChargerSpec, HeatPumpSpec
 from hems.market import ReplayedMarket
+from hems.problem_builder import PlanInputs, build_problem
+from hems.simulation.cohort import draw_cohort
+from kernel.devices import DeviceState
 from optimiser import (
     Battery,
     Building,
     CopCurve,
     ElectricVehicle,
     HeatPump,
+    ModelExtension,
     PlugInSession,
     Problem,
     PvArray,
@@ -123,3 +130,45 @@ def cohort(homes: int) -> list[Problem]:
     """Homes 0 to ``homes - 1``."""
     market = ReplayedMarket()
     return [cohort_home(seed, market) for seed in range(homes)]
+
+
+FLEET_START = datetime(2026, 1, 12, 20, 0, tzinfo=UTC)
+"""The fleet cohort's day: from 20:00 on a winter Monday (every car home by then) for 24 h."""
+
+
+def fleet_cohort(homes: int, seed: int = 0) -> list[tuple[Problem, list[ModelExtension]]]:
+    """The first ``homes`` of the fleet benchmark's cohort (:mod:`hems.simulation.cohort`:
+    its documented shares of PV, batteries, heat pumps by building, EVs and departure habits),
+    each home's problem and extensions built by the service's own problem builder on the
+    bundled Agile day, as the service would plan it at :data:`FLEET_START`: cars plugged in
+    with their drawn arrival charge, batteries half full, rooms at 20 °C."""
+    market = ReplayedMarket()
+    grid = TimeGrid(start_utc=FLEET_START, step_minutes=30, n_steps=N_SLOTS)
+    out = []
+    for home in draw_cohort(homes, seed):
+        states: dict[str, DeviceState] = {}
+        for device in home.spec.devices:
+            if isinstance(device, EvChargerSpec):
+                stays = home.ev_stays(FLEET_START, 1)
+                soc = next(s.arrival_soc for s in stays if s.arrive_utc <= FLEET_START)
+                states[device.name] = DeviceState(
+                    at_utc=FLEET_START, power_kw=0.0, soc=soc, plugged_in=True
+                )
+            elif isinstance(device, BatterySpec):
+                states[device.name] = DeviceState(at_utc=FLEET_START, power_kw=0.0, soc=0.5)
+            elif isinstance(device, HeatPumpSpec):
+                states[device.name] = DeviceState(
+                    at_utc=FLEET_START, power_kw=0.0, temperature_c=20.0
+                )
+        problem, extensions = build_problem(
+            PlanInputs(
+                home=home.spec,
+                preferences=home.preferences,
+                states=states,
+                market=market.series(grid, home.spec),
+                grid=grid,
+                now_utc=FLEET_START,
+            )
+        )
+        out.append((problem, list(extensions)))
+    return out

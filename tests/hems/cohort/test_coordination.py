@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import numpy as np
 import pytest
 
+from benchmarks.cohort_homes import cohort as simple_cohort
+from benchmarks.cohort_homes import fleet_cohort
 from hems.cohort.coordination import SHARE_EVENT_ID, coordinate, with_shares
 from hems.cohort.measures import FloatArray
 from kernel.dsr import DsrKind
@@ -142,14 +145,16 @@ def test_shares_reach_the_optimiser_as_one_import_cap_per_run_of_equal_values() 
     )
 
 
-def test_a_mixed_cohort_of_the_benchmark_converges_within_the_limit() -> None:
-    """PV, batteries, heat pumps and EVs on a day of Agile prices (benchmarks/cohort_homes.py)."""
-    from benchmarks.cohort_homes import cohort as synthetic
-
-    homes = synthetic(6)
-    alone = coordinate(homes, np.inf)
+@pytest.mark.parametrize("kind", ["simple", "fleet"])
+def test_a_mixed_cohort_of_the_benchmark_converges_within_the_limit(kind: str) -> None:
+    """PV, batteries, heat pumps and EVs on a day of Agile prices (benchmarks/cohort_homes.py;
+    the fleet's homes through the service's problem builder, with their extensions)."""
+    drawn = [(p, []) for p in simple_cohort(6)] if kind == "simple" else fleet_cohort(6)
+    homes = [p for p, _e in drawn]
+    planners = [partial(optimise, options=None, extensions=e) for _p, e in drawn]
+    alone = coordinate(homes, np.inf, planners=planners)
     limit = 0.7 * alone.before.peak_import_kw
-    result = coordinate(homes, limit)
+    result = coordinate(homes, limit, planners=planners)
     assert result.converged
     assert result.after.peak_import_kw <= limit + TOLERANCE_KW
     assert result.over_share_kw <= TOLERANCE_KW
