@@ -2,12 +2,12 @@
 wishes at each plan (what a persistent model, ``optimiser.model_cache``, is for).
 
 A home is the reference home (``benchmarks/reference_home.py``) with a seeded subset of its
-assets and options (a charger with or without a minimum power, a heat pump with a minimum
-power, a battery target, no export); each re-plan of it redraws the prices (and so where the
-planner's binaries go), the base load, PV and weather forecasts, the battery's SoC, the
-indoor temperature, the EV's SoC and target, the comfort band and the minute of the first
-slot the plan is made at. Used by ``tests/optimiser/test_model_cache.py`` and
-``benchmarks/bench_replan.py``.
+assets and options (a charger with or without a minimum power, a car plugged in already, the
+service's EV dispatch lag, a heat pump with a minimum power, a battery target, no export);
+each re-plan of it redraws the prices (and so where the planner's binaries go), the base load,
+PV and weather forecasts, the battery's SoC, the indoor temperature, the EV's SoC, target and
+charging power now, the comfort band and the minute of the first slot the plan is made at.
+Used by ``tests/optimiser/test_model_cache.py`` and ``benchmarks/bench_replan.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from datetime import timedelta
 import numpy as np
 
 from benchmarks.reference_home import reference_home
-from optimiser import Problem
+from optimiser import EvDispatchLag, Problem
 
 
 def random_home(seed: int, n_steps: int = 96, step_minutes: int = 30) -> Problem:
@@ -28,6 +28,12 @@ def random_home(seed: int, n_steps: int = 96, step_minutes: int = 30) -> Problem
     keep = rng.random(4) < 0.75
     bat = replace(p.batteries[0], target_soc_end=0.5 if rng.random() < 0.3 else None)
     ev = replace(p.evs[0], min_charge_kw=float(rng.choice([0.0, 1.4, 1.4])))
+    if rng.random() < 0.3:  # plugged in already
+        session = replace(ev.sessions[0], arrival_utc=p.grid.start_utc - timedelta(hours=1))
+        ev = replace(ev, sessions=(session,))
+    lag = EvDispatchLag()
+    if rng.random() < 0.5:  # the service's safeguards: a randomised delay and a ramp
+        lag = EvDispatchLag(rise_delay_s=300.0, ramp_kw_per_min=2.0, longest_delay_s=600.0)
     hp = replace(p.heat_pumps[0], min_power_kw=float(rng.choice([0.0, 0.0, 0.8])))
     return replace(
         p,
@@ -36,6 +42,7 @@ def random_home(seed: int, n_steps: int = 96, step_minutes: int = 30) -> Problem
         evs=(ev,) if keep[2] else (),
         heat_pumps=(hp,) if keep[3] else (),
         export_limit_kw=float(rng.choice([3.68, 3.68, 0.0])),
+        ev_dispatch_lag=lag,
     )
 
 
@@ -66,7 +73,8 @@ def replan(home: Problem, rng: np.random.Generator) -> Problem:
         session = replace(
             s, arrival_soc=float(rng.uniform(0.1, 0.6)), target_soc=float(rng.uniform(0.6, 1.0))
         )
-        kw["evs"] = (replace(ev, sessions=(session,)),)
+        charging_kw = float(rng.choice([0.0, 0.0, 3.7, ev.max_charge_kw]))
+        kw["evs"] = (replace(ev, sessions=(session,), charging_kw=charging_kw),)
     if home.heat_pumps:
         hp = home.heat_pumps[0]
         building = replace(hp.building, initial_indoor_temperature_c=float(rng.uniform(17.0, 21.5)))

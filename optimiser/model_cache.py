@@ -23,8 +23,9 @@ asset's hardware (capacities, powers, efficiencies, the building's heat loss and
 COP curve), the EV's plugged-in slots and which sessions have a target, whether a battery has a
 terminal target, and whether the site's cover rows exist (they depend on prices). Shapes not
 covered get ``None`` and the planner builds a fresh model, as before: extensions, DSR requests,
-appliances, a hard comfort band, an EV dispatch lag, V2G, "charge now", a hot-water tank, a
-battery that starts outside its SoC bounds. The reference homes of
+appliances, a hard comfort band, V2G, "charge now", a hot-water tank, a battery that starts
+outside its SoC bounds. An EV dispatch lag is covered (its parameters and each rise slot's
+chord count are in the shape; its rows are written anew with the new data). The reference homes of
 ``benchmarks/bench_optimiser.py`` (PV, battery, EV with a minimum power, modulating heat pump)
 and any subset of those assets are covered.
 
@@ -49,6 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 
+from optimiser.components.ev_simulation import ev_rise_slots
 from optimiser.components.ev_spec import session_windows
 from optimiser.context import BinarySlots, ModelExtension
 from optimiser.highs_backend import HighsModel, SolverOptions
@@ -68,8 +70,6 @@ def shape_key(problem: Problem, extensions: Sequence[ModelExtension] = ()) -> Ha
     not cover (the planner then builds a fresh model)."""
     if extensions or problem.dsr_requests or problem.appliances or problem.hard_comfort:
         return None
-    if problem.ev_dispatch_lag.active:
-        return None
     grid = problem.grid
     price_in = problem.effective_import_price
     cover = float((price_in <= 0).mean()) <= COVER_MAX_PAID_SHARE
@@ -79,6 +79,7 @@ def shape_key(problem: Problem, extensions: Sequence[ModelExtension] = ()) -> Ha
         problem.import_limit_kw,
         problem.export_limit_kw,
         problem.penalties,
+        problem.ev_dispatch_lag,
         cover,
         tuple(pv.name for pv in problem.pv),
     ]
@@ -106,6 +107,10 @@ def shape_key(problem: Problem, extensions: Sequence[ModelExtension] = ()) -> Ha
         if ev.has_v2g or any(s.charge_now for s in ev.sessions):
             return None
         windows = tuple((w.slots, w.required_kwh > 0) for w in session_windows(ev, grid))
+        rises = tuple(
+            (r.slot, r.previous, len(r.lines), r.longest_lines != r.lines)
+            for r in ev_rise_slots(ev, problem)
+        )
         parts.append(
             (
                 ev.name,
@@ -114,6 +119,7 @@ def shape_key(problem: Problem, extensions: Sequence[ModelExtension] = ()) -> Ha
                 ev.max_charge_kw,
                 ev.charge_efficiency,
                 windows,
+                rises,
             )
         )
     for hp in problem.heat_pumps:
@@ -184,7 +190,7 @@ class PersistentModel:
         if self.plans:
             self._restore()
         self.built.context.problem = problem
-        self.locations.push(problem, self.highs.highs)
+        self.locations.push(problem, self.highs)
         ctx = self.built.context
         keys = [k for k in ctx.binary_adders if binaries.get(k)]
         keys += [k for k in binaries.by_key if k not in ctx.binary_adders]

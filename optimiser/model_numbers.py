@@ -19,7 +19,8 @@ battery SoC now           first SoC-balance row's right-hand side ``E_{-1}``
 battery terminal target   target row's bound ``-SoC_target·Cap`` (the row is ``-E - s <= -target``)
 plan start in a slot      battery and heat pump slot-0 power bounds, the heat pump's slot-0 step
 EV arrival SoC, target,   a session's first energy-balance row (``SoC·Cap``), its target row,
-plugged-in fractions      charging column bounds ``P̄ f_t``
+plugged-in fractions,     charging column bounds ``P̄ f_t``; the dispatch lag's rows (chords,
+charger's power now       the first rise), written anew and read as the reader reads a row
 outdoor temperature,      building rows: right-hand side ``a θ_0 + (1-a) T_out + b gains`` and
 gains, indoor now         the heating column's coefficient ``-b COP_t / f_t``
 comfort band              comfort rows' bounds
@@ -41,9 +42,12 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 
+from optimiser.components.ev import rise_loss_rows
+from optimiser.components.ev_simulation import ev_rise_slots
 from optimiser.components.ev_spec import session_windows
 from optimiser.components.heat_pump_spec import HeatPumpInputs
 from optimiser.components.pv import MIN_GENERATION_KW
+from optimiser.highs_backend import HighsModel
 from optimiser.model import BuiltModel
 from optimiser.problem import Problem
 from optimiser.translate import LinearReader
@@ -64,6 +68,8 @@ class _EvPlaces:
     slots: tuple[int, ...]
     first_rows: tuple[int, ...]  # each window's first energy-balance row
     target_rows: tuple[int | None, ...]  # each window's target row (None: none wished)
+    block: Any  # for the dispatch lag's rows, written anew (ev.rise_loss_rows)
+    rise_rows: tuple[int, ...]  # the lag's rows, in the order ev.rise_loss_rows writes them
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +117,10 @@ class NumberLocations:
                     target_rows=tuple(
                         row(next(targets)) if w.required_kwh > 0 else None for w in windows
                     ),
+                    block=b,
+                    rise_rows=tuple(row(c) for c in b.rise_loss.values())
+                    if hasattr(b, "rise_loss")
+                    else (),
                 )
             )
         heat_pumps = []
@@ -136,9 +146,10 @@ class NumberLocations:
             heat_pumps=tuple(heat_pumps),
         )
 
-    def push(self, problem: Problem, highs: Any) -> None:
-        """Write ``problem``'s numbers into ``highs`` (a ``highspy.Highs`` holding the model
-        these locations were found in, with a problem of the same shape)."""
+    def push(self, problem: Problem, model: HighsModel) -> None:
+        """Write ``problem``'s numbers into ``model`` (the HiGHS model these locations were
+        found in; ``problem`` of the same shape)."""
+        highs = model.highs
         dt = problem.grid.step_hours
         _costs(highs, self.import_cols, dt * problem.effective_import_price)
         _costs(highs, self.export_cols, -(dt * problem.export_price))
@@ -158,6 +169,8 @@ class NumberLocations:
                 _row_bounds(highs, np.array([places.target_row], dtype=_I32), [-np.inf], [bound])
         for ev_places, ev in zip(self.evs, problem.evs, strict=True):
             _push_ev(highs, ev_places, ev, problem)
+            if ev_places.rise_rows:
+                _push_rise_rows(model, ev_places, ev, problem)
         for hp_places, hp in zip(self.heat_pumps, problem.heat_pumps, strict=True):
             _push_heat_pump(highs, hp_places, hp, problem)
 
@@ -175,6 +188,20 @@ def _push_ev(highs: Any, places: _EvPlaces, ev: Any, problem: Problem) -> None:
         _row_bounds(highs, np.array([first_row], dtype=_I32), [e0], [e0])
         if target_row is not None:
             _row_bounds(highs, np.array([target_row], dtype=_I32), [-np.inf], [-w.required_kwh])
+
+
+def _push_rise_rows(model: HighsModel, places: _EvPlaces, ev: Any, problem: Problem) -> None:
+    """The EV dispatch lag's rows, written anew with ``problem``'s chords and the charger's
+    power now, and read as the translator reads a row (so the numbers are a fresh model's)."""
+    highs, reader = model.highs, model.reader
+    rows = iter(places.rise_rows)
+    for r in ev_rise_slots(ev, problem):
+        for expr in rise_loss_rows(places.block, r):
+            row = next(rows)
+            terms, lower, upper = reader.row_numbers(expr, places.block)
+            _row_bounds(highs, np.array([row], dtype=_I32), [lower], [upper])
+            for var_id, coef in terms.items():
+                _check(highs.changeCoeff(row, reader.column_of[var_id], coef))
 
 
 def _push_heat_pump(highs: Any, places: _HeatPumpPlaces, hp: Any, problem: Problem) -> None:

@@ -126,9 +126,17 @@ class LinearReader:
         return part
 
     # -- rows ---------------------------------------------------------------------------
-    def _read_row(self, con: Any, part: LinearPart) -> None:
-        expr = con.expr
+    def row_numbers(self, expr: Any, where: Any) -> tuple[dict[int, float], float, float]:
+        """A relational expression's terms (``id(var)`` -> coefficient) and bounds, as a row of
+        it would be read (a persistent model re-reads a row written anew with new data,
+        :mod:`optimiser.model_numbers`); ``where`` names it in errors."""
         terms: dict[int, float] = {}
+        lower, upper = self._terms_and_bounds(expr, where, terms)
+        return terms, lower, upper
+
+    def _terms_and_bounds(
+        self, expr: Any, con: Any, terms: dict[int, float]
+    ) -> tuple[float, float]:
         cls = expr.__class__
         if cls is EqualityExpression or cls is InequalityExpression:
             lhs, rhs = expr.args
@@ -149,6 +157,11 @@ class LinearReader:
             const = self._add_terms(body, 1.0, terms, con)
             lower = -_INF if lo is None else lo - const
             upper = _INF if hi is None else hi - const
+        return lower, upper
+
+    def _read_row(self, con: Any, part: LinearPart) -> None:
+        terms: dict[int, float] = {}
+        lower, upper = self._terms_and_bounds(con.expr, con, terms)
         column_of = self.column_of
         row_index, row_value = part.row_index, part.row_value
         first = len(row_index)

@@ -30,7 +30,7 @@ s          shortfall against the departure target              kWh
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyomo.environ as pyo
@@ -184,14 +184,24 @@ def _add_rise_losses(b: pyo.Block, rises: dict[int, RiseSlot]) -> None:
     b.rise_loss_kwh = pyo.Var(sorted(rises), bounds=(0.0, None), doc="lost to a rise [kWh]")
     b.longest_loss_kwh = pyo.Var(sorted(rises), bounds=(0.0, None), doc="at the longest delay")
     b.rise_loss = pyo.ConstraintList(doc="delay and ramp of a setpoint rise")
-    for t, r in rises.items():
-        before = r.start_kw if r.previous is None else b.charge_kw[r.previous] / r.previous_fraction
-        rise = b.charge_kw[t] / r.fraction - before
-        for slope, intercept in r.lines:
-            b.rise_loss.add(b.rise_loss_kwh[t] >= slope * rise + intercept)
-        if r.longest_lines != r.lines:
-            for slope, intercept in r.longest_lines:
-                b.rise_loss.add(b.longest_loss_kwh[t] >= slope * rise + intercept)
+    for r in rises.values():
+        for row in rise_loss_rows(b, r):
+            b.rise_loss.add(row)
+
+
+def rise_loss_rows(b: pyo.Block, r: RiseSlot) -> list[Any]:
+    """One rise slot's rows of :func:`_add_rise_losses` (written anew with a new problem's
+    data by a persistent model, :mod:`optimiser.model_numbers`)."""
+    t = r.slot
+    before = r.start_kw if r.previous is None else b.charge_kw[r.previous] / r.previous_fraction
+    rise = b.charge_kw[t] / r.fraction - before
+    rows = [b.rise_loss_kwh[t] >= slope * rise + intercept for slope, intercept in r.lines]
+    if r.longest_lines != r.lines:
+        rows += [
+            b.longest_loss_kwh[t] >= slope * rise + intercept
+            for slope, intercept in r.longest_lines
+        ]
+    return rows
 
 
 def _add_targets(

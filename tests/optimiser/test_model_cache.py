@@ -39,6 +39,7 @@ def _lp(highs: object) -> dict[str, np.ndarray]:
     rowwise = str(a.format_).endswith("kRowwise")
     rows, cols = (outer, index) if rowwise else (index, outer)
     order = np.lexsort((cols, rows))
+    order = order[value[order] != 0.0]  # a coefficient changed to 0 may stay as an entry
     return {
         "col_cost": np.array(lp.col_cost_),
         "col_lower": np.array(lp.col_lower_),
@@ -66,7 +67,7 @@ def _assert_same_plan(fresh: object, kept: object, problem: Problem) -> None:
     assert ((s["grid_import_kw"] > 1e-6) & (s["grid_export_kw"] > 1e-6)).sum() == 0
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(8))
 def test_pushed_numbers_equal_a_fresh_translation(seed: int) -> None:
     sequence = replans(seed, 4, n_steps=48)
     kept = PersistentModel(sequence[0], OPTIONS)  # the planner's lease, without the cache
