@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from pydantic import TypeAdapter, ValidationError
 
 from adapters.devices.driver import DeviceDriver
-from adapters.devices.mqtt import MqttCem, MqttDeviceDriver, SgReadyThresholds
+from adapters.devices.mqtt import MqttCem, MqttDeviceDriver, MqttMeterDriver, SgReadyThresholds
 from adapters.devices.ocpp import ChargerEvent, Csms, OcppChargerDriver
 from adapters.devices.s2 import RmEvent, S2Cem, S2FrbcDriver
 from adapters.devices.sunspec import MeterReading, SunSpecBatteryDriver, SunSpecPvDriver
@@ -65,7 +65,7 @@ class DeviceConfigError(SettingsError):
 
 class SiteMeter(Protocol):
     """A meter driver: the site's import and export (``SunSpecMeterDriver``,
-    ``ModbusEnergyMeterDriver``)."""
+    ``ModbusEnergyMeterDriver``, ``MqttMeterDriver``)."""
 
     name: str
 
@@ -134,8 +134,16 @@ class DeviceRuntime:
         specs = {d.name: d for d in home.devices}
         for name, connection in connections.devices.items():
             drivers[name] = self._driver(home_id, name, connection, specs[name])
-        if connections.site_meter is not None:
-            self._meters[home_id] = meter_driver("site meter", connections.site_meter)
+        meter = connections.site_meter
+        if isinstance(meter, MqttConnection):
+            self._meters[home_id] = MqttMeterDriver(
+                "site meter",
+                self.brokers[meter.broker],
+                meter.device_id,
+                stale_after_s=meter.stale_after_s,
+            )
+        elif meter is not None:
+            self._meters[home_id] = meter_driver("site meter", meter)
         if drivers or connections.site_meter is not None:
             log.info(
                 "home %s: %d device(s) over their protocols%s",

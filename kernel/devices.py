@@ -82,3 +82,20 @@ class DeviceCapabilities:
     capacity_kwh: float | None = None
     phases: int | None = None
     min_current_a: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeterReading:
+    """The site's meter (a SunSpec or Modbus energy meter, an MQTT consumer access device).
+
+    Attributes:
+        at_utc: when it was read.
+        grid_kw: net power, positive importing [kW].
+        import_kwh: energy imported so far (the meter's register) [kWh], None if not kept.
+        export_kwh: energy exported so far [kWh], None if not kept.
+    """
+
+    at_utc: datetime
+    grid_kw: float
+    import_kwh: float | None
+    export_kwh: float | None

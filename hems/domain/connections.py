@@ -17,7 +17,15 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
+from pydantic import (
+    Discriminator,
+    Field,
+    FilePath,
+    SecretStr,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from adapters.devices.credentials import is_secret_hash
 from adapters.devices.ocpp.settings import hash_password
@@ -178,21 +186,37 @@ DeviceConnection = Annotated[
 ]
 
 
+def _meter_protocol(value: Any) -> str:
+    """A site meter's protocol; ``modbus`` when not given (the only one before MQTT meters)."""
+    if isinstance(value, dict):
+        return str(value.get("protocol", "modbus"))
+    return str(getattr(value, "protocol", "modbus"))
+
+
+MeterConnection = Annotated[
+    Annotated[ModbusConnection, Tag("modbus")] | Annotated[MqttConnection, Tag("mqtt")],
+    Discriminator(_meter_protocol),
+]
+"""A site meter: Modbus (``role = "meter"``) or an MQTT consumer access device publishing
+``cem/<home>/<device_id>/meter`` (its ``stale_after_s`` applies; ``control`` does not)."""
+
+
 class HomeDevices(DomainModel):
     """One home's connections: ``devices`` by device name, and its site meter."""
 
     devices: dict[Annotated[str, Field(pattern=DEVICE_NAME_PATTERN)], DeviceConnection] = Field(
         default_factory=dict
     )
-    site_meter: ModbusConnection | None = None
+    site_meter: MeterConnection | None = None
 
     @model_validator(mode="after")
     def _meters_in_their_place(self) -> HomeDevices:
         for name, connection in self.devices.items():
             if isinstance(connection, ModbusConnection) and connection.role == "meter":
                 raise ValueError(f"device {name}: a meter is the home's site_meter, not a device")
-        if self.site_meter is not None and self.site_meter.role != "meter":
-            raise ValueError(f"site_meter: role must be meter, not {self.site_meter.role}")
+        meter = self.site_meter
+        if isinstance(meter, ModbusConnection) and meter.role != "meter":
+            raise ValueError(f"site_meter: role must be meter, not {meter.role}")
         return self
 
 
@@ -319,7 +343,8 @@ class DeviceSettings(DomainModel):
     def _brokers_defined(self) -> DeviceSettings:
         used: dict[tuple[str, str], str] = {}
         for serial, home in self.homes.items():
-            for name, c in home.devices.items():
+            meter = {"(site meter)": home.site_meter} if home.site_meter is not None else {}
+            for name, c in {**home.devices, **meter}.items():
                 if not isinstance(c, MqttConnection):
                     continue
                 if c.broker not in self.brokers:

@@ -9,7 +9,13 @@ import pytest
 
 from adapters.devices.credentials import verify_secret
 from hems.device_runtime import DeviceConfigError, DeviceRuntime
-from hems.domain.connections import HomeDevices, OcppConnection, connection_problems
+from hems.domain.connections import (
+    HomeDevices,
+    ModbusConnection,
+    MqttConnection,
+    OcppConnection,
+    connection_problems,
+)
 from hems.domain.devices import BatterySpec, EvChargerSpec, HeatPumpSpec
 from hems.domain.home import HomeSpec
 from hems.runtime import build_runtime
@@ -112,8 +118,8 @@ def test_a_homes_devices_are_read_from_the_settings_file(tmp_path):
         (("unit_id = 3", "unit_id = 300"), r"devices.Battery.modbus.unit_id"),
         (('password = "a-long-charger-secret-01"', 'password = "short"'), r"16-40 characters"),
         (('role = "battery"', 'role = "meter"'), r"a meter is the home's site_meter"),
-        (('meter_map = "sdm630"', 'meter_map = "sdm999"'), r"site_meter.meter_map"),
-        (('role = "meter"', 'role = "pv"'), r"site_meter: meter_map sdm630 is for a meter"),
+        (('meter_map = "sdm630"', 'meter_map = "sdm999"'), r"site_meter.modbus.meter_map"),
+        (('role = "meter"', 'role = "pv"'), r"site_meter.modbus: meter_map sdm630 is for a meter"),
         (
             (
                 'role = "meter"\nhost = "192.168.1.41"\nmeter_map = "sdm630"',
@@ -204,3 +210,25 @@ def test_the_drivers_are_built_per_protocol(tmp_path):
     assert drivers["Heat pump"].sg_ready is not None  # type: ignore[attr-defined]
     assert devices.drivers_for(5) == {}
     assert devices.meter_for(5) is None
+
+
+def test_a_site_meter_without_a_protocol_is_modbus_and_one_over_mqtt_is_read(tmp_path):
+    path = tmp_path / "hems.toml"
+    assert 'protocol = "modbus"\nrole = "meter"' in GOOD
+    path.write_text(GOOD.replace('protocol = "modbus"\nrole = "meter"', 'role = "meter"', 1))
+    meter = load_settings(path, state_dir=tmp_path).devices.homes["CEM-0001"].site_meter
+    assert isinstance(meter, ModbusConnection)
+    mqtt = (
+        '[devices.homes.CEM-0001.site_meter]\nprotocol = "mqtt"\nbroker = "home"\n'
+        'device_id = "cad1"\n'
+    )
+    start = GOOD.index("[devices.homes.CEM-0001.site_meter]")
+    path.write_text(GOOD[:start] + mqtt)
+    meter = load_settings(path, state_dir=tmp_path).devices.homes["CEM-0001"].site_meter
+    assert isinstance(meter, MqttConnection)
+    assert meter.device_id == "cad1"
+    path.write_text(GOOD[:start] + mqtt.replace('"home"', '"attic"'))
+    with pytest.raises(
+        SettingsError, match=r"site meter\): broker attic is not in devices.brokers"
+    ):
+        load_settings(path, state_dir=tmp_path)

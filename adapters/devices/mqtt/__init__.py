@@ -10,6 +10,7 @@ from adapters.devices.mqtt.discovery import (
     discovery_messages,
 )
 from adapters.devices.mqtt.driver import MqttDeviceDriver
+from adapters.devices.mqtt.meter import MqttMeterDriver
 from adapters.devices.mqtt.payloads import InvalidPayloadError, PlanStep, ReportedState
 from adapters.devices.mqtt.settings import BrokerSettings
 from adapters.devices.mqtt.sg_ready import SgReadyState, SgReadyThresholds, sg_ready_state
@@ -25,6 +26,7 @@ __all__ = [
     "MqttAuthError",
     "MqttCem",
     "MqttDeviceDriver",
+    "MqttMeterDriver",
     "PlanStep",
     "ReportedState",
     "SgReadyState",

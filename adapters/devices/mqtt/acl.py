@@ -28,10 +28,11 @@ def mosquitto_acl(
     home_assistant_username: str | None = None,
 ) -> str:
     """The ``acl_file`` text for one home: the CEM reads and writes the home's topics and
-    Home Assistant's discovery topics; each device writes its ``state``, ``ack`` and
-    ``availability`` and reads its ``setpoint``, ``sg_ready``, ``plan`` and the CEM's
-    availability. Home Assistant's user, if given, reads the home's topics and the discovery
-    topics and writes only the setpoint numbers' command topics."""
+    Home Assistant's discovery topics; each device writes its ``state``, ``ack``,
+    ``availability``, ``capabilities`` and ``meter`` and reads its ``setpoint``,
+    ``sg_ready``, ``plan`` and the CEM's availability. Home Assistant's user, if given, reads
+    the home's topics and the discovery topics and writes only the setpoint numbers' command
+    topics."""
     lines = [
         f"user {_user(cem_username)}",
         f"topic readwrite {prefix}/{check_id('home', home)}/#",
@@ -41,7 +42,8 @@ def mosquitto_acl(
     for device in devices:
         topics = device_topics(home, device.device_id, prefix)
         lines += [f"user {_user(device.username)}"]
-        lines += [f"topic write {t}" for t in (topics.state, topics.ack, topics.availability)]
+        written = (topics.state, topics.ack, topics.availability, topics.capabilities, topics.meter)
+        lines += [f"topic write {t}" for t in written]
         lines += [f"topic read {t}" for t in (topics.setpoint, topics.sg_ready, topics.plan)]
         lines += [f"topic read {cem_availability_topic(home, prefix)}", ""]
     if home_assistant_username is not None:

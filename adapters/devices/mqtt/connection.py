@@ -29,6 +29,8 @@ from adapters.devices.mqtt.payloads import (
     InvalidPayloadError,
     ReportedState,
     parse_ack,
+    parse_capabilities,
+    parse_meter,
     parse_power_command,
     parse_state,
     setpoint_payload,
@@ -43,6 +45,7 @@ from adapters.devices.mqtt.topics import (
     device_topics,
     split_device_topic,
 )
+from kernel.devices import DeviceCapabilities, MeterReading
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,10 @@ class DeviceLive:
     invalid: str | None = None  # why the device's last state or availability was refused
     availability: str | None = None
     manual_setpoint_kw: float | None = None
+    capabilities: DeviceCapabilities | None = None  # from its retained ``capabilities``
+    meter: MeterReading | None = None  # a site meter's last ``meter`` message
+    meter_received_s: float = 0.0  # monotonic
+    meter_retained: bool = False
     seq: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
     acks: dict[int, asyncio.Future[Ack]] = field(default_factory=dict)
 
@@ -262,6 +269,8 @@ class MqttCem:
             f"{head}/availability",
             f"{head}/ack",
             f"{head}/setpoint/set",
+            f"{head}/capabilities",
+            f"{head}/meter",
         ]
         codes = await client.subscribe([(topic, 1) for topic in topics])
         denied = [t for t, c in zip(topics, codes, strict=True) if _code(c) >= 0x80]
@@ -327,6 +336,10 @@ class MqttCem:
                 self._on_ack(live, parse_ack(payload))
             elif leaf == "setpoint/set":
                 self._on_manual_setpoint(device_id, live, parse_power_command(payload))
+            elif leaf == "meter":
+                self._on_meter(live, payload, retained=bool(message.retain))
+            elif leaf == "capabilities":
+                live.capabilities = parse_capabilities(device_id, payload) if payload else None
         except InvalidPayloadError as exc:
             retained = " (retained)" if message.retain else ""
             log.warning(
@@ -339,6 +352,8 @@ class MqttCem:
             )
             if leaf == "state":
                 live.state, live.invalid = None, f"its last state was invalid: {exc}"
+            if leaf == "meter":
+                live.meter = None  # not read as a reading until a valid one comes
         except Exception:  # a bug of ours must not end the connection's loop
             log.exception("failed to handle a message on %s", topic)
 
@@ -367,6 +382,12 @@ class MqttCem:
         live.state_received_s = time.monotonic()
         live.state_retained = retained
         live.invalid = None
+
+    @staticmethod
+    def _on_meter(live: DeviceLive, payload: bytes, *, retained: bool) -> None:
+        live.meter = parse_meter(payload) if payload else None
+        live.meter_received_s = time.monotonic()
+        live.meter_retained = retained
 
     @staticmethod
     def _on_availability(live: DeviceLive, payload: bytes) -> None:

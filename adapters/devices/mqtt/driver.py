@@ -33,6 +33,7 @@ from adapters.devices.mqtt.payloads import (
 )
 from adapters.devices.mqtt.sg_ready import SgReadyThresholds, sg_ready_state
 from adapters.devices.mqtt.topics import OFFLINE
+from kernel.devices import DeviceCapabilities
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,11 @@ class MqttDeviceDriver:
             )
         if self._live.invalid is not None:
             raise DeviceUnavailableError(f"device {self.device_id}: {self._live.invalid}")
+
+    async def capabilities(self) -> DeviceCapabilities | None:
+        """What the device's retained ``capabilities`` message says it can do; None when it
+        sent none."""
+        return self._live.capabilities
 
     async def read_state(self) -> DeviceState:
         """The device's last state; :class:`DeviceUnavailableError` when the broker is not

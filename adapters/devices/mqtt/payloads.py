@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters.devices.capabilities import reported_capabilities
 from adapters.devices.driver import Setpoint
 from adapters.devices.mqtt.sg_ready import RELAYS, SgReadyState
+from kernel.devices import DeviceCapabilities, MeterReading
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 # How long a device holds a setpoint or SG-Ready state after it received it, unless a newer
@@ -110,6 +112,48 @@ def parse_state(payload: bytes) -> ReportedState:
         temperature_c=_number(obj, "temperature_c", required=False),
         soc=soc,
         manual_override=override,
+    )
+
+
+CAPABILITY_FIELDS = (
+    "max_charge_kw",
+    "max_discharge_kw",
+    "max_power_kw",
+    "capacity_kwh",
+    "phases",
+    "min_current_a",
+)
+"""What a device's ``capabilities`` payload may say (:class:`kernel.devices.DeviceCapabilities`)."""
+
+
+def parse_capabilities(device_id: str, payload: bytes) -> DeviceCapabilities:
+    """A device's ``capabilities`` payload: a JSON object of :data:`CAPABILITY_FIELDS` (others
+    ignored); :class:`InvalidPayloadError` if it is not an object; a field that is not a
+    plausible number is logged and left out (:func:`reported_capabilities`)."""
+    obj = _object(payload)
+    given = {k: obj[k] for k in CAPABILITY_FIELDS if obj.get(k) is not None}
+    return reported_capabilities(device_id, **given)
+
+
+def parse_meter(payload: bytes) -> MeterReading:
+    """A site meter's ``meter`` payload (a consumer access device): ``at`` (ISO 8601 with a
+    zone) and ``import_kw`` required, ``export_kw`` (0 when missing), ``import_kwh`` and
+    ``export_kwh`` (the meter's registers) optional, each not negative;
+    :class:`InvalidPayloadError` if it is not one."""
+    obj = _object(payload)
+    values = {
+        key: _number(obj, key, required=key == "import_kw")
+        for key in ("import_kw", "export_kw", "import_kwh", "export_kwh")
+    }
+    for key, value in values.items():
+        if value is not None and value < 0:
+            raise InvalidPayloadError(f"{key!r} is negative: {value}")
+    import_kw, export_kw = values["import_kw"] or 0.0, values["export_kw"] or 0.0
+    return MeterReading(
+        at_utc=_time(obj, "at"),
+        grid_kw=import_kw - export_kw,
+        import_kwh=values["import_kwh"],
+        export_kwh=values["export_kwh"],
     )
 
 

@@ -29,7 +29,8 @@ def check_id(kind: str, value: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class DeviceTopics:
-    """The topics of one device. The device publishes ``state``, ``ack`` and ``availability``;
+    """The topics of one device. The device publishes ``state``, ``ack``, ``availability``,
+    ``capabilities`` and (a site meter) ``meter``;
     the CEM publishes ``setpoint``, ``sg_ready`` and ``plan`` (retained) and reads
     ``setpoint_command`` (a manual setpoint from Home Assistant)."""
 
@@ -42,6 +43,14 @@ class DeviceTopics:
     @property
     def availability(self) -> str:
         return f"{self.root}/availability"
+
+    @property
+    def capabilities(self) -> str:
+        return f"{self.root}/capabilities"
+
+    @property
+    def meter(self) -> str:
+        return f"{self.root}/meter"
 
     @property
     def ack(self) -> str:

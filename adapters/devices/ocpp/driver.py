@@ -18,6 +18,7 @@ from adapters.devices.ocpp.link import ChargerLink
 from adapters.devices.ocpp.schedule import ChargingSchedule, PlanStep, schedule_for
 from adapters.devices.ocpp.settings import ChargerSettings
 from adapters.devices.ocpp.state import ChargerInfo, ChargerLive
+from kernel.devices import DeviceCapabilities
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,14 @@ class OcppChargerDriver:
         """Vendor, model, serial and firmware from the charger's last BootNotification."""
         try:
             return self._csms.live(self.identity).info
+        except KeyError:
+            return None
+
+    async def capabilities(self) -> DeviceCapabilities | None:
+        """What the charger reported it can do after its last boot (maximum power and phases
+        on 2.0.1, phases on 1.6: :mod:`adapters.devices.ocpp.configuration`); None before."""
+        try:
+            return self._csms.live(self.identity).capabilities
         except KeyError:
             return None
 

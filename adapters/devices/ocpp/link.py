@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 from ocpp.exceptions import NotImplementedError as OcppNotImplementedError
 from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, unpack
-from ocpp.routing import on
+from ocpp.routing import after, on
 from websockets.exceptions import ConnectionClosed
 
 from adapters.devices.driver import DeviceUnavailableError
@@ -34,6 +34,13 @@ Handler = TypeVar("Handler", bound=Callable[..., Any])
 def handles(action: str) -> Callable[[Handler], Handler]:
     """``ocpp.routing.on`` with a type: marks a method as the handler of ``action``."""
     decorator: Callable[[Handler], Handler] = on(action)
+    return decorator
+
+
+def handles_after(action: str) -> Callable[[Handler], Handler]:
+    """``ocpp.routing.after`` with a type: runs a method once ``action`` has been answered (a
+    coroutine runs as a task of its own, so it may call the charger)."""
+    decorator: Callable[[Handler], Handler] = after(action)
     return decorator
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from kernel.devices import DeviceCapabilities
+
 log = logging.getLogger(__name__)
 
 # Multipliers to W / Wh for the units OCPP's UnitOfMeasure allows for power and energy.
@@ -60,6 +62,8 @@ class ChargerLive:
     soc: float | None = None
     transaction_id: str | None = None
     faulted: bool = False
+    capabilities: DeviceCapabilities | None = None
+    """What the charger reported it can do after its last boot (None: not asked yet)."""
     notify: Callable[[ChargerEvent], None] = field(default=_ignore, repr=False, compare=False)
 
     def set_plugged(self, plugged: bool) -> bool:

@@ -14,7 +14,18 @@ from ocpp.v201 import ChargePoint, call, call_result
 from ocpp.v201.enums import Action
 
 from adapters.devices.driver import DeviceUnavailableError
-from adapters.devices.ocpp.link import LIBRARY_LOG, call_until_closed, handles, route_guarded
+from adapters.devices.ocpp.configuration import (
+    read_capabilities,
+    v201_capabilities,
+    v201_request,
+)
+from adapters.devices.ocpp.link import (
+    LIBRARY_LOG,
+    call_until_closed,
+    handles,
+    handles_after,
+    route_guarded,
+)
 from adapters.devices.ocpp.schedule import ChargingSchedule, ocpp_time
 from adapters.devices.ocpp.state import (
     ChargerEvent,
@@ -123,6 +134,12 @@ class CsmsLinkV201(ChargePoint):  # type: ignore[misc]  # ocpp ships no type hin
             interval=self._heartbeat_interval_s,
             status="Accepted",
         )
+
+    @handles_after(Action.boot_notification)
+    async def after_boot_notification(self, **kwargs: Any) -> None:
+        """Ask what the charger can do (:mod:`adapters.devices.ocpp.configuration`)."""
+        request = self.call(v201_request(), suppress=False)
+        await read_capabilities(self.identity, self.closed, self.live, request, v201_capabilities)
 
     @handles(Action.heartbeat)
     def on_heartbeat(self, **kwargs: Any) -> call_result.Heartbeat:

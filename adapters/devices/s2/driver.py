@@ -16,11 +16,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from s2python.common import InstructionStatus
+from s2python.frbc import FRBCSystemDescription
 
 from adapters.devices.driver import DeviceState, DeviceUnavailableError, Setpoint
 from adapters.devices.s2.cem import S2Cem
-from adapters.devices.s2.frbc import PlanStep, fill_fraction, instruction_for, plan_powers
+from adapters.devices.s2.frbc import (
+    PlanStep,
+    fill_fraction,
+    instruction_for,
+    plan_powers,
+    system_capabilities,
+)
 from adapters.devices.s2.session import RmSession, S2RefusedError
+from kernel.devices import DeviceCapabilities
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +59,7 @@ class S2FrbcDriver:
         # the last plan's instructions (id, execution time) on the session they went to
         self._pending: tuple[RmSession, list[tuple[uuid.UUID, datetime]]] | None = None
         self._sent_plan: tuple[RmSession, tuple[tuple[datetime, float], ...]] | None = None
+        self._capabilities: tuple[FRBCSystemDescription, DeviceCapabilities] | None = None
 
     def identity(self) -> ResourceIdentity | None:
         """The RM's identity from its last ResourceManagerDetails; None before it sent them."""
@@ -67,6 +76,18 @@ class S2FrbcDriver:
             firmware_version=details.firmware_version,
             control_types=tuple(c.value for c in details.available_control_types),
         )
+
+    async def capabilities(self) -> DeviceCapabilities | None:
+        """What the RM's last FRBC.SystemDescription says its device can do (powers, phases,
+        capacity: :func:`~adapters.devices.s2.frbc.system_capabilities`); None before one."""
+        session = self._cem.session(self.rm_id)
+        description = session.system_description if session is not None else None
+        if description is None:
+            return None
+        if self._capabilities is None or self._capabilities[0] is not description:
+            # read once per description: its garbage is logged once, not at every read
+            self._capabilities = (description, system_capabilities(self.rm_id, description))
+        return self._capabilities[1]
 
     async def read_state(self) -> DeviceState:
         """Power from the RM's last PowerMeasurement, SoC from its FRBC.StorageStatus as a

@@ -24,6 +24,9 @@ from s2python.frbc import (
     FRBCSystemDescription,
 )
 
+from adapters.devices.capabilities import reported_capabilities
+from kernel.devices import DeviceCapabilities
+
 _ELECTRIC = frozenset(
     {
         CommodityQuantity.ELECTRIC_POWER_L1,
@@ -122,6 +125,51 @@ def choose_mode(
     if best is None:
         raise ValueError(f"actuator {actuator.id} has no normal operation mode with electric power")
     return best[1]
+
+
+_PHASES = {
+    CommodityQuantity.ELECTRIC_POWER_L1,
+    CommodityQuantity.ELECTRIC_POWER_L2,
+    CommodityQuantity.ELECTRIC_POWER_L3,
+}
+_ENERGY_LABELS_KWH = {"kwh": 1.0, "wh": 0.001}
+"""Fill-level labels that are an energy (the storage's range is then its capacity) [kWh each]."""
+
+
+def system_capabilities(rm: str, description: FRBCSystemDescription) -> DeviceCapabilities:
+    """What an RM's FRBC system description says its device can do: the highest electric
+    power of the actuator's normal modes as ``max_charge_kw`` and ``max_power_kw`` (a battery
+    charging, a heat pump running), the lowest below zero as ``max_discharge_kw``, the phases
+    its power ranges name (three for ``3_PHASE_SYMMETRIC``) and, when the fill level is an
+    energy (label ``kWh`` or ``Wh``), the storage's range as ``capacity_kwh``."""
+    highest = lowest = None
+    quantities: set[CommodityQuantity] = set()
+    for mode in the_actuator(description).operation_modes:
+        if mode.abnormal_condition_only:
+            continue
+        for element in mode.elements:
+            quantities |= {r.commodity_quantity for r in element.power_ranges}
+            for factor in (0.0, 1.0):
+                kw = electric_power_kw(element, factor)
+                highest = kw if highest is None else max(highest, kw)
+                lowest = kw if lowest is None else min(lowest, kw)
+    phases = len(quantities & _PHASES) or None
+    if CommodityQuantity.ELECTRIC_POWER_3_PHASE_SYMMETRIC in quantities:
+        phases = 3
+    storage = description.storage
+    unit_kwh = _ENERGY_LABELS_KWH.get((storage.fill_level_label or "").strip().lower())
+    capacity = None
+    if unit_kwh is not None:
+        fill = storage.fill_level_range
+        capacity = abs(fill.end_of_range - fill.start_of_range) * unit_kwh
+    return reported_capabilities(
+        rm,
+        max_charge_kw=highest if highest is not None and highest > 0 else None,
+        max_power_kw=highest if highest is not None and highest > 0 else None,
+        max_discharge_kw=-lowest if lowest is not None and lowest < 0 else None,
+        phases=phases,
+        capacity_kwh=capacity,
+    )
 
 
 def the_actuator(description: FRBCSystemDescription) -> FRBCActuatorDescription:

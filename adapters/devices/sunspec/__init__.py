@@ -10,8 +10,9 @@ from adapters.devices.sunspec.energy_meter import (
     ModbusEnergyMeterDriver,
 )
 from adapters.devices.sunspec.errors import ModbusExceptionError, SunSpecMapError
-from adapters.devices.sunspec.meter import MeterReading, SunSpecMeterDriver
+from adapters.devices.sunspec.meter import SunSpecMeterDriver
 from adapters.devices.sunspec.pv import SunSpecPvDriver
+from kernel.devices import MeterReading
 
 __all__ = [
     "METER_MAPS",

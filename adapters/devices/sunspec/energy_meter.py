@@ -16,8 +16,8 @@ from pymodbus.client import AsyncModbusTcpClient
 
 from adapters.devices.driver import DeviceState, Setpoint
 from adapters.devices.sunspec.link import ModbusLink
-from adapters.devices.sunspec.meter import MeterReading
 from adapters.devices.sunspec.models import GarbageValueError
+from kernel.devices import MeterReading
 
 FLOAT32 = AsyncModbusTcpClient.DATATYPE.FLOAT32
 

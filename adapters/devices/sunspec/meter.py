@@ -7,30 +7,13 @@ the energy imported and exported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from adapters.devices.driver import DeviceState, DeviceUnavailableError, Setpoint
 from adapters.devices.sunspec.device import SunSpecDevice
 from adapters.devices.sunspec.discovery import METERS, SunSpecMap
 from adapters.devices.sunspec.link import ModbusLink
-
-
-@dataclass(frozen=True, slots=True)
-class MeterReading:
-    """The site's meter.
-
-    Attributes:
-        at_utc: when it was read.
-        grid_kw: net power, positive importing [kW].
-        import_kwh: energy imported so far (the meter's register) [kWh], None if not kept.
-        export_kwh: energy exported so far [kWh], None if not kept.
-    """
-
-    at_utc: datetime
-    grid_kw: float
-    import_kwh: float | None
-    export_kwh: float | None
+from kernel.devices import MeterReading
 
 
 class SunSpecMeterDriver:

@@ -1,7 +1,8 @@
 """A simulated heat pump on MQTT, run as a separate process by the ``test_mqtt_*`` modules.
 
 It speaks the CEM's topic scheme (docs/devices.md, "MQTT") as a device would: ``online`` on its
-availability topic with ``offline`` as its last will; it follows setpoints (or SG-Ready states)
+availability topic with ``offline`` as its last will, its ``capabilities`` (retained: its
+maximum power and phases); it follows setpoints (or SG-Ready states)
 and acknowledges each by its sequence number, refusing a power outside 0..max; it publishes its
 state (retained) every tick with simple physics (the power ramps to its target, the house
 warms with the heat pump's heat and cools to the outside); while the CEM is offline (its will)
@@ -41,7 +42,15 @@ class HeatPump:
         root = f"cem/{args.home}/{args.device}"
         self.t = {
             leaf: f"{root}/{leaf}"
-            for leaf in ("state", "ack", "availability", "setpoint", "sg_ready", "plan")
+            for leaf in (
+                "state",
+                "ack",
+                "availability",
+                "capabilities",
+                "setpoint",
+                "sg_ready",
+                "plan",
+            )
         }
         self.cem_availability = f"cem/{args.home}/availability"
         self.power_kw = 0.0
@@ -177,6 +186,11 @@ class HeatPump:
                             (self.cem_availability, 1),
                         ]
                     )
+                    # what it can do, retained (any text: --capabilities-json, to send garbage)
+                    capabilities = self.args.capabilities_json or json.dumps(
+                        {"max_power_kw": self.args.max_power_kw, "phases": 1}
+                    )
+                    await client.publish(self.t["capabilities"], capabilities, qos=1, retain=True)
                     await client.publish(self.t["availability"], "online", qos=1, retain=True)
                     self.connected = True
                     ready.set()
@@ -209,6 +223,7 @@ async def main() -> None:
     parser.add_argument("--home", required=True)
     parser.add_argument("--device", required=True)
     parser.add_argument("--max-power-kw", type=float, default=3.0)
+    parser.add_argument("--capabilities-json", default=None)
     parser.add_argument("--tick-s", type=float, default=0.1)
     pump = HeatPump(parser.parse_args())
     ready = asyncio.Event()

@@ -191,6 +191,20 @@ class Station16(ChargePoint16):
         )
         return result16.SetChargingProfile(status="Accepted" if accepted else "Rejected")
 
+    @on("GetConfiguration")
+    def on_get_configuration(self, key: list[str] | None = None, **kw: Any):
+        args = self.car.args
+        rotation = args.phase_rotation or ("1.RST" if args.phases == 3 else "1.NotApplicable")
+        known = {"ConnectorPhaseRotation": rotation}
+        asked = key or list(known)
+        emit("get_configuration", keys=asked)
+        return result16.GetConfiguration(
+            configuration_key=[
+                {"key": k, "readonly": True, "value": known[k]} for k in asked if k in known
+            ],
+            unknown_key=[k for k in asked if k not in known] or None,
+        )
+
     @on("RemoteStartTransaction")
     def on_remote_start(self, id_tag: str, **kw: Any):
         accepted = self.car.plugged and self.car.transaction_id is None
@@ -329,6 +343,26 @@ class Station201(ChargePoint201):
         return result201.SetChargingProfile(
             status="Rejected", status_info={"reason_code": "UnsupportedLimit"}
         )
+
+    @on("GetVariables")
+    def on_get_variables(self, get_variable_data: list[dict[str, Any]], **kw: Any):
+        args = self.car.args
+        power = args.reported_power_w or f"{args.rated_kw * 1000:.0f}"
+        known = {"Power": power, "SupplyPhases": str(args.phases)}
+        emit("get_variables", names=[d["variable"]["name"] for d in get_variable_data])
+        results = []
+        for d in get_variable_data:
+            value = known.get(d["variable"]["name"]) if d["component"]["name"] == "EVSE" else None
+            result = {
+                "attribute_status": "Accepted" if value is not None else "UnknownVariable",
+                "attribute_type": d.get("attribute_type", "Actual"),
+                "component": d["component"],
+                "variable": d["variable"],
+            }
+            if value is not None:
+                result["attribute_value"] = value
+            results.append(result)
+        return result201.GetVariables(get_variable_result=results)
 
     @on("RequestStartTransaction")
     def on_request_start(self, id_token: dict[str, Any], remote_start_id: int, **kw: Any):
@@ -636,6 +670,10 @@ def main() -> None:
     parser.add_argument("--rated-kw", type=float, default=7.4)
     parser.add_argument("--voltage", type=float, default=230.0)
     parser.add_argument("--phases", type=int, default=1)
+    # what the charger reports it can do: 1.6 ConnectorPhaseRotation (default from --phases),
+    # 2.0.1 EVSE Power MaxSet [W] (default --rated-kw; any text, to send garbage)
+    parser.add_argument("--phase-rotation", default=None)
+    parser.add_argument("--reported-power-w", default=None)
     parser.add_argument("--meter-interval-s", type=float, default=0.5)
     parser.add_argument("--retry-s", type=float, default=0.3)
     parser.add_argument("--id-tag", default="SIM-TAG")

@@ -24,6 +24,8 @@ def test_each_user_gets_only_its_own_topics() -> None:
         "topic write cem/home1/hp1/state",
         "topic write cem/home1/hp1/ack",
         "topic write cem/home1/hp1/availability",
+        "topic write cem/home1/hp1/capabilities",
+        "topic write cem/home1/hp1/meter",
         "topic read cem/home1/hp1/setpoint",
         "topic read cem/home1/hp1/sg_ready",
         "topic read cem/home1/hp1/plan",
