@@ -80,6 +80,7 @@ def run(
     ] = True,
     dsrsp_port: Annotated[int, typer.Option(help="the demo DSRSP's port")] = 8081,
     devices: Annotated[str | None, typer.Option(help="with --demo: simulated or protocols")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="plan on this Dask scheduler")] = None,
 ) -> None:
     """Run the service: the planning loop, dispatch and the HTTP API."""
     import uvicorn
@@ -89,6 +90,7 @@ def run(
 
     given: tuple[tuple[str, object], ...] = (("demo", demo or None), ("api_host", host))
     given += (("live_market", live or None), ("api_port", port), ("demo_devices", devices))
+    given += (("planner_scheduler", scheduler),)
     overrides: dict[str, object] = {name: value for name, value in given if value is not None}
     settings = _settings(config, **overrides)
     demo_dsrsp = None

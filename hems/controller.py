@@ -31,8 +31,10 @@ from hems.import_guard import TURN_DOWN_REASON, ImportGuard
 from hems.made_plan import MadePlan, as_stored
 from hems.market import MarketSource
 from hems.plan_causes import with_pause_causes
+from hems.plan_deadline import by_deadline
 from hems.plan_schedules import DeviceSchedule, device_schedules, hold, leave_schedules
-from hems.planner_pool import PlanFailedError, PlannerPool
+from hems.planner_backend import PlannerBackend
+from hems.planner_pool import PlanFailedError, PlanLateError
 from hems.problem_builder import PlanInputs, build_problem
 from hems.settings import Settings
 from hems.site_guard import SiteMeterRead, guard_tick
@@ -106,8 +108,8 @@ class HomeController:
     same due setpoints, and each would send them."""
     replan_reasons: list[str] = field(default_factory=list)
     last_plan_slot: datetime | None = None
-    planner: PlannerPool | None = None
-    """The planner's worker processes (None: plan in a thread of this process)."""
+    planner: PlannerBackend | None = None
+    """Where plans run (:mod:`hems.planner_backend`; None: a thread of this process)."""
     last_problem: tuple[int, Problem, list[ModelExtension]] | None = None
     mode_memory: ModeMemory = field(default_factory=ModeMemory)
     """The modes of the home's last plan, which its next plan tries first."""
@@ -207,9 +209,13 @@ class HomeController:
             self.replan_reasons.append(reason)
 
     # -- planning ----------------------------------------------------------------------------
-    async def replan(self, trigger: str, home: HomeSpec | None = None) -> int:
+    async def replan(
+        self, trigger: str, home: HomeSpec | None = None, deadline_s: float | None = None
+    ) -> int:
         """Plan the home now; returns the stored plan's id. Never raises for a solver
-        problem (the optimiser falls back to its rule-based plan)."""
+        problem (the optimiser falls back to its rule-based plan). ``deadline_s``: the
+        ``time.monotonic()`` by which the plan must be back, or :class:`PlanLateError` (the
+        work is cancelled, the last plan stands)."""
         async with self.lock:
             now = self.clock.now()
             # Reading the store and building the problem block: off the event loop, like the
@@ -217,19 +223,21 @@ class HomeController:
             inputs = await asyncio.to_thread(self._inputs, now, home or await self.home())
             options = SolverOptions(time_limit_s=self.settings.solver_time_limit_s)
             memory = self.mode_memory
+            if self.planner is None:
+                job = asyncio.to_thread(plan_home, inputs, options, memory)
+            else:  # building, solving and the baseline all in the worker: no GIL shared
+                job = self.planner.run(plan_home, inputs, options, memory)
             try:
-                if self.planner is None:
-                    planned = await asyncio.to_thread(plan_home, inputs, options, memory)
-                else:  # building, solving and the baseline all in the worker: no GIL shared
-                    planned = await self.planner.run(plan_home, inputs, options, memory)
-            except PlanFailedError as exc:  # the worker died at every try: keep the last plan
+                planned = await by_deadline(deadline_s, job)
+            except PlanFailedError as exc:  # late, or the worker died at every try
+                late = isinstance(exc, PlanLateError)
                 log.error("home %s: plan (%s) failed: %s", self.home_id, trigger, exc)
                 await asyncio.to_thread(
                     self.store.record_audit,
                     self.home_id,
                     now,
                     "cem",
-                    "plan.failed",
+                    "plan.late" if late else "plan.failed",
                     {"trigger": trigger[:200], "reason": str(exc)},
                 )
                 raise
@@ -465,8 +473,10 @@ class HomeController:
         return True
 
     # -- the cycle ---------------------------------------------------------------------------
-    async def cycle(self) -> None:
-        """One pass: read devices, re-plan when a slot starts or something changed, dispatch."""
+    async def cycle(self, deadline_s: float | None = None) -> None:
+        """One pass: read devices, re-plan when a slot starts or something changed, dispatch.
+        ``deadline_s``: the plan's (:meth:`replan`); a plan late or failed leaves the last
+        plan dispatched for the slot, and its error is raised after."""
         home = await self.home()  # once for the pass: its steps take it
         await self.read_states(home)
         now = self.clock.now()
@@ -476,7 +486,11 @@ class HomeController:
         if self.last_plan_slot != slot:
             self.request_replan("new slot")
         if self.replan_reasons:
-            await self.replan(", ".join(self.replan_reasons), home)
+            try:
+                await self.replan(", ".join(self.replan_reasons), home, deadline_s)
+            except PlanFailedError:
+                await self.dispatch(home)  # the last plan, in the new slot
+                raise
         await self.dispatch(home)
 
 

@@ -22,6 +22,8 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Any, TypeVar
 
+from hems.planner_backend import BackendHealth
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -37,6 +39,11 @@ class PlanningUnavailableError(RuntimeError):
 
 class PlanFailedError(PlanningUnavailableError):
     """This job's worker died on every attempt (a poison problem); other jobs go on."""
+
+
+class PlanLateError(PlanFailedError):
+    """The plan did not come back before its slot's deadline (:mod:`hems.planner_backend`):
+    the home keeps its last plan, and the work is cancelled where the backend can."""
 
 
 def _ready() -> bool:
@@ -102,6 +109,10 @@ class PlannerPool:
             ex = self._executor
         procs = getattr(ex, "_processes", None) or {}
         return sorted(int(p) for p in procs)
+
+    def health(self) -> BackendHealth:
+        """Where plans run (:class:`hems.planner_backend.PlannerBackend`)."""
+        return BackendHealth(backend=f"local pool of {self.processes} processes")
 
     @property
     def busy(self) -> int:

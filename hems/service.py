@@ -22,6 +22,9 @@ from hems.controller import HomeController
 from hems.domain.preferences import Preferences
 from hems.dsr_events import CONSUMER_OPT_OUT, base_event_id, participation
 from hems.market import MarketSource
+from hems.plan_batch import run_batch
+from hems.planner_backend import PlanFlags, PlannerBackend
+from hems.planner_dask import DaskPlanner
 from hems.planner_pool import PlanFailedError, PlannerPool, PlanningUnavailableError
 from hems.settings import Settings
 from hems.site_guard import SiteMeterRead
@@ -51,9 +54,12 @@ class CemService:
     """A home's site meter, read by its import guard every apply tick (hems/site_guard.py)."""
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _pending: dict[int, list[str]] = field(default_factory=dict)
-    planner: PlannerPool | None = field(init=False, default=None)
-    """The planner's worker processes (:mod:`hems.planner_pool`; none with
-    ``planner_processes = 0``: plans run in a thread), restarted when a worker dies."""
+    planner: PlannerBackend | None = field(init=False, default=None)
+    """Where plans run (:mod:`hems.planner_backend`): the Dask cluster at
+    ``planner_scheduler``, else the planner's worker processes (:mod:`hems.planner_pool`,
+    restarted when a worker dies; none with ``planner_processes = 0``: a thread)."""
+    plan_flags: PlanFlags = field(init=False, default_factory=PlanFlags)
+    """Homes whose plans were late for their slot or failed, and the last slot's batch."""
     _lost_plans: set[int] = field(default_factory=set)
     """Homes whose plan could not be made because planning was down: re-planned when the
     planner is back (:meth:`heal_planner`)."""
@@ -89,6 +95,8 @@ class CemService:
                 initializer=start_planner_worker,
                 initargs=(os.getpid(),),
             )
+        if self.settings.planner_scheduler:  # this machine's backend is its fallback
+            self.planner = DaskPlanner(self.settings.planner_scheduler, self.planner)
 
     def controller(self, home_id: int) -> HomeController:
         """The home's controller, created on first use (raises NotFoundError for no home)."""
@@ -155,6 +163,7 @@ class CemService:
 
     def forget(self, home_id: int) -> None:
         self.controllers.pop(home_id, None)
+        self.plan_flags.forget(home_id)
         self.principals.clear()
         for listener in self.forget_listeners:
             listener(home_id)
@@ -176,9 +185,11 @@ class CemService:
         await self.cycle_homes(self.store.home_ids())
 
     async def cycle_homes(self, home_ids: Sequence[int]) -> None:
-        """The cycle of these homes (those this replica runs)."""
+        """The cycle of these homes (those this replica runs): the slot's re-plans as one batch
+        with a deadline (:mod:`hems.plan_batch`)."""
         ctls = [self.controller(h) for h in home_ids if self.runs(h)]
-        await asyncio.gather(*(self._guarded(c.cycle(), c.home_id) for c in ctls))
+        now, allowance_s = self.clock.now(), self.settings.plan_deadline_s
+        await run_batch(ctls, now, allowance_s, self.plan_flags, self._plan_lost)
 
     async def apply_due_all(self) -> None:
         await asyncio.gather(*(self._guarded(c.apply_due(), c.home_id) for c in self._running()))

@@ -90,6 +90,11 @@ class Settings(BaseSettings):
             others before the home re-plans [s]; DSR events and overrides re-plan at once.
         planner_processes: worker processes for the optimiser, so a plan never holds the API's
             interpreter (0 = plan in a thread of the service process, as the tests do).
+        planner_scheduler: a Dask scheduler's address (``tcp://host:8786``) to plan on; empty =
+            this machine. Unreachable: planned here, flagged (:mod:`hems.planner_dask`).
+        plan_deadline_s: how long after its slot's start (or its own, if later) a slot's
+            batch of re-plans may take [s], less than a slot; a plan later is flagged and its
+            home keeps its last plan.
         live_market: fetch prices (Octopus Agile), carbon intensity (NESO) and weather
             (Open-Meteo) for each home; otherwise the bundled sample is replayed onto today.
         agile_import_product, agile_export_product: Octopus product codes for live prices.
@@ -169,6 +174,8 @@ class Settings(BaseSettings):
     telemetry_retention_days: int = Field(default=90, ge=1, le=3660)
     replan_delay_s: float = Field(default=1.0, ge=0, le=60)
     planner_processes: int = Field(default=1, ge=0, le=64)
+    planner_scheduler: str = Field(default="", pattern=r"^$|^(tcp|tls)://[^/\s]+:\d+$")
+    plan_deadline_s: float = Field(default=120.0, gt=0, le=3600)
     live_market: bool = False
     agile_import_product: str = Field(default="AGILE-24-10-01", pattern=r"^[A-Z0-9\-]+$")
     agile_export_product: str = Field(default="AGILE-OUTGOING-19-05-13", pattern=r"^[A-Z0-9\-]+$")
@@ -271,6 +278,12 @@ class Settings(BaseSettings):
                     f"database_url: the folder {folder} does not exist (create it first; only "
                     "state_dir is created by the service)"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _deadline_within_slot(self) -> Settings:
+        if self.plan_deadline_s >= self.slot_minutes * 60:
+            raise ValueError("plan_deadline_s must be shorter than a slot (slot_minutes)")
         return self
 
     @model_validator(mode="after")

@@ -15,6 +15,7 @@ from hems.api import (
     errors,
     events,
     homes,
+    planner,
     plans,
     tariffs,
 )
@@ -23,7 +24,7 @@ from hems.api.json_cache import JsonCache
 from hems.planner_pool import PlanningUnavailableError
 from hems.runtime import Runtime
 from hems.usecases.conformance import ConformanceRuns
-from hems.usecases.health import not_ready_reason
+from hems.usecases.health import not_ready_reason, planner_summary
 from hems.usecases.tariff_comparison import TariffComparisons
 
 
@@ -40,7 +41,7 @@ def install_api(app: FastAPI, rt: Runtime, *, run_scheduler: bool) -> None:
     app.state.tariff_comparisons = comparisons
     rt.service.forget_listeners.append(comparisons.forget)
     modules = (homes, devices, consumer, plans, tariffs, events, conformance, cohort, docs_pages)
-    for module in modules:
+    for module in (*modules, planner):
         app.include_router(module.router)
 
     @app.get("/health", tags=["health"])
@@ -49,13 +50,15 @@ def install_api(app: FastAPI, rt: Runtime, *, run_scheduler: bool) -> None:
         return {"status": "ok"}
 
     @app.get("/ready", tags=["health"], responses=errors.responses(503))
-    def ready(service: Service) -> dict[str, str]:
-        """The database answers and, when it should, the planning loop runs."""
+    def ready(service: Service) -> dict[str, object]:
+        """The database answers and, when it should, the planning loop runs; ``planner``: where
+        plans run, why on this machine when a cluster was given (``fallback``), and the homes
+        late or failed in the last slot's batch (``GET /admin/planner`` names them)."""
         scheduler_down = run_scheduler and (rt.scheduler is None or not rt.scheduler.running)
         reason = not_ready_reason(service, scheduler_down=scheduler_down)
         if reason is not None:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, reason)
-        return {"status": "ready"}
+        return {"status": "ready", "planner": planner_summary(service)}
 
     @app.exception_handler(PlanningUnavailableError)
     async def planning_unavailable(_request: Request, exc: Exception) -> JSONResponse:

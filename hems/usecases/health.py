@@ -18,3 +18,16 @@ def not_ready_reason(service: CemService, *, scheduler_down: bool) -> str | None
     if planning is not None:
         return f"planning: {planning}"
     return None
+
+
+def planner_summary(service: CemService) -> dict[str, object]:
+    """Where plans run, why on this machine if a cluster was given, and how many homes were
+    late or failed in the last slot's batch: what ``/ready`` shows anyone (no home named)."""
+    health = None if service.planner is None else service.planner.health()
+    batch = service.plan_flags.last_batch
+    return {
+        "backend": "thread" if health is None else health.backend,
+        "fallback": None if health is None or not health.fallback else health.fallback,
+        "homes_late": 0 if batch is None else batch.late,
+        "homes_failed": 0 if batch is None else batch.failed,
+    }

@@ -372,7 +372,8 @@ def test_export_then_delete_erases_the_home_and_its_token(client, demo):
 
 def test_health_and_openapi(client):
     assert client.get("/health").json() == {"status": "ok"}
-    assert client.get("/ready").json() == {"status": "ready"}
+    planner = {"backend": "thread", "fallback": None, "homes_late": 0, "homes_failed": 0}
+    assert client.get("/ready").json() == {"status": "ready", "planner": planner}
     schema = client.get("/openapi.json").json()
     assert "/homes/{home_id}/preferences" in schema["paths"]
 

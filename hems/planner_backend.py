@@ -1,0 +1,120 @@
+"""Where plans run, behind one small interface, and what the operator is told when a home's
+plan is late or fails.
+
+The service and its controllers hand a job to a :class:`PlannerBackend` and await its result;
+they do not care whether it runs in this machine's process pool
+(:class:`hems.planner_pool.PlannerPool`) or on a Dask cluster
+(:class:`hems.planner_dask.DaskPlanner`). Each slot's re-plans of every home are one batch with
+a deadline (:meth:`hems.service.CemService.cycle_all`); a home whose plan misses it, or whose
+plan raises, keeps its last plan and is flagged in :class:`PlanFlags`, which ``/ready`` and
+``GET /admin/planner`` show.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Literal, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class BackendHealth:
+    """What the planner backend says of itself."""
+
+    backend: str
+    """Where plans run: ``local pool of N processes`` or ``dask tcp://host:port``."""
+    fallback: str = ""
+    """Why plans run on this machine instead of the cluster given; empty when they do not."""
+
+
+class PlannerBackend(Protocol):
+    """What runs plans. Usable from any event loop; a job is a picklable module-level function
+    and its arguments."""
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` somewhere else than the event loop's thread; raises what ``fn`` raised,
+        :class:`~hems.planner_pool.PlanFailedError` when its worker died every time, and
+        :class:`~hems.planner_pool.PlanningUnavailableError` when nothing can plan now."""
+        ...
+
+    async def heal(self) -> None:
+        """Repair what broke (a dead worker, a cluster lost); the scheduler calls it often."""
+        ...
+
+    def close(self) -> None:
+        """Stop the workers this backend started or the connection it holds."""
+        ...
+
+    def unavailable_reason(self) -> str | None:
+        """Why plans cannot be made now, or None when they can."""
+        ...
+
+    @property
+    def down_reason(self) -> str:
+        """Why a plan asked for now would fail at once; empty when it would not."""
+        ...
+
+    def health(self) -> BackendHealth:
+        """Where plans run and whether it is a fallback."""
+        ...
+
+
+FlagKind = Literal["late", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class HomeFlag:
+    """A home's plans that were late for their slot or failed, since the service started."""
+
+    late: int = 0
+    failed: int = 0
+    last_kind: FlagKind = "late"
+    last_reason: str = ""
+    last_at_utc: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchReport:
+    """One slot's batch of re-plans (:meth:`hems.service.CemService.cycle_all`)."""
+
+    slot_start_utc: datetime
+    deadline_s: float
+    """The time the batch was given from its start [s]."""
+    homes: int
+    late: int
+    failed: int
+    took_s: float
+
+
+class PlanFlags:
+    """Homes flagged by the batches, for the operator; thread-safe (the API reads it from its
+    worker threads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._homes: dict[int, HomeFlag] = {}
+        self.last_batch: BatchReport | None = None
+
+    def flag(self, home_id: int, kind: FlagKind, reason: str, at_utc: datetime) -> None:
+        with self._lock:
+            was = self._homes.get(home_id, HomeFlag())
+            self._homes[home_id] = replace(
+                was,
+                late=was.late + (kind == "late"),
+                failed=was.failed + (kind == "failed"),
+                last_kind=kind,
+                last_reason=reason[:500],
+                last_at_utc=at_utc,
+            )
+
+    def forget(self, home_id: int) -> None:
+        with self._lock:
+            self._homes.pop(home_id, None)
+
+    def homes(self) -> dict[int, HomeFlag]:
+        with self._lock:
+            return dict(self._homes)
