@@ -3,8 +3,8 @@
 The scheduler's cycle (:meth:`hems.service.CemService.cycle_all`) hands every home's pass to
 :func:`run_batch`: the homes' plans go to the planner backend together (on a Dask cluster they
 spread over its workers), and each must come back within ``plan_deadline_s`` of the slot's
-start, or of the batch's own start when it starts later (at start-up, mid-slot, it gets the
-whole allowance). A plan late for its slot is cancelled and flagged, and the home keeps its last
+start (a batch that starts late, at start-up mid-slot, gets at least half of that from its own
+start). A plan late for its slot is cancelled and flagged, and the home keeps its last
 plan, dispatched for the new slot; a home whose pass raises (broken data, a plan that kills its
 workers) is flagged and the others go on. The flags (:class:`hems.planner_backend.PlanFlags`)
 are what ``/ready`` and ``GET /admin/planner`` show.
@@ -32,10 +32,11 @@ def slot_start(now: datetime, slot_minutes: int) -> datetime:
 
 
 def batch_budget_s(now: datetime, slot_minutes: int, allowance_s: float) -> float:
-    """Seconds from ``now`` to the batch's deadline: ``allowance_s`` after the slot's start, or
-    after ``now`` when the slot started before it (never negative)."""
-    deadline = max(slot_start(now, slot_minutes), now) + timedelta(seconds=allowance_s)
-    return max(0.0, (deadline - now).total_seconds())
+    """Seconds from ``now`` to the batch's deadline: ``allowance_s`` after the slot's start,
+    but at least half of it from ``now`` (a batch that starts late, at start-up mid-slot or
+    after a long pass, is not late before it could plan)."""
+    on_time = slot_start(now, slot_minutes) + timedelta(seconds=allowance_s)
+    return max((on_time - now).total_seconds(), allowance_s / 2)
 
 
 async def run_batch(

@@ -92,9 +92,9 @@ class Settings(BaseSettings):
             interpreter (0 = plan in a thread of the service process, as the tests do).
         planner_scheduler: a Dask scheduler's address (``tcp://host:8786``) to plan on; empty =
             this machine. Unreachable: planned here, flagged (:mod:`hems.planner_dask`).
-        plan_deadline_s: how long after its slot's start (or its own, if later) a slot's
-            batch of re-plans may take [s], less than a slot; a plan later is flagged and its
-            home keeps its last plan.
+        plan_deadline_s: how long after its slot's start a slot's batch of re-plans may take
+            [s] (at least half of it from the batch's start), less than a slot; a plan later is
+            flagged and its home keeps its last plan.
         live_market: fetch prices (Octopus Agile), carbon intensity (NESO) and weather
             (Open-Meteo) for each home; otherwise the bundled sample is replayed onto today.
         agile_import_product, agile_export_product: Octopus product codes for live prices.

@@ -266,3 +266,12 @@ def test_a_bad_scheduler_address_or_deadline_is_refused_naming_the_setting(tmp_p
     with pytest.raises(ValidationError, match="plan_deadline_s must be shorter than a slot"):
         Settings(state_dir=tmp_path, slot_minutes=5, plan_deadline_s=300)
     assert Settings(state_dir=tmp_path, planner_scheduler="tcp://10.0.0.2:8786").planner_scheduler
+
+
+def test_a_batch_is_due_its_allowance_after_the_slot_starts_or_half_of_it_when_late():
+    from hems.plan_batch import batch_budget_s
+
+    assert batch_budget_s(MONDAY_5PM, 30, 120.0) == 120.0  # on time
+    assert batch_budget_s(MONDAY_5PM + timedelta(seconds=10), 30, 120.0) == 110.0
+    assert batch_budget_s(MONDAY_5PM + timedelta(seconds=100), 30, 120.0) == 60.0
+    assert batch_budget_s(MONDAY_5PM + timedelta(minutes=20), 30, 120.0) == 60.0  # start-up
