@@ -31,10 +31,9 @@ from hems.import_guard import TURN_DOWN_REASON, ImportGuard
 from hems.made_plan import MadePlan, as_stored
 from hems.market import MarketSource
 from hems.plan_causes import with_pause_causes
-from hems.plan_deadline import by_deadline
 from hems.plan_schedules import DeviceSchedule, device_schedules, hold, leave_schedules
-from hems.planner_backend import PlannerBackend
-from hems.planner_pool import PlanFailedError, PlanLateError
+from hems.planner_backend import PlannerBackend, by_deadline
+from hems.planner_pool import PlanFailedError
 from hems.problem_builder import PlanInputs, build_problem
 from hems.settings import Settings
 from hems.site_guard import SiteMeterRead, guard_tick
@@ -212,10 +211,8 @@ class HomeController:
     async def replan(
         self, trigger: str, home: HomeSpec | None = None, deadline_s: float | None = None
     ) -> int:
-        """Plan the home now; returns the stored plan's id. Never raises for a solver
-        problem (the optimiser falls back to its rule-based plan). ``deadline_s``: the
-        ``time.monotonic()`` by which the plan must be back, or :class:`PlanLateError` (the
-        work is cancelled, the last plan stands)."""
+        """Plan the home now, back by ``deadline_s`` (a ``time.monotonic()``) or PlanLateError;
+        returns the plan's id. A solver problem gets the rule-based plan, never an error."""
         async with self.lock:
             now = self.clock.now()
             # Reading the store and building the problem block: off the event loop, like the
@@ -223,21 +220,18 @@ class HomeController:
             inputs = await asyncio.to_thread(self._inputs, now, home or await self.home())
             options = SolverOptions(time_limit_s=self.settings.solver_time_limit_s)
             memory = self.mode_memory
-            if self.planner is None:
-                job = asyncio.to_thread(plan_home, inputs, options, memory)
-            else:  # building, solving and the baseline all in the worker: no GIL shared
-                job = self.planner.run(plan_home, inputs, options, memory)
+            # building, solving and the baseline all in the worker: no GIL shared
+            run = asyncio.to_thread if self.planner is None else self.planner.run
             try:
-                planned = await by_deadline(deadline_s, job)
+                planned = await by_deadline(deadline_s, run(plan_home, inputs, options, memory))
             except PlanFailedError as exc:  # late, or the worker died at every try
-                late = isinstance(exc, PlanLateError)
                 log.error("home %s: plan (%s) failed: %s", self.home_id, trigger, exc)
                 await asyncio.to_thread(
                     self.store.record_audit,
                     self.home_id,
                     now,
                     "cem",
-                    "plan.late" if late else "plan.failed",
+                    exc.audit_action,
                     {"trigger": trigger[:200], "reason": str(exc)},
                 )
                 raise
@@ -474,9 +468,7 @@ class HomeController:
 
     # -- the cycle ---------------------------------------------------------------------------
     async def cycle(self, deadline_s: float | None = None) -> None:
-        """One pass: read devices, re-plan when a slot starts or something changed, dispatch.
-        ``deadline_s``: the plan's (:meth:`replan`); a plan late or failed leaves the last
-        plan dispatched for the slot, and its error is raised after."""
+        """One pass: read devices, re-plan when a slot starts or something changed, dispatch."""
         home = await self.home()  # once for the pass: its steps take it
         await self.read_states(home)
         now = self.clock.now()
@@ -485,13 +477,11 @@ class HomeController:
         ).start_utc
         if self.last_plan_slot != slot:
             self.request_replan("new slot")
-        if self.replan_reasons:
-            try:
+        try:
+            if self.replan_reasons:
                 await self.replan(", ".join(self.replan_reasons), home, deadline_s)
-            except PlanFailedError:
-                await self.dispatch(home)  # the last plan, in the new slot
-                raise
-        await self.dispatch(home)
+        finally:  # also after a plan late or failed: the last plan, in the new slot
+            await self.dispatch(home)
 
 
 def _sent(power_kw: float, applied_at: datetime | None) -> SentSetpoint:

@@ -20,9 +20,10 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from hems.planner_backend import BackendHealth
+if TYPE_CHECKING:
+    from hems.planner_backend import BackendHealth
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,10 +41,15 @@ class PlanningUnavailableError(RuntimeError):
 class PlanFailedError(PlanningUnavailableError):
     """This job's worker died on every attempt (a poison problem); other jobs go on."""
 
+    audit_action = "plan.failed"
+    """What the home's audit log records."""
+
 
 class PlanLateError(PlanFailedError):
     """The plan did not come back before its slot's deadline (:mod:`hems.planner_backend`):
     the home keeps its last plan, and the work is cancelled where the backend can."""
+
+    audit_action = "plan.late"
 
 
 def _ready() -> bool:
@@ -112,6 +118,8 @@ class PlannerPool:
 
     def health(self) -> BackendHealth:
         """Where plans run (:class:`hems.planner_backend.PlannerBackend`)."""
+        from hems.planner_backend import BackendHealth  # it imports this module's errors
+
         return BackendHealth(backend=f"local pool of {self.processes} processes")
 
     @property
