@@ -115,9 +115,11 @@ def timed_replans(ctl: HomeController, measured: Measured) -> None:
     :meth:`HomeController.replan`, wrapped on this instance)."""
     inner = ctl.replan
 
-    async def replan(trigger: str, home: HomeSpec | None = None) -> int:
+    async def replan(
+        trigger: str, home: HomeSpec | None = None, deadline_s: float | None = None
+    ) -> int:
         t0 = time.perf_counter()
-        plan_id = await inner(trigger, home)
+        plan_id = await inner(trigger, home, deadline_s)
         measured.plan_s.append(time.perf_counter() - t0)
         if ctl.made is not None:
             measured.optimise_s.append(ctl.made.plan.solver.total_s)
