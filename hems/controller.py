@@ -220,8 +220,7 @@ class HomeController:
             inputs = await asyncio.to_thread(self._inputs, now, home or await self.home())
             options = SolverOptions(time_limit_s=self.settings.solver_time_limit_s)
             memory = self.mode_memory
-            # building, solving and the baseline all in the worker: no GIL shared
-            run = asyncio.to_thread if self.planner is None else self.planner.run
+            run = asyncio.to_thread if self.planner is None else self.planner.run  # no GIL shared
             try:
                 planned = await by_deadline(deadline_s, run(plan_home, inputs, options, memory))
             except PlanFailedError as exc:  # late, or the worker died at every try
@@ -477,11 +476,9 @@ class HomeController:
         ).start_utc
         if self.last_plan_slot != slot:
             self.request_replan("new slot")
-        try:
-            if self.replan_reasons:
-                await self.replan(", ".join(self.replan_reasons), home, deadline_s)
-        finally:  # also after a plan late or failed: the last plan, in the new slot
-            await self.dispatch(home)
+        if self.replan_reasons:
+            await self.replan(", ".join(self.replan_reasons), home, deadline_s)
+        await self.dispatch(home)
 
 
 def _sent(power_kw: float, applied_at: datetime | None) -> SentSetpoint:

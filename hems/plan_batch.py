@@ -55,23 +55,27 @@ async def run_batch(
     deadline = started + budget_s
 
     async def one(ctl: HomeController) -> FlagKind | None:
+        kind: FlagKind = "failed"
         try:
             await ctl.cycle(deadline_s=deadline)
+            return None
         except PlanLateError as exc:
-            flags.flag(ctl.home_id, "late", str(exc), now)
-            return "late"
+            kind = "late"
+            flags.flag(ctl.home_id, kind, str(exc), now)
         except PlanFailedError as exc:  # logged and audited by the controller
-            flags.flag(ctl.home_id, "failed", str(exc), now)
+            flags.flag(ctl.home_id, kind, str(exc), now)
         except PlanningUnavailableError as exc:
             log.warning("home %s: not planned: %s", ctl.home_id, exc)
-            flags.flag(ctl.home_id, "failed", f"planning unavailable: {exc}", now)
+            flags.flag(ctl.home_id, kind, f"planning unavailable: {exc}", now)
             on_unavailable(ctl.home_id, exc)
         except Exception as exc:
             log.exception("home %s: cycle failed; it will run again at the next slot", ctl.home_id)
-            flags.flag(ctl.home_id, "failed", f"{type(exc).__name__}: {exc}", now)
-        else:
-            return None
-        return "failed"
+            flags.flag(ctl.home_id, kind, f"{type(exc).__name__}: {exc}", now)
+        try:  # the last plan, in the new slot
+            await ctl.dispatch()
+        except Exception:
+            log.exception("home %s: its last plan could not be dispatched", ctl.home_id)
+        return kind
 
     kinds = await asyncio.gather(*(one(c) for c in controllers))
     report = BatchReport(
