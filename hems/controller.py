@@ -32,8 +32,7 @@ from hems.made_plan import MadePlan, as_stored
 from hems.market import MarketSource
 from hems.plan_causes import with_pause_causes
 from hems.plan_schedules import DeviceSchedule, device_schedules, hold, leave_schedules
-from hems.planner_backend import PlannerBackend, by_deadline
-from hems.planner_pool import PlanFailedError
+from hems.planner_backend import PlanFailedError, PlannerBackend, by_deadline
 from hems.problem_builder import PlanInputs, build_problem
 from hems.settings import Settings
 from hems.site_guard import SiteMeterRead, guard_tick

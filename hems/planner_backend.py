@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar
 
+from hems.planner_pool import PlanFailedError as PlanFailedError  # raised by every backend
 from hems.planner_pool import PlanLateError
 
 T = TypeVar("T")
