@@ -3,9 +3,11 @@ typed records (:mod:`hems.storage.plan_records`)."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -111,16 +113,30 @@ class PlanRecords(StoreBase):
 
 
 def _frame_to_json(frame: pd.DataFrame) -> dict[str, Any]:
+    """The schedule as JSON: an unknown value (NaN, e.g. an EV's charge while the car is away)
+    is null, since JSON has no NaN (PostgreSQL refuses it)."""
+    rows = frame.round(6).to_numpy().tolist()
     return {
         "index": [t.isoformat() for t in frame.index],
         "columns": list(frame.columns),
-        "data": frame.round(6).to_numpy().tolist(),
+        "data": [[_known(v) for v in row] for row in rows],
     }
 
 
+def _known(value: Any) -> Any:
+    """``value``, or None for a float that is not finite."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
 def _frame_from_json(data: dict[str, Any]) -> pd.DataFrame:
+    """The schedule back; null (and a NaN stored before nulls were) reads as NaN, also in a
+    column with no known value."""
     index = pd.DatetimeIndex(pd.to_datetime(data["index"], utc=True), name="slot_start")
-    return pd.DataFrame(data["data"], index=index, columns=data["columns"])
+    frame = pd.DataFrame(data["data"], index=index, columns=data["columns"])
+    for column in frame.select_dtypes(include="object").columns:
+        if frame[column].isna().all():
+            frame[column] = np.nan
+    return frame
 
 
 def _latest_plan_row(s: Session, home_id: int) -> PlanRow | None:
