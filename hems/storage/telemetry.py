@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, func, select
 
 from hems.storage.database import StoreBase
 from hems.storage.tables import TelemetryRow
@@ -36,6 +36,22 @@ class TelemetryRecords(StoreBase):
         )
         with self.session() as s:
             return [(at, float(kw)) for at, kw in s.execute(query) if kw is not None]
+
+    def last_online(self, home_id: int) -> dict[str, tuple[datetime, bool]]:
+        """Each device's last reading of a home: (time, whether it answered), by device name
+        (what any replica can read, whoever runs the home)."""
+        last = (
+            select(TelemetryRow.device_name, func.max(TelemetryRow.at).label("at"))
+            .where(TelemetryRow.home_id == home_id)
+            .group_by(TelemetryRow.device_name)
+            .subquery()
+        )
+        query = select(TelemetryRow.device_name, TelemetryRow.at, TelemetryRow.online).join(
+            last, and_(TelemetryRow.device_name == last.c.device_name, TelemetryRow.at == last.c.at)
+        )
+        with self.session() as s:
+            rows = s.execute(query.where(TelemetryRow.home_id == home_id))
+            return {name: (at, bool(online)) for name, at, online in rows}
 
     def prune_telemetry(self, before: datetime) -> int:
         """Delete telemetry older than ``before``; returns how many rows went."""

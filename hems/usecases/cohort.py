@@ -177,17 +177,28 @@ def _home(
 ) -> CohortHome:
     store = service.store
     spec = store.home(home_id)
-    statuses = device_statuses(service, home_id)
+    offline, devices = _devices_offline(service, home_id, [d.name for d in spec.devices])
     return CohortHome(
         id=home_id,
         name=spec.name,
         cem_serial=spec.cem_serial,
         ven=_ven_link(service, vens, home_id),
         plan=_plan_health(service, plan, now),
-        devices=len(statuses),
-        devices_offline=[d.name for d in statuses if not d.online],
+        devices=devices,
+        devices_offline=offline,
         events=[_event_delivery(service, home_id, e, now) for e in store.events(home_id)],
     )
+
+
+def _devices_offline(service: CemService, home_id: int, names: list[str]) -> tuple[list[str], int]:
+    """The home's devices that do not answer, and how many it has: as its controller knows them
+    when this process runs the home, else from each device's last stored reading (a device
+    never read counts as offline)."""
+    if home_id in service.controllers:
+        statuses = device_statuses(service, home_id)
+        return [d.name for d in statuses if not d.online], len(statuses)
+    last = service.store.last_online(home_id)
+    return [n for n in names if not last.get(n, (None, False))[1]], len(names)
 
 
 def _ven_link(service: CemService, vens: VenLookup, home_id: int) -> VenLink:

@@ -197,3 +197,25 @@ def test_a_cohort_limit_on_an_empty_cohort_is_no_error(tmp_path):
         assert r.json()["homes"] == []
         assert r.json()["before"] is None
     runtime.service.close()
+
+
+def test_devices_of_a_home_run_elsewhere_are_read_from_their_last_stored_reading(client, demo):
+    """Another replica runs the home (no controller here): its devices' last readings say which
+    answer; a device never read counts as offline."""
+    spec = demo.runtime.store.home(demo.home_id)
+    names = [d.name for d in spec.devices]
+    assert len(names) >= 3
+    demo.runtime.service.controllers.pop(demo.home_id, None)
+    now = demo.clock.now()
+    demo.runtime.store.add_telemetry(
+        demo.home_id,
+        [
+            TelemetryRow(device_name=names[0], at=now - timedelta(minutes=2), online=False),
+            TelemetryRow(device_name=names[0], at=now, online=True, power_kw=1.0),
+            TelemetryRow(device_name=names[1], at=now - timedelta(minutes=2), online=True),
+            TelemetryRow(device_name=names[1], at=now, online=False),
+        ],
+    )
+    (home,) = client.get("/admin/cohort/homes", headers=_admin(demo)).json()
+    assert home["devices"] == len(names)
+    assert home["devices_offline"] == names[1:]  # names[1] went offline; the rest never read
