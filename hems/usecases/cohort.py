@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from hems.cohort.delivery import delivery
 from hems.cohort.measures import CohortMeasures, aligned, cohort_measures, device_draws_kw
 from hems.measured_load import SITE_METER
+from hems.planner_backend import HomeFlag
 from hems.service import CemService
 from hems.storage.plan_records import StoredPlan
 from hems.storage.store import StoredEvent
@@ -83,9 +84,16 @@ class PlanHealth(BaseModel):
     status: str | None = Field(description="optimal, time_limit or fallback (no solution)")
     failed: bool = Field(description="No plan, or the rule-based fallback.")
     stale: bool = Field(description=f"Older than {STALE_SLOTS} slots, or none.")
-    late: bool | None = Field(
-        default=None, description="Flagged late for its slot by the planner; not recorded yet."
+    late: bool = Field(
+        description="The slot's batch flagged its last re-plan late (after this plan was made): "
+        "the home runs on this older plan."
     )
+    flagged_failed: bool = Field(
+        description="The slot's batch flagged its last pass failed (after this plan was made)."
+    )
+    late_count: int = Field(description="Re-plans flagged late since this process started.")
+    failed_count: int = Field(description="Passes flagged failed since this process started.")
+    last_flag_reason: str
 
 
 class EventDeliveryPublic(BaseModel):
@@ -144,7 +152,7 @@ class CohortView(BaseModel):
     homes: int
     plans_failed: int
     plans_stale: int
-    plans_late: int | None = Field(default=None, description="Not recorded yet.")
+    plans_late: int
     vens_registered: int
     homes_with_devices_offline: int
     planned: MeasuresPublic | None = Field(description="From the homes' latest plans.")
@@ -183,7 +191,7 @@ def _home(
         name=spec.name,
         cem_serial=spec.cem_serial,
         ven=_ven_link(service, vens, home_id),
-        plan=_plan_health(service, plan, now),
+        plan=_plan_health(service, plan, now, service.plan_flags.homes().get(home_id)),
         devices=devices,
         devices_offline=offline,
         events=[_event_delivery(service, home_id, e, now) for e in store.events(home_id)],
@@ -216,19 +224,29 @@ def _ven_link(service: CemService, vens: VenLookup, home_id: int) -> VenLink:
     )
 
 
-def _plan_health(service: CemService, plan: StoredPlan | None, now: datetime) -> PlanHealth:
-    if plan is None:
-        return PlanHealth(
-            plan_id=None, created_at=None, age_s=None, status=None, failed=True, stale=True
-        )
-    age = now - plan.created_at
+def _plan_health(
+    service: CemService, plan: StoredPlan | None, now: datetime, flag: HomeFlag | None
+) -> PlanHealth:
+    """The latest plan and the planner's flags (:class:`hems.planner_backend.PlanFlags`, kept
+    by the process that runs the home's batches): a flag after the plan is in force."""
+    made = plan.created_at if plan is not None else None
+    last = flag.last_at_utc if flag is not None else None
+    current = flag is not None and (made is None or last is None or last >= made)
+    kind = flag.last_kind if flag is not None and current else None
+    age = None if made is None else now - made
+    slots = timedelta(minutes=STALE_SLOTS * service.settings.slot_minutes)
     return PlanHealth(
-        plan_id=plan.id,
-        created_at=plan.created_at,
-        age_s=round(age.total_seconds(), 1),
-        status=plan.status,
-        failed=plan.status == PlanStatus.FALLBACK.value,
-        stale=age > timedelta(minutes=STALE_SLOTS * service.settings.slot_minutes),
+        plan_id=None if plan is None else plan.id,
+        created_at=made,
+        age_s=None if age is None else round(age.total_seconds(), 1),
+        status=None if plan is None else plan.status,
+        failed=plan is None or plan.status == PlanStatus.FALLBACK.value or kind == "failed",
+        stale=age is None or age > slots,
+        late=kind == "late",
+        flagged_failed=kind == "failed",
+        late_count=flag.late if flag is not None else 0,
+        failed_count=flag.failed if flag is not None else 0,
+        last_flag_reason=flag.last_reason if flag is not None else "",
     )
 
 
@@ -262,6 +280,7 @@ def cohort_view(service: CemService, vens: VenLookup) -> CohortView:
         at=service.clock.now(),
         homes=len(homes),
         plans_failed=sum(h.plan.failed for h in homes),
+        plans_late=sum(h.plan.late for h in homes),
         plans_stale=sum(h.plan.stale for h in homes),
         vens_registered=sum(h.ven.registered for h in homes),
         homes_with_devices_offline=sum(bool(h.devices_offline) for h in homes),

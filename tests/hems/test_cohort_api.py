@@ -79,7 +79,7 @@ def test_the_cohort_shows_plans_events_and_delivery_against_asked(client, demo):
     mine, theirs = homes[demo.home_id], homes[other_id]
     assert mine["plan"]["plan_id"] is not None
     assert mine["plan"]["failed"] is False
-    assert mine["plan"]["late"] is None  # not recorded yet
+    assert mine["plan"]["late"] is False
     assert mine["ven"]["running"] is False  # no vtn_url in the tests
     assert mine["ven"]["enrolment"] == "enrolled"
     (delivered,) = mine["events"]
@@ -219,3 +219,21 @@ def test_devices_of_a_home_run_elsewhere_are_read_from_their_last_stored_reading
     (home,) = client.get("/admin/cohort/homes", headers=_admin(demo)).json()
     assert home["devices"] == len(names)
     assert home["devices_offline"] == names[1:]  # names[1] went offline; the rest never read
+
+
+def test_a_plan_flagged_late_by_the_batch_shows_until_the_home_plans_again(client, demo):
+    client.portal.call(demo.runtime.service.cycle_all)
+    flags = demo.runtime.service.plan_flags
+    demo.clock.advance(timedelta(minutes=30))
+    flags.flag(demo.home_id, "late", "not planned by the deadline", demo.clock.now())
+    view = client.get("/admin/cohort", headers=_admin(demo)).json()
+    assert view["plans_late"] == 1
+    (home,) = client.get("/admin/cohort/homes", headers=_admin(demo)).json()
+    assert home["plan"]["late"] is True
+    assert home["plan"]["late_count"] == 1
+    assert home["plan"]["last_flag_reason"] == "not planned by the deadline"
+    demo.clock.advance(timedelta(minutes=1))
+    client.portal.call(demo.runtime.service.cycle_all)  # planned again after the flag
+    (home,) = client.get("/admin/cohort/homes", headers=_admin(demo)).json()
+    assert home["plan"]["late"] is False
+    assert home["plan"]["late_count"] == 1

@@ -28,7 +28,7 @@
     list.replaceChildren();
     figure(list, "Homes", String(view.homes));
     figure(list, "VENs registered", String(view.vens_registered));
-    figure(list, "Plans failed / stale", view.plans_failed + " / " + view.plans_stale);
+    figure(list, "Plans failed / late / stale", view.plans_failed + " / " + view.plans_late + " / " + view.plans_stale);
     figure(list, "Homes with a device offline", String(view.homes_with_devices_offline));
     const p = view.planned;
     const b = view.baseline;
@@ -60,7 +60,10 @@
       const link = !h.ven.running ? "no VEN running" : h.ven.registered ? "registered" : "not registered";
       cell(row, h.ven.enrolment + ", " + h.ven.mode + ", " + link);
       cell(row, h.ven.last_contact_utc || "none");
-      const plan = h.plan.plan_id === null ? "none" : h.plan.status + (h.plan.stale ? ", stale" : "");
+      let plan = h.plan.plan_id === null ? "none" : h.plan.status;
+      if (h.plan.late) plan += ", late for its slot";
+      if (h.plan.flagged_failed) plan += ", last pass failed";
+      if (h.plan.stale) plan += ", stale";
       cell(row, plan);
       cell(row, h.devices_offline.length ? h.devices_offline.join(", ") : "none");
       const delivered = h.events.map(function (e) {
