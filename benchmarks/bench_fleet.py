@@ -2,7 +2,8 @@
 
     python -m benchmarks.bench_fleet [--homes 20] [--hours 2] [--planner-processes 2]
         [--seed 0] [--speed 0] [--database-url URL] [--dsrsp] [--telemetry-every-s 60]
-        [--apply-every-s 15] [--results DIR]
+        [--apply-every-s 15] [--scheduler tcp://host:8786] [--plan-deadline-s S]
+        [--results DIR]
 
 Builds the service as ``hems run`` does (``build_runtime``: SQLite in a temporary folder, or
 ``--database-url``; the planner backend the settings configure, here ``--planner-processes``
@@ -24,15 +25,20 @@ is a durable commit), which makes 1,000 homes for a day a run of hours.
 and counts a slot as missed when its batch ends after the next slot was due; ``--speed 0`` (the
 default) runs as fast as the machine goes and reports the fastest speed it kept up with.
 ``--dsrsp`` also runs each home's OpenADR VEN against the demo DSRSP (``hems dsrsp-sim`` as a
-child process; costly: a VEN polls every second).
+child process; costly: a VEN polls every second; its events are on the wall clock).
+``--scheduler tcp://host:8786`` plans on that Dask cluster (the setting ``planner_scheduler``;
+its workers' CPU is not measured here). The service's own deadline for a slot's plans
+(``plan_deadline_s``, wall seconds, ``--plan-deadline-s``) still holds: a plan later than it is
+cancelled, the home keeps its last plan, and the run counts it late.
 
 Reported: plans per second per core (plans over the planner processes' CPU time: every process
 this one started except the DSRSP; with ``--planner-processes 0`` the service process's own),
-plan latency p50 / p95 (a home's re-plan as the service awaits it, queueing for a worker
-included) and the optimiser's own time per plan, each slot's batch time (median, max), slots
-missed, memory per home (the service process's RSS growth over the run, homes and their
-simulated devices included, over the homes) and the database's size per home per simulated day
-(its growth over the run). Writes ``benchmarks/results/fleet.json``.
+plans late for the service's deadline or failed, plan latency p50 / p95 (a home's re-plan as
+the service awaits it, queueing for a worker included) and the optimiser's own time per plan,
+each slot's batch time (median, max), slots missed, memory per home (the service process's RSS
+growth over the run, homes and their simulated devices included, over the homes) and the
+database's size per home per simulated day (its growth over the run, and by table). Writes
+``benchmarks/results/fleet.json``.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psutil
+from pydantic import ValidationError
 
 from benchmarks.bench_service import free_port, percentile
 from hems.clock import ManualClock
@@ -86,6 +93,9 @@ class Measured:
     batch_s: list[float] = field(default_factory=list)
     plans_per_batch: list[int] = field(default_factory=list)
     missed: list[int] = field(default_factory=list)
+    late: list[int] = field(default_factory=list)
+    """Per slot, the homes whose plan missed the service's deadline (``plan_deadline_s``)."""
+    failed: list[int] = field(default_factory=list)
     job_s: dict[str, float] = field(default_factory=dict)
 
 
@@ -101,12 +111,15 @@ class Job:
 
 def fleet_settings(args: argparse.Namespace, state_dir: Path, vtn_url: str) -> Settings:
     """The service's settings for the run; plans wait for nothing (no re-plan delay)."""
+    deadline = {} if args.plan_deadline_s is None else {"plan_deadline_s": args.plan_deadline_s}
     return Settings(
         state_dir=state_dir,
         database_url=args.database_url,
         planner_processes=args.planner_processes,
+        planner_scheduler=args.scheduler,
         replan_delay_s=0.0,
         vtn_url=vtn_url,
+        **deadline,
     )
 
 
@@ -240,6 +253,9 @@ def timetable(
         await service.cycle_all()
         measured.batch_s.append(time.perf_counter() - t0)
         measured.plans_per_batch.append(len(measured.plan_s) - before)
+        report = service.plan_flags.last_batch
+        measured.late.append(0 if report is None else report.late)
+        measured.failed.append(0 if report is None else report.failed)
 
     def timed(name: str, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
@@ -360,6 +376,13 @@ def summarise(args: argparse.Namespace, raw: dict[str, Any], m: Measured) -> dic
     homes, days = raw["homes"], args.hours / 24
     in_threads = args.planner_processes == 0 or not raw["planner_pids"]
     cpu_s = raw["service_cpu_s"] if in_threads else raw["planner_cpu_s"]
+    source = (
+        "service process (plans in its threads)"
+        if in_threads
+        else f"{len(raw['planner_pids'])} planner processes"
+    )
+    if args.scheduler:  # the cluster's workers are not this machine's processes
+        cpu_s, source = 0.0, f"Dask cluster {args.scheduler}: not measured here"
     plans = len(m.plan_s)
     slots = len(m.batch_s)
     max_batch_s = max(m.batch_s) if m.batch_s else float("nan")
@@ -370,9 +393,10 @@ def summarise(args: argparse.Namespace, raw: dict[str, Any], m: Measured) -> dic
         "plans": plans,
         "plans_by_the_cycle": sum(m.plans_per_batch),
         "homes_not_replanned_in_a_slot": sum(max(0, homes - n) for n in m.plans_per_batch),
-        "planner_cpu_source": "service process (plans in its threads)"
-        if in_threads
-        else f"{len(raw['planner_pids'])} planner processes",
+        "plans_late": sum(m.late),
+        "plans_failed": sum(m.failed),
+        "late_by_slot": m.late,
+        "planner_cpu_source": source,
         "planner_cpu_s": cpu_s,
         "plans_per_s_per_core": plans / cpu_s if cpu_s > 0 else None,
         "plan_latency_p50_s": percentile(m.plan_s, 0.5) if m.plan_s else None,
@@ -433,7 +457,8 @@ def print_summary(r: dict[str, Any]) -> None:
     )
     print(
         f"  slot batch median {ms('batch_median_s')}, max {ms('batch_max_s')}; slots {missed}; "
-        f"homes not re-planned in a slot {r['homes_not_replanned_in_a_slot']}; keeps up to "
+        f"homes not re-planned in a slot {r['homes_not_replanned_in_a_slot']} ({r['plans_late']}"
+        f" late, {r['plans_failed']} failed); keeps up to "
         f"{r['fastest_speed_kept_up'] or 0:.0f}x real time"
     )
     print(
@@ -456,6 +481,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--database-url", default="", help="empty: SQLite in a temporary folder")
     parser.add_argument("--speed", type=float, default=0.0, help="0: as fast as possible")
     parser.add_argument("--dsrsp", action="store_true", help="VENs talk to the demo DSRSP")
+    parser.add_argument(
+        "--scheduler",
+        default="",
+        help="plan on this Dask scheduler (tcp://host:8786; the setting planner_scheduler)",
+    )
+    parser.add_argument(
+        "--plan-deadline-s",
+        type=float,
+        default=None,
+        help="the service's plan_deadline_s (wall seconds from the slot's start; default its own)",
+    )
     parser.add_argument(
         "--telemetry-every-s",
         type=float,
@@ -480,6 +516,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     load_start = os.getloadavg()[0]
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory() as work:
+        try:
+            fleet_settings(args, Path(work), "")
+        except ValidationError as exc:
+            parser.error(f"these settings cannot run the service: {exc}")
         result = asyncio.run(measure(args, Path(work)))
     result |= {
         "when_utc": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -488,6 +528,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "seed": args.seed,
         "planner_processes": args.planner_processes,
+        "scheduler": args.scheduler,
+        "plan_deadline_s": args.plan_deadline_s,
         "dsrsp": args.dsrsp,
         "load_average_1min_at_start": round(load_start, 2),
         "load_average_1min_at_end": round(os.getloadavg()[0], 2),

@@ -23,6 +23,7 @@ def test_three_homes_for_an_hour_report_every_figure(tmp_path, capsys):
     assert (out["homes"], out["slots"]) == (3, 2)
     assert out["plans_by_the_cycle"] == out["plans"] == 6  # every home, every slot
     assert out["homes_not_replanned_in_a_slot"] == 0
+    assert (out["plans_late"], out["plans_failed"], out["late_by_slot"]) == (0, 0, [0, 0])
     assert out["plans_per_s_per_core"] > 0
     assert 0 < out["plan_latency_p50_s"] <= out["plan_latency_p95_s"]
     assert 0 < out["optimise_p50_s"] <= out["optimise_p95_s"]
@@ -71,3 +72,6 @@ def test_bad_arguments_are_refused_with_a_message(capsys):
             main(argv)
         assert exc.value.code == 2
     assert "--homes >= 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--scheduler", "http://nowhere"])
+    assert "planner_scheduler" in capsys.readouterr().err
