@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -66,10 +67,17 @@ WEEKDAY_PEAKS_LOCAL = ((8, 11), (16, 22))
 
 @dataclass(frozen=True, slots=True)
 class PeakHoursRule:
-    """Charge the named EVs in weekday peak hours only when a wish needs it."""
+    """Charge the named EVs in weekday peak hours only when a wish needs it. It adds costs
+    that depend on its fields alone, so a home's kept model may be re-used with it
+    (``keeps_model_shape``, docs/optimiser.md)."""
 
+    keeps_model_shape: ClassVar[bool] = True
     slots: tuple[int, ...]
     assets: Collection[str]
+
+    def __post_init__(self) -> None:  # hashable: part of a kept model's shape
+        object.__setattr__(self, "slots", tuple(self.slots))
+        object.__setattr__(self, "assets", frozenset(self.assets))
 
     def __call__(self, ctx: ModelContext) -> None:
         dt = ctx.step_h

@@ -22,10 +22,12 @@ numbers do not cover: the grid's length and step, the connection limits, the pen
 asset's hardware (capacities, powers, efficiencies, the building's heat loss and capacity, the
 COP curve), the EV's plugged-in slots and which sessions have a target, whether a battery has a
 terminal target, and whether the site's cover rows exist (they depend on prices). Shapes not
-covered get ``None`` and the planner builds a fresh model, as before: extensions, DSR requests,
-appliances, a hard comfort band, V2G, "charge now", a hot-water tank, a battery that starts
-outside its SoC bounds. An EV dispatch lag is covered (its parameters and each rise slot's
-chord count are in the shape; its rows are written anew with the new data). The reference homes of
+covered get ``None`` and the planner builds a fresh model, as before: extensions (but those
+that declare ``keeps_model_shape``: hashable, their effect their fields' alone, touching no
+number a re-plan sets, such as the service's peak-hours rule), DSR requests, appliances, a
+hard comfort band, V2G, "charge now", a hot-water tank, a battery that starts outside its SoC
+bounds. An EV dispatch lag is covered (its parameters and each rise slot's chord count are in
+the shape; its rows are written anew with the new data). The reference homes of
 ``benchmarks/bench_optimiser.py`` (PV, battery, EV with a minimum power, modulating heat pump)
 and any subset of those assets are covered.
 
@@ -50,8 +52,10 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 
+from optimiser.components.battery import Battery
 from optimiser.components.ev_simulation import ev_rise_slots
-from optimiser.components.ev_spec import session_windows
+from optimiser.components.ev_spec import ElectricVehicle, session_windows
+from optimiser.components.heat_pump_spec import HeatPump
 from optimiser.context import BinarySlots, ModelExtension
 from optimiser.highs_backend import HighsModel, SolverOptions
 from optimiser.model import COVER_MAX_PAID_SHARE, BuiltModel, build_model
@@ -68,7 +72,9 @@ arrays; a worker planning many homes of few shapes needs few."""
 def shape_key(problem: Problem, extensions: Sequence[ModelExtension] = ()) -> Hashable | None:
     """What decides ``problem``'s model structure, hashable; None for a shape this module does
     not cover (the planner then builds a fresh model)."""
-    if extensions or problem.dsr_requests or problem.appliances or problem.hard_comfort:
+    if problem.dsr_requests or problem.appliances or problem.hard_comfort:
+        return None
+    if not all(getattr(e, "keeps_model_shape", False) for e in extensions):
         return None
     grid = problem.grid
     price_in = problem.effective_import_price
@@ -82,67 +88,76 @@ def shape_key(problem: Problem, extensions: Sequence[ModelExtension] = ()) -> Ha
         problem.ev_dispatch_lag,
         cover,
         tuple(pv.name for pv in problem.pv),
+        tuple(extensions),  # each hashable, its effect its fields' alone
     ]
-    for bat in problem.batteries:
-        if bat.starts_outside_bounds:
+    for asset_parts in (
+        *(_battery_shape(bat) for bat in problem.batteries),
+        *(_ev_shape(ev, problem) for ev in problem.evs),
+        *(_heat_pump_shape(hp) for hp in problem.heat_pumps),
+    ):
+        if asset_parts is None:
             return None
-        parts.append(
-            (
-                bat.name,
-                bat.capacity_kwh,
-                bat.min_soc,
-                bat.max_soc,
-                bat.max_charge_kw,
-                bat.max_discharge_kw,
-                bat.charge_efficiency,
-                bat.discharge_efficiency,
-                bat.target_soc_end is None,
-                bat.end_value_gbp_per_kwh,
-                bat.degradation_gbp_per_kwh,
-                bat.allow_grid_charging,
-                bat.allow_export,
-            )
-        )
-    for ev in problem.evs:
-        if ev.has_v2g or any(s.charge_now for s in ev.sessions):
-            return None
-        windows = tuple((w.slots, w.required_kwh > 0) for w in session_windows(ev, grid))
-        rises = tuple(
-            (r.slot, r.previous, len(r.lines), r.longest_lines != r.lines)
-            for r in ev_rise_slots(ev, problem)
-        )
-        parts.append(
-            (
-                ev.name,
-                ev.battery_capacity_kwh,
-                ev.min_charge_kw,
-                ev.max_charge_kw,
-                ev.charge_efficiency,
-                windows,
-                rises,
-            )
-        )
-    for hp in problem.heat_pumps:
-        if hp.tank is not None:
-            return None
-        bld = hp.building
-        parts.append(
-            (
-                hp.name,
-                hp.max_power_kw,
-                hp.min_power_kw,
-                hp.modulating,
-                hp.cop,
-                bld.heat_loss_kw_per_k,
-                bld.thermal_capacity_kwh_per_k,
-            )
-        )
+        parts.append(asset_parts)
     key = tuple(parts)
     try:
         hash(key)
     except TypeError:  # e.g. a COP model holding arrays
         return None
     return key
+
+
+def _battery_shape(bat: Battery) -> Hashable | None:
+    if bat.starts_outside_bounds:
+        return None
+    return (
+        bat.name,
+        bat.capacity_kwh,
+        bat.min_soc,
+        bat.max_soc,
+        bat.max_charge_kw,
+        bat.max_discharge_kw,
+        bat.charge_efficiency,
+        bat.discharge_efficiency,
+        bat.target_soc_end is None,
+        bat.end_value_gbp_per_kwh,
+        bat.degradation_gbp_per_kwh,
+        bat.allow_grid_charging,
+        bat.allow_export,
+    )
+
+
+def _ev_shape(ev: ElectricVehicle, problem: Problem) -> Hashable | None:
+    if ev.has_v2g or any(s.charge_now for s in ev.sessions):
+        return None
+    windows = tuple((w.slots, w.required_kwh > 0) for w in session_windows(ev, problem.grid))
+    rises = tuple(
+        (r.slot, r.previous, len(r.lines), r.longest_lines != r.lines)
+        for r in ev_rise_slots(ev, problem)
+    )
+    return (
+        ev.name,
+        ev.battery_capacity_kwh,
+        ev.min_charge_kw,
+        ev.max_charge_kw,
+        ev.charge_efficiency,
+        windows,
+        rises,
+    )
+
+
+def _heat_pump_shape(hp: HeatPump) -> Hashable | None:
+    if hp.tank is not None:
+        return None
+    bld = hp.building
+    return (
+        hp.name,
+        hp.max_power_kw,
+        hp.min_power_kw,
+        hp.modulating,
+        hp.cop,
+        bld.heat_loss_kw_per_k,
+        bld.thermal_capacity_kwh_per_k,
+    )
 
 
 @dataclass(slots=True)
@@ -160,9 +175,15 @@ class _Base:
 class PersistentModel:
     """One shape's built model, its HiGHS copy and where the numbers go."""
 
-    def __init__(self, problem: Problem, options: SolverOptions, key: Hashable = None) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        options: SolverOptions,
+        key: Hashable = None,
+        extensions: Sequence[ModelExtension] = (),
+    ) -> None:
         self.key = key  # its cache's key
-        self.built: BuiltModel = build_model(problem, BinarySlots())
+        self.built: BuiltModel = build_model(problem, BinarySlots(), extensions)
         self.highs = HighsModel(self.built.model, options)
         reader, h = self.highs.reader, self.highs.highs
         columns = {id(v) for v in reader.columns}
@@ -276,7 +297,7 @@ class ModelCache:
         try:
             if model is None:
                 self.misses += 1
-                model = PersistentModel(problem, options, key)
+                model = PersistentModel(problem, options, key, extensions)
             else:
                 self.hits += 1
             model.prepare(problem, binaries)

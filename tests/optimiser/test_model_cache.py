@@ -8,8 +8,9 @@ objective is its replayed cost (no stale number); and the cache's bounds and fal
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 from benchmarks.replan_homes import random_home, replan, replans
 from optimiser import DsrKind, DsrRequest, PlanStatus, Problem, SolverOptions, optimise
 from optimiser import planner as planner_module
-from optimiser.context import BinarySlots
+from optimiser.context import BinarySlots, ModelContext
 from optimiser.highs_backend import HighsModel
 from optimiser.model import build_model
 from optimiser.model_cache import ModelCache, PersistentModel, shape_key
@@ -217,3 +218,27 @@ def test_a_model_in_use_is_not_leased_twice() -> None:
     cache.release(other)
     assert len(cache) == 1
     assert cache.lease(home, BinarySlots(), OPTIONS) is other  # the last put back
+
+
+@dataclass(frozen=True)
+class _PeakCost:
+    """An extension that keeps the model's shape: a cost on charging in its slots."""
+
+    keeps_model_shape: ClassVar[bool] = True
+    slots: tuple[int, ...]
+
+    def __call__(self, ctx: ModelContext) -> None:
+        for load in ctx.flexible_loads:
+            if load.asset_name == "EV":
+                ctx.cost_terms.extend(0.5 * load.power_kw[t] for t in self.slots if t in load.slots)
+
+
+def test_an_extension_that_keeps_the_shape_is_planned_with_the_kept_model() -> None:
+    cache = ModelCache(keep_after=1)
+    extension = (_PeakCost(slots=tuple(range(10, 20))),)
+    for problem in replans(0, 3, n_steps=48):
+        assert shape_key(problem, extension) is not None
+        fresh = optimise(problem, OPTIONS, extension)
+        _assert_same_plan(fresh, optimise(problem, OPTIONS, extension, models=cache), problem)
+    assert cache.hits == 2
+    assert shape_key(replans(0, 1, n_steps=48)[0], (_PeakCost(slots=(1,)), print)) is None
