@@ -72,12 +72,14 @@ def flexible_names(problem: Problem) -> tuple[str, ...]:
 
 def flexible_kw(schedule: pd.DataFrame, devices: Iterable[str]) -> FloatArray:
     """A plan's flexible power per slot [kW]: its flexible devices' draws, clipped at 0 (a
-    battery discharging or a V2G car supplying the home is not flexible load)."""
+    battery discharging or a V2G car supplying the home is not flexible load; an unknown
+    value, NaN, counts as no draw: JSON, where plans are stored, has no NaN)."""
     out = np.zeros(len(schedule))
     for name in devices:
         column = f"{name}.power_kw"
         if column in schedule:
-            out += np.clip(schedule[column].to_numpy(dtype=np.float64), 0.0, None)
+            draw = np.nan_to_num(schedule[column].to_numpy(dtype=np.float64), nan=0.0)
+            out += np.clip(draw, 0.0, None)
     return out
 
 
@@ -90,8 +92,10 @@ def device_draws_kw(schedule: pd.DataFrame) -> FloatArray:
 
 
 def import_kw(schedule: pd.DataFrame) -> FloatArray:
-    """A plan's grid import per slot [kW]."""
-    return schedule[IMPORT_COLUMN].to_numpy(dtype=np.float64)
+    """A plan's grid import per slot [kW] (an unknown value counts as none)."""
+    return np.asarray(
+        np.nan_to_num(schedule[IMPORT_COLUMN].to_numpy(dtype=np.float64), nan=0.0), dtype=np.float64
+    )
 
 
 def cohort_measures(

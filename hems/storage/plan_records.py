@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from hems.cohort.measures import device_draws_kw
+from hems.cohort.measures import device_draws_kw, import_kw
 from optimiser import Plan, PlanStatus, Wish
 
 
@@ -150,7 +150,7 @@ def records_of(
         by_asset=dict(plan.totals.by_asset),
         baseline_cost_gbp_by_slot=tuple(baseline.schedule["cost_gbp"].round(6).tolist()),
         baseline_carbon_kg_by_slot=tuple(baseline.schedule["carbon_kg"].round(6).tolist()),
-        baseline_import_kw_by_slot=tuple(baseline.schedule["grid_import_kw"].round(6).tolist()),
+        baseline_import_kw_by_slot=tuple(round(float(x), 6) for x in import_kw(baseline.schedule)),
         baseline_flexible_kw_by_slot=tuple(
             round(float(x), 6) for x in device_draws_kw(baseline.schedule)
         ),

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hems.cohort.measures import aligned, cohort_measures, flexible_kw
+from hems.cohort.measures import (
+    aligned,
+    cohort_measures,
+    device_draws_kw,
+    flexible_kw,
+    import_kw,
+)
 from hems.cohort.shares import fair_shares
 
 
@@ -64,6 +70,13 @@ def test_flexible_power_counts_charging_not_discharging_nor_pv() -> None:
         }
     )
     assert flexible_kw(schedule, ["Battery", "EV", "missing"]).tolist() == [2.0, 7.0]
+    assert device_draws_kw(schedule).tolist() == [2.0, 7.0]
+
+
+def test_an_unknown_value_counts_as_nothing_so_the_measures_stay_finite() -> None:
+    schedule = pd.DataFrame({"EV.power_kw": [np.nan, 3.0], "grid_import_kw": [1.0, np.nan]})
+    assert flexible_kw(schedule, ["EV"]).tolist() == [0.0, 3.0]
+    assert import_kw(schedule).tolist() == [1.0, 0.0]
 
 
 def test_plans_made_at_different_times_are_measured_on_their_common_slots() -> None:
