@@ -13,7 +13,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -34,8 +34,9 @@ from hems.plan_causes import with_pause_causes
 from hems.plan_schedules import DeviceSchedule, device_schedules, hold, leave_schedules
 from hems.planner_backend import PlanFailedError, PlannerBackend, by_deadline
 from hems.problem_builder import PlanInputs, build_problem
+from hems.saving_sessions import import_rewards
 from hems.settings import Settings
-from hems.site_guard import SiteMeterRead, guard_tick
+from hems.site_guard import SiteMeterRead, guard_tick, with_wanted
 from hems.slot_setpoints import Safeguards, SentSetpoint, ramp_move, slot_setpoints
 from hems.storage.store import Store, StoredPlan
 from hems.storage.tables import TelemetryRow
@@ -127,11 +128,9 @@ class HomeController:
     from plan ``schedules_plan_id``; ``schedules_due`` until they are sent."""
     schedules_plan_id: int | None = None
     schedules_due: bool = False
-    site_meter: SiteMeterRead | None = None
-    """Reads the home's site meter for the import guard (None: no meter, no guard)."""
-    guard: ImportGuard = field(default_factory=ImportGuard)
-    guard_wanted: dict[str, float] = field(default_factory=dict)
-    """What the plan wants of each device the guard holds down [kW] (:mod:`hems.site_guard`)."""
+    site_meter: SiteMeterRead | None = None  # the import guard's meter (None: no guard)
+    guard: ImportGuard = field(default_factory=ImportGuard)  # hems/site_guard.py
+    guard_wanted: dict[str, float] = field(default_factory=dict)  # a capped device's plan [kW]
     capabilities: dict[str, DeviceCapabilities] = field(default_factory=dict)  # as stored
 
     # -- reading devices ---------------------------------------------------------------------
@@ -276,6 +275,7 @@ class HomeController:
             dsr_requests=active_requests(self.store.events(self.home_id), grid, baseline_kw),
             safeguards=self.safeguards(),
             capabilities=stored_capabilities(self.store, self.home_id),
+            import_rewards=import_rewards(self.store.saving_sessions(self.home_id), grid),
         )
 
     async def flexibility(self) -> FlexibilityProfiles | None:
@@ -333,8 +333,7 @@ class HomeController:
             stored = self.store.last_decided_setpoint(self.home_id, d.name)
             if stored is not None:
                 last[d.name] = stored.setpoint
-            if d.name in self.guard.caps and d.name in last:  # the plan's, not the cap
-                last[d.name] = replace(last[d.name], power_kw=self.guard_wanted[d.name])
+        last = with_wanted(self, last)  # a device the guard holds: the plan's power, not the cap
         safeguards = self.safeguards()
         overrides = OverridesInForce.of(home, self.store.active_overrides(self.home_id, now))
         decided = slot_setpoints(

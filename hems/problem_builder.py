@@ -48,6 +48,7 @@ from optimiser import (
     EvDispatchLag,
     HeatPump,
     HplibCop,
+    ImportReward,
     ModelContext,
     ModelExtension,
     PlugInSession,
@@ -119,6 +120,7 @@ class PlanInputs:
         ev_boost: EV names with an active "boost now" override.
         paused_until: device name -> end of its pause (UTC).
         dsr_requests: accepted DSR requests.
+        import_rewards: the consumer's DSR sessions on the grid (:mod:`hems.saving_sessions`).
         safeguards: the dispatch's safeguards the plan will run under (the EV's randomised
             delay and ramp, :func:`ev_dispatch_lag`); None: none (the backtest's
             perfect-foresight bound, which dispatches without them).
@@ -137,6 +139,7 @@ class PlanInputs:
     dsr_requests: Sequence[DsrRequest] = ()
     safeguards: Safeguards | None = None
     capabilities: Mapping[str, DeviceCapabilities] | None = None
+    import_rewards: Sequence[ImportReward] = ()
 
 
 def ev_dispatch_lag(safeguards: Safeguards | None) -> EvDispatchLag:
@@ -201,6 +204,7 @@ def build_problem(inputs: PlanInputs) -> tuple[Problem, list[ModelExtension]]:
         evs=evs,
         heat_pumps=heat_pumps,
         dsr_requests=tuple(inputs.dsr_requests),
+        import_rewards=tuple(inputs.import_rewards),
         # the battery and heat pump run from now in the current slot (as an EV arriving now)
         plan_start_utc=inputs.now_utc
         if grid.start_utc <= inputs.now_utc < grid.slot_start(1)

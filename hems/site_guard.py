@@ -15,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from hems.dispatch import OverridesInForce, setpoint_for
 from hems.domain.home import HomeSpec
 from hems.import_guard import TURN_DOWN_REASON, GuardChange
+from kernel.devices import Setpoint
 
 if TYPE_CHECKING:
     from hems.controller import HomeController
@@ -47,6 +49,17 @@ async def guard_tick(ctl: HomeController, home: HomeSpec | None) -> None:
     if not ctl.guard.caps and site_kw <= home.import_limit_kw + ctl.guard.margins.trip_above_kw:
         return
     await asyncio.to_thread(_store_changes, ctl, home, ctl.clock.now(), site_kw)
+
+
+def with_wanted(ctl: HomeController, last: dict[str, Setpoint]) -> dict[str, Setpoint]:
+    """Each device's last decision, the power the plan wants for one the guard holds down (its
+    decision stored is the cap): the plan's next decision is compared with that."""
+    return {
+        name: replace(sp, power_kw=ctl.guard_wanted[name])
+        if name in ctl.guard.caps and name in ctl.guard_wanted
+        else sp
+        for name, sp in last.items()
+    }
 
 
 def _store_changes(ctl: HomeController, home: HomeSpec, now: datetime, site_kw: float) -> None:

@@ -17,6 +17,7 @@ from hems.api import (
     homes,
     planner,
     plans,
+    saving_sessions,
     tariffs,
 )
 from hems.api.auth import Service
@@ -40,8 +41,8 @@ def install_api(app: FastAPI, rt: Runtime, *, run_scheduler: bool) -> None:
     comparisons = TariffComparisons()  # stopped with the app
     app.state.tariff_comparisons = comparisons
     rt.service.forget_listeners.append(comparisons.forget)
-    modules = (homes, devices, consumer, plans, tariffs, events, conformance, cohort, docs_pages)
-    for module in (*modules, planner):
+    modules = (homes, devices, consumer, plans, saving_sessions, tariffs, events, conformance)
+    for module in (*modules, cohort, docs_pages, planner):
         app.include_router(module.router)
 
     @app.get("/health", tags=["health"])

@@ -15,6 +15,7 @@ MAX_ID = 2**63 - 1
 
 HomeIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="A home's id")]
 OverrideIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="An override's id")]
+SessionIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="A saving session's id")]
 EventIdPath = Annotated[
     str,
     Path(

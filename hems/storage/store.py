@@ -28,6 +28,7 @@ from hems.storage.leases import LeaseRecords
 from hems.storage.plan_records import PlanDocument, StoredPlan
 from hems.storage.plans import PlanRecords
 from hems.storage.preferences import ActiveOverride, PreferenceRecords
+from hems.storage.saving_sessions import SavingSessionRecords
 from hems.storage.setpoints import SetpointRecords
 from hems.storage.tables import (
     ApiTokenRow,
@@ -39,6 +40,7 @@ from hems.storage.tables import (
     PlanRow,
     PreferencesRow,
     ReportRow,
+    SavingSessionRow,
     SetpointRow,
     TelemetryRow,
     VenEnrolmentRow,
@@ -73,6 +75,7 @@ class Store(
     EnrolmentRecords,
     DeviceRegistryRecords,
     LeaseRecords,
+    SavingSessionRecords,
 ):
     """The service's records over one SQLAlchemy engine: every part's methods on one object
     (``store.add_setpoint(...)``), sharing its sessions, write transactions and change
@@ -92,6 +95,7 @@ class Store(
                 PlanRow,
                 PreferencesRow,
                 ReportRow,
+                SavingSessionRow,
                 SetpointRow,
                 TelemetryRow,
                 VenEnrolmentRow,
@@ -149,6 +153,7 @@ class Store(
             "dsrsp_enrolment": vars_of(self.enrolment(home_id)),
             "ven_mode": self.ven_mode(home_id).value,
             "events": [vars_of(e) for e in self.events(home_id)],
+            "saving_sessions": [vars_of(x) for x in self.saving_sessions(home_id)],
             "plans": plans,
             "setpoints": setpoints,
             "telemetry": telemetry,

@@ -285,3 +285,22 @@ class HomeLeaseRow(Base):
     owner: Mapped[str | None] = mapped_column(String(200), index=True)
     expires_at: Mapped[datetime]
     epoch: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SavingSessionRow(Base):
+    """A consumer DSR session the consumer entered (Octopus Saving Sessions, the ESO's Demand
+    Flexibility Service: :mod:`hems.storage.saving_sessions`): its half-hours, the reward per
+    kWh of import below the baseline, and the baseline itself [kW per half-hour], fixed when
+    the session was entered (``baseline_method`` says from what)."""
+
+    __tablename__ = "saving_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    home_id: Mapped[int] = mapped_column(_fk_home(), index=True)
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    reward_p_per_kwh: Mapped[float] = mapped_column(Float)
+    baseline_kw: Mapped[list[Any]]
+    baseline_method: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]

@@ -1,0 +1,123 @@
+"""A home's consumer DSR sessions (table ``saving_sessions``): what the consumer entered of an
+Octopus Saving Session or a Demand Flexibility Service event, with the baseline fixed when it
+was entered (:mod:`hems.saving_sessions` computes it), each entry and cancellation audited.
+Two sessions of a home never overlap (checked in the write transaction that adds one)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from hems.storage.database import NotFoundError, StoreBase, audit_row
+from hems.storage.tables import HomeRow, SavingSessionRow
+
+
+class OverlapError(ValueError):
+    """A session overlapping one the home has already (``other``: its id)."""
+
+    def __init__(self, other: int, start: datetime, end: datetime) -> None:
+        super().__init__(f"overlaps session {other} ({start.isoformat()} to {end.isoformat()})")
+        self.other = other
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredSavingSession:
+    """A session as stored: ``baseline_kw`` per half-hour of ``[start, end)`` (UTC)."""
+
+    id: int
+    home_id: int
+    start: datetime
+    end: datetime
+    reward_p_per_kwh: float
+    baseline_kw: tuple[float, ...]
+    baseline_method: str
+    created_at: datetime
+    cancelled_at: datetime | None
+
+
+def _stored(row: SavingSessionRow) -> StoredSavingSession:
+    return StoredSavingSession(
+        id=row.id,
+        home_id=row.home_id,
+        start=row.start,
+        end=row.end,
+        reward_p_per_kwh=row.reward_p_per_kwh,
+        baseline_kw=tuple(float(x) for x in row.baseline_kw),
+        baseline_method=row.baseline_method,
+        created_at=row.created_at,
+        cancelled_at=row.cancelled_at,
+    )
+
+
+class SavingSessionRecords(StoreBase):
+    """Enter, list and cancel a home's sessions."""
+
+    def add_saving_session(
+        self,
+        home_id: int,
+        session: StoredSavingSession,
+        actor: str,
+    ) -> StoredSavingSession:
+        """Store ``session`` (its ``id`` ignored) and audit it; :class:`OverlapError` when it
+        overlaps one of the home's sessions not cancelled."""
+        with self.write_transaction(lock_home=home_id) as s:
+            if s.get(HomeRow, home_id) is None:
+                raise NotFoundError(f"home {home_id}")
+            clash = s.scalars(
+                select(SavingSessionRow).where(
+                    SavingSessionRow.home_id == home_id,
+                    SavingSessionRow.cancelled_at.is_(None),
+                    SavingSessionRow.start < session.end,
+                    SavingSessionRow.end > session.start,
+                )
+            ).first()
+            if clash is not None:
+                raise OverlapError(clash.id, clash.start, clash.end)
+            row = SavingSessionRow(
+                home_id=home_id,
+                start=session.start,
+                end=session.end,
+                reward_p_per_kwh=session.reward_p_per_kwh,
+                baseline_kw=list(session.baseline_kw),
+                baseline_method=session.baseline_method,
+                created_at=session.created_at,
+            )
+            s.add(row)
+            s.flush()
+            detail = {
+                "id": row.id,
+                "start": session.start.isoformat(),
+                "end": session.end.isoformat(),
+                "reward_p_per_kwh": session.reward_p_per_kwh,
+                "baseline_method": session.baseline_method,
+            }
+            s.add(audit_row(home_id, session.created_at, actor, "saving_session.add", detail))
+            stored = _stored(row)
+        self.changed("saving_sessions", home_id)
+        return stored
+
+    def saving_sessions(self, home_id: int) -> list[StoredSavingSession]:
+        """The home's sessions, cancelled ones included, by start."""
+        with self.session() as s:
+            rows = s.scalars(
+                select(SavingSessionRow)
+                .where(SavingSessionRow.home_id == home_id)
+                .order_by(SavingSessionRow.start)
+            )
+            return [_stored(r) for r in rows]
+
+    def cancel_saving_session(
+        self, home_id: int, session_id: int, now: datetime, actor: str
+    ) -> None:
+        """Cancel a session (NotFoundError when the home has no such session)."""
+        with self.write_transaction(lock_home=home_id) as s:
+            row = s.get(SavingSessionRow, session_id, with_for_update=True)
+            if row is None or row.home_id != home_id:
+                raise NotFoundError(f"saving session {session_id}")
+            if row.cancelled_at is None:
+                row.cancelled_at = now
+                detail = {"id": session_id}
+                s.add(audit_row(home_id, now, actor, "saving_session.cancel", detail))
+        self.changed("saving_sessions", home_id)

@@ -1,0 +1,122 @@
+"""Consumer DSR sessions (Octopus Saving Sessions style) through the API on the demo home: bad
+input refused with a clear 422, the plan moves import out of an entered session, the baseline
+from the home's metered history (10 weekdays' same half-hours), and the reward earned from the
+metered import once the session has run."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from hems.measured_load import SITE_METER
+from hems.storage.tables import TelemetryRow
+
+from .conftest import MONDAY_5PM
+
+SESSION = {"start": "2026-11-30T18:00:00Z", "end": "2026-11-30T19:00:00Z"}
+
+
+def _url(demo) -> str:
+    return f"/homes/{demo.home_id}/saving-sessions"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "says"),
+    [
+        ({**SESSION, "reward_p_per_kwh": -5}, "reward_p_per_kwh", "greater than 0"),
+        ({**SESSION, "reward_p_per_kwh": 0}, "reward_p_per_kwh", "greater than 0"),
+        ({**SESSION, "start": "2026-11-30T18:00:00", "reward_p_per_kwh": 100}, "start", "timezone"),
+        ({**SESSION, "start": "2026-11-30T18:10:00Z", "reward_p_per_kwh": 100}, None, "half hour"),
+        ({**SESSION, "end": "2026-11-30T17:30:00Z", "reward_p_per_kwh": 100}, None, "after start"),
+        ({**SESSION, "end": "2026-12-02T18:00:00Z", "reward_p_per_kwh": 100}, None, "24 hours"),
+        (
+            {
+                "start": "2026-11-30T15:00:00Z",
+                "end": "2026-11-30T16:00:00Z",
+                "reward_p_per_kwh": 100,
+            },
+            "end",
+            "already ended",
+        ),
+    ],
+)
+def test_bad_sessions_are_refused_with_a_clear_422(client, demo, body, field, says):
+    r = client.post(_url(demo), json=body, headers=demo.auth())
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"][0]
+    if field is not None:
+        assert detail["loc"][-1] == field
+    assert says in detail["msg"]
+    assert client.get(_url(demo), headers=demo.auth()).json() == []
+
+
+def test_the_plan_moves_import_out_of_the_session_and_an_overlap_is_refused(client, demo):
+    store = demo.runtime.service.store
+    client.portal.call(demo.runtime.service.replan_and_dispatch, demo.home_id, "test")
+    before = store.latest_plan(demo.home_id).schedule["grid_import_kw"]
+    # the session: the hour the plan imports most in (the car and the battery charging)
+    hourly = before.iloc[2:48].rolling(2).sum().shift(-1)
+    start = hourly.idxmax()
+    in_session = (before.index >= start) & (before.index < start + timedelta(hours=1))
+    assert before[in_session].mean() > 2.0
+    window = {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()}
+
+    r = client.post(_url(demo), json={**window, "reward_p_per_kwh": 300}, headers=demo.auth())
+    assert r.status_code == 201, r.text
+    session = r.json()
+    assert session["baseline_method"] == "plan"  # no metered history: the plan's import
+    assert session["baseline_kw"] == pytest.approx(list(before[in_session]), abs=1e-3)
+    after = store.latest_plan(demo.home_id).schedule["grid_import_kw"]
+    assert after[in_session].sum() < 0.5 * before[in_session].sum()
+    assert session["planned_reward_gbp"] > 0
+    assert session["status"] == "upcoming"
+
+    half = start + timedelta(minutes=30)
+    overlap = {"start": half.isoformat(), "end": (half + timedelta(hours=1)).isoformat()}
+    r = client.post(_url(demo), json={**overlap, "reward_p_per_kwh": 100}, headers=demo.auth())
+    assert r.status_code == 422
+    assert f"overlaps session {session['id']}" in r.json()["detail"][0]["msg"]
+
+    r = client.delete(f"{_url(demo)}/{session['id']}", headers=demo.auth())
+    assert r.status_code == 204
+    [cancelled] = client.get(_url(demo), headers=demo.auth()).json()
+    assert cancelled["status"] == "cancelled"
+    assert client.delete(f"{_url(demo)}/999", headers=demo.auth()).status_code == 404
+
+
+def _readings(at, minutes, kw):
+    return [
+        TelemetryRow(device_name=SITE_METER, at=at + timedelta(minutes=m), online=True, power_kw=kw)
+        for m in minutes
+    ]
+
+
+def test_the_baseline_is_metered_and_the_reward_comes_from_the_metered_import(client, demo):
+    store = demo.runtime.service.store
+    rows = []
+    for days_back in range(1, 22):
+        day = MONDAY_5PM.replace(hour=18) - timedelta(days=days_back)
+        weekend = day.weekday() >= 5
+        # 2 kW in the session's half-hours on weekdays (4 kW on weekends: not counted)
+        rows += _readings(day, range(0, 60, 10), 4.0 if weekend else 2.0)
+    store.add_telemetry(demo.home_id, rows)
+
+    r = client.post(_url(demo), json={**SESSION, "reward_p_per_kwh": 250}, headers=demo.auth())
+    assert r.status_code == 201, r.text
+    session = r.json()
+    assert session["baseline_method"] == "metered"
+    assert session["baseline_kw"] == [2.0, 2.0]
+    assert session["earned_reward_gbp"] is None  # not run yet
+
+    start = MONDAY_5PM.replace(hour=18)
+    # the home imports 0.5 kW in the first half-hour and 2.5 kW (above its baseline: no
+    # reward, no penalty) in the second
+    store.add_telemetry(demo.home_id, _readings(start, range(0, 30, 5), 0.5))
+    store.add_telemetry(demo.home_id, _readings(start, range(30, 60, 5), 2.5))
+    demo.clock.advance(timedelta(hours=2, minutes=5))
+    [ended] = client.get(_url(demo), headers=demo.auth()).json()
+    assert ended["status"] == "ended"
+    assert ended["measured_half_hours"] == 2
+    assert ended["reduced_kwh"] == pytest.approx(1.5 * 0.5)
+    assert ended["earned_reward_gbp"] == pytest.approx(0.75 * 2.50)
