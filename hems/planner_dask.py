@@ -175,12 +175,13 @@ class DaskPlanner:
             return client
         with self._lock:
             dead = self._client
-            if dead is not None and dead.status in ("closing", "closed"):
+            gone = dead is not None and dead.status in ("closing", "closed")
+            if gone:
                 self._client = None  # gave up reconnecting: a new client below
-            elif dead is not None:
+        if dead is not None:
+            self._fall_back(f"the cluster at {self.address} stopped answering")
+            if not gone:
                 return None  # reconnecting on its own: locally meanwhile
-        if dead is not None and dead.status in ("closing", "closed"):
-            self._fall_back(f"the cluster at {self.address} was lost")
         if self._connecting is None or self._connecting.get_loop() is not _loop():
             if time.monotonic() < self._next_try_s:
                 return None

@@ -246,7 +246,14 @@ def test_an_unreachable_cluster_means_local_planning_flagged_until_it_answers(
             service.clock.advance(timedelta(minutes=30))  # type: ignore[attr-defined]
             asyncio.run(service.cycle_all())
             assert planner.plans_on_cluster == HOMES
-            service.close()
+        # ... and goes away again: planned here, flagged, said once more
+        service.clock.advance(timedelta(minutes=30))  # type: ignore[attr-defined]
+        with caplog.at_level(logging.WARNING, logger="hems.planner_dask"):
+            asyncio.run(service.cycle_all())
+        assert (planner.plans_on_cluster, planner.plans_local) == (HOMES, 2 * HOMES)
+        assert "stopped answering" in planner.health().fallback
+        said = [r for r in caplog.records if "stopped answering" in r.getMessage()]
+        assert len(said) == 1
     finally:
         service.close()
 
