@@ -267,6 +267,7 @@ class ModelCache:
         self._models: OrderedDict[Hashable, PersistentModel] = OrderedDict()
         self._seen: OrderedDict[Hashable, int] = OrderedDict()  # shape -> plans not kept
         self._lock = threading.Lock()
+        self._refused: set[Hashable] = set()  # shapes whose model could not be prepared
         self.hits = 0
         self.misses = 0
         self.uncovered = 0
@@ -291,7 +292,7 @@ class ModelCache:
         key = (shape, options)
         with self._lock:  # taken out while in use: a second plan of the shape meanwhile
             model = self._models.pop(key, None)  # (another thread) builds its own
-            if model is None and not self._admit(key):
+            if key in self._refused or (model is None and not self._admit(key)):
                 self.not_kept += 1
                 return None
         try:
@@ -301,8 +302,12 @@ class ModelCache:
             else:
                 self.hits += 1
             model.prepare(problem, binaries)
-        except Exception:  # never worse than a fresh build: drop the model, build afresh
+        except Exception:  # never worse than a fresh build: drop the model, build afresh,
             log.exception("a persistent model could not be prepared; building a fresh one")
+            with self._lock:  # and do not try this shape again
+                self._refused.add(key)
+                while len(self._refused) > self.SEEN_PER_MODEL * self.max_models:
+                    self._refused.pop()
             return None
         return model
 

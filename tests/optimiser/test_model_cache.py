@@ -242,3 +242,18 @@ def test_an_extension_that_keeps_the_shape_is_planned_with_the_kept_model() -> N
         _assert_same_plan(fresh, optimise(problem, OPTIONS, extension, models=cache), problem)
     assert cache.hits == 2
     assert shape_key(replans(0, 1, n_steps=48)[0], (_PeakCost(slots=(1,)), print)) is None
+
+
+def test_a_model_that_cannot_be_prepared_leaves_a_fresh_plan_and_is_not_retried(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(self: PersistentModel, problem: Problem, binaries: BinarySlots) -> None:
+        raise RuntimeError("simulated HiGHS refusal")
+
+    monkeypatch.setattr(PersistentModel, "prepare", broken)
+    cache = ModelCache(keep_after=1)
+    problem = random_home(6, n_steps=24)
+    plans = [optimise(problem, OPTIONS, models=cache) for _ in range(2)]
+    assert [p.status for p in plans] == [PlanStatus.OPTIMAL, PlanStatus.OPTIMAL]
+    assert (cache.misses, cache.not_kept, len(cache)) == (1, 1, 0)
+    assert "could not be prepared" in caplog.text
