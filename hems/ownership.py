@@ -55,6 +55,8 @@ class HomeOwnership:
     _starting: set[int] = field(default_factory=set)
     """Homes claimed and being taken over (not run until their controller is ready)."""
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _asked: dict[int, str] = field(default_factory=dict)
+    """Re-plans asked of homes still being taken over: their first cycle here plans."""
 
     def __post_init__(self) -> None:
         self.replica_id = self.replica_id or replica_name(self.settings)
@@ -76,6 +78,11 @@ class HomeOwnership:
             return
         self._valid_until = started + self.settings.lease_time_s
         await self._run_only(result.owned)
+        for home_id, reason in result.replans.items():  # asked through another replica
+            if self.service.runs(home_id):
+                self.service.replan_soon(home_id, reason)
+            elif home_id in self._starting:  # planned by its first cycle here
+                self._asked[home_id] = reason
 
     async def _run_only(self, owned: dict[int, int]) -> None:
         """Run exactly ``owned`` (id -> epoch): stop the homes lost at once, start those gained
@@ -122,6 +129,9 @@ class HomeOwnership:
         ctl = self.service.controller(home_id)
         if latest is not None and len(latest.schedule):
             ctl.last_plan_slot = latest.schedule.index[0].to_pydatetime()
+        asked = self._asked.pop(home_id, None)
+        if asked is not None:
+            ctl.request_replan(asked)
 
     def start(self) -> None:
         """Run the rounds in the running loop (every ``lease_renew_s``). Until the first

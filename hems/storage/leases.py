@@ -51,6 +51,8 @@ class LeaseRound:
     owned: dict[int, int]
     live_replicas: int
     share: int
+    replans: dict[int, str]
+    """Re-plans other replicas asked of this replica's homes: home id -> why."""
 
 
 def db_now() -> Any:
@@ -168,7 +170,35 @@ class LeaseRecords(StoreBase):
             for home_id in extra:
                 del owned[home_id]
         owned.update(self.claim_homes(replica_id, lease_s, share - len(owned)))
-        return LeaseRound(owned=owned, live_replicas=live, share=share)
+        replans = self.take_replan_requests(replica_id)
+        return LeaseRound(owned=owned, live_replicas=live, share=share, replans=replans)
+
+    def ask_replan(self, home_id: int, reason: str) -> None:
+        """Ask the home's owner to re-plan it (this replica does not run it): kept on the
+        lease, reasons joined, until the owner's next round takes it. A home no replica has
+        claimed yet needs nothing: its first owner plans it when it claims it."""
+        with self.write_transaction() as s:
+            row = s.get(HomeLeaseRow, home_id, with_for_update=True)
+            if row is not None:
+                joined = f"{row.replan_asked}, {reason}" if row.replan_asked else reason
+                row.replan_asked = joined[:400]
+
+    def take_replan_requests(self, replica_id: str) -> dict[int, str]:
+        """The re-plans asked of ``replica_id``'s homes (home id -> why), cleared."""
+        with self.write_transaction() as s:
+            rows = s.execute(
+                select(HomeLeaseRow.home_id, HomeLeaseRow.replan_asked)
+                .where(HomeLeaseRow.owner == replica_id, HomeLeaseRow.replan_asked.is_not(None))
+                .with_for_update()
+            ).all()
+            asked = {r.home_id: str(r.replan_asked) for r in rows}
+            if asked:
+                s.execute(
+                    update(HomeLeaseRow)
+                    .where(HomeLeaseRow.home_id.in_(list(asked)))
+                    .values(replan_asked=null())
+                )
+        return asked
 
     def lease_owners(self) -> dict[int, tuple[str | None, int, datetime]]:
         """Every lease: home id -> (owner, epoch, expires_at) (operators, tests)."""

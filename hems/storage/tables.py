@@ -285,6 +285,9 @@ class HomeLeaseRow(Base):
     owner: Mapped[str | None] = mapped_column(String(200), index=True)
     expires_at: Mapped[datetime]
     epoch: Mapped[int] = mapped_column(Integer, default=0)
+    replan_asked: Mapped[str | None] = mapped_column(String(400))
+    """Why another replica asked the owner to re-plan the home (taken at the owner's next
+    lease round), or None."""
 
 
 class SavingSessionRow(Base):

@@ -1,7 +1,8 @@
 """Two service replicas (``hems run`` processes) on one PostgreSQL database (a throwaway
 cluster; skipped when PostgreSQL is not installed unless HEMS_REQUIRE_POSTGRES=1): each home
 is run by exactly one; a replica killed with SIGKILL loses its homes to the other within the
-lease time, and no home is planned twice in one slot; the database's connections cut
+lease time, and no home is planned twice in one slot; a change made through the replica
+that does not run the home is planned by the one that does; the database's connections cut
 (``pg_terminate_backend``) lose nothing committed and the replica goes on."""
 
 from __future__ import annotations
@@ -117,7 +118,8 @@ def _plans(store: Store) -> list[tuple[int, int, Any, str]]:
 
 
 def _replan_through(replica: Replica, home: int, token: str, store: Store) -> None:
-    """Change the home's preferences through ``replica``'s API and wait for its new plan."""
+    """Change the home's preferences through ``replica``'s API and wait for the home's new
+    plan (made by the replica that runs it)."""
     auth = {"Authorization": f"Bearer {token}"}
     base = f"http://127.0.0.1:{replica.port}/homes/{home}/preferences"
     prefs = httpx.get(base, headers=auth, timeout=10).json()
@@ -151,6 +153,8 @@ def test_a_killed_replica_s_homes_are_taken_over_in_time_and_never_planned_twice
         _until(lambda: {p[1] for p in _plans(store)} == homes, 60, "every home planned")
         of_a = {h for h, owner in owners.items() if owner == "r1"}
         epochs = {h: e for h, (_, e, _) in store.lease_owners().items()}
+        # a change made through the replica that does not run the home: its owner re-plans it
+        _replan_through(a, min(homes - of_a), token, store)
 
         killed = time.monotonic()
         a.proc.send_signal(signal.SIGKILL)

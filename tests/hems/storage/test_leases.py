@@ -174,3 +174,17 @@ def test_a_clean_stop_frees_the_homes_at_once(store):
     store.leave("a")
     b = store.lease_round("b", LEASE_S)
     assert (b.live_replicas, set(b.owned)) == (1, set(homes))
+
+
+def test_a_replan_asked_through_another_replica_reaches_the_owner_once(store):
+    home, other = _homes(store, 2)
+    store.ask_replan(home, "not claimed yet")  # no lease yet: its first owner plans it anyway
+    store.claim_homes("a", LEASE_S, limit=1)
+    store.claim_homes("b", LEASE_S, limit=1)
+    store.ask_replan(home, "preferences changed")
+    store.ask_replan(home, "override cancelled")
+    assert store.take_replan_requests("b") == {}
+    assert store.take_replan_requests("a") == {home: "preferences changed, override cancelled"}
+    assert store.take_replan_requests("a") == {}  # taken once
+    store.ask_replan(other, "device removed")
+    assert store.lease_round("b", LEASE_S).replans == {other: "device removed"}
