@@ -228,10 +228,11 @@ class CemService:
 
     async def replan_and_dispatch(self, home_id: int, reason: str) -> int:
         """Re-plan one home now and dispatch the new plan; returns the plan's id."""
-        if self._hand_over(home_id, reason):
+        if not self.runs(home_id):  # asked of the replica that runs it (hems.ownership)
+            self.store.ask_replan(home_id, reason)
+            wait_s = self.settings.lease_renew_s
             raise PlanningUnavailableError(
-                f"home {home_id} is run by another replica, which re-plans it within "
-                f"{self.settings.lease_renew_s:g} s"
+                f"home {home_id} re-plans on its replica in {wait_s:g} s"
             )
         ctl = self.controller(home_id)
         home = await ctl.home()  # once for the pass: its steps take it
@@ -260,7 +261,8 @@ class CemService:
     def replan_soon(self, home_id: int, reason: str) -> None:
         """Re-plan in the background (an API call returns at once). Requests that arrive while
         a re-plan of the home is queued or running are merged into one more re-plan."""
-        if self._hand_over(home_id, reason):
+        if not self.runs(home_id):  # asked of the replica that runs it (hems.ownership)
+            self.store.ask_replan(home_id, reason)
             return
         if home_id in self._pending:
             self._pending[home_id].append(reason)
@@ -413,13 +415,6 @@ class CemService:
                 log.exception("home %s: could not pass the opt-out of %s on", home_id, event_id)
         if unplanned is not None:
             raise unplanned
-
-    def _hand_over(self, home_id: int, reason: str) -> bool:
-        """A home another replica runs: ask its owner to re-plan it (True), via its lease."""
-        if self.runs(home_id):
-            return False
-        self.store.ask_replan(home_id, reason)
-        return True
 
     def _plan_lost(self, home_id: int, exc: PlanningUnavailableError) -> None:
         """Re-plan the home when planning is back; not a plan that kills its worker every
