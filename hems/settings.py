@@ -174,7 +174,7 @@ class Settings(BaseSettings):
     telemetry_retention_days: int = Field(default=90, ge=1, le=3660)
     replan_delay_s: float = Field(default=1.0, ge=0, le=60)
     planner_processes: int = Field(default=1, ge=0, le=64)
-    planner_scheduler: str = Field(default="", pattern=r"^$|^(tcp|tls)://[^/\s]+:\d+$")
+    planner_scheduler: str = Field(default="", pattern=r"^$|^tcp://[^/\s]+:\d+$")
     plan_deadline_s: float = Field(default=120.0, gt=0, le=3600)
     live_market: bool = False
     agile_import_product: str = Field(default="AGILE-24-10-01", pattern=r"^[A-Z0-9\-]+$")

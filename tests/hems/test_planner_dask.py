@@ -265,7 +265,7 @@ def test_a_bad_scheduler_address_or_deadline_is_refused_naming_the_setting(tmp_p
     from hems.cli import app
 
     monkeypatch.setenv("HEMS_STATE_DIR", str(tmp_path / "state"))
-    result = CliRunner().invoke(app, ["run", "--scheduler", "http://127.0.0.1:8786"])
+    result = CliRunner().invoke(app, ["run", "--scheduler", "tls://127.0.0.1:8786"])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert "planner_scheduler" in result.stderr
