@@ -1,5 +1,5 @@
 """Many simulated charge points in one process, for the device fleet benchmark
-(``bench_device_fleet``): each is the tests' charge point (``ocpp_charge_point.Simulator``, a
+(``bench_device_fleet``): each is the simulated charge point (``ocpp_charge_point.Simulator``, a
 car plugged in, its own WebSocket connection and OCPP session to the CSMS), so a hundred need
 a few processes, not a hundred.
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from tests.adapters.devices.ocpp_charge_point import Simulator
+from hems.simulation.protocols.ocpp_charge_point import Simulator
 
 
 def charge_point_args(url: str, version: str, meter_interval_s: float) -> argparse.Namespace:

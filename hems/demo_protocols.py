@@ -14,9 +14,9 @@ them through the same drivers and settings a real home uses (:mod:`hems.device_r
   :func:`adapters.devices.mqtt.mosquitto_acl`) and a heat pump on it; without it the heat
   pump stays simulated in the service's process.
 
-The simulators are the ones the device tests run (``tests/adapters/devices/``), so this mode
-needs the source checkout; their output goes to ``<state_dir>/demo-devices/``. They stop with
-the service.
+The simulators are :mod:`hems.simulation.protocols` (the device tests run the same ones as the
+drivers' peers), run with ``python -m``: nothing of the test suite is needed. Their output goes
+to ``<state_dir>/demo-devices/``. They stop with the service.
 """
 
 from __future__ import annotations
@@ -43,12 +43,13 @@ from hems.domain.connections import (
     MqttConnection,
     OcppConnection,
 )
-from hems.settings import Settings, SettingsError
+from hems.settings import Settings
 
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
-SIMULATORS = ROOT / "tests" / "adapters" / "devices"
+SIMULATORS = "hems.simulation.protocols"
+"""The simulators' package; each runs as ``python -m SIMULATORS.<module>``."""
 CHARGER = "DEMO-CP-1"
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 MQTT_HOME, HEAT_PUMP = "demo", "hp1"
@@ -85,13 +86,7 @@ class DemoProtocols:
 
     @classmethod
     def prepare(cls, settings: Settings) -> DemoProtocols:
-        """Ports and a password for this start; SettingsError when the simulators are not
-        there (an installed package, not the source checkout)."""
-        if not (SIMULATORS / "ocpp_charge_point.py").is_file():
-            raise SettingsError(
-                f"--devices protocols runs the device simulators of the source checkout, not "
-                f"found in {SIMULATORS}: run it from the repository"
-            )
+        """Ports and a password for this start."""
         return cls(log_dir=settings.state_dir / "demo-devices")
 
     def home_devices(self) -> HomeDevices:
@@ -149,12 +144,12 @@ class DemoProtocols:
             ("battery", ["--port", str(self.battery_port), "--soc", "0.5", "--load-w", "400"]),
             ("pv", ["--port", str(self.pv_port), "--pv", "--pv-w", "1500", "--load-w", "0"]),
         ):
-            process = self._spawn(name, [str(SIMULATORS / "sunspec_server.py"), *args])
+            process = self._spawn(name, ["-m", f"{SIMULATORS}.sunspec_server", *args])
             await self._ready(name, process)
         url = f"ws://127.0.0.1:{self.csms_port}/{CHARGER}"
         self._spawn(
             "charge-point",
-            ["-m", "tests.adapters.devices.ocpp_charge_point", "--url", url, "--version",
+            ["-m", f"{SIMULATORS}.ocpp_charge_point", "--url", url, "--version",
              "2.0.1", "--password", self.password, "--plugged", "--soc", "0.4",
              "--meter-interval-s", "5", "--retry-s", "2"],
             stdout_to_log=True,
@@ -184,7 +179,7 @@ class DemoProtocols:
         self._spawn("mosquitto", [str(folder / "mosquitto.conf")], program=str(MOSQUITTO))
         pump = self._spawn(
             "heat-pump",
-            [str(SIMULATORS / "mqtt_heat_pump.py"), "--port", str(self.broker_port),
+            ["-m", f"{SIMULATORS}.mqtt_heat_pump", "--port", str(self.broker_port),
              "--username", HEAT_PUMP_USER, "--password", self.mqtt_passwords[HEAT_PUMP_USER],
              "--home", MQTT_HOME, "--device", HEAT_PUMP, "--tick-s", "1"],
         )  # fmt: skip

@@ -10,11 +10,10 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from hems import demo_protocols
 from hems.cli import app
-from hems.demo_protocols import CHARGER, DemoProtocols
+from hems.demo_protocols import CHARGER
 from hems.runtime import build_runtime, start_devices, stop_devices
-from hems.settings import Settings, SettingsError
+from hems.settings import Settings
 from kernel.devices import DeviceUnavailableError
 
 
@@ -71,12 +70,6 @@ def test_the_demo_home_runs_its_devices_over_their_protocols(tmp_path):
         assert all(p.poll() is not None for p in processes)  # stopped with the service
 
     asyncio.run(run())
-
-
-def test_without_the_simulators_it_says_so(tmp_path, monkeypatch):
-    monkeypatch.setattr(demo_protocols, "SIMULATORS", tmp_path / "nowhere")
-    with pytest.raises(SettingsError, match="device simulators of the source checkout"):
-        DemoProtocols.prepare(Settings(state_dir=tmp_path, demo=True))
 
 
 def test_an_unknown_devices_mode_is_refused_by_name(tmp_path, monkeypatch):

@@ -2,7 +2,7 @@
 Mosquitto broker (Debian's ``mosquitto``) with a generated configuration (a TLS listener with a
 run-time CA and server certificate, a password file made with ``mosquitto_passwd -b``, the ACL
 ``adapters.devices.mqtt.mosquitto_acl`` writes), and the simulated heat pump
-(``mqtt_heat_pump.py``)."""
+(:mod:`hems.simulation.protocols.mqtt_heat_pump`)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from tests.adapters.devices.certs import make_pki
 from tests.adapters.devices.sunspec_peer import free_port
 
 MOSQUITTO = Path("/usr/sbin/mosquitto")
-HEAT_PUMP = Path(__file__).with_name("mqtt_heat_pump.py")
+HEAT_PUMP = "hems.simulation.protocols.mqtt_heat_pump"
 HOME = "home1"
 CEM_USER, CEM_PASSWORD = "cem-home1", "cem-secret-0123456789"
 # device id -> (user, password): each device has credentials of its own
@@ -165,12 +165,12 @@ class Broker:
 
 
 class HeatPumpProcess:
-    """``mqtt_heat_pump.py`` as a separate process, talked to over stdin/stdout."""
+    """The simulated heat pump as a separate process, talked to over stdin/stdout."""
 
     def __init__(self, broker: Broker, device: str = "hp1", *args: str) -> None:
         user, password = DEVICES[device]
         self.command = [
-            sys.executable, str(HEAT_PUMP), "--port", str(broker.port),
+            sys.executable, "-m", HEAT_PUMP, "--port", str(broker.port),
             "--ca", str(broker.pki.ca_file), "--username", user, "--password", password,
             "--home", HOME, "--device", device, *args,
         ]  # fmt: skip

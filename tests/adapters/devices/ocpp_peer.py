@@ -1,5 +1,5 @@
-"""Runs the simulated charge point (``ocpp_charge_point.py``) as a child process for a test and
-reads its events."""
+"""Runs the simulated charge point (:mod:`hems.simulation.protocols.ocpp_charge_point`) as a
+child process for a test and reads its events."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class ChargePointProcess(PeerProcess):
 
     def __init__(self, args: list[str], stderr_file: Path) -> None:
         super().__init__(
-            "tests.adapters.devices.ocpp_charge_point", "charge point", args, stderr_file
+            "hems.simulation.protocols.ocpp_charge_point", "charge point", args, stderr_file
         )
 
 

@@ -24,7 +24,7 @@ Event = dict[str, Any]
 
 
 class PeerProcess:
-    """One simulated device (``module``, e.g. ``tests.adapters.devices.ocpp_charge_point``);
+    """One simulated device (``module``, e.g. ``hems.simulation.protocols.ocpp_charge_point``);
     ``name`` says which in failure messages."""
 
     def __init__(self, module: str, name: str, args: list[str], stderr_file: Path) -> None:

@@ -1,5 +1,6 @@
-"""Runs ``sunspec_server.py`` as a separate process on a free 127.0.0.1 port and talks to its
-stdin/stdout (commands, physics state). Used by the ``test_sunspec_*`` modules."""
+"""Runs :mod:`hems.simulation.protocols.sunspec_server` as a separate process on a free
+127.0.0.1 port and talks to its stdin/stdout (commands, physics state). Used by the
+``test_sunspec_*`` modules."""
 
 from __future__ import annotations
 
@@ -11,10 +12,9 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-SERVER = Path(__file__).with_name("sunspec_server.py")
+SERVER = "hems.simulation.protocols.sunspec_server"
 START_TIMEOUT_S = 20.0
 
 
@@ -39,7 +39,7 @@ class SunSpecPeer:
     def start(self) -> SunSpecPeer:
         self._lines = queue.Queue()
         self._proc = subprocess.Popen(
-            [sys.executable, str(SERVER), "--port", str(self.port), *self.args],
+            [sys.executable, "-m", SERVER, "--port", str(self.port), *self.args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -73,6 +73,7 @@ def test_the_meter_reads_import_and_export_power_and_energy() -> None:
     with running_peer("--no-storage", "--speed", "3600", "--load-w", "1500") as peer:
         asyncio.run(run(peer.port))
         peer.send("site 500 3000")
+        peer.state()  # answered after the site command: it is in force (was a race under load)
 
         async def export(port: int) -> None:
             meter = SunSpecMeterDriver("meter", "127.0.0.1", port)

@@ -1,4 +1,5 @@
-"""A simulated heat pump on MQTT, run as a separate process by the ``test_mqtt_*`` modules.
+"""A simulated heat pump on MQTT, run as a separate process by the demo and the ``test_mqtt_*``
+modules.
 
 It speaks the CEM's topic scheme (docs/devices.md, "MQTT") as a device would: ``online`` on its
 availability topic with ``offline`` as its last will, its ``capabilities`` (retained: its

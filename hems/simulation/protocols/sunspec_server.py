@@ -1,9 +1,10 @@
-"""A SunSpec device for the tests: a pymodbus TCP server, run as its own process, serving a
-battery inverter (models 1, 103, 121, 124) or a PV inverter (1, 103, 121, 123), each with the
-site's meter (203), built with pysunspec2's own model classes (not the driver's layout code, so
-a layout mistake in the driver shows). ``--inverter`` serves 101, 102 or 701 in place of 103,
-``--battery-802`` adds battery model 802 (its capacity ``WHRtg``);
-``--eastron`` serves an Eastron energy meter's float32 input registers instead of SunSpec.
+"""A simulated SunSpec device (the demo's and the device tests'): a pymodbus TCP server, run
+as its own process, serving a battery inverter (models 1, 103, 121, 124) or a PV inverter (1,
+103, 121, 123), each with the site's meter (203), built with pysunspec2's own model classes
+(not the driver's layout code, so a layout mistake in the driver shows). ``--inverter``
+serves 101, 102 or 701 in place of 103, ``--battery-802`` adds battery model 802 (its
+capacity ``WHRtg``); ``--eastron`` serves an Eastron energy meter's float32 input registers
+instead of SunSpec.
 
 Physics: a home with a base load and PV behind one meter. The battery follows model 124 as an
 inverter in self-consumption mode does: its power is the home's net surplus (charging) or net
@@ -14,7 +15,8 @@ only with ``ChaGriSet`` = GRID, within SoC 0..1 and the reserve; the window is d
 generates what the sky gives, capped by ``WMaxLimPct`` while enabled (reverted the same way).
 Energy is integrated ``--speed`` times faster than wall time; timeouts run on wall time.
 
-    python sunspec_server.py --port N [--pv] [--inverter 103] [--no-storage] [--base 40000]
+    python -m hems.simulation.protocols.sunspec_server --port N [--pv] [--inverter 103]
+        [--no-storage] [--base 40000]
         [--marker 5375,6e54] [--storage-length L] [--w-sf 1] [--soc 0.5] [--load-w 1000]
         [--pv-w 0] [--speed 1] [--battery-802] [--eastron sdm630 [--garbage-float]]
 
@@ -323,6 +325,31 @@ class Site:
         }
 
 
+def storage_model(args: argparse.Namespace) -> Model:
+    """Storage model 124 of the battery inverter (its WChaMax as ``--wcha-max-w`` gives)."""
+    return build_model(
+        124,
+        {
+            "WChaMax": round(args.wcha_max_w / 10 ** SF["WChaMax_SF"]),
+            "WChaMax_SF": SF["WChaMax_SF"],
+            "StorCtl_Mod": 0,
+            "MinRsvPct": round(MIN_RESERVE_PCT),
+            "MinRsvPct_SF": SF["MinRsvPct_SF"],
+            "ChaState": 0,
+            "ChaState_SF": SF["ChaState_SF"],
+            "ChaSt": 6,
+            "OutWRte": 10000,
+            "InWRte": 10000,
+            "InOutWRte_WinTms": 0,
+            "InOutWRte_RvrtTms": 0,
+            "InOutWRte_RmpTms": 0,
+            "ChaGriSet": 0,
+            "InOutWRte_SF": SF["InOutWRte_SF"],
+        },
+        length=args.storage_length,
+    )
+
+
 def build_map(args: argparse.Namespace) -> tuple[list[int], dict[int, Model]]:
     """The registers from ``args.base`` and the models in them (an Eastron meter: 80 input
     registers from 0, no models)."""
@@ -358,29 +385,7 @@ def build_map(args: argparse.Namespace) -> tuple[list[int], dict[int, Model]]:
             )
         )
     elif not args.no_storage:
-        chain.append(
-            build_model(
-                124,
-                {
-                    "WChaMax": round(args.wcha_max_w / 10 ** SF["WChaMax_SF"]),
-                    "WChaMax_SF": SF["WChaMax_SF"],
-                    "StorCtl_Mod": 0,
-                    "MinRsvPct": round(MIN_RESERVE_PCT),
-                    "MinRsvPct_SF": SF["MinRsvPct_SF"],
-                    "ChaState": 0,
-                    "ChaState_SF": SF["ChaState_SF"],
-                    "ChaSt": 6,
-                    "OutWRte": 10000,
-                    "InWRte": 10000,
-                    "InOutWRte_WinTms": 0,
-                    "InOutWRte_RvrtTms": 0,
-                    "InOutWRte_RmpTms": 0,
-                    "ChaGriSet": 0,
-                    "InOutWRte_SF": SF["InOutWRte_SF"],
-                },
-                length=args.storage_length,
-            )
-        )
+        chain.append(storage_model(args))
     if args.battery_802:
         chain.append(build_model(802, {"WHRtg": round(CAPACITY_WH / 10), "WHRtg_SF": 1}))
     chain.append(
