@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
-import numpy as np
 import pandas as pd
 
 from adapters.devices.driver import DeviceDriver
@@ -25,7 +24,8 @@ from hems.clock import Clock
 from hems.device_capabilities import refresh_capabilities, stored_capabilities
 from hems.dispatch import OverridesInForce, RampLimits, setpoint_for
 from hems.domain.home import HomeSpec
-from hems.dsr_events import active_requests, is_active_response
+from hems.dsr_events import active_requests, intended_grid_kw, is_active_response
+from hems.ev_arrivals import expected_from_log, record_plug_ins, unplugged_evs
 from hems.flexibility import FlexibilityProfiles, profile_columns, timing_extensions
 from hems.import_guard import TURN_DOWN_REASON, ImportGuard
 from hems.made_plan import MadePlan, as_stored
@@ -38,7 +38,7 @@ from hems.saving_sessions import import_rewards
 from hems.settings import Settings
 from hems.site_guard import SiteMeterRead, guard_tick, with_wanted
 from hems.slot_setpoints import Safeguards, SentSetpoint, ramp_move, slot_setpoints
-from hems.storage.store import Store, StoredPlan
+from hems.storage.store import Store
 from hems.storage.tables import TelemetryRow
 from kernel.devices import DeviceCapabilities, DeviceState, DeviceUnavailableError
 from optimiser import (
@@ -144,6 +144,7 @@ class HomeController:
         re-plan when an EV is plugged in or out or a device drifts off plan."""
         now = self.clock.now()
         rows = []
+        before_read = dict(self.states)
         for name, driver in self.drivers.items():
             health = self.health.setdefault(name, DeviceHealth())
             try:
@@ -174,6 +175,8 @@ class HomeController:
             )
         await asyncio.to_thread(self.store.add_telemetry, self.home_id, rows)
         await refresh_capabilities(self, [r.device_name for r in rows if r.online])
+        args = (self.store, self.home_id, now, before_read, self.states)
+        await asyncio.to_thread(record_plug_ins, *args)  # the arrivals, learnt from
         await asyncio.to_thread(self._check_drift, home or await self.home())
 
     async def state_now(self, name: str) -> DeviceState | None:
@@ -262,7 +265,7 @@ class HomeController:
         overrides = OverridesInForce.of(home, self.store.active_overrides(self.home_id, now))
         market = self.market.series(grid, home)
         previous = self.store.latest_plan(self.home_id)
-        baseline_kw = _baseline_kw(previous, grid, market["base_load_kw"].to_numpy())
+        baseline_kw = intended_grid_kw(previous, grid, market["base_load_kw"].to_numpy())
         return PlanInputs(
             home=home,
             preferences=prefs,
@@ -276,6 +279,9 @@ class HomeController:
             safeguards=self.safeguards(),
             capabilities=stored_capabilities(self.store, self.home_id),
             import_rewards=import_rewards(self.store.saving_sessions(self.home_id), grid),
+            expected_arrivals=expected_from_log(
+                self.store, self.home_id, home, self.states, grid, now
+            ),
         )
 
     async def flexibility(self) -> FlexibilityProfiles | None:
@@ -336,19 +342,25 @@ class HomeController:
         last = with_wanted(self, last)  # a device the guard holds: the plan's power, not the cap
         safeguards = self.safeguards()
         overrides = OverridesInForce.of(home, self.store.active_overrides(self.home_id, now))
+        unplugged = unplugged_evs(home, self.states)
         decided = slot_setpoints(
             schedule,
             home,
             now,
             last=last,
             overrides=overrides,
+            unplugged=unplugged,
             dsr_active=is_active_response(self.store.events(self.home_id), now),
             rules=safeguards.rules,
             rng=self.rng,
         )
         self.follow_site, self.store_surplus = decided.follow_site, decided.store_surplus
         if plan_id != self.schedules_plan_id:
-            self.schedules = device_schedules(self, schedule, home, now, overrides.devices)
+            # a charger with no car is left no schedule: the expected charge is not sent
+            # (the re-plan at plug-in sends the firm one)
+            self.schedules = device_schedules(
+                self, schedule, home, now, overrides.devices | unplugged
+            )
             self.schedules_plan_id, self.schedules_due = plan_id, True
         for decision in decided.decisions:
             self.guard_wanted[decision.device] = power = decision.setpoint.power_kw
@@ -483,17 +495,3 @@ def _sent(power_kw: float, applied_at: datetime | None) -> SentSetpoint:
     """A setpoint read back as sent (a sent row has its ``applied_at``)."""
     assert applied_at is not None
     return SentSetpoint(power_kw=power_kw, applied_at=applied_at)
-
-
-def _baseline_kw(
-    previous: StoredPlan | None, grid: TimeGrid, fallback_kw: np.ndarray
-) -> np.ndarray:
-    """The home's intended grid power per slot [kW]: the previous plan where it covers the
-    grid, the base-load forecast elsewhere (the baseline of a REDUCTION request)."""
-    out = fallback_kw.astype(float).copy()
-    if previous is None or "grid_kw" not in previous.schedule.columns:
-        return out
-    known = previous.schedule["grid_kw"].reindex(grid.index)
-    mask = known.notna().to_numpy()
-    out[mask] = known.to_numpy()[mask]
-    return out

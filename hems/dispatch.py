@@ -291,19 +291,27 @@ def decide(
     now: datetime,
     rules: DispatchRules,
     rng: random.Random,
+    no_car: frozenset[str] = frozenset(),
 ) -> list[Decision]:
-    """Setpoints that differ from what each device was last told (``last_kw``)."""
+    """Setpoints that differ from what each device was last told (``last_kw``). An EV
+    charger in ``no_car`` (no car plugged in) is sent no charging power, whatever the plan
+    expected of the car or a boost asks; only a 0 that cancels a rate it was told while its
+    car was here (else the charger would start at it when a car comes)."""
     decisions: list[Decision] = []
     for d in home.devices:
         target = planned_kw.get(d.name, 0.0)
         reason = "plan"
-        if d.name in paused:
+        if d.name in no_car:
+            target, reason = 0.0, "no car"
+        elif d.name in paused:
             target, reason = 0.0, "override:pause"
         elif isinstance(d, EvChargerSpec) and d.name in boosted:
             target, reason = d.max_charge_kw, "override:boost"
         target = round(target, 3)
         previous = last_kw.get(d.name)
         if previous is not None and abs(previous - target) < 0.05:
+            continue
+        if previous is None and d.name in no_car:
             continue
         delay_s = 0.0
         starts_or_changes = target > 0 and previous != target

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from hems.domain.preferences import OverrideKind, Preferences
-from hems.storage.store import ActiveOverride, StoredEvent
+from hems.storage.store import ActiveOverride, StoredEvent, StoredPlan
 from kernel.dsr import DsrKind, OptType
 from kernel.timegrid import TimeGrid
 from optimiser import DsrRequest
@@ -97,3 +97,17 @@ def is_active_response(events: Sequence[StoredEvent], now: datetime) -> bool:
         e.response == OptType.OPT_IN and e.status != "cancelled" and e.start <= now < e.end
         for e in events
     )
+
+
+def intended_grid_kw(
+    previous: StoredPlan | None, grid: TimeGrid, fallback_kw: np.ndarray
+) -> np.ndarray:
+    """The home's intended grid power per slot [kW]: the previous plan where it covers the
+    grid, the base-load forecast elsewhere (the baseline of a REDUCTION request)."""
+    out = fallback_kw.astype(float).copy()
+    if previous is None or "grid_kw" not in previous.schedule.columns:
+        return out
+    known = previous.schedule["grid_kw"].reindex(grid.index)
+    mask = known.notna().to_numpy()
+    out[mask] = known.to_numpy()[mask]
+    return out

@@ -3,9 +3,12 @@ overrides and accepted DSR requests into the optimiser's :class:`~optimiser.Prob
 
 Decisions made here (documented in docs/service.md):
 
-* An EV is planned only while it is plugged in; its departure is the next one-off trip if set,
-  else the next weekly departure; a car with no departure in the next 7 days is planned to the
-  horizon's end with no target beyond its current SoC.
+* An EV is planned while it is plugged in, or from when it is expected home
+  (``PlanInputs.expected_arrivals``, learnt by :mod:`hems.ev_arrivals`) with the SoC it is
+  expected to bring; its departure is the next one-off trip if set, else the next weekly
+  departure (after the arrival); a car with no departure in the next 7 days is planned to the
+  horizon's end with no target beyond its SoC. A car away with no expected arrival in the
+  horizon is not planned.
 * The battery keeps the consumer's reserve as its minimum SoC; energy left at the end is valued
   at the horizon's median import price times the round-trip efficiency, so the plan does not
   empty the battery just because the horizon ends.
@@ -25,7 +28,7 @@ Decisions made here (documented in docs/service.md):
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ClassVar
 from zoneinfo import ZoneInfo
@@ -37,6 +40,7 @@ from hems.device_capabilities import capped_home
 from hems.domain.devices import BatterySpec, DeviceKind, EvChargerSpec, HeatPumpSpec, PvSpec
 from hems.domain.home import HomeSpec
 from hems.domain.preferences import WEEKDAYS, Preferences
+from hems.ev_arrivals import ExpectedArrival
 from hems.slot_setpoints import Safeguards
 from hems.tariff_prices import tariff_prices
 from kernel.devices import DeviceCapabilities, DeviceState
@@ -126,6 +130,8 @@ class PlanInputs:
             perfect-foresight bound, which dispatches without them).
         capabilities: what each device reported it can do, by name: a limit it reports
             below the consumer's caps the spec (:func:`hems.device_capabilities.capped_spec`).
+        expected_arrivals: EV name -> when its car, away now, is expected home and with what
+            SoC (the service's; none: a car away is not planned, as in the backtest).
     """
 
     home: HomeSpec
@@ -140,6 +146,7 @@ class PlanInputs:
     safeguards: Safeguards | None = None
     capabilities: Mapping[str, DeviceCapabilities] | None = None
     import_rewards: Sequence[ImportReward] = ()
+    expected_arrivals: Mapping[str, ExpectedArrival] = field(default_factory=dict)
 
 
 def ev_dispatch_lag(safeguards: Safeguards | None) -> EvDispatchLag:
@@ -276,18 +283,22 @@ def _battery(
 def _ev(
     d: EvChargerSpec, state: DeviceState | None, prefs: Preferences, inputs: PlanInputs
 ) -> ElectricVehicle | None:
-    if state is None or not state.plugged_in:
-        return None
-    soc = float(np.clip(state.soc if state.soc is not None else 0.0, 0.0, 1.0))
     grid = inputs.grid
-    departure = next_departure(prefs, inputs.now_utc)
+    expected = inputs.expected_arrivals.get(d.name)
+    if state is not None and state.plugged_in:
+        soc = float(np.clip(state.soc if state.soc is not None else 0.0, 0.0, 1.0))
+        # the car is here from now (a plan made mid-slot has the rest of the slot)
+        arrival = max(grid.start_utc, inputs.now_utc)
+    elif expected is not None and expected.at_utc < grid.end_utc:
+        soc, arrival = float(np.clip(expected.soc, 0.0, 1.0)), expected.at_utc
+    else:
+        return None
+    departure = next_departure(prefs, arrival)
     if departure is None:
         leave, target = grid.end_utc, soc
     else:
         leave, target = departure
-    # the car is here from now (a plan made mid-slot has the rest of the slot), and a departure
-    # inside the first slot is kept: the slot's energy must fit in the minutes left
-    arrival = max(grid.start_utc, inputs.now_utc)
+    # a departure inside the first slot is kept: the slot's energy must fit in the minutes left
     leave = max(leave, arrival + timedelta(minutes=1))
     session = PlugInSession(
         arrival_utc=arrival,
@@ -304,7 +315,7 @@ def _ev(
         charge_efficiency=d.charge_efficiency,
         sessions=(session,),
         # what it runs at now: a plan that keeps it in the first slot sets off no new delay
-        charging_kw=max(0.0, state.power_kw),
+        charging_kw=max(0.0, state.power_kw) if state is not None and state.plugged_in else 0.0,
     )
 
 

@@ -110,13 +110,16 @@ def slot_setpoints(
     dsr_active: bool,
     rules: DispatchRules,
     rng: random.Random,
+    unplugged: frozenset[str] = frozenset(),
 ) -> SlotSetpoints:
     """The setpoints of the slot holding ``now`` from the plan's ``schedule``: the planned
     powers, a site-following battery at its cap (:func:`~hems.dispatch.with_following_caps`),
     the consumer's overrides first, an EV's randomised delay (none while ``dsr_active``),
     and only what differs from ``last`` (each device's last decision). A paused battery
     neither follows the site nor stores a surplus. A battery whose mode changes is told
-    again at the same power: +5 kW storing the PV surplus is not +5 kW from the grid."""
+    again at the same power: +5 kW storing the PV surplus is not +5 kW from the grid. An EV
+    charger in ``unplugged`` (no car) is held at 0, whatever the plan expected of the car or
+    a boost asks: a charge planned for a car expected home is never sent before it is."""
     paused = frozenset(overrides.paused_until)
     following = site_following_batteries(schedule, home, now) - paused
     storing = surplus_storing_batteries(schedule, home, now) - paused
@@ -128,6 +131,7 @@ def slot_setpoints(
         last_kw={name: sp.power_kw for name, sp in last.items() if name not in mode_changed},
         boosted=overrides.boosted,
         paused=paused,
+        no_car=unplugged,
         dsr_active=dsr_active,
         now=now,
         rules=rules,

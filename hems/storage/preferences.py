@@ -108,6 +108,19 @@ class PreferenceRecords(StoreBase):
                 for r in rows
             ]
 
+    def audit_entries(
+        self, home_id: int, action: str, since: datetime
+    ) -> list[tuple[datetime, dict[str, Any]]]:
+        """(time, detail) of the home's audit entries of one ``action`` since ``since``,
+        oldest first (the car's plug-ins, :mod:`hems.ev_arrivals`)."""
+        query = (
+            select(AuditRow.at, AuditRow.detail)
+            .where(AuditRow.home_id == home_id, AuditRow.action == action, AuditRow.at >= since)
+            .order_by(AuditRow.at)
+        )
+        with self.session() as s:
+            return [(at, dict(detail or {})) for at, detail in s.execute(query)]
+
     def record_audit(
         self, home_id: int | None, now: datetime, actor: str, action: str, detail: dict[str, Any]
     ) -> None:

@@ -74,17 +74,26 @@ class _Slots:
 
 
 def _ev(name: str, s: _Slots) -> str:
+    """The car's charge; a car away now that the plan expects home (its SoC is planned from
+    a later slot, :mod:`hems.ev_arrivals`) is said to be expected, the charge too."""
     if f"{name}.power_kw" not in s.rows[0]:
-        return f"{name}: not plugged in, so not in the plan."
+        return f"{name}: away and not expected home within the plan, so not in it."
+    here = [r.get(f"{name}.soc_pct") is not None for r in s.rows]
+    away_now = not here[0] and any(here)
     power, price = s.col(f"{name}.power_kw"), s.price()
     on = [p > ON_KW for p in power]
+    if away_now:
+        home = f"{name}: expected home by {s.at(s.starts[here.index(True)])}; "
+        charges, reaches = "expected to charge", "reaching"
+    else:
+        home, charges, reaches = f"{name}: ", "charges", "reaches"
     if not any(on):
-        return f"{name}: plugged in; no charge needed."
+        return home + ("no charge expected." if away_now else "plugged in; no charge needed.")
     kwh = sum(p for p in power if p > 0) * s.step_h
     cost = sum(p * c for p, c in zip(power, price, strict=True) if p > 0) * s.step_h
     soc = max(s.col(f"{name}.soc_pct"), default=0.0)
     return (
-        f"{name}: charges {s.windows(on)} at {100 * cost / kwh:.1f}p, reaches {soc:.0f} % by "
+        f"{home}{charges} {s.windows(on)} at {100 * cost / kwh:.1f}p, {reaches} {soc:.0f} % by "
         f"{s.at(s.end_of_last(on))}, {pounds(cost)}."
     )
 
