@@ -8,6 +8,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from hems.domain.preferences import OverrideKind, OverrideRequest
+from hems.event_effect import effect_sentence, measure
+from hems.measured_load import SITE_METER
 from hems.service import CemService
 from hems.storage.store import NotFoundError, StoredEvent
 from hems.usecases.preferences import add_override
@@ -142,3 +144,18 @@ def minutes_until(until: datetime, now: datetime, cap_minutes: int = OVERRIDE_CA
     """Minutes from now until ``until`` (at least 1, at most the override's cap)."""
     minutes = int((until - now) / timedelta(minutes=1)) + 1
     return max(1, min(cap_minutes, minutes))
+
+
+def measured_effect(service: CemService, home_id: int, e: EventPublic) -> str:
+    """What the event measurably did, in words (:mod:`hems.event_effect`): metered from the
+    stored telemetry of the site meter, or else of the home's devices, against the same hours
+    the day before; "not measured" when the readings do not cover it."""
+    store = service.store
+    since = e.start - timedelta(days=1)
+
+    def readings(name: str) -> list[tuple[datetime, float]]:
+        return [(t, kw) for t, kw in store.telemetry_powers(home_id, name, since) if t < e.end]
+
+    devices = {d.name: readings(d.name) for d in store.home(home_id).devices}
+    effect = measure(e.start, e.end, readings(SITE_METER), devices)
+    return effect_sentence(effect, e.kind, e.value_kw)

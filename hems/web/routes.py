@@ -415,7 +415,9 @@ async def events_page(request: Request, user: User, service: Service) -> Respons
         request,
         "events.html",
         user,
-        phases=views.event_views(listed, plans_for, now),
+        phases=views.event_views(
+            listed, plans_for, now, lambda e: events.measured_effect(service, user.home_id, e)
+        ),
         consent=preferences.preferences(service, user.home_id).dsr_consent,
     )
 

@@ -104,15 +104,18 @@ class EventView:
     end: str
     can_opt_out: bool
     did: str
+    measured: str = ""
 
 
 def event_views(
     events: Sequence[EventPublic],
     plans_for: Callable[[EventPublic], Sequence[StoredPlan]],
     now: datetime,
+    measured_for: Callable[[EventPublic], str] | None = None,
 ) -> dict[str, list[EventView]]:
     """Events by phase, each with what the home planned while it ran (or will run);
-    ``plans_for(event)`` gives the plans that may cover the event."""
+    ``plans_for(event)`` gives the plans that may cover the event; once an event that ran is
+    over, ``measured_for(event)`` says what it measurably did (metered, not planned)."""
     out: dict[str, list[EventView]] = {"active": [], "upcoming": [], "past": []}
     for e in events:
         if e.status == "cancelled" or e.end <= now:
@@ -129,6 +132,9 @@ def event_views(
                 end=fmt_time(e.end),
                 can_opt_out=phase != "past" and e.response == OptType.OPT_IN,
                 did=what_the_home_did(e, plans_for(e), started=e.start <= now, over=e.end <= now),
+                measured=measured_for(e)
+                if measured_for is not None and e.end <= now and e.status != "cancelled"
+                else "",
             )
         )
     out["past"].reverse()
