@@ -5,13 +5,14 @@ process, scheduler off: the tests start each re-plan through the app) and headle
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import re
 import socket
 import threading
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,14 @@ class LiveService:
 @pytest.fixture(scope="module")
 def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
     # 18:05 on a winter Monday: the demo car is home and plugged in, the heat pump is on.
-    clock = ManualClock(MONDAY_5PM + timedelta(hours=1, minutes=5))
+    with serve_demo(tmp_path_factory, MONDAY_5PM + timedelta(hours=1, minutes=5)) as live:
+        yield live
+
+
+@contextlib.contextmanager
+def serve_demo(tmp_path_factory: pytest.TempPathFactory, start: datetime) -> Iterator[LiveService]:
+    """The demo service on 127.0.0.1 with its clock at ``start``, its first plan made."""
+    clock = ManualClock(start)
     settings = Settings(
         state_dir=tmp_path_factory.mktemp("web-e2e"),
         demo=True,
