@@ -87,9 +87,9 @@ def test_the_events_page_shows_the_measured_effect_once_the_event_is_over(client
         return part[: part.index("</article>")]
 
     assert re.search(
-        r"Measured: the home&#39;s devices (drew|supplied) [\d.]+ kW on average \(asked: import at most "
-        r"1.5 kW; no site meter, so the rest of the home is not measured\); no readings the day "
-        r"before to compare with. Reward: none stated by the DSR provider.",
+        r"Measured: the home&#39;s devices (drew|supplied) [\d.]+ kW on average \(asked: "
+        r"import at most 1.5 kW; no site meter, so the rest of the home is not measured\); no "
+        r"readings the day before to compare with. Reward: none stated by the DSR provider.",
         article("metered"),
     ), article("metered")
     assert "Measured effect: not measured (no meter readings cover the event)." in article(
