@@ -12,33 +12,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from hems.simulation.protocols.ocpp_charge_point import Simulator
+from hems.simulation.protocols.ocpp_charge_point import Simulator, options
 
 
 def charge_point_args(url: str, version: str, meter_interval_s: float) -> argparse.Namespace:
-    """The options ``ocpp_charge_point``'s command line would give (a car at 50 % plugged in)."""
-    return argparse.Namespace(
-        url=url,
-        identity=url.rstrip("/").rsplit("/", 1)[-1],
-        version=version,
-        password=None,
-        ca=None,
-        cert=None,
-        key=None,
-        plugged=True,
-        auto_start=True,
-        reject_profiles=False,
-        on_profile="answer",
-        soc=0.5,
-        capacity_kwh=60.0,
-        car_max_kw=7.4,
-        rated_kw=7.4,
-        voltage=230.0,
-        phases=1,
-        meter_interval_s=meter_interval_s,
-        retry_s=1.0,
-        id_tag="SIM-TAG",
-    )
+    """The simulator's options as its command line gives them (a car at 50 % plugged in), so
+    an option it gains is never missing here."""
+    return options(
+        ["--url", url, "--version", version, "--plugged", "--soc", "0.5", "--retry-s", "1",
+         "--meter-interval-s", str(meter_interval_s)]
+    )  # fmt: skip
 
 
 async def run(args: argparse.Namespace) -> None:

@@ -215,7 +215,8 @@ class Simulator:
                 await station.heartbeat()
 
 
-def main() -> None:
+def options(argv: list[str] | None = None) -> argparse.Namespace:
+    """The simulator's options from ``argv`` (None: the command line), with its identity."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", required=True)
     parser.add_argument("--version", choices=("1.6", "2.0.1"), default="1.6")
@@ -240,8 +241,13 @@ def main() -> None:
     parser.add_argument("--meter-interval-s", type=float, default=0.5)
     parser.add_argument("--retry-s", type=float, default=0.3)
     parser.add_argument("--id-tag", default="SIM-TAG")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.identity = args.url.rstrip("/").rsplit("/", 1)[-1]
+    return args
+
+
+def main() -> None:
+    args = options()
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         asyncio.run(Simulator(args).run())
 
