@@ -26,10 +26,12 @@ from hems.plan_batch import run_batch
 from hems.planner_backend import PlanFlags, PlannerBackend
 from hems.planner_dask import DaskPlanner
 from hems.planner_pool import PlanFailedError, PlannerPool, PlanningUnavailableError
+from hems.principals import PrincipalCache
+from hems.replica_handover import handover
 from hems.settings import Settings
 from hems.site_guard import SiteMeterRead
 from hems.storage.fencing import LeaseLostError
-from hems.storage.store import Principal, Store, StoredEvent, hash_token
+from hems.storage.store import Store, StoredEvent
 from kernel.dsr import OptType
 from optimiser import Wish, prepare_planner_process
 
@@ -229,11 +231,8 @@ class CemService:
     async def replan_and_dispatch(self, home_id: int, reason: str) -> int:
         """Re-plan one home now and dispatch the new plan; returns the plan's id."""
         if not self.runs(home_id):  # asked of the replica that runs it (hems.ownership)
-            self.store.ask_replan(home_id, reason)
-            wait_s = self.settings.lease_renew_s
-            raise PlanningUnavailableError(
-                f"home {home_id} re-plans on its replica in {wait_s:g} s"
-            )
+            owner = self.store.ask_replan(home_id, reason)
+            raise handover(home_id, owner, self.settings.lease_renew_s)
         ctl = self.controller(home_id)
         home = await ctl.home()  # once for the pass: its steps take it
         if not ctl.states:
@@ -435,34 +434,6 @@ class CemService:
             self._plan_lost(home_id, exc)
         except Exception:
             log.exception("home %s: cycle failed; it will run again at the next tick", home_id)
-
-
-class PrincipalCache:
-    """Who a token belongs to, remembered for ``ttl_s`` seconds. A deleted home's tokens stop
-    working at once (:meth:`CemService.forget` clears the cache); an unknown token is never
-    remembered, so a new token works at once too."""
-
-    def __init__(self, store: Store, ttl_s: float = 10.0, max_entries: int = 10_000) -> None:
-        self._store = store
-        self._ttl_s = ttl_s
-        self._max = max_entries
-        self._known: dict[str, tuple[Principal, float]] = {}
-
-    def get(self, token: str) -> Principal | None:
-        now = time.monotonic()
-        key = hash_token(token)  # only hashes are kept, in memory as on disk
-        hit = self._known.get(key)
-        if hit is not None and hit[1] > now:
-            return hit[0]
-        principal = self._store.principal(token)
-        if principal is not None:
-            if len(self._known) >= self._max:
-                self._known.clear()
-            self._known[key] = (principal, now + self._ttl_s)
-        return principal
-
-    def clear(self) -> None:
-        self._known.clear()
 
 
 PLANNER_NICENESS = 10

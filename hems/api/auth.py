@@ -1,7 +1,7 @@
 """Bearer-token authentication and per-home access.
 
 The dependencies are coroutines (a token look-up is remembered a few seconds, see
-:class:`hems.service.PrincipalCache`), so running them on the event loop costs less than a hop
+:class:`hems.principals.PrincipalCache`), so running them on the event loop costs less than a hop
 to the thread pool; the chain is kept short (bearer -> principal -> home) because FastAPI
 resolves every dependency on every request.
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Response, status
 
 from hems.api.auth import CurrentPrincipal, HomeId, Service, actor
-from hems.api.errors import BODY, HOME, invalid, responses
+from hems.api.errors import BODY, HANDED_OVER, HOME, invalid, responses
 from hems.api.json_cache import Cache
 from hems.api.schemas import OverridePublic
 from hems.domain.preferences import OverrideRequest, Preferences
 from hems.planner_pool import PlanningUnavailableError
+from hems.replica_handover import HandedToOwnerError
 from hems.serving.params import OverrideIdPath
 from hems.storage.store import ConflictError
 from hems.usecases import preferences as uc
@@ -62,7 +63,7 @@ async def list_overrides(home_id: HomeId, service: Service) -> list[OverridePubl
     "/homes/{home_id}/overrides",
     status_code=status.HTTP_201_CREATED,
     response_model=OverridePublic,
-    responses=responses(HOME, BODY, 409, 503),
+    responses=responses(HOME, BODY, 409, 503) | HANDED_OVER,
 )
 async def add_override(
     home_id: HomeId, body: OverrideRequest, service: Service, principal: CurrentPrincipal
@@ -76,6 +77,8 @@ async def add_override(
         raise invalid(exc.loc, exc.message, exc.value) from None
     except ConflictError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except HandedToOwnerError:
+        raise  # 202: stored, its replica re-plans it (hems.api.routes)
     except PlanningUnavailableError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
 

@@ -36,6 +36,23 @@ class ErrorBody(BaseModel):
     detail: str
 
 
+class HandedOverBody(BaseModel):
+    """202 from a replica that does not run the home (docs/service.md, "Replicas"): the
+    change is stored and ``replica`` re-plans the home within ``replan_within_s``."""
+
+    detail: str
+    replica: str
+    replan_within_s: float
+
+
+HANDED_OVER: dict[int | str, dict[str, Any]] = {
+    status.HTTP_202_ACCEPTED: {
+        "model": HandedOverBody,
+        "description": "Stored; the replica that runs the home re-plans it (replicas only)",
+    }
+}
+
+
 _MEANINGS = {
     status.HTTP_400_BAD_REQUEST: "The body could not be parsed (e.g. JSON nested too deep)",
     status.HTTP_401_UNAUTHORIZED: "Missing, unknown or revoked token",

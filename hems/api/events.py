@@ -14,7 +14,7 @@ from fastapi import APIRouter, Response
 from pydantic import TypeAdapter
 
 from hems.api.auth import Admin, CurrentPrincipal, HomeId, Service, actor
-from hems.api.errors import ADMIN, BODY, HOME, responses
+from hems.api.errors import ADMIN, BODY, HANDED_OVER, HOME, responses
 from hems.api.json_cache import Cache
 from hems.api.schemas import EventIn, EventPublic
 from hems.serving.params import EventIdPath, HomeIdPath
@@ -66,7 +66,7 @@ async def receive_event(
 @router.post(
     "/homes/{home_id}/events/{event_id}/opt-out",
     response_model=EventPublic,
-    responses=responses(HOME, 503),
+    responses=responses(HOME, 503) | HANDED_OVER,
 )
 async def opt_out(
     home_id: HomeId, event_id: EventIdPath, service: Service, principal: CurrentPrincipal

@@ -23,6 +23,7 @@ from hems.api import (
 from hems.api.auth import Service
 from hems.api.json_cache import JsonCache
 from hems.planner_pool import PlanningUnavailableError
+from hems.replica_handover import HandedToOwnerError
 from hems.runtime import Runtime
 from hems.usecases.conformance import ConformanceRuns
 from hems.usecases.health import not_ready_reason, planner_summary
@@ -60,6 +61,16 @@ def install_api(app: FastAPI, rt: Runtime, *, run_scheduler: bool) -> None:
         if reason is not None:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, reason)
         return {"status": "ready", "planner": planner_summary(service)}
+
+    @app.exception_handler(HandedToOwnerError)
+    async def handed_to_owner(_request: Request, exc: Exception) -> JSONResponse:
+        """A change made through a replica that does not run the home: stored, and its
+        owner re-plans it within a lease round (202 saying which replica and when)."""
+        assert isinstance(exc, HandedToOwnerError)
+        body = errors.HandedOverBody(
+            detail=str(exc), replica=exc.replica_id, replan_within_s=exc.within_s
+        )
+        return JSONResponse(body.model_dump(), status_code=status.HTTP_202_ACCEPTED)
 
     @app.exception_handler(PlanningUnavailableError)
     async def planning_unavailable(_request: Request, exc: Exception) -> JSONResponse:

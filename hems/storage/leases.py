@@ -173,15 +173,23 @@ class LeaseRecords(StoreBase):
         replans = self.take_replan_requests(replica_id)
         return LeaseRound(owned=owned, live_replicas=live, share=share, replans=replans)
 
-    def ask_replan(self, home_id: int, reason: str) -> None:
+    def ask_replan(self, home_id: int, reason: str) -> str | None:
         """Ask the home's owner to re-plan it (this replica does not run it): kept on the
-        lease, reasons joined, until the owner's next round takes it. A home no replica has
-        claimed yet needs nothing: its first owner plans it when it claims it."""
+        lease, reasons joined, until the owner's next round takes it. Returns the replica that
+        holds the home's lease now, or None when none does (never claimed, given back, or run
+        out: no owner alive); the replica that claims it next plans it at its first cycle."""
         with self.write_transaction() as s:
             row = s.get(HomeLeaseRow, home_id, with_for_update=True)
-            if row is not None:
-                joined = f"{row.replan_asked}, {reason}" if row.replan_asked else reason
-                row.replan_asked = joined[:400]
+            if row is None:
+                return None
+            joined = f"{row.replan_asked}, {reason}" if row.replan_asked else reason
+            row.replan_asked = joined[:400]
+            owner = s.scalar(
+                select(HomeLeaseRow.owner).where(
+                    HomeLeaseRow.home_id == home_id, HomeLeaseRow.expires_at > db_now()
+                )
+            )
+        return None if owner is None else str(owner)
 
     def take_replan_requests(self, replica_id: str) -> dict[int, str]:
         """The re-plans asked of ``replica_id``'s homes (home id -> why), cleared."""

@@ -18,7 +18,7 @@ def principal_of(service: CemService, token: str) -> Principal | None:
 
 
 def cached_principal(service: CemService, token: str) -> Principal | None:
-    """The token's owner, remembered a few seconds (:class:`hems.service.PrincipalCache`):
+    """The token's owner, remembered a few seconds (:class:`hems.principals.PrincipalCache`):
     every API request asks."""
     return service.principals.get(token)
 

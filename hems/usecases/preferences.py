@@ -8,6 +8,7 @@ from hems.domain.devices import DeviceKind
 from hems.domain.home import HomeSpec
 from hems.domain.preferences import OverrideKind, OverrideRequest, Preferences
 from hems.planner_pool import PlanningUnavailableError
+from hems.replica_handover import HandedToOwnerError
 from hems.service import CemService
 from hems.storage.store import ConflictError, NotFoundError
 from hems.usecases.errors import InvalidInputError
@@ -84,6 +85,8 @@ async def add_override(
             await service.opt_out(home_id, target, actor)
         else:
             await service.replan_and_dispatch(home_id, f"override {request.kind.value}")
+    except HandedToOwnerError:
+        raise  # stored; the replica that runs the home re-plans it
     except PlanningUnavailableError as exc:
         raise PlanningUnavailableError(
             f"the override is recorded and in force on the last plan, but the home could not "

@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 
 from hems.domain.preferences import OverrideKind, OverrideRequest
 from hems.planner_pool import PlanningUnavailableError
+from hems.replica_handover import HandedToOwnerError
 from hems.service import CemService
 from hems.serving.dependencies import Service
 from hems.serving.params import EventIdPath, HomeIdPath, OverrideIdPath
@@ -326,6 +327,9 @@ async def add_override(user: User, form: Form, service: Service) -> RedirectResp
     except InvalidInputError as exc:  # a check against the store (no such device)
         user.flash("error", f"Not done: {_input_error(exc)}")
         return _back(user)
+    except HandedToOwnerError as exc:  # stored; the replica that runs the home re-plans
+        user.flash("ok", f"Done: {exc}.")
+        return _back(user)
     except (PlanningUnavailableError, ConflictError) as exc:  # planning down; car unplugged
         user.flash("error", f"Not done: {exc}")
         return _back(user)
@@ -432,6 +436,9 @@ async def opt_out(
         await events.opt_out_until_event_ends(service, user.home_id, event_id, user.actor)
     except NotFoundError:
         raise WebError(status.HTTP_404_NOT_FOUND, "There is no such event.") from None
+    except HandedToOwnerError as exc:  # stored; the replica that runs the home re-plans
+        user.flash("ok", f"Opted out: {exc}.")
+        return _back(user, "/events")
     except PlanningUnavailableError as exc:
         user.flash("error", f"Not done: {exc}")
         return _back(user, "/events")

@@ -178,10 +178,11 @@ def test_a_clean_stop_frees_the_homes_at_once(store):
 
 def test_a_replan_asked_through_another_replica_reaches_the_owner_once(store):
     home, other = _homes(store, 2)
-    store.ask_replan(home, "not claimed yet")  # no lease yet: its first owner plans it anyway
+    # no lease yet: no owner alive; its first owner plans it anyway
+    assert store.ask_replan(home, "not claimed yet") is None
     store.claim_homes("a", LEASE_S, limit=1)
     store.claim_homes("b", LEASE_S, limit=1)
-    store.ask_replan(home, "preferences changed")
+    assert store.ask_replan(home, "preferences changed") == "a"  # the owner alive, named
     store.ask_replan(home, "override cancelled")
     assert store.take_replan_requests("b") == {}
     assert store.take_replan_requests("a") == {home: "preferences changed, override cancelled"}

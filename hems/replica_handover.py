@@ -1,0 +1,40 @@
+"""A change asked of a replica that does not run the home (docs/service.md, "Replicas").
+
+The change is stored either way and the re-plan is asked of the home's owner through its lease
+(:meth:`hems.storage.leases.LeaseRecords.ask_replan`). When a live replica holds the lease,
+the owner re-plans within one lease round: the caller is told so (:class:`HandedToOwnerError`, the
+API's 202) rather than refused. When no replica holds it (every replica that could run it is
+gone, or it is not claimed yet), nothing will plan it until one claims it: that stays a
+:class:`PlanningUnavailableError` (503, try again).
+"""
+
+from __future__ import annotations
+
+from hems.planner_pool import PlanningUnavailableError
+
+
+class HandedToOwnerError(PlanningUnavailableError):
+    """The change is stored and the replica that runs the home re-plans it within
+    ``within_s``. A :class:`PlanningUnavailableError`, so a caller that carries on without a
+    plan (answers stand, planned later) treats it the same; the API answers 202 with it."""
+
+    def __init__(self, home_id: int, replica_id: str, within_s: float) -> None:
+        self.home_id = home_id
+        self.replica_id = replica_id
+        self.within_s = within_s
+        super().__init__(
+            f"home {home_id} is run by replica {replica_id}: the change is stored and the home "
+            f"re-plans there within {within_s:g} s"
+        )
+
+
+def handover(home_id: int, owner: str | None, within_s: float) -> PlanningUnavailableError:
+    """What to raise once the re-plan was asked of ``owner`` (None: no replica holds the
+    home's lease): :class:`HandedToOwnerError`, or a plain 503 naming when to try again."""
+    if owner is None:
+        return PlanningUnavailableError(
+            f"no replica runs home {home_id} now (its lease is free or ran out): the change "
+            f"is stored and the home is planned when a replica claims it; "
+            f"try again in {within_s:g} s"
+        )
+    return HandedToOwnerError(home_id, owner, within_s)
