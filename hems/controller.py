@@ -30,7 +30,7 @@ from hems.flexibility import FlexibilityProfiles, profile_columns, timing_extens
 from hems.import_guard import TURN_DOWN_REASON, ImportGuard
 from hems.made_plan import MadePlan, as_stored
 from hems.market import MarketSource
-from hems.plan_causes import with_pause_causes
+from hems.plan_causes import with_cohort_causes, with_pause_causes
 from hems.plan_schedules import DeviceSchedule, device_schedules, hold, leave_schedules
 from hems.planner_backend import PlanFailedError, PlannerBackend, by_deadline
 from hems.problem_builder import PlanInputs, build_problem
@@ -42,6 +42,7 @@ from hems.storage.store import Store
 from hems.storage.tables import TelemetryRow
 from kernel.devices import DeviceCapabilities, DeviceState, DeviceUnavailableError
 from optimiser import (
+    DsrRequest,
     ModelExtension,
     ModeMemory,
     Plan,
@@ -86,7 +87,7 @@ def plan_home(
     problem, extensions = build_problem(inputs)
     memory = memory if memory is not None else ModeMemory()
     plan = optimise(problem, options, extensions, memory, models=process_model_cache())
-    plan = with_pause_causes(plan, inputs.paused_until)
+    plan = with_cohort_causes(with_pause_causes(plan, inputs.paused_until))
     return PlannedHome(problem, list(extensions), plan, rule_based_plan(problem), memory)
 
 
@@ -110,11 +111,9 @@ class HomeController:
     planner: PlannerBackend | None = None
     """Where plans run (:mod:`hems.planner_backend`; None: a thread of this process)."""
     last_problem: tuple[int, Problem, list[ModelExtension]] | None = None
-    mode_memory: ModeMemory = field(default_factory=ModeMemory)
-    """The modes of the home's last plan, which its next plan tries first."""
+    mode_memory: ModeMemory = field(default_factory=ModeMemory)  # last plan's modes, tried first
     flexibility_cache: FlexibilityProfiles | None = None
-    made: MadePlan | None = None
-    """The plan this controller made last (None before its first plan in this process)."""
+    made: MadePlan | None = None  # the plan it made last (None before its first in this process)
     ramping: set[str] = field(default_factory=set)
     """Devices on their way to a decided setpoint (the last apply sent a ramp step)."""
     follow_site: frozenset[str] = frozenset()
@@ -132,6 +131,7 @@ class HomeController:
     guard: ImportGuard = field(default_factory=ImportGuard)  # hems/site_guard.py
     guard_wanted: dict[str, float] = field(default_factory=dict)  # a capped device's plan [kW]
     capabilities: dict[str, DeviceCapabilities] = field(default_factory=dict)  # as stored
+    cohort_share: list[DsrRequest] = field(default_factory=list)  # hems/cohort_limit.py
 
     # -- reading devices ---------------------------------------------------------------------
     async def home(self) -> HomeSpec:
@@ -275,7 +275,8 @@ class HomeController:
             now_utc=now,
             ev_boost=overrides.boosted,
             paused_until=overrides.paused_until,
-            dsr_requests=active_requests(self.store.events(self.home_id), grid, baseline_kw),
+            dsr_requests=active_requests(self.store.events(self.home_id), grid, baseline_kw)
+            + self.cohort_share,
             safeguards=self.safeguards(),
             capabilities=stored_capabilities(self.store, self.home_id),
             import_rewards=import_rewards(self.store.saving_sessions(self.home_id), grid),

@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from hems.cohort.coordination import SHARE_EVENT_ID
 from optimiser import Plan, Violation, Wish
 
 UK = ZoneInfo("Europe/London")
@@ -43,5 +44,22 @@ def with_pause_causes(plan: Plan, paused_until: Mapping[str, datetime] | None) -
         and v.start_utc < paused_until[v.asset]
         else v
         for v in plan.violations
+    )
+    return replace(plan, violations=violations)
+
+
+COHORT_CAUSE = "the cohort import limit the operator set (this home's share of it)"
+"""What a home's cohort share is called where the optimiser names its DSR request."""
+
+
+def with_cohort_causes(plan: Plan) -> Plan:
+    """``plan`` whose causes name the operator's cohort import limit where the optimiser names
+    the home's share of it as a DSR request (:data:`hems.cohort.coordination.SHARE_EVENT_ID`):
+    the consumer did not accept a DSR event, the operator limited the cohort."""
+    named = f"DSR request {SHARE_EVENT_ID}"
+    if not any(named in v.message for v in plan.violations):
+        return plan
+    violations = tuple(
+        replace(v, message=v.message.replace(named, COHORT_CAUSE)) for v in plan.violations
     )
     return replace(plan, violations=violations)

@@ -18,11 +18,11 @@ from datetime import timedelta
 
 from adapters.devices.driver import DeviceDriver
 from hems.clock import Clock
+from hems.cohort_limit import cohort_batch
 from hems.controller import HomeController
 from hems.domain.preferences import Preferences
 from hems.dsr_events import CONSUMER_OPT_OUT, base_event_id, participation
 from hems.market import MarketSource
-from hems.plan_batch import run_batch
 from hems.planner_backend import PlanFlags, PlannerBackend
 from hems.planner_dask import DaskPlanner
 from hems.planner_pool import PlanFailedError, PlannerPool, PlanningUnavailableError
@@ -191,7 +191,7 @@ class CemService:
         with a deadline (:mod:`hems.plan_batch`)."""
         ctls = [self.controller(h) for h in home_ids if self.runs(h)]
         now, allowance_s = self.clock.now(), self.settings.plan_deadline_s
-        await run_batch(ctls, now, allowance_s, self.plan_flags, self._plan_lost)
+        await cohort_batch(self.store, ctls, now, allowance_s, self.plan_flags, self._plan_lost)
 
     async def apply_due_all(self) -> None:
         await asyncio.gather(*(self._guarded(c.apply_due(), c.home_id) for c in self._running()))

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from hems.api import (
     cohort,
+    cohort_limit,
     conformance,
     consumer,
     devices,
@@ -43,7 +44,7 @@ def install_api(app: FastAPI, rt: Runtime, *, run_scheduler: bool) -> None:
     app.state.tariff_comparisons = comparisons
     rt.service.forget_listeners.append(comparisons.forget)
     modules = (homes, devices, consumer, plans, saving_sessions, tariffs, events, conformance)
-    for module in (*modules, cohort, docs_pages, planner):
+    for module in (*modules, cohort, cohort_limit, docs_pages, planner):
         app.include_router(module.router)
 
     @app.get("/health", tags=["health"])

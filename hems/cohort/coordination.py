@@ -26,6 +26,7 @@ energy it leaves short of the wishes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -58,11 +59,14 @@ class CoordinationOptions:
         tolerance_kw: a slot is over its limit, a home at its share, a share changed, by more
             than this [kW].
         penalty_gbp_per_kwh: the price of each kWh a home imports above its share.
+        deadline_s: see the field.
     """
 
     max_iterations: int = 12
     tolerance_kw: float = 0.05
     penalty_gbp_per_kwh: float = 20.0
+    deadline_s: float | None = None
+    """A ``time.monotonic()`` after which no round starts (unconverged; a slot's batch)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,6 +149,8 @@ def coordinate(
         if replan.size == 0:
             converged = not over.any()
             break
+        if opts.deadline_s is not None and time.monotonic() > opts.deadline_s:
+            break
         rounds += 1
         for h in replan.tolist():
             capped = with_shares(problems[h], shares[h], opts.penalty_gbp_per_kwh)
@@ -185,7 +191,14 @@ def measures_of(problems: Sequence[Problem], plans: Sequence[Plan]) -> CohortMea
 
 def with_shares(problem: Problem, shares_kw: FloatArray, penalty_gbp_per_kwh: float) -> Problem:
     """``problem`` with an ``IMPORT_CAP`` request per run of equal finite shares."""
-    grid = problem.grid
+    requests = share_requests(problem.grid, shares_kw, penalty_gbp_per_kwh)
+    return replace(problem, dsr_requests=(*problem.dsr_requests, *requests))
+
+
+def share_requests(
+    grid: TimeGrid, shares_kw: FloatArray, penalty_gbp_per_kwh: float
+) -> tuple[DsrRequest, ...]:
+    """An ``IMPORT_CAP`` request (``SHARE_EVENT_ID``) per run of equal finite shares."""
     requests: list[DsrRequest] = []
     t = 0
     while t < grid.n_steps:
@@ -205,7 +218,7 @@ def with_shares(problem: Problem, shares_kw: FloatArray, penalty_gbp_per_kwh: fl
                 )
             )
         t = end
-    return replace(problem, dsr_requests=(*problem.dsr_requests, *requests))
+    return tuple(requests)
 
 
 def _common_grid(problems: Sequence[Problem]) -> TimeGrid | None:

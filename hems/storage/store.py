@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from hems.storage.cohort_limits import CohortLimitRecords
 from hems.storage.database import ConflictError, NotFoundError, audit_row, vars_of
 from hems.storage.device_registry import DeviceRegistryRecords, RegisteredDevice
 from hems.storage.enrolments import EnrolmentRecords
@@ -76,6 +77,7 @@ class Store(
     DeviceRegistryRecords,
     LeaseRecords,
     SavingSessionRecords,
+    CohortLimitRecords,
 ):
     """The service's records over one SQLAlchemy engine: every part's methods on one object
     (``store.add_setpoint(...)``), sharing its sessions, write transactions and change

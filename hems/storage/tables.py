@@ -307,3 +307,18 @@ class SavingSessionRow(Base):
     baseline_method: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime]
     cancelled_at: Mapped[datetime | None]
+
+
+class CohortLimitRow(Base):
+    """A cohort import limit the operator set (:mod:`hems.storage.cohort_limits`): ``limit_kw``
+    for the whole cohort from ``start`` to ``end``; the one not cleared is in force."""
+
+    __tablename__ = "cohort_limits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    limit_kw: Mapped[float] = mapped_column(Float)
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    set_by: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime]
+    cleared_at: Mapped[datetime | None] = mapped_column(index=True)

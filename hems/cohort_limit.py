@@ -1,0 +1,124 @@
+"""A slot's batch under the cohort import limit the operator set (docs/cohort.md).
+
+While a limit is set (``PUT /admin/cohort/limit``) and overlaps the planning horizon, the
+slot's batch first coordinates the homes this process runs
+(:func:`hems.cohort.coordination.coordinate` on each home's problem of this slot, without its
+old share), under ``limit_kw x`` this replica's fraction of the cohort's homes in the slots of
+the limit. Each home's share then becomes its ``IMPORT_CAP`` requests
+(:attr:`hems.controller.HomeController.cohort_share`, kept for the re-plans between slots) and
+the normal batch (:func:`hems.plan_batch.run_batch`) re-plans and dispatches every home with
+it. A slot the coordination never shared gets shares too (each home its planned import plus an
+even part of what is left), so a re-plan cannot move load into it unseen.
+
+The coordination has 60 % of the batch's time: when it does not converge by then, each home
+keeps the shares of the last coordination that converged (or, for its first, the ones
+reached) and is flagged late with the reason. When the limit is cleared or has ended, the
+shares are dropped and the homes re-plan without them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from functools import partial
+
+import numpy as np
+
+from hems.cohort.coordination import (
+    SHARE_EVENT_ID,
+    CoordinationOptions,
+    coordinate,
+    share_requests,
+)
+from hems.cohort.measures import FloatArray, import_kw
+from hems.controller import HomeController
+from hems.domain.home import HomeSpec
+from hems.plan_batch import batch_budget_s, run_batch
+from hems.planner_backend import BatchReport, PlanFlags
+from hems.planner_pool import PlanningUnavailableError
+from hems.problem_builder import build_problem
+from hems.storage.cohort_limits import CohortLimit
+from hems.storage.store import Store
+from kernel.timegrid import TimeGrid
+from optimiser import ModelExtension, Plan, Problem, SolverOptions, optimise
+
+COORDINATION_SHARE_OF_BUDGET = 0.6
+"""The part of the batch's time the coordination may take; the re-plans have the rest."""
+
+
+def limit_by_slot_kw(limit: CohortLimit, grid: TimeGrid, fraction: float) -> FloatArray:
+    """``limit_kw x fraction`` in the grid's slots that start within the limit, ``inf`` else."""
+    starts = [grid.slot_start(t) for t in range(grid.n_steps)]
+    return np.array(
+        [limit.limit_kw * fraction if limit.start <= s < limit.end else np.inf for s in starts]
+    )
+
+
+def full_shares(shares_kw: FloatArray, imports_kw: FloatArray, limit_kw: FloatArray) -> FloatArray:
+    """``shares_kw`` (homes x slots) with the limited slots never shared given shares too: each
+    home its import plus an even part of what the cohort leaves of the limit there."""
+    n_homes = max(shares_kw.shape[0], 1)
+    spare = np.clip(limit_kw - imports_kw.sum(axis=0), 0.0, None) / n_homes
+    unshared = ~np.isfinite(shares_kw) & np.isfinite(limit_kw)[None, :]
+    return np.where(unshared, imports_kw + spare[None, :], shares_kw)
+
+
+async def cohort_batch(
+    store: Store,
+    controllers: Sequence[HomeController],
+    now: datetime,
+    allowance_s: float,
+    flags: PlanFlags,
+    on_unavailable: Callable[[int, PlanningUnavailableError], None],
+) -> BatchReport:
+    """The slot's batch (:func:`hems.plan_batch.run_batch`), coordinated under the cohort limit
+    when one is set and overlaps the horizon (see the module)."""
+    limit = await asyncio.to_thread(store.cohort_limit)
+    if not controllers or limit is None or limit.end <= now:
+        for ctl in controllers:
+            if ctl.cohort_share:
+                ctl.cohort_share = []
+                ctl.request_replan("cohort limit cleared")
+        return await run_batch(controllers, now, allowance_s, flags, on_unavailable)
+    settings = controllers[0].settings
+    budget_s = batch_budget_s(now, settings.slot_minutes, allowance_s)
+    deadline = time.monotonic() + COORDINATION_SHARE_OF_BUDGET * budget_s
+    fraction = len(controllers) / max(len(await asyncio.to_thread(store.home_ids)), 1)
+    built = [await asyncio.to_thread(_problem, ctl, now, await ctl.home()) for ctl in controllers]
+    grid = built[0][0].grid
+    limit_kw = limit_by_slot_kw(limit, grid, fraction)
+    solver = SolverOptions(time_limit_s=settings.solver_time_limit_s)
+    result = await asyncio.to_thread(
+        coordinate,
+        [p for p, _ext in built],
+        limit_kw,
+        planners=[partial(_plan, solver, ext) for _p, ext in built],
+        options=CoordinationOptions(deadline_s=deadline),
+    )
+    imports = np.vstack([import_kw(p.schedule) for p in result.plans])
+    shares = full_shares(result.shares_kw, imports, limit_kw)
+    penalty = CoordinationOptions().penalty_gbp_per_kwh
+    for h, ctl in enumerate(controllers):
+        if result.converged or not ctl.cohort_share:
+            ctl.cohort_share = list(share_requests(grid, shares[h], penalty))
+        if not result.converged:
+            reason = "cohort limit: coordination did not converge by the deadline; "
+            flags.flag(ctl.home_id, "late", reason + "last feasible shares kept", now)
+        ctl.request_replan(f"cohort limit {limit.limit_kw:g} kW")
+    return await run_batch(controllers, now, allowance_s, flags, on_unavailable)
+
+
+def _problem(
+    ctl: HomeController, now: datetime, home: HomeSpec
+) -> tuple[Problem, list[ModelExtension]]:
+    """The home's problem of this slot without its old share (the coordination shares anew)."""
+    inputs = ctl._inputs(now, home)
+    kept = [r for r in inputs.dsr_requests if r.event_id != SHARE_EVENT_ID]
+    return build_problem(replace(inputs, dsr_requests=kept))
+
+
+def _plan(options: SolverOptions, extensions: Sequence[ModelExtension], problem: Problem) -> Plan:
+    return optimise(problem, options, extensions)
