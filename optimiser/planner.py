@@ -32,7 +32,9 @@ Failure modes
 * the time limit with a solution: the best solution, status ``TIME_LIMIT``; a round that may
   be followed by another gets at most ``ROUND_TIME_SHARE`` of the time left, so a round stopped
   with a solution that fails a check is repaired by the next one (starting from its modes)
-  instead of leaving no time and ending in the rule-based plan;
+  instead of leaving no time and ending in the rule-based plan; a round stopped there with a
+  solution that passes every check is run on for the time left (:meth:`RoundSolver.resume`),
+  so the budget (the whole plan's) is used, not left;
 * no solution (limit, infeasible, numerical trouble, a solver error): the rule-based plan
   (:mod:`optimiser.fallback`), status ``FALLBACK``, with the solver's termination in
   ``solver.termination`` (a :class:`~optimiser.termination.SolveStatus`) and in words in
@@ -75,6 +77,30 @@ ROUND_TIME_SHARE = 0.7
 round stopped at its limit with a solution that fails a check leaves the next round time to
 repair it from that solution's modes (rounds usually take milliseconds; this matters on hard
 models, e.g. two days of negative prices, where a first round can use the whole limit)."""
+
+
+MIN_RESUME_S = 0.05
+"""A round that stopped at its time share with a solution that passes every check is run on
+for the time left when more than this is left (the plan's budget is there to be used)."""
+
+
+def _resume(
+    problem: Problem,
+    built: BuiltModel,
+    solver: RoundSolver,
+    outcome: SolveOutcome,
+    left_s: float,
+) -> tuple[SolveOutcome, Dispatch]:
+    """The last round's MIP run on for ``left_s`` from its solution (which passed every
+    check); its solution when that also passes them, else ``outcome``'s, restored."""
+    before = solver.highs.current_values()
+    resumed = solver.resume(left_s, outcome)
+    dispatch = read_dispatch(problem, built)
+    if failed_checks(problem, built, dispatch):
+        for var, x in zip(solver.highs.columns, before, strict=True):
+            var.set_value(float(x), skip_validation=True)
+        return replace(outcome, solve_s=resumed.solve_s), read_dispatch(problem, built)
+    return resumed, dispatch
 
 
 def initial_binary_slots(problem: Problem) -> BinarySlots:
@@ -222,6 +248,10 @@ def _plan(
             dispatch = read_dispatch(problem, built)
             failed = failed_checks(problem, built, dispatch)
             if not failed:
+                left_s = options.time_limit_s - (time.perf_counter() - started)
+                if outcome.status is SolveStatus.TIME_LIMIT and left_s > MIN_RESUME_S:
+                    outcome, dispatch = _resume(problem, built, solver, outcome, left_s)
+                    solve_s += outcome.solve_s
                 break
             dispatch = None  # a solution that fails a check is never returned
             stopped = outcome.status is SolveStatus.TIME_LIMIT

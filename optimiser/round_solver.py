@@ -101,6 +101,29 @@ class RoundSolver:
                 best = (fixed.objective, hm.current_values())
         return self._mip(None if best is None else best[1], time_limit_s, started, translate_s)
 
+    def resume(self, time_limit_s: float, last: SolveOutcome) -> SolveOutcome:
+        """Run the MIP again from ``last``'s solution (loaded, stopped at its time share) for
+        the time the plan has left, instead of returning with it unused.
+
+        HiGHS starts the search afresh from that complete start, so the result is never worse;
+        the best bound of every run is kept in the outcome. The caller checks the result as
+        any round's (a different solution may fail a check ``last``'s passed)."""
+        started = time.perf_counter()
+        hm = self.highs
+        before = hm.current_values()
+        hm.offer_values(before)
+        outcome = hm.solve(time_limit_s)
+        self._keep_bound(outcome)
+        worse = outcome.objective > last.objective + 1e-9  # HiGHS refused the start
+        if not outcome.status.has_solution or (hm.minimises and worse):
+            for var, x in zip(hm.columns, before, strict=True):
+                var.set_value(float(x), skip_validation=True)
+            return replace(last, solve_s=time.perf_counter() - started, translate_s=0.0)
+        z = outcome.objective
+        bound = max(outcome.bound, self.lower_bound) if hm.minimises else outcome.bound
+        gap = (z - bound) / max(abs(z), 1e-9) if hm.minimises else outcome.gap
+        return replace(outcome, bound=bound, gap=gap, solve_s=time.perf_counter() - started)
+
     def _hinted(self, modes: dict[int, float]) -> dict[int, float] | None:
         """``modes`` with the hinted ones in their place; None when no hint changes one."""
         column_of = self.highs.reader.column_of
