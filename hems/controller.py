@@ -30,10 +30,10 @@ from hems.flexibility import FlexibilityProfiles, profile_columns, timing_extens
 from hems.import_guard import TURN_DOWN_REASON, ImportGuard
 from hems.made_plan import MadePlan, as_stored
 from hems.market import MarketSource
-from hems.plan_causes import with_cohort_causes, with_pause_causes
+from hems.plan_job import plan_home
 from hems.plan_schedules import DeviceSchedule, device_schedules, hold, leave_schedules
 from hems.planner_backend import PlanFailedError, PlannerBackend, by_deadline
-from hems.problem_builder import PlanInputs, build_problem
+from hems.problem_builder import PlanInputs
 from hems.saving_sessions import import_rewards
 from hems.settings import Settings
 from hems.site_guard import SiteMeterRead, guard_tick, with_wanted
@@ -45,13 +45,10 @@ from optimiser import (
     DsrRequest,
     ModelExtension,
     ModeMemory,
-    Plan,
     Problem,
     SolverOptions,
     TimeGrid,
     optimise,
-    process_model_cache,
-    rule_based_plan,
 )
 
 log = logging.getLogger(__name__)
@@ -65,30 +62,6 @@ class DeviceHealth:
     failures: int = 0
     last_error: str = ""
     last_seen_utc: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedHome:
-    """What a planner worker sends back: the problem it built, its extensions, the plan and
-    the rule-based baseline the savings are measured against."""
-
-    problem: Problem
-    extensions: list[ModelExtension]
-    plan: Plan
-    baseline: Plan
-    memory: ModeMemory
-
-
-def plan_home(
-    inputs: PlanInputs, options: SolverOptions, memory: ModeMemory | None = None
-) -> PlannedHome:
-    """Build and plan the home and its baseline in a worker process (off the API's interpreter;
-    its models re-used, optimiser.ModelCache); ``memory`` (the modes tried first) comes back."""
-    problem, extensions = build_problem(inputs)
-    memory = memory if memory is not None else ModeMemory()
-    plan = optimise(problem, options, extensions, memory, models=process_model_cache())
-    plan = with_cohort_causes(with_pause_causes(plan, inputs.paused_until))
-    return PlannedHome(problem, list(extensions), plan, rule_based_plan(problem), memory)
 
 
 @dataclass
@@ -220,10 +193,14 @@ class HomeController:
             # solve and the save below, so the API answers while a home plans.
             inputs = await asyncio.to_thread(self._inputs, now, home or await self.home())
             options = SolverOptions(time_limit_s=self.settings.solver_time_limit_s)
-            memory = self.mode_memory
-            run = asyncio.to_thread if self.planner is None else self.planner.run  # no GIL shared
+            args = (inputs, options, self.mode_memory)
+            planning = (  # on a cluster, on the worker that planned the home before
+                asyncio.to_thread(plan_home, *args)
+                if self.planner is None  # no GIL shared otherwise
+                else self.planner.run(plan_home, *args, affinity=f"home{self.home_id}")
+            )
             try:
-                planned = await by_deadline(deadline_s, run(plan_home, inputs, options, memory))
+                planned = await by_deadline(deadline_s, planning)
             except PlanFailedError as exc:  # late, or the worker died at every try
                 log.error("home %s: plan (%s) failed: %s", self.home_id, trigger, exc)
                 await asyncio.to_thread(

@@ -55,8 +55,10 @@ class PlannerBackend(Protocol):
     """What runs plans. Usable from any event loop; a job is a picklable module-level function
     and its arguments."""
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` somewhere else than the event loop's thread; raises what ``fn`` raised,
+    async def run(self, fn: Callable[..., T], *args: Any, affinity: str | None = None) -> T:
+        """``fn(*args)`` somewhere else than the event loop's thread; ``affinity``: a key (a
+        home's) whose jobs should run in the same worker while it lives, where the models it
+        keeps are (a hint a backend may ignore); raises what ``fn`` raised,
         :class:`~hems.planner_pool.PlanFailedError` when its worker died every time, and
         :class:`~hems.planner_pool.PlanningUnavailableError` when nothing can plan now."""
         ...

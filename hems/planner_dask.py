@@ -8,6 +8,9 @@ of ours: tasks spread over the workers, and a task whose worker dies is run agai
 :class:`~distributed.KilledWorker`, which becomes :class:`PlanFailedError` here). A job
 cancelled on our side (its slot's deadline passed) is cancelled on the cluster too.
 
+A home's plans go to the same worker while it lives (:mod:`hems.worker_affinity`), where the
+model kept for its shape is. A cluster with no worker is treated as one that cannot be reached.
+
 A cluster that cannot be reached, at start or later, is not an outage: plans run on the local
 backend (``planner_processes`` workers, or a thread), the change is logged once and shown in
 :meth:`DaskPlanner.health`, and :meth:`DaskPlanner.heal` connects again every
@@ -32,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from hems.planner_backend import BackendHealth, PlannerBackend
 from hems.planner_pool import PlanFailedError
+from hems.worker_affinity import WorkerChoice
 from optimiser import prepare_planner_process
 
 if TYPE_CHECKING:
@@ -79,21 +83,27 @@ class DaskPlanner:
         self._fallback = ""  # why plans run locally; empty while the cluster is used
         self._next_try_s = 0.0  # time.monotonic() before which no connection is tried
         self._connecting: asyncio.Future[None] | None = None
+        self.choice = WorkerChoice(self._read_workers)
+        """The workers and each home's among them."""
 
     # -- state -------------------------------------------------------------------------------
     def health(self) -> BackendHealth:
         return BackendHealth(backend=f"dask {self.address}", fallback=self._fallback)
 
     def unavailable_reason(self) -> str | None:
-        if self._cluster() is not None or self.local is None:
-            return None
-        return self.local.unavailable_reason()
+        if self._planning_here() and self.local is not None:
+            return self.local.unavailable_reason()
+        return None
 
     @property
     def down_reason(self) -> str:
-        if self._cluster() is not None or self.local is None:
-            return ""
-        return self.local.down_reason
+        if self._planning_here() and self.local is not None:
+            return self.local.down_reason
+        return ""
+
+    def _planning_here(self) -> bool:
+        """Whether plans run on this machine now (no cluster, or one with no worker)."""
+        return self._cluster() is None or bool(self._fallback)
 
     def close(self) -> None:
         with self._lock:
@@ -104,11 +114,11 @@ class DaskPlanner:
             self.local.close()
 
     # -- running jobs ------------------------------------------------------------------------
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+    async def run(self, fn: Callable[..., T], *args: Any, affinity: str | None = None) -> T:
         client = await self._connected()
         if client is not None:
             try:
-                result: T = await self._on_cluster(client, fn, args)
+                result: T = await self._on_cluster(client, fn, args, affinity)
                 self.plans_on_cluster += 1
                 return result
             except ClusterLostError as exc:
@@ -125,9 +135,12 @@ class DaskPlanner:
         if self.local is not None:
             await self.local.heal()
 
-    async def _on_cluster(self, client: Client, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    async def _on_cluster(
+        self, client: Client, fn: Callable[..., T], args: tuple[Any, ...], affinity: str | None
+    ) -> T:
         """One task, awaited without blocking the loop or a thread; cancelled on the cluster
-        when the awaiting coroutine is cancelled."""
+        when the awaiting coroutine is cancelled. With ``affinity``: on that key's worker
+        (:attr:`choice`) if it can take it, else on any."""
         from distributed import KilledWorker
 
         loop = asyncio.get_running_loop()
@@ -137,8 +150,22 @@ class DaskPlanner:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
                 loop.call_soon_threadsafe(_settle, done)
 
-        key = f"{getattr(fn, '__name__', 'plan')}-{uuid.uuid4().hex}"  # one task group per fn
-        future = client.submit(run_in_worker, fn, *args, key=key, pure=False)
+        worker = None if affinity is None else self.choice.choose(affinity)
+        name = getattr(fn, "__name__", "plan")  # one task group per fn; the key names the home
+        key = (
+            f"{name}-{uuid.uuid4().hex}"
+            if affinity is None
+            else f"{name}-{affinity}-{uuid.uuid4().hex}"
+        )
+        future = client.submit(
+            run_in_worker,
+            fn,
+            *args,
+            key=key,
+            pure=False,
+            workers=None if worker is None else [worker],
+            allow_other_workers=worker is not None,
+        )
         future.add_done_callback(wake)
         try:
             await done
@@ -159,6 +186,11 @@ class DaskPlanner:
         return result
 
     # -- the connection ----------------------------------------------------------------------
+    def _read_workers(self) -> list[str]:
+        """The scheduler's worker addresses (a round trip; blocking)."""
+        client = self._cluster()
+        return [] if client is None else list(client.nthreads())
+
     def _cluster(self) -> Client | None:
         """The client while it is connected."""
         with self._lock:
@@ -169,10 +201,26 @@ class DaskPlanner:
         """The connected client, connecting first when there is none and the retry time has
         come (one attempt at a time; the others wait for it); None: plan locally."""
         client = self._cluster()
-        if client is not None:
-            if self._fallback:  # the client reconnected on its own
-                self._back()
-            return client
+        if client is None:
+            client = await self._reconnected()
+        if client is None:
+            return None
+        if self.choice.stale():
+            try:
+                await asyncio.to_thread(self.choice.workers)
+            except OSError as exc:
+                self._fall_back(f"the cluster at {self.address} stopped answering ({exc})")
+                return None
+        if not self.choice.known_workers():  # its tasks would wait for one: plans late
+            self._fall_back(f"the cluster at {self.address} has no workers")
+            return None
+        if self._fallback:  # reconnected (on its own or by us), or workers back
+            self._back()
+        return client
+
+    async def _reconnected(self) -> Client | None:
+        """A client once more when the old one gave up and the retry time has come; None
+        meanwhile."""
         with self._lock:
             dead = self._client
             gone = dead is not None and dead.status in ("closing", "closed")
@@ -203,9 +251,8 @@ class DaskPlanner:
             return
         with self._lock:
             self._client = client
-        if self._fallback:
-            self._back()
-        else:
+        self.choice.forget()
+        if not self._fallback:
             log.info("planner: plans run on the cluster at %s", self.address)
 
     def _back(self) -> None:

@@ -128,8 +128,9 @@ class PlannerPool:
         return self._running
 
     # -- running jobs ------------------------------------------------------------------------
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` in a worker process. A job lost to a dying worker is run again on a
+    async def run(self, fn: Callable[..., T], *args: Any, affinity: str | None = None) -> T:
+        """``fn(*args)`` in a worker process (any: ``affinity`` is not used, the pool's
+        workers are not addressable). A job lost to a dying worker is run again on a
         fresh pool, alone, up to ``max_attempts`` times in all; raises
         :class:`PlanFailedError` when its worker died every time, and
         :class:`PlanningUnavailableError` when no pool can be started."""

@@ -32,7 +32,12 @@ from optimiser.highs_backend import SolverOptions
 from optimiser.import_rewards import ImportReward
 from optimiser.mode_memory import ModeMemory
 from optimiser.model import build_model
-from optimiser.model_cache import ModelCache, process_model_cache
+from optimiser.model_cache import (
+    CacheStats,
+    ModelCache,
+    process_cache_stats,
+    process_model_cache,
+)
 from optimiser.plan import Plan, PlanStatus, SolverReport, Totals
 from optimiser.planner import optimise
 from optimiser.problem import Penalties, Problem, carbon_weight_from_preference
@@ -43,6 +48,7 @@ from optimiser.termination import SolveStatus
 __all__ = [
     "Battery",
     "Building",
+    "CacheStats",
     "CopCurve",
     "DeferrableAppliance",
     "DsrKind",
@@ -78,6 +84,7 @@ __all__ = [
     "collection_deferred",
     "optimise",
     "prepare_planner_process",
+    "process_cache_stats",
     "process_model_cache",
     "rule_based_plan",
 ]

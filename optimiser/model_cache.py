@@ -246,6 +246,23 @@ class PersistentModel:
         h.clearSolver()
 
 
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    """A cache's figures since it was made."""
+
+    max_models: int
+    models: int
+    """Models kept now."""
+    hits: int
+    """Plans through a kept model."""
+    misses: int
+    """Plans that built the model they kept."""
+    uncovered: int
+    """Plans of a shape no model is kept for (planned fresh)."""
+    not_kept: int
+    """Plans of a shape not (yet) kept: seen fewer than ``keep_after`` times, or refused."""
+
+
 class ModelCache:
     """Persistent models by shape, the least recently used dropped beyond ``max_models``.
 
@@ -275,6 +292,31 @@ class ModelCache:
 
     def __len__(self) -> int:
         return len(self._models)
+
+    def stats(self) -> CacheStats:
+        """The models kept and the plans that used them, for the operator."""
+        return CacheStats(
+            max_models=self.max_models,
+            models=len(self._models),
+            hits=self.hits,
+            misses=self.misses,
+            uncovered=self.uncovered,
+            not_kept=self.not_kept,
+        )
+
+    def resize(self, max_models: int) -> None:
+        """Hold up to ``max_models`` from now on, the least recently used dropped."""
+        if max_models < 1:
+            raise ValueError(f"max_models must be at least 1, got {max_models}")
+        with self._lock:
+            self.max_models = max_models
+            while len(self._models) > max_models:
+                self._models.popitem(last=False)
+
+    def clear(self) -> None:
+        """Drop every model kept (its figures stay)."""
+        with self._lock:
+            self._models.clear()
 
     def lease(
         self,
@@ -334,11 +376,29 @@ class ModelCache:
 _process_cache: tuple[int, ModelCache] | None = None
 
 
-def process_model_cache() -> ModelCache:
-    """This process's cache (a new one in a forked or spawned worker: HiGHS models are not
-    shared between processes)."""
+def process_model_cache(max_models: int = DEFAULT_MAX_MODELS) -> ModelCache | None:
+    """This process's cache holding up to ``max_models`` shapes (a new one in a forked or
+    spawned worker: HiGHS models are not shared between processes); None for 0: no model is
+    kept, each plan builds its own. A different ``max_models`` than the cache was made with
+    resizes it (the least recently used models dropped)."""
     global _process_cache
+    if max_models < 0:
+        raise ValueError(f"max_models must be 0 (no cache) or more, got {max_models}")
     pid = os.getpid()
+    if max_models == 0:
+        if _process_cache is not None and _process_cache[0] == pid:
+            _process_cache[1].clear()  # its models freed, its figures kept
+        return None
     if _process_cache is None or _process_cache[0] != pid:
-        _process_cache = (pid, ModelCache())
+        _process_cache = (pid, ModelCache(max_models))
+    elif _process_cache[1].max_models != max_models:
+        _process_cache[1].resize(max_models)
     return _process_cache[1]
+
+
+def process_cache_stats() -> CacheStats | None:
+    """This process's cache's figures (None before its first plan through one): what a
+    planner worker reports to the operator."""
+    if _process_cache is None or _process_cache[0] != os.getpid():
+        return None
+    return _process_cache[1].stats()

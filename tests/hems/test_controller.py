@@ -7,14 +7,14 @@ from datetime import timedelta
 
 import pytest
 
-import hems.controller as controller
+import hems.plan_job as plan_job
 from optimiser import ModeMemory
 
 
 def test_a_homes_next_plan_is_given_the_modes_its_last_plan_left(demo, monkeypatch):
     given: list[dict] = []  # the modes each plan was given, as it was given them
     memories: list[ModeMemory] = []
-    real = controller.optimise
+    real = plan_job.optimise
 
     def recording(problem, options, extensions, memory=None, models=None):
         assert memory is not None
@@ -25,7 +25,7 @@ def test_a_homes_next_plan_is_given_the_modes_its_last_plan_left(demo, monkeypat
         memory.modes[("grid", problem.grid.start_utc)] = 1.0
         return plan
 
-    monkeypatch.setattr(controller, "optimise", recording)
+    monkeypatch.setattr(plan_job, "optimise", recording)
     ctl = demo.runtime.service.controller(demo.home_id)
     asyncio.run(ctl.replan("first"))
     first_start = next(iter(ctl.mode_memory.modes))[1]
