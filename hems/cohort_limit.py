@@ -13,7 +13,8 @@ even part of what is left), so a re-plan cannot move load into it unseen.
 The coordination has 60 % of the batch's time: when it does not converge by then, each home
 keeps the shares of the last coordination that converged (or, for its first, the ones
 reached) and is flagged late with the reason. When the limit is cleared or has ended, the
-shares are dropped and the homes re-plan without them.
+shares are dropped and the homes re-plan without them; a limit that begins after the horizon
+changes nothing yet.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 import numpy as np
@@ -77,13 +78,13 @@ async def cohort_batch(
     """The slot's batch (:func:`hems.plan_batch.run_batch`), coordinated under the cohort limit
     when one is set and overlaps the horizon (see the module)."""
     limit = await asyncio.to_thread(store.cohort_limit)
-    if not controllers or limit is None or limit.end <= now:
+    settings = controllers[0].settings if controllers else None
+    if settings is None or limit is None or not _overlaps(limit, now, settings.horizon_hours):
         for ctl in controllers:
             if ctl.cohort_share:
                 ctl.cohort_share = []
                 ctl.request_replan("cohort limit cleared")
         return await run_batch(controllers, now, allowance_s, flags, on_unavailable)
-    settings = controllers[0].settings
     budget_s = batch_budget_s(now, settings.slot_minutes, allowance_s)
     deadline = time.monotonic() + COORDINATION_SHARE_OF_BUDGET * budget_s
     fraction = len(controllers) / max(len(await asyncio.to_thread(store.home_ids)), 1)
@@ -107,8 +108,13 @@ async def cohort_batch(
         if not result.converged:
             reason = "cohort limit: coordination did not converge by the deadline; "
             flags.flag(ctl.home_id, "late", reason + "last feasible shares kept", now)
-        ctl.request_replan(f"cohort limit {limit.limit_kw:g} kW")
+        ctl.request_replan(f"cohort import limit from the operator ({limit.limit_kw:g} kW)")
     return await run_batch(controllers, now, allowance_s, flags, on_unavailable)
+
+
+def _overlaps(limit: CohortLimit, now: datetime, horizon_hours: float) -> bool:
+    """Whether the limit holds in a slot of a plan made ``now``."""
+    return limit.end > now and limit.start < now + timedelta(hours=horizon_hours)
 
 
 def _problem(

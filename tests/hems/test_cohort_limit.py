@@ -121,7 +121,7 @@ def test_the_dispatched_plans_keep_to_the_limit_while_it_holds(client, demo):
         assert all(r.event_id == SHARE_EVENT_ID for r in ctl.cohort_share)
         stored = demo.runtime.store.latest_plan(h)
         assert stored is not None
-        assert "cohort limit" in stored.trigger
+        assert "cohort import limit from the operator" in stored.trigger
     assert not service.plan_flags.homes()  # converged: nobody flagged
 
     # cleared: the next batch plans without the shares and the cohort is over again
@@ -172,3 +172,23 @@ def test_a_cause_names_the_operators_limit_not_a_dsr_request(client, demo):
     out = with_cohort_causes(replace(made.plan, violations=(missed,)))
     assert COHORT_CAUSE in out.violations[0].message
     assert "DSR request" not in out.violations[0].message
+
+
+def test_a_limit_beyond_the_horizon_changes_no_plan_yet(client, demo):
+    homes = _homes(client, demo, 1)
+    service = demo.runtime.service
+    start = demo.clock.now() + timedelta(hours=service.settings.horizon_hours + 1)
+    body = {
+        "limit_kw": 0.5,
+        "from": start.isoformat(),
+        "until": (start + timedelta(hours=2)).isoformat(),
+    }
+    r = client.put(PATH, json=body, headers=_admin(demo))
+    assert r.status_code == 200, r.text
+    assert r.json()["in_force"] is False
+    client.portal.call(service.cycle_all)
+    for h in homes:
+        assert not service.controllers[h].cohort_share
+        stored = demo.runtime.store.latest_plan(h)
+        assert stored is not None
+        assert "from the operator" not in stored.trigger  # not coordinated
