@@ -24,6 +24,8 @@ import socket
 import time
 from dataclasses import dataclass, field
 
+from hems.dsr_events import CONSUMER_OPT_OUT, base_event_id
+from hems.replica_handover import answered_events
 from hems.service import CemService
 from hems.settings import Settings
 from hems.storage.fencing import Fencing
@@ -81,8 +83,32 @@ class HomeOwnership:
         for home_id, reason in result.replans.items():  # asked through another replica
             if self.service.runs(home_id):
                 self.service.replan_soon(home_id, reason)
+                await self._send_answers(home_id, answered_events(reason))
             elif home_id in self._starting:  # planned by its first cycle here
                 self._asked[home_id] = reason
+
+    async def _send_answers(self, home_id: int, event_ids: list[str]) -> None:
+        """Tell the VTN the answers another replica changed (a consumer's opt-out, answers
+        re-decided from new preferences): that replica has no VEN for the home, so it named
+        the events in its re-plan request; each is sent here as stored now, an opt-out through
+        the opt-out listeners (oadrCreatedEvent + oadrCreateOpt), any other answer through the
+        answer listeners. A send that fails is logged (the VEN's next answer carries it)."""
+        if not event_ids:
+            return
+        events = await asyncio.to_thread(self.store.events, home_id)
+        for base in dict.fromkeys(base_event_id(e) for e in event_ids):
+            parts = [e for e in events if base_event_id(e.event_id) == base]
+            if not parts:
+                continue
+            try:
+                if any(p.response_reason == CONSUMER_OPT_OUT for p in parts):
+                    for opt_out in self.service.opt_out_listeners:
+                        await opt_out(home_id, base)
+                else:  # re-decided answers: every part of the event has the same
+                    for listener in self.service.answer_listeners:
+                        await listener(home_id, base, parts[0].response, parts[0].response_reason)
+            except Exception:
+                log.exception("home %s: could not send the answer to %s", home_id, base)
 
     async def _run_only(self, owned: dict[int, int]) -> None:
         """Run exactly ``owned`` (id -> epoch): stop the homes lost at once, start those gained

@@ -38,3 +38,41 @@ def handover(home_id: int, owner: str | None, within_s: float) -> PlanningUnavai
             f"try again in {within_s:g} s"
         )
     return HandedToOwnerError(home_id, owner, within_s)
+
+
+OPT_OUT = "opt-out of "
+ANSWERS_CHANGED = "DSR answer changed: "
+
+
+def opt_out_reason(event_id: str) -> str:
+    """The re-plan reason of a consumer's opt-out; the owner reads the event back from it
+    (:func:`answered_events`) to tell the VTN."""
+    return f"{OPT_OUT}{event_id}"
+
+
+def answers_reason(changed: list[tuple[str, str]]) -> str:
+    """The re-plan reason of re-decided answers, (VTN event id, response) each."""
+    return ANSWERS_CHANGED + ", ".join(f"{event_id} {response}" for event_id, response in changed)
+
+
+def answered_events(reasons: str) -> list[str]:
+    """The events whose answer a forwarded re-plan request says changed (the reasons of
+    :func:`opt_out_reason` and :func:`answers_reason`, joined with ", " by
+    :meth:`~hems.storage.leases.LeaseRecords.ask_replan`), in order, once each: the owner
+    sends their answers as stored through its VEN, since the replica that took the change
+    has no VEN for the home. An event id holding ", " is not read back (ids are the VTN's
+    tokens)."""
+    found: list[str] = []
+    in_answers = False
+    for token in reasons.split(", "):
+        if token.startswith(OPT_OUT):
+            found.append(token.removeprefix(OPT_OUT))
+            in_answers = False
+        elif token.startswith(ANSWERS_CHANGED):
+            token, in_answers = token.removeprefix(ANSWERS_CHANGED), True
+            found.append(token.rsplit(" ", 1)[0])
+        elif in_answers and token.endswith((" optIn", " optOut")):
+            found.append(token.rsplit(" ", 1)[0])
+        else:
+            in_answers = False
+    return list(dict.fromkeys(found))

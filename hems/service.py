@@ -27,7 +27,7 @@ from hems.planner_backend import PlanFlags, PlannerBackend
 from hems.planner_dask import DaskPlanner
 from hems.planner_pool import PlanFailedError, PlannerPool, PlanningUnavailableError
 from hems.principals import PrincipalCache
-from hems.replica_handover import handover
+from hems.replica_handover import answers_reason, handover, opt_out_reason
 from hems.settings import Settings
 from hems.site_guard import SiteMeterRead
 from hems.storage.fencing import LeaseLostError
@@ -389,9 +389,7 @@ class CemService:
         if not changed:
             return changed
         # the answers stand either way; planned when planning is back
-        await self.replan_or_defer(
-            home_id, "DSR answer changed: " + ", ".join(f"{b} {r}" for b, r, _ in changed)
-        )
+        await self.replan_or_defer(home_id, answers_reason([(b, r) for b, r, _ in changed]))
         for base, response, reason in changed:
             for listener in self.answer_listeners:
                 try:
@@ -406,7 +404,7 @@ class CemService:
             home_id, event_id, OptType.OPT_OUT, CONSUMER_OPT_OUT, now, actor
         )
         # the opt-out stands and the DSRSP is told even while planning is unavailable
-        unplanned = await self.replan_or_defer(home_id, f"opt-out of {event_id}")
+        unplanned = await self.replan_or_defer(home_id, opt_out_reason(event_id))
         for listener in self.opt_out_listeners:
             try:
                 await listener(home_id, event_id)

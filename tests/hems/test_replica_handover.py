@@ -6,12 +6,22 @@ answer is 202 naming that replica and when it re-plans; only when no replica hol
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from hems.app import create_app
+from hems.ownership import HomeOwnership
+from hems.replica_handover import (
+    HandedToOwnerError,
+    answered_events,
+    answers_reason,
+    opt_out_reason,
+)
+from hems.storage.store import StoredEvent
 from tests.hems.web.conftest import csrf_of, sign_in
 
 from .conftest import make_demo
@@ -90,3 +100,85 @@ def test_an_opt_out_through_a_replica_that_does_not_run_the_home_is_accepted(
         assert r.json()["response"] == "optIn"
         assert store.take_replan_requests("replica-b") == {home: "DSR event cap-2"}
     store.engine.dispose()
+
+
+def test_an_opt_out_and_a_changed_answer_through_another_replica_reach_the_vtn_from_the_owner(
+    tmp_path, postgres_url
+):
+    """The owner's VEN sends what the replica without it took: the consumer's opt-out
+    (oadrCreatedEvent + oadrCreateOpt) and an answer re-decided from new preferences. The
+    listeners stand in for the VEN, which only the replica running the home has."""
+    demo = make_demo(tmp_path, postgres_url)
+    store, service, home = demo.runtime.store, demo.runtime.service, demo.home_id
+    ownership = HomeOwnership(store, service, demo.runtime.settings, replica_id="a")
+    sent: list[tuple[str, ...]] = []
+
+    async def vtn_hears_opt_out(home_id: int, event_id: str) -> None:
+        if service.runs(home_id):  # a VEN only where the home runs
+            sent.append(("opt-out", event_id))
+
+    async def vtn_hears_answer(home_id: int, event_id: str, response: str, _why: str) -> None:
+        if service.runs(home_id):
+            sent.append((response, event_id))
+
+    service.opt_out_listeners.append(vtn_hears_opt_out)
+    service.answer_listeners.append(vtn_hears_answer)
+
+    async def through_the_other_replica(work) -> None:
+        """Run ``work`` as a replica that does not run the home (as replica b would)."""
+        mine, service.owned = service.owned, set()
+        try:
+            with pytest.raises(HandedToOwnerError):
+                await work()
+        finally:
+            service.owned = mine
+
+    def event(event_id: str, start_h: int) -> StoredEvent:
+        start = datetime(2026, 11, 30, start_h, tzinfo=UTC)
+        end = start + timedelta(hours=1)
+        return StoredEvent(event_id, 0, "import_cap", 0.5, start, end, "far", "", "")
+
+    async def scenario() -> None:
+        service.owned = set()
+        await ownership.lease_round()  # replica a runs the home
+        while ownership._tasks:
+            await asyncio.gather(*list(ownership._tasks))
+        assert service.runs(home)
+        await service.receive_event(home, event("cap-1", 19))
+        await service.receive_event(home, event("cap-2", 21))
+        assert [e.response for e in store.events(home)] == ["optIn", "optIn"]
+
+        await through_the_other_replica(lambda: service.opt_out(home, "cap-1", "consumer"))
+        assert sent == []  # the replica that took it has no VEN for the home
+        await ownership.lease_round()
+        assert sent == [("opt-out", "cap-1")]
+
+        # consent withdrawn through the other replica: cap-2's answer becomes optOut
+        prefs = store.preferences(home).model_copy(update={"dsr_consent": False})
+        store.set_preferences(home, prefs, demo.clock.now(), "consumer")
+        mine, service.owned = service.owned, set()
+        changed = await service.reconsider_events(home, "consumer")
+        service.owned = mine
+        assert [(b, r) for b, r, _ in changed] == [("cap-2", "optOut")]
+        assert sent == [("opt-out", "cap-1")]
+        await ownership.lease_round()
+        assert sent == [("opt-out", "cap-1"), ("optOut", "cap-2")]
+        await service.settle()
+        await ownership.stop()
+
+    asyncio.run(scenario())
+    store.engine.dispose()
+
+
+def test_the_owner_reads_the_events_back_from_joined_reasons():
+    joined = ", ".join(
+        [
+            answers_reason([("e1", "optOut"), ("e 2", "optIn")]),
+            "preferences changed",
+            opt_out_reason("cap-1/2"),
+            opt_out_reason("e1"),
+            "override ev_boost",
+        ]
+    )
+    assert answered_events(joined) == ["e1", "e 2", "cap-1/2"]
+    assert answered_events("preferences changed, device removed") == []
