@@ -121,7 +121,7 @@ def _problem(
     ctl: HomeController, now: datetime, home: HomeSpec
 ) -> tuple[Problem, list[ModelExtension]]:
     """The home's problem of this slot without its old share (the coordination shares anew)."""
-    inputs = ctl._inputs(now, home)
+    inputs = ctl.plan_inputs(now, home)
     kept = [r for r in inputs.dsr_requests if r.event_id != SHARE_EVENT_ID]
     return build_problem(replace(inputs, dsr_requests=kept))
 

@@ -191,7 +191,7 @@ class HomeController:
             now = self.clock.now()
             # Reading the store and building the problem block: off the event loop, like the
             # solve and the save below, so the API answers while a home plans.
-            inputs = await asyncio.to_thread(self._inputs, now, home or await self.home())
+            inputs = await asyncio.to_thread(self.plan_inputs, now, home or await self.home())
             options = SolverOptions(time_limit_s=self.settings.solver_time_limit_s)
             args = (inputs, options, self.mode_memory)
             planning = (  # on a cluster, on the worker that planned the home before
@@ -231,7 +231,9 @@ class HomeController:
             )
             return plan_id
 
-    def _inputs(self, now: datetime, home: HomeSpec) -> PlanInputs:
+    def plan_inputs(self, now: datetime, home: HomeSpec) -> PlanInputs:
+        """What a plan of the home made ``now`` is built from (its share of a cohort limit
+        included: the slot's batch builds them without it, :mod:`hems.cohort_limit`)."""
         s = self.settings
         grid = TimeGrid.starting_at(now, step_minutes=s.slot_minutes, horizon_hours=s.horizon_hours)
         offline = {name for name, h in self.health.items() if not h.online}

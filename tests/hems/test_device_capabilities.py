@@ -43,7 +43,7 @@ async def _read_and_plan(tmp_path, port: int):
         assert runtime.devices is not None
         ctl = runtime.service.controller(home_id)
         await ctl.read_states()
-        problem, _ = build_problem(ctl._inputs(datetime.now(UTC), home))
+        problem, _ = build_problem(ctl.plan_inputs(datetime.now(UTC), home))
         listed = await registered_devices(runtime.service, runtime.devices, home_id)
         return problem, listed, runtime.store.device_capabilities(home_id)
     finally:
