@@ -193,7 +193,7 @@ class HomeController:
             # solve and the save below, so the API answers while a home plans.
             inputs = await asyncio.to_thread(self.plan_inputs, now, home or await self.home())
             options = SolverOptions(time_limit_s=self.settings.solver_time_limit_s)
-            args = (inputs, options, self.mode_memory)
+            args = (inputs, options, self.mode_memory, self.settings.planner_model_cache_shapes)
             planning = (  # on a cluster, on the worker that planned the home before
                 asyncio.to_thread(plan_home, *args)
                 if self.planner is None  # no GIL shared otherwise

@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from hems.domain.connections import DeviceSettings
-from hems.signing_files import certificates_problem, fingerprint_problem, signing_pair_problem
+from hems.signing_settings import signing_problem
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,8 @@ class Settings(BaseSettings):
             interpreter (0 = plan in a thread of the service process, as the tests do).
         planner_scheduler: a Dask scheduler's address (``tcp://host:8786``) to plan on; empty =
             this machine. Unreachable: planned here, flagged (:mod:`hems.planner_dask`).
+        planner_model_cache_shapes: home shapes each planner worker keeps a built model for
+            (:mod:`optimiser.model_cache`); a fleet of many shapes wants more, 0 = none.
         plan_deadline_s: how long after its slot's start a slot's batch of re-plans may take
             [s] (at least half of it from the batch's start), less than a slot; a plan later is
             flagged and its home keeps its last plan.
@@ -175,6 +177,7 @@ class Settings(BaseSettings):
     replan_delay_s: float = Field(default=1.0, ge=0, le=60)
     planner_processes: int = Field(default=1, ge=0, le=64)
     planner_scheduler: str = Field(default="", pattern=r"^$|^tcp://[^/\s]+:\d+$")
+    planner_model_cache_shapes: int = Field(default=32, ge=0, le=10_000)
     plan_deadline_s: float = Field(default=120.0, gt=0, le=3600)
     live_market: bool = False
     agile_import_product: str = Field(default="AGILE-24-10-01", pattern=r"^[A-Z0-9\-]+$")
@@ -334,46 +337,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _signing_complete(self) -> Settings:
-        """A half-configured security profile is refused, naming what is missing: a VEN
-        that signs with no key, or that requires the VTN's signatures with nothing to verify
-        them with, would fail on every message instead."""
-        own = (self.ven_signing_cert_file, self.ven_signing_key_file)
-        if (own[0] is None) != (own[1] is None):
-            raise ValueError(
-                "ven_signing_cert_file and ven_signing_key_file go together (both or none)"
-            )
-        if own[0] is not None and not self.ven_sign_messages:
-            raise ValueError(
-                "ven_signing_cert_file and ven_signing_key_file are set but ven_sign_messages "
-                "is false: set it true to sign, or remove them"
-            )
-        if self.ven_sign_messages:
-            files = self.ven_signing_files
-            if files is None:
-                raise ValueError(
-                    "ven_sign_messages needs a signing key: ven_signing_cert_file and "
-                    "ven_signing_key_file, or ven_cert_file and ven_key_file (then used for both)"
-                )
-            problem = signing_pair_problem(*files)
-            if problem:
-                names = "ven_signing_cert_file, ven_signing_key_file"
-                if own[0] is None:
-                    names = "ven_cert_file, ven_key_file (signing with the TLS key)"
-                raise ValueError(f"{names}: {problem}")
-        for name in ("vtn_signing_cert_file", "vtn_signing_ca_file"):
-            path = getattr(self, name)
-            problem = certificates_problem(path) if path is not None else None
-            if problem:
-                raise ValueError(f"{name}: {problem}")
-        if self.vtn_signing_cert_file is not None and self.vtn_signing_fingerprint:
-            problem = fingerprint_problem(self.vtn_signing_cert_file, self.vtn_signing_fingerprint)
-            if problem:
-                raise ValueError(f"vtn_signing_fingerprint: {problem}")
-        if self.vtn_signatures_required and not self.verifies_vtn_signatures:
-            raise ValueError(
-                "vtn_signatures_required needs what to verify the VTN's signatures with: "
-                "vtn_signing_cert_file, vtn_signing_fingerprint or vtn_signing_ca_file"
-            )
+        """A half-configured security profile is refused, naming what is missing
+        (:func:`hems.signing_settings.signing_problem`)."""
+        problem = signing_problem(self)
+        if problem:
+            raise ValueError(problem)
         return self
 
     @model_validator(mode="after")

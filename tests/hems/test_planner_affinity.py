@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dask
+import pytest
 from distributed import Client, LocalCluster, get_task_stream
 from fastapi.testclient import TestClient
 
@@ -26,6 +27,7 @@ from hems.runtime import Runtime, build_runtime
 from hems.settings import Settings
 from hems.usecases.health import planner_summary
 from hems.worker_affinity import WorkerChoice, rendezvous_worker
+from optimiser import process_cache_stats
 
 from .conftest import MONDAY_5PM
 
@@ -45,9 +47,13 @@ def _cluster(workers: int, stealing: bool = True) -> LocalCluster:
         )
 
 
-def _runtime(tmp_path: Path, scheduler: str) -> Runtime:
+def _runtime(tmp_path: Path, scheduler: str, processes: int = 0, shapes: int = 32) -> Runtime:
     config = Settings(
-        state_dir=tmp_path, planner_processes=0, planner_scheduler=scheduler, horizon_hours=6
+        state_dir=tmp_path,
+        planner_processes=processes,
+        planner_scheduler=scheduler,
+        planner_model_cache_shapes=shapes,
+        horizon_hours=6,
     )
     runtime = build_runtime(config, ManualClock(MONDAY_5PM))
     for i in range(HOMES):
@@ -105,7 +111,7 @@ def test_a_homes_plans_stay_on_its_worker_and_move_when_it_is_killed(tmp_path):
     # no work stealing here: the test is of where tasks are sent; a busy worker's tasks
     # may be stolen by an idle one in a real cluster (allow_other_workers)
     with _cluster(2, stealing=False) as cluster, Client(cluster, set_as_default=False) as client:
-        runtime = _runtime(tmp_path, cluster.scheduler_address)
+        runtime = _runtime(tmp_path, cluster.scheduler_address, shapes=5)
         service = runtime.service
         planner = service.planner
         assert isinstance(planner, DaskPlanner)
@@ -119,6 +125,12 @@ def test_a_homes_plans_stay_on_its_worker_and_move_when_it_is_killed(tmp_path):
             assert all(ran == {h: [where[h]] for h in homes} for ran in batches[1:])
             assert where == {h: planner.choice.choose(f"home{h}") for h in homes}
             assert planner.choice.rehashes == 1  # the worker set was read once, unchanged
+            # each worker kept its homes' models (the copies share a shape in a slot) at the
+            # setting's size, and re-plans hit them
+            stats = client.run(process_cache_stats)
+            for worker in set(where.values()):
+                assert stats[worker].max_models == 5
+                assert stats[worker].hits > 0
 
             pids: dict[str, int] = client.run(os.getpid)
             victim = where[homes[0]]
@@ -164,3 +176,25 @@ def test_a_scheduler_with_no_workers_means_planning_here_flagged_until_one_comes
                 assert ready.json()["planner"]["fallback"] is None
         finally:
             service.close()
+
+
+@pytest.mark.parametrize("shapes", [0, 4])
+def test_the_model_cache_size_setting_reaches_the_pools_worker(tmp_path, shapes):
+    runtime = _runtime(tmp_path, "", processes=1, shapes=shapes)
+    service = runtime.service
+    planner = service.planner
+    assert planner is not None
+    try:
+        for _ in range(2):  # every home's shape planned twice: kept, when models are kept
+            service.clock.advance(timedelta(minutes=30))  # type: ignore[attr-defined]
+            asyncio.run(service.cycle_all())
+        stats = asyncio.run(planner.run(process_cache_stats))  # in the pool's one process
+        if shapes == 0:
+            assert stats is None or (stats.models, stats.hits) == (0, 0)
+        else:
+            assert stats is not None
+            assert stats.max_models == shapes
+            assert stats.models > 0
+            assert stats.hits > 0
+    finally:
+        service.close()
