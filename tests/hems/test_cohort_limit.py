@@ -192,3 +192,14 @@ def test_a_limit_beyond_the_horizon_changes_no_plan_yet(client, demo):
         stored = demo.runtime.store.latest_plan(h)
         assert stored is not None
         assert "from the operator" not in stored.trigger  # not coordinated
+
+
+def test_the_consumers_plan_names_the_operators_limit_for_a_wish_it_misses(client, demo):
+    homes = _homes(client, demo, 1)
+    body = _limit(demo, 1.0, hours=14)  # too tight for the cars' evening charge
+    assert client.put(PATH, json=body, headers=_admin(demo)).status_code == 200
+    client.portal.call(demo.runtime.service.cycle_all)
+    plan = client.get(f"/homes/{homes[0]}/plan", headers=demo.auth()).json()
+    text = json.dumps(plan)
+    assert COHORT_CAUSE in text
+    assert f"DSR request {SHARE_EVENT_ID}" not in text
