@@ -22,6 +22,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from hems.planner_pool import PlanFailedError as PlanFailedError  # raised by every backend
 from hems.planner_pool import PlanLateError
+from optimiser import CacheStats
 
 T = TypeVar("T")
 
@@ -82,6 +83,12 @@ class PlannerBackend(Protocol):
 
     def health(self) -> BackendHealth:
         """Where plans run and whether it is a fallback."""
+        ...
+
+    def worker_models(self) -> dict[str, CacheStats | None]:
+        """Each worker's kept models (:meth:`optimiser.ModelCache.stats`; None before its
+        first plan), by worker; empty when the workers cannot be asked one by one. Blocking:
+        call it from a thread."""
         ...
 
 

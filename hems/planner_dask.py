@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from hems.planner_backend import BackendHealth, PlannerBackend
 from hems.planner_pool import PlanFailedError
 from hems.worker_affinity import WorkerChoice
-from optimiser import prepare_planner_process
+from optimiser import CacheStats, prepare_planner_process, process_cache_stats
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -89,6 +89,23 @@ class DaskPlanner:
     # -- state -------------------------------------------------------------------------------
     def health(self) -> BackendHealth:
         return BackendHealth(backend=f"dask {self.address}", fallback=self._fallback)
+
+    def worker_models(self) -> dict[str, CacheStats | None]:
+        """Each cluster worker's kept models (asked of every worker at once); empty while
+        plans run here."""
+        client = self._cluster()
+        if client is None:
+            return {}
+        try:
+            answers: dict[str, object] = client.run(process_cache_stats, on_error="return")
+        except (OSError, TimeoutError) as exc:
+            log.warning("planner: the cluster's workers could not be asked: %s", exc)
+            return {}
+        return {
+            worker: answer
+            for worker, answer in answers.items()
+            if answer is None or isinstance(answer, CacheStats)
+        }
 
     def unavailable_reason(self) -> str | None:
         if self._planning_here() and self.local is not None:

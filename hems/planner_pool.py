@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from hems.planner_backend import BackendHealth
+    from optimiser import CacheStats
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -121,6 +122,10 @@ class PlannerPool:
         from hems.planner_backend import BackendHealth  # it imports this module's errors
 
         return BackendHealth(backend=f"local pool of {self.processes} processes")
+
+    def worker_models(self) -> dict[str, CacheStats | None]:
+        """Empty: a job cannot be sent to a chosen process of the pool."""
+        return {}
 
     @property
     def busy(self) -> int:

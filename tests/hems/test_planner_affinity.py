@@ -140,6 +140,14 @@ def test_a_homes_plans_stay_on_its_worker_and_move_when_it_is_killed(tmp_path):
             assert victim not in ran[homes[0]]
             assert all(victim not in workers for workers in ran.values())
             assert (planner.plans_local, service.plan_flags.homes()) == (0, {})
+            app = create_app(runtime.settings, runtime, run_scheduler=False)
+            admin = {"Authorization": f"Bearer {runtime.new_tokens['admin']}"}
+            with TestClient(app) as api:  # the operator sees each worker's kept models
+                workers = api.get("/admin/planner", headers=admin).json()["workers"]
+            assert workers
+            assert victim not in {w["worker"] for w in workers}
+            assert all(w["max_models"] == 5 for w in workers)
+            assert sum(w["hits"] for w in workers) > 0
         finally:
             service.close()
 
