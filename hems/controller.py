@@ -28,6 +28,7 @@ from hems.dsr_events import active_requests, intended_grid_kw, is_active_respons
 from hems.ev_arrivals import expected_from_log, record_plug_ins, unplugged_evs
 from hems.flexibility import FlexibilityProfiles, profile_columns, timing_extensions
 from hems.import_guard import TURN_DOWN_REASON, ImportGuard
+from hems.kept_home import KeptHome, recent_home
 from hems.made_plan import MadePlan, as_stored
 from hems.market import MarketSource
 from hems.plan_job import plan_home
@@ -105,19 +106,43 @@ class HomeController:
     guard_wanted: dict[str, float] = field(default_factory=dict)  # a capped device's plan [kW]
     capabilities: dict[str, DeviceCapabilities] = field(default_factory=dict)  # as stored
     cohort_share: list[DsrRequest] = field(default_factory=list)  # hems/cohort_limit.py
+    kept_home: KeptHome | None = None  # the record last read (hems/kept_home.py)
 
     # -- reading devices ---------------------------------------------------------------------
     async def home(self) -> HomeSpec:
         """The home's record, read and validated from the store: once per control pass, whose
         steps take it as an argument (``home``; None: they read it themselves)."""
-        return await asyncio.to_thread(self.store.home, self.home_id)
+        version = self.store.version("home", self.home_id)
+        spec = await asyncio.to_thread(self.store.home, self.home_id)
+        self.kept_home = KeptHome(spec, self.clock.now(), version)
+        return spec
 
     async def read_states(self, home: HomeSpec | None = None) -> None:
         """Read every device (each bounded by the device timeout); record telemetry; flag a
         re-plan when an EV is plugged in or out or a device drifts off plan."""
-        now = self.clock.now()
+        now, before = self.clock.now(), dict(self.states)
+        rows = await self.read_devices(now)
+        await asyncio.to_thread(self.store.add_telemetry, self.home_id, rows)
+        await self.after_reading(rows, home, now, before)
+
+    async def after_reading(
+        self,
+        rows: list[TelemetryRow],
+        home: HomeSpec | None,
+        now: datetime,
+        before: dict[str, DeviceState],
+    ) -> None:
+        """What follows a read at ``now`` whose telemetry ``rows`` are stored: the devices'
+        capabilities refreshed, plug-ins since the states ``before`` it recorded, a drift off
+        plan flagged (:meth:`read_states`)."""
+        await refresh_capabilities(self, [r.device_name for r in rows if r.online])
+        args = (self.store, self.home_id, now, before, self.states)
+        await asyncio.to_thread(record_plug_ins, *args)  # the arrivals, learnt from
+        await asyncio.to_thread(self._check_drift, home or await self.home())
+
+    async def read_devices(self, now: datetime) -> list[TelemetryRow]:
+        """Read every device at ``now`` (:meth:`read_states`); the telemetry rows, unstored."""
         rows = []
-        before_read = dict(self.states)
         for name, driver in self.drivers.items():
             health = self.health.setdefault(name, DeviceHealth())
             try:
@@ -146,11 +171,7 @@ class HomeController:
                     temperature_c=state.temperature_c,
                 )
             )
-        await asyncio.to_thread(self.store.add_telemetry, self.home_id, rows)
-        await refresh_capabilities(self, [r.device_name for r in rows if r.online])
-        args = (self.store, self.home_id, now, before_read, self.states)
-        await asyncio.to_thread(record_plug_ins, *args)  # the arrivals, learnt from
-        await asyncio.to_thread(self._check_drift, home or await self.home())
+        return rows
 
     async def state_now(self, name: str) -> DeviceState | None:
         """One device read now (a boost asks whether the car is plugged in: the last
@@ -365,14 +386,19 @@ class HomeController:
         """The ramp-up limits in the settings."""
         return self.safeguards().ramps
 
-    async def apply_due(self, home: HomeSpec | None = None) -> None:
+    async def apply_due(self, home: HomeSpec | None = None, maybe_due: bool = True) -> None:
         """Send every setpoint whose time has come, a rise walked in ramp steps (one step per
         device per call, at least half an apply interval apart); a device that does not
         answer is retried with exponential backoff (10 s, 20 s, 40 s ...) and reported
         offline. The store is used from worker threads: a durable commit waits for the disk,
-        and the event loop serves the API meanwhile. One pass at a time (:attr:`apply_lock`)."""
+        and the event loop serves the API meanwhile. One pass at a time (:attr:`apply_lock`).
+        ``maybe_due`` False: the store had nothing due (the apply job asked it for every home at
+        once), so unless the guard stores a change the store is not read again."""
         async with self.apply_lock:
-            await guard_tick(self, home)  # the import guard first: a turn-down goes now
+            # the import guard first: a turn-down goes now
+            if not await guard_tick(self, home) and not maybe_due:
+                self.ramping.clear()
+                return
             await self._apply_due(home)
 
     async def _apply_due(self, home: HomeSpec | None) -> None:
@@ -381,7 +407,7 @@ class HomeController:
         if not due:
             self.ramping.clear()
             return
-        home = home or await self.home()
+        home = home or await recent_home(self)
         specs = {d.name: d for d in home.devices}
         ramps = self.ramp_limits()
         ramping = set()
@@ -391,15 +417,18 @@ class HomeController:
             if driver is None or spec is None:
                 await asyncio.to_thread(self.store.supersede_setpoint, sp.id)
                 continue
-            sent = await asyncio.to_thread(
+            last = await asyncio.to_thread(
                 self.store.last_applied_setpoint, self.home_id, sp.device_name
             )
+            sent: SentSetpoint | None = None
+            if last is not None and last.applied_at is not None:  # a sent row has its time
+                sent = SentSetpoint(power_kw=last.power_kw, applied_at=last.applied_at)
             state = self.states.get(sp.device_name)
             move = ramp_move(
                 ramps,
                 spec,
                 sp.power_kw,
-                None if sent is None else _sent(sent.power_kw, sent.applied_at),
+                sent,
                 state.power_kw if state else 0.0,
                 now,
             )
@@ -469,9 +498,3 @@ class HomeController:
         if self.replan_reasons:
             await self.replan(", ".join(self.replan_reasons), home, deadline_s)
         await self.dispatch(home)
-
-
-def _sent(power_kw: float, applied_at: datetime | None) -> SentSetpoint:
-    """A setpoint read back as sent (a sent row has its ``applied_at``)."""
-    assert applied_at is not None
-    return SentSetpoint(power_kw=power_kw, applied_at=applied_at)

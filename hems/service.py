@@ -32,6 +32,7 @@ from hems.settings import Settings
 from hems.site_guard import SiteMeterRead
 from hems.storage.fencing import LeaseLostError
 from hems.storage.store import Store, StoredEvent
+from hems.telemetry_pass import read_homes
 from kernel.dsr import OptType
 from optimiser import Wish, prepare_planner_process
 
@@ -194,20 +195,15 @@ class CemService:
         await cohort_batch(self.store, ctls, now, allowance_s, self.plan_flags, self._plan_lost)
 
     async def apply_due_all(self) -> None:
-        await asyncio.gather(*(self._guarded(c.apply_due(), c.home_id) for c in self._running()))
+        """Every home's apply pass (the store asked once which homes have anything due)."""
+        due = await asyncio.to_thread(self.store.homes_with_due_setpoints, self.clock.now())
+        work = [(c.apply_due(maybe_due=c.home_id in due), c.home_id) for c in self._running()]
+        await asyncio.gather(*(self._guarded(w, h) for w, h in work))
 
     async def read_all(self) -> None:
-        """Read every home's devices; re-plan the homes where something changed (an EV
-        plugged in or out, a device drifting off its setpoint, a device back online)."""
-
-        async def one(ctl: HomeController) -> None:
-            home = await ctl.home()  # once for the pass: its steps take it
-            await ctl.read_states(home)
-            if ctl.replan_reasons:
-                await ctl.replan(", ".join(ctl.replan_reasons), home)
-                await ctl.dispatch(home)
-
-        await asyncio.gather(*(self._guarded(one(c), c.home_id) for c in self._running()))
+        """Read every home's devices, store the readings at once, re-plan the homes where
+        something changed (:mod:`hems.telemetry_pass`)."""
+        await read_homes(self.store, self._running(), self._guarded)
 
     async def refresh_market(self) -> None:
         """Fetch live market data for every home (in a worker thread: the fetches block)."""

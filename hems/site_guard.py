@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from hems.dispatch import OverridesInForce, setpoint_for
 from hems.domain.home import HomeSpec
 from hems.import_guard import TURN_DOWN_REASON, GuardChange
+from hems.kept_home import recent_home
 from kernel.devices import Setpoint
 
 if TYPE_CHECKING:
@@ -33,22 +34,25 @@ SiteMeterRead = Callable[[], Awaitable[float | None]]
 """Reads a home's site meter now: its net power [kW, import positive], or None unread."""
 
 
-async def guard_tick(ctl: HomeController, home: HomeSpec | None) -> None:
+async def guard_tick(ctl: HomeController, home: HomeSpec | None) -> bool:
     """Read the home's meter and store the guard's changes (nothing without a meter, or while
-    the import is clear of the limit and nothing is held down: no store read then)."""
+    the import is clear of the limit and nothing is held down: no store read then, the home's
+    record as last read, :func:`hems.kept_home.recent_home`). True when it may have stored
+    a change."""
     if ctl.site_meter is None:
-        return
+        return False
     try:
         site_kw = await ctl.site_meter()
     except Exception:  # a meter that fails leaves the home as it is: the next tick reads again
         log.exception("home %s: the site meter was not read for the import guard", ctl.home_id)
-        return
+        return False
     if site_kw is None:
-        return
-    home = home or await ctl.home()
+        return False
+    home = home or await recent_home(ctl)
     if not ctl.guard.caps and site_kw <= home.import_limit_kw + ctl.guard.margins.trip_above_kw:
-        return
+        return False
     await asyncio.to_thread(_store_changes, ctl, home, ctl.clock.now(), site_kw)
+    return True
 
 
 def with_wanted(ctl: HomeController, last: dict[str, Setpoint]) -> dict[str, Setpoint]:

@@ -43,10 +43,11 @@ class StoreBase:
 
     def version(self, kind: str, home_id: int) -> int:
         """How many times this store has changed a home's ``kind`` of record
-        (``preferences``, ``events``, ``plans``) since it was opened: a cache key for what the
-        API serves. Bumped after each commit, so a reader never keeps data older than the
-        version it read. Counts the writes of this process only: the service is the one
-        writer of these records in its database."""
+        (``preferences``, ``events``, ``plans``, ``home``: its record and devices) since it
+        was opened: a cache key for what the API serves. Bumped after each commit, so a reader
+        never keeps data older than the version it read. Counts the writes of this process
+        only (a kept home record is also aged out, :mod:`hems.kept_home`, for other
+        replicas' writes)."""
         return self._versions.get((kind, home_id), 0)
 
     def changed(self, kind: str, home_id: int) -> None:

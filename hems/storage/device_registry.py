@@ -69,6 +69,7 @@ class DeviceRegistryRecords(StoreBase):
                 "new": spec is not None,
             }
             s.add(audit_row(home_id, now, actor, "device.register", details))
+        self.changed("home", home_id)  # a new device is in the home's record
 
     def registered_devices(self, home_id: int) -> list[RegisteredDevice]:
         """The home's devices with their connections and identities (NotFoundError: no home)."""
@@ -122,6 +123,7 @@ class DeviceRegistryRecords(StoreBase):
                     home_id, now, actor, "device.remove", {"device": name, "protocol": protocol}
                 )
             )
+        self.changed("home", home_id)
 
 
 def _home(s: Session, home_id: int) -> HomeRow:

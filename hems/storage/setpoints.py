@@ -127,15 +127,17 @@ class SetpointRecords(StoreBase):
                 _record(row)
                 for row in s.scalars(
                     select(SetpointRow)
-                    .where(
-                        SetpointRow.home_id == home_id,
-                        SetpointRow.status.in_(UNSENT),
-                        SetpointRow.effective_at <= now,
-                        SetpointRow.kind == SetpointKind.DECISION,
-                    )
+                    .where(SetpointRow.home_id == home_id, *_due_at(now))
                     .order_by(SetpointRow.id)
                 )
             ]
+
+    def homes_with_due_setpoints(self, now: datetime) -> set[int]:
+        """The homes with a decision due at ``now`` (:meth:`due_setpoints` not empty): one
+        query for the apply job of every home, which skips the others."""
+        query = select(SetpointRow.home_id).distinct()
+        with self.session() as s:
+            return set(s.scalars(query.where(*_due_at(now))))
 
     def mark_setpoint(
         self,
@@ -225,4 +227,13 @@ def _supersede_unsent(s: Session, home_id: int, device: str, *where: Any) -> Non
         )
         .values(status=SetpointStatus.SUPERSEDED)
         .execution_options(synchronize_session=False)
+    )
+
+
+def _due_at(now: datetime) -> tuple[Any, ...]:
+    """What makes a stored row a decision due at ``now``."""
+    return (
+        SetpointRow.status.in_(UNSENT),
+        SetpointRow.effective_at <= now,
+        SetpointRow.kind == SetpointKind.DECISION,
     )

@@ -106,7 +106,7 @@ class Store(
             s.execute(delete(HomeRow).where(HomeRow.id == home_id))
             s.add(audit_row(None, now, actor, "home.delete", {"home_id": home_id}))
         self.forget_plans(home_id)
-        for kind in ("preferences", "events", "plans"):
+        for kind in ("preferences", "events", "plans", "home"):
             self.changed(kind, home_id)
 
     def export_home(self, home_id: int) -> dict[str, Any]:

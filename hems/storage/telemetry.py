@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import and_, delete, func, select
@@ -18,6 +19,15 @@ class TelemetryRecords(StoreBase):
             for r in rows:
                 r.home_id = home_id
                 s.add(r)
+
+    def add_telemetry_of_homes(self, rows_by_home: Mapping[int, list[TelemetryRow]]) -> None:
+        """Several homes' readings in one transaction (the telemetry job's, every minute: one
+        commit instead of one a home). All or none are stored."""
+        with self.write_transaction() as s:
+            for home_id, rows in rows_by_home.items():
+                for r in rows:
+                    r.home_id = home_id
+                s.add_all(rows)
 
     def telemetry_powers(
         self, home_id: int, device_name: str, since: datetime

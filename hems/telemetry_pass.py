@@ -1,0 +1,75 @@
+"""The telemetry job's pass over every home the replica runs (``CemService.read_all``, every
+minute): each home's devices read, their readings stored for all homes in one transaction, then
+each home's checks (capabilities, drift) and the re-plans they ask for.
+
+One commit a home was, with the apply job, most of the service's CPU in the fleet benchmark
+(docs/performance.md, "Fleet"). Should the one transaction fail (a home deleted meanwhile),
+each home's readings are stored on their own, so one home never loses the others' telemetry."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+from hems.controller import HomeController
+from hems.domain.home import HomeSpec
+from hems.storage.store import Store
+from hems.storage.tables import TelemetryRow
+from kernel.devices import DeviceState
+
+log = logging.getLogger(__name__)
+
+Guarded = Callable[[Awaitable[None], int], Awaitable[None]]
+"""Runs one home's work; a failure is logged and stops no other home (``CemService._guarded``)."""
+
+
+async def read_homes(store: Store, ctls: Sequence[HomeController], guarded: Guarded) -> None:
+    """Read every home's devices; store the readings; re-plan the homes where something
+    changed (an EV plugged in or out, a device drifting off its setpoint, back online)."""
+    read: dict[int, tuple[HomeSpec, list[TelemetryRow], datetime, dict[str, DeviceState]]] = {}
+
+    async def read_one(ctl: HomeController) -> None:
+        home = await ctl.home()  # once for the pass: its steps take it
+        now, before = ctl.clock.now(), dict(ctl.states)
+        read[ctl.home_id] = (home, await ctl.read_devices(now), now, before)
+
+    await asyncio.gather(*(guarded(read_one(c), c.home_id) for c in ctls))
+    await _store(store, {home_id: got[1] for home_id, got in read.items()})
+
+    async def check_one(ctl: HomeController) -> None:
+        home, rows, now, before = read[ctl.home_id]
+        await ctl.after_reading(rows, home, now, before)
+        if ctl.replan_reasons:
+            await ctl.replan(", ".join(ctl.replan_reasons), home)
+            await ctl.dispatch(home)
+
+    await asyncio.gather(*(guarded(check_one(c), c.home_id) for c in ctls if c.home_id in read))
+
+
+async def _store(store: Store, rows_by_home: dict[int, list[TelemetryRow]]) -> None:
+    try:
+        await asyncio.to_thread(store.add_telemetry_of_homes, rows_by_home)
+    except Exception:
+        log.warning("telemetry of %d homes not stored at once; home by home", len(rows_by_home))
+        for home_id, rows in rows_by_home.items():
+            try:
+                await asyncio.to_thread(store.add_telemetry, home_id, _fresh(rows))
+            except Exception:
+                log.exception("home %s: telemetry not stored", home_id)
+
+
+def _fresh(rows: list[TelemetryRow]) -> list[TelemetryRow]:
+    """The rows again, as new objects (those of the failed transaction are spent)."""
+    return [
+        TelemetryRow(
+            device_name=r.device_name,
+            at=r.at,
+            online=r.online,
+            power_kw=r.power_kw,
+            soc=r.soc,
+            temperature_c=r.temperature_c,
+        )
+        for r in rows
+    ]
