@@ -38,6 +38,18 @@ import numpy as np
 from optimiser.context import ModelContext
 from optimiser.highs_backend import HighsModel, SolveOutcome, SolveStatus
 
+RESUME_HIGHS_OPTIONS: tuple[tuple[str, bool | int | float | str], ...] = (
+    ("mip_heuristic_run_rins", True),
+    ("mip_heuristic_run_rens", True),
+    ("mip_heuristic_run_root_reduced_cost", True),
+    ("mip_heuristic_run_feasibility_jump", True),
+    ("mip_detect_symmetry", True),
+    ("mip_allow_restart", True),
+)
+"""HiGHS's own heuristics for a round run on after its time share (:meth:`RoundSolver.resume`):
+``SolverOptions.highs_options`` turns them off for the many MIPs a start already nearly
+solves; a MIP that ran to its limit is not one of them."""
+
 
 @dataclass(slots=True)
 class RoundSolver:
@@ -112,7 +124,8 @@ class RoundSolver:
         hm = self.highs
         before = hm.current_values()
         hm.offer_values(before)
-        outcome = hm.solve(time_limit_s)
+        with hm.options_changed(RESUME_HIGHS_OPTIONS):
+            outcome = hm.solve(time_limit_s)
         self._keep_bound(outcome)
         worse = outcome.objective > last.objective + 1e-9  # HiGHS refused the start
         if not outcome.status.has_solution or (hm.minimises and worse):

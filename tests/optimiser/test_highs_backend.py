@@ -122,3 +122,14 @@ def test_the_highs_statuses_map_to_terminations():
         SolveStatus.OPTIMAL,
         SolveStatus.TIME_LIMIT,
     ]
+
+
+def test_options_changed_for_some_solves_are_restored_after():
+    # a persistent model keeps the plan's options for its next plan: the heuristics a round
+    # run on after its share turns on must not outlive it
+    highs = HighsModel(_market_split(rows=2, items=10), SolverOptions())
+    assert highs.highs.getOptionValue("mip_heuristic_run_rins")[1] is False
+    with highs.options_changed((("mip_heuristic_run_rins", True),)):
+        assert highs.highs.getOptionValue("mip_heuristic_run_rins")[1] is True
+        highs.solve(0.2)
+    assert highs.highs.getOptionValue("mip_heuristic_run_rins")[1] is False
