@@ -225,7 +225,7 @@ class DaskPlanner:
         if self.choice.stale():
             try:
                 await asyncio.to_thread(self.choice.workers)
-            except OSError as exc:
+            except (OSError, TimeoutError) as exc:
                 self._fall_back(f"the cluster at {self.address} stopped answering ({exc})")
                 return None
         if not self.choice.known_workers():  # its tasks would wait for one: plans late

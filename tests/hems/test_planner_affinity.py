@@ -204,5 +204,9 @@ def test_the_model_cache_size_setting_reaches_the_pools_worker(tmp_path, shapes)
             assert stats.max_models == shapes
             assert stats.models > 0
             assert stats.hits > 0
+        app = create_app(runtime.settings, runtime, run_scheduler=False)
+        admin = {"Authorization": f"Bearer {runtime.new_tokens['admin']}"}
+        with TestClient(app) as api:  # the pool's processes cannot be asked one by one
+            assert api.get("/admin/planner", headers=admin).json()["workers"] == []
     finally:
         service.close()
