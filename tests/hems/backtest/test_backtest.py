@@ -85,10 +85,16 @@ def test_the_summary_counts_plans_stopped_at_the_time_limit_and_fallbacks(monkey
     real = planner.solve_round
     config = BacktestConfig(days=1, slot_minutes=60, horizon_hours=12)
 
+    real_resume = planner.RoundSolver.resume
+
     def stopped(highs, limit):
         return replace(real(highs, limit), status=SolveStatus.TIME_LIMIT)
 
+    def stopped_again(solver, limit, last):  # a round run on for the time left stops too
+        return replace(real_resume(solver, limit, last), status=SolveStatus.TIME_LIMIT)
+
     monkeypatch.setattr(planner, "solve_round", stopped)
+    monkeypatch.setattr(planner.RoundSolver, "resume", stopped_again)
     s = run_backtest(config, ["planner"], cadence=Cadence.HOURLY).summary
     assert s.loc["planner", "plans"] >= 24
     assert s.loc["planner", "plans_time_limited"] == s.loc["planner", "plans"]
