@@ -1,6 +1,7 @@
 """The telemetry job's pass over every home the replica runs (``CemService.read_all``, every
-minute): each home's devices read, their readings stored for all homes in one transaction, then
-each home's checks (capabilities, drift) and the re-plans they ask for.
+minute): every home's record read at once, each home's devices read, their readings stored for
+all homes in one transaction, then each home's checks (capabilities, drift) and the re-plans
+they ask for.
 
 One commit a home was, with the apply job, most of the service's CPU in the fleet benchmark
 (docs/performance.md, "Fleet"). Should the one transaction fail (a home deleted meanwhile),
@@ -15,6 +16,7 @@ from datetime import datetime
 
 from hems.controller import HomeController
 from hems.domain.home import HomeSpec
+from hems.kept_home import KeptHome
 from hems.storage.store import Store
 from hems.storage.tables import TelemetryRow
 from kernel.devices import DeviceState
@@ -30,8 +32,16 @@ async def read_homes(store: Store, ctls: Sequence[HomeController], guarded: Guar
     changed (an EV plugged in or out, a device drifting off its setpoint, back online)."""
     read: dict[int, tuple[HomeSpec, list[TelemetryRow], datetime, dict[str, DeviceState]]] = {}
 
+    versions = {c.home_id: store.version("home", c.home_id) for c in ctls}
+    records = await asyncio.to_thread(store.home_records, [c.home_id for c in ctls])
+
     async def read_one(ctl: HomeController) -> None:
-        home = await ctl.home()  # once for the pass: its steps take it
+        record = records.get(ctl.home_id)  # once for the pass: its steps take it
+        if record is None:
+            home = await ctl.home()  # gone meanwhile: NotFoundError, as before
+        else:  # a broken record fails this home alone, as its own read would
+            home = HomeSpec.model_validate(record)
+            ctl.kept_home = KeptHome(home, ctl.clock.now(), versions[ctl.home_id])
         now, before = ctl.clock.now(), dict(ctl.states)
         read[ctl.home_id] = (home, await ctl.read_devices(now), now, before)
 

@@ -25,8 +25,13 @@ def test_the_pass_stores_each_devices_reading_once_in_one_transaction(demo: Demo
     ctl = service.controller(demo.home_id)
     before = _rows(demo)
     batches = _counting(monkeypatch, service.store, "add_telemetry_of_homes")
+    records = _counting(monkeypatch, service.store, "home_records")
+    reads = _counting(monkeypatch, service.store, "home")
     asyncio.run(service.read_all())
-    assert len(batches) == 1
+    assert len(batches) == len(records) == 1  # the records read at once, the readings stored
+    assert reads == []
+    assert ctl.kept_home is not None
+    assert ctl.kept_home.spec == service.store.home(demo.home_id)
     assert _rows(demo) - before == len(ctl.drivers) > 0
     assert set(ctl.states) == set(ctl.drivers)  # the checks after the write ran on each
 
