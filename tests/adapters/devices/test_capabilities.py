@@ -13,23 +13,15 @@ from kernel.devices import DeviceCapabilities
 
 
 def test_plausible_values_are_kept() -> None:
-    caps = reported_capabilities(
-        "ev",
-        max_charge_kw=7.4,
-        max_discharge_kw=3,
-        max_power_kw=22.0,
-        capacity_kwh=13.5,
-        phases=3,
-        min_current_a=6.0,
-    )
-    assert caps == DeviceCapabilities(
-        max_charge_kw=7.4,
-        max_discharge_kw=3,
-        max_power_kw=22.0,
-        capacity_kwh=13.5,
-        phases=3,
-        min_current_a=6.0,
-    )
+    values: dict[str, float] = {
+        "max_charge_kw": 7.4,
+        "max_discharge_kw": 3,
+        "max_power_kw": 22.0,
+        "capacity_kwh": 13.5,
+        "phases": 3,
+        "min_current_a": 6.0,
+    }
+    assert reported_capabilities("ev", **values) == DeviceCapabilities(**values)
 
 
 @pytest.mark.parametrize(
