@@ -9,29 +9,22 @@ peak-hour and pause rules), as the service plans it."""
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from hems.cohort.coordination import Coordination, coordinate
 from hems.cohort.measures import CohortMeasures
 from hems.service import CemService
+from hems.usecases.finite import FiniteFloat
 from optimiser import ModelExtension, Plan, Problem, SolverOptions, optimise
 
 
 class CoordinationIn(BaseModel):
-    limit_kw: float = Field(gt=0, description="The cohort's import limit in every slot [kW].")
-
-    @field_validator("limit_kw")
-    @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError("must be a finite number")
-        return value
+    limit_kw: FiniteFloat = Field(gt=0, description="The cohort's import limit in every slot [kW].")
 
 
 class CoordinatedMeasures(BaseModel):

@@ -5,29 +5,22 @@ re-plans the homes this process runs at their next pass."""
 from __future__ import annotations
 
 import asyncio
-import math
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from hems.service import CemService
 from hems.storage.cohort_limits import CohortLimit
 from hems.usecases.errors import InvalidInputError
+from hems.usecases.finite import FiniteFloat
 
 
 class CohortLimitIn(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
-    limit_kw: float = Field(gt=0, description="The cohort's summed import at most [kW].")
+    limit_kw: FiniteFloat = Field(gt=0, description="The cohort's summed import at most [kW].")
     start: AwareDatetime = Field(alias="from", description="When it starts (UTC offset given).")
     end: AwareDatetime = Field(alias="until", description="When it ends; after `from`.")
-
-    @field_validator("limit_kw")
-    @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError("must be a finite number")
-        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> CohortLimitIn:
