@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,14 +16,8 @@ from kernel.devices import DeviceCapabilities
 from tests.adapters.devices.mqtt_peers import (
     Broker,
     fresh_state,
-    running_broker,
     running_heat_pump,
 )
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    yield from running_broker(tmp_path)
 
 
 async def _reported(broker: Broker, *pump_args: str) -> DeviceCapabilities | None:

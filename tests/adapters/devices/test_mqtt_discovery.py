@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import aiomqtt
@@ -24,16 +22,10 @@ from tests.adapters.devices.mqtt_peers import (
     CEM_USER,
     Broker,
     fresh_state,
-    running_broker,
     running_heat_pump,
 )
 
 NODE = "homeassistant/{}/cem_home1/{}/config"
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    yield from running_broker(tmp_path)
 
 
 def client(broker: Broker) -> aiomqtt.Client:

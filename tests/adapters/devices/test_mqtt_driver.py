@@ -12,7 +12,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,14 +25,8 @@ from tests.adapters.devices.mqtt_peers import (
     CEM_USER,
     Broker,
     fresh_state,
-    running_broker,
     running_heat_pump,
 )
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    yield from running_broker(tmp_path)
 
 
 def test_the_state_is_read_and_a_setpoint_is_followed(broker: Broker) -> None:

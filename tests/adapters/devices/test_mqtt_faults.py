@@ -10,7 +10,6 @@ import asyncio
 import gc
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,14 +23,8 @@ from tests.adapters.devices.mqtt_peers import (
     DEVICES,
     Broker,
     fresh_state,
-    running_broker,
     running_heat_pump,
 )
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    yield from running_broker(tmp_path)
 
 
 def as_device(broker: Broker, device: str) -> aiomqtt.Client:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import aiomqtt
 import pytest
@@ -27,16 +25,10 @@ from tests.adapters.devices.mqtt_peers import (
     CEM_USER,
     Broker,
     fresh_state,
-    running_broker,
     running_heat_pump,
 )
 
 RATED = SgReadyThresholds(rated_power_kw=3.0)
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    yield from running_broker(tmp_path)
 
 
 @pytest.mark.parametrize(
