@@ -101,6 +101,19 @@ class Car:
         """Whether a profile for ``transaction_id`` (None: not for a transaction) applies."""
         return transaction_id is None or str(transaction_id) == str(self.transaction_id)
 
+    def take_profile(self, raw: dict[str, Any], version: str) -> bool:
+        """Store a SetChargingProfile's profile as the transaction's or the default one; a
+        TxProfile for a transaction this charger is not running is refused (1.6 3.13.4,
+        2.0.1 K01), as is every profile with ``--reject-profiles``. True if accepted."""
+        accepted = not self.args.reject_profiles and self.runs(raw.get("transaction_id"))
+        if accepted:
+            profile = profile_from(raw, version)
+            if profile.purpose == "TxProfile":
+                self.tx_profile = profile
+            else:
+                self.default_profile = profile
+        return accepted
+
     def step(self, dt_s: float) -> None:
         charging = self.plugged and self.transaction_id is not None and self.soc < 1.0
         self.power_kw = min(self.limit_kw(), self.args.car_max_kw) if charging else 0.0

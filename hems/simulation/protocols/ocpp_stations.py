@@ -37,16 +37,7 @@ class Station16(ChargePoint16):  # type: ignore[misc]  # ocpp ships no type hint
     def on_set_profile(
         self, connector_id: int, cs_charging_profiles: dict[str, Any], **kw: Any
     ) -> Any:
-        # a TxProfile for a transaction this charger is not running is refused (1.6, 3.13.4)
-        accepted = not self.car.args.reject_profiles and self.car.runs(
-            cs_charging_profiles.get("transaction_id")
-        )
-        if accepted:
-            profile = profile_from(cs_charging_profiles, self.version)
-            if profile.purpose == "TxProfile":
-                self.car.tx_profile = profile
-            else:
-                self.car.default_profile = profile
+        accepted = self.car.take_profile(cs_charging_profiles, self.version)
         emit(
             "profile",
             received_at=time.time(),  # wall clock, for latency from the CEM's side
@@ -186,16 +177,7 @@ class Station201(ChargePoint201):  # type: ignore[misc]  # ocpp ships no type hi
 
     @handles("SetChargingProfile")
     def on_set_profile(self, evse_id: int, charging_profile: dict[str, Any], **kw: Any) -> Any:
-        # a TxProfile for a transaction this station is not running is refused (2.0.1, K01)
-        accepted = not self.car.args.reject_profiles and self.car.runs(
-            charging_profile.get("transaction_id")
-        )
-        if accepted:
-            profile = profile_from(charging_profile, self.version)
-            if profile.purpose == "TxProfile":
-                self.car.tx_profile = profile
-            else:
-                self.car.default_profile = profile
+        accepted = self.car.take_profile(charging_profile, self.version)
         emit(
             "profile",
             received_at=time.time(),
