@@ -13,52 +13,31 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 from pathlib import Path
 
-import dask
 import pytest
 from distributed import Client, LocalCluster, get_task_stream
 from fastapi.testclient import TestClient
 
 from hems.app import create_app
-from hems.backtest.parallel import LOCAL_CLUSTER_CONFIG
 from hems.clock import ManualClock
-from hems.demo import demo_home_spec
 from hems.planner_dask import DaskPlanner
-from hems.runtime import Runtime, build_runtime
-from hems.settings import Settings
+from hems.runtime import Runtime
 from hems.usecases.health import planner_summary
 from hems.worker_affinity import WorkerChoice, rendezvous_worker
 from optimiser import process_cache_stats
 
-from .conftest import MONDAY_5PM
+from .dask_fleet import fleet_runtime, local_cluster
 
 HOMES = 6
 
 
 def _cluster(workers: int, stealing: bool = True) -> LocalCluster:
-    config = {**LOCAL_CLUSTER_CONFIG, "distributed.scheduler.work-stealing": stealing}
-    with dask.config.set(config):
-        return LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            scheduler_port=0,
-            dashboard_address=":0",
-        )
+    return local_cluster(workers, stealing=stealing)
 
 
 def _runtime(tmp_path: Path, scheduler: str, processes: int = 0, shapes: int = 32) -> Runtime:
-    config = Settings(
-        state_dir=tmp_path,
-        planner_processes=processes,
-        planner_scheduler=scheduler,
-        planner_model_cache_shapes=shapes,
-        horizon_hours=6,
+    return fleet_runtime(
+        tmp_path, HOMES, "AFFINITY", scheduler, processes, planner_model_cache_shapes=shapes
     )
-    runtime = build_runtime(config, ManualClock(MONDAY_5PM))
-    for i in range(HOMES):
-        runtime.store.create_home(demo_home_spec(f"AFFINITY-{i}"), MONDAY_5PM, "test")
-    return runtime
 
 
 def _batch(runtime: Runtime, client: Client) -> dict[int, list[str]]:

@@ -16,36 +16,26 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import dask
 import pytest
 from distributed import Client, LocalCluster
 from fastapi.testclient import TestClient
 
 from hems.app import create_app
-from hems.backtest.parallel import LOCAL_CLUSTER_CONFIG
 from hems.clock import ManualClock
-from hems.demo import demo_home_spec
 from hems.planner_dask import DaskPlanner
-from hems.runtime import Runtime, build_runtime
+from hems.runtime import Runtime
 from hems.settings import Settings
 from kernel.devices import DeviceState
 
 from .conftest import MONDAY_5PM
+from .dask_fleet import fleet_runtime, local_cluster
 
 HOMES = 4
 
 
 def _cluster(port: int = 0) -> LocalCluster:
     """Two worker processes of one thread each on 127.0.0.1."""
-    with dask.config.set(LOCAL_CLUSTER_CONFIG):
-        return LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            scheduler_port=port,
-            dashboard_address=":0",
-        )
+    return local_cluster(port=port)
 
 
 @pytest.fixture(scope="module")
@@ -57,19 +47,8 @@ def cluster() -> Iterator[LocalCluster]:
 def _runtime(
     tmp_path: Path, scheduler: str = "", processes: int = 0, **settings: object
 ) -> Runtime:
-    """``HOMES`` copies of the demo home (no devices attached: planned from their specs) on a
-    six-hour horizon, at the start of a slot."""
-    config = Settings(
-        state_dir=tmp_path,
-        planner_processes=processes,
-        planner_scheduler=scheduler,
-        horizon_hours=6,
-        **settings,  # type: ignore[arg-type]
-    )
-    runtime = build_runtime(config, ManualClock(MONDAY_5PM))
-    for i in range(HOMES):
-        runtime.store.create_home(demo_home_spec(f"FLEET-{i}"), MONDAY_5PM, "test")
-    return runtime
+    """``HOMES`` copies of the demo home (see :func:`fleet_runtime`)."""
+    return fleet_runtime(tmp_path, HOMES, "FLEET", scheduler, processes, **settings)
 
 
 def _plans(runtime: Runtime) -> dict[int, int]:
