@@ -11,21 +11,19 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 
 from adapters.devices.ocpp import limit_for
-from hems.domain.connections import DeviceSettings, HomeDevices, MqttBroker, MqttConnection
+from hems.domain.connections import DeviceSettings, HomeDevices, MqttConnection
 from hems.domain.devices import EvChargerSpec, HeatPumpSpec
 from hems.plan_schedules import SCHEDULE_HOURS, EvRises, steps_per_device
 from hems.runtime import build_runtime, start_devices, stop_devices
 from hems.storage.store import StoredEvent
 from tests.adapters.devices.mqtt_peers import (
-    CEM_PASSWORD,
-    CEM_USER,
-    HOME,
     fresh_state,
     running_broker,
     running_heat_pump,
 )
 from tests.adapters.devices.ocpp_peer import until
 
+from .mqtt_cem import cem_broker
 from .test_device_runtime import home_spec, service_with_devices, settings_for
 
 T0 = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
@@ -167,16 +165,7 @@ def test_an_mqtt_device_gets_the_plan_as_its_retained_plan(tmp_path):
     for broker in running_broker(broker_dir):
         with running_heat_pump(broker) as pump:
             devices = DeviceSettings(
-                brokers={
-                    "home": MqttBroker(
-                        host="127.0.0.1",
-                        port=broker.port,
-                        home=HOME,
-                        username=CEM_USER,
-                        password=CEM_PASSWORD,
-                        ca_file=broker.pki.ca_file,
-                    )
-                },
+                brokers={"home": cem_broker(broker)},
                 homes={
                     "CEM-T1": HomeDevices(
                         devices={"Heat pump": MqttConnection(broker="home", device_id="hp1")}

@@ -16,19 +16,18 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from hems.domain.connections import DeviceSettings, HomeDevices, MqttBroker, MqttConnection
+from hems.domain.connections import DeviceSettings, HomeDevices, MqttConnection
 from hems.measured_load import BASE_LOAD, SITE_METER, record_site_meters
 from hems.runtime import build_runtime, start_devices, stop_devices
 from hems.settings import Settings
 from tests.adapters.devices.mqtt_peers import (
-    CEM_PASSWORD,
-    CEM_USER,
     DEVICES,
     HOME,
     Broker,
     running_broker,
 )
 
+from .mqtt_cem import cem_broker
 from .test_device_runtime import home_spec
 
 CAD = "hp2"  # the broker fixture's second device's credentials: the meter's own
@@ -41,14 +40,7 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
 
 
 def _settings(tmp_path: Path, broker: Broker) -> Settings:
-    mqtt = MqttBroker(
-        host="127.0.0.1",
-        port=broker.port,
-        home=HOME,
-        username=CEM_USER,
-        password=CEM_PASSWORD,
-        ca_file=broker.pki.ca_file,
-    )
+    mqtt = cem_broker(broker)
     meter = MqttConnection(broker="home", device_id=CAD, stale_after_s=30)
     devices = DeviceSettings(
         brokers={"home": mqtt}, homes={"CEM-T1": HomeDevices(site_meter=meter)}
