@@ -132,3 +132,11 @@ async def profile_fault(station: Any, raw_msg: str) -> bool:
         station.car.stay_offline = True
         await station._connection.close()
     return True
+
+
+async def held_back(station: Any, raw_msg: str) -> bool:
+    """Whether a message from the CSMS is kept from the station's handlers (see
+    :func:`profile_fault`); a CALLERROR it sends is emitted for the test to see."""
+    if raw_msg.startswith("[4"):
+        emit("call_error", raw=raw_msg)
+    return await profile_fault(station, raw_msg)

@@ -16,7 +16,7 @@ from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
 
 from adapters.devices.ocpp.link import handles, handles_after
-from hems.simulation.protocols.ocpp_car import Car, emit, now_text, profile_fault, profile_from
+from hems.simulation.protocols.ocpp_car import Car, emit, held_back, now_text, profile_from
 
 
 class Station16(ChargePoint16):  # type: ignore[misc]  # ocpp ships no type hints
@@ -27,11 +27,8 @@ class Station16(ChargePoint16):  # type: ignore[misc]  # ocpp ships no type hint
         self.car = car
 
     async def route_message(self, raw_msg: str) -> None:
-        if raw_msg.startswith("[4"):
-            emit("call_error", raw=raw_msg)
-        if await profile_fault(self, raw_msg):
-            return
-        await super().route_message(raw_msg)
+        if not await held_back(self, raw_msg):
+            await super().route_message(raw_msg)
 
     @handles("SetChargingProfile")
     def on_set_profile(
@@ -169,11 +166,8 @@ class Station201(ChargePoint201):  # type: ignore[misc]  # ocpp ships no type hi
         self.seq_no = 0
 
     async def route_message(self, raw_msg: str) -> None:
-        if raw_msg.startswith("[4"):
-            emit("call_error", raw=raw_msg)
-        if await profile_fault(self, raw_msg):
-            return
-        await super().route_message(raw_msg)
+        if not await held_back(self, raw_msg):
+            await super().route_message(raw_msg)
 
     @handles("SetChargingProfile")
     def on_set_profile(self, evse_id: int, charging_profile: dict[str, Any], **kw: Any) -> Any:
