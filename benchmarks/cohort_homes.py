@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from benchmarks.reference_home import reference_heat_pump
 from hems.domain.devices import BatterySpec, EvChargerSpec, HeatPumpSpec
 from hems.market import ReplayedMarket
 from hems.problem_builder import PlanInputs, build_problem
@@ -33,8 +34,6 @@ from hems.simulation.cohort import draw_cohort
 from kernel.devices import DeviceState
 from optimiser import (
     Battery,
-    Building,
-    CopCurve,
     ElectricVehicle,
     HeatPump,
     ModelExtension,
@@ -46,7 +45,6 @@ from optimiser import (
 
 DAY_START = datetime(2026, 1, 12, 12, 0, tzinfo=UTC)
 N_SLOTS = 48
-COP = CopCurve(outdoor_temperature_c=(-7.0, 2.0, 7.0, 12.0), cop=(2.2, 2.8, 3.4, 4.0))
 
 
 def cohort_grid() -> TimeGrid:
@@ -99,19 +97,7 @@ def cohort_home(seed: int, market: ReplayedMarket | None = None) -> Problem:
         )
     heat_pumps: tuple[HeatPump, ...] = ()
     if rng.random() < 0.3:
-        heat_pumps = (
-            HeatPump(
-                max_power_kw=3.0,
-                cop=COP,
-                building=Building(
-                    heat_loss_kw_per_k=float(rng.uniform(0.12, 0.25)),
-                    thermal_capacity_kwh_per_k=float(rng.uniform(6.0, 12.0)),
-                    initial_indoor_temperature_c=20.0,
-                ),
-                comfort_min_c=np.where((hod >= 6.5) & (hod < 22.5), 19.5, 17.0),
-                comfort_max_c=22.5,
-            ),
-        )
+        heat_pumps = (reference_heat_pump(rng, hod),)
     return Problem(
         grid=grid,
         import_price_gbp_per_kwh=m["import_price_gbp_per_kwh"].to_numpy(),

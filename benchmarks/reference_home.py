@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import numpy.typing as npt
 
 from optimiser import (
     Battery,
@@ -25,6 +26,24 @@ from optimiser import (
 )
 
 START = datetime(2026, 1, 12, 12, 0, tzinfo=UTC)
+COP = CopCurve(outdoor_temperature_c=(-7.0, 2.0, 7.0, 12.0), cop=(2.2, 2.8, 3.4, 4.0))
+
+
+def reference_heat_pump(rng: np.random.Generator, hod: npt.NDArray[np.float64]) -> HeatPump:
+    """A 3 kW heat pump in a building drawn from ``rng`` (heat loss 0.12-0.25 kW/K, thermal
+    capacity 6-12 kWh/K, 20 C at the start), kept at 19.5-22.5 C from 06:30 to 22:30 and at
+    17-22.5 C at night; ``hod``: each slot's hour of the day."""
+    return HeatPump(
+        max_power_kw=3.0,
+        cop=COP,
+        building=Building(
+            heat_loss_kw_per_k=float(rng.uniform(0.12, 0.25)),
+            thermal_capacity_kwh_per_k=float(rng.uniform(6.0, 12.0)),
+            initial_indoor_temperature_c=20.0,
+        ),
+        comfort_min_c=np.where((hod >= 6.5) & (hod < 22.5), 19.5, 17.0),
+        comfort_max_c=22.5,
+    )
 
 
 def reference_home(seed: int, n_steps: int = 96, step_minutes: int = 30) -> Problem:
@@ -84,19 +103,5 @@ def reference_home(seed: int, n_steps: int = 96, step_minutes: int = 30) -> Prob
                 ),
             ),
         ),
-        heat_pumps=(
-            HeatPump(
-                max_power_kw=3.0,
-                cop=CopCurve(
-                    outdoor_temperature_c=(-7.0, 2.0, 7.0, 12.0), cop=(2.2, 2.8, 3.4, 4.0)
-                ),
-                building=Building(
-                    heat_loss_kw_per_k=float(rng.uniform(0.12, 0.25)),
-                    thermal_capacity_kwh_per_k=float(rng.uniform(6.0, 12.0)),
-                    initial_indoor_temperature_c=20.0,
-                ),
-                comfort_min_c=np.where((hod >= 6.5) & (hod < 22.5), 19.5, 17.0),
-                comfort_max_c=22.5,
-            ),
-        ),
+        heat_pumps=(reference_heat_pump(rng, hod),),
     )
