@@ -172,6 +172,12 @@ class _Base:
     option_values: tuple[tuple[str, object], ...]
 
 
+class UncoveredShapeError(ValueError):
+    """The built model has a variable in no row (e.g. an EV whose first slot can lose nothing
+    to the dispatch lag): its value would be left from an earlier plan, so no model is kept
+    for the shape; expected, not a fault, so it is counted and not logged as an error."""
+
+
 class PersistentModel:
     """One shape's built model, its HiGHS copy and where the numbers go."""
 
@@ -189,7 +195,7 @@ class PersistentModel:
         columns = {id(v) for v in reader.columns}
         for var in self.built.model.component_data_objects(pyo.Var, active=True):
             if id(var) not in columns:  # its value would be left from an earlier plan
-                raise ValueError(f"{var.name} is in no row: not a shape a model is kept for")
+                raise UncoveredShapeError(f"{var.name} is in no row")
         self.locations = NumberLocations.find(self.built, reader)
         later = tuple(name for name, _ in options.later_round_highs_options)
         self._base = _Base(
@@ -344,9 +350,13 @@ class ModelCache:
             else:
                 self.hits += 1
             model.prepare(problem, binaries)
-        except Exception:  # never worse than a fresh build: drop the model, build afresh,
-            log.exception("a persistent model could not be prepared; building a fresh one")
-            with self._lock:  # and do not try this shape again
+        except Exception as exc:  # never worse than a fresh build: drop the model, build
+            if isinstance(exc, UncoveredShapeError):  # afresh, and do not try this shape again
+                self.uncovered += 1
+                log.debug("no model kept for this shape: %s", exc)
+            else:
+                log.exception("a persistent model could not be prepared; building a fresh one")
+            with self._lock:
                 self._refused.add(key)
                 while len(self._refused) > self.SEEN_PER_MODEL * self.max_models:
                     self._refused.pop()
