@@ -273,31 +273,25 @@ def test_a_next_trip_in_the_past_is_refused_naming_the_file(tmp_path):
     _fails_cleanly(result, 2, str(prefs), "ev_next_trip.leave_at", "must leave in the future")
 
 
-def test_the_csms_port_in_use_is_a_message_before_anything_starts(state, tmp_path):
+@pytest.mark.parametrize(
+    ("server", "device", "message"),
+    [
+        ("ocpp", 'EV]\nprotocol = "ocpp"\nidentity = "CP-1"', "the CSMS (devices.ocpp)"),
+        ("s2", 'Battery]\nprotocol = "s2"\nrm_id = "battery-1"', "the S2 server (devices.s2)"),
+    ],
+    ids=["ocpp", "s2"],
+)
+def test_a_device_server_port_in_use_is_a_message_before_anything_starts(
+    state, tmp_path, server, device, message
+):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
         config = tmp_path / "hems.toml"
         config.write_text(
-            f'[devices.ocpp]\nport = {port}\n[devices.homes.CEM-1.devices.EV]\nprotocol = "ocpp"\n'
-            'identity = "CP-1"\n'
+            f"[devices.{server}]\nport = {port}\n[devices.homes.CEM-1.devices.{device}\n"
         )
         result = CliRunner().invoke(app, ["run", "--config", str(config)])
-    _fails_cleanly(result, 1, f"the CSMS (devices.ocpp) cannot listen on 127.0.0.1:{port}")
-    assert not state.exists()  # no database, no tokens printed and lost
-
-
-def test_the_s2_port_in_use_is_a_message_before_anything_starts(state, tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        port = s.getsockname()[1]
-        config = tmp_path / "hems.toml"
-        config.write_text(
-            f'[devices.s2]\nport = {port}\n[devices.homes.CEM-1.devices.Battery]\nprotocol = "s2"\n'
-            'rm_id = "battery-1"\n'
-        )
-        result = CliRunner().invoke(app, ["run", "--config", str(config)])
-    _fails_cleanly(result, 1, f"the S2 server (devices.s2) cannot listen on 127.0.0.1:{port}")
+    _fails_cleanly(result, 1, f"{message} cannot listen on 127.0.0.1:{port}")
     assert not state.exists()  # no database, no tokens printed and lost
