@@ -49,18 +49,16 @@ from aiohttp import web
 from openleadr import OpenADRServer
 from openleadr.service.vtn_service import VTNService
 
-from adapters.openadr.tls import fingerprint_pem
 from hems.clock import SystemClock
 from hems.runtime import Runtime, build_runtime
 from hems.settings import Settings
 from tests.adapters.openadr.certs import Party, make_pki
 from tests.adapters.openadr.vtn_peer import (
-    REGISTRATION_ID,
     VEN_ID,
     PeerLog,
     dispatch_event,
     free_port,
-    make_mtls_vtn,
+    make_pinned_vtn,
 )
 from tests.adapters.openadr.waiting import until
 
@@ -97,27 +95,7 @@ def _vtn(
 ) -> tuple[OpenADRServer, PeerLog]:
     """openleadr's VTN over mutual TLS (the VEN's certificate pinned); ``signed``: it signs
     its messages and requires the VEN's signature on every message after registration."""
-    peers: list[PeerLog] = []
-
-    def ven_lookup(ven_id: str) -> dict[str, Any] | None:
-        if ven_id != VEN_ID:
-            return None
-        return {
-            "ven_id": VEN_ID,
-            "ven_name": "Open CEM:DEMO-0001",
-            "fingerprint": fingerprint_pem(ven.cert_pem),
-            "registration_id": REGISTRATION_ID if peers[0].registrations else None,
-        }
-
-    server, peer = make_mtls_vtn(
-        port,
-        cert_file=vtn.cert_file,
-        key_file=vtn.key_file,
-        ca_file=ca_file,
-        ven_lookup=ven_lookup,
-        signed=signed,
-    )
-    peers.append(peer)
+    server, peer = make_pinned_vtn(port, vtn=vtn, ven=ven, ca_file=ca_file, signed=signed)
     for service in server.services.values():
         for name in _CLASS_STATE:
             setattr(service, name, getattr(VTNService, name))

@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
 
 import pytest
 from aiohttp import web
@@ -32,12 +31,10 @@ from hems.runtime import build_runtime
 from hems.settings import Settings
 from tests.adapters.openadr.certs import Party, make_pki
 from tests.adapters.openadr.vtn_peer import (
-    REGISTRATION_ID,
     VEN_ID,
-    PeerLog,
     dispatch_event,
     free_port,
-    make_mtls_vtn,
+    make_pinned_vtn,
 )
 from tests.adapters.openadr.waiting import until
 
@@ -136,27 +133,7 @@ def _signing_vtn(port: int, ca_file, vtn: Party, ven: Party, signed: bool = True
     checked against the VEN's fingerprint). ``signed``: its messages signed with the VTN's key,
     and every VEN message after registration must be signed by the VEN's certificate. Records
     when each event id first leaves the VTN (``delivered``)."""
-    peers: list[PeerLog] = []  # openleadr's record of registrations, once the server exists
-
-    def ven_lookup(ven_id: str) -> dict[str, Any] | None:
-        if ven_id != VEN_ID:
-            return None
-        return {
-            "ven_id": VEN_ID,
-            "ven_name": "Open CEM:DEMO-0001",
-            "fingerprint": fingerprint_pem(ven.cert_pem),
-            "registration_id": REGISTRATION_ID if peers[0].registrations else None,
-        }
-
-    server, peer = make_mtls_vtn(
-        port,
-        cert_file=vtn.cert_file,
-        key_file=vtn.key_file,
-        ca_file=ca_file,
-        ven_lookup=ven_lookup,
-        signed=signed,
-    )
-    peers.append(peer)
+    server, peer = make_pinned_vtn(port, vtn=vtn, ven=ven, ca_file=ca_file, signed=signed)
     delivered: dict[str, float] = {}
 
     @web.middleware

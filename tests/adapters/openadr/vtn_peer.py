@@ -11,6 +11,9 @@ from typing import Any
 from openleadr import OpenADRServer
 from openleadr import objects as ol
 
+from adapters.openadr.conformance.pki import Party
+from adapters.openadr.tls import fingerprint_pem
+
 VTN_ID = "vtn-peer"
 VEN_ID = "ven-under-test"
 REGISTRATION_ID = "reg-1"
@@ -100,6 +103,35 @@ def make_mtls_vtn(
         verify_message_signatures=signed,
         **signing,
     )
+
+
+def make_pinned_vtn(
+    port: int, *, vtn: Party, ven: Party, ca_file: Path, signed: bool
+) -> tuple[OpenADRServer, PeerLog]:
+    """:func:`make_mtls_vtn` that knows one VEN, :data:`VEN_ID`, pinned to ``ven``'s certificate
+    fingerprint; the registration id is known once that VEN has registered."""
+    peers: list[PeerLog] = []
+
+    def ven_lookup(ven_id: str) -> dict[str, Any] | None:
+        if ven_id != VEN_ID:
+            return None
+        return {
+            "ven_id": VEN_ID,
+            "ven_name": "Open CEM:DEMO-0001",
+            "fingerprint": fingerprint_pem(ven.cert_pem),
+            "registration_id": REGISTRATION_ID if peers[0].registrations else None,
+        }
+
+    server, peer = make_mtls_vtn(
+        port,
+        cert_file=vtn.cert_file,
+        key_file=vtn.key_file,
+        ca_file=ca_file,
+        ven_lookup=ven_lookup,
+        signed=signed,
+    )
+    peers.append(peer)
+    return server, peer
 
 
 def dispatch_event(
