@@ -173,9 +173,9 @@ class _Base:
 
 
 class UncoveredShapeError(ValueError):
-    """The built model has a variable in no row (e.g. an EV whose first slot can lose nothing
-    to the dispatch lag): its value would be left from an earlier plan, so no model is kept
-    for the shape; expected, not a fault, so it is counted and not logged as an error."""
+    """The built model has a variable in no row (e.g. an extension's stray variable; the
+    components create none): its value would be left from an earlier plan, so no model is
+    kept for the shape; expected, not a fault, so it is counted and not logged as an error."""
 
 
 class PersistentModel:

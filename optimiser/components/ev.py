@@ -180,9 +180,14 @@ def _add_charge_now(
 
 def _add_rise_losses(b: pyo.Block, rises: dict[int, RiseSlot]) -> None:
     """``l_t >= a_k (s_t - s_prev) + b_k`` for each chord: the energy a rise of the setpoint
-    ``s = p / f`` does not deliver (:mod:`optimiser.components.ev_dispatch_lag`)."""
+    ``s = p / f`` does not deliver (:mod:`optimiser.components.ev_dispatch_lag`); the loss at
+    the longest delay only where it differs from the expected one (a slot plugged in for less
+    than the expected delay, a lag whose bound is no longer than its expected delay): a column
+    in no row would be left over from the last plan in a persistent model
+    (:mod:`optimiser.model_cache`), which then keeps none for the shape."""
     b.rise_loss_kwh = pyo.Var(sorted(rises), bounds=(0.0, None), doc="lost to a rise [kWh]")
-    b.longest_loss_kwh = pyo.Var(sorted(rises), bounds=(0.0, None), doc="at the longest delay")
+    longer = sorted(t for t, r in rises.items() if r.longest_lines != r.lines)
+    b.longest_loss_kwh = pyo.Var(longer, bounds=(0.0, None), doc="at the longest delay")
     b.rise_loss = pyo.ConstraintList(doc="delay and ramp of a setpoint rise")
     for r in rises.values():
         for row in rise_loss_rows(b, r):
