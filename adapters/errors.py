@@ -14,10 +14,13 @@ class FetchError(AdapterError):
     """A source could not be reached or kept failing (timeouts, transport errors, 5xx, 429) after
     the bounded retries, or answered with a client error (4xx) that retrying cannot mend."""
 
-    def __init__(self, source: str, reason: str, *, attempts: int = 1) -> None:
+    def __init__(
+        self, source: str, reason: str, *, attempts: int = 1, status_code: int | None = None
+    ) -> None:
         self.source = source
         self.reason = reason
         self.attempts = attempts
+        self.status_code = status_code  # the last HTTP status, when the source answered one
         super().__init__(f"{source}: {reason} (after {attempts} attempt(s))")
 
 

@@ -61,6 +61,7 @@ def get_json(
     owned = client is None
     http = client or httpx.Client(headers={"User-Agent": USER_AGENT})
     last_reason = "no attempt made"
+    last_status: int | None = None
     try:
         for attempt in range(1, policy.attempts + 1):
             if attempt > 1:
@@ -68,21 +69,26 @@ def get_json(
             try:
                 response = http.get(url, params=params, timeout=policy.timeout_s)
             except httpx.TimeoutException as exc:
-                last_reason = f"timed out ({type(exc).__name__})"
+                last_reason, last_status = f"timed out ({type(exc).__name__})", None
                 continue
             except httpx.TransportError as exc:
-                last_reason = f"transport error ({type(exc).__name__}: {exc})"
+                last_reason, last_status = f"transport error ({type(exc).__name__}: {exc})", None
                 continue
             if response.status_code >= 500 or response.status_code == 429:
-                last_reason = f"HTTP {response.status_code}"
+                last_reason, last_status = f"HTTP {response.status_code}", response.status_code
                 continue
             if response.status_code >= 400:
-                raise FetchError(source, f"HTTP {response.status_code}", attempts=attempt)
+                raise FetchError(
+                    source,
+                    f"HTTP {response.status_code}",
+                    attempts=attempt,
+                    status_code=response.status_code,
+                )
             try:
                 return response.json()
             except ValueError as exc:
                 raise ParseError(source, f"body is not JSON: {exc}") from exc
-        raise FetchError(source, last_reason, attempts=policy.attempts)
+        raise FetchError(source, last_reason, attempts=policy.attempts, status_code=last_status)
     finally:
         if owned:
             http.close()

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -136,14 +137,21 @@ def fetch_pages(
 
     Raises:
         FetchError: a page could not be fetched, or the listing has more than ``max_pages``.
-        ParseError: a page is not a JSON object.
+        ParseError: a page is not a JSON object, or a ``next`` leads back to an earlier page
+            or to another host.
     """
     pages: list[dict[str, Any]] = []
     next_url: str | None = url
     next_params = params
+    seen: set[str] = set()
     while next_url is not None:
         if len(pages) == max_pages:
             raise FetchError(SOURCE, f"more than {max_pages} pages at {url}")
+        if next_url in seen:
+            raise ParseError(SOURCE, f"the pages of {url} loop back to an earlier page")
+        if _origin(next_url) != _origin(url):  # a key in the client must not go elsewhere
+            raise ParseError(SOURCE, f"a 'next' page of {url} is on another host")
+        seen.add(next_url)
         page = get_json(next_url, source=SOURCE, params=next_params, policy=policy, client=client)
         if not isinstance(page, dict):
             raise ParseError(SOURCE, f"page is a {type(page).__name__}, not an object")
@@ -152,6 +160,11 @@ def fetch_pages(
         next_url = nxt if isinstance(nxt, str) and nxt else None
         next_params = None  # the next URL carries its own query
     return pages
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc
 
 
 def _period_params(grid: TimeGrid) -> dict[str, str | int | float]:

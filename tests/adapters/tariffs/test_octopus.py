@@ -128,6 +128,14 @@ def test_a_5xx_is_retried_and_then_reported(grid):
 def test_a_runaway_pagination_is_stopped(grid):
     looping = {"count": 1, "next": RATES_URL + "?page=2", "results": []}
     respx.get(url__startswith=RATES_URL).mock(return_value=httpx.Response(200, json=looping))
+    with pytest.raises(ParseError, match="loop back"):  # seen at the third page, not the 20th
+        octopus.fetch_pages(RATES_URL, policy=FAST, max_pages=20)
+
+    def endless(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params.get("page", "1"))
+        return httpx.Response(200, json={"next": f"{RATES_URL}?page={page + 1}", "results": []})
+
+    respx.get(url__startswith=RATES_URL).mock(side_effect=endless)
     with pytest.raises(FetchError, match="more than 3 pages"):
         octopus.fetch_pages(RATES_URL, policy=FAST, max_pages=3)
 
