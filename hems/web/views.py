@@ -144,8 +144,9 @@ def event_views(
 def what_the_home_did(
     e: EventPublic, plans: Sequence[StoredPlan], *, started: bool = True, over: bool = True
 ) -> str:
-    """The grid import of each slot of the event in the plan in force for that slot: the last
-    plan made before the slot ended (for future slots, the latest plan). In the tense of the
+    """The grid import of each slot that overlaps the event (an event need not start or end
+    on a slot boundary) in the plan in force for that slot: the last plan made before the slot
+    ended (for future slots, the latest plan). In the tense of the
     event: "Will take part" before it ``started``, "Taking part" while it runs, "Took part"
     once it is ``over`` (never "Took part" for an event to come, issue 28)."""
     if e.status == "cancelled" and not started:
@@ -160,7 +161,7 @@ def what_the_home_did(
         step = (sched.index[1] - sched.index[0]).to_pytimedelta()
         for t, start in enumerate(sched.index):
             s = start.to_pydatetime()
-            if not (e.start <= s < e.end):
+            if not (s < e.end and s + step > e.start):  # the slot overlaps the event
                 continue
             i = bisect.bisect_left(created, s + step) - 1
             if ordered[max(i, 0)] is plan:

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import pandas as pd
 
 from hems.usecases.records import EventPublic
-from hems.web import words
+from hems.web import views, words
 from tests.hems.web.conftest import csrf_of, sign_in
 
 
@@ -135,3 +138,37 @@ def test_an_event_title_names_the_end_day_when_it_is_another():
         response_reason="",
     )
     assert words.event_title(e) == "Reduction 2 kW, Mon 30 Nov 23:00-Tue 01 Dec 01:00"
+
+
+def _plan_of(created_at: datetime, start: datetime, imports_kw: list[float]) -> SimpleNamespace:
+    """What :func:`views.what_the_home_did` reads of a stored plan: when it was made and its
+    30-minute schedule's grid import."""
+    index = pd.date_range(start, periods=len(imports_kw), freq="30min")
+    return SimpleNamespace(
+        created_at=created_at, schedule=pd.DataFrame({"grid_import_kw": imports_kw}, index=index)
+    )
+
+
+def _accepted(event: dict) -> EventPublic:
+    return EventPublic(
+        **event, modification_number=0, status="far", response="optIn", response_reason=""
+    )
+
+
+def test_an_event_off_the_slot_boundaries_reads_the_slots_it_overlaps():
+    """An event of 17:10-17:25 lies inside one slot and starts on no slot boundary: it read
+    "no plan covers the event yet" although the plan covered it (issue 28's rough edge)."""
+    plan = _plan_of(
+        datetime(2026, 11, 30, 16, 0, tzinfo=UTC),
+        datetime(2026, 11, 30, 16, 0, tzinfo=UTC),
+        [3.0, 3.0, 1.2, 2.0],  # 16:00, 16:30, 17:00, 17:30
+    )
+    short = _event("e1", "2026-11-30T17:10:00Z", "2026-11-30T17:25:00Z")
+    said = views.what_the_home_did(_accepted(short), [plan], started=False, over=False)
+    assert said == (
+        "Will take part: grid import planned at up to 1.2 kW (average 1.2 kW) during the event."
+    )
+    # 16:45-17:45 overlaps the slots of 16:30, 17:00 and 17:30
+    longer = _event("e2", "2026-11-30T16:45:00Z", "2026-11-30T17:45:00Z")
+    said = views.what_the_home_did(_accepted(longer), [plan], started=False, over=False)
+    assert said.endswith("up to 3.0 kW (average 2.1 kW) during the event.")
