@@ -1,5 +1,6 @@
-"""Plans on an existing Dask distributed cluster (``hems run --scheduler tcp://host:8786``,
-setting ``planner_scheduler``), with this machine as the fallback.
+"""Plans on an existing Dask distributed cluster (``hems run --scheduler tls://host:8786``,
+setting ``planner_scheduler``; its transport: :mod:`hems.planner_security`), with this machine
+as the fallback.
 
 Each job is one Dask task (:func:`run_in_worker`: the first task in a worker process prepares
 it for planning, like the service's own workers). Dask gives what a fleet needs without code
@@ -40,6 +41,7 @@ from optimiser import CacheStats, prepare_planner_process, process_cache_stats
 
 if TYPE_CHECKING:
     from distributed import Client
+    from distributed.security import Security
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,7 +64,8 @@ class ClusterLostError(RuntimeError):
 
 class DaskPlanner:
     """Jobs on the Dask scheduler at ``address``; on ``local`` (None: a thread of this process)
-    while the cluster cannot be reached."""
+    while the cluster cannot be reached. ``security``: the client's TLS for a ``tls://``
+    address (:func:`hems.planner_security.dask_security`)."""
 
     def __init__(
         self,
@@ -71,9 +74,11 @@ class DaskPlanner:
         *,
         connect_timeout_s: float = 5.0,
         retry_every_s: float = 30.0,
+        security: Security | None = None,
     ) -> None:
         self.address = address
         self.local = local
+        self.security = security
         self.connect_timeout_s = connect_timeout_s
         self.retry_every_s = retry_every_s
         self.plans_on_cluster = 0
@@ -261,9 +266,13 @@ class DaskPlanner:
         self._next_try_s = time.monotonic() + self.retry_every_s
         try:
             client = await asyncio.to_thread(
-                Client, self.address, timeout=self.connect_timeout_s, set_as_default=False
+                Client,
+                self.address,
+                timeout=self.connect_timeout_s,
+                set_as_default=False,
+                security=self.security,
             )
-        except (OSError, TimeoutError, ValueError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:  # a TLS handshake refused: OSError
             self._fall_back(f"the cluster at {self.address} cannot be reached ({exc})")
             return
         with self._lock:

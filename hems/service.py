@@ -26,6 +26,7 @@ from hems.market import MarketSource
 from hems.planner_backend import PlanFlags, PlannerBackend
 from hems.planner_dask import DaskPlanner
 from hems.planner_pool import PlanFailedError, PlannerPool, PlanningUnavailableError
+from hems.planner_security import dask_security
 from hems.principals import PrincipalCache
 from hems.replica_handover import answers_reason, handover, opt_out_reason
 from hems.settings import Settings
@@ -99,7 +100,11 @@ class CemService:
                 initargs=(os.getpid(),),
             )
         if self.settings.planner_scheduler:  # this machine's backend is its fallback
-            self.planner = DaskPlanner(self.settings.planner_scheduler, self.planner)
+            self.planner = DaskPlanner(
+                self.settings.planner_scheduler,
+                self.planner,
+                security=dask_security(self.settings),
+            )
 
     def controller(self, home_id: int) -> HomeController:
         """The home's controller, created on first use (raises NotFoundError for no home)."""

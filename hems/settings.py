@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from hems.domain.connections import DeviceSettings
+from hems.planner_security import scheduler_problem
 from hems.signing_settings import signing_problem
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,12 @@ class Settings(BaseSettings):
             others before the home re-plans [s]; DSR events and overrides re-plan at once.
         planner_processes: worker processes for the optimiser, so a plan never holds the API's
             interpreter (0 = plan in a thread of the service process, as the tests do).
-        planner_scheduler: a Dask scheduler's address (``tcp://host:8786``) to plan on; empty =
-            this machine. Unreachable: planned here, flagged (:mod:`hems.planner_dask`).
+        planner_scheduler: a Dask scheduler's address (``tls://host:8786``, or ``tcp://`` to a
+            loopback host or a private network) to plan on; empty = this machine. Unreachable:
+            planned here, flagged (:mod:`hems.planner_dask`, :mod:`hems.planner_security`).
+        planner_tls_ca_file, planner_tls_cert_file, planner_tls_key_file: for ``tls://``: the
+            CA the cluster's certificates chain to, the service's client certificate and key.
+        planner_network_private: allows ``tcp://`` to a host that is not loopback.
         planner_model_cache_shapes: home shapes each planner worker keeps a built model for
             (:mod:`optimiser.model_cache`); a fleet of many shapes wants more, 0 = none.
         plan_deadline_s: how long after its slot's start a slot's batch of re-plans may take
@@ -176,7 +181,11 @@ class Settings(BaseSettings):
     telemetry_retention_days: int = Field(default=90, ge=1, le=3660)
     replan_delay_s: float = Field(default=1.0, ge=0, le=60)
     planner_processes: int = Field(default=1, ge=0, le=64)
-    planner_scheduler: str = Field(default="", pattern=r"^$|^tcp://[^/\s]+:\d+$")
+    planner_scheduler: str = Field(default="", pattern=r"^$|^(tcp|tls)://[^/\s]+:\d+$")
+    planner_tls_ca_file: FilePath | None = None
+    planner_tls_cert_file: FilePath | None = None
+    planner_tls_key_file: FilePath | None = None
+    planner_network_private: bool = False
     planner_model_cache_shapes: int = Field(default=32, ge=0, le=10_000)
     plan_deadline_s: float = Field(default=120.0, gt=0, le=3600)
     live_market: bool = False
@@ -333,6 +342,13 @@ class Settings(BaseSettings):
                     "an https vtn_url needs vtn_ca_file (the CA the VTN's certificate chains "
                     "to), vtn_fingerprint (the VTN's pinned certificate) or both"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _scheduler_secure(self) -> Settings:
+        problem = scheduler_problem(self)  # hems.planner_security
+        if problem:
+            raise ValueError(problem)
         return self
 
     @model_validator(mode="after")

@@ -244,14 +244,15 @@ def test_a_bad_scheduler_address_or_deadline_is_refused_naming_the_setting(tmp_p
     from hems.cli import app
 
     monkeypatch.setenv("HEMS_STATE_DIR", str(tmp_path / "state"))
-    result = CliRunner().invoke(app, ["run", "--scheduler", "tls://127.0.0.1:8786"])
+    result = CliRunner().invoke(app, ["run", "--scheduler", "tls://127.0.0.1:8786"])  # no certs
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert "planner_scheduler" in result.stderr
     assert not (tmp_path / "state").exists()  # nothing started
     with pytest.raises(ValidationError, match="plan_deadline_s must be shorter than a slot"):
         Settings(state_dir=tmp_path, slot_minutes=5, plan_deadline_s=300)
-    assert Settings(state_dir=tmp_path, planner_scheduler="tcp://10.0.0.2:8786").planner_scheduler
+    private = {"planner_network_private": True}  # tcp:// off this machine (test_planner_tls)
+    assert Settings(state_dir=tmp_path, planner_scheduler="tcp://10.0.0.2:8786", **private)
 
 
 def test_a_batch_is_due_its_allowance_after_the_slot_starts_or_half_of_it_when_late():
