@@ -154,6 +154,8 @@ class HighsModel:
         self._col_upper: list[float] = []  # for a moment by solve_with_integers_fixed)
         self._deadline = math.inf  # perf_counter() at which the running solve is interrupted
         self._partial_start = False  # set_start offered values HiGHS must complete
+        self.remember_lp_basis = False  # keep the next optimal LP solve's basis (lp_basis)
+        self.lp_basis: Any = None  # a highspy.HighsBasis, for a persistent model's next plan
         h.cbMipInterrupt.subscribe(self._interrupt_at_deadline)
         self.update()
 
@@ -342,6 +344,8 @@ class HighsModel:
         info = h.getInfo()
         has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
         status = termination(model_status, has_solution=has_solution)
+        if self.remember_lp_basis and status is SolveStatus.OPTIMAL and not n_int:
+            self.lp_basis, self.remember_lp_basis = h.getBasis(), False
         objective = float(info.objective_function_value) if has_solution else float("nan")
         if n_int:
             bound = float(info.mip_dual_bound)

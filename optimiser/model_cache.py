@@ -10,12 +10,13 @@ the same shape:
 1. restores it to its base state: the binaries and rows the last plan added (its initial
    binaries and the planner's later rounds, :mod:`optimiser.planner`) are deleted from HiGHS,
    from the translator's record and from the Pyomo model; HiGHS's solution and basis are
-   cleared and its options put back, so the solve starts as a fresh model's would;
+   cleared and its options put back;
 2. writes the new problem's numbers into the HiGHS model in memory
    (:mod:`optimiser.model_numbers`);
 3. adds the new problem's initial binaries through the components' own binary adders, which
-   read the new problem's data (:meth:`ModelContext.add_binaries`); the planner goes on as for a
-   fresh model.
+   read the new problem's data (:meth:`ModelContext.add_binaries`);
+4. sets the basis the last plan's first LP ended with as the start of this plan's first LP
+   (:meth:`PersistentModel._warm_start`); the planner goes on as for a fresh model.
 
 The shape is everything that decides the model's columns, rows and the coefficients the
 numbers do not cover: the grid's length and step, the connection limits, the penalties, each
@@ -49,6 +50,7 @@ from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
+import highspy
 import numpy as np
 import pyomo.environ as pyo
 
@@ -63,6 +65,9 @@ from optimiser.model_numbers import NumberLocations
 from optimiser.problem import Problem
 
 log = logging.getLogger(__name__)
+
+_AT_LOWER = highspy.HighsBasisStatus.kLower
+_BASIC = highspy.HighsBasisStatus.kBasic
 
 DEFAULT_MAX_MODELS = 32
 """Models a cache holds: a T=96 reference home's is a few MB of Pyomo objects and HiGHS
@@ -224,7 +229,31 @@ class PersistentModel:
         for key in keys:
             ctx.add_binaries(key, binaries.get(key))
         self.highs.update()
+        self._warm_start()
         self.plans += 1
+
+    def _warm_start(self) -> None:
+        """Start the plan's first LP (the relaxation, or a home's LP without binaries) from
+        the basis the last plan's first LP ended with: its base columns' and rows' statuses,
+        the new binaries at their lower bound and their rows' slacks basic. HiGHS completes
+        such an *alien* basis (the count of basic variables may be off) when it is set, and
+        without presolve (``SolverOptions.lp_presolve``, off by default) the simplex starts
+        there: a re-plan's relaxation took ~100 iterations instead of ~580 on the reference
+        homes. The LP's optimum is the same; only the vertex among equal optima may differ."""
+        hm, base = self.highs, self._base
+        last, hm.lp_basis, hm.remember_lp_basis = hm.lp_basis, None, True
+        if last is None:
+            return
+        h = hm.highs
+        basis = highspy.HighsBasis()
+        basis.col_status = list(last.col_status[: base.n_cols])
+        basis.col_status += [_AT_LOWER] * (int(h.getNumCol()) - base.n_cols)
+        basis.row_status = list(last.row_status[: base.n_rows])
+        basis.row_status += [_BASIC] * (int(h.getNumRow()) - base.n_rows)
+        basis.alien = True
+        basis.valid = True
+        if h.setBasis(basis) == highspy.HighsStatus.kError:  # a cold start, as a fresh model's
+            h.clearSolver()
 
     def _restore(self) -> None:
         base, hm = self._base, self.highs

@@ -99,11 +99,8 @@ def test_replan_sequences_match_fresh_plans() -> None:
     assert later_rounds > 0  # the restore of a model that had binaries added is exercised
 
 
-@st.composite
-def replanned_homes(draw: st.DrawFn) -> tuple[Problem, Problem]:
-    """A random home (tests/optimiser/test_properties.py) and a re-plan of it: new prices,
-    load, SoC and indoor temperature."""
-    home = draw(homes())
+def redraw(draw: st.DrawFn, home: Problem) -> Problem:
+    """A re-plan of ``home``: new prices, load, SoC and indoor temperature."""
     n = home.grid.n_steps
     kw: dict[str, object] = {
         "import_price_gbp_per_kwh": draw(st.lists(st.floats(-0.1, 0.6), min_size=n, max_size=n)),
@@ -118,7 +115,14 @@ def replanned_homes(draw: st.DrawFn) -> tuple[Problem, Problem]:
         warm = draw(st.floats(17.0, 22.0))
         building = replace(hp.building, initial_indoor_temperature_c=warm)
         kw["heat_pumps"] = (replace(hp, building=building),)
-    return home, replace(home, **kw)  # type: ignore[arg-type]
+    return replace(home, **kw)  # type: ignore[arg-type]
+
+
+@st.composite
+def replanned_homes(draw: st.DrawFn) -> tuple[Problem, Problem]:
+    """A random home (tests/optimiser/test_properties.py) and a re-plan of it."""
+    home = draw(homes())
+    return home, redraw(draw, home)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
