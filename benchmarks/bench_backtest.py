@@ -107,6 +107,13 @@ def main(argv: list[str] | None = None) -> int:
         choices=list(EXPORT_FILES),
         help="flat (5.5 p/kWh) or the Agile Outgoing series (January 2018 - May 2019)",
     )
+    parser.add_argument(
+        "--load-spread-cover",
+        type=float,
+        default=None,
+        help="the planner plans on the expected load plus this share of its spread to the "
+        "P90 (default: the backtest's default)",
+    )
     args = parser.parse_args(argv)
     names = [s for s in args.strategies.split(",") if s]
     start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
@@ -122,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             export_file=EXPORT_FILES[args.export_prices],
         )
         config = replace(config, planner_mip_rel_gap=args.planner_gap)
+        if args.load_spread_cover is not None:
+            config = replace(config, load_spread_cover=args.load_spread_cover)
     except (DataMissingError, DataGapError) as exc:
         print(f"bench_backtest: {exc}", file=sys.stderr)
         return 2
@@ -173,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         "pv_forecast": args.pv_forecast,
         "export_prices": args.export_prices,
         "planner_mip_rel_gap": args.planner_gap,
+        "load_spread_cover": config.load_spread_cover,
         "warmup_days": args.warmup_days if args.chunk_days else 0,
         "warmup_cadence": args.warmup_cadence if args.chunk_days else None,
         "data_load_s": loaded_s,

@@ -164,13 +164,16 @@ def forecast_base_load(
     return QuantileForecast(p10=lo, p50=mid, p90=hi, issued_at_utc=issued_at_utc, method=method)
 
 
-def expected_base_load(
+def expected_base_load_quantiles(
     history_kwh: pd.Series,
     grid: TimeGrid,
     issued_at_utc: datetime,
     settings: BaseLoadSettings = DEFAULT_SETTINGS,
-) -> pd.Series:
-    """The expected base load on ``grid`` [kW]: what a cost-minimising planner plans on.
+) -> QuantileForecast:
+    """The expected base load on ``grid`` [kW] as the middle series (named ``_expected``), with
+    the band of :func:`forecast_base_load` around it: one forecast for a planner that plans on
+    the expected load and keeps a share of the spread up to the P90 (``Problem.
+    load_spread_cover``).
 
     The same blend as :func:`forecast_base_load` with the trailing profile as the *mean* of
     its days instead of the median. A plan's cost is linear in the load, so its expectation
@@ -179,7 +182,18 @@ def expected_base_load(
     the energy. Measured on the planner's 7-day real-data backtests of 2020 (re-planning
     every 30 min): bills 11.269 -> 11.221 GBP (13 Jan), 3.524 -> 3.328 GBP (8 Jun),
     8.290 -> 7.987 GBP (1 Sep) (docs/forecasts.md)."""
-    expected = forecast_base_load(
+    forecast = forecast_base_load(
         history_kwh, grid, issued_at_utc, replace(settings, trailing_median=False)
-    ).p50
-    return expected.rename(f"{NAME}_expected")
+    )
+    return replace(forecast, p50=forecast.p50.rename(f"{NAME}_expected"))
+
+
+def expected_base_load(
+    history_kwh: pd.Series,
+    grid: TimeGrid,
+    issued_at_utc: datetime,
+    settings: BaseLoadSettings = DEFAULT_SETTINGS,
+) -> pd.Series:
+    """The expected base load on ``grid`` [kW]: what a cost-minimising planner plans on
+    (:func:`expected_base_load_quantiles`' middle series)."""
+    return expected_base_load_quantiles(history_kwh, grid, issued_at_utc, settings).p50

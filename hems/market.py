@@ -27,6 +27,11 @@ COLUMNS = (
     "pv_kw_per_kwp",
 )
 
+BASE_LOAD_P90 = "base_load_p90_kw"
+"""An optional column beside :data:`COLUMNS`: the base load's P90 forecast [kW], which a
+planner with ``load_spread_cover`` keeps a share of (``optimiser.Problem``); a source without it
+plans on the expected load alone."""
+
 
 class MarketSource(Protocol):
     def series(self, grid: TimeGrid, home: HomeSpec) -> pd.DataFrame:

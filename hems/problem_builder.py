@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -41,6 +41,7 @@ from hems.domain.devices import BatterySpec, DeviceKind, EvChargerSpec, HeatPump
 from hems.domain.home import HomeSpec
 from hems.domain.preferences import WEEKDAYS, Preferences
 from hems.ev_arrivals import ExpectedArrival
+from hems.market import BASE_LOAD_P90
 from hems.slot_setpoints import Safeguards
 from hems.tariff_prices import tariff_prices
 from kernel.devices import DeviceCapabilities, DeviceState
@@ -132,6 +133,9 @@ class PlanInputs:
             below the consumer's caps the spec (:func:`hems.device_capabilities.capped_spec`).
         expected_arrivals: EV name -> when its car, away now, is expected home and with what
             SoC (the service's; none: a car away is not planned, as in the backtest).
+        load_spread_cover: plan on the expected base load plus this share of its spread up
+            to the P90 where ``market`` has the P90 column (:data:`hems.market.BASE_LOAD_P90`;
+            ``optimiser.Problem.load_spread_cover``); 0: the expected load.
     """
 
     home: HomeSpec
@@ -147,6 +151,7 @@ class PlanInputs:
     capabilities: Mapping[str, DeviceCapabilities] | None = None
     import_rewards: Sequence[ImportReward] = ()
     expected_arrivals: Mapping[str, ExpectedArrival] = field(default_factory=dict)
+    load_spread_cover: float = 0.0
 
 
 def ev_dispatch_lag(safeguards: Safeguards | None) -> EvDispatchLag:
@@ -217,6 +222,7 @@ def build_problem(inputs: PlanInputs) -> tuple[Problem, list[ModelExtension]]:
         if grid.start_utc <= inputs.now_utc < grid.slot_start(1)
         else None,
         ev_dispatch_lag=ev_dispatch_lag(inputs.safeguards),
+        **_load_spread(inputs),
     )
     extensions: list[ModelExtension] = []
     if evs and not prefs.ev_allow_peak_charging:
@@ -226,6 +232,17 @@ def build_problem(inputs: PlanInputs) -> tuple[Problem, list[ModelExtension]]:
         if paused:
             extensions.append(PauseRule(asset=name, slots=paused))
     return problem, extensions
+
+
+def _load_spread(inputs: PlanInputs) -> dict[str, Any]:
+    """The problem's P90 load and the share of its spread to plan on, where the market gives
+    the P90 and the cover is on (else nothing: the expected load)."""
+    if inputs.load_spread_cover <= 0 or BASE_LOAD_P90 not in inputs.market.columns:
+        return {}
+    return {
+        "base_load_p90_kw": inputs.market[BASE_LOAD_P90].to_numpy(),
+        "load_spread_cover": inputs.load_spread_cover,
+    }
 
 
 def peak_slots(grid: TimeGrid) -> tuple[int, ...]:

@@ -96,6 +96,12 @@ class Problem:
             dispatched (the randomised delay's expected wait and the ramp rate); the plan
             counts the energy each rise loses (:mod:`optimiser.components.ev_dispatch_lag`).
             Default all 0: delivered at once.
+        base_load_p90_kw: the base load's P90 forecast per slot [kW] (>= ``base_load_kw``,
+            the expected load); only read with ``load_spread_cover`` above 0.
+        load_spread_cover: plan on the expected load plus this share (0-1) of its spread up
+            to the P90, so the batteries keep energy for load above its forecast in dear
+            slots rather than buy it there at the peak price (docs/optimiser.md, "Planning
+            on the load's spread"). 0 (default): the expected load, as before.
     """
 
     grid: TimeGrid
@@ -118,6 +124,8 @@ class Problem:
     hard_comfort: bool = False
     plan_start_utc: datetime | None = None
     ev_dispatch_lag: EvDispatchLag = field(default_factory=EvDispatchLag)
+    base_load_p90_kw: SeriesLike | None = None
+    load_spread_cover: float = 0.0
 
     def __post_init__(self) -> None:
         n = self.grid.n_steps
@@ -140,6 +148,7 @@ class Problem:
         number("carbon_weight_gbp_per_kg", self.carbon_weight_gbp_per_kg, minimum=0)
         s(self, "base_load_kw", series("base_load_kw", self.base_load_kw, n, minimum=0))
         number("import_limit_kw", self.import_limit_kw, minimum=0)
+        self._check_load_spread()
         self._check_plan_start()
         if not isinstance(self.ev_dispatch_lag, EvDispatchLag):
             raise ProblemError("ev_dispatch_lag", "must be an EvDispatchLag")
@@ -209,6 +218,26 @@ class Problem:
             ),
         )
 
+    def _check_load_spread(self) -> None:
+        """The P90 load: finite, not below the expected load; the cover a share."""
+        fraction("load_spread_cover", self.load_spread_cover)
+        if self.base_load_p90_kw is None:
+            if self.load_spread_cover > 0:
+                raise ProblemError(
+                    "base_load_p90_kw", "is needed when load_spread_cover is above 0"
+                )
+            return
+        p90 = series("base_load_p90_kw", self.base_load_p90_kw, self.grid.n_steps, minimum=0)
+        below = p90 < np.asarray(self.base_load_kw) - 1e-9
+        if below.any():
+            t = int(np.argmax(below))
+            raise ProblemError(
+                "base_load_p90_kw",
+                f"{p90[t]:g} kW at slot {t} is below the expected load "
+                f"({float(np.asarray(self.base_load_kw)[t]):g} kW): the quantiles are inconsistent",
+            )
+        object.__setattr__(self, "base_load_p90_kw", p90)
+
     def _check_plan_start(self) -> None:
         start = self.plan_start_utc
         if start is None:
@@ -258,8 +287,21 @@ class Problem:
         return np.asarray(self.carbon_intensity_g_per_kwh, dtype=np.float64)
 
     @property
-    def base_load(self) -> FloatArray:
+    def expected_base_load(self) -> FloatArray:
+        """The base load forecast as given (its expected value) [kW]."""
         return np.asarray(self.base_load_kw, dtype=np.float64)
+
+    @property
+    def base_load(self) -> FloatArray:
+        """The base load the plan is made on [kW]: the expected load, plus
+        ``load_spread_cover`` of its spread up to the P90 (never above the import limit where
+        the expected load is below it)."""
+        expected = np.asarray(self.base_load_kw, dtype=np.float64)
+        if self.load_spread_cover <= 0 or self.base_load_p90_kw is None:
+            return expected
+        p90 = np.asarray(self.base_load_p90_kw, dtype=np.float64)
+        planned = expected + self.load_spread_cover * (p90 - expected)
+        return np.minimum(planned, np.maximum(expected, self.import_limit_kw))
 
     @property
     def outdoor_temperature(self) -> FloatArray:

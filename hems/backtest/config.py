@@ -113,6 +113,10 @@ class BacktestConfig:
         safeguards: the dispatch's safeguards the planners' setpoints go through (default:
             the service's: an EV's randomised delay up to 600 s, ramp-up limits, an unchanged
             setpoint not re-sent; :mod:`hems.backtest.service_dispatch`).
+        load_spread_cover: the planner with forecasts plans on the expected base load plus
+            this share (0-1) of its spread up to the P90, where its market gives the P90
+            (``optimiser.Problem.load_spread_cover``; :class:`HistoricalForecast` does); 0:
+            the expected load.
     """
 
     home: HomeSpec = field(default_factory=demo_home_spec)
@@ -142,6 +146,7 @@ class BacktestConfig:
     warmup_cadence: Cadence = Cadence.DAILY
     plug_notice_minutes: float | None = 1.0
     safeguards: Safeguards = field(default_factory=Safeguards)
+    load_spread_cover: float = 0.0
 
     def __post_init__(self) -> None:
         if self.start_utc.tzinfo is None:
@@ -176,6 +181,8 @@ class BacktestConfig:
             raise ValueError("foresight_once_max_days must be >= 0")
         if self.plug_notice_minutes is not None and not self.plug_notice_minutes >= 0:
             raise ValueError("plug_notice_minutes must be >= 0 or None")
+        if not 0.0 <= self.load_spread_cover <= 1.0:
+            raise ValueError(f"load_spread_cover must be in [0, 1], got {self.load_spread_cover}")
         gap = self.planner_mip_rel_gap
         if gap is not None and not 0.0 <= gap < 1.0:
             raise ValueError(f"planner_mip_rel_gap must be in [0, 1), got {gap}")

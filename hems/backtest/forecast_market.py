@@ -11,8 +11,9 @@ forecasters (``forecasts/``), from the histories of a :class:`~hems.backtest.dat
 * carbon intensity: the file's forecast column for the next 48 hours (the Carbon Intensity
   API's forecast), beyond it the same-slot median of the actuals known then
   (:func:`forecasts.carbon.forecast_carbon_intensity`);
-* base load: :func:`forecasts.base_load.expected_base_load` (the expected value: the plan's
-  cost is linear in it) on the metered history;
+* base load: :func:`forecasts.base_load.expected_base_load_quantiles` on the metered history:
+  the expected value (the plan's cost is linear in it) and its P90 (column
+  :data:`hems.market.BASE_LOAD_P90`, for a planner that keeps a share of the spread);
 * PV per kWp: :func:`forecasts.pv.forecast_pv` without a weather forecast (clear sky times an
   assumed cloud cover) for 1 kWp, scaled by the ratio of measured to modelled output over the
   last 14 days (:func:`forecasts.pv.history_correction`), and for the next hours by the
@@ -57,7 +58,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from forecasts.base_load import expected_base_load
+from forecasts.base_load import expected_base_load_quantiles
 from forecasts.carbon import forecast_carbon_intensity
 from forecasts.grid import values_on
 from forecasts.heat import forecast_outdoor_temperature
@@ -66,7 +67,7 @@ from forecasts.pv import PvSystem, forecast_pv, history_correction, nowcast_corr
 from hems.backtest.data import DataGapError
 from hems.backtest.home_data import HomeData
 from hems.domain.home import HomeSpec
-from hems.market import COLUMNS
+from hems.market import BASE_LOAD_P90, COLUMNS
 from optimiser import TimeGrid
 
 TemperatureForecast = Literal["weather", "persistence"]
@@ -127,7 +128,8 @@ class HistoricalForecast:
     _carbon: tuple[pd.Series, pd.Series] | None = field(default=None, init=False, repr=False)
 
     def series(self, grid: TimeGrid, home: HomeSpec | None = None) -> pd.DataFrame:
-        """The :data:`hems.market.COLUMNS` on ``grid`` as forecast at ``grid.start_utc``."""
+        """The :data:`hems.market.COLUMNS` on ``grid`` as forecast at ``grid.start_utc``, and
+        the base load's P90 (:data:`hems.market.BASE_LOAD_P90`)."""
         issued = grid.start_utc
         index = grid.index
         columns: dict[str, np.ndarray] = {}
@@ -142,12 +144,12 @@ class HistoricalForecast:
         columns["carbon_intensity_g_per_kwh"] = forecast_carbon_intensity(
             api.iloc[first:last], actual, grid, issued
         ).series.to_numpy()
-        columns["base_load_kw"] = expected_base_load(
-            self.data.base_load_kwh, grid, issued
-        ).to_numpy()
+        load = expected_base_load_quantiles(self.data.base_load_kwh, grid, issued)
+        columns["base_load_kw"] = load.p50.to_numpy()
+        columns[BASE_LOAD_P90] = load.p90.to_numpy()
         columns["outdoor_temperature_c"] = self._temperature(grid)
         columns["pv_kw_per_kwp"] = self._pv(grid)
-        out = pd.DataFrame({c: columns[c] for c in COLUMNS}, index=index)
+        out = pd.DataFrame({c: columns[c] for c in (*COLUMNS, BASE_LOAD_P90)}, index=index)
         missing = out.isna()
         if missing.to_numpy().any():
             column = str(missing.any().idxmax())

@@ -21,7 +21,7 @@ import pandas as pd
 
 from hems.backtest.config import BacktestConfig
 from hems.domain.home import HomeSpec
-from hems.market import COLUMNS, MarketSource, ReplayedMarket
+from hems.market import BASE_LOAD_P90, COLUMNS, MarketSource, ReplayedMarket
 from hems.tariff_prices import tariff_prices
 from optimiser import TimeGrid
 
@@ -110,6 +110,8 @@ class WithActualColumns:
             actual = self.actual.series(grid, home)
             for column in self.columns:
                 out[column] = actual[column].to_numpy()
+            if "base_load_kw" in self.columns and BASE_LOAD_P90 in out.columns:
+                out[BASE_LOAD_P90] = out["base_load_kw"]  # a perfect forecast has no spread
         return out
 
 

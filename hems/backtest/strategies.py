@@ -201,6 +201,7 @@ class PlannerStrategy:
             dsr_requests=self._dsr_known(cfg, grid, now),
             # the plan counts the safeguards it is dispatched under
             safeguards=self._dispatcher(ctx).safeguards,
+            load_spread_cover=0.0 if self.perfect_foresight else cfg.load_spread_cover,
         )
         problem, extensions = build_problem(inputs)
         if self.perfect_foresight:

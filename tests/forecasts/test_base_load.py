@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasts.base_load import BaseLoadSettings, expected_base_load, forecast_base_load
+from forecasts.base_load import (
+    BaseLoadSettings,
+    expected_base_load,
+    expected_base_load_quantiles,
+    forecast_base_load,
+)
 from forecasts.domestic_profile import TYPICAL_ANNUAL_KWH
 from optimiser import TimeGrid
 from tests.forecasts.conftest import local_pattern_kwh
@@ -103,3 +108,15 @@ def test_the_planners_load_is_the_expected_energy_not_the_typical_half_hour():
     # week (0.1 and 0.05) had none: 0.85 * (1 + 3 * 4 / 19) + 0.15 * 1
     assert expected[at_six].iloc[0] == pytest.approx(0.85 * (1 + 3 * 4 / 19) + 0.15)
     np.testing.assert_allclose(expected[~at_six].to_numpy(), typical[~at_six].to_numpy())
+
+
+def test_the_expected_load_comes_with_the_band_up_to_its_p90():
+    history = local_pattern_kwh("2026-01-01", 20)
+    local = history.index.tz_convert("Europe/London")
+    oven = (local.hour == 18) & (local.minute == 0) & (local.day % 2 == 0)
+    history = history + np.where(oven, 1.5, 0.0)
+    band = expected_base_load_quantiles(history, NEXT_DAY, ISSUED)
+    pd.testing.assert_series_equal(band.p50, expected_base_load(history, NEXT_DAY, ISSUED))
+    assert (band.p90 >= band.p50).all()
+    at_six = band.p90.index.tz_convert("Europe/London").hour == 18
+    assert (band.p90[at_six] > band.p50[at_six] + 0.5).any()  # the oven on every other evening

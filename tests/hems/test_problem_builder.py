@@ -10,7 +10,7 @@ import pytest
 from hems.demo import demo_home_spec
 from hems.dispatch import planned_powers
 from hems.domain.preferences import Departure, NextTrip, Preferences, Weekday
-from hems.market import ReplayedMarket
+from hems.market import BASE_LOAD_P90, ReplayedMarket
 from hems.problem_builder import (
     PauseRule,
     PeakHoursRule,
@@ -27,13 +27,13 @@ from optimiser import EvDispatchLag, TimeGrid, Wish, optimise
 from .conftest import MONDAY_5PM
 
 
-def _inputs(now=MONDAY_5PM, prefs=None, states=None, **extra) -> PlanInputs:
+def _inputs(now=MONDAY_5PM, prefs=None, states=None, market=None, **extra) -> PlanInputs:
     grid = TimeGrid.starting_at(now, step_minutes=30, horizon_hours=48)
     return PlanInputs(
         home=demo_home_spec(),
         preferences=prefs or Preferences(),
         states=states or {},
-        market=ReplayedMarket().series(grid),
+        market=ReplayedMarket().series(grid) if market is None else market,
         grid=grid,
         now_utc=now,
         **extra,
@@ -205,3 +205,18 @@ def test_without_reported_capabilities_the_consumer_s_spec_is_planned():
     problem, _ = build_problem(_inputs(capabilities={"Battery": DeviceCapabilities()}))
     (battery,) = problem.batteries
     assert (battery.max_charge_kw, battery.capacity_kwh) == (5.0, 10.0)
+
+
+def test_the_load_s_p90_is_planned_on_only_with_a_cover_and_a_market_that_gives_it():
+    grid = TimeGrid.starting_at(MONDAY_5PM, step_minutes=30, horizon_hours=48)
+    market = ReplayedMarket().series(grid)
+    expected = market["base_load_kw"].to_numpy()
+    with_p90 = market.assign(**{BASE_LOAD_P90: expected * 1.5})
+    off, _ = build_problem(_inputs(market=with_p90))
+    assert off.load_spread_cover == 0.0
+    assert off.base_load_p90_kw is None
+    no_p90, _ = build_problem(_inputs(load_spread_cover=0.5))  # the demo market has none
+    assert no_p90.base_load == pytest.approx(expected)
+    on, _ = build_problem(_inputs(market=with_p90, load_spread_cover=0.5))
+    assert on.base_load == pytest.approx(expected * 1.25)
+    assert on.expected_base_load == pytest.approx(expected)

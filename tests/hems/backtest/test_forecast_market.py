@@ -15,6 +15,9 @@ from hems.backtest import forecast_market
 from hems.backtest.data import DataGapError
 from hems.backtest.forecast_market import HistoricalForecast
 from hems.backtest.home_data import HomeData
+from hems.backtest.markets import WithActualColumns
+from hems.demo import demo_home_spec
+from hems.market import BASE_LOAD_P90, ReplayedMarket
 from optimiser import TimeGrid
 from tests.hems.backtest.synthetic import START, home_data
 
@@ -76,8 +79,26 @@ def test_the_past_does_change_the_plan_inputs() -> None:
     doctored = HistoricalForecast(
         _doctored(data, early, prices_after=early), temperature="persistence"
     ).series(grid)
-    for column in ("import_price_gbp_per_kwh", "base_load_kw", "outdoor_temperature_c"):
+    for column in (
+        "import_price_gbp_per_kwh",
+        "base_load_kw",
+        BASE_LOAD_P90,
+        "outdoor_temperature_c",
+    ):
         assert not np.allclose(honest[column], doctored[column]), column
+
+
+def test_the_load_comes_with_its_p90_and_a_perfect_load_forecast_with_none() -> None:
+    data = home_data()
+    issued = START + timedelta(days=1, hours=10)
+    grid = TimeGrid.starting_at(issued, step_minutes=30, horizon_hours=48)
+    source = HistoricalForecast(data, temperature="persistence")
+    forecast = source.series(grid)
+    assert (forecast[BASE_LOAD_P90] >= forecast["base_load_kw"]).all()
+    assert (forecast[BASE_LOAD_P90] > forecast["base_load_kw"]).any()
+    actual = ReplayedMarket(data.actuals)
+    perfect = WithActualColumns(source, actual, ("base_load_kw",)).series(grid, demo_home_spec())
+    assert np.allclose(perfect[BASE_LOAD_P90], perfect["base_load_kw"])
 
 
 def test_weather_temperature_is_the_actual_plus_an_error_growing_with_lead() -> None:
