@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks.bench_planner_days import main as bench_planner_days
 from hems.backtest import BacktestConfig, HistoricalForecast, with_actual_inputs
-from hems.market import ReplayedMarket
+from hems.market import BASE_LOAD_P90, COLUMNS, ReplayedMarket
 from optimiser import TimeGrid
 from tests.hems.backtest.synthetic import START, home_data
 
@@ -35,9 +35,11 @@ def test_the_chosen_columns_are_the_actuals_and_the_rest_the_forecasts() -> None
     forecast = config.market.series(grid, home)
     assert config.actuals is not None
     actual = config.actuals.series(grid, home)
-    for column in seen.columns:
+    for column in COLUMNS:
         expected = actual if column in chosen else forecast
         np.testing.assert_allclose(seen[column].to_numpy(), expected[column].to_numpy())
+    # a perfect load forecast has no spread: its P90 is the actual load
+    np.testing.assert_allclose(seen[BASE_LOAD_P90].to_numpy(), actual["base_load_kw"].to_numpy())
     # the forecasts differ from the actuals, so the check above tells the two apart
     for column in chosen:
         assert not np.allclose(forecast[column].to_numpy(), actual[column].to_numpy())
