@@ -45,6 +45,8 @@ BASELINE_WEEKDAYS = 10
 BASELINE_WEEKEND_DAYS = 4
 MIN_BASELINE_DAYS = 3
 HISTORY_DAYS = 30
+MAX_AHEAD = timedelta(days=14)
+"""A session is taken at most this far ahead of its start (entered or fetched)."""
 
 
 def half_hours(start: datetime, end: datetime) -> list[datetime]:
@@ -118,6 +120,19 @@ def plan_baseline_kw(
         else:
             return None
     return tuple(out)
+
+
+def session_baseline(
+    store: Store, home_id: int, start: datetime, end: datetime
+) -> tuple[str, tuple[float, ...]] | None:
+    """The baseline of a session being entered and its method: ``metered`` when the home has
+    the history, else ``plan`` from its latest plan; None with neither."""
+    metered = metered_baseline_kw(store, home_id, start, end)
+    if metered is not None:
+        return "metered", metered
+    latest = store.latest_plan(home_id)
+    planned = plan_baseline_kw(None if latest is None else latest.schedule, start, end)
+    return None if planned is None else ("plan", planned)
 
 
 def import_rewards(

@@ -91,6 +91,9 @@ class Preferences(DomainModel):
         dsr_consent: the consumer agrees to take part in DSR events.
         dsr_opt_out_windows: daily windows with no DSR participation (at most
             :data:`MAX_OPT_OUT_WINDOWS`).
+        octopus_join_saving_sessions: join the Octopus Saving Sessions announced for the
+            consumer's linked Octopus account on their behalf (:mod:`hems.octopus_sessions`);
+            without it only the sessions they joined themselves are planned for.
     """
 
     ev_departures: dict[Weekday, Departure] = Field(default_factory=_default_departures)
@@ -106,6 +109,7 @@ class Preferences(DomainModel):
     dsr_opt_out_windows: list[OptOutWindow] = Field(
         default_factory=list, max_length=MAX_OPT_OUT_WINDOWS
     )
+    octopus_join_saving_sessions: bool = False
 
     @model_validator(mode="after")
     def _comfort_consistent(self) -> Preferences:

@@ -1,7 +1,9 @@
 """A home's consumer DSR sessions (table ``saving_sessions``): what the consumer entered of an
-Octopus Saving Session or a Demand Flexibility Service event, with the baseline fixed when it
-was entered (:mod:`hems.saving_sessions` computes it), each entry and cancellation audited.
-Two sessions of a home never overlap (checked in the write transaction that adds one)."""
+Octopus Saving Session or a Demand Flexibility Service event, or what the service fetched from
+the consumer's Octopus account (``source`` ``octopus``, with Octopus's event id), with the
+baseline fixed when it was entered (:mod:`hems.saving_sessions` computes it), each entry and
+cancellation audited. Two sessions of a home never overlap, and an Octopus event is stored
+once per home, cancelled or not (both checked in the write transaction that adds one)."""
 
 from __future__ import annotations
 
@@ -22,9 +24,18 @@ class OverlapError(ValueError):
         self.other = other
 
 
+class AlreadyStoredError(ValueError):
+    """An Octopus event the home has stored already (``other``: its session's id)."""
+
+    def __init__(self, other: int, event_id: str) -> None:
+        super().__init__(f"Octopus event {event_id} is stored already (session {other})")
+        self.other = other
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoredSavingSession:
-    """A session as stored: ``baseline_kw`` per half-hour of ``[start, end)`` (UTC)."""
+    """A session as stored: ``baseline_kw`` per half-hour of ``[start, end)`` (UTC);
+    ``source`` ``consumer`` (entered) or ``octopus`` (fetched, ``octopus_event_id`` set)."""
 
     id: int
     home_id: int
@@ -35,6 +46,8 @@ class StoredSavingSession:
     baseline_method: str
     created_at: datetime
     cancelled_at: datetime | None
+    source: str = "consumer"
+    octopus_event_id: str | None = None
 
 
 def _stored(row: SavingSessionRow) -> StoredSavingSession:
@@ -48,6 +61,8 @@ def _stored(row: SavingSessionRow) -> StoredSavingSession:
         baseline_method=row.baseline_method,
         created_at=row.created_at,
         cancelled_at=row.cancelled_at,
+        source=row.source,
+        octopus_event_id=row.octopus_event_id,
     )
 
 
@@ -61,10 +76,20 @@ class SavingSessionRecords(StoreBase):
         actor: str,
     ) -> StoredSavingSession:
         """Store ``session`` (its ``id`` ignored) and audit it; :class:`OverlapError` when it
-        overlaps one of the home's sessions not cancelled."""
+        overlaps one of the home's sessions not cancelled, :class:`AlreadyStoredError` for an
+        Octopus event the home has already (cancelled or not)."""
         with self.write_transaction(lock_home=home_id) as s:
             if s.get(HomeRow, home_id) is None:
                 raise NotFoundError(f"home {home_id}")
+            if session.octopus_event_id is not None:
+                same = s.scalars(
+                    select(SavingSessionRow).where(
+                        SavingSessionRow.home_id == home_id,
+                        SavingSessionRow.octopus_event_id == session.octopus_event_id,
+                    )
+                ).first()
+                if same is not None:
+                    raise AlreadyStoredError(same.id, session.octopus_event_id)
             clash = s.scalars(
                 select(SavingSessionRow).where(
                     SavingSessionRow.home_id == home_id,
@@ -83,6 +108,8 @@ class SavingSessionRecords(StoreBase):
                 baseline_kw=list(session.baseline_kw),
                 baseline_method=session.baseline_method,
                 created_at=session.created_at,
+                source=session.source,
+                octopus_event_id=session.octopus_event_id,
             )
             s.add(row)
             s.flush()
@@ -92,7 +119,10 @@ class SavingSessionRecords(StoreBase):
                 "end": session.end.isoformat(),
                 "reward_p_per_kwh": session.reward_p_per_kwh,
                 "baseline_method": session.baseline_method,
+                "source": session.source,
             }
+            if session.octopus_event_id is not None:
+                detail["octopus_event_id"] = session.octopus_event_id
             s.add(audit_row(home_id, session.created_at, actor, "saving_session.add", detail))
             stored = _stored(row)
         self.changed("saving_sessions", home_id)
@@ -107,6 +137,17 @@ class SavingSessionRecords(StoreBase):
                 .order_by(SavingSessionRow.start)
             )
             return [_stored(r) for r in rows]
+
+    def octopus_event_ids(self, home_id: int) -> set[str]:
+        """The Octopus events the home has stored, cancelled ones included."""
+        with self.session() as s:
+            ids = s.scalars(
+                select(SavingSessionRow.octopus_event_id).where(
+                    SavingSessionRow.home_id == home_id,
+                    SavingSessionRow.octopus_event_id.is_not(None),
+                )
+            )
+            return {i for i in ids if i is not None}
 
     def cancel_saving_session(
         self, home_id: int, session_id: int, now: datetime, actor: str

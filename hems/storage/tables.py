@@ -291,8 +291,9 @@ class HomeLeaseRow(Base):
 
 
 class SavingSessionRow(Base):
-    """A consumer DSR session the consumer entered (Octopus Saving Sessions, the ESO's Demand
-    Flexibility Service: :mod:`hems.storage.saving_sessions`): its half-hours, the reward per
+    """A consumer DSR session the consumer entered or the service fetched from Octopus
+    (Octopus Saving Sessions, the ESO's Demand Flexibility Service:
+    :mod:`hems.storage.saving_sessions`): its half-hours, the reward per
     kWh of import below the baseline, and the baseline itself [kW per half-hour], fixed when
     the session was entered (``baseline_method`` says from what)."""
 
@@ -307,6 +308,15 @@ class SavingSessionRow(Base):
     baseline_method: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime]
     cancelled_at: Mapped[datetime | None]
+    source: Mapped[str] = mapped_column(String(16), default="consumer", server_default="consumer")
+    """``consumer`` (entered) or ``octopus`` (fetched: :mod:`hems.octopus_sessions`)."""
+    octopus_event_id: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        UniqueConstraint(
+            "home_id", "octopus_event_id", name="uq_saving_sessions_home_octopus_event"
+        ),
+    )
 
 
 class CohortLimitRow(Base):

@@ -11,19 +11,13 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from hems.planner_pool import PlanningUnavailableError
-from hems.saving_sessions import (
-    import_rewards,
-    metered_baseline_kw,
-    plan_baseline_kw,
-    session_result,
-)
+from hems.saving_sessions import MAX_AHEAD, import_rewards, session_baseline, session_result
 from hems.service import CemService
 from hems.storage.saving_sessions import OverlapError, StoredSavingSession
 from hems.usecases.errors import InvalidInputError
 from optimiser import TimeGrid
 
 MAX_SESSION = timedelta(hours=24)
-MAX_AHEAD = timedelta(days=14)
 
 
 class SavingSessionRequest(BaseModel):
@@ -62,6 +56,10 @@ class SavingSessionPublic(BaseModel):
     measured_half_hours: int = Field(description="half-hours ended with meter readings")
     reduced_kwh: float | None = Field(description="import saved below the baseline, metered")
     earned_reward_gbp: float | None = Field(description="the reward earned so far, metered")
+    source: Literal["consumer", "octopus"] = Field(
+        description="consumer (entered) or octopus (fetched from the linked Octopus account)"
+    )
+    octopus_event_id: str | None = Field(description="Octopus's event id (fetched sessions)")
 
 
 async def add_session(
@@ -77,17 +75,14 @@ async def add_session(
     if start > now + MAX_AHEAD:
         raise InvalidInputError(("body", "start"), "more than 14 days ahead", request.start)
     service.check_planning()
-    method, baseline = "metered", metered_baseline_kw(store, home_id, start, end)
-    if baseline is None:
-        latest = store.latest_plan(home_id)
-        method = "plan"
-        baseline = plan_baseline_kw(None if latest is None else latest.schedule, start, end)
-    if baseline is None:
+    found = session_baseline(store, home_id, start, end)
+    if found is None:
         raise InvalidInputError(
             ("body", "start"),
             "no baseline: the home has neither metered history nor a plan covering the session",
             request.start,
         )
+    method, baseline = found
     entry = StoredSavingSession(
         id=0,
         home_id=home_id,
@@ -157,6 +152,8 @@ def public(service: CemService, s: StoredSavingSession) -> SavingSessionPublic:
         earned_reward_gbp=None
         if result is None or not result.measured_half_hours
         else result.reward_gbp,
+        source="octopus" if s.source == "octopus" else "consumer",
+        octopus_event_id=s.octopus_event_id,
     )
 
 

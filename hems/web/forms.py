@@ -86,6 +86,8 @@ def values_from(prefs: Preferences, now: datetime) -> dict[str, str]:
     v["carbon"] = f"{prefs.carbon_preference * 100:g}"
     if prefs.dsr_consent:
         v["dsr_consent"] = "on"
+    if prefs.octopus_join_saving_sessions:
+        v["octopus_join"] = "on"
     for i, w in enumerate(prefs.dsr_opt_out_windows):
         v[f"optout_{i}_start"] = w.start.strftime("%H:%M")
         v[f"optout_{i}_end"] = w.end.strftime("%H:%M")
@@ -149,6 +151,7 @@ def parse(form: Mapping[str, str], now: datetime) -> tuple[Preferences | None, d
     raw["battery_reserve_soc"] = number("reserve", 100.0)
     raw["carbon_preference"] = number("carbon", 100.0)
     raw["dsr_consent"] = bool(form.get("dsr_consent"))
+    raw["octopus_join_saving_sessions"] = bool(form.get("octopus_join"))
     windows = []
     for i in range(MAX_ROWS):
         start, end = text(f"optout_{i}_start"), text(f"optout_{i}_end")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 
+import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect, text
@@ -13,6 +15,7 @@ from sqlalchemy import inspect, text
 from adapters.devices.credentials import verify_secret
 from hems.demo import demo_home_spec
 from hems.storage.engine import make_engine, upgrade_schema
+from hems.storage.saving_sessions import AlreadyStoredError
 from hems.storage.store import Store
 
 from ..conftest import MONDAY_5PM
@@ -191,3 +194,35 @@ def test_0009_gives_devices_no_capabilities_and_downgrade_drops_them(tmp_path):
     assert store.device_capabilities(home) == {"Battery": {"max_charge_kw": 3.0}}
     _downgrade(engine, "0008")
     assert "capabilities" not in {c["name"] for c in inspect(engine).get_columns("devices")}
+
+
+def test_0013_makes_earlier_sessions_the_consumers_and_stores_an_octopus_event_once(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'hems.sqlite3'}")
+    upgrade_schema(engine, "0012")
+    home = Store(engine).create_home(demo_home_spec(), MONDAY_5PM, "old release")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                'INSERT INTO saving_sessions (home_id, start, "end", reward_p_per_kwh, '
+                "baseline_kw, baseline_method, created_at) VALUES (:h, :s, :e, 250, '[1.0]', "
+                "'plan', :s)"
+            ),
+            {"h": home, "s": datetime(2026, 12, 1, 17), "e": datetime(2026, 12, 1, 17, 30)},
+        )
+    upgrade_schema(engine)
+    store = Store(engine)
+    [old] = store.saving_sessions(home)
+    assert (old.source, old.octopus_event_id) == ("consumer", None)
+    fetched = replace(
+        old,
+        start=old.start + timedelta(days=1),
+        end=old.end + timedelta(days=1),
+        source="octopus",
+        octopus_event_id="101",
+    )
+    store.add_saving_session(home, fetched, "octopus")
+    with pytest.raises(AlreadyStoredError, match="Octopus event 101 is stored already"):
+        store.add_saving_session(home, fetched, "octopus")
+    assert store.octopus_event_ids(home) == {"101"}
+    _downgrade(engine, "0012")
+    assert "source" not in {c["name"] for c in inspect(engine).get_columns("saving_sessions")}

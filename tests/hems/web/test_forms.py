@@ -37,3 +37,17 @@ def test_every_error_is_given_at_its_field_at_once():
         "carbon": "The cost-versus-carbon setting must be at least 0.",
         "comfort_max": "The maximum indoor temperature must be at most 30 °C.",
     }
+
+
+def test_joining_octopus_saving_sessions_for_me_survives_a_save_of_the_form():
+    chosen = Preferences(octopus_join_saving_sessions=True)
+    form = forms.values_from(chosen, NOW)
+    assert form["octopus_join"] == "on"
+    prefs, errors = forms.parse(form, NOW)
+    assert errors == {}
+    assert prefs is not None
+    assert prefs.octopus_join_saving_sessions
+    del form["octopus_join"]  # the box unticked
+    prefs, _ = forms.parse(form, NOW)
+    assert prefs is not None
+    assert not prefs.octopus_join_saving_sessions

@@ -1,0 +1,194 @@
+"""Octopus Saving Sessions fetched for the homes whose consumer linked their Octopus account:
+every 30 minutes (:class:`OctopusSessionsJob`) the account's announced sessions are read
+through Octopus's GraphQL API (:mod:`adapters.tariffs.octopus_saving_sessions`) and each one
+the account has joined becomes a saving session of the home (source ``octopus``, with
+Octopus's event id, so a re-fetch adds nothing twice and a session the consumer cancelled here
+stays cancelled), baselined and planned like an entered one (:mod:`hems.saving_sessions`).
+
+A session the account has not joined earns nothing, so it is not planned for, unless the
+consumer chose ``octopus_join_saving_sessions`` (a preference): then the job joins it through
+``joinSavingSessionsEvent`` before it starts and stores it once Octopus confirms.
+
+Left out, with the reason in the fetch's report (logged): sessions ended or starting more than
+:data:`hems.saving_sessions.MAX_AHEAD` ahead, not on half hours, overlapping one the consumer
+entered, or without a baseline yet (tried again at the next fetch); events Octopus sent with
+values that make no sense. A failed fetch (the key refused, Octopus down, a malformed answer)
+is logged for that home and the others go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, timedelta
+
+from adapters.errors import AdapterError
+from adapters.http import DEFAULT_POLICY, RetryPolicy
+from adapters.tariffs.octopus_graphql import GRAPHQL_URL, OctopusGraphQL
+from adapters.tariffs.octopus_saving_sessions import (
+    AccountSessions,
+    SavingEvent,
+    fetch_saving_sessions,
+    join_saving_session,
+)
+from hems.saving_sessions import MAX_AHEAD, session_baseline
+from hems.service import CemService
+from hems.storage.saving_sessions import AlreadyStoredError, OverlapError, StoredSavingSession
+
+log = logging.getLogger(__name__)
+ACTOR = "octopus"
+INTERVAL = timedelta(minutes=30)
+
+
+@dataclass(frozen=True, slots=True)
+class OctopusLink:
+    """What fetching a home's sessions needs of its linked Octopus account."""
+
+    account_number: str
+    api_key: str = field(repr=False)
+
+
+LinkSource = Callable[[], Iterable[tuple[int, OctopusLink]]]
+"""The homes with a linked account and their links (read at each run)."""
+
+
+@dataclass
+class HomeFetch:
+    """What one fetch did for a home: sessions added (ids), events joined, events left out
+    (event id: why), or the error that stopped the fetch."""
+
+    home_id: int
+    added: list[int] = field(default_factory=list)
+    joined: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+
+class OctopusSessionsJob:
+    """The ``octopus_sessions`` job: one GraphQL client per home (its token cached across
+    runs, dropped when the link changes or goes)."""
+
+    def __init__(
+        self,
+        service: CemService,
+        links: LinkSource,
+        *,
+        url: str = GRAPHQL_URL,
+        policy: RetryPolicy = DEFAULT_POLICY,
+    ) -> None:
+        self.service = service
+        self._links = links
+        self._url = url
+        self._policy = policy
+        self._clients: dict[int, tuple[OctopusLink, OctopusGraphQL]] = {}
+
+    async def run(self) -> list[HomeFetch]:
+        """Fetch every linked home this replica runs; re-plan those that got a session."""
+        links = await asyncio.to_thread(lambda: list(self._links()))
+        for gone in set(self._clients) - {home_id for home_id, _ in links}:
+            del self._clients[gone]
+        reports = []
+        for home_id, link in links:
+            if not self.service.runs(home_id):
+                continue
+            report = await asyncio.to_thread(self.fetch_home, home_id, link)
+            reports.append(report)
+            if report.added:
+                await self.service.replan_or_defer(home_id, "Octopus saving session fetched")
+        return reports
+
+    def client(self, home_id: int, link: OctopusLink) -> OctopusGraphQL:
+        """The home's client, a new one when its link changed."""
+        held = self._clients.get(home_id)
+        if held is None or held[0] != link:
+            now = self.service.clock.now
+            client = OctopusGraphQL(link.api_key, url=self._url, policy=self._policy, now=now)
+            held = (link, client)
+            self._clients[home_id] = held
+        return held[1]
+
+    def fetch_home(self, home_id: int, link: OctopusLink) -> HomeFetch:
+        """Fetch, join (when the consumer chose it) and store one home's sessions."""
+        report = HomeFetch(home_id)
+        client = self.client(home_id, link)
+        try:
+            got = fetch_saving_sessions(client, link.account_number)
+        except AdapterError as exc:
+            report.error = f"{type(exc).__name__}: {exc}"
+            log.warning("home %s: Octopus saving sessions not fetched: %s", home_id, report.error)
+            return report
+        for rejected in got.rejected:
+            report.skipped[rejected.event_id] = f"Octopus sent nonsense: {rejected.reason}"
+        store, now = self.service.store, self.service.clock.now()
+        known = store.octopus_event_ids(home_id)
+        join = store.preferences(home_id).octopus_join_saving_sessions
+        for event in got.events:
+            if event.event_id in known or event.end <= now or event.start > now + MAX_AHEAD:
+                continue
+            why = self._take(home_id, link, client, event, got, join, report)
+            if why is not None:
+                report.skipped[event.event_id] = why
+        if report.added or report.joined or report.skipped:
+            log.info(
+                "home %s: Octopus saving sessions: added %s, joined %s, left out %s",
+                home_id,
+                report.added,
+                report.joined,
+                report.skipped,
+            )
+        return report
+
+    def _take(
+        self,
+        home_id: int,
+        link: OctopusLink,
+        client: OctopusGraphQL,
+        event: SavingEvent,
+        got: AccountSessions,
+        join: bool,
+        report: HomeFetch,
+    ) -> str | None:
+        """Join (if chosen) and store one event; why it was left out, or None."""
+        start, end = event.start.astimezone(UTC), event.end.astimezone(UTC)
+        if any(at.minute % 30 or at.second or at.microsecond for at in (start, end)):
+            return "not on half hours"
+        now = self.service.clock.now()
+        if event.event_id not in got.joined_event_ids:
+            if not join:
+                return "not joined (joining for the consumer is off)"
+            if start <= now:
+                return "started before it could be joined"
+            try:
+                confirmed = join_saving_session(client, link.account_number, event.code)
+            except AdapterError as exc:
+                return f"joining failed: {exc}"
+            if not confirmed:
+                return "Octopus did not confirm the join"
+            report.joined.append(event.event_id)
+        found = session_baseline(self.service.store, home_id, start, end)
+        if found is None:
+            return "no baseline yet (no metered history or plan covering it)"
+        method, baseline = found
+        entry = StoredSavingSession(
+            id=0,
+            home_id=home_id,
+            start=start,
+            end=end,
+            reward_p_per_kwh=round(event.reward_p_per_kwh, 4),
+            baseline_kw=baseline,
+            baseline_method=method,
+            created_at=now,
+            cancelled_at=None,
+            source="octopus",
+            octopus_event_id=event.event_id,
+        )
+        try:
+            stored = self.service.store.add_saving_session(home_id, entry, ACTOR)
+        except OverlapError as exc:
+            return str(exc)
+        except AlreadyStoredError:  # stored by another run meanwhile
+            return None
+        report.added.append(stored.id)
+        return None

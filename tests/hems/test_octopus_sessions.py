@@ -1,0 +1,176 @@
+"""Octopus Saving Sessions fetched for the demo home from a fake of Octopus's GraphQL API on
+127.0.0.1: a joined session is stored as the home's (source octopus) and planned around, a
+re-fetch adds nothing twice (nor revives a cancelled one), an announced session is joined
+only when the consumer chose it, the page and the API say where a session came from, and a
+refused key or a broken answer leaves the home's sessions as they were."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from hems.octopus_sessions import OctopusLink, OctopusSessionsJob
+from tests.adapters.conftest import FAST
+from tests.adapters.tariffs.fake_octopus_graphql import ACCOUNT, API_KEY, fake_octopus
+from tests.hems.web.conftest import sign_in
+
+LINK = OctopusLink(ACCOUNT, API_KEY)
+
+
+def _job(demo, url: str, link: OctopusLink = LINK) -> OctopusSessionsJob:
+    return OctopusSessionsJob(
+        demo.runtime.service, lambda: [(demo.home_id, link)], url=url, policy=FAST
+    )
+
+
+def _planned(client, demo):
+    """The demo home's first plan, and its busiest import hour (when the plan charges)."""
+    client.portal.call(demo.runtime.service.replan_and_dispatch, demo.home_id, "test")
+    imports = demo.runtime.service.store.latest_plan(demo.home_id).schedule["grid_import_kw"]
+    start = imports.iloc[2:48].rolling(2).sum().shift(-1).idxmax()
+    return imports, start
+
+
+def _announce(fake, event_id: int, start, hours: float = 1.0, points: float = 1800) -> None:
+    """Make the fake announce ``event_id`` at ``start`` (replacing the recorded events)."""
+    events = fake.sessions["data"]["savingSessions"]["events"]
+    events[:] = [e for e in events if e["id"] != event_id] + [
+        {
+            "id": event_id,
+            "code": f"EVENT_{event_id}",
+            "startAt": start.isoformat(),
+            "endAt": (start + timedelta(hours=hours)).isoformat(),
+            "rewardPerKwhInOctoPoints": points,
+            "devEvent": False,
+        }
+    ]
+
+
+def test_a_joined_session_is_stored_once_and_planned_around(client, demo):
+    store = demo.runtime.service.store
+    before, start = _planned(client, demo)
+    in_session = (before.index >= start) & (before.index < start + timedelta(hours=1))
+    assert before[in_session].mean() > 2.0
+    with fake_octopus() as fake:
+        fake.sessions["data"]["savingSessions"]["events"].clear()
+        _announce(fake, 101, start)  # joined in the recorded payload
+        job = _job(demo, fake.url)
+        [report] = client.portal.call(job.run)
+        assert report.error is None
+        assert len(report.added) == 1
+        assert report.joined == []
+        [session] = store.saving_sessions(demo.home_id)
+        assert (session.source, session.octopus_event_id) == ("octopus", "101")
+        assert session.reward_p_per_kwh == pytest.approx(225.0)  # 1,800 points
+        assert session.baseline_method == "plan"
+        after = store.latest_plan(demo.home_id).schedule["grid_import_kw"]
+        assert after[in_session].sum() < 0.5 * before[in_session].sum()
+
+        [again] = client.portal.call(job.run)  # a re-fetch: nothing new, one token
+        assert again.added == []
+        assert again.skipped == {}
+        assert len(store.saving_sessions(demo.home_id)) == 1
+        assert fake.tokens == ["tok-1"]
+
+        r = client.delete(
+            f"/homes/{demo.home_id}/saving-sessions/{session.id}", headers=demo.auth()
+        )
+        assert r.status_code == 204
+        client.portal.call(job.run)  # cancelled here: stays cancelled
+        [cancelled] = store.saving_sessions(demo.home_id)
+        assert cancelled.cancelled_at is not None
+
+
+def test_an_announced_session_is_joined_only_when_the_consumer_chose_it(client, demo):
+    store = demo.runtime.service.store
+    _, start = _planned(client, demo)
+    with fake_octopus() as fake:
+        fake.sessions["data"]["savingSessions"]["events"].clear()
+        _announce(fake, 102, start, points=2400)  # announced, not joined
+        job = _job(demo, fake.url)
+        [report] = client.portal.call(job.run)
+        assert report.added == []
+        assert fake.joins == []
+        assert report.skipped == {"102": "not joined (joining for the consumer is off)"}
+        assert store.saving_sessions(demo.home_id) == []
+
+        prefs = store.preferences(demo.home_id)
+        chosen = prefs.model_copy(update={"octopus_join_saving_sessions": True})
+        store.set_preferences(demo.home_id, chosen, demo.clock.now(), "consumer")
+        [report] = client.portal.call(job.run)
+        assert fake.joins == ["EVENT_102"]
+        assert report.joined == ["102"]
+        assert len(report.added) == 1
+        [session] = store.saving_sessions(demo.home_id)
+        assert session.reward_p_per_kwh == pytest.approx(300.0)
+
+        fake.join_event(102)  # Octopus lists it as joined now: not joined twice
+        client.portal.call(job.run)
+        assert fake.joins == ["EVENT_102"]
+
+
+def test_the_api_and_the_page_say_which_sessions_came_from_octopus(client, demo):
+    _, start = _planned(client, demo)
+    url = f"/homes/{demo.home_id}/saving-sessions"
+    later = start + timedelta(hours=2)
+    window = {"start": later.isoformat(), "end": (later + timedelta(hours=1)).isoformat()}
+    r = client.post(url, json={**window, "reward_p_per_kwh": 100}, headers=demo.auth())
+    assert r.status_code == 201, r.text
+    with fake_octopus() as fake:
+        fake.sessions["data"]["savingSessions"]["events"].clear()
+        _announce(fake, 101, start)
+        client.portal.call(_job(demo, fake.url).run)
+    listed = client.get(url, headers=demo.auth()).json()
+    assert [(s["source"], s["octopus_event_id"]) for s in listed] == [
+        ("octopus", "101"),
+        ("consumer", None),
+    ]
+    sign_in(client, demo.home_token)
+    page = client.get(f"/app{url}").text
+    assert page.count('data-source="octopus"') == 1
+    assert "From your Octopus account (event 101)." in page
+    assert "Entered by you." in page
+
+
+@pytest.mark.parametrize(
+    ("script", "key", "says"),
+    [
+        ([], "sk_live_wrong", "OctopusAuthError"),
+        ([(200, b"{not json")], API_KEY, "ParseError"),
+        ([(503, b"")] * 3, API_KEY, "FetchError"),
+    ],
+)
+def test_a_failed_fetch_is_reported_and_changes_nothing(client, demo, script, key, says):
+    _, start = _planned(client, demo)
+    store = demo.runtime.service.store
+    with fake_octopus() as fake:
+        _announce(fake, 101, start)
+        link = OctopusLink(ACCOUNT, key)
+        job = _job(demo, fake.url, link)
+        if script:
+            job.fetch_home(demo.home_id, link)  # a token, and the session stored
+            fake.script += script
+        sessions = store.saving_sessions(demo.home_id)
+        [report] = client.portal.call(job.run)
+    assert report.error is not None
+    assert report.error.startswith(says)
+    assert key not in report.error
+    assert store.saving_sessions(demo.home_id) == sessions
+
+
+def test_hostile_events_are_left_out_saying_why(client, demo):
+    _, start = _planned(client, demo)
+    with fake_octopus() as fake:
+        fake.sessions["data"]["savingSessions"]["events"].clear()
+        _announce(fake, 101, start + timedelta(minutes=10))  # joined, not on half hours
+        backwards = {"startAt": "2026-11-30T20:00:00Z", "endAt": "2026-11-30T19:00:00Z"}
+        fake.sessions["data"]["savingSessions"]["events"].append(
+            {"id": 103, "code": "E", "rewardPerKwhInOctoPoints": 800, **backwards}
+        )
+        [report] = client.portal.call(_job(demo, fake.url).run)
+    assert report.skipped == {
+        "101": "not on half hours",
+        "103": "Octopus sent nonsense: ends before it starts",
+    }
+    assert demo.runtime.service.store.saving_sessions(demo.home_id) == []
