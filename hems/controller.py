@@ -283,6 +283,7 @@ class HomeController:
             expected_arrivals=expected_from_log(
                 self.store, self.home_id, home, self.states, grid, now
             ),
+            load_spread_cover=s.planner_load_spread_cover,
         )
 
     async def flexibility(self) -> FlexibilityProfiles | None:
@@ -314,9 +315,8 @@ class HomeController:
 
     # -- dispatch ----------------------------------------------------------------------------
     async def dispatch(self, home: HomeSpec | None = None) -> None:
-        """Decide setpoints from the latest plan and apply those that are due. The latest plan
-        is the one this controller just made (:attr:`made`), read from the store only when it
-        is not (after a restart)."""
+        """Decide setpoints from the latest plan and apply those that are due: the plan this
+        controller just made (:attr:`made`), else the stored one (after a restart)."""
         now = self.clock.now()
         home = home or await self.home()
         made = self.made

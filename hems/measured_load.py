@@ -7,8 +7,9 @@ last read, the base load under :data:`BASE_LOAD`: the meter's power net of the d
 plans (grid = base load + sum of device powers, in the drivers' sign convention, so PV's
 negative generation is added back). :class:`MeteredMarket` then plans a home on its own load:
 with at least :data:`MIN_HISTORY_HOURS` of measured base load, ``base_load_kw`` is
-:func:`forecasts.base_load.expected_base_load` of that history, instead of the market source's
-profile (a typical home's in the live market).
+:func:`forecasts.base_load.expected_base_load_quantiles`' expected value of that history,
+instead of the market source's profile (a typical home's in the live market), with its P90
+(:data:`hems.market.BASE_LOAD_P90`, for ``Settings.planner_load_spread_cover``).
 
 Both names are outside the device names' alphabet (:class:`hems.domain.devices.PvSpec`'s
 ``name`` pattern), so they never collide with a device's telemetry.
@@ -26,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from adapters.devices.sunspec import MeterReading
-from forecasts.base_load import expected_base_load
+from forecasts.base_load import expected_base_load_quantiles
 from hems.domain.home import HomeSpec
-from hems.market import MarketSource
+from hems.market import BASE_LOAD_P90, MarketSource
 from hems.storage.store import Store
 from hems.storage.tables import TelemetryRow
 from kernel.devices import DeviceUnavailableError
@@ -194,7 +195,9 @@ class MeteredMarket:
         history = None if home_id is None else self._history.kwh(home_id, self._now())
         if history is not None:
             out = out.copy()
-            out["base_load_kw"] = expected_base_load(history, grid, self._now()).to_numpy()
+            load = expected_base_load_quantiles(history, grid, self._now())
+            out["base_load_kw"] = load.p50.to_numpy()
+            out[BASE_LOAD_P90] = load.p90.to_numpy()
         return out
 
     def _home_id(self, cem_serial: str) -> int | None:

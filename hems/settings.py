@@ -97,6 +97,9 @@ class Settings(BaseSettings):
         planner_tls_ca_file, planner_tls_cert_file, planner_tls_key_file: for ``tls://``: the
             CA the cluster's certificates chain to, the service's client certificate and key.
         planner_network_private: allows ``tcp://`` to a host that is not loopback.
+        planner_load_spread_cover: plans are made on the expected base load plus this share
+            (0-1) of its spread up to the P90, where the home's measured load gives one
+            (``optimiser.Problem.load_spread_cover``); 0 = the expected load.
         planner_model_cache_shapes: home shapes each planner worker keeps a built model for
             (:mod:`optimiser.model_cache`); a fleet of many shapes wants more, 0 = none.
         plan_deadline_s: how long after its slot's start a slot's batch of re-plans may take
@@ -187,6 +190,7 @@ class Settings(BaseSettings):
     planner_tls_key_file: FilePath | None = None
     planner_network_private: bool = False
     planner_model_cache_shapes: int = Field(default=32, ge=0, le=10_000)
+    planner_load_spread_cover: float = Field(default=0.0, ge=0, le=1)
     plan_deadline_s: float = Field(default=120.0, gt=0, le=3600)
     live_market: bool = False
     agile_import_product: str = Field(default="AGILE-24-10-01", pattern=r"^[A-Z0-9\-]+$")

@@ -68,3 +68,11 @@ def test_two_apply_passes_at_once_send_each_setpoint_once(demo):
 
     asyncio.run(both())
     assert sent == [pytest.approx(battery.power_kw - 1.0)]
+
+
+def test_the_settings_load_spread_cover_reaches_the_plan_inputs(demo):
+    ctl = demo.runtime.service.controller(demo.home_id)
+    home = demo.runtime.store.home(demo.home_id)
+    assert ctl.plan_inputs(demo.clock.now(), home).load_spread_cover == 0.0
+    ctl.settings = ctl.settings.model_copy(update={"planner_load_spread_cover": 0.5})
+    assert ctl.plan_inputs(demo.clock.now(), home).load_spread_cover == 0.5

@@ -12,7 +12,7 @@ import pytest
 
 from hems.domain.connections import DeviceSettings, HomeDevices, ModbusConnection
 from hems.domain.devices import BatterySpec
-from hems.market import ReplayedMarket
+from hems.market import BASE_LOAD_P90, ReplayedMarket
 from hems.measured_load import (
     BASE_LOAD,
     SITE_METER,
@@ -125,6 +125,9 @@ def test_the_forecast_learns_the_measured_load_once_a_day_of_it_exists(tmp_path)
     assert np.allclose(learnt[night], 0.5, atol=0.05)
     assert np.allclose(learnt[~night], 2.5, atol=0.05)
     assert not np.allclose(learnt.to_numpy(), inner.series(grid, home)["base_load_kw"], atol=0.3)
+    # with its P90, for a planner that keeps a share of the spread
+    p90 = market.series(grid, home)[BASE_LOAD_P90]
+    assert (p90 >= learnt).all()
     # the same as reading the whole history at once
     whole = measured_history_kwh(store, home_id, clock[0])
     assert whole is not None
