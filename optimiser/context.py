@@ -100,6 +100,10 @@ class ModeBinary:
         return start_value(self.on_kw, self.off_kw)
 
 
+ModeRounding = Callable[[], dict[int, float]]
+"""An on/off unit's modes (slot -> 0 or 1) read from the current solution in its own way,
+for the slots where powers alone round badly (see :meth:`ModelContext.register_on_off`)."""
+
 BinaryAdder = Callable[[list[int]], None]
 """Adds a component's binaries (and their linking constraints) in the given slots. A new binary
 takes a start value from the current solution of the powers it switches, when there is one."""
@@ -122,6 +126,7 @@ class ModelContext:
     binary_adders: dict[str, BinaryAdder] = field(default_factory=dict)
     mode_binaries: list[ModeBinary] = field(default_factory=list)
     blocks: dict[str, pyo.Block] = field(default_factory=dict)  # per asset name
+    on_off_roundings: dict[str, ModeRounding] = field(default_factory=dict)  # per binary key
     time_set: Any = None  # the model's slot set ``model.time_slots`` (0 .. n_steps-1)
     _adding_key: str = ""  # the key whose binaries are being added (for ModeBinary.key)
 
@@ -173,10 +178,14 @@ class ModelContext:
         self.mode_binaries.append(mode)
 
     def modes_from_powers(self) -> list[tuple[Any, float]]:
-        """Every mode binary with the value the current solution's powers imply."""
+        """Every mode binary with the value the current solution's powers imply (an on/off
+        unit's from its own rounding, :meth:`register_on_off`)."""
+        rounded = {key: rounding() for key, rounding in self.on_off_roundings.items()}
         out = []
         for mode in self.mode_binaries:
-            value = mode.mode_from_powers()
+            value = rounded.get(mode.key, {}).get(mode.slot if mode.slot is not None else -1)
+            if value is None:
+                value = mode.mode_from_powers()
             out.append((mode.var, 0.0 if value is None else value))
         return out
 
@@ -186,6 +195,19 @@ class ModelContext:
         initial = sorted(self.binary_slots.get(key))
         if initial:
             self._add_as(key, add, initial)
+
+    def register_on_off(self, key: str, rounding: ModeRounding) -> None:
+        """Declare ``key``'s binaries those of an on/off unit (full power or off), whose modes
+        ``rounding`` reads from a solution: "on wherever the relaxation's power is positive"
+        heats far too much (a relaxation runs it at part power), so the unit tracks the
+        relaxation's state instead. The planner also searches their slots window by window
+        (:mod:`optimiser.window_search`)."""
+        self.on_off_roundings[key] = rounding
+
+    @property
+    def on_off_keys(self) -> set[str]:
+        """Binary keys of on/off units (:meth:`register_on_off`)."""
+        return set(self.on_off_roundings)
 
     def add_binaries(self, key: str, slots: Iterable[int]) -> list[int]:
         """Add ``key``'s binaries in ``slots`` (those it does not have yet) to the built model;

@@ -271,16 +271,30 @@ class HighsModel:
         to each column's own bounds, e.g. an extension's), load its values when feasible, and
         restore the columns' bounds. Run right after :meth:`solve_relaxation`, HiGHS starts
         from that LP's basis."""
+        with self._columns_fixed(values), self._integrality_relaxed():
+            return self.solve(time_limit_s)
+
+    def solve_with_columns_fixed(
+        self, values: dict[int, float], time_limit_s: float
+    ) -> SolveOutcome:
+        """Solve the MIP with the columns in ``values`` fixed (as
+        :meth:`solve_with_integers_fixed`) and the other integer columns free: a restriction of
+        the model, whose solutions are the model's but whose bound is not. Offer a start
+        first (:meth:`offer_values`) that agrees with ``values``."""
+        with self._columns_fixed(values):
+            return self.solve(time_limit_s)
+
+    @contextmanager
+    def _columns_fixed(self, values: dict[int, float]) -> Iterator[None]:
         h = self.highs
         idx = np.fromiter(values.keys(), dtype=np.int32, count=len(values))
         val = np.fromiter(values.values(), dtype=np.float64, count=len(values))
         lower = np.fromiter((self._col_lower[c] for c in idx), dtype=np.float64, count=len(idx))
         upper = np.fromiter((self._col_upper[c] for c in idx), dtype=np.float64, count=len(idx))
         val = np.clip(val, lower, upper)
-        _check(h.changeColsBounds(len(idx), idx, val, val), "fix the integer columns")
+        _check(h.changeColsBounds(len(idx), idx, val, val), "fix the columns")
         try:
-            with self._integrality_relaxed():
-                return self.solve(time_limit_s)
+            yield
         finally:
             _check(h.changeColsBounds(len(idx), idx, lower, upper), "restore their bounds")
 

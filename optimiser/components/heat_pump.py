@@ -43,6 +43,7 @@ from kernel.timegrid import TimeGrid
 from optimiser.asset_kind import AssetKind
 from optimiser.checks import FloatArray
 from optimiser.components.heat_pump_reasons import add_comfort_violations
+from optimiser.components.heat_pump_rounding import on_off_rounding
 from optimiser.components.heat_pump_spec import (
     Building,
     HeatPump,
@@ -122,6 +123,7 @@ def add_heat_pump_block(
             b.max_power = pyo.Constraint(ctx.time_set)
         else:
             b.on_off = pyo.Constraint(ctx.time_set)
+            ctx.register_on_off(hp.binary_key, on_off_rounding(ctx, hp, b))
 
         def add_on_binaries(new: list[int]) -> None:
             running = ctx.problem.running_fraction  # now (a persistent model's next problem)
