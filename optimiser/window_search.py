@@ -9,8 +9,8 @@ hours at a time: with every binary outside a window of :data:`WINDOW_SLOTS` slot
 the plan's modes, the window's MIP (tens of binaries) solves in a fraction of a second and
 never returns worse than the plan it starts from. Windows step by half their width over the
 horizon, and passes repeat while one improves the plan. On the reference homes with an on/off
-heat pump (seeds 0-3) this found the proved optimum, or came within 0.02 %, in 3-8 s where
-the branch and bound alone stopped 0.07-1.4 % above it (docs/performance.md).
+heat pump (seeds 1-3) this found the proved optimum, or came within 0.02 %, in 1-3 s of CPU
+where the branch and bound alone stopped 0.07-1.4 % above it in 10 s (docs/performance.md).
 
 Every window's solution is a solution of the whole model (the window only fixes columns), so
 the search changes where the branch and bound starts, never what is optimal, and never the
@@ -27,9 +27,11 @@ import numpy as np
 
 from optimiser.highs_backend import HighsModel
 
-WINDOW_SLOTS = 32
-"""Slots whose binaries are free in one window (16 h of 30-minute slots: a day's heating
-and its preheating; windows of 16 stopped 0.3-0.8 % above the optimum on seeds 1 and 2)."""
+WINDOW_SLOTS = 24
+"""Slots whose binaries are free in one window (12 h of 30-minute slots). Measured on the
+on/off reference homes of seeds 1-3 from the same start, CPU time to the search's end: 24
+slots 1.1-2.8 s, reaching the optimum or 0.02 % above it; 32 slots 1.5-2.1 s (seeds 1-2),
+0.02 %; 40 slots 2.2-12.1 s, 0.03-0.26 %; 16 slots stopped 0.3-0.8 % above (seeds 1-2)."""
 
 WINDOW_LIMIT_S = 1.0
 """Most one window's MIP may take [s]; one stopped there returns its best so far."""

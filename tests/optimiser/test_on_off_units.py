@@ -11,10 +11,14 @@ import pytest
 
 from benchmarks.reference_home import reference_home
 from optimiser import Problem, SolverOptions
+from optimiser import window_search as window_search_module
 from optimiser.highs_backend import HighsModel
 from optimiser.model import BuiltModel, build_model
 from optimiser.planner import all_candidate_slots, initial_binary_slots, minimum_power_keys
 from optimiser.window_search import window_search
+
+OPTIMUM_DAY_2_GBP = 0.9998890236705643
+"""``on_off_day(2)``'s optimum, proved by HiGHS (1e-6 gap, every binary; 17 s loaded)."""
 
 
 def on_off_day(seed: int) -> Problem:
@@ -56,17 +60,17 @@ def test_the_relaxations_modes_track_its_temperature_not_its_powers(seed):
 
 def test_a_solutions_own_modes_are_read_back_from_it():
     """A later round fixes the last solution's modes: the tracking must return them."""
-    built, hm = full_model(on_off_day(1), SolverOptions(time_limit_s=2.0))
-    hm.solve(2.0)
-    solved = {c: round(float(hm.columns[c].value)) for c in hm.integer_columns}
-    planner, _ = fixings(built, hm)
-    assert planner == solved
+    built, hm = full_model(on_off_day(1), SolverOptions())
+    hm.solve_relaxation(10.0)
+    planner, powered = fixings(built, hm)
+    for modes in (planner, powered):  # two different plans the unit can run
+        assert hm.solve_with_integers_fixed(modes, 10.0).status.has_solution
+        assert fixings(built, hm)[0] == modes
 
 
-def test_the_window_search_improves_a_poor_start_to_near_the_optimum():
+def test_the_window_search_improves_a_poor_start_to_near_the_optimum(monkeypatch):
+    monkeypatch.setattr(window_search_module, "WINDOW_LIMIT_S", 60.0)  # each window to its end
     problem = on_off_day(2)
-    built, exact_hm = full_model(problem, SolverOptions(mip_rel_gap=1e-6, mip_abs_gap=1e-9))
-    exact = exact_hm.solve(60.0)
     built, hm = full_model(problem, SolverOptions())
     hm.solve_relaxation(10.0)
     _, powered = fixings(built, hm)
@@ -75,11 +79,11 @@ def test_the_window_search_improves_a_poor_start_to_near_the_optimum():
     lower, upper = list(lp.col_lower_), list(lp.col_upper_)
     slot_of = {hm.reader.column_of[id(m.var)]: m.slot for m in built.context.mode_binaries}
 
-    found = window_search(hm, slot_of, (start.objective, hm.current_values()), 30.0)
+    found = window_search(hm, slot_of, (start.objective, hm.current_values()), 120.0)
 
     assert found.windows >= 2
-    assert found.objective <= exact.objective * 1.001  # from 40 % above it
-    assert found.objective >= exact.objective - 1e-6
+    assert start.objective > 1.4 * OPTIMUM_DAY_2_GBP
+    assert OPTIMUM_DAY_2_GBP - 1e-6 <= found.objective <= OPTIMUM_DAY_2_GBP * 1.001
     lp = hm.highs.getLp()
     assert (list(lp.col_lower_), list(lp.col_upper_)) == (lower, upper)  # restored
     block = built.blocks["Heat pump"]
