@@ -25,9 +25,11 @@ import time
 from dataclasses import dataclass, field
 
 from hems.dsr_events import CONSUMER_OPT_OUT, base_event_id
-from hems.replica_handover import answered_events
+from hems.replica_handover import answered_events, push_missed_reason, split_pushes_missed
 from hems.service import CemService
 from hems.settings import Settings
+from hems.storage.database import NotFoundError
+from hems.storage.enrolments import VenMode
 from hems.storage.fencing import Fencing
 from hems.storage.leases import LeasesUnreachableError
 from hems.storage.store import Store
@@ -62,6 +64,8 @@ class HomeOwnership:
 
     def __post_init__(self) -> None:
         self.replica_id = self.replica_id or replica_name(self.settings)
+        if self.vens is not None and self.vens.push is not None:
+            self.vens.push.dispatcher.misrouted = self.push_missed
 
     async def lease_round(self) -> None:
         """One round: claim, renew, rebalance; then run exactly the homes held. A database
@@ -80,12 +84,40 @@ class HomeOwnership:
             return
         self._valid_until = started + self.settings.lease_time_s
         await self._run_only(result.owned)
-        for home_id, reason in result.replans.items():  # asked through another replica
+        for home_id, reasons in result.replans.items():  # asked through another replica
+            missed, reason = split_pushes_missed(reasons)
+            if missed and self.vens is not None and self.service.runs(home_id):
+                await self.vens.resync(home_id, missed)  # (a VEN starting registers anyway)
+            if not reason:
+                continue
             if self.service.runs(home_id):
                 self.service.replan_soon(home_id, reason)
                 await self._send_answers(home_id, answered_events(reason))
             elif home_id in self._starting:  # planned by its first cycle here
                 self._asked[home_id] = reason
+
+    async def push_missed(self, home_id: int, service: str) -> float | None:
+        """The VTN pushed ``service`` here for a home in push mode this replica does not run
+        (:mod:`hems.ven_push`): its owner is asked to fetch it (through the lease, as a
+        change is, :mod:`hems.replica_handover`); the seconds after which the VTN may push
+        again, or None for no such push home (404)."""
+        try:
+            mode = await asyncio.to_thread(self.store.ven_mode, home_id)
+        except NotFoundError:
+            return None
+        if mode is not VenMode.PUSH:
+            return None
+        if home_id not in self._starting:  # one starting here registers and fetches anyway
+            reason = push_missed_reason(service)
+            owner = await asyncio.to_thread(self.store.ask_replan, home_id, reason)
+            log.info(
+                "replica %s: the VTN pushed %s for home %s, run by %s: asked to fetch it",
+                self.replica_id,
+                service,
+                home_id,
+                owner or "no replica yet (the next to claim it)",
+            )
+        return self.settings.lease_renew_s
 
     async def _send_answers(self, home_id: int, event_ids: list[str]) -> None:
         """Tell the VTN the answers another replica changed (a consumer's opt-out, answers

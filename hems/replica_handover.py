@@ -42,6 +42,7 @@ def handover(home_id: int, owner: str | None, within_s: float) -> PlanningUnavai
 
 OPT_OUT = "opt-out of "
 ANSWERS_CHANGED = "DSR answer changed: "
+PUSH_MISSED = "VTN push missed: "
 
 
 def opt_out_reason(event_id: str) -> str:
@@ -76,3 +77,23 @@ def answered_events(reasons: str) -> list[str]:
         else:
             in_answers = False
     return list(dict.fromkeys(found))
+
+
+def push_missed_reason(service: str) -> str:
+    """What a replica asks of a home's owner when the VTN pushed ``service`` (an OpenADR
+    service name, e.g. ``EiEvent``) to it for a home it does not run (:mod:`hems.ven_push`):
+    the owner's VEN fetches what was pushed (:meth:`hems.vens.VenFleet.resync`)."""
+    return f"{PUSH_MISSED}{service}"
+
+
+def split_pushes_missed(reasons: str) -> tuple[list[str], str]:
+    """The services pushed to another replica (:func:`push_missed_reason`), once each, and the
+    other reasons (the re-plan asked, empty for none), from reasons joined with ", "."""
+    missed: list[str] = []
+    rest: list[str] = []
+    for token in reasons.split(", "):
+        if token.startswith(PUSH_MISSED):
+            missed.append(token.removeprefix(PUSH_MISSED))
+        elif token:
+            rest.append(token)
+    return list(dict.fromkeys(missed)), ", ".join(rest)

@@ -7,6 +7,15 @@ routes of that home's VEN (:func:`adapters.openadr.push.push_routes`: size limit
 signatures and replay checks, answer signed). The TLS context requires a client certificate
 chaining to ``vtn_ca_file`` and compares it with ``vtn_fingerprint`` at every handshake, and
 each answer closes its connection, so the VTN's certificate is checked on each push.
+
+With replicas (docs/service.md, "Replicas") each replica serves its own homes' pushes, and a
+VEN registers the push address of the replica that runs its home. Until the VTN has the new
+address after a takeover it may push to a replica that no longer runs the home (or that is
+still taking it over): that push is not applied there (the home is not run there: a second
+VEN answering would answer twice). Its ``misrouted`` hook asks the owner through the home's
+lease to fetch what was pushed (the owner's VEN pulls the events, or registers again,
+:meth:`hems.vens.VenFleet.resync`), and the VTN gets 503 with ``Retry-After``: nothing pushed
+is lost, and it is applied once, by the owner.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ import logging
 import re
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -25,7 +34,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Router
 
 from adapters.openadr import codec
-from adapters.openadr.push import push_routes
+from adapters.openadr.push import SERVICES, push_routes
 from adapters.openadr.tls import server_context
 from adapters.openadr.ven import Ven
 from hems.settings import Settings
@@ -36,14 +45,21 @@ HOME_PATH = re.compile(r"^/homes/(\d{1,19})(/.*)$")
 
 Scope = dict[str, Any]
 
+Misrouted = Callable[[int, str], Awaitable[float | None]]
+"""A push for a home whose VEN does not run here, (home id, service) -> in how many seconds
+the VTN may push again (the owner was asked to fetch it), or None: no such push home."""
+
 
 class PushDispatcher:
     """An ASGI app: ``/homes/<id>/<service>`` to the routes of that home's VEN (404 for a home
-    not in push mode). Homes come and go while it serves (:meth:`mount`, :meth:`unmount`)."""
+    not in push mode). Homes come and go while it serves (:meth:`mount`, :meth:`unmount`);
+    a push for a home run by another replica goes to :attr:`misrouted` (503, see the module
+    doc)."""
 
     def __init__(self, verifier: codec.Verifier | None) -> None:
         self.verifier = verifier
         self._routers: dict[int, Router] = {}
+        self.misrouted: Misrouted | None = None
 
     def mount(self, home_id: int, ven: Ven) -> None:
         routes = push_routes(ven, self.verifier, one_push_per_connection=True)
@@ -57,11 +73,28 @@ class PushDispatcher:
             return  # lifespan is off; nothing else is served
         found = HOME_PATH.match(scope["path"])
         router = self._routers.get(int(found.group(1))) if found else None
+        service = found.group(2).removeprefix("/") if found else ""
+        if found is not None and router is None and self.misrouted and service in SERVICES:
+            home_id = int(found.group(1))
+            retry_s = await self.misrouted(home_id, service)
+            if retry_s is not None:
+                await _not_here(home_id, retry_s)(scope, receive, send)
+                return
         if found is None or router is None:
             response = PlainTextResponse("no such push endpoint", status_code=404)
             await response(scope, receive, send)
             return
         await router({**scope, "path": found.group(2), "root_path": ""}, receive, send)
+
+
+def _not_here(home_id: int, retry_s: float) -> PlainTextResponse:
+    """The answer to a push for a home another replica runs: try again, the owner fetches it."""
+    return PlainTextResponse(
+        f"home {home_id} is not run by this replica: its owner fetches the message; push "
+        "again later (its VEN registers its own push address)",
+        status_code=503,
+        headers={"Retry-After": str(max(1, round(retry_s))), "Connection": "close"},
+    )
 
 
 class _Server(uvicorn.Server):

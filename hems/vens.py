@@ -220,6 +220,22 @@ class VenFleet:
         self._start_ven(home_id)
         log.info("home %s: VEN made again in its new mode", home_id)
 
+    async def resync(self, home_id: int, services: list[str]) -> None:
+        """Fetch what the VTN pushed to another replica for this home (:mod:`hems.ven_push`):
+        the events for ``EiEvent`` (oadrRequestEvent, answered as a poll's), anything else by
+        registering again (the VTN then has this replica's push address and asks for its
+        reports anew). Nothing for a VEN not registered yet: its registration does both."""
+        ven = self._registered(home_id)
+        if ven is None or ven.ven_id is None:
+            return
+        try:
+            if any(service != "EiEvent" for service in services):
+                await ven.register()
+            else:
+                await ven.request_events()
+        except Exception as exc:  # the VTN is away: the VEN resyncs when it is back
+            log.warning("home %s: could not fetch what the VTN pushed elsewhere: %s", home_id, exc)
+
     async def set_enrolled(self, home_id: int, enrolled: bool) -> None:
         """Enrolled: the VEN registers at its next turn. Withdrawn: it deregisters from the
         VTN (oadrCancelPartyRegistration) and does not register again (its task keeps
