@@ -102,20 +102,23 @@ class HomeOwnership:
         change is, :mod:`hems.replica_handover`); the seconds after which the VTN may push
         again, or None for no such push home (404)."""
         try:
-            mode = await asyncio.to_thread(self.store.ven_mode, home_id)
+            if await asyncio.to_thread(self.store.ven_mode, home_id) is not VenMode.PUSH:
+                return None
+            if home_id not in self._starting:  # one starting here registers and fetches
+                reason = push_missed_reason(service)
+                owner = await asyncio.to_thread(self.store.ask_replan, home_id, reason)
+                log.info(
+                    "replica %s: the VTN pushed %s for home %s, run by %s: asked to fetch it",
+                    self.replica_id,
+                    service,
+                    home_id,
+                    owner or "no replica yet (the next to claim it)",
+                )
         except NotFoundError:
             return None
-        if mode is not VenMode.PUSH:
-            return None
-        if home_id not in self._starting:  # one starting here registers and fetches anyway
-            reason = push_missed_reason(service)
-            owner = await asyncio.to_thread(self.store.ask_replan, home_id, reason)
-            log.info(
-                "replica %s: the VTN pushed %s for home %s, run by %s: asked to fetch it",
-                self.replica_id,
-                service,
-                home_id,
-                owner or "no replica yet (the next to claim it)",
+        except Exception as exc:  # the database is away: the VTN tries again later
+            log.warning(
+                "replica %s: a push for home %s not passed on: %s", self.replica_id, home_id, exc
             )
         return self.settings.lease_renew_s
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import ssl
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy.exc import OperationalError
 
 from adapters.openadr import codec
 from adapters.openadr import messages as m
@@ -20,6 +23,7 @@ from adapters.openadr.events import Target
 from adapters.openadr.tls import fingerprint_pem, server_context
 from hems.clock import ManualClock
 from hems.demo import demo_home_spec
+from hems.ownership import HomeOwnership
 from hems.replica_handover import opt_out_reason, push_missed_reason, split_pushes_missed
 from hems.runtime import Runtime, build_runtime
 from hems.settings import Settings
@@ -180,3 +184,15 @@ def test_pushes_missed_are_read_apart_from_the_re_plan_asked():
     assert split_pushes_missed(asked) == (["EiEvent", "EiReport"], "opt-out of e-1")
     assert split_pushes_missed(push_missed_reason("EiOpt")) == (["EiOpt"], "")
     assert split_pushes_missed("preferences") == ([], "preferences")
+
+
+def test_a_push_passed_on_while_the_database_is_away_gets_try_again(tmp_path, caplog):
+    class Away:
+        def ven_mode(self, home_id: int) -> VenMode:
+            raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    settings = Settings(state_dir=tmp_path, replica_id="ra")
+    ownership = HomeOwnership(Away(), None, settings)  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING, logger="hems.ownership"):
+        assert asyncio.run(ownership.push_missed(1, "EiEvent")) == settings.lease_renew_s
+    assert "a push for home 1 not passed on" in caplog.text
