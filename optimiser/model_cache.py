@@ -173,6 +173,7 @@ class _Base:
     n_rows: int
     read_rows: frozenset[int]
     row_of: dict[int, int]
+    rows_seen: dict[int, int]
     emptied: list[pyo.Component]  # components empty at base that binaries fill
     option_values: tuple[tuple[str, object], ...]
 
@@ -208,6 +209,7 @@ class PersistentModel:
             n_rows=int(h.getNumRow()),
             read_rows=frozenset(reader.read_rows),
             row_of=dict(reader.row_of),
+            rows_seen=dict(reader.rows_seen),
             emptied=[
                 c
                 for c in self.built.model.component_objects((pyo.Var, pyo.Constraint))
@@ -269,6 +271,7 @@ class PersistentModel:
         reader.integer_columns[:] = [c for c in reader.integer_columns if c < base.n_cols]
         reader.read_rows = set(base.read_rows)
         reader.row_of = dict(base.row_of)
+        reader.rows_seen = dict(base.rows_seen)
         reader.clear_pending()
         hm.forget_columns_from(base.n_cols)
         for component in base.emptied:

@@ -89,6 +89,10 @@ class LinearReader:
         self.column_of: dict[int, int] = {}  # id(var) -> column
         self.read_rows: set[int] = set()  # id(ConstraintData) already written
         self.row_of: dict[int, int] = {}  # id(ConstraintData) -> its HiGHS row (rows with terms)
+        # id(Constraint component) -> how many rows it held when last read: rows are only
+        # ever added to a model (a persistent model's restore puts this back with the rows
+        # it deletes), so a component holding as many is skipped without walking its rows
+        self.rows_seen: dict[int, int] = {}
         self._visitor: LinearRepnVisitor | None = None
         self._pending: dict[int, VarData] = {}  # id(var) -> var, for variables seen in terms
         self.integer_columns: list[int] = []  # columns of integer (binary) variables
@@ -117,12 +121,18 @@ class LinearReader:
         """Columns and rows not read before (all of them on the first call)."""
         part = LinearPart()
         self._check_components(model)
-        for con in model.component_data_objects(pyo.Constraint, active=True, descend_into=True):
-            key = id(con)
-            if key in self.read_rows:
-                continue
-            self.read_rows.add(key)
-            self._read_row(con, part)
+        read_rows, rows_seen = self.read_rows, self.rows_seen
+        for component in model.component_objects(pyo.Constraint, active=True, descend_into=True):
+            held = len(component)
+            if rows_seen.get(id(component)) == held:
+                continue  # nothing added since it was read (a later round's update)
+            for con in component.values():
+                key = id(con)
+                if key in read_rows or not con.active:
+                    continue
+                read_rows.add(key)
+                self._read_row(con, part)
+            rows_seen[id(component)] = held
         return part
 
     # -- rows ---------------------------------------------------------------------------
