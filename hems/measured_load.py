@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 SITE_METER = "(site meter)"
 BASE_LOAD = "(base load)"
+ACCOUNT_IMPORT = "(octopus import)"
+"""The home's half-hourly import from its Octopus account, one reading at each half-hour's
+start with the half-hour's mean power [kW] (:mod:`hems.account_refresh`)."""
 MIN_HISTORY_HOURS = 24
 """Measured base load needed before the forecast uses it instead of the profile [h] (the
 forecast scales a domestic profile to the home's mean up to 3 days, then uses its own days)."""
@@ -144,18 +147,37 @@ class _Slots:
 class MeasuredHistory:
     """Each home's measured base load per slot, kept between plans: a plan reads only the
     readings since the last. A month of minute readings on SQLite took ~230-310 ms to read
-    whole at every plan; kept, the market's series took ~30 ms (shared 2-core machine)."""
+    whole at every plan; kept, the market's series took ~30 ms (shared 2-core machine).
+
+    The half-hours the meter did not cover are filled from the consumer's Octopus account
+    (:data:`ACCOUNT_IMPORT`, :mod:`hems.account_refresh`) where it gave them: the smart
+    meter's import for the whole home, devices included, so the measured base load wins
+    wherever there is some."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._slots: dict[int, _Slots] = {}
+        self._slots: dict[tuple[int, str], _Slots] = {}
 
     def kwh(self, home_id: int, now: datetime) -> pd.Series | None:
         """As :func:`measured_history_kwh`."""
+        measured = self._mean_kw(home_id, BASE_LOAD, now)
+        account = self._mean_kw(home_id, ACCOUNT_IMPORT, now)
+        if account is not None and measured is None:
+            measured = account
+        elif account is not None and measured is not None:
+            filled = account.drop(measured.index, errors="ignore")
+            measured = pd.concat([measured, filled]).sort_index()
+        if measured is None or len(measured) * SLOT_MINUTES < MIN_HISTORY_HOURS * 60:
+            return None
+        return measured.clip(lower=0.0) * (SLOT_MINUTES / 60)
+
+    def _mean_kw(self, home_id: int, name: str, now: datetime) -> pd.Series | None:
+        """The mean power [kW] of ``name``'s readings per slot of the last
+        :data:`HISTORY_DAYS`, slots without readings left out (None: no reading)."""
         start = now - timedelta(days=HISTORY_DAYS)
-        kept = self._slots.get(home_id)
+        kept = self._slots.get((home_id, name))
         since = start if kept is None or kept.until < start else kept.until
-        rows = [r for r in self.store.telemetry_powers(home_id, BASE_LOAD, since) if r[0] > since]
+        rows = [r for r in self.store.telemetry_powers(home_id, name, since) if r[0] > since]
         if rows:
             samples = pd.Series(
                 [kw for _, kw in rows],
@@ -167,32 +189,38 @@ class MeasuredHistory:
                 sums = kept.sums.add(sums, fill_value=0.0)
                 counts = kept.counts.add(counts, fill_value=0)
             kept = _Slots(rows[-1][0], sums, counts)
-            self._slots[home_id] = kept
+            self._slots[(home_id, name)] = kept
         if kept is None:
             return None
         recent = kept.counts.index >= pd.Timestamp(start).floor(f"{SLOT_MINUTES}min")
         counts = kept.counts[recent & (kept.counts > 0)]
-        if len(counts) * SLOT_MINUTES < MIN_HISTORY_HOURS * 60:
-            return None
-        mean_kw = kept.sums[counts.index] / counts
-        return mean_kw.clip(lower=0.0) * (SLOT_MINUTES / 60)
+        return kept.sums[counts.index] / counts
 
 
 class MeteredMarket:
     """A :class:`~hems.market.MarketSource` whose base load is the home's own, learnt from its
     measured load where there is enough of it (else the wrapped source's)."""
 
-    def __init__(self, inner: MarketSource, store: Store, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        inner: MarketSource,
+        store: Store,
+        now: Callable[[], datetime],
+        applies: Callable[[int], bool] | None = None,
+    ) -> None:
         self.inner = inner
         self.store = store
         self._now = now  # the service's clock's
+        self._applies = applies  # which homes have a history to read (None: all)
         self._home_ids: dict[str, int] = {}
         self._history = MeasuredHistory(store)
 
     def series(self, grid: TimeGrid, home: HomeSpec) -> pd.DataFrame:
         out = self.inner.series(grid, home)
         home_id = self._home_id(home.cem_serial)
-        history = None if home_id is None else self._history.kwh(home_id, self._now())
+        if home_id is None or (self._applies is not None and not self._applies(home_id)):
+            return out
+        history = self._history.kwh(home_id, self._now())
         if history is not None:
             out = out.copy()
             load = expected_base_load_quantiles(history, grid, self._now())

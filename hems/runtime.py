@@ -110,6 +110,8 @@ def build_runtime(
         )
     if devices.has_meters:  # homes with a meter are planned on their own measured load
         market = MeteredMarket(market, store, clock.now)
+    else:  # and those with a linked Octopus account on its consumption (hems.account_refresh)
+        market = MeteredMarket(market, store, clock.now, store.has_octopus_account)
     service = CemService(
         settings=settings,
         store=store,

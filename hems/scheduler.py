@@ -9,6 +9,8 @@
   into the cache (Agile's day-ahead prices appear around 16:00 UK time, so the next day is in
   the plan within half an hour of their release);
 * ``prune`` daily at 03:17 UTC: telemetry past its retention period;
+* ``octopus_accounts`` daily at 06:41 UTC: each linked Octopus account's tariff and yesterday's
+  consumption (:mod:`hems.account_refresh`; Octopus has a day's smart-meter data by morning);
 * ``simulate`` every 5 s in demo mode: the simulated home's physics;
 * ``planner`` every 5 s: a planner worker process that died is replaced, and the homes whose
   plans it lost are re-planned (:meth:`hems.service.CemService.heal_planner`).
@@ -26,6 +28,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from hems.account_refresh import refresh_all
 from hems.service import CemService
 
 
@@ -60,6 +63,12 @@ def build_scheduler(
         next_run_time=datetime.now(UTC),
     )
     scheduler.add_job(service.prune, CronTrigger(hour=3, minute=17, timezone=UTC), id="prune")
+    scheduler.add_job(
+        refresh_all,
+        CronTrigger(hour=6, minute=41, timezone=UTC),
+        args=[service],
+        id="octopus_accounts",
+    )
     scheduler.add_job(service.heal_planner, IntervalTrigger(seconds=5), id="planner")
     if simulate is not None:
         scheduler.add_job(simulate, IntervalTrigger(seconds=5), id="simulate")

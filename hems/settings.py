@@ -28,6 +28,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from hems.account_secrets import FernetKeyFile, OctopusUrl
 from hems.domain.connections import DeviceSettings
 from hems.planner_security import scheduler_problem
 from hems.signing_settings import signing_problem
@@ -153,6 +154,11 @@ class Settings(BaseSettings):
             renews its leases and claims its share [s] (:mod:`hems.ownership`).
         ven_max_polls_per_s: the cap on the VENs' polls and registrations, all homes together
             (:mod:`adapters.openadr.pacing`).
+        account_secrets_key_file: a file holding a Fernet key (44 characters of url-safe base64,
+            ``Fernet.generate_key()``) the consumers' Octopus API keys are encrypted with at rest
+            (:mod:`hems.account_secrets`); none = linking an account is refused. Keep it
+            readable by the service's user only, and apart from the database's backups.
+        octopus_api_url: Octopus's REST API (https; http only to a loopback host, for tests).
     """
 
     model_config = SettingsConfigDict(
@@ -219,6 +225,8 @@ class Settings(BaseSettings):
     lease_time_s: float = Field(default=30.0, ge=1, le=600)
     lease_renew_s: float = Field(default=10.0, ge=0.2, le=300)
     ven_max_polls_per_s: float = Field(default=20.0, gt=0, le=10_000)
+    account_secrets_key_file: FernetKeyFile | None = None
+    octopus_api_url: OctopusUrl = "https://api.octopus.energy/v1"
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -229,7 +229,7 @@ def parse_consumption(pages: list[dict[str, Any]]) -> pd.Series:
             item = _object(raw, "a consumption result")
             start = _time(item.get("interval_start"), "interval_start")
             end = _time(item.get("interval_end"), "interval_end")
-            if start is None or end is None or end - start != SLOT:
+            if start is None or end is None or end - start != SLOT or start.timestamp() % 1800:
                 raise ParseError(SOURCE, "a consumption result is not one half-hour")
             kwh = item.get("consumption")
             if not isinstance(kwh, int | float) or isinstance(kwh, bool) or not math.isfinite(kwh):

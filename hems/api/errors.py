@@ -61,6 +61,7 @@ _MEANINGS = {
     status.HTTP_409_CONFLICT: "Conflicts with what is stored",
     status.HTTP_413_CONTENT_TOO_LARGE: f"Body over {MAX_BODY_BYTES} bytes",
     status.HTTP_429_TOO_MANY_REQUESTS: "Too many failed sign-ins or requests: see Retry-After",
+    status.HTTP_502_BAD_GATEWAY: "A source the request needs (Octopus) failed or answered nonsense",
     status.HTTP_503_SERVICE_UNAVAILABLE: "Not ready, or planning unavailable: see Retry-After",
 }
 

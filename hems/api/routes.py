@@ -16,6 +16,7 @@ from hems.api import (
     errors,
     events,
     homes,
+    octopus_account,
     planner,
     plans,
     saving_sessions,
@@ -44,7 +45,7 @@ def install_api(app: FastAPI, rt: Runtime, *, run_scheduler: bool) -> None:
     app.state.tariff_comparisons = comparisons
     rt.service.forget_listeners.append(comparisons.forget)
     modules = (homes, devices, consumer, plans, saving_sessions, tariffs, events, conformance)
-    for module in (*modules, cohort, cohort_limit, docs_pages, planner):
+    for module in (*modules, octopus_account, cohort, cohort_limit, docs_pages, planner):
         app.include_router(module.router)
 
     @app.get("/health", tags=["health"])

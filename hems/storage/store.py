@@ -26,6 +26,7 @@ from hems.storage.enrolments import EnrolmentRecords
 from hems.storage.events import EventRecords, StoredEvent
 from hems.storage.homes import HomeRecords
 from hems.storage.leases import LeaseRecords
+from hems.storage.octopus_accounts import OctopusAccountRecords, StoredAccountLink
 from hems.storage.plan_records import PlanDocument, StoredPlan
 from hems.storage.plans import PlanRecords
 from hems.storage.preferences import ActiveOverride, PreferenceRecords
@@ -37,6 +38,7 @@ from hems.storage.tables import (
     DeviceRow,
     DsrEventRow,
     HomeRow,
+    OctopusAccountRow,
     OverrideRow,
     PlanRow,
     PreferencesRow,
@@ -65,6 +67,15 @@ __all__ = [
 ]
 
 
+def _account_export(link: StoredAccountLink | None) -> dict[str, Any] | None:
+    """The home's Octopus link without its key (only the key's last 4 characters)."""
+    if link is None:
+        return None
+    out = vars_of(link)
+    del out["api_key_encrypted"]
+    return out
+
+
 class Store(
     HomeRecords,
     TokenRecords,
@@ -78,6 +89,7 @@ class Store(
     LeaseRecords,
     SavingSessionRecords,
     CohortLimitRecords,
+    OctopusAccountRecords,
 ):
     """The service's records over one SQLAlchemy engine: every part's methods on one object
     (``store.add_setpoint(...)``), sharing its sessions, write transactions and change
@@ -93,6 +105,7 @@ class Store(
                 AuditRow,
                 DeviceRow,
                 DsrEventRow,
+                OctopusAccountRow,
                 OverrideRow,
                 PlanRow,
                 PreferencesRow,
@@ -156,6 +169,7 @@ class Store(
             "ven_mode": self.ven_mode(home_id).value,
             "events": [vars_of(e) for e in self.events(home_id)],
             "saving_sessions": [vars_of(x) for x in self.saving_sessions(home_id)],
+            "octopus_account": _account_export(self.octopus_account(home_id)),
             "plans": plans,
             "setpoints": setpoints,
             "telemetry": telemetry,

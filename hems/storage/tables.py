@@ -332,3 +332,23 @@ class CohortLimitRow(Base):
     set_by: Mapped[str] = mapped_column(String(200))
     set_at: Mapped[datetime]
     cleared_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class OctopusAccountRow(Base):
+    """A home's link to the consumer's own Octopus account (:mod:`hems.storage.octopus_accounts`):
+    the account number, the API key encrypted (:mod:`hems.account_secrets`; only its last 4
+    characters in clear, to show which key it is), whether the home's tariff follows the
+    account, and what the last refresh found."""
+
+    __tablename__ = "octopus_accounts"
+
+    home_id: Mapped[int] = mapped_column(_fk_home(), primary_key=True)
+    account_number: Mapped[str] = mapped_column(String(16))
+    api_key_encrypted: Mapped[str] = mapped_column(String(1000))
+    api_key_last4: Mapped[str] = mapped_column(String(4))
+    follow_tariff: Mapped[bool] = mapped_column(Boolean)
+    linked_at: Mapped[datetime]
+    refreshed_at: Mapped[datetime | None]
+    refresh_status: Mapped[str | None] = mapped_column(String(500))
+    import_tariff_code: Mapped[str | None] = mapped_column(String(64))
+    export_tariff_code: Mapped[str | None] = mapped_column(String(64))

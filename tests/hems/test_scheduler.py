@@ -19,7 +19,16 @@ def test_the_cycle_runs_at_slot_boundaries_and_late_jobs_run_once(demo):
             scheduler.shutdown(wait=False)
 
     jobs = asyncio.run(started_jobs())
-    assert set(jobs) == {"cycle", "apply", "telemetry", "market", "prune", "simulate", "planner"}
+    assert set(jobs) == {
+        "cycle",
+        "apply",
+        "telemetry",
+        "market",
+        "prune",
+        "simulate",
+        "planner",
+        "octopus_accounts",
+    }
     at = datetime(2026, 11, 30, 17, 7, tzinfo=UTC)
     assert jobs["cycle"].trigger.get_next_fire_time(None, at) == datetime(
         2026, 11, 30, 17, 30, tzinfo=UTC

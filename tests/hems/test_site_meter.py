@@ -14,8 +14,10 @@ from hems.domain.connections import DeviceSettings, HomeDevices, ModbusConnectio
 from hems.domain.devices import BatterySpec
 from hems.market import BASE_LOAD_P90, ReplayedMarket
 from hems.measured_load import (
+    ACCOUNT_IMPORT,
     BASE_LOAD,
     SITE_METER,
+    MeasuredHistory,
     MeteredMarket,
     measured_history_kwh,
     record_site_meters,
@@ -132,4 +134,29 @@ def test_the_forecast_learns_the_measured_load_once_a_day_of_it_exists(tmp_path)
     whole = measured_history_kwh(store, home_id, clock[0])
     assert whole is not None
     assert np.allclose(market._history.kwh(home_id, clock[0]).to_numpy(), whole.to_numpy())
+    runtime.service.close()
+
+
+def test_the_account_s_import_fills_the_half_hours_the_meter_did_not_measure(tmp_path):
+    runtime = build_runtime(Settings(state_dir=tmp_path, planner_processes=0))
+    store = runtime.store
+    home_id = store.create_home(_battery_home(), NOW, "test")
+    day_before = NOW - timedelta(hours=24)
+    slots = [day_before + timedelta(minutes=30 * i) for i in range(48)]
+    store.add_telemetry(  # a day of the Octopus account's import: 0.8 kW each half-hour
+        home_id,
+        [TelemetryRow(device_name=ACCOUNT_IMPORT, at=t, online=True, power_kw=0.8) for t in slots],
+    )
+    history = MeasuredHistory(store)
+    only_account = history.kwh(home_id, NOW)
+    assert only_account is not None
+    assert np.allclose(only_account.to_numpy(), 0.4)
+    _measured(store, home_id, NOW - timedelta(hours=6), 6, lambda _t: 2.0)  # the meter's
+    both = history.kwh(home_id, NOW + timedelta(minutes=1))
+    assert both is not None
+    assert len(both) == 48
+    measured = both.index >= NOW - timedelta(hours=6)
+    assert np.allclose(both[measured], 1.0)  # the meter's own base load wins
+    assert np.allclose(both[~measured], 0.4)
+    assert both.equals(measured_history_kwh(store, home_id, NOW + timedelta(minutes=1)))
     runtime.service.close()

@@ -163,6 +163,10 @@ GOOD = {"interval_start": "2026-01-14T00:00:00Z", "interval_end": "2026-01-14T00
         ([{**GOOD, "consumption": 1e9}], "out of range"),
         ([{**GOOD, "interval_end": "2026-01-14T01:30:00Z", "consumption": 1}], "half-hour"),
         ([{"consumption": 1}], "half-hour"),
+        (
+            [{"interval_start": "2026-01-14T00:10:00Z", "interval_end": "2026-01-14T00:40:00Z"}],
+            "half-hour",
+        ),
         ("lots", "no 'results' list"),
         ([[1, 2]], "not an object"),
         ([{**GOOD, "consumption": 0.1}] * (oa.PAGE_SIZE + 1), "asked for"),

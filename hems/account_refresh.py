@@ -1,0 +1,203 @@
+"""Refresh a home from the consumer's own Octopus account (docs/service.md, "The consumer's
+Octopus account"): daily, and when the account is linked.
+
+A refresh reads the account with the consumer's key (decrypted for the call only), and
+
+* when the consumer chose to follow it, sets the home's tariff from the import agreement in
+  force (:mod:`hems.account_tariff`); a product we do not model is reported and the home keeps
+  its tariff; a changed tariff re-plans the home;
+* imports the import meter's half-hourly consumption since the last imported half-hour (the
+  last :data:`~hems.measured_load.HISTORY_DAYS` days at first) as the home's
+  :data:`~hems.measured_load.ACCOUNT_IMPORT` telemetry, which the load forecast uses for the
+  half-hours its own meter did not measure.
+
+Every failure (the key refused, Octopus down or answering nonsense, no key file) ends as the
+link's status line and a warning, never an exception out of the scheduler's job; no message
+carries the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+import pandas as pd
+
+from adapters.errors import AdapterError, FetchError, ParseError
+from adapters.http import DEFAULT_POLICY, RetryPolicy
+from adapters.tariffs.octopus_account import (
+    Account,
+    AccountRefusedError,
+    MeterPoint,
+    fetch_account,
+    fetch_consumption,
+)
+from hems.account_secrets import AccountSecrets, SecretsUnavailableError
+from hems.account_tariff import UnknownProductError, tariff_from_account
+from hems.measured_load import ACCOUNT_IMPORT, HISTORY_DAYS, SLOT_MINUTES
+from hems.service import CemService
+from hems.storage.octopus_accounts import StoredAccountLink
+from hems.storage.tables import TelemetryRow
+
+log = logging.getLogger(__name__)
+
+ACTOR = "octopus account"
+REFUSED = "Octopus refused the key: link the account again with a current key"
+
+
+@dataclass(frozen=True, slots=True)
+class Refreshed:
+    """What one refresh did.
+
+    Attributes:
+        status: ``ok`` or what went wrong or was left undone, for the consumer.
+        tariff_changed: the home's tariff was set to another product.
+        slots_imported: half-hours of consumption stored.
+    """
+
+    status: str
+    tariff_changed: bool = False
+    slots_imported: int = 0
+
+
+def refresh_home(
+    service: CemService,
+    home_id: int,
+    *,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    client: httpx.Client | None = None,
+) -> Refreshed:
+    """Refresh one home from its account (blocking: run it in a thread); the outcome is also
+    stored as the link's status."""
+    link = service.store.octopus_account(home_id)
+    if link is None:
+        return Refreshed("not linked")
+    now = service.clock.now()
+    codes: tuple[str | None, str | None] = (None, None)
+    try:
+        key = AccountSecrets(service.settings.account_secrets_key_file).decrypt(
+            link.api_key_encrypted
+        )
+        base = service.settings.octopus_api_url
+        account = fetch_account(
+            link.account_number, key, base_url=base, policy=policy, client=client
+        )
+        codes = _codes(account, now)
+        done = _apply(service, link, account, key, policy, client)
+    except AccountRefusedError:
+        done = Refreshed(REFUSED)
+    except FetchError as exc:
+        done = Refreshed(f"Octopus could not be reached: {exc.reason}")
+    except ParseError as exc:
+        done = Refreshed(f"Octopus answered something unexpected: {exc.reason}")
+    except (AdapterError, SecretsUnavailableError, ValueError) as exc:
+        done = Refreshed(f"not refreshed: {exc}")
+    if done.status != "ok":
+        log.warning("home %s: Octopus account refresh: %s", home_id, done.status)
+    service.store.note_octopus_refresh(home_id, now, done.status, codes)
+    return done
+
+
+def _codes(account: Account, now: datetime) -> tuple[str | None, str | None]:
+    out: list[str | None] = []
+    for export in (False, True):
+        point = account.meter_point(export=export)
+        agreement = None if point is None else point.agreement_at(now)
+        out.append(None if agreement is None else agreement.tariff_code)
+    return out[0], out[1]
+
+
+def _apply(
+    service: CemService,
+    link: StoredAccountLink,
+    account: Account,
+    key: str,
+    policy: RetryPolicy,
+    client: httpx.Client | None,
+) -> Refreshed:
+    notes: list[str] = []
+    changed = False
+    point = account.meter_point(export=False)
+    if point is None:
+        return Refreshed("the account has no electricity import meter point")
+    now = service.clock.now()
+    agreement = point.agreement_at(now)
+    if link.follow_tariff and agreement is None:
+        notes.append("no tariff agreement is in force on the import meter; tariff kept")
+    elif link.follow_tariff and agreement is not None:
+        current = service.store.home(link.home_id).tariff.model_dump(mode="json")
+        try:
+            tariff, changed = tariff_from_account(agreement, current)
+        except UnknownProductError as exc:
+            notes.append(str(exc))
+        else:
+            if changed:
+                service.store.set_home_tariff(link.home_id, tariff, now, ACTOR)
+                notes.append(f"tariff set to {tariff['product']} with its default rates")
+    imported = _import_consumption(service, link.home_id, point, key, policy, client)
+    status = "; ".join(notes) if notes else "ok"
+    return Refreshed(status, tariff_changed=changed, slots_imported=imported)
+
+
+def _import_consumption(
+    service: CemService,
+    home_id: int,
+    point: MeterPoint,
+    key: str,
+    policy: RetryPolicy,
+    client: httpx.Client | None,
+) -> int:
+    """Store the half-hours since the last imported one (each meter of the point: a replaced
+    meter's serial has the older half-hours); returns how many."""
+    now, slot = service.clock.now(), f"{SLOT_MINUTES}min"
+    start = pd.Timestamp(now - timedelta(days=HISTORY_DAYS)).ceil(slot).to_pydatetime()
+    stored = service.store.telemetry_powers(home_id, ACCOUNT_IMPORT, start)
+    if stored:
+        start = stored[-1][0] + timedelta(minutes=SLOT_MINUTES)
+    end = pd.Timestamp(now).floor(slot).to_pydatetime()
+    if start >= end:
+        return 0
+    kwh = pd.Series(dtype=float)
+    for serial in point.serial_numbers:
+        got = fetch_consumption(
+            point.mpan,
+            serial,
+            key,
+            start,
+            end,
+            base_url=service.settings.octopus_api_url,
+            policy=policy,
+            client=client,
+        )
+        kwh = got if kwh.empty else kwh.combine_first(got)
+    kwh = kwh[(kwh.index >= start) & (kwh.index < end)]
+    rows = [
+        TelemetryRow(
+            device_name=ACCOUNT_IMPORT,
+            at=at.to_pydatetime(),
+            online=True,
+            power_kw=float(value) * 60 / SLOT_MINUTES,
+        )
+        for at, value in zip(pd.DatetimeIndex(kwh.index), kwh.to_numpy(), strict=True)
+    ]
+    if rows:
+        service.store.add_telemetry(home_id, rows)
+    return len(rows)
+
+
+async def refresh_home_async(service: CemService, home_id: int) -> Refreshed:
+    """:func:`refresh_home` off the event loop, re-planning the home when its tariff changed."""
+    done = await asyncio.to_thread(refresh_home, service, home_id)
+    if done.tariff_changed:
+        service.replan_soon(home_id, "tariff from the Octopus account")
+    return done
+
+
+async def refresh_all(service: CemService) -> None:
+    """The daily job: every linked home this replica runs, one after another."""
+    for home_id in service.store.octopus_account_homes():
+        if service.runs(home_id):
+            await refresh_home_async(service, home_id)
