@@ -38,6 +38,7 @@ from adapters.tariffs.octopus_account import (
 from hems.account_secrets import AccountSecrets, SecretsUnavailableError
 from hems.account_tariff import UnknownProductError, tariff_from_account
 from hems.measured_load import ACCOUNT_IMPORT, HISTORY_DAYS, SLOT_MINUTES
+from hems.octopus_sessions import OctopusLink, OctopusSessionsJob
 from hems.service import CemService
 from hems.storage.octopus_accounts import StoredAccountLink
 from hems.storage.tables import TelemetryRow
@@ -194,6 +195,30 @@ async def refresh_home_async(service: CemService, home_id: int) -> Refreshed:
     if done.tariff_changed:
         service.replan_soon(home_id, "tariff from the Octopus account")
     return done
+
+
+def octopus_links(service: CemService) -> list[tuple[int, OctopusLink]]:
+    """The linked homes with their account number and key, for the Saving Sessions job
+    (:mod:`hems.octopus_sessions`); a key that cannot be decrypted is logged and left out."""
+    secrets = AccountSecrets(service.settings.account_secrets_key_file)
+    out = []
+    for home_id in service.store.octopus_account_homes():
+        link = service.store.octopus_account(home_id)
+        if link is None:
+            continue
+        try:
+            key = secrets.decrypt(link.api_key_encrypted)
+        except SecretsUnavailableError as exc:
+            log.warning("home %s: Octopus account key not usable: %s", home_id, exc)
+            continue
+        out.append((home_id, OctopusLink(account_number=link.account_number, api_key=key)))
+    return out
+
+
+def saving_sessions_job(service: CemService) -> OctopusSessionsJob:
+    """The ``octopus_sessions`` job over the stored links, on the configured Octopus API."""
+    url = f"{service.settings.octopus_api_url}/graphql/"
+    return OctopusSessionsJob(service, lambda: octopus_links(service), url=url)
 
 
 async def refresh_all(service: CemService) -> None:

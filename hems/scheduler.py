@@ -11,6 +11,8 @@
 * ``prune`` daily at 03:17 UTC: telemetry past its retention period;
 * ``octopus_accounts`` daily at 06:41 UTC: each linked Octopus account's tariff and yesterday's
   consumption (:mod:`hems.account_refresh`; Octopus has a day's smart-meter data by morning);
+* ``octopus_sessions`` every 30 min: the Saving Sessions of the linked accounts
+  (:mod:`hems.octopus_sessions`);
 * ``simulate`` every 5 s in demo mode: the simulated home's physics;
 * ``planner`` every 5 s: a planner worker process that died is replaced, and the homes whose
   plans it lost are re-planned (:meth:`hems.service.CemService.heal_planner`).
@@ -28,7 +30,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from hems.account_refresh import refresh_all
+from hems.account_refresh import refresh_all, saving_sessions_job
 from hems.service import CemService
 
 
@@ -68,6 +70,11 @@ def build_scheduler(
         CronTrigger(hour=6, minute=41, timezone=UTC),
         args=[service],
         id="octopus_accounts",
+    )
+    scheduler.add_job(
+        saving_sessions_job(service).run,
+        IntervalTrigger(minutes=30),
+        id="octopus_sessions",
     )
     scheduler.add_job(service.heal_planner, IntervalTrigger(seconds=5), id="planner")
     if simulate is not None:

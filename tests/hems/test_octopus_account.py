@@ -17,9 +17,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from forecasts.base_load import expected_base_load
-from hems.account_refresh import refresh_home
+from hems.account_refresh import octopus_links, refresh_home, saving_sessions_job
 from hems.app import create_app
 from hems.measured_load import ACCOUNT_IMPORT, measured_history_kwh
+from hems.octopus_sessions import OctopusLink
 from hems.runtime import Runtime, build_runtime
 from hems.settings import Settings, SettingsError, load_settings
 from optimiser import TimeGrid
@@ -274,3 +275,12 @@ def test_settings_refuse_a_plain_http_octopus_or_a_key_file_without_a_key(tmp_pa
     with pytest.raises(SettingsError, match="account_secrets_key_file"):
         load_settings(state_dir=tmp_path, account_secrets_key_file=bad)
     assert load_settings(state_dir=tmp_path, octopus_api_url="http://127.0.0.1:9/v1")
+
+
+def test_the_saving_sessions_job_reads_the_stored_links(env):
+    service = env.runtime.service
+    assert octopus_links(service) == []
+    assert env.link().status_code == 200
+    assert octopus_links(service) == [(env.home_id, OctopusLink(NUMBER, KEY))]
+    assert KEY not in repr(octopus_links(service))
+    assert saving_sessions_job(service)._url == f"{env.octopus.base_url}/graphql/"
