@@ -26,13 +26,12 @@ TRACK_TOL_K = 1e-6
 
 def on_off_rounding(ctx: ModelContext, hp: HeatPump, block: pyo.Block) -> ModeRounding:
     """The rounding of ``hp``'s on/off modes from the solution loaded in ``block``; reads the
-    problem when called (a persistent model's problem changes between plans). A unit with a
-    hot-water tank shares its runs between two temperatures: it keeps the powers' rounding
-    (returns no modes)."""
+    problem when called (a persistent model's problem changes between plans). Not for a unit
+    with a hot-water tank, whose runs heat two temperatures (its block does not register one:
+    from the powers' rounding the window search did worse than the branch and bound alone,
+    reference home of seed 1 with a 200 L tank: 8.43 against 7.46 GBP)."""
 
     def rounding() -> dict[int, float]:
-        if hp.tank is not None:
-            return {}
         target = [pyo.value(block.indoor_c[t], exception=False) for t in ctx.time_set]
         if any(v is None for v in target):
             return {}  # before any solve

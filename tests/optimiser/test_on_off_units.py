@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from benchmarks.reference_home import reference_home
-from optimiser import Problem, SolverOptions
+from optimiser import HotWaterTank, Problem, SolverOptions
 from optimiser import window_search as window_search_module
 from optimiser.highs_backend import HighsModel
 from optimiser.model import BuiltModel, build_model
@@ -90,3 +90,16 @@ def test_the_window_search_improves_a_poor_start_to_near_the_optimum(monkeypatch
     on = [found.values[hm.reader.column_of[id(block.on[t])]] for t in block.on]
     assert len(on) == problem.grid.n_steps
     assert set(np.round(on, 6)) <= {0.0, 1.0}  # a plan the unit can run
+
+
+def test_an_on_off_unit_with_a_tank_is_planned_as_before():
+    """Its runs heat the building and the tank: not tracked, so no window search (from the
+    powers' rounding that search did worse than the branch and bound alone)."""
+    problem = on_off_day(1)
+    hp = replace(
+        problem.heat_pumps[0], tank=HotWaterTank(volume_litres=200, initial_temperature_c=50)
+    )
+    built, _ = full_model(replace(problem, heat_pumps=(hp,)), SolverOptions())
+    assert built.context.on_off_keys == set()
+    built, _ = full_model(problem, SolverOptions())
+    assert built.context.on_off_keys == {problem.heat_pumps[0].binary_key}
