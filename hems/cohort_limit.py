@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -74,9 +74,11 @@ async def cohort_batch(
     allowance_s: float,
     flags: PlanFlags,
     on_unavailable: Callable[[int, PlanningUnavailableError], None],
+    read: Mapping[int, HomeSpec] | None = None,
 ) -> BatchReport:
-    """The slot's batch (:func:`hems.plan_batch.run_batch`), coordinated under the cohort limit
-    when one is set and overlaps the horizon (see the module)."""
+    """The slot's batch (:func:`hems.plan_batch.run_batch`; ``read``: the homes whose devices
+    were just read), coordinated under the cohort limit when one is set and overlaps the
+    horizon (see the module)."""
     limit = await asyncio.to_thread(store.cohort_limit)
     settings = controllers[0].settings if controllers else None
     if settings is None or limit is None or not _overlaps(limit, now, settings.horizon_hours):
@@ -84,7 +86,7 @@ async def cohort_batch(
             if ctl.cohort_share:
                 ctl.cohort_share = []
                 ctl.request_replan("cohort limit cleared")
-        return await run_batch(controllers, now, allowance_s, flags, on_unavailable)
+        return await run_batch(controllers, now, allowance_s, flags, on_unavailable, read)
     budget_s = batch_budget_s(now, settings.slot_minutes, allowance_s)
     deadline = time.monotonic() + COORDINATION_SHARE_OF_BUDGET * budget_s
     fraction = len(controllers) / max(len(await asyncio.to_thread(store.home_ids)), 1)
@@ -109,7 +111,7 @@ async def cohort_batch(
             reason = "cohort limit: coordination did not converge by the deadline; "
             flags.flag(ctl.home_id, "late", reason + "last feasible shares kept", now)
         ctl.request_replan(f"cohort import limit from the operator ({limit.limit_kw:g} kW)")
-    return await run_batch(controllers, now, allowance_s, flags, on_unavailable)
+    return await run_batch(controllers, now, allowance_s, flags, on_unavailable, read)
 
 
 def _overlaps(limit: CohortLimit, now: datetime, horizon_hours: float) -> bool:

@@ -24,8 +24,9 @@ from hems.clock import Clock
 from hems.device_capabilities import refresh_capabilities, stored_capabilities
 from hems.dispatch import OverridesInForce, RampLimits, setpoint_for
 from hems.domain.home import HomeSpec
+from hems.drift import drift_reasons
 from hems.dsr_events import active_requests, intended_grid_kw, is_active_response
-from hems.ev_arrivals import expected_from_log, record_plug_ins, unplugged_evs
+from hems.ev_arrivals import expected_from_log, plug_ins, record_plug_ins, unplugged_evs
 from hems.flexibility import FlexibilityProfiles, profile_columns, timing_extensions
 from hems.import_guard import TURN_DOWN_REASON, ImportGuard
 from hems.kept_home import KeptHome, recent_home
@@ -39,6 +40,7 @@ from hems.saving_sessions import import_rewards
 from hems.settings import Settings
 from hems.site_guard import SiteMeterRead, guard_tick, with_wanted
 from hems.slot_setpoints import Safeguards, SentSetpoint, ramp_move, slot_setpoints
+from hems.storage.setpoint_records import StoredSetpoint
 from hems.storage.store import Store
 from hems.storage.tables import TelemetryRow
 from kernel.devices import DeviceCapabilities, DeviceState, DeviceUnavailableError
@@ -118,8 +120,7 @@ class HomeController:
         return spec
 
     async def read_states(self, home: HomeSpec | None = None) -> None:
-        """Read every device (each bounded by the device timeout); record telemetry; flag a
-        re-plan when an EV is plugged in or out or a device drifts off plan."""
+        """Read every device (within the device timeout), record telemetry, then the checks."""
         now, before = self.clock.now(), dict(self.states)
         rows = await self.read_devices(now)
         await asyncio.to_thread(self.store.add_telemetry, self.home_id, rows)
@@ -131,14 +132,19 @@ class HomeController:
         home: HomeSpec | None,
         now: datetime,
         before: dict[str, DeviceState],
+        applied: Mapping[str, StoredSetpoint] | None = None,
     ) -> None:
         """What follows a read at ``now`` whose telemetry ``rows`` are stored: the devices'
         capabilities refreshed, plug-ins since the states ``before`` it recorded, a drift off
-        plan flagged (:meth:`read_states`)."""
+        plan flagged (:meth:`read_states`). ``applied``: the setpoints in force by device, read
+        for every home at once by the telemetry job (None: read here)."""
         await refresh_capabilities(self, [r.device_name for r in rows if r.online])
-        args = (self.store, self.home_id, now, before, self.states)
-        await asyncio.to_thread(record_plug_ins, *args)  # the arrivals, learnt from
-        await asyncio.to_thread(self._check_drift, home or await self.home())
+        if plugged := plug_ins(before, self.states):  # the arrivals, learnt from
+            await asyncio.to_thread(record_plug_ins, self.store, self.home_id, now, plugged)
+        if applied is None:  # no thread hop per home in the telemetry job: nothing to read
+            read = await asyncio.to_thread(self.store.last_applied_setpoints, [self.home_id])
+            applied = read.get(self.home_id, {})
+        self._check_drift(home or await self.home(), applied)
 
     async def read_devices(self, now: datetime) -> list[TelemetryRow]:
         """Read every device at ``now`` (:meth:`read_states`); the telemetry rows, unstored."""
@@ -183,20 +189,12 @@ class HomeController:
                 self.states[name] = await asyncio.wait_for(driver.read_state(), timeout=timeout)
         return self.states.get(name)
 
-    def _check_drift(self, home: HomeSpec) -> None:
-        """A battery, EV or heat pump holding a power far from its applied setpoint (a PV
-        setpoint is a cap, not a target, so PV never drifts)."""
-        steerable = {d.name for d in home.devices if d.kind != "pv"}
-        for name, state in self.states.items():
-            if state.plugged_in is False:
-                continue  # no car: a charger cannot follow its setpoint, and it is no drift
-            last = self.store.last_applied_setpoint(self.home_id, name)
-            if last is None or name not in steerable:
-                continue
-            if setpoint_for(name, last.power_kw, self.follow_site, self.store_surplus).follow_site:
-                continue  # a battery following the site holds less than its cap by design
-            if abs(state.power_kw - last.power_kw) > self.settings.drift_threshold_kw:
-                self.request_replan(f"{name} drifted {state.power_kw - last.power_kw:+.1f} kW")
+    def _check_drift(self, home: HomeSpec, applied: Mapping[str, StoredSetpoint]) -> None:
+        """A re-plan for each device off its setpoint in force (``applied``, by device)."""
+        threshold_kw = self.settings.drift_threshold_kw
+        args = (self.states, applied, self.follow_site, self.store_surplus, threshold_kw)
+        for reason in drift_reasons(home, *args):
+            self.request_replan(reason)
 
     def request_replan(self, reason: str) -> None:
         if reason not in self.replan_reasons:
@@ -485,10 +483,12 @@ class HomeController:
         return True
 
     # -- the cycle ---------------------------------------------------------------------------
-    async def cycle(self, deadline_s: float | None = None) -> None:
-        """One pass: read devices, re-plan when a slot starts or something changed, dispatch."""
-        home = await self.home()  # once for the pass: its steps take it
-        await self.read_states(home)
+    async def cycle(self, deadline_s: float | None = None, read: HomeSpec | None = None) -> None:
+        """One pass: read devices, re-plan when a slot starts or something changed, dispatch.
+        ``read``: the home's record, its devices just read for every home at once (not again)."""
+        home = read or await self.home()  # once for the pass: its steps take it
+        if read is None:
+            await self.read_states(home)
         now = self.clock.now()
         slot = TimeGrid.starting_at(
             now, step_minutes=self.settings.slot_minutes, horizon_hours=1

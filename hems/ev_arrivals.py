@@ -189,20 +189,25 @@ class PlugInLog(Protocol):
     ) -> None: ...
 
 
-def record_plug_ins(
-    log: PlugInLog,
-    home_id: int,
-    now_utc: datetime,
-    before: Mapping[str, DeviceState],
-    after: Mapping[str, DeviceState],
-) -> None:
-    """Record each car plugged in between two reads of the home's devices (a charger read
+def plug_ins(
+    before: Mapping[str, DeviceState], after: Mapping[str, DeviceState]
+) -> dict[str, DeviceState]:
+    """Each car plugged in between two reads of the home's devices, by charger (a charger read
     for the first time is not a plug-in: the car may have been there for hours)."""
-    for name, state in after.items():
-        was = before.get(name)
-        if was is not None and state.plugged_in and not was.plugged_in:
-            detail = {"device": name, "soc": state.soc}
-            log.record_audit(home_id, now_utc, "cem", PLUG_IN_ACTION, detail)
+    return {
+        name: state
+        for name, state in after.items()
+        if (was := before.get(name)) is not None and state.plugged_in and not was.plugged_in
+    }
+
+
+def record_plug_ins(
+    log: PlugInLog, home_id: int, now_utc: datetime, plugged: Mapping[str, DeviceState]
+) -> None:
+    """Record each car ``plugged`` in (:func:`plug_ins`), to learn the car's arrivals from."""
+    for name, state in plugged.items():
+        detail = {"device": name, "soc": state.soc}
+        log.record_audit(home_id, now_utc, "cem", PLUG_IN_ACTION, detail)
 
 
 def expected_from_log(

@@ -15,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from hems.controller import HomeController
+from hems.domain.home import HomeSpec
 from hems.planner_backend import BatchReport, FlagKind, PlanFlags
 from hems.planner_pool import PlanFailedError, PlanLateError, PlanningUnavailableError
 from kernel.timegrid import TimeGrid
@@ -45,10 +46,13 @@ async def run_batch(
     allowance_s: float,
     flags: PlanFlags,
     on_unavailable: Callable[[int, PlanningUnavailableError], None],
+    read: Mapping[int, HomeSpec] | None = None,
 ) -> BatchReport:
     """Every home's pass (read, re-plan if due, dispatch) side by side, the plans due by the
     deadline; each home's failure is flagged and stops no other. ``on_unavailable``: told of a
-    home whose plan could not be made because planning was down (re-planned when it is back)."""
+    home whose plan could not be made because planning was down (re-planned when it is back).
+    ``read``: the records of the homes whose devices were just read (not read again)."""
+    read = read or {}
     minutes = controllers[0].settings.slot_minutes if controllers else 30
     budget_s = batch_budget_s(now, minutes, allowance_s)
     started = time.monotonic()
@@ -57,7 +61,7 @@ async def run_batch(
     async def one(ctl: HomeController) -> FlagKind | None:
         kind: FlagKind = "failed"
         try:
-            await ctl.cycle(deadline_s=deadline)
+            await ctl.cycle(deadline_s=deadline, read=read.get(ctl.home_id))
             return None
         except PlanLateError as exc:
             kind = "late"

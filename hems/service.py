@@ -33,7 +33,7 @@ from hems.settings import Settings
 from hems.site_guard import SiteMeterRead
 from hems.storage.fencing import LeaseLostError
 from hems.storage.store import Store, StoredEvent
-from hems.telemetry_pass import read_homes
+from hems.telemetry_pass import read_and_check, read_homes
 from kernel.dsr import OptType
 from optimiser import Wish, prepare_planner_process
 
@@ -196,8 +196,10 @@ class CemService:
         """The cycle of these homes (those this replica runs): the slot's re-plans as one batch
         with a deadline (:mod:`hems.plan_batch`)."""
         ctls = [self.controller(h) for h in home_ids if self.runs(h)]
+        read = await read_and_check(self.store, ctls, self._guarded)  # one write, all homes
         now, allowance_s = self.clock.now(), self.settings.plan_deadline_s
-        await cohort_batch(self.store, ctls, now, allowance_s, self.plan_flags, self._plan_lost)
+        flags = self.plan_flags
+        await cohort_batch(self.store, ctls, now, allowance_s, flags, self._plan_lost, read)
 
     async def apply_due_all(self) -> None:
         """Every home's apply pass (the store asked once which homes have anything due)."""

@@ -30,6 +30,24 @@ Guarded = Callable[[Awaitable[None], int], Awaitable[None]]
 async def read_homes(store: Store, ctls: Sequence[HomeController], guarded: Guarded) -> None:
     """Read every home's devices; store the readings; re-plan the homes where something
     changed (an EV plugged in or out, a device drifting off its setpoint, back online)."""
+    checked = await read_and_check(store, ctls, guarded)
+
+    async def replan_one(ctl: HomeController) -> None:
+        if ctl.replan_reasons:
+            home = checked[ctl.home_id]
+            await ctl.replan(", ".join(ctl.replan_reasons), home)
+            await ctl.dispatch(home)
+
+    await asyncio.gather(*(guarded(replan_one(c), c.home_id) for c in ctls if c.home_id in checked))
+
+
+async def read_and_check(
+    store: Store, ctls: Sequence[HomeController], guarded: Guarded
+) -> dict[int, HomeSpec]:
+    """Read every home's devices, store the readings at once, run each home's checks (which
+    may ask for a re-plan); each home's record by id, for the homes read and checked (one
+    that failed is logged by ``guarded`` and left out). The slot's cycle reads this way too
+    (``CemService.cycle_homes``), then plans."""
     read: dict[int, tuple[HomeSpec, list[TelemetryRow], datetime, dict[str, DeviceState]]] = {}
 
     versions = {c.home_id: store.version("home", c.home_id) for c in ctls}
@@ -47,15 +65,16 @@ async def read_homes(store: Store, ctls: Sequence[HomeController], guarded: Guar
 
     await asyncio.gather(*(guarded(read_one(c), c.home_id) for c in ctls))
     await _store(store, {home_id: got[1] for home_id, got in read.items()})
+    applied = await asyncio.to_thread(store.last_applied_setpoints, list(read))
+    checked: dict[int, HomeSpec] = {}
 
     async def check_one(ctl: HomeController) -> None:
         home, rows, now, before = read[ctl.home_id]
-        await ctl.after_reading(rows, home, now, before)
-        if ctl.replan_reasons:
-            await ctl.replan(", ".join(ctl.replan_reasons), home)
-            await ctl.dispatch(home)
+        await ctl.after_reading(rows, home, now, before, applied.get(ctl.home_id, {}))
+        checked[ctl.home_id] = home
 
     await asyncio.gather(*(guarded(check_one(c), c.home_id) for c in ctls if c.home_id in read))
+    return checked
 
 
 async def _store(store: Store, rows_by_home: dict[int, list[TelemetryRow]]) -> None:

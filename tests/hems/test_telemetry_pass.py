@@ -48,3 +48,20 @@ def test_a_home_deleted_meanwhile_loses_none_of_the_others_readings(demo: Demo, 
     assert _rows(demo) - before == len(rows) > 0
     stored = service.store.last_online(demo.home_id)
     assert set(stored) == {r.device_name for r in rows}
+
+
+def test_the_slot_cycle_reads_every_home_then_plans_with_one_write_of_readings(
+    demo: Demo, monkeypatch
+):
+    service = demo.runtime.service
+    ctl = service.controller(demo.home_id)
+    before = _rows(demo)
+    batches = _counting(monkeypatch, service.store, "add_telemetry_of_homes")
+    one_home = _counting(monkeypatch, service.store, "add_telemetry")
+    reads = _counting(monkeypatch, service.store, "home")
+    asyncio.run(service.cycle_all())
+    assert len(batches) == 1  # the readings of all homes at once
+    assert one_home == []
+    assert reads == []  # the pass's record planned the home
+    assert _rows(demo) - before == len(ctl.drivers) > 0
+    assert ctl.made is not None  # and it planned

@@ -367,3 +367,23 @@ def test_setpoints_are_read_back_as_frozen_typed_records(store):
     )
     with pytest.raises(FrozenInstanceError):
         record.power_kw = 0.0  # type: ignore[misc]
+
+
+def test_the_setpoints_in_force_of_several_homes_at_once_match_each_devices_own(store):
+    homes = [store.create_home(demo_home_spec(f"s-{i}"), MONDAY_5PM, "test") for i in range(3)]
+    t = MONDAY_5PM
+    for n, home in enumerate(homes[:2]):
+        for device, kw in (("EV", 7.4), ("Battery", -2.0)):
+            old = store.add_setpoint(home, device, kw + n, "plan", None, t, t)
+            store.mark_setpoint(old, applied_at=t + timedelta(seconds=1))
+            # two sent at the same instant: the later row is in force
+            tie = store.add_setpoint(home, device, kw + n + 1, "plan", None, t, t)
+            store.mark_setpoint(tie, applied_at=t + timedelta(seconds=1))
+            store.add_setpoint(home, device, 0.5, "plan", None, t, t)  # decided, never sent
+    got = store.last_applied_setpoints(homes)
+    assert set(got) == set(homes[:2])  # the third was never sent anything
+    for home in homes[:2]:
+        assert set(got[home]) == {"EV", "Battery"}
+        for device, record in got[home].items():
+            assert record == store.last_applied_setpoint(home, device)
+    assert store.last_applied_setpoints([homes[2]]) == {}
