@@ -229,8 +229,9 @@ class MeteredMarket:
         return out
 
     def _home_id(self, cem_serial: str) -> int | None:
-        if cem_serial not in self._home_ids:
-            self._home_ids = {self.store.home(h).cem_serial: h for h in self.store.home_ids()}
+        if cem_serial not in self._home_ids:  # every home's serial in two queries, not two each
+            records = self.store.home_records(self.store.home_ids())
+            self._home_ids = {str(r["cem_serial"]): h for h, r in records.items()}
         return self._home_ids.get(cem_serial)
 
     def __getattr__(self, name: str) -> Any:
