@@ -50,7 +50,7 @@ def mount_web(
 ) -> None:
     """Serve the consumer web app from ``app``: pages, static files and sessions (its headers:
     :data:`WEB_SURFACE`, added by :func:`hems.app.create_app`)."""
-    from hems.web import enrolment, operator, routes, saving_sessions, static
+    from hems.web import enrolment, octopus_account, operator, routes, saving_sessions, static
 
     rows = WebSessionRows(app.state.service.store)
     app.state.web_sessions = SessionStore(rows, idle=session_idle, absolute=session_absolute)
@@ -60,6 +60,7 @@ def mount_web(
     app.include_router(enrolment.router)
     app.include_router(operator.router)
     app.include_router(saving_sessions.router)
+    app.include_router(octopus_account.router)
 
     async def login_required(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, routes.LoginRequiredError)

@@ -26,6 +26,7 @@ from hems.settings import Settings, SettingsError, load_settings
 from optimiser import TimeGrid
 from tests.adapters.conftest import FAST, fixture_json
 from tests.adapters.tariffs.fake_octopus import FakeOctopus, fake_octopus, json_answer
+from tests.hems.web.conftest import csrf_of, sign_in
 
 from .test_device_runtime import home_spec
 
@@ -284,3 +285,39 @@ def test_the_saving_sessions_job_reads_the_stored_links(env):
     assert octopus_links(service) == [(env.home_id, OctopusLink(NUMBER, KEY))]
     assert KEY not in repr(octopus_links(service))
     assert saving_sessions_job(service)._url == f"{env.octopus.base_url}/graphql/"
+
+
+def test_the_web_page_links_refreshes_and_unlinks_without_showing_the_key(env, caplog):
+    caplog.set_level(logging.DEBUG)
+    token = env.headers["Authorization"].removeprefix("Bearer ")
+    sign_in(env.client, token)
+    url = f"/app/homes/{env.home_id}/octopus-account"
+    page = env.client.get(url)
+    assert page.status_code == 200
+    assert "Link your account" in page.text
+    form = {"csrf": csrf_of(page.text), "account_number": NUMBER, "follow_tariff": "on"}
+    refused = env.client.post(url, data={**form, "api_key": "sk_live_WrongKey00000000"})
+    assert "Not linked: the key was refused by Octopus" in refused.text
+    linked = env.client.post(url, data={**form, "api_key": KEY})
+    assert f"Account {NUMBER} linked: ok." in linked.text
+    assert "API key ending <strong>9876</strong>" in linked.text
+    assert "E-1R-AGILE-24-10-01-C" in linked.text
+    env.octopus.serve_json(ACCOUNT_PATH, account_on("COSY-22-12-08"))
+    refreshed = env.client.post(f"{url}/refresh", data={"csrf": csrf_of(linked.text)})
+    assert "cosy_octopus" in refreshed.text
+    assert env.tariff()["product"] == "cosy_octopus"
+    unlinked = env.client.post(f"{url}/unlink", data={"csrf": csrf_of(refreshed.text)})
+    assert "Unlinked" in unlinked.text
+    assert "Link your account" in unlinked.text
+    for text_ in (refused.text, linked.text, refreshed.text, unlinked.text, caplog.text):
+        assert "SECRET" not in text_
+        assert "WrongKey" not in text_
+
+
+def test_the_web_page_says_when_keys_cannot_be_kept(env):
+    service = env.runtime.service
+    service.settings = service.settings.model_copy(update={"account_secrets_key_file": None})
+    sign_in(env.client, env.headers["Authorization"].removeprefix("Bearer "))
+    page = env.client.get(f"/app/homes/{env.home_id}/octopus-account")
+    assert "cannot keep Octopus keys" in page.text
+    assert 'name="api_key"' not in page.text

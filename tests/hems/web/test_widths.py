@@ -9,7 +9,7 @@ from tests.hems.web.test_e2e import sign_in
 
 pytestmark = pytest.mark.e2e
 
-PAGES = ("", "/preferences", "/events", "/programme", "/history", "/data")
+PAGES = ("", "/preferences", "/events", "/programme", "/history", "/data", "/octopus-account")
 
 
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p.strip("/") or "today")
