@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,13 +42,34 @@ from hems.account_tariff import UnknownProductError, tariff_from_account
 from hems.measured_load import ACCOUNT_IMPORT, HISTORY_DAYS, SLOT_MINUTES
 from hems.octopus_sessions import OctopusLink, OctopusSessionsJob
 from hems.service import CemService
-from hems.storage.octopus_accounts import StoredAccountLink
+from hems.storage.octopus_accounts import LINKS, StoredAccountLink
+from hems.storage.store import Store
 from hems.storage.tables import TelemetryRow
 
 log = logging.getLogger(__name__)
 
 ACTOR = "octopus account"
+LINKS_MAX_AGE_S = 60.0
 REFUSED = "Octopus refused the key: link the account again with a current key"
+
+
+class LinkedHomes:
+    """Which homes have a linked account, for :class:`~hems.measured_load.MeteredMarket` at
+    every plan: read for all homes in one query, again after a link or unlink in this process
+    or after :data:`LINKS_MAX_AGE_S` (another replica's), not one query a home a plan."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._homes: frozenset[int] = frozenset()
+        self._read_at = -math.inf
+        self._version = -1
+
+    def __call__(self, home_id: int) -> bool:
+        version = self.store.version(LINKS, 0)
+        if version != self._version or time.monotonic() - self._read_at > LINKS_MAX_AGE_S:
+            self._version, self._read_at = version, time.monotonic()
+            self._homes = frozenset(self.store.octopus_account_homes())
+        return home_id in self._homes
 
 
 @dataclass(frozen=True, slots=True)

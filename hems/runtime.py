@@ -17,6 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from adapters.cache import SeriesCache
 from adapters.devices.driver import DeviceDriver
+from hems.account_refresh import LinkedHomes
 from hems.clock import Clock, SystemClock
 from hems.demo import demo_home_spec
 from hems.demo_protocols import DemoProtocols
@@ -111,7 +112,7 @@ def build_runtime(
     if devices.has_meters:  # homes with a meter are planned on their own measured load
         market = MeteredMarket(market, store, clock.now)
     else:  # and those with a linked Octopus account on its consumption (hems.account_refresh)
-        market = MeteredMarket(market, store, clock.now, store.has_octopus_account)
+        market = MeteredMarket(market, store, clock.now, LinkedHomes(store))
     service = CemService(
         settings=settings,
         store=store,

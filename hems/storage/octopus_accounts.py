@@ -14,6 +14,9 @@ from sqlalchemy import select
 from hems.storage.database import NotFoundError, StoreBase, audit_row
 from hems.storage.tables import HomeRow, OctopusAccountRow
 
+LINKS = "octopus_accounts"
+"""The version (``Store.version(LINKS, 0)``) bumped by every link and unlink of this process."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoredAccountLink:
@@ -71,17 +74,13 @@ class OctopusAccountRecords(StoreBase):
                 "follow_tariff": link.follow_tariff,
             }
             s.add(audit_row(link.home_id, link.linked_at, actor, "octopus_account.link", detail))
+        self.changed(LINKS, 0)
 
     def octopus_account(self, home_id: int) -> StoredAccountLink | None:
         """The home's link, or None."""
         with self.session() as s:
             row = s.get(OctopusAccountRow, home_id)
             return None if row is None else _stored(row)
-
-    def has_octopus_account(self, home_id: int) -> bool:
-        """Whether the home has a linked account (a primary-key read, at every plan)."""
-        with self.session() as s:
-            return s.get(OctopusAccountRow, home_id) is not None
 
     def octopus_account_homes(self) -> list[int]:
         """The homes with a linked account."""
@@ -97,7 +96,8 @@ class OctopusAccountRecords(StoreBase):
                 return False
             s.delete(row)
             s.add(audit_row(home_id, now, actor, "octopus_account.unlink", {}))
-            return True
+        self.changed(LINKS, 0)
+        return True
 
     def note_octopus_refresh(
         self,

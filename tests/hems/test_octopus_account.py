@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from forecasts.base_load import expected_base_load
-from hems.account_refresh import octopus_links, refresh_home, saving_sessions_job
+from hems.account_refresh import LinkedHomes, octopus_links, refresh_home, saving_sessions_job
 from hems.app import create_app
 from hems.measured_load import ACCOUNT_IMPORT, measured_history_kwh
 from hems.octopus_sessions import OctopusLink
@@ -321,3 +321,23 @@ def test_the_web_page_says_when_keys_cannot_be_kept(env):
     page = env.client.get(f"/app/homes/{env.home_id}/octopus-account")
     assert "cannot keep Octopus keys" in page.text
     assert 'name="api_key"' not in page.text
+
+
+def test_which_homes_are_linked_is_one_query_for_all_homes_until_a_link_changes(env):
+    store = env.runtime.service.store
+    reads: list[int] = []
+    homes = store.octopus_account_homes
+
+    def counted() -> list[int]:
+        reads.append(1)
+        return homes()
+
+    store.octopus_account_homes = counted  # type: ignore[method-assign]
+    linked = LinkedHomes(store)
+    assert not any(linked(h) for h in range(1, 200))
+    assert len(reads) == 1
+    assert env.link().status_code == 200
+    assert linked(env.home_id)
+    assert len(reads) == 2
+    assert env.client.delete(env.url, headers=env.headers).status_code == 204
+    assert not linked(env.home_id)
