@@ -155,7 +155,9 @@ class HighsModel:
         self._deadline = math.inf  # perf_counter() at which the running solve is interrupted
         self._partial_start = False  # set_start offered values HiGHS must complete
         self.remember_lp_basis = False  # keep the next optimal LP solve's basis (lp_basis)
-        self.lp_basis: Any = None  # a highspy.HighsBasis, for a persistent model's next plan
+        # that basis's basic variables (HiGHS's getBasicVariables: column j as j, row i as
+        # -1 - i), for a persistent model's next plan (optimiser.model_cache)
+        self.lp_basis: np.ndarray | None = None
         h.cbMipInterrupt.subscribe(self._interrupt_at_deadline)
         self.update()
 
@@ -359,7 +361,9 @@ class HighsModel:
         has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
         status = termination(model_status, has_solution=has_solution)
         if self.remember_lp_basis and status is SolveStatus.OPTIMAL and not n_int:
-            self.lp_basis, self.remember_lp_basis = h.getBasis(), False
+            got, basic = h.getBasicVariables()  # type: ignore[attr-defined]  # (not in its stubs)
+            if got == highspy.HighsStatus.kOk:
+                self.lp_basis, self.remember_lp_basis = np.array(basic), False
         objective = float(info.objective_function_value) if has_solution else float("nan")
         if n_int:
             bound = float(info.mip_dual_bound)
