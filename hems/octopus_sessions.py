@@ -130,8 +130,12 @@ class OctopusSessionsJob:
             why = self._take(home_id, link, client, event, got, join, report)
             if why is not None:
                 report.skipped[event.event_id] = why
+        # every run sees the same events again: what was left out is said at debug level
+        # (the fetch's report holds it), what changed at info
+        level = logging.INFO if report.added or report.joined else logging.DEBUG
         if report.added or report.joined or report.skipped:
-            log.info(
+            log.log(
+                level,
                 "home %s: Octopus saving sessions: added %s, joined %s, left out %s",
                 home_id,
                 report.added,

@@ -14,7 +14,8 @@ Rewards are in Octoplus points per kWh saved; :data:`OCTOPOINTS_PER_GBP` convert
 An event whose values make no sense (no id or code, times that do not parse or lack an
 offset, an end not after its start, longer than :data:`MAX_EVENT`, a reward not a finite
 number in ``(0, MAX_REWARD_POINTS_PER_KWH]``) is left out and said in ``rejected``, so one bad
-event does not hide the others; a payload of the wrong shape is a :class:`ParseError`.
+event does not hide the others; a payload of the wrong shape (or over :data:`MAX_EVENTS`
+events) is a :class:`ParseError`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ when points are turned into account credit (octopus.energy/octoplus, "What are O
 MAX_EVENT = timedelta(hours=24)
 MAX_REWARD_POINTS_PER_KWH = 8000.0
 """10 GBP per kWh: above any session run so far (the largest paid a few thousand points)."""
+MAX_EVENTS = 1000
+"""More announced events than this is not an answer to trust (a season has a few dozen)."""
 
 SESSIONS_QUERY = """query SavingSessions($accountNumber: String!) {
   savingSessions {
@@ -141,6 +144,8 @@ def parse_saving_sessions(data: Any) -> AccountSessions:
     raw_events = sessions.get("events")
     if not isinstance(raw_events, list):
         raise ParseError(SOURCE, "savingSessions.events is not a list")
+    if len(raw_events) > MAX_EVENTS:
+        raise ParseError(SOURCE, f"{len(raw_events)} events, more than {MAX_EVENTS}")
     events: list[SavingEvent] = []
     rejected: list[RejectedEvent] = []
     for raw in raw_events:

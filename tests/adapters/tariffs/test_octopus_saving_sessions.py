@@ -125,6 +125,12 @@ def test_a_refused_key_is_an_auth_error_and_the_key_is_never_shown():
             ParseError,
             "joinedEvents",
         ),
+        (
+            200,
+            json.dumps({"data": {"savingSessions": {"events": [{}] * 1001}}}).encode(),
+            ParseError,
+            "1001 events, more than 1000",
+        ),
         (200, b'{"errors": [{"message": "Field x unknown"}]}', OctopusGraphQLError, "unknown"),
         (200, b'{"errors": "boom"}', OctopusGraphQLError, "malformed"),
         (
