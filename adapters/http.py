@@ -7,6 +7,7 @@ other 4xx (a wrong product code stays wrong) and bodies that are not JSON.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -41,6 +42,24 @@ class RetryPolicy:
 
 
 DEFAULT_POLICY = RetryPolicy()
+MAX_BODY_BYTES = 32 * 1024 * 1024
+"""The largest body read by default [bytes] (a year of hourly weather is ~1 MB)."""
+
+
+def _body(response: httpx.Response, source: str, max_bytes: int) -> bytes:
+    """The response's body, or b"" for an error status (not read: it is not used)."""
+    if response.status_code >= 400:
+        return b""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise ParseError(source, f"body of {declared} bytes, over the limit of {max_bytes}")
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise ParseError(source, f"body over the limit of {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def get_json(
@@ -51,12 +70,15 @@ def get_json(
     policy: RetryPolicy = DEFAULT_POLICY,
     client: httpx.Client | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    max_bytes: int = MAX_BODY_BYTES,
 ) -> Any:
-    """GET ``url`` and decode its JSON body, retrying transient failures per ``policy``.
+    """GET ``url`` and decode its JSON body, retrying transient failures per ``policy``. The
+    body is read as it streams in and refused past ``max_bytes``, so a hostile or broken
+    source cannot fill the memory.
 
     Raises:
         FetchError: the source kept failing, or answered a non-retryable 4xx.
-        ParseError: the body is not JSON.
+        ParseError: the body is not JSON, or is longer than ``max_bytes``.
     """
     owned = client is None
     http = client or httpx.Client(headers={"User-Agent": USER_AGENT})
@@ -67,7 +89,8 @@ def get_json(
             if attempt > 1:
                 sleep(policy.wait_before(attempt))
             try:
-                response = http.get(url, params=params, timeout=policy.timeout_s)
+                with http.stream("GET", url, params=params, timeout=policy.timeout_s) as response:
+                    body = _body(response, source, max_bytes)
             except httpx.TimeoutException as exc:
                 last_reason, last_status = f"timed out ({type(exc).__name__})", None
                 continue
@@ -85,7 +108,7 @@ def get_json(
                     status_code=response.status_code,
                 )
             try:
-                return response.json()
+                return json.loads(body)
             except ValueError as exc:
                 raise ParseError(source, f"body is not JSON: {exc}") from exc
         raise FetchError(source, last_reason, attempts=policy.attempts, status_code=last_status)

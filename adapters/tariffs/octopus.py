@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from adapters.errors import FetchError, ParseError
-from adapters.http import DEFAULT_POLICY, RetryPolicy, get_json
+from adapters.http import DEFAULT_POLICY, MAX_BODY_BYTES, RetryPolicy, get_json
 from adapters.slots import as_utc_index, intervals_on_grid
 from kernel.timegrid import TimeGrid, grid_index
 
@@ -132,8 +132,10 @@ def fetch_pages(
     policy: RetryPolicy = DEFAULT_POLICY,
     client: httpx.Client | None = None,
     max_pages: int = MAX_PAGES,
+    max_bytes: int = MAX_BODY_BYTES,
 ) -> list[dict[str, Any]]:
-    """Every page of a paginated Octopus listing, following ``next`` up to ``max_pages``.
+    """Every page of a paginated Octopus listing, following ``next`` up to ``max_pages`` (each
+    page at most ``max_bytes``).
 
     Raises:
         FetchError: a page could not be fetched, or the listing has more than ``max_pages``.
@@ -152,7 +154,14 @@ def fetch_pages(
         if _origin(next_url) != _origin(url):  # a key in the client must not go elsewhere
             raise ParseError(SOURCE, f"a 'next' page of {url} is on another host")
         seen.add(next_url)
-        page = get_json(next_url, source=SOURCE, params=next_params, policy=policy, client=client)
+        page = get_json(
+            next_url,
+            source=SOURCE,
+            params=next_params,
+            policy=policy,
+            client=client,
+            max_bytes=max_bytes,
+        )
         if not isinstance(page, dict):
             raise ParseError(SOURCE, f"page is a {type(page).__name__}, not an object")
         pages.append(page)

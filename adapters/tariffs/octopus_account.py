@@ -15,10 +15,10 @@ the user name and an empty password:
 
 A tariff code is ``E-1R-{product}-{region}`` (``E-2R-`` for two-rate meters such as
 Economy 7); the product code sits between. The payloads are read defensively: a missing field,
-a wrong type, a non-finite or negative consumption, a page of more results than asked for, a
-listing whose pages loop, all raise :class:`~adapters.errors.ParseError` naming the problem;
-the key was refused (401/403) raises :class:`AccountRefusedError`. The key never enters a
-message, a URL or a log line.
+a wrong type, a non-finite or negative consumption, a page of more results than asked for or
+over :data:`MAX_PAGE_BYTES`, a listing whose pages loop or lead to another host, all raise
+:class:`~adapters.errors.ParseError` naming the problem; the key was refused (401/403) raises
+:class:`AccountRefusedError`. The key never enters a message, a URL or a log line.
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ SLOT = timedelta(minutes=30)
 PAGE_SIZE = 1500
 """Results asked for per consumption page (a month of half-hours is 1,488)."""
 MAX_PAGES = 10
+MAX_PAGE_BYTES = 2 * 1024 * 1024
+"""A page of 1,500 half-hours is ~170 kB, an account a few kB [bytes]."""
 MAX_KWH_PER_SLOT = 50.0
 """More than this in half an hour (100 kW on average) is not a home's meter [kWh]."""
 
@@ -276,7 +278,11 @@ def fetch_account(
     http = _client(api_key, client)
     try:
         payload = get_json(
-            f"{base_url}/accounts/{account_number}/", source=SOURCE, policy=policy, client=http
+            f"{base_url}/accounts/{account_number}/",
+            source=SOURCE,
+            policy=policy,
+            client=http,
+            max_bytes=MAX_PAGE_BYTES,
         )
     except FetchError as exc:
         raise _refused(exc) from None
@@ -316,7 +322,14 @@ def fetch_consumption(
     url = f"{base_url}/electricity-meter-points/{mpan}/meters/{serial_number}/consumption/"
     http = _client(api_key, client)
     try:
-        pages = fetch_pages(url, params=params, policy=policy, client=http, max_pages=max_pages)
+        pages = fetch_pages(
+            url,
+            params=params,
+            policy=policy,
+            client=http,
+            max_pages=max_pages,
+            max_bytes=MAX_PAGE_BYTES,
+        )
     except ParseError as exc:
         raise ParseError(SOURCE, exc.reason) from None
     except FetchError as exc:

@@ -34,10 +34,10 @@ class OctopusUnavailableError(RuntimeError):
 class AccountLinkRequest(BaseModel):
     """The consumer's Octopus account number (``A-1B2C3D4E``) and API key (from the Octopus
     dashboard's developer settings); ``follow_tariff``: set the home's tariff from the
-    account's (checked daily). The key is checked in the operation, not here, so a refused one
-    is never echoed in a 422."""
+    account's (checked daily). Both are checked in the operation, not here, so a 422 never
+    echoes them (a key pasted in the wrong field included)."""
 
-    account_number: str = Field(max_length=40, examples=["A-1B2C3D4E"])
+    account_number: str = Field(examples=["A-1B2C3D4E"])
     api_key: str = Field(description="write-only: never answered")
     follow_tariff: bool = True
 
@@ -89,7 +89,7 @@ async def link_account(
     number, key = request.account_number.strip().upper(), request.api_key.strip()
     if not ACCOUNT_NUMBER.match(number):
         message = "an Octopus account number is A- and 8 characters 0-9/A-F, e.g. A-1B2C3D4E"
-        raise InvalidInputError(("body", "account_number"), message, request.account_number)
+        raise InvalidInputError(("body", "account_number"), message, None)  # a key pasted?
     if not API_KEY.match(key):
         message = "an Octopus API key is 8-200 letters, digits, _ or - (e.g. sk_live_...)"
         raise InvalidInputError(("body", "api_key"), message, None)

@@ -51,3 +51,18 @@ def test_a_body_that_is_not_json_is_a_parse_error():
 def test_backoff_is_capped():
     policy = RetryPolicy(attempts=10, backoff_s=1.0, max_backoff_s=5.0)
     assert [policy.wait_before(a) for a in range(2, 7)] == [1.0, 2.0, 4.0, 5.0, 5.0]
+
+
+@respx.mock
+def test_a_body_over_the_limit_is_refused_declared_or_streamed():
+    respx.get(URL).mock(return_value=httpx.Response(200, json={"a": "x" * 100}))
+    with pytest.raises(ParseError, match="over the limit of 50"):
+        get_json(URL, source="t", max_bytes=50)
+
+    def chunked(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=iter([b'{"a": "', b"x" * 40, b"x" * 40, b'"}']))
+
+    respx.get(URL).mock(side_effect=chunked)
+    with pytest.raises(ParseError, match="over the limit of 50"):
+        get_json(URL, source="t", max_bytes=50)
+    assert get_json(URL, source="t", max_bytes=200) == {"a": "x" * 80}

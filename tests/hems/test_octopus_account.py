@@ -139,6 +139,7 @@ def test_a_refused_key_is_a_422_on_the_key_that_does_not_echo_it(env, caplog):
     ("body", "field"),
     [
         ({"account_number": "B-12"}, "account_number"),
+        ({"account_number": "sk_live_PastedInTheWrongField"}, "account_number"),
         ({"api_key": "short"}, "api_key"),
         ({"api_key": "sk_live_has spaces and; more"}, "api_key"),
         ({"follow_tariff": "maybe"}, "follow_tariff"),
@@ -151,6 +152,7 @@ def test_bad_input_is_a_422_per_field_and_never_echoes_a_key(env, body, field):
     assert answer.status_code == 422
     assert [e["loc"][-1] for e in answer.json()["detail"]] == [field]
     assert "has spaces" not in answer.text
+    assert "PastedInTheWrongField" not in answer.text
     assert env.octopus.requests == []
 
 

@@ -221,3 +221,10 @@ def test_an_empty_period_is_an_empty_series():
 def test_fixture_pages_are_valid_json():
     for name in ("consumption_page1", "consumption_page2"):
         assert json.dumps(fixture_json(f"octopus/{name}.json"))
+
+
+def test_a_huge_page_is_refused_before_it_is_read_whole(octopus):
+    huge = b'{"next": null, "results": [' + b" " * (oa.MAX_PAGE_BYTES + 1) + b"]}"
+    octopus.routes[CONSUMPTION] = lambda _q: (200, huge)
+    with pytest.raises(ParseError, match="over the limit"):
+        consumption(octopus)
