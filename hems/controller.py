@@ -30,7 +30,7 @@ from hems.ev_arrivals import expected_from_log, plug_ins, record_plug_ins, unplu
 from hems.flexibility import FlexibilityProfiles, profile_columns, timing_extensions
 from hems.import_guard import TURN_DOWN_REASON, ImportGuard
 from hems.kept_home import KeptHome, recent_home
-from hems.made_plan import MadePlan, as_stored
+from hems.made_plan import MadePlan, as_stored, latest_schedule
 from hems.market import MarketSource
 from hems.plan_job import plan_home
 from hems.plan_schedules import DeviceSchedule, device_schedules, hold, leave_schedules
@@ -262,7 +262,7 @@ class HomeController:
         prefs = self.store.preferences(self.home_id)
         overrides = OverridesInForce.of(home, self.store.active_overrides(self.home_id, now))
         market = self.market.series(grid, home)
-        previous = self.store.latest_plan(self.home_id)
+        previous = latest_schedule(self.store, self.home_id, self.made)
         baseline_kw = intended_grid_kw(previous, grid, market["base_load_kw"].to_numpy())
         return PlanInputs(
             home=home,

@@ -15,9 +15,10 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 
 from hems.domain.preferences import OverrideKind, Preferences
-from hems.storage.store import ActiveOverride, StoredEvent, StoredPlan
+from hems.storage.store import ActiveOverride, StoredEvent
 from kernel.dsr import DsrKind, OptType
 from kernel.timegrid import TimeGrid
 from optimiser import DsrRequest
@@ -100,14 +101,14 @@ def is_active_response(events: Sequence[StoredEvent], now: datetime) -> bool:
 
 
 def intended_grid_kw(
-    previous: StoredPlan | None, grid: TimeGrid, fallback_kw: np.ndarray
+    previous: pd.DataFrame | None, grid: TimeGrid, fallback_kw: np.ndarray
 ) -> np.ndarray:
-    """The home's intended grid power per slot [kW]: the previous plan where it covers the
-    grid, the base-load forecast elsewhere (the baseline of a REDUCTION request)."""
+    """The home's intended grid power per slot [kW]: the previous plan's schedule where it
+    covers the grid, the base-load forecast elsewhere (the baseline of a REDUCTION request)."""
     out = fallback_kw.astype(float).copy()
-    if previous is None or "grid_kw" not in previous.schedule.columns:
+    if previous is None or "grid_kw" not in previous.columns:
         return out
-    known = previous.schedule["grid_kw"].reindex(grid.index)
+    known = previous["grid_kw"].reindex(grid.index)
     mask = known.notna().to_numpy()
     out[mask] = known.to_numpy()[mask]
     return out
