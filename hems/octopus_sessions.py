@@ -7,7 +7,8 @@ stays cancelled), baselined and planned like an entered one (:mod:`hems.saving_s
 
 A session the account has not joined earns nothing, so it is not planned for, unless the
 consumer chose ``octopus_join_saving_sessions`` (a preference): then the job joins it through
-``joinSavingSessionsEvent`` before it starts and stores it once Octopus confirms.
+``joinSavingSessionsEvent`` before it starts and stores it once Octopus confirms (not tried
+for an account that has not signed up to Saving Sessions, which Octopus would refuse).
 
 Left out, with the reason in the fetch's report (logged): sessions ended or starting more than
 :data:`hems.saving_sessions.MAX_AHEAD` ahead, not on half hours, overlapping one the consumer
@@ -162,6 +163,8 @@ class OctopusSessionsJob:
         if event.event_id not in got.joined_event_ids:
             if not join:
                 return "not joined (joining for the consumer is off)"
+            if not got.has_joined_campaign:  # joining would be refused at every run
+                return "not joined: the account has not signed up to Saving Sessions"
             if start <= now:
                 return "started before it could be joined"
             try:

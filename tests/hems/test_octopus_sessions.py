@@ -109,6 +109,15 @@ def test_an_announced_session_is_joined_only_when_the_consumer_chose_it(client, 
         client.portal.call(job.run)
         assert fake.joins == ["EVENT_102"]
 
+        # an account not signed up to Saving Sessions: Octopus would refuse, not tried
+        fake.sessions["data"]["savingSessions"]["account"]["hasJoinedCampaign"] = False
+        _announce(fake, 104, start + timedelta(hours=3))
+        [report] = client.portal.call(job.run)
+        assert fake.joins == ["EVENT_102"]
+        assert report.skipped == {
+            "104": "not joined: the account has not signed up to Saving Sessions"
+        }
+
 
 def test_the_api_and_the_page_say_which_sessions_came_from_octopus(client, demo):
     _, start = _planned(client, demo)
