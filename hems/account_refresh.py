@@ -39,6 +39,7 @@ from adapters.tariffs.octopus_account import (
 )
 from hems.account_secrets import AccountSecrets, SecretsUnavailableError
 from hems.account_tariff import UnknownProductError, tariff_from_account
+from hems.iog_dispatches import IogDispatchesJob
 from hems.measured_load import ACCOUNT_IMPORT, HISTORY_DAYS, SLOT_MINUTES
 from hems.octopus_sessions import OctopusLink, OctopusSessionsJob
 from hems.service import CemService
@@ -242,6 +243,13 @@ def saving_sessions_job(service: CemService) -> OctopusSessionsJob:
     """The ``octopus_sessions`` job over the stored links, on the configured Octopus API."""
     url = f"{service.settings.octopus_api_url}/graphql/"
     return OctopusSessionsJob(service, lambda: octopus_links(service), url=url)
+
+
+def dispatches_job(service: CemService) -> IogDispatchesJob:
+    """The ``octopus_dispatches`` job (Intelligent Octopus Go's granted slots,
+    :mod:`hems.iog_dispatches`) over the stored links, on the configured Octopus API."""
+    url = f"{service.settings.octopus_api_url}/graphql/"
+    return IogDispatchesJob(service, lambda: octopus_links(service), url=url)
 
 
 async def refresh_all(service: CemService) -> None:

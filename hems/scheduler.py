@@ -13,6 +13,8 @@
   consumption (:mod:`hems.account_refresh`; Octopus has a day's smart-meter data by morning);
 * ``octopus_sessions`` every 30 min: the Saving Sessions of the linked accounts
   (:mod:`hems.octopus_sessions`);
+* ``octopus_dispatches`` every 15 min: the smart-charge slots Octopus grants the linked homes
+  on Intelligent Octopus Go (:mod:`hems.iog_dispatches`);
 * ``simulate`` every 5 s in demo mode: the simulated home's physics;
 * ``planner`` every 5 s: a planner worker process that died is replaced, and the homes whose
   plans it lost are re-planned (:meth:`hems.service.CemService.heal_planner`).
@@ -30,7 +32,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from hems.account_refresh import refresh_all, saving_sessions_job
+from hems.account_refresh import dispatches_job, refresh_all, saving_sessions_job
 from hems.service import CemService
 
 
@@ -75,6 +77,11 @@ def build_scheduler(
         saving_sessions_job(service).run,
         IntervalTrigger(minutes=30),
         id="octopus_sessions",
+    )
+    scheduler.add_job(
+        dispatches_job(service).run,
+        IntervalTrigger(minutes=15),
+        id="octopus_dispatches",
     )
     scheduler.add_job(service.heal_planner, IntervalTrigger(seconds=5), id="planner")
     if simulate is not None:

@@ -1,6 +1,7 @@
 """A fake of Octopus's GraphQL endpoint on 127.0.0.1 for the tests: Kraken tokens for one API
-key, ``savingSessions`` answered from a payload the test sets, ``joinSavingSessionsEvent``
-recorded; scripted answers (HTTP status and raw body) served first, for the failures."""
+key, ``savingSessions`` and ``plannedDispatches``/``completedDispatches`` answered from
+payloads the test sets, ``joinSavingSessionsEvent`` recorded; scripted answers (HTTP status
+and raw body) served first, for the failures."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ class FakeOctopus:
     token_exp: float | None = None
     """``payload.exp`` of the tokens handed out (epoch seconds; None: left out)."""
     sessions: Any = field(default_factory=lambda: fixture_json("octopus/saving_sessions.json"))
+    dispatches: Any = field(
+        default_factory=lambda: {"data": {"plannedDispatches": [], "completedDispatches": []}}
+    )
     script: list[tuple[int, bytes]] = field(default_factory=list)
     expired: set[str] = field(default_factory=set)
     """Tokens the fake answers with KT-CT-1124 (expired)."""
@@ -53,6 +57,8 @@ class FakeOctopus:
             code = str(variables.get("eventCode"))
             self.joins.append(code)
             return 200, {"data": {"joinSavingSessionsEvent": {"joinedEventCodes": [code]}}}
+        if "plannedDispatches" in query:
+            return 200, copy.deepcopy(self.dispatches)
         if "savingSessions" in query:
             return 200, copy.deepcopy(self.sessions)
         return 200, _error("Cannot query this field.", "")
