@@ -72,6 +72,7 @@ def test_a_joined_session_is_stored_once_and_planned_around(client, demo):
         assert again.skipped == {}
         assert len(store.saving_sessions(demo.home_id)) == 1
         assert fake.tokens == ["tok-1"]
+        assert fake.cookies == []  # the shared connection pool keeps no cookie
 
         r = client.delete(
             f"/homes/{demo.home_id}/saving-sessions/{session.id}", headers=demo.auth()

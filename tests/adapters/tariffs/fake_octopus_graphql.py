@@ -37,6 +37,8 @@ class FakeOctopus:
     tokens: list[str] = field(default_factory=list)
     joins: list[str] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    cookies: list[str] = field(default_factory=list)
+    """The Cookie headers it was sent (it sets one on every answer, as a web API may)."""
 
     def answer(self, body: dict[str, Any], auth: str | None) -> tuple[int, Any]:
         query, variables = str(body.get("query", "")), body.get("variables") or {}
@@ -81,6 +83,8 @@ def fake_octopus() -> Iterator[FakeOctopus]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if self.headers.get("Cookie"):
+                fake.cookies.append(self.headers["Cookie"])
             if fake.script:
                 status, out = fake.script.pop(0)
             else:
@@ -91,6 +95,7 @@ def fake_octopus() -> Iterator[FakeOctopus]:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(out)))
+            self.send_header("Set-Cookie", f"session={self.headers.get('Authorization')}; Path=/")
             self.end_headers()
             self.wfile.write(out)
 
