@@ -38,7 +38,10 @@ def test_three_homes_for_an_hour_report_every_figure(tmp_path, capsys):
     assert set(out["job_wall_s"]) == {"cycle", "apply", "telemetry"}
     for key in ("when_utc", "python", "cpus", "seed", "load_average_1min_at_start"):
         assert key in out
-    assert "3 homes x 1 h (2 slots, 6 plans)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "slot 1: 3 plans in" in printed  # as the run goes
+    assert "slot 2: 3 plans in" in printed
+    assert "3 homes x 1 h (2 slots, 6 plans)" in printed
 
 
 def _clock_run(batch_s: float, speed: float) -> list[int]:
@@ -76,3 +79,6 @@ def test_bad_arguments_are_refused_with_a_message(capsys):
     with pytest.raises(SystemExit):
         main(["--scheduler", "http://nowhere"])
     assert "planner_scheduler" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--postgres", "--database-url", "sqlite:///x.sqlite3"])
+    assert "--postgres or --database-url" in capsys.readouterr().err
