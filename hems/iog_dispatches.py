@@ -70,13 +70,13 @@ def _allowance_day(slot: datetime) -> object:
 def granted_slots(got: AccountDispatches, now: datetime) -> tuple[datetime, ...]:
     """The half-hours (UTC starts) off-peak because of the dispatches (module docstring),
     from the one holding ``now`` on, at most :data:`MAX_SLOTS`."""
-    ordered: list[datetime] = []
+    touched: set[datetime] = set()  # overlapping dispatches grant a half-hour once
     for dispatch in (*got.completed, *got.planned):
         if dispatch.smart_charge:
-            ordered.extend(s for s in _half_hours(dispatch.start, dispatch.end) if s not in ordered)
+            touched.update(_half_hours(dispatch.start, dispatch.end))
     used: Counter[object] = Counter()
     granted = []
-    for slot in sorted(ordered):
+    for slot in sorted(touched):
         day = _allowance_day(slot)
         used[day] += 1
         if used[day] <= ALLOWANCE_HALF_HOURS and slot + HALF_HOUR > now and not _in_window(slot):

@@ -7,14 +7,20 @@ its given slots; a failed fetch keeps the last known slots and says so in the lo
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
 
-from adapters.tariffs.octopus_dispatches import AccountDispatches, Dispatch
+from adapters.tariffs.octopus_dispatches import MAX_DISPATCHES, AccountDispatches, Dispatch
 from hems.domain.tariffs import IntelligentOctopusGo
-from hems.iog_dispatches import ALLOWANCE_HALF_HOURS, IogDispatchesJob, granted_slots
+from hems.iog_dispatches import (
+    ALLOWANCE_HALF_HOURS,
+    MAX_SLOTS,
+    IogDispatchesJob,
+    granted_slots,
+)
 from hems.octopus_sessions import OctopusLink
 from hems.tariff_prices import tariff_prices
 from optimiser import TimeGrid
@@ -80,6 +86,17 @@ def test_at_most_six_hours_a_day_midday_to_midday_completed_ones_first():
         _at(20),
         _at(20.5),
     )
+
+
+def test_overlapping_dispatches_grant_a_half_hour_once():
+    overlapping = [_dispatch(_at(1), _at(2)), _dispatch(_at(1.5), _at(2.5))]
+    assert granted_slots(_got(*overlapping), T) == (_at(1), _at(1.5), _at(2))
+    # the most an answer may hold, each a day long, one after another: 24,000 half-hours
+    many = [_dispatch(_at(24 * i), _at(24 * i + 24)) for i in range(MAX_DISPATCHES)]
+    started = time.perf_counter()
+    slots = granted_slots(_got(*many), T)
+    assert time.perf_counter() - started < 2.0
+    assert len(slots) == len(set(slots)) == MAX_SLOTS
 
 
 def _set_iog(demo, slots: tuple[datetime, ...] = ()) -> IntelligentOctopusGo:
