@@ -27,10 +27,13 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from zoneinfo import ZoneInfo
 
+import httpx
+
 from adapters.errors import AdapterError
-from adapters.http import DEFAULT_POLICY, RetryPolicy
+from adapters.http import DEFAULT_POLICY, USER_AGENT, RetryPolicy
 from adapters.tariffs.octopus_dispatches import AccountDispatches, fetch_dispatches
 from adapters.tariffs.octopus_graphql import GRAPHQL_URL, OctopusGraphQL
 from hems.domain.tariffs import IntelligentOctopusGo
@@ -98,7 +101,9 @@ class DispatchFetch:
 
 class IogDispatchesJob:
     """The ``octopus_dispatches`` job: one GraphQL client per home (its token cached across
-    runs, dropped when the link changes or goes)."""
+    runs, dropped when the link changes or goes), all on one HTTP connection pool that keeps
+    no cookie (as :class:`hems.octopus_sessions.OctopusSessionsJob`: a new pool per request
+    costs tens of ms, and one consumer's request must never carry another's cookie)."""
 
     def __init__(
         self,
@@ -113,6 +118,12 @@ class IogDispatchesJob:
         self._url = url
         self._policy = policy
         self._clients: dict[int, tuple[OctopusLink, OctopusGraphQL]] = {}
+        no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=()))
+        self._http = httpx.Client(headers={"User-Agent": USER_AGENT}, cookies=no_cookies)
+
+    def close(self) -> None:
+        """Close the connection pool (tests; the service's end closes the process)."""
+        self._http.close()
 
     async def run(self) -> list[DispatchFetch]:
         """Fetch every linked IOG home this replica runs; re-plan those whose slots changed."""
@@ -135,7 +146,10 @@ class IogDispatchesJob:
         held = self._clients.get(home_id)
         if held is None or held[0] != link:
             now = self.service.clock.now
-            held = (link, OctopusGraphQL(link.api_key, url=self._url, policy=self._policy, now=now))
+            client = OctopusGraphQL(
+                link.api_key, url=self._url, policy=self._policy, now=now, client=self._http
+            )
+            held = (link, client)
             self._clients[home_id] = held
         return held[1]
 

@@ -137,6 +137,8 @@ def test_granted_slots_are_priced_off_peak_and_the_plan_moves_load_into_them(cli
         [again] = client.portal.call(job.run)  # the same slots: no write, no re-plan
         assert not again.changed
         assert fake.tokens == ["tok-1"]
+        assert fake.cookies == []  # the shared connection pool keeps no cookie
+        job.close()
 
     grid = TimeGrid(start_utc=T, n_steps=8, step_minutes=30)
     market = np.zeros(8)
