@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+import numpy.typing as npt
 
 from kernel.errors import ProblemError
 from kernel.timegrid import TimeGrid
@@ -101,7 +102,9 @@ class Problem:
         load_spread_cover: plan on the expected load plus this share (0-1) of its spread up
             to the P90, so the batteries keep energy for load above its forecast in dear
             slots rather than buy it there at the peak price (docs/optimiser.md, "Planning
-            on the load's spread"). 0 (default): the expected load, as before.
+            on the load's spread"). Only in the :attr:`dear_slots`: elsewhere a higher load
+            would only make the battery fill for load the PV covers. 0 (default): the
+            expected load, as before.
     """
 
     grid: TimeGrid
@@ -292,16 +295,24 @@ class Problem:
         return np.asarray(self.base_load_kw, dtype=np.float64)
 
     @property
+    def dear_slots(self) -> npt.NDArray[np.bool_]:
+        """The slots whose effective import price is more than one standard deviation above
+        the horizon's mean (none on a flat price): where load above its forecast is bought
+        dear, and where the plan keeps energy for it (``load_spread_cover``)."""
+        price = self.effective_import_price
+        return np.asarray(price > price.mean() + price.std() + 1e-12)
+
+    @property
     def base_load(self) -> FloatArray:
-        """The base load the plan is made on [kW]: the expected load, plus
-        ``load_spread_cover`` of its spread up to the P90 (never above the import limit where
-        the expected load is below it)."""
+        """The base load the plan is made on [kW]: the expected load, plus in the
+        :attr:`dear_slots` ``load_spread_cover`` of its spread up to the P90 (never above the
+        import limit where the expected load is below it)."""
         expected = np.asarray(self.base_load_kw, dtype=np.float64)
         if self.load_spread_cover <= 0 or self.base_load_p90_kw is None:
             return expected
         p90 = np.asarray(self.base_load_p90_kw, dtype=np.float64)
-        planned = expected + self.load_spread_cover * (p90 - expected)
-        return np.minimum(planned, np.maximum(expected, self.import_limit_kw))
+        margin = np.where(self.dear_slots, self.load_spread_cover * (p90 - expected), 0.0)
+        return np.minimum(expected + margin, np.maximum(expected, self.import_limit_kw))
 
     @property
     def outdoor_temperature(self) -> FloatArray:

@@ -218,5 +218,7 @@ def test_the_load_s_p90_is_planned_on_only_with_a_cover_and_a_market_that_gives_
     no_p90, _ = build_problem(_inputs(load_spread_cover=0.5))  # the demo market has none
     assert no_p90.base_load == pytest.approx(expected)
     on, _ = build_problem(_inputs(market=with_p90, load_spread_cover=0.5))
-    assert on.base_load == pytest.approx(expected * 1.25)
+    assert on.dear_slots.any()
+    assert on.base_load[on.dear_slots] == pytest.approx(expected[on.dear_slots] * 1.25)
+    assert on.base_load[~on.dear_slots] == pytest.approx(expected[~on.dear_slots])
     assert on.expected_base_load == pytest.approx(expected)

@@ -45,32 +45,51 @@ def test_the_battery_keeps_more_energy_ahead_of_the_peak_when_the_p90_is_above_t
         _problem(hourly_grid, base_load_p90_kw=P90_KW, load_spread_cover=1.0)
     )
     # the battery (10 kWh, 95 % each way) keeps what the peak and the slot after it take: 3 +
-    # 0.5 kWh of expected load, 6 + 0.8 kWh at the P90, half way between with half the spread
+    # 0.5 kWh of expected load, 6 at the peak's P90 (the only dear slots) + 0.5, half way
+    # between with half the spread
     assert expected == pytest.approx(10 * 3.5 / 0.95)
-    assert half == pytest.approx(10 * 5.15 / 0.95)
-    assert full == pytest.approx(10 * 6.8 / 0.95)
+    assert half == pytest.approx(10 * 5.0 / 0.95)
+    assert full == pytest.approx(10 * 6.5 / 0.95)
 
 
 def test_the_planned_load_is_the_expected_plus_the_share_of_the_spread(
     hourly_grid: TimeGrid,
 ) -> None:
     problem = _problem(hourly_grid, base_load_p90_kw=P90_KW, load_spread_cover=0.5)
-    assert problem.base_load == pytest.approx(np.add(EXPECTED_KW, P90_KW) / 2)
+    dear = np.arange(10) >= 6
+    dear[9] = False
+    assert problem.dear_slots.tolist() == dear.tolist()  # above the mean price + 1 sd
+    planned = np.where(dear, np.add(EXPECTED_KW, P90_KW) / 2, EXPECTED_KW)
+    assert problem.base_load == pytest.approx(planned)
     assert problem.expected_base_load == pytest.approx(EXPECTED_KW)
     plan = optimise(problem)
     assert plan.schedule["base_load_kw"].to_numpy() == pytest.approx(problem.base_load)
 
 
+def test_a_flat_price_has_no_dear_slots_and_plans_on_the_expected_load(
+    hourly_grid: TimeGrid,
+) -> None:
+    flat = Problem(
+        grid=hourly_grid,
+        import_price_gbp_per_kwh=0.25,
+        base_load_kw=EXPECTED_KW,
+        base_load_p90_kw=P90_KW,
+        load_spread_cover=1.0,
+    )
+    assert not flat.dear_slots.any()
+    assert flat.base_load == pytest.approx(EXPECTED_KW)
+
+
 def test_the_spread_never_plans_a_load_above_the_import_limit(hourly_grid: TimeGrid) -> None:
     problem = Problem(
         grid=hourly_grid,
-        import_price_gbp_per_kwh=PRICES,
+        import_price_gbp_per_kwh=[0.1] * 9 + [0.5],
         base_load_kw=1.0,
         base_load_p90_kw=9.0,
         load_spread_cover=1.0,
         import_limit_kw=6.0,
     )
-    assert problem.base_load == pytest.approx(np.full(10, 6.0))
+    assert problem.base_load == pytest.approx([1.0] * 9 + [6.0])
 
 
 def test_off_the_plan_is_the_plan_on_the_expected_load(hourly_grid: TimeGrid) -> None:
