@@ -3,6 +3,7 @@ exact solve (issue 27, rough edge 1). Not in ``make bench``: a measurement scrip
 
     python -m benchmarks.onoff_heat_pump --seeds 0 1 2 3            # default options
     python -m benchmarks.onoff_heat_pump --seeds 0 --exact-s 120    # a 1e-6-gap solve
+    python -m benchmarks.onoff_heat_pump --tank-litres 200          # with a hot-water tank
 
 Prints one line per seed: wall time, the plan's status, rounds, objective and HiGHS's gap.
 """
@@ -14,16 +15,25 @@ import os
 import time
 from dataclasses import replace
 
+import numpy as np
+
 from benchmarks.reference_home import reference_home
-from optimiser import Problem
+from optimiser import HotWaterTank, Problem
 from optimiser.highs_backend import SolverOptions
 from optimiser.planner import optimise
 
 
-def on_off_home(seed: int) -> Problem:
-    """The reference home of ``seed`` with its heat pump set to on/off (non-modulating)."""
+def on_off_home(seed: int, tank_litres: float = 0.0) -> Problem:
+    """The reference home of ``seed`` with its heat pump set to on/off (non-modulating); with
+    ``tank_litres``, it also heats a hot-water tank (50 C at the start, 3 kW drawn for an hour
+    at 19:00 and 07:00)."""
     problem = reference_home(seed)
-    pumps = tuple(replace(hp, modulating=False) for hp in problem.heat_pumps)
+    tank = None
+    if tank_litres:
+        draw = np.zeros(problem.grid.n_steps)
+        draw[[14, 15, 38, 39, 62, 63, 86, 87]] = 3.0  # 19:00 and 07:00 from a noon start
+        tank = HotWaterTank(volume_litres=tank_litres, initial_temperature_c=50.0, draw_kw=draw)
+    pumps = tuple(replace(hp, modulating=False, tank=tank) for hp in problem.heat_pumps)
     return replace(problem, heat_pumps=pumps)
 
 
@@ -32,12 +42,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     parser.add_argument("--time-limit-s", type=float, default=10.0)
     parser.add_argument("--exact-s", type=float, default=0.0, help="a 1e-6-gap solve this long")
+    parser.add_argument("--tank-litres", type=float, default=0.0, help="add a hot-water tank")
     args = parser.parse_args()
     options = SolverOptions(time_limit_s=args.time_limit_s)
     if args.exact_s:
         options = SolverOptions(time_limit_s=args.exact_s, mip_rel_gap=1e-6, mip_abs_gap=1e-9)
     for seed in args.seeds:
-        problem = on_off_home(seed)
+        problem = on_off_home(seed, args.tank_litres)
         load = os.getloadavg()[0]
         t0 = time.perf_counter()
         plan = optimise(problem, options)

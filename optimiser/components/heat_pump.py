@@ -123,8 +123,7 @@ def add_heat_pump_block(
             b.max_power = pyo.Constraint(ctx.time_set)
         else:
             b.on_off = pyo.Constraint(ctx.time_set)
-            if hp.tank is None:  # a tank's share of the runs is not tracked (yet)
-                ctx.register_on_off(hp.binary_key, on_off_rounding(ctx, hp, b))
+            ctx.register_on_off(hp.binary_key, on_off_rounding(ctx, hp, b))
 
         def add_on_binaries(new: list[int]) -> None:
             running = ctx.problem.running_fraction  # now (a persistent model's next problem)
