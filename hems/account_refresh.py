@@ -4,8 +4,9 @@ Octopus account"): daily, and when the account is linked.
 A refresh reads the account with the consumer's key (decrypted for the call only), and
 
 * when the consumer chose to follow it, sets the home's tariff from the import agreement in
-  force (:mod:`hems.account_tariff`); a product we do not model is reported and the home keeps
-  its tariff; a changed tariff re-plans the home;
+  force with that tariff's published unit rates and standing charge
+  (:mod:`hems.account_tariff`); a product we do not model is reported and the home keeps its
+  tariff; a changed tariff re-plans the home;
 * imports the import meter's half-hourly consumption since the last imported half-hour (the
   last :data:`~hems.measured_load.HISTORY_DAYS` days at first) as the home's
   :data:`~hems.measured_load.ACCOUNT_IMPORT` telemetry, which the load forecast uses for the
@@ -33,12 +34,14 @@ from adapters.http import DEFAULT_POLICY, RetryPolicy
 from adapters.tariffs.octopus_account import (
     Account,
     AccountRefusedError,
+    Agreement,
     MeterPoint,
     fetch_account,
     fetch_consumption,
+    fetch_tariff_rates,
 )
 from hems.account_secrets import AccountSecrets, SecretsUnavailableError
-from hems.account_tariff import UnknownProductError, tariff_from_account
+from hems.account_tariff import UnknownProductError, tariff_from_account, with_rates
 from hems.iog_dispatches import IogDispatchesJob
 from hems.measured_load import ACCOUNT_IMPORT, HISTORY_DAYS, SLOT_MINUTES
 from hems.octopus_sessions import OctopusLink, OctopusSessionsJob
@@ -153,18 +156,54 @@ def _apply(
     if link.follow_tariff and agreement is None:
         notes.append("no tariff agreement is in force on the import meter; tariff kept")
     elif link.follow_tariff and agreement is not None:
-        current = service.store.home(link.home_id).tariff.model_dump(mode="json")
-        try:
-            tariff, changed = tariff_from_account(agreement, current)
-        except UnknownProductError as exc:
-            notes.append(str(exc))
-        else:
-            if changed:
-                service.store.set_home_tariff(link.home_id, tariff, now, ACTOR)
-                notes.append(f"tariff set to {tariff['product']} with its default rates")
+        changed = _follow(service, link.home_id, agreement, key, notes, (policy, client))
     imported = _import_consumption(service, link.home_id, point, key, policy, client)
     status = "; ".join(notes) if notes else "ok"
     return Refreshed(status, tariff_changed=changed, slots_imported=imported)
+
+
+def _follow(
+    service: CemService,
+    home_id: int,
+    agreement: Agreement,
+    key: str,
+    notes: list[str],
+    http: tuple[RetryPolicy, httpx.Client | None],
+) -> bool:
+    """Set the home's tariff from the agreement with its published rates; whether it changed
+    (what could not be done is added to ``notes``)."""
+    now = service.clock.now()
+    current = service.store.home(home_id).tariff.model_dump(mode="json")
+    try:
+        tariff, _moved = tariff_from_account(agreement, current)
+    except UnknownProductError as exc:
+        notes.append(str(exc))
+        return False
+    if agreement.registers == 2:
+        notes.append("a two-rate meter's rates are not read; the home's are kept")
+    else:
+        try:
+            rates = fetch_tariff_rates(
+                agreement,
+                key,
+                now,
+                base_url=service.settings.octopus_api_url,
+                policy=http[0],
+                client=http[1],
+            )
+        except AdapterError as exc:
+            notes.append(f"the tariff's published rates were not read ({exc}); rates kept")
+        else:
+            tariff, note = with_rates(tariff, rates)
+            notes.extend([note] if note else [])
+    if tariff == current:
+        return False
+    service.store.set_home_tariff(home_id, tariff, now, ACTOR)
+    if tariff["product"] == current.get("product"):
+        notes.append(f"{tariff['product']} rates updated from the account's tariff")
+    else:
+        notes.append(f"tariff set to {tariff['product']} with the account's tariff's rates")
+    return True
 
 
 def _import_consumption(

@@ -3,11 +3,14 @@ consumer's Octopus account").
 
 An Octopus product code names the product family and its launch date
 (``AGILE-24-10-01``, ``INTELLI-VAR-22-10-14``); the family says which of our typed products
-(:mod:`hems.domain.tariffs`) prices the home the same way. The account gives the product, not
-its rates: a home already on that product keeps its rates (the consumer may have entered their
-own); a home moving to it takes the product's default rates, and the refresh says so. A family
-we do not model (Tracker's daily price, a gas tariff) is refused by name and the home keeps
-its tariff.
+(:mod:`hems.domain.tariffs`) prices the home the same way. The account gives the product; its
+rates come from the tariff's published unit rates and standing charge (:func:`with_rates`):
+the day's distinct unit rates, lowest first, are the product's bands (flat: one; Go and
+Intelligent Go: off-peak, peak; Cosy: cosy, standard, peak; Flux: night, day, peak import).
+Where they do not fit (a count that is not the product's, Economy 7's two registers, Agile's
+market prices) the home's rates for that product stay, or its defaults, and the refresh says
+so. A family we do not model (Tracker's daily price, a gas tariff) is refused by name and the
+home keeps its tariff.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from adapters.tariffs.octopus_account import Agreement
+from adapters.tariffs.octopus_account import Agreement, TariffRates
 from hems.domain.tariffs import Tariff
 
 FAMILIES: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -74,3 +77,34 @@ def tariff_from_account(
     if "standing_charge_gbp_per_day" in current:
         fresh["standing_charge_gbp_per_day"] = current["standing_charge_gbp_per_day"]
     return _TARIFF.dump_python(_TARIFF.validate_python(fresh), mode="json"), True
+
+
+BANDS: dict[str, tuple[str, ...]] = {
+    "flat": ("import_gbp_per_kwh",),
+    "octopus_go": ("off_peak_gbp_per_kwh", "peak_gbp_per_kwh"),
+    "intelligent_octopus_go": ("off_peak_gbp_per_kwh", "peak_gbp_per_kwh"),
+    "cosy_octopus": ("cosy_gbp_per_kwh", "standard_gbp_per_kwh", "peak_gbp_per_kwh"),
+    "flux": ("import_night_gbp_per_kwh", "import_day_gbp_per_kwh", "import_peak_gbp_per_kwh"),
+}
+"""Each product's import rate fields, lowest rate first."""
+
+
+def with_rates(tariff: dict[str, Any], rates: TariffRates) -> tuple[dict[str, Any], str | None]:
+    """``tariff`` with the published standing charge and, where their count fits the
+    product's bands, unit rates; and a note when the unit rates could not be used."""
+    out = dict(tariff)
+    if rates.standing_charge_gbp_per_day is not None:
+        out["standing_charge_gbp_per_day"] = rates.standing_charge_gbp_per_day
+    fields = BANDS.get(str(tariff.get("product")), ())
+    note = None
+    if fields and len(fields) == len(rates.unit_rates_gbp_per_kwh):
+        out.update(zip(fields, rates.unit_rates_gbp_per_kwh, strict=True))
+    elif fields:
+        note = (
+            f"{len(rates.unit_rates_gbp_per_kwh)} published unit rates do not fit "
+            f"{tariff.get('product')}'s {len(fields)}; its rates are kept"
+        )
+    try:
+        return _TARIFF.dump_python(_TARIFF.validate_python(out), mode="json"), note
+    except ValueError as exc:
+        return tariff, f"the published rates are out of range, not used: {str(exc)[:120]}"

@@ -338,3 +338,101 @@ def fetch_consumption(
         if http is not client:
             http.close()
     return parse_consumption(pages)
+
+
+@dataclass(frozen=True, slots=True)
+class TariffRates:
+    """An agreement's prices around a moment, VAT included.
+
+    Attributes:
+        unit_rates_gbp_per_kwh: the distinct unit rates in force over the next day, lowest
+            first (one for a flat tariff, two for Go, three for Cosy and Flux's bands; empty
+            for Agile's 48 is not asked) [GBP/kWh].
+        standing_charge_gbp_per_day: the standing charge in force [GBP/day], if published.
+    """
+
+    unit_rates_gbp_per_kwh: tuple[float, ...]
+    standing_charge_gbp_per_day: float | None
+
+
+def fetch_tariff_rates(
+    agreement: Agreement,
+    api_key: str,
+    moment_utc: datetime,
+    *,
+    base_url: str = BASE_URL,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    client: httpx.Client | None = None,
+) -> TariffRates:
+    """The agreement's unit rates over the day from ``moment_utc`` and its standing charge,
+    from the product's public endpoints (asked with the same client).
+
+    Raises:
+        AccountRefusedError, FetchError, ParseError: as :func:`fetch_consumption`.
+    """
+    tariff = f"{base_url}/products/{agreement.product_code}/electricity-tariffs/"
+    tariff += f"{agreement.tariff_code}/"
+    day: dict[str, str | int | float] = {
+        "period_from": moment_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "period_to": (moment_utc + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    http = _client(api_key, client)
+    try:
+        units = fetch_pages(
+            f"{tariff}standard-unit-rates/",
+            params=day,
+            policy=policy,
+            client=http,
+            max_pages=3,
+            max_bytes=MAX_PAGE_BYTES,
+        )
+        standing = fetch_pages(
+            f"{tariff}standing-charges/",
+            policy=policy,
+            client=http,
+            max_pages=3,
+            max_bytes=MAX_PAGE_BYTES,
+        )
+    except ParseError as exc:
+        raise ParseError(SOURCE, exc.reason) from None
+    except FetchError as exc:
+        raise _refused(exc) from None
+    finally:
+        if http is not client:
+            http.close()
+    return parse_tariff_rates(units, standing, moment_utc)
+
+
+def parse_tariff_rates(
+    units: list[dict[str, Any]], standing: list[dict[str, Any]], moment_utc: datetime
+) -> TariffRates:
+    """The distinct unit rates and the standing charge in force at ``moment_utc`` (pure).
+
+    Raises:
+        ParseError: a page or result lacks its fields or a value is not a finite number.
+    """
+    rates = sorted({round(_pence(r) / 100, 6) for r in _results_of(units)})
+    charge = None
+    for item in _results_of(standing):
+        start = _time(item.get("valid_from"), "valid_from")
+        end = _time(item.get("valid_to"), "valid_to")
+        if start is not None and start <= moment_utc and (end is None or moment_utc < end):
+            charge = _pence(item) / 100
+    return TariffRates(tuple(rates), charge)
+
+
+def _results_of(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for page in pages:
+        results = page.get("results")
+        if not isinstance(results, list) or len(results) > PAGE_SIZE:
+            raise ParseError(SOURCE, "a rates page has no 'results' list of a sane length")
+        out.extend(_object(r, "a rate") for r in results)
+    return out
+
+
+def _pence(item: dict[str, Any]) -> float:
+    value = item.get("value_inc_vat")
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise ParseError(SOURCE, "a rate has no finite 'value_inc_vat'")
+    return float(value)

@@ -76,6 +76,7 @@ def env(tmp_path) -> Iterator[Env]:
     key_file.write_bytes(Fernet.generate_key())
     with fake_octopus(KEY) as octopus:
         octopus.serve_json(ACCOUNT_PATH, account_on("AGILE-24-10-01"))
+        octopus.serve_rates("AGILE-24-10-01", [12.5, 30.1, -1.2], standing_pence=47.838)
         octopus.serve_consumption(MPAN, SERIAL, evening_peak_kwh)
         settings = Settings(
             state_dir=tmp_path,
@@ -104,11 +105,13 @@ def test_linking_checks_the_key_and_answers_only_its_last_4_characters(env, capl
     assert link["api_key_last4"] == "9876"
     assert link["import_tariff_code"] == "E-1R-AGILE-24-10-01-C"
     assert link["export_tariff_code"] == "E-1R-AGILE-OUTGOING-19-05-13-C"
-    assert link["refresh_status"] == "ok"
+    assert link["refresh_status"] == "agile rates updated from the account's tariff"
+    again = env.client.post(f"{env.url}/refresh", headers=env.headers)
+    assert again.json()["refresh_status"] == "ok"  # nothing new
     shown = env.client.get(env.url, headers=env.headers)
     exported = env.client.get(f"/homes/{env.home_id}/export", headers=env.headers)
     assert exported.json()["octopus_account"]["api_key_last4"] == "9876"
-    for text_ in (answer.text, shown.text, exported.text, caplog.text):
+    for text_ in (answer.text, shown.text, exported.text, again.text, caplog.text):
         assert KEY not in text_
         assert "SECRET" not in text_
     assert "api_key_encrypted" not in exported.text
@@ -175,12 +178,18 @@ def test_no_key_file_no_link(env):
 def test_the_home_s_tariff_follows_the_account(env):
     assert env.tariff()["product"] == "agile"
     assert env.link().status_code == 200
+    assert env.tariff()["standing_charge_gbp_per_day"] == pytest.approx(0.47838)
     env.octopus.serve_json(ACCOUNT_PATH, account_on("INTELLI-VAR-22-10-14"))
+    env.octopus.serve_rates("INTELLI-VAR-22-10-14", [27.69, 7.0, 27.69], standing_pence=53.2)
     answer = env.client.post(f"{env.url}/refresh", headers=env.headers)
     assert answer.status_code == 200
     assert answer.json()["import_tariff_code"] == "E-1R-INTELLI-VAR-22-10-14-C"
     assert "intelligent_octopus_go" in answer.json()["refresh_status"]
-    assert env.tariff()["product"] == "intelligent_octopus_go"
+    tariff = env.tariff()
+    assert tariff["product"] == "intelligent_octopus_go"
+    assert tariff["off_peak_gbp_per_kwh"] == pytest.approx(0.07)
+    assert tariff["peak_gbp_per_kwh"] == pytest.approx(0.2769)
+    assert tariff["standing_charge_gbp_per_day"] == pytest.approx(0.532)
     audit = env.runtime.service.store.audit(env.home_id)
     assert any(a["action"] == "home.tariff" for a in audit)
     assert KEY not in str(audit)
@@ -301,7 +310,7 @@ def test_the_web_page_links_refreshes_and_unlinks_without_showing_the_key(env, c
     refused = env.client.post(url, data={**form, "api_key": "sk_live_WrongKey00000000"})
     assert "Not linked: the key was refused by Octopus" in refused.text
     linked = env.client.post(url, data={**form, "api_key": KEY})
-    assert f"Account {NUMBER} linked: ok." in linked.text
+    assert f"Account {NUMBER} linked: agile rates updated" in linked.text
     assert "API key ending <strong>9876</strong>" in linked.text
     assert "E-1R-AGILE-24-10-01-C" in linked.text
     env.octopus.serve_json(ACCOUNT_PATH, account_on("COSY-22-12-08"))
@@ -343,3 +352,26 @@ def test_which_homes_are_linked_is_one_query_for_all_homes_until_a_link_changes(
     assert len(reads) == 2
     assert env.client.delete(env.url, headers=env.headers).status_code == 204
     assert not linked(env.home_id)
+
+
+def test_rates_that_do_not_fit_the_product_or_are_missing_keep_its_rates(env):
+    env.octopus.serve_json(ACCOUNT_PATH, account_on("COSY-22-12-08"))
+    env.octopus.serve_rates("COSY-22-12-08", [12.65, 25.81], standing_pence=50.0)  # 2, not 3
+    status = env.link().json()["refresh_status"]
+    assert "2 published unit rates do not fit cosy_octopus's 3" in status
+    tariff = env.tariff()
+    assert tariff["product"] == "cosy_octopus"
+    assert tariff["cosy_gbp_per_kwh"] == pytest.approx(0.1265)  # the product's default
+    assert tariff["standing_charge_gbp_per_day"] == pytest.approx(0.5)
+    env.octopus.serve_json(ACCOUNT_PATH, account_on("FLUX-IMPORT-23-02-14"))  # rates not served
+    status = env.client.post(f"{env.url}/refresh", headers=env.headers).json()["refresh_status"]
+    assert "published rates were not read" in status
+    assert env.tariff()["product"] == "flux"
+
+
+def test_absurd_published_rates_are_not_used(env):
+    env.octopus.serve_json(ACCOUNT_PATH, account_on("VAR-22-11-01"))
+    env.octopus.serve_rates("VAR-22-11-01", [9999.0], standing_pence=50.0)
+    status = env.link().json()["refresh_status"]
+    assert "out of range" in status
+    assert env.tariff()["import_gbp_per_kwh"] == pytest.approx(0.245)

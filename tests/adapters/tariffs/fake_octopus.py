@@ -39,6 +39,27 @@ class FakeOctopus:
         """Answer ``path`` (under /v1) with ``payload``."""
         self.routes[path] = lambda _query: json_answer(payload, status)
 
+    def serve_rates(self, product: str, unit_pence: list[float], standing_pence: float) -> None:
+        """A region C tariff's unit rates (these values over the day) and standing charge, in
+        Octopus's shape (p/kWh and p/day, VAT included and not)."""
+        tariff = f"/products/{product}/electricity-tariffs/E-1R-{product}-C"
+
+        def rate(value: float, start: str, end: str | None) -> dict[str, Any]:
+            return {
+                "value_exc_vat": round(value / 1.05, 4),
+                "value_inc_vat": value,
+                "valid_from": start,
+                "valid_to": end,
+            }
+
+        units = [
+            rate(v, f"2026-12-0{1 + i % 9}T00:00:00Z", f"2026-12-0{1 + i % 9}T05:00:00Z")
+            for i, v in enumerate(unit_pence)
+        ]
+        self.serve_json(f"{tariff}/standard-unit-rates/", {"next": None, "results": units})
+        standing = [rate(standing_pence, "2025-10-01T00:00:00Z", None)]
+        self.serve_json(f"{tariff}/standing-charges/", {"next": None, "results": standing})
+
     def serve_consumption(self, mpan: str, serial: str, kwh: Callable[[datetime], float]) -> None:
         """Half-hourly consumption for any asked period, ``kwh(slot start)`` each, paginated by
         the asked ``page_size`` (Octopus's shape, ``order_by=period``)."""

@@ -228,3 +228,16 @@ def test_a_huge_page_is_refused_before_it_is_read_whole(octopus):
     octopus.routes[CONSUMPTION] = lambda _q: (200, huge)
     with pytest.raises(ParseError, match="over the limit"):
         consumption(octopus)
+
+
+def test_tariff_rates_are_the_day_s_distinct_rates_and_the_charge_in_force():
+    units = [{"next": None, "results": [{"value_inc_vat": v} for v in (27.69, 7.0, 27.69, 7.0)]}]
+    standing = fixture_json("octopus/standing_charges_C.json")
+    rates = oa.parse_tariff_rates(units, [standing], JAN_15)
+    assert rates.unit_rates_gbp_per_kwh == (0.07, 0.2769)
+    assert rates.standing_charge_gbp_per_day == pytest.approx(0.47838)
+    old = oa.parse_tariff_rates(units, [standing], datetime(2025, 6, 1, tzinfo=UTC))
+    assert old.standing_charge_gbp_per_day == pytest.approx(0.463785)
+    for bad in (float("nan"), "7.0", None, True):
+        with pytest.raises(ParseError, match="finite"):
+            oa.parse_tariff_rates([{"results": [{"value_inc_vat": bad}]}], [standing], JAN_15)
