@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -195,3 +195,23 @@ def session_result(
         reduced_kwh=round(reduced, 4),
         reward_gbp=round(reduced * session.reward_p_per_kwh / 100, 4),
     )
+
+
+def earned_rewards_by_day(
+    store: Store, home_id: int, since: datetime, now: datetime
+) -> dict[date, float]:
+    """The rewards earned [GBP] by the home's sessions run within ``[since, now]``, not
+    cancelled, by the UK local day each session started on: the credit the savings report
+    adds to that day's bill. A session counts once it is over (the scheme pays for the whole
+    session), so a running one adds nothing yet; one without a measured half-hour adds
+    nothing."""
+    out: dict[date, float] = {}
+    for s in store.saving_sessions(home_id):
+        if s.cancelled_at is not None or s.start < since or s.end > now:
+            continue
+        result = session_result(store, s, now)
+        if result is None or not result.measured_half_hours or result.reward_gbp <= 0:
+            continue
+        day = s.start.astimezone(UK).date()
+        out[day] = out.get(day, 0.0) + result.reward_gbp
+    return out

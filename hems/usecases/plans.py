@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from hems.flexibility import FlexibilityProfiles
+from hems.saving_sessions import earned_rewards_by_day
 from hems.service import CemService
 from hems.storage.store import PlanDocument, StoredPlan
 from hems.usecases.records import (
@@ -103,15 +105,22 @@ def history(service: CemService, home_id: int, hours: int) -> History:
 
 def savings(service: CemService, home_id: int, days: int) -> list[SavingsDay]:
     """Per local day of the last ``days``: the cost and carbon of the slots each plan ran,
-    against the rule-based baseline for the same slots (:func:`executed_savings`)."""
+    against the rule-based baseline for the same slots, and the Saving Session rewards earned
+    in them (:func:`executed_savings`)."""
     now = service.clock.now()
-    plans = service.store.plans_between(home_id, now - timedelta(days=days), now + timedelta(1))
-    return executed_savings(plans, now)
+    since = now - timedelta(days=days)
+    plans = service.store.plans_between(home_id, since, now + timedelta(1))
+    return executed_savings(plans, now, earned_rewards_by_day(service.store, home_id, since, now))
 
 
-def executed_savings(plans: list[StoredPlan], now: datetime) -> list[SavingsDay]:
+def executed_savings(
+    plans: list[StoredPlan], now: datetime, rewards_gbp: Mapping[date, float] | None = None
+) -> list[SavingsDay]:
     """Per local day: what the slots each plan ran (from the plan's start to the next plan)
-    cost and emitted, and what the baseline would have for the same slots."""
+    cost and emitted, and what the baseline would have for the same slots; a day's Saving
+    Session reward (``rewards_gbp``, by day) is a credit on its cost. The plans' slot costs
+    hold no reward (the plan's reward term is in its objective only), so it is counted once;
+    the baseline is credited none (it does not plan around sessions)."""
     sums: dict[date, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
     for i, plan in enumerate(plans):
         until = plans[i + 1].created_at if i + 1 < len(plans) else now
@@ -133,14 +142,18 @@ def executed_savings(plans: list[StoredPlan], now: datetime) -> list[SavingsDay]
             acc[1] += share * float(base_cost[t]) if t < len(base_cost) else 0.0
             acc[2] += share * float(sched["carbon_kg"].iloc[t])
             acc[3] += share * float(base_carbon[t]) if t < len(base_carbon) else 0.0
+    rewards = dict(rewards_gbp or {})
+    for day in rewards:
+        sums[day]  # a day with a reward is shown even if no plan ran in it
     return [
         SavingsDay(
             day=day,
-            cost_gbp=round(v[0], 4),
+            cost_gbp=round(v[0] - rewards.get(day, 0.0), 4),
             baseline_cost_gbp=round(v[1], 4),
-            savings_gbp=round(v[1] - v[0], 4),
+            savings_gbp=round(v[1] - v[0] + rewards.get(day, 0.0), 4),
             carbon_kg=round(v[2], 4),
             baseline_carbon_kg=round(v[3], 4),
+            saving_session_reward_gbp=round(rewards.get(day, 0.0), 4),
         )
         for day, v in sorted(sums.items())
     ]

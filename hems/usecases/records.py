@@ -105,11 +105,18 @@ class SavingsDay(BaseModel):
     baseline (EV charges on plug-in, heat pump holds the comfort minimum, battery idle)."""
 
     day: date
-    cost_gbp: float
+    cost_gbp: float = Field(
+        description="the slots' energy cost less the day's Saving Session reward (a credit)"
+    )
     baseline_cost_gbp: float
-    savings_gbp: float
+    savings_gbp: float = Field(description="baseline_cost_gbp - cost_gbp, the reward included")
     carbon_kg: float
     baseline_carbon_kg: float
+    saving_session_reward_gbp: float = Field(
+        default=0.0,
+        description="the reward earned from the metered import by the Saving Sessions that "
+        "started this day and are over (not cancelled); already taken off cost_gbp",
+    )
 
 
 class EventPublic(BaseModel):

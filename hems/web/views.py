@@ -189,16 +189,20 @@ class MonthRow:
     savings_gbp: float
     carbon_kg: float
     baseline_carbon_kg: float
+    saving_session_reward_gbp: float
 
 
 def by_month(days: Sequence[SavingsDay]) -> list[MonthRow]:
-    sums: dict[str, list[float]] = defaultdict(lambda: [0.0] * 4)
+    """The days summed by month; a month's cost has its Saving Session rewards taken off, as
+    each day's has."""
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0] * 5)
     for d in days:
         acc = sums[d.day.strftime("%Y-%m")]
         acc[0] += d.cost_gbp
         acc[1] += d.baseline_cost_gbp
         acc[2] += d.carbon_kg
         acc[3] += d.baseline_carbon_kg
+        acc[4] += d.saving_session_reward_gbp
     return [
         MonthRow(
             month=datetime.strptime(m, "%Y-%m").strftime("%B %Y"),
@@ -207,6 +211,7 @@ def by_month(days: Sequence[SavingsDay]) -> list[MonthRow]:
             savings_gbp=v[1] - v[0],
             carbon_kg=v[2],
             baseline_carbon_kg=v[3],
+            saving_session_reward_gbp=v[4],
         )
         for m, v in sorted(sums.items(), reverse=True)
     ]

@@ -1,7 +1,7 @@
 """Consumer DSR sessions (Octopus Saving Sessions style) through the API on the demo home: bad
 input refused with a clear 422, the plan moves import out of an entered session, the baseline
-from the home's metered history (10 weekdays' same half-hours), and the reward earned from the
-metered import once the session has run."""
+from the home's metered history (10 weekdays' same half-hours), the reward earned from the
+metered import once the session has run, and that reward as a credit on its day's bill."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import pytest
 
 from hems.measured_load import SITE_METER
 from hems.storage.tables import TelemetryRow
+from hems.usecases.plans import executed_savings
 
 from .conftest import MONDAY_5PM
+from .web.conftest import sign_in
 
 SESSION = {"start": "2026-11-30T18:00:00Z", "end": "2026-11-30T19:00:00Z"}
 
@@ -92,7 +94,9 @@ def _readings(at, minutes, kw):
     ]
 
 
-def test_the_baseline_is_metered_and_the_reward_comes_from_the_metered_import(client, demo):
+def _run_a_metered_session(client, demo) -> dict:
+    """A 250 p/kWh session at 18:00-19:00 UTC on a 2 kW metered baseline, run with 0.5 kW then
+    2.5 kW imported, the clock past its end: it earns 0.75 kWh x 2.50 GBP."""
     store = demo.runtime.service.store
     rows = []
     for days_back in range(1, 22):
@@ -116,7 +120,61 @@ def test_the_baseline_is_metered_and_the_reward_comes_from_the_metered_import(cl
     store.add_telemetry(demo.home_id, _readings(start, range(30, 60, 5), 2.5))
     demo.clock.advance(timedelta(hours=2, minutes=5))
     [ended] = client.get(_url(demo), headers=demo.auth()).json()
+    return ended
+
+
+def test_the_baseline_is_metered_and_the_reward_comes_from_the_metered_import(client, demo):
+    ended = _run_a_metered_session(client, demo)
     assert ended["status"] == "ended"
     assert ended["measured_half_hours"] == 2
     assert ended["reduced_kwh"] == pytest.approx(1.5 * 0.5)
     assert ended["earned_reward_gbp"] == pytest.approx(0.75 * 2.50)
+
+
+def test_the_earned_reward_is_a_credit_on_its_days_bill_counted_once(client, demo):
+    ended = _run_a_metered_session(client, demo)
+    reward = 0.75 * 2.50
+    assert ended["earned_reward_gbp"] == pytest.approx(reward)
+    service = demo.runtime.service
+    now = service.clock.now()
+    plans = service.store.plans_between(demo.home_id, now - timedelta(days=7), now)
+    [energy] = executed_savings(plans, now)  # the slots' cost alone, no reward
+
+    r = client.get(f"/homes/{demo.home_id}/savings?days=7", headers=demo.auth())
+    assert r.status_code == 200, r.text
+    [day] = r.json()
+    assert day["day"] == "2026-11-30"
+    assert day["saving_session_reward_gbp"] == pytest.approx(reward)
+    assert day["cost_gbp"] == pytest.approx(energy.cost_gbp - reward, abs=1e-4)
+    assert day["baseline_cost_gbp"] == pytest.approx(energy.baseline_cost_gbp, abs=1e-4)
+    assert day["savings_gbp"] == pytest.approx(energy.savings_gbp + reward, abs=1e-4)
+
+    # asked again later the same day, it is still counted once
+    demo.clock.advance(timedelta(minutes=30))
+    [again] = client.get(f"/homes/{demo.home_id}/savings?days=7", headers=demo.auth()).json()
+    assert again["saving_session_reward_gbp"] == pytest.approx(reward)
+
+    sign_in(client, demo.home_token)
+    page = client.get(f"/app/homes/{demo.home_id}/history").text
+    assert "Saving Session reward" in page
+    assert page.count("£1.88") == 2  # its day and its month
+
+
+def test_a_cancelled_or_running_session_adds_nothing_to_the_bill(client, demo):
+    store = demo.runtime.service.store
+    client.portal.call(demo.runtime.service.replan_and_dispatch, demo.home_id, "test")
+    base = {"end": "2026-11-30T19:00:00Z", "reward_p_per_kwh": 300}
+    running = client.post(
+        _url(demo), json={**base, "start": "2026-11-30T17:30:00Z"}, headers=demo.auth()
+    ).json()
+    # a running session: nothing yet, though a half-hour of it has ended below its baseline
+    store.add_telemetry(demo.home_id, _readings(MONDAY_5PM.replace(minute=30), range(0, 30, 5), 0))
+    demo.clock.advance(timedelta(minutes=65))
+    assert client.get(_url(demo), headers=demo.auth()).json()[0]["earned_reward_gbp"] > 0
+    [day] = client.get(f"/homes/{demo.home_id}/savings?days=7", headers=demo.auth()).json()
+    assert day["saving_session_reward_gbp"] == 0
+    # cancelled, then over: still nothing
+    client.delete(f"{_url(demo)}/{running['id']}", headers=demo.auth())
+    demo.clock.advance(timedelta(hours=2))
+    [day] = client.get(f"/homes/{demo.home_id}/savings?days=7", headers=demo.auth()).json()
+    assert day["saving_session_reward_gbp"] == 0
