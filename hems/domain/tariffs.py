@@ -14,7 +14,7 @@ and the planner sees those slots at the off-peak rate; none are assumed otherwis
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
@@ -77,6 +77,18 @@ class IntelligentOctopusGo(TariffProduct):
             if slot.minute % 30 or slot.second or slot.microsecond:
                 raise ValueError(f"smart-charge slot {slot.isoformat()} is not a half-hour start")
         return slots
+
+    def smart_charge_spans_utc(self) -> tuple[tuple[datetime, datetime], ...]:
+        """The smart-charge slots as ``(start, end)`` spans, consecutive half-hours joined
+        (what the consumer is shown)."""
+        spans: list[tuple[datetime, datetime]] = []
+        for slot in sorted(set(self.smart_charge_slots_utc)):
+            end = slot + timedelta(minutes=30)
+            if spans and spans[-1][1] == slot:
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((slot, end))
+        return tuple(spans)
 
 
 class CosyOctopus(TariffProduct):

@@ -5,15 +5,20 @@ characters), see what the last refresh found, refresh now or unlink
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hems.account_secrets import AccountSecrets
+from hems.domain.tariffs import IntelligentOctopusGo
 from hems.serving.dependencies import Service
+from hems.usecases import homes
 from hems.usecases import octopus_account as uc
 from hems.usecases.errors import InvalidInputError
 from hems.web.routes import Form, SignedIn, User, page
 
+UK = ZoneInfo("Europe/London")
 router = APIRouter(prefix="/app", include_in_schema=False)
 PATH = "/homes/{home_id}/octopus-account"
 
@@ -26,7 +31,13 @@ def back(user: SignedIn) -> RedirectResponse:
 async def account_page(request: Request, user: User, service: Service) -> Response:
     link = uc.account_link(service, user.home_id)
     can_link = AccountSecrets(service.settings.account_secrets_key_file).available
-    return page(request, "octopus_account.html", user, link=link, can_link=can_link)
+    tariff = homes.home(service, user.home_id).tariff
+    granted = None  # Intelligent Octopus Go's slots (hems.iog_dispatches), UK time
+    if isinstance(tariff, IntelligentOctopusGo):
+        granted = [(a.astimezone(UK), b.astimezone(UK)) for a, b in tariff.smart_charge_spans_utc()]
+    return page(
+        request, "octopus_account.html", user, link=link, can_link=can_link, granted=granted
+    )
 
 
 @router.post(PATH)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -22,11 +22,13 @@ from hems.iog_dispatches import (
     granted_slots,
 )
 from hems.octopus_sessions import OctopusLink
+from hems.storage.octopus_accounts import StoredAccountLink
 from hems.tariff_prices import tariff_prices
 from optimiser import TimeGrid
 from tests.adapters.conftest import FAST
 from tests.adapters.tariffs.fake_octopus_graphql import ACCOUNT, API_KEY, fake_octopus
 from tests.hems.conftest import MONDAY_5PM
+from tests.hems.web.conftest import sign_in
 
 LINK = OctopusLink(ACCOUNT, API_KEY)
 T = MONDAY_5PM  # 17:00 UTC (= UK time in winter)
@@ -203,3 +205,31 @@ def test_hostile_dispatches_are_left_out_and_the_rest_granted(client, demo):
     assert report.slots == (_at(2),)
     assert set(report.rejected) == {"planned[1]", "planned[2]", "planned[3]"}
     assert report.rejected["planned[1]"] == "Octopus sent nonsense: ends before it starts"
+
+
+def test_the_account_page_shows_the_granted_slots_in_uk_time(client, demo):
+    store = demo.runtime.service.store
+    link = StoredAccountLink(
+        home_id=demo.home_id,
+        account_number=ACCOUNT,
+        api_key_encrypted="not-a-real-token",
+        api_key_last4="9876",
+        follow_tariff=True,
+        linked_at=T,
+        refreshed_at=None,
+        refresh_status=None,
+        import_tariff_code="E-1R-INTELLI-VAR-24-10-29-C",
+        export_tariff_code=None,
+    )
+    store.link_octopus_account(link, "test")
+    sign_in(client, demo.home_token)
+    url = f"/app/homes/{demo.home_id}/octopus-account"
+    assert 'id="granted-slots"' not in client.get(url).text  # not on IOG
+
+    _set_iog(demo)
+    assert "has granted (the whole home" in client.get(url).text
+    assert "none now." in client.get(url).text
+    summer = datetime(2026, 7, 13, 12, 0, tzinfo=UTC)  # BST: shown an hour later than UTC
+    _set_iog(demo, (_at(2), _at(2.5), _at(3), _at(20), summer))
+    page = client.get(url).text
+    assert "Mon 13:00-13:30, Mon 19:00-20:30, Tue 13:00-13:30." in page
