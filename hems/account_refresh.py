@@ -252,9 +252,15 @@ def _import_consumption(
     return len(rows)
 
 
+_REFRESHING: dict[int, asyncio.Lock] = {}
+"""One refresh of a home at a time in this process (the daily job and the API's), so two never
+import the same half-hours."""
+
+
 async def refresh_home_async(service: CemService, home_id: int) -> Refreshed:
     """:func:`refresh_home` off the event loop, re-planning the home when its tariff changed."""
-    done = await asyncio.to_thread(refresh_home, service, home_id)
+    async with _REFRESHING.setdefault(home_id, asyncio.Lock()):
+        done = await asyncio.to_thread(refresh_home, service, home_id)
     if done.tariff_changed:
         service.replan_soon(home_id, "tariff from the Octopus account")
     return done

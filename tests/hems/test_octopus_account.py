@@ -4,6 +4,7 @@ the account, and the half-hourly consumption reaches the load forecast."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 from collections.abc import Iterator
@@ -17,7 +18,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from forecasts.base_load import expected_base_load
-from hems.account_refresh import LinkedHomes, octopus_links, refresh_home, saving_sessions_job
+from hems.account_refresh import (
+    LinkedHomes,
+    octopus_links,
+    refresh_home,
+    refresh_home_async,
+    saving_sessions_job,
+)
 from hems.app import create_app
 from hems.measured_load import ACCOUNT_IMPORT, measured_history_kwh
 from hems.octopus_sessions import OctopusLink
@@ -377,3 +384,27 @@ def test_absurd_published_rates_are_not_used(env):
     status = env.link().json()["refresh_status"]
     assert "out of range" in status
     assert env.tariff()["import_gbp_per_kwh"] == pytest.approx(0.245)
+
+
+def test_two_refreshes_at_once_import_each_half_hour_once(env):
+    assert env.link().status_code == 200
+    store, service = env.runtime.service.store, env.runtime.service
+    with store.write_transaction() as s:
+        s.execute(text("DELETE FROM telemetry"))
+
+    async def both() -> None:
+        await asyncio.gather(
+            refresh_home_async(service, env.home_id), refresh_home_async(service, env.home_id)
+        )
+
+    env.client.portal.call(both)
+    rows = store.telemetry_powers(env.home_id, ACCOUNT_IMPORT, service.clock.now() - timedelta(31))
+    assert len(rows) == len({at for at, _ in rows}) >= 30 * 48 - 1
+
+
+def test_erasing_the_home_erases_its_link(env):
+    assert env.link().status_code == 200
+    admin = {"Authorization": f"Bearer {env.runtime.new_tokens['admin']}"}
+    assert env.client.delete(f"/homes/{env.home_id}", headers=admin).status_code == 204
+    with env.runtime.service.store.session() as s:
+        assert s.execute(text("SELECT count(*) FROM octopus_accounts")).scalar_one() == 0
