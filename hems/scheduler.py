@@ -11,10 +11,11 @@
 * ``prune`` daily at 03:17 UTC: telemetry past its retention period;
 * ``octopus_accounts`` daily at 06:41 UTC: each linked Octopus account's tariff and yesterday's
   consumption (:mod:`hems.account_refresh`; Octopus has a day's smart-meter data by morning);
-* ``octopus_sessions`` every 30 min: the Saving Sessions of the linked accounts
-  (:mod:`hems.octopus_sessions`);
-* ``octopus_dispatches`` every 15 min: the smart-charge slots Octopus grants the linked homes
-  on Intelligent Octopus Go (:mod:`hems.iog_dispatches`);
+* ``octopus_sessions`` every 30 min, the first :data:`OCTOPUS_START_DELAY` after start-up: the
+  Saving Sessions of the linked accounts (:mod:`hems.octopus_sessions`);
+* ``octopus_dispatches`` every 15 min, the first :data:`OCTOPUS_START_DELAY` after start-up:
+  the smart-charge slots Octopus grants the linked homes on Intelligent Octopus Go
+  (:mod:`hems.iog_dispatches`);
 * ``simulate`` every 5 s in demo mode: the simulated home's physics;
 * ``planner`` every 5 s: a planner worker process that died is replaced, and the homes whose
   plans it lost are re-planned (:meth:`hems.service.CemService.heal_planner`).
@@ -26,7 +27,7 @@ Every job coalesces missed runs into one (a late job runs once), never overlaps 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -34,6 +35,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from hems.account_refresh import dispatches_job, refresh_all, saving_sessions_job
 from hems.service import CemService
+
+OCTOPUS_START_DELAY = timedelta(minutes=1)
+"""The Octopus jobs' first run after start-up: soon, so a session announced or a slot granted
+while the service was down is planned for at once rather than up to a period later (a restart
+an hour before a session would have planned it 30 min late), and after the start-up cycle
+and market fetch, so they do not compete with the first plans, which a session's ``plan``
+baseline needs."""
 
 
 def build_scheduler(
@@ -77,11 +85,13 @@ def build_scheduler(
         saving_sessions_job(service).run,
         IntervalTrigger(minutes=30),
         id="octopus_sessions",
+        next_run_time=datetime.now(UTC) + OCTOPUS_START_DELAY,
     )
     scheduler.add_job(
         dispatches_job(service).run,
         IntervalTrigger(minutes=15),
         id="octopus_dispatches",
+        next_run_time=datetime.now(UTC) + OCTOPUS_START_DELAY,
     )
     scheduler.add_job(service.heal_planner, IntervalTrigger(seconds=5), id="planner")
     if simulate is not None:

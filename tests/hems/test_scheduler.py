@@ -4,12 +4,12 @@ backlog of missed runs."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from hems.scheduler import build_scheduler
+from hems.scheduler import OCTOPUS_START_DELAY, build_scheduler
 
 
-def test_the_cycle_runs_at_slot_boundaries_and_late_jobs_run_once(demo):
+def _started_jobs(demo) -> dict:
     async def started_jobs() -> dict:
         scheduler = build_scheduler(demo.runtime.service, demo.runtime.simulate)
         scheduler.start(paused=True)  # job defaults apply once the scheduler starts
@@ -18,7 +18,11 @@ def test_the_cycle_runs_at_slot_boundaries_and_late_jobs_run_once(demo):
         finally:
             scheduler.shutdown(wait=False)
 
-    jobs = asyncio.run(started_jobs())
+    return asyncio.run(started_jobs())
+
+
+def test_the_cycle_runs_at_slot_boundaries_and_late_jobs_run_once(demo):
+    jobs = _started_jobs(demo)
     assert set(jobs) == {
         "cycle",
         "apply",
@@ -39,3 +43,17 @@ def test_the_cycle_runs_at_slot_boundaries_and_late_jobs_run_once(demo):
         assert job.coalesce is True  # a late job runs once, not once per missed run
         assert job.max_instances == 1  # never two of the same job at once
         assert job.misfire_grace_time == 15 * 60  # half a slot
+
+
+def test_the_octopus_jobs_first_run_soon_after_start_up(demo):
+    """Not a whole period later: a restart would leave a new Saving Session or granted
+    smart-charge slots unplanned for up to 30 (15) minutes."""
+    started = datetime.now(UTC)
+    jobs = _started_jobs(demo)
+    for name in ("octopus_sessions", "octopus_dispatches"):
+        first = jobs[name].next_run_time
+        assert started + OCTOPUS_START_DELAY <= first <= datetime.now(UTC) + OCTOPUS_START_DELAY
+        assert first - started < timedelta(minutes=2)
+    # after the start-up cycle and market fetch
+    assert jobs["cycle"].next_run_time < jobs["octopus_sessions"].next_run_time
+    assert jobs["market"].next_run_time < jobs["octopus_sessions"].next_run_time
