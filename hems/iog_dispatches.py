@@ -39,6 +39,7 @@ from adapters.tariffs.octopus_graphql import GRAPHQL_URL, OctopusGraphQL
 from hems.domain.tariffs import IntelligentOctopusGo
 from hems.octopus_sessions import LinkSource, OctopusLink
 from hems.service import CemService
+from hems.storage.database import NotFoundError
 
 log = logging.getLogger(__name__)
 ACTOR = "octopus dispatches"
@@ -157,7 +158,10 @@ class IogDispatchesJob:
         """Fetch one home's dispatches and store the slots they grant when they changed;
         None when the home is not on Intelligent Octopus Go."""
         store = self.service.store
-        tariff = store.home(home_id).tariff
+        try:
+            tariff = store.home(home_id).tariff
+        except NotFoundError:  # erased since the links were read
+            return None
         if not isinstance(tariff, IntelligentOctopusGo):
             return None
         now = self.service.clock.now()
@@ -182,7 +186,10 @@ class IogDispatchesJob:
         report.slots = granted_slots(got, now)
         if report.slots != kept:
             updated = tariff.model_copy(update={"smart_charge_slots_utc": report.slots})
-            store.set_home_tariff(home_id, updated.model_dump(mode="json"), now, ACTOR)
+            try:
+                store.set_home_tariff(home_id, updated.model_dump(mode="json"), now, ACTOR)
+            except NotFoundError:  # erased during the fetch
+                return None
             report.changed = True
             log.info(
                 "home %s: Intelligent Octopus Go smart-charge slots now %d (were %d)",

@@ -157,6 +157,16 @@ def test_a_home_without_a_link_keeps_its_given_slots(client, demo):
     assert demo.runtime.service.store.home(demo.home_id).tariff == given
 
 
+def test_a_home_erased_since_the_links_were_read_is_passed_over(client, demo):
+    _set_iog(demo)
+    with fake_octopus() as fake:
+        fake.dispatches = _payload((_at(2), _at(3), "smart-charge"))
+        links = [(demo.home_id + 1000, LINK), (demo.home_id, LINK)]
+        [report] = client.portal.call(_job(demo, fake.url, links=links).run)
+    assert report.home_id == demo.home_id
+    assert report.changed
+
+
 def test_a_home_not_on_iog_is_not_fetched(client, demo):
     with fake_octopus() as fake:
         assert client.portal.call(_job(demo, fake.url).run) == []
