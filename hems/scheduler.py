@@ -34,6 +34,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from hems.account_refresh import dispatches_job, refresh_all, saving_sessions_job
+from hems.iog_dispatches import INTERVAL as DISPATCHES_INTERVAL
 from hems.service import CemService
 
 OCTOPUS_START_DELAY = timedelta(minutes=1)
@@ -89,7 +90,7 @@ def build_scheduler(
     )
     scheduler.add_job(
         dispatches_job(service).run,
-        IntervalTrigger(minutes=15),
+        IntervalTrigger(seconds=DISPATCHES_INTERVAL.total_seconds()),
         id="octopus_dispatches",
         next_run_time=datetime.now(UTC) + OCTOPUS_START_DELAY,
     )

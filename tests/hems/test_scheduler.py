@@ -35,6 +35,7 @@ def test_the_cycle_runs_at_slot_boundaries_and_late_jobs_run_once(demo):
         "octopus_sessions",
         "octopus_dispatches",
     }
+    assert jobs["octopus_dispatches"].trigger.interval == timedelta(minutes=15)
     at = datetime(2026, 11, 30, 17, 7, tzinfo=UTC)
     assert jobs["cycle"].trigger.get_next_fire_time(None, at) == datetime(
         2026, 11, 30, 17, 30, tzinfo=UTC
