@@ -41,7 +41,12 @@ from adapters.tariffs.octopus_account import (
     fetch_tariff_rates,
 )
 from hems.account_secrets import AccountSecrets, SecretsUnavailableError
-from hems.account_tariff import UnknownProductError, tariff_from_account, with_rates
+from hems.account_tariff import (
+    EXPORT_BANDS,
+    UnknownProductError,
+    tariff_from_account,
+    with_rates,
+)
 from hems.iog_dispatches import IogDispatchesJob
 from hems.measured_load import ACCOUNT_IMPORT, HISTORY_DAYS, SLOT_MINUTES
 from hems.octopus_sessions import OctopusLink, OctopusSessionsJob
@@ -156,7 +161,9 @@ def _apply(
     if link.follow_tariff and agreement is None:
         notes.append("no tariff agreement is in force on the import meter; tariff kept")
     elif link.follow_tariff and agreement is not None:
-        changed = _follow(service, link.home_id, agreement, key, notes, (policy, client))
+        exported = account.meter_point(export=True)
+        agreements = (agreement, None if exported is None else exported.agreement_at(now))
+        changed = _follow(service, link.home_id, agreements, key, notes, (policy, client))
     imported = _import_consumption(service, link.home_id, point, key, policy, client)
     status = "; ".join(notes) if notes else "ok"
     return Refreshed(status, tariff_changed=changed, slots_imported=imported)
@@ -165,23 +172,26 @@ def _apply(
 def _follow(
     service: CemService,
     home_id: int,
-    agreement: Agreement,
+    agreements: tuple[Agreement, Agreement | None],
     key: str,
     notes: list[str],
     http: tuple[RetryPolicy, httpx.Client | None],
 ) -> bool:
-    """Set the home's tariff from the agreement with its published rates; whether it changed
-    (what could not be done is added to ``notes``)."""
+    """Set the home's tariff from the import agreement with its published rates, and the
+    export agreement's; whether it changed (what could not be done is added to ``notes``)."""
     now = service.clock.now()
     current = service.store.home(home_id).tariff.model_dump(mode="json")
     try:
-        tariff, _moved = tariff_from_account(agreement, current)
+        tariff, _moved = tariff_from_account(agreements[0], current)
     except UnknownProductError as exc:
         notes.append(str(exc))
         return False
-    if agreement.registers == 2:
-        notes.append("a two-rate meter's rates are not read; the home's are kept")
-    else:
+    for agreement, export in ((agreements[0], False), (agreements[1], True)):
+        if agreement is None or (export and tariff["product"] not in EXPORT_BANDS):
+            continue
+        if agreement.registers == 2:
+            notes.append("a two-rate meter's rates are not read; the home's are kept")
+            continue
         try:
             rates = fetch_tariff_rates(
                 agreement,
@@ -190,12 +200,13 @@ def _follow(
                 base_url=service.settings.octopus_api_url,
                 policy=http[0],
                 client=http[1],
+                with_standing_charge=not export,
             )
         except AdapterError as exc:
             notes.append(f"the tariff's published rates were not read ({exc}); rates kept")
-        else:
-            tariff, note = with_rates(tariff, rates)
-            notes.extend([note] if note else [])
+            continue
+        tariff, note = with_rates(tariff, rates, export=export)
+        notes.extend([note] if note else [])
     if tariff == current:
         return False
     service.store.set_home_tariff(home_id, tariff, now, ACTOR)

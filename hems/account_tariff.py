@@ -6,7 +6,8 @@ An Octopus product code names the product family and its launch date
 (:mod:`hems.domain.tariffs`) prices the home the same way. The account gives the product; its
 rates come from the tariff's published unit rates and standing charge (:func:`with_rates`):
 the day's distinct unit rates, lowest first, are the product's bands (flat: one; Go and
-Intelligent Go: off-peak, peak; Cosy: cosy, standard, peak; Flux: night, day, peak import).
+Intelligent Go: off-peak, peak; Cosy: cosy, standard, peak; Flux: night, day, peak import),
+and the export meter's tariff's its export bands (one; Flux's three).
 Where they do not fit (a count that is not the product's, Economy 7's two registers, Agile's
 market prices) the home's rates for that product stay, or its defaults, and the refresh says
 so. A family we do not model (Tracker's daily price, a gas tariff) is refused by name and the
@@ -87,22 +88,33 @@ BANDS: dict[str, tuple[str, ...]] = {
     "flux": ("import_night_gbp_per_kwh", "import_day_gbp_per_kwh", "import_peak_gbp_per_kwh"),
 }
 """Each product's import rate fields, lowest rate first."""
+EXPORT_BANDS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(
+        ("flat", "octopus_go", "intelligent_octopus_go", "cosy_octopus", "economy_7"),
+        ("export_gbp_per_kwh",),
+    ),
+    "flux": ("export_night_gbp_per_kwh", "export_day_gbp_per_kwh", "export_peak_gbp_per_kwh"),
+}
+"""Each product's export rate fields, lowest rate first (Agile's export is the market's)."""
 
 
-def with_rates(tariff: dict[str, Any], rates: TariffRates) -> tuple[dict[str, Any], str | None]:
+def with_rates(
+    tariff: dict[str, Any], rates: TariffRates, *, export: bool = False
+) -> tuple[dict[str, Any], str | None]:
     """``tariff`` with the published standing charge and, where their count fits the
-    product's bands, unit rates; and a note when the unit rates could not be used."""
+    product's import (or ``export``) bands, unit rates; and a note when the unit rates could
+    not be used."""
     out = dict(tariff)
     if rates.standing_charge_gbp_per_day is not None:
         out["standing_charge_gbp_per_day"] = rates.standing_charge_gbp_per_day
-    fields = BANDS.get(str(tariff.get("product")), ())
+    fields = (EXPORT_BANDS if export else BANDS).get(str(tariff.get("product")), ())
     note = None
     if fields and len(fields) == len(rates.unit_rates_gbp_per_kwh):
         out.update(zip(fields, rates.unit_rates_gbp_per_kwh, strict=True))
     elif fields:
         note = (
-            f"{len(rates.unit_rates_gbp_per_kwh)} published unit rates do not fit "
-            f"{tariff.get('product')}'s {len(fields)}; its rates are kept"
+            f"{len(rates.unit_rates_gbp_per_kwh)} published {'export' if export else 'unit'} "
+            f"rates do not fit {tariff.get('product')}'s {len(fields)}; its rates are kept"
         )
     try:
         return _TARIFF.dump_python(_TARIFF.validate_python(out), mode="json"), note

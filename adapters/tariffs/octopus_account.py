@@ -363,9 +363,11 @@ def fetch_tariff_rates(
     base_url: str = BASE_URL,
     policy: RetryPolicy = DEFAULT_POLICY,
     client: httpx.Client | None = None,
+    with_standing_charge: bool = True,
 ) -> TariffRates:
-    """The agreement's unit rates over the day from ``moment_utc`` and its standing charge,
-    from the product's public endpoints (asked with the same client).
+    """The agreement's unit rates over the day from ``moment_utc`` and its standing charge
+    (not asked for an export tariff: it has none), from the product's public endpoints (asked
+    with the same client).
 
     Raises:
         AccountRefusedError, FetchError, ParseError: as :func:`fetch_consumption`.
@@ -386,13 +388,15 @@ def fetch_tariff_rates(
             max_pages=3,
             max_bytes=MAX_PAGE_BYTES,
         )
-        standing = fetch_pages(
-            f"{tariff}standing-charges/",
-            policy=policy,
-            client=http,
-            max_pages=3,
-            max_bytes=MAX_PAGE_BYTES,
-        )
+        standing = []
+        if with_standing_charge:
+            standing = fetch_pages(
+                f"{tariff}standing-charges/",
+                policy=policy,
+                client=http,
+                max_pages=3,
+                max_bytes=MAX_PAGE_BYTES,
+            )
     except ParseError as exc:
         raise ParseError(SOURCE, exc.reason) from None
     except FetchError as exc:

@@ -48,10 +48,11 @@ def evening_peak_kwh(t: datetime) -> float:
     return 0.5 if 17 <= t.hour < 20 else 0.1
 
 
-def account_on(product_code: str) -> dict[str, Any]:
+def account_on(product_code: str, export_code: str = "AGILE-OUTGOING-19-05-13") -> dict[str, Any]:
     payload = copy.deepcopy(fixture_json(f"octopus/account_{NUMBER}.json"))
-    agreement = payload["properties"][1]["electricity_meter_points"][0]["agreements"][1]
-    agreement["tariff_code"] = f"E-1R-{product_code}-C"
+    points = payload["properties"][1]["electricity_meter_points"]
+    points[0]["agreements"][1]["tariff_code"] = f"E-1R-{product_code}-C"
+    points[1]["agreements"][0]["tariff_code"] = f"E-1R-{export_code}-C"
     return payload
 
 
@@ -408,3 +409,18 @@ def test_erasing_the_home_erases_its_link(env):
     assert env.client.delete(f"/homes/{env.home_id}", headers=admin).status_code == 204
     with env.runtime.service.store.session() as s:
         assert s.execute(text("SELECT count(*) FROM octopus_accounts")).scalar_one() == 0
+
+
+def test_a_flat_tariff_takes_its_import_rate_and_the_export_tariff_s_rate(env):
+    env.octopus.serve_json(ACCOUNT_PATH, account_on("VAR-22-11-01", "OUTGOING-FIX-12M-19-05-13"))
+    env.octopus.serve_rates("VAR-22-11-01", [24.86], standing_pence=51.37)
+    env.octopus.serve_rates("OUTGOING-FIX-12M-19-05-13", [15.0], standing_pence=0.0)
+    link = env.link().json()
+    assert link["refresh_status"] == "tariff set to flat with the account's tariff's rates"
+    assert link["export_tariff_code"] == "E-1R-OUTGOING-FIX-12M-19-05-13-C"
+    tariff = env.tariff()
+    assert tariff["import_gbp_per_kwh"] == pytest.approx(0.2486)
+    assert tariff["export_gbp_per_kwh"] == pytest.approx(0.15)
+    assert tariff["standing_charge_gbp_per_day"] == pytest.approx(0.5137)  # the import's
+    asked = [path for path, _q, _a in env.octopus.requests]
+    assert not any("OUTGOING" in p and "standing-charges" in p for p in asked)
