@@ -41,6 +41,10 @@ RENAMED = {"data_dir": "state_dir"}
 BACKTEST_DATA_ENV = "HEMS_DATA_DIR"
 """The backtests' data folder (``hems.backtest.data``); the service never reads it."""
 
+LOAD_SPREAD_COVER = 0.5
+"""Default share of the load's spread to its P90 a plan keeps in dear slots; chosen from 0.5 and
+1 on January 2020, checked on October 2020 (docs/optimiser.md, "Planning on the load's spread")."""
+
 FINGERPRINT = re.compile(r"([0-9A-Fa-f]{2}[:-]){9}[0-9A-Fa-f]{2}")
 """An OpenADR fingerprint: the last 10 bytes of the certificate's SHA-256 as hex pairs."""
 
@@ -196,7 +200,7 @@ class Settings(BaseSettings):
     planner_tls_key_file: FilePath | None = None
     planner_network_private: bool = False
     planner_model_cache_shapes: int = Field(default=32, ge=0, le=10_000)
-    planner_load_spread_cover: float = Field(default=0.0, ge=0, le=1)
+    planner_load_spread_cover: float = Field(default=LOAD_SPREAD_COVER, ge=0, le=1)
     plan_deadline_s: float = Field(default=120.0, gt=0, le=3600)
     live_market: bool = False
     agile_import_product: str = Field(default="AGILE-24-10-01", pattern=r"^[A-Z0-9\-]+$")

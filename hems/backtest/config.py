@@ -11,6 +11,7 @@ from hems.demo import demo_home_spec
 from hems.domain.home import HomeSpec
 from hems.domain.preferences import Preferences
 from hems.market import MarketSource, ReplayedMarket
+from hems.settings import LOAD_SPREAD_COVER
 from hems.simulation.devices import Stay
 from hems.slot_setpoints import Safeguards
 from kernel.dsr import DsrKind
@@ -116,7 +117,7 @@ class BacktestConfig:
         load_spread_cover: the planner with forecasts plans on the expected base load plus
             this share (0-1) of its spread up to the P90, where its market gives the P90
             (``optimiser.Problem.load_spread_cover``; :class:`HistoricalForecast` does); 0:
-            the expected load.
+            the expected load. Default :data:`hems.settings.LOAD_SPREAD_COVER`.
     """
 
     home: HomeSpec = field(default_factory=demo_home_spec)
@@ -146,7 +147,7 @@ class BacktestConfig:
     warmup_cadence: Cadence = Cadence.DAILY
     plug_notice_minutes: float | None = 1.0
     safeguards: Safeguards = field(default_factory=Safeguards)
-    load_spread_cover: float = 0.0
+    load_spread_cover: float = LOAD_SPREAD_COVER
 
     def __post_init__(self) -> None:
         if self.start_utc.tzinfo is None:

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 import hems.plan_job as plan_job
+from hems.settings import LOAD_SPREAD_COVER
 from optimiser import ModeMemory
 
 
@@ -73,6 +74,6 @@ def test_two_apply_passes_at_once_send_each_setpoint_once(demo):
 def test_the_settings_load_spread_cover_reaches_the_plan_inputs(demo):
     ctl = demo.runtime.service.controller(demo.home_id)
     home = demo.runtime.store.home(demo.home_id)
+    assert ctl.plan_inputs(demo.clock.now(), home).load_spread_cover == LOAD_SPREAD_COVER
+    ctl.settings = ctl.settings.model_copy(update={"planner_load_spread_cover": 0.0})
     assert ctl.plan_inputs(demo.clock.now(), home).load_spread_cover == 0.0
-    ctl.settings = ctl.settings.model_copy(update={"planner_load_spread_cover": 0.5})
-    assert ctl.plan_inputs(demo.clock.now(), home).load_spread_cover == 0.5
