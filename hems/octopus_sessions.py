@@ -10,6 +10,13 @@ consumer chose ``octopus_join_saving_sessions`` (a preference): then the job joi
 ``joinSavingSessionsEvent`` before it starts and stores it once Octopus confirms (not tried
 for an account that has not signed up to Saving Sessions, which Octopus would refuse).
 
+An upcoming session stored from Octopus that Octopus no longer lists in ``events`` is cancelled
+and the home re-plans: ``events`` lists past sessions as well as upcoming ones (the Home
+Assistant integrations filter it by start time to find the upcoming ones), so an event gone
+from it was withdrawn. An answer listing no event at all is not taken as withdrawing any (a
+season's list is never empty once a session ran; an empty one is more likely a fault). A
+running or ended session is left as it was.
+
 Left out, with the reason in the fetch's report (logged): sessions ended or starting more than
 :data:`hems.saving_sessions.MAX_AHEAD` ahead, not on half hours, overlapping one the consumer
 entered, or without a baseline yet (tried again at the next fetch); events Octopus sent with
@@ -60,11 +67,12 @@ LinkSource = Callable[[], Iterable[tuple[int, OctopusLink]]]
 
 @dataclass
 class HomeFetch:
-    """What one fetch did for a home: sessions added (ids), events joined, events left out
-    (event id: why), or the error that stopped the fetch."""
+    """What one fetch did for a home: sessions added and cancelled (ids), events joined,
+    events left out (event id: why), or the error that stopped the fetch."""
 
     home_id: int
     added: list[int] = field(default_factory=list)
+    cancelled: list[int] = field(default_factory=list)
     joined: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     error: str | None = None
@@ -107,7 +115,7 @@ class OctopusSessionsJob:
                 continue
             report = await asyncio.to_thread(self.fetch_home, home_id, link)
             reports.append(report)
-            if report.added:
+            if report.added or report.cancelled:
                 await self.service.replan_or_defer(home_id, "Octopus saving session fetched")
         return reports
 
@@ -144,19 +152,38 @@ class OctopusSessionsJob:
             why = self._take(home_id, link, client, event, got, join, report)
             if why is not None:
                 report.skipped[event.event_id] = why
+        self._cancel_withdrawn(home_id, got, report)
         # every run sees the same events again: what was left out is said at debug level
         # (the fetch's report holds it), what changed at info
-        level = logging.INFO if report.added or report.joined else logging.DEBUG
-        if report.added or report.joined or report.skipped:
+        changed = report.added or report.joined or report.cancelled
+        if changed or report.skipped:
             log.log(
-                level,
-                "home %s: Octopus saving sessions: added %s, joined %s, left out %s",
+                logging.INFO if changed else logging.DEBUG,
+                "home %s: Octopus saving sessions: added %s, joined %s, cancelled %s "
+                "(withdrawn by Octopus), left out %s",
                 home_id,
                 report.added,
                 report.joined,
+                report.cancelled,
                 report.skipped,
             )
         return report
+
+    def _cancel_withdrawn(self, home_id: int, got: AccountSessions, report: HomeFetch) -> None:
+        """Cancel the home's upcoming Octopus sessions that ``events`` no longer lists (module
+        docstring); nothing on an answer listing no event."""
+        if not got.listed_event_ids:
+            return
+        store, now = self.service.store, self.service.clock.now()
+        for s in store.saving_sessions(home_id):
+            if (
+                s.source == "octopus"
+                and s.cancelled_at is None
+                and s.start > now
+                and s.octopus_event_id not in got.listed_event_ids
+            ):
+                store.cancel_saving_session(home_id, s.id, now, ACTOR)
+                report.cancelled.append(s.id)
 
     def _take(
         self,

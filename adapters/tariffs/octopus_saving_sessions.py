@@ -86,6 +86,9 @@ class AccountSessions:
     joined_event_ids: frozenset[str]
     events: tuple[SavingEvent, ...]
     rejected: tuple[RejectedEvent, ...]
+    listed_event_ids: frozenset[str] = frozenset()
+    """The id of every entry ``events`` listed, dev and rejected ones included: ``events``
+    holds past events as well as upcoming ones, so an event it no longer lists was withdrawn."""
 
 
 def _event_id(raw: Any) -> str | None:
@@ -148,6 +151,9 @@ def parse_saving_sessions(data: Any) -> AccountSessions:
         raise ParseError(SOURCE, f"{len(raw_events)} events, more than {MAX_EVENTS}")
     events: list[SavingEvent] = []
     rejected: list[RejectedEvent] = []
+    listed = frozenset(
+        i for i in (_event_id(r.get("id")) for r in raw_events if isinstance(r, dict)) if i
+    )
     for raw in raw_events:
         if isinstance(raw, dict) and raw.get("devEvent") is True:
             continue
@@ -163,6 +169,7 @@ def parse_saving_sessions(data: Any) -> AccountSessions:
             joined_event_ids=frozenset(),
             events=tuple(events),
             rejected=tuple(rejected),
+            listed_event_ids=listed,
         )
     if not isinstance(account, dict):
         raise ParseError(SOURCE, "savingSessions.account is not an object")
@@ -175,6 +182,7 @@ def parse_saving_sessions(data: Any) -> AccountSessions:
         joined_event_ids=frozenset(i for i in ids if i is not None),
         events=tuple(events),
         rejected=tuple(rejected),
+        listed_event_ids=listed,
     )
 
 

@@ -184,3 +184,65 @@ def test_hostile_events_are_left_out_saying_why(client, demo):
         "103": "Octopus sent nonsense: ends before it starts",
     }
     assert demo.runtime.service.store.saving_sessions(demo.home_id) == []
+
+
+PAST_EVENT = {
+    "id": 80,
+    "code": "EVENT_80",
+    "startAt": "2026-11-20T17:00:00+00:00",
+    "endAt": "2026-11-20T18:00:00+00:00",
+    "rewardPerKwhInOctoPoints": 1600,
+    "devEvent": False,
+}
+"""A session of the season that has run: ``events`` keeps listing those."""
+
+
+def test_an_upcoming_session_octopus_withdraws_is_cancelled_and_the_home_replans(client, demo):
+    store = demo.runtime.service.store
+    before, start = _planned(client, demo)
+    in_session = (before.index >= start) & (before.index < start + timedelta(hours=1))
+    with fake_octopus() as fake:
+        events = fake.sessions["data"]["savingSessions"]["events"]
+        events.clear()
+        _announce(fake, 101, start)  # joined in the recorded payload
+        events.append(dict(PAST_EVENT))
+        job = _job(demo, fake.url)
+        [report] = client.portal.call(job.run)
+        [session] = store.saving_sessions(demo.home_id)
+        planned = store.latest_plan(demo.home_id).schedule["grid_import_kw"]
+        assert planned[in_session].sum() < 0.5 * before[in_session].sum()
+
+        events.clear()  # a list of nothing: not trusted to withdraw anything
+        [report] = client.portal.call(job.run)
+        assert report.cancelled == []
+        assert store.saving_sessions(demo.home_id)[0].cancelled_at is None
+
+        events.append(dict(PAST_EVENT))  # the season's list without 101: withdrawn
+        plans_before = store.latest_plan_id(demo.home_id)
+        [report] = client.portal.call(job.run)
+        assert report.cancelled == [session.id]
+        [cancelled] = store.saving_sessions(demo.home_id)
+        assert cancelled.cancelled_at == demo.clock.now()
+        assert store.latest_plan_id(demo.home_id) != plans_before  # re-planned without it
+        after = store.latest_plan(demo.home_id).schedule["grid_import_kw"]
+        assert after[in_session].sum() > 2 * planned[in_session].sum()
+
+        [again] = client.portal.call(job.run)  # said once
+        assert again.cancelled == []
+
+
+def test_a_running_session_octopus_stops_listing_is_left_as_it_was(client, demo):
+    store = demo.runtime.service.store
+    _planned(client, demo)
+    with fake_octopus() as fake:
+        events = fake.sessions["data"]["savingSessions"]["events"]
+        events.clear()
+        _announce(fake, 101, demo.clock.now())  # joined, running from now
+        job = _job(demo, fake.url)
+        client.portal.call(job.run)
+        demo.clock.advance(timedelta(minutes=10))
+        events[:] = [dict(PAST_EVENT)]
+        [report] = client.portal.call(job.run)
+    assert report.cancelled == []
+    [session] = store.saving_sessions(demo.home_id)
+    assert session.cancelled_at is None

@@ -219,6 +219,8 @@ def test_a_bad_event_does_not_hide_the_good_ones_and_nan_travels_as_json():
         ("8", "reward nan points/kWh out of range"),
         ("?", "not an object"),
     ]
+    # listed, so not withdrawn: the rejected one and the dev event too
+    assert got.listed_event_ids == {"101", "102", "90", "8"}
 
 
 def test_an_account_not_signed_up_has_no_joined_events():
