@@ -10,8 +10,11 @@ consumer chose ``octopus_join_saving_sessions`` (a preference): then the job joi
 ``joinSavingSessionsEvent`` before it starts and stores it once Octopus confirms (not tried
 for an account that has not signed up to Saving Sessions, which Octopus would refuse).
 
-An upcoming session stored from Octopus that Octopus no longer lists in ``events`` is cancelled
-and the home re-plans: ``events`` lists past sessions as well as upcoming ones (the Home
+An upcoming session stored from Octopus whose event Octopus lists with other times is moved to
+them, its baseline computed again for them, and the home re-plans (the event's id stays; a
+move that cannot be taken, e.g. onto another session or past its end, cancels it, saying why:
+Octopus pays nothing at the old times). One that Octopus no longer lists in ``events`` is
+cancelled and the home re-plans: ``events`` lists past sessions as well as upcoming ones (the Home
 Assistant integrations filter it by start time to find the upcoming ones), so an event gone
 from it was withdrawn. An answer listing no event at all is not taken as withdrawing any (a
 season's list is never empty once a session ran; an empty one is more likely a fault). A
@@ -29,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, timedelta
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 
@@ -67,11 +70,12 @@ LinkSource = Callable[[], Iterable[tuple[int, OctopusLink]]]
 
 @dataclass
 class HomeFetch:
-    """What one fetch did for a home: sessions added and cancelled (ids), events joined,
+    """What one fetch did for a home: sessions added, moved and cancelled (ids), events joined,
     events left out (event id: why), or the error that stopped the fetch."""
 
     home_id: int
     added: list[int] = field(default_factory=list)
+    moved: list[int] = field(default_factory=list)
     cancelled: list[int] = field(default_factory=list)
     joined: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
@@ -115,7 +119,7 @@ class OctopusSessionsJob:
                 continue
             report = await asyncio.to_thread(self.fetch_home, home_id, link)
             reports.append(report)
-            if report.added or report.cancelled:
+            if report.added or report.moved or report.cancelled:
                 await self.service.replan_or_defer(home_id, "Octopus saving session fetched")
         return reports
 
@@ -146,7 +150,15 @@ class OctopusSessionsJob:
         store, now = self.service.store, self.service.clock.now()
         known = store.octopus_event_ids(home_id)
         join = store.preferences(home_id).octopus_join_saving_sessions
+        upcoming = {
+            s.octopus_event_id: s
+            for s in store.saving_sessions(home_id)
+            if s.source == "octopus" and s.cancelled_at is None and s.start > now
+        }
         for event in got.events:
+            if event.event_id in upcoming:
+                self._follow_move(home_id, upcoming[event.event_id], event, report)
+                continue
             if event.event_id in known or event.end <= now or event.start > now + MAX_AHEAD:
                 continue
             why = self._take(home_id, link, client, event, got, join, report)
@@ -155,19 +167,52 @@ class OctopusSessionsJob:
         self._cancel_withdrawn(home_id, got, report)
         # every run sees the same events again: what was left out is said at debug level
         # (the fetch's report holds it), what changed at info
-        changed = report.added or report.joined or report.cancelled
+        changed = report.added or report.joined or report.moved or report.cancelled
         if changed or report.skipped:
             log.log(
                 logging.INFO if changed else logging.DEBUG,
-                "home %s: Octopus saving sessions: added %s, joined %s, cancelled %s "
-                "(withdrawn by Octopus), left out %s",
+                "home %s: Octopus saving sessions: added %s, joined %s, moved %s, cancelled %s, "
+                "left out %s",
                 home_id,
                 report.added,
                 report.joined,
+                report.moved,
                 report.cancelled,
                 report.skipped,
             )
         return report
+
+    def _follow_move(
+        self, home_id: int, stored: StoredSavingSession, event: SavingEvent, report: HomeFetch
+    ) -> None:
+        """Move an upcoming stored session to the times Octopus now gives its event (module
+        docstring); cancel it, saying why, when the new times cannot be taken."""
+        start, end = event.start.astimezone(UTC), event.end.astimezone(UTC)
+        if (start, end) == (stored.start, stored.end):
+            return
+        store, now = self.service.store, self.service.clock.now()
+        why: str | None = None
+        if any(at.minute % 30 or at.second or at.microsecond for at in (start, end)):
+            why = "moved to times not on half hours"
+        elif end <= now or start > now + MAX_AHEAD:
+            why = "moved to times past or too far ahead"
+        elif (found := session_baseline(store, home_id, start, end)) is None:
+            why = "moved to times without a baseline"
+        else:
+            method, baseline = found
+            moved = replace(
+                stored, start=start, end=end, baseline_kw=baseline, baseline_method=method
+            )
+            try:
+                store.move_saving_session(home_id, stored.id, moved, now, ACTOR)
+            except OverlapError as exc:
+                why = f"moved onto another session: {exc}"
+            else:
+                report.moved.append(stored.id)
+                return
+        store.cancel_saving_session(home_id, stored.id, now, ACTOR)
+        report.cancelled.append(stored.id)
+        report.skipped[event.event_id] = f"cancelled: {why}"
 
     def _cancel_withdrawn(self, home_id: int, got: AccountSessions, report: HomeFetch) -> None:
         """Cancel the home's upcoming Octopus sessions that ``events`` no longer lists (module

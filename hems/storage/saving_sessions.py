@@ -67,7 +67,7 @@ def _stored(row: SavingSessionRow) -> StoredSavingSession:
 
 
 class SavingSessionRecords(StoreBase):
-    """Enter, list and cancel a home's sessions."""
+    """Enter, list, move and cancel a home's sessions."""
 
     def add_saving_session(
         self,
@@ -137,6 +137,44 @@ class SavingSessionRecords(StoreBase):
                 .order_by(SavingSessionRow.start)
             )
             return [_stored(r) for r in rows]
+
+    def move_saving_session(
+        self,
+        home_id: int,
+        session_id: int,
+        moved: StoredSavingSession,
+        now: datetime,
+        actor: str,
+    ) -> None:
+        """Give a session the times and baseline of ``moved`` (the scheme moved it) and audit
+        it; :class:`OverlapError` when the new times overlap another of the home's sessions
+        not cancelled, NotFoundError when the home has no such session."""
+        with self.write_transaction(lock_home=home_id) as s:
+            row = s.get(SavingSessionRow, session_id, with_for_update=True)
+            if row is None or row.home_id != home_id:
+                raise NotFoundError(f"saving session {session_id}")
+            clash = s.scalars(
+                select(SavingSessionRow).where(
+                    SavingSessionRow.home_id == home_id,
+                    SavingSessionRow.id != session_id,
+                    SavingSessionRow.cancelled_at.is_(None),
+                    SavingSessionRow.start < moved.end,
+                    SavingSessionRow.end > moved.start,
+                )
+            ).first()
+            if clash is not None:
+                raise OverlapError(clash.id, clash.start, clash.end)
+            detail = {
+                "id": session_id,
+                "from": [row.start.isoformat(), row.end.isoformat()],
+                "to": [moved.start.isoformat(), moved.end.isoformat()],
+                "baseline_method": moved.baseline_method,
+            }
+            row.start, row.end = moved.start, moved.end
+            row.baseline_kw = list(moved.baseline_kw)
+            row.baseline_method = moved.baseline_method
+            s.add(audit_row(home_id, now, actor, "saving_session.move", detail))
+        self.changed("saving_sessions", home_id)
 
     def octopus_event_ids(self, home_id: int) -> set[str]:
         """The Octopus events the home has stored, cancelled ones included."""

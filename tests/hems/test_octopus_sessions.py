@@ -246,3 +246,73 @@ def test_a_running_session_octopus_stops_listing_is_left_as_it_was(client, demo)
     assert report.cancelled == []
     [session] = store.saving_sessions(demo.home_id)
     assert session.cancelled_at is None
+
+
+def test_a_session_octopus_moves_is_moved_and_the_home_replans(client, demo):
+    store = demo.runtime.service.store
+    before, start = _planned(client, demo)
+    later = start + timedelta(hours=2)
+
+    def window(at):
+        return (before.index >= at) & (before.index < at + timedelta(hours=1))
+
+    with fake_octopus() as fake:
+        fake.sessions["data"]["savingSessions"]["events"].clear()
+        _announce(fake, 101, start)  # joined in the recorded payload
+        job = _job(demo, fake.url)
+        client.portal.call(job.run)
+        [session] = store.saving_sessions(demo.home_id)
+
+        _announce(fake, 101, later)  # Octopus moved it two hours on
+        [report] = client.portal.call(job.run)
+        assert report.moved == [session.id]
+        assert report.cancelled == []
+        [moved] = store.saving_sessions(demo.home_id)
+        assert (moved.id, moved.start, moved.end) == (
+            session.id,
+            later.to_pydatetime(),
+            (later + timedelta(hours=1)).to_pydatetime(),
+        )
+        assert moved.cancelled_at is None
+        assert len(moved.baseline_kw) == 2
+        after = store.latest_plan(demo.home_id).schedule["grid_import_kw"]
+        assert after[window(start)].sum() > 0.5 * before[window(start)].sum()  # free again
+
+        [again] = client.portal.call(job.run)  # nothing more to do
+        assert again.moved == again.cancelled == []
+
+        # moved to times it cannot take: cancelled, saying why
+        _announce(fake, 101, later + timedelta(minutes=10))
+        [report] = client.portal.call(job.run)
+        assert report.cancelled == [session.id]
+        assert report.skipped == {"101": "cancelled: moved to times not on half hours"}
+        [cancelled] = store.saving_sessions(demo.home_id)
+        assert cancelled.cancelled_at is not None
+
+
+def test_a_session_octopus_moves_onto_one_the_consumer_entered_is_cancelled(client, demo):
+    store = demo.runtime.service.store
+    _, start = _planned(client, demo)
+    later = start + timedelta(hours=2)
+    entered = {"start": later.isoformat(), "end": (later + timedelta(hours=1)).isoformat()}
+    with fake_octopus() as fake:
+        fake.sessions["data"]["savingSessions"]["events"].clear()
+        _announce(fake, 101, start)
+        job = _job(demo, fake.url)
+        client.portal.call(job.run)
+        r = client.post(
+            f"/homes/{demo.home_id}/saving-sessions",
+            json={**entered, "reward_p_per_kwh": 100},
+            headers=demo.auth(),
+        )
+        assert r.status_code == 201, r.text
+        _announce(fake, 101, later + timedelta(minutes=30))
+        [report] = client.portal.call(job.run)
+    assert report.moved == []
+    assert report.skipped["101"].startswith(
+        f"cancelled: moved onto another session: overlaps session {r.json()['id']}"
+    )
+    octopus, consumer = store.saving_sessions(demo.home_id)
+    assert octopus.cancelled_at is not None
+    assert octopus.start == start  # left at its old times, cancelled
+    assert consumer.cancelled_at is None
