@@ -89,11 +89,13 @@ class Refreshed:
         status: ``ok`` or what went wrong or was left undone, for the consumer.
         tariff_changed: the home's tariff was set to another product.
         slots_imported: half-hours of consumption stored.
+        reached: the account was read (the status then says what was done or left undone).
     """
 
     status: str
     tariff_changed: bool = False
     slots_imported: int = 0
+    reached: bool = False
 
 
 def refresh_home(
@@ -128,8 +130,9 @@ def refresh_home(
         done = Refreshed(f"Octopus answered something unexpected: {exc.reason}")
     except (AdapterError, SecretsUnavailableError, ValueError) as exc:
         done = Refreshed(f"not refreshed: {exc}")
-    if done.status != "ok":
-        log.warning("home %s: Octopus account refresh: %s", home_id, done.status)
+    if done.status != "ok":  # a failure warns; a tariff changed or not followed informs
+        level = logging.INFO if done.reached else logging.WARNING
+        log.log(level, "home %s: Octopus account refresh: %s", home_id, done.status)
     service.store.note_octopus_refresh(home_id, now, done.status, codes)
     return done
 
@@ -166,7 +169,7 @@ def _apply(
         changed = _follow(service, link.home_id, agreements, key, notes, (policy, client))
     imported = _import_consumption(service, link.home_id, point, key, policy, client)
     status = "; ".join(notes) if notes else "ok"
-    return Refreshed(status, tariff_changed=changed, slots_imported=imported)
+    return Refreshed(status, tariff_changed=changed, slots_imported=imported, reached=True)
 
 
 def _follow(

@@ -257,11 +257,18 @@ def test_octopus_failing_at_refresh_is_a_status_not_a_crash(env, answer, status)
     assert status in env.client.get(env.url, headers=env.headers).json()["refresh_status"]
 
 
-def test_a_key_refused_later_asks_for_a_new_link(env):
-    assert env.link().status_code == 200
+def test_a_key_refused_later_asks_for_a_new_link(env, caplog):
+    caplog.set_level(logging.INFO, logger="hems.account_refresh")
+    assert env.link().status_code == 200  # the rates updated: said, not warned
+    mine = [r for r in caplog.records if r.name == "hems.account_refresh"]
+    assert mine
+    assert all(r.levelno == logging.INFO for r in mine)
     env.octopus.api_key = "sk_live_RotatedKey1111"
     done = refresh_home(env.runtime.service, env.home_id, policy=FAST)
     assert "link the account again" in done.status
+    assert not done.reached
+    assert any("link the account again" in r.getMessage() for r in caplog.records)
+    assert "RotatedKey" not in caplog.text
 
 
 def test_unlinking_deletes_the_key_and_keeps_the_tariff(env):
