@@ -40,7 +40,7 @@ from hems.saving_sessions import import_rewards
 from hems.settings import Settings
 from hems.site_guard import SiteMeterRead, guard_tick, with_wanted
 from hems.slot_setpoints import Safeguards, SentSetpoint, ramp_move, slot_setpoints
-from hems.storage.setpoint_records import StoredSetpoint
+from hems.storage.setpoint_records import NewDecision, StoredSetpoint
 from hems.storage.store import Store
 from hems.storage.tables import TelemetryRow
 from kernel.devices import DeviceCapabilities, DeviceState, DeviceUnavailableError
@@ -361,20 +361,15 @@ class HomeController:
                 self, schedule, home, now, overrides.devices | unplugged
             )
             self.schedules_plan_id, self.schedules_due = plan_id, True
-        for decision in decided.decisions:
-            self.guard_wanted[decision.device] = power = decision.setpoint.power_kw
-            capped = self.guard.capped(decision.device, power)
-            self.store.add_setpoint(
-                self.home_id,
-                decision.device,
-                capped,
-                decision.reason if capped == power else TURN_DOWN_REASON,
-                plan_id,
-                now,
-                decision.effective_at,
-                follow_site=decision.setpoint.follow_site,
-                store_surplus=decision.setpoint.store_surplus,
-            )
+        rows = []
+        for dec in decided.decisions:
+            self.guard_wanted[dec.device] = power = dec.setpoint.power_kw
+            capped = self.guard.capped(dec.device, power)
+            reason = dec.reason if capped == power else TURN_DOWN_REASON
+            mode = (dec.setpoint.follow_site, dec.setpoint.store_surplus)
+            rows.append(NewDecision(dec.device, capped, reason, dec.effective_at, *mode))
+        if rows:  # the home's decisions in one commit
+            self.store.add_setpoints(self.home_id, plan_id, now, rows)
 
     def safeguards(self) -> Safeguards:
         """The dispatch's safeguards as the settings switch them."""

@@ -63,3 +63,16 @@ class StoredSetpoint:
         return Setpoint(
             power_kw=self.power_kw, follow_site=self.follow_site, store_surplus=self.store_surplus
         )
+
+
+@dataclass(frozen=True, slots=True)
+class NewDecision:
+    """A decision to store (:meth:`SetpointRecords.add_setpoints`): its device, power [kW],
+    why (``reason``), when it is due (``effective_at``) and its mode."""
+
+    device: str
+    power_kw: float
+    reason: str
+    effective_at: datetime
+    follow_site: bool = False
+    store_surplus: bool = False

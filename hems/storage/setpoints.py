@@ -13,7 +13,12 @@ from sqlalchemy.orm import Session
 
 from hems.storage.database import NotFoundError, StoreBase, lock_home_row
 from hems.storage.fencing import check_fence
-from hems.storage.setpoint_records import SetpointKind, SetpointStatus, StoredSetpoint
+from hems.storage.setpoint_records import (
+    NewDecision,
+    SetpointKind,
+    SetpointStatus,
+    StoredSetpoint,
+)
 from hems.storage.tables import SetpointRow
 
 UNSENT = (SetpointStatus.PENDING, SetpointStatus.FAILED)
@@ -127,26 +132,38 @@ class SetpointRecords(StoreBase):
         ``device`` from ``effective_at``, in the mode ``follow_site`` / ``store_surplus``
         (:class:`adapters.devices.driver.Setpoint`); it supersedes the device's decision still
         waiting, if any."""
+        decision = NewDecision(device, power_kw, reason, effective_at, follow_site, store_surplus)
+        return self.add_setpoints(home_id, plan_id, now, [decision])[0]
+
+    def add_setpoints(
+        self, home_id: int, plan_id: int | None, now: datetime, decisions: Sequence[NewDecision]
+    ) -> list[int]:
+        """Store several decisions of one home (:meth:`add_setpoint` each) in one transaction:
+        the slot's dispatch of a home is one commit, not one a device (a fleet's writes queue
+        for SQLite's one writer). Their ids, in order."""
         with self.write_transaction(lock_home=home_id) as s:
             check_fence(s, self.fencing, home_id)  # only the home's lease holder dispatches
-            # A newer decision replaces one still waiting for its randomised delay.
-            _supersede_unsent(s, home_id, device)
-            row = SetpointRow(
-                home_id=home_id,
-                device_name=device,
-                power_kw=power_kw,
-                reason=reason,
-                kind=SetpointKind.DECISION,
-                follow_site=follow_site,
-                store_surplus=store_surplus,
-                status=SetpointStatus.PENDING,
-                plan_id=plan_id,
-                created_at=now,
-                effective_at=effective_at,
-            )
-            s.add(row)
-            s.flush()
-            return row.id
+            rows = []
+            for d in decisions:
+                # A newer decision replaces one still waiting for its randomised delay.
+                _supersede_unsent(s, home_id, d.device)
+                row = SetpointRow(
+                    home_id=home_id,
+                    device_name=d.device,
+                    power_kw=d.power_kw,
+                    reason=d.reason,
+                    kind=SetpointKind.DECISION,
+                    follow_site=d.follow_site,
+                    store_surplus=d.store_surplus,
+                    status=SetpointStatus.PENDING,
+                    plan_id=plan_id,
+                    created_at=now,
+                    effective_at=d.effective_at,
+                )
+                s.add(row)
+                s.flush()
+                rows.append(row)
+            return [r.id for r in rows]
 
     def due_setpoints(self, home_id: int, now: datetime) -> list[StoredSetpoint]:
         """Decisions whose time has come and that were not yet applied (oldest first)."""

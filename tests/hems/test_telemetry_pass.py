@@ -59,8 +59,13 @@ def test_the_slot_cycle_reads_every_home_then_plans_with_one_write_of_readings(
     batches = _counting(monkeypatch, service.store, "add_telemetry_of_homes")
     one_home = _counting(monkeypatch, service.store, "add_telemetry")
     reads = _counting(monkeypatch, service.store, "home")
+    decided = _counting(monkeypatch, service.store, "add_setpoints")
+    decided_alone = _counting(monkeypatch, service.store, "add_setpoint")
     asyncio.run(service.cycle_all())
     assert len(batches) == 1  # the readings of all homes at once
+    assert len(decided) == 1  # and the home's decisions in one commit
+    assert len(decided[0][3]) > 1
+    assert decided_alone == []
     assert one_home == []
     assert reads == []  # the pass's record planned the home
     assert _rows(demo) - before == len(ctl.drivers) > 0

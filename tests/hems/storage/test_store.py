@@ -387,3 +387,25 @@ def test_the_setpoints_in_force_of_several_homes_at_once_match_each_devices_own(
         for device, record in got[home].items():
             assert record == store.last_applied_setpoint(home, device)
     assert store.last_applied_setpoints([homes[2]]) == {}
+
+
+def test_a_homes_decisions_stored_at_once_supersede_each_devices_waiting_one(store):
+    from hems.storage.setpoint_records import NewDecision
+
+    home = store.create_home(demo_home_spec(), MONDAY_5PM, "test")
+    t = MONDAY_5PM
+    waiting = store.add_setpoint(home, "EV", 7.4, "plan", None, t, t + timedelta(minutes=5))
+    kept = store.add_setpoint(home, "Heat pump", 1.0, "plan", None, t, t + timedelta(minutes=5))
+    decisions = [
+        NewDecision("EV", 3.0, "plan", t, follow_site=False),
+        NewDecision("Battery", -2.0, "plan", t + timedelta(seconds=30), True, True),
+    ]
+    ids = store.add_setpoints(home, None, t, decisions)
+    rows = {s.id: s for s in store.setpoints(home, t)}
+    assert rows[waiting].status is SetpointStatus.SUPERSEDED  # the EV's decision replaced
+    assert rows[kept].status is SetpointStatus.PENDING  # another device's is not
+    ev, battery = (rows[i] for i in ids)
+    assert (ev.device_name, ev.power_kw, ev.kind) == ("EV", 3.0, SetpointKind.DECISION)
+    assert (battery.follow_site, battery.store_surplus) == (True, True)
+    assert battery.effective_at == t + timedelta(seconds=30)
+    assert [s.id for s in store.due_setpoints(home, t)] == [ids[0]]
