@@ -23,6 +23,8 @@ from .conftest import make_demo
 class RecordingFleet:
     """Stands in for :class:`hems.vens.VenFleet`: what the ownership asked of it."""
 
+    push = None  # no push endpoint: the homes poll
+
     def __init__(self) -> None:
         self.added: list[int] = []
         self.removed: list[tuple[int, bool]] = []
