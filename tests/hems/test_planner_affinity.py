@@ -104,12 +104,15 @@ def test_a_homes_plans_stay_on_its_worker_and_move_when_it_is_killed(tmp_path):
             assert all(ran == {h: [where[h]] for h in homes} for ran in batches[1:])
             assert where == {h: planner.choice.choose(f"home{h}") for h in homes}
             assert planner.choice.rehashes == 1  # the worker set was read once, unchanged
-            # each worker kept its homes' models (the copies share a shape in a slot) at the
-            # setting's size, and re-plans hit them
+            # each worker keeps models at the setting's size; re-plans hit them on the worker
+            # with the most homes (at least 3 of the 6: the copies share a shape in a slot, the
+            # first seen is not kept, the second builds). Which worker gets how many homes
+            # depends on the cluster's random ports: one home alone never hits, as its shape
+            # moves with the car's window from slot to slot.
             stats = client.run(process_cache_stats)
-            for worker in set(where.values()):
-                assert stats[worker].max_models == 5
-                assert stats[worker].hits > 0
+            assert all(stats[worker].max_models == 5 for worker in set(where.values()))
+            busiest = Counter(where.values()).most_common(1)[0][0]
+            assert stats[busiest].hits > 0
 
             pids: dict[str, int] = client.run(os.getpid)
             victim = where[homes[0]]
