@@ -32,6 +32,7 @@ from hems.account_secrets import FernetKeyFile, OctopusUrl
 from hems.domain.connections import DeviceSettings
 from hems.planner_security import scheduler_problem
 from hems.signing_settings import signing_problem
+from hems.ven_transport_settings import push_base_url, push_problem, vtn_tls_problem
 
 log = logging.getLogger(__name__)
 
@@ -346,18 +347,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _tls_complete(self) -> Settings:
-        """The checks :class:`adapters.openadr.tls.TlsSettings` makes when the VENs start,
-        made at start-up instead."""
-        if self.vtn_url.startswith("https"):
-            if not (self.ven_cert_file and self.ven_key_file):
-                raise ValueError(
-                    "an https vtn_url needs ven_cert_file and ven_key_file (mutual TLS)"
-                )
-            if not (self.vtn_ca_file or self.vtn_fingerprint):
-                raise ValueError(
-                    "an https vtn_url needs vtn_ca_file (the CA the VTN's certificate chains "
-                    "to), vtn_fingerprint (the VTN's pinned certificate) or both"
-                )
+        problem = vtn_tls_problem(self)  # hems.ven_transport_settings
+        if problem:
+            raise ValueError(problem)
         return self
 
     @model_validator(mode="after")
@@ -378,49 +370,15 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _push_complete(self) -> Settings:
-        """A half-configured push listener is refused at start-up, naming what is missing
-        (it would otherwise fail at the first push, or accept pushes from anyone)."""
-        given = [
-            name
-            for name in ("ven_push_cert_file", "ven_push_key_file", "ven_push_url")
-            if getattr(self, name)
-        ]
-        if not self.ven_push_port:
-            if given:
-                raise ValueError(
-                    f"{', '.join(given)} set but ven_push_port is 0: set the port to serve the "
-                    "VENs' push endpoint, or remove them"
-                )
-            return self
-        needed = {
-            "ven_push_cert_file": self.ven_push_cert_file,
-            "ven_push_key_file": self.ven_push_key_file,
-            "vtn_url": self.vtn_url,
-            "vtn_ca_file (the CA the VTN's client certificate chains to)": self.vtn_ca_file,
-            "vtn_fingerprint (the VTN's certificate, compared on each push)": (
-                self.vtn_fingerprint
-            ),
-        }
-        missing = [name for name, value in needed.items() if not value]
-        if missing:
-            raise ValueError(f"ven_push_port needs {', '.join(missing)}")
-        if not self.ven_push_url and self.ven_push_host in ("0.0.0.0", "::", ""):
-            raise ValueError(
-                f"ven_push_host {self.ven_push_host!r} is a wildcard address: set ven_push_url "
-                "to the address the VTN reaches the push endpoint at"
-            )
+        problem = push_problem(self)  # hems.ven_transport_settings
+        if problem:
+            raise ValueError(problem)
         return self
 
     @property
     def ven_push_base_url(self) -> str:
         """The push endpoint's address as the VTN reaches it (empty: no push listener)."""
-        if not self.ven_push_port:
-            return ""
-        if self.ven_push_url:
-            return self.ven_push_url.rstrip("/")
-        host = self.ven_push_host
-        host = f"[{host}]" if ":" in host else host
-        return f"https://{host}:{self.ven_push_port}"
+        return push_base_url(self)
 
     @property
     def ven_signing_files(self) -> tuple[Path, Path] | None:
