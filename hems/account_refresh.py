@@ -49,7 +49,8 @@ from hems.account_tariff import (
 )
 from hems.iog_dispatches import IogDispatchesJob
 from hems.measured_load import ACCOUNT_IMPORT, HISTORY_DAYS, SLOT_MINUTES
-from hems.octopus_sessions import OctopusLink, OctopusSessionsJob
+from hems.octopus_jobs import OctopusLink
+from hems.octopus_sessions import OctopusSessionsJob
 from hems.service import CemService
 from hems.storage.octopus_accounts import LINKS, StoredAccountLink
 from hems.storage.store import Store

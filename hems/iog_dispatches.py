@@ -21,24 +21,17 @@ down, a malformed answer) keeps the last known slots and says so in the log, wit
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from zoneinfo import ZoneInfo
 
-import httpx
-
 from adapters.errors import AdapterError
-from adapters.http import DEFAULT_POLICY, USER_AGENT, RetryPolicy
 from adapters.tariffs.octopus_dispatches import AccountDispatches, fetch_dispatches
-from adapters.tariffs.octopus_graphql import GRAPHQL_URL, OctopusGraphQL
 from hems.domain.tariffs import IntelligentOctopusGo
-from hems.octopus_sessions import LinkSource, OctopusLink
-from hems.service import CemService
+from hems.octopus_jobs import LinkedAccountJob, OctopusLink
 from hems.storage.database import NotFoundError
 
 log = logging.getLogger(__name__)
@@ -100,59 +93,11 @@ class DispatchFetch:
     error: str | None = None
 
 
-class IogDispatchesJob:
-    """The ``octopus_dispatches`` job: one GraphQL client per home (its token cached across
-    runs, dropped when the link changes or goes), all on one HTTP connection pool that keeps
-    no cookie (as :class:`hems.octopus_sessions.OctopusSessionsJob`: a new pool per request
-    costs tens of ms, and one consumer's request must never carry another's cookie)."""
+class IogDispatchesJob(LinkedAccountJob[DispatchFetch]):
+    """The ``octopus_dispatches`` job (:class:`hems.octopus_jobs.LinkedAccountJob`)."""
 
-    def __init__(
-        self,
-        service: CemService,
-        links: LinkSource,
-        *,
-        url: str = GRAPHQL_URL,
-        policy: RetryPolicy = DEFAULT_POLICY,
-    ) -> None:
-        self.service = service
-        self._links = links
-        self._url = url
-        self._policy = policy
-        self._clients: dict[int, tuple[OctopusLink, OctopusGraphQL]] = {}
-        no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=()))
-        self._http = httpx.Client(headers={"User-Agent": USER_AGENT}, cookies=no_cookies)
-
-    def close(self) -> None:
-        """Close the connection pool (tests; the service's end closes the process)."""
-        self._http.close()
-
-    async def run(self) -> list[DispatchFetch]:
-        """Fetch every linked IOG home this replica runs; re-plan those whose slots changed."""
-        links = await asyncio.to_thread(lambda: list(self._links()))
-        for gone in set(self._clients) - {home_id for home_id, _ in links}:
-            del self._clients[gone]
-        reports = []
-        for home_id, link in links:
-            if not self.service.runs(home_id):
-                continue
-            report = await asyncio.to_thread(self.fetch_home, home_id, link)
-            if report is None:
-                continue
-            reports.append(report)
-            if report.changed:
-                await self.service.replan_or_defer(home_id, "Octopus smart-charge slots")
-        return reports
-
-    def _client(self, home_id: int, link: OctopusLink) -> OctopusGraphQL:
-        held = self._clients.get(home_id)
-        if held is None or held[0] != link:
-            now = self.service.clock.now
-            client = OctopusGraphQL(
-                link.api_key, url=self._url, policy=self._policy, now=now, client=self._http
-            )
-            held = (link, client)
-            self._clients[home_id] = held
-        return held[1]
+    def replan_reason(self, report: DispatchFetch) -> str | None:
+        return "Octopus smart-charge slots" if report.changed else None
 
     def fetch_home(self, home_id: int, link: OctopusLink) -> DispatchFetch | None:
         """Fetch one home's dispatches and store the slots they grant when they changed;
@@ -168,7 +113,7 @@ class IogDispatchesJob:
         report = DispatchFetch(home_id)
         kept = tuple(s for s in tariff.smart_charge_slots_utc if s + HALF_HOUR > now)
         try:
-            got = fetch_dispatches(self._client(home_id, link), link.account_number)
+            got = fetch_dispatches(self.client(home_id, link), link.account_number)
         except AdapterError as exc:
             report.error = f"{type(exc).__name__}: {exc}"
             report.slots = kept

@@ -21,7 +21,7 @@ from hems.iog_dispatches import (
     IogDispatchesJob,
     granted_slots,
 )
-from hems.octopus_sessions import OctopusLink
+from hems.octopus_jobs import OctopusLink
 from hems.storage.octopus_accounts import StoredAccountLink
 from hems.tariff_prices import tariff_prices
 from optimiser import TimeGrid

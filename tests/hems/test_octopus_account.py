@@ -27,7 +27,7 @@ from hems.account_refresh import (
 )
 from hems.app import create_app
 from hems.measured_load import ACCOUNT_IMPORT, measured_history_kwh
-from hems.octopus_sessions import OctopusLink
+from hems.octopus_jobs import OctopusLink
 from hems.runtime import Runtime, build_runtime
 from hems.settings import Settings, SettingsError, load_settings
 from optimiser import TimeGrid

@@ -10,7 +10,8 @@ from datetime import timedelta
 
 import pytest
 
-from hems.octopus_sessions import OctopusLink, OctopusSessionsJob
+from hems.octopus_jobs import OctopusLink
+from hems.octopus_sessions import OctopusSessionsJob
 from tests.adapters.conftest import FAST
 from tests.adapters.tariffs.fake_octopus_graphql import ACCOUNT, API_KEY, fake_octopus
 from tests.hems.web.conftest import sign_in
