@@ -4,8 +4,8 @@ Octopus account"): daily, and when the account is linked.
 A refresh reads the account with the consumer's key (decrypted for the call only), and
 
 * when the consumer chose to follow it, sets the home's tariff from the import agreement in
-  force with that tariff's published unit rates and standing charge
-  (:mod:`hems.account_tariff`); a product we do not model is reported and the home keeps its
+  force with that tariff's published unit rates (Economy 7's day and night) and standing
+  charge (:mod:`hems.account_tariff`); a product we do not model is reported and the home keeps its
   tariff; a changed tariff re-plans the home;
 * imports the import meter's half-hourly consumption since the last imported half-hour (the
   last :data:`~hems.measured_load.HISTORY_DAYS` days at first) as the home's
@@ -43,6 +43,7 @@ from adapters.tariffs.octopus_account import (
 from hems.account_secrets import AccountSecrets, SecretsUnavailableError
 from hems.account_tariff import (
     EXPORT_BANDS,
+    TWO_RATE,
     UnknownProductError,
     tariff_from_account,
     with_rates,
@@ -193,7 +194,7 @@ def _follow(
     for agreement, export in ((agreements[0], False), (agreements[1], True)):
         if agreement is None or (export and tariff["product"] not in EXPORT_BANDS):
             continue
-        if agreement.registers == 2:
+        if agreement.registers == 2 and (export or tariff["product"] != TWO_RATE):
             notes.append("a two-rate meter's rates are not read; the home's are kept")
             continue
         try:

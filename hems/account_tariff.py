@@ -7,11 +7,12 @@ An Octopus product code names the product family and its launch date
 rates come from the tariff's published unit rates and standing charge (:func:`with_rates`):
 the day's distinct unit rates, lowest first, are the product's bands (flat: one; Go and
 Intelligent Go: off-peak, peak; Cosy: cosy, standard, peak; Flux: night, day, peak import),
-and the export meter's tariff's its export bands (one; Flux's three).
-Where they do not fit (a count that is not the product's, Economy 7's two registers, Agile's
-market prices) the home's rates for that product stay, or its defaults, and the refresh says
-so. A family we do not model (Tracker's daily price, a gas tariff) is refused by name and the
-home keeps its tariff.
+and the export meter's tariff's its export bands (one; Flux's three). Economy 7's are its
+night and day registers' rates; the hours of its night stay the product's, as Octopus does
+not publish the meter's. Where they do not fit (a count that is not the product's, a
+register's rate not published, Agile's market prices) the home's rates for that product stay,
+or its defaults, and the refresh says so. A family we do not model (Tracker's daily price, a
+gas tariff) is refused by name and the home keeps its tariff.
 """
 
 from __future__ import annotations
@@ -86,11 +87,13 @@ BANDS: dict[str, tuple[str, ...]] = {
     "intelligent_octopus_go": ("off_peak_gbp_per_kwh", "peak_gbp_per_kwh"),
     "cosy_octopus": ("cosy_gbp_per_kwh", "standard_gbp_per_kwh", "peak_gbp_per_kwh"),
     "flux": ("import_night_gbp_per_kwh", "import_day_gbp_per_kwh", "import_peak_gbp_per_kwh"),
+    TWO_RATE: ("night_gbp_per_kwh", "day_gbp_per_kwh"),
 }
-"""Each product's import rate fields, lowest rate first."""
+"""Each product's import rate fields, lowest rate first (Economy 7's: night register's, day
+register's, as :func:`~adapters.tariffs.octopus_account.fetch_tariff_rates` gives them)."""
 EXPORT_BANDS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(
-        ("flat", "octopus_go", "intelligent_octopus_go", "cosy_octopus", "economy_7"),
+        ("flat", "octopus_go", "intelligent_octopus_go", "cosy_octopus", TWO_RATE),
         ("export_gbp_per_kwh",),
     ),
     "flux": ("export_night_gbp_per_kwh", "export_day_gbp_per_kwh", "export_peak_gbp_per_kwh"),

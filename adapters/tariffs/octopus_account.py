@@ -14,11 +14,13 @@ the user name and an empty password:
   listing (``next``).
 
 A tariff code is ``E-1R-{product}-{region}`` (``E-2R-`` for two-rate meters such as
-Economy 7); the product code sits between. The payloads are read defensively: a missing field,
-a wrong type, a non-finite or negative consumption, a page of more results than asked for or
-over :data:`MAX_PAGE_BYTES`, a listing whose pages loop or lead to another host, all raise
-:class:`~adapters.errors.ParseError` naming the problem; the key was refused (401/403) raises
-:class:`AccountRefusedError`. The key never enters a message, a URL or a log line.
+Economy 7, whose rates are listed as ``day-unit-rates`` and ``night-unit-rates`` where a
+single-rate tariff has ``standard-unit-rates``); the product code sits between. The payloads
+are read defensively: a missing field, a wrong type, a non-finite or negative consumption, a
+page of more results than asked for or over :data:`MAX_PAGE_BYTES`, a listing whose pages
+loop or lead to another host, all raise :class:`~adapters.errors.ParseError` naming the
+problem; the key was refused (401/403) raises :class:`AccountRefusedError`. The key never
+enters a message, a URL or a log line.
 """
 
 from __future__ import annotations
@@ -347,7 +349,9 @@ class TariffRates:
     Attributes:
         unit_rates_gbp_per_kwh: the distinct unit rates in force over the next day, lowest
             first (one for a flat tariff, two for Go, three for Cosy and Flux's bands; empty
-            for Agile's 48 is not asked) [GBP/kWh].
+            for Agile's 48 is not asked); for a two-rate agreement (Economy 7) its night and
+            day rates in force at the moment, in that order, or empty when either is not
+            published [GBP/kWh].
         standing_charge_gbp_per_day: the standing charge in force [GBP/day], if published.
     """
 
@@ -365,9 +369,10 @@ def fetch_tariff_rates(
     client: httpx.Client | None = None,
     with_standing_charge: bool = True,
 ) -> TariffRates:
-    """The agreement's unit rates over the day from ``moment_utc`` and its standing charge
-    (not asked for an export tariff: it has none), from the product's public endpoints (asked
-    with the same client).
+    """The agreement's unit rates over the day from ``moment_utc`` (a two-rate agreement's
+    from its night and day registers' own listings, as it has no standard rate) and its
+    standing charge (not asked for an export tariff: it has none), from the product's public
+    endpoints (asked with the same client).
 
     Raises:
         AccountRefusedError, FetchError, ParseError: as :func:`fetch_consumption`.
@@ -378,16 +383,20 @@ def fetch_tariff_rates(
         "period_from": moment_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "period_to": (moment_utc + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    listings = ("night", "day") if agreement.registers == 2 else ("standard",)
     http = _client(api_key, client)
     try:
-        units = fetch_pages(
-            f"{tariff}standard-unit-rates/",
-            params=day,
-            policy=policy,
-            client=http,
-            max_pages=3,
-            max_bytes=MAX_PAGE_BYTES,
-        )
+        units = [
+            fetch_pages(
+                f"{tariff}{listing}-unit-rates/",
+                params=day,
+                policy=policy,
+                client=http,
+                max_pages=3,
+                max_bytes=MAX_PAGE_BYTES,
+            )
+            for listing in listings
+        ]
         standing = []
         if with_standing_charge:
             standing = fetch_pages(
@@ -404,7 +413,40 @@ def fetch_tariff_rates(
     finally:
         if http is not client:
             http.close()
-    return parse_tariff_rates(units, standing, moment_utc)
+    if agreement.registers == 2:
+        return parse_two_rates(units[0], units[1], standing, moment_utc)
+    return parse_tariff_rates(units[0], standing, moment_utc)
+
+
+def parse_two_rates(
+    night: list[dict[str, Any]],
+    day: list[dict[str, Any]],
+    standing: list[dict[str, Any]],
+    moment_utc: datetime,
+) -> TariffRates:
+    """A two-rate agreement's night and day unit rates and standing charge in force at
+    ``moment_utc`` (pure); no unit rates when either register's is not published then.
+
+    Raises:
+        ParseError: as :func:`parse_tariff_rates`.
+    """
+    rates = (_in_force(night, moment_utc), _in_force(day, moment_utc))
+    charge = _in_force(standing, moment_utc)
+    if rates[0] is None or rates[1] is None:
+        return TariffRates((), charge)
+    return TariffRates((round(rates[0], 6), round(rates[1], 6)), charge)
+
+
+def _in_force(pages: list[dict[str, Any]], moment_utc: datetime) -> float | None:
+    """The value [GBP] of the listing's item valid at ``moment_utc`` (the last listed, when
+    several are), if any."""
+    value = None
+    for item in _results_of(pages):
+        start = _time(item.get("valid_from"), "valid_from")
+        end = _time(item.get("valid_to"), "valid_to")
+        if start is not None and start <= moment_utc and (end is None or moment_utc < end):
+            value = _pence(item) / 100
+    return value
 
 
 def parse_tariff_rates(
@@ -416,13 +458,7 @@ def parse_tariff_rates(
         ParseError: a page or result lacks its fields or a value is not a finite number.
     """
     rates = sorted({round(_pence(r) / 100, 6) for r in _results_of(units)})
-    charge = None
-    for item in _results_of(standing):
-        start = _time(item.get("valid_from"), "valid_from")
-        end = _time(item.get("valid_to"), "valid_to")
-        if start is not None and start <= moment_utc and (end is None or moment_utc < end):
-            charge = _pence(item) / 100
-    return TariffRates(tuple(rates), charge)
+    return TariffRates(tuple(rates), _in_force(standing, moment_utc))
 
 
 def _results_of(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:

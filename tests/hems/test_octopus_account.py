@@ -431,3 +431,61 @@ def test_a_flat_tariff_takes_its_import_rate_and_the_export_tariff_s_rate(env):
     assert tariff["standing_charge_gbp_per_day"] == pytest.approx(0.5137)  # the import's
     asked = [path for path, _q, _a in env.octopus.requests]
     assert not any("OUTGOING" in p and "standing-charges" in p for p in asked)
+
+
+def two_rate_account(product_code: str) -> dict[str, Any]:
+    """The account with its import meter on ``product_code``'s two-rate (``E-2R-``) tariff."""
+    payload = account_on(product_code, "OUTGOING-FIX-12M-19-05-13")
+    agreement = payload["properties"][1]["electricity_meter_points"][0]["agreements"][1]
+    agreement["tariff_code"] = f"E-2R-{product_code}-C"
+    return payload
+
+
+def economy_7_at_night_23_to_6(env: Env) -> None:
+    """The home on Economy 7 with its meter's night hours (not the product's default)."""
+    tariff = {"product": "economy_7", "night_start": "23:00", "night_end": "06:00"}
+    tariff |= {"day_gbp_per_kwh": 0.31, "night_gbp_per_kwh": 0.14}
+    service = env.runtime.service
+    service.store.set_home_tariff(env.home_id, tariff, service.clock.now(), "test")
+
+
+def test_economy_7_s_day_and_night_bands_follow_the_account(env):
+    economy_7_at_night_23_to_6(env)
+    env.octopus.serve_json(ACCOUNT_PATH, two_rate_account("VAR-22-11-01"))
+    env.octopus.serve_two_rates("VAR-22-11-01", day_pence=28.5, night_pence=12.1, standing=52.0)
+    env.octopus.serve_rates("OUTGOING-FIX-12M-19-05-13", [15.0], standing_pence=0.0)
+    link = env.link().json()
+    assert link["import_tariff_code"] == "E-2R-VAR-22-11-01-C"
+    assert link["refresh_status"] == "economy_7 rates updated from the account's tariff"
+    tariff = env.tariff()
+    assert tariff["day_gbp_per_kwh"] == pytest.approx(0.285)
+    assert tariff["night_gbp_per_kwh"] == pytest.approx(0.121)
+    assert tariff["standing_charge_gbp_per_day"] == pytest.approx(0.52)
+    assert tariff["export_gbp_per_kwh"] == pytest.approx(0.15)
+    assert (tariff["night_start"], tariff["night_end"]) == ("23:00:00", "06:00:00")  # the home's
+
+
+@pytest.mark.parametrize(
+    ("day_pence", "night_pence", "status"),
+    [
+        (9999.0, 12.1, "out of range"),
+        (28.5, None, "0 published unit rates do not fit economy_7's 2"),
+    ],
+)
+def test_absurd_or_missing_economy_7_rates_keep_the_home_s(env, day_pence, night_pence, status):
+    economy_7_at_night_23_to_6(env)
+    env.octopus.serve_json(ACCOUNT_PATH, two_rate_account("VAR-22-11-01"))
+    env.octopus.serve_two_rates("VAR-22-11-01", day_pence, night_pence, standing=52.0)
+    env.octopus.serve_rates("OUTGOING-FIX-12M-19-05-13", [15.0], standing_pence=0.0)
+    assert status in env.link().json()["refresh_status"]
+    tariff = env.tariff()
+    assert tariff["product"] == "economy_7"
+    assert tariff["day_gbp_per_kwh"] == pytest.approx(0.31)
+    assert tariff["night_gbp_per_kwh"] == pytest.approx(0.14)
+
+
+def test_a_two_rate_meter_not_on_economy_7_keeps_the_home_s_rates(env):
+    env.octopus.serve_json(ACCOUNT_PATH, two_rate_account("GO-VAR-22-10-14"))
+    status = env.link().json()["refresh_status"]
+    assert "a two-rate meter's rates are not read" in status
+    assert env.tariff()["product"] == "octopus_go"

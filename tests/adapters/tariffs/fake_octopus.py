@@ -60,6 +60,26 @@ class FakeOctopus:
         standing = [rate(standing_pence, "2025-10-01T00:00:00Z", None)]
         self.serve_json(f"{tariff}/standing-charges/", {"next": None, "results": standing})
 
+    def serve_two_rates(
+        self, product: str, day_pence: float | None, night_pence: float | None, standing: float
+    ) -> None:
+        """A region C two-rate (``E-2R-``) tariff's day and night unit rates and standing
+        charge in Octopus's shape: each listing a current open-ended rate (none when None)
+        after last year's."""
+        tariff = f"/products/{product}/electricity-tariffs/E-2R-{product}-C"
+
+        def listing(pence: float | None) -> dict[str, Any]:
+            old = {"value_inc_vat": 1.5, "valid_from": "2024-10-01T00:00:00Z"}
+            results = [{**old, "value_exc_vat": 1.43, "valid_to": "2025-10-01T00:00:00Z"}]
+            if pence is not None:
+                now = {"value_inc_vat": pence, "value_exc_vat": round(pence / 1.05, 4)}
+                results.insert(0, {**now, "valid_from": "2025-10-01T00:00:00Z", "valid_to": None})
+            return {"count": len(results), "next": None, "previous": None, "results": results}
+
+        self.serve_json(f"{tariff}/day-unit-rates/", listing(day_pence))
+        self.serve_json(f"{tariff}/night-unit-rates/", listing(night_pence))
+        self.serve_json(f"{tariff}/standing-charges/", listing(standing))
+
     def serve_consumption(self, mpan: str, serial: str, kwh: Callable[[datetime], float]) -> None:
         """Half-hourly consumption for any asked period, ``kwh(slot start)`` each, paginated by
         the asked ``page_size`` (Octopus's shape, ``order_by=period``)."""

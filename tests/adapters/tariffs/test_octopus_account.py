@@ -241,3 +241,20 @@ def test_tariff_rates_are_the_day_s_distinct_rates_and_the_charge_in_force():
     for bad in (float("nan"), "7.0", None, True):
         with pytest.raises(ParseError, match="finite"):
             oa.parse_tariff_rates([{"results": [{"value_inc_vat": bad}]}], [standing], JAN_15)
+
+
+def test_a_two_rate_tariff_s_night_and_day_rates_are_its_registers_in_force(octopus):
+    octopus.serve_two_rates("VAR-22-11-01", day_pence=28.5, night_pence=12.1, standing=52.0)
+    agreement = oa.parse_tariff_code("E-2R-VAR-22-11-01-C", "2025-10-01T00:00:00Z", None)
+    rates = oa.fetch_tariff_rates(agreement, KEY, JAN_15, base_url=octopus.base_url, policy=FAST)
+    assert rates.unit_rates_gbp_per_kwh == (0.121, 0.285)  # night, day: not last year's
+    assert rates.standing_charge_gbp_per_day == pytest.approx(0.52)
+    asked = [path for path, _q, _a in octopus.requests]
+    assert not any("standard-unit-rates" in p for p in asked)
+    octopus.serve_two_rates("VAR-22-11-01", day_pence=28.5, night_pence=None, standing=52.0)
+    rates = oa.fetch_tariff_rates(agreement, KEY, JAN_15, base_url=octopus.base_url, policy=FAST)
+    assert rates.unit_rates_gbp_per_kwh == ()  # no night rate in force: neither is used
+    for bad in (float("nan"), "7.0", None):
+        night = [{"results": [{"value_inc_vat": bad, "valid_from": "2025-10-01T00:00:00Z"}]}]
+        with pytest.raises(ParseError, match="finite"):
+            oa.parse_two_rates(night, [], [], JAN_15)
