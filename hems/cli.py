@@ -46,7 +46,26 @@ app.add_typer(devices_app, name="devices")
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="settings file (TOML); HEMS_* variables override")
 ]
-
+# hems backtest --scheduler's security, read from the service's variables too (docs/backtest.md)
+SchedulerCaOption = Annotated[
+    Path | None,
+    typer.Option(envvar="HEMS_PLANNER_TLS_CA_FILE", help="tls:// scheduler: the cluster's CA"),
+]
+SchedulerCertOption = Annotated[
+    Path | None,
+    typer.Option(envvar="HEMS_PLANNER_TLS_CERT_FILE", help="tls://: our client certificate"),
+]
+SchedulerKeyOption = Annotated[
+    Path | None,
+    typer.Option(envvar="HEMS_PLANNER_TLS_KEY_FILE", help="tls://: its unencrypted key"),
+]
+NetworkPrivateOption = Annotated[
+    bool,
+    typer.Option(
+        envvar="HEMS_PLANNER_NETWORK_PRIVATE",
+        help="allow a tcp:// scheduler that is not loopback: only we reach its network",
+    ),
+]
 
 SQL_ID_MAX = 2**63 - 1
 """The largest id a database row can have (SQLite INTEGER, PostgreSQL bigint)."""
@@ -356,8 +375,13 @@ def backtest(
     ] = 0.1,
     seed: Annotated[int, typer.Option(help="seed of the actuals and the car's arrivals")] = 0,
     scheduler: Annotated[
-        str | None, typer.Option(help="Dask scheduler address (default: a LocalCluster)")
+        str | None,
+        typer.Option(help="Dask scheduler address, tls:// or tcp:// (default: a LocalCluster)"),
     ] = None,
+    planner_tls_ca_file: SchedulerCaOption = None,
+    planner_tls_cert_file: SchedulerCertOption = None,
+    planner_tls_key_file: SchedulerKeyOption = None,
+    planner_network_private: NetworkPrivateOption = False,
     workers: Annotated[
         int | None, typer.Option(min=1, help="LocalCluster worker processes (default: cores)")
     ] = None,
@@ -404,6 +428,10 @@ def backtest(
             noise=noise,
             seed=seed,
             scheduler=scheduler,
+            planner_tls_ca_file=planner_tls_ca_file,
+            planner_tls_cert_file=planner_tls_cert_file,
+            planner_tls_key_file=planner_tls_key_file,
+            planner_network_private=planner_network_private,
             workers=workers,
             chunk_days=chunk_days,
         )

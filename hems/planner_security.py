@@ -10,24 +10,69 @@ mutual TLS: the service shows its client certificate (``planner_tls_cert_file`` 
 ``planner_tls_ca_file`` (Dask's :class:`~distributed.security.Security`, encryption required).
 The files are loaded once at start-up, as Dask will load them, so a wrong one stops the
 service naming the setting instead of each plan falling back to this machine.
+
+The backtest's cluster runs (``hems backtest --scheduler``) go through the same checks with a
+:class:`ClusterAccess` of the same names.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import ssl
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from distributed.security import Security
 
-    from hems.settings import Settings
-
 TLS_FILES = ("planner_tls_ca_file", "planner_tls_cert_file", "planner_tls_key_file")
+SCHEDULER_ADDRESS = re.compile(r"^$|^(tcp|tls)://[^/\s]+:\d+$")
+"""An empty address (no cluster) or ``tcp://`` / ``tls://`` host and port."""
 
 
-def scheduler_problem(s: Settings) -> str | None:
+class SchedulerAccess(Protocol):
+    """How to reach a scheduler: the service's :class:`~hems.settings.Settings`, or a
+    :class:`ClusterAccess`."""
+
+    @property
+    def planner_scheduler(self) -> str: ...
+    @property
+    def planner_tls_ca_file(self) -> Path | None: ...
+    @property
+    def planner_tls_cert_file(self) -> Path | None: ...
+    @property
+    def planner_tls_key_file(self) -> Path | None: ...
+    @property
+    def planner_network_private(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterAccess:
+    """A scheduler to reach outside the service's settings (the backtest's cluster runs), with
+    the settings' names so that :func:`scheduler_problem` names them alike."""
+
+    planner_scheduler: str
+    planner_tls_ca_file: Path | None = None
+    planner_tls_cert_file: Path | None = None
+    planner_tls_key_file: Path | None = None
+    planner_network_private: bool = False
+
+
+def access_problem(a: SchedulerAccess) -> str | None:
+    """:func:`scheduler_problem`, after checking the address's form (which
+    :class:`~hems.settings.Settings` checks as a field)."""
+    if not SCHEDULER_ADDRESS.fullmatch(a.planner_scheduler):
+        return (
+            f"planner_scheduler {a.planner_scheduler!r}: not a tcp://host:port or "
+            "tls://host:port address"
+        )
+    return scheduler_problem(a)
+
+
+def scheduler_problem(s: SchedulerAccess) -> str | None:
     """Why the service must not reach ``s.planner_scheduler`` as configured; None when it may
     (or plans here)."""
     given = [name for name in TLS_FILES if getattr(s, name) is not None]
@@ -58,7 +103,7 @@ def scheduler_problem(s: Settings) -> str | None:
     return None
 
 
-def dask_security(s: Settings) -> Security | None:
+def dask_security(s: SchedulerAccess) -> Security | None:
     """The client's security for a ``tls://`` scheduler (mutual TLS, encryption required);
     None for ``tcp://``."""
     if not s.planner_scheduler.startswith("tls://"):
@@ -73,7 +118,7 @@ def dask_security(s: Settings) -> Security | None:
     )
 
 
-def _files_problem(s: Settings) -> str | None:
+def _files_problem(s: SchedulerAccess) -> str | None:
     """Why the TLS files cannot be loaded (as Dask loads them), or None."""
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     try:

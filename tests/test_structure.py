@@ -41,7 +41,7 @@ LONG_MODULES: dict[str, int] = {}
 
 # Functions over MAX_FUNCTION_LINES today ("path::qualified name"), with their length now.
 LONG_FUNCTIONS = {
-    "hems/cli.py::backtest": 104,  # 18 typer options take 69 lines of its signature
+    "hems/cli.py::backtest": 113,  # 22 typer options fill 74 lines of its signature
     "forecasts/pv.py::forecast_pv": 101,
     "optimiser/components/ev.py::add_ev_block": 92,
     "optimiser/components/heat_pump.py::add_heat_pump_block": 97,

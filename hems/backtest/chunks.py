@@ -28,6 +28,7 @@ from hems.backtest.config import BacktestConfig, Cadence
 from hems.backtest.engine import ENERGY_KEYS, UK, RunResult
 from hems.backtest.kpis import BacktestResults, results_for
 from hems.backtest.parallel import run_many
+from hems.planner_security import ClusterAccess
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,7 @@ def run_chunked(
     chunk_days: int = 30,
     warmup_days: int = 1,
     cadence: Cadence | str = Cadence.HOURLY,
-    scheduler: str | None = None,
+    scheduler: str | ClusterAccess | None = None,
     workers: int | None = None,
     progress: bool = True,
     warmup_cadence: Cadence | str | None = None,

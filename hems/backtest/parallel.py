@@ -3,9 +3,11 @@
 One task per (home, strategy): :func:`run_many` starts a ``LocalCluster`` of processes with one
 thread each (``n_workers`` = the machine's cores unless given; HiGHS and the simulation are
 single-threaded and hold the GIL, so processes, not threads) or connects to a running
-scheduler (``scheduler="tcp://host:8786"``, the same code on a real cluster: the workers need
-this package installed). Each home's config is sent to the workers once (scattered); results
-come back as :class:`~hems.backtest.engine.RunResult` and are gathered into one
+scheduler (``scheduler="tls://host:8786"`` with certificates, or ``tcp://`` on loopback or a
+private network: :mod:`hems.planner_security`'s checks, as for the service's planner; the same
+code on a real cluster: the workers need this package installed). Each home's config is sent
+to the workers once (scattered); results come back as
+:class:`~hems.backtest.engine.RunResult` and are gathered into one
 :class:`~hems.backtest.kpis.BacktestResults` with a ``home`` column. A progress bar (rich)
 counts finished runs.
 """
@@ -24,6 +26,7 @@ from hems.backtest.data import DataReport, SeriesReport
 from hems.backtest.engine import RunResult, run_strategy
 from hems.backtest.kpis import BacktestResults, results_for
 from hems.backtest.strategies import STRATEGY_NAMES, strategy_named
+from hems.planner_security import ClusterAccess, access_problem, dask_security
 from optimiser import prepare_planner_process
 
 if TYPE_CHECKING:
@@ -70,7 +73,7 @@ def run_many(
     strategies: Sequence[str] = ("planner", "naive"),
     *,
     cadence: Cadence | str = Cadence.HOURLY,
-    scheduler: str | None = None,
+    scheduler: str | ClusterAccess | None = None,
     workers: int | None = None,
     progress: bool = True,
     on_done: Done | None = None,
@@ -79,35 +82,31 @@ def run_many(
 
     Args:
         configs: one per home; their ``home_id`` must differ.
-        scheduler: a Dask scheduler's address; None starts a LocalCluster here.
+        scheduler: a Dask scheduler's address, or with its TLS files
+            (:class:`~hems.planner_security.ClusterAccess`); None starts a LocalCluster here.
+            As for the service's planner, ``tcp://`` reaches only a loopback address unless
+            the access declares the network private; elsewhere ``tls://`` with certificates.
         workers: the LocalCluster's worker processes (default: the machine's cores).
         progress: show a progress bar of finished runs.
         on_done: called with each finished run.
 
     Raises:
-        ValueError: an unknown or repeated strategy, no config, or two configs with the same
-            ``home_id``.
+        ValueError: an unknown or repeated strategy, no config, two configs with the same
+            ``home_id``, or a scheduler that must not be reached as given
+            (:func:`~hems.planner_security.access_problem`).
     """
     from distributed import Client, as_completed
 
-    if not configs:
-        raise ValueError("no home to run")
-    ids = [c.home_id for c in configs]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"home_id must differ between configs, got {ids}")
-    unknown = [s for s in strategies if s not in STRATEGY_NAMES]
-    if unknown or not strategies:
-        raise ValueError(f"unknown strategies {unknown}; choose from {', '.join(STRATEGY_NAMES)}")
-    if len(set(strategies)) != len(strategies):
-        raise ValueError(f"each strategy once, got {list(strategies)}")
-    if workers is not None and workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
+    access = ClusterAccess(scheduler) if isinstance(scheduler, str) else scheduler
+    problem = _request_problem(configs, strategies, workers, access)
+    if problem:
+        raise ValueError(problem)
     chosen = Cadence(cadence).value
     cluster = None
-    if scheduler is None:
+    if access is None:
         cluster, client = start_local_cluster(workers)
     else:
-        client = Client(scheduler)
+        client = Client(access.planner_scheduler, security=dask_security(access))
     try:
         futures = []
         token = uuid.uuid4().hex  # this call's tasks, apart from any other client's
@@ -151,6 +150,28 @@ def run_many(
     }
     runs.sort(key=lambda r: order[(r.home, r.strategy)])
     return results_for(runs, configs[0], _merged_reports(configs))
+
+
+def _request_problem(
+    configs: Sequence[BacktestConfig],
+    strategies: Sequence[str],
+    workers: int | None,
+    access: ClusterAccess | None,
+) -> str | None:
+    """Why :func:`run_many` must not start (before any cluster starts or is reached)."""
+    ids = [c.home_id for c in configs]
+    unknown = [s for s in strategies if s not in STRATEGY_NAMES]
+    if not configs:
+        return "no home to run"
+    if len(set(ids)) != len(ids):
+        return f"home_id must differ between configs, got {ids}"
+    if unknown or not strategies:
+        return f"unknown strategies {unknown}; choose from {', '.join(STRATEGY_NAMES)}"
+    if len(set(strategies)) != len(strategies):
+        return f"each strategy once, got {list(strategies)}"
+    if workers is not None and workers < 1:
+        return f"workers must be at least 1, got {workers}"
+    return access_problem(access) if access is not None else None
 
 
 def start_local_cluster(workers: int | None = None) -> tuple[LocalCluster, Client]:

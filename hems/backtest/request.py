@@ -29,6 +29,7 @@ from hems.backtest.reference import real_data_config, reference_home
 from hems.backtest.runner import run_backtest
 from hems.backtest.strategies import STRATEGY_NAMES
 from hems.domain.home import HomeSpec
+from hems.planner_security import TLS_FILES, ClusterAccess, access_problem
 
 SAMPLE_START = datetime(2026, 1, 12, tzinfo=UTC)
 """The default start on the bundled sample (replayed onto any period)."""
@@ -52,7 +53,8 @@ class BacktestRequest:
             relative MIP gap.
         cadence, warmup_cadence: the planner's re-plan cadence, and in a chunk's warm-up day.
         noise, seed: demo data only: how far actuals stray; the seed of actuals and arrivals.
-        scheduler, workers: a Dask scheduler address, or LocalCluster worker processes.
+        scheduler, workers: a Dask scheduler (its address and TLS files, checked), or
+            LocalCluster worker processes.
         chunk_days: one home's period split into chunks of this many days (0: one run).
     """
 
@@ -69,7 +71,7 @@ class BacktestRequest:
     warmup_cadence: str = "daily"
     noise: float = 0.1
     seed: int = 0
-    scheduler: str | None = None
+    scheduler: ClusterAccess | None = None
     workers: int | None = None
     chunk_days: int = 0
 
@@ -108,8 +110,11 @@ def backtest_request(
     """The request from the command line's text: strategy names, the period (``--end`` in
     whole days after ``--start`` wins over ``--days``; without ``--start``, a few days into a
     data folder's data, else :data:`SAMPLE_START`), the home files; ``options`` are
-    :class:`BacktestRequest`'s other fields. On real data a period outside the data is refused
-    with the dates they cover."""
+    :class:`BacktestRequest`'s other fields, but for ``scheduler`` (an address) with the
+    ``planner_tls_*_file`` and ``planner_network_private`` options, checked as the service's
+    planner settings are. On real data a period outside the data is refused with the dates
+    they cover."""
+    options["scheduler"] = _cluster_access(options)
     names = tuple(s.strip() for s in strategies.split(",") if s.strip())
     unknown = [n for n in names if n not in STRATEGY_NAMES]
     if unknown or not names:
@@ -157,6 +162,33 @@ def backtest_request(
     if request.chunk_days and len(request.homes) > 1:
         raise BacktestInputError("--chunk-days splits one home's period; give one --home")
     return request
+
+
+def _cluster_access(options: dict[str, object]) -> ClusterAccess | None:
+    """The scheduler option with its security options (taken out of ``options``), or None
+    (a LocalCluster here, the security options unused: they may come from the service's
+    environment); refused as the service refuses its ``planner_scheduler``
+    (:mod:`hems.planner_security`)."""
+    address = options.pop("scheduler", None)
+    ca, cert, key = (options.pop(name, None) for name in TLS_FILES)
+    private = bool(options.pop("planner_network_private", False))
+    if address is None:
+        return None
+    access = ClusterAccess(
+        str(address),
+        planner_tls_ca_file=Path(str(ca)) if ca is not None else None,
+        planner_tls_cert_file=Path(str(cert)) if cert is not None else None,
+        planner_tls_key_file=Path(str(key)) if key is not None else None,
+        planner_network_private=private,
+    )
+    problem = access_problem(access)
+    if problem:  # named as this command's options
+        problem = problem.replace("planner_network_private = true", "planner_network_private")
+        for name in ("planner_scheduler", *TLS_FILES, "planner_network_private"):
+            option = "scheduler" if name == "planner_scheduler" else name
+            problem = problem.replace(name, f"--{option.replace('_', '-')}")
+        raise BacktestInputError(problem)
+    return access
 
 
 def backtest_configs(request: BacktestRequest) -> list[BacktestConfig]:

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from adapters.openadr.conformance.pki import Authority, issue, make_authority
 from hems.backtest.parallel import LOCAL_CLUSTER_CONFIG
 from hems.planner_dask import DaskPlanner
-from hems.planner_security import dask_security
+from hems.planner_security import ClusterAccess, dask_security
 from hems.settings import Settings
 
 from .dask_fleet import fleet_runtime
@@ -168,3 +168,14 @@ def test_tls_without_certificates_or_tcp_off_this_machine_is_refused(tmp_path, p
     assert security is not None
     assert security.require_encryption
     assert security.tls_client_cert == str(pki.service[0])
+
+
+def test_a_backtest_runs_on_the_cluster_over_mutual_tls(pki, tls_cluster):
+    """``hems backtest --scheduler tls://...`` with the service's certificate options."""
+    from hems.backtest.config import BacktestConfig
+    from hems.backtest.parallel import run_many
+
+    cert, key = pki.service
+    access = ClusterAccess(tls_cluster.scheduler_address, pki.ca, cert, key)
+    results = run_many([BacktestConfig(days=1)], ["naive"], scheduler=access, progress=False)
+    assert list(results.summary.reset_index()["strategy"]) == ["naive"]

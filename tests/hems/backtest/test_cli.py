@@ -205,3 +205,22 @@ def test_hems_backtest_plots_bills_soc_and_prices_offline(tmp_path, monkeypatch)
     assert timer["battery_soc_pct"].between(0, 100).all()
     assert timer["battery_soc_pct"].nunique() > 1  # the timer charges and discharges
     assert slots["import_price_gbp_per_kwh"].gt(0).all()
+
+
+@pytest.mark.parametrize(
+    ("scheduler", "expected"),
+    [
+        ("tcp://10.1.2.3:8786", "or set --planner-network-private if"),
+        ("tls://127.0.0.1:8786", "needs --planner-tls-ca-file"),
+        ("10.1.2.3", "not a tcp://host:port"),
+    ],
+)
+def test_hems_backtest_refuses_a_scheduler_reached_unsafely(tmp_path, scheduler, expected):
+    """Checked as the service's planner_scheduler, before any data loads or Dask connects."""
+    result = CliRunner().invoke(
+        app, ["backtest", "--scheduler", scheduler, "--out", str(tmp_path / "r.csv")]
+    )
+    assert result.exit_code == 2, result.output
+    assert "--scheduler" in result.output
+    assert expected in " ".join(result.output.split())
+    assert "Traceback" not in result.output

@@ -9,8 +9,11 @@ import pytest
 from hems.backtest import run_backtest
 from hems.backtest.config import BacktestConfig
 from hems.backtest.parallel import run_many
+from hems.planner_security import ClusterAccess
 from hems.simulation.devices import Stay
 from tests.hems.backtest.synthetic import START
+
+LOOPBACK = "tcp://127.0.0.1:8786"
 
 
 def _config(home_id: str, seed: int) -> BacktestConfig:
@@ -56,6 +59,37 @@ def test_bad_requests_are_refused_before_starting_a_cluster() -> None:
         run_many([_config("a", 1)], ["naive", "naive"])
 
 
+def test_a_scheduler_reached_unsafely_is_refused_before_connecting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As the service's planner: Dask's tcp:// carries pickles unauthenticated, so it reaches
+    only loopback unless the network is declared private; tls:// needs its certificates."""
+    import distributed
+
+    reached: list[tuple[str, object]] = []
+
+    class StopError(Exception):
+        pass
+
+    def client(address: str, security: object = None) -> None:
+        reached.append((address, security))
+        raise StopError
+
+    monkeypatch.setattr(distributed, "Client", client)
+    home = [_config("a", 1)]
+    with pytest.raises(ValueError, match=r"tcp://10.1.2.3:8786: Dask's tcp:// .* unencrypted"):
+        run_many(home, ["naive"], scheduler="tcp://10.1.2.3:8786")
+    with pytest.raises(ValueError, match="not a tcp://host:port or tls://host:port"):
+        run_many(home, ["naive"], scheduler="10.1.2.3:8786")
+    with pytest.raises(ValueError, match="tls:// planner_scheduler needs planner_tls_ca_file"):
+        run_many(home, ["naive"], scheduler="tls://10.1.2.3:8786")
+    assert reached == []
+    private = ClusterAccess("tcp://10.1.2.3:8786", planner_network_private=True)
+    with pytest.raises(StopError):
+        run_many(home, ["naive"], scheduler=private)
+    assert reached == [("tcp://10.1.2.3:8786", None)]
+
+
 def test_tasks_of_one_strategy_share_a_dask_task_group(monkeypatch: pytest.MonkeyPatch) -> None:
     """Dask learns a task's duration per task group (the key's prefix): every home's run of one
     strategy must fall in the strategy's group, each key must be unique, and two calls' keys
@@ -69,8 +103,8 @@ def test_tasks_of_one_strategy_share_a_dask_task_group(monkeypatch: pytest.Monke
         pass
 
     class RecordingClient:
-        def __init__(self, address: str) -> None:
-            pass
+        def __init__(self, address: str, security: object = None) -> None:
+            assert (address, security) == (LOOPBACK, None)  # tcp:// to loopback: allowed
 
         def scatter(self, data: object, broadcast: bool = False) -> object:
             return data
@@ -89,7 +123,7 @@ def test_tasks_of_one_strategy_share_a_dask_task_group(monkeypatch: pytest.Monke
     configs = [_config(home, 1) for home in ("home#0", "home#13", "a-b")]
     for _ in range(2):
         with pytest.raises(StopError):
-            run_many(configs, ["planner", "naive"], scheduler="tcp://recorded:8786", progress=False)
+            run_many(configs, ["planner", "naive"], scheduler=LOOPBACK, progress=False)
     first, second = submitted[:6], submitted[6:]
     assert sorted(key_split(k) for k in first) == ["naive"] * 3 + ["planner"] * 3
     assert len(set(first)) == 6
