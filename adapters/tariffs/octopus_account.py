@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -259,6 +261,22 @@ def _refused(exc: FetchError) -> FetchError:
     return exc
 
 
+@contextmanager
+def _session(api_key: str, client: httpx.Client | None) -> Iterator[httpx.Client]:
+    """A client with the key (``client`` when given, else one closed at the end); errors of
+    the calls made with it said as this source's, a refused key as :class:`AccountRefusedError`."""
+    http = _client(api_key, client)
+    try:
+        yield http
+    except ParseError as exc:
+        raise ParseError(SOURCE, exc.reason) from None
+    except FetchError as exc:
+        raise _refused(exc) from None
+    finally:
+        if http is not client:
+            http.close()
+
+
 def fetch_account(
     account_number: str,
     api_key: str,
@@ -277,8 +295,7 @@ def fetch_account(
     """
     if not ACCOUNT_NUMBER.match(account_number):
         raise ValueError("an Octopus account number is A- and 8 characters 0-9/A-F")
-    http = _client(api_key, client)
-    try:
+    with _session(api_key, client) as http:
         payload = get_json(
             f"{base_url}/accounts/{account_number}/",
             source=SOURCE,
@@ -286,11 +303,6 @@ def fetch_account(
             client=http,
             max_bytes=MAX_PAGE_BYTES,
         )
-    except FetchError as exc:
-        raise _refused(exc) from None
-    finally:
-        if http is not client:
-            http.close()
     return parse_account(payload)
 
 
@@ -322,8 +334,7 @@ def fetch_consumption(
         "order_by": "period",
     }
     url = f"{base_url}/electricity-meter-points/{mpan}/meters/{serial_number}/consumption/"
-    http = _client(api_key, client)
-    try:
+    with _session(api_key, client) as http:
         pages = fetch_pages(
             url,
             params=params,
@@ -332,13 +343,6 @@ def fetch_consumption(
             max_pages=max_pages,
             max_bytes=MAX_PAGE_BYTES,
         )
-    except ParseError as exc:
-        raise ParseError(SOURCE, exc.reason) from None
-    except FetchError as exc:
-        raise _refused(exc) from None
-    finally:
-        if http is not client:
-            http.close()
     return parse_consumption(pages)
 
 
@@ -384,8 +388,7 @@ def fetch_tariff_rates(
         "period_to": (moment_utc + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     listings = ("night", "day") if agreement.registers == 2 else ("standard",)
-    http = _client(api_key, client)
-    try:
+    with _session(api_key, client) as http:
         units = [
             fetch_pages(
                 f"{tariff}{listing}-unit-rates/",
@@ -406,13 +409,6 @@ def fetch_tariff_rates(
                 max_pages=3,
                 max_bytes=MAX_PAGE_BYTES,
             )
-    except ParseError as exc:
-        raise ParseError(SOURCE, exc.reason) from None
-    except FetchError as exc:
-        raise _refused(exc) from None
-    finally:
-        if http is not client:
-            http.close()
     if agreement.registers == 2:
         return parse_two_rates(units[0], units[1], standing, moment_utc)
     return parse_tariff_rates(units[0], standing, moment_utc)
