@@ -15,7 +15,7 @@ leaves its handler (the VEN's poll):
 
 * answer: the VEN's oadrCreatedEvent received by the VTN (verify, decide, re-plan, dispatch,
   sign, send, openleadr's verification);
-* stored: the first setpoint decided from the event's plan stored (``Store.add_setpoint``);
+* stored: the first setpoint decided from the event's plan stored (``Store.add_setpoints``);
 * applied: that setpoint (or the first step of its ramp) sent to the simulated device
   (``apply``).
 
@@ -39,7 +39,7 @@ import statistics
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -84,7 +84,7 @@ class Stack:
     home_id: int
     delivered: dict[str, float] = field(default_factory=dict)
     answered: dict[str, float] = field(default_factory=dict)
-    stored: list[tuple[float, int, str, float]] = field(default_factory=list)
+    stored: list[tuple[float, int | None, str, float]] = field(default_factory=list)
     """(time, plan id, device, power [kW]) of each setpoint stored."""
     applied: list[tuple[float, str, float]] = field(default_factory=list)
     """(time, device, power [kW]) of each setpoint a simulated device was sent."""
@@ -155,22 +155,18 @@ def _observe(stack: Stack) -> None:
 
     stack.server.app.middlewares.append(stamp)
     store = stack.runtime.store
-    add_setpoint = store.add_setpoint
+    add_setpoints = store.add_setpoints  # add_setpoint stores through it too
 
     def noting_add(
-        home_id: int,
-        device: str,
-        power_kw: float,
-        reason: str,
-        plan_id: int,
-        *args: Any,
-        **kwargs: Any,
-    ) -> Any:
-        out = add_setpoint(home_id, device, power_kw, reason, plan_id, *args, **kwargs)
-        stack.stored.append((time.perf_counter(), plan_id, device, power_kw))
+        home_id: int, plan_id: int | None, now: Any, decisions: Sequence[Any]
+    ) -> list[int]:
+        out = add_setpoints(home_id, plan_id, now, decisions)
+        at = time.perf_counter()
+        for d in decisions:
+            stack.stored.append((at, plan_id, d.device, d.power_kw))
         return out
 
-    store.add_setpoint = noting_add  # type: ignore[method-assign,assignment]
+    store.add_setpoints = noting_add  # type: ignore[method-assign]
     for name, device in stack.runtime.simulations[stack.home_id].devices.items():
         apply = device.apply
 
