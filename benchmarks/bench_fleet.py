@@ -44,8 +44,10 @@ Reported: plans per second per core (plans over the planner processes' CPU time:
 this one started except the DSRSP; with ``--planner-processes 0`` the service process's own),
 plans late for the service's deadline or failed, plan latency p50 / p95 (a home's re-plan as
 the service awaits it, queueing for a worker included) and the optimiser's own time per plan,
-each slot's batch time (median, max), slots missed, memory per home (the service process's RSS
-growth over the run, homes and their simulated devices included, over the homes) and the
+each slot's batch time (median, max), slots missed, the store's commits a home a slot
+(:mod:`benchmarks.store_commits`: durable commits are most of a fleet's cost), memory per home
+(the service process's RSS growth over the run, homes and their simulated devices included,
+over the homes) and the
 database's size per home per simulated day (its growth over the run, and by table). Writes
 ``benchmarks/results/fleet.json``.
 """
@@ -74,6 +76,7 @@ import psutil
 from pydantic import ValidationError
 
 from benchmarks.bench_service import free_port, percentile
+from benchmarks.store_commits import count_commits
 from hems.clock import ManualClock
 from hems.controller import HomeController
 from hems.domain.home import HomeSpec
@@ -356,6 +359,7 @@ async def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         db0, tables0 = database_size_bytes(engine), table_sizes_bytes(engine)
         workers = planner_processes(exclude)
         cpu0, me_cpu0 = cpu_s(workers), sum(me.cpu_times()[:2])
+        commits = count_commits(engine)
         t0 = time.perf_counter()
         if args.apply_every_s is None:
             args.apply_every_s = settings.apply_interval_s
@@ -365,12 +369,14 @@ async def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         measured.slot_starts.append(t0 + wall_s)
         workers = planner_processes(exclude)
         cpu1, me_cpu_s = cpu_s(workers), sum(me.cpu_times()[:2]) - me_cpu0
+        store_commits = commits.count
         await runtime.service.settle()
         raw = {
             "homes": len(ids),
             "add_homes_s": add_s,
             "wall_s": wall_s,
             "service_cpu_s": me_cpu_s,
+            "store_commits": store_commits,
             "planner_cpu_s": sum(c - cpu0.get(pid, 0.0) for pid, c in cpu1.items()),
             "planner_pids": sorted(cpu1),
             "rss0_mib": rss0_mib,
@@ -439,6 +445,8 @@ def summarise(args: argparse.Namespace, raw: dict[str, Any], m: Measured) -> dic
         "simulated_s_per_wall_s": args.hours * 3600 / raw["wall_s"],
         "job_wall_s": m.job_s,
         "service_cpu_s": raw["service_cpu_s"],
+        "store_commits": raw["store_commits"],
+        "store_commits_per_home_per_slot": raw["store_commits"] / homes / max(slots, 1),
         "add_homes_s": raw["add_homes_s"],
         "service_rss_mib": raw["rss1_mib"],
         "rss_per_home_kib": 1024 * (raw["rss1_mib"] - raw["rss0_mib"]) / homes,
@@ -489,6 +497,10 @@ def print_summary(r: dict[str, Any]) -> None:
         f" planners {r['planner_rss_mib']:.0f} MiB); {r['database']} "
         f"{r['database_bytes_per_home_per_day'] / 1024:.0f} KiB a home a simulated day "
         f"({r['database_bytes_per_home_after_adding'] / 1024:.0f} KiB a home once added)"
+    )
+    print(
+        f"  service CPU {r['service_cpu_s']:.1f} s; store commits {r['store_commits']} "
+        f"({r['store_commits_per_home_per_slot']:.1f} a home a slot)"
     )
     tables = list(r["table_bytes_per_home_per_day"].items())[:3]
     if tables:

@@ -36,12 +36,16 @@ def test_three_homes_for_an_hour_report_every_figure(tmp_path, capsys):
     assert out["database_bytes_per_home_per_day"] > 0  # plans, setpoints, telemetry
     assert {"plans", "telemetry"} <= set(out["table_bytes_per_home_per_day"])
     assert set(out["job_wall_s"]) == {"cycle", "apply", "telemetry"}
+    # the plans, the readings, the decisions and their sends at least: each slot's commits
+    assert out["store_commits_per_home_per_slot"] >= 2
+    assert out["store_commits_per_home_per_slot"] == out["store_commits"] / 3 / 2
     for key in ("when_utc", "python", "cpus", "seed", "load_average_1min_at_start"):
         assert key in out
     printed = capsys.readouterr().out
     assert "slot 1: 3 plans in" in printed  # as the run goes
     assert "slot 2: 3 plans in" in printed
     assert "3 homes x 1 h (2 slots, 6 plans)" in printed
+    assert "a home a slot)" in printed
 
 
 def _clock_run(batch_s: float, speed: float) -> list[int]:
