@@ -10,9 +10,10 @@ Intelligent Go: off-peak, peak; Cosy: cosy, standard, peak; Flux: night, day, pe
 and the export meter's tariff's its export bands (one; Flux's three). Economy 7's are its
 night and day registers' rates; the hours of its night stay the product's, as Octopus does
 not publish the meter's. Where they do not fit (a count that is not the product's, a
-register's rate not published, Agile's market prices) the home's rates for that product stay,
-or its defaults, and the refresh says so. A family we do not model (Tracker's daily price, a
-gas tariff) is refused by name and the home keeps its tariff.
+register's rate not published, an Economy 7 night dearer than its day, Agile's market
+prices) the home's rates for that product stay, or its defaults, and the refresh says so.
+A family we do not model (Tracker's daily price, a gas tariff) is refused by name and the
+home keeps its tariff.
 """
 
 from __future__ import annotations
@@ -112,14 +113,30 @@ def with_rates(
         out["standing_charge_gbp_per_day"] = rates.standing_charge_gbp_per_day
     fields = (EXPORT_BANDS if export else BANDS).get(str(tariff.get("product")), ())
     note = None
-    if fields and len(fields) == len(rates.unit_rates_gbp_per_kwh):
-        out.update(zip(fields, rates.unit_rates_gbp_per_kwh, strict=True))
+    published = rates.unit_rates_gbp_per_kwh
+    if fields and len(fields) == len(published):
+        note = None if export else _night_above_day(out, published)
+        if note is None:
+            out.update(zip(fields, published, strict=True))
     elif fields:
         note = (
-            f"{len(rates.unit_rates_gbp_per_kwh)} published {'export' if export else 'unit'} "
+            f"{len(published)} published {'export' if export else 'unit'} "
             f"rates do not fit {tariff.get('product')}'s {len(fields)}; its rates are kept"
         )
     try:
         return _TARIFF.dump_python(_TARIFF.validate_python(out), mode="json"), note
     except ValueError as exc:
         return tariff, f"the published rates are out of range, not used: {str(exc)[:120]}"
+
+
+def _night_above_day(tariff: dict[str, Any], published: tuple[float, ...]) -> str | None:
+    """Why Economy 7's published ``(night, day)`` rates are not used, when the night's is the
+    dearer: the product's point is a cheap night, so such a listing is a mislabelled or swapped
+    register, and taking it would move the home's flexible load into the dear hours."""
+    if tariff.get("product") != TWO_RATE or len(published) != 2 or published[0] <= published[1]:
+        return None
+    night_p, day_p = (round(rate * 100, 2) for rate in published)
+    return (
+        f"the published night rate ({night_p} p/kWh) is above the day rate ({day_p} p/kWh), "
+        "not Economy 7's cheap night; the home's rates are kept"
+    )

@@ -470,6 +470,7 @@ def test_economy_7_s_day_and_night_bands_follow_the_account(env):
     [
         (9999.0, 12.1, "out of range"),
         (28.5, None, "0 published unit rates do not fit economy_7's 2"),
+        (12.1, 28.5, "night rate (28.5 p/kWh) is above the day rate (12.1 p/kWh)"),
     ],
 )
 def test_absurd_or_missing_economy_7_rates_keep_the_home_s(env, day_pence, night_pence, status):
