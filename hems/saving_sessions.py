@@ -21,7 +21,8 @@ session where the reward is worth more than what the move costs.
 
 **Reward earned**: per half-hour ended, ``max(0, baseline - metered import) x 0.5 h x reward``,
 the metered import being the mean of the meter's readings in it; a half-hour with no reading
-is not counted (the session's result says how many were measured).
+is not counted (the session's result says how many were measured). The bill credits each
+half-hour's reward to the UK day it is in (a session across midnight: both days).
 """
 
 from __future__ import annotations
@@ -172,26 +173,35 @@ class SessionResult:
     reward_gbp: float
 
 
+def _reductions_kwh(
+    store: Store, session: StoredSavingSession, now: datetime
+) -> tuple[int, dict[datetime, float]]:
+    """How many of the session's half-hours have ended by ``now``, and each measured one's
+    import below its baseline [kWh] (by half-hour start, UTC)."""
+    ended = [t for t in half_hours(session.start, session.end) if t + HALF_HOUR <= now]
+    if not ended:
+        return 0, {}
+    metered = metered_import_kw(store, session.home_id, session.start, ended[-1] + HALF_HOUR)
+    out: dict[datetime, float] = {}
+    for i, slot in enumerate(ended):
+        at = pd.Timestamp(slot)
+        if at in metered.index:
+            out[slot] = max(0.0, session.baseline_kw[i] - float(metered.loc[at])) * 0.5
+    return len(ended), out
+
+
 def session_result(
     store: Store, session: StoredSavingSession, now: datetime
 ) -> SessionResult | None:
     """What the session earned by ``now`` from the home's metered import (module docstring);
     None before its first half-hour has ended."""
-    ended = [t for t in half_hours(session.start, session.end) if t + HALF_HOUR <= now]
+    ended, reductions = _reductions_kwh(store, session, now)
     if not ended:
         return None
-    metered = metered_import_kw(store, session.home_id, session.start, ended[-1] + HALF_HOUR)
-    reduced = 0.0
-    measured = 0
-    for i, slot in enumerate(ended):
-        at = pd.Timestamp(slot)
-        if at not in metered.index:
-            continue
-        measured += 1
-        reduced += max(0.0, session.baseline_kw[i] - float(metered.loc[at])) * 0.5
+    reduced = sum(reductions.values())
     return SessionResult(
-        half_hours=len(ended),
-        measured_half_hours=measured,
+        half_hours=ended,
+        measured_half_hours=len(reductions),
         reduced_kwh=round(reduced, 4),
         reward_gbp=round(reduced * session.reward_p_per_kwh / 100, 4),
     )
@@ -201,17 +211,18 @@ def earned_rewards_by_day(
     store: Store, home_id: int, since: datetime, now: datetime
 ) -> dict[date, float]:
     """The rewards earned [GBP] by the home's sessions run within ``[since, now]``, not
-    cancelled, by the UK local day each session started on: the credit the savings report
-    adds to that day's bill. A session counts once it is over (the scheme pays for the whole
-    session), so a running one adds nothing yet; one without a measured half-hour adds
-    nothing."""
+    cancelled, by UK local day: the credit the savings report adds to that day's bill. Each
+    half-hour's reward goes to the day it is in, so a session across midnight credits each
+    day what was saved in it (the bill of the day it started is not given the next day's).
+    A session counts once it is over (the scheme pays for the whole session), so a running
+    one adds nothing yet."""
     out: dict[date, float] = {}
     for s in store.saving_sessions(home_id):
         if s.cancelled_at is not None or s.start < since or s.end > now:
             continue
-        result = session_result(store, s, now)
-        if result is None or not result.measured_half_hours or result.reward_gbp <= 0:
-            continue
-        day = s.start.astimezone(UK).date()
-        out[day] = out.get(day, 0.0) + result.reward_gbp
-    return out
+        _ended, reductions = _reductions_kwh(store, s, now)
+        for slot, kwh in reductions.items():
+            if kwh > 0:
+                day = slot.astimezone(UK).date()
+                out[day] = out.get(day, 0.0) + kwh * s.reward_p_per_kwh / 100
+    return {day: round(gbp, 4) for day, gbp in out.items()}

@@ -160,6 +160,28 @@ def test_the_earned_reward_is_a_credit_on_its_days_bill_counted_once(client, dem
     assert page.count("£1.88") == 2  # its day and its month
 
 
+def test_a_session_across_midnight_credits_each_day_what_was_saved_in_it(client, demo):
+    store = demo.runtime.service.store
+    start = MONDAY_5PM.replace(hour=23, minute=30)  # 23:30-00:30 UK time (GMT in November)
+    for days_back in range(1, 22):  # a 2 kW metered baseline in both half-hours
+        store.add_telemetry(demo.home_id, _readings(start - timedelta(days=days_back), [0, 30], 2))
+    window = {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()}
+    r = client.post(_url(demo), json={**window, "reward_p_per_kwh": 200}, headers=demo.auth())
+    assert r.status_code == 201, r.text
+    assert r.json()["baseline_kw"] == [2.0, 2.0]
+    # Monday's half-hour saves 1.5 kW x 0.5 h, Tuesday's 1.0 kW x 0.5 h, at 2 GBP/kWh
+    store.add_telemetry(demo.home_id, _readings(start, range(0, 30, 5), 0.5))
+    store.add_telemetry(demo.home_id, _readings(start, range(30, 60, 5), 1.0))
+    demo.clock.advance(timedelta(hours=8, minutes=5))
+    [ended] = client.get(_url(demo), headers=demo.auth()).json()
+    assert ended["earned_reward_gbp"] == pytest.approx(1.25 * 2.0)
+
+    r = client.get(f"/homes/{demo.home_id}/savings?days=7", headers=demo.auth())
+    assert r.status_code == 200, r.text
+    rewards = {d["day"]: d["saving_session_reward_gbp"] for d in r.json()}
+    assert rewards == {"2026-11-30": pytest.approx(1.5), "2026-12-01": pytest.approx(1.0)}
+
+
 def test_a_cancelled_or_running_session_adds_nothing_to_the_bill(client, demo):
     store = demo.runtime.service.store
     client.portal.call(demo.runtime.service.replan_and_dispatch, demo.home_id, "test")
