@@ -277,13 +277,17 @@ class HighsModel:
             return self.solve(time_limit_s)
 
     def solve_with_columns_fixed(
-        self, values: dict[int, float], time_limit_s: float
+        self, values: dict[int, float], time_limit_s: float, start: np.ndarray | None = None
     ) -> SolveOutcome:
         """Solve the MIP with the columns in ``values`` fixed (as
         :meth:`solve_with_integers_fixed`) and the other integer columns free: a restriction of
-        the model, whose solutions are the model's but whose bound is not. Offer a start
-        first (:meth:`offer_values`) that agrees with ``values``."""
+        the model, whose solutions are the model's but whose bound is not. ``start``: a
+        complete solution that agrees with ``values``, offered once the columns are fixed
+        (HiGHS drops a solution offered before its bounds change, so a window stopped at its
+        limit returned its own first find, often far worse than its start)."""
         with self._columns_fixed(values):
+            if start is not None:
+                self.offer_values(start)
             return self.solve(time_limit_s)
 
     @contextmanager

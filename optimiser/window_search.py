@@ -79,8 +79,7 @@ def window_search(
                 for col, s in slot_of.items()
                 if s is not None and not lo <= s < lo + WINDOW_SLOTS
             }
-            hm.offer_values(values)
-            outcome = hm.solve_with_columns_fixed(fixed, min(WINDOW_LIMIT_S, left))
+            outcome = hm.solve_with_columns_fixed(fixed, min(WINDOW_LIMIT_S, left), values)
             windows += 1
             if not outcome.status.has_solution:
                 continue

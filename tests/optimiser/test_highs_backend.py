@@ -133,3 +133,18 @@ def test_options_changed_for_some_solves_are_restored_after():
         assert highs.highs.getOptionValue("mip_heuristic_run_rins")[1] is True
         highs.solve(0.2)
     assert highs.highs.getOptionValue("mip_heuristic_run_rins")[1] is False
+
+
+def test_a_restricted_mip_starts_from_the_solution_offered_with_it():
+    # HiGHS drops a solution offered before column bounds change: a window of the on/off
+    # search stopped at its limit returned its own first find (e.g. 11.50 GBP from a 7.41 start)
+    highs = HighsModel(_market_split(rows=3, items=30), SolverOptions())
+    first = highs.solve(0.5)
+    assert first.status.has_solution
+    start = highs.current_values()
+    fixed = {col: float(round(start[col])) for col in highs.integer_columns[:10]}
+    with highs.options_changed((("mip_max_nodes", 0), ("mip_heuristic_effort", 0.0))):
+        window = highs.solve_with_columns_fixed(fixed, 5.0, start)  # the root node alone
+    assert window.status.has_solution
+    assert window.objective <= first.objective + 1e-9
+    assert highs.highs.getLp().col_lower_[highs.integer_columns[0]] == 0.0  # bounds restored
