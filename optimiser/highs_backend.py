@@ -356,10 +356,12 @@ class HighsModel:
         translate_s, self.translate_s = self.translate_s, 0.0
         t1 = time.perf_counter()
         h.run()
-        t2 = time.perf_counter()
         columns = self.reader.columns
         integer_columns = self.reader.integer_columns
         n_int = 0 if self._relaxed else len(integer_columns)
+        if n_int == 0 and h.getModelStatus() == _M.kUnknown:
+            self._run_again_cold(limit_s - (time.perf_counter() - t1))
+        t2 = time.perf_counter()
         model_status = h.getModelStatus()
         info = h.getInfo()
         has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
@@ -393,6 +395,27 @@ class HighsModel:
             n_rows=int(h.getNumRow()),
             n_integer=n_int,
         )
+
+    def _run_again_cold(self, limit_s: float) -> None:
+        """Run an LP that ended ``Unknown`` once more, from no basis and with presolve.
+
+        HiGHS's simplex ends an LP ``Unknown`` when it stops with a primal feasible point it
+        cannot prove optimal: seen (issue 29's fleet run, ~0.6 % of the plans) where a kept
+        model's re-plan started from the last plan's basis (:mod:`optimiser.model_cache`):
+        the dual simplex's clean-up handed a few dual infeasibilities (~1e-4) to the primal
+        simplex, whose only improving basis change was one its cycling guard had barred
+        ("Only basis change is taboo"). Without a basis, and presolved, the simplex takes
+        another path (the same LP planned fresh was optimal). A retry costs one cold LP
+        (a few ms), only in that case."""
+        h = self.highs
+        h.clearSolver()  # the basis and the solution it ended with
+        h.setOptionValue("time_limit", max(0.01, limit_s) + h.getRunTime())
+        _, presolve = h.getOptionValue("presolve")
+        h.setOptionValue("presolve", "on")
+        try:
+            h.run()
+        finally:
+            h.setOptionValue("presolve", presolve)
 
 
 _M = highspy.HighsModelStatus
