@@ -50,6 +50,9 @@ each slot's batch time (median, max), slots missed, the store's commits a home a
 over the homes) and the
 database's size per home per simulated day (its growth over the run, and by table). Writes
 ``benchmarks/results/fleet.json``.
+
+Each slot's plans are counted by outcome (optimal, stopped at the time limit with a
+solution, the rule-based fallback), in its line as the run goes and in the JSON.
 """
 
 from __future__ import annotations
@@ -89,6 +92,7 @@ from hems.simulation.cohort import CohortHome, draw_cohort
 from hems.simulation.home import SimulatedHome, simulate_home
 from hems.storage.health import database_size_bytes, table_sizes_bytes
 from hems.usecases import homes as homes_uc
+from optimiser import PlanStatus
 
 RESULTS = Path(__file__).resolve().parent / "results"
 UK = ZoneInfo("Europe/London")
@@ -112,6 +116,10 @@ class Measured:
     """Per slot, the homes whose plan missed the service's deadline (``plan_deadline_s``)."""
     failed: list[int] = field(default_factory=list)
     job_s: dict[str, float] = field(default_factory=dict)
+    plan_status: list[str] = field(default_factory=list)
+    """Each plan's outcome (``PlanStatus``: optimal, time_limit, fallback), as ``plan_s``."""
+    outcomes: list[dict[str, int]] = field(default_factory=list)
+    """Per slot, the cycle's plans by outcome (:func:`outcome_counts`)."""
 
 
 @dataclass
@@ -151,9 +159,16 @@ def timed_replans(ctl: HomeController, measured: Measured) -> None:
         measured.plan_s.append(time.perf_counter() - t0)
         if ctl.made is not None:
             measured.optimise_s.append(ctl.made.plan.solver.total_s)
+            measured.plan_status.append(ctl.made.plan.solver.status.value)
         return plan_id
 
     ctl.replan = replan  # type: ignore[method-assign]
+
+
+def outcome_counts(statuses: list[str]) -> dict[str, int]:
+    """Plans by outcome: optimal, stopped at the time limit with a solution, or the rule-based
+    fallback (no solution: issue 29's "no solution (Unknown)" was one)."""
+    return {s.value: statuses.count(s.value) for s in PlanStatus}
 
 
 def add_homes(
@@ -263,7 +278,7 @@ def timetable(
 
     async def cycle() -> None:
         await service.heal_planner()
-        before = len(measured.plan_s)
+        before, status_before = len(measured.plan_s), len(measured.plan_status)
         t0 = time.perf_counter()
         measured.slot_starts.append(t0)
         await service.cycle_all()
@@ -272,10 +287,13 @@ def timetable(
         report = service.plan_flags.last_batch
         measured.late.append(0 if report is None else report.late)
         measured.failed.append(0 if report is None else report.failed)
+        outcomes = outcome_counts(measured.plan_status[status_before:])
+        measured.outcomes.append(outcomes)
         print(  # as it goes: a run stopped early still says how far it got
             f"slot {len(measured.batch_s)}: {measured.plans_per_batch[-1]} plans in "
             f"{measured.batch_s[-1]:.1f} s ({measured.late[-1]} late, {measured.failed[-1]} "
-            f"failed); load average {os.getloadavg()[0]:.1f}",
+            f"failed; {outcomes['optimal']} optimal, {outcomes['time_limit']} at the time limit, "
+            f"{outcomes['fallback']} fallback); load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
 
@@ -424,6 +442,8 @@ def summarise(args: argparse.Namespace, raw: dict[str, Any], m: Measured) -> dic
         "plans_late": sum(m.late),
         "plans_failed": sum(m.failed),
         "late_by_slot": m.late,
+        "plans_by_outcome": outcome_counts(m.plan_status),
+        "outcomes_by_slot": m.outcomes,
         "planner_cpu_source": source,
         "planner_cpu_s": cpu_s,
         "plans_per_s_per_core": plans / cpu_s if cpu_s > 0 else None,
@@ -485,6 +505,11 @@ def print_summary(r: dict[str, Any]) -> None:
         f"  plans/s/core {'-' if rate is None else f'{rate:.1f}'} ({r['planner_cpu_source']}); "
         f"plan latency p50 {ms('plan_latency_p50_s')}, p95 {ms('plan_latency_p95_s')}; "
         f"optimiser p50 {ms('optimise_p50_s')}, p95 {ms('optimise_p95_s')}"
+    )
+    by = r["plans_by_outcome"]
+    print(
+        f"  plans {by['optimal']} optimal, {by['time_limit']} at the time limit with a "
+        f"solution, {by['fallback']} rule-based fallback"
     )
     print(
         f"  slot batch median {ms('batch_median_s')}, max {ms('batch_max_s')}; slots {missed}; "

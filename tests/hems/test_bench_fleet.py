@@ -24,6 +24,10 @@ def test_three_homes_for_an_hour_report_every_figure(tmp_path, capsys):
     assert out["plans_by_the_cycle"] == out["plans"] == 6  # every home, every slot
     assert out["homes_not_replanned_in_a_slot"] == 0
     assert (out["plans_late"], out["plans_failed"], out["late_by_slot"]) == (0, 0, [0, 0])
+    by_slot = out["outcomes_by_slot"]  # each slot's plans by how they ended
+    assert [sum(c.values()) for c in by_slot] == [3, 3]
+    assert all(set(c) == {"optimal", "time_limit", "fallback"} for c in by_slot)
+    assert out["plans_by_outcome"] == {k: by_slot[0][k] + by_slot[1][k] for k in by_slot[0]}
     assert out["plans_per_s_per_core"] > 0
     assert 0 < out["plan_latency_p50_s"] <= out["plan_latency_p95_s"]
     assert 0 < out["optimise_p50_s"] <= out["optimise_p95_s"]
@@ -43,6 +47,11 @@ def test_three_homes_for_an_hour_report_every_figure(tmp_path, capsys):
         assert key in out
     printed = capsys.readouterr().out
     assert "slot 1: 3 plans in" in printed  # as the run goes
+    first = by_slot[0]
+    assert (
+        f"{first['optimal']} optimal, {first['time_limit']} at the time limit, "
+        f"{first['fallback']} fallback)" in printed
+    )
     assert "slot 2: 3 plans in" in printed
     assert "3 homes x 1 h (2 slots, 6 plans)" in printed
     assert "a home a slot)" in printed
