@@ -19,7 +19,9 @@ home plans alone first (the uncoordinated plans). Then each round:
 A slot once shared stays shared, so the shares of shared slots add up to their limit: when no
 unshared slot is over its limit the cohort is within it. It converges when a round leaves no
 slot over and no home to re-plan; it stops unconverged after ``max_iterations`` rounds or when
-a slot stays over with no home to re-plan (a home cannot keep to its share). The limit's cost
+a slot stays over with no home to re-plan (a home cannot keep to its share), or when a home's
+plan failed or came back late (``batch``: each round's plans made together, on the planner
+backend in the service, :mod:`hems.cohort_rounds`). The limit's cost
 is the cohort's bill (the homes' net energy cost) with it less without it, next to the EV
 energy it leaves short of the wishes.
 """
@@ -44,7 +46,11 @@ from hems.cohort.shares import fair_shares
 from kernel.dsr import DsrKind
 from kernel.errors import ProblemError
 from kernel.timegrid import TimeGrid
-from optimiser import DsrRequest, Plan, Problem, optimise
+from optimiser import DsrRequest, Plan, Problem, optimise, rule_based_plan
+
+RoundPlanner = Callable[[Sequence[int], Sequence[Problem]], Sequence[Plan | None]]
+"""Plans one round: the homes (their indices) and their problems in, a plan per home out, or
+None for a home whose plan failed or came back late (the coordination then stops)."""
 
 SHARE_EVENT_ID = "cohort-share"
 """The ``event_id`` of the DSR requests that carry a home's shares."""
@@ -96,6 +102,9 @@ class Coordination:
     """The largest import of any home above its share in any slot (0 within them)."""
     ev_shortfall_kwh: tuple[float, float] = field(default=(0.0, 0.0))
     """The homes' EV energy short of their targets, without and with the limit."""
+    failed_homes: tuple[int, ...] = ()
+    """Homes (indices) whose plan failed or was late in the round the coordination stopped
+    at; each counts with its plan of the round before (the first: its rule-based plan)."""
 
     @property
     def cost_of_limit_gbp(self) -> float:
@@ -110,30 +119,34 @@ def coordinate(
     planner: Callable[[Problem], Plan] = optimise,
     planners: Sequence[Callable[[Problem], Plan]] | None = None,
     options: CoordinationOptions | None = None,
+    batch: RoundPlanner | None = None,
 ) -> Coordination:
     """Plan ``problems`` (one per home, all on the same grid) so their summed import stays
     within ``limit_kw`` (one value, or one per slot; ``inf`` for none). See the module.
 
-    ``planner`` plans every home; ``planners``, one per home, instead (a home's model
-    extensions, mode memory or kept model go with it)."""
+    ``planner`` plans every home, one after another; ``planners``, one per home, instead (a
+    home's model extensions, mode memory or kept model go with it); ``batch`` plans each
+    round's homes together instead of both (:data:`RoundPlanner`)."""
     opts = options or CoordinationOptions()
-    plan_of = list(planners) if planners is not None else [planner] * len(problems)
-    if len(plan_of) != len(problems):
-        raise ProblemError("planners", f"needs one per home ({len(problems)}), got {len(plan_of)}")
+    plan_round = batch if batch is not None else _one_by_one(problems, planner, planners)
     grid = _common_grid(problems)
     n_slots = 0 if grid is None else grid.n_steps
     limit = _limit(limit_kw, n_slots)
     tol = opts.tolerance_kw
     floors = _matrix([_floor_kw(p) for p in problems], n_slots)
     unreachable = floors.sum(axis=0) > limit + tol
-    uncoordinated = [plan(p) for plan, p in zip(plan_of, problems, strict=True)]
+    first = _planned(plan_round, range(len(problems)), problems)
+    failed = [h for h, p in enumerate(first) if p is None]
+    uncoordinated = [
+        rule_based_plan(q) if p is None else p for p, q in zip(first, problems, strict=True)
+    ]
     plans = list(uncoordinated)
     imports = _matrix([import_kw(p.schedule) for p in plans], n_slots)
     shares = np.full(imports.shape, np.inf)
     shared = np.zeros(n_slots, dtype=bool)
     peaks = [_peak(imports)]
-    made, rounds, converged = len(plans), 0, False
-    while rounds < opts.max_iterations:
+    made, rounds, converged = len(plans) - len(failed), 0, False
+    while rounds < opts.max_iterations and not failed:
         total = imports.sum(axis=0)
         short = np.array([_misses_wishes(p) for p in plans], dtype=bool)[:, None]
         held = np.isfinite(shares) & ((imports >= shares - tol / 2) | short)
@@ -152,11 +165,10 @@ def coordinate(
         if opts.deadline_s is not None and time.monotonic() > opts.deadline_s:
             break
         rounds += 1
-        for h in replan.tolist():
-            capped = with_shares(problems[h], shares[h], opts.penalty_gbp_per_kwh)
-            plans[h] = plan_of[h](capped)
-            imports[h] = import_kw(plans[h].schedule)
-        made += int(replan.size)
+        homes: list[int] = replan.tolist()
+        capped = [with_shares(problems[h], shares[h], opts.penalty_gbp_per_kwh) for h in homes]
+        failed = _replanned(plan_round(homes, capped), homes, plans, imports)
+        made += len(homes) - len(failed)
         peaks.append(_peak(imports))
     return Coordination(
         limit_kw=limit,
@@ -178,6 +190,7 @@ def coordinate(
             sum(p.totals.ev_shortfall_kwh for p in uncoordinated),
             sum(p.totals.ev_shortfall_kwh for p in plans),
         ),
+        failed_homes=tuple(failed),
     )
 
 
@@ -219,6 +232,48 @@ def share_requests(
             )
         t = end
     return tuple(requests)
+
+
+def _one_by_one(
+    problems: Sequence[Problem],
+    planner: Callable[[Problem], Plan],
+    planners: Sequence[Callable[[Problem], Plan]] | None,
+) -> RoundPlanner:
+    """A round planned one home after another in this thread."""
+    plan_of = list(planners) if planners is not None else [planner] * len(problems)
+    if len(plan_of) != len(problems):
+        raise ProblemError("planners", f"needs one per home ({len(problems)}), got {len(plan_of)}")
+
+    def plan_round(homes: Sequence[int], round_problems: Sequence[Problem]) -> list[Plan | None]:
+        return [plan_of[h](p) for h, p in zip(homes, round_problems, strict=True)]
+
+    return plan_round
+
+
+def _replanned(
+    new: Sequence[Plan | None], homes: list[int], plans: list[Plan], imports: FloatArray
+) -> list[int]:
+    """``plans`` and ``imports`` with the ``homes``' ``new`` plans; the homes whose plan did
+    not come back (they count with their plan of the round before)."""
+    if len(new) != len(homes):
+        raise ProblemError("batch", f"needs a plan per home ({len(homes)}), got {len(new)}")
+    failed = []
+    for h, plan in zip(homes, new, strict=True):
+        if plan is None:
+            failed.append(h)
+        else:
+            plans[h] = plan
+            imports[h] = import_kw(plan.schedule)
+    return failed
+
+
+def _planned(
+    plan_round: RoundPlanner, homes: Sequence[int], problems: Sequence[Problem]
+) -> list[Plan | None]:
+    plans = list(plan_round(list(homes), list(problems)))
+    if len(plans) != len(problems):
+        raise ProblemError("batch", f"needs a plan per home ({len(problems)}), got {len(plans)}")
+    return plans
 
 
 def _common_grid(problems: Sequence[Problem]) -> TimeGrid | None:

@@ -1,26 +1,27 @@
 """What a cohort import limit would do to the homes' current plans (admin; docs/cohort.md): the
-homes' last problems coordinated under the limit (:func:`hems.cohort.coordination.coordinate`)
-in a worker thread. A what-if: the plans in force, their dispatch and the store are unchanged.
+homes' last problems coordinated under the limit (:func:`hems.cohort.coordination.coordinate`),
+each round's plans on the planner backend (:mod:`hems.cohort_rounds`). A what-if: the plans
+in force, their dispatch and the store are unchanged.
 
 Only the homes whose last problem is on the grid most of them share are coordinated (a home
 planned in another slot is left out and named). Each home plans with its own extensions (its
-peak-hour and pause rules), as the service plans it."""
+peak-hour and pause rules), as the service plans it. A home whose plan in it fails stops it
+unconverged and is named."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
-from functools import partial
 
 from pydantic import BaseModel, Field
 
-from hems.cohort.coordination import Coordination, coordinate
+from hems.cohort.coordination import Coordination
 from hems.cohort.measures import CohortMeasures
+from hems.cohort_rounds import BackendRounds, coordinate_on
 from hems.service import CemService
 from hems.usecases.finite import FiniteFloat
-from optimiser import ModelExtension, Plan, Problem, SolverOptions, optimise
+from optimiser import ModelExtension, Problem, SolverOptions
 
 
 class CoordinationIn(BaseModel):
@@ -38,6 +39,10 @@ class CoordinationPublic(BaseModel):
     limit_kw: float
     homes: list[int] = Field(description="The homes coordinated.")
     left_out: list[int] = Field(description="Homes without a plan, or planned on another grid.")
+    failed: list[int] = Field(
+        default_factory=list,
+        description="Homes whose plan in the coordination failed (it stopped unconverged).",
+    )
     converged: bool
     iterations: int
     plans_made: int
@@ -66,20 +71,19 @@ async def coordination(service: CemService, limit_kw: float) -> CoordinationPubl
     common = grids.most_common(1)[0][0] if grids else None
     chosen = {h: pe for h, pe in problems.items() if pe[0].grid == common}
     left_out = sorted([*without, *(h for h in problems if h not in chosen)])
-    options = SolverOptions(time_limit_s=service.settings.solver_time_limit_s)
-    result = await asyncio.to_thread(
-        coordinate,
-        [p for p, _ext in chosen.values()],
-        limit_kw,
-        planners=[partial(_plan, options, ext) for _p, ext in chosen.values()],
+    rounds = BackendRounds(
+        planner=service.planner,
+        loop=None,
+        home_ids=list(chosen),
+        extensions=[ext for _p, ext in chosen.values()],
+        options=SolverOptions(time_limit_s=service.settings.solver_time_limit_s),
+        model_shapes=service.settings.planner_model_cache_shapes,
     )
+    result = await coordinate_on(rounds, [p for p, _ext in chosen.values()], limit_kw)
     starts = [] if common is None else [common.slot_start(t) for t in range(common.n_steps)]
-    return _public(result, limit_kw, sorted(chosen), left_out, starts)
-
-
-def _plan(options: SolverOptions, extensions: Sequence[ModelExtension], problem: Problem) -> Plan:
-    """One home's plan with its own extensions (its peak-hour and pause rules)."""
-    return optimise(problem, options, extensions)
+    public = _public(result, limit_kw, sorted(chosen), left_out, starts)
+    public.failed = sorted(rounds.home_ids[h] for h in rounds.failures)
+    return public
 
 
 def _measures(m: CohortMeasures, starts: list[datetime]) -> CoordinatedMeasures | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -15,7 +15,15 @@ from hems.cohort.coordination import SHARE_EVENT_ID, coordinate, with_shares
 from hems.cohort.measures import FloatArray
 from kernel.dsr import DsrKind
 from kernel.errors import ProblemError
-from optimiser import ElectricVehicle, Plan, PlugInSession, Problem, TimeGrid, optimise
+from optimiser import (
+    ElectricVehicle,
+    Plan,
+    PlanStatus,
+    PlugInSession,
+    Problem,
+    TimeGrid,
+    optimise,
+)
 
 START = datetime(2026, 1, 12, 0, 0, tzinfo=UTC)
 GRID = TimeGrid(start_utc=START, step_minutes=60, n_steps=8)
@@ -178,3 +186,50 @@ def test_each_home_can_plan_with_its_own_planner() -> None:
     assert len(calls) == result.plans_made
     with pytest.raises(ProblemError, match="planners"):
         coordinate(homes, 10.0, planners=[optimise])
+
+
+def test_each_round_is_one_batch_and_the_same_coordination() -> None:
+    rounds: list[list[int]] = []
+
+    def batch(homes: Sequence[int], problems: Sequence[Problem]) -> list[Plan | None]:
+        rounds.append(list(homes))
+        return [optimise(p) for p in problems]
+
+    homes = cohort()
+    result = coordinate(homes, 10.0, batch=batch)
+    one_by_one = coordinate(homes, 10.0)
+    assert rounds[0] == [0, 1, 2, 3]  # everyone alone, then the homes each round re-plans
+    assert len(rounds) == result.iterations + 1
+    assert sum(len(r) for r in rounds) == result.plans_made
+    assert np.array_equal(result.shares_kw, one_by_one.shares_kw)
+    for a, b in zip(result.plans, one_by_one.plans, strict=True):
+        assert a.schedule.equals(b.schedule)
+    assert result.failed_homes == ()
+
+
+def test_a_plan_that_does_not_come_back_stops_the_coordination_unconverged() -> None:
+    seen: list[int] = []
+
+    def batch(homes: Sequence[int], problems: Sequence[Problem]) -> list[Plan | None]:
+        # the first home re-planned in the first round after the plans alone fails
+        lost = homes[0] if seen else -1
+        seen.extend(homes)
+        return [None if h == lost else optimise(p) for h, p in zip(homes, problems, strict=True)]
+
+    homes = cohort()
+    result = coordinate(homes, 10.0, batch=batch)
+    assert not result.converged
+    assert result.iterations == 1
+    failed = seen[4]
+    assert result.failed_homes == (failed,)
+    assert result.plans[failed] is result.uncoordinated[failed]  # it counts with its plan before
+    assert result.plans_made == len(seen) - 1
+
+    # its first plan lost too: it counts with its rule-based plan, and nothing is re-planned
+    def lost_first(homes: Sequence[int], problems: Sequence[Problem]) -> list[Plan | None]:
+        return [None if h == 1 else optimise(p) for h, p in zip(homes, problems, strict=True)]
+
+    lost = coordinate(homes, 10.0, batch=lost_first)
+    assert (lost.converged, lost.iterations, lost.failed_homes) == (False, 0, (1,))
+    assert lost.uncoordinated[1].solver.status == PlanStatus.FALLBACK
+    assert lost.plans_made == 3
