@@ -1,7 +1,8 @@
 """The cohort without and with coordination under a cohort import limit (issue 29, docs/cohort.md).
 
 Run: ``python -m benchmarks.bench_cohort [--homes 100] [--cohort fleet|simple]
-[--limit-fraction F] [--repeats 3]``. A synthetic cohort on one day of the bundled Agile sample
+[--limit-fraction F] [--repeats 3] [--backends thread,pool,dask] [--workers 2]``.
+A synthetic cohort on one day of the bundled Agile sample
 (:mod:`benchmarks.cohort_homes`): ``fleet`` (default), the fleet benchmark's cohort
 (:mod:`hems.simulation.cohort`) built by the service's problem builder from 20:00 with every
 car home; ``simple``, the module's own draws from noon with the cars arriving in the evening.
@@ -9,25 +10,37 @@ Prints, for the rule-based baseline plans, the uncoordinated plans and the plans
 under a cohort import limit (by default the baseline's peak: the cohort makes no new peak;
 ``--limit-fraction F``: F x the uncoordinated peak): the cohort's peak import, herding index,
 coincidence factor and bill; then the rounds to converge, the plans made, the cost of the
-limit, the EV energy short and the wall time of a coordination (median of ``repeats`` runs) and
-of one plan. One core, HiGHS threads=1. Writes ``benchmarks/results/cohort.json``.
+limit, the EV energy short and, for each backend, the wall time of a coordination (median of
+``repeats`` runs, the backends interleaved in each repeat after one warm-up coordination each,
+which fills the workers' kept models). Backends (:mod:`hems.cohort_rounds`, as the service
+runs them): ``thread``, one plan after another in the coordination's thread; ``pool``, each
+round on a process pool of ``workers`` (:class:`hems.planner_pool.PlannerPool`); ``dask``,
+on a LocalCluster of ``workers`` processes (:class:`hems.planner_dask.DaskPlanner`, each
+home's affinity). Each says whether its coordination is the thread's (same rounds, shares and
+imports). HiGHS threads=1. Writes ``benchmarks/results/cohort.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import os
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 from benchmarks.cohort_homes import cohort, fleet_cohort
-from hems.cohort.coordination import Coordination, CoordinationOptions, coordinate, measures_of
-from hems.cohort.measures import CohortMeasures
+from hems.cohort.coordination import Coordination, CoordinationOptions, measures_of
+from hems.cohort.measures import CohortMeasures, import_kw
+from hems.cohort_rounds import BackendRounds, coordinate_on
+from hems.planner_backend import PlannerBackend
 from optimiser import (
     ModelExtension,
-    Plan,
     Problem,
     SolverOptions,
     optimise,
@@ -39,18 +52,66 @@ RESULTS = Path(__file__).resolve().parent / "results"
 OPTIONS = SolverOptions(threads=1)
 
 
-class TimedPlanner:
-    """``optimise`` with one core and one home's extensions, timing each plan into ``times``."""
+BACKENDS = ("thread", "pool", "dask")
 
-    def __init__(self, extensions: Sequence[ModelExtension], times: list[float]) -> None:
-        self.extensions = extensions
-        self.plan_s = times
 
-    def __call__(self, problem: Problem) -> Plan:
-        t0 = time.perf_counter()
-        plan = optimise(problem, OPTIONS, self.extensions)
-        self.plan_s.append(time.perf_counter() - t0)
-        return plan
+@contextmanager
+def backend(name: str, workers: int) -> Iterator[PlannerBackend | None]:
+    """The planner backend ``name`` (None: the coordination's thread), closed after."""
+    if name == "thread":
+        yield None
+        return
+    if name == "pool":
+        from hems.planner_pool import PlannerPool
+        from hems.service import start_planner_worker
+
+        pool = PlannerPool(workers, initializer=start_planner_worker, initargs=(os.getpid(),))
+        try:
+            yield pool
+        finally:
+            pool.close()
+        return
+    from hems.backtest.parallel import start_local_cluster
+    from hems.planner_dask import DaskPlanner
+
+    cluster, client = start_local_cluster(workers)
+    dask = DaskPlanner(cluster.scheduler_address, None)
+    try:
+        yield dask
+    finally:
+        dask.close()
+        client.close()
+        cluster.close()
+
+
+def coordinated(
+    planner: PlannerBackend | None,
+    drawn: Sequence[tuple[Problem, Sequence[ModelExtension]]],
+    limit_kw: float,
+    options: CoordinationOptions,
+) -> Coordination:
+    """The cohort coordinated with each round on ``planner``, as the service does it."""
+    rounds = BackendRounds(
+        planner=planner,
+        loop=None,
+        home_ids=list(range(len(drawn))),
+        extensions=[e for _p, e in drawn],
+        options=OPTIONS,
+        model_shapes=32,
+    )
+    return asyncio.run(coordinate_on(rounds, [p for p, _e in drawn], limit_kw, options))
+
+
+def same(a: Coordination, b: Coordination) -> bool:
+    """The same rounds, shares and each home's imports."""
+    return (
+        (a.iterations, a.plans_made, a.converged) == (b.iterations, b.plans_made, b.converged)
+        and np.array_equal(a.shares_kw, b.shares_kw)
+        and all(
+            np.array_equal(import_kw(x.schedule), import_kw(y.schedule))
+            for x, y in zip(a.plans, b.plans, strict=True)
+        )
+    )
 
 
 def homes_of(kind: str, homes: int) -> list[tuple[Problem, Sequence[ModelExtension]]]:
@@ -82,7 +143,13 @@ def row(name: str, m: CohortMeasures, bill_gbp: float) -> dict[str, object]:
 
 
 def run(
-    kind: str, homes: int, limit_fraction: float | None, repeats: int, max_iterations: int
+    kind: str,
+    homes: int,
+    limit_fraction: float | None,
+    repeats: int,
+    max_iterations: int,
+    backends: Sequence[str] = ("thread",),
+    workers: int = 2,
 ) -> dict[str, object]:
     drawn = homes_of(kind, homes)
     problems = [p for p, _e in drawn]
@@ -94,17 +161,19 @@ def run(
     peak_kw = measures_of(problems, alone).peak_import_kw
     limit_kw = base.peak_import_kw if limit_fraction is None else limit_fraction * peak_kw
     options = CoordinationOptions(max_iterations=max_iterations)
-    walls: list[float] = []
-    cpus: list[float] = []
-    plan_s: list[float] = []
-    result: Coordination | None = None
-    for _ in range(repeats):
-        planners = [TimedPlanner(e, plan_s) for _p, e in drawn]
-        t0, c0 = time.perf_counter(), time.process_time()
-        result = coordinate(problems, limit_kw, planners=planners, options=options)
-        walls.append(time.perf_counter() - t0)
-        cpus.append(time.process_time() - c0)
-    assert result is not None
+    walls: dict[str, list[float]] = {b: [] for b in backends}
+    cpus: dict[str, list[float]] = {b: [] for b in backends}
+    results: dict[str, Coordination] = {}
+    with _backends(backends, workers) as planners:
+        for b in backends:  # warm-up: workers started, models kept
+            results[b] = coordinated(planners[b], drawn, limit_kw, options)
+        for _ in range(repeats):
+            for b in backends:
+                t0, c0 = time.perf_counter(), time.process_time()
+                results[b] = coordinated(planners[b], drawn, limit_kw, options)
+                walls[b].append(time.perf_counter() - t0)
+                cpus[b].append(time.process_time() - c0)
+    result = results[backends[0]]
     return {
         "cohort": kind,
         "composition": composition(problems),
@@ -126,11 +195,30 @@ def run(
         "unreachable_slots": list(result.unreachable_slots),
         "cost_of_limit_gbp": round(result.cost_of_limit_gbp, 3),
         "ev_shortfall_kwh": [round(float(x), 3) for x in result.ev_shortfall_kwh],
-        "wall_s_median": statistics.median(walls),
-        "cpu_s_median": statistics.median(cpus),
-        "plan_ms_median": 1000 * statistics.median(plan_s),
+        "workers": workers,
+        "backends": {
+            b: {
+                "wall_s_median": statistics.median(walls[b]),
+                "wall_s": [round(w, 3) for w in walls[b]],
+                "service_cpu_s_median": statistics.median(cpus[b]),
+                "iterations": results[b].iterations,
+                "plans_made": results[b].plans_made,
+                "same_as_first": same(results[b], result),
+            }
+            for b in backends
+        },
         "repeats": repeats,
+        "load_average": os.getloadavg(),
     }
+
+
+@contextmanager
+def _backends(names: Sequence[str], workers: int) -> Iterator[dict[str, PlannerBackend | None]]:
+    if not names:
+        yield {}
+        return
+    with backend(names[0], workers) as first, _backends(names[1:], workers) as rest:
+        yield {names[0]: first, **rest}
 
 
 def _f(x: object, digits: int = 2) -> str:
@@ -144,11 +232,24 @@ def main() -> None:
     parser.add_argument("--limit-fraction", type=float, default=None)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--max-iterations", type=int, default=12)
+    parser.add_argument("--backends", default="thread", help="of thread,pool,dask (interleaved)")
+    parser.add_argument("--workers", type=int, default=2, help="the pool's or cluster's")
     args = parser.parse_args()
     fraction = args.limit_fraction
+    backends = [b for b in args.backends.split(",") if b]
     if args.homes < 1 or args.repeats < 1 or (fraction is not None and not 0 < fraction <= 1):
         parser.error("--homes and --repeats need >= 1, --limit-fraction in (0, 1]")
-    r = run(args.cohort, args.homes, args.limit_fraction, args.repeats, args.max_iterations)
+    if not backends or set(backends) - set(BACKENDS) or args.workers < 1:
+        parser.error(f"--backends: some of {','.join(BACKENDS)}; --workers >= 1")
+    r = run(
+        args.cohort,
+        args.homes,
+        args.limit_fraction,
+        args.repeats,
+        args.max_iterations,
+        backends,
+        args.workers,
+    )
     print(f"{r['cohort']} cohort {r['composition']}, limit {r['limit_kw']} kW ({r['limit']})")
     print(f"{'plans':<24}{'peak kW':>9}{'slot':>6}{'herding':>9}{'coinc.':>8}{'bill GBP':>10}")
     for x in r["rows"]:  # type: ignore[attr-defined]
@@ -163,9 +264,14 @@ def main() -> None:
     )
     print(
         f"cost of the limit {r['cost_of_limit_gbp']} GBP; EV short {r['ev_shortfall_kwh']} kWh "
-        f"(without, with); median wall {r['wall_s_median']:.2f} s (CPU {r['cpu_s_median']:.2f} "
-        f"s) a coordination, {r['plan_ms_median']:.1f} ms a plan, {r['repeats']} repeats"
+        f"(without, with); {r['repeats']} repeats, load average {r['load_average']}"
     )
+    for name, b in r["backends"].items():  # type: ignore[attr-defined]
+        print(
+            f"  {name:<7} median wall {b['wall_s_median']:.2f} s a coordination "
+            f"(service CPU {b['service_cpu_s_median']:.2f} s; {b['wall_s']}), "
+            f"{b['iterations']} rounds, {b['plans_made']} plans, same: {b['same_as_first']}"
+        )
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "cohort.json"
     out.write_text(json.dumps(r, indent=2, default=str))
