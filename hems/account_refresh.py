@@ -301,9 +301,15 @@ def octopus_links(service: CemService) -> list[tuple[int, OctopusLink]]:
 
 
 def saving_sessions_job(service: CemService) -> OctopusSessionsJob:
-    """The ``octopus_sessions`` job over the stored links, on the configured Octopus API."""
-    url = f"{service.settings.octopus_api_url}/graphql/"
-    return OctopusSessionsJob(service, lambda: octopus_links(service), url=url)
+    """The ``octopus_sessions`` job over the stored links, on the configured Octopus API (its
+    token) and backend API (Saving Sessions)."""
+    settings = service.settings
+    return OctopusSessionsJob(
+        service,
+        lambda: octopus_links(service),
+        url=f"{settings.octopus_api_url}/graphql/",
+        backend_url=f"{settings.octopus_backend_api_url}/graphql/",
+    )
 
 
 def dispatches_job(service: CemService) -> IogDispatchesJob:

@@ -16,7 +16,8 @@ current and later half-hours outside the 23:30-05:30 window are kept (that windo
 off-peak anyway).
 
 A home without a link keeps the slots it was given. A failed fetch (the key refused, Octopus
-down, a malformed answer) keeps the last known slots and says so in the log, without the key.
+down, a malformed answer, Octopus unable to give the car's plan) keeps the last known slots
+and says so in the log, without the key.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from adapters.errors import AdapterError
-from adapters.tariffs.octopus_dispatches import AccountDispatches, fetch_dispatches
+from adapters.tariffs.octopus_dispatches import (
+    PLAN_UNAVAILABLE,
+    AccountDispatches,
+    fetch_dispatches,
+)
 from hems.domain.tariffs import IntelligentOctopusGo
 from hems.octopus_jobs import LinkedAccountJob, OctopusLink
 from hems.storage.database import NotFoundError
@@ -116,6 +121,12 @@ class IogDispatchesJob(LinkedAccountJob[DispatchFetch]):
             got = fetch_dispatches(self.client(home_id, link), link.account_number)
         except AdapterError as exc:
             report.error = f"{type(exc).__name__}: {exc}"
+        else:
+            if got.plans_unavailable:  # Octopus's own fault, usually brief: as a failed fetch
+                report.error = (
+                    f"Octopus could not give the car's planned dispatches ({PLAN_UNAVAILABLE})"
+                )
+        if report.error is not None:
             report.slots = kept
             log.warning(
                 "home %s: Octopus dispatches not fetched (%s); kept the last known %d "

@@ -20,7 +20,7 @@ from typing import Generic, TypeVar
 import httpx
 
 from adapters.http import DEFAULT_POLICY, USER_AGENT, RetryPolicy
-from adapters.tariffs.octopus_graphql import GRAPHQL_URL, OctopusGraphQL
+from adapters.tariffs.octopus_graphql import BACKEND_GRAPHQL_URL, GRAPHQL_URL, OctopusGraphQL
 from hems.service import CemService
 
 
@@ -49,11 +49,13 @@ class LinkedAccountJob(Generic[Report]):
         links: LinkSource,
         *,
         url: str = GRAPHQL_URL,
+        backend_url: str = BACKEND_GRAPHQL_URL,
         policy: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         self.service = service
         self._links = links
         self._url = url
+        self._backend_url = backend_url
         self._policy = policy
         self._clients: dict[int, tuple[OctopusLink, OctopusGraphQL]] = {}
         no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=()))
@@ -95,7 +97,12 @@ class LinkedAccountJob(Generic[Report]):
         if held is None or held[0] != link:
             now = self.service.clock.now
             client = OctopusGraphQL(
-                link.api_key, url=self._url, policy=self._policy, now=now, client=self._http
+                link.api_key,
+                url=self._url,
+                backend_url=self._backend_url,
+                policy=self._policy,
+                now=now,
+                client=self._http,
             )
             held = (link, client)
             self._clients[home_id] = held

@@ -8,7 +8,8 @@ stays cancelled), baselined and planned like an entered one (:mod:`hems.saving_s
 A session the account has not joined earns nothing, so it is not planned for, unless the
 consumer chose ``octopus_join_saving_sessions`` (a preference): then the job joins it through
 ``joinSavingSessionsEvent`` before it starts and stores it once Octopus confirms (not tried
-for an account that has not signed up to Saving Sessions, which Octopus would refuse).
+for an account that has not signed up to Saving Sessions, nor for an event targeted at other
+regions than the account's, which Octopus would refuse).
 
 An upcoming session stored from Octopus whose event Octopus lists with other times is moved to
 them, its baseline computed again for them, and the home re-plans (the event's id stays; a
@@ -186,6 +187,8 @@ class OctopusSessionsJob(LinkedAccountJob[HomeFetch]):
                 return "not joined (joining for the consumer is off)"
             if not got.has_joined_campaign:  # joining would be refused at every run
                 return "not joined: the account has not signed up to Saving Sessions"
+            if not event.offered_in(got.region_id):  # Octopus refuses the join (OE-1308)
+                return f"not offered in the account's region ({got.region_id or 'not known'})"
             if start <= now:
                 return "started before it could be joined"
             try:

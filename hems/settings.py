@@ -164,6 +164,8 @@ class Settings(BaseSettings):
             (:mod:`hems.account_secrets`); none = linking an account is refused. Keep it
             readable by the service's user only, and apart from the database's backups.
         octopus_api_url: Octopus's REST API (https; http only to a loopback host, for tests).
+        octopus_backend_api_url: the host Octopus moved Saving Sessions' GraphQL to (the same
+            rules).
     """
 
     model_config = SettingsConfigDict(
@@ -232,6 +234,7 @@ class Settings(BaseSettings):
     ven_max_polls_per_s: float = Field(default=20.0, gt=0, le=10_000)
     account_secrets_key_file: FernetKeyFile | None = None
     octopus_api_url: OctopusUrl = "https://api.octopus.energy/v1"
+    octopus_backend_api_url: OctopusUrl = "https://api.backend.octopus.energy/v1"
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -2,10 +2,16 @@
 the key and cached until shortly before it expires, queries and mutations sent with it, and
 every way the API or the network can fail turned into a typed error.
 
-The API (``POST {"query", "variables"}`` to ``https://api.octopus.energy/v1/graphql/``):
+The API (``POST {"query", "variables"}``) has two hosts: ``https://api.octopus.energy/v1/graphql/``
+(:data:`GRAPHQL_URL`: the token, the account, Intelligent Octopus Go's dispatches) and
+``https://api.backend.octopus.energy/v1/graphql/`` (:data:`BACKEND_GRAPHQL_URL`: Saving
+Sessions, moved there by Octopus in February-March 2026; a query names its host with
+``request(..., backend=True)``). The token is obtained from the first and accepted by both:
 
 * ``obtainKrakenToken(input: {APIKey})`` returns ``token`` (a JWT, sent back as the bare
-  ``Authorization`` header) and ``payload.exp`` (its expiry, epoch seconds; about an hour);
+  ``Authorization`` header, which the backend host requires; the public clients send
+  ``JWT <token>`` to the first host only) and ``payload.exp`` (its expiry, epoch seconds;
+  about an hour);
 * a failure is HTTP 200 with ``{"errors": [{"message", "extensions": {"errorCode"}}]}``:
   ``KT-CT-1124`` is an expired token (obtained again once, then the request repeated),
   ``KT-CT-1199`` is rate limiting; an error while obtaining the token is the key refused.
@@ -30,6 +36,8 @@ from adapters.errors import AdapterError, FetchError, ParseError
 from adapters.http import DEFAULT_POLICY, USER_AGENT, RetryPolicy
 
 GRAPHQL_URL = "https://api.octopus.energy/v1/graphql/"
+BACKEND_GRAPHQL_URL = "https://api.backend.octopus.energy/v1/graphql/"
+"""The host Saving Sessions' queries and mutation moved to (docs/service.md says the sources)."""
 SOURCE = "octopus graphql"
 EXPIRED_TOKEN = "KT-CT-1124"
 RATE_LIMITED = "KT-CT-1199"
@@ -110,6 +118,7 @@ class OctopusGraphQL:
         api_key: str,
         *,
         url: str = GRAPHQL_URL,
+        backend_url: str = BACKEND_GRAPHQL_URL,
         policy: RetryPolicy = DEFAULT_POLICY,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         client: httpx.Client | None = None,
@@ -117,6 +126,7 @@ class OctopusGraphQL:
     ) -> None:
         self._api_key = api_key
         self.url = url
+        self.backend_url = backend_url
         self._policy = policy
         self._now = now
         self._client = client
@@ -127,14 +137,15 @@ class OctopusGraphQL:
     def __repr__(self) -> str:  # the key never appears in a log or a traceback
         return f"OctopusGraphQL(url={self.url!r})"
 
-    def request(self, query: str, variables: Mapping[str, Any]) -> Any:
-        """The ``data`` of ``query`` sent with ``variables``; the token obtained again once
-        when the API says it expired."""
-        body = self._post(query, variables, self._valid_token())
+    def request(self, query: str, variables: Mapping[str, Any], *, backend: bool = False) -> Any:
+        """The ``data`` of ``query`` sent with ``variables`` (to the ``backend`` host when
+        asked); the token obtained again once when the API says it expired."""
+        url = self.backend_url if backend else self.url
+        body = self._post(url, query, variables, self._valid_token())
         error = graphql_errors(body)
         if error is not None and EXPIRED_TOKEN in error.codes:
             self.token = None
-            body = self._post(query, variables, self._valid_token())
+            body = self._post(url, query, variables, self._valid_token())
             error = graphql_errors(body)
         if error is not None:
             if RATE_LIMITED in error.codes:
@@ -145,7 +156,7 @@ class OctopusGraphQL:
     def _valid_token(self) -> str:
         now = self._now()
         if self.token is None or now >= self.token.expires_at - TOKEN_MARGIN:
-            body = self._post(TOKEN_MUTATION, {"apiKey": self._api_key}, None)
+            body = self._post(self.url, TOKEN_MUTATION, {"apiKey": self._api_key}, None)
             error = graphql_errors(body)
             if error is not None:
                 if RATE_LIMITED in error.codes:
@@ -155,7 +166,7 @@ class OctopusGraphQL:
             self.tokens_obtained += 1
         return self.token.token
 
-    def _post(self, query: str, variables: Mapping[str, Any], token: str | None) -> Any:
+    def _post(self, url: str, query: str, variables: Mapping[str, Any], token: str | None) -> Any:
         """POST once per attempt; retried like :func:`adapters.http.get_json` (timeouts,
         transport errors, 5xx, 429); 401/403 are :class:`OctopusAuthError`."""
         headers = {"User-Agent": USER_AGENT}
@@ -170,7 +181,7 @@ class OctopusGraphQL:
                     self._sleep(self._policy.wait_before(attempt))
                 try:
                     r = http.post(
-                        self.url, json=payload, headers=headers, timeout=self._policy.timeout_s
+                        url, json=payload, headers=headers, timeout=self._policy.timeout_s
                     )
                 except httpx.TimeoutException as exc:
                     reason = f"timed out ({type(exc).__name__})"
@@ -183,12 +194,16 @@ class OctopusGraphQL:
                     continue
                 if r.status_code in (401, 403):
                     raise OctopusAuthError([f"HTTP {r.status_code}"], [""])
-                if r.status_code >= 400:
-                    raise FetchError(SOURCE, f"HTTP {r.status_code}", attempts=attempt)
                 try:
                     body = r.json()
                 except ValueError:
-                    raise ParseError(SOURCE, "the answer is not JSON") from None
+                    body = None
+                if r.status_code == 400 and isinstance(body, dict) and body.get("errors"):
+                    return body  # a query the API refuses (a field it no longer has): its errors
+                if r.status_code >= 400:
+                    raise FetchError(SOURCE, f"HTTP {r.status_code}", attempts=attempt)
+                if body is None:
+                    raise ParseError(SOURCE, "the answer is not JSON")
                 if not isinstance(body, dict):
                     raise ParseError(SOURCE, "the answer is not a JSON object")
                 return body

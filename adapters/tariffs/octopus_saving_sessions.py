@@ -1,14 +1,23 @@
 """Octopus Saving Sessions through the GraphQL API (:mod:`adapters.tariffs.octopus_graphql`):
 the announced events, the ones the account has joined, and joining one.
 
-The shapes (``savingSessions``, as Octopus's own dashboard and the Home Assistant integrations
-query it):
+The shapes (``savingSessions`` on the backend host, :data:`~.octopus_graphql.BACKEND_GRAPHQL_URL`,
+as the maintained public clients query it in 2026; docs/service.md names them):
 
-* ``events { id code startAt endAt rewardPerKwhInOctoPoints devEvent }``: every announced
-  event (``id`` the event's number, ``code`` what joining takes, times ISO 8601);
-* ``account(accountNumber) { hasJoinedCampaign joinedEvents { eventId startAt endAt } }``:
-  null when the account is not signed up;
-* ``joinSavingSessionsEvent(input: {accountNumber, eventCode}) { joinedEventCodes }``.
+* ``events(includeDev: false) { id code startAt endAt rewardPerKwhInOctoPoints devEvent
+  targetRegion { regionId } }``: every announced event (``id`` the event's number, ``code``
+  what joining takes, times ISO 8601, ``targetRegion`` the regions it is offered in, empty or
+  null: everywhere);
+* ``account(accountNumber) { hasJoinedCampaign signedUpMeterPoint { regionId } joinedEvents
+  { eventId startAt endAt rewardGivenInOctoPoints } }``: null when the account is not signed
+  up; ``signedUpMeterPoint.regionId`` the account's region (Octopus refuses to join an event
+  targeted elsewhere, error ``OE-1308``);
+* ``joinSavingSessionsEvent(input: {accountNumber, eventCode}) { joinedEventCodes }``, on the
+  backend host too.
+
+``customerFlexibilityCampaignEvents(accountNumber, supplyPointIdentifier, campaignSlug)`` on
+the first host lists a campaign's events too, but without their reward or whether the account
+joined them, so it is not used.
 
 Rewards are in Octoplus points per kWh saved; :data:`OCTOPOINTS_PER_GBP` converts them.
 An event whose values make no sense (no id or code, times that do not parse or lack an
@@ -39,10 +48,13 @@ MAX_EVENTS = 1000
 
 SESSIONS_QUERY = """query SavingSessions($accountNumber: String!) {
   savingSessions {
-    events { id code startAt endAt rewardPerKwhInOctoPoints devEvent }
+    events(includeDev: false) {
+      id code startAt endAt rewardPerKwhInOctoPoints devEvent targetRegion { regionId }
+    }
     account(accountNumber: $accountNumber) {
       hasJoinedCampaign
-      joinedEvents { eventId startAt endAt }
+      signedUpMeterPoint { regionId }
+      joinedEvents { eventId startAt endAt rewardGivenInOctoPoints }
     }
   }
 }"""
@@ -63,6 +75,12 @@ class SavingEvent:
     start: datetime
     end: datetime
     reward_points_per_kwh: float
+    target_regions: frozenset[str] = frozenset()
+    """The regions it is offered in (``regionId``); empty: every region."""
+
+    def offered_in(self, region: str | None) -> bool:
+        """Whether an account in ``region`` (None: not known) may join it."""
+        return not self.target_regions or region in self.target_regions
 
     @property
     def reward_p_per_kwh(self) -> float:
@@ -86,6 +104,8 @@ class AccountSessions:
     joined_event_ids: frozenset[str]
     events: tuple[SavingEvent, ...]
     rejected: tuple[RejectedEvent, ...]
+    region_id: str | None = None
+    """The account's region (``signedUpMeterPoint.regionId``), when Octopus says it."""
     listed_event_ids: frozenset[str] = frozenset()
     """The id of every entry ``events`` listed, dev and rejected ones included: ``events``
     holds past events as well as upcoming ones, so an event it no longer lists was withdrawn."""
@@ -130,13 +150,26 @@ def parse_event(raw: Any) -> SavingEvent | RejectedEvent:
         return RejectedEvent(event_id, "no reward")
     if not (math.isfinite(points) and 0 < points <= MAX_REWARD_POINTS_PER_KWH):
         return RejectedEvent(event_id, f"reward {points} points/kWh out of range")
+    regions = raw.get("targetRegion") or []
+    if not isinstance(regions, list):
+        return RejectedEvent(event_id, "targetRegion is not a list")
     return SavingEvent(
         event_id=event_id,
         code=code.strip(),
         start=start,
         end=end,
         reward_points_per_kwh=float(points),
+        target_regions=frozenset(r for r in map(_region, regions) if r is not None),
     )
+
+
+def _region(raw: Any) -> str | None:
+    """A ``{regionId}``'s id as text (Octopus's are short numbers or letters), or None."""
+    found = raw.get("regionId") if isinstance(raw, dict) else None
+    if isinstance(found, bool) or not isinstance(found, int | str):
+        return None
+    text = str(found).strip()
+    return text if text and len(text) <= 16 else None
 
 
 def parse_saving_sessions(data: Any) -> AccountSessions:
@@ -182,18 +215,21 @@ def parse_saving_sessions(data: Any) -> AccountSessions:
         joined_event_ids=frozenset(i for i in ids if i is not None),
         events=tuple(events),
         rejected=tuple(rejected),
+        region_id=_region(account.get("signedUpMeterPoint")),
         listed_event_ids=listed,
     )
 
 
 def fetch_saving_sessions(client: OctopusGraphQL, account_number: str) -> AccountSessions:
     """The account's Saving Sessions (the errors of :class:`OctopusGraphQL`, ParseError)."""
-    return parse_saving_sessions(client.request(SESSIONS_QUERY, {"accountNumber": account_number}))
+    data = client.request(SESSIONS_QUERY, {"accountNumber": account_number}, backend=True)
+    return parse_saving_sessions(data)
 
 
 def join_saving_session(client: OctopusGraphQL, account_number: str, event_code: str) -> bool:
     """Join the event ``event_code``; whether Octopus lists it among the joined ones after."""
-    data = client.request(JOIN_MUTATION, {"accountNumber": account_number, "eventCode": event_code})
+    variables = {"accountNumber": account_number, "eventCode": event_code}
+    data = client.request(JOIN_MUTATION, variables, backend=True)
     got = data.get("joinSavingSessionsEvent")
     codes = got.get("joinedEventCodes") if isinstance(got, dict) else None
     if not isinstance(codes, list):

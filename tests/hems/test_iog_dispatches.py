@@ -26,7 +26,13 @@ from hems.storage.octopus_accounts import StoredAccountLink
 from hems.tariff_prices import tariff_prices
 from optimiser import TimeGrid
 from tests.adapters.conftest import FAST
-from tests.adapters.tariffs.fake_octopus_graphql import ACCOUNT, API_KEY, fake_octopus
+from tests.adapters.tariffs.fake_octopus_graphql import (
+    ACCOUNT,
+    API_KEY,
+    DEVICE,
+    FakeOctopus,
+    fake_octopus,
+)
 from tests.hems.conftest import MONDAY_5PM
 from tests.hems.web.conftest import sign_in
 
@@ -39,28 +45,19 @@ def _at(hours: float) -> datetime:
 
 
 def _dispatch(start: datetime, end: datetime, source: str = "smart-charge") -> Dispatch:
-    return Dispatch(start=start, end=end, source=source, delta_kwh=-5.0)
+    return Dispatch(start=start, end=end, source=source, energy_kwh=5.0)
 
 
 def _got(*planned: Dispatch, completed: tuple[Dispatch, ...] = ()) -> AccountDispatches:
     return AccountDispatches(planned=planned, completed=completed, rejected=())
 
 
-def _payload(*spans: tuple[datetime, datetime, str]) -> dict:
-    return {
-        "data": {
-            "plannedDispatches": [
-                {
-                    "start": a.isoformat(),
-                    "end": b.isoformat(),
-                    "delta": "-4.0",
-                    "meta": {"source": source, "location": "AT_HOME"},
-                }
-                for a, b, source in spans
-            ],
-            "completedDispatches": [],
-        }
-    }
+def _planned(*spans: tuple[datetime, datetime, str]) -> list[dict]:
+    """The car's ``flexPlannedDispatches`` for ``spans`` (start, end, type)."""
+    return [
+        {"start": a.isoformat(), "end": b.isoformat(), "type": kind, "energyAddedKwh": "4.0"}
+        for a, b, kind in spans
+    ]
 
 
 def test_a_dispatch_grants_every_half_hour_it_touches():
@@ -108,9 +105,15 @@ def _set_iog(demo, slots: tuple[datetime, ...] = ()) -> IntelligentOctopusGo:
     return tariff
 
 
-def _job(demo, url: str, links=None) -> IogDispatchesJob:
+def _job(demo, fake: FakeOctopus, links=None) -> IogDispatchesJob:
     links = [(demo.home_id, LINK)] if links is None else links
-    return IogDispatchesJob(demo.runtime.service, lambda: links, url=url, policy=FAST)
+    return IogDispatchesJob(
+        demo.runtime.service,
+        lambda: links,
+        url=fake.url,
+        backend_url=fake.backend_url,
+        policy=FAST,
+    )
 
 
 def _import(client, demo):
@@ -125,8 +128,8 @@ def test_granted_slots_are_priced_off_peak_and_the_plan_moves_load_into_them(cli
     before = _import(client, demo)
     granted = (before.index >= _at(2)) & (before.index < _at(3.5))  # 19:00-20:30
     with fake_octopus() as fake:
-        fake.dispatches = _payload((_at(2), _at(3) + timedelta(minutes=5), "smart-charge"))
-        job = _job(demo, fake.url)
+        fake.planned[DEVICE] = _planned((_at(2), _at(3) + timedelta(minutes=5), "SMART"))
+        job = _job(demo, fake)
         [report] = client.portal.call(job.run)
         assert report.error is None
         assert report.changed
@@ -151,8 +154,8 @@ def test_granted_slots_are_priced_off_peak_and_the_plan_moves_load_into_them(cli
 def test_a_home_without_a_link_keeps_its_given_slots(client, demo):
     given = _set_iog(demo, (_at(1), _at(1.5)))
     with fake_octopus() as fake:
-        fake.dispatches = _payload((_at(4), _at(5), "smart-charge"))
-        assert client.portal.call(_job(demo, fake.url, links=[]).run) == []
+        fake.planned[DEVICE] = _planned((_at(4), _at(5), "SMART"))
+        assert client.portal.call(_job(demo, fake, links=[]).run) == []
         assert fake.requests == []
     assert demo.runtime.service.store.home(demo.home_id).tariff == given
 
@@ -160,16 +163,16 @@ def test_a_home_without_a_link_keeps_its_given_slots(client, demo):
 def test_a_home_erased_since_the_links_were_read_is_passed_over(client, demo):
     _set_iog(demo)
     with fake_octopus() as fake:
-        fake.dispatches = _payload((_at(2), _at(3), "smart-charge"))
+        fake.planned[DEVICE] = _planned((_at(2), _at(3), "SMART"))
         links = [(demo.home_id + 1000, LINK), (demo.home_id, LINK)]
-        [report] = client.portal.call(_job(demo, fake.url, links=links).run)
+        [report] = client.portal.call(_job(demo, fake, links=links).run)
     assert report.home_id == demo.home_id
     assert report.changed
 
 
 def test_a_home_not_on_iog_is_not_fetched(client, demo):
     with fake_octopus() as fake:
-        assert client.portal.call(_job(demo, fake.url).run) == []
+        assert client.portal.call(_job(demo, fake).run) == []
         assert fake.requests == []
 
 
@@ -184,9 +187,9 @@ def test_a_home_not_on_iog_is_not_fetched(client, demo):
 def test_a_failed_fetch_keeps_the_last_slots_and_says_so(client, demo, caplog, script, key, says):
     _set_iog(demo)
     with fake_octopus() as fake:
-        fake.dispatches = _payload((_at(2), _at(3), "smart-charge"))
+        fake.planned[DEVICE] = _planned((_at(2), _at(3), "SMART"))
         link = OctopusLink(ACCOUNT, key)
-        job = _job(demo, fake.url, links=[(demo.home_id, link)])
+        job = _job(demo, fake, links=[(demo.home_id, link)])
         if script:
             job.fetch_home(demo.home_id, link)  # a token, and the slots stored
             fake.script += script
@@ -202,16 +205,37 @@ def test_a_failed_fetch_keeps_the_last_slots_and_says_so(client, demo, caplog, s
     assert key not in caplog.text
 
 
+def test_a_car_plan_octopus_cannot_give_keeps_the_last_slots(client, demo, caplog):
+    _set_iog(demo)
+    with fake_octopus() as fake:
+        fake.planned[DEVICE] = _planned((_at(2), _at(3), "SMART"), (_at(4), _at(5), "BOOST"))
+        job = _job(demo, fake)
+        [report] = client.portal.call(job.run)
+        assert report.slots == (_at(2), _at(2.5))  # the boost is not off-peak
+        del fake.planned[DEVICE]  # Octopus answers KT-CT-4340 for the car's plan
+        with caplog.at_level(logging.INFO, logger="hems.iog_dispatches"):
+            [report] = client.portal.call(job.run)
+        job.close()
+    assert report.error == "Octopus could not give the car's planned dispatches (KT-CT-4340)"
+    assert not report.changed
+    assert report.slots == (_at(2), _at(2.5))
+    assert "kept the last known 2 smart-charge slots" in caplog.text
+
+
 def test_hostile_dispatches_are_left_out_and_the_rest_granted(client, demo):
     _set_iog(demo)
     with fake_octopus() as fake:
-        fake.dispatches = _payload((_at(2), _at(2.5), "smart-charge"))
-        fake.dispatches["data"]["plannedDispatches"] += [
+        fake.planned[DEVICE] = _planned((_at(2), _at(2.5), "SMART"))
+        fake.planned[DEVICE] += [
             {"start": _at(4).isoformat(), "end": _at(3).isoformat()},
-            {"start": _at(4).isoformat(), "end": _at(5).isoformat(), "delta": float("nan")},
+            {
+                "start": _at(4).isoformat(),
+                "end": _at(5).isoformat(),
+                "energyAddedKwh": float("nan"),
+            },
             {"start": "tomorrow", "end": _at(5).isoformat()},
         ]
-        [report] = client.portal.call(_job(demo, fake.url).run)
+        [report] = client.portal.call(_job(demo, fake).run)
     assert report.slots == (_at(2),)
     assert set(report.rejected) == {"planned[1]", "planned[2]", "planned[3]"}
     assert report.rejected["planned[1]"] == "Octopus sent nonsense: ends before it starts"

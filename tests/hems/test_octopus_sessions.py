@@ -13,15 +13,19 @@ import pytest
 from hems.octopus_jobs import OctopusLink
 from hems.octopus_sessions import OctopusSessionsJob
 from tests.adapters.conftest import FAST
-from tests.adapters.tariffs.fake_octopus_graphql import ACCOUNT, API_KEY, fake_octopus
+from tests.adapters.tariffs.fake_octopus_graphql import ACCOUNT, API_KEY, FakeOctopus, fake_octopus
 from tests.hems.web.conftest import sign_in
 
 LINK = OctopusLink(ACCOUNT, API_KEY)
 
 
-def _job(demo, url: str, link: OctopusLink = LINK) -> OctopusSessionsJob:
+def _job(demo, fake: FakeOctopus, link: OctopusLink = LINK) -> OctopusSessionsJob:
     return OctopusSessionsJob(
-        demo.runtime.service, lambda: [(demo.home_id, link)], url=url, policy=FAST
+        demo.runtime.service,
+        lambda: [(demo.home_id, link)],
+        url=fake.url,
+        backend_url=fake.backend_url,
+        policy=FAST,
     )
 
 
@@ -33,8 +37,11 @@ def _planned(client, demo):
     return imports, start
 
 
-def _announce(fake, event_id: int, start, hours: float = 1.0, points: float = 1800) -> None:
-    """Make the fake announce ``event_id`` at ``start`` (replacing the recorded events)."""
+def _announce(
+    fake, event_id: int, start, hours: float = 1.0, points: float = 1800, regions=()
+) -> None:
+    """Make the fake announce ``event_id`` at ``start`` in ``regions`` (none: everywhere),
+    replacing the recorded events."""
     events = fake.sessions["data"]["savingSessions"]["events"]
     events[:] = [e for e in events if e["id"] != event_id] + [
         {
@@ -44,6 +51,7 @@ def _announce(fake, event_id: int, start, hours: float = 1.0, points: float = 18
             "endAt": (start + timedelta(hours=hours)).isoformat(),
             "rewardPerKwhInOctoPoints": points,
             "devEvent": False,
+            "targetRegion": [{"regionId": r} for r in regions],
         }
     ]
 
@@ -56,7 +64,7 @@ def test_a_joined_session_is_stored_once_and_planned_around(client, demo):
     with fake_octopus() as fake:
         fake.sessions["data"]["savingSessions"]["events"].clear()
         _announce(fake, 101, start)  # joined in the recorded payload
-        job = _job(demo, fake.url)
+        job = _job(demo, fake)
         [report] = client.portal.call(job.run)
         assert report.error is None
         assert len(report.added) == 1
@@ -90,7 +98,7 @@ def test_an_announced_session_is_joined_only_when_the_consumer_chose_it(client, 
     with fake_octopus() as fake:
         fake.sessions["data"]["savingSessions"]["events"].clear()
         _announce(fake, 102, start, points=2400)  # announced, not joined
-        job = _job(demo, fake.url)
+        job = _job(demo, fake)
         [report] = client.portal.call(job.run)
         assert report.added == []
         assert fake.joins == []
@@ -121,6 +129,23 @@ def test_an_announced_session_is_joined_only_when_the_consumer_chose_it(client, 
         }
 
 
+def test_a_session_offered_in_other_regions_is_not_joined(client, demo):
+    store = demo.runtime.service.store
+    _, start = _planned(client, demo)
+    prefs = store.preferences(demo.home_id)
+    chosen = prefs.model_copy(update={"octopus_join_saving_sessions": True})
+    store.set_preferences(demo.home_id, chosen, demo.clock.now(), "consumer")
+    with fake_octopus() as fake:  # the account is in region 12
+        fake.sessions["data"]["savingSessions"]["events"].clear()
+        _announce(fake, 105, start, regions=(11, 13))
+        _announce(fake, 106, start + timedelta(hours=2), regions=(12,))
+        [report] = client.portal.call(_job(demo, fake).run)
+        assert fake.joins == ["EVENT_106"]  # Octopus would refuse 105 (OE-1308)
+        assert report.skipped == {"105": "not offered in the account's region (12)"}
+        assert [s.octopus_event_id for s in store.saving_sessions(demo.home_id)] == ["106"]
+        assert {r["host"] for r in fake.requests if "Session" in r["query"]} == {"backend"}
+
+
 def test_the_api_and_the_page_say_which_sessions_came_from_octopus(client, demo):
     _, start = _planned(client, demo)
     url = f"/homes/{demo.home_id}/saving-sessions"
@@ -131,7 +156,7 @@ def test_the_api_and_the_page_say_which_sessions_came_from_octopus(client, demo)
     with fake_octopus() as fake:
         fake.sessions["data"]["savingSessions"]["events"].clear()
         _announce(fake, 101, start)
-        client.portal.call(_job(demo, fake.url).run)
+        client.portal.call(_job(demo, fake).run)
     listed = client.get(url, headers=demo.auth()).json()
     assert [(s["source"], s["octopus_event_id"]) for s in listed] == [
         ("octopus", "101"),
@@ -158,7 +183,7 @@ def test_a_failed_fetch_is_reported_and_changes_nothing(client, demo, script, ke
     with fake_octopus() as fake:
         _announce(fake, 101, start)
         link = OctopusLink(ACCOUNT, key)
-        job = _job(demo, fake.url, link)
+        job = _job(demo, fake, link)
         if script:
             job.fetch_home(demo.home_id, link)  # a token, and the session stored
             fake.script += script
@@ -179,7 +204,7 @@ def test_hostile_events_are_left_out_saying_why(client, demo):
         fake.sessions["data"]["savingSessions"]["events"].append(
             {"id": 103, "code": "E", "rewardPerKwhInOctoPoints": 800, **backwards}
         )
-        [report] = client.portal.call(_job(demo, fake.url).run)
+        [report] = client.portal.call(_job(demo, fake).run)
     assert report.skipped == {
         "101": "not on half hours",
         "103": "Octopus sent nonsense: ends before it starts",
@@ -207,7 +232,7 @@ def test_an_upcoming_session_octopus_withdraws_is_cancelled_and_the_home_replans
         events.clear()
         _announce(fake, 101, start)  # joined in the recorded payload
         events.append(dict(PAST_EVENT))
-        job = _job(demo, fake.url)
+        job = _job(demo, fake)
         [report] = client.portal.call(job.run)
         [session] = store.saving_sessions(demo.home_id)
         planned = store.latest_plan(demo.home_id).schedule["grid_import_kw"]
@@ -239,7 +264,7 @@ def test_a_running_session_octopus_stops_listing_is_left_as_it_was(client, demo)
         events = fake.sessions["data"]["savingSessions"]["events"]
         events.clear()
         _announce(fake, 101, demo.clock.now())  # joined, running from now
-        job = _job(demo, fake.url)
+        job = _job(demo, fake)
         client.portal.call(job.run)
         demo.clock.advance(timedelta(minutes=10))
         events[:] = [dict(PAST_EVENT)]
@@ -260,7 +285,7 @@ def test_a_session_octopus_moves_is_moved_and_the_home_replans(client, demo):
     with fake_octopus() as fake:
         fake.sessions["data"]["savingSessions"]["events"].clear()
         _announce(fake, 101, start)  # joined in the recorded payload
-        job = _job(demo, fake.url)
+        job = _job(demo, fake)
         client.portal.call(job.run)
         [session] = store.saving_sessions(demo.home_id)
 
@@ -299,7 +324,7 @@ def test_a_session_octopus_moves_onto_one_the_consumer_entered_is_cancelled(clie
     with fake_octopus() as fake:
         fake.sessions["data"]["savingSessions"]["events"].clear()
         _announce(fake, 101, start)
-        job = _job(demo, fake.url)
+        job = _job(demo, fake)
         client.portal.call(job.run)
         r = client.post(
             f"/homes/{demo.home_id}/saving-sessions",

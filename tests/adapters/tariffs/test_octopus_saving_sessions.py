@@ -1,7 +1,7 @@
-"""Octopus's GraphQL API against a fake on 127.0.0.1: the token cached until near its expiry
-and obtained again when expired or refused, the Saving Sessions parsed, joining, and every
-failure a typed error (GraphQL errors, 401, 429, 5xx, bad JSON, missing fields, NaN rewards,
-absurd times)."""
+"""Octopus's GraphQL API against a fake of its two hosts on 127.0.0.1: the token from the first
+host, cached until near its expiry and obtained again when expired or refused, the Saving
+Sessions read and joined on the backend host (with their regions), and every failure a typed
+error (GraphQL errors, 401, 429, 5xx, bad JSON, missing fields, NaN rewards, absurd times)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,12 @@ class Clock:
 
 def _client(fake: FakeOctopus, clock: Clock | None = None, key: str = API_KEY) -> OctopusGraphQL:
     return OctopusGraphQL(
-        key, url=fake.url, policy=FAST, now=clock or Clock(), sleep=lambda _: None
+        key,
+        url=fake.url,
+        backend_url=fake.backend_url,
+        policy=FAST,
+        now=clock or Clock(),
+        sleep=lambda _: None,
     )
 
 
@@ -62,6 +67,29 @@ def test_the_sessions_parse_and_the_points_convert_at_800_to_the_pound():
     # the account number travels as a variable, never spliced into the query's text
     assert fake.requests[-1]["variables"] == {"accountNumber": ACCOUNT}
     assert ACCOUNT not in fake.requests[-1]["query"]
+
+
+def test_the_sessions_are_read_on_the_backend_host_with_the_token_of_the_first():
+    with fake_octopus() as fake:
+        got = fetch_saving_sessions(_client(fake), ACCOUNT)
+        token, sessions = fake.requests
+    assert (token["host"], sessions["host"]) == ("first", "backend")
+    assert "events(includeDev: false)" in sessions["query"]
+    assert got.region_id == "12"  # signedUpMeterPoint.regionId, a number in the payload
+    nationwide, targeted = got.events
+    assert nationwide.target_regions == frozenset()
+    assert targeted.target_regions == {"12", "14"}
+    assert nationwide.offered_in("11")
+    assert targeted.offered_in("12")
+    assert not targeted.offered_in("11")
+    assert not targeted.offered_in(None)
+
+
+def test_the_first_host_no_longer_answers_saving_sessions():
+    with fake_octopus() as fake:
+        client = OctopusGraphQL(API_KEY, url=fake.url, backend_url=fake.url, policy=FAST)
+        with pytest.raises(OctopusGraphQLError, match="Cannot query field 'savingSessions'"):
+            fetch_saving_sessions(client, ACCOUNT)
 
 
 def test_the_token_is_cached_until_near_its_expiry_then_obtained_again():
@@ -114,6 +142,7 @@ def test_a_refused_key_is_an_auth_error_and_the_key_is_never_shown():
         (401, b'{"detail": "no"}', OctopusAuthError, "HTTP 401"),
         (403, b"forbidden", OctopusAuthError, "HTTP 403"),
         (400, b"{}", FetchError, "HTTP 400"),
+        (400, b'{"errors": [{"message": "Cannot query"}]}', OctopusGraphQLError, "Cannot query"),
         (200, b"<html>maintenance</html>", ParseError, "not JSON"),
         (200, b"[1, 2]", ParseError, "not a JSON object"),
         (200, b'{"data": null}', ParseError, "no data"),
@@ -164,7 +193,7 @@ def test_429_and_5xx_are_retried_then_a_fetch_error():
 def test_an_unreachable_api_is_a_fetch_error():
     with fake_octopus() as fake:
         url = fake.url
-    client = OctopusGraphQL(API_KEY, url=url, policy=FAST, sleep=lambda _: None)
+    client = OctopusGraphQL(API_KEY, url=url, backend_url=url, policy=FAST, sleep=lambda _: None)
     with pytest.raises(FetchError, match="transport error"):
         fetch_saving_sessions(client, ACCOUNT)
 
@@ -197,6 +226,7 @@ GOOD = {
         ({"rewardPerKwhInOctoPoints": 1e9}, "out of range"),
         ({"rewardPerKwhInOctoPoints": "800"}, "no reward"),
         ({"rewardPerKwhInOctoPoints": None}, "no reward"),
+        ({"targetRegion": {"regionId": 12}}, "targetRegion is not a list"),
     ],
 )
 def test_an_event_with_absurd_values_is_rejected_saying_why(change, says):
@@ -237,6 +267,7 @@ def test_joining_sends_the_event_code_and_reads_back_the_joined_codes():
         client = _client(fake)
         assert join_saving_session(client, ACCOUNT, "EVENT_102_261201")
         assert fake.joins == ["EVENT_102_261201"]
+        assert fake.requests[-1]["host"] == "backend"
         assert fake.requests[-1]["variables"] == {
             "accountNumber": ACCOUNT,
             "eventCode": "EVENT_102_261201",
