@@ -9,9 +9,9 @@ Sessions, moved there by Octopus in February-March 2026; a query names its host 
 ``request(..., backend=True)``). The token is obtained from the first and accepted by both:
 
 * ``obtainKrakenToken(input: {APIKey})`` returns ``token`` (a JWT, sent back as the bare
-  ``Authorization`` header, which the backend host requires; the public clients send
-  ``JWT <token>`` to the first host only) and ``payload.exp`` (its expiry, epoch seconds;
-  about an hour);
+  ``Authorization`` header, as Octopus's guide says and the backend host requires; the
+  public clients send ``JWT <token>`` to the first host only) and ``payload.exp`` (its
+  expiry, epoch seconds; about an hour);
 * a failure is HTTP 200 with ``{"errors": [{"message", "extensions": {"errorCode"}}]}``:
   ``KT-CT-1124`` is an expired token (obtained again once, then the request repeated),
   ``KT-CT-1199`` is rate limiting; an error while obtaining the token is the key refused.
