@@ -267,14 +267,19 @@ class HighsModel:
             return self.solve(time_limit_s)
 
     def solve_with_integers_fixed(
-        self, values: dict[int, float], time_limit_s: float
+        self, values: dict[int, float], time_limit_s: float, *, load: bool = True
     ) -> SolveOutcome:
         """Solve the LP with the integer columns in ``values`` fixed (column -> value, clipped
-        to each column's own bounds, e.g. an extension's), load its values when feasible, and
-        restore the columns' bounds. Run right after :meth:`solve_relaxation`, HiGHS starts
-        from that LP's basis."""
+        to each column's own bounds, e.g. an extension's), load its values when feasible
+        (unless ``load`` is false: :meth:`solution_values` has them), and restore the columns'
+        bounds. Run right after :meth:`solve_relaxation`, HiGHS starts from that LP's basis."""
         with self._columns_fixed(values), self._integrality_relaxed():
-            return self.solve(time_limit_s)
+            return self.solve(time_limit_s, load=load)
+
+    def solution_values(self) -> np.ndarray:
+        """Every column's value in HiGHS's last solution (not loaded into Pyomo: loading
+        ~700 variables cost as much as a warm-started LP's simplex)."""
+        return np.asarray(self.highs.getSolution().col_value, dtype=np.float64)
 
     def solve_with_columns_fixed(
         self, values: dict[int, float], time_limit_s: float, start: np.ndarray | None = None
@@ -340,8 +345,9 @@ class HighsModel:
         once."""
         event.interrupt(time.perf_counter() >= self._deadline)
 
-    def solve(self, time_limit_s: float) -> SolveOutcome:
-        """Run HiGHS and load the solution (if any) into the Pyomo variables."""
+    def solve(self, time_limit_s: float, *, load: bool = True) -> SolveOutcome:
+        """Run HiGHS and load the solution (if any) into the Pyomo variables (unless
+        ``load`` is false)."""
         h = self.highs
         # HiGHS measures an LP and a partial MIP start's completion against the run time summed
         # over every run() of this instance, its branch and bound (and the sub-MIPs of its
@@ -376,7 +382,7 @@ class HighsModel:
             gap = float(info.mip_gap) if has_solution else float("inf")
         else:
             bound, gap = objective, 0.0
-        if has_solution:
+        if has_solution and load:
             values = h.getSolution().col_value
             for var, x in zip(columns, values, strict=True):
                 var.set_value(x, skip_validation=True)

@@ -173,8 +173,9 @@ def test_a_summer_night_plan_is_proved_by_its_lp_bound_without_branch_and_bound(
 
 def test_where_the_lp_bound_is_loose_branch_and_bound_decides_from_the_dive():
     # cheap midday while the PV exports, battery without a throughput cost: the fixed-mode LP
-    # is not provably good enough, so HiGHS's MIP runs (from that solution) and still ends
-    # within the gap of the same model's exact optimum
+    # is not provably good enough, so a branch and bound decides from that solution (the
+    # search over the relaxation's fractional modes, else HiGHS's MIP) and still ends within
+    # the gap of the same model's exact optimum
     options = SolverOptions()
     for seed in range(3):
         problem = summer_home(seed, cheap_midday=True, degradation=0.0)
