@@ -14,7 +14,12 @@ from optimiser import HotWaterTank, Problem, SolverOptions
 from optimiser import window_search as window_search_module
 from optimiser.highs_backend import HighsModel
 from optimiser.model import BuiltModel, build_model
-from optimiser.planner import all_candidate_slots, initial_binary_slots, minimum_power_keys
+from optimiser.planner import (
+    all_candidate_slots,
+    initial_binary_slots,
+    minimum_power_keys,
+    optimise,
+)
 from optimiser.window_search import window_search
 
 OPTIMUM_DAY_2_GBP = 0.9998890236705643
@@ -107,3 +112,15 @@ def test_a_unit_with_a_tank_tracks_both_temperatures():
     block = built.blocks["Heat pump"]
     tank_c = [block.tank_c[t].value for t in block.tank_c]
     assert min(tank_c) >= tank.min_temperature_c - 1.0  # the tank kept hot enough
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_an_on_off_home_starts_with_every_minimum_power_binary(seed):
+    # its search runs to the limit; a charger's minimum failing a check after it cost a third
+    # round or threw the resumed search's result away
+    problem = on_off_day(seed)
+    slots = initial_binary_slots(problem)
+    for key in minimum_power_keys(problem):
+        assert slots.get(key) == all_candidate_slots(problem, key)
+    plan = optimise(problem, SolverOptions(time_limit_s=5.0))
+    assert plan.solver.rounds == 1
