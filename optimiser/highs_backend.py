@@ -24,6 +24,7 @@ import pyomo.environ as pyo
 
 from optimiser.termination import SolveStatus
 from optimiser.translate import LinearReader, column_arrays
+from optimiser.var_values import load_values
 
 __all__ = ["HighsModel", "SolveOutcome", "SolveStatus", "SolverOptions", "solve_with_highs"]
 
@@ -247,7 +248,7 @@ class HighsModel:
     def current_values(self) -> np.ndarray:
         """Every column's value as last loaded (0 where none)."""
         return np.fromiter(
-            (0.0 if v.value is None else v.value for v in self.reader.columns),
+            (0.0 if v._value is None else v._value for v in self.reader.columns),
             dtype=np.float64,
             count=len(self.reader.columns),
         )
@@ -384,11 +385,10 @@ class HighsModel:
             bound, gap = objective, 0.0
         if has_solution and load:
             values = h.getSolution().col_value
-            for var, x in zip(columns, values, strict=True):
-                var.set_value(x, skip_validation=True)
             if not self._relaxed:
                 for col in integer_columns:
-                    columns[col].set_value(round(values[col]), skip_validation=True)
+                    values[col] = round(values[col])
+            load_values(columns, values)
         return SolveOutcome(
             status=status,
             highs_status=h.modelStatusToString(model_status),

@@ -196,7 +196,7 @@ def assemble_plan(problem: Problem, dispatch: Dispatch, solver: SolverReport) ->
             "carbon_kg": carbon_kg,
         }
     )
-    schedule = pd.DataFrame(columns, index=grid.index)
+    schedule = _schedule_frame(columns, grid.index)
 
     violations = [_with_site_cause(problem, v, imp) for a in assets for v in a.violations]
     draws_kw = {name: a.draw_kw for name, a in by_name.items()}
@@ -251,6 +251,17 @@ def assemble_plan(problem: Problem, dispatch: Dispatch, solver: SolverReport) ->
         solver=solver,
         dispatch=dispatch,
     )
+
+
+def _schedule_frame(columns: dict[str, FloatArray], index: pd.DatetimeIndex) -> pd.DataFrame:
+    """The schedule: made from one 2-D array when every column is a float series of the
+    grid's length (half the time of pandas' column-by-column path from a dict, which a
+    small home's plan noticed), the same frame either way."""
+    arrays = list(columns.values())
+    n = len(index)
+    if all(a.dtype == np.float64 and a.shape == (n,) for a in arrays):
+        return pd.DataFrame(np.column_stack(arrays), index=index, columns=list(columns))
+    return pd.DataFrame(columns, index=index)
 
 
 def _with_site_cause(problem: Problem, v: Violation, import_kw: FloatArray) -> Violation:

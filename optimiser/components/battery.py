@@ -46,6 +46,7 @@ from optimiser.asset_kind import FLOW_TOL_KW, AssetKind
 from optimiser.checks import FloatArray, efficiency, fraction, number
 from optimiser.context import ModelContext
 from optimiser.results import AssetResult, Violation, Wish, local_day_hhmm, site_cause
+from optimiser.var_values import slot_values
 
 if TYPE_CHECKING:
     from optimiser.problem import Problem
@@ -242,8 +243,8 @@ def _add_recovery(ctx: ModelContext, bat: Battery, b: pyo.Block, penalty: float)
 
 def read_battery_dispatch(block: pyo.Block, n_steps: int) -> BatteryDispatch:
     return BatteryDispatch(
-        charge_kw=np.array([pyo.value(block.charge_kw[t]) for t in range(n_steps)]),
-        discharge_kw=np.array([pyo.value(block.discharge_kw[t]) for t in range(n_steps)]),
+        charge_kw=slot_values(block.charge_kw, n_steps),
+        discharge_kw=slot_values(block.discharge_kw, n_steps),
     )
 
 

@@ -49,6 +49,7 @@ from optimiser.components.ev_spec import (
 )
 from optimiser.context import ModelContext
 from optimiser.results import AssetResult
+from optimiser.var_values import indexed_values
 
 if TYPE_CHECKING:
     from optimiser.problem import Problem
@@ -245,10 +246,11 @@ def _longest_delay_margin_kwh(
 def read_ev_dispatch(block: pyo.Block, n_steps: int) -> EvDispatch:
     charge = np.zeros(n_steps)
     discharge = np.zeros(n_steps)
-    for t in block.charge_kw:
-        charge[t] = pyo.value(block.charge_kw[t])
-        if hasattr(block, "discharge_kw"):
-            discharge[t] = pyo.value(block.discharge_kw[t])
+    slots, values = indexed_values(block.charge_kw)  # the plugged-in slots
+    charge[slots] = values
+    if hasattr(block, "discharge_kw"):
+        slots, values = indexed_values(block.discharge_kw)
+        discharge[slots] = values
     return EvDispatch(charge_kw=charge, discharge_kw=discharge)
 
 

@@ -54,6 +54,7 @@ from optimiser.components.heat_pump_spec import (
 from optimiser.components.thermal import heat_needed_kw, simulate_first_order
 from optimiser.context import ModelContext
 from optimiser.results import AssetResult, Wish, runs, slot_violation
+from optimiser.var_values import slot_values
 
 if TYPE_CHECKING:
     from optimiser.problem import Problem
@@ -207,12 +208,8 @@ def _add_soft_comfort(
 
 
 def read_heat_pump_dispatch(block: pyo.Block, n_steps: int) -> HeatPumpDispatch:
-    space = np.array([pyo.value(block.space_kw[t]) for t in range(n_steps)])
-    tank = (
-        np.array([pyo.value(block.tank_kw[t]) for t in range(n_steps)])
-        if hasattr(block, "tank_kw")
-        else np.zeros(n_steps)
-    )
+    space = slot_values(block.space_kw, n_steps)
+    tank = slot_values(block.tank_kw, n_steps) if hasattr(block, "tank_kw") else np.zeros(n_steps)
     return HeatPumpDispatch(space_kw=space, tank_kw=tank)
 
 

@@ -27,6 +27,7 @@ from optimiser.asset_kind import AssetKind
 from optimiser.checks import FloatArray, SeriesLike, series
 from optimiser.context import ModelContext
 from optimiser.results import AssetResult
+from optimiser.var_values import slot_values
 
 if TYPE_CHECKING:
     from optimiser.problem import Problem
@@ -75,7 +76,7 @@ def add_pv_block(ctx: ModelContext, pv: PvArray, block_name: str) -> pyo.Block:
 
 def read_pv_dispatch(block: pyo.Block, n_steps: int) -> FloatArray:
     """Generation used per slot [kW] from a solved block."""
-    return np.array([pyo.value(block.gen_kw[t]) for t in range(n_steps)], dtype=np.float64)
+    return slot_values(block.gen_kw, n_steps)
 
 
 def simulate_pv(pv: PvArray, generation_kw: FloatArray) -> AssetResult:
