@@ -16,8 +16,10 @@ which fills the workers' kept models). Backends (:mod:`hems.cohort_rounds`, as t
 runs them): ``thread``, one plan after another in the coordination's thread; ``pool``, each
 round on a process pool of ``workers`` (:class:`hems.planner_pool.PlannerPool`); ``dask``,
 on a LocalCluster of ``workers`` processes (:class:`hems.planner_dask.DaskPlanner`, each
-home's affinity). Each says whether its coordination is the thread's (same rounds, shares and
-imports). HiGHS threads=1. Writes ``benchmarks/results/cohort.json``.
+home's affinity). Each is compared with the first backend's coordination (rounds, shares,
+imports, bill): with kept models (``--model-shapes``, 32 as the service) a plan is the same
+only to the solver's gap, so coordinations may differ a little; with 0 they are identical.
+HiGHS threads=1. Writes ``benchmarks/results/cohort.json``.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ def coordinated(
     drawn: Sequence[tuple[Problem, Sequence[ModelExtension]]],
     limit_kw: float,
     options: CoordinationOptions,
+    model_shapes: int = 32,
 ) -> Coordination:
     """The cohort coordinated with each round on ``planner``, as the service does it."""
     rounds = BackendRounds(
@@ -97,21 +100,34 @@ def coordinated(
         home_ids=list(range(len(drawn))),
         extensions=[e for _p, e in drawn],
         options=OPTIONS,
-        model_shapes=32,
+        model_shapes=model_shapes,
     )
     return asyncio.run(coordinate_on(rounds, [p for p, _e in drawn], limit_kw, options))
 
 
-def same(a: Coordination, b: Coordination) -> bool:
-    """The same rounds, shares and each home's imports."""
-    return (
-        (a.iterations, a.plans_made, a.converged) == (b.iterations, b.plans_made, b.converged)
-        and np.array_equal(a.shares_kw, b.shares_kw)
-        and all(
-            np.array_equal(import_kw(x.schedule), import_kw(y.schedule))
-            for x, y in zip(a.plans, b.plans, strict=True)
-        )
-    )
+def difference(a: Coordination, b: Coordination) -> dict[str, object]:
+    """How far coordination ``a`` is from ``b``: rounds and plans, the largest difference in
+    a home's import in any slot and in a share, and the bills'."""
+    imports = [
+        float(np.abs(import_kw(x.schedule) - import_kw(y.schedule)).max(initial=0.0))
+        for x, y in zip(a.plans, b.plans, strict=True)
+    ]
+    both = np.isfinite(a.shares_kw) & np.isfinite(b.shares_kw)
+    return {
+        "same": bool(
+            (a.iterations, a.plans_made) == (b.iterations, b.plans_made)
+            and np.array_equal(a.shares_kw, b.shares_kw)
+            and max(imports, default=0.0) == 0.0
+        ),
+        "homes_differing": sum(d > 0 for d in imports),
+        "max_import_diff_kw": round(max(imports, default=0.0), 4),
+        "max_share_diff_kw": round(
+            float(np.abs(a.shares_kw - b.shares_kw)[both].max(initial=0)), 4
+        ),
+        "shared_slots_differ": bool((np.isfinite(a.shares_kw) != np.isfinite(b.shares_kw)).any()),
+        "bill_diff_gbp": round(a.bill_after_gbp - b.bill_after_gbp, 4),
+        "peak_after_diff_kw": round(a.after.peak_import_kw - b.after.peak_import_kw, 4),
+    }
 
 
 def homes_of(kind: str, homes: int) -> list[tuple[Problem, Sequence[ModelExtension]]]:
@@ -150,6 +166,7 @@ def run(
     max_iterations: int,
     backends: Sequence[str] = ("thread",),
     workers: int = 2,
+    model_shapes: int = 32,
 ) -> dict[str, object]:
     drawn = homes_of(kind, homes)
     problems = [p for p, _e in drawn]
@@ -166,11 +183,11 @@ def run(
     results: dict[str, Coordination] = {}
     with _backends(backends, workers) as planners:
         for b in backends:  # warm-up: workers started, models kept
-            results[b] = coordinated(planners[b], drawn, limit_kw, options)
+            results[b] = coordinated(planners[b], drawn, limit_kw, options, model_shapes)
         for _ in range(repeats):
             for b in backends:
                 t0, c0 = time.perf_counter(), time.process_time()
-                results[b] = coordinated(planners[b], drawn, limit_kw, options)
+                results[b] = coordinated(planners[b], drawn, limit_kw, options, model_shapes)
                 walls[b].append(time.perf_counter() - t0)
                 cpus[b].append(time.process_time() - c0)
     result = results[backends[0]]
@@ -196,6 +213,7 @@ def run(
         "cost_of_limit_gbp": round(result.cost_of_limit_gbp, 3),
         "ev_shortfall_kwh": [round(float(x), 3) for x in result.ev_shortfall_kwh],
         "workers": workers,
+        "model_shapes": model_shapes,
         "backends": {
             b: {
                 "wall_s_median": statistics.median(walls[b]),
@@ -203,7 +221,10 @@ def run(
                 "service_cpu_s_median": statistics.median(cpus[b]),
                 "iterations": results[b].iterations,
                 "plans_made": results[b].plans_made,
-                "same_as_first": same(results[b], result),
+                "converged": results[b].converged,
+                "peak_after_kw": round(results[b].after.peak_import_kw, 2),
+                "cost_of_limit_gbp": round(results[b].cost_of_limit_gbp, 3),
+                "against_first": difference(results[b], result),
             }
             for b in backends
         },
@@ -234,13 +255,18 @@ def main() -> None:
     parser.add_argument("--max-iterations", type=int, default=12)
     parser.add_argument("--backends", default="thread", help="of thread,pool,dask (interleaved)")
     parser.add_argument("--workers", type=int, default=2, help="the pool's or cluster's")
+    parser.add_argument(
+        "--model-shapes", type=int, default=32, help="kept models a worker (0: none, each built)"
+    )
     args = parser.parse_args()
     fraction = args.limit_fraction
     backends = [b for b in args.backends.split(",") if b]
     if args.homes < 1 or args.repeats < 1 or (fraction is not None and not 0 < fraction <= 1):
         parser.error("--homes and --repeats need >= 1, --limit-fraction in (0, 1]")
-    if not backends or set(backends) - set(BACKENDS) or args.workers < 1:
-        parser.error(f"--backends: some of {','.join(BACKENDS)}; --workers >= 1")
+    if not backends or set(backends) - set(BACKENDS) or args.workers < 1 or args.model_shapes < 0:
+        parser.error(
+            f"--backends: some of {','.join(BACKENDS)}; --workers >= 1, --model-shapes >= 0"
+        )
     r = run(
         args.cohort,
         args.homes,
@@ -249,6 +275,7 @@ def main() -> None:
         args.max_iterations,
         backends,
         args.workers,
+        args.model_shapes,
     )
     print(f"{r['cohort']} cohort {r['composition']}, limit {r['limit_kw']} kW ({r['limit']})")
     print(f"{'plans':<24}{'peak kW':>9}{'slot':>6}{'herding':>9}{'coinc.':>8}{'bill GBP':>10}")
@@ -270,7 +297,8 @@ def main() -> None:
         print(
             f"  {name:<7} median wall {b['wall_s_median']:.2f} s a coordination "
             f"(service CPU {b['service_cpu_s_median']:.2f} s; {b['wall_s']}), "
-            f"{b['iterations']} rounds, {b['plans_made']} plans, same: {b['same_as_first']}"
+            f"{b['iterations']} rounds, {b['plans_made']} plans, peak {b['peak_after_kw']} kW, "
+            f"cost {b['cost_of_limit_gbp']} GBP; against {backends[0]}: {b['against_first']}"
         )
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "cohort.json"

@@ -1,8 +1,10 @@
 """A coordination's rounds on the planner backend (hems/cohort_rounds.py, docs/cohort.md): the
 same coordination on a real 2-process pool and on a LocalCluster as in the coordination's
-thread; a plan late for the deadline stops it unconverged, the home named; in the service, the
-slot's coordination and the operator's what-if plan on the cluster, and a home whose data is
-broken does not stop the coordinated batch."""
+thread (each plan built afresh: a kept model re-used by another home of its shape gives the
+same plan only to the solver's gap, and which process of a pool plans a home is chance); a
+plan late for the deadline stops it unconverged, the home named; in the service, the slot's
+coordination and the operator's what-if plan on the cluster, and a home whose data is broken
+does not stop the coordinated batch."""
 
 from __future__ import annotations
 
@@ -56,6 +58,7 @@ def _coordinated(
     planner: PlannerBackend | None,
     cohort: tuple[list[Problem], list[Sequence[ModelExtension]], float],
     deadline_s: float | None = None,
+    model_shapes: int = 0,
 ) -> tuple[Coordination, BackendRounds]:
     problems, extensions, limit_kw = cohort
     rounds = BackendRounds(
@@ -64,7 +67,7 @@ def _coordinated(
         home_ids=list(range(100, 100 + len(problems))),
         extensions=extensions,
         options=SolverOptions(),
-        model_shapes=32,
+        model_shapes=model_shapes,
         deadline_s=deadline_s,
     )
     return asyncio.run(coordinate_on(rounds, problems, limit_kw)), rounds
