@@ -9,6 +9,7 @@ by construction, and the fallback is judged by exactly the same yardstick as the
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -255,13 +256,20 @@ def assemble_plan(problem: Problem, dispatch: Dispatch, solver: SolverReport) ->
 
 def _schedule_frame(columns: dict[str, FloatArray], index: pd.DatetimeIndex) -> pd.DataFrame:
     """The schedule: made from one 2-D array when every column is a float series of the
-    grid's length (half the time of pandas' column-by-column path from a dict, which a
-    small home's plan noticed), the same frame either way."""
+    grid's length, with the column labels' index made once per set of labels (a view of it:
+    renaming one plan's touches no other's): ~0.1 ms instead of pandas' ~0.5 ms from a dict,
+    which a small home's plan noticed. The same frame either way."""
     arrays = list(columns.values())
     n = len(index)
     if all(a.dtype == np.float64 and a.shape == (n,) for a in arrays):
-        return pd.DataFrame(np.column_stack(arrays), index=index, columns=list(columns))
+        labels = _column_labels(tuple(columns)).view()
+        return pd.DataFrame(np.column_stack(arrays), index=index, columns=labels)
     return pd.DataFrame(columns, index=index)
+
+
+@functools.lru_cache(maxsize=256)
+def _column_labels(names: tuple[str, ...]) -> pd.Index:
+    return pd.Index(names)
 
 
 def _with_site_cause(problem: Problem, v: Violation, import_kw: FloatArray) -> Violation:

@@ -69,7 +69,7 @@ from optimiser.plan import Dispatch, Plan, PlanStatus, SolverReport, assemble_pl
 from optimiser.problem import Problem
 from optimiser.registry import ASSET_KINDS
 from optimiser.round_solver import RoundSolver
-from optimiser.var_values import load_values, slot_values_or_zero
+from optimiser.var_values import load_values, slot_values_or_zero, unset_variables
 
 log = logging.getLogger(__name__)
 
@@ -344,13 +344,13 @@ def options_settings(options: SolverOptions) -> dict[str, object]:
 
 def _fill_unused_variables(model: pyo.ConcreteModel) -> None:
     """Variables the translator eliminated (in no constraint) have no value: take their bound
-    nearest zero."""
-    for var in model.component_data_objects(pyo.Var, active=True, descend_into=True):
-        if var.value is None:
-            lb = var.lb if var.lb is not None else 0.0
-            var.set_value(
-                max(lb, 0.0) if var.ub is None else min(max(lb, 0.0), var.ub), skip_validation=True
-            )
+    nearest zero. Each variable component's data are walked directly (:func:`unset_variables`):
+    Pyomo's ``component_data_objects`` took ~0.5 ms of a T=96 home's plan to find none."""
+    for var in unset_variables(model):
+        lb = var.lb if var.lb is not None else 0.0
+        var.set_value(
+            max(lb, 0.0) if var.ub is None else min(max(lb, 0.0), var.ub), skip_validation=True
+        )
 
 
 def _fallback(

@@ -13,10 +13,11 @@ them).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import pyomo.environ as pyo
 
 from optimiser.checks import FloatArray
 
@@ -58,3 +59,11 @@ def load_values(columns: Sequence[Any], values: Iterable[float]) -> None:
     bound or domain check, as ``set_value(..., skip_validation=True)``)."""
     for var, x in zip(columns, values, strict=True):
         var._value = x
+
+
+def unset_variables(model: pyo.ConcreteModel) -> Iterator[Any]:
+    """The variables of ``model`` (in its active blocks) that hold no value."""
+    for component in model.component_objects(pyo.Var, active=True, descend_into=True):
+        for var in component._data.values():
+            if var._value is None:
+                yield var

@@ -8,7 +8,13 @@ import pyomo.environ as pyo
 import pytest
 
 from optimiser.plan import _schedule_frame
-from optimiser.var_values import indexed_values, load_values, slot_values, slot_values_or_zero
+from optimiser.var_values import (
+    indexed_values,
+    load_values,
+    slot_values,
+    slot_values_or_zero,
+    unset_variables,
+)
 
 
 def _model() -> pyo.ConcreteModel:
@@ -50,7 +56,20 @@ def test_schedule_frame_is_the_frame_pandas_makes() -> None:
     index = pd.date_range("2026-01-15", periods=3, freq="30min", tz="UTC")
     floats = {"a": np.array([1.0, 2.0, 3.0]), "b": np.array([0.5, 0.0, -1.0])}
     pd.testing.assert_frame_equal(_schedule_frame(floats, index), pd.DataFrame(floats, index=index))
+    renamed = _schedule_frame(floats, index)
+    renamed.columns.name = "renamed"  # one plan's labels, not the next one's
+    assert _schedule_frame(floats, index).columns.name is None
     mixed = floats | {"c": np.array([1, 0, 1])}  # not all floats: pandas' own path, dtypes kept
     frame = _schedule_frame(mixed, index)  # type: ignore[arg-type]
     pd.testing.assert_frame_equal(frame, pd.DataFrame(mixed, index=index))
     assert frame["c"].dtype == np.int64
+
+
+def test_unset_variables_are_found_in_blocks_too() -> None:
+    m = _model()
+    m.b = pyo.Block()
+    m.b.z = pyo.Var(range(2))
+    load_values(list(m.x.values()), [1.0, 2.0, 3.0, 4.0])
+    m.b.z[1].set_value(0.5)
+    m.y[2].set_value(1.0)
+    assert {v.name for v in unset_variables(m)} == {"y[5]", "y[7]", "b.z[0]"}
