@@ -10,6 +10,7 @@ either the new owner reads the plan, or the stale plan is never stored."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -48,3 +49,24 @@ def check_fence(s: Session, fencing: Fencing | None, home_id: int) -> None:
             f"home {home_id}: replica {fencing.replica_id} does not hold its lease "
             f"(epoch {held}; owner now {owner}, epoch {None if row is None else row.epoch})"
         )
+
+
+def held_homes(s: Session, fencing: Fencing | None, home_ids: Sequence[int]) -> set[int]:
+    """Which of ``home_ids`` this replica may write for (:func:`check_fence` of each, in one
+    query a few hundred homes, lease rows read ``FOR SHARE`` as there): a batch of several
+    homes' writes leaves out the homes it lost instead of failing for all."""
+    if fencing is None:
+        return set(home_ids)
+    held = set()
+    for start in range(0, len(home_ids), 500):  # SQLite's older builds: <= 999 parameters
+        chunk = home_ids[start : start + 500]
+        rows = s.execute(
+            select(HomeLeaseRow.home_id, HomeLeaseRow.owner, HomeLeaseRow.epoch)
+            .where(HomeLeaseRow.home_id.in_(chunk))
+            .order_by(HomeLeaseRow.home_id)
+            .with_for_update(read=True)
+        )
+        for home_id, owner, epoch in rows:
+            if owner == fencing.replica_id and epoch == fencing.epochs.get(home_id):
+                held.add(home_id)
+    return held

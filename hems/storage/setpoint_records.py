@@ -76,3 +76,27 @@ class NewDecision:
     effective_at: datetime
     follow_site: bool = False
     store_surplus: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendOutcome:
+    """What became of one stored setpoint an apply pass tried to send
+    (:meth:`SetpointSends.record_sends`): sent (``applied_at``), failed (``error``, due again at
+    ``retry_at``), or, a ramp step whose send failed, ``dropped`` (superseded, never sent)."""
+
+    home_id: int
+    setpoint_id: int
+    applied_at: datetime | None
+    error: str = ""
+    retry_at: datetime | None = None
+    dropped: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SendsRecorded:
+    """What :meth:`SetpointSends.record_sends` left as it was: setpoints already marked sent
+    (another apply loop sent them: the device was told twice), and homes whose lease this
+    replica lost (their outcomes are not written: the home's new owner sends them again)."""
+
+    already_sent: tuple[int, ...] = ()
+    lost_homes: tuple[int, ...] = ()

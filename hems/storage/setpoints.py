@@ -1,4 +1,5 @@
-"""Setpoints (table ``setpoints``): each decision of the dispatch and each ramp step towards one,
+"""Setpoints (table ``setpoints``): each decision of the dispatch and each ramp step towards one
+(the steps and the record of an apply pass's sends: :mod:`hems.storage.setpoint_sends`),
 written before it is sent, with its mode and its status (:class:`SetpointStatus`); read back as
 frozen :class:`~hems.storage.setpoint_records.StoredSetpoint` records, not the ORM's rows."""
 
@@ -11,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from hems.storage.database import NotFoundError, StoreBase, lock_home_row
+from hems.storage.database import StoreBase
 from hems.storage.fencing import check_fence
 from hems.storage.setpoint_records import (
     NewDecision,
@@ -85,36 +86,6 @@ class SetpointRecords(StoreBase):
             ).first()
             return None if row is None else _record(row)
 
-    def add_ramp_step(self, target_id: int, power_kw: float, now: datetime) -> int:
-        """Store one step of a ramp towards the decided setpoint ``target_id`` [kW], due now
-        (written before it is sent, like every setpoint). A step left unsent by a crash is
-        superseded; the decision itself stays due until the ramp reaches it."""
-        with self.write_transaction() as s:
-            target = s.get(SetpointRow, target_id)  # its home, device, reason, mode never change
-            if target is None:
-                raise NotFoundError(f"setpoint {target_id}")
-            lock_home_row(s, target.home_id)  # then the device's pending steps, as add_setpoint
-            check_fence(s, self.fencing, target.home_id)  # only the home's lease holder sends
-            _supersede_unsent(
-                s, target.home_id, target.device_name, SetpointRow.kind == SetpointKind.RAMP_STEP
-            )
-            row = SetpointRow(
-                home_id=target.home_id,
-                device_name=target.device_name,
-                power_kw=power_kw,
-                reason=target.reason,
-                kind=SetpointKind.RAMP_STEP,
-                follow_site=target.follow_site,
-                store_surplus=target.store_surplus,
-                status=SetpointStatus.PENDING,
-                plan_id=target.plan_id,
-                created_at=now,
-                effective_at=now,
-            )
-            s.add(row)
-            s.flush()
-            return row.id
-
     def add_setpoint(
         self,
         home_id: int,
@@ -146,7 +117,7 @@ class SetpointRecords(StoreBase):
             rows = []
             for d in decisions:
                 # A newer decision replaces one still waiting for its randomised delay.
-                _supersede_unsent(s, home_id, d.device)
+                supersede_unsent(s, home_id, d.device)
                 row = SetpointRow(
                     home_id=home_id,
                     device_name=d.device,
@@ -201,15 +172,7 @@ class SetpointRecords(StoreBase):
             row = s.get(SetpointRow, setpoint_id, with_for_update=True)
             if row is None or row.status is SetpointStatus.SENT:
                 return False
-            row.attempts += 1
-            row.applied_at = applied_at
-            if applied_at is not None:
-                row.status = SetpointStatus.SENT
-            elif row.status is not SetpointStatus.SUPERSEDED:  # a late failure revives nothing
-                row.status = SetpointStatus.FAILED
-            row.last_error = error[:200]
-            if retry_at is not None:
-                row.effective_at = retry_at
+            mark_attempt(row, applied_at, error, retry_at)
             return True
 
     def supersede_setpoint(self, setpoint_id: int) -> bool:
@@ -257,7 +220,7 @@ def _record(row: SetpointRow) -> StoredSetpoint:
     )
 
 
-def _supersede_unsent(s: Session, home_id: int, device: str, *where: Any) -> None:
+def supersede_unsent(s: Session, home_id: int, device: str, *where: Any) -> None:
     """Mark the device's setpoints not yet sent (meeting ``where``) superseded, in one UPDATE
     whose condition is checked again on a row another writer holds: on PostgreSQL a row marked
     sent meanwhile (``mark_setpoint`` holds it ``FOR UPDATE``) is then left sent. Reading the
@@ -273,6 +236,22 @@ def _supersede_unsent(s: Session, home_id: int, device: str, *where: Any) -> Non
         .values(status=SetpointStatus.SUPERSEDED)
         .execution_options(synchronize_session=False)
     )
+
+
+def mark_attempt(
+    row: SetpointRow, applied_at: datetime | None, error: str, retry_at: datetime | None
+) -> None:
+    """Record one attempt to send ``row`` (not already sent): sent at ``applied_at``, or failed
+    (``error``) and due again at ``retry_at``; a late failure revives no superseded row."""
+    row.attempts += 1
+    row.applied_at = applied_at
+    if applied_at is not None:
+        row.status = SetpointStatus.SENT
+    elif row.status is not SetpointStatus.SUPERSEDED:
+        row.status = SetpointStatus.FAILED
+    row.last_error = error[:200]
+    if retry_at is not None:
+        row.effective_at = retry_at
 
 
 def _due_at(now: datetime) -> tuple[Any, ...]:

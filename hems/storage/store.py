@@ -5,7 +5,8 @@ process killed at any moment leaves either the whole record or none of it.
 module: homes and devices (:mod:`~hems.storage.homes`), API tokens
 (:mod:`~hems.storage.tokens`), preferences, overrides and the audit log
 (:mod:`~hems.storage.preferences`), plans (:mod:`~hems.storage.plans`), setpoints
-(:mod:`~hems.storage.setpoints`), DSR events (:mod:`~hems.storage.events`), telemetry
+(:mod:`~hems.storage.setpoints`; an apply pass's in batches, :mod:`~hems.storage.setpoint_sends`),
+DSR events (:mod:`~hems.storage.events`), telemetry
 (:mod:`~hems.storage.telemetry`), the DSRSP enrolment (:mod:`~hems.storage.enrolments`) and
 the replicas' home leases (:mod:`~hems.storage.leases`);
 web sessions are apart (:mod:`~hems.storage.web_sessions`).
@@ -31,6 +32,7 @@ from hems.storage.plan_records import PlanDocument, StoredPlan
 from hems.storage.plans import PlanRecords
 from hems.storage.preferences import ActiveOverride, PreferenceRecords
 from hems.storage.saving_sessions import SavingSessionRecords
+from hems.storage.setpoint_sends import SetpointSends
 from hems.storage.setpoints import SetpointRecords
 from hems.storage.tables import (
     ApiTokenRow,
@@ -82,6 +84,7 @@ class Store(
     PreferenceRecords,
     PlanRecords,
     SetpointRecords,
+    SetpointSends,
     EventRecords,
     TelemetryRecords,
     EnrolmentRecords,

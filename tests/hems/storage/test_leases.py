@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -18,6 +19,7 @@ from hems.market import ReplayedMarket
 from hems.problem_builder import PlanInputs, build_problem
 from hems.storage.engine import make_engine, upgrade_schema
 from hems.storage.fencing import Fencing, LeaseLostError
+from hems.storage.setpoint_records import SendOutcome
 from hems.storage.store import Store
 from optimiser import Plan, TimeGrid, rule_based_plan
 
@@ -166,6 +168,31 @@ def test_a_replica_that_lost_the_lease_cannot_dispatch_or_plan_the_home(store):
     store.fencing = Fencing("b", taken)  # the new holder writes
     store.add_setpoint(home, "EV", 2.0, "plan", None, MONDAY_5PM, MONDAY_5PM)
     assert store.last_decided_setpoint(home, "EV").power_kw == 2.0
+
+
+def test_an_apply_pass_records_the_sends_of_the_homes_it_holds_and_none_of_a_lost_one(store):
+    """The apply job's one transaction for every home's sends (hems/storage/setpoint_sends.py)
+    leaves out a home whose lease was taken meanwhile, and still records the others'."""
+    homes = _homes(store, 2)
+    store.fencing = Fencing("a", store.claim_homes("a", LEASE_S, limit=2))
+    decided = {
+        h: store.add_setpoint(h, "EV", 1.0, "plan", None, MONDAY_5PM, MONDAY_5PM) for h in homes
+    }
+    _expire(store, "a")
+    lost = next(iter(store.claim_homes("b", LEASE_S, limit=1)))
+    kept = next(h for h in homes if h != lost)
+    store.fencing = Fencing("a", store.claim_homes("a", LEASE_S, limit=2))  # what is left
+    assert set(store.fencing.epochs) == {kept}
+    sent_at = MONDAY_5PM + timedelta(seconds=15)
+    done = store.record_sends(
+        [SendOutcome(home_id=h, setpoint_id=decided[h], applied_at=sent_at) for h in homes]
+    )
+    assert done.lost_homes == (lost,)
+    assert store.last_applied_setpoint(kept, "EV").applied_at == sent_at
+    assert store.last_applied_setpoint(lost, "EV") is None  # its new owner sends it
+    with pytest.raises(LeaseLostError):
+        store.add_ramp_steps(lost, [(decided[lost], 0.5)], sent_at)
+    assert store.add_ramp_steps(kept, [(decided[kept], 0.5)], sent_at)
 
 
 def test_a_clean_stop_frees_the_homes_at_once(store):
