@@ -14,32 +14,35 @@ import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 
 import pandas as pd
 
 from adapters.devices.driver import DeviceDriver
+from hems.apply_pass import apply_pass
 from hems.clock import Clock
 from hems.device_capabilities import refresh_capabilities, stored_capabilities
-from hems.dispatch import OverridesInForce, RampLimits, setpoint_for
+from hems.device_health import DeviceHealth
+from hems.dispatch import OverridesInForce, RampLimits
 from hems.domain.home import HomeSpec
 from hems.drift import drift_reasons
 from hems.dsr_events import active_requests, intended_grid_kw, is_active_response
 from hems.ev_arrivals import expected_from_log, plug_ins, record_plug_ins, unplugged_evs
 from hems.flexibility import FlexibilityProfiles, profile_columns, timing_extensions
 from hems.import_guard import TURN_DOWN_REASON, ImportGuard
-from hems.kept_home import KeptHome, recent_home
+from hems.kept_home import KeptHome
 from hems.made_plan import MadePlan, as_stored, latest_schedule
 from hems.market import MarketSource
 from hems.plan_job import plan_home
-from hems.plan_schedules import DeviceSchedule, device_schedules, hold, leave_schedules
+from hems.plan_schedules import DeviceSchedule, device_schedules, leave_schedules
 from hems.planner_backend import PlanFailedError, PlannerBackend, by_deadline
 from hems.problem_builder import PlanInputs
 from hems.saving_sessions import import_rewards
+from hems.send_batch import SendBatch
 from hems.settings import Settings
 from hems.site_guard import SiteMeterRead, guard_tick, with_wanted
-from hems.slot_setpoints import Safeguards, SentSetpoint, ramp_move, slot_setpoints
+from hems.slot_setpoints import Safeguards, slot_setpoints
 from hems.storage.setpoint_records import NewDecision, StoredSetpoint
 from hems.storage.store import Store
 from hems.storage.tables import TelemetryRow
@@ -55,16 +58,6 @@ from optimiser import (
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class DeviceHealth:
-    """What the service knows of a device's communications."""
-
-    online: bool = True
-    failures: int = 0
-    last_error: str = ""
-    last_seen_utc: datetime | None = None
 
 
 @dataclass
@@ -92,6 +85,8 @@ class HomeController:
     made: MadePlan | None = None  # the plan it made last (None before its first in this process)
     ramping: set[str] = field(default_factory=set)
     """Devices on their way to a decided setpoint (the last apply sent a ramp step)."""
+    unrecorded: SendBatch | None = None
+    """The batch holding this home's last pass's sends, recorded when its apply job ends."""
     follow_site: frozenset[str] = frozenset()
     """Batteries whose setpoint in the current slot is a cap that follows the site
     (:func:`hems.dispatch.site_following_batteries`), from the last dispatch."""
@@ -379,103 +374,29 @@ class HomeController:
         """The ramp-up limits in the settings."""
         return self.safeguards().ramps
 
-    async def apply_due(self, home: HomeSpec | None = None, maybe_due: bool = True) -> None:
-        """Send every setpoint whose time has come, a rise walked in ramp steps (one step per
-        device per call, at least half an apply interval apart); a device that does not
-        answer is retried with exponential backoff (10 s, 20 s, 40 s ...) and reported
-        offline. The store is used from worker threads: a durable commit waits for the disk,
-        and the event loop serves the API meanwhile. One pass at a time (:attr:`apply_lock`).
-        ``maybe_due`` False: the store had nothing due (the apply job asked it for every home at
-        once), so unless the guard stores a change the store is not read again."""
+    async def apply_due(
+        self, home: HomeSpec | None = None, maybe_due: bool = True, sends: SendBatch | None = None
+    ) -> None:
+        """Send every setpoint whose time has come (:func:`hems.apply_pass.apply_pass`: ramps,
+        retries). One pass at a time (:attr:`apply_lock`), after the last pass's sends are
+        recorded. ``maybe_due`` False: the store had nothing due (the apply job asked it for
+        every home at once), so unless the guard stores a change the store is not read again.
+        ``sends``: the apply job's batch of every home's sends, recorded when the job's pass
+        ends (:mod:`hems.send_batch`); None: this pass's are recorded as it ends."""
         async with self.apply_lock:
-            # the import guard first: a turn-down goes now
-            if not await guard_tick(self, home) and not maybe_due:
-                self.ramping.clear()
-                return
-            await self._apply_due(home)
-
-    async def _apply_due(self, home: HomeSpec | None) -> None:
-        now = self.clock.now()
-        due = await asyncio.to_thread(self.store.due_setpoints, self.home_id, now)
-        if not due:
-            self.ramping.clear()
-            return
-        home = home or await recent_home(self)
-        specs = {d.name: d for d in home.devices}
-        ramps = self.ramp_limits()
-        ramping = set()
-        for sp in due:
-            driver = self.drivers.get(sp.device_name)
-            spec = specs.get(sp.device_name)
-            if driver is None or spec is None:
-                await asyncio.to_thread(self.store.supersede_setpoint, sp.id)
-                continue
-            last = await asyncio.to_thread(
-                self.store.last_applied_setpoint, self.home_id, sp.device_name
-            )
-            sent: SentSetpoint | None = None
-            if last is not None and last.applied_at is not None:  # a sent row has its time
-                sent = SentSetpoint(power_kw=last.power_kw, applied_at=last.applied_at)
-            state = self.states.get(sp.device_name)
-            move = ramp_move(
-                ramps,
-                spec,
-                sp.power_kw,
-                sent,
-                state.power_kw if state else 0.0,
-                now,
-            )
-            if move is not None and move.reaches_target:
-                await self._send(sp.id, sp.device_name, sp.power_kw, sp.attempts, now)
-                continue
-            ramping.add(sp.device_name)
-            if move is None:
-                continue  # a step was just sent; the next comes at the next apply
-            step_id = await asyncio.to_thread(self.store.add_ramp_step, sp.id, move.power_kw, now)
-            await self._send(step_id, sp.device_name, move.power_kw, sp.attempts, now, sp.id)
-        self.ramping = ramping
-
-    async def _send(
-        self,
-        row_id: int,
-        device: str,
-        power_kw: float,
-        attempts: int,
-        now: datetime,
-        target_id: int | None = None,
-    ) -> bool:
-        """Send one stored setpoint (a decision, or a ramp step towards ``target_id``); True
-        when the device accepted it. A failure puts the decision on its backoff."""
-        health = self.health.setdefault(device, DeviceHealth())
-        try:
-            setpoint = setpoint_for(device, power_kw, self.follow_site, self.store_surplus)
-            await asyncio.wait_for(
-                hold(self.drivers[device], setpoint, self.schedules.get(device), now),
-                timeout=self.settings.device_timeout_s,
-            )
-        except (DeviceUnavailableError, TimeoutError) as exc:
-            health.failures += 1
-            health.last_error = str(exc) or "timeout"
-            if health.failures >= self.settings.device_retry_max:
-                health.online = False
-            retry = now + timedelta(seconds=10 * 2 ** min(attempts, 6))
-            if target_id is not None:  # the step is dropped; the decision waits its retry
-                await asyncio.to_thread(self.store.supersede_setpoint, row_id)
-            await asyncio.to_thread(
-                partial(
-                    self.store.mark_setpoint,
-                    row_id if target_id is None else target_id,
-                    applied_at=None,
-                    error=health.last_error,
-                    retry_at=retry,
-                )
-            )
-            log.warning("setpoint for %s not applied: %s", device, health.last_error)
-            return False
-        health.failures = 0
-        if not await asyncio.to_thread(self.store.mark_setpoint, row_id, applied_at=now):
-            log.warning("setpoint %s for %s was already marked sent", row_id, device)
-        return True
+            if self.unrecorded is not None:  # never read a setpoint sent as still due
+                await self.unrecorded.recorded()
+            batch = sends if sends is not None else SendBatch(self.store)
+            self.unrecorded = batch
+            try:
+                # the import guard first: a turn-down goes now
+                if not await guard_tick(self, home) and not maybe_due:
+                    self.ramping.clear()
+                    return
+                await apply_pass(self, home, batch)
+            finally:
+                if sends is None:
+                    await batch.record()
 
     # -- the cycle ---------------------------------------------------------------------------
     async def cycle(self, deadline_s: float | None = None, read: HomeSpec | None = None) -> None:

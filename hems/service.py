@@ -29,6 +29,7 @@ from hems.planner_pool import PlanFailedError, PlannerPool, PlanningUnavailableE
 from hems.planner_security import dask_security
 from hems.principals import PrincipalCache
 from hems.replica_handover import answers_reason, handover, opt_out_reason
+from hems.send_batch import SendBatch
 from hems.settings import Settings
 from hems.site_guard import SiteMeterRead
 from hems.storage.fencing import LeaseLostError
@@ -202,10 +203,18 @@ class CemService:
         await cohort_batch(self.store, ctls, now, allowance_s, flags, self._plan_lost, read)
 
     async def apply_due_all(self) -> None:
-        """Every home's apply pass (the store asked once which homes have anything due)."""
+        """Every home's apply pass (the store asked once which homes have anything due), their
+        sends recorded in one transaction when all are done (:mod:`hems.send_batch`)."""
         due = await asyncio.to_thread(self.store.homes_with_due_setpoints, self.clock.now())
-        work = [(c.apply_due(maybe_due=c.home_id in due), c.home_id) for c in self._running()]
-        await asyncio.gather(*(self._guarded(w, h) for w, h in work))
+        sends = SendBatch(self.store)
+        try:
+            work = [
+                (c.apply_due(maybe_due=c.home_id in due, sends=sends), c.home_id)
+                for c in self._running()
+            ]
+            await asyncio.gather(*(self._guarded(w, h) for w, h in work))
+        finally:
+            await sends.record()
 
     async def read_all(self) -> None:
         """Read every home's devices, store the readings at once, re-plan the homes where

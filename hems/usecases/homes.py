@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hems.controller import DeviceHealth
 from hems.device_capabilities import device_mismatches
+from hems.device_health import DeviceHealth
 from hems.dispatch import OverridesInForce
 from hems.domain.devices import DeviceSpec
 from hems.domain.home import HomeSpec

@@ -9,7 +9,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+
+from hems import apply_pass
 from hems.kept_home import HOME_REUSE_S, recent_home
+from hems.send_batch import SendBatch
+from hems.storage.setpoint_records import SetpointKind
 
 from .conftest import Demo
 from .test_one_pass_per_trigger import _counting
@@ -64,3 +70,80 @@ def test_a_device_removed_is_gone_from_the_next_ticks_record(demo: Demo) -> None
     assert "Battery" in {d.name for d in asyncio.run(recent_home(ctl)).devices}
     store.remove_device(demo.home_id, "Battery", demo.clock.now(), "test")
     assert "Battery" not in {d.name for d in asyncio.run(recent_home(ctl)).devices}
+
+
+def _due_now(demo: Demo) -> tuple[int, int]:
+    """A rise of the EV (walked in ramp steps) and a PV cap (never ramped), both due now."""
+    store, now = demo.runtime.service.store, demo.clock.now()
+    ev = store.add_setpoint(demo.home_id, "EV", 7.0, "test", None, now, now)
+    pv = store.add_setpoint(demo.home_id, "PV", 1.5, "test", None, now, now)
+    return ev, pv
+
+
+def test_an_apply_pass_writes_a_homes_ramp_steps_in_one_commit_and_its_sends_in_one(demo):
+    store = demo.runtime.service.store
+    _warm(demo)
+    _due_now(demo)
+    commits: list[object] = []
+
+    def seen(conn: object) -> None:
+        commits.append(conn)
+
+    event.listen(store.engine, "commit", seen)
+    asyncio.run(_ticks(demo, 1))
+    event.remove(store.engine, "commit", seen)
+    now = demo.clock.now()
+    since = now - timedelta(minutes=1)
+    sent = {s.device_name: s for s in store.setpoints(demo.home_id, since) if s.applied_at == now}
+    assert sent["EV"].kind is SetpointKind.RAMP_STEP  # a step towards 7 kW
+    assert sent["EV"].power_kw < 7.0
+    assert sent["PV"].power_kw == 1.5
+    assert len(commits) == 2  # the step, then both sends' record (was one commit each)
+
+
+def test_sends_whose_record_failed_are_due_again_and_sent_again(demo, monkeypatch, caplog):
+    store = demo.runtime.service.store
+    _warm(demo)
+    _ev, pv = _due_now(demo)
+    told = _counting(monkeypatch, apply_pass, "hold")
+    real = store.record_sends
+
+    def fails_once(outcomes):
+        monkeypatch.setattr(store, "record_sends", real)
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(store, "record_sends", fails_once)
+    asyncio.run(_ticks(demo, 1))
+    assert "sends not recorded" in caplog.text
+    assert len(told) == 2  # both devices were told,
+    assert pv in {s.id for s in store.due_setpoints(demo.home_id, demo.clock.now())}
+    assert store.last_applied_setpoint(demo.home_id, "PV").id != pv
+    asyncio.run(_ticks(demo, 1))  # so the next pass tells them again and records it
+    assert len(told) == 4
+    applied = store.last_applied_setpoint(demo.home_id, "PV")
+    assert (applied.id, applied.applied_at) == (pv, demo.clock.now())
+    assert pv not in {s.id for s in store.due_setpoints(demo.home_id, demo.clock.now())}
+
+
+def test_a_pass_waits_for_the_last_passes_record_and_sends_nothing_twice(demo, monkeypatch):
+    service = demo.runtime.service
+    _warm(demo)
+    now = demo.clock.now()
+    service.store.add_setpoint(demo.home_id, "PV", 1.5, "test", None, now, now)
+    told = _counting(monkeypatch, apply_pass, "hold")
+    ctl = service.controller(demo.home_id)
+
+    async def run() -> None:
+        batch = SendBatch(service.store)
+        await ctl.apply_due(sends=batch)  # the apply job's pass: sent, not yet recorded
+        assert len(told) == 1
+        dispatch = asyncio.create_task(ctl.apply_due())  # e.g. a re-plan's dispatch
+        await asyncio.sleep(0.2)
+        assert not dispatch.done()  # waits for the record,
+        await batch.record()
+        await dispatch
+        assert len(told) == 1  # then finds nothing due
+
+    asyncio.run(run())
+    applied = service.store.last_applied_setpoint(demo.home_id, "PV")
+    assert applied.power_kw == 1.5

@@ -28,7 +28,7 @@ def test_a_cycle_that_plans_dispatches_and_applies_reads_the_home_once(
     _warm(demo)
     reads = _counting(monkeypatch, service.store, "home")
     saves = _counting(monkeypatch, service.store, "save_plan")
-    sent = _counting(monkeypatch, service.store, "mark_setpoint")
+    sent = _counting(monkeypatch, service.store, "record_sends")
     asyncio.run(service.controller(demo.home_id).cycle())
     assert len(saves) == 1  # a new slot: planned,
     assert sent  # dispatched and applied
