@@ -127,6 +127,7 @@ class ModelContext:
     mode_binaries: list[ModeBinary] = field(default_factory=list)
     blocks: dict[str, pyo.Block] = field(default_factory=dict)  # per asset name
     on_off_roundings: dict[str, ModeRounding] = field(default_factory=dict)  # per binary key
+    relax_and_fix_keys: set[str] = field(default_factory=set)  # on/off keys built forwards
     time_set: Any = None  # the model's slot set ``model.time_slots`` (0 .. n_steps-1)
     _adding_key: str = ""  # the key whose binaries are being added (for ModeBinary.key)
 
@@ -196,13 +197,19 @@ class ModelContext:
         if initial:
             self._add_as(key, add, initial)
 
-    def register_on_off(self, key: str, rounding: ModeRounding) -> None:
+    def register_on_off(
+        self, key: str, rounding: ModeRounding, *, relax_and_fix: bool = False
+    ) -> None:
         """Declare ``key``'s binaries those of an on/off unit (full power or off), whose modes
         ``rounding`` reads from a solution: "on wherever the relaxation's power is positive"
         heats far too much (a relaxation runs it at part power), so the unit tracks the
         relaxation's state instead. The planner also searches their slots window by window
-        (:mod:`optimiser.window_search`)."""
+        (:mod:`optimiser.window_search`); with ``relax_and_fix``, from the better of that
+        rounding and a plan built forwards in time (:mod:`optimiser.relax_and_fix`), for
+        units whose rounding starts far off (one heating a hot-water tank)."""
         self.on_off_roundings[key] = rounding
+        if relax_and_fix:
+            self.relax_and_fix_keys.add(key)
 
     @property
     def on_off_keys(self) -> set[str]:

@@ -155,6 +155,7 @@ class HighsModel:
         self._col_upper: list[float] = []  # for a moment by solve_with_integers_fixed)
         self._deadline = math.inf  # perf_counter() at which the running solve is interrupted
         self._partial_start = False  # set_start offered values HiGHS must complete
+        self._relaxed_columns: set[int] = set()  # integer columns continuous in this solve
         self.remember_lp_basis = False  # keep the next optimal LP solve's basis (lp_basis)
         # that basis's basic variables (HiGHS's getBasicVariables: column j as j, row i as
         # -1 - i), for a persistent model's next plan (optimiser.model_cache)
@@ -296,6 +297,29 @@ class HighsModel:
                 self.offer_values(start)
             return self.solve(time_limit_s)
 
+    def solve_with_columns_relaxed(
+        self, fixed: dict[int, float], relaxed: list[int], time_limit_s: float
+    ) -> SolveOutcome:
+        """Solve the MIP with the columns in ``fixed`` fixed (as
+        :meth:`solve_with_columns_fixed`) and the integer columns in ``relaxed`` continuous
+        for this solve; the others stay integer. Neither its objective nor its bound is the
+        model's (a step of :mod:`optimiser.relax_and_fix`); its values are not loaded
+        (:meth:`solution_values` has them)."""
+        idx = np.asarray(relaxed, dtype=np.int32)
+        h = self.highs
+        with self._columns_fixed(fixed):
+            _check(
+                h.changeColsIntegrality(len(idx), idx, np.zeros(len(idx), dtype=np.uint8)),
+                "relax integrality",
+            )
+            self._relaxed_columns = set(relaxed)
+            try:
+                return self.solve(time_limit_s, load=False)
+            finally:
+                self._relaxed_columns = set()
+                ones = np.full(len(idx), _INTEGER, dtype=np.uint8)
+                _check(h.changeColsIntegrality(len(idx), idx, ones), "restore integrality")
+
     @contextmanager
     def _columns_fixed(self, values: dict[int, float]) -> Iterator[None]:
         h = self.highs
@@ -356,7 +380,8 @@ class HighsModel:
         # limit was the run time plus 2 s. The wall-clock deadline (a MIP callback) holds the
         # branch and bound to it where the limit must count from the first run.
         limit_s = max(0.01, time_limit_s)
-        summed = self._relaxed or self._partial_start or not self.reader.integer_columns
+        integral = len(self.reader.integer_columns) - len(self._relaxed_columns)
+        summed = self._relaxed or self._partial_start or integral <= 0
         h.setOptionValue("time_limit", limit_s + (h.getRunTime() if summed else 0.0))
         self._partial_start = False
         self._deadline = time.perf_counter() + limit_s
@@ -365,7 +390,7 @@ class HighsModel:
         h.run()
         columns = self.reader.columns
         integer_columns = self.reader.integer_columns
-        n_int = 0 if self._relaxed else len(integer_columns)
+        n_int = 0 if self._relaxed else max(0, integral)
         if n_int == 0 and h.getModelStatus() == _M.kUnknown:
             self._run_again_cold(limit_s - (time.perf_counter() - t1))
         t2 = time.perf_counter()
@@ -387,7 +412,8 @@ class HighsModel:
             values = h.getSolution().col_value
             if not self._relaxed:
                 for col in integer_columns:
-                    values[col] = round(values[col])
+                    if col not in self._relaxed_columns:
+                        values[col] = round(values[col])
             load_values(columns, values)
         return SolveOutcome(
             status=status,

@@ -23,7 +23,9 @@ Otherwise a small branch and bound of LPs over the relaxation's fractional modes
 (:mod:`optimiser.mode_branching`) tries to prove the better feasible fixing (or finds a better
 one); if it gives up, HiGHS's MIP runs with the best fixing as a complete start (with none when
 every fixing was infeasible); in a model with an on/off unit's binaries that start is instead
-improved window by window (:mod:`optimiser.window_search`) before the MIP. Models whose
+improved window by window (:mod:`optimiser.window_search`) before the MIP, after relax and
+fix (:mod:`optimiser.relax_and_fix`) has built a plan forwards in time where the unit asked
+for it (one heating a hot-water tank) and that plan is better. Models whose
 integer columns are not all mode binaries (an appliance's start slot, an analyst's binaries)
 and maximising models go to the MIP directly. The bound is what makes this exact to the
 gap: the site's cover rows (``optimiser.model``) keep the LP relaxation within ~0.05 % of the
@@ -42,11 +44,16 @@ import numpy as np
 from optimiser.context import ModelContext
 from optimiser.highs_backend import HighsModel, SolveOutcome, SolveStatus
 from optimiser.mode_branching import MAX_NODE_LPS, BranchResult, branch_on_modes
+from optimiser.relax_and_fix import relax_and_fix
 from optimiser.window_search import window_search
 
 WINDOW_SEARCH_SHARE = 0.7
 """Most of a round's time the window search over on/off units' binaries may take before the
 branch and bound starts from its plan (it stops earlier when a pass improves nothing)."""
+
+RELAX_AND_FIX_SHARE = 0.5
+"""Most of a round's time relax and fix may take to build an on/off unit's plan
+(:mod:`optimiser.relax_and_fix`), within the window search's share."""
 
 RESUME_HIGHS_OPTIONS: tuple[tuple[str, bool | int | float | str], ...] = (
     ("mip_heuristic_run_rins", True),
@@ -127,9 +134,7 @@ class RoundSolver:
                 best = (fixed.objective, hm.current_values())
         slot_of = self._on_off_slots() if best is not None else {}
         if best is not None and slot_of:
-            left = self._left(time_limit_s, started) * WINDOW_SEARCH_SHARE
-            found = window_search(hm, slot_of, best, left)
-            best = (found.objective, found.values)
+            best = self._search(slot_of, best, self._left(time_limit_s, started))
         elif best is not None:
             left = self._left(time_limit_s, started)
             searched = branch_on_modes(hm, best, left, MAX_NODE_LPS, root)
@@ -161,6 +166,20 @@ class RoundSolver:
             n_rows=int(hm.highs.getNumRow()),
             n_integer=len(hm.integer_columns),
         )
+
+    def _search(
+        self, slot_of: dict[int, int | None], best: tuple[float, np.ndarray], left_s: float
+    ) -> tuple[float, np.ndarray]:
+        """An on/off unit's plan before the branch and bound: ``best`` (the tracked modes'
+        solution), or relax and fix's plan where it is better (units registered for it),
+        improved window by window, within :data:`WINDOW_SEARCH_SHARE` of ``left_s``."""
+        until = time.perf_counter() + left_s * WINDOW_SEARCH_SHARE
+        if self.context.relax_and_fix_keys:
+            built = relax_and_fix(self.highs, slot_of, best[1], left_s * RELAX_AND_FIX_SHARE)
+            if built.objective < best[0]:
+                best = (built.objective, built.values)
+        found = window_search(self.highs, slot_of, best, until - time.perf_counter())
+        return found.objective, found.values
 
     def _on_off_slots(self) -> dict[int, int | None]:
         """Each integer column's slot when the model has an on/off unit's binaries (the

@@ -124,7 +124,8 @@ def add_heat_pump_block(
             b.max_power = pyo.Constraint(ctx.time_set)
         else:
             b.on_off = pyo.Constraint(ctx.time_set)
-            ctx.register_on_off(hp.binary_key, on_off_rounding(ctx, hp, b))
+            rounding = on_off_rounding(ctx, hp, b)
+            ctx.register_on_off(hp.binary_key, rounding, relax_and_fix=hp.tank is not None)
 
         def add_on_binaries(new: list[int]) -> None:
             running = ctx.problem.running_fraction  # now (a persistent model's next problem)
