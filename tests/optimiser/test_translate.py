@@ -114,3 +114,27 @@ def test_a_lazy_round_on_the_solved_model_matches_a_rebuild_with_the_binaries(ho
     power = plan.schedule["EV.power_kw"].to_numpy()
     assert sorted(np.round(power[power > 1e-6], 6)) == [1.4, 6.2, 7.4]
     assert power[3] == pytest.approx(1.4)
+
+
+def test_reader_sees_components_and_blocks_added_or_reactivated_after_a_read():
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(bounds=(0, 4))
+    m.c = pyo.Constraint(expr=m.x <= 3)
+    reader = LinearReader()
+    assert reader.read_new(m).n_rows == 1
+    m.b = pyo.Block()  # a new block with a row: found
+    m.b.d = pyo.Constraint(expr=m.x >= 1)
+    assert reader.read_new(m).n_rows == 1
+    m.b.e = pyo.Constraint(expr=m.x >= 0.5)
+    m.b.deactivate()  # its new row is not read while the block is inactive
+    assert reader.read_new(m).n_rows == 0
+    m.b.activate()
+    assert reader.read_new(m).n_rows == 1
+    m.f = pyo.Constraint(expr=m.x <= 2)
+    m.f.deactivate()
+    assert reader.read_new(m).n_rows == 0
+    m.f.activate()  # a component activated again: its row is read
+    assert reader.read_new(m).n_rows == 1
+    m.s = pyo.SOSConstraint(var=m.x, sos=1)  # added after a read: still refused
+    with pytest.raises(ValueError, match="SOSConstraint"):
+        reader.read_new(m)
