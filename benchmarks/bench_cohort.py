@@ -122,7 +122,7 @@ def difference(a: Coordination, b: Coordination) -> dict[str, object]:
         "homes_differing": sum(d > 0 for d in imports),
         "max_import_diff_kw": round(max(imports, default=0.0), 4),
         "max_share_diff_kw": round(
-            float(np.abs(a.shares_kw - b.shares_kw)[both].max(initial=0)), 4
+            float(np.abs(a.shares_kw[both] - b.shares_kw[both]).max(initial=0)), 4
         ),
         "shared_slots_differ": bool((np.isfinite(a.shares_kw) != np.isfinite(b.shares_kw)).any()),
         "bill_diff_gbp": round(a.bill_after_gbp - b.bill_after_gbp, 4),
