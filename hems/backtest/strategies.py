@@ -28,6 +28,7 @@ import pandas as pd
 
 from hems.backtest.config import BacktestConfig, Cadence
 from hems.backtest.engine import RunContext, Strategy
+from hems.backtest.foresight_drift import DRIFT_TOLERANCE_K, building_colder_than_planned
 from hems.backtest.service_dispatch import ServiceDispatch
 from hems.domain.devices import EvChargerSpec
 from hems.domain.preferences import NextTrip, Preferences
@@ -93,11 +94,16 @@ class PlannerStrategy:
         cadence: when to re-plan (besides a car plugging in or leaving); ``ONCE`` plans the
             whole period (plus the horizon) in one go.
         perfect_foresight: plan on the actuals and the car's actual future stays.
+        drift_tolerance_k: also re-plan at a slot start where a heat pump's building is more
+            than this colder than the plan said (:mod:`hems.backtest.foresight_drift`: the
+            bound's plans, made daily, otherwise carry the dispatch's heat losses for a day);
+            None: never.
     """
 
     cadence: Cadence = Cadence.SLOT
     perfect_foresight: bool = False
     name: str = "planner"
+    drift_tolerance_k: float | None = None
     _schedule: pd.DataFrame | None = field(default=None, init=False, repr=False)
     _planned_at: datetime | None = field(default=None, init=False, repr=False)
     _plugged: dict[str, bool] = field(default_factory=dict, init=False, repr=False)
@@ -109,7 +115,7 @@ class PlannerStrategy:
         plugged = _plugged_in(states)
         # the car's comings and goings are news only to a planner that does not foresee them
         news = plugged != self._plugged and not self.perfect_foresight
-        if self._due(now_utc, ctx.config) or news:
+        if self._due(now_utc, ctx.config) or news or self._drifted(ctx, now_utc, states):
             self._replan(ctx, now_utc, states)
             self._planned_at = now_utc
         self._plugged = plugged
@@ -131,6 +137,15 @@ class PlannerStrategy:
             self._replan(ctx, at, states)
             self._plugged = _plugged_in(states)
             await self._dispatch(ctx, at)
+
+    def _drifted(self, ctx: RunContext, now_utc: datetime, states: dict[str, DeviceState]) -> bool:
+        """Whether the building is colder than the current plan said (``drift_tolerance_k``)."""
+        if self.drift_tolerance_k is None or self._schedule is None:
+            return False
+        cfg = ctx.config
+        return building_colder_than_planned(
+            cfg.home, self._schedule, states, now_utc, cfg.slot, self.drift_tolerance_k
+        )
 
     def _replan(self, ctx: RunContext, now_utc: datetime, states: dict[str, DeviceState]) -> None:
         started = wallclock.perf_counter()
@@ -421,7 +436,12 @@ def strategy_named(
         # one MILP over a long period is too large: beyond a few days it rolls daily on actuals
         once = config.days <= config.foresight_once_max_days
         rolling = Cadence.ONCE if once else config.foresight_cadence
-        return PlannerStrategy(cadence=rolling, perfect_foresight=True, name=name)
+        return PlannerStrategy(
+            cadence=rolling,
+            perfect_foresight=True,
+            name=name,
+            drift_tolerance_k=DRIFT_TOLERANCE_K,
+        )
     if name == "naive":
         return NaiveStrategy()
     if name == "ev_cheap_window":

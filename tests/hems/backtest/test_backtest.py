@@ -45,8 +45,20 @@ def test_the_planner_beats_the_naive_home_and_meets_the_ev_targets(results):
     ), s
 
 
+def test_the_bound_keeps_comfort_at_least_as_well_as_the_planner(results):
+    # Its one plan over the two days held comfort at the band's edge, and the heat pump's ramp
+    # (1 kW/min) lost heat at every rise that the plan never saw: 2.31 K·h against the
+    # planner's 2.24, which re-plans every slot from the measured temperature. Re-planned when
+    # the building is colder than planned (8 plans): 1.64 K·h.
+    s = results.summary
+    bound = s.loc["perfect_foresight", "comfort_deficit_kelvin_hours"]
+    assert bound <= s.loc["planner", "comfort_deficit_kelvin_hours"], s
+    assert s.loc["perfect_foresight", "ev_short_kwh"] <= s.loc["planner", "ev_short_kwh"], s
+
+
 def test_perfect_foresight_is_no_worse_than_the_planner(results):
-    assert results.summary.loc["perfect_foresight", "plans"] == 1
+    # one plan over the period, and a few more where the dispatch left the building colder
+    assert 1 <= results.summary.loc["perfect_foresight", "plans"] < 24
     # Like with like: the bound is dispatched without the safeguards, so the planner is too.
     # With them, its plans count the EV's delay and ramp and, on the flat night prices of the
     # second night, charge at a steadier power that finishes after the two days: 8.63 GBP
