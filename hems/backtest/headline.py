@@ -2,7 +2,10 @@
 rule-based baseline, and how much of the perfect-foresight saving it captures.
 
 The capture ratio is the figure the planner is judged by (docs/backtest.md, "Benchmark"):
-``(best baseline's bill - planner's bill) / (best baseline's bill - the bound's bill)``.
+``(best baseline's bill - planner's bill) / (best baseline's bill - the bound's bill)``. On the
+bill alone a strategy can save by leaving the house cold or the car short; the same ratio on
+each strategy's penalised cost (:func:`penalised_cost_gbp`: the bill plus the objective's
+penalties for the comfort deficit and the cars' shortfall) is reported beside it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import math
 import pandas as pd
 
 from hems.backtest.strategies import BASELINE_NAMES
+from optimiser import Penalties
 
 
 def capture_ratio(bills: dict[str, float]) -> tuple[float, str]:
@@ -23,6 +27,36 @@ def capture_ratio(bills: dict[str, float]) -> tuple[float, str]:
     if room <= 0:
         return float("nan"), best
     return (baselines[best] - bills["planner"]) / room, best
+
+
+def penalised_cost_gbp(
+    bill_gbp: float,
+    comfort_deficit_kelvin_hours: float,
+    ev_short_kwh: float,
+    penalties: Penalties | None = None,
+) -> float:
+    """A run's bill plus its missed wishes at the prices the planner's objective puts on them
+    (``penalties``, default the optimiser's: 1 GBP/K·h below the comfort band, 5 GBP per kWh
+    a car lacks at departure) [GBP]: the cost the planner and the bound minimise, so the one
+    the bound is a near-bound of (docs/backtest.md)."""
+    p = penalties or Penalties()
+    return (
+        bill_gbp
+        + p.comfort_gbp_per_kelvin_hour * comfort_deficit_kelvin_hours
+        + p.ev_shortfall_gbp_per_kwh * ev_short_kwh
+    )
+
+
+def penalised_costs(summary: pd.DataFrame) -> dict[str, float]:
+    """:func:`penalised_cost_gbp` of each strategy of one home's summary (index ``strategy``)."""
+    return {
+        str(name): penalised_cost_gbp(
+            float(row["bill_gbp"]),
+            float(row["comfort_deficit_kelvin_hours"]),
+            float(row["ev_short_kwh"]),
+        )
+        for name, row in summary.iterrows()
+    }
 
 
 def _pounds(gbp: float) -> str:
