@@ -45,6 +45,7 @@ from optimiser.context import ModelContext
 from optimiser.highs_backend import HighsModel, SolveOutcome, SolveStatus
 from optimiser.mode_branching import MAX_NODE_LPS, BranchResult, branch_on_modes
 from optimiser.relax_and_fix import relax_and_fix
+from optimiser.var_values import load_values
 from optimiser.window_search import window_search
 
 WINDOW_SEARCH_SHARE = 0.7
@@ -113,12 +114,15 @@ class RoundSolver:
         if hinted is not None:
             fixings.insert(0, hinted)
         best: tuple[float, np.ndarray] | None = None
-        for fixing in fixings:
-            fixed = hm.solve_with_integers_fixed(fixing, self._left(time_limit_s, started))
+        for fixing in fixings:  # values loaded into Pyomo only for the solution returned
+            left = self._left(time_limit_s, started)
+            fixed = hm.solve_with_integers_fixed(fixing, left, load=False)
             translate_s += fixed.translate_s
             if fixed.status is not SolveStatus.OPTIMAL:
                 continue
+            values = hm.solution_values()
             if self._within_gap(fixed.objective):
+                self._load(values)
                 self.dives_closed += 1
                 z = fixed.objective
                 return replace(
@@ -131,7 +135,7 @@ class RoundSolver:
                     n_integer=len(hm.integer_columns),
                 )
             if best is None or fixed.objective < best[0]:
-                best = (fixed.objective, hm.current_values())
+                best = (fixed.objective, values)
         slot_of = self._on_off_slots() if best is not None else {}
         if best is not None and slot_of:
             best = self._search(slot_of, best, self._left(time_limit_s, started))
@@ -148,11 +152,9 @@ class RoundSolver:
 
     def _branched(self, searched: BranchResult, translate_s: float, started: float) -> SolveOutcome:
         """The round's outcome when :func:`branch_on_modes` proved its best solution, loaded
-        here into the Pyomo variables (they hold the last fixed-mode LP's, which the search
-        may have bettered)."""
+        here into the Pyomo variables (they hold the relaxation's)."""
         hm = self.highs
-        for var, x in zip(hm.columns, searched.values, strict=True):
-            var.set_value(float(x), skip_validation=True)
+        self._load(searched.values)
         z = searched.objective
         return SolveOutcome(
             status=SolveStatus.OPTIMAL,
@@ -248,6 +250,14 @@ class RoundSolver:
             translate_s=translate_s,
             solve_s=time.perf_counter() - started,
         )
+
+    def _load(self, values: np.ndarray) -> None:
+        """Load a solution (every column's value) into the Pyomo variables; the integer
+        columns rounded, as :meth:`HighsModel.solve` loads a MIP's."""
+        xs = values.tolist()
+        for col in self.highs.integer_columns:
+            xs[col] = round(xs[col])
+        load_values(self.highs.columns, xs)
 
     def _integer_values(self) -> dict[int, float]:
         """The integer columns' current values (the last round's, or a new binary's start)."""

@@ -104,10 +104,12 @@ def test_branch_and_bound_starts_from_the_better_of_the_remembered_and_relaxed_m
     real_fixed = HighsModel.solve_with_integers_fixed
     real_offer = HighsModel.offer_values
 
-    def record_fixed(self: HighsModel, values: dict[int, float], limit: float) -> SolveOutcome:
-        outcome = real_fixed(self, values, limit)
+    def record_fixed(
+        self: HighsModel, values: dict[int, float], limit: float, *, load: bool = True
+    ) -> SolveOutcome:
+        outcome = real_fixed(self, values, limit, load=load)
         if outcome.status is SolveStatus.OPTIMAL:
-            fixings.append((outcome.objective, self.current_values()))
+            fixings.append((outcome.objective, self.solution_values()))
         return outcome
 
     def record_offer(self: HighsModel, values: np.ndarray) -> None:
