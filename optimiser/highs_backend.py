@@ -22,6 +22,7 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 
+from optimiser.mip_start_guard import run_again_without_start, values_match_objective
 from optimiser.termination import SolveStatus
 from optimiser.translate import LinearReader, column_arrays
 from optimiser.var_values import load_values
@@ -393,6 +394,8 @@ class HighsModel:
         n_int = 0 if self._relaxed else max(0, integral)
         if n_int == 0 and h.getModelStatus() == _M.kUnknown:
             self._run_again_cold(limit_s - (time.perf_counter() - t1))
+        elif n_int and not values_match_objective(h):  # HiGHS handed back the start's values
+            run_again_without_start(h, limit_s - (time.perf_counter() - t1))
         t2 = time.perf_counter()
         model_status = h.getModelStatus()
         info = h.getInfo()
