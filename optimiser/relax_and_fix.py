@@ -7,9 +7,11 @@ relaxation's part-power split between them is not one a full-power run can follo
 fix (the lot-sizing heuristic) decides the modes a few hours at a time instead: step k solves
 the MIP with the binaries of slots before its window fixed to the steps before, its own
 window's binaries integer and every later binary relaxed, so each window's runs are chosen
-knowing the cost of what follows (as the relaxation prices it). On those homes it came within
-0.5-1.0 % of the best known plans in 8 steps of 12 slots, where tracking and the window
-search came within 3-5 % in the same time (docs/performance.md).
+knowing the cost of what follows (as the relaxation prices it). On the 200 L homes of seeds
+0-3 it came within 0.06-0.96 % of the best known plans in 8 steps of 12 slots (0.5-0.7 s of
+CPU), where the tracked start after 4.8 s of window search (loaded) was still 2-3 % above;
+steps of 24 slots came within 0.02-0.13 % but took up to 3 s of CPU; steps of 8 were worse
+on all four, of 16 better on one and worse on three (docs/performance.md).
 
 The last step's solution is a solution of the whole model (every binary integral), the start
 of the window search (:mod:`optimiser.window_search`). Out of time before the last step, the
