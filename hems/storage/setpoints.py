@@ -27,7 +27,8 @@ UNSENT = (SetpointStatus.PENDING, SetpointStatus.FAILED)
 
 
 class SetpointRecords(StoreBase):
-    """Decisions, ramp steps, what is due and what is in force."""
+    """Decisions, one setpoint's send or drop, what is due and what is in force (a pass's ramp
+    steps and sends in batches: :class:`~hems.storage.setpoint_sends.SetpointSends`)."""
 
     def last_setpoint(self, home_id: int, device: str) -> StoredSetpoint | None:
         """The device's latest stored row, decision or ramp step, applied or not."""
