@@ -285,7 +285,8 @@ def _plan(
         return _fallback(problem, options, memory, why, ended, (solve_s, rounds))
     if memory is not None:
         memory.remember(built.context)
-    return _solved_plan(problem, options, outcome, dispatch, (solve_s, rounds))
+    plan = _solved_plan(problem, options, outcome, dispatch, (solve_s, rounds))
+    return plan if extensions else _replayed(plan, options)  # their terms are not replayed
 
 
 _INFEASIBLE = frozenset({SolveStatus.INFEASIBLE, SolveStatus.INFEASIBLE_OR_UNBOUNDED})
@@ -329,6 +330,38 @@ def _solved_plan(
     plan = assemble_plan(problem, dispatch, report)
     extract_s = time.perf_counter() - t_extract
     return replace(plan, solver=replace(plan.solver, extract_s=extract_s))
+
+
+REPLAY_TOLERANCE_GBP = 1e-4
+"""How far a plan's replayed cost may be from the solver's objective for it [GBP]."""
+
+
+def _replayed(plan: Plan, options: SolverOptions) -> Plan:
+    """``plan`` with the solver's objective checked against its dispatch's replayed cost
+    (``plan.totals``; only for a plan without extensions, whose terms the replay does not
+    know). They must agree; when they do not (HiGHS once handed back its MIP start's values
+    with the optimum's objective, :mod:`optimiser.mip_start_guard`), the replay is reported,
+    with a warning and the reason in the message, and a plan it leaves beyond the gap of the
+    bound is no longer called optimal."""
+    r = plan.solver
+    replayed = plan.totals.objective_gbp
+    if abs(replayed - r.objective_gbp) <= REPLAY_TOLERANCE_GBP:
+        return plan
+    log.warning(
+        "plan for %s: the solver's objective %.6f GBP, its dispatch replays at %.6f GBP",
+        plan.schedule.index[0].isoformat(),
+        r.objective_gbp,
+        replayed,
+    )
+    slack = replayed - r.bound_gbp
+    within = slack <= max(options.mip_abs_gap, options.mip_rel_gap * abs(replayed))
+    status = r.status if within else PlanStatus.TIME_LIMIT
+    message = f"{r.message}; its dispatch replays at {replayed:.6g} GBP, not {r.objective_gbp:.6g}"
+    gap = slack / max(abs(replayed), 1e-9)
+    return replace(
+        plan,
+        solver=replace(r, status=status, message=message, objective_gbp=replayed, gap=gap),
+    )
 
 
 @functools.lru_cache(maxsize=16)
