@@ -32,14 +32,15 @@ BEST_KNOWN_GBP: dict[float, dict[int, float]] = {
         3: 7.211039,
         4: 6.381491,
         5: 4.016959,
-        6: 3.829656,
+        6: 3.829315,
         7: 5.793983,
     },
 }
 """The best plan known per tank size [L] and seed: without a tank all proved optimal (120 s,
 1e-6 gap); with 200 L seeds 0 and 2 proved (600 s), seeds 1 and 3 the best of 120 s and 600 s
-solves and of the planner's runs, not proved (bounds 7.322 and 7.169 GBP), seeds 4-7 a 120 s
-solve's on a loaded machine (16-41 s of CPU), not proved (bounds 0.4-1.9 % below)."""
+solves and of the planner's runs, not proved (bounds 7.322 and 7.169 GBP), seeds 4-7 the best
+of a 120 s solve on a loaded machine (16-41 s of CPU; bounds 0.4-1.9 % below) and of the
+planner's 10 s runs, not proved."""
 
 
 def on_off_home(seed: int, tank_litres: float = 0.0) -> Problem:
