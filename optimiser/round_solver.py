@@ -44,7 +44,7 @@ import numpy as np
 from optimiser.context import ModelContext
 from optimiser.highs_backend import HighsModel, SolveOutcome, SolveStatus
 from optimiser.mode_branching import MAX_NODE_LPS, BranchResult, branch_on_modes
-from optimiser.relax_and_fix import relax_and_fix
+from optimiser.relax_and_fix import LOOKAHEADS_SLOTS, relax_and_fix
 from optimiser.var_values import load_values
 from optimiser.window_search import window_search
 
@@ -173,11 +173,16 @@ class RoundSolver:
         self, slot_of: dict[int, int | None], best: tuple[float, np.ndarray], left_s: float
     ) -> tuple[float, np.ndarray]:
         """An on/off unit's plan before the branch and bound: ``best`` (the tracked modes'
-        solution), or relax and fix's plan where it is better (units registered for it),
-        improved window by window, within :data:`WINDOW_SEARCH_SHARE` of ``left_s``."""
-        until = time.perf_counter() + left_s * WINDOW_SEARCH_SHARE
-        if self.context.relax_and_fix_keys:
-            built = relax_and_fix(self.highs, slot_of, best[1], left_s * RELAX_AND_FIX_SHARE)
+        solution), or the best of relax and fix's passes where better (units registered for
+        it; the passes within :data:`RELAX_AND_FIX_SHARE` of ``left_s``), improved window by
+        window, within :data:`WINDOW_SEARCH_SHARE` of ``left_s``."""
+        now = time.perf_counter()
+        until, built_by = now + left_s * WINDOW_SEARCH_SHARE, now + left_s * RELAX_AND_FIX_SHARE
+        for lookahead in LOOKAHEADS_SLOTS if self.context.relax_and_fix_keys else ():
+            left = built_by - time.perf_counter()
+            if left <= 0:
+                break
+            built = relax_and_fix(self.highs, slot_of, best[1], left, lookahead)
             if built.objective < best[0]:
                 best = (built.objective, built.values)
         found = window_search(self.highs, slot_of, best, until - time.perf_counter())
