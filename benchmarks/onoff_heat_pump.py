@@ -30,9 +30,9 @@ BEST_KNOWN_GBP: dict[float, dict[int, float]] = {
         1: 7.372729,
         2: 3.891496,
         3: 7.211039,
-        4: 6.381491,
+        4: 6.373525,
         5: 4.016959,
-        6: 3.829315,
+        6: 3.812933,
         7: 5.793983,
     },
 }
@@ -40,7 +40,7 @@ BEST_KNOWN_GBP: dict[float, dict[int, float]] = {
 1e-6 gap); with 200 L seeds 0 and 2 proved (600 s), seeds 1 and 3 the best of 120 s and 600 s
 solves and of the planner's runs, not proved (bounds 7.322 and 7.169 GBP), seeds 4-7 the best
 of a 120 s solve on a loaded machine (16-41 s of CPU; bounds 0.4-1.9 % below) and of the
-planner's 10 s runs, not proved."""
+planner's 10 s runs (seeds 4 and 6: relax and fix's 24-slot pass), not proved."""
 
 
 def on_off_home(seed: int, tank_litres: float = 0.0) -> Problem:
