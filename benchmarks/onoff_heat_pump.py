@@ -33,7 +33,7 @@ BEST_KNOWN_GBP: dict[float, dict[int, float]] = {
         4: 6.373525,
         5: 4.016959,
         6: 3.812933,
-        7: 5.793983,
+        7: 5.793271,
     },
 }
 """The best plan known per tank size [L] and seed: without a tank all proved optimal (120 s,
