@@ -5,32 +5,17 @@ a setpoint already sent stays so, a dropped step is never sent)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import event
 
 from hems.demo import demo_home_spec
-from hems.storage.engine import make_engine, upgrade_schema
 from hems.storage.setpoint_records import SendOutcome, SetpointKind, SetpointStatus
 from hems.storage.store import Store
 
 from ..conftest import MONDAY_5PM
 
 T0 = MONDAY_5PM
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'db' / 'hems.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    engine = make_engine(url)
-    upgrade_schema(engine)
-    yield Store(engine)
-    engine.dispose()
 
 
 def _commits(store: Store) -> list[object]:

@@ -5,7 +5,6 @@ setpoints (with ramp steps), events, telemetry and the audit log round-trip."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import FrozenInstanceError, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -17,26 +16,13 @@ from sqlalchemy import text
 
 from hems.demo import demo_home_spec
 from hems.domain.preferences import OverrideKind
-from hems.storage.engine import make_engine, upgrade_schema
 from hems.storage.setpoint_records import SetpointKind, SetpointStatus, StoredSetpoint
-from hems.storage.store import ConflictError, NotFoundError, Store, StoredEvent, hash_token
+from hems.storage.store import ConflictError, NotFoundError, StoredEvent, hash_token
 from hems.storage.tables import Base
 from kernel.devices import Setpoint
 from optimiser import Violation, Wish
 
 from ..conftest import MONDAY_5PM
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'db' / 'hems.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    engine = make_engine(url)
-    upgrade_schema(engine)
-    yield Store(engine)
-    engine.dispose()
 
 
 def test_the_migrations_match_the_tables(store):
