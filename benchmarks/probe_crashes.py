@@ -37,7 +37,6 @@ from pathlib import Path
 import httpx
 
 from benchmarks.bench_service import RESULTS, free_port
-from hems.dispatch import mode_tags_of
 
 
 def _children(pid: int) -> list[int]:
@@ -132,7 +131,9 @@ class Service:
         return [k for k in kids if _alive(k)]
 
 
-def _writer(service: Service, stop: threading.Event, acked: dict[int, bool], rng: random.Random):
+def _writer(
+    service: Service, stop: threading.Event, acked: dict[int, bool], rng: random.Random
+) -> None:
     """Adds pause overrides and cancels some; `acked[id]` is True while the override is in
     force as far as the client was told, False once a cancel was answered 204."""
     with httpx.Client(base_url=service.base, headers=service.headers, timeout=10) as client:
@@ -167,12 +168,12 @@ def _answered(acked: dict[int, bool]) -> int:
 def _duplicated_setpoints(db: Path) -> int:
     with closing(sqlite3.connect(db)) as conn:
         rows = conn.execute(
-            "SELECT home_id, device_name, power_kw, reason FROM setpoints "
+            "SELECT home_id, device_name, power_kw, follow_site, store_surplus FROM setpoints "
             "WHERE applied_at IS NOT NULL ORDER BY home_id, device_name, applied_at, id"
         ).fetchall()
     duplicates = 0
     for _, group in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
-        told = [(round(r[2], 3), mode_tags_of(r[3])) for r in group]
+        told = [(round(r[2], 3), (bool(r[3]), bool(r[4]))) for r in group]
         duplicates += sum(
             1 for a, b in itertools.pairwise(told) if abs(a[0] - b[0]) < 0.05 and a[1] == b[1]
         )
