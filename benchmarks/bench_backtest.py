@@ -36,6 +36,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
+
 from hems.backtest import (
     BASELINE_NAMES,
     STRATEGY_NAMES,
@@ -64,6 +66,11 @@ def gap_argument(text: str) -> float:
     if not 0.0 <= gap < 1.0:
         raise argparse.ArgumentTypeError(f"the gap must be in [0, 1), got {gap}")
     return gap
+
+
+def _planner_figure(summary: pd.DataFrame, column: str) -> float:
+    """The planner strategy's ``column`` in a run's summary (one row a strategy)."""
+    return float(summary[column].astype(float)["planner"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,19 +198,19 @@ def main(argv: list[str] | None = None) -> int:
         "strategies": {n: {c: float(s.loc[n, c]) for c in columns} for n in s.index},
     }
     if "planner" in s.index:
-        plans = float(s.loc["planner", "plans"])
+        plans = _planner_figure(s, "plans")
         # in chunks a strategy's wall_s is its longest chunk's: the planner's own wall time is
         # the run's when it runs alone, and unknown when its chunks share the workers
         wall: float | None
         if not args.chunk_days:
-            wall = float(s.loc["planner", "wall_s"])
+            wall = _planner_figure(s, "wall_s")
         elif names == ["planner"]:
             wall = run_s
         else:
             wall = None
         report["planner_plans_per_s_wall"] = plans / wall if wall else None
         report["planner_plans_per_s_all_strategies_wall"] = plans / run_s
-        planning = float(s.loc["planner", "planning_s"])
+        planning = _planner_figure(s, "planning_s")
         forecasting = next(r.forecast_s for r in results.runs if r.strategy == "planner")
         solving = planning - forecasting
         report["planner_forecast_s"] = forecasting

@@ -17,6 +17,7 @@ import statistics
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import highspy
 import pyomo
@@ -50,7 +51,8 @@ def stats(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
-def run(n_steps: int, step_minutes: int, homes: int, options: SolverOptions) -> dict[str, object]:
+def run(n_steps: int, step_minutes: int, homes: int, options: SolverOptions) -> dict[str, Any]:
+    """One case's figures, as written to the JSON results."""
     optimise(reference_home(10_000, n_steps, step_minutes), options)  # warm-up (imports, plugins)
     prepare_planner_process()  # as the service's and backtests' planner processes do
     rows = []
@@ -101,6 +103,7 @@ def main() -> None:
     parser.add_argument("--homes", type=int, default=20)
     args = parser.parse_args()
     options = SolverOptions(threads=1)
+    cases = [run(96, 30, args.homes, options), run(384, 15, max(5, args.homes // 2), options)]
     results = {
         "machine": {"python": platform.python_version(), "processor": platform.processor()},
         "versions": {
@@ -108,10 +111,10 @@ def main() -> None:
             "pyomo": pyomo.version.version,
         },
         "settings": asdict(options),
-        "cases": [run(96, 30, args.homes, options), run(384, 15, max(5, args.homes // 2), options)],
+        "cases": cases,
     }
     print(f"{'case':<12}{'part':<10}{'median ms':>11}{'min ms':>9}{'max ms':>9}")
-    for case in results["cases"]:
+    for case in cases:
         label = f"T={case['n_steps']}"
         for part in ("build_s", "solve_s", "extract_s", "total_s", "cpu_s"):
             s = case[part]

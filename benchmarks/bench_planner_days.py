@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from unittest import mock
+
+import pandas as pd
 
 import hems.backtest.strategies as strategies
 from benchmarks.bench_backtest import gap_argument
@@ -25,7 +29,15 @@ from hems.backtest.config import PLANNER_MIP_REL_GAP
 from hems.backtest.data import DataMissingError
 from hems.backtest.engine import run_strategy
 from hems.backtest.markets import market_columns
-from optimiser import prepare_planner_process
+from optimiser import (
+    ModelExtension,
+    ModeMemory,
+    Plan,
+    Problem,
+    SolverOptions,
+    optimise,
+    prepare_planner_process,
+)
 
 
 def columns_argument(text: str) -> tuple[str, ...]:
@@ -34,6 +46,17 @@ def columns_argument(text: str) -> tuple[str, ...]:
         return market_columns([name.strip() for name in text.split(",") if name.strip()])
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _forgetful(
+    problem: Problem,
+    options: SolverOptions | None = None,
+    extensions: Sequence[ModelExtension] = (),
+    memory: ModeMemory | None = None,
+) -> Plan:
+    """:func:`optimiser.optimise` without the home's mode memory (``--no-memory``): each plan's
+    search starts afresh."""
+    return optimise(problem, options, extensions)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,15 +98,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     config = with_actual_inputs(config, args.actual_inputs) if args.actual_inputs else config
     if args.no_memory:
-        real = strategies.optimise
-        strategies.optimise = lambda p, o, e, _memory=None: real(p, o, e)  # type: ignore[assignment]
+        mock.patch.object(strategies, "optimise", _forgetful).start()  # for this process's life
     warm = replace(config, days=1)
     run_strategy(warm, strategies.strategy_named("planner", warm, Cadence.SLOT))
     prepare_planner_process()
     began = time.process_time()
     run = run_strategy(config, strategies.strategy_named("planner", config, Cadence.SLOT))
     cpu_s = time.process_time() - began
-    bill = sum(day["bill_gbp"] for day in run.daily)
+    bill = float(pd.DataFrame(run.daily)["bill_gbp"].sum())
     print(
         f"{args.start} +{args.days} d, {args.horizon_hours} h, PV {args.pv_forecast}, actual "
         f"{','.join(args.actual_inputs) or 'none'}, memory "

@@ -56,7 +56,7 @@ def cohort_home(seed: int, market: ReplayedMarket | None = None) -> Problem:
     rng = np.random.default_rng(seed)
     grid = cohort_grid()
     m = (market or ReplayedMarket()).series(grid)
-    hod = (12.0 + np.arange(N_SLOTS) * 0.5) % 24
+    hod = (12.0 + np.arange(N_SLOTS, dtype=np.float64) * 0.5) % 24
     has_pv = rng.random() < 0.4
     pv: tuple[PvArray, ...] = ()
     if has_pv:

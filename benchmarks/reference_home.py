@@ -50,7 +50,7 @@ def reference_home(seed: int, n_steps: int = 96, step_minutes: int = 30) -> Prob
     """A reference home starting at noon on a winter Monday."""
     rng = np.random.default_rng(seed)
     grid = TimeGrid(start_utc=START, step_minutes=step_minutes, n_steps=n_steps)
-    hours = 12.0 + np.arange(n_steps) * grid.step_hours
+    hours = 12.0 + np.arange(n_steps, dtype=np.float64) * grid.step_hours
     hod = hours % 24
     peak = (hod >= 16) & (hod < 19)
     night = (hod >= 0) & (hod < 6)

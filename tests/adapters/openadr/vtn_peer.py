@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -57,8 +58,14 @@ def make_vtn(
         return VEN_ID, REGISTRATION_ID
 
     async def on_register_report(
-        ven_id, resource_id, measurement, unit, scale, min_sampling_interval, max_sampling_interval
-    ):
+        ven_id: str,
+        resource_id: str | None,
+        measurement: str,
+        unit: str | None,
+        scale: str | None,
+        min_sampling_interval: timedelta | None,
+        max_sampling_interval: timedelta | None,
+    ) -> tuple[Callable[[list[tuple[datetime, float]]], None], timedelta, timedelta] | None:
         peer.offered.append((resource_id, measurement, unit))
         if measurement != "RealPower" or not request_reports:
             return None
@@ -68,7 +75,9 @@ def make_vtn(
 
         return collect, report_period, report_period
 
-    async def on_cancel_party_registration(payload: dict[str, Any]):
+    async def on_cancel_party_registration(
+        payload: dict[str, Any],
+    ) -> tuple[str, dict[str, Any]]:
         peer.cancelled_registrations.append(payload)
         return "oadrCanceledPartyRegistration", {
             "registration_id": payload.get("registration_id"),
