@@ -59,12 +59,11 @@ bench-forecasts: $(STAMP)
 	$(BIN)/python -m benchmarks.forecasts_quality --data $(DATA)
 
 ## The 30-day backtest on the real 2020 series in $(DATA): capture ratio and plans/s (docs/backtest.md),
-## as two 15-day chunks, one per core (hems.backtest.chunks): about 40 s when last measured.
+## as two 15-day chunks, one per core (hems.backtest.chunks); its wall time: docs/performance.md.
 bench-backtest: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_backtest --data $(DATA) --days 30 --chunk-days 15
 
-## The same over 2020 (6 Jan - 31 Dec) in 15-day chunks: about 13 min on two cores when last
-## measured (docs/performance.md).
+## The same over 2020 (6 Jan - 31 Dec) in 15-day chunks; its wall time: docs/performance.md.
 bench-backtest-year: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_backtest --data $(DATA) --days 360 --chunk-days 15
 
