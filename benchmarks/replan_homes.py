@@ -18,7 +18,7 @@ from datetime import timedelta
 import numpy as np
 
 from benchmarks.reference_home import reference_home
-from optimiser import EvDispatchLag, Problem
+from optimiser import EvDispatchLag, PlugInSession, Problem, TimeGrid
 
 
 def random_home(seed: int, n_steps: int = 96, step_minutes: int = 30) -> Problem:
@@ -103,3 +103,72 @@ def replans(
     else:
         home = random_home(seed, n_steps, step_minutes)
     return [home] + [replan(home, rng) for _ in range(plans - 1)]
+
+
+def moving_replans(
+    seed: int, plans: int, n_steps: int = 96, step_minutes: int = 30
+) -> list[Problem]:
+    """The reference home ``seed`` planned at ``plans`` consecutive slots, as the service
+    plans it: each grid starts a slot after the last, the series move with it, the EV's stays
+    are at fixed times (the car plugged in now leaves 3 slots and 10 minutes in, the next stay
+    arrives 40 minutes after the first grid's end and enters the horizon two slots later),
+    with the service's dispatch lag; the states measured (SoCs, the charger's power, the
+    indoor temperature) and the plan's minute in its first slot change at each plan."""
+    rng = np.random.default_rng(20_000 + seed)
+    home = reference_home(seed, n_steps + plans, step_minutes)
+    start, step = home.grid.start_utc, timedelta(minutes=step_minutes)
+    away = PlugInSession(
+        arrival_utc=start - timedelta(hours=1),
+        departure_utc=start + 3 * step + timedelta(minutes=10),
+        arrival_soc=0.4,
+        target_soc=0.55,
+    )
+    back = PlugInSession(
+        arrival_utc=start + n_steps * step + timedelta(minutes=40),
+        departure_utc=start + n_steps * step + timedelta(hours=8),
+        arrival_soc=float(rng.uniform(0.2, 0.5)),
+        target_soc=0.9,
+    )
+    lag = EvDispatchLag(rise_delay_s=300.0, ramp_kw_per_min=2.0, longest_delay_s=600.0)
+    hp = home.heat_pumps[0]
+    out = []
+    for k in range(plans):
+        now = slice(k, k + n_steps)
+        grid = TimeGrid(start_utc=start + k * step, step_minutes=step_minutes, n_steps=n_steps)
+        soc = float(rng.uniform(0.3, 0.6))
+        ev = replace(
+            home.evs[0],
+            sessions=(replace(away, arrival_soc=soc), back),
+            charging_kw=float(rng.choice([0.0, 3.7, 7.4])),
+        )
+        warm = float(rng.uniform(18.0, 21.5))
+        out.append(
+            replace(
+                home,
+                grid=grid,
+                plan_start_utc=grid.start_utc + timedelta(minutes=float(rng.uniform(0, 20))),
+                import_price_gbp_per_kwh=home.import_price[now],
+                export_price_gbp_per_kwh=home.export_price[now],
+                carbon_intensity_g_per_kwh=home.carbon_intensity[now],
+                base_load_kw=home.base_load[now],
+                outdoor_temperature_c=home.outdoor_temperature[now],
+                pv=(replace(home.pv[0], forecast_kw=home.pv[0].forecast[now]),),
+                batteries=(replace(home.batteries[0], initial_soc=float(rng.uniform(0.2, 0.8))),),
+                evs=(ev,),
+                heat_pumps=(
+                    replace(
+                        hp,
+                        building=replace(
+                            hp.building,
+                            initial_indoor_temperature_c=warm,
+                            solar_gain_kw=np.asarray(hp.building.solar_gain_kw)[now],
+                            internal_gain_kw=np.asarray(hp.building.internal_gain_kw)[now],
+                        ),
+                        comfort_min_c=np.asarray(hp.comfort_min_c)[now],
+                        comfort_max_c=np.asarray(hp.comfort_max_c)[now],
+                    ),
+                ),
+                ev_dispatch_lag=lag,
+            )
+        )
+    return out

@@ -27,10 +27,10 @@ Decisions made here (documented in docs/service.md):
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -59,6 +59,7 @@ from optimiser import (
     PlugInSession,
     Problem,
     PvArray,
+    SlotPenalty,
     TimeGrid,
     carbon_weight_from_preference,
 )
@@ -72,27 +73,11 @@ WEEKDAY_PEAKS_LOCAL = ((8, 11), (16, 22))
 
 
 @dataclass(frozen=True, slots=True)
-class PeakHoursRule:
-    """Charge the named EVs in weekday peak hours only when a wish needs it. It adds costs
-    that depend on its fields alone, so a home's kept model may be re-used with it
-    (``keeps_model_shape``, docs/optimiser.md)."""
-
-    keeps_model_shape: ClassVar[bool] = True
-    slots: tuple[int, ...]
-    assets: Collection[str]
-
-    def __post_init__(self) -> None:  # hashable: part of a kept model's shape
-        object.__setattr__(self, "slots", tuple(self.slots))
-        object.__setattr__(self, "assets", frozenset(self.assets))
-
-    def __call__(self, ctx: ModelContext) -> None:
-        dt = ctx.step_h
-        chosen = set(self.slots)
-        for load in ctx.flexible_loads:
-            if load.asset_name in self.assets:
-                for t in load.slots:
-                    if t in chosen:
-                        ctx.cost_terms.append(PEAK_PENALTY_GBP_PER_KWH * dt * load.power_kw[t])
+class PeakHoursRule(SlotPenalty):
+    """Charge the named EVs in weekday peak hours only when a wish needs it
+    (``gbp_per_kwh``: :data:`PEAK_PENALTY_GBP_PER_KWH`). Its costs are numbers for a home's
+    kept model (:class:`optimiser.extensions.SlotPenalty`): its slots move with the grid at
+    every re-plan, the model stays (docs/optimiser.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +211,13 @@ def build_problem(inputs: PlanInputs) -> tuple[Problem, list[ModelExtension]]:
     )
     extensions: list[ModelExtension] = []
     if evs and not prefs.ev_allow_peak_charging:
-        extensions.append(PeakHoursRule(slots=peak_slots(grid), assets={e.name for e in evs}))
+        extensions.append(
+            PeakHoursRule(
+                slots=peak_slots(grid),
+                assets={e.name for e in evs},
+                gbp_per_kwh=PEAK_PENALTY_GBP_PER_KWH,
+            )
+        )
     for name, until in (inputs.paused_until or {}).items():
         paused = tuple(t for t, s in enumerate(grid.index) if s.to_pydatetime() < until)
         if paused:

@@ -26,7 +26,7 @@ from optimiser.components.heat_pump import Building, HeatPump, HotWaterTank
 from optimiser.components.pv import PvArray
 from optimiser.context import ModelContext, ModelExtension
 from optimiser.dsr import DsrRequest
-from optimiser.extensions import FlexibilityProfile, Timing
+from optimiser.extensions import FlexibilityProfile, SlotPenalty, Timing
 from optimiser.fallback import rule_based_plan
 from optimiser.highs_backend import SolverOptions
 from optimiser.import_rewards import ImportReward
@@ -71,6 +71,7 @@ __all__ = [
     "Problem",
     "ProblemError",
     "PvArray",
+    "SlotPenalty",
     "SolveStatus",
     "SolverOptions",
     "SolverReport",

@@ -129,6 +129,7 @@ class ModelContext:
     on_off_roundings: dict[str, ModeRounding] = field(default_factory=dict)  # per binary key
     relax_and_fix_keys: set[str] = field(default_factory=set)  # on/off keys built forwards
     time_set: Any = None  # the model's slot set ``model.time_slots`` (0 .. n_steps-1)
+    dense_evs: bool = False  # EVs over every slot (optimiser.components.ev_dense)
     _adding_key: str = ""  # the key whose binaries are being added (for ModeBinary.key)
 
     @classmethod

@@ -18,9 +18,10 @@ penalties on the wishes, so the wishes still hold.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Hashable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import ClassVar
 
 from optimiser.context import ModelContext
 
@@ -56,3 +57,43 @@ class FlexibilityProfile:
                 ctx.cost_terms.append(
                     self.weight_gbp_per_kwh_per_hour * hours * dt * load.power_kw[t]
                 )
+
+
+@dataclass(frozen=True, slots=True)
+class SlotPenalty:
+    """A cost per kWh on the named assets' flexible loads in the given slots (the service's
+    peak hours for EV chargers, ``hems.problem_builder.PeakHoursRule``).
+
+    Its effect is column costs alone, so a persistent model (:mod:`optimiser.model_cache`)
+    keeps it as numbers: the shape holds its assets and its cost (:attr:`shape_part`), a
+    re-plan writes each slot's cost anew (:mod:`optimiser.model_numbers`). A rule on clock
+    hours, whose slots move with the grid at every re-plan, then keeps the home's model.
+
+    Attributes:
+        slots: the slots charged.
+        assets: the assets whose flexible loads pay it.
+        gbp_per_kwh: the cost [GBP/kWh].
+    """
+
+    keeps_model_shape: ClassVar[bool] = True
+    slots: tuple[int, ...]
+    assets: Collection[str]
+    gbp_per_kwh: float = 1.0
+
+    def __post_init__(self) -> None:  # hashable: part of a kept model's shape
+        object.__setattr__(self, "slots", tuple(self.slots))
+        object.__setattr__(self, "assets", frozenset(self.assets))
+
+    @property
+    def shape_part(self) -> Hashable:
+        """What of it decides a model's structure: not its slots, which are numbers."""
+        return (type(self).__name__, self.assets, self.gbp_per_kwh)
+
+    def __call__(self, ctx: ModelContext) -> None:
+        dt = ctx.step_h
+        chosen = set(self.slots)
+        for load in ctx.flexible_loads:
+            if load.asset_name in self.assets:
+                for t in load.slots:
+                    if t in chosen:
+                        ctx.cost_terms.append(self.gbp_per_kwh * dt * load.power_kw[t])

@@ -51,11 +51,16 @@ def build_model(
     problem: Problem,
     binary_slots: BinarySlots | None = None,
     extensions: Sequence[ModelExtension] = (),
+    *,
+    dense_evs: bool = False,
 ) -> BuiltModel:
     """Build (not solve) the model. ``binary_slots`` chooses where no-simultaneity and
-    minimum-power binaries exist; ``extensions`` run after the assets, before the objective."""
+    minimum-power binaries exist; ``extensions`` run after the assets, before the objective;
+    ``dense_evs`` lays EVs over every slot (:mod:`optimiser.components.ev_dense`, a persistent
+    model's form)."""
     model = pyo.ConcreteModel(name="home")
     ctx = ModelContext.empty(model, problem, binary_slots or BinarySlots())
+    ctx.dense_evs = dense_evs
     built = BuiltModel(model=model, context=ctx)
     for kind in ASSET_KINDS:
         for i, asset in enumerate(kind.assets(problem)):

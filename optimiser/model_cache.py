@@ -18,19 +18,21 @@ the same shape:
 4. sets the basis the last plan's first LP ended with as the start of this plan's first LP
    (:meth:`PersistentModel._warm_start`); the planner goes on as for a fresh model.
 
-The shape is everything that decides the model's columns, rows and the coefficients the
-numbers do not cover: the grid's length and step, the connection limits, the penalties, each
-asset's hardware (capacities, powers, efficiencies, the building's heat loss and capacity, the
-COP curve), the EV's plugged-in slots and which sessions have a target, whether a battery has a
-terminal target, and whether the site's cover rows exist (they depend on prices). Shapes not
-covered get ``None`` and the planner builds a fresh model, as before: extensions (but those
-that declare ``keeps_model_shape``: hashable, their effect their fields' alone, touching no
-number a re-plan sets, such as the service's peak-hours rule), DSR requests, appliances, a
+The shape is everything that decides the model's columns, rows and the coefficients the numbers
+do not cover: the grid's length and step, the connection limits, the penalties, each asset's
+hardware (capacities, powers, efficiencies, the building's heat loss and capacity, the COP
+curve), how many EV sessions overlap the horizon and which have a target (a kept model lays
+each EV over every slot, :mod:`optimiser.components.ev_dense`, so sessions that move on the
+grid are numbers), whether a battery has a terminal target, and whether the site's cover rows
+exist (they depend on prices). Shapes not covered get ``None`` and the planner builds a fresh
+model, as before: extensions (but those that declare ``keeps_model_shape``: hashable, their
+effect their fields' alone, touching no number a re-plan sets), DSR requests, appliances, a
 hard comfort band, V2G, "charge now", a hot-water tank, a battery that starts outside its SoC
-bounds. An EV dispatch lag is covered (its parameters and each rise slot's chord count are in
-the shape; its rows are written anew with the new data). The reference homes of
-``benchmarks/bench_optimiser.py`` (PV, battery, EV with a minimum power, modulating heat pump)
-and any subset of those assets are covered.
+bounds. An EV dispatch lag is covered (its parameters are in the shape; its rows are in every
+slot, written anew with the new data). A :class:`~optimiser.extensions.SlotPenalty` (the
+service's peak hours) is shape by its assets and cost, numbers by its slots. The reference
+homes of ``benchmarks/bench_optimiser.py`` (PV, battery, EV with a minimum power, modulating
+heat pump) and any subset of those assets are covered.
 
 The cache is bounded (least recently used first out) and belongs to one process: a planner
 worker process keeps its own (:func:`process_model_cache`); nothing is shared between
@@ -55,13 +57,14 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimiser.components.battery import Battery
-from optimiser.components.ev_simulation import ev_rise_slots
+from optimiser.components.ev_dense import dense_form
 from optimiser.components.ev_spec import ElectricVehicle, session_windows
 from optimiser.components.heat_pump_spec import HeatPump
 from optimiser.context import BinarySlots, ModelExtension
+from optimiser.extensions import SlotPenalty
 from optimiser.highs_backend import HighsModel, SolverOptions
 from optimiser.model import COVER_MAX_PAID_SHARE, BuiltModel, build_model
-from optimiser.model_numbers import NumberLocations
+from optimiser.model_numbers import NumberLocations, UncoveredShapeError
 from optimiser.problem import Problem
 
 log = logging.getLogger(__name__)
@@ -93,7 +96,8 @@ def shape_key(problem: Problem, extensions: Sequence[ModelExtension] = ()) -> Ha
         problem.ev_dispatch_lag,
         cover,
         tuple(pv.name for pv in problem.pv),
-        tuple(extensions),  # each hashable, its effect its fields' alone
+        # each hashable, its effect its fields' alone; a slot penalty's slots are numbers
+        tuple(e.shape_part if isinstance(e, SlotPenalty) else e for e in extensions),
     ]
     for asset_parts in (
         *(_battery_shape(bat) for bat in problem.batteries),
@@ -132,21 +136,18 @@ def _battery_shape(bat: Battery) -> Hashable | None:
 
 
 def _ev_shape(ev: ElectricVehicle, problem: Problem) -> Hashable | None:
-    if ev.has_v2g or any(s.charge_now for s in ev.sessions):
+    """The EV's part of the shape: in the dense form (:mod:`optimiser.components.ev_dense`)
+    the sessions' slots are numbers, so only how many sessions overlap the horizon and which
+    have a target decide the structure (the dispatch lag's parameters are the problem's)."""
+    if not dense_form(ev):
         return None
-    windows = tuple((w.slots, w.required_kwh > 0) for w in session_windows(ev, problem.grid))
-    rises = tuple(
-        (r.slot, r.previous, len(r.lines), r.longest_lines != r.lines)
-        for r in ev_rise_slots(ev, problem)
-    )
     return (
         ev.name,
         ev.battery_capacity_kwh,
         ev.min_charge_kw,
         ev.max_charge_kw,
         ev.charge_efficiency,
-        windows,
-        rises,
+        tuple(w.required_kwh > 0 for w in session_windows(ev, problem.grid)),
     )
 
 
@@ -178,12 +179,6 @@ class _Base:
     option_values: tuple[tuple[str, object], ...]
 
 
-class UncoveredShapeError(ValueError):
-    """The built model has a variable in no row (e.g. an extension's stray variable; the
-    components create none): its value would be left from an earlier plan, so no model is
-    kept for the shape; expected, not a fault, so it is counted and not logged as an error."""
-
-
 class PersistentModel:
     """One shape's built model, its HiGHS copy and where the numbers go."""
 
@@ -195,14 +190,14 @@ class PersistentModel:
         extensions: Sequence[ModelExtension] = (),
     ) -> None:
         self.key = key  # its cache's key
-        self.built: BuiltModel = build_model(problem, BinarySlots(), extensions)
+        self.built: BuiltModel = build_model(problem, BinarySlots(), extensions, dense_evs=True)
         self.highs = HighsModel(self.built.model, options)
         reader, h = self.highs.reader, self.highs.highs
         columns = {id(v) for v in reader.columns}
         for var in self.built.model.component_data_objects(pyo.Var, active=True):
             if id(var) not in columns:  # its value would be left from an earlier plan
                 raise UncoveredShapeError(f"{var.name} is in no row")
-        self.locations = NumberLocations.find(self.built, reader)
+        self.locations = NumberLocations.find(self.built, self.highs, extensions)
         later = tuple(name for name, _ in options.later_round_highs_options)
         self._base = _Base(
             n_cols=int(h.getNumCol()),
@@ -219,12 +214,18 @@ class PersistentModel:
         )
         self.plans = 0
 
-    def prepare(self, problem: Problem, binaries: BinarySlots) -> None:
-        """Restore the base state, write ``problem``'s numbers and add its initial binaries."""
+    def prepare(
+        self,
+        problem: Problem,
+        binaries: BinarySlots,
+        extensions: Sequence[ModelExtension] = (),
+    ) -> None:
+        """Restore the base state, write ``problem``'s numbers (and its slot penalties') and
+        add its initial binaries."""
         if self.plans:
             self._restore()
         self.built.context.problem = problem
-        self.locations.push(problem, self.highs)
+        self.locations.push(problem, self.highs, extensions)
         ctx = self.built.context
         keys = [k for k in ctx.binary_adders if binaries.get(k)]
         keys += [k for k in binaries.by_key if k not in ctx.binary_adders]
@@ -389,7 +390,7 @@ class ModelCache:
                 model = PersistentModel(problem, options, key, extensions)
             else:
                 self.hits += 1
-            model.prepare(problem, binaries)
+            model.prepare(problem, binaries, extensions)
         except Exception as exc:  # never worse than a fresh build: drop the model, build
             if isinstance(exc, UncoveredShapeError):  # afresh, and do not try this shape again
                 self.uncovered += 1

@@ -18,9 +18,10 @@ PV forecast               generation column's upper bound (below 1 mW: 0)
 battery SoC now           first SoC-balance row's right-hand side ``E_{-1}``
 battery terminal target   target row's bound ``-SoC_target·Cap`` (the row is ``-E - s <= -target``)
 plan start in a slot      battery and heat pump slot-0 power bounds, the heat pump's slot-0 step
-EV arrival SoC, target,   a session's first energy-balance row (``SoC·Cap``), its target row,
-plugged-in fractions,     charging column bounds ``P̄ f_t``; the dispatch lag's rows (chords,
-charger's power now       the first rise), written anew and read as the reader reads a row
+EV sessions: arrival SoC, the EV laid over every slot (:mod:`optimiser.ev_numbers`): charging
+target, plugged-in        bounds ``P̄ f_t``, each slot's balance row (arrival energy, link to
+fractions, charger's      the slot before), the target rows' bounds and columns, the dispatch
+power now                 lag's rows (chords, the first rise)
 outdoor temperature,      building rows: right-hand side ``a θ_0 + (1-a) T_out + b gains`` and
 gains, indoor now         the heating column's coefficient ``-b COP_t / f_t``
 comfort band              comfort rows' bounds
@@ -35,6 +36,7 @@ fails otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,10 +44,11 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 
-from optimiser.components.ev_simulation import ev_rise_slots
-from optimiser.components.ev_spec import session_windows
 from optimiser.components.heat_pump_spec import HeatPumpInputs
 from optimiser.components.pv import MIN_GENERATION_KW
+from optimiser.context import ModelExtension
+from optimiser.ev_numbers import EvPlaces
+from optimiser.extensions import SlotPenalty
 from optimiser.highs_backend import HighsModel
 from optimiser.model import BuiltModel
 from optimiser.problem import Problem
@@ -54,21 +57,29 @@ from optimiser.translate import LinearReader
 _I32 = np.int32
 
 
+class UncoveredShapeError(ValueError):
+    """The built model is not laid out as a persistent model needs (a variable in no row,
+    e.g. an extension's stray variable, whose value would be left from an earlier plan; a
+    slot penalty's columns with costs of their own): no model is kept for the shape;
+    expected, not a fault, so it is counted and not logged as an error."""
+
+
+@dataclass(frozen=True, slots=True)
+class _PenaltyPlaces:
+    cols: np.ndarray  # the named assets' flexible-load columns
+    slots: np.ndarray  # each column's slot
+
+
+def _penalty_costs(places: _PenaltyPlaces, penalty: SlotPenalty, step_h: float) -> np.ndarray:
+    """The columns' costs as the objective reads ``gbp_per_kwh * dt * p_t``."""
+    return np.where(np.isin(places.slots, penalty.slots), penalty.gbp_per_kwh * step_h, 0.0)
+
+
 @dataclass(frozen=True, slots=True)
 class _BatteryPlaces:
     first_powers: np.ndarray  # charge_kw[0], discharge_kw[0]
     soc0_row: int
     target_row: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class _EvPlaces:
-    charge_cols: np.ndarray  # in slot order
-    slots: tuple[int, ...]
-    first_rows: tuple[int, ...]  # each window's first energy-balance row
-    target_rows: tuple[int | None, ...]  # each window's target row (None: none wished)
-    block: Any  # for the dispatch lag's rows' columns (ev.rise_loss_rows)
-    rise_rows: tuple[int, ...]  # the lag's rows, in the order ev.rise_loss_rows writes them
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +98,17 @@ class NumberLocations:
     balance_rows: np.ndarray
     pv_cols: tuple[np.ndarray, ...]
     batteries: tuple[_BatteryPlaces, ...]
-    evs: tuple[_EvPlaces, ...]
+    evs: tuple[EvPlaces, ...]
     heat_pumps: tuple[_HeatPumpPlaces, ...]
+    penalties: tuple[_PenaltyPlaces, ...]  # of the slot penalties, in order
 
     @classmethod
-    def find(cls, built: BuiltModel, reader: LinearReader) -> NumberLocations:
-        """Locate them in ``built`` as ``reader`` translated it (before any binary)."""
+    def find(
+        cls, built: BuiltModel, model: HighsModel, extensions: Sequence[ModelExtension] = ()
+    ) -> NumberLocations:
+        """Locate them in ``built`` as ``model`` translated it (before any binary)."""
         m, p = built.model, built.context.problem
+        reader = model.reader
         n = p.grid.n_steps
         col, row = _finder(reader)
         batteries = []
@@ -102,26 +117,9 @@ class NumberLocations:
             target = row(b.target) if bat.target_soc_end is not None else None
             first = np.array([col(b.charge_kw[0]), col(b.discharge_kw[0])], dtype=_I32)
             batteries.append(_BatteryPlaces(first, row(b.soc_balance[0]), target))
-        evs = []
-        for ev in p.evs:
-            b = built.blocks[ev.name]
-            windows = session_windows(ev, p.grid)
-            slots = tuple(sorted(t for w in windows for t in w.slots))
-            targets = iter(b.target[i] for i in sorted(b.target.keys()))
-            evs.append(
-                _EvPlaces(
-                    charge_cols=np.array([col(b.charge_kw[t]) for t in slots], dtype=_I32),
-                    slots=slots,
-                    first_rows=tuple(row(b.energy_balance[w.slots[0]]) for w in windows),
-                    target_rows=tuple(
-                        row(next(targets)) if w.required_kwh > 0 else None for w in windows
-                    ),
-                    block=b,
-                    rise_rows=tuple(row(c) for c in b.rise_loss.values())
-                    if hasattr(b, "rise_loss")
-                    else (),
-                )
-            )
+        evs = tuple(
+            EvPlaces.find(built.blocks[ev.name], ev, p, col, row) for ev in p.evs
+        )  # laid over every slot (build_model(dense_evs=True))
         heat_pumps = []
         for hp in p.heat_pumps:
             b = built.blocks[hp.name]
@@ -133,6 +131,7 @@ class NumberLocations:
                 )
             )
         return cls(
+            penalties=_find_penalties(built, model, extensions),
             import_cols=np.array([col(m.import_kw[t]) for t in range(n)], dtype=_I32),
             export_cols=np.array([col(m.export_kw[t]) for t in range(n)], dtype=_I32),
             balance_rows=np.array([row(m.balance[t]) for t in range(n)], dtype=_I32),
@@ -141,15 +140,20 @@ class NumberLocations:
                 for pv in p.pv
             ),
             batteries=tuple(batteries),
-            evs=tuple(evs),
+            evs=evs,
             heat_pumps=tuple(heat_pumps),
         )
 
-    def push(self, problem: Problem, model: HighsModel) -> None:
+    def push(
+        self, problem: Problem, model: HighsModel, extensions: Sequence[ModelExtension] = ()
+    ) -> None:
         """Write ``problem``'s numbers into ``model`` (the HiGHS model these locations were
-        found in; ``problem`` of the same shape)."""
+        found in; ``problem`` and ``extensions`` of the same shape)."""
         highs = model.highs
         dt = problem.grid.step_hours
+        penalties = [e for e in extensions if isinstance(e, SlotPenalty)]
+        for penalty_places, penalty in zip(self.penalties, penalties, strict=True):
+            _costs(highs, penalty_places.cols, _penalty_costs(penalty_places, penalty, dt))
         _costs(highs, self.import_cols, dt * problem.effective_import_price)
         _costs(highs, self.export_cols, -(dt * problem.export_price))
         load = problem.base_load
@@ -167,58 +171,9 @@ class NumberLocations:
                 bound = -(bat.target_soc_end * bat.capacity_kwh)
                 _row_bounds(highs, np.array([places.target_row], dtype=_I32), [-np.inf], [bound])
         for ev_places, ev in zip(self.evs, problem.evs, strict=True):
-            _push_ev(highs, ev_places, ev, problem)
-            if ev_places.rise_rows:
-                _push_rise_rows(model, ev_places, ev, problem)
+            ev_places.push(highs, ev, problem, _check)
         for hp_places, hp in zip(self.heat_pumps, problem.heat_pumps, strict=True):
             _push_heat_pump(highs, hp_places, hp, problem)
-
-
-def _push_ev(highs: Any, places: _EvPlaces, ev: Any, problem: Problem) -> None:
-    windows = session_windows(ev, problem.grid)
-    fr = {t: f for w in windows for t, f in zip(w.slots, w.fractions, strict=True)}
-    upper = np.array([ev.max_charge_kw * fr[t] for t in places.slots])
-    _col_bounds(highs, places.charge_cols, np.zeros(len(upper)), upper)
-    cap = ev.battery_capacity_kwh
-    for w, first_row, target_row in zip(
-        windows, places.first_rows, places.target_rows, strict=True
-    ):
-        e0 = w.session.arrival_soc * cap
-        _row_bounds(highs, np.array([first_row], dtype=_I32), [e0], [e0])
-        if target_row is not None:
-            _row_bounds(highs, np.array([target_row], dtype=_I32), [-np.inf], [-w.required_kwh])
-
-
-def _push_rise_rows(model: HighsModel, places: _EvPlaces, ev: Any, problem: Problem) -> None:
-    """The EV dispatch lag's rows (:func:`optimiser.components.ev.rise_loss_rows`) with
-    ``problem``'s chords and the charger's power now, as the translator reads each row,
-    ``loss >= slope * (charge[t] / f - before) + intercept``: ``-loss + slope / f * charge[t]
-    - slope / f' * charge[t-1] <= -intercept`` (``before`` the previous slot's setpoint, or
-    for the session's first slot the power now, ``slope * start - intercept`` on the right).
-    Written from the numbers, not from Pyomo expressions read again (4.1 ms of a 14.9 ms
-    median re-plan of the random homes with the lag); ``tests/optimiser/test_model_cache.py``
-    checks the rows equal a fresh translation's."""
-    highs, column_of = model.highs, model.reader.column_of
-    b = places.block
-    rows = iter(places.rise_rows)
-    row_ids: list[int] = []
-    upper: list[float] = []
-    for r in ev_rise_slots(ev, problem):
-        charge = column_of[id(b.charge_kw[r.slot])]
-        prev = None if r.previous is None else column_of[id(b.charge_kw[r.previous])]
-        lines = list(r.lines)
-        if r.longest_lines != r.lines:
-            lines += r.longest_lines
-        for slope, intercept in lines:
-            row = next(rows)  # the loss column's coefficient, -1, is the shape's
-            _check(highs.changeCoeff(row, charge, slope / r.fraction))
-            if prev is None:
-                upper.append(slope * r.start_kw - intercept)
-            else:
-                _check(highs.changeCoeff(row, prev, -(slope / r.previous_fraction)))
-                upper.append(-intercept)
-            row_ids.append(row)
-    _row_bounds(highs, np.array(row_ids, dtype=_I32), np.full(len(upper), -np.inf), upper)
 
 
 def _push_heat_pump(highs: Any, places: _HeatPumpPlaces, hp: Any, problem: Problem) -> None:
@@ -241,6 +196,29 @@ def _push_heat_pump(highs: Any, places: _HeatPumpPlaces, hp: Any, problem: Probl
     _row_bounds(highs, places.comfort_rows, lo_c, hi_c)
     first = np.array([places.space_cols[0]], dtype=_I32)
     _col_bounds(highs, first, [0.0], [hp.max_power_kw * run[0]])
+
+
+def _find_penalties(
+    built: BuiltModel, model: HighsModel, extensions: Sequence[ModelExtension]
+) -> tuple[_PenaltyPlaces, ...]:
+    """Each slot penalty's columns; refused when one has a cost the penalty did not write
+    (another cost term, or two penalties on one column): a push would lose it."""
+    ctx = built.context
+    col, _ = _finder(model.reader)
+    costs = np.asarray(model.highs.getLp().col_cost_)
+    out = []
+    for penalty in (e for e in extensions if isinstance(e, SlotPenalty)):
+        cols: list[int] = []
+        slots: list[int] = []
+        for load in ctx.flexible_loads:
+            if load.asset_name in penalty.assets:
+                cols += [col(load.power_kw[t]) for t in load.slots]
+                slots += list(load.slots)
+        places = _PenaltyPlaces(np.array(cols, dtype=_I32), np.array(slots, dtype=_I32))
+        if not np.array_equal(costs[places.cols], _penalty_costs(places, penalty, ctx.step_h)):
+            raise UncoveredShapeError(f"{penalty!r}'s columns have costs of their own")
+        out.append(places)
+    return tuple(out)
 
 
 def _finder(reader: LinearReader) -> tuple[Any, Any]:

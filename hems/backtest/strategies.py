@@ -33,6 +33,7 @@ from hems.backtest.service_dispatch import ServiceDispatch
 from hems.domain.devices import EvChargerSpec
 from hems.domain.preferences import NextTrip, Preferences
 from hems.problem_builder import (
+    PEAK_PENALTY_GBP_PER_KWH,
     PeakHoursRule,
     PlanInputs,
     build_problem,
@@ -314,7 +315,13 @@ def _with_known_stays(
         )
     kept = [e for e in extensions if not isinstance(e, PeakHoursRule)]
     if evs and not cfg.preferences.ev_allow_peak_charging:
-        kept.append(PeakHoursRule(slots=peak_slots(grid), assets={e.name for e in evs}))
+        kept.append(
+            PeakHoursRule(
+                slots=peak_slots(grid),
+                assets={e.name for e in evs},
+                gbp_per_kwh=PEAK_PENALTY_GBP_PER_KWH,
+            )
+        )
     return replace(problem, evs=tuple(evs)), kept
 
 

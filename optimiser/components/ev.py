@@ -30,6 +30,7 @@ s          shortfall against the departure target              kWh
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,6 +39,7 @@ import pyomo.environ as pyo
 from kernel.timegrid import TimeGrid
 from optimiser.asset_kind import FLOW_TOL_KW, AssetKind
 from optimiser.checks import FloatArray
+from optimiser.components.ev_dense import add_dense_rise_losses, dense_form, has_longest_losses
 from optimiser.components.ev_dispatch_lag import RiseSlot
 from optimiser.components.ev_simulation import ev_rise_slots, simulate_ev
 from optimiser.components.ev_spec import (
@@ -66,8 +68,9 @@ def add_ev_block(
     ctx.model.add_component(block_name, b)
     windows = session_windows(ev, grid)
     fr = {t: f for w in windows for t, f in zip(w.slots, w.fractions, strict=True)}
-    slots = sorted(fr)
-    b.charge_kw = pyo.Var(slots, bounds=lambda _b, t: (0.0, ev.max_charge_kw * fr[t]))
+    dense = ctx.dense_evs and dense_form(ev)  # every slot: a persistent model's form
+    slots = list(range(grid.n_steps)) if dense else sorted(fr)
+    b.charge_kw = pyo.Var(slots, bounds=lambda _b, t: (0.0, ev.max_charge_kw * fr.get(t, 0.0)))
     b.energy_kwh = pyo.Var(slots, bounds=(0.0, cap))
     v2g = ev.has_v2g
     if v2g:
@@ -94,20 +97,18 @@ def add_ev_block(
         for a, c in zip(w.slots[:-1], w.slots[1:], strict=True):
             prev_slot[c] = a
 
-    rises = {r.slot: r for r in ev_rise_slots(ev, ctx.problem)}
-    if rises:
-        _add_rise_losses(b, rises)
+    rises, lossy, longest = _add_losses(ctx, b, ev, dense)
 
     def balance_rule(_b: pyo.Block, t: int) -> object:
-        prev = (
-            first_slot[t].session.arrival_soc * cap
-            if t in first_slot
-            else b.energy_kwh[prev_slot[t]]
-        )
+        prev: object = 0.0  # the dense form's slots away from the charger
+        if t in first_slot:
+            prev = first_slot[t].session.arrival_soc * cap
+        elif t in prev_slot:
+            prev = b.energy_kwh[prev_slot[t]]
         flow = dt * ev.charge_efficiency * b.charge_kw[t]
         if v2g:
             flow = flow - dt / ev.discharge_efficiency * b.discharge_kw[t]
-        if t in rises:
+        if t in lossy:
             flow = flow - ev.charge_efficiency * b.rise_loss_kwh[t]
         return b.energy_kwh[t] == prev + flow
 
@@ -133,7 +134,7 @@ def add_ev_block(
 
         ctx.register_binaries(ev.binary_key, add_mode_binaries)
 
-    _add_targets(ctx, b, ev, windows, rises, penalty_gbp_per_kwh)
+    _add_targets(ctx, b, ev, windows, (rises, longest), penalty_gbp_per_kwh)
 
     _add_charge_now(ctx, b, ev, windows, penalty_gbp_per_kwh)
     for t in slots:
@@ -143,6 +144,22 @@ def add_ev_block(
             ctx.export_source_terms_kw[t].append(b.discharge_kw[t])
     ctx.add_flexible_load(ev.name, b.charge_kw, tuple(slots))
     return b
+
+
+def _add_losses(
+    ctx: ModelContext, b: pyo.Block, ev: ElectricVehicle, dense: bool
+) -> tuple[dict[int, RiseSlot], Collection[int], set[int]]:
+    """The dispatch lag's losses: the rises by slot, the slots whose balance loses ``η l_t``
+    and those with a loss column at the longest delay (every slot in the dense form)."""
+    rises = {r.slot: r for r in ev_rise_slots(ev, ctx.problem)}
+    lag = ctx.problem.ev_dispatch_lag
+    if dense and lag.active:
+        add_dense_rise_losses(b, rises, lag)
+        slots = list(b.charge_kw)
+        return rises, slots, set(slots) if has_longest_losses(lag) else set()
+    if rises:
+        _add_rise_losses(b, rises)
+    return rises, rises, {t for t, r in rises.items() if r.longest_lines != r.lines}
 
 
 def _plugged_fractions(ctx: ModelContext, ev: ElectricVehicle) -> dict[int, float]:
@@ -215,10 +232,11 @@ def _add_targets(
     b: pyo.Block,
     ev: ElectricVehicle,
     windows: list[SessionWindow],
-    rises: dict[int, RiseSlot],
+    rises: tuple[dict[int, RiseSlot], set[int]],
     penalty_gbp_per_kwh: float,
 ) -> None:
-    """Soft departure targets, planned against the longest delays of the session's rises."""
+    """Soft departure targets, planned against the longest delays of the session's rises
+    (``rises``: the rises by slot and the slots with a loss column at the longest delay)."""
     b.shortfall_kwh = pyo.Var(range(len(windows)), bounds=(0.0, None))
     b.target = pyo.ConstraintList(doc="soft departure targets")
     for i, w in enumerate(windows):
@@ -230,12 +248,13 @@ def _add_targets(
 
 
 def _longest_delay_margin_kwh(
-    b: pyo.Block, ev: ElectricVehicle, w: SessionWindow, rises: dict[int, RiseSlot]
+    b: pyo.Block, ev: ElectricVehicle, w: SessionWindow, rises: tuple[dict[int, RiseSlot], set[int]]
 ) -> object | None:
     """What the session's rises would lose more at their longest delays than expected (the
     departure target is planned against them, :mod:`optimiser.components.ev_dispatch_lag`);
     None when they lose no more."""
-    slots = [t for t in w.slots if t in rises and rises[t].longest_lines != rises[t].lines]
+    by_slot, longest = rises
+    slots = [t for t in w.slots if t in by_slot and t in longest]
     if not slots:
         return None
     eta = ev.charge_efficiency

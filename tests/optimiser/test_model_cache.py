@@ -19,8 +19,16 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from benchmarks.replan_homes import random_home, replan, replans
-from optimiser import DsrKind, DsrRequest, PlanStatus, Problem, SolverOptions, optimise
+from benchmarks.replan_homes import moving_replans, random_home, replan, replans
+from optimiser import (
+    DsrKind,
+    DsrRequest,
+    PlanStatus,
+    Problem,
+    SlotPenalty,
+    SolverOptions,
+    optimise,
+)
 from optimiser import planner as planner_module
 from optimiser.context import BinarySlots, ModelContext
 from optimiser.highs_backend import HighsModel
@@ -79,10 +87,46 @@ def test_pushed_numbers_equal_a_fresh_translation(seed: int) -> None:
     assert same_shape  # (a day of many negative prices drops the cover rows: another shape)
     for problem in same_shape:
         kept.prepare(problem, BinarySlots())
-        fresh = HighsModel(build_model(problem, BinarySlots()).model, OPTIONS)
+        fresh = HighsModel(build_model(problem, dense_evs=True).model, OPTIONS)
         ours, theirs = _lp(kept.highs.highs), _lp(fresh.highs)
         for name, values in theirs.items():
             np.testing.assert_array_equal(ours[name], values, err_msg=name)
+
+
+def _same_lp(kept: PersistentModel, problem: Problem, extensions: list[SlotPenalty]) -> None:
+    fresh = HighsModel(build_model(problem, dense_evs=True, extensions=extensions).model, OPTIONS)
+    ours, theirs = _lp(kept.highs.highs), _lp(fresh.highs)
+    for name, values in theirs.items():
+        np.testing.assert_array_equal(ours[name], values, err_msg=name)
+
+
+def _peak_hours(k: int, n_steps: int) -> list[SlotPenalty]:
+    """A penalty on charging in the slots 10-15 after the first grid's start (as the
+    service's peak hours, fixed in time: they move by a slot on each later grid)."""
+    return [SlotPenalty(slots=tuple(t for t in range(n_steps) if 10 <= t + k < 16), assets={"EV"})]
+
+
+@pytest.mark.parametrize(("seed", "peak"), [(0, False), (1, False), (2, True), (3, True)])
+def test_an_ev_home_on_a_moving_grid_keeps_its_model(seed: int, peak: bool) -> None:
+    # the service's re-plans: the grid a slot later each time, the car plugged in now leaving
+    # 3 slots in, the next stay entering the horizon at the third plan, the dispatch lag on
+    # and, with ``peak``, the service's peak hours moving on the grid
+    sequence = moving_replans(seed, 8, n_steps=24)
+    assert [len(p.evs[0].sessions) for p in sequence] == [2] * 8
+    cache = ModelCache(keep_after=1)
+    models: dict[object, PersistentModel] = {}
+    for k, problem in enumerate(sequence):
+        ext = _peak_hours(k, 24) if peak else []
+        fresh = optimise(problem, OPTIONS, ext)
+        kept = optimise(problem, OPTIONS, ext, models=cache)
+        _assert_same_plan(fresh, kept, problem)
+        key = shape_key(problem, ext)
+        model = models.setdefault(key, PersistentModel(problem, OPTIONS, extensions=ext))
+        model.prepare(problem, BinarySlots(), ext)
+        _same_lp(model, problem, ext)
+    # one session (a target), two, then the next one alone: the first shape again
+    assert (cache.misses, cache.hits, cache.uncovered) == (2, 6, 0)
+    assert len(models) == 2
 
 
 def test_replan_sequences_match_fresh_plans() -> None:
