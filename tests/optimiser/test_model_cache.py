@@ -30,6 +30,7 @@ from optimiser import (
     optimise,
 )
 from optimiser import planner as planner_module
+from optimiser.components.ev_spec import session_windows
 from optimiser.context import BinarySlots, ModelContext
 from optimiser.highs_backend import HighsModel
 from optimiser.model import build_model
@@ -127,6 +128,19 @@ def test_an_ev_home_on_a_moving_grid_keeps_its_model(seed: int, peak: bool) -> N
     # one session (a target), two, then the next one alone: the first shape again
     assert (cache.misses, cache.hits, cache.uncovered) == (2, 6, 0)
     assert len(models) == 2
+
+
+def test_a_kept_ev_model_puts_min_power_binaries_in_plugged_in_slots_only() -> None:
+    sequence = moving_replans(0, 6, n_steps=24)
+    model = PersistentModel(sequence[0], OPTIONS)
+    ev = sequence[0].evs[0]
+    every_slot = BinarySlots(by_key={ev.min_power_key: frozenset(range(24))})
+    same_shape = [p for p in sequence if shape_key(p) == shape_key(sequence[0])]
+    assert len(same_shape) == 4  # the car plugged in now, then the next stay alone
+    for problem in same_shape:
+        model.prepare(problem, every_slot)
+        plugged = {t for w in session_windows(problem.evs[0], problem.grid) for t in w.slots}
+        assert set(model.built.blocks[ev.name].on) == plugged
 
 
 def test_replan_sequences_match_fresh_plans() -> None:
