@@ -26,6 +26,10 @@ s          shortfall against the departure target              kWh
   at the slot's start does not deliver (the dispatch's randomised delay and ramp,
   :mod:`optimiser.components.ev_dispatch_lag`); the plan's SoC shows it too, and the target
   is planned against the delay's bound: ``e_dep - η Σ (l^longest_t - l_t) + s >= target``.
+
+A fresh model holds these over the plugged-in slots; a persistent model lays them over every
+slot of the horizon (:mod:`optimiser.components.ev_dense`), so that sessions moving on the
+grid from one re-plan to the next are numbers, not structure.
 """
 
 from __future__ import annotations

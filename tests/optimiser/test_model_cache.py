@@ -408,3 +408,17 @@ def test_a_shape_with_a_variable_in_no_row_is_planned_fresh_counted_and_not_logg
     assert cache.stats().uncovered == 1
     assert cache.stats().models == 0
     assert not caplog.records
+
+
+def test_slot_penalties_sharing_a_column_are_planned_fresh() -> None:
+    # a push writes each penalty's costs alone: two on one column would lose one of them
+    problem = moving_replans(0, 1, n_steps=24)[0]
+    ext = [
+        SlotPenalty(slots=(0, 1, 2, 3), assets={"EV"}),
+        SlotPenalty(slots=(2, 3), assets={"EV"}, gbp_per_kwh=0.5),
+    ]
+    cache = ModelCache(keep_after=1)
+    for _ in range(2):
+        kept = optimise(problem, OPTIONS, ext, models=cache)
+        assert kept.solver.objective_gbp == optimise(problem, OPTIONS, ext).solver.objective_gbp
+    assert (cache.uncovered, cache.hits, len(cache)) == (1, 0, 0)
