@@ -146,7 +146,8 @@ def moving_replans(
             replace(
                 home,
                 grid=grid,
-                plan_start_utc=grid.start_utc + timedelta(minutes=float(rng.uniform(0, 20))),
+                plan_start_utc=grid.start_utc
+                + timedelta(minutes=float(rng.uniform(0, step_minutes * 2 / 3))),
                 import_price_gbp_per_kwh=home.import_price[now],
                 export_price_gbp_per_kwh=home.export_price[now],
                 carbon_intensity_g_per_kwh=home.carbon_intensity[now],

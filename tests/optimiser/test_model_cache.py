@@ -422,3 +422,11 @@ def test_slot_penalties_sharing_a_column_are_planned_fresh() -> None:
         kept = optimise(problem, OPTIONS, ext, models=cache)
         assert kept.solver.objective_gbp == optimise(problem, OPTIONS, ext).solver.objective_gbp
     assert (cache.uncovered, cache.hits, len(cache)) == (1, 0, 0)
+
+
+def test_moving_replans_on_a_15_minute_grid_plan_inside_each_first_slot() -> None:
+    # the plan's minute was drawn up to 20 minutes into the slot: past a 15-minute slot
+    for problem in moving_replans(0, 4, n_steps=16, step_minutes=15):
+        start = problem.grid.start_utc
+        assert problem.plan_start_utc is not None
+        assert start <= problem.plan_start_utc < start + timedelta(minutes=15)
