@@ -4,7 +4,7 @@ the grid (the sessions' slots, the as-soon-as-possible profile); the model is in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 
@@ -163,7 +163,27 @@ def _session_windows(ev: ElectricVehicle, grid: TimeGrid) -> tuple[SessionWindow
                 leaves_in_horizon=leaves,
             )
         )
-    return tuple(out)
+    return tuple(_ended_before_the_next(out))
+
+
+def _ended_before_the_next(windows: list[SessionWindow]) -> list[SessionWindow]:
+    """Each stay ended at the slot before the next one's first slot where the car came back
+    within the slot it left: a slot holds one energy, the one the car arrives with (the model
+    and the replay would otherwise read the next stay's energy as this one's at departure);
+    this stay's target is checked a slot early, its minutes in the shared slot left unused,
+    and a stay inside the next one's first slot is dropped."""
+    out: list[SessionWindow] = []
+    for i, w in enumerate(windows):
+        after = windows[i + 1].slots[0] if i + 1 < len(windows) else None
+        if after is not None and w.slots[-1] >= after:
+            keep = sum(1 for t in w.slots if t < after)
+            if keep == 0:
+                continue
+            w = replace(
+                w, slots=w.slots[:keep], fractions=w.fractions[:keep], target_slot=w.slots[keep - 1]
+            )
+        out.append(w)
+    return out
 
 
 def asap_charge_kw(ev: ElectricVehicle, grid: TimeGrid, window: SessionWindow) -> FloatArray:
