@@ -15,7 +15,7 @@ rows are as they were.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -70,17 +70,14 @@ class EvPlaces:
             cols=(energy, loss, longest),
             per_loss=chord_rows(lag),
         )
-        rows_, cols_, values = places._coefficients(ev, DenseEvNumbers.of(ev, problem))
-        return cls(
-            charge_cols=charge,
-            balance_rows=balance,
-            target_rows=targets,
-            rise_rows=rise_rows,
-            entries=(rows_, cols_),
-            written=values,
-            cols=(energy, loss, longest),
-            per_loss=chord_rows(lag),
-        )
+        nums = DenseEvNumbers.of(ev, problem)
+        rows_, cols_, values = places._coefficients(ev, nums, places._rises(nums))
+        return replace(places, entries=(rows_, cols_), written=values)
+
+    def _rises(self, nums: DenseEvNumbers) -> _RiseNumbers | None:
+        if not self.rise_rows.size:
+            return None
+        return _rise_numbers(nums, self.rise_rows, self.charge_cols, self.per_loss)
 
     def push(self, highs: Any, ev: ElectricVehicle, problem: Problem, check: Any) -> None:
         """Write ``problem``'s numbers for ``ev``; ``check`` raises on a HiGHS error."""
@@ -94,18 +91,19 @@ class EvPlaces:
             need = np.array([-t.required_kwh for t in nums.targets])
             lo = np.full(len(need), -np.inf)
             check(highs.changeRowsBounds(len(need), self.target_rows, lo, need))
-        if self.rise_rows.size:
-            upper, _ = _rise_numbers(nums, self.rise_rows, self.charge_cols, self.per_loss)
+        rises = self._rises(nums)
+        if rises is not None:
+            upper = rises[0]
             rows = np.ascontiguousarray(self.rise_rows.ravel())
             check(highs.changeRowsBounds(len(rows), rows, np.full(len(rows), -np.inf), upper))
-        _, _, values = self._coefficients(ev, nums)
+        _, _, values = self._coefficients(ev, nums, rises)
         rows_, cols_ = self.entries
         for i in np.flatnonzero(values != self.written).tolist():
             check(highs.changeCoeff(int(rows_[i]), int(cols_[i]), float(values[i])))
         self.written[:] = values
 
     def _coefficients(
-        self, ev: ElectricVehicle, nums: DenseEvNumbers
+        self, ev: ElectricVehicle, nums: DenseEvNumbers, rises: _RiseNumbers | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every coefficient the form's numbers set, as (rows, columns, values): each slot's
         link to the previous energy, each target row's energy and loss columns, each rise
@@ -128,17 +126,21 @@ class EvPlaces:
                 rows += [np.full(n, row, dtype=_I32)] * 2
                 cols += [longest, loss]
                 values += [np.where(margin, eta, 0.0), np.where(margin, -eta, 0.0)]
-        if self.rise_rows.size:
-            _, (r, c, v) = _rise_numbers(nums, self.rise_rows, self.charge_cols, self.per_loss)
+        if rises is not None:
+            r, c, v = rises[1]
             rows.append(r)
             cols.append(c)
             values.append(v)
         return np.concatenate(rows), np.concatenate(cols), np.concatenate(values)
 
 
+_RiseNumbers = tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]
+"""The rise rows' right-hand sides, and their coefficients as (rows, columns, values)."""
+
+
 def _rise_numbers(
     nums: DenseEvNumbers, rise_rows: np.ndarray, charge_cols: np.ndarray, per_loss: int
-) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+) -> _RiseNumbers:
     """The rise rows' right-hand sides and their setpoint columns' coefficients, as the
     reader reads ``loss >= slope * (p_t / f - before) + intercept``: ``slope (1 / f)`` on
     ``p_t``, ``-slope (1 / f')`` on ``p_{t-1}`` (0 at a session's first slot, whose ``before``
