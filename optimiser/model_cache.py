@@ -128,7 +128,7 @@ def _battery_shape(bat: Battery) -> Hashable | None:
         bat.charge_efficiency,
         bat.discharge_efficiency,
         bat.target_soc_end is None,
-        bat.end_value_gbp_per_kwh,
+        bat.end_value_gbp_per_kwh > 0,  # whether its cost term exists; the value is a number
         bat.degradation_gbp_per_kwh,
         bat.allow_grid_charging,
         bat.allow_export,

@@ -17,6 +17,7 @@ base load                 site balance row's right-hand side ``L_t``
 PV forecast               generation column's upper bound (below 1 mW: 0)
 battery SoC now           first SoC-balance row's right-hand side ``E_{-1}``
 battery terminal target   target row's bound ``-SoC_target·Cap`` (the row is ``-E - s <= -target``)
+battery end value         the last SoC column's cost ``-v_end`` (from prices in the service)
 plan start in a slot      battery and heat pump slot-0 power bounds, the heat pump's slot-0 step
 EV sessions: arrival SoC, the EV laid over every slot (:mod:`optimiser.ev_numbers`): charging
 target, plugged-in        bounds ``P̄ f_t``, each slot's balance row (arrival energy, link to
@@ -80,6 +81,7 @@ class _BatteryPlaces:
     first_powers: np.ndarray  # charge_kw[0], discharge_kw[0]
     soc0_row: int
     target_row: int | None
+    end_col: int | None  # the last energy column, costed at the end value (when it is > 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +118,8 @@ class NumberLocations:
             b = built.blocks[bat.name]
             target = row(b.target) if bat.target_soc_end is not None else None
             first = np.array([col(b.charge_kw[0]), col(b.discharge_kw[0])], dtype=_I32)
-            batteries.append(_BatteryPlaces(first, row(b.soc_balance[0]), target))
+            end = col(b.energy_kwh[n - 1]) if bat.end_value_gbp_per_kwh > 0 else None
+            batteries.append(_BatteryPlaces(first, row(b.soc_balance[0]), target, end))
         evs = tuple(
             EvPlaces.find(built.blocks[ev.name], ev, p, col, row) for ev in p.evs
         )  # laid over every slot (build_model(dense_evs=True))
@@ -170,6 +173,9 @@ class NumberLocations:
             if places.target_row is not None and bat.target_soc_end is not None:
                 bound = -(bat.target_soc_end * bat.capacity_kwh)
                 _row_bounds(highs, np.array([places.target_row], dtype=_I32), [-np.inf], [bound])
+            if places.end_col is not None:
+                end_cost = np.array([-bat.end_value_gbp_per_kwh])
+                _costs(highs, np.array([places.end_col], dtype=_I32), end_cost)
         for ev_places, ev in zip(self.evs, problem.evs, strict=True):
             ev_places.push(highs, ev, problem, _check)
         for hp_places, hp in zip(self.heat_pumps, problem.heat_pumps, strict=True):

@@ -430,3 +430,28 @@ def test_moving_replans_on_a_15_minute_grid_plan_inside_each_first_slot() -> Non
         start = problem.grid.start_utc
         assert problem.plan_start_utc is not None
         assert start <= problem.plan_start_utc < start + timedelta(minutes=15)
+
+
+def test_a_new_battery_end_value_is_a_number_of_the_kept_model() -> None:
+    """The service values the battery's last kWh at the horizon's median price, so it changes
+    with every re-plan: a shape holding the value kept nothing for a home re-planned alone (a
+    backtest's planner hit 16 of 75 plans on the demo home)."""
+    first, *later = replans(0, 4, n_steps=48)
+    assert first.batteries
+    sequence = [
+        replace(p, batteries=(replace(p.batteries[0], end_value_gbp_per_kwh=v),))
+        for p, v in zip([first, *later], (0.08, 0.11, 0.05, 0.09), strict=True)
+    ]
+    kept = PersistentModel(sequence[0], OPTIONS)
+    kept.prepare(sequence[0], BinarySlots())
+    same_shape = [p for p in sequence[1:] if shape_key(p) == shape_key(sequence[0])]
+    assert same_shape
+    for problem in same_shape:
+        kept.prepare(problem, BinarySlots())
+        _same_lp(kept, problem, [])
+    cache = ModelCache(keep_after=1)
+    for problem in sequence:
+        _assert_same_plan(
+            optimise(problem, OPTIONS), optimise(problem, OPTIONS, models=cache), problem
+        )
+    assert cache.hits >= len(same_shape)
