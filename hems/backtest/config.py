@@ -16,6 +16,7 @@ from hems.simulation.devices import Stay
 from hems.slot_setpoints import Safeguards
 from kernel.dsr import DsrKind
 from optimiser import DsrRequest, SolverOptions
+from optimiser.model_cache import DEFAULT_MAX_MODELS
 
 if TYPE_CHECKING:
     from hems.backtest.data import DataReport
@@ -118,6 +119,11 @@ class BacktestConfig:
             this share (0-1) of its spread up to the P90, where its market gives the P90
             (``optimiser.Problem.load_spread_cover``; :class:`HistoricalForecast` does); 0:
             the expected load. Default :data:`hems.settings.LOAD_SPREAD_COVER`.
+        model_cache_shapes: home shapes each planning strategy (the planner, the bound) keeps
+            a built model for, as the service's planner workers do
+            (``planner_model_cache_shapes``, :mod:`optimiser.model_cache`): a re-plan writes
+            new numbers into the kept model; 0: every plan builds a fresh one (the behaviour
+            until 2026-12-07). Plans equal fresh ones to the solver's gap.
     """
 
     home: HomeSpec = field(default_factory=demo_home_spec)
@@ -148,6 +154,7 @@ class BacktestConfig:
     plug_notice_minutes: float | None = 1.0
     safeguards: Safeguards = field(default_factory=Safeguards)
     load_spread_cover: float = LOAD_SPREAD_COVER
+    model_cache_shapes: int = DEFAULT_MAX_MODELS
 
     def __post_init__(self) -> None:
         if self.start_utc.tzinfo is None:
@@ -184,6 +191,10 @@ class BacktestConfig:
             raise ValueError("plug_notice_minutes must be >= 0 or None")
         if not 0.0 <= self.load_spread_cover <= 1.0:
             raise ValueError(f"load_spread_cover must be in [0, 1], got {self.load_spread_cover}")
+        if self.model_cache_shapes < 0:
+            raise ValueError(
+                f"model_cache_shapes must be 0 (none) or more, got {self.model_cache_shapes}"
+            )
         gap = self.planner_mip_rel_gap
         if gap is not None and not 0.0 <= gap < 1.0:
             raise ValueError(f"planner_mip_rel_gap must be in [0, 1), got {gap}")

@@ -45,8 +45,10 @@ from hems.simulation.devices import SimulatedBattery, SimulatedEvCharger, Simula
 from hems.simulation.home import MAX_STEP
 from kernel.devices import DeviceState, Setpoint
 from optimiser import (
+    CacheStats,
     DsrRequest,
     ElectricVehicle,
+    ModelCache,
     ModelExtension,
     ModeMemory,
     Plan,
@@ -110,6 +112,7 @@ class PlannerStrategy:
     _plugged: dict[str, bool] = field(default_factory=dict, init=False, repr=False)
     _memory: ModeMemory = field(default_factory=ModeMemory, init=False, repr=False)
     _dispatch_state: ServiceDispatch | None = field(default=None, init=False, repr=False)
+    _models: ModelCache | None = field(default=None, init=False, repr=False)
 
     async def step(self, ctx: RunContext, now_utc: datetime, end_utc: datetime) -> None:
         states = {name: await d.read_state() for name, d in ctx.sim.devices.items()}
@@ -222,7 +225,26 @@ class PlannerStrategy:
         problem, extensions = build_problem(inputs)
         if self.perfect_foresight:
             problem, extensions = _with_known_stays(ctx, problem, extensions, now)
-        return optimise(problem, self._solver(cfg), extensions, self._memory)
+        models = self._model_cache(cfg)
+        return optimise(problem, self._solver(cfg), extensions, self._memory, models=models)
+
+    def _model_cache(self, cfg: BacktestConfig) -> ModelCache | None:
+        """This strategy's kept models (``cfg.model_cache_shapes``; None for 0), made at its
+        first plan. Its own, not the process's: a Dask worker runs several strategies' chunks
+        one after another, and a kept model's first LP starts from the basis its last plan
+        ended with; a cache of the run's own keeps each run's plans (and bills) independent
+        of what the worker ran before, and its models are freed with the run."""
+        if cfg.model_cache_shapes == 0:
+            return None
+        if self._models is None:
+            self._models = ModelCache(cfg.model_cache_shapes)
+        return self._models
+
+    @property
+    def model_cache_stats(self) -> CacheStats | None:
+        """The kept models' figures (hits, misses, shapes not covered), None before a plan
+        through them."""
+        return None if self._models is None else self._models.stats()
 
     def _solver(self, cfg: BacktestConfig) -> SolverOptions:
         """The bound solves to ``cfg.solver``'s gap; the planner with forecasts to its own."""

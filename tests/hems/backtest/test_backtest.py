@@ -129,9 +129,9 @@ def test_the_planner_stops_at_its_own_gap_and_the_bound_at_the_solvers(monkeypat
 
     real, gaps = strategies.optimise, []
 
-    def recording(problem, options, extensions=None, memory=None):
+    def recording(problem, options, extensions=None, memory=None, *, models=None):
         gaps.append(options.mip_rel_gap)
-        return real(problem, options, extensions, memory)
+        return real(problem, options, extensions, memory, models=models)
 
     monkeypatch.setattr(strategies, "optimise", recording)
     config = BacktestConfig(days=1, slot_minutes=60, horizon_hours=12, planner_mip_rel_gap=0.03)
