@@ -2,7 +2,8 @@
 
 Run: ``python -m benchmarks.bench_backtest --data ../shared/data --days 30 [--start 2020-01-06]
 [--workers 2] [--cadence slot] [--foresight-cadence daily] [--chunk-days 30]
-[--pv-forecast weather|history] [--planner-gap 0.02] [--export-prices agile-outgoing]``. The data
+[--pv-forecast weather|history] [--planner-gap 0.02] [--export-prices agile-outgoing]
+[--model-cache-shapes 0]``. The data
 folder
 may also be given as ``HEMS_DATA_DIR``; without it the benchmark says so and exits with status 2.
 
@@ -47,7 +48,7 @@ from hems.backtest import (
     run_many,
 )
 from hems.backtest.chunks import run_chunked
-from hems.backtest.config import PLANNER_MIP_REL_GAP, ROLLING_CADENCES
+from hems.backtest.config import MODEL_CACHE_SHAPES, PLANNER_MIP_REL_GAP, ROLLING_CADENCES
 from hems.backtest.data import AGILE_OUTGOING, DATA_DIR_ENV, DataGapError
 from hems.backtest.headline import capture_ratio, penalised_costs
 
@@ -66,6 +67,14 @@ def gap_argument(text: str) -> float:
     if not 0.0 <= gap < 1.0:
         raise argparse.ArgumentTypeError(f"the gap must be in [0, 1), got {gap}")
     return gap
+
+
+def shapes_argument(text: str) -> int:
+    """A number of model shapes, 0 or more (argparse type)."""
+    shapes = int(text)
+    if shapes < 0:
+        raise argparse.ArgumentTypeError(f"0 (none) or more shapes, got {shapes}")
+    return shapes
 
 
 def _planner_figure(summary: pd.DataFrame, column: str) -> float:
@@ -115,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         help="flat (5.5 p/kWh) or the Agile Outgoing series (January 2018 - May 2019)",
     )
     parser.add_argument(
+        "--model-cache-shapes",
+        type=shapes_argument,
+        default=MODEL_CACHE_SHAPES,
+        help="home shapes each planning strategy keeps a built model for (0: every plan fresh)",
+    )
+    parser.add_argument(
         "--load-spread-cover",
         type=float,
         default=None,
@@ -135,7 +150,11 @@ def main(argv: list[str] | None = None) -> int:
             foresight_cadence=Cadence(args.foresight_cadence),
             export_file=EXPORT_FILES[args.export_prices],
         )
-        config = replace(config, planner_mip_rel_gap=args.planner_gap)
+        config = replace(
+            config,
+            planner_mip_rel_gap=args.planner_gap,
+            model_cache_shapes=args.model_cache_shapes,
+        )
         if args.load_spread_cover is not None:
             config = replace(config, load_spread_cover=args.load_spread_cover)
     except (DataMissingError, DataGapError) as exc:
@@ -189,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         "pv_forecast": args.pv_forecast,
         "export_prices": args.export_prices,
         "planner_mip_rel_gap": args.planner_gap,
+        "model_cache_shapes": args.model_cache_shapes,
         "load_spread_cover": config.load_spread_cover,
         "warmup_days": args.warmup_days if args.chunk_days else 0,
         "warmup_cadence": args.warmup_cadence if args.chunk_days else None,

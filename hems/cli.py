@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from hems.backtest.config import PLANNER_MIP_REL_GAP
+from hems.backtest.config import MODEL_CACHE_SHAPES, PLANNER_MIP_REL_GAP
 from hems.cli_conformance import conformance_app
 from hems.cli_devices import devices_app
 from hems.cli_errors import DEBUG_ENV, ErrorBoundaryGroup, InputError, writable_file
@@ -364,12 +364,11 @@ def backtest(
     horizon_hours: Annotated[int, typer.Option(min=1, help="planning horizon [h]")] = 36,
     planner_gap: Annotated[
         float,
-        typer.Option(
-            min=0.0,
-            max=0.99,
-            help="the planner's relative MIP gap (perfect foresight keeps 0.05 %)",
-        ),
+        typer.Option(min=0.0, max=0.99, help="the planner's relative MIP gap (the bound: 0.05 %)"),
     ] = PLANNER_MIP_REL_GAP,
+    model_cache_shapes: Annotated[
+        int, typer.Option(min=0, help="home shapes a planner keeps a built model for (0: none)")
+    ] = MODEL_CACHE_SHAPES,
     noise: Annotated[
         float, typer.Option(min=0.0, help="demo data only: how far load, PV and weather stray")
     ] = 0.1,
@@ -425,6 +424,7 @@ def backtest(
             warmup_cadence=warmup_cadence,
             horizon_hours=horizon_hours,
             planner_gap=planner_gap,
+            model_cache_shapes=model_cache_shapes,
             noise=noise,
             seed=seed,
             scheduler=scheduler,

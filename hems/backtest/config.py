@@ -44,6 +44,9 @@ DEFAULT_FORESIGHT_HORIZON_HOURS = 48
 PLANNER_MIP_REL_GAP = 5e-4
 """Relative MIP gap of the planner with forecasts in a backtest (see ``planner_mip_rel_gap``):
 the service's own (``optimiser.SolverOptions``)."""
+MODEL_CACHE_SHAPES = DEFAULT_MAX_MODELS
+"""Home shapes a planning strategy keeps a built model for by default: the service's
+``planner_model_cache_shapes`` default."""
 
 
 def data_horizon_hours(
@@ -154,7 +157,7 @@ class BacktestConfig:
     plug_notice_minutes: float | None = 1.0
     safeguards: Safeguards = field(default_factory=Safeguards)
     load_spread_cover: float = LOAD_SPREAD_COVER
-    model_cache_shapes: int = DEFAULT_MAX_MODELS
+    model_cache_shapes: int = MODEL_CACHE_SHAPES
 
     def __post_init__(self) -> None:
         if self.start_utc.tzinfo is None:

@@ -18,7 +18,13 @@ import pandas as pd
 from pydantic import ValidationError
 
 from hems.backtest.chunks import run_chunked
-from hems.backtest.config import ROLLING_CADENCES, BacktestConfig, Cadence, data_horizon_hours
+from hems.backtest.config import (
+    MODEL_CACHE_SHAPES,
+    ROLLING_CADENCES,
+    BacktestConfig,
+    Cadence,
+    data_horizon_hours,
+)
 from hems.backtest.data import DATA_DIR_ENV, DataGapError, DataMissingError
 from hems.backtest.engine import Progress
 from hems.backtest.home_data import load_home_data
@@ -51,6 +57,8 @@ class BacktestRequest:
         allow_fill: run even where the loaders filled slots of the period.
         slot_minutes, horizon_hours, planner_gap: the planner's slot [min], horizon [h] and
             relative MIP gap.
+        model_cache_shapes: home shapes each planning strategy keeps a built model for (0:
+            none; :attr:`BacktestConfig.model_cache_shapes`).
         cadence, warmup_cadence: the planner's re-plan cadence, and in a chunk's warm-up day.
         noise, seed: demo data only: how far actuals stray; the seed of actuals and arrivals.
         scheduler, workers: a Dask scheduler (its address and TLS files, checked), or
@@ -67,6 +75,7 @@ class BacktestRequest:
     slot_minutes: int = 30
     horizon_hours: int = 36
     planner_gap: float = 0.0005
+    model_cache_shapes: int = MODEL_CACHE_SHAPES
     cadence: str = "hourly"
     warmup_cadence: str = "daily"
     noise: float = 0.1
@@ -203,6 +212,7 @@ def backtest_configs(request: BacktestRequest) -> list[BacktestConfig]:
                 slot_minutes=request.slot_minutes,
                 horizon_hours=request.horizon_hours,
                 planner_mip_rel_gap=request.planner_gap,
+                model_cache_shapes=request.model_cache_shapes,
                 noise=request.noise,
                 seed=request.seed + i,
             )
@@ -232,6 +242,7 @@ def backtest_configs(request: BacktestRequest) -> list[BacktestConfig]:
             horizon_hours=request.horizon_hours,
             home_id=f"{i}:{spec.cem_serial}",
             planner_mip_rel_gap=request.planner_gap,
+            model_cache_shapes=request.model_cache_shapes,
         )
         for i, spec in enumerate(request.homes or (reference_home(),))
     ]
