@@ -224,3 +224,27 @@ def test_hems_backtest_refuses_a_scheduler_reached_unsafely(tmp_path, scheduler,
     assert "--scheduler" in result.output
     assert expected in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+def test_hems_backtest_passes_the_model_cache_shapes_to_the_run(tmp_path, monkeypatch):
+    import hems.backtest.request as request
+    from tests.hems.backtest.synthetic import write_data_folder
+
+    monkeypatch.delenv("HEMS_DATA_DIR", raising=False)
+    folder = write_data_folder(tmp_path / "data")
+    demo = ["backtest", "--days", "1", "--strategies", "planner", "--out", str(tmp_path / "r.csv")]
+    real = [*demo, "--data", str(folder), "--start", "2020-03-02"]
+    seen = []
+
+    def recording(config, names, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(config.model_cache_shapes)
+        raise SystemExit(0)  # the config is what this test is about, not the run
+
+    monkeypatch.setattr(request, "run_backtest", recording)
+    for args in (demo, real):
+        CliRunner().invoke(app, [*args, "--model-cache-shapes", "0"])
+        CliRunner().invoke(app, args)
+    assert seen == [0, 32, 0, 32]
+    refused = CliRunner().invoke(app, [*demo, "--model-cache-shapes", "-1"])
+    assert refused.exit_code == 2
+    assert seen == [0, 32, 0, 32]
