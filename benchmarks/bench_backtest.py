@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         "plans",
         "plans_time_limited",
         "plans_fallback",
+        "plans_kept_model",
         "planning_s",
         "wall_s",
     ]

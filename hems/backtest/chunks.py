@@ -175,6 +175,7 @@ def merge_chunk_runs(
         plans=sum(r.plans for r in ordered),
         plans_time_limited=sum(r.plans_time_limited for r in ordered),
         plans_fallback=sum(r.plans_fallback for r in ordered),
+        plans_kept_model=sum(r.plans_kept_model for r in ordered),
         planning_s=sum(r.planning_s for r in ordered),
         wall_s=max(r.wall_s for r in ordered),
         forecast_s=sum(r.forecast_s for r in ordered),

@@ -44,6 +44,7 @@ class RunContext:
     plans: int = 0
     plans_time_limited: int = 0
     plans_fallback: int = 0
+    plans_kept_model: int = 0
     planning_s: float = 0.0
     forecast_s: float = 0.0
 
@@ -84,6 +85,8 @@ class RunResult:
     plans_time_limited: int = 0
     plans_fallback: int = 0
     home: str = "home"
+    plans_kept_model: int = 0
+    """Plans through a model kept from an earlier plan (``BacktestConfig.model_cache_shapes``)."""
 
 
 SLOT_COLUMNS = (
@@ -173,6 +176,7 @@ async def _run(config: BacktestConfig, strategy: Strategy, progress: Progress | 
         plans=ctx.plans,
         plans_time_limited=ctx.plans_time_limited,
         plans_fallback=ctx.plans_fallback,
+        plans_kept_model=ctx.plans_kept_model,
         planning_s=ctx.planning_s,
         forecast_s=ctx.forecast_s,
         wall_s=wallclock.perf_counter() - started,

@@ -7,7 +7,8 @@ grid's intensity), ``comfort_deficit_kelvin_hours`` (time below the comfort mini
 ``ev_departures``, ``battery_throughput_kwh`` (charged plus discharged), ``battery_cycles``
 (throughput over twice the capacity), ``peak_import_kw`` (5-minute mean), and for the
 summary ``plans``, ``plans_time_limited`` and ``plans_fallback`` (solver stopped at its limit,
-or no solution: the rule-based plan), ``planning_s`` (forecasts, problem building and solving),
+or no solution: the rule-based plan), ``plans_kept_model`` (through a model kept from an
+earlier plan), ``planning_s`` (forecasts, problem building and solving),
 ``plans_per_s`` (plans / planning_s) and ``wall_s``; :attr:`RunResult.forecast_s` is the
 forecasts' share.
 
@@ -178,6 +179,7 @@ def summary_frame(runs: Sequence[RunResult], home: HomeSpec) -> pd.DataFrame:
         row["plans"] = r.plans
         row["plans_time_limited"] = r.plans_time_limited
         row["plans_fallback"] = r.plans_fallback
+        row["plans_kept_model"] = r.plans_kept_model
         row["planning_s"] = r.planning_s
         row["plans_per_s"] = r.plans / r.planning_s if r.planning_s > 0 else float("nan")
         row["wall_s"] = r.wall_s

@@ -153,11 +153,14 @@ class PlannerStrategy:
 
     def _replan(self, ctx: RunContext, now_utc: datetime, states: dict[str, DeviceState]) -> None:
         started = wallclock.perf_counter()
+        hits = 0 if self._models is None else self._models.hits
         with collection_deferred():  # one collection after the plan, not several during it
             plan = self._plan(ctx, now_utc, states)
         self._schedule = plan.schedule
         ctx.planning_s += wallclock.perf_counter() - started
         ctx.count_plan(plan.status)
+        if self._models is not None and self._models.hits > hits:
+            ctx.plans_kept_model += 1
 
     def _dispatcher(self, ctx: RunContext) -> ServiceDispatch:
         """The service's dispatch for this run (its delays drawn from the run's seed), with the

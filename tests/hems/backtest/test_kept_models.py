@@ -22,7 +22,9 @@ def _run(config: BacktestConfig, name: str) -> tuple[float, int, CacheStats | No
     strategy = strategy_named(name, config, Cadence.HOURLY)
     assert isinstance(strategy, PlannerStrategy)
     result = run_strategy(config, strategy)
-    return result.totals["bill_gbp"], result.plans, strategy.model_cache_stats
+    stats = strategy.model_cache_stats
+    assert result.plans_kept_model == (0 if stats is None else stats.hits)
+    return result.totals["bill_gbp"], result.plans, stats
 
 
 @pytest.mark.parametrize("name", ["planner", "perfect_foresight"])
