@@ -18,12 +18,39 @@ penalties on the wishes, so the wishes still hold.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable
+from collections.abc import Collection, Hashable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, Protocol, runtime_checkable
+
+import numpy as np
 
 from optimiser.context import ModelContext
+from optimiser.flexible_power import flexible_power_kw
+from optimiser.plan import Dispatch
+
+
+@runtime_checkable
+class ReplayedExtension(Protocol):
+    """An extension whose cost terms can be recomputed from a plan's dispatch, so the planner's
+    check of the solver's objective against the replayed cost covers plans that use it."""
+
+    def replayed_cost_gbp(self, dispatch: Dispatch, step_h: float) -> float:
+        """The terms [GBP] the extension added to the objective, for ``dispatch``."""
+        ...
+
+
+def replayed_extensions_cost_gbp(
+    extensions: Sequence[object], dispatch: Dispatch, step_h: float
+) -> float | None:
+    """The sum of the extensions' replayed terms [GBP]; None when one cannot be replayed (an
+    analyst's callable), and the planner then skips the check."""
+    total = 0.0
+    for extension in extensions:
+        if not isinstance(extension, ReplayedExtension):
+            return None
+        total += extension.replayed_cost_gbp(dispatch, step_h)
+    return total
 
 
 class Timing(StrEnum):
@@ -57,6 +84,19 @@ class FlexibilityProfile:
                 ctx.cost_terms.append(
                     self.weight_gbp_per_kwh_per_hour * hours * dt * load.power_kw[t]
                 )
+
+    def replayed_cost_gbp(self, dispatch: Dispatch, step_h: float) -> float:
+        """The delay (or advance) cost [GBP] of ``dispatch``'s flexible loads."""
+        total = 0.0
+        for name in {name for by_name in dispatch.by_kind.values() for name in by_name}:
+            power = flexible_power_kw(dispatch, name)
+            if power is None or (self.assets and name not in self.assets):
+                continue
+            n = len(power)
+            slot = np.arange(n)
+            hours = slot * step_h if self.timing is Timing.EARLIEST else (n - slot) * step_h
+            total += float(np.dot(hours, power))
+        return self.weight_gbp_per_kwh_per_hour * step_h * total
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,3 +137,12 @@ class SlotPenalty:
                 for t in load.slots:
                     if t in chosen:
                         ctx.cost_terms.append(self.gbp_per_kwh * dt * load.power_kw[t])
+
+    def replayed_cost_gbp(self, dispatch: Dispatch, step_h: float) -> float:
+        """The penalty [GBP] ``dispatch`` pays: its assets' flexible power in the slots."""
+        total = 0.0
+        for name in self.assets:
+            power = flexible_power_kw(dispatch, name)
+            if power is not None:
+                total += sum(float(power[t]) for t in set(self.slots) if 0 <= t < len(power))
+        return self.gbp_per_kwh * step_h * total

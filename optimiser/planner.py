@@ -59,6 +59,7 @@ import pyomo.environ as pyo
 from kernel.dsr import DsrKind
 from optimiser.asset_kind import FLOW_TOL_KW
 from optimiser.context import BinarySlots, ModelExtension
+from optimiser.extensions import replayed_extensions_cost_gbp
 from optimiser.fallback import rule_based_dispatch
 from optimiser.hard_comfort import hard_comfort_infeasibility
 from optimiser.highs_backend import HighsModel, SolveOutcome, SolverOptions, SolveStatus
@@ -286,7 +287,8 @@ def _plan(
     if memory is not None:
         memory.remember(built.context)
     plan = _solved_plan(problem, options, outcome, dispatch, (solve_s, rounds))
-    return plan if extensions else _replayed(plan, options)  # their terms are not replayed
+    terms_gbp = replayed_extensions_cost_gbp(extensions, dispatch, problem.grid.step_hours)
+    return plan if terms_gbp is None else _replayed(plan, options, terms_gbp)
 
 
 _INFEASIBLE = frozenset({SolveStatus.INFEASIBLE, SolveStatus.INFEASIBLE_OR_UNBOUNDED})
@@ -336,15 +338,16 @@ REPLAY_TOLERANCE_GBP = 1e-4
 """How far a plan's replayed cost may be from the solver's objective for it [GBP]."""
 
 
-def _replayed(plan: Plan, options: SolverOptions) -> Plan:
+def _replayed(plan: Plan, options: SolverOptions, terms_gbp: float) -> Plan:
     """``plan`` with the solver's objective checked against its dispatch's replayed cost
-    (``plan.totals``; only for a plan without extensions, whose terms the replay does not
-    know). They must agree; when they do not (HiGHS once handed back its MIP start's values
-    with the optimum's objective, :mod:`optimiser.mip_start_guard`), the replay is reported,
-    with a warning and the reason in the message, and a plan it leaves beyond the gap of the
-    bound is no longer called optimal."""
+    (``plan.totals`` plus the extensions' replayed terms ``terms_gbp``, e.g. the service's
+    peak hours; skipped for an extension that cannot replay its terms). They must agree; when
+    they do not (HiGHS once handed back its MIP start's values with the optimum's objective,
+    :mod:`optimiser.mip_start_guard`), the replay is reported, with a warning and the reason in
+    the message, and a plan it leaves beyond the gap of the bound is no longer called
+    optimal."""
     r = plan.solver
-    replayed = plan.totals.objective_gbp
+    replayed = plan.totals.objective_gbp + terms_gbp
     if abs(replayed - r.objective_gbp) <= REPLAY_TOLERANCE_GBP:
         return plan
     log.warning(
