@@ -1,27 +1,38 @@
 """The reference home with an on/off heat pump: the planner's default options against an
 exact solve (issue 27, rough edge 1). Not in ``make bench``: a measurement script.
 
-    python -m benchmarks.onoff_heat_pump --seeds 0 1 2 3            # default options
+    python -m benchmarks.onoff_heat_pump                            # default options, no tank
     python -m benchmarks.onoff_heat_pump --seeds 0 --exact-s 120    # a 1e-6-gap solve
     python -m benchmarks.onoff_heat_pump --tank-litres 200          # with a hot-water tank
+    python -m benchmarks.onoff_heat_pump --tank-litres 0 200        # every seed with a best known
 
 Prints one line per seed: wall and CPU time, the plan's status, rounds, objective, HiGHS's gap
-and the objective's distance above the best known plan (:data:`BEST_KNOWN_GBP`).
+and the objective's distance above the best known plan (:data:`BEST_KNOWN_GBP`), then where the
+gap is (:mod:`benchmarks.onoff_diagnosis`): the LP relaxation's bound, the branch and bound's
+root bound before and after its cuts and its final bound, each as a distance below the best
+known, so a reader sees whether the primal or the dual side is short. Writes every figure to
+``benchmarks/results/onoff_heat_pump.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import time
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from benchmarks.onoff_diagnosis import BoundTrace, traced_plan
 from benchmarks.reference_home import reference_home
 from optimiser import HotWaterTank, Problem
 from optimiser.highs_backend import SolverOptions
-from optimiser.planner import optimise
+
+RESULTS = Path(__file__).resolve().parent / "results"
 
 BEST_KNOWN_GBP: dict[float, dict[int, float]] = {
     0.0: {0: 5.832667, 1: 6.492923, 2: 2.891202, 3: 6.175237},
@@ -57,31 +68,81 @@ def on_off_home(seed: int, tank_litres: float = 0.0) -> Problem:
     return replace(problem, heat_pumps=pumps)
 
 
+def _below(bound: float, best: float) -> str:
+    """``bound``'s distance below ``best`` [%] (negative: above it)."""
+    return f"{1 - bound / best:+.3%}"
+
+
+def _commit() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return out.stdout.strip() or "unknown"
+
+
+def run_seed(seed: int, tank_litres: float, options: SolverOptions) -> dict[str, Any]:
+    """Plan one seed's home, print its line and return its figures."""
+    problem = on_off_home(seed, tank_litres)
+    load = os.getloadavg()[0]
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    plan, trace = traced_plan(problem, options)
+    wall_s, cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
+    r = plan.solver
+    best = BEST_KNOWN_GBP.get(tank_litres, {}).get(seed, float("nan"))
+    print(
+        f"seed {seed}: wall {wall_s:6.2f} s cpu {cpu_s:5.2f} s (budget "
+        f"{options.time_limit_s:g} s) {r.status.value} rounds {r.rounds} objective "
+        f"{r.objective_gbp:.6f} ({r.objective_gbp / best - 1:+.3%} of the best known) "
+        f"bound {r.bound_gbp:.6f} gap {r.gap:.4%} load {load:.1f}",
+        flush=True,
+    )
+    _print_trace(trace, best)
+    return {
+        "seed": seed,
+        "tank_litres": tank_litres,
+        "wall_s": wall_s,
+        "cpu_s": cpu_s,
+        "status": r.status.value,
+        "objective_gbp": r.objective_gbp,
+        "bound_gbp": r.bound_gbp,
+        "gap": r.gap,
+        "best_known_gbp": best,
+        "load": load,
+        **trace.as_dict(),
+    }
+
+
+def _print_trace(trace: BoundTrace, best: float) -> None:
+    print(
+        f"  below the best known: LP {_below(trace.lp_bound, best)}, root "
+        f"{_below(trace.root_bound, best)}, after root cuts {_below(trace.root_cuts_bound, best)}, "
+        f"final {_below(trace.final_bound, best)}; its plan above it "
+        f"{trace.primal / best - 1:+.3%}; branch and bound from "
+        f"{trace.mip_started_s:.2f} s, {trace.nodes} nodes, {trace.mip_runs} runs",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", help="default: the seeds with a best known plan"
+    )
     parser.add_argument("--time-limit-s", type=float, default=10.0)
     parser.add_argument("--exact-s", type=float, default=0.0, help="a 1e-6-gap solve this long")
-    parser.add_argument("--tank-litres", type=float, default=0.0, help="add a hot-water tank")
+    parser.add_argument(
+        "--tank-litres", type=float, nargs="+", default=[0.0], help="0: no tank; else a tank"
+    )
     args = parser.parse_args()
     options = SolverOptions(time_limit_s=args.time_limit_s)
     if args.exact_s:
         options = SolverOptions(time_limit_s=args.exact_s, mip_rel_gap=1e-6, mip_abs_gap=1e-9)
-    for seed in args.seeds:
-        problem = on_off_home(seed, args.tank_litres)
-        load = os.getloadavg()[0]
-        t0, cpu0 = time.perf_counter(), time.process_time()
-        plan = optimise(problem, options)
-        wall_s, cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
-        r = plan.solver
-        best = BEST_KNOWN_GBP.get(args.tank_litres, {}).get(seed, float("nan"))
-        print(
-            f"seed {seed}: wall {wall_s:6.2f} s cpu {cpu_s:5.2f} s (budget "
-            f"{options.time_limit_s:g} s) {r.status.value} rounds {r.rounds} objective "
-            f"{r.objective_gbp:.6f} ({r.objective_gbp / best - 1:+.3%} of the best known) "
-            f"bound {r.bound_gbp:.6f} gap {r.gap:.4%} load {load:.1f}",
-            flush=True,
-        )
+    rows = [
+        run_seed(seed, tank, options)
+        for tank in args.tank_litres
+        for seed in (args.seeds or sorted(BEST_KNOWN_GBP.get(tank, {0: 0.0})))
+    ]
+    RESULTS.mkdir(exist_ok=True)
+    out = {"commit": _commit(), "time_limit_s": options.time_limit_s, "seeds": rows}
+    (RESULTS / "onoff_heat_pump.json").write_text(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":
