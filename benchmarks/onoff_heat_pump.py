@@ -5,6 +5,7 @@ exact solve (issue 27, rough edge 1). Not in ``make bench``: a measurement scrip
     python -m benchmarks.onoff_heat_pump --seeds 0 --exact-s 120    # a 1e-6-gap solve
     python -m benchmarks.onoff_heat_pump --tank-litres 200          # with a hot-water tank
     python -m benchmarks.onoff_heat_pump --tank-litres 0 200        # every seed with a best known
+    python -m benchmarks.onoff_heat_pump --compare   # each seed also without the cumulative rows
 
 Prints one line per seed: wall and CPU time, the plan's status, rounds, objective, HiGHS's gap
 and the objective's distance above the best known plan (:data:`BEST_KNOWN_GBP`), then where the
@@ -24,12 +25,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 
 from benchmarks.onoff_diagnosis import BoundTrace, traced_plan
 from benchmarks.reference_home import reference_home
 from optimiser import HotWaterTank, Problem
+from optimiser.components import heat_pump_cumulative
 from optimiser.highs_backend import SolverOptions
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -78,17 +81,22 @@ def _commit() -> str:
     return out.stdout.strip() or "unknown"
 
 
-def run_seed(seed: int, tank_litres: float, options: SolverOptions) -> dict[str, Any]:
-    """Plan one seed's home, print its line and return its figures."""
+def run_seed(
+    seed: int, tank_litres: float, options: SolverOptions, *, cumulative_rows: bool = True
+) -> dict[str, Any]:
+    """Plan one seed's home, print its line and return its figures; ``cumulative_rows``
+    false: without :mod:`optimiser.components.heat_pump_cumulative`'s rows (the code before)."""
     problem = on_off_home(seed, tank_litres)
     load = os.getloadavg()[0]
     t0, cpu0 = time.perf_counter(), time.process_time()
-    plan, trace = traced_plan(problem, options)
+    with mock.patch.object(heat_pump_cumulative, "ENABLED", cumulative_rows):
+        plan, trace = traced_plan(problem, options)
     wall_s, cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
     r = plan.solver
     best = BEST_KNOWN_GBP.get(tank_litres, {}).get(seed, float("nan"))
     print(
-        f"seed {seed}: wall {wall_s:6.2f} s cpu {cpu_s:5.2f} s (budget "
+        f"{'' if cumulative_rows else 'without cumulative rows: '}seed {seed}: "
+        f"wall {wall_s:6.2f} s cpu {cpu_s:5.2f} s (budget "
         f"{options.time_limit_s:g} s) {r.status.value} rounds {r.rounds} objective "
         f"{r.objective_gbp:.6f} ({r.objective_gbp / best - 1:+.3%} of the best known) "
         f"bound {r.bound_gbp:.6f} gap {r.gap:.4%} load {load:.1f}",
@@ -97,6 +105,7 @@ def run_seed(seed: int, tank_litres: float, options: SolverOptions) -> dict[str,
     _print_trace(trace, best)
     return {
         "seed": seed,
+        "cumulative_rows": cumulative_rows,
         "tank_litres": tank_litres,
         "wall_s": wall_s,
         "cpu_s": cpu_s,
@@ -131,14 +140,21 @@ def main() -> None:
     parser.add_argument(
         "--tank-litres", type=float, nargs="+", default=[0.0], help="0: no tank; else a tank"
     )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="each seed also without the cumulative rows, interleaved (before and after)",
+    )
     args = parser.parse_args()
     options = SolverOptions(time_limit_s=args.time_limit_s)
     if args.exact_s:
         options = SolverOptions(time_limit_s=args.exact_s, mip_rel_gap=1e-6, mip_abs_gap=1e-9)
+    variants = (True, False) if args.compare else (True,)
     rows = [
-        run_seed(seed, tank, options)
+        run_seed(seed, tank, options, cumulative_rows=rows_on)
         for tank in args.tank_litres
         for seed in (args.seeds or sorted(BEST_KNOWN_GBP.get(tank, {0: 0.0})))
+        for rows_on in variants
     ]
     RESULTS.mkdir(exist_ok=True)
     out = {"commit": _commit(), "time_limit_s": options.time_limit_s, "seeds": rows}

@@ -42,6 +42,7 @@ import pyomo.environ as pyo
 from kernel.timegrid import TimeGrid
 from optimiser.asset_kind import AssetKind
 from optimiser.checks import FloatArray
+from optimiser.components.heat_pump_cumulative import add_cumulative_rows
 from optimiser.components.heat_pump_reasons import add_comfort_violations
 from optimiser.components.heat_pump_rounding import on_off_rounding
 from optimiser.components.heat_pump_spec import (
@@ -124,6 +125,7 @@ def add_heat_pump_block(
             b.max_power = pyo.Constraint(ctx.time_set)
         else:
             b.on_off = pyo.Constraint(ctx.time_set)
+            b.cumulative = pyo.Constraint(ctx.time_set, doc="the chain from θ0 in one row [K]")
             rounding = on_off_rounding(ctx, hp, b)
             ctx.register_on_off(hp.binary_key, rounding, relax_and_fix=hp.tank is not None)
 
@@ -138,6 +140,8 @@ def add_heat_pump_block(
                     b.max_power[t] = total[t] <= hp.max_power_kw * share * u
                 else:
                     b.on_off[t] = total[t] == hp.max_power_kw * share * u
+            if not hp.modulating:  # its binaries up to a slot make that slot's row
+                add_cumulative_rows(ctx, hp, b)
 
         ctx.register_binaries(hp.binary_key, add_on_binaries)
     for t in slots:
