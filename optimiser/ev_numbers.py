@@ -2,8 +2,10 @@
 
 A kept model lays each EV over every slot (:mod:`optimiser.components.ev_dense`), so a re-plan
 on a grid moved by a slot, a car that left or a new arrival in the horizon change numbers, not
-the structure: the charging bounds ``P̄ f_t``, each slot's balance row (the arrival energy on
-the right-hand side, the link to the slot before as a coefficient), which energy and loss
+the structure, and so does another home's car (its hardware): the charging bounds
+``P̄ f_t``, the energy columns' bound (the capacity), each slot's balance row (the arrival
+energy on the right-hand side, the link to the slot before and the efficiency's
+``-Δ η`` on charging and ``η`` on the lag's loss as coefficients), which energy and loss
 columns each target row reads (coefficients), the targets' bounds and the dispatch lag's
 rise rows (their chords and the previous slot's setpoint as coefficients, the charger's
 power now on the right). Every coefficient the form can hold is an entry of a fixed list
@@ -71,7 +73,8 @@ class EvPlaces:
             per_loss=chord_rows(lag),
         )
         nums = DenseEvNumbers.of(ev, problem)
-        rows_, cols_, values = places._coefficients(ev, nums, places._rises(nums))
+        dt = problem.grid.step_hours
+        rows_, cols_, values = places._coefficients(ev, dt, nums, places._rises(nums))
         return replace(places, entries=(rows_, cols_), written=values)
 
     def _rises(self, nums: DenseEvNumbers) -> _RiseNumbers | None:
@@ -86,6 +89,9 @@ class EvPlaces:
             raise RuntimeError(f"{ev.name}: {len(nums.targets)} targets in a model for others")
         n = len(self.charge_cols)
         check(highs.changeColsBounds(n, self.charge_cols, np.zeros(n), nums.upper_kw))
+        energy = self.cols[0]
+        cap = np.full(n, ev.battery_capacity_kwh)
+        check(highs.changeColsBounds(n, energy, np.zeros(n), cap))
         check(highs.changeRowsBounds(n, self.balance_rows, nums.start_kwh, nums.start_kwh))
         if len(self.target_rows):
             need = np.array([-t.required_kwh for t in nums.targets])
@@ -96,24 +102,29 @@ class EvPlaces:
             upper = rises[0]
             rows = np.ascontiguousarray(self.rise_rows.ravel())
             check(highs.changeRowsBounds(len(rows), rows, np.full(len(rows), -np.inf), upper))
-        _, _, values = self._coefficients(ev, nums, rises)
+        _, _, values = self._coefficients(ev, problem.grid.step_hours, nums, rises)
         rows_, cols_ = self.entries
         for i in np.flatnonzero(values != self.written).tolist():
             check(highs.changeCoeff(int(rows_[i]), int(cols_[i]), float(values[i])))
         self.written[:] = values
 
     def _coefficients(
-        self, ev: ElectricVehicle, nums: DenseEvNumbers, rises: _RiseNumbers | None
+        self, ev: ElectricVehicle, dt: float, nums: DenseEvNumbers, rises: _RiseNumbers | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every coefficient the form's numbers set, as (rows, columns, values): each slot's
-        link to the previous energy, each target row's energy and loss columns, each rise
-        row's setpoint columns; signs as the reader writes ``lhs - rhs``."""
+        link to the previous energy, its charging and loss columns (the car's efficiency),
+        each target row's energy and loss columns, each rise row's setpoint columns; signs
+        as the reader writes ``lhs - rhs``."""
         n = len(self.charge_cols)
         energy, loss, longest = self.cols
-        rows: list[np.ndarray] = [self.balance_rows[1:]]
-        cols: list[np.ndarray] = [energy[:-1]]
-        values: list[np.ndarray] = [np.where(nums.linked[1:], -1.0, 0.0)]
         eta = ev.charge_efficiency
+        rows: list[np.ndarray] = [self.balance_rows[1:], self.balance_rows]
+        cols: list[np.ndarray] = [energy[:-1], self.charge_cols]
+        values: list[np.ndarray] = [np.where(nums.linked[1:], -1.0, 0.0), np.full(n, -(dt * eta))]
+        if len(loss):  # e_t = ... + Δ η p_t - η l_t
+            rows.append(self.balance_rows)
+            cols.append(loss)
+            values.append(np.full(n, eta))
         for row, target in zip(self.target_rows.tolist(), nums.targets, strict=True):
             chosen = np.zeros(n)
             chosen[target.slot] = -1.0

@@ -100,14 +100,15 @@ def _add_site(ctx: ModelContext) -> None:
     m.export_cover = pyo.Constraint(ctx.time_set, doc="export <= supply")
 
     def add_grid_binaries(new: list[int]) -> None:
-        # the problem's data as it is when the binaries are added: a persistent model
-        # (optimiser.model_cache) adds them for each new problem of the same shape
-        load = ctx.problem.base_load
+        # the problem's data and limits as they are when the binaries are added: a persistent
+        # model (optimiser.model_cache) adds them for each new problem of the same shape
+        now = ctx.problem
+        load = now.base_load
         for t in new:
             y = m.importing[t]
             ctx.add_mode_binary(y, m.import_kw[t], m.export_kw[t])
-            m.import_mode[t] = m.import_kw[t] <= p.import_limit_kw * y
-            m.export_mode[t] = m.export_kw[t] <= p.export_limit_kw * (1 - y)
+            m.import_mode[t] = m.import_kw[t] <= now.import_limit_kw * y
+            m.export_mode[t] = m.export_kw[t] <= now.export_limit_kw * (1 - y)
             if cover:
                 m.import_cover[t] = m.import_kw[t] <= float(load[t]) * y + sum(consumption[t])
                 m.export_cover[t] = m.export_kw[t] <= sum(supply[t]) - float(load[t]) * (1 - y)

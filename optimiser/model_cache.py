@@ -18,21 +18,11 @@ the same shape:
 4. sets the basis the last plan's first LP ended with as the start of this plan's first LP
    (:meth:`PersistentModel._warm_start`); the planner goes on as for a fresh model.
 
-The shape is everything that decides the model's columns, rows and the coefficients the numbers
-do not cover: the grid's length and step, the connection limits, the penalties, each asset's
-hardware (capacities, powers, efficiencies, the building's heat loss and capacity, the COP
-curve), how many EV sessions overlap the horizon and which have a target (a kept model lays
-each EV over every slot, :mod:`optimiser.components.ev_dense`, so sessions that move on the
-grid are numbers), whether a battery has a terminal target, and whether the site's cover rows
-exist (they depend on prices). Shapes not covered get ``None`` and the planner builds a fresh
-model, as before: extensions (but those that declare ``keeps_model_shape``: hashable, their
-effect their fields' alone, touching no number a re-plan sets), DSR requests, appliances, a
-hard comfort band, V2G, "charge now", a hot-water tank, a battery that starts outside its SoC
-bounds. An EV dispatch lag is covered (its parameters are in the shape; its rows are in every
-slot, written anew with the new data). A :class:`~optimiser.extensions.SlotPenalty` (the
-service's peak hours) is shape by its assets and cost, numbers by its slots. The reference
-homes of ``benchmarks/bench_optimiser.py`` (PV, battery, EV with a minimum power, modulating
-heat pump) and any subset of those assets are covered.
+The shape (:mod:`optimiser.model_shape`) is what decides the model's columns, rows and
+matrix entries: which assets a home has and a few switches, not their hardware, so homes of
+one asset mix share a model. Shapes not covered get ``None`` and the planner builds a fresh
+model, as before. The reference homes of ``benchmarks/bench_optimiser.py`` (PV, battery, EV
+with a minimum power, modulating heat pump) and any subset of those assets are covered.
 
 The cache is bounded (least recently used first out) and belongs to one process: a planner
 worker process keeps its own (:func:`process_model_cache`); nothing is shared between
@@ -56,15 +46,11 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 
-from optimiser.components.battery import Battery
-from optimiser.components.ev_dense import dense_form
-from optimiser.components.ev_spec import ElectricVehicle, session_windows
-from optimiser.components.heat_pump_spec import HeatPump
 from optimiser.context import BinarySlots, ModelExtension
-from optimiser.extensions import SlotPenalty
 from optimiser.highs_backend import HighsModel, SolverOptions
-from optimiser.model import COVER_MAX_PAID_SHARE, BuiltModel, build_model
+from optimiser.model import BuiltModel, build_model
 from optimiser.model_numbers import NumberLocations, UncoveredShapeError
+from optimiser.model_shape import shape_key
 from optimiser.problem import Problem
 
 log = logging.getLogger(__name__)
@@ -75,95 +61,6 @@ _BASIC = highspy.HighsBasisStatus.kBasic
 DEFAULT_MAX_MODELS = 32
 """Models a cache holds: a T=96 reference home's is a few MB of Pyomo objects and HiGHS
 arrays; a worker planning many homes of few shapes needs few."""
-
-
-def shape_key(problem: Problem, extensions: Sequence[ModelExtension] = ()) -> Hashable | None:
-    """What decides ``problem``'s model structure, hashable; None for a shape this module does
-    not cover (the planner then builds a fresh model)."""
-    if problem.dsr_requests or problem.appliances or problem.hard_comfort:
-        return None
-    if not all(getattr(e, "keeps_model_shape", False) for e in extensions):
-        return None
-    grid = problem.grid
-    price_in = problem.effective_import_price
-    cover = float((price_in <= 0).mean()) <= COVER_MAX_PAID_SHARE
-    parts: list[Hashable] = [
-        grid.n_steps,
-        grid.step_minutes,
-        problem.import_limit_kw,
-        problem.export_limit_kw,
-        problem.penalties,
-        problem.ev_dispatch_lag,
-        cover,
-        tuple(pv.name for pv in problem.pv),
-        # each hashable, its effect its fields' alone; a slot penalty's slots are numbers
-        tuple(e.shape_part if isinstance(e, SlotPenalty) else e for e in extensions),
-    ]
-    for asset_parts in (
-        *(_battery_shape(bat) for bat in problem.batteries),
-        *(_ev_shape(ev, problem) for ev in problem.evs),
-        *(_heat_pump_shape(hp) for hp in problem.heat_pumps),
-    ):
-        if asset_parts is None:
-            return None
-        parts.append(asset_parts)
-    key = tuple(parts)
-    try:
-        hash(key)
-    except TypeError:  # e.g. a COP model holding arrays
-        return None
-    return key
-
-
-def _battery_shape(bat: Battery) -> Hashable | None:
-    if bat.starts_outside_bounds:
-        return None
-    return (
-        bat.name,
-        bat.capacity_kwh,
-        bat.min_soc,
-        bat.max_soc,
-        bat.max_charge_kw,
-        bat.max_discharge_kw,
-        bat.charge_efficiency,
-        bat.discharge_efficiency,
-        bat.target_soc_end is None,
-        bat.end_value_gbp_per_kwh > 0,  # whether its cost term exists; the value is a number
-        bat.degradation_gbp_per_kwh,
-        bat.allow_grid_charging,
-        bat.allow_export,
-    )
-
-
-def _ev_shape(ev: ElectricVehicle, problem: Problem) -> Hashable | None:
-    """The EV's part of the shape: in the dense form (:mod:`optimiser.components.ev_dense`)
-    the sessions' slots are numbers, so only how many sessions overlap the horizon and which
-    have a target decide the structure (the dispatch lag's parameters are the problem's)."""
-    if not dense_form(ev):
-        return None
-    return (
-        ev.name,
-        ev.battery_capacity_kwh,
-        ev.min_charge_kw,
-        ev.max_charge_kw,
-        ev.charge_efficiency,
-        tuple(w.required_kwh > 0 for w in session_windows(ev, problem.grid)),
-    )
-
-
-def _heat_pump_shape(hp: HeatPump) -> Hashable | None:
-    if hp.tank is not None:
-        return None
-    bld = hp.building
-    return (
-        hp.name,
-        hp.max_power_kw,
-        hp.min_power_kw,
-        hp.modulating,
-        hp.cop,
-        bld.heat_loss_kw_per_k,
-        bld.thermal_capacity_kwh_per_k,
-    )
 
 
 @dataclass(slots=True)

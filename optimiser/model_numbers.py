@@ -1,8 +1,9 @@
 """A persistent model's numbers: where a problem's data sit in the HiGHS model, and pushing them.
 
 A home model's structure (its columns, rows and which column appears in which row) depends on
-the home's assets, their hardware and a few switches (:func:`optimiser.model_cache.shape_key`);
-its *numbers* depend also on the data a re-plan changes: prices, forecasts, states and wishes.
+the home's assets and a few switches (:func:`optimiser.model_shape.shape_key`); its *numbers*
+on the assets' hardware (:mod:`optimiser.hardware_numbers`) and the data a re-plan changes:
+prices, forecasts, states and wishes.
 For a shape :mod:`optimiser.model_cache` covers, :class:`NumberLocations` finds once, in a
 built and translated model, the columns and rows those data reach, and :meth:`NumberLocations.push`
 writes a new problem's values there with a few vectorised highspy calls (``changeColsCost``,
@@ -31,7 +32,7 @@ comfort band              comfort rows' bounds
 Every value is computed with the same floating-point operations, in the same order, as the
 build and the reader (:mod:`optimiser.translate`) do, so a pushed model equals a fresh one bit
 for bit (``tests/optimiser/test_model_cache.py`` compares them). A change to a component's
-maths must change :func:`optimiser.model_cache.shape_key` or this module with it; the test
+maths must change :func:`optimiser.model_shape.shape_key` or this module with it; the test
 fails otherwise.
 """
 
@@ -50,6 +51,7 @@ from optimiser.components.pv import MIN_GENERATION_KW
 from optimiser.context import ModelExtension
 from optimiser.ev_numbers import EvPlaces
 from optimiser.extensions import SlotPenalty
+from optimiser.hardware_numbers import HardwarePlaces
 from optimiser.highs_backend import HighsModel
 from optimiser.model import BuiltModel
 from optimiser.problem import Problem
@@ -103,6 +105,7 @@ class NumberLocations:
     evs: tuple[EvPlaces, ...]
     heat_pumps: tuple[_HeatPumpPlaces, ...]
     penalties: tuple[_PenaltyPlaces, ...]  # of the slot penalties, in order
+    hardware: HardwarePlaces
 
     @classmethod
     def find(
@@ -133,10 +136,13 @@ class NumberLocations:
                     comfort_rows=np.array([row(b.comfort[t]) for t in range(n)], dtype=_I32),
                 )
             )
+        import_cols = np.array([col(m.import_kw[t]) for t in range(n)], dtype=_I32)
+        export_cols = np.array([col(m.export_kw[t]) for t in range(n)], dtype=_I32)
         return cls(
             penalties=_find_penalties(built, model, extensions),
-            import_cols=np.array([col(m.import_kw[t]) for t in range(n)], dtype=_I32),
-            export_cols=np.array([col(m.export_kw[t]) for t in range(n)], dtype=_I32),
+            hardware=HardwarePlaces.find(built.blocks, p, (import_cols, export_cols), col, row),
+            import_cols=import_cols,
+            export_cols=export_cols,
             balance_rows=np.array([row(m.balance[t]) for t in range(n)], dtype=_I32),
             pv_cols=tuple(
                 np.array([col(built.blocks[pv.name].gen_kw[t]) for t in range(n)], dtype=_I32)
@@ -154,6 +160,7 @@ class NumberLocations:
         found in; ``problem`` and ``extensions`` of the same shape)."""
         highs = model.highs
         dt = problem.grid.step_hours
+        self.hardware.push(highs, problem, _check)  # before the first slot's powers
         penalties = [e for e in extensions if isinstance(e, SlotPenalty)]
         for penalty_places, penalty in zip(self.penalties, penalties, strict=True):
             _costs(highs, penalty_places.cols, _penalty_costs(penalty_places, penalty, dt))

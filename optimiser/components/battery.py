@@ -177,18 +177,7 @@ def add_battery_block(
     if bat.starts_outside_bounds:
         _add_recovery(ctx, bat, b, bounds_penalty_gbp_per_kwh_hour)
 
-    b.mode = pyo.Var(ctx.time_set, domain=pyo.Binary, dense=False, doc="1 = charging allowed")
-    b.charge_mode = pyo.Constraint(ctx.time_set)
-    b.discharge_mode = pyo.Constraint(ctx.time_set)
-
-    def add_mode_binaries(new: list[int]) -> None:
-        for t in new:
-            z = b.mode[t]
-            ctx.add_mode_binary(z, b.charge_kw[t], b.discharge_kw[t])
-            b.charge_mode[t] = b.charge_kw[t] <= bat.max_charge_kw * z
-            b.discharge_mode[t] = b.discharge_kw[t] <= bat.max_discharge_kw * (1 - z)
-
-    ctx.register_binaries(bat.binary_key, add_mode_binaries)
+    _register_mode_binaries(ctx, bat, b)
     if not bat.allow_grid_charging:
         b.solar_only = pyo.Constraint(
             ctx.time_set,
@@ -222,6 +211,25 @@ def add_battery_block(
         ctx.cost_terms.append(target_penalty_gbp_per_kwh * b.target_shortfall_kwh)
     ctx.add_flexible_load(bat.name, b.charge_kw, tuple(slots))
     return b
+
+
+def _register_mode_binaries(ctx: ModelContext, bat: Battery, b: pyo.Block) -> None:
+    """The no-simultaneity binaries ``z_t`` and their rows, added in the planner's slots."""
+    b.mode = pyo.Var(ctx.time_set, domain=pyo.Binary, dense=False, doc="1 = charging allowed")
+    b.charge_mode = pyo.Constraint(ctx.time_set)
+    b.discharge_mode = pyo.Constraint(ctx.time_set)
+
+    def add_mode_binaries(new: list[int]) -> None:
+        # the battery's powers as they are now: a persistent model (optimiser.model_cache)
+        # adds binaries for each new problem of its shape, another home's hardware
+        now = next((x for x in ctx.problem.batteries if x.name == bat.name), bat)
+        for t in new:
+            z = b.mode[t]
+            ctx.add_mode_binary(z, b.charge_kw[t], b.discharge_kw[t])
+            b.charge_mode[t] = b.charge_kw[t] <= now.max_charge_kw * z
+            b.discharge_mode[t] = b.discharge_kw[t] <= now.max_discharge_kw * (1 - z)
+
+    ctx.register_binaries(bat.binary_key, add_mode_binaries)
 
 
 def _add_recovery(ctx: ModelContext, bat: Battery, b: pyo.Block, penalty: float) -> None:

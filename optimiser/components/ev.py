@@ -85,14 +85,15 @@ def add_ev_block(
         b.max_power = pyo.Constraint(slots)
 
         def add_on_binaries(new: list[int]) -> None:
-            fr_now = _plugged_fractions(ctx, ev)  # a persistent model's next problem's
+            now = _current(ctx, ev)  # a persistent model's next problem's (its hardware too)
+            fr_now = _plugged_fractions(ctx, now)
             for t in new:
                 if t not in fr_now:
                     continue
                 u = b.on[t]
                 ctx.add_mode_binary(u, b.charge_kw[t])
-                b.min_power[t] = b.charge_kw[t] >= ev.min_charge_kw * fr_now[t] * u
-                b.max_power[t] = b.charge_kw[t] <= ev.max_charge_kw * fr_now[t] * u
+                b.min_power[t] = b.charge_kw[t] >= now.min_charge_kw * fr_now[t] * u
+                b.max_power[t] = b.charge_kw[t] <= now.max_charge_kw * fr_now[t] * u
 
         ctx.register_binaries(ev.min_power_key, add_on_binaries)
     first_slot = {w.slots[0]: w for w in windows}
@@ -166,11 +167,15 @@ def _add_losses(
     return rises, rises, {t for t, r in rises.items() if r.longest_lines != r.lines}
 
 
-def _plugged_fractions(ctx: ModelContext, ev: ElectricVehicle) -> dict[int, float]:
-    """The plugged-in fraction of each slot of ``ev`` in the context's problem as it is now:
-    binaries are added to a persistent model (:mod:`optimiser.model_cache`) for each new
-    problem of the same shape, whose sessions may start at another minute of a slot."""
-    current = next((e for e in ctx.problem.evs if e.name == ev.name), ev)
+def _current(ctx: ModelContext, ev: ElectricVehicle) -> ElectricVehicle:
+    """``ev`` in the context's problem as it is now: binaries are added to a persistent model
+    (:mod:`optimiser.model_cache`) for each new problem of the same shape, another home's
+    hardware and sessions, whose sessions may start at another minute of a slot."""
+    return next((e for e in ctx.problem.evs if e.name == ev.name), ev)
+
+
+def _plugged_fractions(ctx: ModelContext, current: ElectricVehicle) -> dict[int, float]:
+    """The plugged-in fraction of each slot of ``current`` on the context's grid."""
     windows = session_windows(current, ctx.problem.grid)
     return {t: f for w in windows for t, f in zip(w.slots, w.fractions, strict=True)}
 

@@ -131,15 +131,16 @@ def add_heat_pump_block(
 
         def add_on_binaries(new: list[int]) -> None:
             running = ctx.problem.running_fraction  # now (a persistent model's next problem)
+            now = next((x for x in ctx.problem.heat_pumps if x.name == hp.name), hp)  # its powers
             for t in new:
                 u = b.on[t]
                 ctx.add_mode_binary(u, total[t])
                 share = float(running[t])  # of the slot it can run
                 if hp.modulating:
-                    b.min_power[t] = total[t] >= hp.min_power_kw * share * u
-                    b.max_power[t] = total[t] <= hp.max_power_kw * share * u
+                    b.min_power[t] = total[t] >= now.min_power_kw * share * u
+                    b.max_power[t] = total[t] <= now.max_power_kw * share * u
                 else:
-                    b.on_off[t] = total[t] == hp.max_power_kw * share * u
+                    b.on_off[t] = total[t] == now.max_power_kw * share * u
             if not hp.modulating:  # its binaries up to a slot make that slot's row
                 add_cumulative_rows(ctx, hp, b)
 

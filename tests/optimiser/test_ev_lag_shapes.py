@@ -18,7 +18,8 @@ import pytest
 
 from benchmarks.replan_homes import random_home
 from optimiser import EvDispatchLag, PlanStatus, Problem, SolverOptions, optimise
-from optimiser.model_cache import ModelCache, PersistentModel, shape_key
+from optimiser.model_cache import ModelCache, PersistentModel
+from optimiser.model_shape import shape_key
 
 OPTIONS = SolverOptions()
 SERVICE_LAG = EvDispatchLag(rise_delay_s=300.0, ramp_kw_per_min=2.0, longest_delay_s=600.0)
