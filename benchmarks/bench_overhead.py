@@ -13,6 +13,12 @@ plan runs four ways back to back, in rotating order, in one process:
 * ``kept``: ``optimise(problem, models=cache)``, re-planning through a kept model
   (``optimiser/model_cache.py``; a home's first plans build it and are left out).
 
+The homes of one kind share a cache. Each home but the first (seed 0, the reference
+hardware) has hardware of its own (:func:`own_hardware`: the battery's capacity, powers and
+efficiencies, the car's, the heat pump's power; the building is the seed's), so its first
+plan goes through the model a home of its mix built (:mod:`optimiser.model_shape`): the
+``shared`` column, those first plans' ``kept`` times against the plain model's.
+
 Every plan's objective is checked against the plain model's (to the gap). Prints medians of
 wall and CPU time per way and kind, the ratios of ``fresh`` and ``kept`` to ``plain`` and to
 ``plain_lp`` (CPU: a loaded machine disturbs it less), the load average, and writes
@@ -32,6 +38,8 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from benchmarks.plain_highspy import check_same_objective, solve_plain
 from benchmarks.small_homes import SMALL_HOME_KINDS, small_replans
@@ -70,6 +78,41 @@ def _plan_once(
     }
 
 
+def own_hardware(problem: Problem, seed: int) -> Problem:
+    """``problem`` with the hardware of home ``seed`` (0: the reference home's as it is)."""
+    if seed == 0:
+        return problem
+    rng = np.random.default_rng(50_000 + seed)
+    kw: dict[str, Any] = {}
+    if problem.batteries:
+        power = float(rng.uniform(2.5, 6.0))
+        kw["batteries"] = tuple(
+            replace(
+                b,
+                capacity_kwh=float(rng.uniform(5.0, 15.0)),
+                max_charge_kw=power,
+                max_discharge_kw=power,
+                charge_efficiency=float(rng.uniform(0.9, 0.97)),
+                discharge_efficiency=float(rng.uniform(0.9, 0.97)),
+            )
+            for b in problem.batteries
+        )
+    if problem.evs:
+        kw["evs"] = tuple(
+            replace(
+                ev,
+                battery_capacity_kwh=float(rng.uniform(40.0, 80.0)),
+                max_charge_kw=float(rng.choice([7.4, 11.0])),
+                charge_efficiency=float(rng.uniform(0.88, 0.94)),
+            )
+            for ev in problem.evs
+        )
+    if problem.heat_pumps:
+        power = float(rng.uniform(2.0, 5.0))
+        kw["heat_pumps"] = tuple(replace(hp, max_power_kw=power) for hp in problem.heat_pumps)
+    return replace(problem, **kw)
+
+
 def run_kind(
     kind: str, n_steps: int, homes: int, plans: int, options: SolverOptions, cache: ModelCache
 ) -> list[dict[str, Any]]:
@@ -77,7 +120,8 @@ def run_kind(
     rows: list[dict[str, Any]] = []
     turn = 0
     for seed in range(homes):
-        for i, problem in enumerate(small_replans(kind, seed, plans, n_steps)):
+        for i, drawn in enumerate(small_replans(kind, seed, plans, n_steps)):
+            problem = own_hardware(drawn, seed)
             hits = cache.hits
             order = WAYS[turn % 4 :] + WAYS[: turn % 4]  # rotate which way runs first
             turn += 1
@@ -102,11 +146,13 @@ def run_kind(
 
 
 def summarise(kind: str, n_steps: int, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Medians [ms] per way over the re-plans a kept model served, and the ratios."""
-    hits = [r for r in rows if r["hit"]]
+    """Medians [ms] per way over the re-plans a kept model served (a home's later plans),
+    and the ratios; ``shared``: the homes' first plans through a model another home built."""
+    hits = [r for r in rows if r["hit"] and r["plan"] > 0]
+    shared = [r for r in rows if r["hit"] and r["plan"] == 0]
 
-    def med(way: str, part: str) -> float:
-        return 1000 * statistics.median(float(r[way][part]) for r in hits)
+    def med(way: str, part: str, among: list[dict[str, Any]] = hits) -> float:
+        return 1000 * statistics.median(float(r[way][part]) for r in among)
 
     medians = {way: {p: med(way, p) for p in ("wall_s", "cpu_s")} for way in WAYS}
     for way in ("fresh", "kept"):
@@ -117,10 +163,16 @@ def summarise(kind: str, n_steps: int, rows: list[dict[str, Any]]) -> dict[str, 
         for base in ("plain", "plain_lp")
         for part in ("cpu_s", "wall_s")
     }
+    if shared:
+        medians["shared"] = {p: med("kept", p, shared) for p in ("wall_s", "cpu_s")}
+        for part in ("cpu_s", "wall_s"):
+            plain = med("plain", part, shared)
+            ratios[f"shared_over_plain_{part}"] = medians["shared"][part] / plain
     return {
         "kind": kind,
         "n_steps": n_steps,
         "plans_compared": len(hits),
+        "shared_plans": len(shared),
         "median_ms": medians,
         "ratios": ratios,
         "max_objective_diff_over_gap": max(r["objective_diff_over_gap"] for r in rows),
@@ -138,6 +190,12 @@ def _print(case: dict[str, Any]) -> None:
         f" (wall: {q['fresh_over_plain_wall_s']:.2f} {q['kept_over_plain_wall_s']:.2f}; "
         f"{case['plans_compared']} plans)"
     )
+    if "shared_over_plain_cpu_s" in q:
+        print(
+            f"      shared (a home's first plan, another home's model): CPU "
+            f"{m['shared']['cpu_s']:.1f} ms, /plain {q['shared_over_plain_cpu_s']:.2f} "
+            f"(wall {q['shared_over_plain_wall_s']:.2f}; {case['shared_plans']} plans)"
+        )
     for way in ("fresh", "kept"):
         w = m[way]
         print(

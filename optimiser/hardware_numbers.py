@@ -23,15 +23,17 @@ capacity, COP curve         (:mod:`optimiser.model_numbers`) ``-b COP_t / f_t`` 
                             and the right-hand side's ``a θ_0 + (1-a) T_out + b gains``
 ==========================  ============================================================
 
-Bounds and costs are written for every slot (vectorised highspy calls); a coefficient with
-``changeCoeff`` only where it differs from the value last written, so a home re-planned
-alone writes none. The first slot's powers (a plan made inside its slot) are the data's
+Bounds and costs are written for every slot (vectorised highspy calls), and only when an
+asset's hardware differs from the last written (a home re-planned alone writes none); a
+coefficient with ``changeCoeff`` only where it differs from the value last written. The
+first slot's powers (a plan made inside its slot) are the data's
 (:mod:`optimiser.model_numbers` writes them after these). The binaries' rows read the new
 problem's hardware when they are added (each component's binary adder).
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,8 +68,11 @@ class _BatteryHardware:
     discharge_cols: np.ndarray
     energy_cols: np.ndarray
     flows: Coefficients  # each SoC-balance row's charge, then discharge coefficients
+    pushed: list[Hashable]  # the hardware the model holds now
 
     def push(self, highs: Any, bat: Battery, dt: float, check: Any) -> None:
+        if _unchanged(self.pushed, _battery_key(bat)):
+            return
         n = len(self.charge_cols)
         zeros = np.zeros(n)
         check(highs.changeColsBounds(n, self.charge_cols, zeros, np.full(n, bat.max_charge_kw)))
@@ -78,6 +83,28 @@ class _BatteryHardware:
         self.flows.push(highs, _battery_flows(bat, dt, n), check)
         wear = dt * bat.degradation_gbp_per_kwh if bat.degradation_gbp_per_kwh > 0 else 0.0
         check(highs.changeColsCost(n, self.discharge_cols, np.full(n, wear)))
+
+
+def _unchanged(pushed: list[Hashable], key: Hashable) -> bool:
+    """Whether ``key`` is the hardware written last (a home re-planned alone writes nothing);
+    else remember it."""
+    if pushed[0] == key:
+        return True
+    pushed[0] = key
+    return False
+
+
+def _battery_key(bat: Battery) -> Hashable:
+    return (
+        bat.capacity_kwh,
+        bat.min_soc,
+        bat.max_soc,
+        bat.max_charge_kw,
+        bat.max_discharge_kw,
+        bat.charge_efficiency,
+        bat.discharge_efficiency,
+        bat.degradation_gbp_per_kwh,
+    )
 
 
 def _battery_flows(bat: Battery, dt: float, n: int) -> np.ndarray:
@@ -92,12 +119,20 @@ def _battery_flows(bat: Battery, dt: float, n: int) -> np.ndarray:
 class _HeatPumpHardware:
     space_cols: np.ndarray
     links: Coefficients  # each building row's coefficient on the slot before's temperature
+    pushed: list[Hashable]
 
     def push(self, highs: Any, hp: HeatPump, dt: float, check: Any) -> None:
+        if _unchanged(self.pushed, _heat_pump_key(hp)):
+            return
         n = len(self.space_cols)
         top = np.full(n, hp.max_power_kw)
         check(highs.changeColsBounds(n, self.space_cols, np.zeros(n), top))
         self.links.push(highs, _building_links(hp, dt, n), check)
+
+
+def _heat_pump_key(hp: HeatPump) -> Hashable:
+    bld = hp.building
+    return (hp.max_power_kw, bld.heat_loss_kw_per_k, bld.thermal_capacity_kwh_per_k)
 
 
 def _building_links(hp: HeatPump, dt: float, n: int) -> np.ndarray:
@@ -117,6 +152,7 @@ class HardwarePlaces:
     export_cols: np.ndarray
     batteries: tuple[_BatteryHardware, ...]
     heat_pumps: tuple[_HeatPumpHardware, ...]
+    pushed: list[Hashable]  # the site's limits the model holds now
 
     @classmethod
     def find(
@@ -142,7 +178,9 @@ class HardwarePlaces:
                 written=_battery_flows(bat, dt, n),
             )
             energy = np.array([col(b.energy_kwh[t]) for t in range(n)], dtype=_I32)
-            batteries.append(_BatteryHardware(charge, discharge, energy, flows))
+            batteries.append(
+                _BatteryHardware(charge, discharge, energy, flows, [_battery_key(bat)])
+            )
         heat_pumps = []
         for hp in problem.heat_pumps:
             b = blocks[hp.name]
@@ -152,22 +190,24 @@ class HardwarePlaces:
                 cols=np.array([col(b.indoor_c[t]) for t in range(n - 1)], dtype=_I32),
                 written=_building_links(hp, dt, n),
             )
-            heat_pumps.append(_HeatPumpHardware(space, links))
+            heat_pumps.append(_HeatPumpHardware(space, links, [_heat_pump_key(hp)]))
         return cls(
             import_cols=site[0],
             export_cols=site[1],
             batteries=tuple(batteries),
             heat_pumps=tuple(heat_pumps),
+            pushed=[(problem.import_limit_kw, problem.export_limit_kw)],
         )
 
     def push(self, highs: Any, problem: Problem, check: Any) -> None:
         """Write ``problem``'s hardware numbers; ``check`` raises on a HiGHS error."""
-        n = len(self.import_cols)
-        zeros = np.zeros(n)
-        top = np.full(n, problem.import_limit_kw)
-        check(highs.changeColsBounds(n, self.import_cols, zeros, top))
-        top = np.full(n, problem.export_limit_kw)
-        check(highs.changeColsBounds(n, self.export_cols, zeros, top))
+        if not _unchanged(self.pushed, (problem.import_limit_kw, problem.export_limit_kw)):
+            n = len(self.import_cols)
+            zeros = np.zeros(n)
+            top = np.full(n, problem.import_limit_kw)
+            check(highs.changeColsBounds(n, self.import_cols, zeros, top))
+            top = np.full(n, problem.export_limit_kw)
+            check(highs.changeColsBounds(n, self.export_cols, zeros, top))
         dt = problem.grid.step_hours
         for places, bat in zip(self.batteries, problem.batteries, strict=True):
             places.push(highs, bat, dt, check)

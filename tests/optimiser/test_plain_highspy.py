@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from benchmarks.bench_overhead import WAYS, run_kind, summarise
+from benchmarks.bench_overhead import WAYS, own_hardware, run_kind, summarise
 from benchmarks.plain_highspy import check_same_objective, solve_plain
 from benchmarks.small_homes import SMALL_HOME_KINDS, small_home, small_replans
 from optimiser import SolverOptions, optimise
@@ -64,3 +64,19 @@ def test_benchmark_compares_every_way() -> None:
     assert set(case["median_ms"]) == set(WAYS)
     assert case["ratios"]["kept_over_plain_cpu_s"] > 0
     assert case["max_objective_diff_over_gap"] <= 1.0
+
+
+@pytest.mark.parametrize("kind", SMALL_HOME_KINDS)
+def test_a_homes_first_plan_through_another_homes_model_is_timed(kind: str) -> None:
+    # home 1 has hardware of its own (own_hardware) and the mix of home 0: its first plan
+    # goes through home 0's kept model, at the plain model's objective
+    cache = ModelCache(max_models=4, keep_after=1)
+    rows = run_kind(kind, 48, homes=2, plans=2, options=OPTIONS, cache=cache)
+    case = summarise(kind, 48, rows)
+    assert case["shared_plans"] == 1
+    assert case["ratios"]["shared_over_plain_cpu_s"] > 0
+    assert case["max_objective_diff_over_gap"] <= 1.0
+    home = small_home(kind, seed=1, n_steps=48)
+    other = own_hardware(home, 1)
+    assets = ("batteries", "evs", "heat_pumps")
+    assert any(getattr(home, a) and getattr(home, a) != getattr(other, a) for a in assets)
