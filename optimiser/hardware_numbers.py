@@ -4,7 +4,7 @@ Homes of one asset mix share a kept model (:mod:`optimiser.model_shape`), so wha
 between two homes' hardware is written into the HiGHS model as numbers, with the same
 floating-point operations, in the same order, as the build and the reader
 (:mod:`optimiser.translate`), so the model equals a fresh translation of the new home bit for
-bit (``tests/optimiser/test_model_cache.py``):
+bit (``tests/optimiser/test_shared_models.py``):
 
 ==========================  ============================================================
 hardware                    where it goes (the components' maths, ``optimiser/components``)

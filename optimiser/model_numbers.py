@@ -27,6 +27,7 @@ power now                 lag's rows (chords, the first rise)
 outdoor temperature,      building rows: right-hand side ``a θ_0 + (1-a) T_out + b gains`` and
 gains, indoor now         the heating column's coefficient ``-b COP_t / f_t``
 comfort band              comfort rows' bounds
+hot-water tank            its step, minimum and shared-power rows (:mod:`optimiser.tank_numbers`)
 ========================  =====================================================================
 
 Every value is computed with the same floating-point operations, in the same order, as the
@@ -55,6 +56,7 @@ from optimiser.hardware_numbers import HardwarePlaces
 from optimiser.highs_backend import HighsModel
 from optimiser.model import BuiltModel
 from optimiser.problem import Problem
+from optimiser.tank_numbers import TankPlaces
 from optimiser.translate import LinearReader
 
 _I32 = np.int32
@@ -91,6 +93,7 @@ class _HeatPumpPlaces:
     space_cols: np.ndarray
     building_rows: np.ndarray
     comfort_rows: np.ndarray
+    tank: TankPlaces | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,11 +132,13 @@ class NumberLocations:
         heat_pumps = []
         for hp in p.heat_pumps:
             b = built.blocks[hp.name]
+            inputs = HeatPumpInputs.of(hp, p.grid, p.outdoor_temperature, p.running_fraction)
             heat_pumps.append(
                 _HeatPumpPlaces(
                     space_cols=np.array([col(b.space_kw[t]) for t in range(n)], dtype=_I32),
                     building_rows=np.array([row(b.building[t]) for t in range(n)], dtype=_I32),
                     comfort_rows=np.array([row(b.comfort[t]) for t in range(n)], dtype=_I32),
+                    tank=None if hp.tank is None else TankPlaces.find(b, hp, inputs, col, row),
                 )
             )
         import_cols = np.array([col(m.import_kw[t]) for t in range(n)], dtype=_I32)
@@ -209,6 +214,8 @@ def _push_heat_pump(highs: Any, places: _HeatPumpPlaces, hp: Any, problem: Probl
     _row_bounds(highs, places.comfort_rows, lo_c, hi_c)
     first = np.array([places.space_cols[0]], dtype=_I32)
     _col_bounds(highs, first, [0.0], [hp.max_power_kw * run[0]])
+    if places.tank is not None:
+        places.tank.push(highs, hp, inp, _check)
 
 
 def _find_penalties(

@@ -15,15 +15,17 @@ model another home of its mix built. The shape keeps:
   whether it may charge from the grid and export (rows they add or remove);
 * each EV's name, whether its charger has a minimum power (binaries), the sessions in the
   horizon and which have a target, and the dispatch lag (its rows);
-* each heat pump's name, whether it modulates and needs binaries; an on/off unit's power,
-  COP curve and building too (its mode rounding reads the unit the model was built with).
+* each heat pump's name, whether it modulates and needs binaries, whether it has a hot-water
+  tank (:mod:`optimiser.tank_numbers`); an on/off unit's power, COP curve and building too
+  (its mode rounding reads the unit the model was built with).
 
 A coefficient that may be 0 for one home and not another (the translator drops zeros) is
 written with HiGHS's ``changeCoeff``, which adds or removes the entry, so zeros do not split
 shapes. Shapes not covered get ``None`` and the planner builds a fresh model: extensions (but
 those that declare ``keeps_model_shape``: hashable, their effect their fields' alone,
 touching no number a re-plan sets), DSR requests, appliances, a hard comfort band, V2G,
-"charge now", a hot-water tank, a battery that starts outside its SoC bounds.
+"charge now", an on/off heat pump with a tank (planned by relax-and-fix), a battery that
+starts outside its SoC bounds.
 """
 
 from __future__ import annotations
@@ -103,10 +105,11 @@ def _ev_shape(ev: ElectricVehicle, problem: Problem) -> Hashable | None:
 
 
 def _heat_pump_shape(hp: HeatPump) -> Hashable | None:
-    if hp.tank is not None:
+    tank = hp.tank
+    if hp.modulating:  # its powers, COP, building and tank are numbers
+        return (hp.name, True, hp.needs_binaries, tank is not None)
+    if tank is not None:  # planned by relax-and-fix (optimiser.relax_and_fix): fresh
         return None
-    if hp.modulating:  # its powers, COP and building are numbers
-        return (hp.name, True, hp.needs_binaries)
     # an on/off unit's rounding (optimiser.components.heat_pump_rounding) reads the unit the
     # model was built with
     bld = hp.building
