@@ -9,6 +9,8 @@ from dataclasses import replace
 import numpy as np
 import pyomo.environ as pyo
 import pytest
+from hypothesis import HealthCheck, assume, given, note, settings
+from hypothesis import strategies as st
 
 from benchmarks.reference_home import reference_home
 from benchmarks.replan_homes import replan, replans
@@ -21,6 +23,7 @@ from optimiser.model_cache import ModelCache, PersistentModel
 from optimiser.model_shape import shape_key
 
 from .test_model_cache import OPTIONS, _assert_same_plan, _lp, _same_lp
+from .test_properties import homes
 
 
 def _other_hardware(problem: Problem, seed: int) -> Problem:
@@ -59,7 +62,7 @@ def _other_hardware(problem: Problem, seed: int) -> Problem:
                 charge_efficiency=float(rng.uniform(0.85, 0.95)),
             ),
         )
-    if problem.heat_pumps:
+    if problem.heat_pumps and problem.heat_pumps[0].modulating:  # an on/off unit's is shape
         hp = problem.heat_pumps[0]
         warmer = float(rng.uniform(-0.5, 0.8))
         cop = CopCurve(outdoor_temperature_c=(-7.0, 2.0, 12.0), cop=(2.0, 2.9 + warmer, 4.2))
@@ -199,3 +202,23 @@ def test_heat_pumps_with_a_tank_keep_their_model(seed: int) -> None:
     assert (cache.misses, cache.hits) == (1, 4)
     on_off = replace(a[0].heat_pumps[0], modulating=False)
     assert shape_key(replace(a[0], heat_pumps=(on_off,))) is None  # relax-and-fix: fresh
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(homes(), st.integers(0, 2**16))
+def test_random_homes_share_a_model_with_other_hardware(home: Problem, seed: int) -> None:
+    """A random home (tests/optimiser/test_properties.py: every asset kind and option), then
+    another home of its mix, then the first again, through one kept model: each plan and
+    pushed model equals a fresh one."""
+    note(f"home = {home!r}, seed = {seed}")
+    other = _other_hardware(home, seed)
+    assume(shape_key(home) is not None and shape_key(home) == shape_key(other))
+    cache = ModelCache(keep_after=1)
+    model = PersistentModel(home, OPTIONS)
+    for problem in (home, other, home):
+        _assert_same_plan(
+            optimise(problem, OPTIONS), optimise(problem, OPTIONS, models=cache), problem
+        )
+        model.prepare(problem, BinarySlots())
+        _same_lp(model, problem, [])
+    assert cache.hits == 2
