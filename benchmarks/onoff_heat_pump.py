@@ -5,7 +5,8 @@ exact solve (issue 27, rough edge 1). Not in ``make bench``: a measurement scrip
     python -m benchmarks.onoff_heat_pump --seeds 0 --exact-s 120    # a 1e-6-gap solve
     python -m benchmarks.onoff_heat_pump --tank-litres 200          # with a hot-water tank
     python -m benchmarks.onoff_heat_pump --tank-litres 0 200        # every seed with a best known
-    python -m benchmarks.onoff_heat_pump --compare   # each seed also without the cumulative rows
+    python -m benchmarks.onoff_heat_pump --compare   # each seed also with every change off
+    python -m benchmarks.onoff_heat_pump --without restart       # a change switched off
 
 Prints one line per seed: wall and CPU time, the plan's status, rounds, objective, HiGHS's gap
 and the objective's distance above the best known plan (:data:`BEST_KNOWN_GBP`), then where the
@@ -22,6 +23,8 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,7 +34,7 @@ import numpy as np
 
 from benchmarks.onoff_diagnosis import BoundTrace, traced_plan
 from benchmarks.reference_home import reference_home
-from optimiser import HotWaterTank, Problem
+from optimiser import HotWaterTank, Problem, round_solver
 from optimiser.components import heat_pump_cumulative
 from optimiser.highs_backend import SolverOptions
 
@@ -81,21 +84,38 @@ def _commit() -> str:
     return out.stdout.strip() or "unknown"
 
 
+CHANGES = ("rows", "restart")
+"""Issue 27's changes that ``--without`` switches off: the cumulative heat rows
+(:mod:`optimiser.components.heat_pump_cumulative`) and HiGHS's restarts in an on/off model's
+branch and bound (``round_solver.ON_OFF_HIGHS_OPTIONS``)."""
+
+
+@contextmanager
+def _switched_off(without: frozenset[str]) -> Iterator[None]:
+    """The code with the changes named in ``without`` switched off (the code before them)."""
+    with ExitStack() as stack:
+        if "rows" in without:
+            stack.enter_context(mock.patch.object(heat_pump_cumulative, "ENABLED", False))
+        if "restart" in without:
+            stack.enter_context(mock.patch.object(round_solver, "ON_OFF_HIGHS_OPTIONS", ()))
+        yield
+
+
 def run_seed(
-    seed: int, tank_litres: float, options: SolverOptions, *, cumulative_rows: bool = True
+    seed: int, tank_litres: float, options: SolverOptions, without: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
-    """Plan one seed's home, print its line and return its figures; ``cumulative_rows``
-    false: without :mod:`optimiser.components.heat_pump_cumulative`'s rows (the code before)."""
+    """Plan one seed's home, print its line and return its figures; ``without``: the changes
+    (:data:`CHANGES`) switched off."""
     problem = on_off_home(seed, tank_litres)
     load = os.getloadavg()[0]
     t0, cpu0 = time.perf_counter(), time.process_time()
-    with mock.patch.object(heat_pump_cumulative, "ENABLED", cumulative_rows):
+    with _switched_off(without):
         plan, trace = traced_plan(problem, options)
     wall_s, cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
     r = plan.solver
     best = BEST_KNOWN_GBP.get(tank_litres, {}).get(seed, float("nan"))
     print(
-        f"{'' if cumulative_rows else 'without cumulative rows: '}seed {seed}: "
+        f"{'without ' + '+'.join(sorted(without)) + ': ' if without else ''}seed {seed}: "
         f"wall {wall_s:6.2f} s cpu {cpu_s:5.2f} s (budget "
         f"{options.time_limit_s:g} s) {r.status.value} rounds {r.rounds} objective "
         f"{r.objective_gbp:.6f} ({r.objective_gbp / best - 1:+.3%} of the best known) "
@@ -105,7 +125,7 @@ def run_seed(
     _print_trace(trace, best)
     return {
         "seed": seed,
-        "cumulative_rows": cumulative_rows,
+        "without": sorted(without),
         "tank_litres": tank_litres,
         "wall_s": wall_s,
         "cpu_s": cpu_s,
@@ -140,21 +160,21 @@ def main() -> None:
     parser.add_argument(
         "--tank-litres", type=float, nargs="+", default=[0.0], help="0: no tank; else a tank"
     )
+    parser.add_argument("--without", nargs="*", default=[], choices=CHANGES)
     parser.add_argument(
-        "--compare",
-        action="store_true",
-        help="each seed also without the cumulative rows, interleaved (before and after)",
+        "--compare", action="store_true", help="each seed also without every change, interleaved"
     )
     args = parser.parse_args()
     options = SolverOptions(time_limit_s=args.time_limit_s)
     if args.exact_s:
         options = SolverOptions(time_limit_s=args.exact_s, mip_rel_gap=1e-6, mip_abs_gap=1e-9)
-    variants = (True, False) if args.compare else (True,)
+    without = frozenset(args.without)
+    variants = (without, frozenset(CHANGES)) if args.compare else (without,)
     rows = [
-        run_seed(seed, tank, options, cumulative_rows=rows_on)
+        run_seed(seed, tank, options, off)
         for tank in args.tank_litres
         for seed in (args.seeds or sorted(BEST_KNOWN_GBP.get(tank, {0: 0.0})))
-        for rows_on in variants
+        for off in variants
     ]
     RESULTS.mkdir(exist_ok=True)
     out = {"commit": _commit(), "time_limit_s": options.time_limit_s, "seeds": rows}
