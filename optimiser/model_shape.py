@@ -14,7 +14,8 @@ model another home of its mix built. The shape keeps:
 * each battery's name, whether it has a terminal target, whether its end value is costed,
   whether it may charge from the grid and export (rows they add or remove);
 * each EV's name, whether its charger has a minimum power (binaries), the sessions in the
-  horizon and which have a target, and the dispatch lag (its rows);
+  horizon and which have a target, and the dispatch lag's rows (on or off, its chords, the
+  longest delay's columns; the delays and the ramp are numbers);
 * each heat pump's name, whether it modulates and needs binaries, whether it has a hot-water
   tank (:mod:`optimiser.tank_numbers`); an on/off unit's power, COP curve and building too
   (its mode rounding reads the unit the model was built with).
@@ -33,7 +34,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 
 from optimiser.components.battery import Battery
-from optimiser.components.ev_dense import dense_form
+from optimiser.components.ev_dense import chord_rows, dense_form, has_longest_losses
+from optimiser.components.ev_dispatch_lag import EvDispatchLag
 from optimiser.components.ev_spec import ElectricVehicle, session_windows
 from optimiser.components.heat_pump_spec import HeatPump
 from optimiser.context import ModelExtension
@@ -56,7 +58,7 @@ def shape_key(problem: Problem, extensions: Sequence[ModelExtension] = ()) -> Ha
         grid.n_steps,
         grid.step_minutes,
         problem.penalties,
-        problem.ev_dispatch_lag,
+        _lag_shape(problem.ev_dispatch_lag) if problem.evs else None,
         cover,
         tuple(pv.name for pv in problem.pv),
         # each hashable, its effect its fields' alone; a slot penalty's slots are numbers
@@ -78,6 +80,13 @@ def shape_key(problem: Problem, extensions: Sequence[ModelExtension] = ()) -> Ha
     return key
 
 
+def _lag_shape(lag: EvDispatchLag) -> Hashable:
+    """The dispatch lag's rows (:mod:`optimiser.components.ev_dense`): whether it is on, the
+    chords a loss column has, whether the longest delay has columns of its own; its delays
+    and ramp are the chords' numbers (:mod:`optimiser.ev_numbers`)."""
+    return (lag.active, chord_rows(lag), has_longest_losses(lag))
+
+
 def _battery_shape(bat: Battery) -> Hashable | None:
     """A battery's part: its hardware is numbers (:mod:`optimiser.hardware_numbers`)."""
     if bat.starts_outside_bounds:
@@ -94,7 +103,7 @@ def _battery_shape(bat: Battery) -> Hashable | None:
 def _ev_shape(ev: ElectricVehicle, problem: Problem) -> Hashable | None:
     """The EV's part of the shape: in the dense form (:mod:`optimiser.components.ev_dense`)
     the sessions' slots are numbers, so only how many sessions overlap the horizon and which
-    have a target decide the structure (the dispatch lag's parameters are the problem's)."""
+    have a target decide the structure (the dispatch lag's part is the problem's)."""
     if not dense_form(ev):
         return None
     return (

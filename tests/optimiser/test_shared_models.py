@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from benchmarks.reference_home import reference_home
 from benchmarks.replan_homes import replan, replans
-from optimiser import HotWaterTank, Problem, optimise
+from optimiser import EvDispatchLag, HotWaterTank, Problem, optimise
 from optimiser.components.cop import CopCurve
 from optimiser.context import BinarySlots
 from optimiser.highs_backend import HighsModel
@@ -222,3 +222,35 @@ def test_random_homes_share_a_model_with_other_hardware(home: Problem, seed: int
         model.prepare(problem, BinarySlots())
         _same_lp(model, problem, [])
     assert cache.hits == 2
+
+
+@pytest.mark.parametrize(
+    "lags",
+    [
+        (
+            EvDispatchLag(rise_delay_s=300.0, ramp_kw_per_min=2.0, longest_delay_s=600.0),
+            EvDispatchLag(rise_delay_s=200.0, ramp_kw_per_min=3.5, longest_delay_s=450.0),
+        ),
+        (EvDispatchLag(rise_delay_s=300.0), EvDispatchLag(rise_delay_s=90.0)),
+    ],
+)
+def test_dispatch_lags_of_one_structure_share_a_model(
+    lags: tuple[EvDispatchLag, EvDispatchLag],
+) -> None:
+    """Two services' lags with the same rows (chords, longest-delay columns) and other delays
+    and ramps: the EV home's plans with either go through one kept model, equal to fresh
+    plans and translations (the lag's parameters were the shape)."""
+    plans = replans(0, 4, 48, reference=True)
+    sequence = [_paid(replace(p, ev_dispatch_lag=lags[k % 2])) for k, p in enumerate(plans)]
+    assert len({shape_key(p) for p in sequence}) == 1
+    cache = ModelCache(keep_after=1)
+    model = PersistentModel(sequence[0], OPTIONS)
+    for problem in sequence:
+        _assert_same_plan(
+            optimise(problem, OPTIONS), optimise(problem, OPTIONS, models=cache), problem
+        )
+        model.prepare(problem, BinarySlots())
+        _same_lp(model, problem, [])
+    assert (cache.misses, cache.hits) == (1, 3)
+    off = replace(sequence[0], ev_dispatch_lag=EvDispatchLag())
+    assert shape_key(off) != shape_key(sequence[0])  # no rise rows at all
