@@ -5,7 +5,9 @@ are implied by the model: the optimum is the same with and without them (issue 2
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
+import numpy as np
 import pytest
 
 from benchmarks.reference_home import reference_home
@@ -51,6 +53,23 @@ def test_the_rows_keep_the_optimum(seed: int, hard: bool) -> None:
     indoor_c = 20.5 if hard else 19.0  # a hard band held from the start
     problem = replace(small_on_off_home(seed, indoor_c=indoor_c), hard_comfort=hard)
     assert rows_of(problem) > 10  # the floor asks for heat in most slots
+    with_rows = exact_objective(problem, rows=True)
+    assert with_rows == pytest.approx(exact_objective(problem, rows=False), rel=1e-6, abs=1e-6)
+
+
+def test_the_rows_keep_the_optimum_of_a_partial_first_slot_with_free_gains() -> None:
+    """A plan made 20 minutes into its first slot (the unit runs a third of it, its heat flow
+    while running the full one) in a building with solar and internal gains."""
+    problem = small_on_off_home(1, indoor_c=19.0)
+    gains = np.where(np.arange(48) % 48 < 8, 1.5, 0.2)
+    pumps = tuple(
+        replace(hp, building=replace(hp.building, solar_gain_kw=gains, internal_gain_kw=0.3))
+        for hp in problem.heat_pumps
+    )
+    start = problem.grid.start_utc + timedelta(minutes=20)
+    problem = replace(problem, heat_pumps=pumps, plan_start_utc=start)
+    assert problem.running_fraction[0] == pytest.approx(1 / 3)
+    assert rows_of(problem) > 10
     with_rows = exact_objective(problem, rows=True)
     assert with_rows == pytest.approx(exact_objective(problem, rows=False), rel=1e-6, abs=1e-6)
 
