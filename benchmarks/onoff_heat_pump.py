@@ -7,6 +7,7 @@ exact solve (issue 27, rough edge 1). Not in ``make bench``: a measurement scrip
     python -m benchmarks.onoff_heat_pump --tank-litres 0 200        # every seed with a best known
     python -m benchmarks.onoff_heat_pump --compare   # each seed also with every change off
     python -m benchmarks.onoff_heat_pump --without restart       # a change switched off
+    python -m benchmarks.onoff_heat_pump --min-run-minutes 60 --min-off-minutes 60   # option
 
 Prints one line per seed: wall and CPU time, the plan's status, rounds, objective, HiGHS's gap
 and the objective's distance above the best known plan (:data:`BEST_KNOWN_GBP`), then where the
@@ -61,17 +62,23 @@ planner's 10 s runs (seeds 4 and 6: relax and fix's 24-slot pass; seed 3: with t
 heat rows, 0.02 % below the 7.211039 known before), not proved."""
 
 
-def on_off_home(seed: int, tank_litres: float = 0.0) -> Problem:
+def on_off_home(
+    seed: int, tank_litres: float = 0.0, min_minutes: tuple[float, float] = (0.0, 0.0)
+) -> Problem:
     """The reference home of ``seed`` with its heat pump set to on/off (non-modulating); with
     ``tank_litres``, it also heats a hot-water tank (50 C at the start, 3 kW drawn for an hour
-    at 19:00 and 07:00)."""
+    at 19:00 and 07:00); ``min_minutes``: its minimum run and pause [min] (0: none)."""
     problem = reference_home(seed)
     tank = None
     if tank_litres:
         draw = np.zeros(problem.grid.n_steps)
         draw[[14, 15, 38, 39, 62, 63, 86, 87]] = 3.0  # 19:00 and 07:00 from a noon start
         tank = HotWaterTank(volume_litres=tank_litres, initial_temperature_c=50.0, draw_kw=draw)
-    pumps = tuple(replace(hp, modulating=False, tank=tank) for hp in problem.heat_pumps)
+    run, pause = min_minutes
+    pumps = tuple(
+        replace(hp, modulating=False, tank=tank, min_run_minutes=run, min_off_minutes=pause)
+        for hp in problem.heat_pumps
+    )
     return replace(problem, heat_pumps=pumps)
 
 
@@ -103,11 +110,16 @@ def _switched_off(without: frozenset[str]) -> Iterator[None]:
 
 
 def run_seed(
-    seed: int, tank_litres: float, options: SolverOptions, without: frozenset[str] = frozenset()
+    seed: int,
+    tank_litres: float,
+    options: SolverOptions,
+    without: frozenset[str] = frozenset(),
+    min_minutes: tuple[float, float] = (0.0, 0.0),
 ) -> dict[str, Any]:
     """Plan one seed's home, print its line and return its figures; ``without``: the changes
-    (:data:`CHANGES`) switched off."""
-    problem = on_off_home(seed, tank_litres)
+    (:data:`CHANGES`) switched off; ``min_minutes``: the unit's minimum run and pause (another
+    problem: its distance from the best known is the option's cost)."""
+    problem = on_off_home(seed, tank_litres, min_minutes)
     load = os.getloadavg()[0]
     t0, cpu0 = time.perf_counter(), time.process_time()
     with _switched_off(without):
@@ -127,6 +139,8 @@ def run_seed(
     return {
         "seed": seed,
         "without": sorted(without),
+        "min_run_minutes": min_minutes[0],
+        "min_off_minutes": min_minutes[1],
         "tank_litres": tank_litres,
         "wall_s": wall_s,
         "cpu_s": cpu_s,
@@ -162,6 +176,8 @@ def main() -> None:
         "--tank-litres", type=float, nargs="+", default=[0.0], help="0: no tank; else a tank"
     )
     parser.add_argument("--without", nargs="*", default=[], choices=CHANGES)
+    parser.add_argument("--min-run-minutes", type=float, default=0.0, help="option: off=0")
+    parser.add_argument("--min-off-minutes", type=float, default=0.0, help="option: off=0")
     parser.add_argument(
         "--compare", action="store_true", help="each seed also without every change, interleaved"
     )
@@ -172,7 +188,7 @@ def main() -> None:
     without = frozenset(args.without)
     variants = (without, frozenset(CHANGES)) if args.compare else (without,)
     rows = [
-        run_seed(seed, tank, options, off)
+        run_seed(seed, tank, options, off, (args.min_run_minutes, args.min_off_minutes))
         for tank in args.tank_litres
         for seed in (args.seeds or sorted(BEST_KNOWN_GBP.get(tank, {0: 0.0})))
         for off in variants

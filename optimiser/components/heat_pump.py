@@ -43,6 +43,7 @@ from kernel.timegrid import TimeGrid
 from optimiser.asset_kind import AssetKind
 from optimiser.checks import FloatArray
 from optimiser.components.heat_pump_cumulative import add_cumulative_rows
+from optimiser.components.heat_pump_min_times import add_min_time_rows
 from optimiser.components.heat_pump_reasons import add_comfort_violations
 from optimiser.components.heat_pump_rounding import on_off_rounding
 from optimiser.components.heat_pump_spec import (
@@ -124,10 +125,7 @@ def add_heat_pump_block(
             b.min_power = pyo.Constraint(ctx.time_set)
             b.max_power = pyo.Constraint(ctx.time_set)
         else:
-            b.on_off = pyo.Constraint(ctx.time_set)
-            b.cumulative = pyo.Constraint(ctx.time_set, doc="the chain from θ0 in one row [K]")
-            rounding = on_off_rounding(ctx, hp, b)
-            ctx.register_on_off(hp.binary_key, rounding, relax_and_fix=hp.tank is not None)
+            _declare_on_off(ctx, hp, b)
 
         def add_on_binaries(new: list[int]) -> None:
             running = ctx.problem.running_fraction  # now (a persistent model's next problem)
@@ -143,12 +141,25 @@ def add_heat_pump_block(
                     b.on_off[t] = total[t] == now.max_power_kw * share * u
             if not hp.modulating:  # its binaries up to a slot make that slot's row
                 add_cumulative_rows(ctx, hp, b)
+                add_min_time_rows(ctx, hp, b)
 
         ctx.register_binaries(hp.binary_key, add_on_binaries)
     for t in slots:
         ctx.add_consumption(t, total[t])
     ctx.add_flexible_load(hp.name, b.space_kw, tuple(slots))
     return b
+
+
+def _declare_on_off(ctx: ModelContext, hp: HeatPump, b: pyo.Block) -> None:
+    """An on/off unit's rows, empty until its binary adder fills them, and its rounding."""
+    b.on_off = pyo.Constraint(ctx.time_set)
+    b.cumulative = pyo.Constraint(ctx.time_set, doc="the chain from θ0 in one row [K]")
+    b.start = pyo.Var(ctx.time_set, bounds=(0.0, 1.0), dense=False, doc="1 = starts")
+    b.start_row = pyo.Constraint(ctx.time_set)  # minimum run and off times (option)
+    b.min_run = pyo.Constraint(ctx.time_set)
+    b.min_off = pyo.Constraint(ctx.time_set)
+    rounding = on_off_rounding(ctx, hp, b)
+    ctx.register_on_off(hp.binary_key, rounding, relax_and_fix=hp.tank is not None)
 
 
 def _add_tank(

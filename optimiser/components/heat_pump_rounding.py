@@ -18,6 +18,7 @@ import math
 import numpy as np
 import pyomo.environ as pyo
 
+from optimiser.components.heat_pump_min_times import hold_min_times, min_time_slots
 from optimiser.components.heat_pump_spec import HeatPump, HeatPumpInputs
 from optimiser.context import ModelContext, ModeRounding
 
@@ -38,8 +39,11 @@ def on_off_rounding(ctx: ModelContext, hp: HeatPump, block: pyo.Block) -> ModeRo
         t_out = problem.outdoor_temperature
         inp = HeatPumpInputs.of(hp, problem.grid, t_out, problem.running_fraction)
         if tank is not None:
-            return tracking_modes_with_tank(hp, inp, t_out, (target, tank))
-        return tracking_modes(hp, inp, t_out, target)
+            modes = tracking_modes_with_tank(hp, inp, t_out, (target, tank))
+        else:
+            modes = tracking_modes(hp, inp, t_out, target)
+        now = next((x for x in problem.heat_pumps if x.name == hp.name), hp)
+        return hold_min_times(modes, *min_time_slots(now, problem.grid))
 
     return rounding
 

@@ -75,6 +75,9 @@ class HeatPump:
         tank: optional hot-water tank.
         tank_cop: COP model for the tank; default: the hplib model at the tank's flow
             temperature, or ``cop`` minus 1 for a curve.
+        min_run_minutes, min_off_minutes: an on/off unit's shortest run and pause [min]
+            (0 = none), as a compressor's controller enforces them; rounded up to whole
+            slots (:mod:`optimiser.components.heat_pump_min_times`).
     """
 
     name: str = "Heat pump"
@@ -87,12 +90,15 @@ class HeatPump:
     comfort_max_c: SeriesLike = 23.0
     tank: HotWaterTank | None = None
     tank_cop: CopModel | None = None
+    min_run_minutes: float = 0.0
+    min_off_minutes: float = 0.0
 
     def checked(self, grid: TimeGrid, where: str) -> HeatPump:
         n = grid.n_steps
         number(f"{where}.max_power_kw", self.max_power_kw, minimum=0, strict_minimum=True)
         number(f"{where}.min_power_kw", self.min_power_kw, minimum=0, maximum=self.max_power_kw)
         self.cop.check(f"{where}.cop")
+        self._check_min_times(where)
         bld = self.building
         number(
             f"{where}.building.heat_loss_kw_per_k",
@@ -164,7 +170,18 @@ class HeatPump:
             comfort_max_c=hi,
             tank=tank,
             tank_cop=self.tank_cop,
+            min_run_minutes=self.min_run_minutes,
+            min_off_minutes=self.min_off_minutes,
         )
+
+    def _check_min_times(self, where: str) -> None:
+        """Minimum run and off times: >= 0, and on an on/off unit only."""
+        for field_name in ("min_run_minutes", "min_off_minutes"):
+            minutes = number(f"{where}.{field_name}", getattr(self, field_name), minimum=0)
+            if minutes > 0 and self.modulating:
+                raise ProblemError(
+                    f"{where}.{field_name}", "is for an on/off unit (modulating=False) only"
+                )
 
     @property
     def binary_key(self) -> str:
