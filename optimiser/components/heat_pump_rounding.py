@@ -28,21 +28,22 @@ TRACK_TOL_K = 1e-6
 
 def on_off_rounding(ctx: ModelContext, hp: HeatPump, block: pyo.Block) -> ModeRounding:
     """The rounding of ``hp``'s on/off modes from the solution loaded in ``block``; reads the
-    problem when called (a persistent model's problem changes between plans)."""
+    problem, and the unit in it, when called: a persistent model's problem changes between
+    plans, and the unit it was built with holds the first plan's temperatures and gains."""
 
     def rounding() -> dict[int, float]:
-        target = _values(block.indoor_c, ctx.time_set)
-        tank = _values(block.tank_c, ctx.time_set) if hp.tank is not None else None
-        if target is None or (hp.tank is not None and tank is None):
-            return {}  # before any solve
         problem = ctx.problem
-        t_out = problem.outdoor_temperature
-        inp = HeatPumpInputs.of(hp, problem.grid, t_out, problem.running_fraction)
-        if tank is not None:
-            modes = tracking_modes_with_tank(hp, inp, t_out, (target, tank))
-        else:
-            modes = tracking_modes(hp, inp, t_out, target)
         now = next((x for x in problem.heat_pumps if x.name == hp.name), hp)
+        target = _values(block.indoor_c, ctx.time_set)
+        tank = _values(block.tank_c, ctx.time_set) if now.tank is not None else None
+        if target is None or (now.tank is not None and tank is None):
+            return {}  # before any solve
+        t_out = problem.outdoor_temperature
+        inp = HeatPumpInputs.of(now, problem.grid, t_out, problem.running_fraction)
+        if tank is not None:
+            modes = tracking_modes_with_tank(now, inp, t_out, (target, tank))
+        else:
+            modes = tracking_modes(now, inp, t_out, target)
         return hold_min_times(modes, *min_time_slots(now, problem.grid))
 
     return rounding

@@ -208,3 +208,20 @@ def test_the_planner_runs_both_relax_and_fix_passes(monkeypatch):
     plan = optimise(tank_day(1), SolverOptions(time_limit_s=30.0))
     assert passes == [12, 24]
     assert plan.solver.objective_gbp == pytest.approx(OPTIMUM_TANK_DAY_1_GBP, rel=1e-3)
+
+
+def test_a_kept_models_rounding_reads_the_next_problems_unit():
+    """A kept model (optimiser.model_cache) is built with its first plan's unit; its rounding
+    for a later plan tracks from that plan's measured temperature, not the first one's."""
+    first = on_off_day(1)
+    built, hm = full_model(first, SolverOptions())
+    hm.solve_relaxation(10.0)
+    (rounding,) = built.context.on_off_roundings.values()
+    hp = first.heat_pumps[0]
+    colder = replace(hp, building=replace(hp.building, initial_indoor_temperature_c=15.0))
+    later = replace(first, heat_pumps=(colder,))
+    before = rounding()
+    built.context.problem = later  # as PersistentModel.prepare does
+    after = rounding()
+    assert sum(after.values()) > sum(before.values())  # 15 C at the start: it runs sooner
+    assert after[0] == 1.0
