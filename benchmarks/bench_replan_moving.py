@@ -24,6 +24,7 @@ import os
 import statistics
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -142,16 +143,32 @@ def _print(result: dict[str, Any]) -> None:
         if "fresh_cpu_median_ms" in part:
             line += f"; every plan's fresh CPU median {part['fresh_cpu_median_ms']:.1f} ms"
         print(line)
+    print_agreement(result)
+
+
+def print_agreement(result: dict[str, Any]) -> None:
+    """The line both cohort benchmarks end with: the kept path's plans against fresh ones."""
     print(
         f"all same status: {result['all_same_status']}; largest objective difference "
         f"{result['max_objective_diff_over_gap']:.2f} x the gap"
     )
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def cohort_main(
+    argv: list[str] | None,
+    *,
+    run: Callable[[int, int, int], dict[str, Any]],
+    show: Callable[[dict[str, Any]], None],
+    default_slots: int,
+    out_name: str,
+    doc: str,
+) -> dict[str, Any]:
+    """The command line of a benchmark over the fleet cohort's homes at consecutive slots
+    (this one and ``bench_shared_shapes``): parse, ``run(homes, slots, seed)``, print with
+    ``show`` and the load average, write ``results/out_name``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--homes", type=int, default=40)
-    parser.add_argument("--slots", type=int, default=4, help="consecutive slots (>= 1)")
+    parser.add_argument("--slots", type=int, default=default_slots, help="consecutive slots (>= 1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--results", type=Path, default=RESULTS, help="directory for the JSON")
     args = parser.parse_args(argv)
@@ -160,13 +177,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     load_start = os.getloadavg()
     result = run(args.homes, args.slots, args.seed)
     result["load_average"] = [load_start, os.getloadavg()]
-    _print(result)
+    show(result)
     print(f"load average at start {load_start[0]:.2f}, at end {os.getloadavg()[0]:.2f}")
     args.results.mkdir(parents=True, exist_ok=True)
-    out = args.results / "replan_moving.json"
+    out = args.results / out_name
     out.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
     print(f"wrote {out}")
     return result
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    return cohort_main(
+        argv, run=run, show=_print, default_slots=4, out_name="replan_moving.json", doc=__doc__
+    )
 
 
 if __name__ == "__main__":

@@ -17,16 +17,13 @@ compare the ratios.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import statistics
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_replan_moving import START, _plan_both
+from benchmarks.bench_replan_moving import START, _plan_both, cohort_main, print_agreement
 from benchmarks.fleet_plan_outcomes import home_problem
 from hems.market import ReplayedMarket
 from hems.settings import Settings
@@ -110,31 +107,13 @@ def _print(result: dict[str, Any]) -> None:
                 f"fresh {c['fresh_median_ms']:.1f} ms, kept/fresh (sums) "
                 f"{c['kept_over_fresh_total']:.2f}"
             )
-    print(
-        f"all same status: {result['all_same_status']}; largest objective difference "
-        f"{result['max_objective_diff_over_gap']:.2f} x the gap"
-    )
+    print_agreement(result)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--homes", type=int, default=40)
-    parser.add_argument("--slots", type=int, default=3, help="consecutive slots (>= 1)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--results", type=Path, default=RESULTS, help="directory for the JSON")
-    args = parser.parse_args(argv)
-    if args.homes < 1 or args.slots < 1 or args.seed < 0:
-        parser.error("--homes and --slots >= 1 and --seed >= 0, please")
-    load_start = os.getloadavg()
-    result = run(args.homes, args.slots, args.seed)
-    result["load_average"] = [load_start, os.getloadavg()]
-    _print(result)
-    print(f"load average at start {load_start[0]:.2f}, at end {os.getloadavg()[0]:.2f}")
-    args.results.mkdir(parents=True, exist_ok=True)
-    out = args.results / "shared_shapes.json"
-    out.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
-    print(f"wrote {out}")
-    return result
+    return cohort_main(
+        argv, run=run, show=_print, default_slots=3, out_name="shared_shapes.json", doc=__doc__
+    )
 
 
 if __name__ == "__main__":
