@@ -100,15 +100,7 @@ def test_homes_of_one_mix_share_a_kept_model(seed: int) -> None:
     b = [_other_hardware(replan(a[0], rng), 1000 + seed) for _ in range(3)]
     sequence = [_paid(p) for p in (a[0], a[1], b[0], a[2], b[1], b[2])]
     assert len({shape_key(p) for p in sequence}) == 1
-    cache = ModelCache(keep_after=1)
-    model = PersistentModel(a[0], OPTIONS)
-    for problem in sequence:
-        _assert_same_plan(
-            optimise(problem, OPTIONS), optimise(problem, OPTIONS, models=cache), problem
-        )
-        model.prepare(problem, BinarySlots())
-        _same_lp(model, problem, [])
-    assert (cache.misses, cache.hits) == (1, 5)
+    assert _through_one_model(sequence) == (1, 5)
 
 
 def _lp_by_name(model: HighsModel, built: object) -> dict[str, dict[object, float]]:
@@ -191,15 +183,7 @@ def test_heat_pumps_with_a_tank_keep_their_model(seed: int) -> None:
     b = [_with_tank(_other_hardware(replan(a[0], rng), 99), 500 + k) for k in range(2)]
     sequence = [_paid(p) for p in (a[0], a[1], b[0], a[2], b[1])]
     assert len({shape_key(p) for p in sequence}) == 1
-    cache = ModelCache(keep_after=1)
-    model = PersistentModel(sequence[0], OPTIONS)
-    for problem in sequence:
-        _assert_same_plan(
-            optimise(problem, OPTIONS), optimise(problem, OPTIONS, models=cache), problem
-        )
-        model.prepare(problem, BinarySlots())
-        _same_lp(model, problem, [])
-    assert (cache.misses, cache.hits) == (1, 4)
+    assert _through_one_model(sequence) == (1, 4)
     on_off = replace(a[0].heat_pumps[0], modulating=False)
     assert shape_key(replace(a[0], heat_pumps=(on_off,))) is None  # relax-and-fix: fresh
 
@@ -254,3 +238,17 @@ def test_dispatch_lags_of_one_structure_share_a_model(
     assert (cache.misses, cache.hits) == (1, 3)
     off = replace(sequence[0], ev_dispatch_lag=EvDispatchLag())
     assert shape_key(off) != shape_key(sequence[0])  # no rise rows at all
+
+
+def _through_one_model(sequence: list[Problem]) -> tuple[int, int]:
+    """Plan ``sequence`` fresh and through one cache (kept from the first plan), each plan and
+    pushed model equal to a fresh one; returns the cache's (misses, hits)."""
+    cache = ModelCache(keep_after=1)
+    model = PersistentModel(sequence[0], OPTIONS)
+    for problem in sequence:
+        _assert_same_plan(
+            optimise(problem, OPTIONS), optimise(problem, OPTIONS, models=cache), problem
+        )
+        model.prepare(problem, BinarySlots())
+        _same_lp(model, problem, [])
+    return cache.misses, cache.hits
