@@ -108,6 +108,8 @@ def capped_spec(spec: DeviceSpec, caps: DeviceCapabilities | None) -> DeviceSpec
             update[field] = _planned(getattr(spec, field), reported)
     if isinstance(spec, EvChargerSpec) and "max_charge_kw" in update:
         update["min_charge_kw"] = min(spec.min_charge_kw, update["max_charge_kw"])
+    if isinstance(spec, HeatPumpSpec) and "max_power_kw" in update:
+        update["min_power_kw"] = min(spec.min_power_kw, update["max_power_kw"])
     return spec.model_copy(update=update) if update else spec
 
 

@@ -335,6 +335,10 @@ def _heat_pump(
     return HeatPump(
         name=d.name,
         max_power_kw=d.max_power_kw,
+        min_power_kw=d.min_power_kw,
+        modulating=d.modulating,
+        min_run_minutes=d.min_run_minutes,
+        min_off_minutes=d.min_off_minutes,
         cop=HplibCop(p1=d.hplib_p1, p2=d.hplib_p2, p3=d.hplib_p3, p4=d.hplib_p4),
         building=Building(
             heat_loss_kw_per_k=d.heat_loss_kw_per_k,

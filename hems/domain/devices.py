@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from hems.domain.base import DomainModel
 
@@ -64,10 +64,18 @@ class EvChargerSpec(_Spec):
 class HeatPumpSpec(_Spec):
     """An air-to-water heat pump and the building it heats (first-order 1R1C model).
 
-    COP follows the hplib parameters p1-p4 (defaults: the demo's Advantix unit)."""
+    COP follows the hplib parameters p1-p4 (defaults: the demo's Advantix unit). A modulating
+    unit runs anywhere from ``min_power_kw`` to ``max_power_kw`` (0: down to off); an on/off
+    unit (``modulating`` False) runs at ``max_power_kw`` or not at all, and its controller may
+    hold each run and pause for ``min_run_minutes`` / ``min_off_minutes`` (0: none), which
+    the plan then keeps too. The defaults are what specs stored before these fields meant."""
 
     kind: Literal[DeviceKind.HEAT_PUMP] = DeviceKind.HEAT_PUMP
     max_power_kw: float = Field(gt=0, le=20)
+    min_power_kw: float = Field(default=0.0, ge=0, le=20)
+    modulating: bool = True
+    min_run_minutes: float = Field(default=0.0, ge=0, le=240)
+    min_off_minutes: float = Field(default=0.0, ge=0, le=240)
     heat_loss_kw_per_k: float = Field(gt=0, le=2)
     thermal_capacity_kwh_per_k: float = Field(gt=0, le=200)
     internal_gain_kw: float = Field(default=0.3, ge=0, le=5)
@@ -75,6 +83,23 @@ class HeatPumpSpec(_Spec):
     hplib_p2: float = -0.042594098129816
     hplib_p3: float = 4.862191860731595
     hplib_p4: float = 40.502337728959205
+
+    # field validators (not a model validator) so that a refusal names its field; each reads
+    # the fields declared before it
+    @field_validator("min_power_kw")
+    @classmethod
+    def _min_power(cls, value: float, info: ValidationInfo) -> float:
+        max_power_kw = info.data.get("max_power_kw")
+        if max_power_kw is not None and value > max_power_kw:
+            raise ValueError(f"must not exceed max_power_kw ({max_power_kw} kW)")
+        return value
+
+    @field_validator("min_run_minutes", "min_off_minutes")
+    @classmethod
+    def _on_off_only(cls, value: float, info: ValidationInfo) -> float:
+        if value > 0 and info.data.get("modulating", True):
+            raise ValueError("is for an on/off unit (modulating false) only")
+        return value
 
 
 DeviceSpec = Annotated[

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from hems.cli_devices import mismatch_line
 from hems.device_capabilities import capped_spec, mismatches
 from hems.domain.connections import DeviceSettings, HomeDevices, ModbusConnection
-from hems.domain.devices import BatterySpec, EvChargerSpec, PvSpec
+from hems.domain.devices import BatterySpec, EvChargerSpec, HeatPumpSpec, PvSpec
 from hems.problem_builder import build_problem
 from hems.runtime import build_runtime, start_devices, stop_devices
 from hems.settings import Settings
@@ -106,6 +106,19 @@ def test_an_ev_charger_s_minimum_stays_below_its_reported_maximum_and_pv_gets_a_
     (m,) = mismatches(pv, DeviceCapabilities(max_power_kw=3.68))
     assert (m.entered, m.planned) == (None, 3.68)
     assert mismatch_line("PV", m.model_dump()).startswith("PV: inverter limit not entered")
+
+
+def test_a_heat_pump_s_minimum_power_stays_below_its_reported_maximum():
+    hp = HeatPumpSpec(
+        name="HP",
+        max_power_kw=3.0,
+        min_power_kw=1.0,
+        heat_loss_kw_per_k=0.2,
+        thermal_capacity_kwh_per_k=9.0,
+    )
+    planned = capped_spec(hp, DeviceCapabilities(max_power_kw=0.8))
+    assert isinstance(planned, HeatPumpSpec)
+    assert (planned.min_power_kw, planned.max_power_kw) == (0.8, 0.8)
 
 
 def test_the_consumer_sees_the_mismatch_on_the_today_page_and_in_the_api(client, demo):

@@ -9,6 +9,7 @@ import pytest
 
 from hems.demo import demo_home_spec
 from hems.dispatch import planned_powers
+from hems.domain.devices import HeatPumpSpec
 from hems.domain.preferences import Departure, NextTrip, Preferences, Weekday
 from hems.market import BASE_LOAD_P90, ReplayedMarket
 from hems.problem_builder import (
@@ -22,7 +23,7 @@ from hems.problem_builder import (
 from hems.settings import Settings
 from hems.slot_setpoints import Safeguards
 from kernel.devices import DeviceCapabilities, DeviceState
-from optimiser import EvDispatchLag, TimeGrid, Wish, optimise
+from optimiser import EvDispatchLag, PlanStatus, TimeGrid, Wish, optimise
 
 from .conftest import MONDAY_5PM
 
@@ -222,3 +223,54 @@ def test_the_load_s_p90_is_planned_on_only_with_a_cover_and_a_market_that_gives_
     assert on.base_load[on.dear_slots] == pytest.approx(expected[on.dear_slots] * 1.25)
     assert on.base_load[~on.dear_slots] == pytest.approx(expected[~on.dear_slots])
     assert on.expected_base_load == pytest.approx(expected)
+
+
+def _runs(on: list[bool]) -> list[tuple[bool, int, int]]:
+    """(on, first slot, length) of each run of equal modes."""
+    runs: list[tuple[bool, int, int]] = []
+    for t, mode in enumerate(on):
+        if runs and runs[-1][0] == mode:
+            runs[-1] = (mode, runs[-1][1], runs[-1][2] + 1)
+        else:
+            runs.append((mode, t, 1))
+    return runs
+
+
+def test_an_on_off_heat_pump_is_planned_at_full_power_or_off_with_its_minimum_run_and_pause():
+    now = MONDAY_5PM + timedelta(minutes=7)  # the first slot runs 23 of its 30 minutes
+    on_off = HeatPumpSpec(
+        name="Heat pump",
+        max_power_kw=3.0,
+        heat_loss_kw_per_k=0.18,
+        thermal_capacity_kwh_per_k=9.0,
+        modulating=False,
+        min_run_minutes=60,
+        min_off_minutes=60,
+    )
+    home = demo_home_spec().model_copy(update={"devices": [on_off]})
+    grid = TimeGrid.starting_at(now, step_minutes=30, horizon_hours=12)
+    state = {"Heat pump": DeviceState(at_utc=now, power_kw=0.0, temperature_c=19.5)}
+    inputs = PlanInputs(
+        home=home,
+        preferences=Preferences(),
+        states=state,
+        market=ReplayedMarket().series(grid),
+        grid=grid,
+        now_utc=now,
+    )
+    problem, ext = build_problem(inputs)
+    (hp,) = problem.heat_pumps
+    assert (hp.modulating, hp.min_run_minutes, hp.min_off_minutes) == (False, 60, 60)
+    plan = optimise(problem, extensions=ext)
+    assert plan.solver.status is not PlanStatus.FALLBACK, plan.solver.message
+    power = plan.schedule["Heat pump.power_kw"].to_numpy()
+    full = 3.0 * problem.running_fraction
+    on = [bool(p > 1e-6) for p in power]
+    assert any(on)
+    assert not all(on)
+    for t, p in enumerate(power):
+        assert p == pytest.approx(full[t] if on[t] else 0.0, abs=1e-6), t
+    runs = _runs(on)
+    # a run or pause from the plan's start or cut by its end is not held (nothing known of it)
+    for mode, first, length in runs[1:-1]:
+        assert length >= 2, (mode, first, length)

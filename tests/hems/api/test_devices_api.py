@@ -2,7 +2,8 @@
 once and connects (the simulated charge point, a separate process), its identity is shown once
 it booted, a test reads it, and removing it unpairs it (refused from then on); each change is
 audited without its password. Another home's token sees none of it; bad registrations are
-refused naming the field."""
+refused naming the field. A heat pump's on/off fields (minimum power, on/off, minimum run and
+off times) are taken and given back, and bad values refused naming the field."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ import pytest
 from sqlalchemy import text
 
 from adapters.devices.credentials import verify_secret
-from hems.domain.devices import BatterySpec, EvChargerSpec
+from hems.domain.devices import BatterySpec, EvChargerSpec, HeatPumpSpec
 from hems.runtime import build_runtime
 from tests.adapters.devices.ocpp_peer import ChargePointProcess
+
+from ..test_device_runtime import home_spec
 
 PASSWORD = "a-long-charger-secret-07"
 
@@ -239,3 +242,59 @@ def test_a_registered_device_is_driven_again_after_a_restart(api):
         assert type(driver).__name__ == "OcppChargerDriver"
     finally:
         restarted.service.close()
+
+
+def _home_with_heat_pump(serial: str, **fields: object) -> dict[str, object]:
+    home = home_spec().model_dump(mode="json")
+    heat_pump = {
+        "kind": "heat_pump",
+        "name": "Heat pump",
+        "max_power_kw": 3.0,
+        "heat_loss_kw_per_k": 0.18,
+        "thermal_capacity_kwh_per_k": 9.0,
+        **fields,
+    }
+    return {**home, "cem_serial": serial, "devices": [*home["devices"], heat_pump]}
+
+
+def test_a_heat_pump_s_on_off_fields_are_taken_and_given_back(api):
+    admin = api.auth(api.admin)
+    on_off = {"modulating": False, "min_run_minutes": 60, "min_off_minutes": 30}
+    made = api.client.post("/homes", json=_home_with_heat_pump("HP-1", **on_off), headers=admin)
+    assert made.status_code == 201, made.text
+    home = api.client.get(f"/homes/{made.json()['id']}", headers=admin).json()
+    heat_pump = next(d for d in home["devices"] if d["kind"] == "heat_pump")
+    assert {k: heat_pump[k] for k in (*on_off, "min_power_kw")} == {**on_off, "min_power_kw": 0}
+    floor = api.client.post(
+        "/homes", json=_home_with_heat_pump("HP-2", min_power_kw=0.9), headers=admin
+    )
+    assert floor.status_code == 201, floor.text
+    home = api.client.get(f"/homes/{floor.json()['id']}", headers=admin).json()
+    (stored,) = [
+        HeatPumpSpec.model_validate(d) for d in home["devices"] if d["name"] == "Heat pump"
+    ]
+    assert (stored.min_power_kw, stored.modulating, stored.min_run_minutes) == (0.9, True, 0)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "says"),
+    [
+        ({"min_power_kw": 3.5}, "min_power_kw", "must not exceed max_power_kw"),
+        ({"min_power_kw": -0.1}, "min_power_kw", "greater than or equal to 0"),
+        ({"min_run_minutes": 30}, "min_run_minutes", "on/off unit"),
+        ({"min_off_minutes": 30, "modulating": True}, "min_off_minutes", "on/off unit"),
+        ({"modulating": False, "min_run_minutes": -5}, "min_run_minutes", "greater than"),
+        ({"modulating": False, "min_off_minutes": 241}, "min_off_minutes", "less than"),
+        ({"modulating": "sometimes"}, "modulating", "boolean"),
+    ],
+)
+def test_a_bad_heat_pump_field_is_refused_naming_it(api, fields, field, says):
+    admin = api.auth(api.admin)
+    answer = api.client.post("/homes", json=_home_with_heat_pump("HP-X", **fields), headers=admin)
+    assert answer.status_code == 422, answer.text
+    (error,) = answer.json()["detail"]
+    assert error["loc"][-1] == field
+    assert error["loc"][:3] == ["body", "devices", 2]
+    assert says in error["msg"]
+    homes = api.client.get("/homes", headers=admin).json()
+    assert "HP-X" not in {h["cem_serial"] for h in homes}
