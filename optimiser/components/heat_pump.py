@@ -43,7 +43,11 @@ from kernel.timegrid import TimeGrid
 from optimiser.asset_kind import AssetKind
 from optimiser.checks import FloatArray
 from optimiser.components.heat_pump_cumulative import add_cumulative_rows
-from optimiser.components.heat_pump_min_times import add_min_time_rows
+from optimiser.components.heat_pump_min_times import (
+    MinTimeHold,
+    add_min_time_rows,
+    min_time_slots,
+)
 from optimiser.components.heat_pump_reasons import add_comfort_violations
 from optimiser.components.heat_pump_rounding import on_off_rounding
 from optimiser.components.heat_pump_spec import (
@@ -257,38 +261,43 @@ def rule_based_heat_pump(
     running: FloatArray | None = None,
 ) -> HeatPumpDispatch:
     """A thermostat: just enough heat each slot to hold the comfort minimum and the tank's
-    minimum (within the unit's power), tank first. Used by the fallback plan. Powers are
-    decided while the unit runs and returned as slot averages (``running``: each slot's share
-    it can run, default all of it)."""
+    minimum (within the unit's power), tank first. Used by the fallback plan. An on/off unit
+    runs at full power when it runs, and its runs and pauses are held to its minimum run and
+    off times as its controller would (:class:`MinTimeHold`: held on, the heat the stores do
+    not ask for goes to the building; held off, none). Powers are decided while the unit runs
+    and returned as slot averages (``running``: each slot's share it can run, default all)."""
     inp = HeatPumpInputs.of(hp, grid, outdoor_temperature_c, running)
     n = grid.n_steps
     space, tank_kw = np.zeros(n), np.zeros(n)
     theta = hp.building.initial_indoor_temperature_c
     lo = np.asarray(hp.comfort_min_c)
     tau = hp.tank.initial_temperature_c if hp.tank else 0.0
+    hold = MinTimeHold(*min_time_slots(hp, grid))
     for t in range(n):
-        headroom = hp.max_power_kw
         tank_flow_kw = 0.0
         ts = inp.tank_step_at(t)
         if hp.tank is not None and ts is not None:
             need = heat_needed_kw(ts, tau, hp.tank.room_temperature_c, hp.tank.min_temperature_c)
             need += float(np.asarray(hp.tank.draw_kw)[t])
-            tank_flow_kw = float(np.clip(need / inp.tank_cop[t], 0.0, headroom))
-            headroom -= tank_flow_kw
-            tau = (
-                ts.a * tau
-                + (1 - ts.a) * hp.tank.room_temperature_c
-                + ts.b_hours_per_kwh_k
-                * (inp.tank_cop[t] * tank_flow_kw - float(np.asarray(hp.tank.draw_kw)[t]))
-            )
+            tank_flow_kw = float(np.clip(need / inp.tank_cop[t], 0.0, hp.max_power_kw))
         bs = inp.building_step_at(t)
         need = heat_needed_kw(bs, theta, float(outdoor_temperature_c[t]), float(lo[t]))
         need -= float(inp.gains_kw[t])
-        space_flow_kw = float(np.clip(need / inp.cop[t], 0.0, headroom))
+        space_flow_kw = float(np.clip(need / inp.cop[t], 0.0, hp.max_power_kw - tank_flow_kw))
         total = space_flow_kw + tank_flow_kw
-        if total > 1e-9 and (not hp.modulating or total < hp.min_power_kw):
-            goal = hp.max_power_kw if not hp.modulating else hp.min_power_kw
-            space_flow_kw += goal - total
+        if not hp.modulating:
+            runs = hold.mode(t, total > 1e-9)
+            tank_flow_kw = tank_flow_kw if runs else 0.0
+            space_flow_kw = hp.max_power_kw - tank_flow_kw if runs else 0.0
+        elif 1e-9 < total < hp.min_power_kw:
+            space_flow_kw += hp.min_power_kw - total
+        if hp.tank is not None and ts is not None:
+            draw_kw = float(np.asarray(hp.tank.draw_kw)[t])
+            tau = (
+                ts.a * tau
+                + (1 - ts.a) * hp.tank.room_temperature_c
+                + ts.b_hours_per_kwh_k * (inp.tank_cop[t] * tank_flow_kw - draw_kw)
+            )
         theta = (
             bs.a * theta
             + (1 - bs.a) * float(outdoor_temperature_c[t])

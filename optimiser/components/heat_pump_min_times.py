@@ -15,13 +15,14 @@ It changes the problem (plans cost as much or more), so it is an option, off by 
 its figures are reported apart from the default's (``benchmarks/onoff_heat_pump.py
 --min-run-minutes``). The plan does not know how long the unit has run or rested before it:
 a run or pause that crosses the plan's start (``v`` exists from slot 1) is not held to the
-minimum, and one the horizon ends is cut short. The rule-based fallback plan ignores them.
+minimum, and one the horizon ends is cut short. The rule-based fallback plan holds
+them as a controller would (:class:`MinTimeHold`).
 
 The rows are added by the unit's binary adder once every slot has its binary (the planner gives
 an on/off unit's binaries in every slot from its first round), with the problem's numbers as
 it is called: a kept model (:mod:`optimiser.model_cache`) deletes them with its binaries. The
 start the planner searches from (:mod:`optimiser.components.heat_pump_rounding`) is held to
-them by :func:`hold_min_times`.
+them by :func:`hold_min_times`, the rule-based plan's runs by :class:`MinTimeHold`.
 """
 
 from __future__ import annotations
@@ -68,22 +69,36 @@ def add_min_time_rows(ctx: ModelContext, built_as: HeatPump, block: pyo.Block) -
             block.min_off[t] = started <= 1 - on[t - pause]
 
 
+class MinTimeHold:
+    """A controller's hold of the minimum run and pause, slot by slot in time order: a run
+    that starts holds on for ``run_slots``, a pause that starts holds off for ``off_slots``.
+    A run going on from slot 0 and a pause from slot 0 are not held (nothing is known of the
+    time before the plan, as in the rows). For a plan decided as it goes (the rule-based
+    plan, where each slot's wish depends on the temperatures the slots before left)."""
+
+    def __init__(self, run_slots: int, off_slots: int) -> None:
+        self.run_slots, self.off_slots = run_slots, off_slots
+        self._hold_until, self._hold_on = -1, False
+        self._before: bool | None = None
+
+    def mode(self, t: int, wanted: bool) -> bool:
+        """Whether the unit runs in slot ``t`` (called for slots 0, 1, ... in order) when
+        ``wanted`` is what its caller would do."""
+        if t <= self._hold_until:
+            now = self._hold_on
+        else:
+            now = wanted
+            if t > 0 and self._before is not None and now != self._before:
+                hold = self.run_slots if now else self.off_slots
+                if hold > 1:
+                    self._hold_until, self._hold_on = t + hold - 1, now
+        self._before = now
+        return now
+
+
 def hold_min_times(modes: dict[int, float], run_slots: int, off_slots: int) -> dict[int, float]:
-    """``modes`` (slot -> 0 or 1, every slot from 0) changed to keep the minimum run and pause,
-    in time order: a run that starts holds on for ``run_slots``, a pause that starts holds off
-    for ``off_slots`` (what a controller does with the calls it gets). A run going on from
-    slot 0 and a pause from slot 0 are not held (the rows do not know the time before)."""
-    held = dict(modes)
-    hold_until, hold_mode = -1, 0.0
-    for t in sorted(held):
-        if t <= hold_until:
-            held[t] = hold_mode
-            continue
-        if t == 0:
-            continue
-        before, now = held.get(t - 1, 0.0), held[t]
-        if now > 0.5 and before < 0.5 and run_slots > 1:
-            hold_until, hold_mode = t + run_slots - 1, 1.0
-        elif now < 0.5 and before > 0.5 and off_slots > 1:
-            hold_until, hold_mode = t + off_slots - 1, 0.0
-    return held
+    """``modes`` (slot -> 0 or 1, every slot from 0) changed to keep the minimum run and pause
+    in time order, as :class:`MinTimeHold` holds them (what a controller does with the calls
+    it gets)."""
+    hold = MinTimeHold(run_slots, off_slots)
+    return {t: float(hold.mode(t, modes[t] > 0.5)) for t in sorted(modes)}
