@@ -174,7 +174,12 @@ class SimulatedBattery(_Simulated):
 
 @dataclass
 class SimulatedHeatPump(_Simulated):
-    """A modulating heat pump heating a 1R1C building (the optimiser's exact step)."""
+    """A heat pump heating a 1R1C building (the optimiser's exact step). A modulating one
+    runs at its setpoint (within 0 and its maximum); an on/off one (``modulating`` False)
+    rounds it: full power for a setpoint of at least half of it, else off (the service sends
+    an on/off unit 0 or its full power; a ramp's steps below half are off). Rounded rather
+    than cycled for the setpoint's share of the time, so that its power, as read and as
+    metered, is always 0 or full."""
 
     name: str
     max_power_kw: float
@@ -186,9 +191,13 @@ class SimulatedHeatPump(_Simulated):
     indoor_c: float = 20.0
     setpoint_kw: float = 0.0
     online: bool = True
+    modulating: bool = True
 
     def power_kw(self) -> float:
-        return float(np.clip(self.setpoint_kw, 0.0, self.max_power_kw))
+        power_kw = float(np.clip(self.setpoint_kw, 0.0, self.max_power_kw))
+        if self.modulating:
+            return power_kw
+        return self.max_power_kw if power_kw >= self.max_power_kw / 2 else 0.0
 
     async def read_state(self) -> DeviceState:
         self._check_online()

@@ -224,6 +224,7 @@ def simulate_home(
                 internal_gain_kw=d.internal_gain_kw,
                 now_utc=start_utc,
                 indoor_c=20.0,
+                modulating=d.modulating,
             )
         elif isinstance(d, PvSpec):
             devices[d.name] = SimulatedPv(name=d.name, peak_kw=d.peak_kw, now_utc=start_utc)
