@@ -10,7 +10,8 @@ import pytest
 
 from hems.demo import demo_home_spec
 from hems.dispatch import DispatchRules, RampLimits, decide
-from hems.domain.devices import DeviceKind
+from hems.domain.devices import DeviceKind, HeatPumpSpec
+from hems.slot_setpoints import ramp_move
 
 from .conftest import MONDAY_5PM
 
@@ -118,3 +119,26 @@ def test_the_time_to_reach_a_rise_counts_whole_intervals():
 def test_ramp_limits_refuse_negative_rates():
     with pytest.raises(ValueError, match="ramp rate"):
         RampLimits(kw_per_min={DeviceKind.BATTERY: -1.0})
+
+
+@pytest.mark.parametrize(
+    ("fields", "first_kw"),
+    [
+        ({}, 0.25),  # modulating down to off: 1 kW/min over 15 s
+        ({"min_power_kw": 1.2}, 1.2),  # it cannot run lower
+        ({"modulating": False}, 3.0),  # on/off: full power or off
+    ],
+)
+def test_a_heat_pump_s_ramp_starts_at_the_least_power_it_runs_at(fields, first_kw):
+    hp = HeatPumpSpec(
+        name="HP",
+        max_power_kw=3.0,
+        heat_loss_kw_per_k=0.2,
+        thermal_capacity_kwh_per_k=9.0,
+        **fields,
+    )
+    ramps = RampLimits(kw_per_min={DeviceKind.HEAT_PUMP: 1.0}, apply_interval_s=15.0)
+    move = ramp_move(ramps, hp, 3.0, None, 0.0, MONDAY_5PM)
+    assert move is not None
+    assert move.power_kw == pytest.approx(first_kw)
+    assert move.reaches_target is (first_kw == 3.0)
