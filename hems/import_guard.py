@@ -11,12 +11,14 @@ to :meth:`ImportGuard.update`:
   until it is ``target_margin_kw`` below it, in this order: the EVs, the
   heat pumps, the batteries charging from the grid (a battery that follows the site never
   imports on its own and is left alone), then a car the consumer boosted. Each is turned
-  down only as far as needed (an EV to 0 below its charger's minimum). A lowering applies at
-  once (no ramp), so the import is back under the limit at the next tick.
+  down only as far as needed, to 0 below the least power it runs at (an EV charger's
+  minimum, a heat pump's ``min_power_kw``, an on/off heat pump's full power: it stops). A
+  lowering applies at once (no ramp), so the import is back under the limit at the next tick.
 * **Restore, with hysteresis.** A device turned down is given back its power (the plan's, or
   the override's) only when the import *plus that power* stays ``restore_margin_kw`` below
   the limit, and not before ``hold_s`` after its turn-down; the last one turned down is
-  restored first, one per tick, partly where the room allows (an EV at least its minimum).
+  restored first, one per tick, partly where the room allows (at least the least power it
+  runs at).
   The rise is ramped like any other.
 * **The consumer's override.** The limit is physical (the main fuse, the DNO's connection
   agreement): a blown fuse cuts the whole home, boost included. So the guard acts during an
@@ -33,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from hems.domain.devices import DeviceKind, DeviceSpec, EvChargerSpec
+from hems.domain.devices import DeviceKind, DeviceSpec, least_running_kw
 from hems.domain.home import HomeSpec
 
 TURN_DOWN_REASON = "import limit: load above forecast"
@@ -124,7 +126,7 @@ class ImportGuard:
             if power <= 1e-9:
                 continue
             new = max(0.0, power - excess_kw)
-            if isinstance(spec, EvChargerSpec) and new < spec.min_charge_kw:
+            if new < least_running_kw(spec):  # it cannot run lower: stopped
                 new = 0.0
             new = round(new, 3)
             excess_kw -= power - new
@@ -150,8 +152,8 @@ class ImportGuard:
                 self._release(name)
                 return [GuardChange(device=name, power_kw=wanted, reason=RESTORE_REASON)]
             new = cap + max(0.0, room_kw)
-            if isinstance(spec, EvChargerSpec) and new < spec.min_charge_kw:
-                return []  # not room for the charger's minimum yet
+            if new < least_running_kw(spec):
+                return []  # not room for its least running power yet
             if new - cap < 0.1:
                 return []
             self.caps[name], self.since[name] = round(new, 3), now

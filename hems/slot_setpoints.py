@@ -28,7 +28,12 @@ from hems.dispatch import (
     surplus_storing_batteries,
     with_following_caps,
 )
-from hems.domain.devices import DeviceKind, DeviceSpec, EvChargerSpec, HeatPumpSpec
+from hems.domain.devices import (
+    DeviceKind,
+    DeviceSpec,
+    HeatPumpSpec,
+    least_running_kw,
+)
 from hems.domain.home import HomeSpec
 from kernel.devices import Setpoint
 
@@ -173,16 +178,13 @@ class RampMove:
     reaches_target: bool
 
 
-def least_running_kw(spec: DeviceSpec, target_kw: float) -> float:
-    """The least power [kW] the device runs at, where a ramp towards ``target_kw`` starts
-    (the step from off to it is unavoidable): an EV charger's minimum, a modulating heat
-    pump's ``min_power_kw``, an on/off heat pump's target itself (it runs at full power or
-    not at all: a ramp step below it is not a power it can run at); 0 for the rest."""
-    if isinstance(spec, EvChargerSpec):
-        return spec.min_charge_kw
-    if isinstance(spec, HeatPumpSpec):
-        return spec.min_power_kw if spec.modulating else target_kw
-    return 0.0
+def _ramp_start_kw(spec: DeviceSpec, target_kw: float) -> float:
+    """Where a ramp towards ``target_kw`` starts [kW] (the step from off to it is
+    unavoidable): the device's least running power, and an on/off heat pump's target itself
+    (it runs at full power or not at all, whatever full power the plan has for it now)."""
+    if isinstance(spec, HeatPumpSpec) and not spec.modulating:
+        return target_kw
+    return least_running_kw(spec)
 
 
 def ramp_move(
@@ -208,7 +210,7 @@ def ramp_move(
         previous_kw,
         target_kw,
         elapsed_s,
-        min_running_kw=least_running_kw(spec, target_kw),
+        min_running_kw=_ramp_start_kw(spec, target_kw),
     )
     if abs(step_kw - target_kw) < 1e-9:
         return RampMove(power_kw=target_kw, reaches_target=True)

@@ -105,3 +105,14 @@ class HeatPumpSpec(_Spec):
 DeviceSpec = Annotated[
     PvSpec | BatterySpec | EvChargerSpec | HeatPumpSpec, Field(discriminator="kind")
 ]
+
+
+def least_running_kw(spec: PvSpec | BatterySpec | EvChargerSpec | HeatPumpSpec) -> float:
+    """The least power [kW] the device draws when it runs at all: an EV charger's minimum, a
+    modulating heat pump's ``min_power_kw``, an on/off heat pump's full power; 0 for the rest.
+    A turn-down below it is a stop, and a ramp from off starts at it."""
+    if isinstance(spec, EvChargerSpec):
+        return spec.min_charge_kw
+    if isinstance(spec, HeatPumpSpec):
+        return spec.min_power_kw if spec.modulating else spec.max_power_kw
+    return 0.0

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from hems.demo import demo_home_spec
+from hems.domain.devices import HeatPumpSpec
 from hems.import_guard import RESTORE_REASON, TURN_DOWN_REASON, ImportGuard
 
 from .conftest import MONDAY_5PM
@@ -109,3 +110,33 @@ def test_a_cap_above_what_the_plan_wants_is_dropped():
     assert "EV" in guard.caps
     guard.update(HOME, MONDAY_5PM, 8.0, PLAN, {**PLAN, "EV": 3.0})
     assert guard.caps == {}
+
+
+@pytest.mark.parametrize(
+    ("fields", "turned_down_kw"),
+    [({}, 2.0), ({"min_power_kw": 2.5}, 0.0), ({"modulating": False}, 0.0)],
+)
+def test_a_heat_pump_is_stopped_below_the_least_power_it_runs_at_and_restored_whole(
+    fields, turned_down_kw
+):
+    (hp,) = [d for d in HOME.devices if isinstance(d, HeatPumpSpec)]
+    home = HOME.model_copy(
+        update={
+            "devices": [d if d is not hp else hp.model_copy(update=fields) for d in HOME.devices]
+        }
+    )
+    guard = ImportGuard()
+    site_kw = TARGET + 7.4 + 1.0  # the car off, then 1 kW off the heat pump's 3 kW
+    changes = guard.update(home, MONDAY_5PM, site_kw, PLAN, PLAN)
+    assert {c.device: c.power_kw for c in changes}["Heat pump"] == pytest.approx(turned_down_kw)
+    commanded = {**PLAN, "EV": 0.0, "Heat pump": turned_down_kw}
+    # 2 kW of room after the hold time: part of the way for a modulating unit down to off, not
+    # enough for one that runs at 2.5 kW or more
+    room_site_kw = 14.0 - 2.0
+    changes = guard.update(home, MONDAY_5PM + timedelta(seconds=61), room_site_kw, commanded, PLAN)
+    restored = {c.device: c.power_kw for c in changes}
+    if turned_down_kw > 0:
+        assert restored == {"Heat pump": 3.0}
+    else:
+        assert restored == {}
+        assert guard.caps["Heat pump"] == 0.0
