@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 import pandas as pd
@@ -274,3 +275,13 @@ def test_an_on_off_heat_pump_is_planned_at_full_power_or_off_with_its_minimum_ru
     # a run or pause from the plan's start or cut by its end is not held (nothing known of it)
     for mode, first, length in runs[1:-1]:
         assert length >= 2, (mode, first, length)
+
+
+def test_a_modulating_heat_pump_s_minimum_power_is_planned():
+    (hp_spec,) = [d for d in demo_home_spec().devices if isinstance(d, HeatPumpSpec)]
+    home = demo_home_spec().model_copy(
+        update={"devices": [hp_spec.model_copy(update={"min_power_kw": 1.2})]}
+    )
+    problem, _ = build_problem(replace(_inputs(), home=home))
+    (hp,) = problem.heat_pumps
+    assert (hp.min_power_kw, hp.modulating, hp.min_run_minutes) == (1.2, True, 0.0)
