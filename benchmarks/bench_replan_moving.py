@@ -32,8 +32,8 @@ from typing import Any
 from benchmarks.fleet_plan_outcomes import home_problem
 from hems.market import ReplayedMarket
 from hems.settings import Settings
-from hems.simulation.cohort import draw_cohort
-from hems.simulation.home import simulate_home
+from hems.simulation.cohort import CohortHome, draw_cohort
+from hems.simulation.home import SimulatedHome, simulate_home
 from optimiser import ModeMemory, Problem, SolverOptions, optimise
 from optimiser.context import ModelExtension
 from optimiser.model_cache import ModelCache
@@ -77,8 +77,11 @@ def _plan_both(
     return out
 
 
-def run(homes: int, slots: int, seed: int) -> dict[str, Any]:
-    """Plan the cohort at ``slots`` consecutive slots both ways; the rows and their summary."""
+def cohort_homes(
+    homes: int, seed: int
+) -> tuple[Settings, SolverOptions, ReplayedMarket, list[CohortHome], list[SimulatedHome]]:
+    """The service's settings and plan options, the replayed market, ``bench_fleet``'s cohort
+    of ``homes`` and each home's simulated devices from :data:`START` (three days)."""
     settings = Settings()
     options = SolverOptions(time_limit_s=settings.solver_time_limit_s, threads=1)
     market = ReplayedMarket()
@@ -89,6 +92,12 @@ def run(homes: int, slots: int, seed: int) -> dict[str, Any]:
         )
         for h in cohort
     ]
+    return settings, options, market, cohort, sims
+
+
+def run(homes: int, slots: int, seed: int) -> dict[str, Any]:
+    """Plan the cohort at ``slots`` consecutive slots both ways; the rows and their summary."""
+    settings, options, market, cohort, sims = cohort_homes(homes, seed)
     cache = ModelCache(max_models=max(2 * homes, 1))
     memories = [ModeMemory() for _ in cohort]
     rows: list[dict[str, Any]] = []

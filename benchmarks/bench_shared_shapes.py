@@ -23,13 +23,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_replan_moving import START, _plan_both, cohort_main, print_agreement
+from benchmarks.bench_replan_moving import (
+    START,
+    _plan_both,
+    cohort_homes,
+    cohort_main,
+    print_agreement,
+)
 from benchmarks.fleet_plan_outcomes import home_problem
-from hems.market import ReplayedMarket
-from hems.settings import Settings
-from hems.simulation.cohort import draw_cohort
-from hems.simulation.home import simulate_home
-from optimiser import ModeMemory, SolverOptions
+from optimiser import ModeMemory
 from optimiser.model_cache import DEFAULT_MAX_MODELS, ModelCache
 from optimiser.model_shape import shape_key
 
@@ -38,16 +40,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def run(homes: int, slots: int, seed: int) -> dict[str, Any]:
     """Plan the cohort at ``slots`` consecutive slots both ways; the rows and their summary."""
-    settings = Settings()
-    options = SolverOptions(time_limit_s=settings.solver_time_limit_s, threads=1)
-    market = ReplayedMarket()
-    cohort = draw_cohort(homes, seed)
-    sims = [
-        simulate_home(
-            h.spec, START, days=3, seed=h.seed, market=market, ev_stays=h.ev_stays(START, 3)
-        )
-        for h in cohort
-    ]
+    settings, options, market, cohort, sims = cohort_homes(homes, seed)
     cache = ModelCache(DEFAULT_MAX_MODELS)
     memories = [ModeMemory() for _ in cohort]
     shapes: Counter[str] = Counter()

@@ -227,15 +227,7 @@ def test_dispatch_lags_of_one_structure_share_a_model(
     plans = replans(0, 4, 48, reference=True)
     sequence = [_paid(replace(p, ev_dispatch_lag=lags[k % 2])) for k, p in enumerate(plans)]
     assert len({shape_key(p) for p in sequence}) == 1
-    cache = ModelCache(keep_after=1)
-    model = PersistentModel(sequence[0], OPTIONS)
-    for problem in sequence:
-        _assert_same_plan(
-            optimise(problem, OPTIONS), optimise(problem, OPTIONS, models=cache), problem
-        )
-        model.prepare(problem, BinarySlots())
-        _same_lp(model, problem, [])
-    assert (cache.misses, cache.hits) == (1, 3)
+    assert _through_one_model(sequence) == (1, 3)
     off = replace(sequence[0], ev_dispatch_lag=EvDispatchLag())
     assert shape_key(off) != shape_key(sequence[0])  # no rise rows at all
 
